@@ -1,0 +1,88 @@
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
+import { LoaError } from './errors.js';
+
+/** Raw Ed25519 public keys are 32 bytes; SPKI DER adds this fixed 12-byte prefix. */
+const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+export interface KeyPair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+export function generateKeyPair(): KeyPair {
+  return generateKeyPairSync('ed25519');
+}
+
+/** PKCS#8 PEM of a private key. */
+export function privateKeyToPem(key: KeyObject): string {
+  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
+/** SPKI PEM of a public key. */
+export function publicKeyToPem(key: KeyObject): string {
+  return key.export({ type: 'spki', format: 'pem' }).toString();
+}
+
+export function privateKeyFromPem(pem: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pem);
+  } catch (cause) {
+    throw new LoaError('KEY_INVALID', 'not a PKCS#8 PEM private key', { cause });
+  }
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new LoaError('KEY_INVALID', 'the private key is not Ed25519');
+  return key;
+}
+
+export function publicKeyFromPem(pem: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch (cause) {
+    throw new LoaError('KEY_INVALID', 'not an SPKI PEM public key', { cause });
+  }
+  if (key.asymmetricKeyType !== 'ed25519') throw new LoaError('KEY_INVALID', 'the public key is not Ed25519');
+  return key;
+}
+
+/** The raw 32 bytes of an Ed25519 public key. */
+export function rawPublicKey(key: KeyObject): Buffer {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  const der = pub.export({ type: 'spki', format: 'der' });
+  return der.subarray(der.length - 32);
+}
+
+/** A public key from its raw 32 bytes (base64 in documents). */
+export function publicKeyFromRaw(raw: Buffer | string): KeyObject {
+  const bytes = typeof raw === 'string' ? Buffer.from(raw, 'base64') : raw;
+  if (bytes.length !== 32) throw new LoaError('KEY_INVALID', 'an Ed25519 public key has 32 bytes');
+  return createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, bytes]), format: 'der', type: 'spki' });
+}
+
+/** Key id: lowercase hex SHA-256 of the raw 32-byte public key. */
+export function keyId(key: KeyObject | Buffer): string {
+  const raw = Buffer.isBuffer(key) ? key : rawPublicKey(key);
+  return createHash('sha256').update(raw).digest('hex');
+}
+
+export function signBytes(privateKey: KeyObject, data: Buffer): Buffer {
+  return sign(null, data, privateKey);
+}
+
+export function verifyBytes(publicKey: KeyObject, data: Buffer, signature: Buffer): boolean {
+  if (signature.length !== 64) return false;
+  try {
+    return verify(null, data, publicKey, signature);
+  } catch {
+    return false;
+  }
+}

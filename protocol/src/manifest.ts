@@ -1,0 +1,197 @@
+import { z } from 'zod';
+import { SignatureSchema } from './signing.js';
+import { UnitPathSchema } from './units.js';
+
+export const BUNDLE_FORMAT = 1;
+/** A manifest larger than this is rejected before parsing (MANIFEST_TOO_LARGE). */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 is 64 lowercase hex characters');
+/** An ISO 8601 instant with an explicit offset, e.g. 2026-11-26T05:30:00+07:00 or ...Z. */
+export const InstantSchema = z.iso.datetime({ offset: true });
+/** A local wall-clock time "HH:MM" (24 h) in the bundle's UTC offset. */
+export const LocalTimeSchema = z
+  .string()
+  .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'a time of day is HH:MM, 00:00 to 23:59');
+export const UtcOffsetSchema = z.string().regex(/^[+-](0[0-9]|1[0-4]):[0-5][0-9]$/, 'a UTC offset is ±HH:MM');
+export const IdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'an id is letters, digits, ".", "_" or "-" (at most 128)');
+export const ChannelSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a channel is lowercase letters, digits, ".", "_" or "-"');
+
+/** The three content priorities of Circular 39/2020/TT-BTTTT, lowest to highest. */
+export const PrioritySchema = z.enum(['normal', 'priority', 'emergency']);
+export type Priority = z.infer<typeof PrioritySchema>;
+export const ItemKindSchema = z.enum(['audio', 'image', 'video', 'text', 'stream']);
+export type ItemKind = z.infer<typeof ItemKindSchema>;
+/** BCP 47 language tag, e.g. "vi", "vi-VN", "hmn", "tay", "km". */
+export const LanguageSchema = z
+  .string()
+  .regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'a language is a BCP 47 tag such as vi, hmn or tay');
+
+export const BlobRefSchema = z.strictObject({
+  sha256: Sha256Schema,
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  mediaType: z.string().regex(/^[a-z]+\/[a-zA-Z0-9.+-]+$/, 'a media type such as audio/mpeg'),
+});
+export type BlobRef = z.infer<typeof BlobRefSchema>;
+
+export const ItemSchema = z
+  .strictObject({
+    id: IdSchema,
+    title: z.string().min(1).max(300),
+    kind: ItemKindSchema,
+    priority: PrioritySchema,
+    lang: LanguageSchema,
+    /** Content file (audio, image, video; optional for text). */
+    blob: BlobRefSchema.optional(),
+    /** Text of a bulletin or ticker (kind "text"). */
+    text: z.string().max(20_000).optional(),
+    /** Live stream address (kind "stream"): http(s) or icecast. */
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    /** Duration in milliseconds: play length for audio/video, display time for image/text, cap for stream. */
+    durationMs: z
+      .number()
+      .int()
+      .positive()
+      .max(24 * 3600_000)
+      .optional(),
+    category: z.string().max(64).optional(),
+    /** Gain in dB applied on top of the station volume, -30..+6. */
+    gainDb: z.number().min(-30).max(6).optional(),
+    /** Play the attention chime before the item (defaults to true for emergencies). */
+    chime: z.boolean().optional(),
+    /** What happens when a higher priority interrupts: resume where it stopped, restart, or skip. */
+    onInterrupt: z.enum(['resume', 'restart', 'skip']).optional(),
+  })
+  .superRefine((item, ctx) => {
+    if ((item.kind === 'audio' || item.kind === 'image' || item.kind === 'video') && !item.blob)
+      ctx.addIssue({ code: 'custom', message: `a ${item.kind} item needs a blob`, path: ['blob'] });
+    if (item.kind === 'text' && item.text === undefined && !item.blob)
+      ctx.addIssue({ code: 'custom', message: 'a text item needs text or a blob', path: ['text'] });
+    if (item.kind === 'stream' && !item.url)
+      ctx.addIssue({ code: 'custom', message: 'a stream item needs a url', path: ['url'] });
+  });
+export type Item = z.infer<typeof ItemSchema>;
+
+export const WeekdaySchema = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+export type Weekday = z.infer<typeof WeekdaySchema>;
+
+export const ScheduleRuleSchema = z.discriminatedUnion('type', [
+  /** Play as soon as received and valid (emergencies, "play now"). */
+  z.strictObject({ type: z.literal('immediate') }),
+  /** Once at an instant. */
+  z.strictObject({ type: z.literal('once'), at: InstantSchema }),
+  /** Every day at the given local times. */
+  z.strictObject({ type: z.literal('daily'), times: z.array(LocalTimeSchema).min(1).max(48) }),
+  /** On the given weekdays at the given local times. */
+  z.strictObject({
+    type: z.literal('weekly'),
+    days: z.array(WeekdaySchema).min(1).max(7),
+    times: z.array(LocalTimeSchema).min(1).max(48),
+  }),
+]);
+export type ScheduleRule = z.infer<typeof ScheduleRuleSchema>;
+
+export const QuietHoursSchema = z.strictObject({ start: LocalTimeSchema, end: LocalTimeSchema });
+export type QuietHours = z.infer<typeof QuietHoursSchema>;
+
+export const ScheduleEntrySchema = z.strictObject({
+  id: IdSchema,
+  /** Item ids played in order at each occurrence. */
+  items: z.array(IdSchema).min(1).max(200),
+  rule: ScheduleRuleSchema,
+  /** Repeat the whole sequence N times in all (1 = once) with a gap between repetitions. */
+  repeat: z
+    .strictObject({
+      count: z.number().int().min(1).max(100),
+      gapSeconds: z.number().int().min(0).max(86_400),
+    })
+    .optional(),
+  /** Only occurrences inside this window play. */
+  validFrom: InstantSchema.optional(),
+  validUntil: InstantSchema.optional(),
+  /** Station volume 0..100 for this entry. */
+  volume: z.number().int().min(0).max(100).optional(),
+  /** Filler: plays only when nothing else is due. */
+  fill: z.boolean().optional(),
+  /** Output zones (names from the station config); absent = all zones. */
+  zones: z.array(IdSchema).max(16).optional(),
+});
+export type ScheduleEntry = z.infer<typeof ScheduleEntrySchema>;
+
+/** Who a bundle is for: a unit subtree, optionally narrowed to groups or devices inside it. */
+export const TargetSchema = z.strictObject({
+  unit: UnitPathSchema,
+  groups: z.array(IdSchema).max(1000).optional(),
+  devices: z.array(IdSchema).max(10_000).optional(),
+});
+export type Target = z.infer<typeof TargetSchema>;
+
+const manifestShape = {
+  type: z.literal('loa-bundle'),
+  format: z.number().int(),
+  id: IdSchema,
+  channel: ChannelSchema,
+  version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  created: InstantSchema,
+  expires: InstantSchema,
+  /** The bundle must not play before this instant (defaults to `created`). */
+  notBefore: InstantSchema.optional(),
+  /** UTC offset of the schedule's local times; Vietnam is +07:00 all year. */
+  utcOffset: UtcOffsetSchema.optional(),
+  targets: z.array(TargetSchema).min(1).max(1000),
+  items: z.array(ItemSchema).min(1).max(1000),
+  schedule: z.array(ScheduleEntrySchema).max(1000).optional(),
+  /** Quiet hours carried by the bundle: only emergencies play inside them. */
+  quietHours: z.array(QuietHoursSchema).max(8).optional(),
+  description: z.string().max(2000).optional(),
+};
+
+function refineManifest(m: z.infer<z.ZodObject<typeof manifestShape>>, ctx: z.RefinementCtx): void {
+  const ids = new Set<string>();
+  m.items.forEach((it, i) => {
+    if (ids.has(it.id))
+      ctx.addIssue({ code: 'custom', message: `duplicate item id ${it.id}`, path: ['items', i] });
+    ids.add(it.id);
+  });
+  const entryIds = new Set<string>();
+  (m.schedule ?? []).forEach((e, i) => {
+    if (entryIds.has(e.id))
+      ctx.addIssue({ code: 'custom', message: `duplicate schedule id ${e.id}`, path: ['schedule', i] });
+    entryIds.add(e.id);
+    e.items.forEach((ref, j) => {
+      if (!ids.has(ref))
+        ctx.addIssue({ code: 'custom', message: `unknown item ${ref}`, path: ['schedule', i, 'items', j] });
+    });
+    if (e.validFrom && e.validUntil && Date.parse(e.validFrom) >= Date.parse(e.validUntil))
+      ctx.addIssue({ code: 'custom', message: 'validFrom must be before validUntil', path: ['schedule', i] });
+  });
+  if (Date.parse(m.created) >= Date.parse(m.expires))
+    ctx.addIssue({ code: 'custom', message: 'expires must be after created', path: ['expires'] });
+}
+
+/** The manifest without signatures (what `loa bundle build` writes before anyone signs). */
+export const ManifestBodySchema = z.strictObject(manifestShape).superRefine(refineManifest);
+/** A manifest as stored in manifest.json: the body plus `signatures` (possibly empty). */
+export const ManifestSchema = z
+  .strictObject({ ...manifestShape, signatures: z.array(SignatureSchema).max(32) })
+  .superRefine(refineManifest);
+export type ManifestBody = z.infer<typeof ManifestBodySchema>;
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+/** The signing role each item needs: emergency items need `emergency`, streams `live`, the rest `content`. */
+export function roleForItem(item: Pick<Item, 'priority' | 'kind'>): 'content' | 'emergency' | 'live' {
+  if (item.priority === 'emergency') return 'emergency';
+  if (item.kind === 'stream') return 'live';
+  return 'content';
+}
+
+/** Distinct blobs referenced by a manifest. */
+export function manifestBlobs(m: Pick<ManifestBody, 'items'>): BlobRef[] {
+  const out = new Map<string, BlobRef>();
+  for (const it of m.items) if (it.blob && !out.has(it.blob.sha256)) out.set(it.blob.sha256, it.blob);
+  return [...out.values()];
+}

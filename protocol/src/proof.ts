@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { canonicalBytes } from './canonical-json.js';
+import { IdSchema, InstantSchema, Sha256Schema } from './manifest.js';
+import { SignatureSchema } from './signing.js';
+
+/** The `prev` of a device's first proof. */
+export const GENESIS_PREV = '0'.repeat(64);
+
+export const ProofOutcomeSchema = z.enum(['started', 'completed', 'interrupted', 'failed', 'skipped']);
+export type ProofOutcome = z.infer<typeof ProofOutcomeSchema>;
+
+export const RelayStateSchema = z.strictObject({
+  amplifier: z.boolean(),
+  zones: z.record(z.string(), z.boolean()).optional(),
+  input: z.enum(['player', 'fm', 'line']).optional(),
+});
+export type RelayState = z.infer<typeof RelayStateSchema>;
+
+const proofShape = {
+  type: z.literal('loa-proof'),
+  format: z.literal(1),
+  /** Unique per event (UUID). */
+  eventId: z.uuid(),
+  deviceId: IdSchema,
+  /** 1, 2, 3, … per device, without gaps. */
+  seq: z.number().int().min(1),
+  /** SHA-256 (hex) of the canonical JSON of the previous signed proof, or 64 zeros. */
+  prev: Sha256Schema,
+  bundleId: IdSchema.optional(),
+  channel: z.string().max(64).optional(),
+  bundleVersion: z.number().int().min(1).optional(),
+  itemId: IdSchema.optional(),
+  /** Why it played: the schedule entry, a command id, or an emergency. */
+  entryId: z.string().max(128).optional(),
+  contentSha256: Sha256Schema.optional(),
+  priority: z.enum(['normal', 'priority', 'emergency', 'live', 'fill']).optional(),
+  scheduledAt: InstantSchema.optional(),
+  startedAt: InstantSchema.optional(),
+  endedAt: InstantSchema.optional(),
+  outcome: ProofOutcomeSchema,
+  reason: z.string().max(500).optional(),
+  /** Integrated loudness (EBU R128, LUFS) and true/sample peak (dBFS) measured on the output. */
+  loudnessLufs: z.number().min(-200).max(20).optional(),
+  peakDbfs: z.number().min(-200).max(20).optional(),
+  relays: RelayStateSchema,
+  clockTrusted: z.boolean(),
+  /** When the agent wrote the event (its own clock). */
+  at: InstantSchema,
+};
+export const ProofBodySchema = z.strictObject(proofShape);
+export const ProofSchema = z.strictObject({
+  ...proofShape,
+  signatures: z.array(SignatureSchema).min(1).max(2),
+});
+export type ProofBody = z.infer<typeof ProofBodySchema>;
+export type Proof = z.infer<typeof ProofSchema>;
+
+/** The hash that the next proof's `prev` must carry: SHA-256 of this signed proof's canonical JSON. */
+export function proofHash(proof: Proof): string {
+  return createHash('sha256').update(canonicalBytes(proof)).digest('hex');
+}

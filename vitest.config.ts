@@ -1,0 +1,23 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@loa\/protocol\/fs$/, replacement: src('./protocol/src/fs/index.ts') },
+      { find: /^@loa\/protocol$/, replacement: src('./protocol/src/index.ts') },
+      { find: /^@loa\/agent$/, replacement: src('./agent/src/index.ts') },
+      { find: /^@loa\/fleet-server$/, replacement: src('./fleet-server/src/index.ts') },
+    ],
+  },
+  test: {
+    include: ['tests/**/*.test.ts'],
+    globals: false,
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
