@@ -1,0 +1,125 @@
+/**
+ * Clock trust: pure rules. A station has no RTC, so after a power cut its system clock may be
+ * anywhere (1970, or the last time fake-hwclock saved). Time becomes trusted from NTP
+ * synchronisation, the fleet server's time, or the modem's network time. Once trusted, the
+ * agent's time is an anchor plus monotonic elapsed time, so a later jump of the system clock
+ * does not move the programme. The latest trusted time is persisted; the agent never runs on a
+ * clock earlier than it.
+ */
+import type { ClockState } from '@loa/protocol';
+
+export type TimeSource = 'ntp' | 'server' | 'modem';
+
+/** Precedence when several sources agree: NTP is the most precise. */
+const SOURCE_RANK: Record<TimeSource, number> = { ntp: 3, server: 2, modem: 1 };
+
+/** A reading of the machine's clocks at one moment. */
+export interface ClockReading {
+  /** System wall clock (Date.now()), possibly wrong. */
+  wallMs: number;
+  /** Monotonic clock (performance.now() or process.hrtime), never jumps. */
+  monoMs: number;
+}
+
+/** A time reported by a source, observed at `reading`. For NTP, `timeMs` is the system time. */
+export interface TimeSample {
+  source: TimeSource;
+  timeMs: number;
+  /** Uncertainty of the sample (round trip / 2, or the modem's 1 s resolution). */
+  uncertaintyMs?: number;
+}
+
+export interface TrustAnchor {
+  source: TimeSource;
+  /** Trusted time at monoMs. */
+  trustedMs: number;
+  monoMs: number;
+  uncertaintyMs: number;
+}
+
+export interface ClockTrustState {
+  anchor?: TrustAnchor;
+  /** Latest trusted instant known (persisted across reboots). */
+  lastTrustedMs?: number;
+}
+
+export interface ClockTrustRules {
+  /** A sample earlier than this is nonsense (modems report 1980/2000 before registration). */
+  minPlausibleMs: number;
+  /** A sample earlier than lastTrusted by more than this is rejected. Default 60 s. */
+  backwardsToleranceMs: number;
+  /** A worse source may re-anchor only if it disagrees by more than this. Default 5 s. */
+  reanchorThresholdMs: number;
+}
+
+export const DEFAULT_CLOCK_RULES: ClockTrustRules = {
+  minPlausibleMs: Date.UTC(2025, 0, 1),
+  backwardsToleranceMs: 60_000,
+  reanchorThresholdMs: 5_000,
+};
+
+export type SampleVerdict =
+  | { accepted: true; state: ClockTrustState }
+  | { accepted: false; state: ClockTrustState; reason: 'implausible' | 'before-last-trusted' | 'not-better' };
+
+/** Trusted time now, or undefined while untrusted. */
+export function trustedNow(state: ClockTrustState, reading: ClockReading): number | undefined {
+  if (!state.anchor) return undefined;
+  return state.anchor.trustedMs + (reading.monoMs - state.anchor.monoMs);
+}
+
+/**
+ * The time the agent runs on: the trusted time when there is one, otherwise the system clock,
+ * but never earlier than the persisted last trusted time.
+ */
+export function agentNow(state: ClockTrustState, reading: ClockReading): number {
+  const t = trustedNow(state, reading) ?? reading.wallMs;
+  return state.lastTrustedMs !== undefined ? Math.max(t, state.lastTrustedMs) : t;
+}
+
+/** Applies a sample from a source. */
+export function applySample(
+  state: ClockTrustState,
+  sample: TimeSample,
+  reading: ClockReading,
+  rules: ClockTrustRules = DEFAULT_CLOCK_RULES,
+): SampleVerdict {
+  if (!Number.isFinite(sample.timeMs) || sample.timeMs < rules.minPlausibleMs)
+    return { accepted: false, state, reason: 'implausible' };
+  if (state.lastTrustedMs !== undefined && sample.timeMs < state.lastTrustedMs - rules.backwardsToleranceMs)
+    return { accepted: false, state, reason: 'before-last-trusted' };
+  const uncertaintyMs = sample.uncertaintyMs ?? (sample.source === 'modem' ? 1000 : 0);
+  const current = state.anchor;
+  if (current && SOURCE_RANK[sample.source] < SOURCE_RANK[current.source]) {
+    const ours = trustedNow(state, reading) ?? reading.wallMs;
+    if (Math.abs(ours - sample.timeMs) <= rules.reanchorThresholdMs) {
+      return { accepted: false, state, reason: 'not-better' };
+    }
+  }
+  const anchor: TrustAnchor = {
+    source: sample.source,
+    trustedMs: sample.timeMs,
+    monoMs: reading.monoMs,
+    uncertaintyMs,
+  };
+  return {
+    accepted: true,
+    state: { anchor, lastTrustedMs: Math.max(state.lastTrustedMs ?? 0, sample.timeMs) },
+  };
+}
+
+/** Advances the persisted last-trusted instant to the current trusted time (call periodically). */
+export function checkpoint(state: ClockTrustState, reading: ClockReading): ClockTrustState {
+  const t = trustedNow(state, reading);
+  if (t === undefined) return state;
+  return { ...state, lastTrustedMs: Math.max(state.lastTrustedMs ?? 0, t) };
+}
+
+/** The health view (protocol ClockStateSchema). */
+export function clockState(state: ClockTrustState): ClockState {
+  const out: ClockState = state.anchor
+    ? { trusted: true, source: state.anchor.source }
+    : { trusted: false, source: state.lastTrustedMs !== undefined ? 'persisted' : 'none' };
+  if (state.lastTrustedMs !== undefined) out.lastTrusted = new Date(state.lastTrustedMs).toISOString();
+  return out;
+}

@@ -1,0 +1,138 @@
+/**
+ * The audio driver: one interface, a real implementation on fluent-ffmpeg + Debian's ffmpeg
+ * (ffmpeg.ts) and a simulated one with injected timers (sim.ts). The same contract suite
+ * (tests/contracts/audio.test.ts) runs against both.
+ *
+ * A playback never rejects: its `result` resolves with outcome completed | stopped | failed.
+ */
+
+/** Where the audio goes. */
+export type AudioOutput =
+  /** An ALSA playback device on a station, e.g. "default" or "hw:0,0". */
+  | { type: 'alsa'; device: string }
+  /**
+   * A WAV file that behaves like a sound card: it runs in real time from `open()`, silence is
+   * written between playbacks, so a sound's position in the file is the time it came out.
+   */
+  | { type: 'wav'; path: string }
+  /** Discard the audio, paced in real time (`-re`). */
+  | { type: 'null' };
+
+/** An ffmpeg input for line-in / the FM module, e.g. { format: 'alsa', device: 'hw:1,0' }. */
+export interface CaptureInput {
+  /** ffmpeg input format (`-f`), e.g. "alsa" or "lavfi" (in tests and the simulator). */
+  format: string;
+  /** ffmpeg input (`-i`), e.g. "hw:1,0". */
+  device: string;
+}
+
+export type InputName = 'fm' | 'line';
+
+/** What to play. */
+export type AudioSource =
+  /** A bundle file (content-addressed blob). offsetMs resumes an interrupted item. */
+  | { kind: 'file'; path: string; offsetMs?: number; durationMs?: number }
+  /** A sine test tone. */
+  | { kind: 'tone'; frequencyHz: number; durationMs: number }
+  /** Line-in or the FM receiver's audio for a time. */
+  | { kind: 'input'; input: InputName; durationMs: number }
+  /** A live HTTP/Icecast relay with reconnect and fallback. */
+  | { kind: 'stream'; url: string; durationMs: number; relay?: StreamRelayOptions };
+
+export interface StreamRelayOptions {
+  /** Give up on the stream (switch to the fallback) after this long failing or silent. Default 10 s. */
+  failoverMs?: number;
+  /** Wait between reconnect attempts. Default 1 s. */
+  reconnectDelayMs?: number;
+  /** Silence (below silenceDb) longer than this counts as failure. Default 8 s. */
+  silenceMs?: number;
+  /** What to play once the stream has failed: a cached file or an input. Absent: silence (failed). */
+  fallback?: { kind: 'file'; path: string } | { kind: 'input'; input: InputName };
+  /** After a fallback has played for this long (or a fallback file ended), try the stream again. Default 60 s. */
+  retryAfterMs?: number;
+}
+
+export interface PlayRequest {
+  source: AudioSource;
+  /** Gain in dB on top of the volume (the item's gainDb). */
+  gainDb?: number;
+  /** Station volume 0..100 (100 = unity gain). Default 100. */
+  volume?: number;
+  /** For logs: slot or item id. */
+  label?: string;
+}
+
+/** Stable error codes a failed playback carries. */
+export type AudioErrorCode =
+  | 'AUDIO_FILE_MISSING'
+  | 'AUDIO_DECODE_FAILED'
+  | 'AUDIO_PROCESS_DIED'
+  | 'AUDIO_OUTPUT_FAILED'
+  | 'AUDIO_STREAM_FAILED'
+  | 'AUDIO_INPUT_UNAVAILABLE'
+  | 'AUDIO_BAD_REQUEST';
+
+export interface PlayResult {
+  outcome: 'completed' | 'stopped' | 'failed';
+  /** Position reached in the source, in ms (includes the start offset). */
+  positionMs: number;
+  /** How long audio was actually produced, in ms. */
+  playedMs: number;
+  /** Integrated loudness (EBU R128) measured on the output, if measured. */
+  loudnessLufs?: number;
+  /** Sample peak of the output in dBFS, if measured. */
+  peakDbfs?: number;
+  /** A silence of at least the dead-air threshold happened on the output. */
+  deadAir: boolean;
+  /** Stream relays: what happened (connects, failures, whether the fallback played). */
+  relay?: RelayReport;
+  error?: { code: AudioErrorCode; message: string };
+}
+
+export interface RelayReport {
+  connects: number;
+  failures: number;
+  fallbackUsed: boolean;
+  /** ms of audio from the stream itself vs from the fallback. */
+  streamMs: number;
+  fallbackMs: number;
+}
+
+/** Live levels while playing (for health / the technician page). */
+export interface Levels {
+  momentaryLufs?: number;
+  peakDbfs?: number;
+  /** Silence detected right now. */
+  silent?: boolean;
+}
+
+export interface Playback {
+  readonly id: number;
+  /** Resolves once the playback has ended for any reason; never rejects. */
+  readonly result: Promise<PlayResult>;
+  /** Resolves when audio first comes out (or with the result if it never does). */
+  readonly started: Promise<void>;
+  /** Stop it now; the result's outcome is `stopped`. Safe to call twice or after the end. */
+  stop(): void;
+  /** Current position in the source, ms. */
+  position(): number;
+  levels(): Levels;
+  /** Source being played right now: the stream or its fallback (stream relays). */
+  readonly state: () => 'starting' | 'playing' | 'fallback' | 'reconnecting' | 'ended';
+}
+
+export interface AudioDriver {
+  /** Opens the output (the WAV sink starts its clock here). */
+  open(): Promise<void>;
+  /** Stops any playback and closes the output (finalises the WAV header). */
+  close(): Promise<void>;
+  play(req: PlayRequest): Playback;
+}
+
+/** Loudness/peak/dead-air thresholds. */
+export interface MeasureOptions {
+  /** Output below this (dBFS) counts as silence. Default -50. */
+  silenceDb?: number;
+  /** A silence this long is dead air. Default 5000 ms. */
+  deadAirMs?: number;
+}
