@@ -1,0 +1,215 @@
+/**
+ * The agent's configuration: one JSON file, validated with zod. Errors list every bad path in
+ * plain Vietnamese (e.g. `hardware.amplifier.pin: phải là số nguyên 0–27`). Relative paths are
+ * resolved against the config file's directory. See agent/config.example.json.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { LoaError } from '@loa/protocol';
+import { z } from 'zod';
+
+const pin = z
+  .number({ error: 'phải là số nguyên 0–27' })
+  .int({ error: 'phải là số nguyên 0–27' })
+  .min(0, { error: 'phải là số nguyên 0–27' })
+  .max(27, { error: 'phải là số nguyên 0–27' });
+const driver = z.enum(['real', 'sim'], { error: 'phải là "real" (phần cứng thật) hoặc "sim" (mô phỏng)' });
+const optionalDriver = z.enum(['real', 'sim', 'none'], {
+  error: 'phải là "real", "sim" hoặc "none" (không có)',
+});
+const path = z.string({ error: 'phải là đường dẫn tệp' }).min(1, { error: 'không được để trống' });
+const timeOfDay = z
+  .string({ error: 'phải là giờ dạng HH:MM' })
+  .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, { error: 'phải là giờ dạng HH:MM (00:00–23:59)' });
+const unitPath = z
+  .string({ error: 'phải là mã đơn vị hành chính' })
+  .regex(/^[0-9]{2,5}(\/[0-9]{2,5}){0,4}$/, { error: 'phải là mã đơn vị dạng 08/02500 (tỉnh/xã)' });
+const id = z
+  .string({ error: 'phải là chuỗi' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, { error: 'chỉ gồm chữ, số, ".", "_" hoặc "-" (tối đa 128)' });
+const ms = (max: number) =>
+  z
+    .number({ error: `phải là số mili-giây 0–${max}` })
+    .int({ error: `phải là số mili-giây 0–${max}` })
+    .min(0, { error: `phải là số mili-giây 0–${max}` })
+    .max(max, { error: `phải là số mili-giây 0–${max}` });
+const volume = z
+  .number({ error: 'phải là số nguyên 0–100' })
+  .int({ error: 'phải là số nguyên 0–100' })
+  .min(0, { error: 'phải là số nguyên 0–100' })
+  .max(100, { error: 'phải là số nguyên 0–100' });
+
+const relay = z.strictObject({ pin, activeLow: z.boolean().default(false) });
+const input = z.strictObject({
+  pin,
+  activeLow: z.boolean().default(false),
+  debounceMs: ms(10_000).default(50),
+});
+
+export const ConfigSchema = z.strictObject({
+  device: z.strictObject({
+    /** Where keys, credentials, bundles and the proof journal live (mode 0700). */
+    dataDir: path,
+    /** Device id; normally assigned by the fleet server at enrolment. */
+    id: id.optional(),
+    /** Administrative unit path, e.g. "08/02500"; normally from enrolment. */
+    unit: unitPath.optional(),
+    groups: z.array(id).max(64).default([]),
+    name: z.string().max(200).optional(),
+  }),
+  fleet: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/, error: 'phải là địa chỉ http(s)://' }),
+      /** One-time enrolment token (prefer a provisioning file, which is rewritten without it). */
+      enrolmentToken: z.string().min(8).max(512).optional(),
+      provisioningFile: path.optional(),
+      healthIntervalS: z.number().int().min(5).max(3600).default(60),
+      /** Overrides the MQTT address the server gives at enrolment (e.g. a LAN broker). */
+      mqttUrl: z
+        .url({ protocol: /^(mqtts?|wss?)$/, error: 'phải là địa chỉ mqtt(s):// hoặc ws(s)://' })
+        .optional(),
+    })
+    .optional(),
+  trust: z.strictObject({
+    /** Pinned root public keys (SPKI PEM files) from the image or provisioning. */
+    rootKeys: z.array(path).min(1, { error: 'cần ít nhất một khoá gốc' }),
+    threshold: z.number().int().min(1).default(1),
+  }),
+  hardware: z.strictObject({
+    gpio: z.strictObject({ driver, sysfsRoot: path.optional() }).default({ driver: 'sim' }),
+    amplifier: z.strictObject({
+      pin,
+      activeLow: z.boolean().default(false),
+      warmupMs: ms(60_000).default(2000),
+      idleTailMs: ms(3_600_000).default(10_000),
+    }),
+    /** Zone relays by zone name (names used by schedule entries). */
+    zones: z.record(id, relay).default({}),
+    inputSelect: z.strictObject({ fm: relay.optional(), line: relay.optional() }).default({}),
+    mute: relay.optional(),
+    inputs: z
+      .strictObject({ mains: input.optional(), door: input.optional(), ampFault: input.optional() })
+      .default({}),
+    modem: z
+      .strictObject({
+        driver: optionalDriver,
+        path: path.optional(),
+        baudRate: z.number().int().min(1200).max(4_000_000).default(115_200),
+        powerPin: pin.optional(),
+        pollIntervalS: z.number().int().min(5).max(3600).default(60),
+      })
+      .default({ driver: 'none', baudRate: 115_200, pollIntervalS: 60 }),
+    fm: z
+      .strictObject({
+        driver: optionalDriver,
+        path: path.optional(),
+        baudRate: z.number().int().min(1200).max(4_000_000).default(9600),
+        frequencyMHz: z.number().min(87).max(108).optional(),
+      })
+      .default({ driver: 'none', baudRate: 9600 }),
+  }),
+  audio: z
+    .strictObject({
+      driver,
+      output: z.discriminatedUnion(
+        'type',
+        [
+          z.strictObject({ type: z.literal('alsa'), device: z.string().min(1).default('default') }),
+          z.strictObject({ type: z.literal('wav'), path }),
+          z.strictObject({ type: z.literal('null') }),
+        ],
+        { error: 'output.type phải là "alsa", "wav" hoặc "null"' },
+      ),
+    })
+    .default({ driver: 'sim', output: { type: 'null' } }),
+  station: z
+    .strictObject({
+      utcOffset: z
+        .string()
+        .regex(/^[+-](0[0-9]|1[0-4]):[0-5][0-9]$/, { error: 'phải là độ lệch giờ dạng +07:00' })
+        .default('+07:00'),
+      /** Quiet hours of this station (only emergencies play), on top of the bundles'. */
+      quietHours: z
+        .array(z.strictObject({ start: timeOfDay, end: timeOfDay }))
+        .max(8)
+        .default([]),
+      volume: volume.default(80),
+      volumeWindows: z
+        .array(z.strictObject({ start: timeOfDay, end: timeOfDay, volume }))
+        .max(24)
+        .default([]),
+    })
+    .default({ utcOffset: '+07:00', quietHours: [], volume: 80, volumeWindows: [] }),
+  technician: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Bind address: a LAN address, or 0.0.0.0 (non-private peers are refused anyway). */
+      listen: z.string().min(1).default('0.0.0.0'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      /** scrypt hash (`scrypt$<salt b64>$<hash b64>`); may also come from the provisioning file. */
+      passwordHash: z.string().max(512).optional(),
+    })
+    .default({ enabled: false, listen: '127.0.0.1', port: 8080 }),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .default({ level: 'info' }),
+});
+export type AgentConfig = z.infer<typeof ConfigSchema>;
+
+const vi = z.locales.vi();
+
+/** One line per problem: `path: message`, in Vietnamese. */
+export function describeConfigIssues(error: z.ZodError): string[] {
+  const out: string[] = [];
+  for (const issue of error.issues) {
+    const where = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys)
+        out.push(`${where ? `${where}.` : ''}${k}: khoá không được hỗ trợ (kiểm tra chính tả)`);
+      continue;
+    }
+    out.push(`${where || '(tệp cấu hình)'}: ${issue.message}`);
+  }
+  return out;
+}
+
+/** Validates a parsed config object; relative paths are resolved against `baseDir`. */
+export function parseConfig(raw: unknown, baseDir: string): AgentConfig {
+  const r = ConfigSchema.safeParse(raw, { error: vi.localeError });
+  if (!r.success) {
+    const errors = describeConfigIssues(r.error);
+    throw new LoaError('CONFIG_INVALID', `Cấu hình không hợp lệ:\n  - ${errors.join('\n  - ')}`, {
+      details: { errors },
+    });
+  }
+  const c = r.data;
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  c.device.dataDir = abs(c.device.dataDir);
+  c.trust.rootKeys = c.trust.rootKeys.map(abs);
+  if (c.fleet?.provisioningFile) c.fleet.provisioningFile = abs(c.fleet.provisioningFile);
+  if (c.audio.output.type === 'wav') c.audio.output.path = abs(c.audio.output.path);
+  return c;
+}
+
+/** Reads and validates the config file. Errors: CONFIG_UNREADABLE, CONFIG_INVALID. */
+export async function loadConfig(file: string): Promise<AgentConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new LoaError('CONFIG_UNREADABLE', `Không đọc được tệp cấu hình ${file}`, { cause });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (cause) {
+    throw new LoaError(
+      'CONFIG_INVALID',
+      `Tệp cấu hình ${file} không phải JSON hợp lệ: ${(cause as Error).message}`,
+      { cause, details: { errors: [`(tệp cấu hình): không phải JSON hợp lệ`] } },
+    );
+  }
+  return parseConfig(raw, dirname(resolve(file)));
+}
