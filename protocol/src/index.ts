@@ -3,6 +3,7 @@ export * from './command.js';
 export * from './errors.js';
 export * from './keys.js';
 export * from './manifest.js';
+export * from './messages.js';
 export * from './mqtt.js';
 export * from './proof.js';
 export * from './signing.js';

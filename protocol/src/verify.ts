@@ -150,8 +150,11 @@ export interface DeviceIdentity {
 
 export interface InstalledBundle {
   version: number;
-  /** {@link documentDigest} of the installed manifest. */
-  digest: string;
+  /**
+   * {@link documentDigest} of the installed manifest. When unknown, the same version counts as
+   * a rollback (not newer); when known, the same version with the same digest is a re-install.
+   */
+  digest?: string;
 }
 
 export interface VerifyManifestOptions {
@@ -273,6 +276,11 @@ export function verifyManifest(raw: unknown, opts: VerifyManifestOptions): Verif
       throw new VerifyError(
         'VERSION_ROLLBACK',
         `version ${manifest.version} is older than the installed version ${opts.installed.version}`,
+      );
+    if (manifest.version === opts.installed.version && opts.installed.digest === undefined)
+      throw new VerifyError(
+        'VERSION_ROLLBACK',
+        `version ${manifest.version} is not newer than the installed version ${opts.installed.version}`,
       );
     if (manifest.version === opts.installed.version && digest !== opts.installed.digest)
       throw new VerifyError(
