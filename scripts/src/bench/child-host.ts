@@ -1,0 +1,105 @@
+/**
+ * Entry of a benchmark child process: hosts one system under test (raw aedes, a plain static
+ * HTTP server, or the real fleet server) so the load generator in the parent and the server do
+ * not share an event loop, and the server's CPU and RSS can be read from /proc.
+ * Protocol over IPC: parent sends {type:'start', spec}; child answers {type:'ready', ...} or
+ * {type:'error', message}; parent sends {type:'stop'} and the child closes and exits.
+ */
+import { createReadStream, statSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { join, normalize } from 'node:path';
+import { Aedes } from 'aedes';
+import type { ChildReady, ChildSpec } from './child.js';
+
+type Stopper = () => Promise<void>;
+
+function listen(server: NetServer | HttpServer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function close(server: NetServer | HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    if ('closeAllConnections' in server) server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}
+
+async function startAedes(): Promise<[ChildReady, Stopper]> {
+  const broker = await Aedes.createBroker();
+  const server = createNetServer(broker.handle);
+  const port = await listen(server);
+  return [
+    { type: 'ready', mqttPort: port },
+    async () => {
+      await new Promise<void>((r) => broker.close(() => r()));
+      await close(server);
+    },
+  ];
+}
+
+/** A plain Node static-file server: the baseline for bundle distribution. */
+async function startStatic(dir: string): Promise<[ChildReady, Stopper]> {
+  const root = normalize(dir);
+  const server = createHttpServer((req, res) => {
+    const path = normalize(join(root, decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/')));
+    if (!path.startsWith(root)) {
+      res.writeHead(400).end();
+      return;
+    }
+    let size: number;
+    try {
+      const st = statSync(path);
+      if (!st.isFile()) throw new Error('not a file');
+      size = st.size;
+    } catch {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-length': size, 'content-type': 'application/octet-stream' });
+    createReadStream(path).pipe(res);
+  });
+  const port = await listen(server);
+  return [{ type: 'ready', httpPort: port }, () => close(server)];
+}
+
+async function startFleet(options: Record<string, unknown>): Promise<[ChildReady, Stopper]> {
+  const { startBenchFleet } = await import('./fleet.js');
+  const fleet = await startBenchFleet(options);
+  return [
+    { type: 'ready', httpPort: fleet.httpPort, mqttPort: fleet.mqttPort, info: fleet.info },
+    fleet.stop,
+  ];
+}
+
+let stopper: Stopper | undefined;
+
+process.on('message', (msg: { type: string; spec?: ChildSpec }) => {
+  if (msg.type === 'start' && msg.spec) {
+    const spec = msg.spec;
+    const started =
+      spec.kind === 'aedes'
+        ? startAedes()
+        : spec.kind === 'static'
+          ? startStatic(spec.dir)
+          : startFleet(spec.options);
+    started.then(
+      ([ready, stop]) => {
+        stopper = stop;
+        process.send?.(ready);
+      },
+      (e: unknown) => {
+        process.send?.({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+      },
+    );
+  } else if (msg.type === 'stop') {
+    const done = () => process.exit(0);
+    const timer = setTimeout(done, 5000);
+    timer.unref();
+    (stopper ? stopper() : Promise.resolve()).finally(done);
+  }
+});
+process.on('disconnect', () => process.exit(0));

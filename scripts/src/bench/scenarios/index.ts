@@ -1,0 +1,7 @@
+import type { Scenario } from '../harness.js';
+import { distribution } from './distribution.js';
+import { fanout } from './fanout.js';
+import { ingest } from './ingest.js';
+import { proofs } from './proofs.js';
+
+export const SCENARIOS: readonly Scenario[] = [fanout, ingest, proofs, distribution];
