@@ -1,0 +1,117 @@
+/**
+ * The real audio driver: Debian's ffmpeg through fluent-ffmpeg (archived upstream, so it stays
+ * behind this one driver). One output, one playback at a time: play() stops the previous one.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LoaError } from '@loa/protocol';
+import ffmpeg from 'fluent-ffmpeg';
+import type { Logger } from 'pino';
+import { FfmpegSegment } from './ffmpeg-segment.js';
+import { SegmentPlayback } from './playback.js';
+import type {
+  AudioDriver,
+  AudioOutput,
+  CaptureInput,
+  InputName,
+  MeasureOptions,
+  Playback,
+  PlayRequest,
+} from './types.js';
+import { WavSink } from './wav-sink.js';
+
+export interface FfmpegAudioOptions extends MeasureOptions {
+  output: AudioOutput;
+  /** Capture devices for line-in and the FM module. */
+  inputs?: Partial<Record<InputName, CaptureInput>>;
+  logger: Logger;
+  ffmpegPath?: string;
+  /** Network reads that stall this long fail (streams). Default 5000 ms. */
+  ioTimeoutMs?: number;
+}
+
+export class FfmpegAudioDriver implements AudioDriver {
+  private sink: WavSink | undefined;
+  private current: Playback | undefined;
+  private nextId = 1;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: FfmpegAudioOptions) {
+    this.log = opts.logger.child({ module: 'audio' });
+  }
+
+  async open(): Promise<void> {
+    // fluent-ffmpeg probes ffmpeg's formats/encoders/filters once per process: do it now, not
+    // on the first (possibly urgent) playback.
+    await new Promise<void>((resolve, reject) => {
+      const cmd = this.opts.ffmpegPath ? ffmpeg().setFfmpegPath(this.opts.ffmpegPath) : ffmpeg();
+      cmd.getAvailableFormats((err) => {
+        if (err) {
+          reject(
+            new LoaError('AUDIO_FFMPEG_MISSING', `ffmpeg is not usable: ${err.message}`, { cause: err }),
+          );
+          return;
+        }
+        cmd.getAvailableEncoders((err2) => (err2 ? reject(err2) : resolve()));
+      });
+    });
+    if (this.opts.output.type === 'wav') {
+      this.sink = new WavSink(this.opts.output.path);
+      await this.sink.open();
+    }
+    this.log.info({ output: this.opts.output.type }, 'audio output open');
+  }
+
+  async close(): Promise<void> {
+    const cur = this.current;
+    cur?.stop();
+    if (cur) await cur.result;
+    await this.sink?.close();
+    this.sink = undefined;
+  }
+
+  play(req: PlayRequest): Playback {
+    const prev = this.current;
+    prev?.stop();
+    const id = this.nextId++;
+    const deps = {
+      output: this.opts.output,
+      inputs: this.opts.inputs ?? {},
+      logger: this.log,
+      silenceDb: this.opts.silenceDb ?? -50,
+      silenceDetectMs: Math.min(this.opts.deadAirMs ?? 5000, 2000),
+      ioTimeoutMs: this.opts.ioTimeoutMs ?? 5000,
+      ...(this.sink ? { sink: this.sink } : {}),
+      ...(this.opts.ffmpegPath ? { ffmpegPath: this.opts.ffmpegPath } : {}),
+    };
+    const pb = new SegmentPlayback(
+      id,
+      req,
+      {
+        runner: (spec) => {
+          const seg = new FfmpegSegment(spec, deps);
+          this.lastSegment = seg;
+          return seg;
+        },
+        now: () => performance.now(),
+        sleep: (ms) => sleep(ms),
+        deadAirMs: this.opts.deadAirMs ?? 5000,
+      },
+      prev?.result,
+    );
+    this.current = pb;
+    void pb.result.then((r) => {
+      if (this.current === pb) this.current = undefined;
+      const level = r.outcome === 'failed' ? 'warn' : 'debug';
+      this.log[level]({ id, label: req.label, ...r }, 'playback ended');
+    });
+    return pb;
+  }
+
+  /** The ffmpeg process playing now (fault tests kill it). */
+  currentPid(): number | undefined {
+    return this.lastSegment?.pid;
+  }
+
+  private lastSegment: FfmpegSegment | undefined;
+}

@@ -1,0 +1,48 @@
+/**
+ * A segment is one continuous run of one source to the output (one ffmpeg process in the real
+ * driver, a timer in the simulator). Playbacks are built from segments: a file or a tone is one
+ * segment; a stream relay is a sequence of stream and fallback segments.
+ */
+import type { AudioErrorCode, InputName, Levels } from './types.js';
+
+export type SegmentInput =
+  | { kind: 'file'; path: string; offsetMs: number }
+  | { kind: 'tone'; frequencyHz: number }
+  | { kind: 'input'; input: InputName }
+  | { kind: 'url'; url: string };
+
+export interface SegmentSpec {
+  input: SegmentInput;
+  /** Hard cap on output length, ms. */
+  maxMs: number;
+  volume: number;
+  gainDb: number;
+  /** End the segment (end 'silence') once silence lasts this long (stream relays). */
+  stopOnSilenceMs?: number;
+  label?: string;
+}
+
+export interface SegmentResult {
+  /** eof: the source ended or the cap was reached; stopped: stop() was called; silence: stopOnSilence fired. */
+  end: 'eof' | 'stopped' | 'silence' | 'error';
+  /** Audio produced, ms. */
+  producedMs: number;
+  loudnessLufs?: number;
+  peakDbfs?: number;
+  /** Longest silence seen, ms. */
+  longestSilenceMs: number;
+  error?: { code: AudioErrorCode; message: string };
+}
+
+export interface Segment {
+  readonly done: Promise<SegmentResult>;
+  /** Resolves when the first audio comes out (or when the segment ends without any). */
+  readonly started: Promise<void>;
+  stop(): void;
+  elapsedMs(): number;
+  levels(): Levels;
+  /** OS process id (real driver), for fault tests. */
+  readonly pid?: number;
+}
+
+export type SegmentRunner = (spec: SegmentSpec) => Segment;
