@@ -3,5 +3,6 @@ import { distribution } from './distribution.js';
 import { fanout } from './fanout.js';
 import { ingest } from './ingest.js';
 import { proofs } from './proofs.js';
+import { verify } from './verify.js';
 
-export const SCENARIOS: readonly Scenario[] = [fanout, ingest, proofs, distribution];
+export const SCENARIOS: readonly Scenario[] = [fanout, ingest, proofs, distribution, verify];
