@@ -1,0 +1,124 @@
+// Loa dashboard: small progressive enhancements. Every page works without this file.
+// - forms with data-confirm ask before submitting;
+// - forms with data-upload send with XMLHttpRequest and show upload progress;
+// - <body data-live="url"> listens to server-sent events and applies batched updates to
+//   elements carrying data-k="key" (text, class, width, hidden, list items), never as HTML.
+
+function confirmForms() {
+  document.addEventListener('submit', (ev) => {
+    const form = ev.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    const msg = ev.submitter?.dataset.confirm ?? form.dataset.confirm;
+    if (msg && !window.confirm(msg)) ev.preventDefault();
+  });
+}
+
+function uploadForms() {
+  for (const form of document.querySelectorAll('form[data-upload]')) {
+    form.addEventListener('submit', (ev) => {
+      if (ev.defaultPrevented) return;
+      ev.preventDefault();
+      const box = form.querySelector('.upload-progress');
+      const bar = box?.querySelector('progress');
+      const label = box?.querySelector('[data-progress-label]');
+      const template = label?.dataset.template ?? '{p}%';
+      const xhr = new XMLHttpRequest();
+      xhr.open(form.method || 'POST', form.action);
+      xhr.upload.addEventListener('progress', (e) => {
+        if (!e.lengthComputable || !bar) return;
+        const p = Math.round((e.loaded / e.total) * 100);
+        bar.value = p;
+        if (label) label.textContent = template.replace('{p}', String(p));
+      });
+      xhr.addEventListener('load', () => {
+        if (xhr.status >= 200 && xhr.status < 300 && xhr.responseURL && xhr.responseURL !== form.action) {
+          window.location.assign(xhr.responseURL);
+          return;
+        }
+        // A re-rendered form (validation errors) or an error page from our own server.
+        document.open();
+        document.write(xhr.responseText);
+        document.close();
+      });
+      xhr.addEventListener('error', () => {
+        if (label) label.textContent = '✗';
+      });
+      if (box) box.hidden = false;
+      for (const b of form.querySelectorAll('button')) b.disabled = true;
+      xhr.send(new FormData(form));
+    });
+  }
+}
+
+function indexKeys() {
+  const map = new Map();
+  for (const el of document.querySelectorAll('[data-k]')) {
+    const k = el.dataset.k;
+    const list = map.get(k);
+    if (list) list.push(el);
+    else map.set(k, [el]);
+  }
+  return map;
+}
+
+function apply(el, u) {
+  if (u.t !== undefined) el.textContent = u.t;
+  if (u.c !== undefined) el.className = u.c;
+  if (u.w !== undefined) el.style.width = u.w;
+  if (u.h !== undefined) el.hidden = u.h;
+  if (u.title !== undefined) el.title = u.title;
+  if (u.items !== undefined) {
+    el.replaceChildren(
+      ...u.items.map((item) => {
+        const li = document.createElement('li');
+        if (item.href) {
+          const a = document.createElement('a');
+          a.href = item.href;
+          a.textContent = item.text;
+          li.append(a);
+        } else li.textContent = item.text;
+        return li;
+      }),
+    );
+  }
+}
+
+function live() {
+  const url = document.body.dataset.live;
+  if (!url || !('EventSource' in window)) return;
+  let index = indexKeys();
+  const state = document.querySelector('[data-live-state]');
+  const es = new EventSource(url);
+  es.addEventListener('open', () => {
+    if (!state) return;
+    state.hidden = false;
+    state.querySelector('[data-ok]').hidden = false;
+    state.querySelector('[data-lost]').hidden = true;
+  });
+  es.addEventListener('error', () => {
+    if (!state) return;
+    state.hidden = false;
+    state.querySelector('[data-ok]').hidden = true;
+    state.querySelector('[data-lost]').hidden = false;
+  });
+  es.addEventListener('update', (ev) => {
+    const msg = JSON.parse(ev.data);
+    let missing = false;
+    for (const [k, u] of Object.entries(msg.set ?? {})) {
+      const els = index.get(k);
+      if (!els) {
+        missing = true;
+        continue;
+      }
+      for (const el of els) apply(el, u);
+    }
+    if (missing) index = indexKeys();
+    document.body.dataset.liveSeq = String(msg.seq ?? 0);
+    document.dispatchEvent(new CustomEvent('loa:update', { detail: msg }));
+  });
+  window.addEventListener('beforeunload', () => es.close());
+}
+
+confirmForms();
+uploadForms();
+live();

@@ -1,0 +1,153 @@
+/**
+ * Live updates for dashboard pages over server-sent events, batched so that a busy fleet cannot
+ * flood a browser: events only mark things dirty (a device id, or a topic such as "alerts");
+ * a timer (default 1 s) renders each connection's dirty set from the latest state and sends at
+ * most ONE message per connection per interval. Ten reports from one device in a second cost one
+ * entry; 10,000 devices reporting every 30 s cost one message per second per page.
+ */
+
+/** What the browser applies to elements with data-k="key" (see assets/app.js). Never HTML. */
+export interface LiveUpdate {
+  t?: string;
+  c?: string;
+  w?: string;
+  h?: boolean;
+  title?: string;
+  items?: { text: string; href?: string }[];
+}
+export type UpdateSet = Record<string, LiveUpdate>;
+
+export interface Dirty {
+  devices: ReadonlySet<string>;
+  topics: ReadonlySet<string>;
+}
+
+/** A page's live view: which changes it cares about and how to render them. */
+export interface LiveView {
+  wantsDevice(deviceId: string): boolean;
+  wantsTopic(topic: string): boolean;
+  render(dirty: Dirty): Promise<UpdateSet> | UpdateSet;
+}
+
+export interface LiveMessage {
+  seq: number;
+  set: UpdateSet;
+}
+
+interface Connection {
+  view: LiveView;
+  send: (json: string) => void;
+  devices: Set<string>;
+  topics: Set<string>;
+  seq: number;
+  busy: boolean;
+}
+
+export interface Timers {
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+  setInterval: (fn, ms) => {
+    const h = setInterval(fn, ms);
+    h.unref?.();
+    return h;
+  },
+  clearInterval: (h) => clearInterval(h as ReturnType<typeof setInterval>),
+};
+
+export interface LiveStats {
+  connections: number;
+  marks: number;
+  messages: number;
+  entries: number;
+  bytes: number;
+  renderErrors: number;
+}
+
+export class LiveHub {
+  private readonly conns = new Set<Connection>();
+  private handle: unknown;
+  private readonly counters = { marks: 0, messages: 0, entries: 0, bytes: 0, renderErrors: 0 };
+  private readonly intervalMs: number;
+  private readonly timers: Timers;
+  private readonly onError: ((err: unknown) => void) | undefined;
+
+  constructor(opts: { intervalMs?: number; timers?: Timers; onError?: (err: unknown) => void } = {}) {
+    this.intervalMs = opts.intervalMs ?? 1000;
+    this.timers = opts.timers ?? realTimers;
+    this.onError = opts.onError;
+  }
+
+  start(): void {
+    if (this.handle !== undefined) return;
+    this.handle = this.timers.setInterval(() => {
+      void this.flush();
+    }, this.intervalMs);
+  }
+
+  stop(): void {
+    if (this.handle !== undefined) this.timers.clearInterval(this.handle);
+    this.handle = undefined;
+    this.conns.clear();
+  }
+
+  /** A device's state changed (presence, health, proof, rollout, alert). O(connections). */
+  markDevice(deviceId: string): void {
+    this.counters.marks++;
+    for (const c of this.conns) if (c.view.wantsDevice(deviceId)) c.devices.add(deviceId);
+  }
+
+  /** Something page-wide changed, e.g. "alerts", "content", "emergency:<bundleId>". */
+  markTopic(topic: string): void {
+    this.counters.marks++;
+    for (const c of this.conns) if (c.view.wantsTopic(topic)) c.topics.add(topic);
+  }
+
+  /** `send` receives the JSON of a {@link LiveMessage}. */
+  connect(view: LiveView, send: (json: string) => void): () => void {
+    const conn: Connection = { view, send, devices: new Set(), topics: new Set(), seq: 0, busy: false };
+    this.conns.add(conn);
+    return () => {
+      this.conns.delete(conn);
+    };
+  }
+
+  /** Renders and sends every connection's pending changes (called by the timer). */
+  async flush(): Promise<void> {
+    const work: Promise<void>[] = [];
+    for (const c of this.conns) {
+      if (c.busy || (c.devices.size === 0 && c.topics.size === 0)) continue;
+      const dirty: Dirty = { devices: c.devices, topics: c.topics };
+      c.devices = new Set();
+      c.topics = new Set();
+      c.busy = true;
+      work.push(
+        (async () => {
+          try {
+            const set = await c.view.render(dirty);
+            const n = Object.keys(set).length;
+            if (n === 0 || !this.conns.has(c)) return;
+            const msg: LiveMessage = { seq: ++c.seq, set };
+            this.counters.messages++;
+            this.counters.entries += n;
+            const json = JSON.stringify(msg);
+            this.counters.bytes += Buffer.byteLength(json);
+            c.send(json);
+          } catch (err) {
+            this.counters.renderErrors++;
+            this.onError?.(err);
+          } finally {
+            c.busy = false;
+          }
+        })(),
+      );
+    }
+    await Promise.all(work);
+  }
+
+  stats(): LiveStats {
+    return { connections: this.conns.size, ...this.counters };
+  }
+}
