@@ -1,0 +1,117 @@
+/**
+ * Fleet server configuration. Only main.ts reads the environment; everything else receives a
+ * `ServerConfig`. Defaults suit development on one machine.
+ */
+import { LoaError } from '@loa/protocol';
+import { z } from 'zod';
+
+export const ServerConfigSchema = z.strictObject({
+  /** HTTP port (0 = ephemeral). */
+  httpPort: z.number().int().min(0).max(65535).default(8080),
+  /** MQTT over TCP port (0 = ephemeral). */
+  mqttPort: z.number().int().min(0).max(65535).default(1883),
+  /** Listen address: 127.0.0.1 for development; 0.0.0.0 (behind a firewall/TLS) in production. */
+  host: z.string().min(1).default('127.0.0.1'),
+  dataDir: z.string().min(1).default('./data'),
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  /** Public base URL of the HTTP API as devices reach it (default derived from host and port). */
+  publicUrl: z.string().url().optional(),
+  /** Public MQTT URL for devices (default mqtt://host:port). */
+  mqttPublicUrl: z.string().optional(),
+  /** Days of health/proof/audit segments to keep. */
+  retentionDays: z.number().int().min(1).max(3650).default(90),
+  /** Registry write coalescing window. */
+  registryFlushMs: z.number().int().min(0).max(60_000).default(200),
+  /** Health segment fsync interval. */
+  healthFsyncMs: z.number().int().min(0).max(60_000).default(1000),
+  sessionTtlHours: z
+    .number()
+    .min(0.1)
+    .max(24 * 30)
+    .default(12),
+  /** Login attempts per (IP, username) per window before 429. */
+  loginMaxAttempts: z.number().int().min(1).max(1000).default(5),
+  loginWindowMs: z
+    .number()
+    .int()
+    .min(1000)
+    .default(15 * 60_000),
+  /** Default for new enrolment tokens: devices wait for approval. */
+  enrolmentApprovalDefault: z.boolean().default(false),
+  broker: z
+    .strictObject({
+      /** Messages per second a client may publish (token bucket refill). */
+      ratePerSecond: z.number().min(0.1).default(20),
+      /** Bucket size (burst). */
+      burst: z.number().int().min(1).default(100),
+      /** Violations before the client is disconnected. */
+      maxViolations: z.number().int().min(1).default(50),
+      drainTimeoutMs: z.number().int().min(100).default(10_000),
+      maxPayload: z.number().int().min(256).optional(),
+      connectTimeoutMs: z.number().int().min(100).default(30_000),
+    })
+    .default({
+      ratePerSecond: 20,
+      burst: 100,
+      maxViolations: 50,
+      drainTimeoutMs: 10_000,
+      connectTimeoutMs: 30_000,
+    }),
+  /** Pinned root public keys (raw base64) that trust policies must be signed by. */
+  trustRoots: z.array(z.string()).default([]),
+  trustRootThreshold: z.number().int().min(1).default(1),
+  /** Secure flag on cookies (on when TLS is on or publicUrl is https). */
+  secureCookies: z.boolean().optional(),
+  /** Administrator created on a fresh data dir. */
+  bootstrapAdmin: z
+    .string()
+    .regex(/^[a-z0-9._-]{3,64}$/)
+    .default('admin'),
+});
+export type ServerConfig = z.infer<typeof ServerConfigSchema>;
+export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
+
+export function parseConfig(input: ServerConfigInput): ServerConfig {
+  const r = ServerConfigSchema.safeParse(input);
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ');
+    throw new LoaError('CONFIG_INVALID', `cấu hình không hợp lệ: ${msg}`, { cause: r.error });
+  }
+  return r.data;
+}
+
+function intEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n))
+    throw new LoaError('CONFIG_INVALID', `${name} phải là số nguyên (đang là "${v}")`);
+  return n;
+}
+
+/** Configuration from environment variables (PORT, MQTT_PORT, DATA_DIR, HOST, TLS_CERT, TLS_KEY, …). */
+export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
+  const out: ServerConfigInput = {};
+  const port = intEnv(env, 'PORT');
+  if (port !== undefined) out.httpPort = port;
+  const mqtt = intEnv(env, 'MQTT_PORT');
+  if (mqtt !== undefined) out.mqttPort = mqtt;
+  if (env.HOST) out.host = env.HOST;
+  if (env.DATA_DIR) out.dataDir = env.DATA_DIR;
+  if (env.TLS_CERT || env.TLS_KEY) {
+    if (!env.TLS_CERT || !env.TLS_KEY)
+      throw new LoaError('CONFIG_INVALID', 'TLS_CERT và TLS_KEY phải được đặt cùng nhau');
+    out.tls = { cert: env.TLS_CERT, key: env.TLS_KEY };
+  }
+  if (env.PUBLIC_URL) out.publicUrl = env.PUBLIC_URL;
+  if (env.MQTT_PUBLIC_URL) out.mqttPublicUrl = env.MQTT_PUBLIC_URL;
+  const retention = intEnv(env, 'RETENTION_DAYS');
+  if (retention !== undefined) out.retentionDays = retention;
+  if (env.TRUST_ROOTS)
+    out.trustRoots = env.TRUST_ROOTS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  if (env.ENROL_APPROVAL)
+    out.enrolmentApprovalDefault = env.ENROL_APPROVAL === '1' || env.ENROL_APPROVAL === 'true';
+  return out;
+}

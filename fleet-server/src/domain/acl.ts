@@ -1,0 +1,80 @@
+/**
+ * Broker access control (pure). A device (MQTT username = client id = device id):
+ *   - publishes only its own UP topics: loa/v1/d/{self}/{presence|health|proof|status|cmd-result};
+ *   - subscribes only to its own DOWN topics and the broadcast topics of its unit's ancestry;
+ *   - never touches $SYS, wildcards or topics deeper than MAX_TOPIC_LEVELS.
+ * The server publishes through the broker's internal path, not through these checks.
+ */
+import {
+  DOWN_KINDS,
+  MAX_TOPIC_LEVELS,
+  parseTopic,
+  UNIT_KINDS,
+  UP_KINDS,
+  type UpKind,
+  unitCovers,
+} from '@loa/protocol';
+
+export interface DeviceIdentity {
+  deviceId: string;
+  unit: string;
+}
+
+export type AclDecision<T = undefined> =
+  | { ok: true; value: T }
+  | { ok: false; code: AclCode; reason: string };
+export type AclCode =
+  | 'ACL_SYS'
+  | 'ACL_TOO_DEEP'
+  | 'ACL_FOREIGN_TOPIC'
+  | 'ACL_OTHER_DEVICE'
+  | 'ACL_WRONG_KIND'
+  | 'ACL_OTHER_UNIT'
+  | 'ACL_WILDCARD';
+
+const deny = (code: AclCode, reason: string): { ok: false; code: AclCode; reason: string } => ({
+  ok: false,
+  code,
+  reason,
+});
+
+function common(topic: string): AclDecision | null {
+  if (topic.startsWith('$')) return deny('ACL_SYS', '$ topics are reserved');
+  if (topic.split('/').length > MAX_TOPIC_LEVELS) return deny('ACL_TOO_DEEP', 'topic has too many levels');
+  return null;
+}
+
+/** May `who` publish on `topic`? On success returns the UP kind. */
+export function authorizeDevicePublish(who: DeviceIdentity, topic: string): AclDecision<UpKind> {
+  const c = common(topic);
+  if (c) return c as AclDecision<UpKind>;
+  const t = parseTopic(topic);
+  if (!t) return deny('ACL_FOREIGN_TOPIC', 'not a topic of the loa/v1 tree');
+  if (t.scope !== 'device') return deny('ACL_OTHER_UNIT', 'devices do not publish on unit topics');
+  if (t.deviceId !== who.deviceId)
+    return deny('ACL_OTHER_DEVICE', 'a device publishes only under its own id');
+  if (!(UP_KINDS as readonly string[]).includes(t.kind))
+    return deny('ACL_WRONG_KIND', `cannot publish ${t.kind}`);
+  return { ok: true, value: t.kind as UpKind };
+}
+
+/** May `who` subscribe to `topic` (a filter; wildcards are refused)? */
+export function authorizeDeviceSubscribe(who: DeviceIdentity, topic: string): AclDecision {
+  const c = common(topic);
+  if (c) return c;
+  if (topic.includes('+') || topic.includes('#'))
+    return deny('ACL_WILDCARD', 'wildcard subscriptions are refused');
+  const t = parseTopic(topic);
+  if (!t) return deny('ACL_FOREIGN_TOPIC', 'not a topic of the loa/v1 tree');
+  if (t.scope === 'device') {
+    if (t.deviceId !== who.deviceId)
+      return deny('ACL_OTHER_DEVICE', "cannot subscribe to another device's topics");
+    if (!(DOWN_KINDS as readonly string[]).includes(t.kind))
+      return deny('ACL_WRONG_KIND', `cannot subscribe to ${t.kind}`);
+    return { ok: true, value: undefined };
+  }
+  if (!unitCovers(t.unit, who.unit)) return deny('ACL_OTHER_UNIT', 'not a unit this device belongs to');
+  if (!(UNIT_KINDS as readonly string[]).includes(t.kind))
+    return deny('ACL_WRONG_KIND', `cannot subscribe to ${t.kind}`);
+  return { ok: true, value: undefined };
+}

@@ -1,0 +1,81 @@
+/**
+ * Rate limits as pure state machines with injected time: a token bucket (MQTT publish rate per
+ * client) and a failure counter (login attempts per IP and user name).
+ */
+
+export interface TokenBucketOptions {
+  /** Tokens added per second. */
+  ratePerSecond: number;
+  /** Bucket capacity (largest burst). */
+  burst: number;
+}
+
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  constructor(
+    private readonly opts: TokenBucketOptions,
+    now: number,
+  ) {
+    this.tokens = opts.burst;
+    this.last = now;
+  }
+
+  /** Takes `n` tokens if available; false means "over the limit". */
+  take(now: number, n = 1): boolean {
+    const elapsed = Math.max(0, now - this.last) / 1000;
+    this.last = Math.max(this.last, now);
+    this.tokens = Math.min(this.opts.burst, this.tokens + elapsed * this.opts.ratePerSecond);
+    if (this.tokens < n) return false;
+    this.tokens -= n;
+    return true;
+  }
+
+  available(): number {
+    return this.tokens;
+  }
+}
+
+export interface LoginLimiterOptions {
+  /** Failures allowed within the window before further attempts are refused. */
+  maxAttempts: number;
+  windowMs: number;
+  /** Bound on tracked keys (oldest evicted) so an attacker cannot grow memory. */
+  maxKeys?: number;
+}
+
+/** Fixed window of failures per key (e.g. "ip|username"); a success clears the key. */
+export class LoginLimiter {
+  private readonly failures = new Map<string, { count: number; start: number }>();
+  constructor(private readonly opts: LoginLimiterOptions) {}
+
+  /** Milliseconds until the key may try again (0 = allowed now). */
+  retryAfterMs(key: string, now: number): number {
+    const f = this.failures.get(key);
+    if (!f) return 0;
+    if (now - f.start >= this.opts.windowMs) {
+      this.failures.delete(key);
+      return 0;
+    }
+    return f.count >= this.opts.maxAttempts ? f.start + this.opts.windowMs - now : 0;
+  }
+
+  fail(key: string, now: number): void {
+    const f = this.failures.get(key);
+    if (!f || now - f.start >= this.opts.windowMs) {
+      this.failures.delete(key);
+      this.failures.set(key, { count: 1, start: now });
+      const max = this.opts.maxKeys ?? 100_000;
+      if (this.failures.size > max) {
+        const oldest = this.failures.keys().next().value;
+        if (oldest !== undefined) this.failures.delete(oldest);
+      }
+      return;
+    }
+    f.count++;
+  }
+
+  succeed(key: string): void {
+    this.failures.delete(key);
+  }
+}

@@ -1,0 +1,169 @@
+/** Devices: list and detail in scope (with presence and latest health), edit, approve, revoke, decommission. */
+import { IdSchema, LoaError, UnitPathSchema } from '@loa/protocol';
+import { z } from 'zod';
+import type { Deps } from '../../deps.js';
+import { ALL_UNITS, inScope, requireScope } from '../../domain/rbac.js';
+import type { DeviceRecord } from '../../store/types.js';
+import type { RouteContext } from '../app.js';
+
+export type PublicDevice = Omit<DeviceRecord, 'mqttPasswordHash'>;
+export function publicDevice(d: DeviceRecord): PublicDevice {
+  const { mqttPasswordHash: _h, ...rest } = d;
+  return rest;
+}
+
+/** A device with its live state (presence, latest health), as lists and pages show it. */
+export function deviceView(deps: Pick<Deps, 'broker' | 'store'>, d: DeviceRecord) {
+  const p = deps.broker.presence(d.id);
+  const h = deps.store.health.latest(d.id);
+  return {
+    ...publicDevice(d),
+    online: p?.connected ?? false,
+    presence: p?.presence ?? null,
+    presenceSince: p ? new Date(p.since).toISOString() : null,
+    lastHealthAt: h?.receivedAt ?? null,
+    health: h?.health ?? null,
+  };
+}
+
+const ListQuery = z.strictObject({
+  unit: UnitPathSchema.optional(),
+  status: z.enum(['pending', 'active', 'revoked', 'decommissioned']).optional(),
+  online: z.enum(['true', 'false']).optional(),
+  q: z.string().max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(20_000).default(1000),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+const PatchSchema = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  unit: UnitPathSchema.optional(),
+  groups: z.array(IdSchema).max(32).optional(),
+  location: z
+    .strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) })
+    .optional(),
+});
+const ReasonSchema = z.strictObject({ reason: z.string().trim().max(500).optional() });
+
+export function registerDeviceRoutes({ api, deps }: RouteContext): void {
+  const { store, clock, broker } = deps;
+  const iso = () => new Date(clock.now()).toISOString();
+
+  async function deviceInScope(user: { scope: string[] }, id: string): Promise<DeviceRecord> {
+    const d = await store.devices.get(id);
+    // out of scope looks the same as absent: no probing of other communes' device ids
+    if (!d || !inScope(user, d.unit)) throw new LoaError('DEVICE_NOT_FOUND', `không tìm thấy thiết bị ${id}`);
+    return d;
+  }
+
+  api.add({
+    method: 'get',
+    path: '/devices',
+    summary: 'Devices in my scope with presence and latest health',
+    tags: ['devices'],
+    permission: 'read',
+    query: ListQuery,
+    handler: async ({ user, query }) => {
+      if (query.unit) requireScope(user, query.unit);
+      const scope = query.unit ? [query.unit] : user.scope;
+      const all = scope.includes(ALL_UNITS) ? await store.devices.list() : await store.devices.inUnits(scope);
+      const q = query.q?.toLowerCase();
+      const rows = all
+        .filter((d) => !query.status || d.status === query.status)
+        .filter((d) => !q || d.id.toLowerCase().includes(q) || d.name.toLowerCase().includes(q))
+        .map((d) => deviceView(deps, d))
+        .filter((d) => query.online === undefined || String(d.online) === query.online)
+        .sort((a, b) => a.id.localeCompare(b.id));
+      return { total: rows.length, devices: rows.slice(query.offset, query.offset + query.limit) };
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/devices/:id',
+    summary: 'One device with presence, latest health and rollouts',
+    tags: ['devices'],
+    permission: 'read',
+    handler: async ({ user, params }) => {
+      const d = await deviceInScope(user, params.id as string);
+      return { ...deviceView(deps, d), rollouts: await store.rollouts.forDevice(d.id) };
+    },
+  });
+
+  api.add({
+    method: 'patch',
+    path: '/devices/:id',
+    summary: 'Rename, move to another unit in scope, set groups or location',
+    tags: ['devices'],
+    permission: 'device.manage',
+    body: PatchSchema,
+    handler: async ({ user, params, body, audit }) => {
+      const d = await deviceInScope(user, params.id as string);
+      if (body.unit) {
+        requireScope(user, body.unit);
+        if (!(await store.units.get(body.unit)))
+          throw new LoaError('UNIT_NOT_FOUND', `không có đơn vị ${body.unit}`);
+      }
+      const updated = await store.devices.update(d.id, { ...body, updatedAt: iso() });
+      if (body.unit && body.unit !== d.unit) broker.disconnect(d.id); // re-subscribes to its new unit topics
+      await audit('device.update', { type: 'device', id: d.id }, body, updated.unit);
+      return publicDevice(updated);
+    },
+  });
+
+  api.add({
+    method: 'post',
+    path: '/devices/:id/approve',
+    summary: 'Approve a pending device (it may then connect)',
+    tags: ['devices'],
+    permission: 'device.approve',
+    handler: async ({ user, params, audit }) => {
+      const d = await deviceInScope(user, params.id as string);
+      if (d.status !== 'pending')
+        throw new LoaError('DEVICE_CONFLICT', `thiết bị đang ở trạng thái ${d.status}, không chờ duyệt`);
+      const now = iso();
+      const updated = await store.devices.update(d.id, {
+        status: 'active',
+        approvedAt: now,
+        approvedBy: user.username,
+        updatedAt: now,
+      });
+      await audit('device.approve', { type: 'device', id: d.id }, undefined, d.unit);
+      return publicDevice(updated);
+    },
+  });
+
+  for (const action of ['revoke', 'decommission'] as const) {
+    api.add({
+      method: 'post',
+      path: `/devices/:id/${action}`,
+      summary:
+        action === 'revoke'
+          ? 'Revoke a device: its credentials stop working at once, its connection is closed'
+          : 'Decommission a device (removed from service; history kept)',
+      tags: ['devices'],
+      permission: 'device.manage',
+      body: ReasonSchema,
+      handler: async ({ user, params, body, audit }) => {
+        const d = await deviceInScope(user, params.id as string);
+        if (d.status === 'decommissioned') throw new LoaError('DEVICE_CONFLICT', 'thiết bị đã ngừng sử dụng');
+        const now = iso();
+        const updated = await store.devices.update(d.id, {
+          status: action === 'revoke' ? 'revoked' : 'decommissioned',
+          revokedAt: now,
+          revokedBy: user.username,
+          ...(body.reason ? { revokedReason: body.reason } : {}),
+          updatedAt: now,
+        });
+        broker.forgetCredentials(d.id);
+        broker.disconnect(d.id);
+        await audit(
+          `device.${action}`,
+          { type: 'device', id: d.id },
+          body.reason ? { reason: body.reason } : undefined,
+          d.unit,
+        );
+        return publicDevice(updated);
+      },
+    });
+  }
+}
