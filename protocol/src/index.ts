@@ -8,5 +8,6 @@ export * from './mqtt.js';
 export * from './proof.js';
 export * from './signing.js';
 export * from './trust.js';
+export * from './trust-build.js';
 export * from './units.js';
 export * from './verify.js';

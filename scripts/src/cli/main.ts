@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+/** Entry point of the `loa` CLI (composition root: reads argv, env, cwd and the clock). */
+import { langFromEnv, runCli } from './run.js';
+
+const code = await runCli(process.argv.slice(2), {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  lang: langFromEnv(process.env),
+  now: () => new Date(),
+  cwd: process.cwd(),
+});
+process.exitCode = code;
