@@ -17,20 +17,12 @@ import {
   unknownZones,
 } from '../domain/amplifier.js';
 import type { OutputPin } from '../drivers/gpio/types.js';
+import { globalTimers, type Timers } from '../drivers/timers.js';
 import { type Clock, type OutputGate, systemClock } from './contracts.js';
 
 export type MuteHandler = (muted: boolean) => void | Promise<void>;
 
-/** Timer functions, injectable so tests can drive time. Defaults to the globals. */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const globalTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
+export type { Timers };
 
 export interface AmplifierRelays {
   amplifier: OutputPin;

@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { InputPin } from '../drivers/gpio/types.js';
-import { globalTimers, type Timers } from './amplifier.js';
+import { globalTimers, type Timers } from '../drivers/timers.js';
 import { type Clock, systemClock } from './contracts.js';
 
 export type InputName = 'mains' | 'door' | 'ampFault';
