@@ -76,6 +76,30 @@ export interface ScheduleInput {
   onAir?: OnAir;
   /** Probed durations by blob sha256 (ms), used when an item has no durationMs. */
   durationsMs?: ReadonlyMap<string, number>;
+  /** Manual station volume (command "volume"), replaces the policy's windows. */
+  volumeOverride?: number;
+  /** Items not from a schedule: play-now commands and test tones. */
+  adhoc?: readonly AdhocItem[];
+}
+
+/** An item to play outside the bundles' schedules (command play-now, test tone). */
+export interface AdhocItem {
+  /** Unique key (e.g. `cmd/<command id>`); becomes the slot's itemKey. */
+  key: string;
+  item: Item;
+  priorityClass: PriorityClass;
+  due: number;
+  /** Audio file (play-now of a bundle item). */
+  file?: string;
+  /** A test tone instead of a file. */
+  tone?: { frequencyHz: number };
+  bundleId?: string;
+  channel?: string;
+  bundleVersion?: number;
+  /** Why it plays (the command id). */
+  entryId: string;
+  volume?: number;
+  zones?: string[];
 }
 
 export interface Slot {
@@ -96,9 +120,9 @@ export interface Slot {
   scheduledAt: number;
   /** Source offset to start from (resume). */
   offsetMs: number;
-  bundleId: string;
-  channel: string;
-  bundleVersion: number;
+  bundleId?: string;
+  channel?: string;
+  bundleVersion?: number;
   entryId: string;
   item: Item;
   /** Blob file for audio/image/video items (or the chime file). */
@@ -109,6 +133,8 @@ export interface Slot {
   zones?: string[];
   repeatIndex: number;
   repeatCount: number;
+  /** A test tone instead of a file. */
+  tone?: { frequencyHz: number };
   /** Set on a slot that the next higher-priority slot cuts short. */
   interruptedBy?: string;
 }
@@ -118,7 +144,7 @@ export type HoldReason = 'quiet-hours' | 'clock-untrusted' | 'too-late' | 'not-y
 /** An item that is due (or soon) but will not play, and why. */
 export interface Held {
   itemKey: string;
-  bundleId: string;
+  bundleId?: string;
   entryId: string;
   itemId: string;
   priorityClass: PriorityClass;
