@@ -41,6 +41,8 @@ export function Layout(props: {
   /** Extra stylesheets/scripts under /ui/vendor or /ui/assets. */
   css?: string[];
   scripts?: string[];
+  /** Classic (UMD) vendor scripts, loaded with defer before the modules run. */
+  vendorScripts?: string[];
   /** SSE stream the page listens to (data-live on <body>). */
   live?: string;
   bodyClass?: string;
@@ -58,6 +60,9 @@ export function Layout(props: {
         <link rel="stylesheet" href={ui('/assets/app.css')} />
         {(props.css ?? []).map((href) => (
           <link rel="stylesheet" href={href} />
+        ))}
+        {(props.vendorScripts ?? []).map((src) => (
+          <script defer src={src} />
         ))}
         <script type="module" src={ui('/assets/app.js')} />
         {(props.scripts ?? []).map((src) => (

@@ -14,6 +14,10 @@ export interface LiveUpdate {
   h?: boolean;
   title?: string;
   items?: { text: string; href?: string }[];
+  /** Re-fetch the page and swap this element (for blocks too rich for field updates). */
+  r?: boolean;
+  /** A raw value for scripts listening to the page's loa:update event (not applied to the DOM). */
+  v?: string;
 }
 export type UpdateSet = Record<string, LiveUpdate>;
 

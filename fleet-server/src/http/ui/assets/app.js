@@ -83,6 +83,25 @@ function apply(el, u) {
   }
 }
 
+let refetching;
+/** Re-fetches the page and swaps the elements whose data-k is in `keys` (our own escaped HTML). */
+async function refetch(keys) {
+  if (refetching) return;
+  refetching = true;
+  try {
+    const res = await fetch(window.location.href, { credentials: 'same-origin' });
+    if (!res.ok) return;
+    const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+    for (const k of keys) {
+      const fresh = doc.querySelector(`[data-k="${CSS.escape(k)}"]`);
+      const old = document.querySelector(`[data-k="${CSS.escape(k)}"]`);
+      if (fresh && old) old.replaceWith(document.adoptNode(fresh));
+    }
+  } finally {
+    refetching = false;
+  }
+}
+
 function live() {
   const url = document.body.dataset.live;
   if (!url || !('EventSource' in window)) return;
@@ -104,7 +123,12 @@ function live() {
   es.addEventListener('update', (ev) => {
     const msg = JSON.parse(ev.data);
     let missing = false;
+    const swap = [];
     for (const [k, u] of Object.entries(msg.set ?? {})) {
+      if (u.r) {
+        swap.push(k);
+        continue;
+      }
       const els = index.get(k);
       if (!els) {
         missing = true;
@@ -113,6 +137,10 @@ function live() {
       for (const el of els) apply(el, u);
     }
     if (missing) index = indexKeys();
+    if (swap.length)
+      refetch(swap).then(() => {
+        index = indexKeys();
+      });
     document.body.dataset.liveSeq = String(msg.seq ?? 0);
     document.dispatchEvent(new CustomEvent('loa:update', { detail: msg }));
   });

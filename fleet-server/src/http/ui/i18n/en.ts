@@ -170,7 +170,7 @@ export const en: Record<MsgKey, string> = {
   'device.cmd.sync': 'Sync',
   'device.cmd.reboot': 'Reboot',
   'device.cmd.confirm': 'Send "{action}" to {id}?',
-  'device.cmd.sent': 'Command {action} sent.',
+  'device.cmd.sent': 'Command {id} sent.',
   'device.on': 'On',
   'device.off': 'Off',
   'device.open': 'Open',

@@ -168,7 +168,7 @@ export const vi = {
   'device.cmd.sync': 'Đồng bộ',
   'device.cmd.reboot': 'Khởi động lại',
   'device.cmd.confirm': 'Gửi lệnh "{action}" tới {id}?',
-  'device.cmd.sent': 'Đã gửi lệnh {action}.',
+  'device.cmd.sent': 'Đã gửi lệnh {id}.',
   'device.on': 'Bật',
   'device.off': 'Tắt',
   'device.open': 'Mở',

@@ -1,0 +1,37 @@
+// Device health charts with uPlot (served locally). Data: GET data-health-src → column series.
+function draw(el, t, values, label) {
+  const width = Math.max(260, el.clientWidth || 300);
+  return new uPlot(
+    {
+      title: label,
+      width,
+      height: 170,
+      tzDate: (ts) => {
+        // Asia/Ho_Chi_Minh is UTC+07:00 all year: shift and show as if UTC.
+        return new Date((ts + 7 * 3600) * 1000 + new Date().getTimezoneOffset() * 60_000);
+      },
+      scales: { x: { time: true } },
+      series: [{}, { label, stroke: '#0b5cad', width: 2, spanGaps: true }],
+      axes: [{}, { size: 50 }],
+      legend: { show: false },
+    },
+    [t, values],
+    el,
+  );
+}
+
+async function init() {
+  const src = document.querySelector('[data-health-src]')?.dataset.healthSrc;
+  if (!src || typeof uPlot === 'undefined') return;
+  const res = await fetch(src, { credentials: 'same-origin' });
+  if (!res.ok) return;
+  const data = await res.json();
+  for (const el of document.querySelectorAll('[data-chart]')) {
+    const series = data[el.dataset.chart];
+    if (!series || data.t.length === 0) continue;
+    draw(el, data.t, series, el.dataset.label);
+  }
+  document.body.dataset.charts = String(data.t.length);
+}
+
+init();

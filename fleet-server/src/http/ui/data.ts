@@ -1,0 +1,41 @@
+/** Read-side loaders: registry + in-memory latest state, scoped to the operator. Read-only. */
+import { ALL_UNITS, inScope } from '../../domain/rbac.js';
+import type { AlertRecord, DeviceRecord, UnitRecord } from '../../store/types.js';
+import type { AuthUser } from '../auth.js';
+import type { UiServer } from './shared.js';
+import { type FleetInputs, openAlertsByDevice } from './view-models/fleet.js';
+
+export async function scopedDevices(s: UiServer, user: Pick<AuthUser, 'scope'>): Promise<DeviceRecord[]> {
+  if (user.scope.includes(ALL_UNITS)) return s.deps.store.devices.list();
+  return s.deps.store.devices.inUnits(user.scope);
+}
+
+export async function unitMap(s: UiServer, user: Pick<AuthUser, 'scope'>): Promise<Map<string, UnitRecord>> {
+  const all = await s.deps.store.units.list();
+  const out = new Map<string, UnitRecord>();
+  for (const u of all) if (inScope(user, u.path)) out.set(u.path, u);
+  return out;
+}
+
+export async function openAlerts(s: UiServer, user: Pick<AuthUser, 'scope'>): Promise<AlertRecord[]> {
+  return s.deps.store.alerts.list((a) => a.state !== 'resolved' && inScope(user, a.unit));
+}
+
+export async function fleetInputs(
+  s: UiServer,
+  user: Pick<AuthUser, 'scope'>,
+  devices?: DeviceRecord[],
+): Promise<FleetInputs> {
+  const [devs, units, alerts] = await Promise.all([
+    devices ? Promise.resolve(devices) : scopedDevices(s, user),
+    unitMap(s, user),
+    openAlerts(s, user),
+  ]);
+  return {
+    devices: devs,
+    units,
+    presence: (id) => s.deps.broker.presence(id),
+    health: (id) => s.deps.store.health.latest(id),
+    openAlerts: openAlertsByDevice(alerts),
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * The operator dashboard: server-rendered hono/jsx pages under /ui, Vietnamese by default,
+ * progressive enhancement with small local modules, live updates over batched SSE.
+ *
+ * Mount: `app.route('/', uiRoutes(deps, { api: (req, env) => app.fetch(req, env) }))`, or pass
+ * `registerUiRoutes` to createApp's `routes` option (it wires the in-process API itself).
+ */
+import { isLoaError } from '@loa/protocol';
+import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { Deps } from '../../deps.js';
+import { inScope } from '../../domain/rbac.js';
+import type { AppEnv, RouteContext } from '../app.js';
+import type { ApiFetch } from './api-client.js';
+import { assetRoutes } from './assets.js';
+import { ui } from './context.js';
+import { LiveHub, type LiveView } from './live.js';
+import { registerAuthPages } from './pages/auth.js';
+import { deviceLiveView, registerDevicePages } from './pages/device.js';
+import { fleetLiveView, fleetShown, parseFleetFilter, registerFleetPages } from './pages/fleet.js';
+import { overviewLiveView, registerOverviewPage } from './pages/overview.js';
+import { ctxOf, ensureUser, type UiServer } from './shared.js';
+
+export interface UiOptions {
+  /** In-process JSON API (the root app's fetch); actions go through it. */
+  api: ApiFetch;
+  /** Map tile URL template, e.g. "https://tiles.example/{z}/{x}/{y}.png"; empty = plain background. */
+  tileUrl?: string;
+  /** Live update batching interval (default 1000 ms). */
+  liveIntervalMs?: number;
+}
+
+/** Live views by page name; extended by page modules that have live content. */
+export type LiveViewFactory = (
+  s: UiServer,
+  c: Parameters<typeof ctxOf>[0],
+  arg: string,
+) => Promise<LiveView | null>;
+
+export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
+  const log = deps.logger.child({ module: 'ui' });
+  const hub = new LiveHub({
+    intervalMs: options.liveIntervalMs ?? 1000,
+    onError: (err) => log.warn({ err }, 'live render failed'),
+  });
+  const s: UiServer = { deps, api: options.api, hub, tileUrl: options.tileUrl ?? '' };
+  const app = new Hono<AppEnv>();
+
+  // Live sources are attached while at least one page listens.
+  let listeners = 0;
+  let detach: (() => void)[] = [];
+  const attach = () => {
+    if (listeners++ > 0) return;
+    hub.start();
+    detach = [
+      deps.broker.onDeviceMessage((m) => hub.markDevice(m.deviceId)),
+      deps.broker.onPresence((p) => hub.markDevice(p.deviceId)),
+    ];
+  };
+  const release = () => {
+    if (--listeners > 0) return;
+    for (const d of detach) d();
+    detach = [];
+    hub.stop();
+  };
+
+  app.onError((err, c) => {
+    const ctx = ctxOf(c, s);
+    if (isLoaError(err) && err.code === 'CSRF_INVALID') return c.text(ctx.t('err.csrf'), 403);
+    if (isLoaError(err) && (err.code === 'FORBIDDEN_ROLE' || err.code === 'FORBIDDEN_SCOPE'))
+      return c.text(ctx.t('err.forbidden'), 403);
+    log.error({ err, path: c.req.path }, 'dashboard request failed');
+    return c.text(ctx.t('err.server', { code: isLoaError(err) ? err.code : 'INTERNAL' }), 500);
+  });
+
+  app.route(ui(''), assetRoutes());
+  registerAuthPages(app, s);
+  registerOverviewPage(app, s);
+  registerFleetPages(app, s);
+  registerDevicePages(app, s);
+
+  app.get('/', (c) => c.redirect(ui('/'), 302));
+
+  app.get('/ui/live/:page/:arg?', async (c) => {
+    const user = await ensureUser(c, s);
+    if (!user || user.mustChangePassword) return c.text('', 401);
+    const ctx = ctxOf(c, s);
+    const page = c.req.param('page');
+    const arg = c.req.param('arg') ?? '';
+    let view: LiveView | null = null;
+    if (page === 'overview') view = overviewLiveView(s, user, ctx);
+    else if (page === 'fleet') {
+      const filter = parseFleetFilter(c.req.query());
+      view = fleetLiveView(s, user, ctx, await fleetShown(s, user, filter));
+    } else if (page === 'device') {
+      const d = await deps.store.devices.get(arg);
+      if (d && inScope(user, d.unit)) view = deviceLiveView(s, ctx, d.id);
+    }
+    if (!view) return c.text('', 404);
+    const v = view;
+    return streamSSE(c, async (stream) => {
+      let closed = false;
+      attach();
+      const off = hub.connect(v, (json) => {
+        stream.writeSSE({ event: 'update', data: json }).catch(() => {
+          closed = true;
+        });
+      });
+      stream.onAbort(() => {
+        closed = true;
+      });
+      try {
+        await stream.writeSSE({ event: 'hello', data: '{}', retry: 3000 });
+        while (!closed) {
+          await stream.sleep(15_000);
+          if (!closed) await stream.write(': keep-alive\n\n');
+        }
+      } finally {
+        off();
+        release();
+      }
+    });
+  });
+
+  return app;
+}
+
+/** createApp route module: mounts the dashboard with the root app as its in-process API. */
+export function registerUiRoutes(ctx: RouteContext, options: Omit<UiOptions, 'api'> = {}): void {
+  const root = ctx.app;
+  ctx.app.route('/', uiRoutes(ctx.deps, { ...options, api: (req, env) => root.fetch(req, env as never) }));
+}

@@ -1,0 +1,126 @@
+/** Device routes: page, health series, command form, live view. */
+import type { Hono } from 'hono';
+import { can, inScope } from '../../../domain/rbac.js';
+import type { BundleRecord } from '../../../store/types.js';
+import type { AppEnv, AuthUser } from '../../auth.js';
+import { callApi } from '../api-client.js';
+import { type UiCtx, ui } from '../context.js';
+import type { LiveView, UpdateSet } from '../live.js';
+import { checkFormCsrf, guard, readForm, str, type UiServer } from '../shared.js';
+import { buildDevice, type DeviceVm, healthSeries } from '../view-models/device.js';
+import { deviceState } from '../view-models/fleet.js';
+import { COMMANDS, DevicePage, proofKey, type UiCommand } from './device-view.js';
+import { STATE_TONE, stateLabel } from './fleet-view.js';
+
+async function loadDevice(s: UiServer, user: AuthUser, id: string): Promise<DeviceVm | undefined> {
+  const { store, broker } = s.deps;
+  const device = await store.devices.get(id);
+  if (!device || !inScope(user, device.unit)) return undefined;
+  const [unit, proofs, rollouts, alerts] = await Promise.all([
+    store.units.get(device.unit),
+    store.proofs.query({ deviceId: id }),
+    store.rollouts.forDevice(id),
+    store.alerts.list((a) => a.deviceId === id && a.state !== 'resolved'),
+  ]);
+  const bundleIds = new Set<string>([
+    ...rollouts.map((r) => r.bundleId),
+    ...proofs.map((p) => p.proof.bundleId).filter((b): b is string => typeof b === 'string'),
+  ]);
+  const bundles = new Map<string, BundleRecord>();
+  for (const b of await Promise.all([...bundleIds].map((b) => store.bundles.get(b))))
+    if (b) bundles.set(b.id, b);
+  return buildDevice({
+    device,
+    unit,
+    presence: broker.presence(id),
+    latest: store.health.latest(id),
+    proofs,
+    rollouts,
+    bundles,
+    alerts,
+  });
+}
+
+export function deviceLiveView(s: UiServer, ctx: UiCtx, id: string): LiveView {
+  let lastProof = s.deps.store.proofs.last(id)?.seq ?? 0;
+  let lastHealth = s.deps.store.health.latest(id)?.receivedAt;
+  return {
+    wantsDevice: (d) => d === id,
+    wantsTopic: () => false,
+    render: async () => {
+      const set: UpdateSet = {};
+      const device = await s.deps.store.devices.get(id);
+      if (!device) return set;
+      const st = deviceState(device, s.deps.broker.presence(id));
+      set[`dev:${id}:state`] = { t: stateLabel(ctx, st), c: `badge ${STATE_TONE[st]}`, v: st };
+      const seq = s.deps.store.proofs.last(id)?.seq ?? 0;
+      if (seq !== lastProof) {
+        lastProof = seq;
+        set[proofKey(id)] = { r: true };
+      }
+      const h = s.deps.store.health.latest(id)?.receivedAt;
+      if (h !== lastHealth) {
+        lastHealth = h;
+        set[`dev:${id}:health`] = { r: true };
+      }
+      return set;
+    },
+  };
+}
+
+export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
+  app.get('/ui/devices/:id', async (c) => {
+    const g = await guard(c, s);
+    if ('response' in g) return g.response;
+    const vm = await loadDevice(s, g.user, c.req.param('id'));
+    if (!vm) return c.text(g.ctx.t('err.notFound'), 404);
+    return c.html(
+      <DevicePage
+        ctx={g.ctx}
+        vm={vm}
+        canCommand={can(g.user.role, 'device.command')}
+        liveUrl={ui(`/live/device/${encodeURIComponent(vm.device.id)}`)}
+      />,
+    );
+  });
+
+  app.get('/ui/devices/:id/health.json', async (c) => {
+    const g = await guard(c, s);
+    if ('response' in g) return g.response;
+    const id = c.req.param('id');
+    const device = await s.deps.store.devices.get(id);
+    if (!device || !inScope(g.user, device.unit)) return c.json({ error: { code: 'DEVICE_NOT_FOUND' } }, 404);
+    const hours = Math.min(24 * 14, Math.max(1, Number(c.req.query('hours') ?? 24) || 24));
+    const from = new Date(s.deps.clock.now() - hours * 3600_000).toISOString();
+    return c.json(healthSeries(await s.deps.store.health.query({ deviceId: id, from, limit: 5000 })));
+  });
+
+  app.post('/ui/devices/:id/command', async (c) => {
+    const g = await guard(c, s, 'device.command');
+    if ('response' in g) return g.response;
+    const f = await readForm(c);
+    checkFormCsrf(c, f);
+    const id = c.req.param('id');
+    const action = str(f, 'action') as UiCommand;
+    const back = ui(`/devices/${encodeURIComponent(id)}`);
+    if (!(COMMANDS as readonly string[]).includes(action)) return c.text(g.ctx.t('err.invalid'), 400);
+    const params: Record<string, number> = {};
+    if (action === 'volume') {
+      const v = Number(str(f, 'volume'));
+      if (!Number.isInteger(v) || v < 0 || v > 100)
+        return c.text(g.ctx.t('err.number', { min: 0, max: 100 }), 400);
+      params.volume = v;
+    }
+    if (action === 'test-tone' || action === 'relay-test') params.seconds = 5;
+    const r = await callApi(s.api, c, 'POST', `/devices/${encodeURIComponent(id)}/commands`, {
+      action,
+      ...(Object.keys(params).length ? { params } : {}),
+    });
+    if (r.ok) return c.redirect(`${back}?ok=device.cmd.sent&id=${encodeURIComponent(action)}`, 303);
+    const text =
+      r.status === 404 && r.code === 'NOT_FOUND'
+        ? g.ctx.t('common.notAvailable')
+        : `${r.message} (${r.code})`;
+    return c.text(text, r.status as 400);
+  });
+}

@@ -1,0 +1,74 @@
+/** Fleet routes: list with filters, map data, live row updates. */
+import { UnitPathSchema } from '@loa/protocol';
+import type { Hono } from 'hono';
+import type { AppEnv, AuthUser } from '../../auth.js';
+import type { UiCtx } from '../context.js';
+import { fleetInputs, scopedDevices } from '../data.js';
+import { formatNumber } from '../i18n/index.js';
+import type { LiveView, UpdateSet } from '../live.js';
+import { guard, type UiServer } from '../shared.js';
+import { buildFleet, type DeviceState, type FleetFilter, fleetRow, mapData } from '../view-models/fleet.js';
+import { FleetPage, rowUpdates } from './fleet-view.js';
+
+const STATES = new Set<string>(['online', 'offline', 'never', 'pending', 'revoked', 'decommissioned', 'all']);
+
+export function parseFleetFilter(q: Record<string, string | undefined>): FleetFilter {
+  const unit = q.unit && UnitPathSchema.safeParse(q.unit).success ? q.unit : undefined;
+  const state = q.state && STATES.has(q.state) ? (q.state as DeviceState | 'all') : undefined;
+  const alert = q.alert === 'with' || q.alert === 'without' ? q.alert : undefined;
+  const text = q.q?.trim().slice(0, 100);
+  return { unit, state, alert, q: text || undefined };
+}
+
+/** Live view of the fleet page: the rows it shows plus the state counters. */
+export function fleetLiveView(s: UiServer, user: AuthUser, ctx: UiCtx, shown: ReadonlySet<string>): LiveView {
+  return {
+    wantsDevice: () => true,
+    wantsTopic: (t) => t === 'alerts' || t === 'devices',
+    render: async (dirty) => {
+      const now = { ...ctx, now: s.deps.clock.now() };
+      const inp = await fleetInputs(s, user);
+      const set: UpdateSet = {};
+      const counts: Record<DeviceState, number> = {
+        online: 0,
+        offline: 0,
+        never: 0,
+        pending: 0,
+        revoked: 0,
+        decommissioned: 0,
+      };
+      const all = dirty.topics.size > 0;
+      for (const d of inp.devices) {
+        const r = fleetRow(d, inp);
+        counts[r.state]++;
+        if (shown.has(d.id) && (all || dirty.devices.has(d.id))) Object.assign(set, rowUpdates(now, r));
+      }
+      for (const [st, n] of Object.entries(counts)) set[`cnt:${st}`] = { t: formatNumber(ctx.lang, n) };
+      return set;
+    },
+  };
+}
+
+export function registerFleetPages(app: Hono<AppEnv>, s: UiServer): void {
+  app.get('/ui/fleet', async (c) => {
+    const g = await guard(c, s);
+    if ('response' in g) return g.response;
+    const filter = parseFleetFilter(c.req.query());
+    const vm = buildFleet(await fleetInputs(s, g.user), filter);
+    const qs = new URL(c.req.url).search;
+    return c.html(<FleetPage ctx={g.ctx} vm={vm} tileUrl={s.tileUrl} liveUrl={`/ui/live/fleet${qs}`} />);
+  });
+
+  app.get('/ui/fleet/map.json', async (c) => {
+    const g = await guard(c, s);
+    if ('response' in g) return g.response;
+    const vm = buildFleet(await fleetInputs(s, g.user), parseFleetFilter(c.req.query()));
+    return c.json(mapData(vm.rows));
+  });
+}
+
+/** The ids a fleet page with this filter shows (for its live view). */
+export async function fleetShown(s: UiServer, user: AuthUser, filter: FleetFilter): Promise<Set<string>> {
+  const inp = await fleetInputs(s, user, await scopedDevices(s, user));
+  return new Set(buildFleet(inp, filter).rows.map((r) => r.id));
+}

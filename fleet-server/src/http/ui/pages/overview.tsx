@@ -1,0 +1,232 @@
+/** Overview page: online/offline per unit, open alerts, today's programme planned vs played. */
+import type { Hono } from 'hono';
+import type { AppEnv, AuthUser } from '../../auth.js';
+import { Ago, Badge, Bar, Empty, Section } from '../components.js';
+import { type UiCtx, ui } from '../context.js';
+import { fleetInputs, openAlerts } from '../data.js';
+import { formatNumber } from '../i18n/index.js';
+import { Layout } from '../layout.js';
+import type { LiveView, UpdateSet } from '../live.js';
+import { guard, type UiServer } from '../shared.js';
+import { formatDay, formatTime, vnDay, vnDayStart } from '../time.js';
+import { buildFleet, summarizeByUnit } from '../view-models/fleet.js';
+import { buildOverview, type OverviewVm } from '../view-models/overview.js';
+import { alertLabel } from './fleet-view.js';
+
+async function loadOverview(s: UiServer, user: AuthUser): Promise<OverviewVm> {
+  const now = s.deps.clock.now();
+  const day = vnDay(now);
+  const dayStart = vnDayStart(day);
+  const inp = await fleetInputs(s, user);
+  const fleet = buildFleet(inp, {});
+  const [alerts, bundles, proofs] = await Promise.all([
+    openAlerts(s, user),
+    s.deps.store.bundles.list((b) => b.state === 'published'),
+    s.deps.store.proofs.query({ from: new Date(dayStart).toISOString() }),
+  ]);
+  return buildOverview({
+    rows: fleet.rows,
+    alerts,
+    bundles,
+    devices: inp.devices,
+    proofs: proofs.map((p) => p.proof),
+    day,
+    dayStartMs: dayStart,
+    nowMs: now,
+  });
+}
+
+function pct(lang: UiCtx['lang'], a: number, b: number): string {
+  return b === 0 ? '—' : `${formatNumber(lang, (a / b) * 100, 1)}%`;
+}
+
+function OverviewPage(props: { ctx: UiCtx; vm: OverviewVm }) {
+  const { ctx, vm } = props;
+  const t = ctx.t;
+  const n = (x: number) => formatNumber(ctx.lang, x);
+  return (
+    <Layout ctx={ctx} title={t('overview.title')} live={ui('/live/overview')}>
+      <div class="stats">
+        <div class="stat">
+          <b>{n(vm.total)}</b>
+          {t('overview.devices')}
+        </div>
+        <div class="stat ok">
+          <b data-k="ov:online">{n(vm.counts.online)}</b>
+          {t('overview.online')}
+        </div>
+        <div class="stat bad">
+          <b data-k="ov:offline">{n(vm.counts.offline + vm.counts.never)}</b>
+          {t('overview.offline')}
+        </div>
+        <div class="stat warn">
+          <b data-k="ov:alerts">{n(vm.alerts.length)}</b>
+          {t('overview.openAlerts')}
+        </div>
+        <div class="stat">
+          <b data-k="ov:rate">{pct(ctx.lang, vm.playedDue, vm.plannedDue)}</b>
+          {t('overview.playRate')}
+        </div>
+      </div>
+      <div class="grid">
+        <Section title={t('overview.byUnit')}>
+          {vm.units.length === 0 ? (
+            <Empty>{t('common.empty')}</Empty>
+          ) : (
+            <table>
+              <thead>
+                <tr>
+                  <th>{t('common.unit')}</th>
+                  <th class="num">{t('overview.online')}</th>
+                  <th class="num">{t('overview.offline')}</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                {vm.units.map((u) => (
+                  <tr>
+                    <td>
+                      <a href={ui(`/fleet?unit=${encodeURIComponent(u.path)}`)}>{u.name}</a>
+                      <br />
+                      <small class="muted">{u.path}</small>
+                    </td>
+                    <td class="num" data-k={`ov:u:${u.path}:on`}>
+                      {n(u.online)}
+                    </td>
+                    <td class="num" data-k={`ov:u:${u.path}:off`}>
+                      {n(u.offline)}
+                    </td>
+                    <td style="width:35%">
+                      <Bar
+                        total={u.total}
+                        parts={[
+                          { value: u.online, tone: 'ok', label: t('overview.online') },
+                          { value: u.offline, tone: 'bad', label: t('overview.offline') },
+                        ]}
+                      />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </Section>
+        <Section title={t('overview.openAlerts')}>
+          {vm.alerts.length === 0 ? (
+            <Empty>{t('overview.noAlerts')}</Empty>
+          ) : (
+            <table>
+              <tbody>
+                {vm.alerts.slice(0, 50).map((a) => (
+                  <tr>
+                    <td>
+                      <Badge
+                        tone={a.severity === 'critical' ? 'bad' : a.severity === 'warning' ? 'warn' : 'info'}
+                      >
+                        {alertLabel(ctx, a.rule)}
+                      </Badge>
+                    </td>
+                    <td>
+                      <a href={ui(`/devices/${encodeURIComponent(a.deviceId)}`)}>{a.deviceId}</a>
+                      <br />
+                      <small class="muted">{a.message}</small>
+                    </td>
+                    <td>
+                      <Ago ctx={ctx} at={a.openedAt} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </Section>
+      </div>
+      <Section title={t('overview.today', { day: formatDay(vm.day) })}>
+        {vm.programme.length === 0 ? (
+          <Empty>{t('overview.noProgramme')}</Empty>
+        ) : (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th>{t('common.time')}</th>
+                  <th>{t('prog.items')}</th>
+                  <th class="num">{t('overview.planned')}</th>
+                  <th class="num">{t('overview.played')}</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                {vm.programme.map((r) => (
+                  <tr>
+                    <td>{formatTime(r.at)}</td>
+                    <td>
+                      {r.titles.join(' · ')}
+                      <br />
+                      <small class="muted">
+                        {r.channel} · {r.bundleId}
+                      </small>
+                    </td>
+                    <td class="num">{n(r.planned)}</td>
+                    <td class="num">{n(r.played)}</td>
+                    <td style="width:25%">
+                      <Bar
+                        total={r.planned}
+                        parts={[
+                          { value: r.played, tone: 'ok', label: t('overview.played') },
+                          {
+                            value: r.due ? r.planned - r.played : 0,
+                            tone: 'bad',
+                            label: t('overview.missed'),
+                          },
+                        ]}
+                      />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+    </Layout>
+  );
+}
+
+export function overviewLiveView(s: UiServer, user: AuthUser, ctx: UiCtx): LiveView {
+  // Fleet counts are cheap (in-memory state); the play rate reads today's proofs, so at most every 30 s.
+  let rateAt = s.deps.clock.now();
+  return {
+    wantsDevice: () => true,
+    wantsTopic: (t) => t === 'alerts' || t === 'devices',
+    render: async () => {
+      const n = (x: number) => formatNumber(ctx.lang, x);
+      const fleet = buildFleet(await fleetInputs(s, user), {});
+      const alerts = await openAlerts(s, user);
+      const set: UpdateSet = {
+        'ov:online': { t: n(fleet.counts.online) },
+        'ov:offline': { t: n(fleet.counts.offline + fleet.counts.never) },
+        'ov:alerts': { t: n(alerts.length) },
+      };
+      for (const u of summarizeByUnit(fleet.rows)) {
+        set[`ov:u:${u.path}:on`] = { t: n(u.online) };
+        set[`ov:u:${u.path}:off`] = { t: n(u.offline) };
+      }
+      if (s.deps.clock.now() - rateAt >= 30_000) {
+        rateAt = s.deps.clock.now();
+        const vm = await loadOverview(s, user);
+        set['ov:rate'] = { t: pct(ctx.lang, vm.playedDue, vm.plannedDue) };
+      }
+      return set;
+    },
+  };
+}
+
+export function registerOverviewPage(app: Hono<AppEnv>, s: UiServer): void {
+  app.get('/ui', (c) => c.redirect(ui('/'), 301));
+  app.get('/ui/', async (c) => {
+    const g = await guard(c, s);
+    if ('response' in g) return g.response;
+    return c.html(<OverviewPage ctx={g.ctx} vm={await loadOverview(s, g.user)} />);
+  });
+}

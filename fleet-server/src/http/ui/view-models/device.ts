@@ -1,0 +1,137 @@
+/** Device page view model (pure). */
+import type { Health, Proof } from '@loa/protocol';
+import type { PresenceInfo } from '../../../broker/types.js';
+import type {
+  AlertRecord,
+  BundleRecord,
+  DeviceRecord,
+  HealthEntry,
+  ProofEntry,
+  RolloutRecord,
+  UnitRecord,
+} from '../../../store/types.js';
+import { type DeviceState, deviceState } from './fleet.js';
+
+export interface ProofRow {
+  seq: number;
+  at: string;
+  itemId: string | undefined;
+  itemTitle: string | undefined;
+  bundleId: string | undefined;
+  priority: Proof['priority'];
+  outcome: Proof['outcome'];
+  scheduledAt: string | undefined;
+  startedAt: string | undefined;
+  endedAt: string | undefined;
+  loudnessLufs: number | undefined;
+  reason: string | undefined;
+}
+
+export interface RolloutRow {
+  bundleId: string;
+  channel: string;
+  version: number | undefined;
+  state: RolloutRecord['state'];
+  reason: string | undefined;
+  updatedAt: string;
+  /** Installed according to the latest health report. */
+  installed: boolean;
+}
+
+export interface DeviceVm {
+  device: DeviceRecord;
+  unitName: string;
+  state: DeviceState;
+  presence: PresenceInfo | undefined;
+  health: Health | undefined;
+  healthAt: string | undefined;
+  proofs: ProofRow[];
+  rollouts: RolloutRow[];
+  alerts: AlertRecord[];
+}
+
+export interface HealthSeries {
+  t: number[];
+  cpuTempC: (number | null)[];
+  rssiDbm: (number | null)[];
+  load1: (number | null)[];
+  lufs: (number | null)[];
+}
+
+/** Column-oriented series for uPlot (seconds since epoch), oldest first. */
+export function healthSeries(entries: readonly HealthEntry[]): HealthSeries {
+  const sorted = [...entries].sort((a, b) => Date.parse(a.health.at) - Date.parse(b.health.at));
+  const out: HealthSeries = { t: [], cpuTempC: [], rssiDbm: [], load1: [], lufs: [] };
+  for (const e of sorted) {
+    const h = e.health;
+    out.t.push(Math.floor(Date.parse(h.at) / 1000));
+    out.cpuTempC.push(h.cpuTempC ?? null);
+    out.rssiDbm.push(h.modem?.rssiDbm ?? null);
+    out.load1.push(h.load1 ?? null);
+    out.lufs.push(h.onAir?.momentaryLufs ?? null);
+  }
+  return out;
+}
+
+function itemTitle(bundles: ReadonlyMap<string, BundleRecord>, p: Proof): string | undefined {
+  if (!p.bundleId || !p.itemId) return undefined;
+  return bundles.get(p.bundleId)?.manifest.items.find((i) => i.id === p.itemId)?.title;
+}
+
+export function buildDevice(inp: {
+  device: DeviceRecord;
+  unit: UnitRecord | undefined;
+  presence: PresenceInfo | undefined;
+  latest: HealthEntry | undefined;
+  proofs: readonly ProofEntry[];
+  rollouts: readonly RolloutRecord[];
+  bundles: ReadonlyMap<string, BundleRecord>;
+  alerts: readonly AlertRecord[];
+  proofLimit?: number;
+}): DeviceVm {
+  const proofs = [...inp.proofs]
+    .sort((a, b) => b.proof.seq - a.proof.seq)
+    .slice(0, inp.proofLimit ?? 50)
+    .map(
+      (e): ProofRow => ({
+        seq: e.proof.seq,
+        at: e.proof.at,
+        itemId: e.proof.itemId,
+        itemTitle: itemTitle(inp.bundles, e.proof),
+        bundleId: e.proof.bundleId,
+        priority: e.proof.priority,
+        outcome: e.proof.outcome,
+        scheduledAt: e.proof.scheduledAt,
+        startedAt: e.proof.startedAt,
+        endedAt: e.proof.endedAt,
+        loudnessLufs: e.proof.loudnessLufs,
+        reason: e.proof.reason,
+      }),
+    );
+  const installed = new Set((inp.latest?.health.bundles ?? []).map((b) => b.id));
+  const rollouts = [...inp.rollouts]
+    .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt))
+    .map((r): RolloutRow => {
+      const b = inp.bundles.get(r.bundleId);
+      return {
+        bundleId: r.bundleId,
+        channel: b?.channel ?? '',
+        version: b?.version,
+        state: r.state,
+        reason: r.reason,
+        updatedAt: r.updatedAt,
+        installed: installed.has(r.bundleId),
+      };
+    });
+  return {
+    device: inp.device,
+    unitName: inp.unit?.name ?? inp.device.unit,
+    state: deviceState(inp.device, inp.presence),
+    presence: inp.presence,
+    health: inp.latest?.health,
+    healthAt: inp.latest?.receivedAt,
+    proofs,
+    rollouts,
+    alerts: inp.alerts.filter((a) => a.deviceId === inp.device.id && a.state !== 'resolved'),
+  };
+}

@@ -1,0 +1,123 @@
+/** Overview view model (pure): fleet totals, per-unit status, open alerts, today's programme. */
+import type { Proof } from '@loa/protocol';
+import { unitCovers } from '@loa/protocol';
+import type { AlertRecord, BundleRecord, DeviceRecord } from '../../../store/types.js';
+import { type DeviceState, type FleetRow, summarizeByUnit, type UnitSummary } from './fleet.js';
+import { playedBySlot, slotKey, slotsForDay } from './programme.js';
+
+export interface ProgrammeRow {
+  bundleId: string;
+  channel: string;
+  entryId: string;
+  at: number;
+  titles: string[];
+  priority: 'normal' | 'priority' | 'emergency';
+  /** Devices the slot is planned on (active devices targeted by the bundle). */
+  planned: number;
+  played: number;
+  /** True when the slot's time has passed (only past slots count as missed). */
+  due: boolean;
+}
+
+export interface OverviewVm {
+  counts: Record<DeviceState, number>;
+  total: number;
+  units: UnitSummary[];
+  alerts: AlertRecord[];
+  day: string;
+  programme: ProgrammeRow[];
+  plannedDue: number;
+  playedDue: number;
+}
+
+/** Active devices a bundle targets (unit subtree, narrowed by groups/devices when given). */
+export function targetedDevices(b: BundleRecord, devices: readonly DeviceRecord[]): DeviceRecord[] {
+  return devices.filter(
+    (d) =>
+      d.status === 'active' &&
+      b.manifest.targets.some(
+        (t) =>
+          unitCovers(t.unit, d.unit) &&
+          (!t.devices || t.devices.includes(d.id)) &&
+          (!t.groups || t.groups.some((g) => d.groups.includes(g))),
+      ),
+  );
+}
+
+export function buildProgramme(
+  bundles: readonly BundleRecord[],
+  devices: readonly DeviceRecord[],
+  proofs: Iterable<Proof>,
+  dayStartMs: number,
+  nowMs: number,
+): { rows: ProgrammeRow[]; plannedDue: number; playedDue: number } {
+  const played = playedBySlot(proofs);
+  const rows: ProgrammeRow[] = [];
+  for (const b of bundles) {
+    if (b.state !== 'published') continue;
+    const targeted = targetedDevices(b, devices);
+    if (targeted.length === 0) continue;
+    const ids = new Set(targeted.map((d) => d.id));
+    for (const slot of slotsForDay(b.manifest, dayStartMs)) {
+      const who = played.get(slotKey(slot.bundleId, slot.entryId, slot.at));
+      let n = 0;
+      for (const d of who ?? []) if (ids.has(d)) n++;
+      rows.push({
+        bundleId: slot.bundleId,
+        channel: slot.channel,
+        entryId: slot.entryId,
+        at: slot.at,
+        titles: slot.itemIds.map((id) => b.manifest.items.find((i) => i.id === id)?.title ?? id),
+        priority: slot.priority,
+        planned: targeted.length,
+        played: n,
+        due: slot.at <= nowMs,
+      });
+    }
+  }
+  rows.sort((a, b) => a.at - b.at || (a.channel < b.channel ? -1 : 1));
+  let plannedDue = 0;
+  let playedDue = 0;
+  for (const r of rows)
+    if (r.due) {
+      plannedDue += r.planned;
+      playedDue += r.played;
+    }
+  return { rows, plannedDue, playedDue };
+}
+
+export function buildOverview(inp: {
+  rows: readonly FleetRow[];
+  alerts: readonly AlertRecord[];
+  bundles: readonly BundleRecord[];
+  devices: readonly DeviceRecord[];
+  proofs: Iterable<Proof>;
+  day: string;
+  dayStartMs: number;
+  nowMs: number;
+}): OverviewVm {
+  const counts: Record<DeviceState, number> = {
+    online: 0,
+    offline: 0,
+    never: 0,
+    pending: 0,
+    revoked: 0,
+    decommissioned: 0,
+  };
+  for (const r of inp.rows) counts[r.state]++;
+  const prog = buildProgramme(inp.bundles, inp.devices, inp.proofs, inp.dayStartMs, inp.nowMs);
+  const sev = { critical: 0, warning: 1, info: 2 } as const;
+  const alerts = [...inp.alerts]
+    .filter((a) => a.state !== 'resolved')
+    .sort((a, b) => sev[a.severity] - sev[b.severity] || Date.parse(b.openedAt) - Date.parse(a.openedAt));
+  return {
+    counts,
+    total: inp.rows.length,
+    units: summarizeByUnit(inp.rows),
+    alerts,
+    day: inp.day,
+    programme: prog.rows,
+    plannedDue: prog.plannedDue,
+    playedDue: prog.playedDue,
+  };
+}
