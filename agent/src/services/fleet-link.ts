@@ -1,0 +1,291 @@
+/**
+ * The station's MQTT link to the fleet server (mqtt.js): retained presence with a last will
+ * ordered by (boot, conn); health every N seconds; proofs (QoS 1) read back from the journal and
+ * re-sent until acknowledged; rollout status; notify / emergency / command / ack messages in.
+ * Reconnects with exponential backoff and jitter. Nothing queues in memory while offline: proofs
+ * stay on disk, health is sampled fresh, status reports are dropped (the server re-asks).
+ */
+
+import {
+  AckSchema,
+  type CommandResult,
+  deviceSubscriptions,
+  deviceTopic,
+  type Emergency,
+  EmergencySchema,
+  type Health,
+  HealthSchema,
+  type Notify,
+  NotifySchema,
+  type Presence,
+  parseTopic,
+  type Status,
+  StatusSchema,
+} from '@loa/protocol';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { Clock } from './contracts.js';
+import type { ProofJournal } from './proof-journal.js';
+
+export interface FleetLinkOptions {
+  mqttUrl: string;
+  username?: string;
+  password?: string;
+  deviceId: string;
+  unit: string;
+  /** Agent starts, persisted by the caller; orders presence across reboots. */
+  boot: number;
+  agentVersion: string;
+  journal: Pick<ProofJournal, 'read' | 'ack' | 'on' | 'off' | 'ackedSeq' | 'lastSeq'>;
+  health: () => Promise<Health>;
+  healthIntervalMs: number;
+  onNotify: (n: Notify) => void;
+  onEmergency: (e: Emergency) => void;
+  onCommand: (raw: unknown) => Promise<CommandResult | undefined>;
+  onServerTime?: (ms: number) => void;
+  clock: Clock;
+  logger: Logger;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** Re-send unacknowledged proofs when no ack came for this long (default 60 s). */
+  resendAfterMs?: number;
+  /** mqtt.js options for tests (e.g. keepalive). */
+  mqttOptions?: Partial<IClientOptions>;
+}
+
+const MAX_IN_BYTES = 1024 * 1024;
+const PROOF_BATCH = 50;
+
+export class FleetLink {
+  private client: MqttClient | undefined;
+  private conn = 0;
+  private failures = 0;
+  private stopped = true;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private resendTimer: NodeJS.Timeout | undefined;
+  private sentUpTo = 0;
+  private flushing = false;
+  private ackSeenAt = 0;
+  private readonly log: Logger;
+  private readonly onAppended = () => void this.flush();
+  connectedSince: number | undefined;
+
+  constructor(private readonly o: FleetLinkOptions) {
+    this.log = o.logger.child({ module: 'fleet-link' });
+  }
+
+  get connected(): boolean {
+    return this.client?.connected === true;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.o.journal.on('appended', this.onAppended);
+    this.open();
+    this.healthTimer = setInterval(() => void this.sendHealth(), this.o.healthIntervalMs);
+    this.resendTimer = setInterval(
+      () => this.checkResend(),
+      Math.min(this.o.resendAfterMs ?? 60_000, 60_000),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.healthTimer);
+    clearInterval(this.resendTimer);
+    this.o.journal.off('appended', this.onAppended);
+    const c = this.client;
+    this.client = undefined;
+    if (!c) return;
+    if (c.connected) {
+      // A clean goodbye: the retained presence says offline with this connection's order.
+      await c
+        .publishAsync(deviceTopic(this.o.deviceId, 'presence'), JSON.stringify(this.presence('offline')), {
+          qos: 1,
+          retain: true,
+        })
+        .catch(() => undefined);
+    }
+    await c.endAsync(false).catch(() => c.end(true));
+  }
+
+  /** Publishes a rollout status if connected (dropped otherwise). */
+  publishStatus(s: Status): void {
+    if (!this.connected || !StatusSchema.safeParse(s).success) return;
+    this.client?.publish(deviceTopic(this.o.deviceId, 'status'), JSON.stringify(s), { qos: 1 });
+  }
+
+  private presence(state: 'online' | 'offline'): Presence {
+    return {
+      state,
+      boot: this.o.boot,
+      conn: this.conn,
+      at: new Date(this.o.clock.now()).toISOString(),
+      agentVersion: this.o.agentVersion,
+    };
+  }
+
+  private open(): void {
+    if (this.stopped) return;
+    this.conn++;
+    const presenceTopic = deviceTopic(this.o.deviceId, 'presence');
+    const opts: IClientOptions = {
+      clientId: this.o.deviceId,
+      clean: false,
+      keepalive: 60,
+      reconnectPeriod: 0,
+      connectTimeout: 30_000,
+      queueQoSZero: false,
+      will: {
+        topic: presenceTopic,
+        payload: Buffer.from(JSON.stringify(this.presence('offline'))),
+        qos: 1,
+        retain: true,
+      },
+      ...(this.o.username ? { username: this.o.username } : {}),
+      ...(this.o.password ? { password: this.o.password } : {}),
+      ...this.o.mqttOptions,
+    };
+    const c = connect(this.o.mqttUrl, opts);
+    this.client = c;
+    c.on('connect', () => void this.onConnect(c));
+    c.on('message', (topic, payload) => void this.onMessage(topic, payload));
+    c.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
+    c.on('close', () => {
+      if (this.client !== c) return;
+      if (this.connectedSince !== undefined) this.log.warn('fleet link lost');
+      this.connectedSince = undefined;
+      this.scheduleReconnect(c);
+    });
+  }
+
+  private scheduleReconnect(old: MqttClient): void {
+    if (this.stopped || this.reconnectTimer) return;
+    old.removeAllListeners();
+    old.on('error', () => undefined);
+    old.end(true);
+    this.failures++;
+    const min = this.o.reconnectMinMs ?? 1000;
+    const max = this.o.reconnectMaxMs ?? 5 * 60_000;
+    const delay = Math.min(max, min * 2 ** Math.min(this.failures - 1, 20)) * (0.5 + Math.random());
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.open();
+    }, delay);
+  }
+
+  private async onConnect(c: MqttClient): Promise<void> {
+    this.failures = 0;
+    this.connectedSince = this.o.clock.now();
+    this.log.info({ conn: this.conn }, 'fleet link up');
+    try {
+      await c.publishAsync(
+        deviceTopic(this.o.deviceId, 'presence'),
+        JSON.stringify(this.presence('online')),
+        {
+          qos: 1,
+          retain: true,
+        },
+      );
+      await c.subscribeAsync(deviceSubscriptions(this.o.deviceId, this.o.unit), { qos: 1 });
+    } catch (err) {
+      this.log.warn({ err }, 'fleet link setup failed');
+      return;
+    }
+    this.sentUpTo = this.o.journal.ackedSeq;
+    this.ackSeenAt = this.o.clock.now();
+    void this.sendHealth();
+    void this.flush();
+  }
+
+  /** Sends unsent proofs in order, in batches read from disk, each acknowledged by the broker. */
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.connected && this.client) {
+        const from = Math.max(this.sentUpTo, this.o.journal.ackedSeq) + 1;
+        const batch = await this.o.journal.read(from, PROOF_BATCH);
+        if (batch.length === 0) break;
+        const c = this.client;
+        for (const p of batch) {
+          await c.publishAsync(deviceTopic(this.o.deviceId, 'proof'), JSON.stringify(p), { qos: 1 });
+          this.sentUpTo = p.seq;
+        }
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'proof delivery interrupted');
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** No ack for a while although proofs were sent: the server may have lost them; send again. */
+  private checkResend(): void {
+    const j = this.o.journal;
+    if (!this.connected || j.ackedSeq >= j.lastSeq) return;
+    if (this.o.clock.now() - this.ackSeenAt >= (this.o.resendAfterMs ?? 60_000)) {
+      this.sentUpTo = j.ackedSeq;
+      this.ackSeenAt = this.o.clock.now();
+      void this.flush();
+    }
+  }
+
+  private async sendHealth(): Promise<void> {
+    if (!this.connected) return;
+    try {
+      const h = HealthSchema.parse(await this.o.health());
+      this.client?.publish(deviceTopic(this.o.deviceId, 'health'), JSON.stringify(h), { qos: 0 });
+    } catch (err) {
+      this.log.warn({ err }, 'health not sent');
+    }
+  }
+
+  private async onMessage(topic: string, payload: Buffer): Promise<void> {
+    const t = parseTopic(topic);
+    if (!t || payload.length > MAX_IN_BYTES) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch {
+      this.log.warn({ topic }, 'message is not JSON; ignored');
+      return;
+    }
+    try {
+      switch (t.kind) {
+        case 'ack': {
+          const a = AckSchema.parse(json);
+          this.ackSeenAt = this.o.clock.now();
+          this.o.onServerTime?.(Date.parse(a.serverTime));
+          await this.o.journal.ack(a.upToSeq);
+          break;
+        }
+        case 'notify': {
+          const n = NotifySchema.parse(json);
+          this.o.onServerTime?.(Date.parse(n.serverTime));
+          this.o.onNotify(n);
+          break;
+        }
+        case 'emergency':
+          this.o.onEmergency(EmergencySchema.parse(json));
+          break;
+        case 'cmd': {
+          const result = await this.o.onCommand(json);
+          if (result && this.connected)
+            await this.client?.publishAsync(
+              deviceTopic(this.o.deviceId, 'cmd-result'),
+              JSON.stringify(result),
+              {
+                qos: 1,
+              },
+            );
+          break;
+        }
+      }
+    } catch (err) {
+      this.log.warn({ topic, err: (err as Error).message.slice(0, 300) }, 'message refused');
+    }
+  }
+}

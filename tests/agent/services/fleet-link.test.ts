@@ -1,0 +1,267 @@
+import { type KeyObject, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  addSignature,
+  type Command,
+  type CommandResult,
+  deviceTopic,
+  generateKeyPair,
+  type Health,
+  type Notify,
+  type Presence,
+  type Proof,
+  unitTopic,
+} from '@loa/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CommandHandler } from '../../../agent/src/services/commands.js';
+import { FleetLink } from '../../../agent/src/services/fleet-link.js';
+import { ProofJournal } from '../../../agent/src/services/proof-journal.js';
+import { makeTrust } from './bundle-fixtures.js';
+import { assertChain, cleanupTempDirs, silent, tempDir } from './helpers.js';
+import { type BrokerFixture, observer, startBroker } from './mqtt-fixtures.js';
+
+const fx = makeTrust();
+const deviceKey = generateKeyPair();
+const clock = { now: () => Date.now() };
+let broker: BrokerFixture | undefined;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await broker?.close();
+  broker = undefined;
+  await cleanupTempDirs();
+});
+
+const health = async (): Promise<Health> => ({
+  at: new Date().toISOString(),
+  seq: 1,
+  agentVersion: '0.1.0',
+  uptimeS: 1,
+  inputs: { mains: true, door: 'closed', ampFault: false },
+  relays: { amplifier: false },
+  onAir: null,
+  bundles: [],
+  clock: { trusted: true, source: 'ntp' },
+});
+
+async function setup(opts: { boot?: number } = {}) {
+  broker ??= await startBroker();
+  const dir = await tempDir();
+  const journal = new ProofJournal({
+    dir: join(dir, 'journal'),
+    privateKey: deviceKey.privateKey,
+    deviceId: () => 'dev-1',
+    clock,
+    logger: silent,
+  });
+  await journal.start();
+  const executed: string[] = [];
+  const record = async (what: string) => {
+    executed.push(what);
+  };
+  const commands = new CommandHandler({
+    file: join(dir, 'seen.json'),
+    trust: () => fx.trust,
+    device: () => ({ deviceId: 'dev-1', unit: '08/02500' }),
+    clock,
+    logger: silent,
+    executors: {
+      playNow: (p) => record(`play-now:${p.itemId}`),
+      stop: () => record('stop'),
+      volume: (v) => record(`volume:${v}`),
+      testTone: () => record('test-tone'),
+      relayTest: () => record('relay-test'),
+      sync: () => record('sync'),
+      reboot: () => record('reboot'),
+    },
+  });
+  await commands.start();
+  const notifies: Notify[] = [];
+  const link = new FleetLink({
+    mqttUrl: broker.url,
+    deviceId: 'dev-1',
+    unit: '08/02500',
+    boot: opts.boot ?? 3,
+    agentVersion: '0.1.0',
+    journal,
+    health,
+    healthIntervalMs: 200,
+    onNotify: (n) => notifies.push(n),
+    onEmergency: () => undefined,
+    onCommand: (raw) => commands.handle(raw),
+    clock,
+    logger: silent,
+    reconnectMinMs: 50,
+    reconnectMaxMs: 300,
+    resendAfterMs: 500,
+  });
+  cleanups.push(async () => {
+    await link.stop();
+    await journal.stop();
+  });
+  return { journal, link, executed, notifies, commands };
+}
+
+const draft = { outcome: 'completed' as const, itemId: 'x', relays: { amplifier: true }, clockTrusted: true };
+
+function command(
+  action: Command['action'],
+  extra: Partial<Command> = {},
+  signer: KeyObject | null = fx.command.privateKey,
+): Command {
+  const body: Command = {
+    type: 'loa-command',
+    format: 1,
+    id: randomUUID(),
+    action,
+    issued: new Date(Date.now() - 1000).toISOString(),
+    expires: new Date(Date.now() + 60_000).toISOString(),
+    target: { device: 'dev-1', unit: '08/02500' },
+    signatures: [],
+    ...extra,
+  };
+  return signer ? addSignature(body, signer) : body;
+}
+
+describe('FleetLink with a real aedes broker', () => {
+  it('announces presence, sends health and proofs, and trims the backlog on ack', async () => {
+    const { journal, link } = await setup();
+    for (let i = 0; i < 3; i++) await journal.record(draft);
+    const obs = await observer((broker as BrokerFixture).url, ['loa/v1/d/dev-1/#']);
+    link.start();
+    const online = await obs.waitFor<Presence>(
+      (m) => m.topic.endsWith('/presence') && m.json.state === 'online',
+    );
+    expect(online.json).toMatchObject({ boot: 3, conn: 1, agentVersion: '0.1.0' });
+    await obs.waitFor((m) => m.topic.endsWith('/health'));
+    await obs.waitFor<Proof>((m) => m.topic.endsWith('/proof') && m.json.seq === 3);
+    // A proof recorded while connected goes out at once.
+    await journal.record(draft);
+    await obs.waitFor<Proof>((m) => m.topic.endsWith('/proof') && m.json.seq === 4);
+    const proofs = obs.messages.filter((m) => m.topic.endsWith('/proof')).map((m) => m.json as Proof);
+    assertChain(proofs.slice(0, 4), deviceKey.publicKey);
+    await obs.client.publishAsync(
+      deviceTopic('dev-1', 'ack'),
+      JSON.stringify({ upToSeq: 4, serverTime: new Date().toISOString() }),
+      { qos: 1 },
+    );
+    await expect.poll(() => journal.ackedSeq, { timeout: 10_000 }).toBe(4);
+    expect(journal.backlog).toBe(0);
+    await obs.client.endAsync();
+  });
+
+  it('leaves a last will on a dropped link, reconnects with a newer conn and re-sends unacked proofs', async () => {
+    const { journal, link } = await setup();
+    const obs = await observer((broker as BrokerFixture).url, [
+      'loa/v1/d/dev-1/presence',
+      'loa/v1/d/dev-1/proof',
+    ]);
+    link.start();
+    await obs.waitFor<Presence>((m) => m.json.state === 'online' && m.json.conn === 1);
+    await journal.record(draft);
+    await obs.waitFor<Proof>((m) => m.topic.endsWith('/proof') && m.json.seq === 1);
+    // Drop only the device's connection (not the observer's).
+    const b = broker as BrokerFixture;
+    const before = obs.messages.length;
+    for (const s of b.sockets)
+      if (s.remotePort !== (obs.client.stream as unknown as { localPort: number }).localPort) s.destroy();
+    const will = await obs.waitFor<Presence>((m) => m.json.state === 'offline');
+    expect(will.json).toMatchObject({ boot: 3, conn: 1 });
+    await obs.waitFor<Presence>((m) => m.json.state === 'online' && m.json.conn === 2);
+    // Not acknowledged, so proof 1 comes again (duplicates are safe).
+    const again = await obs.waitFor<Proof>(
+      (m) => m.topic.endsWith('/proof') && m.json.seq === 1 && obs.messages.indexOf(m as never) >= before,
+    );
+    expect(again.json.seq).toBe(1);
+    await obs.client.endAsync();
+  });
+
+  it('runs signed commands once, refuses unsigned, replayed, expired and foreign ones', async () => {
+    const { link, executed } = await setup();
+    const obs = await observer((broker as BrokerFixture).url, ['loa/v1/d/dev-1/#']);
+    link.start();
+    await obs.waitFor<Presence>((m) => m.topic.endsWith('/presence') && m.json.state === 'online');
+    const send = async (c: unknown, topic = deviceTopic('dev-1', 'cmd')) => {
+      const before = obs.messages.length;
+      await obs.client.publishAsync(topic, JSON.stringify(c), { qos: 1 });
+      const id = (c as { id: string }).id;
+      const fresh = (m: unknown) => obs.messages.indexOf(m as never) >= before;
+      return (
+        await obs.waitFor<CommandResult>(
+          (m) => m.topic.endsWith('/cmd-result') && m.json.id === id && fresh(m),
+        )
+      ).json;
+    };
+    const vol = command('volume', { params: { volume: 40 } });
+    expect(await send(vol)).toMatchObject({ ok: true });
+    expect(await send({ ...vol })).toMatchObject({ ok: false, code: 'COMMAND_REPLAYED' });
+    const unsigned = command('play-now', { params: { itemId: 'a' } }, null);
+    expect(await send(unsigned)).toMatchObject({ ok: false, code: 'UNSIGNED' });
+    const expired = command('test-tone', { expires: new Date(Date.now() - 1000).toISOString() });
+    expect(await send(expired)).toMatchObject({ ok: false, code: 'EXPIRED' });
+    const outsider = command('test-tone', {}, fx.outsider.privateKey);
+    expect(await send(outsider)).toMatchObject({ ok: false, code: 'KEY_UNKNOWN' });
+    const wrongRole = command('stop', {}, fx.content.privateKey);
+    expect(await send(wrongRole)).toMatchObject({ ok: false, code: 'ROLE_NOT_AUTHORISED' });
+    const other = command('stop', { target: { device: 'dev-2', unit: '08/02500' } });
+    expect(await send(other)).toMatchObject({ ok: false, code: 'TARGET_MISMATCH' });
+    const tampered = { ...command('volume', { params: { volume: 10 } }), params: { volume: 100 } };
+    expect(await send(tampered)).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
+    // sync makes no sound: no signature needed. A unit broadcast reaches the device too.
+    const sync = command('sync', { target: { unit: '08' } }, null);
+    expect(await send(sync, unitTopic('08', 'cmd'))).toMatchObject({ ok: true });
+    expect(executed).toEqual(['volume:40', 'sync']);
+    await obs.client.endAsync();
+  });
+
+  it('remembers executed command ids across restarts', async () => {
+    const dir = await tempDir();
+    const make = () =>
+      new CommandHandler({
+        file: join(dir, 'seen.json'),
+        trust: () => fx.trust,
+        device: () => ({ deviceId: 'dev-1', unit: '08/02500' }),
+        clock,
+        logger: silent,
+        executors: {
+          playNow: async () => undefined,
+          stop: async () => undefined,
+          volume: async () => undefined,
+          testTone: async () => undefined,
+          relayTest: async () => undefined,
+          sync: async () => undefined,
+          reboot: async () => undefined,
+        },
+      });
+    const a = make();
+    await a.start();
+    const c = command('stop');
+    expect(await a.handle(c)).toMatchObject({ ok: true });
+    const b = make();
+    await b.start();
+    expect(await b.handle(c)).toMatchObject({ ok: false, code: 'COMMAND_REPLAYED' });
+    expect(await b.handle({ nonsense: true })).toBeUndefined();
+    expect(await b.handle({ id: randomUUID(), action: 'fly' })).toMatchObject({ code: 'COMMAND_MALFORMED' });
+  });
+
+  it('hands notify messages on unit topics to the bundle store', async () => {
+    const { link, notifies } = await setup();
+    const obs = await observer((broker as BrokerFixture).url, ['loa/v1/d/dev-1/presence']);
+    link.start();
+    await obs.waitFor<Presence>((m) => m.json.state === 'online');
+    const n: Notify = {
+      bundleId: 'b1',
+      channel: 'main',
+      version: 2,
+      manifestUrl: 'http://x/m.json',
+      blobBase: 'http://x/blobs',
+      serverTime: new Date().toISOString(),
+    };
+    await obs.client.publishAsync(unitTopic('08/02500', 'notify'), JSON.stringify(n), { qos: 1 });
+    await obs.client.publishAsync(unitTopic('08/02500', 'notify'), 'not json', { qos: 1 });
+    await expect.poll(() => notifies.length, { timeout: 10_000 }).toBe(1);
+    expect(notifies[0]).toEqual(n);
+    await obs.client.endAsync();
+  });
+});
