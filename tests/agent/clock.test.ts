@@ -1,0 +1,138 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClockStateSchema } from '@loa/protocol';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import {
+  agentNow,
+  applySample,
+  type ClockReading,
+  clockState,
+  trustedNow,
+} from '../../agent/src/domain/clock-trust.js';
+import { TrustedClock } from '../../agent/src/services/clock.js';
+
+const T = Date.parse('2026-11-26T05:00:00Z');
+const log = pino({ level: 'silent' });
+
+describe('clock trust rules', () => {
+  test('untrusted until a source speaks; then trusted time follows the monotonic clock', () => {
+    const r0: ClockReading = { wallMs: Date.UTC(1970, 0, 1, 0, 1), monoMs: 1000 };
+    expect(trustedNow({}, r0)).toBeUndefined();
+    expect(clockState({})).toEqual({ trusted: false, source: 'none' });
+    const v = applySample({}, { source: 'modem', timeMs: T }, r0);
+    expect(v.accepted).toBe(true);
+    // The system clock jumps by a day; the trusted time does not.
+    const r1 = { wallMs: r0.wallMs + 86_400_000, monoMs: 61_000 };
+    expect(trustedNow(v.state, r1)).toBe(T + 60_000);
+    expect(ClockStateSchema.parse(clockState(v.state))).toMatchObject({ trusted: true, source: 'modem' });
+  });
+
+  test('implausible samples (modem before registration) and samples before the last trusted time are rejected', () => {
+    const r = { wallMs: T, monoMs: 0 };
+    const v1 = applySample({}, { source: 'modem', timeMs: Date.UTC(2000, 0, 1) }, r);
+    expect(v1).toMatchObject({ accepted: false, reason: 'implausible' });
+    const v2 = applySample({ lastTrustedMs: T }, { source: 'server', timeMs: T - 3600_000 }, r);
+    expect(v2).toMatchObject({ accepted: false, reason: 'before-last-trusted' });
+  });
+
+  test('a worse source does not move a better anchor unless it disagrees by more than the threshold', () => {
+    const r = { wallMs: T, monoMs: 0 };
+    const ntp = applySample({}, { source: 'ntp', timeMs: T }, r).state;
+    expect(applySample(ntp, { source: 'modem', timeMs: T + 800 }, r)).toMatchObject({
+      accepted: false,
+      reason: 'not-better',
+    });
+    expect(applySample(ntp, { source: 'modem', timeMs: T + 60_000 }, r).accepted).toBe(true);
+  });
+
+  test('the agent never runs on a clock earlier than the persisted last trusted time', () => {
+    const state = { lastTrustedMs: T };
+    expect(agentNow(state, { wallMs: Date.UTC(1970, 0, 2), monoMs: 5 })).toBe(T);
+    expect(clockState(state)).toEqual({
+      trusted: false,
+      source: 'persisted',
+      lastTrusted: new Date(T).toISOString(),
+    });
+  });
+});
+
+describe('TrustedClock service', () => {
+  let dir: string;
+  let reading: ClockReading;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'loa-clock-'));
+    reading = { wallMs: Date.UTC(1970, 0, 1), monoMs: 0 };
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const make = (
+    exec: (c: string, a: string[]) => Promise<string>,
+    modem?: () => Promise<{ timeMs: number } | null>,
+  ) =>
+    new TrustedClock(
+      { dataDir: dir, ntpPollMs: 3600_000, checkpointMs: 3600_000, ...(modem ? { modemTime: modem } : {}) },
+      { logger: log, exec, reading: () => reading },
+    );
+
+  test('NTPSynchronized=yes from timedatectl makes time trusted', async () => {
+    reading = { wallMs: T, monoMs: 0 };
+    const calls: string[][] = [];
+    const c = make(async (cmd, args) => {
+      calls.push([cmd, ...args]);
+      return 'yes\n';
+    });
+    await c.start();
+    expect(calls[0]).toEqual(['timedatectl', 'show', '-p', 'NTPSynchronized', '--value']);
+    expect(c.trusted()).toBe(true);
+    expect(c.state().source).toBe('ntp');
+    await c.stop();
+  });
+
+  test('without timedatectl, the modem time makes it trusted; it is persisted (fsync, rename) and survives a reboot', async () => {
+    const c = make(
+      async () => {
+        throw Object.assign(new Error('spawn timedatectl ENOENT'), { code: 'ENOENT' });
+      },
+      async () => ({ timeMs: T }),
+    );
+    let changes = 0;
+    c.onChange(() => changes++);
+    await c.start();
+    expect(c.trusted()).toBe(true);
+    expect(changes).toBe(1);
+    reading = { wallMs: reading.wallMs + 5000, monoMs: 5000 };
+    expect(c.now()).toBe(T + 5000);
+    await c.stop();
+    expect(JSON.parse(await readFile(join(dir, 'clock.json'), 'utf8'))).toEqual({ lastTrustedMs: T + 5000 });
+
+    // Reboot without an RTC: the system clock is back in 1970, no source answers yet.
+    reading = { wallMs: Date.UTC(1970, 0, 1), monoMs: 0 };
+    const c2 = make(async () => 'no\n');
+    await c2.start();
+    expect(c2.trusted()).toBe(false);
+    expect(c2.state()).toEqual({
+      trusted: false,
+      source: 'persisted',
+      lastTrusted: new Date(T + 5000).toISOString(),
+    });
+    expect(c2.now()).toBe(T + 5000);
+    let changed = 0;
+    c2.onChange(() => changed++);
+    c2.reportServerTime(T + 60_000, 200);
+    expect(c2.trusted()).toBe(true);
+    expect(c2.now()).toBe(T + 60_100);
+    expect(changed).toBe(1);
+    await c2.stop();
+  });
+
+  test('a corrupt clock.json is ignored with a warning, not a crash', async () => {
+    await writeFile(join(dir, 'clock.json'), '{"lastTrustedMs": "soon"');
+    const c = make(async () => 'no\n');
+    await c.start();
+    expect(c.state()).toEqual({ trusted: false, source: 'none' });
+    await c.stop();
+  });
+});
