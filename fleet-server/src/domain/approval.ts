@@ -3,13 +3,16 @@
  * rejected (with a reason) back to the editor, who may edit and resubmit. Role and unit-scope
  * checks are part of each transition, so a route cannot forget one.
  */
-import { anyUnitCovers, LoaError } from '@loa/protocol';
+import { LoaError } from '@loa/protocol';
+import type { UserRole } from '../store/types.js';
+import { type Permission, requirePermission, requireScope } from './rbac.js';
 
 export type WorkflowState = 'draft' | 'submitted' | 'approved' | 'published' | 'rejected' | 'withdrawn';
 
 export interface Actor {
   id: string;
-  role: string;
+  username: string;
+  role: UserRole;
   scope: readonly string[];
 }
 
@@ -28,25 +31,13 @@ export interface WorkflowPolicy {
   twoPerson: boolean;
 }
 
-const EDIT_ROLES = new Set(['editor', 'administrator']);
-const APPROVE_ROLES = new Set(['approver', 'administrator']);
-const PUBLISH_ROLES = new Set(['editor', 'approver', 'administrator']);
-
-function forbidden(code: string, message: string): LoaError {
-  return new LoaError(code, message);
-}
-
 /** The actor's scope must cover every targeted unit (an editor of commune X cannot target Y). */
 export function checkScope(actor: Actor, units: readonly string[]): void {
-  const outside = units.filter((u) => !anyUnitCovers(actor.scope, u));
-  if (outside.length > 0)
-    throw new LoaError('SCOPE_FORBIDDEN', `Bạn không có quyền với đơn vị ${outside.join(', ')}`, {
-      details: { units: outside },
-    });
+  for (const u of units) requireScope(actor, u);
 }
 
-function checkRole(actor: Actor, roles: Set<string>, what: string): void {
-  if (!roles.has(actor.role)) throw forbidden('ROLE_FORBIDDEN', `Vai trò "${actor.role}" không được ${what}`);
+function checkRole(actor: Actor, permission: Permission): void {
+  requirePermission(actor, permission);
 }
 
 function checkState(b: WorkflowBundle, allowed: readonly WorkflowState[], what: string): void {
@@ -58,13 +49,13 @@ function checkState(b: WorkflowBundle, allowed: readonly WorkflowState[], what: 
 
 /** May the actor create or edit a draft targeting these units? */
 export function canEdit(actor: Actor, b: Pick<WorkflowBundle, 'state' | 'units'>): void {
-  checkRole(actor, EDIT_ROLES, 'soạn gói tin');
+  checkRole(actor, 'bundle.compose');
   checkState(b as WorkflowBundle, ['draft', 'rejected'], 'sửa');
   checkScope(actor, b.units);
 }
 
 export function submit(actor: Actor, b: WorkflowBundle): { state: 'submitted'; submittedBy: string } {
-  checkRole(actor, EDIT_ROLES, 'gửi duyệt');
+  checkRole(actor, 'bundle.compose');
   checkState(b, ['draft', 'rejected'], 'gửi duyệt');
   checkScope(actor, b.units);
   return { state: 'submitted', submittedBy: actor.id };
@@ -79,7 +70,7 @@ export function approve(
   b: WorkflowBundle,
   policy: WorkflowPolicy,
 ): { state: 'submitted' | 'approved'; approvedBy: string[] } {
-  checkRole(actor, APPROVE_ROLES, 'duyệt');
+  checkRole(actor, 'bundle.approve');
   checkState(b, ['submitted'], 'duyệt');
   checkScope(actor, b.units);
   if (policy.twoPerson && (actor.id === b.createdBy || actor.id === b.submittedBy))
@@ -99,7 +90,7 @@ export function reject(
   b: WorkflowBundle,
   reason: string,
 ): { state: 'rejected'; reason: string } {
-  checkRole(actor, APPROVE_ROLES, 'từ chối');
+  checkRole(actor, 'bundle.approve');
   checkState(b, ['submitted', 'approved'], 'từ chối');
   checkScope(actor, b.units);
   const r = reason.trim();
@@ -108,14 +99,14 @@ export function reject(
 }
 
 export function publish(actor: Actor, b: WorkflowBundle): { state: 'published' } {
-  checkRole(actor, PUBLISH_ROLES, 'phát hành');
+  checkRole(actor, 'bundle.publish');
   checkState(b, ['approved'], 'phát hành');
   checkScope(actor, b.units);
   return { state: 'published' };
 }
 
 export function withdraw(actor: Actor, b: WorkflowBundle): { state: 'withdrawn' } {
-  checkRole(actor, APPROVE_ROLES, 'thu hồi');
+  checkRole(actor, 'bundle.approve');
   checkState(b, ['draft', 'submitted', 'approved', 'rejected'], 'thu hồi');
   checkScope(actor, b.units);
   return { state: 'withdrawn' };

@@ -1,0 +1,73 @@
+/**
+ * The approval workflow: submit (editor) → approve (approver; not the editor when the policy
+ * needs two people) → publish; or reject with a reason. `sign: true` signs with the caller's
+ * server-held key (which the province must have delegated in the trust policy).
+ */
+import { z } from 'zod';
+import { inScope } from '../../domain/rbac.js';
+import { contentServices } from '../../services/access.js';
+import type { RouteContext } from '../app.js';
+
+const SignBody = z.strictObject({ sign: z.boolean().default(false) });
+const RejectBody = z.strictObject({ reason: z.string().trim().min(1, 'cần ghi lý do').max(1000) });
+
+export function registerApprovalRoutes({ api, deps }: RouteContext): void {
+  api.add({
+    method: 'get',
+    path: '/approvals',
+    summary: 'Bundles waiting for approval in my scope',
+    tags: ['approvals'],
+    permission: 'bundle.approve',
+    handler: async ({ user }) =>
+      (
+        await deps.store.bundles.list(
+          (b) => b.state === 'submitted' && b.units.every((u) => inScope(user, u)),
+        )
+      ).sort((a, b) => (a.submittedAt ?? '').localeCompare(b.submittedAt ?? '')),
+  });
+
+  api.add({
+    method: 'post',
+    path: '/bundles/:id/submit',
+    summary: 'Submit a draft for approval (optionally signing it with my server-held key)',
+    tags: ['approvals'],
+    permission: 'bundle.compose',
+    body: SignBody,
+    handler: async ({ params, body, user, ip }) =>
+      contentServices(deps).publisher.submit(params.id as string, { ...user, ip }, { sign: body.sign }),
+  });
+
+  api.add({
+    method: 'post',
+    path: '/bundles/:id/approve',
+    summary: 'Approve a submitted bundle (optionally signing it with my server-held key)',
+    description:
+      'Refused with SELF_APPROVAL when the trust policy needs two content signatures and I composed or submitted it.',
+    tags: ['approvals'],
+    permission: 'bundle.approve',
+    body: SignBody,
+    handler: async ({ params, body, user, ip }) =>
+      contentServices(deps).publisher.approve(params.id as string, { ...user, ip }, { sign: body.sign }),
+  });
+
+  api.add({
+    method: 'post',
+    path: '/bundles/:id/reject',
+    summary: 'Reject a submitted or approved bundle with a reason (back to the editor)',
+    tags: ['approvals'],
+    permission: 'bundle.approve',
+    body: RejectBody,
+    handler: async ({ params, body, user, ip }) =>
+      contentServices(deps).publisher.reject(params.id as string, { ...user, ip }, body.reason),
+  });
+
+  api.add({
+    method: 'post',
+    path: '/bundles/:id/publish',
+    summary: 'Publish an approved bundle: verify its signatures, notify the targeted devices',
+    tags: ['approvals'],
+    permission: 'bundle.publish',
+    handler: async ({ params, user, ip }) =>
+      contentServices(deps).publisher.publish(params.id as string, { ...user, ip }),
+  });
+}

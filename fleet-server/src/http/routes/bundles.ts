@@ -1,0 +1,105 @@
+/**
+ * Bundles: compose drafts from the content library, read them, add signatures made offline
+ * (`loa bundle sign`). The workflow transitions are in approvals.ts.
+ */
+import { z } from 'zod';
+import { BundleDraftSchema } from '../../domain/bundle-compose.js';
+import { inScope, requireScope } from '../../domain/rbac.js';
+import { contentServices } from '../../services/access.js';
+import type { BundleRecord } from '../../store/types.js';
+import type { RouteContext } from '../app.js';
+
+const ListQuery = z.strictObject({
+  state: z.enum(['draft', 'submitted', 'approved', 'published', 'rejected', 'withdrawn']).optional(),
+  channel: z.string().max(64).optional(),
+  emergency: z.enum(['true', 'false']).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+});
+
+function visible(user: { scope: readonly string[] }, b: BundleRecord): boolean {
+  return b.units.some((u) => inScope(user, u));
+}
+
+export function registerBundleRoutes({ api, deps }: RouteContext): void {
+  api.add({
+    method: 'get',
+    path: '/bundles',
+    summary: 'Bundles targeting units in my scope, newest first',
+    tags: ['bundles'],
+    permission: 'read',
+    query: ListQuery,
+    handler: async ({ query, user }) => {
+      const list = await deps.store.bundles.list(
+        (b) =>
+          visible(user, b) &&
+          (!query.state || b.state === query.state) &&
+          (!query.channel || b.channel === query.channel) &&
+          (!query.emergency || (b.emergency === true) === (query.emergency === 'true')),
+      );
+      return list.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)).slice(0, query.limit);
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/bundles/:id',
+    summary: 'One bundle with its manifest and workflow state',
+    tags: ['bundles'],
+    permission: 'read',
+    handler: async ({ params, user }) => {
+      const b = await contentServices(deps).publisher.get(params.id as string);
+      for (const u of b.units) requireScope(user, u);
+      return b;
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/bundles/:id/manifest',
+    summary: 'The manifest as it stands (to sign offline with `loa bundle sign`)',
+    tags: ['bundles'],
+    permission: 'read',
+    handler: async ({ params, user }) => {
+      const b = await contentServices(deps).publisher.get(params.id as string);
+      for (const u of b.units) requireScope(user, u);
+      return b.manifest;
+    },
+  });
+
+  api.add({
+    method: 'post',
+    path: '/bundles',
+    summary: 'Compose a draft bundle (items from the content library, schedule, quiet hours, targets)',
+    description:
+      'The next version of the channel is reserved for the draft. Every target unit must be in my scope.',
+    tags: ['bundles'],
+    permission: 'bundle.compose',
+    body: BundleDraftSchema,
+    status: 201,
+    handler: async ({ body, user, ip }) => contentServices(deps).publisher.createDraft(body, { ...user, ip }),
+  });
+
+  api.add({
+    method: 'put',
+    path: '/bundles/:id',
+    summary: 'Replace a draft (or rejected) bundle; its signatures are dropped',
+    tags: ['bundles'],
+    permission: 'bundle.compose',
+    body: BundleDraftSchema,
+    handler: async ({ params, body, user, ip }) =>
+      contentServices(deps).publisher.updateDraft(params.id as string, body, { ...user, ip }),
+  });
+
+  api.add({
+    method: 'post',
+    path: '/bundles/:id/signatures',
+    summary: 'Add signatures made offline: {signatures:[{keyid,sig}]} or the whole signed manifest',
+    description:
+      'Each signature must verify over this bundle with a key of the installed trust policy whose role and scope fit.',
+    tags: ['bundles'],
+    roles: ['editor', 'approver', 'administrator'],
+    body: z.record(z.string(), z.unknown()),
+    handler: async ({ params, body, user, ip }) =>
+      contentServices(deps).publisher.addSignatures(params.id as string, body, { ...user, ip }),
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * Content library. Uploads are the raw file as the request body (no multipart: the body streams
+ * to disk with a size limit), metadata in the query string:
+ *   POST /api/v1/content/upload?title=Bản tin sáng&unit=08/02500&lang=vi&name=ban-tin.mp3
+ * Text bulletins are JSON: POST /api/v1/content/text.
+ */
+import { LoaError } from '@loa/protocol';
+import { z } from 'zod';
+import { inScope, requireScope } from '../../domain/rbac.js';
+import { contentServices } from '../../services/access.js';
+import { TextContentSchema, UploadMetaSchema } from '../../services/content-service.js';
+import type { RouteContext } from '../app.js';
+
+const ListQuery = z.strictObject({
+  kind: z.enum(['audio', 'image', 'video', 'text']).optional(),
+  unit: z.string().max(40).optional(),
+  q: z.string().max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+});
+
+export function registerContentRoutes({ api, deps }: RouteContext): void {
+  api.add({
+    method: 'get',
+    path: '/content',
+    summary: 'Content library entries in my unit scope, newest first',
+    tags: ['content'],
+    permission: 'read',
+    query: ListQuery,
+    handler: async ({ query, user }) => {
+      const q = query.q?.toLowerCase();
+      const list = await deps.store.content.list(
+        (c) =>
+          inScope(user, c.unit) &&
+          (!query.kind || c.kind === query.kind) &&
+          (!query.unit || c.unit === query.unit || c.unit.startsWith(`${query.unit}/`)) &&
+          (!q || c.title.toLowerCase().includes(q)),
+      );
+      return list.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, query.limit);
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/content/:id',
+    summary: 'One content entry',
+    tags: ['content'],
+    permission: 'read',
+    handler: async ({ params, user }) => {
+      const rec = await contentServices(deps).content.get(params.id as string);
+      requireScope(user, rec.unit);
+      return rec;
+    },
+  });
+
+  api.add({
+    method: 'post',
+    path: '/content/upload',
+    summary: 'Upload an audio, image (PNG/JPEG/WebP) or MP4 video file as the raw request body',
+    description:
+      'The kind is recognised from the bytes. Audio is transcoded to Opus/Ogg 48 kHz mono and ' +
+      'normalised to -16 LUFS (two-pass loudnorm); the measured loudness of the result is recorded. ' +
+      'Metadata goes in the query string; `name` must be a plain file name (no "/" or "..").',
+    tags: ['content'],
+    permission: 'content.write',
+    query: UploadMetaSchema,
+    status: 201,
+    handler: async ({ c, query, user, ip }) => {
+      requireScope(user, query.unit);
+      const svc = contentServices(deps).content;
+      const declared = Number(c.req.header('content-length') ?? '0');
+      if (declared > svc.maxUploadBytes)
+        throw new LoaError(
+          'UPLOAD_TOO_LARGE',
+          `Tệp vượt quá giới hạn ${Math.round(svc.maxUploadBytes / 1048576)} MB`,
+        );
+      return svc.upload(c.req.raw.body, query, user, ip);
+    },
+  });
+
+  api.add({
+    method: 'post',
+    path: '/content/text',
+    summary: 'Create a text bulletin (noticeboards, tickers)',
+    tags: ['content'],
+    permission: 'content.write',
+    body: TextContentSchema,
+    status: 201,
+    handler: async ({ body, user, ip }) => {
+      requireScope(user, body.unit);
+      return contentServices(deps).content.createText(body, user, ip);
+    },
+  });
+}

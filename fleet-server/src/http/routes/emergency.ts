@@ -1,0 +1,99 @@
+/**
+ * Emergency broadcasts: one request publishes a signed emergency bundle to a unit subtree;
+ * per-device tracking as JSON and as a server-sent event stream.
+ */
+import { streamSSE } from 'hono/streaming';
+import { EmergencyRequestSchema } from '../../domain/emergency.js';
+import { inScope, requireScope } from '../../domain/rbac.js';
+import { contentServices } from '../../services/access.js';
+import type { EmergencyEvent } from '../../services/emergency-service.js';
+import type { RouteContext } from '../app.js';
+
+export function registerEmergencyRoutes({ api, deps }: RouteContext): void {
+  api.add({
+    method: 'post',
+    path: '/emergency',
+    summary: 'Broadcast an emergency to a unit subtree now',
+    description:
+      'Text is spoken with espeak-ng (Vietnamese voice) and transcoded to the station format, or an uploaded ' +
+      'audio item is used. The bundle is signed with my server-held key (delegated the "emergency" role) and ' +
+      'published inline on the unit emergency topic; stations play it immediately, `repeat` times.',
+    tags: ['emergency'],
+    permission: 'emergency.send',
+    body: EmergencyRequestSchema,
+    status: 201,
+    handler: async ({ body, user, ip }) => contentServices(deps).emergency.send(body, { ...user, ip }),
+  });
+
+  api.add({
+    method: 'get',
+    path: '/emergency',
+    summary: 'Recent emergencies in my scope',
+    tags: ['emergency'],
+    permission: 'read',
+    handler: async ({ user }) =>
+      (await contentServices(deps).emergency.list(50)).filter((b) => b.units.some((u) => inScope(user, u))),
+  });
+
+  api.add({
+    method: 'get',
+    path: '/emergency/:id',
+    summary: 'Live tracking of an emergency: each device sent → received → playing → completed (or failed)',
+    tags: ['emergency'],
+    permission: 'read',
+    handler: async ({ params, user }) => {
+      const v = await contentServices(deps).emergency.view(params.id as string);
+      for (const u of v.bundle.units) requireScope(user, u);
+      return v;
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/emergency/:id/events',
+    summary: 'Server-sent events of an emergency\'s tracking (event "snapshot" first, then "device")',
+    tags: ['emergency'],
+    permission: 'read',
+    handler: async ({ c, params, user }) => {
+      const svc = contentServices(deps).emergency;
+      const id = params.id as string;
+      const first = await svc.view(id);
+      for (const u of first.bundle.units) requireScope(user, u);
+      return streamSSE(c, async (stream) => {
+        const queue: EmergencyEvent[] = [];
+        let wake: (() => void) | undefined;
+        const off = svc.on((e) => {
+          if (e.bundleId !== id) return;
+          queue.push(e);
+          wake?.();
+        });
+        stream.onAbort(() => {
+          off();
+          wake?.();
+        });
+        await stream.writeSSE({
+          event: 'snapshot',
+          data: JSON.stringify({ summary: first.summary, devices: first.devices }),
+        });
+        while (!stream.aborted && !stream.closed) {
+          const e = queue.shift();
+          if (!e) {
+            await new Promise<void>((r) => {
+              wake = r;
+              setTimeout(r, 15_000).unref();
+            });
+            wake = undefined;
+            if (queue.length === 0 && !stream.aborted) await stream.write(': keep-alive\n\n');
+            continue;
+          }
+          if (e.type === 'emergency.device')
+            await stream.writeSSE({
+              event: 'device',
+              data: JSON.stringify({ device: e.device, summary: e.summary }),
+            });
+        }
+        off();
+      });
+    },
+  });
+}

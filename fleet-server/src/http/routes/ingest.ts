@@ -1,0 +1,104 @@
+/**
+ * Ingest over HTTP (a fallback for devices whose MQTT link is blocked; the same checks as MQTT)
+ * and the live per-device state operators look at.
+ *   POST /api/v1/ingest/proofs   Basic deviceId:mqttPassword, {proofs: Proof[]} → {results, ackUpToSeq}
+ *   POST /api/v1/ingest/health   Basic deviceId:mqttPassword, a HealthSchema report
+ */
+import { HealthSchema, LoaError, ProofSchema } from '@loa/protocol';
+import { z } from 'zod';
+import { inScope, requireScope } from '../../domain/rbac.js';
+import { contentServices } from '../../services/access.js';
+import type { ProofResult } from '../../services/ingest-service.js';
+import type { RouteContext } from '../app.js';
+import { authenticateDevice } from '../auth.js';
+
+const ProofBatchSchema = z.strictObject({ proofs: z.array(ProofSchema).min(1).max(500) });
+const LiveQuery = z.strictObject({
+  unit: z.string().max(40).optional(),
+  online: z.enum(['true', 'false']).optional(),
+});
+const ProofQuery = z.strictObject({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(5000).default(200),
+});
+
+export function registerIngestRoutes({ api, deps }: RouteContext): void {
+  const device = async (c: Parameters<typeof authenticateDevice>[0]) => {
+    const d = await authenticateDevice(c, deps.deviceAuth);
+    if (!d)
+      throw new LoaError('DEVICE_AUTH_REQUIRED', 'thiết bị cần xác thực (Basic deviceId:mật khẩu MQTT)');
+    return d;
+  };
+
+  api.add({
+    method: 'post',
+    path: '/ingest/proofs',
+    summary: 'Device: upload signed proofs over HTTP (same verification, chain and dedup as MQTT)',
+    tags: ['ingest'],
+    auth: 'public',
+    body: ProofBatchSchema,
+    maxBodyBytes: 4 * 1024 * 1024,
+    handler: async ({ c, body }) => {
+      const d = await device(c);
+      const ingest = contentServices(deps).ingest;
+      const results: ProofResult[] = [];
+      for (const p of body.proofs) results.push(await ingest.ingestProof(d.id, p));
+      const acked = results.map((r) => r.ackUpToSeq ?? 0);
+      return { results, ackUpToSeq: Math.max(0, ...acked) };
+    },
+  });
+
+  api.add({
+    method: 'post',
+    path: '/ingest/health',
+    summary: 'Device: upload a health report over HTTP',
+    tags: ['ingest'],
+    auth: 'public',
+    body: HealthSchema,
+    handler: async ({ c, body }) => {
+      const d = await device(c);
+      await contentServices(deps).ingest.ingestHealth(d.id, body);
+      return { ok: true };
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/live',
+    summary: 'Latest state per device in my scope (online, last health, last proof, gaps, rejections)',
+    tags: ['ingest'],
+    permission: 'read',
+    query: LiveQuery,
+    handler: ({ query, user }) => {
+      const out = [];
+      for (const s of contentServices(deps).ingest.liveAll().values()) {
+        if (!inScope(user, s.unit)) continue;
+        if (query.unit && !(s.unit === query.unit || s.unit.startsWith(`${query.unit}/`))) continue;
+        if (query.online && s.online !== (query.online === 'true')) continue;
+        out.push(s);
+      }
+      return out;
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/devices/:id/proofs',
+    summary: 'Stored proofs of a device (newest window first by receivedAt)',
+    tags: ['ingest'],
+    permission: 'read',
+    query: ProofQuery,
+    handler: async ({ params, query, user }) => {
+      const d = await deps.store.devices.get(params.id as string);
+      if (!d) throw new LoaError('DEVICE_NOT_FOUND', 'Không tìm thấy thiết bị');
+      requireScope(user, d.unit);
+      return deps.store.proofs.query({
+        deviceId: d.id,
+        limit: query.limit,
+        ...(query.from ? { from: query.from } : {}),
+        ...(query.to ? { to: query.to } : {}),
+      });
+    },
+  });
+}

@@ -1,0 +1,42 @@
+/** Rollout views: per bundle (each targeted device's progress) and per device. */
+import { requireScope } from '../../domain/rbac.js';
+import { contentServices } from '../../services/access.js';
+import type { RouteContext } from '../app.js';
+
+export function registerRolloutRoutes({ api, deps }: RouteContext): void {
+  api.add({
+    method: 'get',
+    path: '/bundles/:id/rollout',
+    summary:
+      'Per-device rollout of a published bundle (notified, downloading, verified, active, failed + reason)',
+    tags: ['rollouts'],
+    permission: 'read',
+    handler: async ({ params, user }) => {
+      const r = await contentServices(deps).publisher.rollout(params.id as string);
+      for (const u of r.bundle.units) requireScope(user, u);
+      return {
+        bundleId: r.bundle.id,
+        channel: r.bundle.channel,
+        version: r.bundle.version,
+        summary: r.summary,
+        devices: r.entries,
+      };
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/rollouts/devices/:id',
+    summary: 'Rollout entries of one device (every bundle it was sent)',
+    tags: ['rollouts'],
+    permission: 'read',
+    handler: async ({ params, user }) => {
+      const d = await deps.store.devices.get(params.id as string);
+      if (!d) return [];
+      requireScope(user, d.unit);
+      return (await deps.store.rollouts.forDevice(d.id)).sort((a, b) =>
+        b.updatedAt.localeCompare(a.updatedAt),
+      );
+    },
+  });
+}

@@ -1,0 +1,232 @@
+/**
+ * The content library: uploads (streamed to disk with a size limit, recognised by their bytes,
+ * decoded by ffmpeg; audio transcoded and loudness-normalised into the station format, images and
+ * mp4 video kept as uploaded) and text bulletins. Files are stored content-addressed.
+ */
+import { randomBytes } from 'node:crypto';
+import { IdSchema, LanguageSchema, LoaError, UnitPathSchema } from '@loa/protocol';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { ContentKind, ContentRecord, Store } from '../store/types.js';
+import type { BlobStore } from './blob-store.js';
+import { sniffFile } from './media-sniff.js';
+import { STATION_AUDIO, type Transcoder } from './transcoder.js';
+
+export const DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
+
+const TitleSchema = z.string().trim().min(1, 'cần tiêu đề').max(300);
+const CategorySchema = z.string().trim().min(1).max(64);
+
+export const UploadMetaSchema = z.strictObject({
+  title: TitleSchema,
+  unit: UnitPathSchema,
+  lang: LanguageSchema.default('vi'),
+  category: CategorySchema.optional(),
+  /** The file's original name (shown only; never used as a path). */
+  name: z.string().max(255).optional(),
+  /** What the uploader expects; the bytes decide, a mismatch is refused. */
+  kind: z.enum(['audio', 'image', 'video']).optional(),
+});
+export type UploadMeta = z.infer<typeof UploadMetaSchema>;
+
+export const TextContentSchema = z.strictObject({
+  title: TitleSchema,
+  unit: UnitPathSchema,
+  lang: LanguageSchema.default('vi'),
+  category: CategorySchema.optional(),
+  text: z.string().trim().min(1, 'cần nội dung').max(20_000),
+  /** How long a noticeboard shows it. */
+  durationMs: z.number().int().positive().max(3600_000).optional(),
+});
+export type TextContent = z.infer<typeof TextContentSchema>;
+
+/**
+ * An uploaded file name must be a plain name: no directories, no "..", no control characters.
+ * Throws NAME_INVALID (400).
+ */
+export function checkFileName(name: string): string {
+  const n = name.normalize('NFC');
+  if (
+    n.length === 0 ||
+    n.includes('/') ||
+    n.includes('\\') ||
+    n.includes('..') ||
+    /[\u0000-\u001f\u007f]/.test(n)
+  )
+    throw new LoaError(
+      'NAME_INVALID',
+      'Tên tệp không hợp lệ (không được chứa "/", "\\", ".." hoặc ký tự điều khiển)',
+      {
+        details: { name: name.slice(0, 100) },
+      },
+    );
+  return n;
+}
+
+const ATTACHED_PICTURE = new Set(['mjpeg', 'png', 'bmp', 'gif', 'webp']);
+const IMAGE_CODECS = new Set(['png', 'mjpeg', 'webp']);
+
+export interface Actor {
+  id: string;
+  username: string;
+}
+
+export class ContentService {
+  readonly #d: { store: Store; blobs: BlobStore; transcoder: Transcoder; logger: Logger; now: () => number };
+  readonly maxUploadBytes: number;
+
+  constructor(d: {
+    store: Store;
+    blobs: BlobStore;
+    transcoder: Transcoder;
+    logger: Logger;
+    now: () => number;
+    maxUploadBytes?: number;
+  }) {
+    this.#d = d;
+    this.maxUploadBytes = d.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+  }
+
+  #newId(): string {
+    return `c-${randomBytes(8).toString('hex')}`;
+  }
+
+  /**
+   * Stores an upload. The body streams to a staging file (UPLOAD_TOO_LARGE past the limit); the
+   * kind comes from the bytes (magic number, then ffprobe). Refusals are 4xx LoaErrors with a
+   * Vietnamese message; nothing is stored when one is thrown.
+   */
+  async upload(
+    body: ReadableStream<Uint8Array> | null,
+    meta: UploadMeta,
+    actor: Actor,
+    ip?: string,
+  ): Promise<ContentRecord> {
+    const name = meta.name === undefined ? undefined : checkFileName(meta.name);
+    const { blobs, transcoder } = this.#d;
+    const staged = await blobs.receive(body, this.maxUploadBytes);
+    const extra: string[] = [staged.path];
+    try {
+      const sniff = await sniffFile(staged.path);
+      const probe = await transcoder.probe(staged.path).catch((e: unknown) => {
+        if (sniff.family === 'unknown')
+          throw new LoaError(
+            'MEDIA_UNSUPPORTED',
+            'Định dạng tệp không được hỗ trợ (cần âm thanh, ảnh PNG/JPEG/WebP hoặc video MP4)',
+            {
+              cause: e,
+            },
+          );
+        throw e;
+      });
+      const video = probe.streams.find((s) => s.codecType === 'video' && !ATTACHED_PICTURE.has(s.codecName));
+      const audio = probe.streams.find((s) => s.codecType === 'audio');
+      let kind: ContentKind;
+      if (sniff.family === 'image') {
+        if (!probe.streams.some((s) => IMAGE_CODECS.has(s.codecName)))
+          throw new LoaError('MEDIA_UNDECODABLE', 'Không đọc được ảnh (tệp hỏng?)');
+        kind = 'image';
+      } else if (video) kind = 'video';
+      else if (audio) kind = 'audio';
+      else throw new LoaError('MEDIA_UNSUPPORTED', 'Tệp không chứa âm thanh hay hình ảnh dùng được');
+      if (meta.kind && meta.kind !== kind)
+        throw new LoaError('CONTENT_KIND_MISMATCH', `Tệp là ${kind}, không phải ${meta.kind}`, {
+          details: { expected: meta.kind, actual: kind },
+        });
+
+      const rec: ContentRecord = {
+        id: this.#newId(),
+        kind,
+        title: meta.title,
+        lang: meta.lang,
+        unit: meta.unit,
+        createdBy: actor.id,
+        createdAt: new Date(this.#d.now()).toISOString(),
+      };
+      if (meta.category) rec.category = meta.category;
+      if (name) rec.originalName = name;
+      let file = staged.path;
+      if (kind === 'audio') {
+        const out = blobs.tempPath(`.${STATION_AUDIO.extension}`);
+        extra.push(out);
+        const r = await transcoder.transcodeAudio(staged.path, out);
+        file = out;
+        rec.mediaType = STATION_AUDIO.mediaType;
+        rec.durationMs = r.durationMs;
+        rec.loudnessLufs = r.integratedLufs;
+        rec.truePeakDbfs = r.truePeakDbfs;
+        rec.meta = {
+          source: {
+            format: probe.formatName,
+            codec: audio?.codecName,
+            bytes: staged.size,
+            lufs: r.inputLufs,
+          },
+          transcode: {
+            codec: STATION_AUDIO.codec,
+            sampleRate: STATION_AUDIO.sampleRate,
+            channels: 1,
+            bitrate: STATION_AUDIO.bitrate,
+            targetLufs: transcoder.targetLufs,
+          },
+        };
+      } else if (kind === 'video') {
+        if (!probe.formatName.split(',').includes('mp4'))
+          throw new LoaError('VIDEO_FORMAT', 'Video phải ở định dạng MP4', {
+            details: { format: probe.formatName },
+          });
+        rec.mediaType = 'video/mp4';
+        if (probe.durationMs !== undefined) rec.durationMs = probe.durationMs;
+        rec.meta = { video: { codec: video?.codecName, width: video?.width, height: video?.height } };
+      } else {
+        rec.mediaType = sniff.mediaType ?? 'application/octet-stream';
+        const img = probe.streams.find((s) => s.codecType === 'video');
+        rec.meta = { image: { width: img?.width, height: img?.height } };
+      }
+      const stored = await blobs.importFile(file);
+      rec.sha256 = stored.sha256;
+      rec.size = stored.size;
+      await this.#d.store.content.insert(rec);
+      await this.#audit(actor, 'content.create', rec, ip);
+      return rec;
+    } finally {
+      for (const p of extra) await blobs.removeTemp(p);
+    }
+  }
+
+  /** A text bulletin (no file). */
+  async createText(input: TextContent, actor: Actor, ip?: string): Promise<ContentRecord> {
+    const rec: ContentRecord = {
+      id: this.#newId(),
+      kind: 'text',
+      title: input.title,
+      lang: input.lang,
+      unit: input.unit,
+      text: input.text,
+      createdBy: actor.id,
+      createdAt: new Date(this.#d.now()).toISOString(),
+    };
+    if (input.category) rec.category = input.category;
+    if (input.durationMs !== undefined) rec.durationMs = input.durationMs;
+    await this.#d.store.content.insert(rec);
+    await this.#audit(actor, 'content.create', rec, ip);
+    return rec;
+  }
+
+  async get(id: string): Promise<ContentRecord> {
+    const rec = IdSchema.safeParse(id).success ? await this.#d.store.content.get(id) : undefined;
+    if (!rec) throw new LoaError('CONTENT_NOT_FOUND', `Không tìm thấy nội dung "${id.slice(0, 64)}"`);
+    return rec;
+  }
+
+  async #audit(actor: Actor, action: string, rec: ContentRecord, ip?: string): Promise<void> {
+    await this.#d.store.audit.append({
+      actor: { type: 'user', id: actor.id, name: actor.username },
+      action,
+      target: { type: 'content', id: rec.id },
+      unit: rec.unit,
+      ...(ip ? { ip } : {}),
+      details: { kind: rec.kind, title: rec.title, sha256: rec.sha256, size: rec.size },
+    });
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Emergency broadcasts: one request → (text-to-speech with espeak-ng `vi`, transcoded to the
+ * station format, or an uploaded audio item) → a signed emergency bundle (priority emergency,
+ * rule immediate, repeated) published inline on the unit subtree's emergency topic → live
+ * per-device tracking from statuses and proofs (JSON view and an event stream for SSE).
+ */
+import { randomBytes } from 'node:crypto';
+import { LoaError, type Manifest, type Proof, type Status, verifyManifest } from '@loa/protocol';
+import type { Logger } from 'pino';
+import {
+  applyEmergencyProof,
+  applyEmergencyStatus,
+  composeEmergencyManifest,
+  EMERGENCY_CHANNEL,
+  type EmergencyDeviceState,
+  type EmergencyRequest,
+  type EmergencySummary,
+  initialEmergencyState,
+  summarizeEmergency,
+} from '../domain/emergency.js';
+import { requireScope } from '../domain/rbac.js';
+import type { BundleRecord, ContentRecord, Store } from '../store/types.js';
+import type { BlobStore } from './blob-store.js';
+import type { Notifier } from './notifier.js';
+import { contentLike } from './publisher.js';
+import type { Signer } from './signer.js';
+import { STATION_AUDIO, type Transcoder } from './transcoder.js';
+import type { TrustService } from './trust-service.js';
+
+export interface EmergencyView {
+  bundle: BundleRecord;
+  devices: EmergencyDeviceState[];
+  summary: EmergencySummary;
+}
+
+export type EmergencyEvent =
+  | { type: 'emergency.sent'; bundleId: string; unit: string; summary: EmergencySummary }
+  | { type: 'emergency.device'; bundleId: string; device: EmergencyDeviceState; summary: EmergencySummary };
+
+interface Actor {
+  id: string;
+  username: string;
+  scope: readonly string[];
+  ip?: string;
+}
+
+export interface EmergencyDeps {
+  store: Store;
+  blobs: BlobStore;
+  transcoder: Transcoder;
+  signer: Signer;
+  trust: TrustService;
+  notifier: Notifier;
+  logger: Logger;
+  now: () => number;
+}
+
+export class EmergencyService {
+  readonly #d: EmergencyDeps;
+  /** bundleId → deviceId → state (recent emergencies, in memory). */
+  readonly #tracking = new Map<string, Map<string, EmergencyDeviceState>>();
+  readonly #listeners = new Set<(e: EmergencyEvent) => void>();
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(d: EmergencyDeps) {
+    this.#d = { ...d, logger: d.logger.child({ module: 'emergency' }) };
+  }
+
+  on(fn: (e: EmergencyEvent) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #emit(e: EmergencyEvent): void {
+    for (const fn of this.#listeners) {
+      try {
+        fn(e);
+      } catch (err) {
+        this.#d.logger.warn({ err }, 'emergency listener failed');
+      }
+    }
+  }
+
+  /** Speaks the text into the station format and stores it as an audio content item. */
+  async #speak(req: EmergencyRequest, actor: Actor): Promise<ContentRecord> {
+    const { blobs, transcoder } = this.#d;
+    const wav = blobs.tempPath('.wav');
+    const out = blobs.tempPath(`.${STATION_AUDIO.extension}`);
+    try {
+      await transcoder.synthesize(req.text as string, wav, req.lang.split('-')[0]);
+      const r = await transcoder.transcodeAudio(wav, out);
+      const stored = await blobs.importFile(out);
+      const rec: ContentRecord = {
+        id: `c-${randomBytes(8).toString('hex')}`,
+        kind: 'audio',
+        title: req.title,
+        lang: req.lang,
+        category: 'emergency',
+        unit: req.unit,
+        sha256: stored.sha256,
+        size: stored.size,
+        mediaType: STATION_AUDIO.mediaType,
+        durationMs: r.durationMs,
+        loudnessLufs: r.integratedLufs,
+        truePeakDbfs: r.truePeakDbfs,
+        createdBy: actor.id,
+        createdAt: new Date(this.#d.now()).toISOString(),
+        meta: { tts: { engine: 'espeak-ng', voice: req.lang } },
+      };
+      await this.#d.store.content.insert(rec);
+      return rec;
+    } finally {
+      await blobs.removeTemp(wav);
+      await blobs.removeTemp(out);
+    }
+  }
+
+  /** Sends an emergency. Serialised so that versions on the emergency channel stay monotonic. */
+  send(req: EmergencyRequest, actor: Actor): Promise<EmergencyView> {
+    const run = this.#queue.then(() => this.#send(req, actor));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #send(req: EmergencyRequest, actor: Actor): Promise<EmergencyView> {
+    const { store, signer, trust, notifier } = this.#d;
+    requireScope(actor, req.unit);
+    const policy = trust.require();
+    const key = await signer.active(actor.id);
+    if (!key) throw new LoaError('SIGNING_KEY_MISSING', 'Bạn chưa có khóa ký trên máy chủ để phát khẩn cấp');
+    const delegated = policy.keys.find((k) => k.keyid === key.keyid);
+    if (!delegated?.roles.includes('emergency'))
+      throw new LoaError('ROLE_NOT_AUTHORISED', 'Khóa của bạn chưa được tỉnh ủy quyền phát khẩn cấp');
+    let audio: ContentRecord | undefined;
+    if (req.content) {
+      audio = await store.content.get(req.content);
+      if (!audio) throw new LoaError('CONTENT_NOT_FOUND', `Không tìm thấy nội dung "${req.content}"`);
+      if (audio.kind !== 'audio') throw new LoaError('CONTENT_KIND', 'Nội dung khẩn cấp phải là âm thanh');
+    } else if (req.text) {
+      audio = await this.#speak(req, actor);
+    }
+    const now = new Date(this.#d.now());
+    const version = (await store.bundles.latestVersion(EMERGENCY_CHANNEL)) + 1;
+    const body = composeEmergencyManifest(req, audio ? contentLike(audio) : undefined, { version, now });
+    const { doc } = await signer.sign(actor.id, { ...body, signatures: [] });
+    const manifest = doc as Manifest;
+    verifyManifest(manifest, { trust: policy, now });
+    const at = now.toISOString();
+    const bundle: BundleRecord = {
+      id: manifest.id,
+      channel: EMERGENCY_CHANNEL,
+      version,
+      state: 'published',
+      manifest,
+      units: [req.unit],
+      createdBy: actor.id,
+      createdAt: at,
+      updatedAt: at,
+      submittedBy: actor.id,
+      submittedAt: at,
+      approvedBy: [actor.id],
+      approvedAt: at,
+      publishedBy: actor.id,
+      publishedAt: at,
+      emergency: true,
+      meta: { request: req },
+    };
+    await store.bundles.insert(bundle);
+    await store.audit.append({
+      actor: { type: 'user', id: actor.id, name: actor.username },
+      action: 'emergency.send',
+      target: { type: 'bundle', id: bundle.id },
+      unit: req.unit,
+      ...(actor.ip ? { ip: actor.ip } : {}),
+      details: { title: req.title, repeat: req.repeat, content: audio?.id },
+    });
+    const devices = await notifier.targetedDevices(manifest.targets);
+    const states = new Map(devices.map((d) => [d.id, initialEmergencyState(d.id, d.unit, now)] as const));
+    this.#tracking.set(bundle.id, states);
+    while (this.#tracking.size > 50) this.#tracking.delete(this.#tracking.keys().next().value as string);
+    await notifier.sendEmergency(manifest);
+    const summary = summarizeEmergency(states.values());
+    this.#d.logger.info({ bundle: bundle.id, unit: req.unit, devices: devices.length }, 'emergency sent');
+    this.#emit({ type: 'emergency.sent', bundleId: bundle.id, unit: req.unit, summary });
+    return { bundle, devices: [...states.values()], summary };
+  }
+
+  async view(bundleId: string): Promise<EmergencyView> {
+    const bundle = await this.#d.store.bundles.get(bundleId);
+    if (!bundle?.emergency) throw new LoaError('EMERGENCY_NOT_FOUND', 'Không tìm thấy bản tin khẩn cấp');
+    const states = [...(this.#tracking.get(bundleId)?.values() ?? [])];
+    return { bundle, devices: states, summary: summarizeEmergency(states) };
+  }
+
+  async list(limit = 20): Promise<BundleRecord[]> {
+    const all = await this.#d.store.bundles.list((b) => b.emergency === true);
+    return all.sort((a, b) => b.version - a.version).slice(0, limit);
+  }
+
+  #update(
+    bundleId: string,
+    deviceId: string,
+    fn: (s: EmergencyDeviceState) => EmergencyDeviceState | undefined,
+  ): void {
+    const states = this.#tracking.get(bundleId);
+    const cur = states?.get(deviceId);
+    if (!states || !cur) return;
+    const next = fn(cur);
+    if (!next) return;
+    states.set(deviceId, next);
+    this.#emit({
+      type: 'emergency.device',
+      bundleId,
+      device: next,
+      summary: summarizeEmergency(states.values()),
+    });
+  }
+
+  /** Ingest hook: a status report (verified/active = received, playing = started). */
+  applyStatus(deviceId: string, s: Status): void {
+    this.#update(s.bundleId, deviceId, (cur) =>
+      applyEmergencyStatus(cur, s, s.bundleId, new Date(this.#d.now())),
+    );
+  }
+
+  /** Ingest hook: a proof with priority emergency. */
+  applyProof(deviceId: string, p: Proof): void {
+    if (!p.bundleId) return;
+    const bundleId = p.bundleId;
+    this.#update(bundleId, deviceId, (cur) => applyEmergencyProof(cur, p, bundleId, new Date(this.#d.now())));
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The content side of the fleet server, assembled: content library, signer, trust policy,
+ * publisher, notifier, ingest, alerts, webhooks, emergency. main.ts calls
+ * `createContentServices(deps)` after the core (store, broker) exists, puts the result into
+ * `deps.services`, passes `CONTENT_ROUTES` and `CONTENT_ERROR_STATUS` to createApp, and calls
+ * start()/stop() around the server's life.
+ */
+import { join } from 'node:path';
+import type { Deps } from '../deps.js';
+import type { RouteModule } from '../http/app.js';
+import { registerAlertRoutes } from '../http/routes/alerts.js';
+import { registerApprovalRoutes } from '../http/routes/approvals.js';
+import { registerBlobRoutes } from '../http/routes/blobs.js';
+import { registerBundleRoutes } from '../http/routes/bundles.js';
+import { registerContentRoutes } from '../http/routes/content.js';
+import { registerEmergencyRoutes } from '../http/routes/emergency.js';
+import { registerIngestRoutes } from '../http/routes/ingest.js';
+import { registerRolloutRoutes } from '../http/routes/rollouts.js';
+import { registerTrustRoutes } from '../http/routes/trust.js';
+import { AlertEngine, type AlertEngineOptions } from './alert-engine.js';
+import { BlobStore } from './blob-store.js';
+import { ContentService } from './content-service.js';
+import { EmergencyService } from './emergency-service.js';
+import { IngestService } from './ingest-service.js';
+import { Notifier, type Urls } from './notifier.js';
+import { Publisher, type PublisherOptions } from './publisher.js';
+import { loadOrCreateMasterKey, Signer } from './signer.js';
+import { Transcoder, type TranscoderOptions } from './transcoder.js';
+import { TrustService } from './trust-service.js';
+import { WebhookService } from './webhooks.js';
+
+export interface ContentServices {
+  blobs: BlobStore;
+  transcoder: Transcoder;
+  content: ContentService;
+  signer: Signer;
+  trust: TrustService;
+  notifier: Notifier;
+  publisher: Publisher;
+  ingest: IngestService;
+  alerts: AlertEngine;
+  webhooks: WebhookService;
+  emergency: EmergencyService;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+declare module '../deps.js' {
+  interface Services {
+    content?: ContentServices;
+  }
+}
+
+export interface ContentServicesOptions {
+  /** 32-byte key encrypting server-held signing keys (main.ts: LOA_KEY_SECRET); default: a 0600 file in the data dir. */
+  masterKey?: Buffer;
+  /** Base URL devices use (default: config.publicUrl, else http://host:port as listened). */
+  baseUrl?: () => string;
+  maxUploadBytes?: number;
+  transcoder?: TranscoderOptions;
+  publisher?: PublisherOptions;
+  alerts?: AlertEngineOptions;
+  webhooks?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+}
+
+/** Route modules of the content side, for createApp({ routes }). */
+export const CONTENT_ROUTES: RouteModule[] = [
+  registerContentRoutes,
+  registerBundleRoutes,
+  registerApprovalRoutes,
+  registerRolloutRoutes,
+  registerTrustRoutes,
+  registerEmergencyRoutes,
+  registerAlertRoutes,
+  registerIngestRoutes,
+  registerBlobRoutes,
+];
+
+/** Error codes of the content side whose HTTP status the suffix rules would get wrong. */
+export const CONTENT_ERROR_STATUS: Record<string, number> = {
+  UPLOAD_TOO_LARGE: 413,
+  UPLOAD_EMPTY: 400,
+  NAME_INVALID: 400,
+  MEDIA_UNSUPPORTED: 415,
+  MEDIA_UNDECODABLE: 422,
+  AUDIO_SILENT: 422,
+  AUDIO_TOO_LONG: 422,
+  VIDEO_FORMAT: 415,
+  CONTENT_KIND_MISMATCH: 422,
+  CONTENT_KIND: 422,
+  TRANSCODE_FAILED: 500,
+  MEASURE_FAILED: 500,
+  TTS_FAILED: 500,
+  TOOL_MISSING: 500,
+  TOOL_TIMEOUT: 504,
+  BUNDLE_STATE: 409,
+  BUNDLE_VERSION_STALE: 409,
+  BUNDLE_CHANNEL: 409,
+  BUNDLE_INVALID: 422,
+  SELF_APPROVAL: 403,
+  ALREADY_APPROVED: 409,
+  REASON_REQUIRED: 400,
+  SIGNING_KEY_MISSING: 409,
+  KEY_NOT_DELEGATED: 409,
+  SIGNATURE_MISMATCH: 422,
+  TRUST_MISSING: 409,
+  TRUST_ROOT_UNSET: 409,
+  ALERT_RESOLVED: 409,
+  BLOB_ID_INVALID: 400,
+  DEVICE_AUTH_REQUIRED: 401,
+  EMERGENCY_EMPTY: 400,
+  SERVICE_UNAVAILABLE: 503,
+};
+
+export async function createContentServices(
+  deps: Deps,
+  opts: ContentServicesOptions = {},
+): Promise<ContentServices> {
+  const { config, store, broker, logger, metrics, clock } = deps;
+  const now = () => clock.now();
+  const dataDir = config.dataDir;
+  const urls: Urls = {
+    base:
+      opts.baseUrl ??
+      (() => (config.publicUrl ?? `http://${config.host}:${config.httpPort}`).replace(/\/+$/, '')),
+  };
+  const masterKey =
+    opts.masterKey ?? (await loadOrCreateMasterKey(join(dataDir, 'secrets', 'signing-master.key')));
+  const blobs = new BlobStore(join(dataDir, 'blobs'));
+  const transcoder = new Transcoder(opts.transcoder);
+  const log = logger.child({ module: 'content' });
+  const content = new ContentService({
+    store,
+    blobs,
+    transcoder,
+    logger: log,
+    now,
+    ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
+  });
+  const signer = new Signer({ store, masterKey, now });
+  const trust = new TrustService({
+    store,
+    roots: config.trustRoots,
+    threshold: config.trustRootThreshold,
+    now,
+  });
+  const notifier = new Notifier({ broker, store, urls, now });
+  const publisher = new Publisher({
+    store,
+    blobs,
+    signer,
+    trust,
+    notifier,
+    logger: log,
+    now,
+    ...(opts.publisher ? { options: opts.publisher } : {}),
+  });
+  const ingest = new IngestService({ store, broker, metrics, logger, now });
+  const alerts = new AlertEngine(
+    { store, metrics, logger, now, states: () => ingest.liveAll().values() },
+    opts.alerts,
+  );
+  const webhooks = new WebhookService({
+    file: join(dataDir, 'webhooks.json'),
+    logger,
+    now,
+    ...opts.webhooks,
+  });
+  const emergency = new EmergencyService({ store, blobs, transcoder, signer, trust, notifier, logger, now });
+
+  ingest.addHooks({
+    onState: (s) => alerts.evaluate(s),
+    onStatus: async (deviceId, s) => {
+      emergency.applyStatus(deviceId, s);
+      await publisher.applyStatus(deviceId, s);
+    },
+    onProof: (deviceId, p) => {
+      if (p.priority === 'emergency') emergency.applyProof(deviceId, p);
+    },
+  });
+  alerts.on((e) => webhooks.emit(`alert.${e.type}`, e.alert));
+  emergency.on((e) => {
+    if (e.type === 'emergency.sent') webhooks.emit('emergency.sent', e);
+  });
+  publisher.on((e) => {
+    if (e.type === 'bundle' && e.bundle.state === 'published')
+      webhooks.emit('bundle.published', {
+        id: e.bundle.id,
+        channel: e.bundle.channel,
+        version: e.bundle.version,
+        units: e.bundle.units,
+      });
+  });
+
+  const services: ContentServices = {
+    blobs,
+    transcoder,
+    content,
+    signer,
+    trust,
+    notifier,
+    publisher,
+    ingest,
+    alerts,
+    webhooks,
+    emergency,
+    async start() {
+      await blobs.start();
+      await trust.start();
+      await webhooks.start();
+      await ingest.start();
+      await alerts.start();
+    },
+    async stop() {
+      await ingest.stop();
+      await alerts.stop();
+      await webhooks.stop();
+    },
+  };
+  return services;
+}

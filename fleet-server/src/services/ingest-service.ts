@@ -1,0 +1,338 @@
+/**
+ * Ingest of device uplinks (health, proofs, statuses, presence) from the broker.
+ *
+ * Proofs: verified with the device's enrolled key, checked against the device's chain (seq/prev),
+ * duplicates dropped, gaps counted; accepted proofs are appended to the durable proof stream
+ * (fsync'd; proofs from many devices share one fsync) BEFORE the ack (AckSchema) goes back to the
+ * device. Proofs of one device are handled strictly in order.
+ * Health: appended to the health stream (batched fsync) and kept as the latest state in memory.
+ */
+import type { KeyObject } from 'node:crypto';
+import {
+  type Ack,
+  deviceTopic,
+  type Health,
+  LoaError,
+  type Proof,
+  publicKeyFromRaw,
+  type Status,
+} from '@loa/protocol';
+import type { Logger } from 'pino';
+import type { BrokerApi, DeviceMessage, PresenceInfo } from '../broker/types.js';
+import {
+  applyHealth,
+  applyPresence,
+  applyProof,
+  type DeviceLiveState,
+  emptyLiveState,
+} from '../domain/ingest.js';
+import { type ChainState, type ChainVerdict, checkProof } from '../domain/proof-chain.js';
+import { METRIC, type Metrics } from '../metrics.js';
+import type { ProofEntry, Store } from '../store/types.js';
+
+export type IngestEvent =
+  | { type: 'health'; deviceId: string; health: Health; state: DeviceLiveState }
+  | { type: 'proof'; deviceId: string; proof: Proof; gap?: { from: number; to: number } }
+  | { type: 'proof-rejected'; deviceId: string; code: string; message: string; seq: number }
+  | { type: 'status'; deviceId: string; status: Status }
+  | { type: 'presence'; deviceId: string; online: boolean; state: DeviceLiveState };
+
+/** Hooks other services plug in (alerts, rollouts, emergency tracking). */
+export interface IngestHooks {
+  onState?(state: DeviceLiveState): void | Promise<void>;
+  onStatus?(deviceId: string, s: Status): void | Promise<void>;
+  onProof?(deviceId: string, p: Proof): void | Promise<void>;
+}
+
+export interface ProofResult {
+  verdict: ChainVerdict['kind'];
+  code?: string;
+  /** What was acked to the device (undefined: nothing). */
+  ackUpToSeq?: number;
+}
+
+interface DeviceInfo {
+  key: KeyObject;
+  unit: string;
+}
+
+/** Groups durable appends of many devices into one fsync. */
+class ProofBatcher {
+  #queue: { entry: ProofEntry; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #scheduled = false;
+  constructor(private readonly store: Pick<Store, 'proofs'>) {}
+
+  append(entry: ProofEntry): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ entry, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => void this.#flush());
+      }
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#queue;
+    this.#queue = [];
+    this.#scheduled = false;
+    try {
+      await this.store.proofs.appendMany(batch.map((b) => b.entry));
+      for (const b of batch) b.resolve();
+    } catch (e) {
+      for (const b of batch) b.reject(e);
+    }
+  }
+}
+
+export class IngestService {
+  readonly #d: { store: Store; broker: BrokerApi; metrics: Metrics; logger: Logger; now: () => number };
+  readonly #hooks: IngestHooks[] = [];
+  readonly #listeners = new Set<(e: IngestEvent) => void>();
+  readonly #live = new Map<string, DeviceLiveState>();
+  readonly #chains = new Map<string, ChainState>();
+  readonly #devices = new Map<string, DeviceInfo>();
+  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #batcher: ProofBatcher;
+  readonly #unsub: (() => void)[] = [];
+
+  constructor(d: { store: Store; broker: BrokerApi; metrics: Metrics; logger: Logger; now: () => number }) {
+    this.#d = { ...d, logger: d.logger.child({ module: 'ingest' }) };
+    this.#batcher = new ProofBatcher(d.store);
+  }
+
+  addHooks(h: IngestHooks): void {
+    this.#hooks.push(h);
+  }
+
+  on(fn: (e: IngestEvent) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #emit(e: IngestEvent): void {
+    for (const fn of this.#listeners) {
+      try {
+        fn(e);
+      } catch (err) {
+        this.#d.logger.warn({ err }, 'ingest listener failed');
+      }
+    }
+  }
+
+  /** Rebuilds the latest state from the streams and subscribes to the broker. */
+  async start(): Promise<void> {
+    const now = this.#d.now();
+    const { store, metrics } = this.#d;
+    metrics.define('loa_proofs_accepted_total', 'counter', 'Proofs stored');
+    metrics.define('loa_proofs_duplicate_total', 'counter', 'Proofs dropped as duplicates');
+    metrics.define('loa_proofs_rejected_total', 'counter', 'Proofs rejected (forged, foreign, chain broken)');
+    metrics.define('loa_proof_gaps_total', 'counter', 'Proof seqs that never arrived');
+    metrics.define('loa_health_ingested_total', 'counter', 'Health reports ingested');
+    for (const d of await store.devices.list((x) => x.status === 'active' || x.status === 'pending')) {
+      let s = emptyLiveState(d.id, d.unit, now);
+      const h = store.health.latest(d.id);
+      if (h)
+        s = {
+          ...s,
+          health: h.health,
+          healthAtMs: Date.parse(h.receivedAt),
+          lastSeenMs: Date.parse(h.receivedAt),
+        };
+      const p = this.#d.broker.presence(d.id);
+      if (p) s = applyPresence(s, p.connected, p.since);
+      else s = { ...s, offlineSinceMs: s.lastSeenMs };
+      this.#live.set(d.id, s);
+    }
+    this.#unsub.push(this.#d.broker.onDeviceMessage((m) => this.handle(m)));
+    this.#unsub.push(this.#d.broker.onPresence((p) => this.#presence(p)));
+  }
+
+  async stop(): Promise<void> {
+    for (const u of this.#unsub.splice(0)) u();
+    await Promise.allSettled([...this.#queues.values()]);
+  }
+
+  live(deviceId: string): DeviceLiveState | undefined {
+    return this.#live.get(deviceId);
+  }
+
+  liveAll(): ReadonlyMap<string, DeviceLiveState> {
+    return this.#live;
+  }
+
+  async #device(deviceId: string): Promise<DeviceInfo | undefined> {
+    const cached = this.#devices.get(deviceId);
+    if (cached) return cached;
+    const rec = await this.#d.store.devices.get(deviceId);
+    if (!rec || (rec.status !== 'active' && rec.status !== 'pending')) return undefined;
+    const info = { key: publicKeyFromRaw(rec.publicKey), unit: rec.unit };
+    this.#devices.set(deviceId, info);
+    return info;
+  }
+
+  /** Forget cached keys (after a revoke or re-enrolment). */
+  forgetDevice(deviceId: string): void {
+    this.#devices.delete(deviceId);
+  }
+
+  #state(deviceId: string, unit: string): DeviceLiveState {
+    let s = this.#live.get(deviceId);
+    if (!s) {
+      s = emptyLiveState(deviceId, unit, this.#d.now());
+      this.#live.set(deviceId, s);
+    }
+    return s;
+  }
+
+  async #runHooks(fn: (h: IngestHooks) => void | Promise<void> | undefined): Promise<void> {
+    for (const h of this.#hooks) {
+      try {
+        await fn(h);
+      } catch (err) {
+        this.#d.logger.warn({ err }, 'ingest hook failed');
+      }
+    }
+  }
+
+  /** Entry point for broker messages. Never throws. */
+  async handle(m: DeviceMessage): Promise<void> {
+    try {
+      switch (m.kind) {
+        case 'proof':
+          await this.ingestProof(m.deviceId, m.payload);
+          break;
+        case 'health':
+          await this.ingestHealth(m.deviceId, m.payload, m.receivedAt);
+          break;
+        case 'status':
+          await this.ingestStatus(m.deviceId, m.payload);
+          break;
+        default:
+          break;
+      }
+    } catch (err) {
+      this.#d.logger.error({ err, deviceId: m.deviceId, kind: m.kind }, 'ingest failed');
+    }
+  }
+
+  async ingestHealth(deviceId: string, h: Health, receivedAt = this.#d.now()): Promise<void> {
+    const dev = await this.#device(deviceId);
+    if (!dev) return;
+    const now = this.#d.now();
+    await this.#d.store.health.append({
+      deviceId,
+      receivedAt: new Date(receivedAt).toISOString(),
+      health: h,
+    });
+    const s = applyHealth(this.#state(deviceId, dev.unit), h, now);
+    if (!s.online && this.#d.broker.presence(deviceId)?.connected)
+      Object.assign(s, applyPresence(s, true, now));
+    this.#live.set(deviceId, s);
+    this.#d.metrics.inc('loa_health_ingested_total');
+    this.#d.metrics.set(METRIC.ingestLagSeconds, Math.max(0, (now - receivedAt) / 1000));
+    this.#emit({ type: 'health', deviceId, health: h, state: s });
+    await this.#runHooks((k) => k.onState?.(s));
+  }
+
+  async ingestStatus(deviceId: string, s: Status): Promise<void> {
+    if (!(await this.#device(deviceId))) return;
+    this.#emit({ type: 'status', deviceId, status: s });
+    await this.#runHooks((k) => k.onStatus?.(deviceId, s));
+  }
+
+  #presence(p: PresenceInfo): void {
+    const cur = this.#live.get(p.deviceId);
+    const online = p.connected && p.presence?.state !== 'offline';
+    const base =
+      cur ??
+      (this.#devices.get(p.deviceId)
+        ? this.#state(p.deviceId, this.#devices.get(p.deviceId)?.unit ?? '')
+        : undefined);
+    if (!base) {
+      void this.#device(p.deviceId).then((d) => {
+        if (d) this.#presence(p);
+      });
+      return;
+    }
+    const s = applyPresence(base, online, this.#d.now());
+    this.#live.set(p.deviceId, s);
+    this.#emit({ type: 'presence', deviceId: p.deviceId, online, state: s });
+    void this.#runHooks((k) => k.onState?.(s));
+  }
+
+  /** Verifies, chains, stores (durably) and acks one proof; per device strictly in order. */
+  ingestProof(deviceId: string, proof: Proof): Promise<ProofResult> {
+    const prev = this.#queues.get(deviceId) ?? Promise.resolve();
+    const run = prev.then(
+      () => this.#proof(deviceId, proof),
+      () => this.#proof(deviceId, proof),
+    );
+    const tailP = run.catch(() => undefined);
+    this.#queues.set(deviceId, tailP);
+    void tailP.then(() => {
+      if (this.#queues.get(deviceId) === tailP) this.#queues.delete(deviceId);
+    });
+    return run;
+  }
+
+  async #proof(deviceId: string, proof: Proof): Promise<ProofResult> {
+    const { store, metrics } = this.#d;
+    const dev = await this.#device(deviceId);
+    if (!dev) {
+      metrics.inc('loa_proofs_rejected_total');
+      return { verdict: 'reject', code: 'DEVICE_UNKNOWN' };
+    }
+    let chain = this.#chains.get(deviceId);
+    if (!chain) {
+      const last = store.proofs.last(deviceId);
+      if (last) chain = { seq: last.seq, hash: last.hash };
+    }
+    const v = checkProof(proof, deviceId, dev.key, chain);
+    const now = this.#d.now();
+    if (v.kind === 'reject') {
+      metrics.inc('loa_proofs_rejected_total');
+      const s = this.#state(deviceId, dev.unit);
+      const next = { ...s, proofsRejected: s.proofsRejected + 1 };
+      this.#live.set(deviceId, next);
+      this.#d.logger.warn({ deviceId, seq: proof.seq, code: v.code }, v.message);
+      this.#emit({ type: 'proof-rejected', deviceId, code: v.code, message: v.message, seq: proof.seq });
+      await this.#runHooks((k) => k.onState?.(next));
+      return { verdict: 'reject', code: v.code };
+    }
+    if (v.kind === 'duplicate') {
+      metrics.inc('loa_proofs_duplicate_total');
+      const upTo = chain?.seq ?? v.seq;
+      await this.#ack(deviceId, upTo);
+      return { verdict: 'duplicate', ackUpToSeq: upTo };
+    }
+    await this.#batcher.append({ deviceId, receivedAt: new Date(now).toISOString(), hash: v.hash, proof });
+    this.#chains.set(deviceId, v.state);
+    metrics.inc('loa_proofs_accepted_total');
+    let s = applyProof(this.#state(deviceId, dev.unit), proof, now);
+    if (v.gap) {
+      metrics.inc('loa_proof_gaps_total', v.gap.to - v.gap.from + 1);
+      s = { ...s, proofGaps: s.proofGaps + (v.gap.to - v.gap.from + 1) };
+      this.#d.logger.warn({ deviceId, gap: v.gap }, 'proof gap: seqs never arrived');
+    }
+    this.#live.set(deviceId, s);
+    await this.#ack(deviceId, v.state.seq);
+    this.#emit({ type: 'proof', deviceId, proof, ...(v.gap ? { gap: v.gap } : {}) });
+    await this.#runHooks((k) => k.onProof?.(deviceId, proof));
+    await this.#runHooks((k) => k.onState?.(s));
+    return { verdict: 'accept', ackUpToSeq: v.state.seq };
+  }
+
+  async #ack(deviceId: string, upToSeq: number): Promise<void> {
+    const ack: Ack = { upToSeq, serverTime: new Date(this.#d.now()).toISOString() };
+    try {
+      await this.#d.broker.publish(deviceTopic(deviceId, 'ack'), ack, { qos: 1 });
+    } catch (cause) {
+      // stored durably already: the device re-sends, the duplicate is re-acked
+      this.#d.logger.warn(
+        { err: new LoaError('ACK_FAILED', 'ack publish failed', { cause }), deviceId },
+        'ack failed',
+      );
+    }
+  }
+}

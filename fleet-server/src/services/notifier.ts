@@ -1,0 +1,90 @@
+/**
+ * Tells targeted devices that a bundle is available (protocol NotifySchema): one message on the
+ * unit broadcast topic for a whole-unit target, one per device topic when a target is narrowed to
+ * groups or devices. Also resolves which registered devices a manifest targets (rollout view).
+ */
+import {
+  deviceTopic,
+  type Emergency,
+  EmergencySchema,
+  type Manifest,
+  type Notify,
+  NotifySchema,
+  type Target,
+  targetMatches,
+  unitTopic,
+} from '@loa/protocol';
+import type { BrokerApi } from '../broker/types.js';
+import type { DeviceRecord, Store } from '../store/types.js';
+
+export interface Urls {
+  /** Base URL devices use for HTTP, e.g. http://fleet.example:8080 (no trailing slash). */
+  base(): string;
+}
+
+export function manifestUrl(urls: Urls, bundleId: string): string {
+  return `${urls.base()}/bundles/${encodeURIComponent(bundleId)}/manifest.json`;
+}
+export function blobBase(urls: Urls): string {
+  return `${urls.base()}/blobs`;
+}
+
+function deviceMatches(t: Target, d: DeviceRecord): boolean {
+  return targetMatches(t, { unit: d.unit, deviceId: d.id, groups: d.groups });
+}
+
+export class Notifier {
+  readonly #d: { broker: BrokerApi; store: Pick<Store, 'devices'>; urls: Urls; now: () => number };
+
+  constructor(d: { broker: BrokerApi; store: Pick<Store, 'devices'>; urls: Urls; now: () => number }) {
+    this.#d = d;
+  }
+
+  /** Active devices a manifest targets, without duplicates. */
+  async targetedDevices(targets: readonly Target[]): Promise<DeviceRecord[]> {
+    const out = new Map<string, DeviceRecord>();
+    for (const t of targets) {
+      for (const d of await this.#d.store.devices.inUnits([t.unit])) {
+        if (d.status === 'active' && deviceMatches(t, d)) out.set(d.id, d);
+      }
+    }
+    return [...out.values()];
+  }
+
+  /** The topics a notification for these targets goes to. */
+  async topicsFor(targets: readonly Target[], kind: 'notify' | 'emergency'): Promise<string[]> {
+    const topics = new Set<string>();
+    for (const t of targets) {
+      if (!t.devices && !t.groups) topics.add(unitTopic(t.unit, kind));
+      else for (const d of await this.targetedDevices([t])) topics.add(deviceTopic(d.id, kind));
+    }
+    return [...topics];
+  }
+
+  /** Publishes NotifySchema messages (QoS 1) for a published manifest; returns the topics. */
+  async notifyBundle(m: Manifest): Promise<string[]> {
+    const msg: Notify = NotifySchema.parse({
+      bundleId: m.id,
+      channel: m.channel,
+      version: m.version,
+      manifestUrl: manifestUrl(this.#d.urls, m.id),
+      blobBase: blobBase(this.#d.urls),
+      serverTime: new Date(this.#d.now()).toISOString(),
+    });
+    const topics = await this.topicsFor(m.targets, 'notify');
+    await Promise.all(topics.map((t) => this.#d.broker.publish(t, msg, { qos: 1 })));
+    return topics;
+  }
+
+  /** Publishes an emergency (inline manifest, QoS 1) on the unit broadcast topics. */
+  async sendEmergency(m: Manifest): Promise<string[]> {
+    const msg: Emergency = EmergencySchema.parse({
+      manifest: m,
+      blobBase: blobBase(this.#d.urls),
+      serverTime: new Date(this.#d.now()).toISOString(),
+    });
+    const topics = await this.topicsFor(m.targets, 'emergency');
+    await Promise.all(topics.map((t) => this.#d.broker.publish(t, msg, { qos: 1 })));
+    return topics;
+  }
+}

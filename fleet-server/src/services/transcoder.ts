@@ -1,0 +1,285 @@
+/**
+ * Media processing with Debian's ffmpeg/ffprobe and espeak-ng.
+ *
+ * Station audio format (one for every station): Opus in Ogg, 48 kHz, mono, 48 kbit/s VBR
+ * (`audio/ogg`), loudness-normalised with two-pass loudnorm to -16 LUFS integrated, true peak
+ * ≤ -1.5 dBTP. The integrated loudness and true peak of the OUTPUT file are then measured with
+ * ebur128 and recorded. Opus keeps speech clear at low bit rates (4G data) and every agent
+ * decodes it with the same ffmpeg.
+ */
+import { LoaError } from '@loa/protocol';
+import { runProcess, tail } from './process-run.js';
+
+export const STATION_AUDIO = {
+  mediaType: 'audio/ogg',
+  codec: 'opus',
+  sampleRate: 48_000,
+  channels: 1,
+  bitrate: '48k',
+  extension: 'ogg',
+} as const;
+
+export interface TranscoderOptions {
+  ffmpeg?: string;
+  ffprobe?: string;
+  espeak?: string;
+  targetLufs?: number;
+  truePeakDb?: number;
+  lra?: number;
+  /** Per tool run (default 10 minutes). */
+  timeoutMs?: number;
+  /** Longest accepted audio (default 2 hours). */
+  maxDurationMs?: number;
+}
+
+export interface ProbeStream {
+  codecType: string;
+  codecName: string;
+  width?: number;
+  height?: number;
+  sampleRate?: number;
+  channels?: number;
+}
+
+export interface ProbeResult {
+  formatName: string;
+  durationMs?: number;
+  streams: ProbeStream[];
+}
+
+export interface Loudness {
+  integratedLufs: number;
+  truePeakDbfs: number;
+}
+
+export interface AudioResult extends Loudness {
+  durationMs: number;
+  /** Loudness of the input before normalisation. */
+  inputLufs: number;
+}
+
+interface LoudnormStats {
+  input_i: string;
+  input_tp: string;
+  input_lra: string;
+  input_thresh: string;
+  target_offset: string;
+}
+
+const num = (v: unknown): number | undefined => {
+  const n = typeof v === 'string' ? Number.parseFloat(v) : typeof v === 'number' ? v : Number.NaN;
+  return Number.isFinite(n) ? n : undefined;
+};
+
+export class Transcoder {
+  readonly #ffmpeg: string;
+  readonly #ffprobe: string;
+  readonly #espeak: string;
+  readonly #target: number;
+  readonly #tp: number;
+  readonly #lra: number;
+  readonly #timeoutMs: number;
+  readonly #maxDurationMs: number;
+
+  constructor(opts: TranscoderOptions = {}) {
+    this.#ffmpeg = opts.ffmpeg ?? 'ffmpeg';
+    this.#ffprobe = opts.ffprobe ?? 'ffprobe';
+    this.#espeak = opts.espeak ?? 'espeak-ng';
+    this.#target = opts.targetLufs ?? -16;
+    this.#tp = opts.truePeakDb ?? -1.5;
+    this.#lra = opts.lra ?? 11;
+    this.#timeoutMs = opts.timeoutMs ?? 10 * 60_000;
+    this.#maxDurationMs = opts.maxDurationMs ?? 2 * 3600_000;
+  }
+
+  get targetLufs(): number {
+    return this.#target;
+  }
+
+  /** Describes a media file; MEDIA_UNDECODABLE when ffprobe cannot read it. */
+  async probe(path: string): Promise<ProbeResult> {
+    const r = await runProcess(
+      this.#ffprobe,
+      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '--', path],
+      { timeoutMs: 60_000 },
+    );
+    if (r.code !== 0)
+      throw new LoaError('MEDIA_UNDECODABLE', 'Không đọc được tệp: định dạng không hỗ trợ hoặc tệp bị hỏng', {
+        details: { tool: tail(r.stderr) },
+      });
+    let json: { format?: Record<string, unknown>; streams?: Record<string, unknown>[] };
+    try {
+      json = JSON.parse(r.stdout);
+    } catch (cause) {
+      throw new LoaError('MEDIA_UNDECODABLE', 'Không đọc được thông tin tệp', { cause });
+    }
+    const seconds = num(json.format?.duration);
+    const streams = (json.streams ?? []).map((s) => {
+      const out: ProbeStream = {
+        codecType: String(s.codec_type ?? ''),
+        codecName: String(s.codec_name ?? ''),
+      };
+      const w = num(s.width);
+      const h = num(s.height);
+      const sr = num(s.sample_rate);
+      const ch = num(s.channels);
+      if (w !== undefined) out.width = w;
+      if (h !== undefined) out.height = h;
+      if (sr !== undefined) out.sampleRate = sr;
+      if (ch !== undefined) out.channels = ch;
+      return out;
+    });
+    const res: ProbeResult = { formatName: String(json.format?.format_name ?? ''), streams };
+    if (seconds !== undefined) res.durationMs = Math.round(seconds * 1000);
+    return res;
+  }
+
+  /**
+   * Transcodes any audio ffmpeg decodes into the station format at `output`, normalised with
+   * two-pass loudnorm, and measures the result.
+   */
+  async transcodeAudio(input: string, output: string): Promise<AudioResult> {
+    const filter = `loudnorm=I=${this.#target}:TP=${this.#tp}:LRA=${this.#lra}`;
+    const pass1 = await runProcess(
+      this.#ffmpeg,
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-nostats',
+        '-i',
+        input,
+        '-vn',
+        '-af',
+        `${filter}:print_format=json`,
+        '-f',
+        'null',
+        '-',
+      ],
+      { timeoutMs: this.#timeoutMs },
+    );
+    if (pass1.code !== 0)
+      throw new LoaError(
+        'MEDIA_UNDECODABLE',
+        'Không giải mã được tệp âm thanh (định dạng không hỗ trợ hoặc tệp hỏng)',
+        {
+          details: { tool: tail(pass1.stderr) },
+        },
+      );
+    const stats = parseLoudnorm(pass1.stderr);
+    const inputLufs = num(stats?.input_i);
+    if (!stats || inputLufs === undefined || inputLufs < -70)
+      throw new LoaError('AUDIO_SILENT', 'Tệp âm thanh im lặng hoặc quá nhỏ, không thể chuẩn hoá âm lượng', {
+        details: { inputLufs: stats?.input_i },
+      });
+    const measured = [
+      `measured_I=${stats.input_i}`,
+      `measured_TP=${num(stats.input_tp) ?? -99}`,
+      `measured_LRA=${num(stats.input_lra) ?? 0}`,
+      `measured_thresh=${num(stats.input_thresh) ?? -70}`,
+      `offset=${num(stats.target_offset) ?? 0}`,
+      'linear=true',
+    ].join(':');
+    const pass2 = await runProcess(
+      this.#ffmpeg,
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-nostats',
+        '-loglevel',
+        'error',
+        '-y',
+        '-i',
+        input,
+        '-vn',
+        '-map_metadata',
+        '-1',
+        '-af',
+        `${filter}:${measured},aresample=${STATION_AUDIO.sampleRate}`,
+        '-ac',
+        String(STATION_AUDIO.channels),
+        '-c:a',
+        'libopus',
+        '-b:a',
+        STATION_AUDIO.bitrate,
+        '-vbr',
+        'on',
+        '-f',
+        'ogg',
+        output,
+      ],
+      { timeoutMs: this.#timeoutMs },
+    );
+    if (pass2.code !== 0)
+      throw new LoaError('TRANSCODE_FAILED', 'Chuyển đổi âm thanh thất bại', {
+        details: { tool: tail(pass2.stderr) },
+      });
+    const probe = await this.probe(output);
+    const durationMs = probe.durationMs ?? 0;
+    if (durationMs <= 0)
+      throw new LoaError('TRANSCODE_FAILED', 'Tệp âm thanh sau chuyển đổi không có thời lượng');
+    if (durationMs > this.#maxDurationMs)
+      throw new LoaError(
+        'AUDIO_TOO_LONG',
+        `Âm thanh dài quá ${Math.round(this.#maxDurationMs / 60_000)} phút`,
+      );
+    const loud = await this.measure(output);
+    return { ...loud, durationMs, inputLufs };
+  }
+
+  /** Integrated loudness (EBU R128) and true peak of a file, measured with ebur128. */
+  async measure(path: string): Promise<Loudness> {
+    const r = await runProcess(
+      this.#ffmpeg,
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-nostats',
+        '-i',
+        path,
+        '-vn',
+        '-af',
+        'ebur128=peak=true',
+        '-f',
+        'null',
+        '-',
+      ],
+      { timeoutMs: this.#timeoutMs },
+    );
+    if (r.code !== 0)
+      throw new LoaError('MEDIA_UNDECODABLE', 'Không đo được độ lớn âm thanh', {
+        details: { tool: tail(r.stderr) },
+      });
+    const summary = r.stderr.slice(r.stderr.lastIndexOf('Summary:'));
+    const i = num(/I:\s+(-?[\d.]+|-inf) LUFS/.exec(summary)?.[1]);
+    const peak = num(/Peak:\s+(-?[\d.]+|-inf) dBFS/.exec(summary)?.[1]);
+    if (i === undefined) throw new LoaError('MEASURE_FAILED', 'Không đọc được kết quả đo độ lớn âm thanh');
+    return { integratedLufs: i, truePeakDbfs: peak ?? -200 };
+  }
+
+  /** Speaks `text` into a WAV file with espeak-ng (voice `vi` by default). */
+  async synthesize(text: string, output: string, voice = 'vi'): Promise<void> {
+    if (!/^[a-z]{2,3}(-[a-z0-9]+)*$/i.test(voice))
+      throw new LoaError('TTS_VOICE', `voice "${voice}" is not valid`);
+    const r = await runProcess(this.#espeak, ['-v', voice, '-s', '150', '-w', output, '--', text], {
+      timeoutMs: 120_000,
+    });
+    if (r.code !== 0)
+      throw new LoaError('TTS_FAILED', 'Không tạo được giọng đọc tự động', {
+        details: { tool: tail(r.stderr) },
+      });
+  }
+}
+
+/** Extracts loudnorm's JSON block from ffmpeg's stderr. */
+export function parseLoudnorm(stderr: string): LoudnormStats | undefined {
+  const at = stderr.lastIndexOf('[Parsed_loudnorm');
+  if (at < 0) return undefined;
+  const start = stderr.indexOf('{', at);
+  const end = stderr.indexOf('}', start);
+  if (start < 0 || end < 0) return undefined;
+  try {
+    return JSON.parse(stderr.slice(start, end + 1)) as LoudnormStats;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * Outgoing webhooks: JSON POSTs signed with HMAC-SHA256, retried with exponential backoff.
+ *
+ * Each delivery carries:
+ *   X-Loa-Event: alert.opened | alert.resolved | alert.acknowledged | emergency.sent | bundle.published
+ *   X-Loa-Delivery: a UUID (the same on every retry, for the receiver's dedup)
+ *   X-Loa-Timestamp: seconds since the epoch
+ *   X-Loa-Signature: sha256=<hex HMAC-SHA256(secret, `${timestamp}.${body}`)>
+ * Subscriptions live in `<dataDir>/webhooks.json` (written atomically, fsync'd).
+ */
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { LoaError } from '@loa/protocol';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+
+export const WEBHOOK_EVENTS = [
+  'alert.opened',
+  'alert.resolved',
+  'alert.acknowledged',
+  'emergency.sent',
+  'bundle.published',
+] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+export const WebhookInputSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).max(2000),
+  events: z.array(z.enum(WEBHOOK_EVENTS)).min(1),
+  description: z.string().trim().max(200).optional(),
+});
+export type WebhookInput = z.infer<typeof WebhookInputSchema>;
+
+export interface Webhook extends WebhookInput {
+  id: string;
+  /** HMAC secret (shown once on creation). */
+  secret: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface DeliveryRecord {
+  id: string;
+  webhookId: string;
+  event: string;
+  attempts: number;
+  status: 'pending' | 'delivered' | 'failed';
+  lastStatus?: number;
+  lastError?: string;
+  at: string;
+}
+
+export function signWebhook(secret: string, timestamp: number, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+export interface WebhookOptions {
+  file: string;
+  logger: Logger;
+  now: () => number;
+  /** Attempts per delivery (default 6). */
+  attempts?: number;
+  /** First retry delay (default 2 s), doubled each time, capped at maxDelayMs (default 5 min). */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  timeoutMs?: number;
+}
+
+export class WebhookService {
+  readonly #o: Required<Omit<WebhookOptions, 'logger'>> & { logger: Logger };
+  #hooks: Webhook[] = [];
+  readonly #deliveries: DeliveryRecord[] = [];
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #inflight = new Set<Promise<void>>();
+  #stopped = false;
+
+  constructor(o: WebhookOptions) {
+    this.#o = {
+      attempts: 6,
+      baseDelayMs: 2000,
+      maxDelayMs: 300_000,
+      timeoutMs: 10_000,
+      ...o,
+      logger: o.logger.child({ module: 'webhooks' }),
+    };
+  }
+
+  async start(): Promise<void> {
+    try {
+      const parsed = JSON.parse(await readFile(this.#o.file, 'utf8')) as { hooks?: Webhook[] };
+      this.#hooks = Array.isArray(parsed.hooks) ? parsed.hooks : [];
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new LoaError('WEBHOOKS_CORRUPT', `cannot read ${this.#o.file}`, { cause: e });
+    }
+    this.#stopped = false;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    await Promise.allSettled([...this.#inflight]);
+  }
+
+  list(): Omit<Webhook, 'secret'>[] {
+    return this.#hooks.map(({ secret: _s, ...h }) => h);
+  }
+
+  deliveries(limit = 100): DeliveryRecord[] {
+    return this.#deliveries.slice(-limit).reverse();
+  }
+
+  async #save(): Promise<void> {
+    await mkdir(dirname(this.#o.file), { recursive: true });
+    const tmp = `${this.#o.file}.${randomBytes(4).toString('hex')}.tmp`;
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(JSON.stringify({ hooks: this.#hooks }, null, 2));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, this.#o.file);
+  }
+
+  async add(input: WebhookInput, by: string): Promise<Webhook> {
+    const hook: Webhook = {
+      ...input,
+      id: `wh-${randomBytes(6).toString('hex')}`,
+      secret: randomBytes(32).toString('base64url'),
+      createdAt: new Date(this.#o.now()).toISOString(),
+      createdBy: by,
+    };
+    this.#hooks = [...this.#hooks, hook];
+    await this.#save();
+    return hook;
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const before = this.#hooks.length;
+    this.#hooks = this.#hooks.filter((h) => h.id !== id);
+    if (this.#hooks.length === before) return false;
+    await this.#save();
+    return true;
+  }
+
+  /** Queues a delivery of `data` to every webhook subscribed to `event`. */
+  emit(event: WebhookEvent, data: unknown): void {
+    if (this.#stopped) return;
+    for (const h of this.#hooks) {
+      if (!h.events.includes(event)) continue;
+      const rec: DeliveryRecord = {
+        id: randomUUID(),
+        webhookId: h.id,
+        event,
+        attempts: 0,
+        status: 'pending',
+        at: new Date(this.#o.now()).toISOString(),
+      };
+      this.#deliveries.push(rec);
+      if (this.#deliveries.length > 1000) this.#deliveries.splice(0, this.#deliveries.length - 1000);
+      const body = JSON.stringify({ id: rec.id, event, at: rec.at, data });
+      this.#attempt(h, rec, body);
+    }
+  }
+
+  #attempt(h: Webhook, rec: DeliveryRecord, body: string): void {
+    const p = this.#post(h, rec, body).finally(() => this.#inflight.delete(p));
+    this.#inflight.add(p);
+  }
+
+  async #post(h: Webhook, rec: DeliveryRecord, body: string): Promise<void> {
+    rec.attempts++;
+    const ts = Math.floor(this.#o.now() / 1000);
+    try {
+      const res = await fetch(h.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'loa-fleet-server',
+          'x-loa-event': rec.event,
+          'x-loa-delivery': rec.id,
+          'x-loa-timestamp': String(ts),
+          'x-loa-signature': signWebhook(h.secret, ts, body),
+        },
+        body,
+        signal: AbortSignal.timeout(this.#o.timeoutMs),
+        redirect: 'manual',
+      });
+      rec.lastStatus = res.status;
+      await res.body?.cancel().catch(() => undefined);
+      if (res.status >= 200 && res.status < 300) {
+        rec.status = 'delivered';
+        return;
+      }
+      rec.lastError = `HTTP ${res.status}`;
+    } catch (e) {
+      rec.lastError = (e as Error).message.slice(0, 200);
+    }
+    if (rec.attempts >= this.#o.attempts || this.#stopped) {
+      rec.status = 'failed';
+      this.#o.logger.warn(
+        { webhook: h.id, event: rec.event, attempts: rec.attempts, error: rec.lastError },
+        'webhook gave up',
+      );
+      return;
+    }
+    const delay = Math.min(this.#o.maxDelayMs, this.#o.baseDelayMs * 2 ** (rec.attempts - 1));
+    const jitter = Math.floor(delay * 0.2 * Math.random());
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      if (!this.#stopped) this.#attempt(h, rec, body);
+    }, delay + jitter);
+    t.unref();
+    this.#timers.add(t);
+  }
+}
