@@ -3,6 +3,7 @@ import { distribution } from './distribution.js';
 import { fanout } from './fanout.js';
 import { ingest } from './ingest.js';
 import { proofs } from './proofs.js';
+import { registry } from './registry.js';
 import { verify } from './verify.js';
 
-export const SCENARIOS: readonly Scenario[] = [fanout, ingest, proofs, distribution, verify];
+export const SCENARIOS: readonly Scenario[] = [fanout, ingest, proofs, distribution, verify, registry];
