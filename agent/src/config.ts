@@ -146,7 +146,7 @@ export const ConfigSchema = z.strictObject({
       /** Bind address: a LAN address, or 0.0.0.0 (non-private peers are refused anyway). */
       listen: z.string().min(1).default('0.0.0.0'),
       port: z.number().int().min(0).max(65535).default(8080),
-      /** scrypt hash (`scrypt$<salt b64>$<hash b64>`); may also come from the provisioning file. */
+      /** scrypt hash from `npm run agent -- --hash-password`; may also come from the provisioning file. */
       passwordHash: z.string().max(512).optional(),
     })
     .default({ enabled: false, listen: '127.0.0.1', port: 8080 }),
