@@ -1,1 +1,14 @@
-export {};
+export * from './broker/broker.js';
+export * from './broker/device-auth.js';
+export * from './broker/types.js';
+export * from './cli.js';
+export * from './config.js';
+export * from './deps.js';
+export * from './http/app.js';
+export * from './http/auth.js';
+export * from './http/auth-service.js';
+export * from './http/openapi.js';
+export * from './main.js';
+export * from './metrics.js';
+export * from './store/file-store.js';
+export * from './store/types.js';

@@ -117,6 +117,6 @@ export const METRIC = {
   ingestLagSeconds: 'loa_ingest_lag_seconds',
   alertsOpen: 'loa_alerts_open',
   loginFailures: 'loa_login_failures_total',
-  registryWrites: 'loa_registry_writes_total',
-  registryBytes: 'loa_registry_bytes_written_total',
+  registryWrites: 'loa_registry_writes',
+  registryBytes: 'loa_registry_bytes_written',
 } as const;

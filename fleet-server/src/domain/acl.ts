@@ -6,9 +6,15 @@
  * The server publishes through the broker's internal path, not through these checks.
  */
 import {
+  CommandResultSchema,
   DOWN_KINDS,
+  HealthSchema,
+  MAX_DEVICE_PAYLOAD,
   MAX_TOPIC_LEVELS,
+  PresenceSchema,
+  ProofSchema,
   parseTopic,
+  StatusSchema,
   UNIT_KINDS,
   UP_KINDS,
   type UpKind,
@@ -77,4 +83,47 @@ export function authorizeDeviceSubscribe(who: DeviceIdentity, topic: string): Ac
   if (!(UNIT_KINDS as readonly string[]).includes(t.kind))
     return deny('ACL_WRONG_KIND', `cannot subscribe to ${t.kind}`);
   return { ok: true, value: undefined };
+}
+
+const UP_SCHEMAS = {
+  presence: PresenceSchema,
+  health: HealthSchema,
+  proof: ProofSchema,
+  status: StatusSchema,
+  'cmd-result': CommandResultSchema,
+} as const;
+
+export type PayloadCheck =
+  | { ok: true; value: unknown }
+  | { ok: false; code: 'PAYLOAD_TOO_LARGE' | 'PAYLOAD_MALFORMED'; reason: string };
+
+/** Parses and validates a device payload for its UP kind (size, JSON, schema). */
+export function checkUpPayload(
+  kind: UpKind,
+  payload: Uint8Array,
+  maxBytes = MAX_DEVICE_PAYLOAD,
+): PayloadCheck {
+  if (payload.length > maxBytes)
+    return {
+      ok: false,
+      code: 'PAYLOAD_TOO_LARGE',
+      reason: `payload of ${payload.length} bytes exceeds ${maxBytes}`,
+    };
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('utf8'));
+  } catch {
+    return { ok: false, code: 'PAYLOAD_MALFORMED', reason: 'payload is not JSON' };
+  }
+  const r = UP_SCHEMAS[kind].safeParse(json);
+  if (!r.success)
+    return {
+      ok: false,
+      code: 'PAYLOAD_MALFORMED',
+      reason: r.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`)
+        .join('; '),
+    };
+  return { ok: true, value: r.data };
 }

@@ -79,3 +79,44 @@ export class LoginLimiter {
     this.failures.delete(key);
   }
 }
+
+/**
+ * Watches the MQTT byte stream of one connection and refuses any packet whose declared
+ * remaining length exceeds `maxPacket`, before the parser buffers it (a 256 MB PUBLISH would
+ * otherwise be held in memory before any authoriser sees it).
+ */
+export class MqttFrameGuard {
+  private state: 'header' | 'length' | 'body' = 'header';
+  private remaining = 0;
+  private multiplier = 1;
+  private lengthBytes = 0;
+  constructor(private readonly maxPacket: number) {}
+
+  /** Feeds bytes; false when a packet is too large or its length field malformed. */
+  feed(buf: Uint8Array): boolean {
+    let i = 0;
+    while (i < buf.length) {
+      if (this.state === 'header') {
+        i++;
+        this.state = 'length';
+        this.remaining = 0;
+        this.multiplier = 1;
+        this.lengthBytes = 0;
+      } else if (this.state === 'length') {
+        const b = buf[i++] as number;
+        this.remaining += (b & 0x7f) * this.multiplier;
+        this.multiplier *= 128;
+        this.lengthBytes++;
+        if (this.remaining > this.maxPacket) return false;
+        if ((b & 0x80) === 0) this.state = this.remaining === 0 ? 'header' : 'body';
+        else if (this.lengthBytes >= 4) return false;
+      } else {
+        const take = Math.min(this.remaining, buf.length - i);
+        i += take;
+        this.remaining -= take;
+        if (this.remaining === 0) this.state = 'header';
+      }
+    }
+    return true;
+  }
+}

@@ -12,7 +12,8 @@ export function registerSystemRoutes({ app, deps }: RouteContext): void {
       time: new Date(deps.clock.now()).toISOString(),
     }),
   );
-  app.get('/metrics', (c) => {
+  app.get('/metrics', async (c) => {
+    deps.metrics.set(METRIC.devicesEnrolled, await deps.store.devices.count((d) => d.status === 'active'));
     deps.metrics.set(METRIC.mqttMessagesPerSecond, deps.metrics.ratePerSecond(METRIC.mqttMessagesIn));
     return c.text(deps.metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
   });

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Runs the compiled fleet server (npm run build first). Development: see fleet-server/README.md.
+import { runCli } from '../dist/cli.js';
+
+await runCli(process.env);

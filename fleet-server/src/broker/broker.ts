@@ -1,0 +1,388 @@
+/**
+ * The embedded aedes broker with the fleet's policy: device authentication, ACLs from
+ * domain/acl.ts, frame and payload size limits, a per-client token bucket, bounded in-flight,
+ * drain timeout, presence ordering, and a validated in-process hook for ingest.
+ * MQTT over TCP (or TLS) on its own port; MQTT over WebSocket at /mqtt on the HTTP server.
+ */
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer } from 'node:tls';
+import {
+  deviceTopic,
+  MAX_DEVICE_PAYLOAD,
+  MAX_TOPIC_LEVELS,
+  type Presence,
+  presenceNewer,
+  type UpKind,
+} from '@loa/protocol';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import type { Logger } from 'pino';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { Clock } from '../deps.js';
+import { authorizeDevicePublish, authorizeDeviceSubscribe, checkUpPayload } from '../domain/acl.js';
+import { MqttFrameGuard, TokenBucket } from '../domain/limits.js';
+import { METRIC, type Metrics } from '../metrics.js';
+import type { DeviceAuthenticator } from './device-auth.js';
+import type {
+  BrokerApi,
+  DeviceMessage,
+  DeviceMessageHandler,
+  PresenceInfo,
+  PublishOptions,
+} from './types.js';
+
+export interface BrokerLimits {
+  ratePerSecond: number;
+  burst: number;
+  maxViolations: number;
+  drainTimeoutMs: number;
+  maxPayload?: number;
+  connectTimeoutMs: number;
+}
+
+export interface FleetBrokerOptions {
+  deviceAuth: DeviceAuthenticator;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  limits: BrokerLimits;
+  host: string;
+  port: number;
+  tls?: { cert: Buffer | string; key: Buffer | string };
+}
+
+interface ClientState {
+  deviceId: string;
+  unit: string;
+  bucket: TokenBucket;
+  violations: number;
+}
+
+/** Codes of CONNACK refusals (MQTT 3.1.1). */
+const BAD_CREDENTIALS = 4;
+const NOT_AUTHORIZED = 5;
+const IDENTIFIER_REJECTED = 2;
+
+function authError(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+export class FleetBroker implements BrokerApi {
+  readonly aedes: Aedes;
+  private server: NetServer | undefined;
+  private wss: WebSocketServer | undefined;
+  private httpServer: HttpServer | undefined;
+  private readonly clients = new Map<Client, ClientState>();
+  private readonly byDevice = new Map<string, Client>();
+  private readonly presences = new Map<string, PresenceInfo>();
+  private readonly handlers = new Set<DeviceMessageHandler>();
+  private readonly presenceHandlers = new Set<(p: PresenceInfo) => void>();
+  private readonly log: Logger;
+  private readonly maxPayload: number;
+  port = 0;
+
+  constructor(private readonly o: FleetBrokerOptions) {
+    this.log = o.logger.child({ module: 'broker' });
+    this.maxPayload = o.limits.maxPayload ?? MAX_DEVICE_PAYLOAD;
+    this.aedes = new Aedes({
+      drainTimeout: o.limits.drainTimeoutMs,
+      connectTimeout: o.limits.connectTimeoutMs,
+      maxTopicLevels: MAX_TOPIC_LEVELS + 1,
+      maxInflightInbound: 100,
+      maxClientsIdLength: 128,
+      heartbeatInterval: 60_000,
+      authenticate: (client, username, password, done) => {
+        void this.authenticate(client, username, password).then(
+          () => done(null, true),
+          (err: AuthenticateError) => done(err, false),
+        );
+      },
+      authorizePublish: (client, packet, cb) => cb(this.authorizePublish(client, packet)),
+      authorizeSubscribe: (client, sub, cb) => cb(null, this.authorizeSubscribe(client, sub)),
+    });
+    const m = o.metrics;
+    m.define(METRIC.devicesOnline, 'gauge', 'Devices with an open MQTT connection', () => this.onlineCount());
+    m.define(METRIC.mqttMessagesIn, 'counter', 'Device messages accepted by the broker');
+    m.define(METRIC.mqttMessagesPerSecond, 'gauge', 'Device messages per second (last second)');
+    m.define(METRIC.mqttInvalid, 'counter', 'Device payloads dropped as malformed');
+    m.define(METRIC.mqttRejected, 'counter', 'Publishes, subscriptions and connections refused by policy');
+    m.define(METRIC.mqttRateLimited, 'counter', 'Clients disconnected for exceeding the message rate');
+    this.aedes.on('clientDisconnect', (client) => this.onDisconnect(client));
+    this.aedes.on('clientError', (client, err) =>
+      this.log.debug({ client: client?.id, err: err.message }, 'client error'),
+    );
+    this.aedes.on('connectionError', (client, err) =>
+      this.log.debug({ client: client?.id, err: err.message }, 'connection error'),
+    );
+  }
+
+  /** Starts the MQTT listener; resolves with the bound port. */
+  async start(): Promise<number> {
+    await this.aedes.listen();
+    const onConn = (socket: Socket | Duplex) => this.handle(socket);
+    this.server = this.o.tls
+      ? createTlsServer({ cert: this.o.tls.cert, key: this.o.tls.key }, onConn)
+      : createNetServer(onConn);
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(this.o.port, this.o.host, () => resolve());
+    });
+    const addr = this.server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : this.o.port;
+    this.log.info({ port: this.port, host: this.o.host }, 'MQTT listening');
+    return this.port;
+  }
+
+  /** Serves MQTT over WebSocket at /mqtt on an HTTP server. */
+  attachWebSocket(http: HttpServer): void {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxPayload + 4096 });
+    this.httpServer = http;
+    http.on('upgrade', this.onUpgrade);
+  }
+
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/mqtt' || !this.wss) {
+      socket.destroy();
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const stream = createWebSocketStream(ws);
+      stream.on('error', () => stream.destroy());
+      this.handle(stream, req);
+    });
+  };
+
+  private handle(conn: Socket | Duplex, req?: IncomingMessage): void {
+    const guard = new MqttFrameGuard(this.maxPayload + 1024);
+    const read = conn.read.bind(conn);
+    conn.read = (size?: number) => {
+      const buf = read(size);
+      if (buf && !guard.feed(buf as Buffer)) {
+        this.o.metrics.inc(METRIC.mqttRejected, 1, { reason: 'frame-too-large' });
+        this.log.warn('MQTT packet larger than allowed: connection closed');
+        conn.destroy();
+        return null;
+      }
+      return buf;
+    };
+    conn.on('error', () => {});
+    this.aedes.handle(conn, req);
+  }
+
+  private async authenticate(client: Client, username?: string, password?: Buffer): Promise<void> {
+    const reject = (reason: string, code: number) => {
+      this.o.metrics.inc(METRIC.mqttRejected, 1, { reason });
+      this.log.info({ client: client.id, reason }, 'MQTT connection refused');
+      return authError(reason, code);
+    };
+    if (!username || !password) throw reject('missing-credentials', BAD_CREDENTIALS);
+    if (client.id !== username) throw reject('client-id-must-equal-username', IDENTIFIER_REJECTED);
+    const device = await this.o.deviceAuth.verify(username, password.toString('utf8'));
+    if (!device) throw reject('bad-credentials-or-inactive', NOT_AUTHORIZED);
+    this.clients.set(client, {
+      deviceId: device.id,
+      unit: device.unit,
+      bucket: new TokenBucket(this.o.limits, this.o.clock.now()),
+      violations: 0,
+    });
+    this.byDevice.set(device.id, client);
+    this.setPresence(device.id, { connected: true });
+  }
+
+  private authorizePublish(client: Client | null, packet: PublishPacket): Error | null {
+    const m = this.o.metrics;
+    const state = client ? this.clients.get(client) : undefined;
+    if (!state) {
+      // a last will published after its client is gone: only a non-stale presence is allowed
+      return this.checkOrphanWill(packet);
+    }
+    const deny = (reason: string, message: string) => {
+      m.inc(METRIC.mqttRejected, 1, { reason });
+      this.log.info({ device: state.deviceId, topic: packet.topic.slice(0, 200), reason }, 'publish refused');
+      return new Error(message);
+    };
+    if (!state.bucket.take(this.o.clock.now())) {
+      state.violations++;
+      m.inc(METRIC.mqttRateLimited);
+      return deny('rate-limit', 'message rate limit exceeded');
+    }
+    const acl = authorizeDevicePublish(state, packet.topic);
+    if (!acl.ok) return deny(acl.code, acl.reason);
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    if (payload.length > this.maxPayload) return deny('payload-too-large', 'payload too large');
+    const kind = acl.value;
+    const check = checkUpPayload(kind, payload, this.maxPayload);
+    if (
+      !check.ok ||
+      (kind === 'proof' && (check.value as { deviceId: string }).deviceId !== state.deviceId)
+    ) {
+      // accepted at the MQTT level (so a QoS 1 sender does not resend it forever), never retained
+      // nor dispatched; counted for the operators
+      packet.retain = false;
+      m.inc(METRIC.mqttInvalid, 1, { kind });
+      this.log.info(
+        { device: state.deviceId, kind, reason: check.ok ? 'proof for another device' : check.reason },
+        'invalid payload dropped',
+      );
+      return null;
+    }
+    if (kind === 'presence' && !this.acceptPresence(state.deviceId, check.value as Presence)) {
+      packet.retain = false;
+      return null;
+    }
+    m.inc(METRIC.mqttMessagesIn);
+    this.dispatch({
+      deviceId: state.deviceId,
+      kind,
+      payload: check.value,
+      receivedAt: this.o.clock.now(),
+    } as DeviceMessage);
+    return null;
+  }
+
+  private checkOrphanWill(packet: PublishPacket): Error | null {
+    const m = /^loa\/v1\/d\/([^/]+)\/presence$/.exec(packet.topic);
+    if (!m) return new Error('not authorised');
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const check = checkUpPayload('presence', payload, this.maxPayload);
+    if (!check.ok || !this.acceptPresence(m[1] as string, check.value as Presence))
+      return new Error('stale will');
+    return null;
+  }
+
+  /** Records a presence if newer than the known one; false for a stale (older) one. */
+  private acceptPresence(deviceId: string, p: Presence): boolean {
+    const cur = this.presences.get(deviceId)?.presence;
+    if (cur && !presenceNewer(cur, p) && !(cur.boot === p.boot && cur.conn === p.conn)) {
+      this.log.debug({ device: deviceId, stale: p, current: cur }, 'stale presence ignored');
+      return false;
+    }
+    this.setPresence(deviceId, { presence: p });
+    return true;
+  }
+
+  private authorizeSubscribe(client: Client, sub: Subscription): Subscription | null {
+    const state = this.clients.get(client);
+    const decision = state
+      ? authorizeDeviceSubscribe(state, sub.topic)
+      : ({ ok: false, code: 'ACL_FOREIGN_TOPIC', reason: 'unknown client' } as const);
+    if (!decision.ok) {
+      this.o.metrics.inc(METRIC.mqttRejected, 1, { reason: decision.code });
+      this.log.info(
+        { device: state?.deviceId, topic: sub.topic.slice(0, 200), reason: decision.code },
+        'subscribe refused',
+      );
+      return null; // SUBACK 0x80 for this topic; the connection stays
+    }
+    return sub;
+  }
+
+  private onDisconnect(client: Client): void {
+    const state = this.clients.get(client);
+    if (!state) return;
+    this.clients.delete(client);
+    if (this.byDevice.get(state.deviceId) === client) {
+      this.byDevice.delete(state.deviceId);
+      this.setPresence(state.deviceId, { connected: false });
+    }
+  }
+
+  private setPresence(deviceId: string, change: { connected?: boolean; presence?: Presence }): void {
+    const prev = this.presences.get(deviceId);
+    const connected = change.connected ?? prev?.connected ?? false;
+    const info: PresenceInfo = {
+      deviceId,
+      presence: change.presence ?? prev?.presence ?? null,
+      connected,
+      since: prev && prev.connected === connected ? prev.since : this.o.clock.now(),
+    };
+    this.presences.set(deviceId, info);
+    for (const h of this.presenceHandlers) {
+      try {
+        h(info);
+      } catch (err) {
+        this.log.error({ err }, 'presence handler failed');
+      }
+    }
+  }
+
+  private dispatch(msg: DeviceMessage): void {
+    for (const h of this.handlers) {
+      try {
+        const r = h(msg);
+        if (r && typeof (r as Promise<void>).catch === 'function')
+          (r as Promise<void>).catch((err) =>
+            this.log.error({ err, kind: msg.kind }, 'device message handler failed'),
+          );
+      } catch (err) {
+        this.log.error({ err, kind: msg.kind }, 'device message handler failed');
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ BrokerApi
+  publish(topic: string, payload: unknown, options: PublishOptions = {}): Promise<void> {
+    const buf = Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
+    return new Promise((resolve, reject) =>
+      this.aedes.publish(
+        {
+          cmd: 'publish',
+          topic,
+          payload: buf,
+          qos: options.qos ?? 1,
+          retain: options.retain ?? false,
+          dup: false,
+        },
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    );
+  }
+
+  onDeviceMessage(handler: DeviceMessageHandler): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  onPresence(handler: (info: PresenceInfo) => void): () => void {
+    this.presenceHandlers.add(handler);
+    return () => this.presenceHandlers.delete(handler);
+  }
+
+  presence(deviceId: string): PresenceInfo | undefined {
+    return this.presences.get(deviceId);
+  }
+
+  presenceAll(): ReadonlyMap<string, PresenceInfo> {
+    return this.presences;
+  }
+
+  onlineCount(): number {
+    return this.byDevice.size;
+  }
+
+  disconnect(deviceId: string): void {
+    this.byDevice.get(deviceId)?.close();
+  }
+
+  forgetCredentials(deviceId: string): void {
+    this.o.deviceAuth.forget(deviceId);
+  }
+
+  /** Topic helper for callers that address one device. */
+  static deviceTopic(deviceId: string, kind: UpKind | 'notify' | 'cmd' | 'ack' | 'emergency'): string {
+    return deviceTopic(deviceId, kind);
+  }
+
+  async stop(): Promise<void> {
+    this.httpServer?.off('upgrade', this.onUpgrade);
+    for (const c of this.wss?.clients ?? []) c.terminate();
+    this.wss?.close();
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    for (const s of this.clients.keys()) s.conn.destroy();
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The composition root of the fleet server: reads nothing global by itself (the CLI entry passes
+ * the environment), builds the store, broker, auth and HTTP app, and starts them.
+ * `startFleetServer({ httpPort: 0, mqttPort: 0, dataDir })` is what the demo, tests and
+ * benchmarks call in-process.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { type Logger, pino } from 'pino';
+import { FleetBroker } from './broker/broker.js';
+import { DeviceAuthenticator } from './broker/device-auth.js';
+import { parseConfig, type ServerConfig, type ServerConfigInput } from './config.js';
+import { type Clock, type Deps, systemClock } from './deps.js';
+import { createApp, type LoaApp, type RouteModule } from './http/app.js';
+import { AuthService } from './http/auth-service.js';
+import { METRIC, Metrics } from './metrics.js';
+import { createFileStore } from './store/file-store.js';
+import type { Store } from './store/types.js';
+
+/**
+ * A part of the server started after the core (publishing, ingest, alerts, dashboard): it may
+ * register services in deps.services and route modules; stop() runs in reverse order.
+ */
+export interface ServerPlugin {
+  name: string;
+  start(deps: Deps): Promise<{ routes?: RouteModule[]; stop?: () => Promise<void> } | undefined>;
+}
+
+export interface StartOptions {
+  config?: ServerConfigInput;
+  logger?: Logger;
+  clock?: Clock;
+  /** Plugins to start after the core (default: none; main entry passes the standard set). */
+  plugins?: ServerPlugin[];
+  /** Snapshot interval of stream state (tests shorten it). */
+  snapshotMs?: number;
+}
+
+export interface FleetServer {
+  httpPort: number;
+  mqttPort: number;
+  /** http://host:port */
+  url: string;
+  mqttUrl: string;
+  deps: Deps;
+  app: LoaApp;
+  http: HttpServer;
+  broker: FleetBroker;
+  /** Set when a fresh data dir got its first administrator: print it once. */
+  bootstrap: { username: string; password: string } | null;
+  stop(): Promise<void>;
+}
+
+export async function startFleetServer(options: StartOptions = {}): Promise<FleetServer> {
+  const config: ServerConfig = parseConfig(options.config ?? {});
+  const logger = options.logger ?? pino({ name: 'loa-fleet-server', level: process.env.LOG_LEVEL ?? 'info' });
+  const clock = options.clock ?? systemClock;
+  const metrics = new Metrics(() => clock.now());
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) {
+      try {
+        await s();
+      } catch (err) {
+        logger.error({ err }, 'stop failed');
+      }
+    }
+    stops.length = 0;
+  };
+
+  try {
+    const store: Store = createFileStore({
+      dataDir: config.dataDir,
+      now: () => clock.now(),
+      retentionDays: config.retentionDays,
+      registryFlushMs: config.registryFlushMs,
+      healthFsyncMs: config.healthFsyncMs,
+      ...(options.snapshotMs ? { snapshotMs: options.snapshotMs } : {}),
+      onError: (err) => logger.error({ err }, 'store write failed'),
+    });
+    await store.start();
+    stops.push(() => store.stop());
+
+    const deviceAuth = new DeviceAuthenticator(store.devices);
+    const tls = config.tls
+      ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }
+      : undefined;
+    const broker = new FleetBroker({
+      deviceAuth,
+      metrics,
+      logger,
+      clock,
+      limits: config.broker,
+      host: config.host,
+      port: config.mqttPort,
+      ...(tls ? { tls } : {}),
+    });
+    const mqttPort = await broker.start();
+    stops.push(() => broker.stop());
+
+    const auth = new AuthService({ store, clock, config, logger, metrics });
+    metrics.define(METRIC.devicesEnrolled, 'gauge', 'Active enrolled devices (updated at each scrape)');
+    metrics.define(
+      METRIC.ingestLagSeconds,
+      'gauge',
+      'Seconds between a device message and its ingest (set by ingest)',
+    );
+    metrics.define(METRIC.alertsOpen, 'gauge', 'Open alerts (set by the alert engine)');
+    metrics.define(METRIC.loginFailures, 'counter', 'Failed logins');
+    metrics.define(
+      METRIC.registryWrites,
+      'gauge',
+      'Registry file writes since start',
+      () => store.stats().registryWrites,
+    );
+    metrics.define(
+      METRIC.registryBytes,
+      'gauge',
+      'Registry bytes written since start',
+      () => store.stats().registryBytesWritten,
+    );
+
+    const deps: Deps = { config, logger, clock, store, metrics, broker, auth, deviceAuth, services: {} };
+    const routes: RouteModule[] = [];
+    for (const p of options.plugins ?? []) {
+      const r = await p.start(deps);
+      if (r?.routes) routes.push(...r.routes);
+      if (r?.stop) stops.push(r.stop);
+      logger.debug({ plugin: p.name }, 'plugin started');
+    }
+
+    const bootstrap = await auth.bootstrap();
+    const app = createApp(deps, { routes });
+    const listener = getRequestListener(app.fetch);
+    const http = tls
+      ? createHttpsServer({ cert: tls.cert, key: tls.key }, listener)
+      : createHttpServer(listener);
+    http.headersTimeout = 30_000;
+    http.requestTimeout = 120_000;
+    broker.attachWebSocket(http);
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(config.httpPort, config.host, () => resolve());
+    });
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          http.closeAllConnections?.();
+          http.close(() => resolve());
+        }),
+    );
+    const httpPort = (http.address() as AddressInfo).port;
+    // ports known now: endpoints handed to devices use them unless a public URL is configured
+    config.httpPort = httpPort;
+    config.mqttPort = mqttPort;
+
+    const sweep = setInterval(() => {
+      void store.sessions.deleteExpired(new Date(clock.now()).toISOString()).catch(() => {});
+    }, 3600_000);
+    sweep.unref();
+    stops.push(async () => clearInterval(sweep));
+
+    const scheme = tls ? 'https' : 'http';
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    logger.info({ httpPort, mqttPort, dataDir: config.dataDir }, 'fleet server started');
+    return {
+      httpPort,
+      mqttPort,
+      url: `${scheme}://${host}:${httpPort}`,
+      mqttUrl: `${tls ? 'mqtts' : 'mqtt'}://${host}:${mqttPort}`,
+      deps,
+      app,
+      http,
+      broker,
+      bootstrap,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

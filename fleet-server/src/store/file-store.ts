@@ -1,0 +1,121 @@
+/**
+ * The embedded store: lowdb registry (registry.json) + append-only segments
+ * (health/, proofs/, audit/) under one data directory.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { Registry } from './lowdb/registry.js';
+import { FileAuditLog, FileHealthStream, FileProofStream } from './segments/streams.js';
+import type { Store, StoreStats } from './types.js';
+
+export interface FileStoreOptions {
+  dataDir: string;
+  now: () => number;
+  retentionDays: number;
+  /** Registry write coalescing window (ms). */
+  registryFlushMs: number;
+  /** Background fsync interval for health segments (ms). */
+  healthFsyncMs: number;
+  /** Snapshot interval of latest state (ms). */
+  snapshotMs?: number;
+  onError?: (e: unknown) => void;
+}
+
+export function createFileStore(o: FileStoreOptions): Store {
+  const onError = o.onError ?? (() => {});
+  const registry = new Registry(o.dataDir, o.registryFlushMs, onError);
+  const seg = (name: string, fsyncMs: number) => ({
+    dir: join(o.dataDir, name),
+    now: o.now,
+    retentionDays: o.retentionDays,
+    fsyncMs,
+    onError,
+    ...(o.snapshotMs ? { snapshotMs: o.snapshotMs } : {}),
+  });
+  const health = new FileHealthStream(seg('health', o.healthFsyncMs));
+  const proofs = new FileProofStream(seg('proofs', o.healthFsyncMs));
+  // audit is kept longer than telemetry: at least a year
+  const audit = new FileAuditLog(
+    { ...seg('audit', o.healthFsyncMs), retentionDays: Math.max(o.retentionDays, 366) },
+    () => new Date(o.now()).toISOString(),
+  );
+  let started = false;
+
+  const store: Store = {
+    get units() {
+      return registry.units;
+    },
+    get groups() {
+      return registry.groups;
+    },
+    get zones() {
+      return registry.zones;
+    },
+    get devices() {
+      return registry.devices;
+    },
+    get users() {
+      return registry.users;
+    },
+    get sessions() {
+      return registry.sessions;
+    },
+    get apiTokens() {
+      return registry.apiTokens;
+    },
+    get enrolmentTokens() {
+      return registry.enrolmentTokens;
+    },
+    get signingKeys() {
+      return registry.signingKeys;
+    },
+    get content() {
+      return registry.content;
+    },
+    get bundles() {
+      return registry.bundles;
+    },
+    get rollouts() {
+      return registry.rollouts;
+    },
+    get alerts() {
+      return registry.alerts;
+    },
+    get trust() {
+      return registry.trust;
+    },
+    audit,
+    health,
+    proofs,
+    async start() {
+      await fsp.mkdir(o.dataDir, { recursive: true, mode: 0o700 });
+      await registry.start();
+      await health.start();
+      await proofs.start();
+      await audit.start();
+      started = true;
+    },
+    async flush() {
+      await Promise.all([registry.flush(), health.flush(), proofs.flush(), audit.flush()]);
+    },
+    async stop() {
+      if (!started) return;
+      started = false;
+      await audit.stop();
+      await proofs.stop();
+      await health.stop();
+      await registry.stop();
+    },
+    stats(): StoreStats {
+      const r = registry.stats();
+      return {
+        registryWrites: r.writes,
+        registryBytesWritten: r.bytes,
+        healthAppended: health.log.linesWritten,
+        proofsAppended: proofs.log.linesWritten,
+        segmentBytesWritten: health.log.bytesWritten + proofs.log.bytesWritten + audit.log.bytesWritten,
+      };
+    },
+  };
+  return store;
+}

@@ -1,0 +1,63 @@
+/**
+ * Crash-safe whole-file writes: write a temp file, fsync it, rename over the target, fsync the
+ * directory. lowdb's own TextFile adapter renames without fsync, so a power cut could leave an
+ * empty or old file; this adapter never leaves a torn registry.
+ */
+import { promises as fsp } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { LoaError } from '@loa/protocol';
+import type { Adapter } from 'lowdb';
+import { syncDir } from '../segments/segment-log.js';
+
+export async function writeFileAtomic(path: string, data: string | Buffer): Promise<number> {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  const fh = await fsp.open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsp.rename(tmp, path);
+  await syncDir(dir);
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+}
+
+/** Reads JSON, or null when the file does not exist; REGISTRY_CORRUPT when it is not JSON. */
+export async function readJsonFile<T>(path: string): Promise<T | null> {
+  let text: string;
+  try {
+    text = await fsp.readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (cause) {
+    throw new LoaError(
+      'REGISTRY_CORRUPT',
+      `tệp ${path} bị hỏng (không phải JSON); khôi phục từ bản sao lưu`,
+      {
+        cause,
+      },
+    );
+  }
+}
+
+/** lowdb adapter with fsync'd atomic writes; counts writes and bytes for metrics. */
+export class DurableJsonFile<T> implements Adapter<T> {
+  writes = 0;
+  bytes = 0;
+  constructor(private readonly path: string) {}
+
+  read(): Promise<T | null> {
+    return readJsonFile<T>(this.path);
+  }
+
+  async write(data: T): Promise<void> {
+    this.bytes += await writeFileAtomic(this.path, JSON.stringify(data));
+    this.writes++;
+  }
+}

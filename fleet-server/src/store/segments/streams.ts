@@ -1,0 +1,241 @@
+/**
+ * Health, proof and audit streams on append-only segments, each with in-memory latest state that
+ * is snapshotted (atomically, with the log position it reflects) every minute and rebuilt on start
+ * from the snapshot plus the segment lines written after it.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { readJsonFile, writeFileAtomic } from '../lowdb/durable-file.js';
+import type {
+  AuditEntry,
+  AuditInput,
+  AuditLog,
+  HealthEntry,
+  HealthStream,
+  ProofEntry,
+  ProofStream,
+  StreamQuery,
+} from '../types.js';
+import { dayOf, SegmentLog, type SegmentLogOptions, type SegmentPosition } from './segment-log.js';
+
+interface Snapshot<V> {
+  format: 1;
+  position: SegmentPosition;
+  entries: [string, V][];
+  extra?: Record<string, unknown>;
+}
+
+/** A segment log plus a keyed "latest" map kept in memory and snapshotted. */
+abstract class SnapshottedStream<R, V> {
+  readonly log: SegmentLog;
+  protected readonly latestMap = new Map<string, V>();
+  private dirty = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly snapshotPath: string;
+  /** Lines skipped as unreadable while rebuilding (torn or damaged lines). */
+  skippedOnStart = 0;
+
+  constructor(protected readonly opts: SegmentLogOptions & { snapshotMs?: number }) {
+    this.log = new SegmentLog(opts);
+    this.snapshotPath = join(opts.dir, 'snapshot.json');
+  }
+
+  /** Applies a record to the latest map (also used when replaying). */
+  protected abstract reduce(rec: R): void;
+  protected snapshotExtra(): Record<string, unknown> | undefined {
+    return undefined;
+  }
+  protected loadExtra(_extra: Record<string, unknown> | undefined): void {}
+
+  async start(): Promise<void> {
+    await fsp.mkdir(this.opts.dir, { recursive: true });
+    const snap = await readJsonFile<Snapshot<V>>(this.snapshotPath).catch(() => null);
+    let from: SegmentPosition | undefined;
+    if (snap?.format === 1) {
+      for (const [k, v] of snap.entries) this.latestMap.set(k, v);
+      this.loadExtra(snap.extra);
+      from = snap.position;
+    }
+    const r = await this.log.scan(
+      (rec) => {
+        this.reduce(rec as R);
+        return undefined;
+      },
+      from ? { from } : {},
+    );
+    this.skippedOnStart = r.skipped;
+    await this.log.start();
+    if (r.records > 0) this.dirty = true;
+    const every = this.opts.snapshotMs ?? 60_000;
+    this.timer = setInterval(() => {
+      void this.snapshot().catch((e) => this.opts.onError?.(e));
+    }, every);
+    this.timer.unref();
+  }
+
+  protected touch(): void {
+    this.dirty = true;
+  }
+
+  async snapshot(): Promise<void> {
+    if (!this.dirty) return;
+    await this.log.flush();
+    const snap: Snapshot<V> = {
+      format: 1,
+      position: this.log.position(),
+      entries: [...this.latestMap],
+      ...(this.snapshotExtra() ? { extra: this.snapshotExtra() } : {}),
+    };
+    this.dirty = false;
+    await writeFileAtomic(this.snapshotPath, JSON.stringify(snap));
+  }
+
+  async flush(): Promise<void> {
+    await this.log.flush();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.log.flush();
+    await this.snapshot();
+    await this.log.stop();
+  }
+
+  protected async queryLog<T extends { deviceId?: string; receivedAt?: string; at?: string }>(
+    q: StreamQuery,
+  ): Promise<T[]> {
+    const limit = q.limit ?? 1000;
+    const out: T[] = [];
+    const needle = q.deviceId ? `"deviceId":${JSON.stringify(q.deviceId)}` : undefined;
+    await this.log.scan(
+      (rec) => {
+        const r = rec as T;
+        if (q.deviceId && r.deviceId !== q.deviceId) return undefined;
+        const t = r.receivedAt ?? r.at ?? '';
+        if (q.from && t < q.from) return undefined;
+        if (q.to && t > q.to) return undefined;
+        out.push(r);
+        if (out.length > limit) out.shift();
+        return undefined;
+      },
+      {
+        ...(q.from ? { fromDay: q.from.slice(0, 10) } : {}),
+        ...(q.to ? { toDay: q.to.slice(0, 10) } : {}),
+        ...(needle ? { filter: (line: string) => line.includes(needle) } : {}),
+      },
+    );
+    return out;
+  }
+}
+
+export class FileHealthStream extends SnapshottedStream<HealthEntry, HealthEntry> implements HealthStream {
+  protected reduce(rec: HealthEntry): void {
+    const prev = this.latestMap.get(rec.deviceId);
+    if (!prev || prev.receivedAt <= rec.receivedAt) this.latestMap.set(rec.deviceId, rec);
+  }
+  append(entry: HealthEntry): Promise<void> {
+    this.reduce(entry);
+    this.touch();
+    return this.log.append(entry, false);
+  }
+  latest(deviceId: string): HealthEntry | undefined {
+    return this.latestMap.get(deviceId);
+  }
+  latestAll(): ReadonlyMap<string, HealthEntry> {
+    return this.latestMap;
+  }
+  query(q: StreamQuery): Promise<HealthEntry[]> {
+    return this.queryLog<HealthEntry>(q);
+  }
+}
+
+type ProofLast = { seq: number; hash: string; eventId: string };
+
+export class FileProofStream extends SnapshottedStream<ProofEntry, ProofLast> implements ProofStream {
+  protected reduce(rec: ProofEntry): void {
+    const prev = this.latestMap.get(rec.deviceId);
+    if (!prev || rec.proof.seq > prev.seq)
+      this.latestMap.set(rec.deviceId, { seq: rec.proof.seq, hash: rec.hash, eventId: rec.proof.eventId });
+  }
+  async append(entry: ProofEntry): Promise<void> {
+    await this.log.append(entry, true);
+    this.reduce(entry);
+    this.touch();
+  }
+  async appendMany(entries: ProofEntry[]): Promise<void> {
+    await this.log.appendMany(entries, true);
+    for (const e of entries) this.reduce(e);
+    this.touch();
+  }
+  last(deviceId: string): ProofLast | undefined {
+    return this.latestMap.get(deviceId);
+  }
+  query(q: StreamQuery): Promise<ProofEntry[]> {
+    return this.queryLog<ProofEntry>(q);
+  }
+}
+
+/** Audit entries: durable appends, a monotonic sequence, newest-first queries. */
+export class FileAuditLog extends SnapshottedStream<AuditEntry, never> implements AuditLog {
+  private seq = 0;
+  constructor(
+    opts: SegmentLogOptions & { snapshotMs?: number },
+    private readonly nowIso: () => string,
+  ) {
+    super(opts);
+  }
+  protected reduce(rec: AuditEntry): void {
+    if (typeof rec.seq === 'number' && rec.seq > this.seq) this.seq = rec.seq;
+  }
+  protected override snapshotExtra(): Record<string, unknown> {
+    return { seq: this.seq };
+  }
+  protected override loadExtra(extra: Record<string, unknown> | undefined): void {
+    if (typeof extra?.seq === 'number') this.seq = extra.seq;
+  }
+  async append(input: AuditInput): Promise<AuditEntry> {
+    const entry: AuditEntry = { ...input, seq: ++this.seq, at: input.at ?? this.nowIso() };
+    this.touch();
+    await this.log.append(entry, true);
+    return entry;
+  }
+  async query(
+    q: {
+      limit?: number;
+      beforeSeq?: number;
+      actorId?: string;
+      action?: string;
+      units?: readonly string[];
+      since?: string;
+    } = {},
+  ): Promise<AuditEntry[]> {
+    const limit = q.limit ?? 100;
+    const out: AuditEntry[] = [];
+    const files = (await this.log.files()).reverse();
+    const sinceDay = q.since ? dayOf(Date.parse(q.since)) : undefined;
+    for (const f of files) {
+      if (sinceDay && f.slice(0, 10) < sinceDay) break;
+      const text = await fsp.readFile(join(this.opts.dir, f), 'utf8');
+      const lines = text.split('\n');
+      for (let i = lines.length - 1; i >= 0; i--) {
+        const line = lines[i];
+        if (!line) continue;
+        let e: AuditEntry;
+        try {
+          e = JSON.parse(line) as AuditEntry;
+        } catch {
+          continue;
+        }
+        if (q.beforeSeq && e.seq >= q.beforeSeq) continue;
+        if (q.since && e.at < q.since) continue;
+        if (q.actorId && e.actor.id !== q.actorId) continue;
+        if (q.action && !e.action.startsWith(q.action)) continue;
+        if (q.units && !(e.unit && q.units.some((u) => e.unit === u || e.unit?.startsWith(`${u}/`))))
+          continue;
+        out.push(e);
+        if (out.length >= limit) return out;
+      }
+    }
+    return out;
+  }
+}
