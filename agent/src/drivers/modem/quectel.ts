@@ -76,7 +76,9 @@ export class QuectelModem implements Modem {
     try {
       return parseIccid((await this.at.send('AT+QCCID')).lines);
     } catch (err) {
-      if (!isLoaError(err) || (err.code !== 'AT_ERROR' && err.code !== 'AT_CME_ERROR')) throw err;
+      // Plain ERROR: the command is not supported (non-Quectel), try the generic one.
+      // +CME ERROR is the SIM's answer (e.g. 10, SIM not inserted): report it as is.
+      if (!isLoaError(err) || err.code !== 'AT_ERROR') throw err;
       return parseIccid((await this.at.send('AT+CCID')).lines);
     }
   }

@@ -130,6 +130,8 @@ export class SerialLineTransport implements LineTransport {
     this.retryMs = this.opts.reconnectMinMs;
     port.on('close', (err) => {
       port.removeAllListeners();
+      // A write in flight when the port vanished still reports its error: keep a listener.
+      port.on('error', (e) => this.log.debug({ err: e }, 'serial error after close'));
       if (this.port === port) this.port = null;
       this.events.emit('close', err ?? undefined);
       if (this.running) {
