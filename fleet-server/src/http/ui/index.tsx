@@ -10,13 +10,16 @@ import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Deps } from '../../deps.js';
 import { inScope } from '../../domain/rbac.js';
+import type { ServerPlugin } from '../../main.js';
 import type { AppEnv, RouteContext } from '../app.js';
 import type { ApiFetch } from './api-client.js';
 import { assetRoutes } from './assets.js';
 import { ui } from './context.js';
 import { LiveHub, type LiveView } from './live.js';
+import { registerAdminPages } from './pages/admin.js';
 import { registerAuthPages } from './pages/auth.js';
 import { deviceLiveView, registerDevicePages } from './pages/device.js';
+import { registerEnrolmentPages } from './pages/enrolments.js';
 import { fleetLiveView, fleetShown, parseFleetFilter, registerFleetPages } from './pages/fleet.js';
 import { overviewLiveView, registerOverviewPage } from './pages/overview.js';
 import { ctxOf, ensureUser, type UiServer } from './shared.js';
@@ -52,10 +55,14 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   const attach = () => {
     if (listeners++ > 0) return;
     hub.start();
-    detach = [
-      deps.broker.onDeviceMessage((m) => hub.markDevice(m.deviceId)),
-      deps.broker.onPresence((p) => hub.markDevice(p.deviceId)),
-    ];
+    const content = deps.services.content;
+    detach = [deps.broker.onPresence((p) => hub.markDevice(p.deviceId))];
+    if (content) {
+      // After ingest has stored the message, so a render reads the new state.
+      detach.push(content.ingest.on((e) => hub.markDevice(e.deviceId)));
+      detach.push(content.alerts.on((e) => hub.markDevice(e.alert.deviceId)));
+      detach.push(content.emergency.on((e) => hub.markTopic(`emergency:${e.bundleId}`)));
+    } else detach.push(deps.broker.onDeviceMessage((m) => hub.markDevice(m.deviceId)));
   };
   const release = () => {
     if (--listeners > 0) return;
@@ -73,11 +80,15 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
     return c.text(ctx.t('err.server', { code: isLoaError(err) ? err.code : 'INTERNAL' }), 500);
   });
 
-  app.route(ui(''), assetRoutes());
+  const assets = assetRoutes();
+  app.route(ui('/assets'), assets);
+  app.route(ui('/vendor'), assets);
   registerAuthPages(app, s);
   registerOverviewPage(app, s);
   registerFleetPages(app, s);
   registerDevicePages(app, s);
+  registerEnrolmentPages(app, s);
+  registerAdminPages(app, s);
 
   app.get('/', (c) => c.redirect(ui('/'), 302));
 
@@ -123,6 +134,14 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/** A fleet-server plugin that mounts the dashboard (see main.ts ServerPlugin). */
+export function dashboardPlugin(options: Omit<UiOptions, 'api'> = {}): ServerPlugin {
+  return {
+    name: 'dashboard',
+    start: async () => ({ routes: [(ctx: RouteContext) => registerUiRoutes(ctx, options)] }),
+  };
 }
 
 /** createApp route module: mounts the dashboard with the root app as its in-process API. */

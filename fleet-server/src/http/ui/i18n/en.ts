@@ -332,7 +332,7 @@ export const en: Record<MsgKey, string> = {
   'admin.displayName': 'Full name',
   'admin.units': 'Administrative units',
   'admin.importUnits': 'Import units (CSV)',
-  'admin.importHint': 'Each line: path,name, e.g. 08/02500,Xã Sơn Dương',
+  'admin.importHint': 'Header: code,name,level,parent; e.g. 02500,Xã Sơn Dương,commune,08',
   'admin.imported': '{n} units imported.',
   'admin.tokens': 'Enrolment tokens',
   'admin.newToken': 'Create enrolment token',

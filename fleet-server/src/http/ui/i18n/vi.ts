@@ -330,7 +330,7 @@ export const vi = {
   'admin.displayName': 'Họ tên',
   'admin.units': 'Đơn vị hành chính',
   'admin.importUnits': 'Nhập danh mục đơn vị (CSV)',
-  'admin.importHint': 'Mỗi dòng: mã đường dẫn,tên, ví dụ 08/02500,Xã Sơn Dương',
+  'admin.importHint': 'Dòng đầu: code,name,level,parent; ví dụ 02500,Xã Sơn Dương,commune,08',
   'admin.imported': 'Đã nhập {n} đơn vị.',
   'admin.tokens': 'Mã kết nạp thiết bị',
   'admin.newToken': 'Tạo mã kết nạp',

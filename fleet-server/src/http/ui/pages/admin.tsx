@@ -1,0 +1,310 @@
+/** Administration: users (role, unit scope), units import, audit log viewer. Actions via the API. */
+import { UnitPathSchema } from '@loa/protocol';
+import type { Hono } from 'hono';
+import { type AuditEntry, type UnitRecord, USER_ROLES, type UserRole } from '../../../store/types.js';
+import type { AppEnv } from '../../auth.js';
+import { apiFieldErrors, callApi } from '../api-client.js';
+import { Csrf, Empty, Field, FormErrorSummary, fieldAttrs, Section } from '../components.js';
+import { type FieldErrors, type UiCtx, ui } from '../context.js';
+import type { MsgKey } from '../i18n/index.js';
+import { Layout } from '../layout.js';
+import { checkFormCsrf, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
+import { formatDateTime } from '../time.js';
+
+interface PublicUser {
+  id: string;
+  username: string;
+  displayName: string;
+  role: UserRole;
+  scope: string[];
+  disabled: boolean;
+  mustChangePassword: boolean;
+}
+
+interface AdminVm {
+  users: PublicUser[];
+  units: UnitRecord[];
+  userForm?: {
+    values: Record<string, string>;
+    errors?: FieldErrors;
+    created?: { username: string; password: string };
+  };
+  unitForm?: { csv: string; errors?: FieldErrors; imported?: number };
+}
+
+function AdminPage(props: { ctx: UiCtx; vm: AdminVm }) {
+  const { ctx, vm } = props;
+  const t = ctx.t;
+  const uf = vm.userForm;
+  const ue = uf?.errors;
+  const v = uf?.values ?? {};
+  return (
+    <Layout ctx={ctx} title={t('admin.title')}>
+      <p>
+        <a href={ui('/admin/audit')}>{t('admin.audit')}</a> ·{' '}
+        <a href={ui('/enrolments')}>{t('admin.tokens')}</a>
+      </p>
+      <Section title={t('admin.users')} id="users">
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>{t('login.username')}</th>
+                <th>{t('admin.displayName')}</th>
+                <th>{t('admin.role')}</th>
+                <th>{t('admin.scope')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {vm.users.map((u) => (
+                <tr>
+                  <td>{u.username}</td>
+                  <td>{u.displayName}</td>
+                  <td>{t(`role.${u.role}` as MsgKey)}</td>
+                  <td>{u.scope.join(', ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <h3>{t('admin.newUser')}</h3>
+        {uf?.created ? (
+          <p class="flash ok" role="status">
+            {uf.created.username}: <code class="secret">{uf.created.password}</code>
+          </p>
+        ) : null}
+        <FormErrorSummary ctx={ctx} errors={ue} />
+        <form method="post" action={ui('/admin/users')} class="stack" novalidate>
+          <Csrf ctx={ctx} />
+          <Field ctx={ctx} name="username" label={t('login.username')} errors={ue}>
+            <input {...fieldAttrs(ue, 'username')} value={v.username ?? ''} autocomplete="off" />
+          </Field>
+          <Field ctx={ctx} name="displayName" label={t('admin.displayName')} errors={ue}>
+            <input {...fieldAttrs(ue, 'displayName')} value={v.displayName ?? ''} />
+          </Field>
+          <Field ctx={ctx} name="role" label={t('admin.role')} errors={ue}>
+            <select {...fieldAttrs(ue, 'role')}>
+              {USER_ROLES.map((r) => (
+                <option value={r} selected={v.role === r}>
+                  {t(`role.${r}` as MsgKey)}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field ctx={ctx} name="scope" label={t('admin.scope')} errors={ue} hint={t('prog.targetsHint')}>
+            <textarea {...fieldAttrs(ue, 'scope')}>{v.scope ?? ''}</textarea>
+          </Field>
+          <div class="actions">
+            <button type="submit">{t('admin.newUser')}</button>
+          </div>
+        </form>
+      </Section>
+      <Section title={t('admin.units')} id="units">
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>{t('common.unit')}</th>
+                <th>{t('common.name')}</th>
+                <th>Level</th>
+              </tr>
+            </thead>
+            <tbody>
+              {vm.units.map((u) => (
+                <tr>
+                  <td>{u.path}</td>
+                  <td>
+                    {u.name} {u.demo ? <small class="muted">(demo)</small> : null}
+                  </td>
+                  <td>{u.level}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <h3>{t('admin.importUnits')}</h3>
+        {vm.unitForm?.imported !== undefined ? (
+          <p class="flash ok">{t('admin.imported', { n: vm.unitForm.imported })}</p>
+        ) : null}
+        <form method="post" action={ui('/admin/units')} class="stack" novalidate>
+          <Csrf ctx={ctx} />
+          <Field ctx={ctx} name="csv" label="CSV" errors={vm.unitForm?.errors} hint={t('admin.importHint')}>
+            <textarea {...fieldAttrs(vm.unitForm?.errors, 'csv')} rows={6}>
+              {vm.unitForm?.csv ?? 'code,name,level,parent\n'}
+            </textarea>
+          </Field>
+          <div class="actions">
+            <button type="submit">{t('admin.importUnits')}</button>
+          </div>
+        </form>
+      </Section>
+    </Layout>
+  );
+}
+
+function AuditPage(props: { ctx: UiCtx; entries: AuditEntry[]; next?: number | undefined }) {
+  const { ctx } = props;
+  const t = ctx.t;
+  return (
+    <Layout ctx={ctx} title={t('admin.audit')}>
+      {props.entries.length === 0 ? (
+        <Empty>{t('common.empty')}</Empty>
+      ) : (
+        <div class="table-wrap">
+          <table id="audit">
+            <thead>
+              <tr>
+                <th>{t('common.time')}</th>
+                <th>{t('admin.who')}</th>
+                <th>{t('admin.what')}</th>
+                <th>{t('admin.target')}</th>
+                <th>{t('common.unit')}</th>
+                <th>{t('admin.from')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.entries.map((e) => (
+                <tr>
+                  <td>{formatDateTime(e.at, true)}</td>
+                  <td>{e.actor.name ?? e.actor.id}</td>
+                  <td>
+                    <code>{e.action}</code>
+                  </td>
+                  <td>{e.target ? `${e.target.type} ${e.target.id}` : ''}</td>
+                  <td>{e.unit ?? ''}</td>
+                  <td>{e.ip ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {props.next ? (
+        <p>
+          <a class="button secondary" href={ui(`/admin/audit?beforeSeq=${props.next}`)}>
+            →
+          </a>
+        </p>
+      ) : null}
+    </Layout>
+  );
+}
+
+async function loadAdmin(s: UiServer, c: UiContext): Promise<Pick<AdminVm, 'users' | 'units'>> {
+  const users = await callApi<PublicUser[]>(s.api, c, 'GET', '/users');
+  const units = await callApi<UnitRecord[]>(s.api, c, 'GET', '/units');
+  return { users: users.ok ? users.data : [], units: units.ok ? units.data : [] };
+}
+
+export function registerAdminPages(app: Hono<AppEnv>, s: UiServer): void {
+  app.get('/ui/admin', async (c) => {
+    const g = await guard(c, s, 'user.manage');
+    if ('response' in g) return g.response;
+    return c.html(<AdminPage ctx={g.ctx} vm={await loadAdmin(s, c)} />);
+  });
+
+  app.post('/ui/admin/users', async (c) => {
+    const g = await guard(c, s, 'user.manage');
+    if ('response' in g) return g.response;
+    const f = await readForm(c);
+    checkFormCsrf(c, f);
+    const values = {
+      username: str(f, 'username'),
+      displayName: str(f, 'displayName'),
+      role: str(f, 'role'),
+      scope: str(f, 'scope'),
+    };
+    const scope = values.scope.split(/[\s,;]+/).filter(Boolean);
+    const errors: FieldErrors = {};
+    if (!values.username) errors.username = { key: 'err.required' };
+    if (!values.displayName) errors.displayName = { key: 'err.required' };
+    if (!(USER_ROLES as readonly string[]).includes(values.role)) errors.role = { key: 'err.role' };
+    if (scope.length === 0) errors.scope = { key: 'err.required' };
+    else if (scope.some((u) => u !== '*' && !UnitPathSchema.safeParse(u).success))
+      errors.scope = { key: 'err.unit' };
+    if (Object.keys(errors).length === 0) {
+      const r = await callApi<{ user: PublicUser; oneTimePassword: string }>(s.api, c, 'POST', '/users', {
+        username: values.username,
+        displayName: values.displayName,
+        role: values.role,
+        scope,
+      });
+      if (r.ok) {
+        const vm = await loadAdmin(s, c);
+        return c.html(
+          <AdminPage
+            ctx={g.ctx}
+            vm={{
+              ...vm,
+              userForm: {
+                values: {},
+                created: { username: r.data.user.username, password: r.data.oneTimePassword },
+              },
+            }}
+          />,
+          201,
+        );
+      }
+      if (r.code === 'USER_EXISTS') errors.username = r.message;
+      else if (r.code === 'FORBIDDEN_SCOPE') errors.scope = { key: 'err.unitScope' };
+      else Object.assign(errors, apiFieldErrors(r));
+    }
+    const vm = await loadAdmin(s, c);
+    return c.html(<AdminPage ctx={g.ctx} vm={{ ...vm, userForm: { values, errors } }} />, 400);
+  });
+
+  app.post('/ui/admin/units', async (c) => {
+    const g = await guard(c, s, 'unit.manage');
+    if ('response' in g) return g.response;
+    const f = await readForm(c);
+    checkFormCsrf(c, f);
+    const csv = typeof f.csv === 'string' ? f.csv : '';
+    const errors: FieldErrors = {};
+    let imported: number | undefined;
+    if (!csv.trim() || csv.trim().split(/\r?\n/).length < 2) errors.csv = { key: 'err.required' };
+    else {
+      const r = await callApi<{ imported: number }>(s.api, c, 'POST', '/units/import', {
+        format: 'csv',
+        data: csv,
+      });
+      if (r.ok) imported = r.data.imported;
+      else {
+        const lines = (r.details.errors as { line: number; message: string }[] | undefined) ?? [];
+        errors.csv = lines.length
+          ? lines
+              .slice(0, 10)
+              .map(
+                (e) =>
+                  `${e.line > 0 ? `${g.ctx.lang === 'vi' ? 'Dòng' : 'Line'} ${e.line}: ` : ''}${e.message}`,
+              )
+              .join(' · ')
+          : `${r.message}`;
+      }
+    }
+    const vm = await loadAdmin(s, c);
+    return c.html(
+      <AdminPage
+        ctx={g.ctx}
+        vm={{ ...vm, unitForm: { csv: imported !== undefined ? '' : csv, errors, imported } }}
+      />,
+      imported !== undefined ? 200 : 400,
+    );
+  });
+
+  app.get('/ui/admin/audit', async (c) => {
+    const g = await guard(c, s, 'audit.read');
+    if ('response' in g) return g.response;
+    const before = Number(c.req.query('beforeSeq'));
+    const qs = Number.isInteger(before) && before > 0 ? `&beforeSeq=${before}` : '';
+    const r = await callApi<AuditEntry[]>(s.api, c, 'GET', `/audit?limit=200${qs}`);
+    const entries = r.ok ? r.data : [];
+    const last = entries.at(-1);
+    return c.html(
+      <AuditPage
+        ctx={g.ctx}
+        entries={entries}
+        next={entries.length === 200 && last ? last.seq : undefined}
+      />,
+    );
+  });
+}
