@@ -123,7 +123,8 @@ export class SegmentPlayback implements Playback {
         ? {
             ...base,
             input: { kind: 'file', path: s.path, offsetMs: s.offsetMs ?? 0 },
-            maxMs: s.durationMs ?? 24 * 3600_000,
+            // durationMs is the item's full length: play from the offset to it.
+            maxMs: s.durationMs !== undefined ? Math.max(1, s.durationMs - (s.offsetMs ?? 0)) : 24 * 3600_000,
           }
         : s.kind === 'tone'
           ? { ...base, input: { kind: 'tone', frequencyHz: s.frequencyHz }, maxMs: s.durationMs }
@@ -156,7 +157,9 @@ export class SegmentPlayback implements Playback {
     const results: SegmentResult[] = [];
     let failingSince: number | undefined;
     let lastError: PlayResult['error'];
-    const remaining = () => durationMs - this.doneMs;
+    // A relay runs for durationMs of wall time (its slot), whatever failed in between.
+    const relayStart = this.deps.now();
+    const remaining = () => durationMs - (this.deps.now() - relayStart);
 
     while (!this.stopped && remaining() > 50) {
       const failingFor = failingSince === undefined ? 0 : this.deps.now() - failingSince;
@@ -208,8 +211,10 @@ export class SegmentPlayback implements Playback {
       else if (r.end === 'silence')
         lastError = { code: 'AUDIO_STREAM_FAILED', message: 'the stream went silent' };
       else lastError = { code: 'AUDIO_STREAM_FAILED', message: 'the stream ended early' };
-      if (r.end === 'silence') failingSince ??= this.deps.now() - silenceMs;
-      else if (r.producedMs > 0 && r.end !== 'error') failingSince ??= this.deps.now();
+      // Audio that came through resets the failure clock; then the failure starts when the
+      // audio stopped (or the silence began).
+      const audible = r.producedMs - (r.end === 'silence' ? silenceMs : 0) > 0;
+      if (audible) failingSince = r.end === 'silence' ? this.deps.now() - silenceMs : this.deps.now();
       else failingSince ??= segStart;
       this.st = 'reconnecting';
       await this.pause(reconnectDelayMs);

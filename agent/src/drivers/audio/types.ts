@@ -30,7 +30,10 @@ export type InputName = 'fm' | 'line';
 
 /** What to play. */
 export type AudioSource =
-  /** A bundle file (content-addressed blob). offsetMs resumes an interrupted item. */
+  /**
+   * A bundle file (content-addressed blob). offsetMs resumes an interrupted item; durationMs is
+   * the item's full length when known (play stops there; the simulator needs it for timing).
+   */
   | { kind: 'file'; path: string; offsetMs?: number; durationMs?: number }
   /** A sine test tone. */
   | { kind: 'tone'; frequencyHz: number; durationMs: number }

@@ -1,0 +1,242 @@
+/**
+ * The real driver: real ffmpeg decoding real audio (ffmpeg sine, espeak-ng Vietnamese) into a
+ * WAV sink that the test reads back, plus a local HTTP stream that stops mid-way or goes silent.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { FfmpegAudioDriver, type FfmpegAudioOptions } from '../../../agent/src/drivers/audio/ffmpeg.js';
+import { frequencyAt, makeSpeech, makeTone, probeDurationMs, readWav, soundRuns } from './wav-tools.js';
+
+let dir: string;
+const servers: Server[] = [];
+const drivers: FfmpegAudioDriver[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'loa-ffmpeg-'));
+});
+afterEach(async () => {
+  await Promise.all(drivers.splice(0).map((d) => d.close()));
+  await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function driver(name: string, extra: Partial<FfmpegAudioOptions> = {}) {
+  const path = join(dir, `${name}.wav`);
+  const d = new FfmpegAudioDriver({
+    output: { type: 'wav', path },
+    logger: pino({ level: 'silent' }),
+    ...extra,
+  });
+  await d.open();
+  drivers.push(d);
+  return { d, path, t0: performance.now() };
+}
+
+async function closeAndRead(d: FfmpegAudioDriver, path: string) {
+  drivers.splice(drivers.indexOf(d), 1);
+  await d.close();
+  return readWav(path);
+}
+
+async function serve(handler: Parameters<typeof createServer>[1]): Promise<string> {
+  const s = createServer(handler);
+  servers.push(s);
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+}
+
+describe('ffmpeg audio driver (real ffmpeg, WAV sink)', () => {
+  test('sounds land in the WAV where they came out, at the right frequency', async () => {
+    const a = join(dir, 'a440.wav');
+    const b = join(dir, 'b880.mp3');
+    await makeTone(a, 440, 0.8);
+    await makeTone(b, 880, 0.6);
+    const { d, path } = await driver('placement');
+    const p1 = d.play({ source: { kind: 'file', path: a } });
+    await p1.started;
+    const s1 = performance.now();
+    expect((await p1.result).outcome).toBe('completed');
+    await new Promise((r) => setTimeout(r, 700));
+    const p2 = d.play({ source: { kind: 'file', path: b }, gainDb: -6 });
+    await p2.started;
+    const s2 = performance.now();
+    const r2 = await p2.result;
+    expect(r2.outcome).toBe('completed');
+    const wav = await closeAndRead(d, path);
+    const runs = soundRuns(wav);
+    expect(runs).toHaveLength(2);
+    const [x, y] = runs as [{ startMs: number; endMs: number }, { startMs: number; endMs: number }];
+    expect(x.endMs - x.startMs).toBeGreaterThan(700);
+    expect(x.endMs - x.startMs).toBeLessThan(900);
+    // The gap between the two sounds in the file matches the gap between their starts in time.
+    expect(Math.abs(y.startMs - x.startMs - (s2 - s1))).toBeLessThan(100);
+    expect(frequencyAt(wav, x.startMs + 100, x.endMs - 100)).toBeCloseTo(440, -1);
+    expect(frequencyAt(wav, y.startMs + 100, y.endMs - 100)).toBeCloseTo(880, -1);
+    // -6 dB of gain on the second sound shows in the measured peak.
+    const r1 = await p1.result;
+    expect(r1.peakDbfs! - r2.peakDbfs!).toBeGreaterThan(4);
+    expect(r1.peakDbfs! - r2.peakDbfs!).toBeLessThan(8);
+  });
+
+  test('Vietnamese speech from espeak-ng plays completely with its loudness measured', async () => {
+    const mp3 = join(dir, 'ban-tin.mp3');
+    await makeSpeech(mp3, 'Thông báo của Ủy ban nhân dân xã: ngày mai cắt điện từ bảy giờ đến mười một giờ.');
+    const len = await probeDurationMs(mp3);
+    const { d, path } = await driver('speech');
+    const r = await d.play({ source: { kind: 'file', path: mp3 }, volume: 80 }).result;
+    expect(r.outcome).toBe('completed');
+    expect(Math.abs(r.positionMs - len)).toBeLessThan(250);
+    expect(r.loudnessLufs).toBeGreaterThan(-40);
+    expect(r.loudnessLufs).toBeLessThan(-5);
+    const wav = await closeAndRead(d, path);
+    const runs = soundRuns(wav, -45, 10, 400);
+    const total = runs.reduce((s, x) => s + x.endMs - x.startMs, 0);
+    expect(total).toBeGreaterThan(len * 0.6);
+  });
+
+  test('dead air inside an item is detected', async () => {
+    const f = join(dir, 'gap.wav');
+    await makeTone(f, 500, 0.3);
+    const g = join(dir, 'gap-full.wav');
+    const { execFile } = await import('node:child_process');
+    await new Promise<void>((res, rej) =>
+      execFile(
+        'ffmpeg',
+        ['-hide_banner', '-loglevel', 'error', '-y', '-i', f, '-af', 'apad=pad_dur=1.6', g],
+        (e) => (e ? rej(e) : res()),
+      ),
+    );
+    const { d } = await driver('deadair', { deadAirMs: 1000 });
+    const r = await d.play({ source: { kind: 'file', path: g } }).result;
+    expect(r.outcome).toBe('completed');
+    expect(r.deadAir).toBe(true);
+    const ok = await d.play({ source: { kind: 'tone', frequencyHz: 440, durationMs: 1200 } }).result;
+    expect(ok.deadAir).toBe(false);
+  });
+
+  test('line-in / FM input is routed from its capture device; a missing one fails clearly', async () => {
+    const { d, path } = await driver('input', {
+      inputs: { fm: { format: 'lavfi', device: 'sine=frequency=300:sample_rate=48000' } },
+    });
+    const r = await d.play({ source: { kind: 'input', input: 'fm', durationMs: 800 } }).result;
+    expect(r.outcome).toBe('completed');
+    const line = await d.play({ source: { kind: 'input', input: 'line', durationMs: 800 } }).result;
+    expect(line).toMatchObject({ outcome: 'failed', error: { code: 'AUDIO_INPUT_UNAVAILABLE' } });
+    const wav = await closeAndRead(d, path);
+    const [run] = soundRuns(wav);
+    expect(frequencyAt(wav, run!.startMs + 100, run!.endMs - 100)).toBeCloseTo(300, -1);
+  });
+
+  test('an HTTP stream that stops mid-way: reconnect, then fallback to the cached item', async () => {
+    const streamFile = join(dir, 'stream-440.wav');
+    await makeTone(streamFile, 440, 5);
+    const bytes = await readFile(streamFile);
+    const fallback = join(dir, 'fallback-880.wav');
+    await makeTone(fallback, 880, 10);
+    let requests = 0;
+    const url = await serve((_req, res) => {
+      requests++;
+      if (requests > 2) {
+        res.writeHead(503).end();
+        return;
+      }
+      // 44-byte header + 1.2 s of 44.1 kHz mono s16, then the connection ends.
+      res.writeHead(200, { 'content-type': 'audio/wav' });
+      res.end(bytes.subarray(0, 44 + Math.round(1.2 * 44_100) * 2));
+    });
+    const { d, path } = await driver('relay');
+    const p = d.play({
+      source: {
+        kind: 'stream',
+        url: `${url}/vov1`,
+        durationMs: 8000,
+        relay: { failoverMs: 1500, reconnectDelayMs: 300, fallback: { kind: 'file', path: fallback } },
+      },
+    });
+    const states = new Set<string>();
+    const iv = setInterval(() => states.add(p.state()), 50);
+    const r = await p.result;
+    clearInterval(iv);
+    expect(r.outcome).toBe('completed');
+    expect(r.relay!.connects).toBeGreaterThanOrEqual(3);
+    expect(r.relay!.fallbackUsed).toBe(true);
+    expect(r.relay!.streamMs).toBeGreaterThan(2000);
+    expect(r.relay!.fallbackMs).toBeGreaterThan(1000);
+    expect(states.has('fallback')).toBe(true);
+    const wav = await closeAndRead(d, path);
+    const runs = soundRuns(wav, -40, 10, 60);
+    const first = runs[0]!;
+    const last = runs.at(-1)!;
+    expect(frequencyAt(wav, first.startMs + 100, first.startMs + 900)).toBeCloseTo(440, -1);
+    expect(frequencyAt(wav, last.endMs - 600, last.endMs - 100)).toBeCloseTo(880, -1);
+  });
+
+  test('a stream that goes silent counts as failed after silenceMs and the FM fallback takes over', async () => {
+    const silent = join(dir, 'silent.wav');
+    const { execFile } = await import('node:child_process');
+    await new Promise<void>((res, rej) =>
+      execFile(
+        'ffmpeg',
+        [
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          '-y',
+          '-f',
+          'lavfi',
+          '-i',
+          'anullsrc=r=44100:cl=mono',
+          '-t',
+          '20',
+          silent,
+        ],
+        (e) => (e ? rej(e) : res()),
+      ),
+    );
+    const bytes = await readFile(silent);
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'audio/wav' });
+      res.end(bytes);
+    });
+    const { d } = await driver('silent-relay', {
+      inputs: { fm: { format: 'lavfi', device: 'sine=frequency=300:sample_rate=48000' } },
+      deadAirMs: 800,
+    });
+    const r = await d.play({
+      source: {
+        kind: 'stream',
+        url: `${url}/studio`,
+        durationMs: 4000,
+        relay: {
+          silenceMs: 800,
+          failoverMs: 800,
+          reconnectDelayMs: 200,
+          fallback: { kind: 'input', input: 'fm' },
+        },
+      },
+    }).result;
+    expect(r.outcome).toBe('completed');
+    expect(r.deadAir).toBe(true);
+    expect(r.relay!.fallbackUsed).toBe(true);
+    expect(r.relay!.fallbackMs).toBeGreaterThan(1000);
+  });
+
+  test('the null output is paced in real time', async () => {
+    const d = new FfmpegAudioDriver({ output: { type: 'null' }, logger: pino({ level: 'silent' }) });
+    await d.open();
+    drivers.push(d);
+    const t = performance.now();
+    const r = await d.play({ source: { kind: 'tone', frequencyHz: 440, durationMs: 1000 } }).result;
+    expect(r.outcome).toBe('completed');
+    expect(performance.now() - t).toBeGreaterThanOrEqual(900);
+    expect(r.loudnessLufs).toBeTypeOf('number');
+  });
+});
