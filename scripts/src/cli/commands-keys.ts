@@ -167,12 +167,13 @@ export const trustInit: CommandSpec = {
     'loa trust init --root keys/root.key --out trust.json --threshold content=2 --threshold emergency=1',
   ],
   async run({ values, io }) {
+    const expires = instant(io, values, 'expires', 'trust init');
+    const wanted = thresholds(io, values);
     const root = await readPrivateKey(io, str(values, 'root') as string);
     const out = resolve(io.cwd, str(values, 'out') as string);
-    const expires = instant(io, values, 'expires', 'trust init');
     const body = newTrustPolicy({
       rootKeys: [root],
-      thresholds: thresholds(io, values),
+      thresholds: wanted,
       created: io.now(),
       ...(expires ? { expires } : {}),
     });
@@ -248,7 +249,6 @@ export const trustAdd: CommandSpec = {
     'loa trust add --root keys/root.key --trust trust.json --key keys/chief.pub --role content,emergency --scope 08/02500 --name "Trưởng đài"',
   ],
   async run({ values, io }) {
-    const root = await readPrivateKey(io, str(values, 'root') as string);
     const roles = roleList(io, values, 'trust add');
     const scope = list(values, 'scope');
     for (const s of scope)
@@ -260,6 +260,7 @@ export const trustAdd: CommandSpec = {
           }),
           'trust add',
         );
+    const root = await readPrivateKey(io, str(values, 'root') as string);
     const pub = await readPublicKey(io, str(values, 'key') as string);
     const trustPath = resolve(io.cwd, str(values, 'trust') as string);
     const current = verifyTrustPolicy(await readText(io, trustPath), {
