@@ -167,7 +167,7 @@ export function reconcileAlerts(
 /** An operator acknowledges an open alert (it stays active until its condition clears). */
 export function acknowledgeAlert(a: Alert, user: string, now: Date): Alert {
   if (a.state === 'resolved')
-    throw new LoaError('ALERT_RESOLVED', 'Cảnh báo đã được giải quyết, không cần xác nhận', {
+    throw new LoaError('ALERT_RESOLVED_CONFLICT', 'Cảnh báo đã được giải quyết, không cần xác nhận', {
       details: { id: a.id },
     });
   if (a.state === 'acknowledged') return a;

@@ -42,7 +42,7 @@ function checkRole(actor: Actor, permission: Permission): void {
 
 function checkState(b: WorkflowBundle, allowed: readonly WorkflowState[], what: string): void {
   if (!allowed.includes(b.state))
-    throw new LoaError('BUNDLE_STATE', `Không thể ${what} khi gói tin đang ở trạng thái "${b.state}"`, {
+    throw new LoaError('BUNDLE_STATE_CONFLICT', `Không thể ${what} khi gói tin đang ở trạng thái "${b.state}"`, {
       details: { state: b.state, allowed },
     });
 }
@@ -75,12 +75,12 @@ export function approve(
   checkScope(actor, b.units);
   if (policy.twoPerson && (actor.id === b.createdBy || actor.id === b.submittedBy))
     throw new LoaError(
-      'SELF_APPROVAL',
+      'SELF_APPROVAL_FORBIDDEN',
       'Quy định yêu cầu hai người: người soạn không được tự duyệt gói tin của mình',
     );
   const prior = b.approvedBy ?? [];
   if (prior.includes(actor.id))
-    throw new LoaError('ALREADY_APPROVED', 'Bạn đã duyệt gói tin này, cần người duyệt khác');
+    throw new LoaError('ALREADY_APPROVED_CONFLICT', 'Bạn đã duyệt gói tin này, cần người duyệt khác');
   const approvedBy = [...prior, actor.id];
   return { state: approvedBy.length >= Math.max(1, policy.approvals) ? 'approved' : 'submitted', approvedBy };
 }

@@ -127,7 +127,8 @@ export class EmergencyService {
     requireScope(actor, req.unit);
     const policy = trust.require();
     const key = await signer.active(actor.id);
-    if (!key) throw new LoaError('SIGNING_KEY_MISSING', 'Bạn chưa có khóa ký trên máy chủ để phát khẩn cấp');
+    if (!key)
+      throw new LoaError('SIGNING_KEY_NOT_FOUND', 'Bạn chưa có khóa ký trên máy chủ để phát khẩn cấp');
     const delegated = policy.keys.find((k) => k.keyid === key.keyid);
     if (!delegated?.roles.includes('emergency'))
       throw new LoaError('ROLE_NOT_AUTHORISED', 'Khóa của bạn chưa được tỉnh ủy quyền phát khẩn cấp');

@@ -17,6 +17,7 @@ import { registerEmergencyRoutes } from '../http/routes/emergency.js';
 import { registerIngestRoutes } from '../http/routes/ingest.js';
 import { registerRolloutRoutes } from '../http/routes/rollouts.js';
 import { registerTrustRoutes } from '../http/routes/trust.js';
+import type { ServerPlugin } from '../main.js';
 import { AlertEngine, type AlertEngineOptions } from './alert-engine.js';
 import { BlobStore } from './blob-store.js';
 import { ContentService } from './content-service.js';
@@ -76,41 +77,35 @@ export const CONTENT_ROUTES: RouteModule[] = [
   registerBlobRoutes,
 ];
 
-/** Error codes of the content side whose HTTP status the suffix rules would get wrong. */
+/**
+ * Error codes of the content side whose status is not what app.ts's suffix rules give (400):
+ * pass to createApp({ errorStatus }) for precise statuses.
+ */
 export const CONTENT_ERROR_STATUS: Record<string, number> = {
-  UPLOAD_TOO_LARGE: 413,
-  UPLOAD_EMPTY: 400,
-  NAME_INVALID: 400,
   MEDIA_UNSUPPORTED: 415,
+  VIDEO_FORMAT: 415,
   MEDIA_UNDECODABLE: 422,
   AUDIO_SILENT: 422,
   AUDIO_TOO_LONG: 422,
-  VIDEO_FORMAT: 415,
   CONTENT_KIND_MISMATCH: 422,
-  CONTENT_KIND: 422,
-  TRANSCODE_FAILED: 500,
-  MEASURE_FAILED: 500,
-  TTS_FAILED: 500,
-  TOOL_MISSING: 500,
-  TOOL_TIMEOUT: 504,
-  BUNDLE_STATE: 409,
-  BUNDLE_VERSION_STALE: 409,
-  BUNDLE_CHANNEL: 409,
   BUNDLE_INVALID: 422,
-  SELF_APPROVAL: 403,
-  ALREADY_APPROVED: 409,
-  REASON_REQUIRED: 400,
-  SIGNING_KEY_MISSING: 409,
-  KEY_NOT_DELEGATED: 409,
   SIGNATURE_MISMATCH: 422,
-  TRUST_MISSING: 409,
-  TRUST_ROOT_UNSET: 409,
-  ALERT_RESOLVED: 409,
-  BLOB_ID_INVALID: 400,
-  DEVICE_AUTH_REQUIRED: 401,
-  EMERGENCY_EMPTY: 400,
-  SERVICE_UNAVAILABLE: 503,
+  TRANSCODE_FAILED: 422,
+  TOOL_TIMEOUT: 504,
 };
+
+/** The content side as a plugin of startFleetServer (main.ts). */
+export function contentPlugin(opts: ContentServicesOptions = {}): ServerPlugin {
+  return {
+    name: 'content',
+    async start(deps) {
+      const services = await createContentServices(deps, opts);
+      deps.services.content = services;
+      await services.start();
+      return { routes: CONTENT_ROUTES, stop: () => services.stop() };
+    },
+  };
+}
 
 export async function createContentServices(
   deps: Deps,

@@ -235,10 +235,25 @@ export class IngestService {
     await this.#runHooks((k) => k.onState?.(s));
   }
 
-  async ingestStatus(deviceId: string, s: Status): Promise<void> {
-    if (!(await this.#device(deviceId))) return;
-    this.#emit({ type: 'status', deviceId, status: s });
-    await this.#runHooks((k) => k.onStatus?.(deviceId, s));
+  /** A bundle status report; handled in order with the device's proofs. */
+  ingestStatus(deviceId: string, s: Status): Promise<void> {
+    return this.#serial(deviceId, async () => {
+      if (!(await this.#device(deviceId))) return;
+      this.#emit({ type: 'status', deviceId, status: s });
+      await this.#runHooks((k) => k.onStatus?.(deviceId, s));
+    });
+  }
+
+  /** Runs `fn` after everything queued for the device (proofs, statuses), in arrival order. */
+  #serial<T>(deviceId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#queues.get(deviceId) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tailP = run.catch(() => undefined);
+    this.#queues.set(deviceId, tailP);
+    void tailP.then(() => {
+      if (this.#queues.get(deviceId) === tailP) this.#queues.delete(deviceId);
+    });
+    return run;
   }
 
   #presence(p: PresenceInfo): void {
@@ -263,17 +278,7 @@ export class IngestService {
 
   /** Verifies, chains, stores (durably) and acks one proof; per device strictly in order. */
   ingestProof(deviceId: string, proof: Proof): Promise<ProofResult> {
-    const prev = this.#queues.get(deviceId) ?? Promise.resolve();
-    const run = prev.then(
-      () => this.#proof(deviceId, proof),
-      () => this.#proof(deviceId, proof),
-    );
-    const tailP = run.catch(() => undefined);
-    this.#queues.set(deviceId, tailP);
-    void tailP.then(() => {
-      if (this.#queues.get(deviceId) === tailP) this.#queues.delete(deviceId);
-    });
-    return run;
+    return this.#serial(deviceId, () => this.#proof(deviceId, proof));
   }
 
   async #proof(deviceId: string, proof: Proof): Promise<ProofResult> {

@@ -52,7 +52,9 @@ export function runProcess(
       stderr = append(stderr, c);
     });
     child.on('error', (cause) =>
-      finish(() => reject(new LoaError('TOOL_MISSING', `cannot run ${cmd}: ${cause.message}`, { cause }))),
+      finish(() =>
+        reject(new LoaError('TOOL_UNAVAILABLE', `cannot run ${cmd}: ${cause.message}`, { cause })),
+      ),
     );
     child.on('close', (code, sig) =>
       finish(() => resolve({ code: code ?? (sig ? 128 : 1), stdout, stderr })),

@@ -155,7 +155,7 @@ export class Publisher {
     const b = await this.get(id);
     flow.canEdit(actor, b);
     if (draft.channel !== b.channel)
-      throw new LoaError('BUNDLE_CHANNEL', 'Không thể đổi kênh của gói tin đã tạo');
+      throw new LoaError('BUNDLE_CHANNEL_CONFLICT', 'Không thể đổi kênh của gói tin đã tạo');
     const units = targetUnits(draft.targets);
     flow.canEdit(actor, { state: b.state, units });
     const body = await this.#compose(draft, b.version, b.id);
@@ -198,7 +198,7 @@ export class Publisher {
 
   async #signWithServerKey(b: BundleRecord, actor: AuditActor): Promise<Manifest> {
     const rec = await this.#d.signer.active(actor.id);
-    if (!rec) throw new LoaError('SIGNING_KEY_MISSING', 'Bạn chưa có khóa ký trên máy chủ');
+    if (!rec) throw new LoaError('SIGNING_KEY_NOT_FOUND', 'Bạn chưa có khóa ký trên máy chủ');
     this.#checkDelegation(rec.keyid, b.manifest);
     const { doc } = await this.#d.signer.sign(actor.id, b.manifest);
     return doc as Manifest;
@@ -264,7 +264,7 @@ export class Publisher {
     const b = await this.get(id);
     flow.checkScope(actor, b.units);
     if (b.state === 'published' || b.state === 'withdrawn')
-      throw new LoaError('BUNDLE_STATE', `Không thể ký gói tin đang ở trạng thái "${b.state}"`);
+      throw new LoaError('BUNDLE_STATE_CONFLICT', `Không thể ký gói tin đang ở trạng thái "${b.state}"`);
     let sigs: Signature[];
     const asManifest = ManifestSchema.safeParse(input);
     if (asManifest.success) {
@@ -327,7 +327,7 @@ export class Publisher {
     );
     if (newer.length > 0)
       throw new LoaError(
-        'BUNDLE_VERSION_STALE',
+        'BUNDLE_VERSION_CONFLICT',
         `Kênh "${b.channel}" đã phát hành phiên bản ${newer[0]?.version}; hãy tạo gói mới`,
       );
     const at = this.#iso();

@@ -138,7 +138,7 @@ export class Signer {
     const rec = await this.active(userId);
     if (!rec)
       throw new LoaError(
-        'SIGNING_KEY_MISSING',
+        'SIGNING_KEY_NOT_FOUND',
         'Bạn chưa có khóa ký trên máy chủ: hãy tạo khóa và nhờ tỉnh ủy quyền',
       );
     const key = await this.#privateKey(rec);

@@ -51,7 +51,7 @@ export class TrustService {
     const p = this.current();
     if (!p)
       throw new LoaError(
-        'TRUST_MISSING',
+        'TRUST_NOT_FOUND',
         'Chưa có chính sách tin cậy: tỉnh cần ký bằng `loa trust` và tải lên',
       );
     return p;
@@ -70,14 +70,14 @@ export class TrustService {
   async upload(raw: unknown, by: string): Promise<TrustPolicyRecord> {
     if (this.#roots.length === 0)
       throw new LoaError(
-        'TRUST_ROOT_UNSET',
+        'TRUST_ROOT_UNAVAILABLE',
         'Máy chủ chưa cấu hình khóa gốc (TRUST_ROOTS) để kiểm tra chính sách',
       );
     let keys: ReturnType<typeof publicKeyFromRaw>[];
     try {
       keys = this.#roots.map((r) => publicKeyFromRaw(r));
     } catch (cause) {
-      throw new LoaError('TRUST_ROOT_UNSET', 'Khóa gốc cấu hình trên máy chủ không hợp lệ', { cause });
+      throw new LoaError('TRUST_ROOT_UNAVAILABLE', 'Khóa gốc cấu hình trên máy chủ không hợp lệ', { cause });
     }
     const installed = this.current();
     const policy = verifyTrustPolicy(raw, {

@@ -42,7 +42,7 @@ export function registerApprovalRoutes({ api, deps }: RouteContext): void {
     path: '/bundles/:id/approve',
     summary: 'Approve a submitted bundle (optionally signing it with my server-held key)',
     description:
-      'Refused with SELF_APPROVAL when the trust policy needs two content signatures and I composed or submitted it.',
+      'Refused with SELF_APPROVAL_FORBIDDEN when the trust policy needs two content signatures and I composed or submitted it.',
     tags: ['approvals'],
     permission: 'bundle.approve',
     body: SignBody,

@@ -67,7 +67,7 @@ export function registerBlobRoutes({ app, deps }: RouteContext): void {
     if (device) return { device };
     c.header('WWW-Authenticate', 'Basic realm="loa-devices", charset="UTF-8"');
     throw new LoaError(
-      'DEVICE_AUTH_REQUIRED',
+      'AUTH_REQUIRED',
       'cần xác thực thiết bị (Basic deviceId:mật khẩu MQTT) hoặc đăng nhập',
     );
   };
