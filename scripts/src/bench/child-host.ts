@@ -13,6 +13,7 @@ import { Aedes } from 'aedes';
 import type { ChildReady, ChildSpec } from './child.js';
 
 type Stopper = () => Promise<void>;
+type Querier = (what: string, arg?: unknown) => Promise<unknown>;
 
 function listen(server: NetServer | HttpServer): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -66,9 +67,12 @@ async function startStatic(dir: string): Promise<[ChildReady, Stopper]> {
   return [{ type: 'ready', httpPort: port }, () => close(server)];
 }
 
+let querier: Querier | undefined;
+
 async function startFleet(options: Record<string, unknown>): Promise<[ChildReady, Stopper]> {
   const { startBenchFleet } = await import('./fleet.js');
   const fleet = await startBenchFleet(options);
+  querier = fleet.query;
   return [
     { type: 'ready', httpPort: fleet.httpPort, mqttPort: fleet.mqttPort, info: fleet.info },
     fleet.stop,
@@ -77,29 +81,40 @@ async function startFleet(options: Record<string, unknown>): Promise<[ChildReady
 
 let stopper: Stopper | undefined;
 
-process.on('message', (msg: { type: string; spec?: ChildSpec }) => {
-  if (msg.type === 'start' && msg.spec) {
-    const spec = msg.spec;
-    const started =
-      spec.kind === 'aedes'
-        ? startAedes()
-        : spec.kind === 'static'
-          ? startStatic(spec.dir)
-          : startFleet(spec.options);
-    started.then(
-      ([ready, stop]) => {
-        stopper = stop;
-        process.send?.(ready);
-      },
-      (e: unknown) => {
-        process.send?.({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-      },
-    );
-  } else if (msg.type === 'stop') {
-    const done = () => process.exit(0);
-    const timer = setTimeout(done, 5000);
-    timer.unref();
-    (stopper ? stopper() : Promise.resolve()).finally(done);
-  }
-});
+process.on(
+  'message',
+  (msg: { type: string; spec?: ChildSpec; id?: number; what?: string; arg?: unknown }) => {
+    if (msg.type === 'query') {
+      const id = msg.id;
+      (querier ? querier(msg.what ?? '', msg.arg) : Promise.reject(new Error('nothing to query'))).then(
+        (data: unknown) => process.send?.({ type: 'reply', id, data }),
+        (e: unknown) => process.send?.({ type: 'reply', id, error: String(e) }),
+      );
+      return;
+    }
+    if (msg.type === 'start' && msg.spec) {
+      const spec = msg.spec;
+      const started =
+        spec.kind === 'aedes'
+          ? startAedes()
+          : spec.kind === 'static'
+            ? startStatic(spec.dir)
+            : startFleet(spec.options);
+      started.then(
+        ([ready, stop]) => {
+          stopper = stop;
+          process.send?.(ready);
+        },
+        (e: unknown) => {
+          process.send?.({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+        },
+      );
+    } else if (msg.type === 'stop') {
+      const done = () => process.exit(0);
+      const timer = setTimeout(done, 5000);
+      timer.unref();
+      (stopper ? stopper() : Promise.resolve()).finally(done);
+    }
+  },
+);
 process.on('disconnect', () => process.exit(0));

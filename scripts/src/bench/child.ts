@@ -19,6 +19,8 @@ export interface BenchChild {
   pid: number;
   ready: ChildReady;
   process: ChildProcess;
+  /** Asks the child (the fleet server host) for counters; see fleet.ts query(). */
+  query<T = unknown>(what: string, arg?: unknown): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -36,7 +38,8 @@ export async function startChild(spec: ChildSpec, timeoutMs = 60_000): Promise<B
       child.kill('SIGKILL');
       reject(new Error(`child ${spec.kind} did not start within ${timeoutMs} ms`));
     }, timeoutMs);
-    child.on('message', (m: ChildReady | { type: 'error'; message: string }) => {
+    child.on('message', (m: ChildReady | { type: 'error'; message: string } | { type: 'reply' }) => {
+      if (m.type === 'reply') return;
       clearTimeout(timer);
       if (m.type === 'ready') resolve(m);
       else {
@@ -51,10 +54,25 @@ export async function startChild(spec: ChildSpec, timeoutMs = 60_000): Promise<B
     child.send({ type: 'start', spec });
   });
   const pid = child.pid as number;
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  child.on('message', (m: { type: string; id?: number; data?: unknown; error?: string }) => {
+    if (m.type !== 'reply' || m.id === undefined) return;
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    if (m.error !== undefined) p?.reject(new Error(m.error));
+    else p?.resolve(m.data);
+  });
   return {
     pid,
     ready,
     process: child,
+    query: <T>(what: string, arg?: unknown) =>
+      new Promise<T>((resolve, reject) => {
+        const id = nextId++;
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        child.send({ type: 'query', id, what, arg });
+      }),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -1,14 +1,169 @@
-/** Starts the real fleet server for a benchmark (in the child process). */
+/**
+ * The real fleet server for a benchmark, started in the child process (child-host.ts): standard
+ * content plugin, demo province units, an operator with a server-held emergency key delegated by
+ * a throw-away root, enrolment tokens, and recorders of what ingest saw (counts, and when each
+ * device reported an emergency "playing"). Rate limits can be raised for throughput runs.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { contentPlugin, startFleetServer } from '@loa/fleet-server';
+import { generateKeyPair, publicKeyToPem, rawPublicKey } from '@loa/protocol';
+import { pino } from 'pino';
+import {
+  asBootstrapAdmin,
+  buildTrustPolicy,
+  createEnrolmentToken,
+  createUsers,
+  importUnits,
+} from '../sim/provision.js';
+
 export interface BenchFleet {
   httpPort: number;
   mqttPort: number;
   info: Record<string, unknown>;
   stop(): Promise<void>;
+  query(what: string, arg?: unknown): Promise<unknown>;
 }
 
-export async function startBenchFleet(options: Record<string, unknown>): Promise<BenchFleet> {
-  const mod = (await import('@loa/fleet-server')) as Record<string, unknown>;
-  const start = mod.startFleetServer;
-  if (typeof start !== 'function') throw new Error('@loa/fleet-server does not export startFleetServer yet');
-  throw new Error(`startFleetServer wiring pending (options ${Object.keys(options).join(', ')})`);
+export const BENCH_UNITS = [
+  { code: '08', name: 'Tuyên Quang', level: 'province', demo: true },
+  { code: '02500', name: 'Xã Sơn Dương (demo)', level: 'commune', parent: '08', demo: true },
+  { code: '02503', name: 'Xã Hồng Lạc (demo)', level: 'commune', parent: '08', demo: true },
+];
+
+export interface BenchFleetOptions {
+  dataDir: string;
+  /** Devices that will enrol (tokens are made for them, 500 uses each). */
+  devices?: number;
+  /** Per-client publish rate and burst (the default limits suit a field fleet, not a load test). */
+  ratePerSecond?: number;
+  burst?: number;
+  /** Upload a short spoken clip for emergencies (needs espeak-ng + ffmpeg). */
+  emergencyClip?: boolean;
+}
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export async function startBenchFleet(raw: Record<string, unknown>): Promise<BenchFleet> {
+  const o = raw as unknown as BenchFleetOptions;
+  const root = generateKeyPair();
+  const server = await startFleetServer({
+    config: {
+      httpPort: 0,
+      mqttPort: 0,
+      host: '127.0.0.1',
+      dataDir: o.dataDir,
+      trustRoots: [rawPublicKey(root.publicKey).toString('base64')],
+      broker: {
+        ratePerSecond: o.ratePerSecond ?? 20,
+        burst: o.burst ?? 100,
+        maxViolations: 50,
+        drainTimeoutMs: 10_000,
+        connectTimeoutMs: 30_000,
+      },
+    },
+    logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }),
+    plugins: [contentPlugin()],
+  });
+  const services = server.deps.services.content;
+  if (!services) throw new Error('the content plugin did not register its services');
+
+  if (!server.bootstrap) throw new Error('the benchmark needs a fresh data directory');
+  const { result: setup } = await asBootstrapAdmin(server, server.bootstrap, async (admin) => {
+    await importUnits(admin, BENCH_UNITS);
+    const [operator] = await createUsers(server, admin, [
+      {
+        username: 'bench-operator',
+        displayName: 'Bench operator',
+        role: 'operator',
+        scope: ['08'],
+        signingRoles: ['emergency', 'command'],
+      },
+    ]);
+    if (!operator?.signingKey) throw new Error('no signing key for the operator');
+    const policy = buildTrustPolicy({
+      root,
+      version: 1,
+      now: new Date(),
+      delegations: [
+        { name: 'bench operator', ...operator.signingKey, roles: ['emergency', 'command'], scope: ['08'] },
+      ],
+    });
+    await admin.put('/trust', policy);
+
+    const tokens: string[] = [];
+    for (let left = o.devices ?? 0; left > 0; left -= 500)
+      tokens.push(
+        await createEnrolmentToken(admin, {
+          unit: '08/02500',
+          kind: 'station',
+          maxUses: Math.min(500, left),
+        }),
+      );
+
+    let clipId: string | undefined;
+    if (o.emergencyClip) {
+      const dir = join(o.dataDir, 'bench-src');
+      mkdirSync(dir, { recursive: true });
+      const wav = join(dir, 'canh-bao.wav');
+      execFileSync('espeak-ng', [
+        '-v',
+        'vi',
+        '-w',
+        wav,
+        'Cảnh báo lũ quét. Người dân di chuyển lên vùng cao ngay.',
+      ]);
+      const q = new URLSearchParams({
+        title: 'Cảnh báo lũ quét',
+        unit: '08',
+        lang: 'vi',
+        name: 'canh-bao.wav',
+      });
+      const rec = await admin.call<{ id: string }>('post', `/content/upload?${q}`, undefined, {
+        raw: readFileSync(wav),
+        contentType: 'audio/wav',
+      });
+      clipId = rec.id;
+    }
+    return { operator, tokens, clipId };
+  });
+  const { operator, tokens, clipId } = setup;
+
+  const counts: Record<string, number> = {};
+  const playing = new Map<string, Map<string, number>>();
+  services.ingest.on((e) => {
+    counts[e.type] = (counts[e.type] ?? 0) + 1;
+    if (e.type === 'status' && e.status.state === 'playing') {
+      let m = playing.get(e.status.bundleId);
+      if (!m) playing.set(e.status.bundleId, (m = new Map()));
+      if (!m.has(e.deviceId)) m.set(e.deviceId, now());
+    }
+  });
+
+  return {
+    httpPort: server.httpPort,
+    mqttPort: server.mqttPort,
+    info: {
+      url: server.url,
+      mqttUrl: server.mqttUrl,
+      rootPublicKeyPem: publicKeyToPem(root.publicKey),
+      tokens,
+      operatorToken: operator.api.token,
+      clipId,
+    },
+    stop: () => server.stop(),
+    async query(what, arg) {
+      if (what === 'stats')
+        return {
+          store: server.deps.store.stats(),
+          counts: { ...counts },
+          online: server.broker.onlineCount(),
+        };
+      if (what === 'playing') return [...(playing.get(String(arg))?.values() ?? [])];
+      throw new Error(`unknown query ${what}`);
+    },
+  };
 }
