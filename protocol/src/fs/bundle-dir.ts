@@ -7,7 +7,7 @@ import { MAX_MANIFEST_BYTES, type Manifest, ManifestSchema, manifestBlobs } from
 import { addSignature } from '../signing.js';
 import { type VerifiedManifest, type VerifyManifestOptions, verifyManifest } from '../verify.js';
 import { fsyncDir, makeStagingDir, writeFileAtomic } from './atomic.js';
-import { HASH_CHUNK_BYTES, short, verifyBlobFile } from './blob.js';
+import { HASH_CHUNK_BYTES, ReadBuffers, short, verifyBlobFile } from './blob.js';
 
 /** Bundle directory layout: DIR/manifest.json and DIR/blobs/<sha256>, nothing else. */
 export const MANIFEST_FILE = 'manifest.json';
@@ -118,7 +118,8 @@ export async function checkBundleFiles(dir: string, manifest: Pick<Manifest, 'it
         },
       );
   }
-  for (const b of blobs) await verifyBlobFile(blobPath(dir, b.sha256), b);
+  const buffers = ReadBuffers.forSizes(blobs.map((b) => b.size));
+  for (const b of blobs) await verifyBlobFile(blobPath(dir, b.sha256), b, { buffers });
 }
 
 /**

@@ -4,7 +4,7 @@ import { VerifyError } from '../errors.js';
 import { MAX_MANIFEST_BYTES, type Manifest, manifestBlobs } from '../manifest.js';
 import { type VerifiedManifest, type VerifyManifestOptions, verifyManifest } from '../verify.js';
 import { fsyncDir, makeStagingDir, writeFileAtomic } from './atomic.js';
-import { BlobHasher, hashFileRange, short } from './blob.js';
+import { BlobHasher, hashFileRange, ReadBuffers, short } from './blob.js';
 import {
   assertEmptyOrAbsent,
   BLOBS_DIR,
@@ -41,13 +41,20 @@ export async function packBundle(dir: string, tarPath: string): Promise<Manifest
     await writeEntry(MANIFEST_FILE, manifestBytes.length);
     await out.write(manifestBytes);
     await pad(manifestBytes.length);
+    const buffers = ReadBuffers.forSizes(manifestBlobs(manifest).map((b) => b.size));
     for (const b of manifestBlobs(manifest)) {
       await writeEntry(`${BLOBS_DIR}/${b.sha256}`, b.size);
       const src = await open(blobPath(dir, b.sha256), 'r');
       try {
-        const copied = await hashFileRange(src, 0, b.size, async (chunk) => {
-          await out.write(chunk);
-        });
+        const copied = await hashFileRange(
+          src,
+          0,
+          b.size,
+          async (chunk) => {
+            await out.write(chunk);
+          },
+          buffers,
+        );
         if (copied !== b.size)
           throw new VerifyError('BLOB_SIZE_MISMATCH', `blob ${short(b.sha256)} changed while packing`);
       } finally {
@@ -153,6 +160,7 @@ async function walkBlobs(
 ): Promise<void> {
   const wanted = new Map(manifestBlobs(manifest).map((b) => [b.sha256, b] as const));
   const seen = new Set<string>();
+  const buffers = ReadBuffers.forSizes([...wanted.values()].map((b) => b.size));
   for (let e = await reader.next(); e; e = await reader.next()) {
     const rel = safeEntryPath(e);
     if (e.type === '5') {
@@ -184,10 +192,16 @@ async function walkBlobs(
       );
     const hasher = new BlobHasher(ref);
     const sink = write ? await write(sha) : undefined;
-    await hashFileRange(fh, e.dataOffset, ref.size, async (chunk) => {
-      hasher.update(chunk);
-      if (sink) await sink.chunk(chunk);
-    });
+    await hashFileRange(
+      fh,
+      e.dataOffset,
+      ref.size,
+      async (chunk) => {
+        hasher.update(chunk);
+        if (sink) await sink.chunk(chunk);
+      },
+      buffers,
+    );
     hasher.finish();
     if (sink) await sink.done();
   }

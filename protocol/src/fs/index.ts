@@ -10,6 +10,7 @@ export {
   HASH_CHUNK_BYTES,
   hashFile,
   hashFileRange,
+  ReadBuffers,
   verifyBlobFile,
 } from './blob.js';
 export {
