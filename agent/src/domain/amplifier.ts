@@ -38,6 +38,8 @@ export interface AmpState {
   input: AudioInput;
   /** When the single pending timer is due, or null. */
   deadline: number | null;
+  /** When the amplifier's warm-up ends (or ended); null while it is off. */
+  warmUntil: number | null;
 }
 
 export type AmpEvent =
@@ -73,6 +75,7 @@ export function initialAmpState(config: AmpConfig): AmpState {
     zones: Object.fromEntries(config.zones.map((z) => [z, false])),
     input: 'player',
     deadline: null,
+    warmUntil: null,
   };
 }
 
@@ -120,7 +123,7 @@ function safeStep(state: AmpState, config: AmpConfig): AmpStep {
   if (state.input !== 'player') actions.push({ type: 'input', input: 'player' });
   actions.push({ type: 'abort', reason: 'safe' });
   return {
-    state: { phase: 'off', amplifier: false, muted: true, zones: off, input: 'player', deadline: null },
+    state: { ...initialAmpState(config), zones: off },
     actions,
   };
 }
@@ -133,7 +136,15 @@ function readyStep(state: AmpState, at: number, zones: Record<string, boolean>, 
       const actions: AmpAction[] = [{ type: 'mute', muted: true }, ...changes];
       actions.push({ type: 'amplifier', on: true }, { type: 'timer', at: deadline });
       return {
-        state: { ...state, phase: 'warming', amplifier: true, muted: true, zones, deadline },
+        state: {
+          ...state,
+          phase: 'warming',
+          amplifier: true,
+          muted: true,
+          zones,
+          deadline,
+          warmUntil: deadline,
+        },
         actions,
       };
     }
@@ -142,7 +153,7 @@ function readyStep(state: AmpState, at: number, zones: Record<string, boolean>, 
       return { state: { ...state, zones }, actions: changes };
     case 'switching': {
       if (changes.length === 0) return { state, actions: [] };
-      const deadline = at + config.settleMs;
+      const deadline = settledAt(state, at, config);
       return {
         state: { ...state, zones, deadline },
         actions: [...changes, { type: 'timer', at: deadline }],
@@ -150,13 +161,21 @@ function readyStep(state: AmpState, at: number, zones: Record<string, boolean>, 
     }
     case 'on':
     case 'tail': {
+      const warm = state.warmUntil ?? at;
+      if (changes.length === 0 && at < warm) {
+        // idle() came during the warm-up: finish warming before anything plays.
+        return {
+          state: { ...state, phase: 'warming', deadline: warm },
+          actions: [{ type: 'timer', at: warm }],
+        };
+      }
       if (changes.length === 0) {
         const actions: AmpAction[] = [{ type: 'timer', at: null }];
         if (state.muted) actions.push({ type: 'mute', muted: false });
         actions.push({ type: 'ready' });
         return { state: { ...state, phase: 'on', muted: false, deadline: null }, actions };
       }
-      const deadline = at + config.settleMs;
+      const deadline = settledAt(state, at, config);
       const actions: AmpAction[] = [
         { type: 'mute', muted: true },
         ...changes,
@@ -165,6 +184,11 @@ function readyStep(state: AmpState, at: number, zones: Record<string, boolean>, 
       return { state: { ...state, phase: 'switching', muted: true, zones, deadline }, actions };
     }
   }
+}
+
+/** End of a relay settle, never before the warm-up ends. */
+function settledAt(state: AmpState, at: number, config: AmpConfig): number {
+  return Math.max(at + config.settleMs, state.warmUntil ?? 0);
 }
 
 function idleStep(state: AmpState, at: number, config: AmpConfig): AmpStep {
@@ -182,7 +206,7 @@ function inputStep(state: AmpState, at: number, input: AudioInput, config: AmpCo
   if (!state.muted) actions.push({ type: 'mute', muted: true });
   actions.push({ type: 'input', input });
   if (state.phase === 'on' || state.phase === 'switching') {
-    const deadline = at + config.settleMs;
+    const deadline = settledAt(state, at, config);
     actions.push({ type: 'timer', at: deadline });
     return { state: { ...state, phase: 'switching', muted: true, input, deadline }, actions };
   }
@@ -205,7 +229,15 @@ function timerStep(state: AmpState, at: number, _config: AmpConfig): AmpStep {
       if (!state.muted) actions.push({ type: 'mute', muted: true });
       actions.push({ type: 'amplifier', on: false }, ...zoneActions(state.zones, off));
       return {
-        state: { ...state, phase: 'off', amplifier: false, muted: true, zones: off, deadline: null },
+        state: {
+          ...state,
+          phase: 'off',
+          amplifier: false,
+          muted: true,
+          zones: off,
+          deadline: null,
+          warmUntil: null,
+        },
         actions,
       };
     }
