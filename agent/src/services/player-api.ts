@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { ActiveBundle, Held, Slot, StationPolicy, Timeline } from '../domain/scheduler/types.js';
-import type { AudioDriver } from '../drivers/audio/types.js';
+import type { AudioDriver, StreamRelayOptions } from '../drivers/audio/types.js';
 import type { OutputGate, ProofSink } from './contracts.js';
 
 /** The time source the player runs on (services/clock.ts TrustedClock implements it). */
@@ -31,10 +31,14 @@ export interface PlayerOptions {
   /** Plan this far ahead; default 24 h. */
   horizonMs?: number;
   timers?: Timers;
-  /** Fallback for live relays (a cached file or the FM input), see StreamRelayOptions. */
-  streamFallback?: { kind: 'file'; path: string } | { kind: 'input'; input: 'fm' | 'line' };
-  /** Called before/after the FM or line input plays (switch the input-select relay). */
-  selectInput?: (input: 'player' | 'fm' | 'line') => Promise<void> | void;
+  /** Live relays: reconnect/fallback settings (fallback: a cached file or the FM/line capture input). */
+  streamRelay?: StreamRelayOptions;
+  /** Persist played/interrupted item keys here (JSON, fsync'd) so a restart does not replay them. */
+  stateFile?: string;
+  /** Probe an audio file's length (ms) when its item carries no durationMs (real driver: ffprobe). */
+  probeDurationMs?: (path: string) => Promise<number | undefined>;
+  /** Start audio this much before the slot to absorb the output's start-up latency. Default 0. */
+  startLatencyMs?: number;
 }
 
 /** What is on air, shaped like protocol Health.onAir. */

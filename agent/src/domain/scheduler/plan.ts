@@ -233,7 +233,14 @@ function planLane(ctx: LaneCtx, jobs: Job[]): void {
         a.job.due - b.job.due ||
         (a.job.key < b.job.key ? -1 : a.job.key > b.job.key ? 1 : 0),
     );
-    const r = ready[0];
+    // The item on air keeps playing unless a job that may cut in is ready.
+    const keepOnAir =
+      onAirRun !== undefined &&
+      onAirRun.stepIdx < onAirRun.job.steps.length &&
+      ready.includes(onAirRun) &&
+      !ready.some((k) => canPreempt(k, onAirRun!));
+    const r = keepOnAir ? onAirRun : ready[0];
+    onAirRun = undefined;
     if (!r) {
       const next = Math.min(...active.map(readyTime).filter((x) => x > t));
       if (!Number.isFinite(next) || next >= ctx.to) break;

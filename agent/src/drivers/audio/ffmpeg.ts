@@ -41,6 +41,7 @@ export class FfmpegAudioDriver implements AudioDriver {
   }
 
   async open(): Promise<void> {
+    if (this.opened) return;
     // fluent-ffmpeg probes ffmpeg's formats/encoders/filters once per process: do it now, not
     // on the first (possibly urgent) playback.
     await new Promise<void>((resolve, reject) => {
@@ -59,6 +60,8 @@ export class FfmpegAudioDriver implements AudioDriver {
       this.sink = new WavSink(this.opts.output.path);
       await this.sink.open();
     }
+    this.opened = true;
+    this.openedAt = Date.now();
     this.log.info({ output: this.opts.output.type }, 'audio output open');
   }
 
@@ -68,6 +71,7 @@ export class FfmpegAudioDriver implements AudioDriver {
     if (cur) await cur.result;
     await this.sink?.close();
     this.sink = undefined;
+    this.opened = false;
   }
 
   play(req: PlayRequest): Playback {
@@ -113,5 +117,12 @@ export class FfmpegAudioDriver implements AudioDriver {
     return this.lastSegment?.pid;
   }
 
+  /** Wall-clock ms when the output opened: position 0 of the WAV sink. */
+  outputOpenedAt(): number | undefined {
+    return this.openedAt;
+  }
+
   private lastSegment: FfmpegSegment | undefined;
+  private opened = false;
+  private openedAt: number | undefined;
 }

@@ -1,0 +1,485 @@
+/**
+ * The player runs the scheduler's timeline: before a slot it asks the output gate (amplifier,
+ * zones) to be ready, starts the audio at the slot's start, records proofs (started, completed,
+ * interrupted, failed, skipped) with the measured loudness and peak, the relay state and clock
+ * trust, and re-plans whenever something changes. An emergency cuts in at once: the item on air
+ * is stopped, recorded as interrupted, and resumed, restarted or skipped afterwards as its rule
+ * says. Display slots (noticeboards) are planned but not played here.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Item, LoaError } from '@loa/protocol';
+import type { Logger } from 'pino';
+import { schedule } from '../domain/scheduler/plan.js';
+import type { ActiveBundle, AdhocItem, Held, Slot, Timeline } from '../domain/scheduler/types.js';
+import type { Playback, PlayRequest, PlayResult } from '../drivers/audio/types.js';
+import type { OutputGate, ProofDraft, ProofSink } from './contracts.js';
+import type { OnAirInfo, PlayerApi, PlayerClock, PlayerOptions, PlayerStatus, Timers } from './player-api.js';
+import { PlayerState } from './player-state.js';
+
+const DEFAULT_HORIZON_MS = 24 * 3600_000;
+const IDLE_TICK_MS = 60_000;
+
+interface Current {
+  slot: Slot;
+  playback: Playback;
+  since: number;
+  stopReason?: 'interrupted' | 'command';
+}
+
+interface Preparing {
+  slot: Slot;
+  cancelled: boolean;
+  timer?: unknown;
+}
+
+const clampDb = (v: number | undefined) => (v === undefined ? undefined : Math.max(-200, Math.min(20, v)));
+
+export class Player implements PlayerApi {
+  private readonly log: Logger;
+  private readonly timers: Timers;
+  private readonly gate: OutputGate;
+  private readonly proofs: ProofSink;
+  private readonly clock: PlayerClock;
+  private readonly state: PlayerState;
+  private bundles: readonly ActiveBundle[] = [];
+  private adhoc: AdhocItem[] = [];
+  private volumeOverride: number | undefined;
+  private durations = new Map<string, number>();
+  private current: Current | undefined;
+  private preparing: Preparing | undefined;
+  private plan: Timeline = { computedAt: 0, slots: [], held: [] };
+  private timer: unknown;
+  private running = false;
+  private lastDeadAir = false;
+  private unsubscribe: (() => void) | undefined;
+  private probing = new Set<string>();
+
+  constructor(private readonly opts: PlayerOptions) {
+    this.log = opts.logger.child({ module: 'player' });
+    this.timers = opts.timers ?? {
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    };
+    this.gate = opts.gate;
+    this.proofs = opts.proofs;
+    this.clock = opts.clock;
+    this.state = new PlayerState(opts.stateFile);
+  }
+
+  async start(): Promise<void> {
+    const loaded = await this.state.load();
+    if (loaded === 'corrupt')
+      this.log.warn({ code: 'PLAYER_STATE_CORRUPT' }, 'player state unreadable; starting afresh');
+    await this.opts.audio.open();
+    this.running = true;
+    this.unsubscribe = this.clock.onChange?.(() => this.tick());
+    this.tick();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    this.timers.clearTimeout(this.timer);
+    if (this.preparing) this.cancelPreparing();
+    const cur = this.current;
+    if (cur) {
+      cur.stopReason = 'interrupted';
+      cur.playback.stop();
+      await cur.playback.result;
+      // finish() runs from the result handler; wait for it to record the proof.
+      await new Promise((r) => setImmediate(r));
+    }
+    await this.opts.audio.close();
+    await this.state.save().catch((err: unknown) => this.log.error({ err }, 'player state not saved'));
+  }
+
+  setBundles(bundles: readonly ActiveBundle[]): void {
+    this.bundles = [...bundles];
+    this.probeDurations();
+    this.tick();
+  }
+
+  async playNow(channel: string, itemId: string, opts: { commandId?: string } = {}): Promise<void> {
+    const b = this.bundles.find((x) => x.manifest.channel === channel);
+    const item = b?.manifest.items.find((i) => i.id === itemId);
+    if (!b || !item) {
+      throw new LoaError(
+        'PLAYER_ITEM_UNKNOWN',
+        `Không có mục "${itemId}" trong gói đang phát của kênh "${channel}"`,
+        {
+          details: { channel, itemId },
+        },
+      );
+    }
+    if (item.kind !== 'audio' && item.kind !== 'stream') {
+      throw new LoaError('PLAYER_ITEM_NOT_AUDIO', `Mục "${itemId}" không phải âm thanh (${item.kind})`);
+    }
+    const id = opts.commandId ?? randomUUID();
+    const a: AdhocItem = {
+      key: `cmd/${id}`,
+      item,
+      priorityClass: item.priority === 'emergency' ? 'emergency' : 'priority',
+      due: this.clock.now(),
+      bundleId: b.manifest.id,
+      channel: b.manifest.channel,
+      bundleVersion: b.manifest.version,
+      entryId: opts.commandId ?? 'play-now',
+    };
+    if (item.blob) a.file = `${b.blobDir.replace(/\/+$/, '')}/${item.blob.sha256}`;
+    this.adhoc.push(a);
+    this.tick();
+  }
+
+  async testTone(seconds: number, frequencyHz = 1000, opts: { commandId?: string } = {}): Promise<void> {
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 120)
+      throw new LoaError('PLAYER_BAD_REQUEST', 'Thời lượng âm thử phải từ 1 đến 120 giây');
+    if (!Number.isInteger(frequencyHz) || frequencyHz < 50 || frequencyHz > 8000)
+      throw new LoaError('PLAYER_BAD_REQUEST', 'Tần số âm thử phải từ 50 đến 8000 Hz');
+    const id = opts.commandId ?? randomUUID();
+    const item = {
+      id: 'test-tone',
+      title: `Âm thử ${frequencyHz} Hz`,
+      kind: 'audio',
+      priority: 'priority',
+      lang: 'vi',
+      durationMs: seconds * 1000,
+    } as Item;
+    this.adhoc.push({
+      key: `cmd/${id}`,
+      item,
+      priorityClass: 'priority',
+      due: this.clock.now(),
+      tone: { frequencyHz },
+      entryId: opts.commandId ?? 'test-tone',
+    });
+    this.tick();
+  }
+
+  stopCurrent(): void {
+    const cur = this.current;
+    if (!cur) return;
+    cur.stopReason = 'command';
+    cur.playback.stop();
+  }
+
+  setVolume(volume: number): void {
+    if (!Number.isInteger(volume) || volume < 0 || volume > 100)
+      throw new LoaError('PLAYER_BAD_VOLUME', 'Âm lượng phải là số nguyên từ 0 đến 100');
+    this.volumeOverride = volume;
+    this.tick();
+  }
+
+  status(): PlayerStatus {
+    const cur = this.current;
+    let onAir: OnAirInfo | null = null;
+    if (cur) {
+      const lv = cur.playback.levels();
+      onAir = {
+        kind: cur.slot.kind === 'chime' ? 'chime' : cur.slot.tone ? 'tone' : cur.slot.item.kind,
+        itemId: cur.slot.item.id,
+        since: new Date(cur.since).toISOString(),
+      };
+      if (cur.slot.bundleId) onAir.bundleId = cur.slot.bundleId;
+      if (lv.momentaryLufs !== undefined) onAir.momentaryLufs = clampDb(lv.momentaryLufs)!;
+      if (lv.peakDbfs !== undefined) onAir.peakDbfs = clampDb(lv.peakDbfs)!;
+    }
+    const next = this.plan.slots.find((s) => s.output === 'audio' && s.itemKey !== cur?.slot.itemKey);
+    const out: PlayerStatus = {
+      onAir,
+      volume: this.volumeOverride ?? this.opts.policy.volume ?? 80,
+      held: this.plan.held.filter((h) => !h.final),
+      deadAir: this.lastDeadAir,
+    };
+    if (next)
+      out.nextSlot = {
+        id: next.id,
+        itemKey: next.itemKey,
+        start: next.start,
+        priorityClass: next.priorityClass,
+        itemId: next.item.id,
+      };
+    return out;
+  }
+
+  timeline(): Timeline {
+    return this.plan;
+  }
+
+  /** Re-plans and acts: interrupt, prepare the next slot, or sleep until it is due. */
+  private tick(): void {
+    if (!this.running) return;
+    this.timers.clearTimeout(this.timer);
+    const now = this.clock.now();
+    this.replan(now);
+    const first = this.plan.slots.find((s) => s.output === 'audio');
+    const cur = this.current;
+    if (cur) {
+      const continues =
+        first &&
+        first.itemKey === cur.slot.itemKey &&
+        first.kind === cur.slot.kind &&
+        first.start <= now + 50;
+      if (!continues) {
+        this.log.info({ slot: cur.slot.id, next: first?.id }, 'interrupting the item on air');
+        cur.stopReason = 'interrupted';
+        cur.playback.stop();
+        return;
+      }
+      // Wake up when something is planned to cut in.
+      this.arm(first.interruptedBy ? first.end - now : IDLE_TICK_MS);
+      return;
+    }
+    if (this.preparing) {
+      if (first && first.id === this.preparing.slot.id) return;
+      this.cancelPreparing();
+    }
+    if (!first) {
+      this.arm(IDLE_TICK_MS);
+      return;
+    }
+    const wakeIn = first.start - first.leadMs - now;
+    if (wakeIn > 0) {
+      this.arm(Math.min(wakeIn, IDLE_TICK_MS));
+      return;
+    }
+    void this.begin(first);
+  }
+
+  private arm(ms: number): void {
+    this.timers.clearTimeout(this.timer);
+    this.timer = this.timers.setTimeout(() => this.tick(), Math.max(0, ms));
+  }
+
+  private replan(now: number): void {
+    const cur = this.current;
+    const amplifierOn = this.gate.relays().amplifier;
+    this.plan = schedule({
+      bundles: this.bundles,
+      policy: this.opts.policy,
+      now,
+      horizonMs: this.opts.horizonMs ?? DEFAULT_HORIZON_MS,
+      clockTrusted: this.clock.trusted(),
+      readyAt: cur || amplifierOn ? now : now + this.gate.warmupMs,
+      done: new Set(this.state.done.keys()),
+      partial: this.state.partial,
+      durationsMs: this.durations,
+      adhoc: this.adhoc,
+      ...(this.volumeOverride !== undefined ? { volumeOverride: this.volumeOverride } : {}),
+      ...(cur && cur.slot.kind === 'item'
+        ? {
+            onAir: {
+              slotId: cur.slot.id,
+              itemKey: cur.slot.itemKey,
+              startedAt: cur.since,
+              offsetMs: cur.slot.offsetMs,
+            },
+          }
+        : {}),
+    });
+    for (const h of this.plan.held) if (h.final && !this.state.done.has(h.itemKey)) this.skip(h, now);
+  }
+
+  private skip(h: Held, now: number): void {
+    this.state.markDone(h.itemKey, now);
+    this.adhoc = this.adhoc.filter((a) => a.key !== h.itemKey);
+    const draft: ProofDraft = {
+      outcome: 'skipped',
+      itemId: h.itemId,
+      entryId: h.entryId,
+      priority: h.priorityClass,
+      scheduledAt: new Date(h.scheduledAt).toISOString(),
+      reason: h.reason === 'too-late' ? 'too late: held past maxLateMs' : `not played: ${h.reason}`,
+      relays: this.gate.relays(),
+      clockTrusted: this.clock.trusted(),
+    };
+    if (h.bundleId) draft.bundleId = h.bundleId;
+    this.record(draft);
+    void this.saveState();
+  }
+
+  private cancelPreparing(): void {
+    const p = this.preparing;
+    if (!p) return;
+    p.cancelled = true;
+    this.timers.clearTimeout(p.timer);
+    this.preparing = undefined;
+  }
+
+  private async begin(slot: Slot): Promise<void> {
+    const prep: Preparing = { slot, cancelled: false };
+    this.preparing = prep;
+    try {
+      await this.gate.ready(slot.zones);
+    } catch (err) {
+      if (prep.cancelled) return;
+      this.preparing = undefined;
+      this.log.error({ err, slot: slot.id }, 'output not ready');
+      this.finishSlot(slot, {
+        outcome: 'failed',
+        positionMs: slot.offsetMs,
+        playedMs: 0,
+        deadAir: false,
+        error: { code: 'AUDIO_OUTPUT_FAILED', message: `output not ready: ${(err as Error).message}` },
+      });
+      return;
+    }
+    if (prep.cancelled || !this.running) return;
+    const wait = slot.start - this.clock.now() - (this.opts.startLatencyMs ?? 0);
+    if (wait > 0) {
+      await new Promise<void>((r) => {
+        prep.timer = this.timers.setTimeout(r, wait);
+      });
+      if (prep.cancelled || !this.running) return;
+    }
+    this.preparing = undefined;
+    this.play(slot);
+  }
+
+  private request(slot: Slot): PlayRequest {
+    const base = { volume: slot.volume, gainDb: slot.gainDb, label: slot.id };
+    const length = Math.max(1, slot.end - slot.start);
+    if (slot.tone)
+      return { ...base, source: { kind: 'tone', frequencyHz: slot.tone.frequencyHz, durationMs: length } };
+    if (slot.kind === 'item' && slot.item.kind === 'stream' && slot.item.url) {
+      const src: PlayRequest['source'] = { kind: 'stream', url: slot.item.url, durationMs: length };
+      if (this.opts.streamRelay) src.relay = this.opts.streamRelay;
+      return { ...base, source: src };
+    }
+    const full = slot.kind === 'chime' ? undefined : (slot.item.durationMs ?? this.probed(slot));
+    return {
+      ...base,
+      source: {
+        kind: 'file',
+        path: slot.file ?? '',
+        offsetMs: slot.offsetMs,
+        ...(full !== undefined ? { durationMs: full } : {}),
+      },
+    };
+  }
+
+  private probed(slot: Slot): number | undefined {
+    return slot.contentSha256 ? this.durations.get(slot.contentSha256) : undefined;
+  }
+
+  private play(slot: Slot): void {
+    const playback = this.opts.audio.play(this.request(slot));
+    const cur: Current = { slot, playback, since: this.clock.now() };
+    this.current = cur;
+    this.log.info(
+      { slot: slot.id, item: slot.item.id, class: slot.priorityClass, lateMs: cur.since - slot.start },
+      'on air',
+    );
+    void playback.started.then(() => {
+      if (this.current === cur && playback.state() !== 'ended') {
+        cur.since = this.clock.now();
+        if (slot.kind === 'item') this.record(this.draft(slot, 'started', cur.since));
+      }
+    });
+    void playback.result.then((r) => {
+      if (this.current === cur) this.current = undefined;
+      this.finishSlot(slot, r, cur);
+    });
+    this.tick();
+  }
+
+  private finishSlot(slot: Slot, r: PlayResult, cur?: Current): void {
+    const now = this.clock.now();
+    this.lastDeadAir = r.deadAir;
+    if (slot.kind === 'chime') {
+      // The chime has been heard (or failed): the item follows without another chime.
+      if (r.outcome !== 'stopped') this.state.setPartial(slot.itemKey, 0);
+      if (r.outcome === 'failed') this.log.warn({ error: r.error }, 'chime failed');
+    } else {
+      let outcome: 'completed' | 'interrupted' | 'failed';
+      let reason: string | undefined;
+      if (r.outcome === 'completed') {
+        outcome = 'completed';
+        this.state.markDone(slot.itemKey, now);
+      } else if (r.outcome === 'failed') {
+        outcome = 'failed';
+        reason = `${r.error?.code ?? 'AUDIO_FAILED'}: ${r.error?.message ?? ''}`.slice(0, 500);
+        this.state.markDone(slot.itemKey, now);
+      } else {
+        outcome = 'interrupted';
+        const mode =
+          cur?.stopReason === 'command'
+            ? 'skip'
+            : (slot.item.onInterrupt ?? (slot.priorityClass === 'fill' ? 'skip' : 'resume'));
+        reason =
+          cur?.stopReason === 'command' ? 'stopped by command' : `interrupted at ${r.positionMs} ms; ${mode}`;
+        if (mode === 'resume') this.state.setPartial(slot.itemKey, r.positionMs);
+        else if (mode === 'restart') this.state.clearPartial(slot.itemKey);
+        else this.state.markDone(slot.itemKey, now);
+      }
+      if (r.deadAir) reason = `${reason ? `${reason}; ` : ''}dead air detected`;
+      if (r.relay)
+        reason = `${reason ? `${reason}; ` : ''}relay connects=${r.relay.connects} failures=${r.relay.failures} fallback=${r.relay.fallbackUsed}`;
+      const draft = this.draft(slot, outcome, cur?.since ?? now, now);
+      if (reason) draft.reason = reason.slice(0, 500);
+      const lufs = clampDb(r.loudnessLufs);
+      const peak = clampDb(r.peakDbfs);
+      if (lufs !== undefined) draft.loudnessLufs = lufs;
+      if (peak !== undefined) draft.peakDbfs = peak;
+      this.record(draft);
+    }
+    if (this.state.done.has(slot.itemKey)) this.adhoc = this.adhoc.filter((a) => a.key !== slot.itemKey);
+    this.state.prune(now);
+    void this.saveState();
+    this.gate.idle();
+    this.tick();
+  }
+
+  private draft(slot: Slot, outcome: ProofDraft['outcome'], startedAt: number, endedAt?: number): ProofDraft {
+    const d: ProofDraft = {
+      outcome,
+      itemId: slot.item.id,
+      entryId: slot.entryId,
+      priority: slot.priorityClass,
+      scheduledAt: new Date(slot.scheduledAt).toISOString(),
+      startedAt: new Date(startedAt).toISOString(),
+      relays: this.gate.relays(),
+      clockTrusted: this.clock.trusted(),
+    };
+    if (endedAt !== undefined) d.endedAt = new Date(endedAt).toISOString();
+    if (slot.bundleId) d.bundleId = slot.bundleId;
+    if (slot.channel) d.channel = slot.channel;
+    if (slot.bundleVersion) d.bundleVersion = slot.bundleVersion;
+    if (slot.contentSha256) d.contentSha256 = slot.contentSha256;
+    return d;
+  }
+
+  private record(draft: ProofDraft): void {
+    this.proofs.record(draft).catch((err: unknown) => {
+      this.log.error(
+        { err, code: 'PROOF_RECORD_FAILED', outcome: draft.outcome, item: draft.itemId },
+        'proof not recorded',
+      );
+    });
+  }
+
+  private async saveState(): Promise<void> {
+    await this.state.save().catch((err: unknown) => this.log.error({ err }, 'player state not saved'));
+  }
+
+  private probeDurations(): void {
+    const probe = this.opts.probeDurationMs;
+    if (!probe) return;
+    for (const b of this.bundles) {
+      for (const it of b.manifest.items) {
+        if (it.kind !== 'audio' || it.durationMs !== undefined || !it.blob) continue;
+        const sha = it.blob.sha256;
+        if (this.durations.has(sha) || this.probing.has(sha)) continue;
+        this.probing.add(sha);
+        probe(`${b.blobDir.replace(/\/+$/, '')}/${sha}`)
+          .then((ms) => {
+            if (ms !== undefined && ms > 0) {
+              this.durations.set(sha, ms);
+              if (!this.current) this.tick();
+            }
+          })
+          .catch((err: unknown) => this.log.warn({ err, sha }, 'duration probe failed'))
+          .finally(() => this.probing.delete(sha));
+      }
+    }
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * The player on the simulated audio driver, the real amplifier service (simulated GPIO) and the
+ * real proof journal.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ProofSchema } from '@loa/protocol';
+import { afterEach, describe, expect, test } from 'vitest';
+import type { ActiveBundle } from '../../agent/src/domain/scheduler/types.js';
+import { SimAudioDriver } from '../../agent/src/drivers/audio/sim.js';
+import { Player } from '../../agent/src/services/player.js';
+import { type Harness, makeHarness, waitFor } from './player-harness.js';
+import { audioItem, bundle } from './scheduler/fixtures.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+async function withBlobs(b: ActiveBundle, dir: string): Promise<ActiveBundle> {
+  const blobDir = join(dir, 'blobs');
+  await mkdir(blobDir, { recursive: true });
+  for (const it of b.manifest.items) if (it.blob) await writeFile(join(blobDir, it.blob.sha256), 'x');
+  return { ...b, blobDir };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const created = () => iso(Date.now() - 60_000);
+
+describe('player', () => {
+  test('plays a scheduled item on time through the amplifier and records started/completed proofs', async () => {
+    const audio = new SimAudioDriver({ loudnessLufs: -16, peakDbfs: -2 });
+    h = await makeHarness({ audio });
+    const at = Date.now() + 1000;
+    const b = await withBlobs(
+      bundle({
+        created: created(),
+        items: [audioItem('news', 800)],
+        schedule: [{ id: 'e', items: ['news'], rule: { type: 'once', at: iso(at) }, zones: ['cho'] }],
+      }),
+      h.dir,
+    );
+    h.player.setBundles([b]);
+    expect(h.player.status().nextSlot?.itemId).toBe('news');
+    await waitFor(async () => (await h!.proofs()).some((p) => p.outcome === 'completed'));
+    const proofs = await h.proofs();
+    expect(proofs.map((p) => p.outcome)).toEqual(['started', 'completed']);
+    for (const p of proofs) expect(ProofSchema.safeParse(p).success).toBe(true);
+    const done = proofs[1]!;
+    expect(done).toMatchObject({
+      itemId: 'news',
+      bundleId: 'b1',
+      entryId: 'e',
+      priority: 'normal',
+      loudnessLufs: -16,
+      peakDbfs: -2,
+      clockTrusted: true,
+      contentSha256: b.manifest.items[0]!.blob!.sha256,
+      scheduledAt: iso(at),
+    });
+    expect(done.relays.amplifier).toBe(true);
+    expect(done.relays.zones).toEqual({ cho: true, truong: false });
+    // Audio started on time (the warm-up happened before), and the amplifier was on for it.
+    expect(audio.history).toHaveLength(1);
+    const startedAt = Date.parse(proofs[0]!.startedAt!);
+    expect(startedAt - at).toBeGreaterThanOrEqual(-20);
+    expect(startedAt - at).toBeLessThan(200);
+    const ampOn = h.gpio.writesOf('amplifier').find((w) => w.active)!;
+    expect(at - ampOn.at).toBeGreaterThanOrEqual(250);
+    // Idle tail then off.
+    await waitFor(() => h!.gpio.writesOf('amplifier').some((w) => !w.active && w.at > at));
+    expect(h.amp.relays().amplifier).toBe(false);
+  });
+
+  test('an emergency cuts in at once, plays its repeats, and the interrupted item resumes', async () => {
+    const audio = new SimAudioDriver();
+    h = await makeHarness({ audio });
+    const at = Date.now() + 500;
+    const normal = await withBlobs(
+      bundle({
+        created: created(),
+        items: [audioItem('talk', 3000, { onInterrupt: 'resume' })],
+        schedule: [{ id: 'n', items: ['talk'], rule: { type: 'once', at: iso(at) } }],
+      }),
+      h.dir,
+    );
+    h.player.setBundles([normal]);
+    await waitFor(() => h!.player.status().onAir?.itemId === 'talk');
+    await new Promise((r) => setTimeout(r, 700));
+    const em = await withBlobs(
+      bundle(
+        {
+          id: 'flood',
+          channel: 'emergency',
+          created: created(),
+          items: [audioItem('warn', 500, { priority: 'emergency' })],
+          schedule: [
+            { id: 'now', items: ['warn'], rule: { type: 'immediate' }, repeat: { count: 2, gapSeconds: 0 } },
+          ],
+        },
+        Date.now(),
+      ),
+      h.dir,
+    );
+    const cutAt = Date.now();
+    h.player.setBundles([normal, em]);
+    await waitFor(async () => (await h!.proofs()).filter((p) => p.outcome === 'completed').length === 3);
+    const proofs = await h.proofs();
+    expect(proofs.map((p) => `${p.itemId}:${p.outcome}`)).toEqual([
+      'talk:started',
+      'talk:interrupted',
+      'warn:started',
+      'warn:completed',
+      'warn:started',
+      'warn:completed',
+      'talk:started',
+      'talk:completed',
+    ]);
+    const interrupted = proofs[1]!;
+    expect(Date.parse(interrupted.endedAt!) - cutAt).toBeLessThan(300);
+    expect(proofs[2]!.priority).toBe('emergency');
+    // The resumed part starts where the first part stopped.
+    const files = audio.history.filter((s) => s.input.kind === 'file');
+    const talkParts = files.filter(
+      (s) => s.input.kind === 'file' && s.input.path.endsWith(normal.manifest.items[0]!.blob!.sha256),
+    );
+    expect(talkParts).toHaveLength(2);
+    const resumeOffset = talkParts[1]!.input.kind === 'file' ? talkParts[1]!.input.offsetMs : -1;
+    expect(resumeOffset).toBeGreaterThan(500);
+    expect(resumeOffset).toBeLessThan(1500);
+  });
+
+  test('a dying player process gives a failed proof and the next item plays', async () => {
+    const audio = new SimAudioDriver();
+    h = await makeHarness({ audio });
+    const at = Date.now() + 400;
+    const b = await withBlobs(
+      bundle({
+        created: created(),
+        items: [audioItem('a', 600), audioItem('bb', 400)],
+        schedule: [{ id: 'e', items: ['a', 'bb'], rule: { type: 'once', at: iso(at) } }],
+      }),
+      h.dir,
+    );
+    audio.failNext('AUDIO_PROCESS_DIED', 200);
+    h.player.setBundles([b]);
+    await waitFor(async () =>
+      (await h!.proofs()).some((p) => p.itemId === 'bb' && p.outcome === 'completed'),
+    );
+    const proofs = await h.proofs();
+    const failed = proofs.find((p) => p.outcome === 'failed')!;
+    expect(failed.itemId).toBe('a');
+    expect(failed.reason).toMatch(/^AUDIO_PROCESS_DIED/);
+    expect(h.player.timeline().slots.some((s) => s.item.id === 'a')).toBe(false);
+  });
+
+  test('until the clock is trusted only emergencies play; scheduled items are held and say so', async () => {
+    const audio = new SimAudioDriver();
+    h = await makeHarness({ audio, trusted: false });
+    const b = await withBlobs(
+      bundle(
+        {
+          created: created(),
+          items: [audioItem('n', 400), audioItem('em', 400, { priority: 'emergency' })],
+          schedule: [
+            { id: 'a', items: ['n'], rule: { type: 'once', at: iso(Date.now() + 200) } },
+            { id: 'x', items: ['em'], rule: { type: 'immediate' } },
+          ],
+        },
+        Date.now(),
+      ),
+      h.dir,
+    );
+    h.player.setBundles([b]);
+    await waitFor(async () =>
+      (await h!.proofs()).some((p) => p.itemId === 'em' && p.outcome === 'completed'),
+    );
+    expect(h.player.status().held.map((x) => [x.itemId, x.reason])).toEqual([['n', 'clock-untrusted']]);
+    expect((await h.proofs()).every((p) => p.clockTrusted === false && p.itemId === 'em')).toBe(true);
+    h.clock.setTrusted(true);
+    await waitFor(async () => (await h!.proofs()).some((p) => p.itemId === 'n' && p.outcome === 'completed'));
+    expect(h.player.status().held).toEqual([]);
+  });
+
+  test('stop command interrupts without replay; test tone and play-now run; bad requests get codes', async () => {
+    const audio = new SimAudioDriver();
+    h = await makeHarness({ audio });
+    const b = await withBlobs(
+      bundle({
+        created: created(),
+        items: [audioItem('long', 5000), audioItem('jingle', 300)],
+        schedule: [{ id: 'e', items: ['long'], rule: { type: 'once', at: iso(Date.now() + 300) } }],
+      }),
+      h.dir,
+    );
+    h.player.setBundles([b]);
+    await waitFor(() => h!.player.status().onAir?.itemId === 'long');
+    h.player.stopCurrent();
+    await waitFor(async () => (await h!.proofs()).some((p) => p.outcome === 'interrupted'));
+    await h.player.testTone(1, 1000, { commandId: '7f1c1a52-6c1e-4a53-9f54-0c9a4b3c7d10' });
+    await h.player.playNow('main', 'jingle');
+    await waitFor(async () => (await h!.proofs()).filter((p) => p.outcome === 'completed').length === 2);
+    const proofs = await h.proofs();
+    expect(proofs.find((p) => p.outcome === 'interrupted')!.reason).toBe('stopped by command');
+    expect(proofs.filter((p) => p.outcome === 'completed').map((p) => p.itemId)).toEqual([
+      'test-tone',
+      'jingle',
+    ]);
+    expect(proofs.find((p) => p.itemId === 'test-tone')!.entryId).toBe(
+      '7f1c1a52-6c1e-4a53-9f54-0c9a4b3c7d10',
+    );
+    expect(audio.history.some((s) => s.input.kind === 'tone' && s.input.frequencyHz === 1000)).toBe(true);
+    expect(h.player.timeline().slots.some((s) => s.item.id === 'long')).toBe(false);
+    await expect(h.player.playNow('main', 'nope')).rejects.toMatchObject({ code: 'PLAYER_ITEM_UNKNOWN' });
+    expect(() => h!.player.setVolume(101)).toThrow(expect.objectContaining({ code: 'PLAYER_BAD_VOLUME' }));
+    await expect(h.player.testTone(0)).rejects.toMatchObject({ code: 'PLAYER_BAD_REQUEST' });
+  });
+
+  test('an item held past maxLateMs is recorded as skipped; a restart does not replay what was done', async () => {
+    const audio = new SimAudioDriver();
+    h = await makeHarness({ audio, policy: { warmupMs: 300, maxLateMs: 1000 } });
+    const b = await withBlobs(
+      bundle({
+        created: created(),
+        items: [audioItem('old', 400), audioItem('ok', 300)],
+        schedule: [
+          { id: 'late', items: ['old'], rule: { type: 'once', at: iso(Date.now() - 1500) } },
+          { id: 'now', items: ['ok'], rule: { type: 'once', at: iso(Date.now() + 400) } },
+        ],
+      }),
+      h.dir,
+    );
+    h.player.setBundles([b]);
+    await waitFor(async () =>
+      (await h!.proofs()).some((p) => p.itemId === 'ok' && p.outcome === 'completed'),
+    );
+    const proofs = await h.proofs();
+    expect(proofs.find((p) => p.itemId === 'old')).toMatchObject({ outcome: 'skipped', entryId: 'late' });
+    // A second player on the same state file (a restart) plans nothing more for these entries.
+    await h.player.stop();
+    const again = new Player({
+      audio: new SimAudioDriver(),
+      gate: h.amp,
+      proofs: h.journal,
+      clock: h.clock,
+      logger: (await import('pino')).default({ level: 'silent' }),
+      policy: { warmupMs: 300, maxLateMs: 60_000 },
+      stateFile: join(h.dir, 'player-state.json'),
+    });
+    await again.start();
+    again.setBundles([b]);
+    expect(again.timeline().slots).toEqual([]);
+    await again.stop();
+    await h.player.start();
+  });
+});
