@@ -10,5 +10,7 @@ export * from './http/auth-service.js';
 export * from './http/openapi.js';
 export * from './main.js';
 export * from './metrics.js';
+export * from './seed.js';
+export * from './services/index.js';
 export * from './store/file-store.js';
 export * from './store/types.js';

@@ -26,7 +26,11 @@ import type { Store } from './store/types.js';
  */
 export interface ServerPlugin {
   name: string;
-  start(deps: Deps): Promise<{ routes?: RouteModule[]; stop?: () => Promise<void> } | undefined>;
+  start(
+    deps: Deps,
+  ): Promise<
+    { routes?: RouteModule[]; errorStatus?: Record<string, number>; stop?: () => Promise<void> } | undefined
+  >;
 }
 
 export interface StartOptions {
@@ -99,7 +103,13 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
       ...(tls ? { tls } : {}),
     });
     const mqttPort = await broker.start();
-    stops.push(() => broker.stop());
+    let brokerStopped = false;
+    const stopBroker = async () => {
+      if (brokerStopped) return;
+      brokerStopped = true;
+      await broker.stop();
+    };
+    stops.push(stopBroker);
 
     const auth = new AuthService({ store, clock, config, logger, metrics });
     metrics.define(METRIC.devicesEnrolled, 'gauge', 'Active enrolled devices (updated at each scrape)');
@@ -125,15 +135,17 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
 
     const deps: Deps = { config, logger, clock, store, metrics, broker, auth, deviceAuth, services: {} };
     const routes: RouteModule[] = [];
+    const errorStatus: Record<string, number> = {};
     for (const p of options.plugins ?? []) {
       const r = await p.start(deps);
       if (r?.routes) routes.push(...r.routes);
+      if (r?.errorStatus) Object.assign(errorStatus, r.errorStatus);
       if (r?.stop) stops.push(r.stop);
       logger.debug({ plugin: p.name }, 'plugin started');
     }
 
     const bootstrap = await auth.bootstrap();
-    const app = createApp(deps, { routes });
+    const app = createApp(deps, { routes, errorStatus });
     const listener = getRequestListener(app.fetch);
     const http = tls
       ? createHttpsServer({ cert: tls.cert, key: tls.key }, listener)
@@ -145,13 +157,14 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
       http.once('error', reject);
       http.listen(config.httpPort, config.host, () => resolve());
     });
-    stops.push(
-      () =>
-        new Promise<void>((resolve) => {
-          http.closeAllConnections?.();
-          http.close(() => resolve());
-        }),
-    );
+    // upgraded WebSocket sockets keep the HTTP server open: stop the broker (which closes them) first
+    stops.push(async () => {
+      await stopBroker();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    });
     const httpPort = (http.address() as AddressInfo).port;
     // ports known now: endpoints handed to devices use them unless a public URL is configured
     config.httpPort = httpPort;
