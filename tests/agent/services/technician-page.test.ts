@@ -1,0 +1,137 @@
+import type { Health } from '@loa/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../../agent/src/http/password.js';
+import { createTechnicianApp, isPrivateAddress } from '../../../agent/src/http/technician.js';
+import { LogRing } from '../../../agent/src/services/log-ring.js';
+import { TechnicianPage } from '../../../agent/src/services/technician-page.js';
+import { silent } from './helpers.js';
+
+const health: Health = {
+  at: '2026-11-26T05:00:00Z',
+  seq: 1,
+  agentVersion: '0.1.0',
+  uptimeS: 600,
+  cpuTempC: 51.2,
+  inputs: { mains: false, door: 'open', ampFault: false },
+  relays: { amplifier: true, zones: { cho: true } },
+  onAir: { itemId: 'ban-tin-sang', kind: 'audio', since: '2026-11-26T04:59:00Z' },
+  bundles: [{ channel: 'main', id: 'b1', version: 3 }],
+  clock: { trusted: false, source: 'none' },
+  modem: { rssiDbm: -85, operator: 'Viettel', registration: 'home' },
+  proofBacklog: 2,
+};
+
+const hash = await hashPassword('ky-thuat-vien-1');
+const calls: string[] = [];
+const ring = new LogRing(3);
+for (const i of [1, 2, 3, 4])
+  ring.write(JSON.stringify({ time: 0, level: 40, msg: `dòng ${i}`, module: 'x' }));
+
+function deps(addr: string) {
+  return {
+    passwordHash: () => hash,
+    health: async () => health,
+    recentProofs: async () => [],
+    logs: () => ring.lines(),
+    relayTest: async (s: number) => {
+      calls.push(`relay:${s}`);
+    },
+    testTone: async (s: number, hz: number) => {
+      calls.push(`tone:${s}:${hz}`);
+    },
+    deviceLabel: () => 'dev-1 (08/02500)',
+    clock: { now: () => Date.now() },
+    remoteAddress: () => addr,
+  };
+}
+
+const pages: TechnicianPage[] = [];
+afterEach(async () => {
+  for (const p of pages.splice(0)) await p.stop();
+});
+
+describe('technician page', () => {
+  it('classifies LAN and 4G addresses', () => {
+    for (const a of [
+      '192.168.1.20',
+      '10.0.0.5',
+      '172.20.1.1',
+      '127.0.0.1',
+      '::1',
+      'fd00::1',
+      'fe80::1',
+      '::ffff:192.168.0.2',
+    ])
+      expect(isPrivateAddress(a), a).toBe(true);
+    for (const a of [
+      '100.64.3.4',
+      '8.8.8.8',
+      '172.32.0.1',
+      '2001:db8::1',
+      '::ffff:1.2.3.4',
+      undefined,
+      'junk',
+    ])
+      expect(isPrivateAddress(a), String(a)).toBe(false);
+  });
+
+  it('refuses non-private peers', async () => {
+    const app = createTechnicianApp(deps('100.64.10.20'));
+    const res = await app.request('/login');
+    expect(res.status).toBe(403);
+  });
+
+  it('needs the password, then shows status in Vietnamese and runs the relay test', async () => {
+    const app = createTechnicianApp(deps('192.168.1.20'));
+    expect((await app.request('/')).status).toBe(303);
+    const bad = await app.request('/login', {
+      method: 'POST',
+      body: new URLSearchParams({ password: 'sai' }),
+    });
+    expect(bad.status).toBe(401);
+    const ok = await app.request('/login', {
+      method: 'POST',
+      body: new URLSearchParams({ password: 'ky-thuat-vien-1' }),
+    });
+    expect(ok.status).toBe(303);
+    const cookie = (ok.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    expect(ok.headers.get('set-cookie')).toContain('HttpOnly');
+    const html = await (await app.request('/', { headers: { cookie } })).text();
+    expect(html).toContain('Trạng thái trạm');
+    expect(html).toContain('mất điện');
+    expect(html).toContain('-85 dBm');
+    expect(html).toContain('Viettel');
+    expect(html).toContain('chưa tin cậy');
+    expect(html).toContain('dòng 4');
+    expect(html).not.toContain('dòng 1');
+    const r = await app.request('/relay-test', { method: 'POST', headers: { cookie } });
+    expect(await r.text()).toContain('Đã thử rơ-le');
+    const t = await app.request('/test-tone', {
+      method: 'POST',
+      headers: { cookie, origin: 'http://evil.example' },
+    });
+    expect(t.status).toBe(403);
+    expect(calls).toEqual(['relay:5']);
+  });
+
+  it('locks logins after repeated failures', async () => {
+    const app = createTechnicianApp(deps('10.1.1.1'));
+    for (let i = 0; i < 5; i++)
+      await app.request('/login', { method: 'POST', body: new URLSearchParams({ password: `x${i}` }) });
+    const r = await app.request('/login', {
+      method: 'POST',
+      body: new URLSearchParams({ password: 'ky-thuat-vien-1' }),
+    });
+    expect(r.status).toBe(429);
+  });
+
+  it('serves on a real socket bound to the configured address', async () => {
+    const { remoteAddress: _r, ...d } = deps('');
+    const page = new TechnicianPage({ listen: '127.0.0.1', port: 0, deps: d, logger: silent });
+    pages.push(page);
+    await page.start();
+    const res = await fetch(`http://127.0.0.1:${page.port}/login`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('Đăng nhập kỹ thuật viên');
+  });
+});
