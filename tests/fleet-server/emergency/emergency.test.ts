@@ -1,0 +1,215 @@
+/**
+ * Emergency: text → espeak-ng Vietnamese speech → Opus → signed emergency bundle published inline
+ * on the unit's emergency topic; stations verify it; live per-device tracking as JSON and SSE.
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  addSignature,
+  deviceSubscriptions,
+  deviceTopic,
+  type Emergency,
+  GENESIS_PREV,
+  type ProofBody,
+  type TrustPolicy,
+  unitTopic,
+  verifyManifest,
+} from '@loa/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EmergencyView } from '../../../fleet-server/src/services/emergency-service.js';
+import {
+  type Harness,
+  nextMessage,
+  run,
+  startHarness,
+  type TestDevice,
+  type TestUser,
+} from '../publish/harness.js';
+
+/** Reads server-sent events until `stop` returns true for the collected list. */
+async function readSse(
+  res: Response,
+  stop: (events: { event: string; data: unknown }[]) => boolean,
+): Promise<{ event: string; data: unknown }[]> {
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  const events: { event: string; data: unknown }[] = [];
+  while (!stop(events)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += dec.decode(value, { stream: true });
+    let i = buf.indexOf('\n\n');
+    while (i >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const ev = /^event: ?(.*)$/m.exec(block)?.[1];
+      const data = /^data: ?(.*)$/m.exec(block)?.[1];
+      if (ev && data) events.push({ event: ev, data: JSON.parse(data) });
+      i = buf.indexOf('\n\n');
+    }
+  }
+  await reader.cancel();
+  return events;
+}
+
+describe('emergency broadcast', () => {
+  let h: Harness;
+  let operator: TestUser;
+  let unkeyed: TestUser;
+  let d1: TestDevice;
+  let d2: TestDevice;
+  let trust: TrustPolicy;
+  let view: EmergencyView;
+  let msg1: Emergency;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    operator = await h.user('vanhanh.khancap', 'operator', ['08/02500']);
+    unkeyed = await h.user('vanhanh.chuaquyen', 'operator', ['08']);
+    const k = await h.api<{ publicKey: string }>(operator, 'POST', '/api/v1/signing-keys/me');
+    await h.api(unkeyed, 'POST', '/api/v1/signing-keys/me');
+    trust = await h.installTrust([{ pub: k.body.publicKey, roles: ['emergency'], scope: ['08/02500'] }]);
+    d1 = await h.device('st-02500-21', '08/02500');
+    d2 = await h.device('st-02500-22', '08/02500');
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it("refuses a unit outside the operator's scope and a key without the emergency role; nothing is sent", async () => {
+    const before = await h.server.deps.store.bundles.count();
+    const out = await h.api<{ error: { code: string } }>(operator, 'POST', '/api/v1/emergency', {
+      unit: '08/02600',
+      title: 'Cảnh báo',
+      text: 'Thử',
+    });
+    expect(out.status).toBe(403);
+    expect(out.body.error.code).toBe('FORBIDDEN_SCOPE');
+    const nokey = await h.api<{ error: { code: string } }>(unkeyed, 'POST', '/api/v1/emergency', {
+      unit: '08/02500',
+      title: 'Cảnh báo',
+      text: 'Thử',
+    });
+    expect(nokey.status).toBe(422);
+    expect(nokey.body.error.code).toBe('ROLE_NOT_AUTHORISED');
+    const empty = await h.api(operator, 'POST', '/api/v1/emergency', { unit: '08/02500', title: 'Trống' });
+    expect(empty.status).toBe(400);
+    expect(await h.server.deps.store.bundles.count()).toBe(before);
+  });
+
+  it('speaks the text, signs and publishes it on the unit emergency topic; stations verify it', async () => {
+    const c1 = await h.connect(d1, deviceSubscriptions(d1.id, d1.unit));
+    const c2 = await h.connect(d2, deviceSubscriptions(d2.id, d2.unit));
+    const topic = unitTopic('08/02500', 'emergency');
+    const m1 = nextMessage<Emergency>(c1, topic);
+    const m2 = nextMessage<Emergency>(c2, topic);
+    const r = await h.api<EmergencyView>(operator, 'POST', '/api/v1/emergency', {
+      unit: '08/02500',
+      title: 'Cảnh báo lũ quét',
+      text: 'Thông báo khẩn cấp: nước sông Lô đang dâng cao, bà con khẩn trương di chuyển lên vùng cao.',
+      repeat: 2,
+      gapSeconds: 10,
+    });
+    expect(r.status).toBe(201);
+    view = r.body;
+    expect(view.summary).toMatchObject({ total: 2, sent: 2 });
+    msg1 = await m1;
+    expect((await m2).manifest.id).toBe(msg1.manifest.id);
+    const v = verifyManifest(msg1.manifest, {
+      trust,
+      now: new Date(h.now()),
+      device: { unit: d1.unit, deviceId: d1.id },
+    });
+    expect(v.manifest.items[0]).toMatchObject({ kind: 'audio', priority: 'emergency', lang: 'vi' });
+    expect(v.manifest.schedule?.[0]).toMatchObject({
+      rule: { type: 'immediate' },
+      repeat: { count: 2, gapSeconds: 10 },
+    });
+    expect(v.manifest.items.find((i) => i.kind === 'text')?.text).toContain('sông Lô');
+  });
+
+  it('the spoken audio is real speech in the station format, normalised', async () => {
+    const blob = msg1.manifest.items[0]?.blob as { sha256: string; size: number };
+    const res = await fetch(`${msg1.blobBase}/${blob.sha256}`, { headers: { authorization: d1.basic } });
+    expect(res.status).toBe(200);
+    const file = join(h.dir, 'speech.ogg');
+    await writeFile(file, Buffer.from(await res.arrayBuffer()));
+    const { stderr } = await run('ffmpeg', [
+      '-hide_banner',
+      '-nostats',
+      '-i',
+      file,
+      '-af',
+      'ebur128',
+      '-f',
+      'null',
+      '-',
+    ]);
+    const lufs = Number(/I:\s+(-?[\d.]+) LUFS/.exec(stderr.slice(stderr.lastIndexOf('Summary:')))?.[1]);
+    expect(Math.abs(lufs + 16)).toBeLessThan(2);
+    const dur = Number(
+      /Duration: (\d+):(\d+):([\d.]+)/
+        .exec(stderr)
+        ?.slice(1)
+        .reduce((a, x) => a * 60 + Number(x), 0),
+    );
+    expect(dur).toBeGreaterThan(2);
+  });
+
+  it('tracks each device live (JSON and server-sent events): received, playing, completed, failed', async () => {
+    const sse = await fetch(`${h.server.url}/api/v1/emergency/${view.bundle.id}/events`, {
+      headers: { authorization: `Bearer ${operator.token}` },
+    });
+    expect(sse.status).toBe(200);
+    expect(sse.headers.get('content-type')).toContain('text/event-stream');
+    const events = readSse(sse, (ev) => ev.filter((e) => e.event === 'device').length >= 3);
+    const c1 = await h.connect(d1, []);
+    const c2 = await h.connect(d2, []);
+    const status = (state: string, reason?: string) =>
+      JSON.stringify({
+        bundleId: view.bundle.id,
+        channel: 'emergency',
+        version: view.bundle.version,
+        state,
+        ...(reason ? { reason } : {}),
+        at: new Date().toISOString(),
+      });
+    await c1.publishAsync(deviceTopic(d1.id, 'status'), status('active'), { qos: 1 });
+    const at = new Date().toISOString();
+    const proof: ProofBody = {
+      type: 'loa-proof',
+      format: 1,
+      eventId: randomUUID(),
+      deviceId: d1.id,
+      seq: 1,
+      prev: GENESIS_PREV,
+      bundleId: view.bundle.id,
+      channel: 'emergency',
+      bundleVersion: view.bundle.version,
+      itemId: 'alert-audio',
+      priority: 'emergency',
+      outcome: 'started',
+      startedAt: at,
+      relays: { amplifier: true },
+      clockTrusted: true,
+      at,
+    };
+    await c1.publishAsync(
+      deviceTopic(d1.id, 'proof'),
+      JSON.stringify(addSignature(proof, d1.keys.privateKey)),
+      { qos: 1 },
+    );
+    await c2.publishAsync(deviceTopic(d2.id, 'status'), status('failed', 'BLOB_HASH_MISMATCH'), { qos: 1 });
+    const got = await events;
+    expect(got[0]?.event).toBe('snapshot');
+    const last = got.filter((e) => e.event === 'device').at(-1)?.data as { summary: Record<string, number> };
+    expect(last.summary).toMatchObject({ total: 2, playing: 1, failed: 1 });
+    const json = await h.api<EmergencyView>(operator, 'GET', `/api/v1/emergency/${view.bundle.id}`);
+    const byId = new Map(json.body.devices.map((d) => [d.deviceId, d] as const));
+    expect(byId.get(d1.id)).toMatchObject({ stage: 'playing', plays: 1 });
+    expect(byId.get(d1.id)?.receivedAt).toBeTruthy();
+    expect(byId.get(d2.id)).toMatchObject({ stage: 'failed', failedReason: 'BLOB_HASH_MISMATCH' });
+  });
+});
