@@ -129,7 +129,7 @@ export class ModemSupervisor {
     return { failures: this.failures, cycles: this.cycles };
   }
 
-  /** The latest network-time reading, whatever its trust. */
+  /** The latest trusted network-time reading (or the latest untrusted one if none was ever trusted). */
   lastTime(): ModemTimeReading | null {
     return this.time;
   }
