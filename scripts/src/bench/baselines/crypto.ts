@@ -53,3 +53,23 @@ export async function sha256FilesMBps(paths: readonly string[]): Promise<number>
   }
   return bytes / (1024 * 1024) / ((performance.now() - start) / 1000);
 }
+
+/** Median latency of a small append + fsync in `dir` (what a durable store pays per batch). */
+export async function fsyncLatencyMs(dir: string, rounds = 20): Promise<number> {
+  const { open: openFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const fh = await openFile(join(dir, 'fsync-probe'), 'a');
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const t = performance.now();
+      await fh.write(Buffer.alloc(1024, 0x41));
+      await fh.sync();
+      times.push(performance.now() - t);
+    }
+  } finally {
+    await fh.close();
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] ?? Number.NaN;
+}

@@ -49,7 +49,9 @@ export async function realHealthIngest(
     const pool = Array.from({ length: 256 }, (_, i) => JSON.stringify(sampleHealth(i, new Date())));
     const before = await child.query<Stats>('stats');
     const sampler = new ProcessSampler(child.pid);
+    const self = new ProcessSampler('self');
     sampler.start();
+    self.start();
     const t0 = performance.now();
     const sent = await publishQos1({
       clients,
@@ -69,6 +71,7 @@ export async function realHealthIngest(
     }
     const seconds = (performance.now() - t0) / 1000;
     const prof = sampler.stop();
+    const gen = self.stop();
     const after = await child.query<Stats>('stats');
     await closeMany(clients);
     const perSecond = stored / seconds;
@@ -76,6 +79,7 @@ export async function realHealthIngest(
     notes.push(
       `fleet server: ${sent.messages} health reports acknowledged, ${stored} validated and stored in ${round(seconds)} s; ` +
         `server ${Math.round(prof.cpuPercent)} % CPU (of one core), RSS peak ${Math.round(prof.rssPeakMb)} MB; ` +
+        `load generator ${Math.round(gen.cpuPercent)} % of a core; ` +
         `per-client rate limit raised to 100,000/s for this run (field default 20/s).`,
       `registry during the health flood: ${after.store.registryWrites - before.store.registryWrites} writes, ${regBytes} bytes.`,
     );
