@@ -99,8 +99,8 @@ describe('append-only segments', () => {
     // simulate a crash: no stop(), so no final snapshot
     const again = mk();
     await again.start();
-    expect((again.latest('a')?.health as unknown as { seq: number }).seq).toBe(2);
-    expect((again.latest('b')?.health as unknown as { seq: number }).seq).toBe(1);
+    expect(again.latest('a')?.health).toMatchObject({ seq: 2 });
+    expect(again.latest('b')?.health).toMatchObject({ seq: 1 });
     expect(await again.query({ deviceId: 'a' })).toHaveLength(2);
     await again.stop();
     await h.stop();
