@@ -44,6 +44,10 @@ export function privateKeyFromPem(pem: string): KeyObject {
 }
 
 export function publicKeyFromPem(pem: string): KeyObject {
+  // createPublicKey would happily derive a public key from a private PEM; refuse it so that a
+  // private key is never copied to where only the public one belongs (a station, a verifier).
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem))
+    throw new LoaError('KEY_INVALID', 'this is a private key; give the public key (.pub) instead');
   let key: KeyObject;
   try {
     key = createPublicKey(pem);

@@ -152,10 +152,22 @@ const manifestShape = {
 
 function refineManifest(m: z.infer<z.ZodObject<typeof manifestShape>>, ctx: z.RefinementCtx): void {
   const ids = new Set<string>();
+  const sizes = new Map<string, number>();
   m.items.forEach((it, i) => {
     if (ids.has(it.id))
       ctx.addIssue({ code: 'custom', message: `duplicate item id ${it.id}`, path: ['items', i] });
     ids.add(it.id);
+    // One blob, one size: two items naming the same SHA-256 with different sizes are contradictory.
+    if (it.blob) {
+      const known = sizes.get(it.blob.sha256);
+      if (known !== undefined && known !== it.blob.size)
+        ctx.addIssue({
+          code: 'custom',
+          message: `blob ${it.blob.sha256.slice(0, 12)}… is listed with two sizes`,
+          path: ['items', i, 'blob', 'size'],
+        });
+      sizes.set(it.blob.sha256, it.blob.size);
+    }
   });
   const entryIds = new Set<string>();
   (m.schedule ?? []).forEach((e, i) => {

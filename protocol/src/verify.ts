@@ -37,7 +37,9 @@ function parseInput(
     );
   }
   try {
-    return JSON.parse(raw.toString());
+    // Strict UTF-8: invalid bytes are an error, never silently replaced (verifiers must agree).
+    const text = typeof raw === 'string' ? raw : new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    return JSON.parse(text);
   } catch (cause) {
     throw new VerifyError(malformed, `not valid JSON: ${(cause as Error).message}`, { cause });
   }
