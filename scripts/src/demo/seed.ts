@@ -29,6 +29,11 @@ export const DEMO_COMMUNES = [
 ] as const;
 
 export const DEMO_CHANNEL = 'son-duong';
+const ROLE_LABEL: Record<string, string> = {
+  bientap: 'Biên tập:',
+  pheduyet: 'Phê duyệt:',
+  vanhanh: 'Vận hành:',
+};
 export const ANNOUNCE_CHANNEL = 'thong-bao';
 
 export interface DemoState {

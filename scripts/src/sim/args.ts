@@ -17,6 +17,8 @@ export interface SimOptions {
   devices: number;
   noticeboards: number;
   server: string;
+  /** The server's MQTT listener (default mqtt://<server host>:1883). */
+  mqtt: string;
   tokens: string[];
   noticeboardTokens: string[];
   rootKeys: string[];
@@ -54,6 +56,7 @@ Required:
   --root-key FILE          pinned root public key (SPKI PEM) of the province (repeatable)
 
 Options:
+  --mqtt URL               the server's MQTT listener (default mqtt://<server host>:1883)
   --noticeboards M         how many of the devices are noticeboards (default 0)
   --noticeboard-token T    enrolment token for noticeboards (repeatable; needed when M > 0)
   --data-dir DIR           where the simulated devices keep their data (default ./data/sim)
@@ -104,6 +107,7 @@ export function parseSimArgs(argv: readonly string[]): SimOptions | 'help' {
         devices: { type: 'string' },
         noticeboards: { type: 'string' },
         server: { type: 'string' },
+        mqtt: { type: 'string' },
         token: { type: 'string', multiple: true },
         'noticeboard-token': { type: 'string', multiple: true },
         'root-key': { type: 'string', multiple: true },
@@ -142,6 +146,14 @@ export function parseSimArgs(argv: readonly string[]): SimOptions | 'help' {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new UsageError(`--server must be http:// or https:// (got ${url.protocol})`);
+  let mqtt: URL;
+  try {
+    mqtt = new URL(s('mqtt') ?? `mqtt://${url.hostname}:1883`);
+  } catch {
+    throw new UsageError(`--mqtt is not a URL: "${s('mqtt')}"`);
+  }
+  if (mqtt.protocol !== 'mqtt:')
+    throw new UsageError(`--mqtt must be mqtt://host:port (got ${mqtt.protocol})`);
   const tokens = list('token');
   const noticeboardTokens = list('noticeboard-token');
   if (devices - noticeboards > 0 && tokens.length === 0)
@@ -165,6 +177,7 @@ export function parseSimArgs(argv: readonly string[]): SimOptions | 'help' {
     devices,
     noticeboards,
     server: url.toString().replace(/\/$/, ''),
+    mqtt: mqtt.toString().replace(/\/$/, ''),
     tokens,
     noticeboardTokens,
     rootKeys,

@@ -1,0 +1,175 @@
+/**
+ * One simulated device: the REAL agent (startAgent from @loa/agent: enrolment, trust store,
+ * bundle store with HTTP download and verification, scheduler and player, signed proof journal,
+ * mqtt.js fleet link) with simulated GPIO, modem and audio timing, its traffic through its own
+ * link proxy (4G latency/loss), and fault switches: power cut, faulty amplifier.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentRuntime } from '@loa/agent';
+import { parseConfig, startAgent } from '@loa/agent';
+import type { Logger } from 'pino';
+import { type LinkProfile, LinkProxy } from './link-proxy.js';
+
+export interface SimStationSpec {
+  /** Local name (directory under the sim data dir), e.g. "st-08-02500-1". */
+  name: string;
+  kind: 'station' | 'noticeboard';
+  displayName: string;
+  /** The fleet server as the simulator reaches it directly. */
+  server: URL;
+  /** The server's MQTT listener as the simulator reaches it directly (mqtt://host:port). */
+  mqtt: URL;
+  dataDir: string;
+  token: string;
+  rootKeys: string[];
+  healthIntervalS: number;
+  profile: LinkProfile;
+  logLevel: string;
+  ampFault: boolean;
+}
+
+export type StationState = 'stopped' | 'starting' | 'running' | 'power-cut';
+
+export class SimStation {
+  runtime: AgentRuntime | undefined;
+  state: StationState = 'stopped';
+  starts = 0;
+  private httpProxy: LinkProxy | undefined;
+  private mqttProxy: LinkProxy | undefined;
+
+  constructor(
+    readonly spec: SimStationSpec,
+    private readonly logger: Logger,
+  ) {}
+
+  get deviceId(): string | undefined {
+    return this.runtime?.enrolment.credentials()?.deviceId;
+  }
+
+  private async proxies(): Promise<void> {
+    if (!this.httpProxy) {
+      this.httpProxy = new LinkProxy({
+        targetHost: this.spec.server.hostname,
+        targetPort: Number(this.spec.server.port || (this.spec.server.protocol === 'https:' ? 443 : 80)),
+        profile: this.spec.profile,
+      });
+      await this.httpProxy.start();
+    }
+    if (!this.mqttProxy) {
+      this.mqttProxy = new LinkProxy({
+        targetHost: this.spec.mqtt.hostname,
+        targetPort: Number(this.spec.mqtt.port || 1883),
+        profile: this.spec.profile,
+      });
+      await this.mqttProxy.start();
+    }
+  }
+
+  /** Rewrites requests for the server's origin to go through the link proxy. */
+  private proxiedFetch(): typeof fetch {
+    const origin = this.spec.server.origin;
+    return (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.toString() : input.url;
+      const via = this.httpProxy ? `http://127.0.0.1:${this.httpProxy.port}` : origin;
+      const rewritten = url.startsWith(origin) ? `${via}${url.slice(origin.length)}` : url;
+      return fetch(rewritten, init);
+    };
+  }
+
+  private config() {
+    mkdirSync(this.spec.dataDir, { recursive: true, mode: 0o700 });
+    return parseConfig(
+      {
+        device: { dataDir: this.spec.dataDir, name: this.spec.displayName },
+        fleet: {
+          url: this.spec.server.origin,
+          enrolmentToken: this.spec.token,
+          healthIntervalS: this.spec.healthIntervalS,
+          mqttUrl: `mqtt://127.0.0.1:${this.mqttProxy?.port ?? 1883}`,
+        },
+        trust: { rootKeys: this.spec.rootKeys },
+        hardware: {
+          gpio: { driver: 'sim' },
+          amplifier: { pin: 17, warmupMs: 1500, idleTailMs: 8000 },
+          zones: {},
+          inputs: {
+            mains: { pin: 5, activeLow: true, debounceMs: 200 },
+            door: { pin: 6, activeLow: true, debounceMs: 100 },
+            ampFault: { pin: 13, debounceMs: 100 },
+          },
+          modem: { driver: 'sim', path: '/dev/ttyUSB2', powerPin: 24, pollIntervalS: 300 },
+          fm: { driver: 'none' },
+        },
+        audio: { driver: 'sim', output: { type: 'null' } },
+        technician: { enabled: false },
+        log: { level: this.spec.logLevel },
+      },
+      join(this.spec.dataDir, '..'),
+    );
+  }
+
+  async start(): Promise<void> {
+    if (this.state === 'running' || this.state === 'starting') return;
+    this.state = 'starting';
+    await this.proxies();
+    try {
+      this.runtime = await startAgent(this.config(), {
+        logger: this.logger.child({ device: this.spec.name }),
+        env: {},
+        fetch: this.proxiedFetch(),
+        reboot: () => void this.restart(),
+      });
+    } catch (e) {
+      this.state = 'stopped';
+      throw e;
+    }
+    this.starts++;
+    this.setAmpFault(this.spec.ampFault);
+    this.state = 'running';
+  }
+
+  setAmpFault(on: boolean): void {
+    this.spec.ampFault = on;
+    this.runtime?.hardware.simGpio?.setInput('ampFault', on);
+  }
+
+  /** Power cut: the links drop without a goodbye (the broker publishes the last will), then the agent dies. */
+  async powerCut(ms: number): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'power-cut';
+    this.httpProxy?.outage(ms);
+    this.mqttProxy?.outage(ms);
+    const rt = this.runtime;
+    this.runtime = undefined;
+    await rt?.stop();
+  }
+
+  /** The cell drops: links are cut for `ms`, the agent keeps running (and reconnects). */
+  linkOutage(ms: number): void {
+    this.httpProxy?.outage(ms);
+    this.mqttProxy?.outage(ms);
+  }
+
+  async restart(): Promise<void> {
+    await this.stop(false);
+    await this.start();
+  }
+
+  async stop(closeProxies = true): Promise<void> {
+    const rt = this.runtime;
+    this.runtime = undefined;
+    this.state = 'stopped';
+    await rt?.stop();
+    if (closeProxies) {
+      await this.httpProxy?.stop();
+      await this.mqttProxy?.stop();
+      this.httpProxy = undefined;
+      this.mqttProxy = undefined;
+    }
+  }
+
+  linkStats() {
+    return { http: this.httpProxy?.stats, mqtt: this.mqttProxy?.stats };
+  }
+}
