@@ -56,6 +56,8 @@ export const ConfigSchema = z.strictObject({
     unit: unitPath.optional(),
     groups: z.array(id).max(64).default([]),
     name: z.string().max(200).optional(),
+    /** The reboot command reboots the board (systemctl reboot); otherwise the agent restarts. */
+    allowReboot: z.boolean().default(false),
   }),
   fleet: z
     .strictObject({

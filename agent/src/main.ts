@@ -1,0 +1,452 @@
+/**
+ * The agent's only composition root: reads the config and files, picks real or simulated
+ * drivers, constructs every service, starts them in order and stops them in reverse.
+ *   npm run agent -- --config FILE          (development, TypeScript sources)
+ *   loa-agent --config FILE                 (compiled build, agent/bin/loa-agent.js)
+ *   loa-agent --hash-password < password    (prints a scrypt hash for the technician page)
+ */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { isLoaError, keyId, LoaError } from '@loa/protocol';
+import { type Logger, multistream, pino } from 'pino';
+import { z } from 'zod';
+import { type AgentConfig, loadConfig } from './config.js';
+import type { ActiveBundle as PlanBundle } from './domain/scheduler/types.js';
+import { FfmpegAudioDriver } from './drivers/audio/ffmpeg.js';
+import { SimAudioDriver } from './drivers/audio/sim.js';
+import type { AudioDriver } from './drivers/audio/types.js';
+import { hashPassword } from './http/password.js';
+import { type ActiveBundle, BundleStore } from './services/bundle-store.js';
+import { TrustedClock } from './services/clock.js';
+import { CommandHandler } from './services/commands.js';
+import { dataPaths, ensureDir, readJsonFile, writeJsonAtomic } from './services/data-dir.js';
+import { Enrolment, loadOrCreateDeviceKey, readProvisioning } from './services/enrolment.js';
+import { FleetLink } from './services/fleet-link.js';
+import { HealthCollector } from './services/health.js';
+import { LogRing } from './services/log-ring.js';
+import { Player } from './services/player.js';
+import { ProofJournal } from './services/proof-journal.js';
+import { SdNotify } from './services/sd-notify.js';
+import { buildHardware, type StationHardware, safeStateFromRaw } from './services/station-hardware.js';
+import { TechnicianPage } from './services/technician-page.js';
+import { loadPinnedRoots, TrustStore } from './services/trust-store.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface AgentRuntime {
+  config: AgentConfig;
+  hardware: StationHardware;
+  bundles: BundleStore;
+  journal: ProofJournal;
+  player: Player;
+  clock: TrustedClock;
+  health: HealthCollector;
+  enrolment: Enrolment;
+  link(): FleetLink | undefined;
+  technician?: TechnicianPage;
+  /** Milliseconds from startAgent() to the programme being planned. */
+  readyMs: number;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  logRing?: LogRing;
+  env?: NodeJS.ProcessEnv;
+  fetch?: typeof fetch;
+  /** What the reboot command does; default: `systemctl reboot` if allowed, else a process restart. */
+  reboot?: () => void;
+}
+
+const StateSchema = z.object({ boot: z.number().int().min(0) });
+
+function toPlan(b: ActiveBundle, blobDir: string): PlanBundle {
+  return { manifest: b.manifest, blobDir, activatedAt: Date.parse(b.activatedAt) };
+}
+
+/** Builds and starts the whole agent. On failure everything already started is stopped. */
+export async function startAgent(config: AgentConfig, opts: StartOptions = {}): Promise<AgentRuntime> {
+  const t0 = performance.now();
+  const ring = opts.logRing ?? new LogRing();
+  const log =
+    opts.logger ??
+    pino({ level: config.log.level }, multistream([{ stream: process.stdout }, { stream: ring }]));
+  const env = opts.env ?? process.env;
+  const stops: { name: string; stop: () => Promise<void> | void }[] = [];
+  const started = <T>(name: string, svc: T, stop: (s: T) => Promise<void> | void): T => {
+    stops.push({ name, stop: () => stop(svc) });
+    return svc;
+  };
+  const stopAll = async () => {
+    for (const s of stops.splice(0).reverse()) {
+      try {
+        await s.stop();
+      } catch (err) {
+        log.error({ err, service: s.name }, 'stop failed');
+      }
+    }
+  };
+
+  try {
+    const paths = dataPaths(config.device.dataDir);
+    await ensureDir(paths.root, 0o700);
+    const boot = ((await readJsonFile(paths.state, StateSchema).catch(() => undefined))?.boot ?? 0) + 1;
+    await writeJsonAtomic(paths.state, { boot });
+    const key = await loadOrCreateDeviceKey(paths.deviceKey, log);
+    const provisionalId = `k-${keyId(key).slice(0, 16)}`;
+
+    // Hardware first: relays to the safe state before anything else can fail.
+    const wallClock = { now: () => Date.now() };
+    const hw = await buildHardware(config.hardware, log, wallClock);
+    started('gpio', hw.gpio, (g) => g.close());
+    await hw.amplifier.start();
+    started('amplifier', hw.amplifier, (a) => a.stop());
+    await hw.inputs.start();
+    started('inputs', hw.inputs, (i) => i.stop());
+    if (hw.modem)
+      started('modem', hw.modem, (m) => m.stop())
+        .start()
+        .catch((err: unknown) => log.warn({ err }, 'modem start failed'));
+    if (hw.fm) {
+      const fm = hw.fm;
+      started('fm', fm, (f) => f.stop());
+      fm.start()
+        .then(() => (config.hardware.fm.frequencyMHz ? fm.tune(config.hardware.fm.frequencyMHz) : undefined))
+        .catch((err: unknown) => log.warn({ err }, 'FM tuner start failed'));
+    }
+
+    const clock = new TrustedClock(
+      {
+        dataDir: paths.root,
+        ...(hw.modem
+          ? {
+              modemTime: async () => {
+                const t = hw.modem?.networkNow();
+                return t ? { timeMs: t.utcMs } : null;
+              },
+            }
+          : {}),
+      },
+      { logger: log },
+    );
+    await clock.start();
+    started('clock', clock, (c) => c.stop());
+
+    const pinned = await loadPinnedRoots(config.trust.rootKeys, config.trust.threshold);
+    const trust = new TrustStore({ file: paths.trust, pinned, clock, logger: log });
+    await trust.start();
+
+    const enrolment = new Enrolment({
+      credentialsFile: paths.credentials,
+      fleetUrl: config.fleet?.url,
+      token: config.fleet?.enrolmentToken,
+      provisioningFile: config.fleet?.provisioningFile,
+      privateKey: key,
+      hardware: async () => ({
+        model: await readFile('/proc/device-tree/model', 'utf8')
+          .then((m) => m.replace(/\0/g, '').trim())
+          .catch(() => null),
+        arch: process.arch,
+        agentVersion: AGENT_VERSION,
+        node: process.version,
+      }),
+      trust,
+      clock,
+      logger: log,
+      ...(config.device.id ? { preferredDeviceId: config.device.id } : {}),
+      ...(config.device.name ? { name: config.device.name } : {}),
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    });
+    const creds = () => enrolment.credentials();
+    const deviceId = () => creds()?.deviceId ?? config.device.id ?? provisionalId;
+    const unit = () => creds()?.unit ?? config.device.unit;
+
+    const journal = new ProofJournal({ dir: paths.journal, privateKey: key, deviceId, clock, logger: log });
+    await journal.start();
+    started('journal', journal, (j) => j.stop());
+
+    const bundles = new BundleStore({
+      dir: paths.bundles,
+      trust: () => trust.current(),
+      device: () => {
+        const u = unit();
+        return u ? { unit: u, deviceId: deviceId(), groups: config.device.groups } : undefined;
+      },
+      clock,
+      logger: log,
+      headers: (): Record<string, string> => {
+        const c = creds();
+        return c
+          ? {
+              authorization: `Basic ${Buffer.from(`${c.mqtt.username}:${c.mqtt.password}`).toString('base64')}`,
+            }
+          : {};
+      },
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    });
+    await bundles.start();
+    started('bundles', bundles, (b) => b.stop());
+
+    const audio: AudioDriver =
+      config.audio.driver === 'sim'
+        ? new SimAudioDriver()
+        : new FfmpegAudioDriver({ output: config.audio.output, logger: log });
+    const player = new Player({
+      audio,
+      gate: hw.amplifier,
+      proofs: journal,
+      clock,
+      logger: log,
+      policy: {
+        utcOffset: config.station.utcOffset,
+        quietHours: config.station.quietHours,
+        volume: config.station.volume,
+        volumeWindows: config.station.volumeWindows,
+      },
+      stateFile: join(paths.root, 'player.json'),
+    });
+    const blobDir = join(paths.bundles, 'blobs');
+    player.setBundles(bundles.active().map((b) => toPlan(b, blobDir)));
+    await player.start();
+    started('player', player, (p) => p.stop());
+    bundles.on('activated', () => player.setBundles(bundles.active().map((b) => toPlan(b, blobDir))));
+    const readyMs = performance.now() - t0;
+
+    const health = new HealthCollector({
+      agentVersion: AGENT_VERSION,
+      clock,
+      dataDir: paths.root,
+      relays: () => hw.amplifier.relays(),
+      inputs: () => hw.inputs.state(),
+      modem: () => hw.modem?.status() ?? undefined,
+      player: () => {
+        const s = player.status();
+        return { onAir: s.onAir, volume: s.volume, deadAir: s.deadAir };
+      },
+      bundles: () => bundles.active().map((b) => ({ channel: b.channel, id: b.id, version: b.version })),
+      trustVersion: () => trust.current()?.version,
+      clockState: () => clock.state(),
+      proofBacklog: () => journal.backlog,
+      lastError: () => bundles.lastError ?? enrolment.lastError,
+    });
+
+    const relayTest = async (seconds: number, zone?: string) => {
+      await hw.amplifier.ready(zone ? [zone] : undefined);
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      hw.amplifier.idle();
+    };
+    const reboot =
+      opts.reboot ??
+      (() => {
+        if (config.device.allowReboot)
+          execFile('systemctl', ['reboot'], (err) => err && log.error({ err }, 'reboot failed'));
+        else process.kill(process.pid, 'SIGTERM'); // systemd restarts the agent (Restart=always)
+      });
+    let link: FleetLink | undefined;
+    const commands = new CommandHandler({
+      file: paths.seenCommands,
+      trust: () => trust.current(),
+      device: () => {
+        const c = creds();
+        return c ? { deviceId: c.deviceId, unit: c.unit } : undefined;
+      },
+      clock,
+      logger: log,
+      executors: {
+        playNow: (p, cmd) => player.playNow(p.channel ?? 'main', p.itemId as string, { commandId: cmd.id }),
+        stop: async () => player.stopCurrent(),
+        volume: async (v) => player.setVolume(v),
+        testTone: (p, cmd) => player.testTone(p.seconds ?? 5, p.frequencyHz ?? 1000, { commandId: cmd.id }),
+        relayTest: (p) => relayTest(p.seconds ?? 5, p.zone),
+        sync: async () => {
+          await hw.modem?.pollNow();
+        },
+        reboot: async () => {
+          setTimeout(reboot, 500);
+        },
+      },
+    });
+    await commands.start();
+    started('commands', commands, (c) => c.stop());
+
+    const startLink = () => {
+      const c = creds();
+      if (!c || link) return;
+      link = new FleetLink({
+        mqttUrl: config.fleet?.mqttUrl ?? c.mqtt.url,
+        username: c.mqtt.username,
+        password: c.mqtt.password,
+        deviceId: c.deviceId,
+        unit: c.unit,
+        boot,
+        agentVersion: AGENT_VERSION,
+        journal,
+        health: () => health.collect(),
+        healthIntervalMs: (config.fleet?.healthIntervalS ?? 60) * 1000,
+        onNotify: (n) => void bundles.fetchNotified(n).catch(() => undefined),
+        onEmergency: (e) => void bundles.installInline(e.manifest, e.blobBase).catch(() => undefined),
+        onCommand: (raw) => commands.handle(raw),
+        onServerTime: (ms) => clock.reportServerTime(ms),
+        clock,
+        logger: log,
+      });
+      link.start();
+      started('fleet-link', link, (l) => l.stop());
+    };
+    bundles.on('status', (s) => link?.publishStatus(s));
+    enrolment.on('enrolled', startLink);
+    await enrolment.start();
+    started('enrolment', enrolment, (e) => e.stop());
+    startLink();
+
+    let technician: TechnicianPage | undefined;
+    if (config.technician.enabled) {
+      const prov = config.fleet?.provisioningFile
+        ? await readProvisioning(config.fleet.provisioningFile).catch(() => undefined)
+        : undefined;
+      const passwordHash = config.technician.passwordHash ?? prov?.technicianPasswordHash;
+      technician = new TechnicianPage({
+        listen: config.technician.listen,
+        port: config.technician.port,
+        logger: log,
+        deps: {
+          passwordHash: () => passwordHash,
+          health: () => health.collect(),
+          recentProofs: () => journal.recent(20),
+          logs: () => ring.lines(),
+          relayTest: (s) => relayTest(s),
+          testTone: (s, hz) => player.testTone(s, hz),
+          deviceLabel: () => `${deviceId()}${unit() ? ` (${unit()})` : ''}`,
+          clock,
+        },
+      });
+      await technician.start();
+      started('technician', technician, (t) => t.stop());
+    }
+
+    const sd = new SdNotify({ env, logger: log });
+    await sd.ready(`Sẵn sàng: ${bundles.active().length} kênh bản tin`);
+    stops.push({ name: 'sd-notify', stop: () => sd.stopping() });
+    log.info({ deviceId: deviceId(), boot, readyMs: Math.round(readyMs) }, 'agent started');
+
+    return {
+      config,
+      hardware: hw,
+      bundles,
+      journal,
+      player,
+      clock,
+      health,
+      enrolment,
+      link: () => link,
+      ...(technician ? { technician } : {}),
+      readyMs,
+      stop: stopAll,
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+const USAGE = `Cách dùng: loa-agent --config TỆP.json
+  --config, -c TỆP     tệp cấu hình (xem agent/config.example.json)
+  --hash-password      đọc mật khẩu từ đầu vào chuẩn, in chuỗi băm scrypt cho trang kỹ thuật viên
+  --help, -h           hướng dẫn này`;
+
+/** Command line entry. Returns the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  let args: ReturnType<
+    typeof parseArgs<{
+      options: {
+        config: { type: 'string'; short: 'c' };
+        'hash-password': { type: 'boolean' };
+        help: { type: 'boolean'; short: 'h' };
+      };
+    }>
+  >;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c' },
+        'hash-password': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (args.values['hash-password']) {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    const pw = Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
+    if (pw.length < 8) {
+      process.stderr.write('Mật khẩu phải có ít nhất 8 ký tự.\n');
+      return 2;
+    }
+    process.stdout.write(`${await hashPassword(pw)}\n`);
+    return 0;
+  }
+  if (!args.values.config) {
+    process.stderr.write(`Thiếu --config.\n${USAGE}\n`);
+    return 2;
+  }
+  const bootLog = pino({ level: 'info' });
+  let config: AgentConfig;
+  try {
+    config = await loadConfig(args.values.config);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    const raw = await readFile(args.values.config, 'utf8')
+      .then(JSON.parse)
+      .catch(() => undefined);
+    await safeStateFromRaw(raw, bootLog);
+    return isLoaError(e) && e.code === 'CONFIG_UNREADABLE' ? 66 : 78; // EX_NOINPUT / EX_CONFIG
+  }
+  let rt: AgentRuntime;
+  try {
+    rt = await startAgent(config);
+  } catch (e) {
+    bootLog.fatal({ code: isLoaError(e) ? e.code : undefined, err: e }, 'agent failed to start');
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 1;
+  }
+  return await new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const onSignal = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      bootLog.info({ signal: sig }, 'stopping: amplifier off, journal closed');
+      const force = setTimeout(() => resolveExit(1), 20_000);
+      force.unref();
+      rt.stop().then(
+        () => resolveExit(0),
+        () => resolveExit(1),
+      );
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  });
+}
+
+const entry = process.argv[1] ? resolve(process.argv[1]) : '';
+if (entry === fileURLToPath(import.meta.url)) {
+  runCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof LoaError ? `${e.code}: ` : ''}${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
