@@ -137,8 +137,8 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
   services.ingest.on((e) => {
     counts[e.type] = (counts[e.type] ?? 0) + 1;
     if (e.type === 'status' && e.status.state === 'playing') {
-      let m = playing.get(e.status.bundleId);
-      if (!m) playing.set(e.status.bundleId, (m = new Map()));
+      const m = playing.get(e.status.bundleId) ?? new Map<string, number>();
+      playing.set(e.status.bundleId, m);
       if (!m.has(e.deviceId)) m.set(e.deviceId, now());
     }
   });

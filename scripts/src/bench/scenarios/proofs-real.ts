@@ -36,12 +36,11 @@ export async function realProofIngest(
     await Promise.all(
       clients.map((c, i) => c.subscribeAsync(deviceTopic(devices[i]?.deviceId ?? '', 'ack'), { qos: 1 })),
     );
-    clients.forEach((c, i) =>
+    for (const [i, c] of clients.entries())
       c.on('message', (_t, payload) => {
         const a = AckSchema.safeParse(JSON.parse(payload.toString()));
         if (a.success) acked[i] = Math.max(acked[i] ?? 0, a.data.upToSeq);
-      }),
-    );
+      });
     const total = opts.devices * opts.perDevice;
     const sampler = new ProcessSampler(child.pid);
     const self = new ProcessSampler('self');
