@@ -188,7 +188,7 @@ export async function seedDemo(
     seededAt: new Date().toISOString(),
     users: users.map((u) => ({
       username: u.username,
-      role: roles[u.username]?.join('+') ?? '',
+      role: ROLE_LABEL[u.username] ?? u.username,
       password: u.password,
     })),
     tokens,
