@@ -42,9 +42,13 @@ function checkRole(actor: Actor, permission: Permission): void {
 
 function checkState(b: WorkflowBundle, allowed: readonly WorkflowState[], what: string): void {
   if (!allowed.includes(b.state))
-    throw new LoaError('BUNDLE_STATE_CONFLICT', `Không thể ${what} khi gói tin đang ở trạng thái "${b.state}"`, {
-      details: { state: b.state, allowed },
-    });
+    throw new LoaError(
+      'BUNDLE_STATE_CONFLICT',
+      `Không thể ${what} khi gói tin đang ở trạng thái "${b.state}"`,
+      {
+        details: { state: b.state, allowed },
+      },
+    );
 }
 
 /** May the actor create or edit a draft targeting these units? */

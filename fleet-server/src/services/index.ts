@@ -30,6 +30,8 @@ import { Transcoder, type TranscoderOptions } from './transcoder.js';
 import { TrustService } from './trust-service.js';
 import { WebhookService } from './webhooks.js';
 
+export { CONTENT_ERROR_STATUS } from './access.js';
+
 export interface ContentServices {
   blobs: BlobStore;
   transcoder: Transcoder;
@@ -76,23 +78,6 @@ export const CONTENT_ROUTES: RouteModule[] = [
   registerIngestRoutes,
   registerBlobRoutes,
 ];
-
-/**
- * Error codes of the content side whose status is not what app.ts's suffix rules give (400):
- * pass to createApp({ errorStatus }) for precise statuses.
- */
-export const CONTENT_ERROR_STATUS: Record<string, number> = {
-  MEDIA_UNSUPPORTED: 415,
-  VIDEO_FORMAT: 415,
-  MEDIA_UNDECODABLE: 422,
-  AUDIO_SILENT: 422,
-  AUDIO_TOO_LONG: 422,
-  CONTENT_KIND_MISMATCH: 422,
-  BUNDLE_INVALID: 422,
-  SIGNATURE_MISMATCH: 422,
-  TRANSCODE_FAILED: 422,
-  TOOL_TIMEOUT: 504,
-};
 
 /** The content side as a plugin of startFleetServer (main.ts). */
 export function contentPlugin(opts: ContentServicesOptions = {}): ServerPlugin {

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { BundleDraftSchema } from '../../domain/bundle-compose.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
-import { contentServices } from '../../services/access.js';
+import { contentServices, withContentErrors } from '../../services/access.js';
 import type { BundleRecord } from '../../store/types.js';
 import type { RouteContext } from '../app.js';
 
@@ -76,7 +76,8 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     permission: 'bundle.compose',
     body: BundleDraftSchema,
     status: 201,
-    handler: async ({ body, user, ip }) => contentServices(deps).publisher.createDraft(body, { ...user, ip }),
+    handler: ({ c, body, user, ip }) =>
+      withContentErrors(c, () => contentServices(deps).publisher.createDraft(body, { ...user, ip })),
   });
 
   api.add({
@@ -86,8 +87,10 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     tags: ['bundles'],
     permission: 'bundle.compose',
     body: BundleDraftSchema,
-    handler: async ({ params, body, user, ip }) =>
-      contentServices(deps).publisher.updateDraft(params.id as string, body, { ...user, ip }),
+    handler: ({ c, params, body, user, ip }) =>
+      withContentErrors(c, () =>
+        contentServices(deps).publisher.updateDraft(params.id as string, body, { ...user, ip }),
+      ),
   });
 
   api.add({
@@ -99,7 +102,9 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     tags: ['bundles'],
     roles: ['editor', 'approver', 'administrator'],
     body: z.record(z.string(), z.unknown()),
-    handler: async ({ params, body, user, ip }) =>
-      contentServices(deps).publisher.addSignatures(params.id as string, body, { ...user, ip }),
+    handler: ({ c, params, body, user, ip }) =>
+      withContentErrors(c, () =>
+        contentServices(deps).publisher.addSignatures(params.id as string, body, { ...user, ip }),
+      ),
   });
 }

@@ -7,7 +7,7 @@
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
 import { inScope, requireScope } from '../../domain/rbac.js';
-import { contentServices } from '../../services/access.js';
+import { contentServices, withContentErrors } from '../../services/access.js';
 import { TextContentSchema, UploadMetaSchema } from '../../services/content-service.js';
 import type { RouteContext } from '../app.js';
 
@@ -73,7 +73,8 @@ export function registerContentRoutes({ api, deps }: RouteContext): void {
           'UPLOAD_TOO_LARGE',
           `Tệp vượt quá giới hạn ${Math.round(svc.maxUploadBytes / 1048576)} MB`,
         );
-      return svc.upload(c.req.raw.body, query, user, ip);
+      const rec = await withContentErrors(c, () => svc.upload(c.req.raw.body, query, user, ip));
+      return rec instanceof Response ? rec : c.json(rec, 201);
     },
   });
 

@@ -5,7 +5,7 @@
 import { streamSSE } from 'hono/streaming';
 import { EmergencyRequestSchema } from '../../domain/emergency.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
-import { contentServices } from '../../services/access.js';
+import { contentServices, withContentErrors } from '../../services/access.js';
 import type { EmergencyEvent } from '../../services/emergency-service.js';
 import type { RouteContext } from '../app.js';
 
@@ -22,7 +22,8 @@ export function registerEmergencyRoutes({ api, deps }: RouteContext): void {
     permission: 'emergency.send',
     body: EmergencyRequestSchema,
     status: 201,
-    handler: async ({ body, user, ip }) => contentServices(deps).emergency.send(body, { ...user, ip }),
+    handler: ({ c, body, user, ip }) =>
+      withContentErrors(c, () => contentServices(deps).emergency.send(body, { ...user, ip })),
   });
 
   api.add({

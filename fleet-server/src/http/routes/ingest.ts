@@ -26,8 +26,7 @@ const ProofQuery = z.strictObject({
 export function registerIngestRoutes({ api, deps }: RouteContext): void {
   const device = async (c: Parameters<typeof authenticateDevice>[0]) => {
     const d = await authenticateDevice(c, deps.deviceAuth);
-    if (!d)
-      throw new LoaError('AUTH_REQUIRED', 'thiết bị cần xác thực (Basic deviceId:mật khẩu MQTT)');
+    if (!d) throw new LoaError('AUTH_REQUIRED', 'thiết bị cần xác thực (Basic deviceId:mật khẩu MQTT)');
     return d;
   };
 
