@@ -38,12 +38,12 @@ const factories: Record<string, Factory> = {
       reconnectMinMs: 20,
       reconnectMaxMs: 50,
     });
-    return { device, transport, modem: createQuectelModem(transport, { logger, timeoutMs: 300 }).modem };
+    return { device, transport, modem: createQuectelModem(transport, { logger, timeoutMs: 1000 }).modem };
   },
   'simulated transport': (config) => {
     const device = new SimModemDevice(config, clock);
     const transport = new SimModemTransport({ device, dropoutMs: 30 });
-    return { device, transport, modem: createQuectelModem(transport, { logger, timeoutMs: 300 }).modem };
+    return { device, transport, modem: createQuectelModem(transport, { logger, timeoutMs: 1000 }).modem };
   },
 };
 
@@ -66,7 +66,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 for (const [name, make] of Object.entries(factories)) {
   describe(`modem contract: ${name}`, () => {
     async function started(config: Partial<SimModemConfig> = {}): Promise<Stack> {
-      const stack = make({ latencyMs: 2, slowMs: 900, ...config });
+      const stack = make({ latencyMs: 2, slowMs: 2000, ...config });
       await stack.modem.start();
       stops.push(() => stack.modem.stop());
       await vi.waitFor(() => expect(stack.transport.isOpen).toBe(true), { timeout: 10_000 });
@@ -121,7 +121,7 @@ for (const [name, make] of Object.entries(factories)) {
       // The slow reply arrives later; it must not be taken as the answer to this command.
       device.config.rssi = 5;
       expect(await modem.operator()).toEqual({ name: 'Viettel', tech: 'lte' });
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 1200));
       expect(await modem.signal()).toEqual({ csq: 5, dbm: -103 });
     });
 

@@ -112,7 +112,7 @@ describe('SerialLineTransport + AtCommandChannel on SerialPortMock', () => {
   });
 
   it('times out, drops the late reply, and answers the next command correctly', async () => {
-    const { rig, channel } = await setup({ timeoutMs: 150, recoveryMs: 200 });
+    const { rig, channel } = await setup({ timeoutMs: 300, recoveryMs: 1000 });
     expect(await codeOf(channel.send('AT+CSQ'))).toBe('AT_TIMEOUT');
     const next = channel.send('AT+COPS?');
     rig.emit('+CSQ: 9,99\r\nOK\r\n'); // late answer to AT+CSQ, during recovery

@@ -47,6 +47,7 @@ export class SimGpio implements GpioDriver {
   private readonly maxTimeline: number;
   private readonly outputsByPin = new Map<number, SimOutput>();
   private readonly inputsByPin = new Map<number, SimInput>();
+  private readonly releaseHooks = new Map<number, () => void>();
   private closed = false;
 
   constructor(options: SimGpioOptions = {}) {
@@ -70,7 +71,6 @@ export class SimGpio implements GpioDriver {
       },
       read: () => out.value,
     };
-    out.config = config;
     this.releaseHooks.set(config.pin, () => {
       released = true;
     });
@@ -140,12 +140,10 @@ export class SimGpio implements GpioDriver {
     return Object.fromEntries([...this.outputsByPin.values()].map((o) => [o.config.name, o.value]));
   }
 
-  /** Writes to the named output since `from` (timeline index), for sequence assertions. */
+  /** Writes to the named output, oldest first, for sequence assertions. */
   writesOf(name: string): RelayWrite[] {
     return this.timeline.filter((w) => w.name === name);
   }
-
-  private readonly releaseHooks = new Map<number, () => void>();
 
   private claim(pin: number, name: string): void {
     if (this.closed) throw new LoaError('GPIO_CLOSED', 'GPIO đã đóng', { details: { pin, name } });
