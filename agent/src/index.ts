@@ -1,1 +1,3 @@
-export {};
+// The agent as a library: the simulator and demo (scripts/src/sim) run the real agent in-process.
+export { AGENT_VERSION, type AgentRuntime, type StartOptions, startAgent } from './main.js';
+export { type AgentConfig, ConfigSchema, loadConfig, parseConfig } from './config.js';
