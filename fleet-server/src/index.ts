@@ -14,3 +14,5 @@ export * from './seed.js';
 export * from './services/index.js';
 export * from './store/file-store.js';
 export * from './store/types.js';
+// The dashboard as a server plugin (the demo, scripts/src/demo, mounts it in-process).
+export { dashboardPlugin } from './http/ui/index.js';
