@@ -122,6 +122,27 @@ describe('ModemSupervisor', () => {
     await sup.stop();
   });
 
+  it('backs off between power cycles while the modem stays dead', async () => {
+    const { sup, device, gpio } = await rig();
+    await vi.advanceTimersByTimeAsync(100);
+    const hangAgain = device.onPower((on) => {
+      if (on) device.hang(); // a modem that never comes back
+    });
+    device.hang();
+    await vi.advanceTimersByTimeAsync(60_000);
+    hangAgain();
+    const cuts = gpio
+      .writesOf('modem-power')
+      .filter((w) => w.active)
+      .map((w) => w.at - T0);
+    // Each cycle: 3 failed polls (≈2.9 s) after a boot wait of 2 s, 4 s, 8 s, 16 s…
+    expect(cuts.length).toBeGreaterThanOrEqual(3);
+    const gaps = cuts.slice(1).map((t, i) => t - (cuts[i] ?? 0));
+    for (let i = 1; i < gaps.length; i++) expect(gaps[i]).toBeGreaterThan(gaps[i - 1] ?? 0);
+    expect(sup.counters().cycles).toBe(cuts.length);
+    await sup.stop();
+  });
+
   it('stop() during a power cycle leaves the modem powered', async () => {
     const { sup, device } = await rig();
     await vi.advanceTimersByTimeAsync(100);

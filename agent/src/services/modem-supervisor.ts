@@ -55,6 +55,11 @@ export interface ModemSupervisorOptions {
   powerOffMs?: number;
   /** Wait after power-on before polling again (ms). Default 30 000 (EC25 boots in ≈13 s). */
   bootMs?: number;
+  /**
+   * Longest wait after a power cycle when cycles keep failing: the wait after power-on doubles
+   * with each cycle that is not followed by a good poll, up to this (ms). Default 1 hour.
+   */
+  maxCycleWaitMs?: number;
   clock?: Clock;
   /** Monotonic milliseconds; default performance.now(). */
   monotonic?: () => number;
@@ -70,6 +75,8 @@ export class ModemSupervisor {
   private readonly failuresBeforeCycle: number;
   private readonly powerOffMs: number;
   private readonly bootMs: number;
+  private readonly maxCycleWaitMs: number;
+  private cyclesSinceSuccess = 0;
   private readonly clock: Clock;
   private readonly mono: () => number;
   private readonly timers: Timers;
@@ -93,6 +100,7 @@ export class ModemSupervisor {
     this.failuresBeforeCycle = options.failuresBeforeCycle ?? 3;
     this.powerOffMs = options.powerOffMs ?? 5000;
     this.bootMs = options.bootMs ?? 30_000;
+    this.maxCycleWaitMs = options.maxCycleWaitMs ?? 3_600_000;
     this.clock = options.clock ?? systemClock;
     this.mono = options.monotonic ?? (() => performance.now());
     this.timers = options.timers ?? globalTimers;
@@ -183,6 +191,7 @@ export class ModemSupervisor {
       return;
     }
     this.failures = 0;
+    this.cyclesSinceSuccess = 0;
     const status: ModemHealth = { rssiDbm: signal.dbm, operator: null, registration };
     const registered = registration === 'home' || registration === 'roaming';
     // The rest is informative: a failure here is reported but does not count towards a cycle.
@@ -225,6 +234,7 @@ export class ModemSupervisor {
     if (!power || !this.running || this.cycling) return;
     this.cycling = true;
     this.cycles++;
+    this.cyclesSinceSuccess++;
     this.log.warn({ failures: this.failures, cycles: this.cycles }, 'power-cycling the modem');
     this.emit({ type: 'power-cycle', failures: this.failures, cycles: this.cycles });
     await power.write(this.cutWhenActive);
@@ -236,7 +246,9 @@ export class ModemSupervisor {
         .catch((err: unknown) => this.log.error({ err }, 'modem power-on failed'))
         .finally(() => {
           this.cycling = false;
-          this.schedule(this.bootMs);
+          // A modem that stays dead is not cycled every few minutes for weeks.
+          const wait = this.bootMs * 2 ** Math.min(this.cyclesSinceSuccess - 1, 20);
+          this.schedule(Math.min(wait, Math.max(this.bootMs, this.maxCycleWaitMs)));
         });
     }, this.powerOffMs);
   }

@@ -70,6 +70,9 @@ describe('operator, registration, ICCID', () => {
     expect(parseReg(['+CEREG: 0,3'], '+CEREG:')).toBe('denied');
     expect(parseReg(['+CREG: 0,0'], '+CREG:')).toBe('not-registered');
     expect(code(() => parseReg(['+CREG: 0,9'], '+CREG:'))).toBe('MODEM_BAD_REPLY');
+    // An unsolicited '+CREG: <stat>' next to the query's answer is not the answer.
+    expect(parseReg(['+CREG: 2', '+CREG: 0,5'], '+CREG:')).toBe('roaming');
+    expect(code(() => parseReg(['+CREG: 1'], '+CREG:'))).toBe('MODEM_BAD_REPLY');
     expect(combineRegistration('searching', 'home')).toBe('home');
     expect(combineRegistration('not-registered', 'denied')).toBe('denied');
   });

@@ -67,11 +67,14 @@ const REG: Record<string, Registration> = {
 
 /** '+CREG: 0,1' / '+CEREG: 2,5,"1A2B","01C2D3E4",7' → 'home' / 'roaming' … */
 export function parseReg(lines: readonly string[], prefix: '+CREG:' | '+CEREG:' | '+CGREG:'): Registration {
-  const line = find(lines, prefix);
-  const m = line === undefined ? null : /^\+C[EG]?REG:\s*\d\s*,\s*(\d)(?:\s*,.*)?$/.exec(line);
-  const reg = m?.[1] === undefined ? undefined : REG[m[1]];
-  if (!reg) throw bad(prefix.slice(1, -1), lines);
-  return reg;
+  // The query's answer is '<n>,<stat>[,…]'; an unsolicited '+CREG: <stat>' may sit beside it.
+  for (const line of lines) {
+    if (!line.startsWith(prefix)) continue;
+    const m = /^\+C[EG]?REG:\s*\d\s*,\s*(\d)(?:\s*,.*)?$/.exec(line);
+    const reg = m?.[1] === undefined ? undefined : REG[m[1]];
+    if (reg) return reg;
+  }
+  throw bad(prefix.slice(1, -1), lines);
 }
 
 /** Registered on either domain wins; otherwise the more informative state. */
