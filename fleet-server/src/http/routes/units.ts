@@ -7,7 +7,7 @@ import type { GroupRecord, Repository, UnitRecord, ZoneRecord } from '../../stor
 import type { RouteContext } from '../app.js';
 
 /** Hono path parameter matching a unit path such as 08/02500. */
-export const UNIT_PARAM = ':path{[0-9]{2,5}(?:/[0-9]{2,5}){0,4}}';
+export const UNIT_PARAM = ':path{[0-9]+(?:/[0-9]+)*}';
 
 const ImportSchema = z.strictObject({
   format: z.enum(['csv', 'json']),

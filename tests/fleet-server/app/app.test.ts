@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statusForCode } from '../../../fleet-server/src/http/app.js';
+import { loginAs, startTestServer, type TestServer } from './harness.js';
+
+describe('createApp: errors, route table, OpenAPI', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it('maps error codes to statuses', () => {
+    expect(statusForCode('AUTH_REQUIRED')).toBe(401);
+    expect(statusForCode('FORBIDDEN_SCOPE')).toBe(403);
+    expect(statusForCode('DEVICE_NOT_FOUND')).toBe(404);
+    expect(statusForCode('USER_EXISTS')).toBe(409);
+    expect(statusForCode('SIGNATURE_INVALID')).toBe(422);
+    expect(statusForCode('SOMETHING_ELSE')).toBe(400);
+    expect(statusForCode('X', { X: 415 })).toBe(415);
+  });
+
+  it('answers JSON errors {error:{code,message}} for unknown paths, bad JSON, wrong media type, oversized bodies', async () => {
+    const nf = await s.app.request('/api/v1/nope');
+    expect(nf.status).toBe(404);
+    expect(await nf.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    const post = (body: string, type = 'application/json') =>
+      s.app.request('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': type }, body });
+    expect(await (await post('{"username":')).json()).toMatchObject({ error: { code: 'BAD_JSON' } });
+    expect((await post('username=x', 'application/x-www-form-urlencoded')).status).toBe(415);
+    const big = await post(JSON.stringify({ username: 'x', password: 'y'.repeat(2 * 1024 * 1024) }));
+    expect(big.status).toBe(413);
+    const extra = await post(JSON.stringify({ username: 'x', password: 'y', admin: true }));
+    expect(extra.status).toBe(400);
+    expect(await extra.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+  });
+
+  it('every non-public route refuses anonymous callers with 401, and a viewer on every write route', async () => {
+    const viewer = await loginAs(s, 'viewer', 'viewer', ['08']);
+    for (const r of s.app.api.routes) {
+      const path = `/api/v1${r.path}`.replace(/:path\{[^}]*\}/, '08/02500').replace(/:([A-Za-z]+)/g, 'x');
+      if (r.auth === 'public') continue;
+      const anon = await fetch(`${s.url}${path}`, { method: r.method.toUpperCase() });
+      expect(anon.status, `${r.method} ${path}`).toBe(401);
+      if (r.permission && r.permission !== 'read') {
+        const v = await viewer.request(r.method.toUpperCase(), path, r.body ? {} : undefined);
+        expect(v.status, `viewer ${r.method} ${path}`).toBe(403);
+      }
+    }
+  });
+
+  it('serves an OpenAPI 3.1 document of every route with its access rule and JSON schemas', async () => {
+    const doc = (await (await fetch(`${s.url}/api/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            description: string;
+            requestBody?: { content: Record<string, { schema: { properties?: object } }> };
+          }
+        >
+      >;
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/enrol', '/api/v1/units/{path}/groups', '/api/v1/devices/{id}/revoke']),
+    );
+    const count = Object.values(doc.paths).reduce((n, p) => n + Object.keys(p).length, 0);
+    expect(count).toBe(s.app.api.routes.length);
+    const enrol = doc.paths['/api/v1/enrol']?.post;
+    expect(enrol?.description).toContain('Access: public');
+    expect(Object.keys(enrol?.requestBody?.content['application/json']?.schema.properties ?? {})).toEqual(
+      expect.arrayContaining(['token', 'publicKey', 'hardware']),
+    );
+    expect(doc.paths['/api/v1/users']?.post?.description).toContain('permission: user.manage');
+  });
+
+  it('sets protective headers', async () => {
+    const r = await fetch(`${s.url}/healthz`);
+    expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(r.headers.get('x-frame-options')).toBe('DENY');
+  });
+});
