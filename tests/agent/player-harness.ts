@@ -3,6 +3,8 @@
  * proof journal (signed, fsync'd), with either audio driver. Used by the player tests and the
  * playback e2e test.
  */
+
+import type { KeyObject } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +25,7 @@ export interface Harness {
   journal: ProofJournal;
   player: Player;
   clock: PlayerClock & { setTrusted(v: boolean): void };
+  publicKey: KeyObject;
   proofs(): Promise<Proof[]>;
   close(): Promise<void>;
 }
@@ -93,6 +96,7 @@ export async function makeHarness(opts: {
     journal,
     player,
     clock,
+    publicKey: keys.publicKey,
     proofs: () => journal.read(1, 1000),
     close: async () => {
       await player.stop();

@@ -19,17 +19,16 @@ import { PlayerState } from './player-state.js';
 const DEFAULT_HORIZON_MS = 24 * 3600_000;
 const IDLE_TICK_MS = 60_000;
 
+/** Decoders start this long before their slot and hold the audio until it (prefetch). */
+const PREFETCH_MS = 1000;
+
 interface Current {
   slot: Slot;
   playback: Playback;
-  since: number;
-  stopReason?: 'interrupted' | 'command';
-}
-
-interface Preparing {
-  slot: Slot;
-  cancelled: boolean;
-  timer?: unknown;
+  /** When the audio came out (undefined while the playback is held for its start). */
+  since?: number;
+  stopReason?: 'interrupted' | 'command' | 'gate';
+  gateError?: string;
 }
 
 const clampDb = (v: number | undefined) => (v === undefined ? undefined : Math.max(-200, Math.min(20, v)));
@@ -46,7 +45,6 @@ export class Player implements PlayerApi {
   private volumeOverride: number | undefined;
   private durations = new Map<string, number>();
   private current: Current | undefined;
-  private preparing: Preparing | undefined;
   private plan: Timeline = { computedAt: 0, slots: [], held: [] };
   private timer: unknown;
   private running = false;
@@ -80,7 +78,6 @@ export class Player implements PlayerApi {
     this.running = false;
     this.unsubscribe?.();
     this.timers.clearTimeout(this.timer);
-    if (this.preparing) this.cancelPreparing();
     const cur = this.current;
     if (cur) {
       cur.stopReason = 'interrupted';
@@ -172,7 +169,7 @@ export class Player implements PlayerApi {
   status(): PlayerStatus {
     const cur = this.current;
     let onAir: OnAirInfo | null = null;
-    if (cur) {
+    if (cur?.since !== undefined) {
       const lv = cur.playback.levels();
       onAir = {
         kind: cur.slot.kind === 'chime' ? 'chime' : cur.slot.tone ? 'tone' : cur.slot.item.kind,
@@ -183,7 +180,9 @@ export class Player implements PlayerApi {
       if (lv.momentaryLufs !== undefined) onAir.momentaryLufs = clampDb(lv.momentaryLufs)!;
       if (lv.peakDbfs !== undefined) onAir.peakDbfs = clampDb(lv.peakDbfs)!;
     }
-    const next = this.plan.slots.find((s) => s.output === 'audio' && s.itemKey !== cur?.slot.itemKey);
+    const next = this.plan.slots.find(
+      (s) => s.output === 'audio' && !(cur?.since !== undefined && s.itemKey === cur.slot.itemKey),
+    );
     const out: PlayerStatus = {
       onAir,
       volume: this.volumeOverride ?? this.opts.policy.volume ?? 80,
@@ -214,11 +213,15 @@ export class Player implements PlayerApi {
     const first = this.plan.slots.find((s) => s.output === 'audio');
     const cur = this.current;
     if (cur) {
+      // A held (not yet started) playback continues if its slot is still the first one;
+      // one on air if the plan continues its item now.
       const continues =
-        first &&
-        first.itemKey === cur.slot.itemKey &&
-        first.kind === cur.slot.kind &&
-        first.start <= now + 50;
+        cur.since === undefined
+          ? first?.id === cur.slot.id
+          : first &&
+            first.itemKey === cur.slot.itemKey &&
+            first.kind === cur.slot.kind &&
+            first.start <= now + 50;
       if (!continues) {
         this.log.info({ slot: cur.slot.id, next: first?.id }, 'interrupting the item on air');
         cur.stopReason = 'interrupted';
@@ -226,23 +229,19 @@ export class Player implements PlayerApi {
         return;
       }
       // Wake up when something is planned to cut in.
-      this.arm(first.interruptedBy ? first.end - now : IDLE_TICK_MS);
+      this.arm(cur.since !== undefined && first?.interruptedBy ? first.end - now : IDLE_TICK_MS);
       return;
-    }
-    if (this.preparing) {
-      if (first && first.id === this.preparing.slot.id) return;
-      this.cancelPreparing();
     }
     if (!first) {
       this.arm(IDLE_TICK_MS);
       return;
     }
-    const wakeIn = first.start - first.leadMs - now;
+    const wakeIn = first.start - Math.max(first.leadMs, PREFETCH_MS) - now;
     if (wakeIn > 0) {
       this.arm(Math.min(wakeIn, IDLE_TICK_MS));
       return;
     }
-    void this.begin(first);
+    this.begin(first);
   }
 
   private arm(ms: number): void {
@@ -265,7 +264,7 @@ export class Player implements PlayerApi {
       durationsMs: this.durations,
       adhoc: this.adhoc,
       ...(this.volumeOverride !== undefined ? { volumeOverride: this.volumeOverride } : {}),
-      ...(cur && cur.slot.kind === 'item'
+      ...(cur && cur.since !== undefined && cur.slot.kind === 'item'
         ? {
             onAir: {
               slotId: cur.slot.id,
@@ -297,42 +296,39 @@ export class Player implements PlayerApi {
     void this.saveState();
   }
 
-  private cancelPreparing(): void {
-    const p = this.preparing;
-    if (!p) return;
-    p.cancelled = true;
-    this.timers.clearTimeout(p.timer);
-    this.preparing = undefined;
-  }
-
-  private async begin(slot: Slot): Promise<void> {
-    const prep: Preparing = { slot, cancelled: false };
-    this.preparing = prep;
-    try {
-      await this.gate.ready(slot.zones);
-    } catch (err) {
-      if (prep.cancelled) return;
-      this.preparing = undefined;
+  /**
+   * Starts the decoder now with the audio held until the slot's start, and asks the output gate
+   * to be ready (amplifier warm, zones selected) in parallel.
+   */
+  private begin(slot: Slot): void {
+    const req = this.request(slot);
+    const delay = slot.start - this.clock.now() - (this.opts.startLatencyMs ?? 0);
+    if (delay > 0) req.startDelayMs = delay;
+    const playback = this.opts.audio.play(req);
+    const cur: Current = { slot, playback };
+    this.current = cur;
+    this.gate.ready(slot.zones).catch((err: unknown) => {
+      if (this.current !== cur) return;
       this.log.error({ err, slot: slot.id }, 'output not ready');
-      this.finishSlot(slot, {
-        outcome: 'failed',
-        positionMs: slot.offsetMs,
-        playedMs: 0,
-        deadAir: false,
-        error: { code: 'AUDIO_OUTPUT_FAILED', message: `output not ready: ${(err as Error).message}` },
-      });
-      return;
-    }
-    if (prep.cancelled || !this.running) return;
-    const wait = slot.start - this.clock.now() - (this.opts.startLatencyMs ?? 0);
-    if (wait > 0) {
-      await new Promise<void>((r) => {
-        prep.timer = this.timers.setTimeout(r, wait);
-      });
-      if (prep.cancelled || !this.running) return;
-    }
-    this.preparing = undefined;
-    this.play(slot);
+      cur.stopReason = 'gate';
+      cur.gateError = err instanceof Error ? err.message : String(err);
+      playback.stop();
+    });
+    void playback.started.then(() => {
+      if (this.current !== cur || playback.state() === 'ended') return;
+      cur.since = this.clock.now();
+      this.log.info(
+        { slot: slot.id, item: slot.item.id, class: slot.priorityClass, lateMs: cur.since - slot.start },
+        'on air',
+      );
+      if (slot.kind === 'item') this.record(this.draft(slot, 'started', cur.since));
+      this.tick();
+    });
+    void playback.result.then((r) => {
+      if (this.current === cur) this.current = undefined;
+      this.finishSlot(slot, r, cur);
+    });
+    this.tick();
   }
 
   private request(slot: Slot): PlayRequest {
@@ -361,29 +357,22 @@ export class Player implements PlayerApi {
     return slot.contentSha256 ? this.durations.get(slot.contentSha256) : undefined;
   }
 
-  private play(slot: Slot): void {
-    const playback = this.opts.audio.play(this.request(slot));
-    const cur: Current = { slot, playback, since: this.clock.now() };
-    this.current = cur;
-    this.log.info(
-      { slot: slot.id, item: slot.item.id, class: slot.priorityClass, lateMs: cur.since - slot.start },
-      'on air',
-    );
-    void playback.started.then(() => {
-      if (this.current === cur && playback.state() !== 'ended') {
-        cur.since = this.clock.now();
-        if (slot.kind === 'item') this.record(this.draft(slot, 'started', cur.since));
-      }
-    });
-    void playback.result.then((r) => {
-      if (this.current === cur) this.current = undefined;
-      this.finishSlot(slot, r, cur);
-    });
-    this.tick();
-  }
-
-  private finishSlot(slot: Slot, r: PlayResult, cur?: Current): void {
+  private finishSlot(slot: Slot, result: PlayResult, cur: Current): void {
     const now = this.clock.now();
+    let r = result;
+    if (cur.stopReason === 'gate') {
+      r = {
+        ...r,
+        outcome: 'failed',
+        error: { code: 'AUDIO_OUTPUT_FAILED', message: `output not ready: ${cur.gateError ?? ''}` },
+      };
+    }
+    if (cur.since === undefined && r.outcome === 'stopped' && cur.stopReason !== 'command') {
+      // Cancelled before any sound (the plan changed): nothing to record.
+      this.gate.idle();
+      this.tick();
+      return;
+    }
     this.lastDeadAir = r.deadAir;
     if (slot.kind === 'chime') {
       // The chime has been heard (or failed): the item follows without another chime.
@@ -402,11 +391,11 @@ export class Player implements PlayerApi {
       } else {
         outcome = 'interrupted';
         const mode =
-          cur?.stopReason === 'command'
+          cur.stopReason === 'command'
             ? 'skip'
             : (slot.item.onInterrupt ?? (slot.priorityClass === 'fill' ? 'skip' : 'resume'));
         reason =
-          cur?.stopReason === 'command' ? 'stopped by command' : `interrupted at ${r.positionMs} ms; ${mode}`;
+          cur.stopReason === 'command' ? 'stopped by command' : `interrupted at ${r.positionMs} ms; ${mode}`;
         if (mode === 'resume') this.state.setPartial(slot.itemKey, r.positionMs);
         else if (mode === 'restart') this.state.clearPartial(slot.itemKey);
         else this.state.markDone(slot.itemKey, now);
@@ -414,7 +403,7 @@ export class Player implements PlayerApi {
       if (r.deadAir) reason = `${reason ? `${reason}; ` : ''}dead air detected`;
       if (r.relay)
         reason = `${reason ? `${reason}; ` : ''}relay connects=${r.relay.connects} failures=${r.relay.failures} fallback=${r.relay.fallbackUsed}`;
-      const draft = this.draft(slot, outcome, cur?.since ?? now, now);
+      const draft = this.draft(slot, outcome, cur.since ?? now, now);
       if (reason) draft.reason = reason.slice(0, 500);
       const lufs = clampDb(r.loudnessLufs);
       const peak = clampDb(r.peakDbfs);

@@ -3,8 +3,10 @@
  * measuring filters ebur128 (loudness), astats (peak) and silencedetect (dead air) on the output.
  */
 import type { ChildProcess } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import { PassThrough, type Readable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from 'pino';
 import { FfmpegLogParser, volumeFilter } from './ffmpeg-log.js';
@@ -49,6 +51,9 @@ export class FfmpegSegment implements Segment {
   private silenceFired = false;
   private startedResolve!: () => void;
   private isStarted = false;
+  private gateTimer: NodeJS.Timeout | undefined;
+  private gateRelease: (() => void) | undefined;
+  private gatePipe: PassThrough | undefined;
 
   constructor(
     private readonly spec: SegmentSpec,
@@ -79,6 +84,10 @@ export class FfmpegSegment implements Segment {
   stop(): void {
     if (this.stopRequested) return;
     this.stopRequested = true;
+    if (this.gateTimer !== undefined) clearTimeout(this.gateTimer);
+    this.gateRelease?.();
+    // A decoder waiting on its input pipe gets end-of-file, then the signal.
+    this.gatePipe?.end();
     this.terminate();
   }
 
@@ -142,15 +151,37 @@ export class FfmpegSegment implements Segment {
       });
     }
     if (this.stopRequested) return this.result('stopped');
+    // Held start: a file is fed through a pipe opened at the start instant (the process is up and
+    // waiting by then); other sources start their process at the instant.
+    const holdMs = spec.startAt === undefined ? 0 : spec.startAt - performance.now();
+    if (holdMs > 0 && input.kind !== 'file') {
+      await new Promise<void>((r) => {
+        this.gateTimer = setTimeout(r, holdMs);
+        this.gateRelease = r;
+      });
+      if (this.stopRequested) return this.result('stopped');
+    }
 
     const cmd = deps.ffmpegPath ? ffmpeg().setFfmpegPath(deps.ffmpegPath) : ffmpeg();
     this.cmd = cmd;
     switch (input.kind) {
-      case 'file':
-        cmd
-          .input(input.path)
-          .inputOptions(['-re', ...(input.offsetMs > 0 ? ['-ss', (input.offsetMs / 1000).toFixed(3)] : [])]);
+      case 'file': {
+        const seek = input.offsetMs > 0 ? ['-ss', (input.offsetMs / 1000).toFixed(3)] : [];
+        if (holdMs > 0) {
+          const pipe = new PassThrough();
+          const path = input.path;
+          this.gateTimer = setTimeout(() => {
+            this.gateTimer = undefined;
+            if (this.stopRequested) return;
+            const rs = createReadStream(path);
+            rs.on('error', (e) => pipe.destroy(e));
+            rs.pipe(pipe);
+          }, holdMs);
+          this.gatePipe = pipe;
+          cmd.input(pipe).inputOptions(['-re', ...seek]);
+        } else cmd.input(input.path).inputOptions(['-re', ...seek]);
         break;
+      }
       case 'tone':
         cmd
           .input(`sine=frequency=${input.frequencyHz}:sample_rate=${SINK_RATE}`)

@@ -40,6 +40,8 @@ export class SegmentPlayback implements Playback {
   private doneMs = 0;
   private startedResolve!: () => void;
   private wake: (() => void) | undefined;
+  private readonly startAt: number | undefined;
+  private firstDone = false;
 
   constructor(
     readonly id: number,
@@ -51,6 +53,8 @@ export class SegmentPlayback implements Playback {
     this.started = new Promise<void>((r) => {
       this.startedResolve = r;
     });
+    const delay = req.startDelayMs;
+    this.startAt = delay !== undefined && delay > 0 ? deps.now() + delay : undefined;
     this.result = this.run()
       .catch(
         (e: unknown): PlayResult => ({
@@ -87,6 +91,9 @@ export class SegmentPlayback implements Playback {
   }
 
   private async segment(spec: SegmentSpec): Promise<SegmentResult> {
+    // Only the first segment of a playback is held for its start instant.
+    if (this.startAt !== undefined && !this.firstDone) spec.startAt = this.startAt;
+    this.firstDone = true;
     const seg = this.deps.runner(spec);
     this.current = seg;
     if (this.stopped) seg.stop();

@@ -20,6 +20,8 @@ export interface SegmentSpec {
   /** End the segment (end 'silence') once silence lasts this long (stream relays). */
   stopOnSilenceMs?: number;
   label?: string;
+  /** Audio must come out at this instant of the driver's monotonic clock (prefetch). */
+  startAt?: number;
 }
 
 export interface SegmentResult {

@@ -90,20 +90,23 @@ class SimSegment implements Segment {
         resolve(r);
       };
     });
-    this.sim.timers.setTimeout(() => {
-      if (this.ended) return;
-      this.t0 = this.sim.now();
-      record.startedAt = this.t0;
-      startedResolve();
-      if (this.failure) {
-        const f = this.failure;
-        this.endTimer = this.sim.timers.setTimeout(
-          () => this.finish('error', { code: f.code, message: f.message }),
-          Math.min(f.afterMs, this.lengthMs),
-        );
-      } else this.endTimer = this.sim.timers.setTimeout(() => this.finish('eof'), this.lengthMs);
-      if (this.sim.silent) this.goSilent();
-    }, 0);
+    this.sim.timers.setTimeout(
+      () => {
+        if (this.ended) return;
+        this.t0 = this.sim.now();
+        record.startedAt = this.t0;
+        startedResolve();
+        if (this.failure) {
+          const f = this.failure;
+          this.endTimer = this.sim.timers.setTimeout(
+            () => this.finish('error', { code: f.code, message: f.message }),
+            Math.min(f.afterMs, this.lengthMs),
+          );
+        } else this.endTimer = this.sim.timers.setTimeout(() => this.finish('eof'), this.lengthMs);
+        if (this.sim.silent) this.goSilent();
+      },
+      Math.max(0, (spec.startAt ?? 0) - this.sim.now()),
+    );
   }
 
   stop(): void {

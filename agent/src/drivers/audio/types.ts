@@ -63,6 +63,12 @@ export interface PlayRequest {
   volume?: number;
   /** For logs: slot or item id. */
   label?: string;
+  /**
+   * Hold the audio until this long after play() (prefetch): the decoder starts now and waits, so
+   * its start-up time does not delay the sound. Files are held at the input (the decoder reads
+   * them from a pipe opened at the start instant); other sources start their process then.
+   */
+  startDelayMs?: number;
 }
 
 /** Stable error codes a failed playback carries. */

@@ -1,0 +1,198 @@
+/**
+ * End to end on the station side: signed-bundle content played by the player through the real
+ * amplifier service (simulated GPIO pins) and real ffmpeg into a WAV sink, with an emergency
+ * cutting in, and the proof journal checked (signed, chained, measured loudness).
+ */
+
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkSignatures, GENESIS_PREV, keyId, proofHash } from '@loa/protocol';
+import pino from 'pino';
+import { afterAll, describe, expect, test } from 'vitest';
+import type { ActiveBundle } from '../../agent/src/domain/scheduler/types.js';
+import { FfmpegAudioDriver } from '../../agent/src/drivers/audio/ffmpeg.js';
+import {
+  frequencyAt,
+  makeSpeech,
+  makeTone,
+  probeDurationMs,
+  readWav,
+  soundRuns,
+} from '../agent/audio/wav-tools.js';
+import { type Harness, makeHarness, waitFor } from '../agent/player-harness.js';
+import { bundle } from '../agent/scheduler/fixtures.js';
+
+let h: Harness | undefined;
+afterAll(async () => {
+  await h?.close();
+});
+
+async function blob(dir: string, src: string): Promise<{ sha256: string; size: number }> {
+  const data = await readFile(src);
+  const sha256 = createHash('sha256').update(data).digest('hex');
+  await mkdir(join(dir, 'blobs'), { recursive: true });
+  await writeFile(join(dir, 'blobs', sha256), data);
+  return { sha256, size: data.length };
+}
+
+describe('agent playback e2e (real ffmpeg → WAV sink)', () => {
+  test('a tone at its scheduled position, an emergency cutting in, relays in order, signed proofs', async () => {
+    const wavOut = join(process.env.TMPDIR ?? '/tmp', `loa-e2e-${process.pid}-${Date.now()}.wav`);
+    const audio = new FfmpegAudioDriver({
+      output: { type: 'wav', path: wavOut },
+      logger: pino({ level: 'silent' }),
+    });
+    const warmupMs = 1000;
+    const chimePath = join(process.env.TMPDIR ?? '/tmp', `loa-chime-${process.pid}.wav`);
+    await makeTone(chimePath, 660, 0.6);
+    h = await makeHarness({
+      audio,
+      warmupMs,
+      idleTailMs: 1500,
+      policy: { warmupMs, volume: 100, chime: { path: chimePath, durationMs: 600 } },
+      player: { startLatencyMs: 0 },
+    });
+    const dir = h.dir;
+    const src = join(dir, 'tone.wav');
+    await makeTone(src, 440, 3);
+    const speechSrc = join(dir, 'canh-bao.mp3');
+    await makeSpeech(
+      speechSrc,
+      'Cảnh báo khẩn cấp: lũ quét tại xã. Đề nghị bà con di chuyển đến nơi an toàn.',
+    );
+    const speechMs = await probeDurationMs(speechSrc);
+    const tone = await blob(dir, src);
+    const speech = await blob(dir, speechSrc);
+    const openedAt = audio.outputOpenedAt()!;
+    expect(openedAt).toBeTypeOf('number');
+
+    const T = Date.now() + 2500;
+    const normal: ActiveBundle = {
+      ...bundle({
+        created: new Date(Date.now() - 60_000).toISOString(),
+        items: [
+          {
+            id: 'tone',
+            title: 'Âm chuẩn 440 Hz',
+            kind: 'audio',
+            priority: 'normal',
+            lang: 'vi',
+            blob: { ...tone, mediaType: 'audio/wav' },
+            durationMs: 3000,
+            onInterrupt: 'resume',
+          },
+        ],
+        schedule: [
+          {
+            id: 'morning',
+            items: ['tone'],
+            rule: { type: 'once', at: new Date(T).toISOString() },
+            zones: ['cho'],
+          },
+        ],
+      }),
+      blobDir: join(dir, 'blobs'),
+    };
+    h.player.setBundles([normal]);
+    // Let the tone play 1.2 s, then the emergency arrives.
+    await waitFor(() => h!.player.status().onAir?.itemId === 'tone');
+    await waitFor(() => Date.now() >= T + 1200, 10_000, 5);
+    const cutAt = Date.now();
+    const emergency: ActiveBundle = {
+      ...bundle(
+        {
+          id: 'lu-quet',
+          channel: 'emergency',
+          created: new Date(Date.now() - 60_000).toISOString(),
+          items: [
+            {
+              id: 'canh-bao',
+              title: 'Cảnh báo lũ quét',
+              kind: 'audio',
+              priority: 'emergency',
+              lang: 'vi',
+              blob: { ...speech, mediaType: 'audio/mpeg' },
+              durationMs: speechMs,
+            },
+          ],
+          schedule: [{ id: 'now', items: ['canh-bao'], rule: { type: 'immediate' } }],
+        },
+        cutAt,
+      ),
+      blobDir: join(dir, 'blobs'),
+    };
+    h.player.setBundles([normal, emergency]);
+    await waitFor(
+      async () => (await h!.proofs()).filter((p) => p.outcome === 'completed').length === 2,
+      30_000,
+    );
+    // Amplifier off after the idle tail.
+    await waitFor(() => !h!.amp.relays().amplifier, 10_000);
+    await h.player.stop();
+    const wav = await readWav(wavOut);
+
+    // 1. The tone starts at its scheduled position (±200 ms) at 440 Hz.
+    const runs = soundRuns(wav, -40, 10, 150);
+    const first = runs[0]!;
+    expect(Math.abs(first.startMs - (T - openedAt))).toBeLessThanOrEqual(200);
+    expect(frequencyAt(wav, first.startMs + 100, first.startMs + 600)).toBeCloseTo(440, -1);
+    // 2. It is cut when the emergency arrives; the chime (660 Hz) then the Vietnamese speech follow.
+    expect(Math.abs(first.endMs - (cutAt - openedAt))).toBeLessThanOrEqual(400);
+    const chime = runs[1]!;
+    expect(frequencyAt(wav, chime.startMs + 100, chime.endMs - 100)).toBeCloseTo(660, -1);
+    expect(chime.startMs - first.endMs).toBeLessThan(500);
+    // 3. The tone resumes at the end, for the rest of its 3 s.
+    const last = runs.at(-1)!;
+    expect(frequencyAt(wav, last.startMs + 100, last.endMs - 100)).toBeCloseTo(440, -1);
+    const firstPart = first.endMs - first.startMs;
+    expect(Math.abs(last.endMs - last.startMs - (3000 - firstPart))).toBeLessThan(400);
+    const speechRuns = runs.slice(2, -1);
+    const speechSpan = speechRuns.at(-1)!.endMs - speechRuns[0]!.startMs;
+    expect(speechSpan).toBeGreaterThan(speechMs * 0.6);
+
+    // 4. Relays: amplifier on (and zone "cho" selected) at least the warm-up before the tone, and
+    // off only after everything, after the idle tail.
+    const amp = h.gpio.writesOf('amplifier');
+    // Switched on once (the safe-state writes at boot are "off"), off once at the end.
+    expect(amp.filter((w) => w.active)).toHaveLength(1);
+    expect(amp.at(-1)!.active).toBe(false);
+    const on = amp.find((w) => w.active)!;
+    const off = amp.filter((w) => !w.active).at(-1)!;
+    expect(T - on.at).toBeGreaterThanOrEqual(warmupMs - 50);
+    expect(off.at - (openedAt + last.endMs)).toBeGreaterThanOrEqual(1000);
+    expect(h.gpio.writesOf('zone:cho').some((w) => w.active && w.at <= T)).toBe(true);
+
+    // 5. Proofs: the sequence, signed by the device key, chained, with measured loudness.
+    const proofs = await h.proofs();
+    expect(proofs.map((p) => `${p.itemId}:${p.outcome}`)).toEqual([
+      'tone:started',
+      'tone:interrupted',
+      'canh-bao:started',
+      'canh-bao:completed',
+      'tone:started',
+      'tone:completed',
+    ]);
+    let prev = GENESIS_PREV;
+    for (const p of proofs) {
+      expect(p.prev).toBe(prev);
+      prev = proofHash(p);
+      const sig = checkSignatures(p, (id) => (id === keyId(h!.publicKey) ? h!.publicKey : undefined));
+      expect(sig.valid).toHaveLength(1);
+      expect(p.clockTrusted).toBe(true);
+    }
+    const done = proofs.filter((p) => p.outcome !== 'started');
+    for (const p of done) {
+      expect(p.loudnessLufs).toBeGreaterThan(-40);
+      expect(p.peakDbfs).toBeLessThanOrEqual(0);
+      expect(p.relays.amplifier).toBe(true);
+    }
+    expect(proofs[3]).toMatchObject({
+      priority: 'emergency',
+      bundleId: 'lu-quet',
+      contentSha256: speech.sha256,
+    });
+    expect(proofs[5]).toMatchObject({ contentSha256: tone.sha256, scheduledAt: new Date(T).toISOString() });
+    expect(proofs[1]!.reason).toMatch(/^interrupted at \d+ ms; resume/);
+  }, 60_000);
+});
