@@ -110,7 +110,8 @@ export class SimGpio implements GpioDriver {
   }
 
   /**
-   * Sets an input's logical value (as the wiring would present it), by pin name or BCM number.
+   * Sets an input's logical value (true = active: mains present, door open, fault), by pin name
+   * or BCM number. The electrical level follows from the pin's activeLow (see inputLevel()).
    * The change is reported after the pin's debounce time if it still holds.
    */
   setInput(nameOrPin: string | number, active: boolean): void {
