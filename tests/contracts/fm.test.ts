@@ -15,6 +15,7 @@ import { SerialLineTransport } from '../../agent/src/drivers/serial/serialport-t
 import type { LineTransport } from '../../agent/src/drivers/serial/types.js';
 import { Amplifier } from '../../agent/src/services/amplifier.js';
 import { createMockPortRig, resetMockPorts } from '../agent/drivers/helpers/mock-port.js';
+import { createPtyRig, ptyAvailable } from '../agent/drivers/helpers/pty.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -24,28 +25,43 @@ interface Stack {
   transport: LineTransport;
 }
 
-const factories: Record<string, () => Stack> = {
-  'real transport on SerialPortMock': () => {
-    const device = new SimFmDevice({ latencyMs: 2 });
-    const rig = createMockPortRig(device);
-    const transport = new SerialLineTransport({
-      path: rig.path,
-      baudRate: 9600,
-      logger,
-      openPort: rig.openPort,
-    });
-    return { device, transport, tuner: createRda5807Tuner(transport, { logger, timeoutMs: 1000 }).tuner };
+const stops: Array<() => Promise<void>> = [];
+
+const factories: Record<string, { make: () => Stack | Promise<Stack>; skip?: boolean }> = {
+  'real transport on SerialPortMock': {
+    make: () => {
+      const device = new SimFmDevice({ latencyMs: 2 });
+      const rig = createMockPortRig(device);
+      const transport = new SerialLineTransport({
+        path: rig.path,
+        baudRate: 9600,
+        logger,
+        openPort: rig.openPort,
+      });
+      return { device, transport, tuner: createRda5807Tuner(transport, { logger, timeoutMs: 1000 }).tuner };
+    },
   },
-  'simulated transport': () => {
-    const device = new SimFmDevice({ latencyMs: 2 });
-    const transport = new SimFmTransport({ device });
-    return { device, transport, tuner: createRda5807Tuner(transport, { logger, timeoutMs: 1000 }).tuner };
+  'real serialport on a pseudo-terminal': {
+    skip: !ptyAvailable,
+    make: async () => {
+      const device = new SimFmDevice({ latencyMs: 2 });
+      const pty = await createPtyRig(device);
+      stops.push(() => pty.close());
+      const transport = new SerialLineTransport({ path: pty.path, baudRate: 9600, logger });
+      return { device, transport, tuner: createRda5807Tuner(transport, { logger, timeoutMs: 1000 }).tuner };
+    },
+  },
+  'simulated transport': {
+    make: () => {
+      const device = new SimFmDevice({ latencyMs: 2 });
+      const transport = new SimFmTransport({ device });
+      return { device, transport, tuner: createRda5807Tuner(transport, { logger, timeoutMs: 1000 }).tuner };
+    },
   },
 };
 
-const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
-  for (const s of stops.splice(0)) await s();
+  for (const s of stops.splice(0).reverse()) await s();
   resetMockPorts();
 });
 
@@ -59,10 +75,10 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   return 'resolved';
 }
 
-for (const [name, make] of Object.entries(factories)) {
-  describe(`fm contract: ${name}`, () => {
+for (const [name, { make, skip }] of Object.entries(factories)) {
+  describe.skipIf(skip === true)(`fm contract: ${name}`, () => {
     async function started(): Promise<Stack> {
-      const stack = make();
+      const stack = await make();
       await stack.tuner.start();
       stops.push(() => stack.tuner.stop());
       await vi.waitFor(() => expect(stack.transport.isOpen).toBe(true), { timeout: 10_000 });

@@ -14,6 +14,7 @@ import { type SimModemConfig, SimModemDevice, SimModemTransport } from '../../ag
 import { SerialLineTransport } from '../../agent/src/drivers/serial/serialport-transport.js';
 import type { LineTransport } from '../../agent/src/drivers/serial/types.js';
 import { createMockPortRig, resetMockPorts } from '../agent/drivers/helpers/mock-port.js';
+import { createPtyRig, ptyAvailable } from '../agent/drivers/helpers/pty.js';
 
 const logger = pino({ level: 'silent' });
 const NOW = Date.UTC(2026, 10, 26, 7, 17, 13);
@@ -25,31 +26,51 @@ interface Stack {
   transport: LineTransport;
 }
 
-type Factory = (config: Partial<SimModemConfig>) => Stack;
+type Factory = (config: Partial<SimModemConfig>) => Stack | Promise<Stack>;
 
-const factories: Record<string, Factory> = {
-  'real transport on SerialPortMock': (config) => {
-    const device = new SimModemDevice(config, clock);
-    const rig = createMockPortRig(device);
-    const transport = new SerialLineTransport({
-      path: rig.path,
-      logger,
-      openPort: rig.openPort,
-      reconnectMinMs: 20,
-      reconnectMaxMs: 50,
-    });
-    return { device, transport, modem: createQuectelModem(transport, { logger, timeoutMs: 1000 }).modem };
+const stops: Array<() => Promise<void>> = [];
+
+/** `dropout`: whether the harness can make the port vanish and come back. */
+const factories: Record<string, { make: Factory; skip?: boolean; dropout: boolean }> = {
+  'real transport on SerialPortMock': {
+    dropout: true,
+    make: (config) => {
+      const device = new SimModemDevice(config, clock);
+      const rig = createMockPortRig(device);
+      const transport = new SerialLineTransport({
+        path: rig.path,
+        logger,
+        openPort: rig.openPort,
+        reconnectMinMs: 20,
+        reconnectMaxMs: 50,
+      });
+      return { device, transport, modem: createQuectelModem(transport, { logger, timeoutMs: 1000 }).modem };
+    },
   },
-  'simulated transport': (config) => {
-    const device = new SimModemDevice(config, clock);
-    const transport = new SimModemTransport({ device, dropoutMs: 30 });
-    return { device, transport, modem: createQuectelModem(transport, { logger, timeoutMs: 1000 }).modem };
+  'real serialport on a pseudo-terminal': {
+    dropout: false,
+    skip: !ptyAvailable,
+    make: async (config) => {
+      const device = new SimModemDevice(config, clock);
+      const pty = await createPtyRig(device);
+      stops.push(() => pty.close());
+      const transport = new SerialLineTransport({ path: pty.path, logger });
+      return { device, transport, modem: createQuectelModem(transport, { logger, timeoutMs: 1000 }).modem };
+    },
+  },
+  'simulated transport': {
+    dropout: true,
+    make: (config) => {
+      const device = new SimModemDevice(config, clock);
+      const transport = new SimModemTransport({ device, dropoutMs: 30 });
+      return { device, transport, modem: createQuectelModem(transport, { logger, timeoutMs: 1000 }).modem };
+    },
   },
 };
 
-const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
-  for (const s of stops.splice(0)) await s();
+  // Newest first: the modem stack stops before the pty behind it closes.
+  for (const s of stops.splice(0).reverse()) await s();
   resetMockPorts();
 });
 
@@ -63,10 +84,10 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   return 'resolved';
 }
 
-for (const [name, make] of Object.entries(factories)) {
-  describe(`modem contract: ${name}`, () => {
+for (const [name, { make, skip, dropout }] of Object.entries(factories)) {
+  describe.skipIf(skip === true)(`modem contract: ${name}`, () => {
     async function started(config: Partial<SimModemConfig> = {}): Promise<Stack> {
-      const stack = make({ latencyMs: 2, slowMs: 2000, ...config });
+      const stack = await make({ latencyMs: 2, slowMs: 2000, ...config });
       await stack.modem.start();
       stops.push(() => stack.modem.stop());
       await vi.waitFor(() => expect(stack.transport.isOpen).toBe(true), { timeout: 10_000 });
@@ -132,7 +153,7 @@ for (const [name, make] of Object.entries(factories)) {
       expect(isLoaError(err) && err.details?.['deviceCode']).toBe('10');
     });
 
-    it('survives a USB drop-out and answers again after the port returns', async () => {
+    it.skipIf(!dropout)('survives a USB drop-out and answers again after the port returns', async () => {
       const { modem, device, transport } = await started();
       device.inject('dropout');
       expect(await codeOf(modem.signal())).toBe('SERIAL_CLOSED');
