@@ -51,6 +51,7 @@ export class Player implements PlayerApi {
   private lastDeadAir = false;
   private unsubscribe: (() => void) | undefined;
   private probing = new Set<string>();
+  private recording = new Set<Promise<void>>();
 
   constructor(private readonly opts: PlayerOptions) {
     this.log = opts.logger.child({ module: 'player' });
@@ -83,9 +84,10 @@ export class Player implements PlayerApi {
       cur.stopReason = 'interrupted';
       cur.playback.stop();
       await cur.playback.result;
-      // finish() runs from the result handler; wait for it to record the proof.
+      // finishSlot() runs from the result handler; wait for it to record the proof.
       await new Promise((r) => setImmediate(r));
     }
+    await Promise.all([...this.recording]);
     await this.opts.audio.close();
     await this.state.save().catch((err: unknown) => this.log.error({ err }, 'player state not saved'));
   }
@@ -438,12 +440,14 @@ export class Player implements PlayerApi {
   }
 
   private record(draft: ProofDraft): void {
-    this.proofs.record(draft).catch((err: unknown) => {
+    const p = this.proofs.record(draft).catch((err: unknown) => {
       this.log.error(
         { err, code: 'PROOF_RECORD_FAILED', outcome: draft.outcome, item: draft.itemId },
         'proof not recorded',
       );
     });
+    this.recording.add(p);
+    void p.finally(() => this.recording.delete(p));
   }
 
   private async saveState(): Promise<void> {

@@ -240,3 +240,15 @@ describe('ffmpeg audio driver (real ffmpeg, WAV sink)', () => {
     expect(r.loudnessLufs).toBeTypeOf('number');
   });
 });
+
+describe('probeDurationMs', () => {
+  test('reads a file length with ffprobe; undefined for a missing file', async () => {
+    const f = join(dir, 'len.mp3');
+    await makeTone(f, 440, 1.5);
+    const { probeDurationMs: probe } = await import('../../../agent/src/drivers/audio/ffmpeg.js');
+    const ms = await probe(f);
+    expect(ms).toBeGreaterThan(1400);
+    expect(ms).toBeLessThan(1600);
+    expect(await probe(join(dir, 'missing.mp3'))).toBeUndefined();
+  });
+});

@@ -340,4 +340,26 @@ describe('scheduler', () => {
     const tl = schedule(base({ bundles: [b], now, readyAt: now + 2000 }));
     expect(tl.slots[0]!.start).toBe(now + 2000);
   });
+
+  test('the normal item on air keeps playing when a priority item becomes due', () => {
+    const now = at('2026-11-26T21:00:30Z');
+    const b = bundle({
+      items: [audioItem('talk', 60_000), audioItem('p', 10_000, { priority: 'priority' })],
+      schedule: [
+        { id: 'n', items: ['talk'], rule: { type: 'once', at: '2026-11-26T21:00:00Z' } },
+        { id: 'pr', items: ['p'], rule: { type: 'once', at: '2026-11-26T21:00:20Z' } },
+      ],
+    });
+    const onAir = {
+      slotId: 'x',
+      itemKey: 'b1@1/n/2026-11-26T21:00:00.000Z/r0/i0',
+      startedAt: now - 30_000,
+      offsetMs: 0,
+    };
+    const tl = schedule(base({ bundles: [b], now, onAir }));
+    expect(tl.slots.map((s) => [s.item.id, (s.start - now) / 1000, s.offsetMs])).toEqual([
+      ['talk', 0, 30_000],
+      ['p', 30, 0],
+    ]);
+  });
 });

@@ -126,3 +126,15 @@ export class FfmpegAudioDriver implements AudioDriver {
   private opened = false;
   private openedAt: number | undefined;
 }
+
+/** Length of an audio file in ms (ffprobe through fluent-ffmpeg); undefined when unknown. */
+export function probeDurationMs(path: string, ffprobePath?: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const cmd = ffmpeg(path);
+    if (ffprobePath) cmd.setFfprobePath(ffprobePath);
+    cmd.ffprobe((err, data) => {
+      const d = Number(data?.format?.duration);
+      resolve(err || !Number.isFinite(d) || d <= 0 ? undefined : Math.round(d * 1000));
+    });
+  });
+}

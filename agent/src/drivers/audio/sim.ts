@@ -230,6 +230,7 @@ export class SimAudioDriver implements AudioDriver {
       startedAt: this.now(),
     };
     this.history.push(record);
+    if (this.history.length > 1000) this.history.shift();
     const failed = (code: AudioErrorCode, message: string): Segment => {
       const result: SegmentResult = {
         end: 'error',
