@@ -83,6 +83,8 @@ export interface Harness {
   ): Promise<TrustPolicy>;
   /** Connects a device's MQTT client and subscribes to its topics. */
   connect(d: TestDevice, topics: string[]): Promise<MqttClient>;
+  /** Stops the server and starts a new one on the same data directory (same keys and root). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -98,46 +100,56 @@ export async function startHarness(
   const root = generateKeyPair();
   let offset = 0;
   const clock = { now: () => Date.now() + offset };
-  const server = await startFleetServer({
-    config: {
-      httpPort: 0,
-      mqttPort: 0,
-      host: '127.0.0.1',
-      dataDir: dir,
-      trustRoots: [rawPublicKey(root.publicKey).toString('base64')],
-      registryFlushMs: 20,
-      healthFsyncMs: 50,
-      broker: {
-        ratePerSecond: 1000,
-        burst: 1000,
-        maxViolations: 50,
-        drainTimeoutMs: 5000,
-        connectTimeoutMs: 10_000,
+  const masterKey = randomBytes(32);
+  const boot = () =>
+    startFleetServer({
+      config: {
+        httpPort: 0,
+        mqttPort: 0,
+        host: '127.0.0.1',
+        dataDir: dir,
+        trustRoots: [rawPublicKey(root.publicKey).toString('base64')],
+        registryFlushMs: 20,
+        healthFsyncMs: 50,
+        broker: {
+          ratePerSecond: 1000,
+          burst: 1000,
+          maxViolations: 50,
+          drainTimeoutMs: 5000,
+          connectTimeoutMs: 10_000,
+        },
       },
-    },
-    logger: pino({ level: process.env.LOA_TEST_LOG ?? 'silent' }),
-    clock,
-    plugins: [
-      contentPlugin({
-        masterKey: randomBytes(32),
-        alerts: { tickMs: 0, ...(opts.alertRules ? { rules: opts.alertRules } : {}) },
-        webhooks: { baseDelayMs: 50, maxDelayMs: 200, attempts: 4 },
-        ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
-        ...(opts.twoPerson !== undefined ? { publisher: { twoPerson: opts.twoPerson } } : {}),
-      }),
-    ],
-  });
-  const svc = server.deps.services.content as ContentServices;
-  const store = server.deps.store;
+      logger: pino({ level: process.env.LOA_TEST_LOG ?? 'silent' }),
+      clock,
+      plugins: [
+        contentPlugin({
+          masterKey,
+          alerts: { tickMs: 0, ...(opts.alertRules ? { rules: opts.alertRules } : {}) },
+          webhooks: { baseDelayMs: 50, maxDelayMs: 200, attempts: 4 },
+          ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
+          ...(opts.twoPerson !== undefined ? { publisher: { twoPerson: opts.twoPerson } } : {}),
+        }),
+      ],
+    });
+  let server = await boot();
   const clients: MqttClient[] = [];
   let trustVersion = 0;
   let admin: TestUser | undefined;
 
   const h: Harness = {
     dir,
-    server,
-    svc,
+    get server() {
+      return server;
+    },
+    get svc() {
+      return server.deps.services.content as ContentServices;
+    },
     root,
+    async restart() {
+      await Promise.all(clients.splice(0).map((c) => c.endAsync(true).catch(() => undefined)));
+      await server.stop();
+      server = await boot();
+    },
     advance: (ms) => {
       offset += ms;
     },
@@ -145,7 +157,7 @@ export async function startHarness(
     async user(username, role, scope) {
       const at = new Date().toISOString();
       const id = randomUUID();
-      await store.users.insert({
+      await server.deps.store.users.insert({
         id,
         username,
         displayName: username,
@@ -178,7 +190,7 @@ export async function startHarness(
         enrolledAt: at,
         updatedAt: at,
       };
-      await store.devices.insert(record);
+      await server.deps.store.devices.insert(record);
       return {
         id,
         unit,
