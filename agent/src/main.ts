@@ -414,7 +414,27 @@ export async function runCli(argv: string[]): Promise<number> {
     await safeStateFromRaw(raw, bootLog);
     return isLoaError(e) && e.code === 'CONFIG_UNREADABLE' ? 66 : 78; // EX_NOINPUT / EX_CONFIG
   }
-  let rt: AgentRuntime;
+  // Signals are handled from the first moment: a SIGTERM during start-up stops what started.
+  let stopping = false;
+  let rt: AgentRuntime | undefined;
+  let resolveExit: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((r) => {
+    resolveExit = r;
+  });
+  const onSignal = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    bootLog.info({ signal: sig }, 'stopping: amplifier off, journal closed');
+    const force = setTimeout(() => resolveExit(1), 20_000);
+    force.unref();
+    if (!rt) return; // start-up finishes, then stops
+    rt.stop().then(
+      () => resolveExit(0),
+      () => resolveExit(1),
+    );
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   try {
     rt = await startAgent(config);
   } catch (e) {
@@ -422,22 +442,11 @@ export async function runCli(argv: string[]): Promise<number> {
     process.stderr.write(`${(e as Error).message}\n`);
     return 1;
   }
-  return await new Promise<number>((resolveExit) => {
-    let stopping = false;
-    const onSignal = (sig: string) => {
-      if (stopping) return;
-      stopping = true;
-      bootLog.info({ signal: sig }, 'stopping: amplifier off, journal closed');
-      const force = setTimeout(() => resolveExit(1), 20_000);
-      force.unref();
-      rt.stop().then(
-        () => resolveExit(0),
-        () => resolveExit(1),
-      );
-    };
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
-    process.once('SIGINT', () => onSignal('SIGINT'));
-  });
+  if (stopping) {
+    await rt.stop();
+    return 0;
+  }
+  return exited;
 }
 
 const entry = process.argv[1] ? resolve(process.argv[1]) : '';

@@ -175,6 +175,6 @@ export function notifyFor(ctl: ServerControl, name: string, m: Manifest) {
     version: m.version,
     manifestUrl: `${ctl.url}/b/${name}/manifest.json`,
     blobBase: `${ctl.url}/b/${name}/blobs`,
-    serverTime: '2026-11-26T00:00:00Z',
+    serverTime: new Date().toISOString(),
   };
 }
