@@ -8,11 +8,11 @@ export * from './http/app.js';
 export * from './http/auth.js';
 export * from './http/auth-service.js';
 export * from './http/openapi.js';
+// The dashboard as a server plugin (the demo, scripts/src/demo, mounts it in-process).
+export { dashboardPlugin } from './http/ui/index.js';
 export * from './main.js';
 export * from './metrics.js';
 export * from './seed.js';
 export * from './services/index.js';
 export * from './store/file-store.js';
 export * from './store/types.js';
-// The dashboard as a server plugin (the demo, scripts/src/demo, mounts it in-process).
-export { dashboardPlugin } from './http/ui/index.js';

@@ -36,6 +36,7 @@ let dummyHash: Promise<string> | undefined;
 
 export class AuthService {
   private readonly limiter: LoginLimiter;
+  private readonly accountLimiter: LoginLimiter;
   constructor(
     private readonly d: {
       store: Store;
@@ -47,6 +48,10 @@ export class AuthService {
   ) {
     this.limiter = new LoginLimiter({
       maxAttempts: d.config.loginMaxAttempts,
+      windowMs: d.config.loginWindowMs,
+    });
+    this.accountLimiter = new LoginLimiter({
+      maxAttempts: d.config.loginMaxAttempts * 10,
       windowMs: d.config.loginWindowMs,
     });
   }
@@ -81,7 +86,12 @@ export class AuthService {
     const username = usernameRaw.trim().toLowerCase();
     const now = this.d.clock.now();
     const key = `${ip}|${username}`;
-    const wait = this.limiter.retryAfterMs(key, now);
+    // a distributed guess of one account from many addresses meets a wider limit
+    const accountKey = `*|${username}`;
+    const wait = Math.max(
+      this.limiter.retryAfterMs(key, now),
+      this.accountLimiter.retryAfterMs(accountKey, now),
+    );
     if (wait > 0)
       throw new LoaError(
         'AUTH_RATE_LIMITED',
@@ -95,6 +105,7 @@ export class AuthService {
       : await verifySecret(password, await dummyHash);
     if (!user || !ok || user.disabled) {
       this.limiter.fail(key, now);
+      this.accountLimiter.fail(accountKey, now);
       this.d.metrics.inc(METRIC.loginFailures);
       await this.d.store.audit.append({
         actor: { type: 'user', id: user?.id ?? 'unknown', name: username.slice(0, 64) },
@@ -104,6 +115,7 @@ export class AuthService {
       throw new LoaError('AUTH_INVALID', 'tên đăng nhập hoặc mật khẩu không đúng');
     }
     this.limiter.succeed(key);
+    this.accountLimiter.succeed(accountKey);
     const cookie = randomToken(32);
     const session: SessionRecord = {
       id: sha256Hex(cookie),

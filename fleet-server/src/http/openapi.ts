@@ -162,7 +162,8 @@ export class ApiTable {
         if (spec.roles) requireRole(user, spec.roles);
         if (spec.permission) requirePermission(user, spec.permission);
       }
-      checkCsrf(c);
+      // public routes act on no session authority: CSRF does not apply to them
+      if (auth === 'user') checkCsrf(c);
       const query = spec.query ? parseOrThrow(spec.query, c.req.query()) : undefined;
       const body = spec.body
         ? parseOrThrow(spec.body, await readJsonBody(c, spec.maxBodyBytes ?? 1024 * 1024))

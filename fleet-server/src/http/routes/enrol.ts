@@ -82,6 +82,8 @@ export function registerEnrolRoutes({ api, deps }: RouteContext): void {
         updatedAt: now,
       };
       await store.devices.insert(device);
+      // the device forgets its token once answered: its record must be on disk before the answer
+      await store.flush();
       await store.audit.append({
         actor: { type: 'device', id: deviceId },
         action: 'device.enrol',

@@ -82,6 +82,7 @@ export function registerUserRoutes({ api, deps }: RouteContext): void {
         updatedAt: now,
       };
       await store.users.insert(rec);
+      await store.flush();
       await audit(
         'user.create',
         { type: 'user', id: rec.id },
