@@ -38,6 +38,8 @@ export const ANNOUNCE_CHANNEL = 'thong-bao';
 
 export interface DemoState {
   seededAt: string;
+  /** When the daily programme was published (after the devices first connected). */
+  programmeAt?: string;
   users: { username: string; role: string; password: string }[];
   /** Enrolment tokens per unit (used once by the simulated devices). */
   tokens: { unit: string; kind: 'station' | 'noticeboard'; token: string }[];
@@ -140,24 +142,6 @@ export async function seedDemo(
   });
   content['lich-tiem'] = notice.id;
 
-  log('soạn, ký (biên tập + phê duyệt) và phát hành chương trình hằng ngày 05:30 và 17:00…');
-  await publishBundle(editor.api, approver.api, {
-    channel: DEMO_CHANNEL,
-    description: 'Chương trình phát thanh hằng ngày (demo)',
-    targets: [{ unit: '08' }],
-    items: [
-      { content: content[MORNING.id], id: MORNING.id, title: MORNING.title },
-      { content: content[EVENING.id], id: EVENING.id, title: EVENING.title },
-      { content: content['lich-tiem'], id: 'lich-tiem', title: NOTICE_TEXT.title },
-    ],
-    schedule: [
-      { id: 'sang', items: [MORNING.id, EVENING.id], rule: { type: 'daily', times: ['05:30'] } },
-      { id: 'chieu', items: [EVENING.id, MORNING.id], rule: { type: 'daily', times: ['17:00'] } },
-      { id: 'bang-tin', items: ['lich-tiem'], rule: { type: 'daily', times: ['06:00', '11:00', '17:30'] } },
-    ],
-    quietHours: [{ start: '22:00', end: '05:00' }],
-  });
-
   const tokens: DemoState['tokens'] = [];
   for (const c of DEMO_COMMUNES) {
     tokens.push({
@@ -194,6 +178,32 @@ export async function seedDemo(
     tokens,
     content,
   };
+}
+
+/**
+ * The daily programme (05:30 and 17:00) and the noticeboards' bulletin. Published once the
+ * simulated devices are connected: the server notifies devices when a bundle is published and
+ * has no catch-up for devices that enrol later (see the report).
+ */
+export async function publishProgramme(server: FleetServer, state: DemoState): Promise<string> {
+  const editor = await apiAsUser(server, 'bientap', 1);
+  const approver = await apiAsUser(server, 'pheduyet', 1);
+  return publishBundle(editor, approver, {
+    channel: DEMO_CHANNEL,
+    description: 'Chương trình phát thanh hằng ngày (demo)',
+    targets: [{ unit: '08' }],
+    items: [
+      { content: state.content[MORNING.id], id: MORNING.id, title: MORNING.title },
+      { content: state.content[EVENING.id], id: EVENING.id, title: EVENING.title },
+      { content: state.content['lich-tiem'], id: 'lich-tiem', title: NOTICE_TEXT.title },
+    ],
+    schedule: [
+      { id: 'sang', items: [MORNING.id, EVENING.id], rule: { type: 'daily', times: ['05:30'] } },
+      { id: 'chieu', items: [EVENING.id, MORNING.id], rule: { type: 'daily', times: ['17:00'] } },
+      { id: 'bang-tin', items: ['lich-tiem'], rule: { type: 'daily', times: ['06:00', '11:00', '17:30'] } },
+    ],
+    quietHours: [{ start: '22:00', end: '05:00' }],
+  });
 }
 
 /** On every start: an announcement a few minutes from now, so a newcomer sees and hears it play. */

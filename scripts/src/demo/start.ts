@@ -19,7 +19,7 @@ import { asBootstrapAdmin } from '../sim/provision.js';
 import { seededRandom } from '../sim/random.js';
 import { SimStation } from '../sim/station.js';
 import { loadOrCreateDemoRoot } from './keys.js';
-import { DEMO_COMMUNES, type DemoState, publishSoon, seedDemo } from './seed.js';
+import { DEMO_COMMUNES, type DemoState, publishProgramme, publishSoon, seedDemo } from './seed.js';
 
 const HELP = `Cách dùng: npm start [-- tuỳ chọn]
 
@@ -191,9 +191,6 @@ async function main(): Promise<number> {
       state = { ...result, admin: { username: bootstrap.username, oneTimePassword: adminOneTimePassword } };
       writeFileSync(statePath, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
     }
-    const soonAt = new Date(Date.now() + o.soonMinutes * 60_000);
-    await publishSoon(server, state, soonAt);
-    log(`đã phát hành thông báo thử, phát lúc ${hhmm(soonAt)} (giờ Việt Nam)`);
   } catch (e) {
     process.stderr.write(`demo: ${isLoaError(e) ? `${e.code}: ${e.message}` : String(e)}\n`);
     await server.stop();
@@ -221,6 +218,24 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
   log(`khởi động ${stations.length} thiết bị mô phỏng (agent thật, phần cứng mô phỏng)…`);
   await fleet.start();
+  const connectedBy = Date.now() + 60_000;
+  while (fleet.summary().connected < stations.length && Date.now() < connectedBy)
+    await new Promise((r) => setTimeout(r, 500));
+  try {
+    if (!state.programmeAt) {
+      log('soạn, ký (biên tập + phê duyệt) và phát hành chương trình hằng ngày 05:30 và 17:00…');
+      await publishProgramme(server, state);
+      state.programmeAt = new Date().toISOString();
+      writeFileSync(statePath, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    }
+    const soonAt = new Date(Date.now() + o.soonMinutes * 60_000);
+    await publishSoon(server, state, soonAt);
+    log(`đã phát hành thông báo thử, phát lúc ${hhmm(soonAt)} (giờ Việt Nam)`);
+  } catch (e) {
+    process.stderr.write(`demo: ${isLoaError(e) ? `${e.code}: ${e.message}` : String(e)}\n`);
+    await stop();
+    return 1;
+  }
 
   const admin = await server.deps.store.users.byUsername(state.admin?.username ?? 'admin');
   const lines = [
