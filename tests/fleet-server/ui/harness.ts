@@ -8,18 +8,8 @@ import { join } from 'node:path';
 import { addSignature, type KeyPair, keyId, type Role, rawPublicKey, type TrustBody } from '@loa/protocol';
 import { pino } from 'pino';
 import { dashboardPlugin } from '../../../fleet-server/src/http/ui/index.js';
-import { type FleetServer, type ServerPlugin, startFleetServer } from '../../../fleet-server/src/main.js';
-import { CONTENT_ROUTES, createContentServices } from '../../../fleet-server/src/services/index.js';
-
-export const contentPlugin: ServerPlugin = {
-  name: 'content',
-  async start(deps) {
-    const svc = await createContentServices(deps);
-    deps.services.content = svc;
-    await svc.start();
-    return { routes: CONTENT_ROUTES, stop: () => svc.stop() };
-  },
-};
+import { type FleetServer, startFleetServer } from '../../../fleet-server/src/main.js';
+import { contentPlugin } from '../../../fleet-server/src/services/index.js';
 
 export interface Harness {
   server: FleetServer;
@@ -41,7 +31,7 @@ export async function startHarness(
       loginMaxAttempts: 50,
     },
     logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
-    plugins: [contentPlugin, dashboardPlugin({ liveIntervalMs: opts.liveIntervalMs ?? 250 })],
+    plugins: [contentPlugin(), dashboardPlugin({ liveIntervalMs: opts.liveIntervalMs ?? 250 })],
   });
   return {
     server,

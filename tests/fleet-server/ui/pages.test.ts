@@ -152,3 +152,21 @@ describe('dashboard pages on a real server', () => {
     await admin.get('/ui/lang/vi');
   });
 });
+
+describe('live updates over SSE', () => {
+  it('opens a stream per page, greets, and refuses anonymous listeners', async () => {
+    const anon = await fetch(`${h.server.url}/ui/live/overview`);
+    expect(anon.status).toBe(401);
+    const ctrl = new AbortController();
+    const res = await fetch(`${h.server.url}/ui/live/emergency/emergency-v9`, {
+      headers: { cookie: [...admin.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+      signal: ctrl.signal,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const { value } = await reader.read();
+    expect(new TextDecoder().decode(value)).toContain('event: hello');
+    ctrl.abort();
+  });
+});

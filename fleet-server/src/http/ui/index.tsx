@@ -17,11 +17,16 @@ import { assetRoutes } from './assets.js';
 import { ui } from './context.js';
 import { LiveHub, type LiveView } from './live.js';
 import { registerAdminPages } from './pages/admin.js';
+import { registerApprovalPages } from './pages/approvals.js';
 import { registerAuthPages } from './pages/auth.js';
+import { registerContentPages } from './pages/content.js';
 import { deviceLiveView, registerDevicePages } from './pages/device.js';
+import { emergencyLiveView, registerEmergencyPages } from './pages/emergency.js';
 import { registerEnrolmentPages } from './pages/enrolments.js';
 import { fleetLiveView, fleetShown, parseFleetFilter, registerFleetPages } from './pages/fleet.js';
 import { overviewLiveView, registerOverviewPage } from './pages/overview.js';
+import { registerProgrammePages } from './pages/programmes.js';
+import { registerReportPages } from './pages/reports.js';
 import { ctxOf, ensureUser, type UiServer } from './shared.js';
 
 export interface UiOptions {
@@ -89,6 +94,11 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   registerDevicePages(app, s);
   registerEnrolmentPages(app, s);
   registerAdminPages(app, s);
+  registerContentPages(app, s);
+  registerProgrammePages(app, s);
+  registerApprovalPages(app, s);
+  registerEmergencyPages(app, s);
+  registerReportPages(app, s);
 
   app.get('/', (c) => c.redirect(ui('/'), 302));
 
@@ -105,8 +115,12 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
       view = fleetLiveView(s, user, ctx, await fleetShown(s, user, filter));
     } else if (page === 'device') {
       const d = await deps.store.devices.get(arg);
-      if (d && inScope(user, d.unit)) view = deviceLiveView(s, ctx, d.id);
-    }
+      if (d && inScope(user, d.unit))
+        view = deviceLiveView(s, ctx, d.id, {
+          proofSeq: Number(c.req.query('seq') ?? 0) || 0,
+          healthAt: c.req.query('h') || undefined,
+        });
+    } else if (page === 'emergency' && arg) view = emergencyLiveView(s, c, ctx, arg);
     if (!view) return c.text('', 404);
     const v = view;
     return streamSSE(c, async (stream) => {

@@ -31,6 +31,11 @@ export interface LiveView {
   wantsDevice(deviceId: string): boolean;
   wantsTopic(topic: string): boolean;
   render(dirty: Dirty): Promise<UpdateSet> | UpdateSet;
+  /**
+   * Marked dirty as soon as the page connects: whatever changed between the page's render and its
+   * stream opening reaches it with the first batch.
+   */
+  initial?: { devices?: readonly string[]; topics?: readonly string[] };
 }
 
 export interface LiveMessage {
@@ -111,7 +116,14 @@ export class LiveHub {
 
   /** `send` receives the JSON of a {@link LiveMessage}. */
   connect(view: LiveView, send: (json: string) => void): () => void {
-    const conn: Connection = { view, send, devices: new Set(), topics: new Set(), seq: 0, busy: false };
+    const conn: Connection = {
+      view,
+      send,
+      devices: new Set(view.initial?.devices),
+      topics: new Set(view.initial?.topics),
+      seq: 0,
+      busy: false,
+    };
     this.conns.add(conn);
     return () => {
       this.conns.delete(conn);

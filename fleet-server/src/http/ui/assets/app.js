@@ -147,6 +147,12 @@ function live() {
   window.addEventListener('beforeunload', () => es.close());
 }
 
+function printButtons() {
+  for (const b of document.querySelectorAll('[data-print]'))
+    b.addEventListener('click', () => window.print());
+}
+
 confirmForms();
+printButtons();
 uploadForms();
 live();

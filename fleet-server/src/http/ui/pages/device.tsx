@@ -41,12 +41,18 @@ async function loadDevice(s: UiServer, user: AuthUser, id: string): Promise<Devi
   });
 }
 
-export function deviceLiveView(s: UiServer, ctx: UiCtx, id: string): LiveView {
-  let lastProof = s.deps.store.proofs.last(id)?.seq ?? 0;
-  let lastHealth = s.deps.store.health.latest(id)?.receivedAt;
+export function deviceLiveView(
+  s: UiServer,
+  ctx: UiCtx,
+  id: string,
+  shown: { proofSeq: number; healthAt: string | undefined },
+): LiveView {
+  let lastProof = shown.proofSeq;
+  let lastHealth = shown.healthAt;
   return {
     wantsDevice: (d) => d === id,
     wantsTopic: () => false,
+    initial: { devices: [id] },
     render: async () => {
       const set: UpdateSet = {};
       const device = await s.deps.store.devices.get(id);
@@ -79,7 +85,9 @@ export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
         ctx={g.ctx}
         vm={vm}
         canCommand={can(g.user.role, 'device.command')}
-        liveUrl={ui(`/live/device/${encodeURIComponent(vm.device.id)}`)}
+        liveUrl={ui(
+          `/live/device/${encodeURIComponent(vm.device.id)}?seq=${vm.proofs[0]?.seq ?? 0}&h=${encodeURIComponent(vm.healthAt ?? '')}`,
+        )}
       />,
     );
   });

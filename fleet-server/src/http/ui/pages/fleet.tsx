@@ -25,6 +25,7 @@ export function fleetLiveView(s: UiServer, user: AuthUser, ctx: UiCtx, shown: Re
   return {
     wantsDevice: () => true,
     wantsTopic: (t) => t === 'alerts' || t === 'devices',
+    initial: { topics: ['devices'] },
     render: async (dirty) => {
       const now = { ...ctx, now: s.deps.clock.now() };
       const inp = await fleetInputs(s, user);

@@ -199,6 +199,7 @@ export function overviewLiveView(s: UiServer, user: AuthUser, ctx: UiCtx): LiveV
   return {
     wantsDevice: () => true,
     wantsTopic: (t) => t === 'alerts' || t === 'devices',
+    initial: { topics: ['devices'] },
     render: async () => {
       const n = (x: number) => formatNumber(ctx.lang, x);
       const fleet = buildFleet(await fleetInputs(s, user), {});

@@ -1,0 +1,328 @@
+/** Content library: list with audio preview, upload with a progress bar, text bulletins. */
+import { LanguageSchema, UnitPathSchema } from '@loa/protocol';
+import type { Hono } from 'hono';
+import { can, inScope } from '../../../domain/rbac.js';
+import type { ContentRecord } from '../../../store/types.js';
+import type { AppEnv, AuthUser } from '../../auth.js';
+import { apiFieldErrors, callApi } from '../api-client.js';
+import {
+  Badge,
+  Csrf,
+  Empty,
+  Field,
+  FormErrorSummary,
+  fieldAttrs,
+  formatDuration,
+  Section,
+} from '../components.js';
+import { type FieldErrors, type UiCtx, ui } from '../context.js';
+import type { MsgKey } from '../i18n/index.js';
+import { Layout } from '../layout.js';
+import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
+import { formatDateTime } from '../time.js';
+
+export const CATEGORIES = [
+  'news',
+  'policy',
+  'agriculture',
+  'health',
+  'disaster',
+  'culture',
+  'other',
+] as const;
+const DEFAULT_MAX_UPLOAD = 200 * 1024 * 1024;
+
+interface FormState {
+  values: Record<string, string>;
+  errors?: FieldErrors;
+}
+
+interface ContentVm {
+  items: ContentRecord[];
+  canWrite: boolean;
+  units: string[];
+  upload?: FormState;
+  text?: FormState;
+}
+
+export function categoryLabel(ctx: UiCtx, c: string | undefined): string {
+  if (!c) return '—';
+  const key = `cat.${c}` as MsgKey;
+  const v = ctx.t(key);
+  return v === key ? c : v;
+}
+
+function MetaFields(props: { ctx: UiCtx; f?: FormState | undefined; units: string[]; prefix: string }) {
+  const { ctx, f } = props;
+  const t = ctx.t;
+  const e = f?.errors;
+  const v = f?.values ?? {};
+  const p = props.prefix;
+  return (
+    <>
+      <Field ctx={ctx} name={`${p}title`} label={t('content.titleField')} errors={e}>
+        <input {...fieldAttrs(e, `${p}title`)} value={v[`${p}title`] ?? ''} maxlength={300} />
+      </Field>
+      <Field ctx={ctx} name={`${p}unit`} label={t('common.unit')} errors={e}>
+        <select {...fieldAttrs(e, `${p}unit`)}>
+          {props.units.map((u) => (
+            <option value={u} selected={v[`${p}unit`] === u}>
+              {u}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <Field
+        ctx={ctx}
+        name={`${p}lang`}
+        label={t('common.language')}
+        errors={e}
+        hint="vi, hmn, tay, dao, km…"
+      >
+        <input {...fieldAttrs(e, `${p}lang`)} value={v[`${p}lang`] ?? 'vi'} />
+      </Field>
+      <Field ctx={ctx} name={`${p}category`} label={t('common.category')} errors={e}>
+        <select {...fieldAttrs(e, `${p}category`)}>
+          {CATEGORIES.map((c) => (
+            <option value={c} selected={v[`${p}category`] === c}>
+              {t(`cat.${c}` as MsgKey)}
+            </option>
+          ))}
+        </select>
+      </Field>
+    </>
+  );
+}
+
+function ContentPage(props: { ctx: UiCtx; vm: ContentVm }) {
+  const { ctx, vm } = props;
+  const t = ctx.t;
+  const ue = vm.upload?.errors;
+  const te = vm.text?.errors;
+  return (
+    <Layout ctx={ctx} title={t('content.title')}>
+      {vm.canWrite ? (
+        <div class="grid">
+          <Section title={t('content.upload')} id="upload">
+            <FormErrorSummary ctx={ctx} errors={ue} />
+            <form
+              method="post"
+              action={ui('/content/upload')}
+              enctype="multipart/form-data"
+              class="stack"
+              data-upload
+              novalidate
+            >
+              <Csrf ctx={ctx} />
+              <Field ctx={ctx} name="file" label={t('content.file')} errors={ue}>
+                <input
+                  {...fieldAttrs(ue, 'file')}
+                  type="file"
+                  accept="audio/*,image/png,image/jpeg,image/webp,video/mp4"
+                />
+              </Field>
+              <MetaFields ctx={ctx} f={vm.upload} units={vm.units} prefix="" />
+              <div class="upload-progress" hidden>
+                <progress max="100" value="0" />
+                <span data-progress-label data-template={t('content.progress', { p: '{p}' })} />
+              </div>
+              <div class="actions">
+                <button type="submit">{t('content.upload')}</button>
+              </div>
+            </form>
+          </Section>
+          <Section title={t('content.text')} id="text">
+            <FormErrorSummary ctx={ctx} errors={te} />
+            <form method="post" action={ui('/content/text')} class="stack" novalidate>
+              <Csrf ctx={ctx} />
+              <MetaFields ctx={ctx} f={vm.text} units={vm.units} prefix="t_" />
+              <Field ctx={ctx} name="t_text" label={t('content.textBody')} errors={te}>
+                <textarea {...fieldAttrs(te, 't_text')} rows={5} maxlength={20000}>
+                  {vm.text?.values.t_text ?? ''}
+                </textarea>
+              </Field>
+              <div class="actions">
+                <button type="submit">{t('content.createText')}</button>
+              </div>
+            </form>
+          </Section>
+        </div>
+      ) : null}
+      <Section title={t('content.title')} actions={<a href={ui('/programmes')}>{t('content.compose')}</a>}>
+        {vm.items.length === 0 ? (
+          <Empty>{t('content.none')}</Empty>
+        ) : (
+          <div class="table-wrap">
+            <table id="content-list">
+              <thead>
+                <tr>
+                  <th>{t('content.titleField')}</th>
+                  <th>{t('content.kind')}</th>
+                  <th>{t('common.language')}</th>
+                  <th>{t('common.category')}</th>
+                  <th class="num">{t('content.duration')}</th>
+                  <th class="num hide-sm">{t('content.loudness')}</th>
+                  <th>{t('content.preview')}</th>
+                  <th class="hide-sm">{t('content.created')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {vm.items.map((c) => (
+                  <tr data-content-id={c.id}>
+                    <td>
+                      {c.title}
+                      <br />
+                      <small class="muted">
+                        {c.id} · {c.unit}
+                      </small>
+                    </td>
+                    <td>
+                      <Badge tone="info">{c.kind}</Badge>
+                    </td>
+                    <td>{c.lang}</td>
+                    <td>{categoryLabel(ctx, c.category)}</td>
+                    <td class="num">{formatDuration(c.durationMs)}</td>
+                    <td class="num hide-sm">
+                      {c.loudnessLufs !== undefined ? `${c.loudnessLufs.toFixed(1)} LUFS` : '—'}
+                    </td>
+                    <td>
+                      {c.kind === 'audio' && c.sha256 ? (
+                        <audio controls preload="none" src={`/blobs/${c.sha256}`}>
+                          <track kind="captions" />
+                        </audio>
+                      ) : c.kind === 'text' ? (
+                        <small>{(c.text ?? '').slice(0, 140)}</small>
+                      ) : null}
+                    </td>
+                    <td class="hide-sm">
+                      {formatDateTime(c.createdAt)}
+                      <br />
+                      <small class="muted">{c.createdBy}</small>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+    </Layout>
+  );
+}
+
+async function unitsFor(s: UiServer, user: AuthUser): Promise<string[]> {
+  return (await s.deps.store.units.list((u) => inScope(user, u.path))).map((u) => u.path).sort();
+}
+
+async function loadContent(s: UiServer, c: UiContext, user: AuthUser): Promise<ContentVm> {
+  const r = await callApi<ContentRecord[]>(s.api, c, 'GET', '/content?limit=500');
+  return {
+    items: r.ok ? r.data : [],
+    canWrite: can(user.role, 'content.write'),
+    units: await unitsFor(s, user),
+  };
+}
+
+/** Shared checks of title, unit, language and category (Vietnamese messages next to the field). */
+function checkMeta(user: AuthUser, v: Record<string, string>, p: string, errors: FieldErrors): void {
+  if (!v[`${p}title`]) errors[`${p}title`] = { key: 'err.required' };
+  else if ((v[`${p}title`] ?? '').length > 300)
+    errors[`${p}title`] = { key: 'err.tooLong', params: { max: 300 } };
+  const unit = v[`${p}unit`] ?? '';
+  if (!UnitPathSchema.safeParse(unit).success) errors[`${p}unit`] = { key: 'err.unit' };
+  else if (!inScope(user, unit)) errors[`${p}unit`] = { key: 'err.unitScope' };
+  if (!LanguageSchema.safeParse(v[`${p}lang`] ?? '').success) errors[`${p}lang`] = { key: 'err.lang' };
+  if (!(CATEGORIES as readonly string[]).includes(v[`${p}category`] ?? ''))
+    errors[`${p}category`] = { key: 'err.invalid' };
+}
+
+export function registerContentPages(app: Hono<AppEnv>, s: UiServer): void {
+  app.get('/ui/content', async (c) => {
+    const g = await guard(c, s);
+    if ('response' in g) return g.response;
+    return c.html(<ContentPage ctx={g.ctx} vm={await loadContent(s, c, g.user)} />);
+  });
+
+  app.post('/ui/content/upload', async (c) => {
+    const g = await guard(c, s, 'content.write');
+    if ('response' in g) return g.response;
+    const max = s.deps.services.content?.content.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
+    const errors: FieldErrors = {};
+    const declared = Number(c.req.header('content-length') ?? '0');
+    if (declared > max + 64 * 1024) {
+      errors.file = { key: 'err.fileTooLarge', params: { max: Math.round(max / 1048576) } };
+      const vm = await loadContent(s, c, g.user);
+      return c.html(<ContentPage ctx={g.ctx} vm={{ ...vm, upload: { values: {}, errors } }} />, 413);
+    }
+    const f = await readForm(c);
+    checkFormCsrf(c, f);
+    const values = {
+      title: str(f, 'title'),
+      unit: str(f, 'unit'),
+      lang: str(f, 'lang'),
+      category: str(f, 'category'),
+    };
+    checkMeta(g.user, values, '', errors);
+    const file = f.file;
+    if (!(file instanceof File) || file.size === 0) errors.file = { key: 'err.fileRequired' };
+    if (Object.keys(errors).length === 0 && file instanceof File) {
+      const qs = new URLSearchParams({
+        ...values,
+        name: file.name.replace(/[/\\]/g, '_').slice(0, 255) || 'upload',
+      });
+      const r = await callApi<ContentRecord>(s.api, c, 'POST', `/content/upload?${qs}`, undefined, {
+        raw: file.stream(),
+        contentType: file.type || 'application/octet-stream',
+        headers: { 'content-length': String(file.size) },
+      });
+      if (r.ok) return done(c, ui('/content'), 'content.uploaded');
+      const fileCodes = [
+        'MEDIA_UNSUPPORTED',
+        'MEDIA_UNDECODABLE',
+        'AUDIO_SILENT',
+        'AUDIO_TOO_LONG',
+        'UPLOAD_EMPTY',
+      ];
+      if (r.code === 'UPLOAD_TOO_LARGE' || fileCodes.includes(r.code) || r.code === 'NAME_INVALID')
+        errors.file = r.message;
+      else if (r.code === 'FORBIDDEN_SCOPE') errors.unit = { key: 'err.unitScope' };
+      else Object.assign(errors, apiFieldErrors(r));
+    }
+    const vm = await loadContent(s, c, g.user);
+    return c.html(<ContentPage ctx={g.ctx} vm={{ ...vm, upload: { values, errors } }} />, 400);
+  });
+
+  app.post('/ui/content/text', async (c) => {
+    const g = await guard(c, s, 'content.write');
+    if ('response' in g) return g.response;
+    const f = await readForm(c);
+    checkFormCsrf(c, f);
+    const values = {
+      t_title: str(f, 't_title'),
+      t_unit: str(f, 't_unit'),
+      t_lang: str(f, 't_lang'),
+      t_category: str(f, 't_category'),
+      t_text: str(f, 't_text'),
+    };
+    const errors: FieldErrors = {};
+    checkMeta(g.user, values, 't_', errors);
+    if (!values.t_text) errors.t_text = { key: 'err.required' };
+    else if (values.t_text.length > 20_000) errors.t_text = { key: 'err.tooLong', params: { max: 20_000 } };
+    if (Object.keys(errors).length === 0) {
+      const r = await callApi(s.api, c, 'POST', '/content/text', {
+        title: values.t_title,
+        unit: values.t_unit,
+        lang: values.t_lang,
+        category: values.t_category,
+        text: values.t_text,
+      });
+      if (r.ok) return done(c, ui('/content'), 'common.savedOk');
+      Object.assign(
+        errors,
+        apiFieldErrors(r, (p) => (p[0] ? `t_${p[0]}` : undefined)),
+      );
+    }
+    const vm = await loadContent(s, c, g.user);
+    return c.html(<ContentPage ctx={g.ctx} vm={{ ...vm, text: { values, errors } }} />, 400);
+  });
+}

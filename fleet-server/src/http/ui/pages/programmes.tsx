@@ -1,0 +1,319 @@
+/** Programme editor (compose a bundle: items, schedule, repeat, quiet hours, targets) and bundle list. */
+import type { Hono } from 'hono';
+import { can, inScope } from '../../../domain/rbac.js';
+import type { BundleRecord, ContentRecord } from '../../../store/types.js';
+import type { AppEnv, AuthUser } from '../../auth.js';
+import { apiFieldErrors, callApi } from '../api-client.js';
+import {
+  Badge,
+  Csrf,
+  Empty,
+  Field,
+  FormErrorSummary,
+  fieldAttrs,
+  Section,
+  type Tone,
+} from '../components.js';
+import { type FieldErrors, type UiCtx, ui } from '../context.js';
+import type { MsgKey } from '../i18n/index.js';
+import { Layout } from '../layout.js';
+import { checkFormCsrf, done, guard, list, readForm, str, type UiContext, type UiServer } from '../shared.js';
+import { formatDateTime } from '../time.js';
+import { EMPTY_PROGRAMME, type ProgrammeForm, parseProgramme } from '../view-models/programme-form.js';
+
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export const BSTATE_TONE: Record<string, Tone> = {
+  draft: 'muted',
+  submitted: 'warn',
+  approved: 'info',
+  published: 'ok',
+  rejected: 'bad',
+  withdrawn: 'muted',
+};
+
+interface ProgVm {
+  content: ContentRecord[];
+  bundles: BundleRecord[];
+  form: ProgrammeForm;
+  errors?: FieldErrors;
+  canCompose: boolean;
+  canPublish: boolean;
+}
+
+export function BundleState(props: { ctx: UiCtx; state: string }) {
+  return (
+    <Badge tone={BSTATE_TONE[props.state] ?? 'muted'}>{props.ctx.t(`bstate.${props.state}` as MsgKey)}</Badge>
+  );
+}
+
+function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
+  const { ctx, vm } = props;
+  const t = ctx.t;
+  const e = vm.errors;
+  const f = vm.form;
+  return (
+    <Layout ctx={ctx} title={t('prog.title')}>
+      {vm.canCompose ? (
+        <Section title={t('prog.new')} id="compose">
+          <FormErrorSummary ctx={ctx} errors={e} />
+          {vm.content.length === 0 ? (
+            <p class="empty">{t('prog.noItems')}</p>
+          ) : (
+            <form method="post" action={ui('/programmes')} class="stack" novalidate>
+              <Csrf ctx={ctx} />
+              <Field
+                ctx={ctx}
+                name="channel"
+                label={t('prog.channel')}
+                errors={e}
+                hint="main, tin-sang, thong-bao-xa…"
+              >
+                <input {...fieldAttrs(e, 'channel')} value={f.channel} />
+              </Field>
+              <Field ctx={ctx} name="items" label={t('prog.items')} errors={e}>
+                <div class="checks" id="f-items">
+                  {vm.content.map((c) => (
+                    <label>
+                      <input type="checkbox" name="items" value={c.id} checked={f.items.includes(c.id)} />
+                      {c.title}{' '}
+                      <small class="muted">
+                        ({c.kind}, {c.lang})
+                      </small>
+                    </label>
+                  ))}
+                </div>
+              </Field>
+              <Field ctx={ctx} name="rule" label={t('prog.rule')} errors={e}>
+                <select {...fieldAttrs(e, 'rule')}>
+                  {(['daily', 'weekly', 'once'] as const).map((r) => (
+                    <option value={r} selected={f.rule === r}>
+                      {t(`prog.rule.${r}` as MsgKey)}
+                    </option>
+                  ))}
+                </select>
+              </Field>
+              <Field ctx={ctx} name="times" label={t('prog.times')} errors={e} hint="05:30, 17:00">
+                <input {...fieldAttrs(e, 'times')} value={f.times} />
+              </Field>
+              <Field ctx={ctx} name="days" label={t('prog.days')} errors={e}>
+                <div class="checks" id="f-days">
+                  {DAYS.map((d) => (
+                    <label>
+                      <input type="checkbox" name="days" value={d} checked={f.days.includes(d)} />
+                      {t(`prog.day.${d}` as MsgKey)}
+                    </label>
+                  ))}
+                </div>
+              </Field>
+              <Field ctx={ctx} name="at" label={t('prog.at')} errors={e}>
+                <input {...fieldAttrs(e, 'at')} type="datetime-local" value={f.at} />
+              </Field>
+              <div class="grid">
+                <Field ctx={ctx} name="repeat" label={t('prog.repeat')} errors={e}>
+                  <input {...fieldAttrs(e, 'repeat')} type="number" min="1" max="100" value={f.repeat} />
+                </Field>
+                <Field ctx={ctx} name="gap" label={t('prog.gap')} errors={e}>
+                  <input {...fieldAttrs(e, 'gap')} type="number" min="0" max="86400" value={f.gap} />
+                </Field>
+              </div>
+              <Field ctx={ctx} name="quiet" label={t('prog.quiet')} errors={e} hint={t('prog.quietHint')}>
+                <input {...fieldAttrs(e, 'quiet')} value={f.quiet} />
+              </Field>
+              <Field
+                ctx={ctx}
+                name="targets"
+                label={t('prog.targets')}
+                errors={e}
+                hint={t('prog.targetsHint')}
+              >
+                <textarea {...fieldAttrs(e, 'targets')} rows={3}>
+                  {f.targets}
+                </textarea>
+              </Field>
+              <div class="grid">
+                <Field ctx={ctx} name="priority" label={t('prog.priority')} errors={e}>
+                  <select {...fieldAttrs(e, 'priority')}>
+                    {(['normal', 'priority'] as const).map((p) => (
+                      <option value={p} selected={f.priority === p}>
+                        {t(`priority.${p}` as MsgKey)}
+                      </option>
+                    ))}
+                  </select>
+                </Field>
+                <Field ctx={ctx} name="validDays" label={t('prog.validDays')} errors={e}>
+                  <input
+                    {...fieldAttrs(e, 'validDays')}
+                    type="number"
+                    min="1"
+                    max="365"
+                    value={f.validDays}
+                  />
+                </Field>
+              </div>
+              <div class="actions">
+                <button type="submit" name="action" value="draft" class="secondary">
+                  {t('prog.saveDraft')}
+                </button>
+                <button type="submit" name="action" value="submit">
+                  {t('prog.submit')}
+                </button>
+              </div>
+            </form>
+          )}
+        </Section>
+      ) : null}
+      <Section title={t('prog.drafts')} id="bundles">
+        {vm.bundles.length === 0 ? (
+          <Empty>{t('common.empty')}</Empty>
+        ) : (
+          <div class="table-wrap">
+            <table id="bundle-list">
+              <thead>
+                <tr>
+                  <th>{t('fleet.bundle')}</th>
+                  <th>{t('prog.targets')}</th>
+                  <th>{t('prog.status')}</th>
+                  <th>{t('common.time')}</th>
+                  <th>{t('common.actions')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {vm.bundles.map((b) => (
+                  <tr data-bundle={b.id}>
+                    <td>
+                      <a href={ui(`/approvals/${encodeURIComponent(b.id)}`)}>{b.id}</a>
+                      <br />
+                      <small class="muted">{b.manifest.items.map((i) => i.title).join(' · ')}</small>
+                    </td>
+                    <td>{b.units.join(', ')}</td>
+                    <td>
+                      <BundleState ctx={ctx} state={b.state} />
+                      {b.rejectedReason ? <small class="muted"> {b.rejectedReason}</small> : null}
+                    </td>
+                    <td>{formatDateTime(b.updatedAt)}</td>
+                    <td>
+                      {b.state === 'draft' && vm.canCompose ? (
+                        <form method="post" action={ui(`/bundles/${encodeURIComponent(b.id)}/submit`)}>
+                          <Csrf ctx={ctx} />
+                          <button type="submit" class="secondary">
+                            {t('prog.submit')}
+                          </button>
+                        </form>
+                      ) : null}
+                      {b.state === 'approved' && vm.canPublish ? (
+                        <form
+                          method="post"
+                          action={ui(`/bundles/${encodeURIComponent(b.id)}/publish`)}
+                          data-confirm={`${t('prog.publish')} ${b.id}?`}
+                        >
+                          <Csrf ctx={ctx} />
+                          <button type="submit">{t('prog.publish')}</button>
+                        </form>
+                      ) : null}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+    </Layout>
+  );
+}
+
+async function loadProg(
+  s: UiServer,
+  c: UiContext,
+  user: AuthUser,
+  form: ProgrammeForm,
+  errors?: FieldErrors,
+) {
+  const [content, bundles] = await Promise.all([
+    callApi<ContentRecord[]>(s.api, c, 'GET', '/content?limit=500'),
+    callApi<BundleRecord[]>(s.api, c, 'GET', '/bundles?emergency=false&limit=100'),
+  ]);
+  const vm: ProgVm = {
+    content: content.ok ? content.data : [],
+    bundles: bundles.ok ? bundles.data : [],
+    form,
+    canCompose: can(user.role, 'bundle.compose'),
+    canPublish: can(user.role, 'bundle.publish'),
+    ...(errors ? { errors } : {}),
+  };
+  return vm;
+}
+
+export function registerProgrammePages(app: Hono<AppEnv>, s: UiServer): void {
+  app.get('/ui/programmes', async (c) => {
+    const g = await guard(c, s);
+    if ('response' in g) return g.response;
+    const form = { ...EMPTY_PROGRAMME, targets: g.user.scope.filter((u) => u !== '*').join('\n') };
+    return c.html(<ProgrammesPage ctx={g.ctx} vm={await loadProg(s, c, g.user, form)} />);
+  });
+
+  app.post('/ui/programmes', async (c) => {
+    const g = await guard(c, s, 'bundle.compose');
+    if ('response' in g) return g.response;
+    const f = await readForm(c);
+    checkFormCsrf(c, f);
+    const form: ProgrammeForm = {
+      channel: str(f, 'channel'),
+      items: list(f, 'items'),
+      rule: str(f, 'rule'),
+      times: str(f, 'times'),
+      days: list(f, 'days'),
+      at: str(f, 'at'),
+      repeat: str(f, 'repeat'),
+      gap: str(f, 'gap'),
+      quiet: str(f, 'quiet'),
+      targets: typeof f.targets === 'string' ? f.targets : '',
+      priority: str(f, 'priority'),
+      validDays: str(f, 'validDays'),
+      description: str(f, 'description'),
+    };
+    const content = await callApi<ContentRecord[]>(s.api, c, 'GET', '/content?limit=1000');
+    const known = new Set(content.ok ? content.data.map((x) => x.id) : []);
+    const parsed = parseProgramme(form, {
+      nowMs: s.deps.clock.now(),
+      inScope: (u) => inScope(g.user, u),
+      knownContent: known,
+    });
+    let errors: FieldErrors;
+    if ('body' in parsed) {
+      const r = await callApi<BundleRecord>(s.api, c, 'POST', '/bundles', parsed.body);
+      if (r.ok) {
+        if (str(f, 'action') !== 'submit') return done(c, ui('/programmes'), 'common.savedOk');
+        const sub = await callApi(s.api, c, 'POST', `/bundles/${encodeURIComponent(r.data.id)}/submit`, {
+          sign: true,
+        });
+        if (sub.ok) return done(c, ui('/programmes'), 'common.savedOk');
+        errors = { _form: `${sub.message} (${sub.code})` };
+      } else
+        errors = apiFieldErrors(r, (p) =>
+          p[0] === 'targets' ? 'targets' : p[0] === 'schedule' ? 'times' : p[0] === 'items' ? 'items' : p[0],
+        );
+    } else errors = parsed.errors;
+    return c.html(<ProgrammesPage ctx={g.ctx} vm={await loadProg(s, c, g.user, form, errors)} />, 400);
+  });
+
+  app.post('/ui/bundles/:id/:action{submit|publish}', async (c) => {
+    const action = c.req.param('action');
+    const g = await guard(c, s, action === 'submit' ? 'bundle.compose' : 'bundle.publish');
+    if ('response' in g) return g.response;
+    checkFormCsrf(c, await readForm(c));
+    const id = encodeURIComponent(c.req.param('id'));
+    const r = await callApi(
+      s.api,
+      c,
+      'POST',
+      `/bundles/${id}/${action}`,
+      action === 'submit' ? { sign: true } : {},
+    );
+    if (!r.ok) {
+      const vm = await loadProg(s, c, g.user, EMPTY_PROGRAMME, { _form: `${r.message} (${r.code})` });
+      return c.html(<ProgrammesPage ctx={g.ctx} vm={vm} />, r.status as 400);
+    }
+    return done(c, ui('/programmes'), 'common.savedOk');
+  });
+}

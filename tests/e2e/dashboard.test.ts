@@ -1,0 +1,320 @@
+/**
+ * Dashboard end to end in real headless Chromium against a real fleet server (aedes + hono on
+ * 127.0.0.1, ffmpeg transcoding, server-held signing keys under a trust policy signed by a root
+ * the server only knows publicly) and three simulated stations (real enrolment, mqtt.js, manifest
+ * verification and signed proofs via protocol/):
+ *   editor logs in → uploads audio → composes and submits a programme → approver approves (second
+ *   signature) and publishes → stations verify and play it → the proof shows on the device page;
+ *   emergency to the commune → 3/3 playing.
+ * Screenshots of each page go to tests/artifacts/dashboard/.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { generateKeyPair, type KeyPair, rawPublicKey } from '@loa/protocol';
+import { type Browser as Chromium, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, type Harness, loginAs, startHarness, trustPolicy } from '../fleet-server/ui/harness.js';
+import { SimStation } from '../fleet-server/ui/station.js';
+
+const run = promisify(execFile);
+const ART = join(process.cwd(), 'tests', 'artifacts', 'dashboard');
+const PW = { admin: 'Quan-tri-2026!x', editor: 'Bien-tap-2026!y', approver: 'Phe-duyet-2026!z' };
+const COMMUNE = '08/02500';
+
+let h: Harness;
+let root: KeyPair;
+let chrome: Chromium;
+let work: string;
+let audioFile: string;
+const stations: SimStation[] = [];
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ART, `${name}.png`), fullPage: true });
+}
+
+async function loginPage(page: Page, username: string, password: string): Promise<void> {
+  await page.goto(`${h.server.url}/ui/login`);
+  await page.fill('#f-username', username);
+  await page.fill('#f-password', password);
+  await Promise.all([page.waitForURL(/\/ui\/$/), page.click('button[type=submit]')]);
+}
+
+beforeAll(async () => {
+  await mkdir(ART, { recursive: true });
+  work = await mkdtemp(join(tmpdir(), 'loa-e2e-'));
+  audioFile = join(work, 'ban-tin-sang.wav');
+  await run('espeak-ng', [
+    '-v',
+    'vi',
+    '-w',
+    audioFile,
+    'Bản tin sáng nay: lịch tiêm phòng cho gia súc tại xã Sơn Dương.',
+  ]);
+  root = generateKeyPair();
+  h = await startHarness({
+    trustRoots: [rawPublicKey(root.publicKey).toString('base64')],
+    liveIntervalMs: 300,
+  });
+  const boot = h.server.bootstrap;
+  if (!boot) throw new Error('no bootstrap admin');
+  const admin = new Browser(h.server.url);
+  await loginAs(admin, boot.username, boot.password, PW.admin);
+  const imp = await admin.api('POST', '/units/import', {
+    format: 'csv',
+    data: 'code,name,level,parent\n08,Tuyên Quang,province,\n02500,Xã Sơn Dương,commune,08\n02503,Xã Hồng Lạc,commune,08\n',
+  });
+  expect(imp.status).toBe(200);
+  const users: Record<string, Browser> = { admin };
+  for (const [username, role] of [
+    ['editor', 'editor'],
+    ['approver', 'approver'],
+  ] as const) {
+    const r = await admin.api<{ oneTimePassword: string }>('POST', '/users', {
+      username,
+      displayName: role === 'editor' ? 'Nguyễn Thị Biên' : 'Trần Văn Duyệt',
+      role,
+      scope: ['08'],
+    });
+    expect(r.status).toBe(201);
+    const b = new Browser(h.server.url);
+    await loginAs(b, username, r.data.oneTimePassword, PW[username]);
+    users[username] = b;
+  }
+  const keys: Record<string, { keyid: string; publicKey: string }> = {};
+  for (const [name, b] of Object.entries(users)) {
+    const r = await b.api<{ keyid: string; publicKey: string }>('POST', '/signing-keys/me');
+    expect(r.status).toBe(201);
+    keys[name] = { keyid: r.data.keyid, publicKey: r.data.publicKey };
+  }
+  const policy = trustPolicy(
+    root,
+    1,
+    [
+      {
+        name: 'editor',
+        ...(keys.editor as { keyid: string; publicKey: string }),
+        roles: ['content'],
+        scope: ['08'],
+      },
+      {
+        name: 'approver',
+        ...(keys.approver as { keyid: string; publicKey: string }),
+        roles: ['content'],
+        scope: ['08'],
+      },
+      {
+        name: 'admin',
+        ...(keys.admin as { keyid: string; publicKey: string }),
+        roles: ['emergency', 'command'],
+        scope: ['08'],
+      },
+    ],
+    { content: 2 },
+  );
+  const t = await admin.api('PUT', '/trust', policy);
+  expect(t.status, JSON.stringify(t.data)).toBe(200);
+  const tok = await admin.api<{ token: string }>('POST', '/enrol-tokens', {
+    unit: COMMUNE,
+    maxUses: 3,
+    ttlHours: 1,
+  });
+  expect(tok.status).toBe(201);
+  for (let i = 1; i <= 3; i++) {
+    const st = new SimStation({
+      base: h.server.url,
+      token: tok.data.token,
+      name: `Cụm loa thôn ${i}`,
+      roots: [root.publicKey],
+    });
+    await st.enrol();
+    stations.push(st);
+  }
+  chrome = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await chrome?.close();
+  for (const s of stations) await s.stop();
+  await h?.close();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('dashboard in Chromium', () => {
+  it('upload → submit → approve by a second person → publish → a station plays it → proof on the device page', async () => {
+    const editorCtx = await chrome.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
+    const ed = await editorCtx.newPage();
+    await loginPage(ed, 'editor', PW.editor);
+    await expect.poll(() => ed.locator('[data-k="ov:online"]').textContent(), { timeout: 15_000 }).toBe('3');
+    await shot(ed, '01-overview');
+
+    // Upload with the progress bar; a form without a title first shows the Vietnamese error.
+    await ed.goto(`${h.server.url}/ui/content`);
+    await ed.setInputFiles('#f-file', audioFile);
+    await Promise.all([ed.waitForURL(/\/ui\/content$/), ed.click('#upload button[type=submit]')]);
+    await expect
+      .poll(() => ed.locator('[data-error-for="title"]').textContent(), { timeout: 10_000 })
+      .toBe('Vui lòng nhập trường này.');
+    await shot(ed, '02-content-error');
+    await ed.setInputFiles('#f-file', audioFile);
+    await ed.fill('#f-title', 'Bản tin sáng: tiêm phòng gia súc');
+    await ed.selectOption('#f-unit', COMMUNE);
+    await ed.selectOption('#f-category', 'agriculture');
+    await Promise.all([
+      ed.waitForURL(/ok=content.uploaded/, { timeout: 60_000 }),
+      ed.click('#upload button[type=submit]'),
+    ]);
+    await expect
+      .poll(() => ed.locator('#content-list').textContent(), { timeout: 10_000 })
+      .toContain('Bản tin sáng: tiêm phòng gia súc');
+    await expect.poll(() => ed.locator('#content-list audio').count(), { timeout: 10_000 }).toBe(1);
+    await shot(ed, '03-content');
+
+    // Programme editor: bad time first, then a daily programme submitted for approval.
+    await ed.goto(`${h.server.url}/ui/programmes`);
+    await ed.locator('#f-items input[type=checkbox]').first().check();
+    await ed.fill('#f-times', '05:30, 25:00');
+    await ed.fill('#f-targets', COMMUNE);
+    await ed.click('button[value=submit]');
+    await expect
+      .poll(() => ed.locator('[data-error-for="times"]').textContent(), { timeout: 10_000 })
+      .toContain('HH:MM');
+    await shot(ed, '04-programme-error');
+    await ed.locator('#f-items input[type=checkbox]').first().check();
+    await ed.fill('#f-times', '05:30, 17:00');
+    await ed.fill('#f-repeat', '2');
+    await ed.fill('#f-gap', '60');
+    await Promise.all([ed.waitForURL(/ok=common.savedOk/), ed.click('button[value=submit]')]);
+    await expect
+      .poll(() => ed.locator('#bundle-list').textContent(), { timeout: 10_000 })
+      .toContain('Chờ duyệt');
+    await shot(ed, '05-programmes');
+
+    // The approver (a second person) approves with the second signature and publishes.
+    const apCtx = await chrome.newContext({ viewport: { width: 1280, height: 900 } });
+    const ap = await apCtx.newPage();
+    ap.on('dialog', (d) => void d.accept());
+    await loginPage(ap, 'approver', PW.approver);
+    await ap.goto(`${h.server.url}/ui/approvals`);
+    await shot(ap, '06-approvals');
+    await ap.locator('#queue a').first().click();
+    await expect
+      .poll(() => ap.locator('#diff').textContent(), { timeout: 10_000 })
+      .toContain('Bản tin sáng: tiêm phòng gia súc');
+    await shot(ap, '07-approval-diff');
+    await Promise.all([ap.waitForURL(/ok=appr.approved/), ap.click('form[action$="/approve"] button')]);
+    await Promise.all([ap.waitForURL(/ok=common.savedOk/), ap.click('form[action$="/publish"] button')]);
+    await expect
+      .poll(() => ap.locator('#bundle-list').textContent(), { timeout: 10_000 })
+      .toContain('Đã phát hành');
+
+    // The stations verify the doubly signed manifest and play it.
+    await expect
+      .poll(() => stations.every((s) => s.played.length > 0), { timeout: 30_000, interval: 200 })
+      .toBe(true);
+    expect(stations.flatMap((s) => s.errors)).toEqual([]);
+    const st = stations[0] as SimStation;
+    await ed.goto(`${h.server.url}/ui/devices/${encodeURIComponent(st.id)}`);
+    await expect
+      .poll(() => ed.locator('#proofs').textContent(), { timeout: 15_000 })
+      .toContain('Bản tin sáng: tiêm phòng gia súc');
+    await expect.poll(() => ed.locator('#proofs').textContent(), { timeout: 10_000 }).toContain('Hoàn thành');
+    await expect
+      .poll(() => ed.evaluate<string>("document.body.dataset.charts ?? ''"), { timeout: 10_000 })
+      .not.toBe('');
+    await shot(ed, '08-device');
+    await ed.goto(`${h.server.url}/ui/fleet`);
+    await expect
+      .poll(() => ed.locator('#fleet-table').textContent(), { timeout: 10_000 })
+      .toContain('Cụm loa thôn 2');
+    await expect
+      .poll(() => ed.evaluate<string>("document.getElementById('map')?.dataset.ready ?? ''"), {
+        timeout: 10_000,
+      })
+      .toBe('0');
+    await shot(ed, '09-fleet');
+    await ed.goto(`${h.server.url}/ui/reports`);
+    await shot(ed, '10-reports');
+    await editorCtx.close();
+    await apCtx.close();
+  }, 180_000);
+
+  it('emergency to a commune with three stations shows 3/3 playing', async () => {
+    const ctx = await chrome.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    const page = await ctx.newPage();
+    await loginPage(page, 'admin', PW.admin);
+    await page.goto(`${h.server.url}/ui/emergency`);
+    await page.selectOption('#f-unit', COMMUNE);
+    await page.fill('#f-title', 'Cảnh báo lũ quét');
+    await page.fill('#f-text', 'Nước sông Lô đang lên nhanh. Bà con khẩn trương di chuyển lên vùng cao.');
+    // Only one confirmation: refused, nothing sent.
+    await page.check('#f-confirm1');
+    await page.click('form button.danger');
+    await expect
+      .poll(() => page.locator('[data-error-for="confirm2"]').textContent(), { timeout: 10_000 })
+      .toBe('Vui lòng gõ đúng cụm từ xác nhận.');
+    await shot(page, '11-emergency-form-mobile');
+    const before = (await h.server.deps.store.bundles.list((b) => b.emergency === true)).length;
+    expect(before).toBe(0);
+    await page.fill('#f-text', 'Nước sông Lô đang lên nhanh. Bà con khẩn trương di chuyển lên vùng cao.');
+    await page.check('#f-confirm1');
+    await page.fill('#f-confirm2', 'PHAT KHAN CAP');
+    await Promise.all([
+      page.waitForURL(/\/ui\/emergency\/[^/]+$/, { timeout: 60_000 }),
+      page.click('form button.danger'),
+    ]);
+    await expect
+      .poll(() => stations.filter((st) => st.played.some((p) => p.bundleId.startsWith('emergency'))).length, {
+        timeout: 30_000,
+        interval: 200,
+      })
+      .toBe(3);
+    expect(stations.flatMap((st) => st.errors)).toEqual([]);
+    await expect
+      .poll(() => page.locator('[data-k="emg:summary"]').textContent(), { timeout: 30_000 })
+      .toBe('3/3 đang phát');
+    await expect.poll(() => page.locator('[data-k="emg:silent"] li').count(), { timeout: 10_000 }).toBe(0);
+    await shot(page, '12-emergency-progress-mobile');
+    await page.goto(`${h.server.url}/ui/`);
+    await shot(page, '13-overview-mobile');
+    await ctx.close();
+  }, 120_000);
+
+  it('renders the remaining pages (enrolments, admin, audit) in English and Vietnamese', async () => {
+    const ctx = await chrome.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    await loginPage(page, 'admin', PW.admin);
+    for (const [path, name] of [
+      ['/ui/enrolments', '14-enrolments'],
+      ['/ui/admin', '15-admin'],
+      ['/ui/admin/audit', '16-audit'],
+    ] as const) {
+      await page.goto(`${h.server.url}${path}`);
+      await shot(page, name);
+    }
+    await page.click('a.lang');
+    await expect.poll(() => page.locator('html').getAttribute('lang')).toBe('en');
+    await page.goto(`${h.server.url}/ui/fleet`);
+    await expect.poll(() => page.locator('h1').textContent(), { timeout: 10_000 }).toBe('Devices');
+    await shot(page, '17-fleet-en');
+    await ctx.close();
+  }, 60_000);
+});
