@@ -11,6 +11,7 @@ import {
   createBlobVerifier,
   hashFile,
   MANIFEST_FILE,
+  publishDir,
   readManifestBytes,
   signBundleDir,
   verifyBlobFile,
@@ -97,6 +98,20 @@ describe('bundle directory', () => {
     expect(await codeOf(buildBundleDir(dir, { files: [], manifest: () => manifestBody() }))).toBe(
       'DEST_EXISTS',
     );
+  });
+
+  it('publishing never deletes files that appeared in the destination meanwhile', async () => {
+    const staging = join(tmp.dir, 'staging-x');
+    const target = join(tmp.dir, 'target-x');
+    await mkdir(staging);
+    await writeFile(join(staging, 'new'), 'new');
+    await mkdir(target);
+    await writeFile(join(target, 'theirs'), 'keep me');
+    expect(await codeOf(publishDir(staging, target))).toBe('DEST_EXISTS');
+    expect(await readFile(join(target, 'theirs'), 'utf8')).toBe('keep me');
+    await unlink(join(target, 'theirs'));
+    await publishDir(staging, target);
+    expect(await readdir(target)).toEqual(['new']);
   });
 
   it('a signer refuses to sign content that does not match the manifest', async () => {

@@ -90,6 +90,10 @@ describe('RFC 8785 sample vectors', () => {
     );
   });
 
+  it('keeps a "__proto__" member that JSON.parse created as an own property', () => {
+    expect(canonicalize(JSON.parse('{"b":2,"__proto__":{"a":1}}'))).toBe('{"__proto__":{"a":1},"b":2}');
+  });
+
   it('rejects values JSON cannot hold', () => {
     expect(() => canonicalize({ a: () => 1 })).toThrow(TypeError);
     expect(() => canonicalize(10n)).toThrow(TypeError);
@@ -105,9 +109,10 @@ function permuteKeys(v: unknown, seed: number): unknown {
   if (v && typeof v === 'object') {
     const keys = Object.keys(v);
     const rotated = keys.map((_, i) => keys[(i + seed) % keys.length] as string).reverse();
-    const out: Record<string, unknown> = {};
-    for (const k of rotated) out[k] = permuteKeys((v as Record<string, unknown>)[k], seed + 1);
-    return out;
+    // fromEntries defines own properties, so a "__proto__" key stays a key (plain assignment would not).
+    return Object.fromEntries(
+      rotated.map((k) => [k, permuteKeys((v as Record<string, unknown>)[k], seed + 1)]),
+    );
   }
   return v;
 }

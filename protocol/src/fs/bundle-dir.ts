@@ -1,6 +1,6 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject, randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { LoaError, VerifyError } from '../errors.js';
 import { keyId } from '../keys.js';
 import { MAX_MANIFEST_BYTES, type Manifest, ManifestSchema, manifestBlobs } from '../manifest.js';
@@ -141,7 +141,7 @@ export async function writeManifestFile(dir: string, manifest: object): Promise<
 /** Copies a file into DIR/blobs/<sha256> while hashing it; identical files are stored once. */
 export async function importBlob(dir: string, src: string): Promise<{ sha256: string; size: number }> {
   await mkdir(join(dir, BLOBS_DIR), { recursive: true });
-  const tmp = join(dir, BLOBS_DIR, `.import-${process.pid}-${Date.now().toString(36)}`);
+  const tmp = join(dir, BLOBS_DIR, `.import-${randomBytes(8).toString('hex')}`);
   const input = await open(src, 'r');
   const output = await open(tmp, 'wx', 0o644);
   const hash = createHash('sha256');
@@ -191,9 +191,7 @@ export async function buildBundleDir(outDir: string, input: BuildBundleInput): P
     const manifest = parseManifestUnverified(JSON.stringify({ ...body, signatures: body.signatures ?? [] }));
     await writeManifestFile(staging, manifest);
     await checkBundleFiles(staging, manifest);
-    await rm(outDir, { recursive: true, force: true });
-    await rename(staging, outDir);
-    await fsyncDir(join(outDir, '..'));
+    await publishDir(staging, outDir);
     return manifest;
   } catch (e) {
     await rm(staging, { recursive: true, force: true });
@@ -214,6 +212,22 @@ export async function signBundleDir(
   const signed = addSignature(manifest, privateKey);
   await writeManifestFile(dir, signed);
   return { manifest: signed, keyid: keyId(privateKey) };
+}
+
+/**
+ * Renames a finished staging directory to `target`. rename(2) replaces an empty directory and
+ * fails on a non-empty one, so files someone put into `target` meanwhile are never deleted.
+ */
+export async function publishDir(staging: string, target: string): Promise<void> {
+  try {
+    await rename(staging, target);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR')
+      throw new LoaError('DEST_EXISTS', `${target} already exists and is not empty`, { cause: e });
+    throw e;
+  }
+  await fsyncDir(dirname(resolve(target)));
 }
 
 /** Throws DEST_EXISTS when `dir` exists and is not an empty directory. */

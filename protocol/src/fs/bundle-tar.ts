@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, resolve, sep } from 'node:path';
 import { VerifyError } from '../errors.js';
@@ -12,6 +13,7 @@ import {
   checkBundleFiles,
   MANIFEST_FILE,
   parseManifestUnverified,
+  publishDir,
   readManifestBytes,
 } from './bundle-dir.js';
 import { BLOCK, encodeHeader, MAX_USTAR_SIZE, padding, type TarEntry, TarReader } from './tar.js';
@@ -26,7 +28,7 @@ export async function packBundle(dir: string, tarPath: string): Promise<Manifest
   const manifest = parseManifestUnverified(manifestBytes);
   await checkBundleFiles(dir, manifest);
   const mtime = Math.max(0, Math.floor(Date.parse(manifest.created) / 1000));
-  const tmp = join(dirname(tarPath), `.${posix.basename(tarPath)}.${process.pid}.tmp`);
+  const tmp = join(dirname(tarPath), `.${posix.basename(tarPath)}.${randomBytes(6).toString('hex')}.tmp`);
   await mkdir(dirname(tarPath), { recursive: true });
   const out = await open(tmp, 'w', 0o644);
   try {
@@ -264,9 +266,7 @@ export async function unpackBundle(
       });
       await writeFileAtomic(join(staging, MANIFEST_FILE), bytes);
       await fsyncDir(join(staging, BLOBS_DIR));
-      await rm(destDir, { recursive: true, force: true });
-      await rename(staging, destDir);
-      await fsyncDir(dirname(resolve(destDir)));
+      await publishDir(staging, destDir);
       return verified;
     } catch (e) {
       await current?.close().catch(() => undefined);

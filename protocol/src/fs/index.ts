@@ -23,6 +23,7 @@ export {
   importBlob,
   MANIFEST_FILE,
   parseManifestUnverified,
+  publishDir,
   readManifestBytes,
   signBundleDir,
   verifyBundleDir,
