@@ -175,6 +175,33 @@ describe('agent end to end over MQTT', () => {
     const unsigned = { ...command('test-tone', { seconds: 1 }), signatures: [] };
     expect(await send(unsigned)).toMatchObject({ ok: false, code: 'UNSIGNED' });
 
+    // An emergency arrives inline on the unit topic: verified, fetched and played at once.
+    const em = await makeBundleDir(work, join(work, 'em1'), {
+      version: 1,
+      channel: 'emergency',
+      id: 'bao-lu-1',
+      priority: 'emergency',
+      rule: { type: 'immediate' },
+      signer: fx.emergency.privateKey,
+      files: [{ name: 'bao-lu.wav', data: Buffer.alloc(16_000, 2) }],
+    });
+    blobs.bundles.set('em1', join(work, 'em1'));
+    await obs.client.publishAsync(
+      unitTopic('08/02500', 'emergency'),
+      JSON.stringify({
+        manifest: em,
+        blobBase: `${blobs.url}/b/em1/blobs`,
+        serverTime: new Date().toISOString(),
+      }),
+      { qos: 1 },
+    );
+    const started = await obs.waitFor<Proof>(
+      (x) => x.topic.endsWith('/proof') && x.json.bundleId === 'bao-lu-1' && x.json.outcome === 'started',
+      30_000,
+    );
+    expect(started.json.priority).toBe('emergency');
+    expect(started.json.relays.amplifier).toBe(true);
+
     await rt.stop();
     rt = undefined;
     const offline = await obs.waitFor<Presence>(

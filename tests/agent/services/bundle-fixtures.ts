@@ -56,6 +56,8 @@ export interface BundleSpec {
   id?: string;
   files: { name: string; data: Buffer }[];
   priority?: 'normal' | 'emergency';
+  /** Schedule rule of the single entry (default: daily at 05:30). */
+  rule?: { type: 'immediate' } | { type: 'daily'; times: string[] } | { type: 'once'; at: string };
   signer: KeyObject;
 }
 
@@ -89,7 +91,11 @@ export async function makeBundleDir(work: string, out: string, spec: BundleSpec)
         blob: { sha256: b.sha256, size: b.size, mediaType: 'audio/wav' },
       })),
       schedule: [
-        { id: 'sang', items: blobs.map((_, i) => `item-${i}`), rule: { type: 'daily', times: ['05:30'] } },
+        {
+          id: 'sang',
+          items: blobs.map((_, i) => `item-${i}`),
+          rule: spec.rule ?? { type: 'daily', times: ['05:30'] },
+        },
       ],
       signatures: [],
     }),
