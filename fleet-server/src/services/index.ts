@@ -157,6 +157,9 @@ export async function createContentServices(
     onProof: (deviceId, p) => {
       if (p.priority === 'emergency') emergency.applyProof(deviceId, p);
     },
+    onReconnected: async (deviceId, state) => {
+      await publisher.catchUp(deviceId, state.health?.bundles ?? []);
+    },
   });
   alerts.on((e) => webhooks.emit(`alert.${e.type}`, e.alert));
   emergency.on((e) => {

@@ -42,6 +42,11 @@ export interface IngestHooks {
   onState?(state: DeviceLiveState): void | Promise<void>;
   onStatus?(deviceId: string, s: Status): void | Promise<void>;
   onProof?(deviceId: string, p: Proof): void | Promise<void>;
+  /**
+   * The first health report after the device's connection came up (it reports after it has
+   * subscribed, so a catch-up notification sent now reaches it). `state.health` is that report.
+   */
+  onReconnected?(deviceId: string, state: DeviceLiveState): void | Promise<void>;
 }
 
 export interface ProofResult {
@@ -95,6 +100,8 @@ export class IngestService {
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #batcher: ProofBatcher;
   readonly #unsub: (() => void)[] = [];
+  /** Devices whose next health report is their first since (re)connecting. */
+  readonly #reconnected = new Set<string>();
 
   constructor(d: { store: Store; broker: BrokerApi; metrics: Metrics; logger: Logger; now: () => number }) {
     this.#d = { ...d, logger: d.logger.child({ module: 'ingest' }) };
@@ -233,6 +240,7 @@ export class IngestService {
     this.#d.metrics.set(METRIC.ingestLagSeconds, Math.max(0, (now - receivedAt) / 1000));
     this.#emit({ type: 'health', deviceId, health: h, state: s });
     await this.#runHooks((k) => k.onState?.(s));
+    if (this.#reconnected.delete(deviceId)) await this.#runHooks((k) => k.onReconnected?.(deviceId, s));
   }
 
   /** A bundle status report; handled in order with the device's proofs. */
@@ -270,10 +278,12 @@ export class IngestService {
       });
       return;
     }
+    const wasOnline = cur?.online === true;
     const s = applyPresence(base, online, this.#d.now());
     this.#live.set(p.deviceId, s);
     this.#emit({ type: 'presence', deviceId: p.deviceId, online, state: s });
     void this.#runHooks((k) => k.onState?.(s));
+    if (online && !wasOnline) this.#reconnected.add(p.deviceId);
   }
 
   /** Verifies, chains, stores (durably) and acks one proof; per device strictly in order. */

@@ -63,7 +63,18 @@ export class Notifier {
 
   /** Publishes NotifySchema messages (QoS 1) for a published manifest; returns the topics. */
   async notifyBundle(m: Manifest): Promise<string[]> {
-    const msg: Notify = NotifySchema.parse({
+    const topics = await this.topicsFor(m.targets, 'notify');
+    await Promise.all(topics.map((t) => this.#d.broker.publish(t, this.#notify(m), { qos: 1 })));
+    return topics;
+  }
+
+  /** Sends one device the notification of a bundle (catch-up after it reconnects). */
+  async notifyDevice(deviceId: string, m: Manifest): Promise<void> {
+    await this.#d.broker.publish(deviceTopic(deviceId, 'notify'), this.#notify(m), { qos: 1 });
+  }
+
+  #notify(m: Manifest): Notify {
+    return NotifySchema.parse({
       bundleId: m.id,
       channel: m.channel,
       version: m.version,
@@ -71,9 +82,6 @@ export class Notifier {
       blobBase: blobBase(this.#d.urls),
       serverTime: new Date(this.#d.now()).toISOString(),
     });
-    const topics = await this.topicsFor(m.targets, 'notify');
-    await Promise.all(topics.map((t) => this.#d.broker.publish(t, msg, { qos: 1 })));
-    return topics;
   }
 
   /** Publishes an emergency (inline manifest, QoS 1) on the unit broadcast topics. */

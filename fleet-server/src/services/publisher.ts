@@ -14,6 +14,7 @@ import {
   type Signature,
   SignatureSchema,
   type Status,
+  targetMatches,
   thresholdFor,
   verifyManifest,
 } from '@loa/protocol';
@@ -346,6 +347,42 @@ export class Publisher {
     this.#d.logger.info({ bundle: b.id, devices: devices.length, topics: topics.length }, 'bundle published');
     this.#emit({ type: 'bundle', bundle: rec });
     return rec;
+  }
+
+  /**
+   * A device came (back) online: notify it of the newest published, unexpired bundle of each
+   * channel that targets it, unless its last health report says it already runs that version.
+   * Notifications are not retained on the broker, so this is how an offline station catches up.
+   */
+  async catchUp(
+    deviceId: string,
+    installed: readonly { channel: string; version: number }[] = [],
+  ): Promise<string[]> {
+    const d = await this.#d.store.devices.get(deviceId);
+    if (d?.status !== 'active') return [];
+    const now = this.#d.now();
+    const me = { unit: d.unit, deviceId: d.id, groups: d.groups };
+    const latest = new Map<string, BundleRecord>();
+    for (const b of await this.#d.store.bundles.list((x) => x.state === 'published')) {
+      if (Date.parse(b.manifest.expires) <= now) continue;
+      if (!b.manifest.targets.some((t) => targetMatches(t, me))) continue;
+      const cur = latest.get(b.channel);
+      if (!cur || b.version > cur.version) latest.set(b.channel, b);
+    }
+    const sent: string[] = [];
+    for (const b of latest.values()) {
+      if (installed.some((i) => i.channel === b.channel && i.version >= b.version)) continue;
+      await this.#d.notifier.notifyDevice(deviceId, b.manifest);
+      if (!b.emergency && !(await this.#d.store.rollouts.get(b.id, deviceId)))
+        await this.#d.store.rollouts.put({
+          bundleId: b.id,
+          deviceId,
+          state: 'notified',
+          updatedAt: new Date(now).toISOString(),
+        });
+      sent.push(b.id);
+    }
+    return sent;
   }
 
   /** Per-device rollout of a bundle with a summary (devices targeted but silent count as pending). */

@@ -6,7 +6,13 @@
 import { deviceSubscriptions, deviceTopic, type Notify, unitTopic } from '@loa/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BundleRecord, ContentRecord } from '../../../fleet-server/src/store/types.js';
-import { type Harness, nextMessage, startHarness, type TestDevice, type TestUser } from '../publish/harness.js';
+import {
+  type Harness,
+  nextMessage,
+  startHarness,
+  type TestDevice,
+  type TestUser,
+} from '../publish/harness.js';
 
 type Err = { error: { code: string } };
 
@@ -46,7 +52,11 @@ describe('targets and key scope', () => {
   });
 
   const compose = (targets: unknown[], channel = 'xa-02500') =>
-    h.api<BundleRecord>(editor, 'POST', '/api/v1/bundles', { channel, items: [{ content: text.id }], targets });
+    h.api<BundleRecord>(editor, 'POST', '/api/v1/bundles', {
+      channel,
+      items: [{ content: text.id }],
+      targets,
+    });
 
   it('refuses to sign with a key whose delegated scope does not cover the target', async () => {
     const r = await compose([{ unit: '08/02600' }], 'xa-02600');
@@ -77,10 +87,16 @@ describe('targets and key scope', () => {
       deviceTopic('st-b', 'notify'),
     ]);
     expect(seenByC).not.toContain(unitTopic('08/02500', 'notify'));
-    const roll = await h.api<{ summary: { total: number; notified: number } }>(approver, 'GET', `/api/v1/bundles/${r.body.id}/rollout`);
+    const roll = await h.api<{ summary: { total: number; notified: number } }>(
+      approver,
+      'GET',
+      `/api/v1/bundles/${r.body.id}/rollout`,
+    );
     expect(roll.body.summary).toMatchObject({ total: 2, notified: 2 });
     // device c is not a target: it may not read the manifest
-    const res = await fetch(`${h.server.url}/bundles/${r.body.id}/manifest.json`, { headers: { authorization: c.basic } });
+    const res = await fetch(`${h.server.url}/bundles/${r.body.id}/manifest.json`, {
+      headers: { authorization: c.basic },
+    });
     expect(res.status).toBe(403);
   });
 
@@ -95,6 +111,29 @@ describe('targets and key scope', () => {
     const stale = await h.api<Err>(approver, 'POST', `/api/v1/bundles/${older.body.id}/publish`);
     expect(stale.status).toBe(409);
     expect(stale.body.error.code).toBe('BUNDLE_VERSION_CONFLICT');
+  });
+
+  it('a station that was offline catches up: notified after its first health report', async () => {
+    const d = await h.device('st-d', '08/02500');
+    const cd = await h.connect(d, deviceSubscriptions(d.id, d.unit));
+    const n = nextMessage<Notify>(cd, deviceTopic(d.id, 'notify'), (m) => m.channel === 'xa-02500-tin');
+    const health = {
+      at: new Date().toISOString(),
+      seq: 1,
+      agentVersion: '0.1.0',
+      uptimeS: 5,
+      inputs: { mains: true, door: 'closed', ampFault: false },
+      relays: { amplifier: false },
+      onAir: null,
+      bundles: [],
+      clock: { trusted: true, source: 'ntp' },
+    };
+    await cd.publishAsync(deviceTopic(d.id, 'health'), JSON.stringify(health), { qos: 1 });
+    expect((await n).version).toBe(2);
+    const rows = await h.server.deps.store.rollouts.forDevice(d.id);
+    expect(rows.map((r) => r.state)).toEqual(['notified']);
+    // a station that already runs the newest version is not notified again
+    expect(await h.svc.publisher.catchUp(d.id, [{ channel: 'xa-02500-tin', version: 2 }])).toEqual([]);
   });
 
   it('lists the content-side routes in the OpenAPI document', async () => {
