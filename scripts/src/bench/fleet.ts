@@ -60,7 +60,6 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
       broker: {
         ratePerSecond: o.ratePerSecond ?? 20,
         burst: o.burst ?? 100,
-        maxViolations: 50,
         drainTimeoutMs: 10_000,
         connectTimeoutMs: 30_000,
       },

@@ -142,7 +142,12 @@ export class SimStation {
     this.mqttProxy?.outage(ms);
     const rt = this.runtime;
     this.runtime = undefined;
-    await rt?.stop();
+    if (!rt) return;
+    // Let mqtt.js notice the dead socket first, so the agent does not try a goodbye on a dead link.
+    const seen = Date.now() + 3000;
+    while (rt.link()?.connected && Date.now() < seen) await new Promise((r) => setTimeout(r, 20));
+    // A power cut is abrupt: whatever the agent's stop still waits for is abandoned after 10 s.
+    await Promise.race([rt.stop(), new Promise((r) => setTimeout(r, 10_000).unref())]);
   }
 
   /** The cell drops: links are cut for `ms`, the agent keeps running (and reconnects). */
