@@ -44,7 +44,8 @@ export const ServerConfigSchema = z.strictObject({
       ratePerSecond: z.number().min(0.1).default(20),
       /** Bucket size (burst). */
       burst: z.number().int().min(1).default(100),
-      /** Violations before the client is disconnected. */
+      /** Consecutive messages over the rate passed through (jitter, queued proofs after a
+       * reconnect) before the client is disconnected. */
       maxViolations: z.number().int().min(1).default(50),
       drainTimeoutMs: z.number().int().min(100).default(10_000),
       maxPayload: z.number().int().min(256).optional(),

@@ -56,6 +56,7 @@ interface ClientState {
   deviceId: string;
   unit: string;
   bucket: TokenBucket;
+  /** Consecutive over-rate messages. */
   violations: number;
 }
 
@@ -203,8 +204,8 @@ export class FleetBroker implements BrokerApi {
       this.log.info({ device: state.deviceId, topic: packet.topic.slice(0, 200), reason }, 'publish refused');
       return new Error(message);
     };
-    if (!state.bucket.take(this.o.clock.now())) {
-      state.violations++;
+    if (state.bucket.take(this.o.clock.now())) state.violations = 0;
+    else if (++state.violations > this.o.limits.maxViolations) {
       m.inc(METRIC.mqttRateLimited);
       return deny('rate-limit', 'message rate limit exceeded');
     }

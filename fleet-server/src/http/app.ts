@@ -13,6 +13,7 @@ import { type AppEnv, authMiddleware } from './auth.js';
 import { ApiTable } from './openapi.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
+import { registerCommandRoutes } from './routes/commands.js';
 import { registerDeviceRoutes } from './routes/devices.js';
 import { registerEnrolRoutes } from './routes/enrol.js';
 import { registerSystemRoutes } from './routes/system.js';
@@ -132,6 +133,7 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): LoaApp {
     registerTokenRoutes,
     registerUnitRoutes,
     registerDeviceRoutes,
+    registerCommandRoutes,
     registerEnrolRoutes,
     registerAuditRoutes,
     ...(options.routes ?? []),

@@ -10,7 +10,7 @@ import { generateKeyPair, rawPublicKey } from '@loa/protocol';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import type { ServerConfigInput } from '../../../fleet-server/src/config.js';
-import { type FleetServer, startFleetServer } from '../../../fleet-server/src/main.js';
+import { type FleetServer, type ServerPlugin, startFleetServer } from '../../../fleet-server/src/main.js';
 import { DEMO_UNITS_FILE, seedUnitsFromFile } from '../../../fleet-server/src/seed.js';
 import { hashSecret } from '../../../fleet-server/src/store/secrets.js';
 import type { UserRole } from '../../../fleet-server/src/store/types.js';
@@ -31,7 +31,13 @@ export interface TestServer extends FleetServer {
 }
 
 export async function startTestServer(
-  opts: { config?: ServerConfigInput; clock?: { now(): number }; dir?: string; seed?: boolean } = {},
+  opts: {
+    config?: ServerConfigInput;
+    clock?: { now(): number };
+    dir?: string;
+    seed?: boolean;
+    plugins?: ServerPlugin[];
+  } = {},
 ): Promise<TestServer> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'loa-h5-'));
   const s = await startFleetServer({
@@ -45,6 +51,7 @@ export async function startTestServer(
     },
     logger: pino({ level: 'silent' }),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.plugins ? { plugins: opts.plugins } : {}),
   });
   if (opts.seed !== false)
     await seedUnitsFromFile(s.deps.store, DEMO_UNITS_FILE, new Date(s.deps.clock.now()).toISOString());

@@ -55,8 +55,8 @@ describe('broker policy with real aedes and mqtt.js', () => {
       config: {
         broker: {
           ratePerSecond: 50,
+          maxViolations: 10,
           burst: 200,
-          maxViolations: 1,
           drainTimeoutMs: 2000,
           connectTimeoutMs: 5000,
         },

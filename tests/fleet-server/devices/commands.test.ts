@@ -1,0 +1,135 @@
+import {
+  addSignature,
+  type Command,
+  checkSignatures,
+  deviceTopic,
+  generateKeyPair,
+  newTrustPolicy,
+  publicKeyFromRaw,
+  rawPublicKey,
+  unitTopic,
+  withDelegatedKey,
+} from '@loa/protocol';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contentPlugin } from '../../../fleet-server/src/services/index.js';
+import {
+  closed,
+  connectDevice,
+  type EnrolledDevice,
+  enrolDevice,
+  loginAs,
+  type Session,
+  startTestServer,
+  type TestServer,
+  waitFor,
+} from '../app/harness.js';
+
+describe('device commands', () => {
+  const root = generateKeyPair();
+  let s: TestServer;
+  let admin: Session;
+  let op: Session;
+  let dev: EnrolledDevice;
+  let c: MqttClient;
+  const received: Command[] = [];
+  let opKey: { keyid: string; publicKey: string };
+
+  beforeAll(async () => {
+    s = await startTestServer({
+      config: { trustRoots: [rawPublicKey(root.publicKey).toString('base64')] },
+      plugins: [contentPlugin({ masterKey: Buffer.alloc(32, 7) })],
+    });
+    admin = await loginAs(s, 'root', 'administrator', ['08']);
+    op = await loginAs(s, 'op', 'operator', ['08/02503']);
+    dev = await enrolDevice(s, admin, '08/02503');
+    const content = s.deps.services.content;
+    if (!content) throw new Error('content plugin missing');
+    const opUser = await s.deps.store.users.byUsername('op');
+    opKey = await content.signer.generate(opUser?.id as string);
+    // the province delegates the operator's key (role command, commune 02503) offline
+    const created = new Date(s.deps.clock.now() - 60_000);
+    const body = withDelegatedKey(
+      newTrustPolicy({ rootKeys: [root.publicKey], created }),
+      { publicKey: publicKeyFromRaw(opKey.publicKey), roles: ['command'], scope: ['08/02503'], name: 'op' },
+      created,
+    );
+    await content.trust.upload(addSignature(body, root.privateKey), 'test');
+    c = await connectDevice(s.mqttUrl, dev.deviceId, dev.password);
+    c.on('message', (_t, p) => received.push(JSON.parse(p.toString()) as Command));
+    await c.subscribeAsync([deviceTopic(dev.deviceId, 'cmd'), unitTopic('08/02503', 'cmd')]);
+  });
+  afterAll(async () => {
+    c?.end(true);
+    if (c) await closed(c);
+    await s.close();
+  });
+
+  it('signs a sound-making command with the operator key, delivers it, audits it and collects the result', async () => {
+    const r = await op.json<{ command: Command }>('POST', `/api/v1/devices/${dev.deviceId}/commands`, {
+      action: 'volume',
+      params: { volume: 40 },
+    });
+    expect(r.status).toBe(202);
+    await waitFor(() => received.some((x) => x.id === r.body.command.id));
+    const got = received.find((x) => x.id === r.body.command.id) as Command;
+    expect(got).toMatchObject({
+      action: 'volume',
+      params: { volume: 40 },
+      target: { device: dev.deviceId, unit: '08/02503' },
+      by: 'op',
+    });
+    const check = checkSignatures(got, (id) =>
+      id === opKey.keyid ? publicKeyFromRaw(opKey.publicKey) : undefined,
+    );
+    expect(check.valid).toEqual([opKey.keyid]);
+    const audit = await s.deps.store.audit.query({ action: 'command.send' });
+    expect(audit[0]).toMatchObject({
+      actor: { name: 'op' },
+      details: { commandId: got.id, action: 'volume' },
+    });
+    await c.publishAsync(
+      deviceTopic(dev.deviceId, 'cmd-result'),
+      JSON.stringify({ id: got.id, ok: true, at: new Date().toISOString() }),
+      { qos: 1 },
+    );
+    await waitFor(
+      async () =>
+        (await op.json<{ results: unknown[] }>('GET', `/api/v1/commands/${got.id}`)).body.results.length ===
+        1,
+    );
+  });
+
+  it('refuses commands outside the user scope, outside the key delegation, and from roles without device.command', async () => {
+    const other = await enrolDevice(s, admin, '08/02506');
+    expect(
+      (await op.json('POST', `/api/v1/devices/${other.deviceId}/commands`, { action: 'stop' })).status,
+    ).toBe(404);
+    // an operator scoped to the province whose key is delegated for 02503 only
+    const wide = await loginAs(s, 'op-wide', 'operator', ['08']);
+    const u = await s.deps.store.users.byUsername('op-wide');
+    const key = await s.deps.services.content?.signer.generate(u?.id as string);
+    expect(key).toBeDefined();
+    const noRole = await wide.json<{ error: { code: string } }>('POST', '/api/v1/units/08/02506/commands', {
+      action: 'test-tone',
+      params: { seconds: 3 },
+    });
+    expect(noRole.status).toBe(422);
+    expect(noRole.body.error.code).toBe('ROLE_NOT_AUTHORISED');
+    const viewer = await loginAs(s, 'viewer', 'viewer', ['08']);
+    expect(
+      (await viewer.json('POST', `/api/v1/devices/${dev.deviceId}/commands`, { action: 'stop' })).status,
+    ).toBe(403);
+    const bad = await op.json('POST', `/api/v1/devices/${dev.deviceId}/commands`, { action: 'play-now' });
+    expect(bad.status).toBe(400);
+  });
+
+  it('sends unsigned sync to a unit without needing a key', async () => {
+    const r = await admin.json<{ command: Command }>('POST', '/api/v1/units/08/02503/commands', {
+      action: 'sync',
+    });
+    expect(r.status).toBe(202);
+    expect(r.body.command.signatures).toEqual([]);
+    await waitFor(() => received.some((x) => x.id === r.body.command.id));
+  });
+});
