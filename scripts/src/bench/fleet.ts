@@ -132,9 +132,20 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
   const { operator, tokens, clipId } = setup;
 
   const counts: Record<string, number> = {};
+  /** bundleId → emergency "started" proofs: when the audio started (agent) and when the server got it. */
+  const starts = new Map<string, { deviceId: string; startedAt: number; receivedAt: number }[]>();
   const playing = new Map<string, Map<string, number>>();
   services.ingest.on((e) => {
     counts[e.type] = (counts[e.type] ?? 0) + 1;
+    if (e.type === 'proof' && e.proof.outcome === 'started' && e.proof.bundleId) {
+      const list = starts.get(e.proof.bundleId) ?? [];
+      starts.set(e.proof.bundleId, list);
+      list.push({
+        deviceId: e.deviceId,
+        startedAt: Date.parse(e.proof.startedAt ?? e.proof.at),
+        receivedAt: now(),
+      });
+    }
     if (e.type === 'status' && e.status.state === 'playing') {
       const m = playing.get(e.status.bundleId) ?? new Map<string, number>();
       playing.set(e.status.bundleId, m);
@@ -162,6 +173,11 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
           online: server.broker.onlineCount(),
         };
       if (what === 'playing') return [...(playing.get(String(arg))?.values() ?? [])];
+      if (what === 'emergencyStarts') return starts.get(String(arg)) ?? [];
+      if (what === 'emergencyReceived')
+        return (await services.emergency.view(String(arg))).devices.flatMap((d) =>
+          d.receivedAt ? [Date.parse(d.receivedAt)] : [],
+        );
       throw new Error(`unknown query ${what}`);
     },
   };

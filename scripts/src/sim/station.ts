@@ -24,7 +24,10 @@ export interface SimStationSpec {
   token: string;
   rootKeys: string[];
   healthIntervalS: number;
-  profile: LinkProfile;
+  /** Link profile of the simulated 4G link; absent: connect directly (benchmarks). */
+  profile?: LinkProfile;
+  /** Amplifier warm-up (default 1500 ms). */
+  warmupMs?: number;
   logLevel: string;
   ampFault: boolean;
 }
@@ -48,11 +51,13 @@ export class SimStation {
   }
 
   private async proxies(): Promise<void> {
+    const profile = this.spec.profile;
+    if (!profile) return;
     if (!this.httpProxy) {
       this.httpProxy = new LinkProxy({
         targetHost: this.spec.server.hostname,
         targetPort: Number(this.spec.server.port || (this.spec.server.protocol === 'https:' ? 443 : 80)),
-        profile: this.spec.profile,
+        profile,
       });
       await this.httpProxy.start();
     }
@@ -60,7 +65,7 @@ export class SimStation {
       this.mqttProxy = new LinkProxy({
         targetHost: this.spec.mqtt.hostname,
         targetPort: Number(this.spec.mqtt.port || 1883),
-        profile: this.spec.profile,
+        profile,
       });
       await this.mqttProxy.start();
     }
@@ -86,12 +91,14 @@ export class SimStation {
           url: this.spec.server.origin,
           enrolmentToken: this.spec.token,
           healthIntervalS: this.spec.healthIntervalS,
-          mqttUrl: `mqtt://127.0.0.1:${this.mqttProxy?.port ?? 1883}`,
+          mqttUrl: this.mqttProxy
+            ? `mqtt://127.0.0.1:${this.mqttProxy.port}`
+            : `mqtt://${this.spec.mqtt.hostname}:${this.spec.mqtt.port || 1883}`,
         },
         trust: { rootKeys: this.spec.rootKeys },
         hardware: {
           gpio: { driver: 'sim' },
-          amplifier: { pin: 17, warmupMs: 1500, idleTailMs: 8000 },
+          amplifier: { pin: 17, warmupMs: this.spec.warmupMs ?? 1500, idleTailMs: 8000 },
           zones: {},
           inputs: {
             mains: { pin: 5, activeLow: true, debounceMs: 200 },
