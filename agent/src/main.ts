@@ -9,32 +9,37 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { isLoaError, keyId, LoaError } from '@loa/protocol';
+import { keyId, LoaError } from '@loa/protocol';
 import { type Logger, multistream, pino } from 'pino';
 import { z } from 'zod';
-import { type AgentConfig, loadConfig } from './config.js';
+import { runCli } from './cli.js';
+import type { AgentConfig } from './config.js';
 import type { ActiveBundle as PlanBundle } from './domain/scheduler/types.js';
 import { FfmpegAudioDriver } from './drivers/audio/ffmpeg.js';
 import { SimAudioDriver } from './drivers/audio/sim.js';
 import type { AudioDriver } from './drivers/audio/types.js';
-import { hashPassword } from './http/password.js';
 import { type ActiveBundle, BundleStore } from './services/bundle-store.js';
 import { TrustedClock } from './services/clock.js';
 import { CommandHandler } from './services/commands.js';
 import { dataPaths, ensureDir, readJsonFile, writeJsonAtomic } from './services/data-dir.js';
-import { Enrolment, loadOrCreateDeviceKey, readProvisioning } from './services/enrolment.js';
+import {
+  CredentialsSchema,
+  Enrolment,
+  loadOrCreateDeviceKey,
+  readProvisioning,
+} from './services/enrolment.js';
 import { FleetLink } from './services/fleet-link.js';
 import { HealthCollector } from './services/health.js';
 import { LogRing } from './services/log-ring.js';
 import { Player } from './services/player.js';
 import { ProofJournal } from './services/proof-journal.js';
 import { SdNotify } from './services/sd-notify.js';
-import { buildHardware, type StationHardware, safeStateFromRaw } from './services/station-hardware.js';
+import { buildHardware, type StationHardware } from './services/station-hardware.js';
 import { TechnicianPage } from './services/technician-page.js';
-import { loadPinnedRoots, TrustStore } from './services/trust-store.js';
+import { fetchTrustPolicy, loadPinnedRoots, TrustStore } from './services/trust-store.js';
 
 export const AGENT_VERSION = '0.1.0';
+export { runCli };
 
 export interface AgentRuntime {
   config: AgentConfig;
@@ -164,6 +169,15 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     const deviceId = () => creds()?.deviceId ?? config.device.id ?? provisionalId;
     const unit = () => creds()?.unit ?? config.device.unit;
 
+    const deviceHeaders = (): Record<string, string> => {
+      const c = creds();
+      return c
+        ? {
+            authorization: `Basic ${Buffer.from(`${c.mqtt.username}:${c.mqtt.password}`).toString('base64')}`,
+          }
+        : {};
+    };
+
     const journal = new ProofJournal({ dir: paths.journal, privateKey: key, deviceId, clock, logger: log });
     await journal.start();
     started('journal', journal, (j) => j.stop());
@@ -177,14 +191,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       },
       clock,
       logger: log,
-      headers: (): Record<string, string> => {
-        const c = creds();
-        return c
-          ? {
-              authorization: `Basic ${Buffer.from(`${c.mqtt.username}:${c.mqtt.password}`).toString('base64')}`,
-            }
-          : {};
-      },
+      headers: deviceHeaders,
       ...(opts.fetch ? { fetch: opts.fetch } : {}),
     });
     await bundles.start();
@@ -262,7 +269,13 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         testTone: (p, cmd) => player.testTone(p.seconds ?? 5, p.frequencyHz ?? 1000, { commandId: cmd.id }),
         relayTest: (p) => relayTest(p.seconds ?? 5, p.zone),
         sync: async () => {
-          await hw.modem?.pollNow();
+          await hw.modem?.pollNow().catch(() => undefined);
+          const c = creds();
+          if (c?.endpoints.api) {
+            const policy = await fetchTrustPolicy(c.endpoints.api, deviceHeaders(), opts.fetch);
+            if (policy) await trust.install(policy); // refused policies fail the command with their code
+          }
+          await link?.sendHealthNow();
         },
         reboot: async () => {
           setTimeout(reboot, 500);
@@ -352,106 +365,48 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
   }
 }
 
-const USAGE = `Cách dùng: loa-agent --config TỆP.json
-  --config, -c TỆP     tệp cấu hình (xem agent/config.example.json)
-  --hash-password      đọc mật khẩu từ đầu vào chuẩn, in chuỗi băm scrypt cho trang kỹ thuật viên
-  --help, -h           hướng dẫn này`;
-
-/** Command line entry. Returns the exit code. */
-export async function runCli(argv: string[]): Promise<number> {
-  let args: ReturnType<
-    typeof parseArgs<{
-      options: {
-        config: { type: 'string'; short: 'c' };
-        'hash-password': { type: 'boolean' };
-        help: { type: 'boolean'; short: 'h' };
-      };
-    }>
-  >;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string', short: 'c' },
-        'hash-password': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (args.values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (args.values['hash-password']) {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    const pw = Buffer.concat(chunks)
-      .toString('utf8')
-      .replace(/\r?\n$/, '');
-    if (pw.length < 8) {
-      process.stderr.write('Mật khẩu phải có ít nhất 8 ký tự.\n');
-      return 2;
-    }
-    process.stdout.write(`${await hashPassword(pw)}\n`);
-    return 0;
-  }
-  if (!args.values.config) {
-    process.stderr.write(`Thiếu --config.\n${USAGE}\n`);
-    return 2;
-  }
-  const bootLog = pino({ level: 'info' });
-  let config: AgentConfig;
-  try {
-    config = await loadConfig(args.values.config);
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    const raw = await readFile(args.values.config, 'utf8')
-      .then(JSON.parse)
-      .catch(() => undefined);
-    await safeStateFromRaw(raw, bootLog);
-    return isLoaError(e) && e.code === 'CONFIG_UNREADABLE' ? 66 : 78; // EX_NOINPUT / EX_CONFIG
-  }
-  // Signals are handled from the first moment: a SIGTERM during start-up stops what started.
-  let stopping = false;
-  let rt: AgentRuntime | undefined;
-  let resolveExit: (code: number) => void = () => undefined;
-  const exited = new Promise<number>((r) => {
-    resolveExit = r;
+/**
+ * Imports a bundle directory or .tar (USB stick) into the data dir without starting the station
+ * (run it while the service is stopped; the agent plays it at its next start).
+ */
+export async function importBundle(
+  config: AgentConfig,
+  path: string,
+  logger: Logger,
+): Promise<ActiveBundle | undefined> {
+  const paths = dataPaths(config.device.dataDir);
+  await ensureDir(paths.root, 0o700);
+  const clock = { now: () => Date.now() };
+  const trust = new TrustStore({
+    file: paths.trust,
+    pinned: await loadPinnedRoots(config.trust.rootKeys, config.trust.threshold),
+    clock,
+    logger,
   });
-  const onSignal = (sig: string) => {
-    if (stopping) return;
-    stopping = true;
-    bootLog.info({ signal: sig }, 'stopping: amplifier off, journal closed');
-    const force = setTimeout(() => resolveExit(1), 20_000);
-    force.unref();
-    if (!rt) return; // start-up finishes, then stops
-    rt.stop().then(
-      () => resolveExit(0),
-      () => resolveExit(1),
-    );
-  };
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
-  process.on('SIGINT', () => onSignal('SIGINT'));
+  await trust.start();
+  const creds = await readJsonFile(paths.credentials, CredentialsSchema).catch(() => undefined);
+  const unit = creds?.unit ?? config.device.unit;
+  const store = new BundleStore({
+    dir: paths.bundles,
+    trust: () => trust.current(),
+    device: () =>
+      unit
+        ? { unit, deviceId: creds?.deviceId ?? config.device.id ?? '', groups: config.device.groups }
+        : undefined,
+    clock,
+    logger,
+  });
+  await store.start();
   try {
-    rt = await startAgent(config);
-  } catch (e) {
-    bootLog.fatal({ code: isLoaError(e) ? e.code : undefined, err: e }, 'agent failed to start');
-    process.stderr.write(`${(e as Error).message}\n`);
-    return 1;
+    return await store.importPath(path);
+  } finally {
+    await store.stop();
   }
-  if (stopping) {
-    await rt.stop();
-    return 0;
-  }
-  return exited;
 }
 
 const entry = process.argv[1] ? resolve(process.argv[1]) : '';
 if (entry === fileURLToPath(import.meta.url)) {
-  runCli(process.argv.slice(2)).then(
+  runCli(process.argv.slice(2), { start: startAgent, importBundle }).then(
     (code) => process.exit(code),
     (e: unknown) => {
       process.stderr.write(`${e instanceof LoaError ? `${e.code}: ` : ''}${(e as Error).message}\n`);

@@ -139,4 +139,42 @@ describe('agent process', () => {
       await rt.stop();
     }
   }, 60_000);
+
+  it('imports a USB bundle from the command line (loa-agent --import)', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'root.pub'), publicKeyToPem(fx.root.publicKey));
+    await writeFile(
+      join(dir, 'agent.json'),
+      JSON.stringify({
+        device: { dataDir: 'data', unit: '08/02500' },
+        trust: { rootKeys: ['root.pub'] },
+        hardware: { gpio: { driver: 'sim' }, amplifier: { pin: 17 } },
+      }),
+    );
+    await ensureDir(join(dir, 'data'));
+    await new TrustStore({
+      file: join(dir, 'data', 'trust.json'),
+      pinned: { keys: [fx.root.publicKey] },
+      clock: { now: () => Date.now() },
+      logger: silent,
+    }).install(fx.trust);
+    await makeBundleDir(dir, join(dir, 'usb'), {
+      version: 4,
+      signer: fx.content.privateKey,
+      files: [{ name: 'a.wav', data: Buffer.alloc(2000, 5) }],
+    });
+    await packBundle(join(dir, 'usb'), join(dir, 'usb.tar'));
+    const ok = run(['--config', join(dir, 'agent.json'), '--import', join(dir, 'usb.tar')]);
+    expect(await ok.exit).toBe(0);
+    expect(ok.out()).toContain('Đã nhập: kênh main, phiên bản 4');
+    await makeBundleDir(dir, join(dir, 'bad'), {
+      version: 5,
+      unit: '09',
+      signer: fx.content.privateKey,
+      files: [{ name: 'b.wav', data: Buffer.alloc(2000, 6) }],
+    });
+    const bad = run(['--config', join(dir, 'agent.json'), '--import', join(dir, 'bad')]);
+    expect(await bad.exit).toBe(1);
+    expect(bad.err()).toContain('SCOPE_NOT_COVERED');
+  }, 60_000);
 });

@@ -233,6 +233,11 @@ export class FleetLink {
     }
   }
 
+  /** Publishes a health report now (after a sync command). */
+  sendHealthNow(): Promise<void> {
+    return this.sendHealth();
+  }
+
   private async sendHealth(): Promise<void> {
     if (!this.connected) return;
     try {

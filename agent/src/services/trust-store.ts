@@ -86,3 +86,29 @@ export class TrustStore {
     return next;
   }
 }
+
+/**
+ * Fetches the fleet server's current trust policy (GET {api}/trust, answer `{policy}` or the
+ * policy itself). Undefined when the server has none or cannot be reached; the caller installs it.
+ */
+export async function fetchTrustPolicy(
+  apiBase: string,
+  headers: Record<string, string>,
+  f: typeof fetch = fetch,
+): Promise<unknown> {
+  try {
+    const res = await f(`${apiBase.replace(/\/+$/, '')}/trust`, {
+      headers,
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    const json = (await res.json()) as { policy?: unknown } | null;
+    if (json && typeof json === 'object' && 'policy' in json) return json.policy ?? undefined;
+    return json ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
