@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -59,6 +59,14 @@ describe('lowdb registry', () => {
     expect((await again.devices.inUnits(['08'])).map((d) => d.id)).toEqual(['a']);
     expect(await again.devices.inUnits(['08/02500'])).toHaveLength(0);
     await again.stop();
+  });
+
+  it('removes temp files a killed writer left behind', async () => {
+    writeFileSync(join(dir, '.registry.json.4242.tmp'), '{"partial":');
+    const r = new Registry(dir, 10);
+    await r.start();
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    await r.stop();
   });
 
   it('refuses to start on a damaged registry instead of starting empty', async () => {

@@ -24,6 +24,14 @@ export async function writeFileAtomic(path: string, data: string | Buffer): Prom
   return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
 }
 
+/** Removes temp files a killed writer left behind next to `path`. */
+export async function removeStaleTemps(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[]))
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) await fsp.rm(join(dir, name), { force: true });
+}
+
 /** Reads JSON, or null when the file does not exist; REGISTRY_CORRUPT when it is not JSON. */
 export async function readJsonFile<T>(path: string): Promise<T | null> {
   let text: string;
@@ -52,7 +60,8 @@ export class DurableJsonFile<T> implements Adapter<T> {
   bytes = 0;
   constructor(private readonly path: string) {}
 
-  read(): Promise<T | null> {
+  async read(): Promise<T | null> {
+    await removeStaleTemps(this.path);
     return readJsonFile<T>(this.path);
   }
 

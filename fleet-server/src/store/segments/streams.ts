@@ -77,7 +77,16 @@ abstract class SnapshottedStream<R, V> {
     this.dirty = true;
   }
 
-  async snapshot(): Promise<void> {
+  private snapshotting: Promise<void> = Promise.resolve();
+
+  /** Writes the latest state with the log position it reflects (serialised: one at a time). */
+  snapshot(): Promise<void> {
+    const next = this.snapshotting.then(() => this.snapshotOnce());
+    this.snapshotting = next.catch(() => {});
+    return next;
+  }
+
+  private async snapshotOnce(): Promise<void> {
     if (!this.dirty) return;
     await this.log.flush();
     const snap: Snapshot<V> = {
