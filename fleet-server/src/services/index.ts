@@ -1,11 +1,12 @@
 /**
  * The content side of the fleet server, assembled: content library, signer, trust policy,
- * publisher, notifier, ingest, alerts, webhooks, emergency. main.ts calls
- * `createContentServices(deps)` after the core (store, broker) exists, puts the result into
- * `deps.services`, passes `CONTENT_ROUTES` and `CONTENT_ERROR_STATUS` to createApp, and calls
- * start()/stop() around the server's life.
+ * publisher, notifier, ingest, alerts, webhooks, emergency. The CLI passes
+ * `contentPlugin(contentOptionsFromEnv(env))` to startFleetServer: the plugin builds the services
+ * on the core's Deps, puts them into `deps.services.content`, starts them, and contributes its
+ * routes (CONTENT_ROUTES) and error statuses (CONTENT_ERROR_STATUS).
  */
 import { join } from 'node:path';
+import { LoaError } from '@loa/protocol';
 import type { Deps } from '../deps.js';
 import type { RouteModule } from '../http/app.js';
 import { registerAlertRoutes } from '../http/routes/alerts.js';
@@ -18,6 +19,7 @@ import { registerIngestRoutes } from '../http/routes/ingest.js';
 import { registerRolloutRoutes } from '../http/routes/rollouts.js';
 import { registerTrustRoutes } from '../http/routes/trust.js';
 import type { ServerPlugin } from '../main.js';
+import { CONTENT_ERROR_STATUS } from './access.js';
 import { AlertEngine, type AlertEngineOptions } from './alert-engine.js';
 import { BlobStore } from './blob-store.js';
 import { ContentService } from './content-service.js';
@@ -25,12 +27,12 @@ import { EmergencyService } from './emergency-service.js';
 import { IngestService } from './ingest-service.js';
 import { Notifier, type Urls } from './notifier.js';
 import { Publisher, type PublisherOptions } from './publisher.js';
-import { loadOrCreateMasterKey, Signer } from './signer.js';
+import { loadOrCreateMasterKey, parseMasterKey, Signer } from './signer.js';
 import { Transcoder, type TranscoderOptions } from './transcoder.js';
 import { TrustService } from './trust-service.js';
 import { WebhookService } from './webhooks.js';
 
-export { CONTENT_ERROR_STATUS } from './access.js';
+export { CONTENT_ERROR_STATUS };
 
 export interface ContentServices {
   blobs: BlobStore;
@@ -79,6 +81,26 @@ export const CONTENT_ROUTES: RouteModule[] = [
   registerBlobRoutes,
 ];
 
+/**
+ * Options from the environment (the CLI passes `process.env`): LOA_KEY_SECRET (32 bytes, base64
+ * or hex: the key that encrypts server-held signing keys; without it a 0600 file
+ * `<DATA_DIR>/secrets/signing-master.key` is created), MAX_UPLOAD_MB.
+ */
+export function contentOptionsFromEnv(env: NodeJS.ProcessEnv): ContentServicesOptions {
+  const out: ContentServicesOptions = {};
+  if (env.LOA_KEY_SECRET) out.masterKey = parseMasterKey(env.LOA_KEY_SECRET);
+  if (env.MAX_UPLOAD_MB) {
+    const mb = Number(env.MAX_UPLOAD_MB);
+    if (!Number.isInteger(mb) || mb < 1)
+      throw new LoaError(
+        'CONFIG_INVALID',
+        `MAX_UPLOAD_MB phải là số nguyên dương (đang là "${env.MAX_UPLOAD_MB}")`,
+      );
+    out.maxUploadBytes = mb * 1024 * 1024;
+  }
+  return out;
+}
+
 /** The content side as a plugin of startFleetServer (main.ts). */
 export function contentPlugin(opts: ContentServicesOptions = {}): ServerPlugin {
   return {
@@ -87,7 +109,7 @@ export function contentPlugin(opts: ContentServicesOptions = {}): ServerPlugin {
       const services = await createContentServices(deps, opts);
       deps.services.content = services;
       await services.start();
-      return { routes: CONTENT_ROUTES, stop: () => services.stop() };
+      return { routes: CONTENT_ROUTES, errorStatus: CONTENT_ERROR_STATUS, stop: () => services.stop() };
     },
   };
 }
