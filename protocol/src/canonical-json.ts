@@ -4,7 +4,8 @@
  * - numbers serialised as ECMAScript Number.prototype.toString (what JSON.stringify does);
  * - strings serialised as JSON.stringify does (which matches RFC 8785's escaping);
  * - no insignificant white space.
- * Values that JSON cannot represent (undefined, functions, NaN, Infinity, BigInt) are rejected.
+ * Values that JSON cannot represent (undefined, functions, NaN, Infinity, BigInt) and strings
+ * with unpaired surrogates (not I-JSON, RFC 7493) are rejected with a TypeError.
  */
 export function canonicalize(value: unknown): string {
   return write(value, new Set());
@@ -19,7 +20,7 @@ function write(value: unknown, seen: Set<object>): string {
       if (!Number.isFinite(value)) throw new TypeError('canonical JSON cannot hold NaN or Infinity');
       return JSON.stringify(value);
     case 'string':
-      return JSON.stringify(value);
+      return writeString(value);
     case 'object':
       break;
     default:
@@ -38,11 +39,19 @@ function write(value: unknown, seen: Set<object>): string {
     const keys = Object.keys(obj)
       .filter((k) => (obj as Record<string, unknown>)[k] !== undefined)
       .sort(compareUtf16);
-    const parts = keys.map((k) => `${JSON.stringify(k)}:${write((obj as Record<string, unknown>)[k], seen)}`);
+    const parts = keys.map((k) => `${writeString(k)}:${write((obj as Record<string, unknown>)[k], seen)}`);
     return `{${parts.join(',')}}`;
   } finally {
     seen.delete(obj);
   }
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** RFC 8785 works on I-JSON (RFC 7493), which forbids unpaired surrogates: refuse them. */
+function writeString(s: string): string {
+  if (LONE_SURROGATE.test(s)) throw new TypeError('canonical JSON cannot hold a lone surrogate (not I-JSON)');
+  return JSON.stringify(s);
 }
 
 /** Compare by UTF-16 code units, as RFC 8785 §3.2.3 requires (not by code points, not locale). */

@@ -45,6 +45,15 @@ function parseInput(
   }
 }
 
+/** A document whose canonical form cannot be computed (e.g. a lone surrogate) is malformed. */
+function assertCanonical(doc: object, malformed: 'MANIFEST_MALFORMED' | 'TRUST_MALFORMED'): void {
+  try {
+    signingBytes(doc);
+  } catch (cause) {
+    throw new VerifyError(malformed, (cause as Error).message, { cause });
+  }
+}
+
 function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 5)
@@ -89,6 +98,7 @@ export function verifyTrustPolicy(raw: unknown, opts: VerifyTrustOptions): Trust
   const parsed = TrustPolicySchema.safeParse(doc);
   if (!parsed.success) throw new VerifyError('TRUST_MALFORMED', describeIssues(parsed.error));
   const policy = parsed.data;
+  assertCanonical(policy, 'TRUST_MALFORMED');
 
   for (const k of [...policy.root.keys, ...policy.keys]) {
     if (keyId(publicKeyFromRaw(k.publicKey)) !== k.keyid)
@@ -249,6 +259,7 @@ export function checkRoleSignatures(
 export function verifyManifest(raw: unknown, opts: VerifyManifestOptions): VerifiedManifest {
   const doc = parseInput(raw, opts.maxBytes ?? MAX_MANIFEST_BYTES, 'MANIFEST_MALFORMED');
   if (doc === raw && typeof doc === 'object' && doc !== null) {
+    assertCanonical(doc, 'MANIFEST_MALFORMED');
     const size = canonicalBytes(doc).length;
     if (size > (opts.maxBytes ?? MAX_MANIFEST_BYTES))
       throw new VerifyError('MANIFEST_TOO_LARGE', `the manifest is ${size} bytes`);
@@ -257,6 +268,7 @@ export function verifyManifest(raw: unknown, opts: VerifyManifestOptions): Verif
   const parsed = ManifestSchema.safeParse(doc);
   if (!parsed.success) throw new VerifyError('MANIFEST_MALFORMED', describeIssues(parsed.error));
   const manifest = parsed.data;
+  assertCanonical(manifest, 'MANIFEST_MALFORMED');
   if (manifest.format !== BUNDLE_FORMAT) throw new VerifyError('FORMAT_UNSUPPORTED');
 
   const units = manifest.targets.map((t) => t.unit);

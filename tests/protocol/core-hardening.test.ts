@@ -35,6 +35,16 @@ describe('protocol core hardening', () => {
     ).toBe('Thông báo XX');
   });
 
+  it('rejects a manifest holding a lone surrogate (not I-JSON) as MANIFEST_MALFORMED, not a crash', () => {
+    const text = JSON.stringify(sign(manifestBody({ description: 'ok' }), w.editor)).replace(
+      '"ok"',
+      '"\\ud800"',
+    );
+    expect(() => verifyManifest(text, { trust: trust(w), now: NOW })).toThrow(
+      expect.objectContaining({ code: 'MANIFEST_MALFORMED' }),
+    );
+  });
+
   it('rejects a manifest that lists one blob with two sizes', () => {
     const blob = { sha256: 'a'.repeat(64), size: 10, mediaType: 'audio/mpeg' };
     const items = [
