@@ -73,7 +73,7 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
   if (!server.bootstrap) throw new Error('the benchmark needs a fresh data directory');
   const { result: setup } = await asBootstrapAdmin(server, server.bootstrap, async (admin) => {
     await importUnits(admin, BENCH_UNITS);
-    const [operator] = await createUsers(server, admin, [
+    const [operator, editor, approver] = await createUsers(server, admin, [
       {
         username: 'bench-operator',
         displayName: 'Bench operator',
@@ -81,14 +81,31 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
         scope: ['08'],
         signingRoles: ['emergency', 'command'],
       },
+      {
+        username: 'bench-editor',
+        displayName: 'Bench editor',
+        role: 'editor',
+        scope: ['08'],
+        signingRoles: ['content'],
+      },
+      {
+        username: 'bench-approver',
+        displayName: 'Bench approver',
+        role: 'approver',
+        scope: ['08'],
+        signingRoles: ['content'],
+      },
     ]);
-    if (!operator?.signingKey) throw new Error('no signing key for the operator');
+    if (!operator?.signingKey || !editor?.signingKey || !approver?.signingKey)
+      throw new Error('no signing keys');
     const policy = buildTrustPolicy({
       root,
       version: 1,
       now: new Date(),
       delegations: [
         { name: 'bench operator', ...operator.signingKey, roles: ['emergency', 'command'], scope: ['08'] },
+        { name: 'bench editor', ...editor.signingKey, roles: ['content'], scope: ['08'] },
+        { name: 'bench approver', ...approver.signingKey, roles: ['content'], scope: ['08'] },
       ],
     });
     await admin.put('/trust', policy);
@@ -127,9 +144,9 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
       });
       clipId = rec.id;
     }
-    return { operator, tokens, clipId };
+    return { operator, editor, approver, tokens, clipId };
   });
-  const { operator, tokens, clipId } = setup;
+  const { operator, editor, approver, tokens, clipId } = setup;
 
   const counts: Record<string, number> = {};
   /** bundleId → emergency "started" proofs: when the audio started (agent) and when the server got it. */
@@ -162,6 +179,8 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
       rootPublicKeyPem: publicKeyToPem(root.publicKey),
       tokens,
       operatorToken: operator.api.token,
+      editorToken: editor.api.token,
+      approverToken: approver.api.token,
       clipId,
     },
     stop: () => server.stop(),
@@ -173,6 +192,12 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
           online: server.broker.onlineCount(),
         };
       if (what === 'playing') return [...(playing.get(String(arg))?.values() ?? [])];
+      if (what === 'proofs')
+        return (await server.deps.store.proofs.query({ deviceId: String(arg) })).map((e) => ({
+          outcome: e.proof.outcome,
+          scheduledAt: e.proof.scheduledAt,
+          startedAt: e.proof.startedAt,
+        }));
       if (what === 'emergencyStarts') return starts.get(String(arg)) ?? [];
       if (what === 'emergencyReceived')
         return (await services.emergency.view(String(arg))).devices.flatMap((d) =>

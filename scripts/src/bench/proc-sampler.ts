@@ -3,7 +3,7 @@
  * (/proc/<pid>/stat for CPU ticks, /proc/<pid>/status for VmRSS). Linux only for children.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticksPerSecond: number | undefined;
 function clockTicks(): number {
@@ -23,20 +23,70 @@ export interface ProcReading {
   rssBytes: number;
 }
 
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may contain spaces: fields after the closing parenthesis.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** Live descendants of a process (children, grandchildren…), from /proc. */
+export function descendants(pid: number): number[] {
+  const byParent = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const ppid = Number(statFields(Number(name))[1]);
+      const list = byParent.get(ppid) ?? [];
+      list.push(Number(name));
+      byParent.set(ppid, list);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of byParent.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/**
+ * A process with its children: CPU includes children it has waited for (cutime/cstime) and live
+ * descendants; RSS sums the process and its live descendants (e.g. the agent and its ffmpeg).
+ */
+export function readProcessTree(pid: number): ProcReading {
+  const f = statFields(pid);
+  let ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  let rss = rssOf(pid);
+  for (const d of descendants(pid)) {
+    try {
+      const g = statFields(d);
+      ticks += Number(g[11]) + Number(g[12]);
+      rss += rssOf(d);
+    } catch {
+      // exited meanwhile: its CPU shows up in the parent's cutime once reaped
+    }
+  }
+  return { cpuMs: (ticks * 1000) / clockTicks(), rssBytes: rss };
+}
+
 /** Reads the CPU time and RSS of a process; `self` reads this process without /proc. */
 export function readProcess(pid: number | 'self'): ProcReading {
   if (pid === 'self' || pid === process.pid) {
     const u = process.cpuUsage();
     return { cpuMs: (u.user + u.system) / 1000, rssBytes: process.memoryUsage().rss };
   }
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) may contain spaces: fields after the closing parenthesis.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = /VmRSS:\s+(\d+) kB/.exec(status);
-  return { cpuMs: ((utime + stime) * 1000) / clockTicks(), rssBytes: m ? Number(m[1]) * 1024 : 0 };
+  const f = statFields(pid);
+  return { cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / clockTicks(), rssBytes: rssOf(pid) };
 }
 
 export interface ProcProfile {
@@ -60,15 +110,21 @@ export class ProcessSampler {
   constructor(
     private readonly pid: number | 'self',
     private readonly intervalMs = 250,
+    /** Count the process's children too (agent + ffmpeg). */
+    private readonly tree = false,
   ) {}
 
+  private read(): ProcReading {
+    return this.tree && this.pid !== 'self' ? readProcessTree(this.pid) : readProcess(this.pid);
+  }
+
   start(): void {
-    this.startReading = readProcess(this.pid);
+    this.startReading = this.read();
     this.startWall = performance.now();
     this.rss = [this.startReading.rssBytes];
     this.timer = setInterval(() => {
       try {
-        this.rss.push(readProcess(this.pid).rssBytes);
+        this.rss.push(this.read().rssBytes);
       } catch {
         // the process ended: stop() reports what was seen
       }
@@ -82,7 +138,7 @@ export class ProcessSampler {
     const begin = this.startReading ?? { cpuMs: 0, rssBytes: 0 };
     let end: ProcReading;
     try {
-      end = readProcess(this.pid);
+      end = this.read();
       this.rss.push(end.rssBytes);
     } catch {
       end = { cpuMs: begin.cpuMs, rssBytes: this.rss.at(-1) ?? 0 };

@@ -19,7 +19,17 @@ import {
   withDelegatedKey,
 } from '@loa/protocol';
 import { writeFileAtomic } from '@loa/protocol/fs';
-import { type CommandSpec, type Io, instant, list, str, tr, UsageError, type Values } from './spec.js';
+import {
+  type CommandSpec,
+  type Io,
+  instant,
+  integer,
+  list,
+  str,
+  tr,
+  UsageError,
+  type Values,
+} from './spec.js';
 
 export async function readPrivateKey(io: Io, path: string): Promise<KeyObject> {
   const pem = await readText(io, path);
@@ -144,9 +154,21 @@ export const trustInit: CommandSpec = {
   options: {
     root: {
       type: 'string',
+      multiple: true,
       value: 'ROOT.key',
       required: true,
-      help: { vi: 'khóa gốc (bí mật)', en: 'root private key' },
+      help: {
+        vi: 'khóa gốc (bí mật); lặp lại cho nhiều khóa gốc, mỗi khóa đều ký',
+        en: 'root private key; repeat for several roots, each one signs',
+      },
+    },
+    'root-threshold': {
+      type: 'string',
+      value: 'N',
+      help: {
+        vi: 'số chữ ký gốc cần cho chính sách sau (mặc định 1)',
+        en: 'root signatures the next policy needs (default 1)',
+      },
     },
     out: {
       type: 'string',
@@ -169,18 +191,33 @@ export const trustInit: CommandSpec = {
   async run({ values, io }) {
     const expires = instant(io, values, 'expires', 'trust init');
     const wanted = thresholds(io, values);
-    const root = await readPrivateKey(io, str(values, 'root') as string);
+    const rootPaths = list(values, 'root');
+    const rootThreshold = integer(io, values, 'root-threshold', 'trust init') ?? 1;
+    if (rootThreshold > rootPaths.length)
+      throw new UsageError(
+        tr(io, {
+          vi: `--root-threshold ${rootThreshold} lớn hơn số khóa gốc (${rootPaths.length})`,
+          en: `--root-threshold ${rootThreshold} is more than the number of root keys (${rootPaths.length})`,
+        }),
+        'trust init',
+      );
+    const roots = await Promise.all(rootPaths.map((p) => readPrivateKey(io, p)));
+    const root = roots[0] as KeyObject;
     const out = resolve(io.cwd, str(values, 'out') as string);
     const body = newTrustPolicy({
-      rootKeys: [root],
+      rootKeys: roots,
+      rootThreshold,
       thresholds: wanted,
       created: io.now(),
       ...(expires ? { expires } : {}),
     });
     if (!values.force) await refuseExisting(io, out, str(values, 'out') as string);
-    const signed = addSignature({ ...body, signatures: [] }, root);
+    let signed = addSignature({ ...body, signatures: [] }, root);
+    for (const k of roots.slice(1)) signed = addSignature(signed, k);
     await writeFileAtomic(out, `${JSON.stringify(signed, null, 2)}\n`);
-    io.out(`${str(values, 'out')} v${signed.version} root=${keyId(root)}`);
+    io.out(
+      `${str(values, 'out')} v${signed.version} root=${roots.map((k) => keyId(k).slice(0, 16)).join(',')}`,
+    );
     return 0;
   },
 };

@@ -1,12 +1,14 @@
 import { isLoaError, isReasonCode, REASONS, REASONS_VI, VerifyError } from '@loa/protocol';
 import { bundleBuild, bundlePack, bundleSign, bundleUnpack, bundleVerify } from './commands-bundle.js';
 import { keygen, trustAdd, trustInit, trustShow } from './commands-keys.js';
+import { trustSign } from './commands-trust-sign.js';
 import { type CommandSpec, closest, type Io, type Lang, parseCommand, tr, UsageError } from './spec.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   keygen,
   trustInit,
   trustAdd,
+  trustSign,
   trustShow,
   bundleBuild,
   bundleSign,

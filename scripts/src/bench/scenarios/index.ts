@@ -1,4 +1,5 @@
 import type { Scenario } from '../harness.js';
+import { agent } from './agent.js';
 import { distribution } from './distribution.js';
 import { fanout } from './fanout.js';
 import { ingest } from './ingest.js';
@@ -6,4 +7,4 @@ import { proofs } from './proofs.js';
 import { registry } from './registry.js';
 import { verify } from './verify.js';
 
-export const SCENARIOS: readonly Scenario[] = [fanout, ingest, proofs, distribution, verify, registry];
+export const SCENARIOS: readonly Scenario[] = [fanout, ingest, proofs, distribution, verify, agent, registry];
