@@ -313,6 +313,14 @@ export const trustAdd: CommandSpec = {
     const signed = addSignature({ ...body, signatures: [] }, root);
     await writeFileAtomic(trustPath, `${JSON.stringify(signed, null, 2)}\n`);
     io.out(`${str(values, 'trust')} v${signed.version} +${keyId(pub)} ${roles.join(',')} ${scope.join(',')}`);
+    const more = signed.root.threshold - 1;
+    if (more > 0)
+      io.out(
+        tr(io, {
+          vi: `cần thêm ${more} chữ ký gốc: loa trust sign --key KHÓA_GỐC.key ${str(values, 'trust')}`,
+          en: `${more} more root signature(s) needed: loa trust sign --key ROOT.key ${str(values, 'trust')}`,
+        }),
+      );
     return 0;
   },
 };

@@ -1,0 +1,132 @@
+/**
+ * The CLI's trust commands run in-process through runCli (the same code the `loa` binary runs,
+ * on real files and keys): several root keys with a root threshold, and `trust sign`.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../scripts/src/cli/run.js';
+
+let dir: string;
+const NOW = new Date('2026-11-26T00:00:00Z');
+
+async function loa(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    lang: 'vi',
+    now: () => NOW,
+    cwd: dir,
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'loa-cli-trust-'));
+  for (const k of ['root-a', 'root-b', 'editor']) expect((await loa('keygen', k)).code).toBe(0);
+  await writeFile(join(dir, 'tin.txt'), 'Thông báo họp tổ dân phố lúc 19:00.\n');
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('several root keys with a root threshold', () => {
+  it('init signs with every root; add needs a second root signature via trust sign', async () => {
+    const init = await loa(
+      'trust',
+      'init',
+      '--root',
+      'root-a.key',
+      '--root',
+      'root-b.key',
+      '--root-threshold',
+      '2',
+      '--out',
+      'trust.json',
+    );
+    expect(init.code).toBe(0);
+    const v1 = JSON.parse(await readFile(join(dir, 'trust.json'), 'utf8'));
+    expect(v1.root.threshold).toBe(2);
+    expect(v1.signatures).toHaveLength(2);
+
+    const add = await loa(
+      'trust',
+      'add',
+      '--root',
+      'root-a.key',
+      '--trust',
+      'trust.json',
+      '--key',
+      'editor.pub',
+      '--role',
+      'content',
+      '--scope',
+      '08',
+    );
+    expect(add.code).toBe(0);
+    expect(add.out).toContain('cần thêm 1 chữ ký gốc');
+
+    expect(
+      (
+        await loa(
+          'bundle',
+          'build',
+          '--out',
+          'B',
+          '--channel',
+          'main',
+          '--version',
+          '1',
+          '--target',
+          '08/02500',
+          '--created',
+          '2026-11-25T00:00:00Z',
+          'tin.txt',
+        )
+      ).code,
+    ).toBe(0);
+    expect((await loa('bundle', 'sign', '--key', 'editor.key', 'B')).code).toBe(0);
+    const verify = [
+      'bundle',
+      'verify',
+      '--root',
+      'root-a.pub',
+      '--root',
+      'root-b.pub',
+      '--trust',
+      'trust.json',
+      '--unit',
+      '08/02500',
+      'B',
+    ];
+    const half = await loa(...verify);
+    expect(half.code).toBe(1);
+    expect(half.out).toMatch(/^REJECTED THRESHOLD_UNMET/);
+
+    const sign = await loa('trust', 'sign', '--key', 'root-b.key', 'trust.json');
+    expect(sign.code).toBe(0);
+    expect(sign.out).toContain('(2 chữ ký)');
+    expect(await loa(...verify)).toMatchObject({ code: 0, out: 'OK main-v1 v1' });
+
+    // Signing with a key that is not a root is allowed but flagged, and changes nothing for verification.
+    expect((await loa('trust', 'sign', '--key', 'editor.key', 'trust.json')).out).toContain(
+      'không phải khóa gốc',
+    );
+    expect((await loa(...verify)).code).toBe(0);
+  });
+
+  it('refuses a root threshold above the number of roots (exit 2)', async () => {
+    const r = await loa('trust', 'init', '--root', 'root-a.key', '--root-threshold', '2', '--out', 'x.json');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--root-threshold 2 lớn hơn số khóa gốc (1)');
+  });
+
+  it('refuses a private key given where the pinned public root belongs', async () => {
+    const r = await loa('bundle', 'verify', '--root', 'root-a.key', '--trust', 'trust.json', 'B');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('KEY_INVALID');
+  });
+});
