@@ -137,19 +137,37 @@ describe('agent playback e2e (real ffmpeg → WAV sink)', () => {
     const first = runs[0]!;
     expect(Math.abs(first.startMs - (T - openedAt))).toBeLessThanOrEqual(200);
     expect(frequencyAt(wav, first.startMs + 100, first.startMs + 600)).toBeCloseTo(440, -1);
-    // 2. It is cut when the emergency arrives; the chime (660 Hz) then the Vietnamese speech follow.
-    expect(Math.abs(first.endMs - (cutAt - openedAt))).toBeLessThanOrEqual(400);
-    const chime = runs[1]!;
-    expect(frequencyAt(wav, chime.startMs + 100, chime.endMs - 100)).toBeCloseTo(660, -1);
-    expect(chime.startMs - first.endMs).toBeLessThan(500);
+    // 2. It is cut when the emergency arrives, and the chime (660 Hz) follows at once, then the
+    // Vietnamese speech. Followed by frequency in 50 ms windows (sounds may touch).
+    const track = (from: number, to: number) => {
+      const out: { t: number; f: number; loud: boolean }[] = [];
+      for (let t = from; t + 50 <= to; t += 50) {
+        const f = frequencyAt(wav, t, t + 50);
+        const loud =
+          soundRuns({ ...wav, samples: wav.samples.subarray(t * 48, (t + 50) * 48) }, -40, 10, 0).length > 0;
+        out.push({ t, f, loud });
+      }
+      return out;
+    };
+    const w = track(first.startMs + 100, first.startMs + 6000);
+    const toneEnd = w.find((x) => !x.loud || Math.abs(x.f - 440) > 40)!.t;
+    expect(Math.abs(toneEnd - (cutAt - openedAt))).toBeLessThanOrEqual(400);
+    const chimeStart = w.find((x) => x.t >= toneEnd && x.loud && Math.abs(x.f - 660) < 30)!.t;
+    // The emergency's decoder starts when the item is cut (about 0.1–0.2 s on an idle board,
+    // up to ~0.7 s at load average 13 on the 2-core test machine).
+    expect(chimeStart - toneEnd).toBeLessThan(1200);
+    const chimeEnd = w.find((x) => x.t > chimeStart && (!x.loud || Math.abs(x.f - 660) >= 30))!.t;
+    expect(chimeEnd - chimeStart).toBeGreaterThan(450);
+    expect(chimeEnd - chimeStart).toBeLessThan(750);
     // 3. The tone resumes at the end, for the rest of its 3 s.
     const last = runs.at(-1)!;
     expect(frequencyAt(wav, last.startMs + 100, last.endMs - 100)).toBeCloseTo(440, -1);
-    const firstPart = first.endMs - first.startMs;
+    const firstPart = toneEnd - first.startMs;
     expect(Math.abs(last.endMs - last.startMs - (3000 - firstPart))).toBeLessThan(400);
-    const speechRuns = runs.slice(2, -1);
-    const speechSpan = speechRuns.at(-1)!.endMs - speechRuns[0]!.startMs;
-    expect(speechSpan).toBeGreaterThan(speechMs * 0.6);
+    const speechSound = runs
+      .filter((r) => r.startMs >= chimeEnd - 50 && r.endMs <= last.startMs)
+      .reduce((sum, r) => sum + r.endMs - r.startMs, 0);
+    expect(speechSound).toBeGreaterThan(speechMs * 0.6);
 
     // 4. Relays: amplifier on (and zone "cho" selected) at least the warm-up before the tone, and
     // off only after everything, after the idle tail.

@@ -227,7 +227,11 @@ export class Player implements PlayerApi {
       if (!continues) {
         this.log.info({ slot: cur.slot.id, next: first?.id }, 'interrupting the item on air');
         cur.stopReason = 'interrupted';
-        cur.playback.stop();
+        if (first && first.start - Math.max(first.leadMs, PREFETCH_MS) <= now) {
+          // Start the next decoder now: the driver stops the item on air and holds the new
+          // audio until it has ended, so the cut-in does not wait for a process to start.
+          this.begin(first);
+        } else cur.playback.stop();
         return;
       }
       // Wake up when something is planned to cut in.
@@ -371,7 +375,7 @@ export class Player implements PlayerApi {
     }
     if (cur.since === undefined && r.outcome === 'stopped' && cur.stopReason !== 'command') {
       // Cancelled before any sound (the plan changed): nothing to record.
-      this.gate.idle();
+      if (!this.current) this.gate.idle();
       this.tick();
       return;
     }
@@ -416,7 +420,8 @@ export class Player implements PlayerApi {
     if (this.state.done.has(slot.itemKey)) this.adhoc = this.adhoc.filter((a) => a.key !== slot.itemKey);
     this.state.prune(now);
     void this.saveState();
-    this.gate.idle();
+    // The next item may already be on its way (an interruption): keep the output then.
+    if (!this.current) this.gate.idle();
     this.tick();
   }
 

@@ -102,6 +102,23 @@ export class FfmpegSegment implements Segment {
     return out;
   }
 
+  /** Resolves once holdMs has passed and `after` has settled, or at once on stop(). */
+  private gateOpen(holdMs: number, after: Promise<unknown> | undefined): Promise<void> {
+    const timer =
+      holdMs > 0
+        ? new Promise<void>((r) => {
+            this.gateTimer = setTimeout(r, holdMs);
+          })
+        : Promise.resolve();
+    const both = Promise.all([timer, after?.catch(() => undefined)]).then(() => undefined);
+    return Promise.race([
+      both,
+      new Promise<void>((r) => {
+        this.gateRelease = r;
+      }),
+    ]);
+  }
+
   private markStarted(): void {
     if (this.isStarted) return;
     this.isStarted = true;
@@ -151,14 +168,14 @@ export class FfmpegSegment implements Segment {
       });
     }
     if (this.stopRequested) return this.result('stopped');
-    // Held start: a file is fed through a pipe opened at the start instant (the process is up and
-    // waiting by then); other sources start their process at the instant.
+    // Held start: a file is fed through a pipe opened at the start instant, once the previous
+    // playback has ended (the process is up and waiting by then); other sources start their
+    // process at that moment.
     const holdMs = spec.startAt === undefined ? 0 : spec.startAt - performance.now();
-    if (holdMs > 0 && input.kind !== 'file') {
-      await new Promise<void>((r) => {
-        this.gateTimer = setTimeout(r, holdMs);
-        this.gateRelease = r;
-      });
+    const held = holdMs > 0 || spec.after !== undefined;
+    const gate = held ? this.gateOpen(holdMs, spec.after) : Promise.resolve();
+    if (held && input.kind !== 'file') {
+      await gate;
       if (this.stopRequested) return this.result('stopped');
     }
 
@@ -167,16 +184,15 @@ export class FfmpegSegment implements Segment {
     switch (input.kind) {
       case 'file': {
         const seek = input.offsetMs > 0 ? ['-ss', (input.offsetMs / 1000).toFixed(3)] : [];
-        if (holdMs > 0) {
+        if (held) {
           const pipe = new PassThrough();
           const path = input.path;
-          this.gateTimer = setTimeout(() => {
-            this.gateTimer = undefined;
+          void gate.then(() => {
             if (this.stopRequested) return;
             const rs = createReadStream(path);
             rs.on('error', (e) => pipe.destroy(e));
             rs.pipe(pipe);
-          }, holdMs);
+          });
           this.gatePipe = pipe;
           cmd.input(pipe).inputOptions(['-re', ...seek]);
         } else cmd.input(input.path).inputOptions(['-re', ...seek]);
@@ -280,6 +296,8 @@ export class FfmpegSegment implements Segment {
         pcm = cmd.pipe() as Readable;
         let first = true;
         pcm.on('data', (chunk: Buffer) => {
+          // Once stopped, what the process still writes is dropped: the output is cut at once.
+          if (this.stopRequested) return;
           if (first) {
             first = false;
             sink.beginSegment();

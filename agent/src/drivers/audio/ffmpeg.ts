@@ -32,7 +32,7 @@ export interface FfmpegAudioOptions extends MeasureOptions {
 
 export class FfmpegAudioDriver implements AudioDriver {
   private sink: WavSink | undefined;
-  private current: Playback | undefined;
+  private current: SegmentPlayback | undefined;
   private nextId = 1;
   private readonly log: Logger;
 
@@ -101,7 +101,13 @@ export class FfmpegAudioDriver implements AudioDriver {
         sleep: (ms) => sleep(ms),
         deadAirMs: this.opts.deadAirMs ?? 5000,
       },
-      prev?.result,
+      // An ALSA device (hw:) is free only once the previous process has exited; the WAV and
+      // null sinks cut the previous output at stop().
+      prev && prev.state() !== 'ended'
+        ? this.opts.output.type === 'alsa'
+          ? prev.result
+          : prev.released
+        : undefined,
     );
     this.current = pb;
     void pb.result.then((r) => {

@@ -39,6 +39,9 @@ export class SegmentPlayback implements Playback {
   private st: State = 'starting';
   private doneMs = 0;
   private startedResolve!: () => void;
+  private releasedResolve!: () => void;
+  /** Resolves once the output is free for the next playback: stop() was called or it ended. */
+  readonly released: Promise<void>;
   private wake: (() => void) | undefined;
   private readonly startAt: number | undefined;
   private firstDone = false;
@@ -48,10 +51,13 @@ export class SegmentPlayback implements Playback {
     private readonly req: PlayRequest,
     private readonly deps: PlaybackDeps,
     /** Resolves when the output is free (the previous playback has ended). */
-    private readonly after: Promise<unknown> = Promise.resolve(),
+    private readonly after?: Promise<unknown>,
   ) {
     this.started = new Promise<void>((r) => {
       this.startedResolve = r;
+    });
+    this.released = new Promise<void>((r) => {
+      this.releasedResolve = r;
     });
     const delay = req.startDelayMs;
     this.startAt = delay !== undefined && delay > 0 ? deps.now() + delay : undefined;
@@ -68,6 +74,7 @@ export class SegmentPlayback implements Playback {
       .finally(() => {
         this.st = 'ended';
         this.startedResolve();
+        this.releasedResolve();
       });
   }
 
@@ -77,6 +84,8 @@ export class SegmentPlayback implements Playback {
     if (this.stopped) return;
     this.stopped = true;
     this.current?.stop();
+    // A stopped segment's output is cut at once (see FfmpegSegment): the next may start.
+    this.releasedResolve();
     this.wake?.();
   }
 
@@ -92,7 +101,12 @@ export class SegmentPlayback implements Playback {
 
   private async segment(spec: SegmentSpec): Promise<SegmentResult> {
     // Only the first segment of a playback is held for its start instant.
-    if (this.startAt !== undefined && !this.firstDone) spec.startAt = this.startAt;
+    // Only the first segment is held: for its start instant and until the previous playback on
+    // the output has ended (its process starts meanwhile).
+    if (!this.firstDone) {
+      if (this.startAt !== undefined) spec.startAt = this.startAt;
+      if (this.after) spec.after = this.after;
+    }
     this.firstDone = true;
     const seg = this.deps.runner(spec);
     this.current = seg;
@@ -105,7 +119,6 @@ export class SegmentPlayback implements Playback {
   }
 
   private async run(): Promise<PlayResult> {
-    await this.after;
     const invalid = validateRequest(this.req);
     if (invalid) {
       return {

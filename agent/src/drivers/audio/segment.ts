@@ -22,6 +22,8 @@ export interface SegmentSpec {
   label?: string;
   /** Audio must come out at this instant of the driver's monotonic clock (prefetch). */
   startAt?: number;
+  /** Hold the audio until this settles too (the previous playback on the output has ended). */
+  after?: Promise<unknown>;
 }
 
 export interface SegmentResult {

@@ -90,23 +90,26 @@ class SimSegment implements Segment {
         resolve(r);
       };
     });
-    this.sim.timers.setTimeout(
-      () => {
-        if (this.ended) return;
-        this.t0 = this.sim.now();
-        record.startedAt = this.t0;
-        startedResolve();
-        if (this.failure) {
-          const f = this.failure;
-          this.endTimer = this.sim.timers.setTimeout(
-            () => this.finish('error', { code: f.code, message: f.message }),
-            Math.min(f.afterMs, this.lengthMs),
-          );
-        } else this.endTimer = this.sim.timers.setTimeout(() => this.finish('eof'), this.lengthMs);
-        if (this.sim.silent) this.goSilent();
-      },
-      Math.max(0, (spec.startAt ?? 0) - this.sim.now()),
-    );
+    const begin = () => {
+      if (this.ended) return;
+      this.t0 = this.sim.now();
+      record.startedAt = this.t0;
+      startedResolve();
+      if (this.failure) {
+        const f = this.failure;
+        this.endTimer = this.sim.timers.setTimeout(
+          () => this.finish('error', { code: f.code, message: f.message }),
+          Math.min(f.afterMs, this.lengthMs),
+        );
+      } else this.endTimer = this.sim.timers.setTimeout(() => this.finish('eof'), this.lengthMs);
+      if (this.sim.silent) this.goSilent();
+    };
+    // Held like the real driver: until the start instant and the previous playback's end.
+    void (spec.after ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        this.sim.timers.setTimeout(begin, Math.max(0, (spec.startAt ?? 0) - this.sim.now()));
+      });
   }
 
   stop(): void {
@@ -147,7 +150,7 @@ export class SimAudioDriver implements AudioDriver {
   readonly history: SimSegmentRecord[] = [];
   silent = false;
   private readonly downUrls = new Set<string>();
-  private current: Playback | undefined;
+  private current: SegmentPlayback | undefined;
   private segment: SimSegment | undefined;
   private nextFailure: SimFailure | undefined;
   private nextId = 1;
@@ -213,7 +216,7 @@ export class SimAudioDriver implements AudioDriver {
           }),
         deadAirMs: this.opts.deadAirMs ?? 5000,
       },
-      prev?.result,
+      prev && prev.state() !== 'ended' ? prev.released : undefined,
     );
     this.current = pb;
     void pb.result.then(() => {
