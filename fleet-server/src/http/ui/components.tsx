@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx';
 import type { FieldErrors, UiCtx } from './context.js';
 import { ageParts, formatDateTime } from './time.js';

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /**
  * The operator dashboard: server-rendered hono/jsx pages under /ui, Vietnamese by default,
  * progressive enhancement with small local modules, live updates over batched SSE.
@@ -11,6 +12,8 @@ import { streamSSE } from 'hono/streaming';
 import type { Deps } from '../../deps.js';
 import { inScope } from '../../domain/rbac.js';
 import type { ServerPlugin } from '../../main.js';
+// Brings the Services.content augmentation into every program that compiles the dashboard.
+import type {} from '../../services/index.js';
 import type { AppEnv, RouteContext } from '../app.js';
 import type { ApiFetch } from './api-client.js';
 import { assetRoutes } from './assets.js';
@@ -23,7 +26,13 @@ import { registerContentPages } from './pages/content.js';
 import { deviceLiveView, registerDevicePages } from './pages/device.js';
 import { emergencyLiveView, registerEmergencyPages } from './pages/emergency.js';
 import { registerEnrolmentPages } from './pages/enrolments.js';
-import { fleetLiveView, fleetShown, parseFleetFilter, registerFleetPages } from './pages/fleet.js';
+import {
+  fleetLiveView,
+  fleetShown,
+  parseFleetFilter,
+  parsePaging,
+  registerFleetPages,
+} from './pages/fleet.js';
 import { overviewLiveView, registerOverviewPage } from './pages/overview.js';
 import { registerProgrammePages } from './pages/programmes.js';
 import { registerReportPages } from './pages/reports.js';
@@ -112,7 +121,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
     if (page === 'overview') view = overviewLiveView(s, user, ctx);
     else if (page === 'fleet') {
       const filter = parseFleetFilter(c.req.query());
-      view = fleetLiveView(s, user, ctx, await fleetShown(s, user, filter));
+      view = fleetLiveView(s, user, ctx, await fleetShown(s, user, filter, parsePaging(c.req.query())));
     } else if (page === 'device') {
       const d = await deps.store.devices.get(arg);
       if (d && inScope(user, d.unit))

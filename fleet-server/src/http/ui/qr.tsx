@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** QR codes drawn as inline SVG from the `qrcode` package's module matrix (no raw HTML, no images). */
 import QRCode from 'qrcode';
 

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Administration: users (role, unit scope), units import, audit log viewer. Actions via the API. */
 import { UnitPathSchema } from '@loa/protocol';
 import type { Hono } from 'hono';

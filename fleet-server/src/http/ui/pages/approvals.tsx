@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Approval queue, bundle detail with a diff against the published version, approve/reject/publish. */
 import type { Hono } from 'hono';
 import { can } from '../../../domain/rbac.js';

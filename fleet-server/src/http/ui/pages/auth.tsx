@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Login, logout, password change, language switch. */
 import type { Hono } from 'hono';
 import { setCookie } from 'hono/cookie';

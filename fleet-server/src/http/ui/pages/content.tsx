@@ -1,7 +1,9 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Content library: list with audio preview, upload with a progress bar, text bulletins. */
 import { LanguageSchema, UnitPathSchema } from '@loa/protocol';
 import type { Hono } from 'hono';
 import { can, inScope } from '../../../domain/rbac.js';
+import type {} from '../../../services/index.js';
 import type { ContentRecord } from '../../../store/types.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { apiFieldErrors, callApi } from '../api-client.js';

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Device page: health, charts, proofs timeline, bundles/rollout, commands. */
 import { Ago, Badge, Csrf, Empty, formatDuration, Section } from '../components.js';
 import { type UiCtx, ui } from '../context.js';

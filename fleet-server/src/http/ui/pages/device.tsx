@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Device routes: page, health series, command form, live view. */
 import type { Hono } from 'hono';
 import { can, inScope } from '../../../domain/rbac.js';

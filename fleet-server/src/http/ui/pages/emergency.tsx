@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /**
  * Emergency broadcast: choose the unit, upload audio or type text, confirm twice (a checkbox and a
  * typed phrase, checked on the server), then live progress notified → verified → playing and the

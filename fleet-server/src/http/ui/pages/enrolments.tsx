@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Pending enrolments (approve/reject) and enrolment tokens with a QR code for technicians. */
 import { UnitPathSchema } from '@loa/protocol';
 import type { Hono } from 'hono';

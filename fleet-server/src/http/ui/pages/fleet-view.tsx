@@ -1,12 +1,14 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Fleet list + map page (pure rendering from the view model). */
-import { Ago, Empty, Section, type Tone } from '../components.js';
+import { html } from 'hono/html';
+import { Empty, Section, type Tone } from '../components.js';
 import { type UiCtx, ui } from '../context.js';
 import type { MsgKey } from '../i18n/index.js';
 import { formatNumber } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import type { LiveUpdate } from '../live.js';
-import { ageParts } from '../time.js';
-import type { DeviceState, FleetRow, FleetVm } from '../view-models/fleet.js';
+import { ageParts, formatDateTime } from '../time.js';
+import { type DeviceState, FLEET_PAGE_SIZE, type FleetRow, type FleetVm } from '../view-models/fleet.js';
 
 export const STATE_TONE: Record<DeviceState, Tone> = {
   online: 'ok',
@@ -36,9 +38,9 @@ export function alertLabel(ctx: UiCtx, rule: string): string {
 }
 
 /** Relative age text for live updates (same words as <Ago>). */
-export function ageText(ctx: UiCtx, at: string | undefined): string {
-  if (!at) return ctx.t('common.never');
-  const a = ageParts(Date.parse(at), ctx.now);
+export function ageText(ctx: UiCtx, at: number | undefined): string {
+  if (at === undefined) return ctx.t('common.never');
+  const a = ageParts(at, ctx.now);
   const key =
     a.unit === 's'
       ? 'common.secondsAgo'
@@ -64,43 +66,39 @@ export function rowUpdates(ctx: UiCtx, r: FleetRow): Record<string, LiveUpdate> 
   };
 }
 
-function Row(props: { ctx: UiCtx; r: FleetRow }) {
-  const { ctx, r } = props;
+/**
+ * One table row. The fleet list can hold 10,000 rows, so rows use hono's `html` tagged template
+ * (every interpolation is escaped by hono, like JSX text) instead of JSX: ~10x faster to render.
+ */
+function rowHtml(ctx: UiCtx, r: FleetRow, kinds: { station: string; noticeboard: string }) {
+  const alerts = r.alerts > 0 ? String(r.alerts) : '';
+  const seen = r.lastSeen === undefined ? '' : formatDateTime(r.lastSeen, true);
+  return html`<tr><td><a href="/ui/devices/${encodeURIComponent(r.id)}">${r.name || r.id}</a><br><small class="muted">${r.id}</small></td><td>${r.unitName}<br><small class="muted">${r.unit}</small></td><td class="hide-sm">${kinds[r.kind]}</td><td><span class="badge ${STATE_TONE[r.state]}" data-k="d:${r.id}:s">${stateLabel(ctx, r.state)}</span></td><td data-k="d:${r.id}:seen" title="${seen}">${ageText(ctx, r.lastSeen)}</td><td><span class="${alerts ? 'badge bad' : ''}" data-k="d:${r.id}:a" title="${r.alertRules.map((a) => alertLabel(ctx, a)).join(', ')}">${alerts}</span></td><td class="hide-sm" data-k="d:${r.id}:air">${r.onAir ?? ''}</td><td class="hide-sm">${r.bundles}</td></tr>`;
+}
+
+function Pager(props: { vm: FleetVm; qs: URLSearchParams }) {
+  const { vm } = props;
+  const link = (p: number) => {
+    const q = new URLSearchParams(props.qs);
+    q.set('page', String(p));
+    if (vm.pageSize !== FLEET_PAGE_SIZE) q.set('size', String(vm.pageSize));
+    return `/ui/fleet?${q}`;
+  };
+  const around = [...new Set([1, vm.page - 2, vm.page - 1, vm.page, vm.page + 1, vm.page + 2, vm.pages])]
+    .filter((p) => p >= 1 && p <= vm.pages)
+    .sort((a, b) => a - b);
   return (
-    <tr>
-      <td>
-        <a href={ui(`/devices/${encodeURIComponent(r.id)}`)}>{r.name || r.id}</a>
-        <br />
-        <small class="muted">{r.id}</small>
-      </td>
-      <td>
-        {r.unitName}
-        <br />
-        <small class="muted">{r.unit}</small>
-      </td>
-      <td class="hide-sm">
-        {ctx.t(r.kind === 'noticeboard' ? 'fleet.kind.noticeboard' : 'fleet.kind.station')}
-      </td>
-      <td>
-        <StateBadge ctx={ctx} state={r.state} k={`d:${r.id}:s`} />
-      </td>
-      <td data-k={`d:${r.id}:seen`}>
-        <Ago ctx={ctx} at={r.lastSeen} />
-      </td>
-      <td>
-        <span
-          class={r.alerts > 0 ? 'badge bad' : ''}
-          data-k={`d:${r.id}:a`}
-          title={r.alertRules.map((a) => alertLabel(ctx, a)).join(', ')}
-        >
-          {r.alerts > 0 ? String(r.alerts) : ''}
-        </span>
-      </td>
-      <td class="hide-sm" data-k={`d:${r.id}:air`}>
-        {r.onAir ?? ''}
-      </td>
-      <td class="hide-sm">{r.bundles}</td>
-    </tr>
+    <nav class="pager actions" aria-label="pages">
+      {around.map((p) =>
+        p === vm.page ? (
+          <strong class="button">{p}</strong>
+        ) : (
+          <a class="button secondary" href={link(p)}>
+            {p}
+          </a>
+        ),
+      )}
+    </nav>
   );
 }
 
@@ -114,6 +112,7 @@ export function FleetPage(props: { ctx: UiCtx; vm: FleetVm; tileUrl: string; liv
   if (f.alert && f.alert !== 'all') qs.set('alert', f.alert);
   if (f.q) qs.set('q', f.q);
   const states: DeviceState[] = ['online', 'offline', 'never', 'pending', 'revoked', 'decommissioned'];
+  const kinds = { station: t('fleet.kind.station'), noticeboard: t('fleet.kind.noticeboard') };
   return (
     <Layout
       ctx={ctx}
@@ -187,12 +186,13 @@ export function FleetPage(props: { ctx: UiCtx; vm: FleetVm; tileUrl: string; liv
         actions={
           <span class="muted">
             {t('fleet.shown', {
-              n: formatNumber(ctx.lang, vm.rows.length),
+              n: formatNumber(ctx.lang, vm.matching),
               total: formatNumber(ctx.lang, vm.total),
             })}
           </span>
         }
       >
+        {vm.pages > 1 ? <Pager vm={vm} qs={qs} /> : null}
         {vm.rows.length === 0 ? (
           <Empty>{t('common.empty')}</Empty>
         ) : (
@@ -210,11 +210,7 @@ export function FleetPage(props: { ctx: UiCtx; vm: FleetVm; tileUrl: string; liv
                   <th class="hide-sm">{t('fleet.bundle')}</th>
                 </tr>
               </thead>
-              <tbody>
-                {vm.rows.map((r) => (
-                  <Row ctx={ctx} r={r} />
-                ))}
-              </tbody>
+              <tbody>{vm.rows.map((r) => rowHtml(ctx, r, kinds))}</tbody>
             </table>
           </div>
         )}

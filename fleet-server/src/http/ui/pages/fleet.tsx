@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Fleet routes: list with filters, map data, live row updates. */
 import { UnitPathSchema } from '@loa/protocol';
 import type { Hono } from 'hono';
@@ -7,10 +8,26 @@ import { fleetInputs, scopedDevices } from '../data.js';
 import { formatNumber } from '../i18n/index.js';
 import type { LiveView, UpdateSet } from '../live.js';
 import { guard, type UiServer } from '../shared.js';
-import { buildFleet, type DeviceState, type FleetFilter, fleetRow, mapData } from '../view-models/fleet.js';
+import {
+  buildFleet,
+  type DeviceState,
+  FLEET_PAGE_SIZE,
+  type FleetFilter,
+  fleetRow,
+  mapData,
+} from '../view-models/fleet.js';
 import { FleetPage, rowUpdates } from './fleet-view.js';
 
 const STATES = new Set<string>(['online', 'offline', 'never', 'pending', 'revoked', 'decommissioned', 'all']);
+
+export function parsePaging(q: Record<string, string | undefined>): { page: number; size: number } {
+  const page = Math.max(1, Math.floor(Number(q.page ?? 1)) || 1);
+  const size = Math.min(
+    10_000,
+    Math.max(10, Math.floor(Number(q.size ?? FLEET_PAGE_SIZE)) || FLEET_PAGE_SIZE),
+  );
+  return { page, size };
+}
 
 export function parseFleetFilter(q: Record<string, string | undefined>): FleetFilter {
   const unit = q.unit && UnitPathSchema.safeParse(q.unit).success ? q.unit : undefined;
@@ -55,7 +72,7 @@ export function registerFleetPages(app: Hono<AppEnv>, s: UiServer): void {
     const g = await guard(c, s);
     if ('response' in g) return g.response;
     const filter = parseFleetFilter(c.req.query());
-    const vm = buildFleet(await fleetInputs(s, g.user), filter);
+    const vm = buildFleet(await fleetInputs(s, g.user), filter, parsePaging(c.req.query()));
     const qs = new URL(c.req.url).search;
     return c.html(<FleetPage ctx={g.ctx} vm={vm} tileUrl={s.tileUrl} liveUrl={`/ui/live/fleet${qs}`} />);
   });
@@ -69,7 +86,12 @@ export function registerFleetPages(app: Hono<AppEnv>, s: UiServer): void {
 }
 
 /** The ids a fleet page with this filter shows (for its live view). */
-export async function fleetShown(s: UiServer, user: AuthUser, filter: FleetFilter): Promise<Set<string>> {
+export async function fleetShown(
+  s: UiServer,
+  user: AuthUser,
+  filter: FleetFilter,
+  paging: { page: number; size: number },
+): Promise<Set<string>> {
   const inp = await fleetInputs(s, user, await scopedDevices(s, user));
-  return new Set(buildFleet(inp, filter).rows.map((r) => r.id));
+  return new Set(buildFleet(inp, filter, paging).rows.map((r) => r.id));
 }

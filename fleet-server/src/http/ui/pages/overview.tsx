@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Overview page: online/offline per unit, open alerts, today's programme planned vs played. */
 import type { Hono } from 'hono';
 import type { AppEnv, AuthUser } from '../../auth.js';

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Programme editor (compose a bundle: items, schedule, repeat, quiet hours, targets) and bundle list. */
 import type { Hono } from 'hono';
 import { can, inScope } from '../../../domain/rbac.js';

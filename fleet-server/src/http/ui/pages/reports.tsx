@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Reports: per unit and day scheduled vs played, airtime, uptime, alerts; CSV export; printable. */
 import type { Hono } from 'hono';
 import { inScope } from '../../../domain/rbac.js';

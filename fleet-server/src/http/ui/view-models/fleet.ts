@@ -15,8 +15,8 @@ export interface FleetRow {
   unitName: string;
   kind: DeviceRecord['kind'];
   state: DeviceState;
-  /** Latest of presence change and health receipt (ISO), undefined when never seen. */
-  lastSeen: string | undefined;
+  /** Latest of presence change and health receipt (ms), undefined when never seen. */
+  lastSeen: number | undefined;
   alerts: number;
   /** Worst open alert rule, for the badge title. */
   alertRules: string[];
@@ -60,17 +60,16 @@ export function openAlertsByDevice(alerts: readonly AlertRecord[]): Map<string, 
   return out;
 }
 
-function latestIso(a: string | undefined, b: string | undefined): string | undefined {
-  if (!a) return b;
-  if (!b) return a;
-  return Date.parse(a) >= Date.parse(b) ? a : b;
+function latest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a >= b ? a : b;
 }
 
 export function fleetRow(d: DeviceRecord, inp: FleetInputs): FleetRow {
   const p = inp.presence(d.id);
   const h = inp.health(d.id);
   const alerts = inp.openAlerts.get(d.id) ?? [];
-  const seenByPresence = p ? new Date(p.since).toISOString() : undefined;
   const onAir = h?.health.onAir;
   return {
     id: d.id,
@@ -79,7 +78,7 @@ export function fleetRow(d: DeviceRecord, inp: FleetInputs): FleetRow {
     unitName: inp.units.get(d.unit)?.name ?? d.unit,
     kind: d.kind,
     state: deviceState(d, p),
-    lastSeen: latestIso(seenByPresence, h?.receivedAt),
+    lastSeen: latest(p?.since, h ? Date.parse(h.receivedAt) : undefined),
     alerts: alerts.length,
     alertRules: alerts.map((a) => a.rule),
     onAir: onAir ? (onAir.itemId ?? onAir.kind) : undefined,
@@ -107,7 +106,13 @@ export function matchesFilter(r: FleetRow, f: FleetFilter): boolean {
 }
 
 export interface FleetVm {
+  /** The rows of the current page. */
   rows: FleetRow[];
+  /** Rows matching the filter (all pages). */
+  matching: number;
+  page: number;
+  pages: number;
+  pageSize: number;
   total: number;
   counts: Record<DeviceState, number>;
   filter: FleetFilter;
@@ -123,8 +128,15 @@ const STATE_ORDER: Record<DeviceState, number> = {
   decommissioned: 5,
 };
 
-/** Rows sorted by unit then problems first (offline, alerts), then id. */
-export function buildFleet(inp: FleetInputs, filter: FleetFilter): FleetVm {
+/** Default rows per page: a phone still renders it; filters and pages reach the rest. */
+export const FLEET_PAGE_SIZE = 500;
+
+/** Rows sorted by unit then problems first (offline, alerts), then id; one page of them. */
+export function buildFleet(
+  inp: FleetInputs,
+  filter: FleetFilter,
+  paging: { page?: number; size?: number } = { size: Number.MAX_SAFE_INTEGER },
+): FleetVm {
   const counts: Record<DeviceState, number> = {
     online: 0,
     offline: 0,
@@ -149,7 +161,21 @@ export function buildFleet(inp: FleetInputs, filter: FleetFilter): FleetVm {
   const units = [...inp.units.values()]
     .sort((a, b) => (a.path < b.path ? -1 : 1))
     .map((u) => ({ path: u.path, name: u.name, depth: u.path.split('/').length - 1 }));
-  return { rows, total: inp.devices.length, counts, filter, units };
+  const size = Math.max(1, paging.size ?? FLEET_PAGE_SIZE);
+  const pages = Math.max(1, Math.ceil(rows.length / size));
+  const page = Math.min(pages, Math.max(1, paging.page ?? 1));
+  const slice = rows.length > size ? rows.slice((page - 1) * size, page * size) : rows;
+  return {
+    rows: slice,
+    matching: rows.length,
+    page,
+    pages,
+    pageSize: size,
+    total: inp.devices.length,
+    counts,
+    filter,
+    units,
+  };
 }
 
 export interface UnitSummary {
