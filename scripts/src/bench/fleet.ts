@@ -5,7 +5,8 @@
  * device reported an emergency "playing"). Rate limits can be raised for throughput runs.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { contentPlugin, startFleetServer } from '@loa/fleet-server';
 import { generateKeyPair, publicKeyToPem, rawPublicKey } from '@loa/protocol';
@@ -192,6 +193,33 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
           online: server.broker.onlineCount(),
         };
       if (what === 'playing') return [...(playing.get(String(arg))?.values() ?? [])];
+      if (what === 'importBlobs') {
+        // Bench setup: random files stored as content directly (this scenario measures serving,
+        // not upload and transcoding). Returns content ids and their SHA-256.
+        const { count, bytes, tag } = arg as { count: number; bytes: number; tag: string };
+        const out: { id: string; sha256: string }[] = [];
+        for (let i = 0; i < count; i++) {
+          const tmp = services.blobs.tempPath('.ogg');
+          writeFileSync(tmp, randomBytes(bytes));
+          const stored = await services.blobs.importFile(tmp);
+          const id = `bench-${tag}-${i}`;
+          await server.deps.store.content.insert({
+            id,
+            kind: 'audio',
+            title: `bench ${tag} ${i}`,
+            lang: 'vi',
+            unit: '08',
+            sha256: stored.sha256,
+            size: stored.size,
+            mediaType: 'audio/ogg',
+            durationMs: 60_000,
+            createdBy: 'bench',
+            createdAt: new Date().toISOString(),
+          });
+          out.push({ id, sha256: stored.sha256 });
+        }
+        return out;
+      }
       if (what === 'proofs')
         return (await server.deps.store.proofs.query({ deviceId: String(arg) })).map((e) => ({
           outcome: e.proof.outcome,

@@ -1,7 +1,7 @@
 import { isLoaError, isReasonCode, REASONS, REASONS_VI, VerifyError } from '@loa/protocol';
 import { bundleBuild, bundlePack, bundleSign, bundleUnpack, bundleVerify } from './commands-bundle.js';
 import { keygen, trustAdd, trustInit, trustShow } from './commands-keys.js';
-import { trustSign } from './commands-trust-sign.js';
+import { trustRemove, trustRotate, trustSign } from './commands-trust-extra.js';
 import { type CommandSpec, closest, type Io, type Lang, parseCommand, tr, UsageError } from './spec.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -9,6 +9,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   trustInit,
   trustAdd,
   trustSign,
+  trustRemove,
+  trustRotate,
   trustShow,
   bundleBuild,
   bundleSign,
