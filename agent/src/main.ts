@@ -161,7 +161,8 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       trust,
       clock,
       logger: log,
-      ...(config.device.id ? { preferredDeviceId: config.device.id } : {}),
+      // The id proofs already carry; the server keeps it when free, so the chain stays one device's.
+      preferredDeviceId: config.device.id ?? provisionalId,
       ...(config.device.name ? { name: config.device.name } : {}),
       ...(opts.fetch ? { fetch: opts.fetch } : {}),
     });
