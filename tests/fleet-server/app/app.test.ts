@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusForCode } from '../../../fleet-server/src/http/app.js';
+import { contentPlugin } from '../../../fleet-server/src/services/index.js';
 import { loginAs, startTestServer, type TestServer } from './harness.js';
 
 describe('createApp: errors, route table, OpenAPI', () => {
@@ -82,5 +83,32 @@ describe('createApp: errors, route table, OpenAPI', () => {
     const r = await fetch(`${s.url}/healthz`);
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');
     expect(r.headers.get('x-frame-options')).toBe('DENY');
+  });
+});
+
+describe('route table with the content plugin: every route enforces login and role', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({ plugins: [contentPlugin({ masterKey: Buffer.alloc(32, 3) })] });
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it('anonymous → 401 on every non-public route; a viewer → 403 on every write route', async () => {
+    const viewer = await loginAs(s, 'viewer', 'viewer', ['08']);
+    expect(s.app.api.routes.length).toBeGreaterThan(40);
+    for (const r of s.app.api.routes) {
+      if (r.auth === 'public') continue;
+      const path = `/api/v1${r.path}`
+        .replace(/:path\{[^}]*\}/, '08/02500')
+        .replace(/:([A-Za-z]+)(\{[^}]*\})?/g, 'x');
+      const anon = await fetch(`${s.url}${path}`, { method: r.method.toUpperCase() });
+      expect(anon.status, `${r.method} ${path}`).toBe(401);
+      if (r.permission && r.permission !== 'read') {
+        const v = await viewer.request(r.method.toUpperCase(), path, r.body ? {} : undefined);
+        expect(v.status, `viewer ${r.method} ${path}`).toBe(403);
+      }
+    }
   });
 });
