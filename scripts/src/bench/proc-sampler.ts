@@ -106,6 +106,7 @@ export class ProcessSampler {
   private startReading: ProcReading | undefined;
   private startWall = 0;
   private rss: number[] = [];
+  private last: ProcReading | undefined;
 
   constructor(
     private readonly pid: number | 'self',
@@ -122,9 +123,11 @@ export class ProcessSampler {
     this.startReading = this.read();
     this.startWall = performance.now();
     this.rss = [this.startReading.rssBytes];
+    this.last = this.startReading;
     this.timer = setInterval(() => {
       try {
-        this.rss.push(this.read().rssBytes);
+        this.last = this.read();
+        this.rss.push(this.last.rssBytes);
       } catch {
         // the process ended: stop() reports what was seen
       }
@@ -141,7 +144,8 @@ export class ProcessSampler {
       end = this.read();
       this.rss.push(end.rssBytes);
     } catch {
-      end = { cpuMs: begin.cpuMs, rssBytes: this.rss.at(-1) ?? 0 };
+      // the process ended: the last periodic reading is the best we have
+      end = this.last ?? { cpuMs: begin.cpuMs, rssBytes: this.rss.at(-1) ?? 0 };
     }
     const wallMs = performance.now() - this.startWall;
     const cpuMs = end.cpuMs - begin.cpuMs;
