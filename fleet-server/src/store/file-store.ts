@@ -32,7 +32,7 @@ export function createFileStore(o: FileStoreOptions): Store {
     onError,
     ...(o.snapshotMs ? { snapshotMs: o.snapshotMs } : {}),
   });
-  const health = new FileHealthStream(seg('health', o.healthFsyncMs));
+  const health = new FileHealthStream({ ...seg('health', o.healthFsyncMs), replayDaysWithoutSnapshot: 2 });
   const proofs = new FileProofStream(seg('proofs', o.healthFsyncMs));
   // audit is kept longer than telemetry: at least a year
   const audit = new FileAuditLog(

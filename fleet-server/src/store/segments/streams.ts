@@ -1,6 +1,6 @@
 /**
  * Health, proof and audit streams on append-only segments, each with in-memory latest state that
- * is snapshotted (atomically, with the log position it reflects) every minute and rebuilt on start
+ * is snapshotted (atomically, with the log position it reflects) every 5 minutes and rebuilt on start
  * from the snapshot plus the segment lines written after it.
  */
 import { promises as fsp } from 'node:fs';
@@ -17,6 +17,13 @@ import type {
   StreamQuery,
 } from '../types.js';
 import { dayOf, SegmentLog, type SegmentLogOptions, type SegmentPosition } from './segment-log.js';
+
+export type StreamOptions = SegmentLogOptions & {
+  /** Snapshot interval (default 5 minutes: at most 5 minutes of lines are replayed on start). */
+  snapshotMs?: number;
+  /** Without a snapshot, replay only the last N days (health: latest state is recent). */
+  replayDaysWithoutSnapshot?: number;
+};
 
 interface Snapshot<V> {
   format: 1;
@@ -35,7 +42,7 @@ abstract class SnapshottedStream<R, V> {
   /** Lines skipped as unreadable while rebuilding (torn or damaged lines). */
   skippedOnStart = 0;
 
-  constructor(protected readonly opts: SegmentLogOptions & { snapshotMs?: number }) {
+  constructor(protected readonly opts: StreamOptions) {
     this.log = new SegmentLog(opts);
     this.snapshotPath = join(opts.dir, 'snapshot.json');
   }
@@ -61,12 +68,16 @@ abstract class SnapshottedStream<R, V> {
         this.reduce(rec as R);
         return undefined;
       },
-      from ? { from } : {},
+      from
+        ? { from }
+        : this.opts.replayDaysWithoutSnapshot
+          ? { fromDay: dayOf(this.opts.now() - this.opts.replayDaysWithoutSnapshot * 86_400_000) }
+          : {},
     );
     this.skippedOnStart = r.skipped;
     await this.log.start();
     if (r.records > 0) this.dirty = true;
-    const every = this.opts.snapshotMs ?? 60_000;
+    const every = this.opts.snapshotMs ?? 300_000;
     this.timer = setInterval(() => {
       void this.snapshot().catch((e) => this.opts.onError?.(e));
     }, every);
@@ -188,7 +199,7 @@ export class FileProofStream extends SnapshottedStream<ProofEntry, ProofLast> im
 export class FileAuditLog extends SnapshottedStream<AuditEntry, never> implements AuditLog {
   private seq = 0;
   constructor(
-    opts: SegmentLogOptions & { snapshotMs?: number },
+    opts: StreamOptions,
     private readonly nowIso: () => string,
   ) {
     super(opts);
