@@ -255,3 +255,24 @@ describe('player', () => {
     await h.player.start();
   });
 });
+
+describe('player robustness', () => {
+  test('a policy the scheduler cannot use is logged, not thrown; the player keeps running', async () => {
+    const audio = new SimAudioDriver();
+    h = await makeHarness({
+      audio,
+      policy: { utcOffset: 'bogus', quietHours: [{ start: '22:00', end: '05:00' }] },
+    });
+    const b = await withBlobs(
+      bundle({
+        created: created(),
+        items: [audioItem('a', 300)],
+        schedule: [{ id: 'e', items: ['a'], rule: { type: 'once', at: iso(Date.now() + 200) } }],
+      }),
+      h.dir,
+    );
+    expect(() => h!.player.setBundles([b])).not.toThrow();
+    expect(h.player.timeline().slots).toEqual([]);
+    expect(h.player.status().onAir).toBeNull();
+  });
+});

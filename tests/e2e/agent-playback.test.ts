@@ -214,3 +214,68 @@ describe('agent playback e2e (real ffmpeg → WAV sink)', () => {
     expect(proofs[1]!.reason).toMatch(/^interrupted at \d+ ms; resume/);
   }, 60_000);
 });
+
+describe('agent playback e2e: ffmpeg dying mid-item', () => {
+  let h2: Harness | undefined;
+  afterAll(async () => {
+    await h2?.close();
+  });
+
+  test('kill -9 of ffmpeg gives a failed proof and the next item plays', async () => {
+    const wavOut = join(process.env.TMPDIR ?? '/tmp', `loa-e2e-kill-${process.pid}-${Date.now()}.wav`);
+    const audio = new FfmpegAudioDriver({
+      output: { type: 'wav', path: wavOut },
+      logger: pino({ level: 'silent' }),
+    });
+    h2 = await makeHarness({ audio, warmupMs: 300 });
+    const a = join(h2.dir, 'a.wav');
+    const b = join(h2.dir, 'b.wav');
+    await makeTone(a, 440, 3);
+    await makeTone(b, 880, 1);
+    const ba = await blob(h2.dir, a);
+    const bb = await blob(h2.dir, b);
+    const T = Date.now() + 1500;
+    const item = (id: string, ref: { sha256: string; size: number }, durationMs: number) => ({
+      id,
+      title: id,
+      kind: 'audio' as const,
+      priority: 'normal' as const,
+      lang: 'vi',
+      blob: { ...ref, mediaType: 'audio/wav' },
+      durationMs,
+    });
+    h2.player.setBundles([
+      {
+        ...bundle({
+          created: new Date(Date.now() - 60_000).toISOString(),
+          items: [item('a', ba, 3000), item('b', bb, 1000)],
+          schedule: [{ id: 's', items: ['a', 'b'], rule: { type: 'once', at: new Date(T).toISOString() } }],
+        }),
+        blobDir: join(h2.dir, 'blobs'),
+      },
+    ]);
+    await waitFor(() => h2!.player.status().onAir?.itemId === 'a');
+    await waitFor(() => Date.now() >= T + 800, 10_000, 5);
+    const pid = audio.currentPid()!;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(
+      async () => (await h2!.proofs()).some((p) => p.itemId === 'b' && p.outcome === 'completed'),
+      20_000,
+    );
+    await h2.player.stop();
+    const proofs = await h2.proofs();
+    expect(proofs.map((p) => `${p.itemId}:${p.outcome}`)).toEqual([
+      'a:started',
+      'a:failed',
+      'b:started',
+      'b:completed',
+    ]);
+    expect(proofs[1]!.reason).toMatch(/^AUDIO_PROCESS_DIED/);
+    const wav = await readWav(wavOut);
+    const runs = soundRuns(wav, -40, 10, 60);
+    expect(frequencyAt(wav, runs[0]!.startMs + 100, runs[0]!.endMs - 100)).toBeCloseTo(440, -1);
+    const last = runs.at(-1)!;
+    expect(frequencyAt(wav, last.startMs + 100, last.endMs - 100)).toBeCloseTo(880, -1);
+    expect(last.endMs - last.startMs).toBeGreaterThan(800);
+  }, 60_000);
+});

@@ -211,7 +211,14 @@ export class Player implements PlayerApi {
     if (!this.running) return;
     this.timers.clearTimeout(this.timer);
     const now = this.clock.now();
-    this.replan(now);
+    try {
+      this.replan(now);
+    } catch (err) {
+      // A plan that cannot be computed must not stop the station: keep the last one, retry.
+      this.log.error({ err, code: 'PLAYER_PLAN_FAILED' }, 'planning failed; keeping the previous plan');
+      this.arm(IDLE_TICK_MS);
+      return;
+    }
     const first = this.plan.slots.find((s) => s.output === 'audio');
     const cur = this.current;
     if (cur) {
