@@ -265,3 +265,64 @@ describe('FleetLink with a real aedes broker', () => {
     await obs.client.endAsync();
   });
 });
+
+describe('FleetLink without a broker for a while', () => {
+  it('keeps proofs on disk while the broker is away and delivers them when it appears', async () => {
+    // Reserve a port, leave it closed: the link retries against nothing.
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const dir = await tempDir();
+    const journal = new ProofJournal({
+      dir: join(dir, 'journal'),
+      privateKey: deviceKey.privateKey,
+      deviceId: () => 'dev-off',
+      clock,
+      logger: silent,
+    });
+    await journal.start();
+    const link = new FleetLink({
+      mqttUrl: `mqtt://127.0.0.1:${port}`,
+      deviceId: 'dev-off',
+      unit: '08/02500',
+      boot: 1,
+      agentVersion: '0.1.0',
+      journal,
+      health,
+      healthIntervalMs: 200,
+      onNotify: () => undefined,
+      onEmergency: () => undefined,
+      onCommand: async () => undefined,
+      clock,
+      logger: silent,
+      reconnectMinMs: 50,
+      reconnectMaxMs: 200,
+    });
+    cleanups.push(async () => {
+      await link.stop();
+      await journal.stop();
+    });
+    link.start();
+    for (let i = 0; i < 120; i++) await journal.record(draft);
+    expect(link.connected).toBe(false);
+    expect(journal.backlog).toBe(120);
+    // The broker comes up on that port.
+    const { Aedes } = await import('aedes');
+    const b = await Aedes.createBroker();
+    const srv = createServer((s) => b.handle(s));
+    await new Promise<void>((r) => srv.listen(port, '127.0.0.1', r));
+    cleanups.push(async () => {
+      await link.stop(); // its connection would keep the server open
+      await new Promise<void>((r) => srv.close(() => r()));
+      await new Promise<void>((r) => b.close(() => r()));
+    });
+    const obs = await observer(`mqtt://127.0.0.1:${port}`, ['loa/v1/d/dev-off/proof']);
+    const got = await obs.waitFor<Proof>((m) => m.json.seq === 120, 30_000);
+    expect(got.json.deviceId).toBe('dev-off');
+    const seqs = new Set(obs.messages.map((m) => (m.json as Proof).seq));
+    for (let s = 1; s <= 120; s++) expect(seqs.has(s)).toBe(true);
+    await obs.client.endAsync();
+  }, 60_000);
+});
