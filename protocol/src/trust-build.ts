@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { LoaError } from './errors.js';
 import { keyId, rawPublicKey } from './keys.js';
 import { type DelegatedKey, type Role, TRUST_FORMAT, type TrustBody, type TrustPolicy } from './trust.js';
 
@@ -51,5 +52,47 @@ export function withDelegatedKey(
     version: policy.version + 1,
     created: created.toISOString(),
     keys: [...policy.keys.filter((k) => k.keyid !== entry.keyid), entry],
+  };
+}
+
+/**
+ * The next policy body without the delegated key `keyid` (revocation): version + 1, `created`
+ * set, signatures dropped. Throws KEY_NOT_FOUND when the policy has no such key.
+ */
+export function withoutDelegatedKey(
+  policy: TrustBody | TrustPolicy,
+  keyid: string,
+  created: Date,
+): TrustBody {
+  if (!policy.keys.some((k) => k.keyid === keyid))
+    throw new LoaError(
+      'KEY_NOT_FOUND',
+      `key ${keyid.slice(0, 12)}… is not in trust policy v${policy.version}`,
+    );
+  const { signatures: _drop, ...body } = policy as TrustPolicy;
+  return {
+    ...body,
+    version: policy.version + 1,
+    created: created.toISOString(),
+    keys: policy.keys.filter((k) => k.keyid !== keyid),
+  };
+}
+
+/**
+ * The next policy body with new root keys (root rotation): version + 1. It must be signed by
+ * the current root (threshold of the installed policy) and by the new root keys (their threshold).
+ */
+export function withRootKeys(
+  policy: TrustBody | TrustPolicy,
+  rootKeys: readonly KeyObject[],
+  threshold: number,
+  created: Date,
+): TrustBody {
+  const { signatures: _drop, ...body } = policy as TrustPolicy;
+  return {
+    ...body,
+    version: policy.version + 1,
+    created: created.toISOString(),
+    root: { keys: rootKeys.map(publicKeyEntry), threshold },
   };
 }

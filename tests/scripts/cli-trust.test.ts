@@ -26,7 +26,7 @@ async function loa(...argv: string[]): Promise<{ code: number; out: string; err:
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'loa-cli-trust-'));
-  for (const k of ['root-a', 'root-b', 'editor']) expect((await loa('keygen', k)).code).toBe(0);
+  for (const k of ['root-a', 'root-b', 'root-new', 'editor']) expect((await loa('keygen', k)).code).toBe(0);
   await writeFile(join(dir, 'tin.txt'), 'Thông báo họp tổ dân phố lúc 19:00.\n');
 });
 afterAll(async () => {
@@ -128,5 +128,134 @@ describe('several root keys with a root threshold', () => {
     const r = await loa('bundle', 'verify', '--root', 'root-a.key', '--trust', 'trust.json', 'B');
     expect(r.code).toBe(1);
     expect(r.err).toContain('KEY_INVALID');
+  });
+});
+
+describe('revocation and root rotation', () => {
+  it('trust remove revokes a key: its signatures no longer count', async () => {
+    expect((await loa('trust', 'init', '--root', 'root-a.key', '--out', 'r.json')).code).toBe(0);
+    expect(
+      (
+        await loa(
+          'trust',
+          'add',
+          '--root',
+          'root-a.key',
+          '--trust',
+          'r.json',
+          '--key',
+          'editor.pub',
+          '--role',
+          'content',
+          '--scope',
+          '08',
+        )
+      ).code,
+    ).toBe(0);
+    expect(
+      (
+        await loa(
+          'bundle',
+          'build',
+          '--out',
+          'R',
+          '--channel',
+          'main',
+          '--version',
+          '2',
+          '--target',
+          '08/02500',
+          '--created',
+          '2026-11-25T00:00:00Z',
+          'tin.txt',
+        )
+      ).code,
+    ).toBe(0);
+    expect((await loa('bundle', 'sign', '--key', 'editor.key', 'R')).code).toBe(0);
+    const verify = ['bundle', 'verify', '--root', 'root-a.pub', '--trust', 'r.json', 'R'];
+    expect((await loa(...verify)).out).toBe('OK main-v2 v2');
+    const rm1 = await loa(
+      'trust',
+      'remove',
+      '--root',
+      'root-a.key',
+      '--trust',
+      'r.json',
+      '--key',
+      'editor.pub',
+    );
+    expect(rm1.code).toBe(0);
+    expect(rm1.out).toMatch(/^r\.json v3 -[0-9a-f]{64}$/);
+    const after = await loa(...verify);
+    expect(after.code).toBe(1);
+    expect(after.out).toMatch(/^REJECTED KEY_UNKNOWN/);
+    const again = await loa(
+      'trust',
+      'remove',
+      '--root',
+      'root-a.key',
+      '--trust',
+      'r.json',
+      '--key',
+      'editor.pub',
+    );
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('KEY_NOT_FOUND');
+  });
+
+  it('trust rotate: the new policy is signed by old and new roots; later ones by the new root only', async () => {
+    expect((await loa('trust', 'init', '--root', 'root-a.key', '--out', 'o.json')).code).toBe(0);
+    const rot = await loa(
+      'trust',
+      'rotate',
+      '--root',
+      'root-a.key',
+      '--new-root',
+      'root-new.key',
+      '--trust',
+      'o.json',
+    );
+    expect(rot.code).toBe(0);
+    const v2 = JSON.parse(await readFile(join(dir, 'o.json'), 'utf8'));
+    expect(v2.version).toBe(2);
+    expect(v2.signatures).toHaveLength(2);
+    // A station pinned to the old root accepts v2 (old root signed it; new root signed too).
+    expect((await loa('trust', 'show', '--root', 'root-a.pub', 'o.json')).code).toBe(0);
+    // v3 by the new root alone: a fresh station pinned to the new root accepts it, the old root cannot sign it.
+    expect(
+      (
+        await loa(
+          'trust',
+          'add',
+          '--root',
+          'root-new.key',
+          '--trust',
+          'o.json',
+          '--key',
+          'editor.pub',
+          '--role',
+          'content',
+          '--scope',
+          '08',
+        )
+      ).code,
+    ).toBe(0);
+    expect((await loa('trust', 'show', '--root', 'root-new.pub', 'o.json')).code).toBe(0);
+    const stale = await loa(
+      'trust',
+      'add',
+      '--root',
+      'root-a.key',
+      '--trust',
+      'o.json',
+      '--key',
+      'editor.pub',
+      '--role',
+      'content',
+      '--scope',
+      '08',
+    );
+    expect(stale.code).toBe(1);
+    expect(stale.out).toMatch(/^REJECTED TRUST_ROOT_MISMATCH/);
   });
 });

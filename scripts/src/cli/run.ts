@@ -1,5 +1,6 @@
 import { isLoaError, isReasonCode, REASONS, REASONS_VI, VerifyError } from '@loa/protocol';
-import { bundleBuild, bundlePack, bundleSign, bundleUnpack, bundleVerify } from './commands-bundle.js';
+import { bundlePack, bundleSign, bundleUnpack, bundleVerify } from './commands-bundle.js';
+import { bundleBuild } from './commands-bundle-build.js';
 import { keygen, trustAdd, trustInit, trustShow } from './commands-keys.js';
 import { trustRemove, trustRotate, trustSign } from './commands-trust-extra.js';
 import { type CommandSpec, closest, type Io, type Lang, parseCommand, tr, UsageError } from './spec.js';
