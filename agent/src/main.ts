@@ -14,6 +14,7 @@ import { type Logger, multistream, pino } from 'pino';
 import { z } from 'zod';
 import { runCli } from './cli.js';
 import type { AgentConfig } from './config.js';
+import type { ClockReading } from './domain/clock-trust.js';
 import type { ActiveBundle as PlanBundle } from './domain/scheduler/types.js';
 import { FfmpegAudioDriver } from './drivers/audio/ffmpeg.js';
 import { SimAudioDriver } from './drivers/audio/sim.js';
@@ -64,6 +65,8 @@ export interface StartOptions {
   fetch?: typeof fetch;
   /** What the reboot command does; default: `systemctl reboot` if allowed, else a process restart. */
   reboot?: () => void;
+  /** The board's clocks (default Date.now / performance.now); the simulator injects drift here. */
+  clockReading?: () => ClockReading;
 }
 
 const StateSchema = z.object({ boot: z.number().int().min(0) });
@@ -135,7 +138,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
             }
           : {}),
       },
-      { logger: log },
+      { logger: log, ...(opts.clockReading ? { reading: opts.clockReading } : {}) },
     );
     await clock.start();
     started('clock', clock, (c) => c.stop());
