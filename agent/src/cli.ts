@@ -105,7 +105,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   const exited = new Promise<number>((r) => {
     resolveExit = r;
   });
-  const onSignal = (sig: string) => {
+  const onSignal = (sig: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     bootLog.info({ signal: sig }, 'stopping: amplifier off, journal closed');
@@ -113,12 +113,18 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     force.unref();
     if (!rt) return; // start-up finishes, then stops
     rt.stop().then(
-      () => resolveExit(0),
+      () => resolveExit(code),
       () => resolveExit(1),
     );
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  // A bug must not leave the horns live: stop in order (amplifier off), exit non-zero, systemd restarts.
+  process.on('uncaughtException', (err) => {
+    bootLog.fatal({ err }, 'uncaught exception');
+    onSignal('uncaughtException', 70);
+  });
+  process.on('unhandledRejection', (err) => bootLog.error({ err }, 'unhandled rejection'));
   try {
     rt = await deps.start(config);
   } catch (e) {
