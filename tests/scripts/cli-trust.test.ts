@@ -189,6 +189,74 @@ describe('revocation and root rotation', () => {
     const after = await loa(...verify);
     expect(after.code).toBe(1);
     expect(after.out).toMatch(/^REJECTED KEY_UNKNOWN/);
+    // Mix-and-match: another bundle with the same version as the installed one.
+    expect(
+      (
+        await loa(
+          'trust',
+          'add',
+          '--root',
+          'root-a.key',
+          '--trust',
+          'r.json',
+          '--key',
+          'editor.pub',
+          '--role',
+          'content',
+          '--scope',
+          '08',
+        )
+      ).code,
+    ).toBe(0);
+    expect(
+      (
+        await loa(
+          'bundle',
+          'build',
+          '--out',
+          'R2',
+          '--channel',
+          'main',
+          '--version',
+          '2',
+          '--target',
+          '08/02500',
+          '--created',
+          '2026-11-25T00:00:00Z',
+          '--title',
+          'Khác',
+          'tin.txt',
+        )
+      ).code,
+    ).toBe(0);
+    expect((await loa('bundle', 'sign', '--key', 'editor.key', 'R2')).code).toBe(0);
+    const mix = await loa(
+      'bundle',
+      'verify',
+      '--root',
+      'root-a.pub',
+      '--trust',
+      'r.json',
+      '--installed-manifest',
+      'R/manifest.json',
+      'R2',
+    );
+    expect(mix.out).toMatch(/^REJECTED VERSION_CONFLICT/);
+    const same = await loa(
+      'bundle',
+      'verify',
+      '--root',
+      'root-a.pub',
+      '--trust',
+      'r.json',
+      '--installed-manifest',
+      'R/manifest.json',
+      'R',
+    );
+    expect(same.out).toBe('OK main-v2 v2');
+    expect(
+      (await loa('trust', 'remove', '--root', 'root-a.key', '--trust', 'r.json', '--key', 'editor.pub')).code,
+    ).toBe(0);
     const again = await loa(
       'trust',
       'remove',

@@ -1,8 +1,20 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { UnitPathSchema, type VerifyManifestOptions } from '@loa/protocol';
-import { packBundle, signBundleDir, unpackBundle, verifyBundleDir, verifyBundleTar } from '@loa/protocol/fs';
-import { loadVerifiedTrust, readPrivateKey } from './commands-keys.js';
+import {
+  documentDigest,
+  type InstalledBundle,
+  UnitPathSchema,
+  type VerifyManifestOptions,
+} from '@loa/protocol';
+import {
+  packBundle,
+  parseManifestUnverified,
+  signBundleDir,
+  unpackBundle,
+  verifyBundleDir,
+  verifyBundleTar,
+} from '@loa/protocol/fs';
+import { loadVerifiedTrust, readPrivateKey, readText } from './commands-keys.js';
 import {
   type CommandSpec,
   type Io,
@@ -109,7 +121,7 @@ async function verifyOpts(io: Io, values: Values, cmd: string): Promise<VerifyMa
       cmd,
       tr(io, { vi: '--device và --group cần --unit', en: '--device and --group need --unit' }),
     );
-  const installed = integer(io, values, 'installed-version', cmd, 0);
+  const installed = await installedBundle(io, values, cmd);
   const trust = await loadVerifiedTrust(io, str(values, 'trust') as string, list(values, 'root'), now);
   const device = str(values, 'device');
   const groups = list(values, 'group');
@@ -119,8 +131,22 @@ async function verifyOpts(io: Io, values: Values, cmd: string): Promise<VerifyMa
     ...(unit
       ? { device: { unit, ...(device ? { deviceId: device } : {}), ...(groups.length ? { groups } : {}) } }
       : {}),
-    ...(installed !== undefined ? { installed: { version: installed } } : {}),
+    ...(installed ? { installed } : {}),
   };
+}
+
+/**
+ * What is installed on the channel: `--installed-manifest FILE` gives version and digest (so a
+ * different bundle with the same version is VERSION_CONFLICT); `--installed-version N` the version only.
+ */
+async function installedBundle(io: Io, values: Values, cmd: string): Promise<InstalledBundle | undefined> {
+  const file = str(values, 'installed-manifest');
+  if (file) {
+    const m = parseManifestUnverified(await readText(io, file));
+    return { version: m.version, digest: documentDigest(m) };
+  }
+  const version = integer(io, values, 'installed-version', cmd, 0);
+  return version === undefined ? undefined : { version };
 }
 
 async function isDirectory(path: string): Promise<boolean> {
@@ -144,6 +170,14 @@ export const bundleVerify: CommandSpec = {
       help: {
         vi: 'phiên bản đang cài trên kênh: gói phải mới hơn',
         en: 'version installed on the channel: the bundle must be newer',
+      },
+    },
+    'installed-manifest': {
+      type: 'string',
+      value: 'FILE',
+      help: {
+        vi: 'manifest đang cài trên kênh: cùng phiên bản mà khác nội dung bị từ chối',
+        en: 'manifest installed on the channel: same version with other content is rejected',
       },
     },
   },
