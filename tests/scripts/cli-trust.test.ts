@@ -124,6 +124,18 @@ describe('several root keys with a root threshold', () => {
     expect(r.err).toContain('--root-threshold 2 lớn hơn số khóa gốc (1)');
   });
 
+  it('says which path does not exist (FILE_UNREADABLE, exit 1)', async () => {
+    for (const argv of [
+      ['bundle', 'verify', '--root', 'root-a.pub', '--trust', 'trust.json', 'khong-co'],
+      ['bundle', 'sign', '--key', 'editor.key', 'khong-co'],
+      ['bundle', 'pack', 'khong-co', 'x.tar'],
+    ]) {
+      const r = await loa(...argv);
+      expect(r.code).toBe(1);
+      expect(r.err).toBe('LỖI FILE_UNREADABLE: không có tệp hoặc thư mục khong-co');
+    }
+  });
+
   it('refuses a private key given where the pinned public root belongs', async () => {
     const r = await loa('bundle', 'verify', '--root', 'root-a.key', '--trust', 'trust.json', 'B');
     expect(r.code).toBe(1);

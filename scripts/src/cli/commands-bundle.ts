@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import {
   documentDigest,
   type InstalledBundle,
+  LoaError,
   UnitPathSchema,
   type VerifyManifestOptions,
 } from '@loa/protocol';
@@ -55,7 +56,7 @@ export const bundleSign: CommandSpec = {
   ],
   async run({ values, positionals, io }) {
     const key = await readPrivateKey(io, str(values, 'key') as string);
-    const { manifest, keyid } = await signBundleDir(resolve(io.cwd, positionals[0] as string), key);
+    const { manifest, keyid } = await signBundleDir(await mustExist(io, positionals[0] as string), key);
     io.out(
       `${manifest.id} v${manifest.version} +${keyid.slice(0, 16)}… (${manifest.signatures.length} ${tr(io, { vi: 'chữ ký', en: 'signature(s)' })})`,
     );
@@ -153,6 +154,17 @@ async function isDirectory(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
 }
 
+/** A clear FILE_UNREADABLE (in the operator's language) for a path that does not exist. */
+async function mustExist(io: Io, shown: string): Promise<string> {
+  const path = resolve(io.cwd, shown);
+  if (!(await stat(path).catch(() => undefined)))
+    throw new LoaError(
+      'FILE_UNREADABLE',
+      tr(io, { vi: `không có tệp hoặc thư mục ${shown}`, en: `no such file or directory: ${shown}` }),
+    );
+  return path;
+}
+
 export const bundleVerify: CommandSpec = {
   name: 'bundle verify',
   summary: {
@@ -187,7 +199,7 @@ export const bundleVerify: CommandSpec = {
   ],
   async run({ values, positionals, io }) {
     const opts = await verifyOpts(io, values, 'bundle verify');
-    const target = resolve(io.cwd, positionals[0] as string);
+    const target = await mustExist(io, positionals[0] as string);
     const v = (await isDirectory(target))
       ? await verifyBundleDir(target, opts)
       : await verifyBundleTar(target, opts);
@@ -209,7 +221,7 @@ export const bundlePack: CommandSpec = {
   examples: ['loa bundle pack bundles/sang /media/usb/sang.tar'],
   async run({ positionals, io }) {
     const m = await packBundle(
-      resolve(io.cwd, positionals[0] as string),
+      await mustExist(io, positionals[0] as string),
       resolve(io.cwd, positionals[1] as string),
     );
     io.out(`${positionals[1]} ${m.id} v${m.version}`);
@@ -233,7 +245,7 @@ export const bundleUnpack: CommandSpec = {
   async run({ values, positionals, io }) {
     const opts = await verifyOpts(io, values, 'bundle unpack');
     const v = await unpackBundle(
-      resolve(io.cwd, positionals[0] as string),
+      await mustExist(io, positionals[0] as string),
       resolve(io.cwd, positionals[1] as string),
       opts,
     );
