@@ -26,6 +26,8 @@ export interface FleetSummary {
   powerCuts: number;
   outages: number;
   startFailures: number;
+  /** Largest board clock offset from real time (ms), from simulated drift. */
+  maxClockOffsetMs: number;
 }
 
 export class SimFleet {
@@ -104,7 +106,9 @@ export class SimFleet {
     let enrolled = 0;
     let connected = 0;
     let ampFaults = 0;
+    let maxClockOffsetMs = 0;
     for (const st of this.stations) {
+      maxClockOffsetMs = Math.max(maxClockOffsetMs, Math.abs(st.clockOffsetMs()));
       if (st.state === 'running') running++;
       if (st.state === 'power-cut') powerCut++;
       if (st.deviceId) enrolled++;

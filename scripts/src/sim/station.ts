@@ -28,6 +28,8 @@ export interface SimStationSpec {
   profile?: LinkProfile;
   /** Amplifier warm-up (default 1500 ms). */
   warmupMs?: number;
+  /** Board clock drift in parts per million (a Pi has no RTC; its crystal is off by tens of ppm). */
+  clockDriftPpm?: number;
   logLevel: string;
   ampFault: boolean;
 }
@@ -41,10 +43,29 @@ export class SimStation {
   private httpProxy: LinkProxy | undefined;
   private mqttProxy: LinkProxy | undefined;
 
+  /** The board's clocks, drifting by spec.clockDriftPpm; kept across restarts like the hardware. */
+  private readonly reading: (() => { wallMs: number; monoMs: number }) | undefined;
+
   constructor(
     readonly spec: SimStationSpec,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    const ppm = spec.clockDriftPpm ?? 0;
+    if (ppm !== 0) {
+      const k = 1 + ppm / 1e6;
+      const wall0 = Date.now();
+      const mono0 = performance.now();
+      this.reading = () => ({
+        wallMs: wall0 + (Date.now() - wall0) * k,
+        monoMs: mono0 + (performance.now() - mono0) * k,
+      });
+    }
+  }
+
+  /** How far this board's clock is off now (ms, positive = ahead). */
+  clockOffsetMs(): number {
+    return this.reading ? this.reading().wallMs - Date.now() : 0;
+  }
 
   get deviceId(): string | undefined {
     return this.runtime?.enrolment.credentials()?.deviceId;
@@ -126,6 +147,7 @@ export class SimStation {
         env: {},
         fetch: this.proxiedFetch(),
         reboot: () => void this.restart(),
+        ...(this.reading ? { clockReading: this.reading } : {}),
       });
     } catch (e) {
       this.state = 'stopped';

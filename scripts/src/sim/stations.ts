@@ -32,6 +32,7 @@ export function buildStations(o: SimOptions, logger: Logger, random: () => numbe
           profile,
           logLevel: o.logLevel,
           ampFault: !board && random() < o.ampFaults,
+          clockDriftPpm: (random() * 2 - 1) * o.clockDriftPpm,
         },
         logger,
       ),
