@@ -189,6 +189,7 @@ export class AuthService {
       ...(expiresAt ? { expiresAt } : {}),
     };
     await this.d.store.apiTokens.insert(record);
+    await this.d.store.flush();
     return { token, record };
   }
 
@@ -204,6 +205,7 @@ export class AuthService {
       mustChangePassword: false,
       updatedAt: this.iso(),
     });
+    await this.d.store.flush(); // a changed password must survive a crash once answered
   }
 
   /** Sets a password chosen by an administrator (the user must change it at next login). */
@@ -215,6 +217,7 @@ export class AuthService {
       updatedAt: this.iso(),
     });
     await this.d.store.sessions.deleteForUser(userId);
+    await this.d.store.flush();
     return pw;
   }
 

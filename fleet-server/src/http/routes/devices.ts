@@ -154,6 +154,7 @@ export function registerDeviceRoutes({ api, deps }: RouteContext): void {
           ...(body.reason ? { revokedReason: body.reason } : {}),
           updatedAt: now,
         });
+        await store.flush(); // a revocation must survive a crash once answered
         broker.forgetCredentials(d.id);
         broker.disconnect(d.id);
         await audit(

@@ -146,6 +146,7 @@ export function registerEnrolRoutes({ api, deps }: RouteContext): void {
         createdAt: iso(),
       };
       await store.enrolmentTokens.insert(rec);
+      await store.flush();
       await audit(
         'enrol-token.create',
         { type: 'enrol-token', id: rec.id },

@@ -111,7 +111,10 @@ export function registerUserRoutes({ api, deps }: RouteContext): void {
         );
       const patch: Partial<UserRecord> = { ...body, updatedAt: iso() };
       const updated = await store.users.update(target.id, patch);
-      if (body.disabled || body.role || body.scope) await store.sessions.deleteForUser(target.id);
+      if (body.disabled || body.role || body.scope) {
+        await store.sessions.deleteForUser(target.id);
+        await store.flush();
+      }
       await audit(
         'user.update',
         { type: 'user', id: target.id },
