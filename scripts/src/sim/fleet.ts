@@ -122,6 +122,7 @@ export class SimFleet {
       enrolled,
       connected,
       ampFaults,
+      maxClockOffsetMs: Math.round(maxClockOffsetMs),
       ...this.counters,
     };
   }
