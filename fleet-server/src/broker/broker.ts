@@ -229,6 +229,8 @@ export class FleetBroker implements BrokerApi {
       );
       return null;
     }
+    // only presence is meant to be retained: anything else would pile up in broker memory
+    if (kind !== 'presence') packet.retain = false;
     if (kind === 'presence' && !this.acceptPresence(state.deviceId, check.value as Presence)) {
       packet.retain = false;
       return null;
