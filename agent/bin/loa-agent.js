@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // The compiled agent (npm run build first). See agent/README.md.
-import { runCli } from '../dist/main.js';
+import { agentCli } from '../dist/main.js';
 
-process.exit(await runCli(process.argv.slice(2)));
+process.exit(await agentCli(process.argv.slice(2)));

@@ -40,7 +40,6 @@ import { TechnicianPage } from './services/technician-page.js';
 import { fetchTrustPolicy, loadPinnedRoots, TrustStore } from './services/trust-store.js';
 
 export const AGENT_VERSION = '0.1.0';
-export { runCli };
 
 export interface AgentRuntime {
   config: AgentConfig;
@@ -408,9 +407,14 @@ export async function importBundle(
   }
 }
 
+/** The `loa-agent` command line with this composition (used by bin/loa-agent.js). */
+export function agentCli(argv: string[]): Promise<number> {
+  return runCli(argv, { start: startAgent, importBundle });
+}
+
 const entry = process.argv[1] ? resolve(process.argv[1]) : '';
 if (entry === fileURLToPath(import.meta.url)) {
-  runCli(process.argv.slice(2), { start: startAgent, importBundle }).then(
+  agentCli(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {
       process.stderr.write(`${e instanceof LoaError ? `${e.code}: ` : ''}${(e as Error).message}\n`);
