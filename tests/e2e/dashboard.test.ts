@@ -131,6 +131,11 @@ beforeAll(async () => {
     });
     await st.enrol();
     stations.push(st);
+    // Positions around Sơn Dương (demo coordinates) so the map has markers and a unit label.
+    const loc = await admin.api('PATCH', `/devices/${encodeURIComponent(st.id)}`, {
+      location: { lat: 21.7 + i * 0.01, lon: 105.4 + i * 0.012 },
+    });
+    expect(loc.status).toBe(200);
   }
   chrome = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -245,7 +250,7 @@ describe('dashboard in Chromium', () => {
       .poll(() => ed.evaluate<string>("document.getElementById('map')?.dataset.ready ?? ''"), {
         timeout: 10_000,
       })
-      .toBe('0');
+      .toBe('3');
     await shot(ed, '09-fleet');
     await ed.goto(`${h.server.url}/ui/reports`);
     await shot(ed, '10-reports');
@@ -310,6 +315,12 @@ describe('dashboard in Chromium', () => {
       await page.goto(`${h.server.url}${path}`);
       await shot(page, name);
     }
+    // A command from the device page, after the confirmation dialog (signed with the admin's key).
+    page.on('dialog', (d) => void d.accept());
+    await page.goto(`${h.server.url}/ui/devices/${encodeURIComponent((stations[1] as SimStation).id)}`);
+    await Promise.all([page.waitForURL(/ok=device.cmd.sent/), page.click('button[value="test-tone"]')]);
+    await expect.poll(() => page.locator('.flash.ok').textContent()).toBe('Đã gửi lệnh test-tone.');
+    await shot(page, '18-device-command');
     await page.click('a.lang');
     await expect.poll(() => page.locator('html').getAttribute('lang')).toBe('en');
     await page.goto(`${h.server.url}/ui/fleet`);

@@ -39,3 +39,13 @@ export async function fleetInputs(
     openAlerts: openAlertsByDevice(alerts),
   };
 }
+
+/** Display names of users by id (records keep user ids); unknown ids map to themselves. */
+export async function userNames(s: UiServer, ids: (string | undefined)[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const id of new Set(ids.filter((x): x is string => typeof x === 'string'))) {
+    const u = (await s.deps.store.users.get(id)) ?? (await s.deps.store.users.byUsername(id));
+    if (u) out.set(id, u.displayName || u.username);
+  }
+  return out;
+}

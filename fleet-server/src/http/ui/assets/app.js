@@ -147,6 +147,19 @@ function live() {
   window.addEventListener('beforeunload', () => es.close());
 }
 
+/** Shows only the fields of the chosen schedule type (all stay in the form without JS). */
+function ruleFields() {
+  for (const sel of document.querySelectorAll('select[data-rule-select]')) {
+    const form = sel.form;
+    const apply = () => {
+      for (const el of form.querySelectorAll('[data-when]'))
+        el.hidden = !el.dataset.when.split(' ').includes(sel.value);
+    };
+    sel.addEventListener('change', apply);
+    apply();
+  }
+}
+
 function printButtons() {
   for (const b of document.querySelectorAll('[data-print]'))
     b.addEventListener('click', () => window.print());
@@ -154,5 +167,6 @@ function printButtons() {
 
 confirmForms();
 printButtons();
+ruleFields();
 uploadForms();
 live();

@@ -1,4 +1,9 @@
 // Device health charts with uPlot (served locally). Data: GET data-health-src → column series.
+function vnTime(ts) {
+  const d = new Date((ts + 7 * 3600) * 1000);
+  return `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+}
+
 function draw(el, t, values, label) {
   const width = Math.max(260, el.clientWidth || 300);
   return new uPlot(
@@ -6,13 +11,10 @@ function draw(el, t, values, label) {
       title: label,
       width,
       height: 170,
-      tzDate: (ts) => {
-        // Asia/Ho_Chi_Minh is UTC+07:00 all year: shift and show as if UTC.
-        return new Date((ts + 7 * 3600) * 1000 + new Date().getTimezoneOffset() * 60_000);
-      },
       scales: { x: { time: true } },
       series: [{}, { label, stroke: '#0b5cad', width: 2, spanGaps: true }],
-      axes: [{}, { size: 50 }],
+      // Asia/Ho_Chi_Minh is UTC+07:00 all year: 24-hour HH:MM on the Vietnamese clock.
+      axes: [{ values: (_u, splits) => splits.map(vnTime) }, { size: 50 }],
       legend: { show: false },
     },
     [t, values],

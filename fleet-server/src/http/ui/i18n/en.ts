@@ -362,6 +362,7 @@ export const en: Record<MsgKey, string> = {
   'alert.dead-air': 'Dead air',
   'alert.playback-failed': 'Playback failed',
   'alert.disk-low': 'Disk low',
+  'alert.ack': 'Acknowledge',
   'alert.open': 'Open',
   'alert.acknowledged': 'Acknowledged',
   'alert.resolved': 'Resolved',

@@ -360,6 +360,7 @@ export const vi = {
   'alert.dead-air': 'Im lặng bất thường',
   'alert.playback-failed': 'Phát thất bại',
   'alert.disk-low': 'Sắp đầy bộ nhớ',
+  'alert.ack': 'Ghi nhận',
   'alert.open': 'Đang mở',
   'alert.acknowledged': 'Đã ghi nhận',
   'alert.resolved': 'Đã xử lý',

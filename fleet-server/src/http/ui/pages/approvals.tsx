@@ -7,6 +7,7 @@ import type { AppEnv, AuthUser } from '../../auth.js';
 import { callApi } from '../api-client.js';
 import { Csrf, Empty, Field, FormErrorSummary, fieldAttrs, Section } from '../components.js';
 import { type FieldErrors, type UiCtx, ui } from '../context.js';
+import { userNames } from '../data.js';
 import type { MsgKey } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
@@ -18,7 +19,7 @@ interface Rollout {
   summary?: Record<string, number>;
 }
 
-function QueuePage(props: { ctx: UiCtx; queue: BundleRecord[] }) {
+function QueuePage(props: { ctx: UiCtx; queue: BundleRecord[]; names: ReadonlyMap<string, string> }) {
   const { ctx } = props;
   const t = ctx.t;
   return (
@@ -45,7 +46,7 @@ function QueuePage(props: { ctx: UiCtx; queue: BundleRecord[] }) {
                     <small class="muted">{b.manifest.items.map((i) => i.title).join(' · ')}</small>
                   </td>
                   <td>{b.units.join(', ')}</td>
-                  <td>{b.submittedBy ?? b.createdBy}</td>
+                  <td>{props.names.get(b.submittedBy ?? b.createdBy) ?? b.submittedBy ?? b.createdBy}</td>
                   <td>{formatDateTime(b.submittedAt ?? b.updatedAt)}</td>
                 </tr>
               ))}
@@ -73,8 +74,10 @@ function DetailPage(props: {
   errors?: FieldErrors;
   reason?: string;
   rollout?: Rollout | undefined;
+  names: ReadonlyMap<string, string>;
 }) {
   const { ctx, b } = props;
+  const who = (id: string | undefined) => (id ? (props.names.get(id) ?? id) : '—');
   const t = ctx.t;
   const e = props.errors;
   return (
@@ -124,8 +127,8 @@ function DetailPage(props: {
           ))}
         </ul>
         <p class="muted">
-          {t('appr.submittedBy')}: {b.submittedBy ?? b.createdBy}
-          {b.approvedBy?.length ? ` · ${t('bstate.approved')}: ${b.approvedBy.join(', ')}` : ''}
+          {t('appr.submittedBy')}: {who(b.submittedBy ?? b.createdBy)}
+          {b.approvedBy?.length ? ` · ${t('bstate.approved')}: ${b.approvedBy.map(who).join(', ')}` : ''}
         </p>
       </Section>
       {props.rollout?.summary ? (
@@ -225,6 +228,7 @@ async function detail(
       {...(errors ? { errors } : {})}
       {...(reason !== undefined ? { reason } : {})}
       rollout={rollout?.ok ? rollout.data : undefined}
+      names={await userNames(s, [b.createdBy, b.submittedBy, ...(b.approvedBy ?? [])])}
     />
   );
 }
@@ -234,7 +238,12 @@ export function registerApprovalPages(app: Hono<AppEnv>, s: UiServer): void {
     const g = await guard(c, s, 'bundle.approve');
     if ('response' in g) return g.response;
     const r = await callApi<BundleRecord[]>(s.api, c, 'GET', '/approvals');
-    return c.html(<QueuePage ctx={g.ctx} queue={r.ok ? r.data : []} />);
+    const queue = r.ok ? r.data : [];
+    const names = await userNames(
+      s,
+      queue.map((b) => b.submittedBy ?? b.createdBy),
+    );
+    return c.html(<QueuePage ctx={g.ctx} queue={queue} names={names} />);
   });
 
   app.get('/ui/approvals/:id', async (c) => {

@@ -18,6 +18,7 @@ import {
   Section,
 } from '../components.js';
 import { type FieldErrors, type UiCtx, ui } from '../context.js';
+import { userNames } from '../data.js';
 import type { MsgKey } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
@@ -41,6 +42,7 @@ interface FormState {
 
 interface ContentVm {
   items: ContentRecord[];
+  names: ReadonlyMap<string, string>;
   canWrite: boolean;
   units: string[];
   upload?: FormState;
@@ -199,7 +201,7 @@ function ContentPage(props: { ctx: UiCtx; vm: ContentVm }) {
                     <td class="hide-sm">
                       {formatDateTime(c.createdAt)}
                       <br />
-                      <small class="muted">{c.createdBy}</small>
+                      <small class="muted">{vm.names.get(c.createdBy) ?? c.createdBy}</small>
                     </td>
                   </tr>
                 ))}
@@ -218,8 +220,13 @@ async function unitsFor(s: UiServer, user: AuthUser): Promise<string[]> {
 
 async function loadContent(s: UiServer, c: UiContext, user: AuthUser): Promise<ContentVm> {
   const r = await callApi<ContentRecord[]>(s.api, c, 'GET', '/content?limit=500');
+  const items = r.ok ? r.data : [];
   return {
-    items: r.ok ? r.data : [],
+    items,
+    names: await userNames(
+      s,
+      items.map((i) => i.createdBy),
+    ),
     canWrite: can(user.role, 'content.write'),
     units: await unitsFor(s, user),
   };

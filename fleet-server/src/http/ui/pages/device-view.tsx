@@ -165,7 +165,7 @@ export function DevicePage(props: { ctx: UiCtx; vm: DeviceVm; canCommand: boolea
               <dt>{t('device.disk')}</dt>
               <dd>{h.diskFreeMb !== undefined ? `${Math.round(h.diskFreeMb)} MB` : '—'}</dd>
               <dt>{t('fleet.onAir')}</dt>
-              <dd>{h.onAir ? `${h.onAir.itemId ?? h.onAir.kind}` : '—'}</dd>
+              <dd>{vm.onAirTitle ?? '—'}</dd>
               {h.lastError ? (
                 <>
                   <dt>{t('device.lastError')}</dt>

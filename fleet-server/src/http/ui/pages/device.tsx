@@ -26,6 +26,7 @@ async function loadDevice(s: UiServer, user: AuthUser, id: string): Promise<Devi
   const bundleIds = new Set<string>([
     ...rollouts.map((r) => r.bundleId),
     ...proofs.map((p) => p.proof.bundleId).filter((b): b is string => typeof b === 'string'),
+    ...[store.health.latest(id)?.health.onAir?.bundleId].filter((b): b is string => typeof b === 'string'),
   ]);
   const bundles = new Map<string, BundleRecord>();
   for (const b of await Promise.all([...bundleIds].map((b) => store.bundles.get(b))))

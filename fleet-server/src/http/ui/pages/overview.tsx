@@ -1,14 +1,16 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Overview page: online/offline per unit, open alerts, today's programme planned vs played. */
 import type { Hono } from 'hono';
+import { can } from '../../../domain/rbac.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
-import { Ago, Badge, Bar, Empty, Section } from '../components.js';
+import { callApi } from '../api-client.js';
+import { Ago, Badge, Bar, Csrf, Empty, Section } from '../components.js';
 import { type UiCtx, ui } from '../context.js';
 import { fleetInputs, openAlerts } from '../data.js';
 import { formatNumber } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import type { LiveView, UpdateSet } from '../live.js';
-import { guard, type UiServer } from '../shared.js';
+import { checkFormCsrf, done, guard, readForm, type UiServer } from '../shared.js';
 import { formatDay, formatTime, vnDay, vnDayStart } from '../time.js';
 import { buildFleet, summarizeByUnit } from '../view-models/fleet.js';
 import { buildOverview, type OverviewVm } from '../view-models/overview.js';
@@ -41,7 +43,7 @@ function pct(lang: UiCtx['lang'], a: number, b: number): string {
   return b === 0 ? '—' : `${formatNumber(lang, (a / b) * 100, 1)}%`;
 }
 
-function OverviewPage(props: { ctx: UiCtx; vm: OverviewVm }) {
+function OverviewPage(props: { ctx: UiCtx; vm: OverviewVm; canAck: boolean }) {
   const { ctx, vm } = props;
   const t = ctx.t;
   const n = (x: number) => formatNumber(ctx.lang, x);
@@ -134,6 +136,19 @@ function OverviewPage(props: { ctx: UiCtx; vm: OverviewVm }) {
                     </td>
                     <td>
                       <Ago ctx={ctx} at={a.openedAt} />
+                      {a.state === 'acknowledged' ? (
+                        <>
+                          <br />
+                          <small class="muted">{t('alert.acknowledged')}</small>
+                        </>
+                      ) : props.canAck ? (
+                        <form method="post" action={ui(`/alerts/${encodeURIComponent(a.id)}/ack`)}>
+                          <Csrf ctx={ctx} />
+                          <button type="submit" class="secondary">
+                            {t('alert.ack')}
+                          </button>
+                        </form>
+                      ) : null}
                     </td>
                   </tr>
                 ))}
@@ -229,6 +244,21 @@ export function registerOverviewPage(app: Hono<AppEnv>, s: UiServer): void {
   app.get('/ui/', async (c) => {
     const g = await guard(c, s);
     if ('response' in g) return g.response;
-    return c.html(<OverviewPage ctx={g.ctx} vm={await loadOverview(s, g.user)} />);
+    return c.html(
+      <OverviewPage
+        ctx={g.ctx}
+        vm={await loadOverview(s, g.user)}
+        canAck={can(g.user.role, 'alert.manage')}
+      />,
+    );
+  });
+
+  app.post('/ui/alerts/:id/ack', async (c) => {
+    const g = await guard(c, s, 'alert.manage');
+    if ('response' in g) return g.response;
+    checkFormCsrf(c, await readForm(c));
+    const r = await callApi(s.api, c, 'POST', `/alerts/${encodeURIComponent(c.req.param('id'))}/ack`, {});
+    if (!r.ok) return c.text(`${r.message} (${r.code})`, r.status as 400);
+    return done(c, ui('/'), 'common.savedOk');
   });
 }

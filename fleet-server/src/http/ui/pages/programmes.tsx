@@ -85,7 +85,7 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                 </div>
               </Field>
               <Field ctx={ctx} name="rule" label={t('prog.rule')} errors={e}>
-                <select {...fieldAttrs(e, 'rule')}>
+                <select {...fieldAttrs(e, 'rule')} data-rule-select>
                   {(['daily', 'weekly', 'once'] as const).map((r) => (
                     <option value={r} selected={f.rule === r}>
                       {t(`prog.rule.${r}` as MsgKey)}
@@ -93,22 +93,28 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                   ))}
                 </select>
               </Field>
-              <Field ctx={ctx} name="times" label={t('prog.times')} errors={e} hint="05:30, 17:00">
-                <input {...fieldAttrs(e, 'times')} value={f.times} />
-              </Field>
-              <Field ctx={ctx} name="days" label={t('prog.days')} errors={e}>
-                <div class="checks" id="f-days">
-                  {DAYS.map((d) => (
-                    <label>
-                      <input type="checkbox" name="days" value={d} checked={f.days.includes(d)} />
-                      {t(`prog.day.${d}` as MsgKey)}
-                    </label>
-                  ))}
-                </div>
-              </Field>
-              <Field ctx={ctx} name="at" label={t('prog.at')} errors={e}>
-                <input {...fieldAttrs(e, 'at')} type="datetime-local" value={f.at} />
-              </Field>
+              <div data-when="daily weekly">
+                <Field ctx={ctx} name="times" label={t('prog.times')} errors={e} hint="05:30, 17:00">
+                  <input {...fieldAttrs(e, 'times')} value={f.times} />
+                </Field>
+              </div>
+              <div data-when="weekly">
+                <Field ctx={ctx} name="days" label={t('prog.days')} errors={e}>
+                  <div class="checks" id="f-days">
+                    {DAYS.map((d) => (
+                      <label>
+                        <input type="checkbox" name="days" value={d} checked={f.days.includes(d)} />
+                        {t(`prog.day.${d}` as MsgKey)}
+                      </label>
+                    ))}
+                  </div>
+                </Field>
+              </div>
+              <div data-when="once">
+                <Field ctx={ctx} name="at" label={t('prog.at')} errors={e}>
+                  <input {...fieldAttrs(e, 'at')} type="datetime-local" value={f.at} />
+                </Field>
+              </div>
               <div class="grid">
                 <Field ctx={ctx} name="repeat" label={t('prog.repeat')} errors={e}>
                   <input {...fieldAttrs(e, 'repeat')} type="number" min="1" max="100" value={f.repeat} />

@@ -170,7 +170,7 @@ function ReportPage(props: {
             </Section>
             <Section title={t('rep.alerts')}>
               {vm.alertsByRule.length === 0 ? (
-                <Empty>{t('overview.noAlerts')}</Empty>
+                <Empty>{t('common.empty')}</Empty>
               ) : (
                 <table>
                   <tbody>

@@ -45,6 +45,8 @@ export interface DeviceVm {
   presence: PresenceInfo | undefined;
   health: Health | undefined;
   healthAt: string | undefined;
+  /** Title of the item on air (from the bundle), else its id. */
+  onAirTitle: string | undefined;
   proofs: ProofRow[];
   rollouts: RolloutRow[];
   alerts: AlertRecord[];
@@ -76,6 +78,15 @@ export function healthSeries(entries: readonly HealthEntry[]): HealthSeries {
 function itemTitle(bundles: ReadonlyMap<string, BundleRecord>, p: Proof): string | undefined {
   if (!p.bundleId || !p.itemId) return undefined;
   return bundles.get(p.bundleId)?.manifest.items.find((i) => i.id === p.itemId)?.title;
+}
+
+function onAirTitle(bundles: ReadonlyMap<string, BundleRecord>, onAir: Health['onAir']): string | undefined {
+  if (!onAir) return undefined;
+  const title =
+    onAir.bundleId && onAir.itemId
+      ? bundles.get(onAir.bundleId)?.manifest.items.find((i) => i.id === onAir.itemId)?.title
+      : undefined;
+  return title ?? onAir.itemId ?? onAir.kind;
 }
 
 export function buildDevice(inp: {
@@ -130,6 +141,7 @@ export function buildDevice(inp: {
     presence: inp.presence,
     health: inp.latest?.health,
     healthAt: inp.latest?.receivedAt,
+    onAirTitle: onAirTitle(inp.bundles, inp.latest?.health.onAir ?? null),
     proofs,
     rollouts,
     alerts: inp.alerts.filter((a) => a.deviceId === inp.device.id && a.state !== 'resolved'),

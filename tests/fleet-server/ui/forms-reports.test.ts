@@ -1,0 +1,266 @@
+import type { Manifest, Proof } from '@loa/protocol';
+import { describe, expect, it } from 'vitest';
+import { diffManifests } from '../../../fleet-server/src/http/ui/view-models/diff.js';
+import {
+  EMPTY_PROGRAMME,
+  parseProgramme,
+} from '../../../fleet-server/src/http/ui/view-models/programme-form.js';
+import { buildReport, dayRange, reportCsv } from '../../../fleet-server/src/http/ui/view-models/report.js';
+import type {
+  AlertRecord,
+  BundleRecord,
+  DeviceRecord,
+  UnitRecord,
+} from '../../../fleet-server/src/store/types.js';
+
+const NOW = Date.parse('2026-11-26T09:00:00+07:00');
+const ctx = { nowMs: NOW, inScope: (u: string) => u.startsWith('08'), knownContent: new Set(['c1', 'c2']) };
+
+describe('programme form', () => {
+  it('turns a valid daily form into a bundle draft with repeat and quiet hours', () => {
+    const r = parseProgramme(
+      {
+        ...EMPTY_PROGRAMME,
+        items: ['c1', 'c2'],
+        times: '17:00, 5:30',
+        repeat: '3',
+        gap: '120',
+        targets: '08/02500\n08/02503',
+      },
+      ctx,
+    );
+    expect('body' in r && r.body).toMatchObject({
+      channel: 'main',
+      items: [
+        { content: 'c1', priority: 'normal' },
+        { content: 'c2', priority: 'normal' },
+      ],
+      schedule: [
+        {
+          id: 'session',
+          items: ['c1', 'c2'],
+          rule: { type: 'daily', times: ['05:30', '17:00'] },
+          repeat: { count: 3, gapSeconds: 120 },
+        },
+      ],
+      quietHours: [{ start: '22:00', end: '05:00' }],
+      targets: [{ unit: '08/02500' }, { unit: '08/02503' }],
+      utcOffset: '+07:00',
+    });
+  });
+
+  it('reports every bad field with a message key, and never builds a half draft', () => {
+    const r = parseProgramme(
+      {
+        ...EMPTY_PROGRAMME,
+        channel: 'Kênh 1',
+        items: ['nope'],
+        rule: 'weekly',
+        times: '25:00',
+        days: [],
+        repeat: '0',
+        gap: '-1',
+        quiet: '22h-5h',
+        targets: '09/00001\n08/x',
+        priority: 'emergency',
+        validDays: '400',
+      },
+      ctx,
+    );
+    expect('errors' in r).toBe(true);
+    if (!('errors' in r)) return;
+    expect(Object.keys(r.errors).sort()).toEqual(
+      [
+        'channel',
+        'days',
+        'gap',
+        'items',
+        'priority',
+        'quiet',
+        'repeat',
+        'targets',
+        'times',
+        'validDays',
+      ].sort(),
+    );
+    expect(r.errors.times).toEqual({ key: 'err.time' });
+    const scope = parseProgramme({ ...EMPTY_PROGRAMME, items: ['c1'], targets: '09/00001' }, ctx);
+    expect('errors' in scope && scope.errors.targets).toEqual({ key: 'err.unitScope' });
+  });
+
+  it('accepts a one-off in the future on the +07:00 clock and refuses one in the past', () => {
+    const ok = parseProgramme(
+      { ...EMPTY_PROGRAMME, items: ['c1'], rule: 'once', at: '2026-11-27T06:00', targets: '08' },
+      ctx,
+    );
+    expect('body' in ok && ok.body.schedule[0]?.rule).toEqual({
+      type: 'once',
+      at: '2026-11-27T06:00:00+07:00',
+    });
+    const past = parseProgramme(
+      { ...EMPTY_PROGRAMME, items: ['c1'], rule: 'once', at: '2026-11-26T08:00', targets: '08' },
+      ctx,
+    );
+    expect('errors' in past && past.errors.at).toEqual({ key: 'err.datetime' });
+  });
+});
+
+const base: Manifest = {
+  type: 'loa-bundle',
+  format: 1,
+  id: 'main-v1',
+  channel: 'main',
+  version: 1,
+  created: '2026-11-20T00:00:00+07:00',
+  expires: '2026-12-20T00:00:00+07:00',
+  targets: [{ unit: '08/02500' }],
+  items: [
+    {
+      id: 'a',
+      title: 'Bản tin A',
+      kind: 'text',
+      priority: 'normal',
+      lang: 'vi',
+      text: 'x',
+      category: 'news',
+    },
+  ],
+  schedule: [{ id: 's', items: ['a'], rule: { type: 'daily', times: ['05:30'] } }],
+  signatures: [],
+};
+
+describe('approval diff', () => {
+  it('lists added, removed and changed items, schedule entries, targets and quiet hours', () => {
+    const next: Manifest = {
+      ...base,
+      id: 'main-v2',
+      version: 2,
+      items: [
+        { ...(base.items[0] as Manifest['items'][number]), title: 'Bản tin A (sửa)' },
+        { id: 'b', title: 'Bản tin B', kind: 'text', priority: 'priority', lang: 'tay', text: 'y' },
+      ],
+      schedule: [{ id: 's', items: ['a', 'b'], rule: { type: 'daily', times: ['05:30', '17:00'] } }],
+      targets: [{ unit: '08/02503' }],
+      quietHours: [{ start: '22:00', end: '05:00' }],
+    };
+    const d = diffManifests(base, next);
+    expect(d.map((c) => `${c.kind} ${c.what} ${c.id}`).sort()).toEqual(
+      [
+        'changed item a',
+        'added item b',
+        'changed schedule s',
+        'added target 08/02503',
+        'removed target 08/02500',
+        'added quiet quietHours',
+      ].sort(),
+    );
+    expect(diffManifests(undefined, base).every((c) => c.kind === 'added')).toBe(true);
+    expect(diffManifests(base, base)).toEqual([]);
+  });
+});
+
+describe('effectiveness report', () => {
+  const T = '2026-11-01T00:00:00Z';
+  const unit = (path: string, name: string): UnitRecord => ({
+    path,
+    code: path.split('/').at(-1) as string,
+    name,
+    level: 'commune',
+    parent: '08',
+    createdAt: T,
+    updatedAt: T,
+  });
+  const dev = (id: string, u: string): DeviceRecord => ({
+    id,
+    unit: u,
+    kind: 'station',
+    name: id,
+    status: 'active',
+    publicKey: 'k',
+    keyId: 'k',
+    mqttPasswordHash: 'h',
+    groups: [],
+    hardware: {},
+    enrolledAt: T,
+    updatedAt: T,
+  });
+  const bundle: BundleRecord = {
+    id: 'main-v1',
+    channel: 'main',
+    version: 1,
+    state: 'published',
+    manifest: base,
+    units: ['08/02500'],
+    createdBy: 'e',
+    createdAt: T,
+    updatedAt: T,
+  };
+  const proof = (deviceId: string, day: string): Proof =>
+    ({
+      deviceId,
+      bundleId: 'main-v1',
+      itemId: 'a',
+      entryId: 's',
+      scheduledAt: `${day}T05:30:00+07:00`,
+      startedAt: `${day}T05:30:01+07:00`,
+      endedAt: `${day}T05:32:01+07:00`,
+      outcome: 'completed',
+    }) as Proof;
+
+  it('counts scheduled vs played per unit and day, airtime by category and language, uptime from offline alerts', () => {
+    const offline: AlertRecord = {
+      id: 'x',
+      deviceId: 'd2',
+      unit: '08/02500',
+      rule: 'offline',
+      severity: 'critical',
+      state: 'resolved',
+      message: 'mất kết nối',
+      openedAt: '2026-11-24T00:00:00+07:00',
+      resolvedAt: '2026-11-24T12:00:00+07:00',
+    };
+    const days = dayRange('2026-11-24', '2026-11-25');
+    expect(days).toEqual(['2026-11-24', '2026-11-25']);
+    const vm = buildReport({
+      days: days as string[],
+      units: new Map([['08/02500', unit('08/02500', 'Xã Sơn Dương')]]),
+      devices: [dev('d1', '08/02500'), dev('d2', '08/02500')],
+      bundles: [bundle],
+      proofs: [proof('d1', '2026-11-24'), proof('d1', '2026-11-25'), proof('d2', '2026-11-25')],
+      alerts: [offline],
+      nowMs: NOW,
+    });
+    expect(vm.rows).toEqual([
+      { day: '2026-11-24', unit: '08/02500', unitName: 'Xã Sơn Dương', scheduled: 2, played: 1 },
+      { day: '2026-11-25', unit: '08/02500', unitName: 'Xã Sơn Dương', scheduled: 2, played: 2 },
+    ]);
+    expect(vm.totals).toEqual({ scheduled: 4, played: 3 });
+    expect(vm.byCategory).toEqual([{ key: 'news', minutes: 6, plays: 3 }]);
+    expect(vm.byLanguage).toEqual([{ key: 'vi', minutes: 6, plays: 3 }]);
+    expect(vm.uptime[0]?.uptime).toBeCloseTo(1 - 12 / (48 * 2), 5);
+    expect(vm.alertsByRule).toEqual([{ rule: 'offline', count: 1 }]);
+    const csv = reportCsv(vm, ['Ngày', 'Đơn vị', 'Tên', 'Theo lịch', 'Đã phát', 'Tỷ lệ']);
+    expect(csv.startsWith('\ufeffNgày,Đơn vị,Tên,Theo lịch,Đã phát,Tỷ lệ\r\n')).toBe(true);
+    expect(csv).toContain('2026-11-24,08/02500,Xã Sơn Dương,2,1,0.5000\r\n');
+  });
+
+  it('refuses reversed or too long ranges and neutralises formulas in CSV', () => {
+    expect(dayRange('2026-11-25', '2026-11-24')).toBeNull();
+    expect(dayRange('2026-01-01', '2026-12-31')).toBeNull();
+    const csv = reportCsv(
+      {
+        from: 'a',
+        to: 'b',
+        days: [],
+        rows: [{ day: '2026-11-24', unit: '08', unitName: '=HYPERLINK("x")', scheduled: 1, played: 1 }],
+        totals: { scheduled: 1, played: 1 },
+        byCategory: [],
+        byLanguage: [],
+        uptime: [],
+        alertsByRule: [],
+      },
+      ['d'],
+    );
+    expect(csv).toContain(`"'=HYPERLINK(""x"")"`);
+  });
+});
