@@ -232,15 +232,22 @@ export class IngestService {
       receivedAt: new Date(receivedAt).toISOString(),
       health: h,
     });
-    const s = applyHealth(this.#state(deviceId, dev.unit), h, now);
-    if (!s.online && this.#d.broker.presence(deviceId)?.connected)
-      Object.assign(s, applyPresence(s, true, now));
+    let s = applyHealth(this.#state(deviceId, dev.unit), h, now);
+    let reconnected = this.#reconnected.delete(deviceId);
+    if (!s.online && this.#d.broker.presence(deviceId)?.connected) {
+      // the connection event has not reached the live state yet: this report is the first one
+      s = applyPresence(s, true, now);
+      reconnected = true;
+    }
     this.#live.set(deviceId, s);
     this.#d.metrics.inc('loa_health_ingested_total');
     this.#d.metrics.set(METRIC.ingestLagSeconds, Math.max(0, (now - receivedAt) / 1000));
     this.#emit({ type: 'health', deviceId, health: h, state: s });
     await this.#runHooks((k) => k.onState?.(s));
-    if (this.#reconnected.delete(deviceId)) await this.#runHooks((k) => k.onReconnected?.(deviceId, s));
+    if (reconnected) {
+      const state = s;
+      await this.#runHooks((k) => k.onReconnected?.(deviceId, state));
+    }
   }
 
   /** A bundle status report; handled in order with the device's proofs. */
