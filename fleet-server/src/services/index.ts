@@ -183,18 +183,27 @@ export async function createContentServices(
       await publisher.catchUp(deviceId, state.health?.bundles ?? []);
     },
   });
-  alerts.on((e) => webhooks.emit(`alert.${e.type}`, e.alert));
+  metrics.define('loa_bundles_published_total', 'counter', 'Bundles published (emergencies excluded)');
+  metrics.define('loa_emergencies_sent_total', 'counter', 'Emergency broadcasts sent');
+  metrics.define('loa_alerts_opened_total', 'counter', 'Alerts opened');
+  alerts.on((e) => {
+    if (e.type === 'opened') metrics.inc('loa_alerts_opened_total');
+    webhooks.emit(`alert.${e.type}`, e.alert);
+  });
   emergency.on((e) => {
-    if (e.type === 'emergency.sent') webhooks.emit('emergency.sent', e);
+    if (e.type !== 'emergency.sent') return;
+    metrics.inc('loa_emergencies_sent_total');
+    webhooks.emit('emergency.sent', e);
   });
   publisher.on((e) => {
-    if (e.type === 'bundle' && e.bundle.state === 'published')
-      webhooks.emit('bundle.published', {
-        id: e.bundle.id,
-        channel: e.bundle.channel,
-        version: e.bundle.version,
-        units: e.bundle.units,
-      });
+    if (e.type !== 'bundle' || e.bundle.state !== 'published') return;
+    metrics.inc('loa_bundles_published_total');
+    webhooks.emit('bundle.published', {
+      id: e.bundle.id,
+      channel: e.bundle.channel,
+      version: e.bundle.version,
+      units: e.bundle.units,
+    });
   });
 
   const services: ContentServices = {
