@@ -192,6 +192,8 @@ describe('publishing: compose → approve → publish → notify → download �
     expect(await h.svc.notifier.topicsFor(p.body.manifest.targets, 'notify')).toEqual([
       unitTopic('08/02500', 'notify'),
     ]);
+    const metrics = await (await h.server.app.request('/metrics')).text();
+    expect(metrics).toMatch(/^loa_bundles_published_total 1$/m);
     bundle = p.body;
   });
 
