@@ -31,7 +31,7 @@ export async function startChild(spec: ChildSpec, timeoutMs = 60_000): Promise<B
   const child = fork(hostFile, [], {
     execArgv: ['--conditions=@loa/source', '--import', 'tsx', '--max-old-space-size=2048'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
   });
   const ready = await new Promise<ChildReady>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -28,7 +28,7 @@ export async function realDistribution(
   ctx: BenchContext,
   opts: { devices: number },
 ): Promise<{ mbPerSecond: number; figures: Figure[]; notes: string[]; details: Record<string, unknown> }> {
-  const agents = ctx.quick ? 5 : 20;
+  const agents = ctx.quick ? 3 : 20;
   const child = await startChild(
     { kind: 'fleet', options: { dataDir: join(ctx.tmpDir, 'server'), devices: opts.devices + agents } },
     120_000,

@@ -17,7 +17,7 @@ export const distribution: Scenario = {
   title: 'Bundle distribution: 200 devices fetch a 10 MB bundle',
   budgetMs: { quick: 40_000, full: 150_000 },
   async run(ctx) {
-    const devices = ctx.quick ? 50 : 200;
+    const devices = ctx.quick ? 20 : 200;
     const dir = join(ctx.tmpDir, 'static');
     mkdirSync(dir);
     // Ten 1 MB blobs: the same shape as the bundle the real server will serve.

@@ -46,11 +46,11 @@ export function sampleEmergency(now: Date): string {
 
 export const fanout: Scenario = {
   name: 'fanout',
-  title: 'Emergency fan-out to 1,000 devices (200 in quick): request → verified and playing',
+  title: 'Emergency fan-out to 1,000 devices (50 in quick): request → verified and playing',
   budgetMs: { quick: 60_000, full: 240_000 },
   async run(ctx) {
-    const devices = ctx.quick ? 200 : 1000;
-    const messages = ctx.quick ? 8 : 40;
+    const devices = ctx.quick ? 50 : 1000;
+    const messages = ctx.quick ? 5 : 40;
     const payloadBytes = Buffer.byteLength(sampleEmergency(new Date()));
     const notes = [
       `${devices} subscribers, ${messages} messages, payload ${payloadBytes} B (a signed emergency message), QoS 1; broker in a child process, clients in this one.`,
@@ -77,7 +77,7 @@ export const fanout: Scenario = {
     ];
     let real: Awaited<ReturnType<typeof realEmergencyFanout>>;
     try {
-      real = await realEmergencyFanout(ctx, { devices, messages: ctx.quick ? 2 : 5 });
+      real = await realEmergencyFanout(ctx, { devices, messages: ctx.quick ? 1 : 5 });
     } catch (e) {
       if (e instanceof Unavailable) throw new Unavailable(e.message, { figures: baseFigs, notes });
       throw e;

@@ -18,7 +18,7 @@ export const ingest: Scenario = {
   budgetMs: { quick: 30_000, full: 120_000 },
   async run(ctx) {
     const publishers = 50;
-    const total = ctx.quick ? 20_000 : 100_000;
+    const total = ctx.quick ? 10_000 : 100_000;
     const payload = JSON.stringify(sampleHealth(1, new Date()));
     const notes = [
       `${publishers} publishers, window 8 in flight each, ${total} QoS 1 messages of ${Buffer.byteLength(payload)} B (a real health report).`,

@@ -12,7 +12,7 @@ import { proofChain } from './samples.js';
 export const proofs: Scenario = {
   name: 'proofs',
   title: 'Proof ingest: signature + chain + storage per second',
-  budgetMs: { quick: 15_000, full: 45_000 },
+  budgetMs: { quick: 30_000, full: 120_000 },
   async run(ctx) {
     const sample = proofChain('bench-0001', generateKeyPair(), 1, new Date())[0];
     const bytes = sample ? signingBytes(sample).length : 600;
@@ -23,7 +23,7 @@ export const proofs: Scenario = {
     const baseFig = figure('proofs.raw', 'raw Ed25519 verify', raw, 'verify/s');
     try {
       const real = await realProofIngest(ctx, {
-        devices: ctx.quick ? 300 : 1000,
+        devices: ctx.quick ? 100 : 1000,
         perDevice: ctx.quick ? 20 : 30,
       });
       notes.push(...real.notes);
