@@ -256,6 +256,37 @@ describe('player', () => {
   });
 });
 
+describe('player: back-to-back items', () => {
+  test('the next item is queued behind the one on air and follows without a gap', async () => {
+    const audio = new SimAudioDriver();
+    h = await makeHarness({ audio });
+    const b = await withBlobs(
+      bundle({
+        created: created(),
+        items: [audioItem('a', 1500), audioItem('bb', 500)],
+        schedule: [{ id: 'e', items: ['a', 'bb'], rule: { type: 'once', at: iso(Date.now() + 400) } }],
+      }),
+      h.dir,
+    );
+    h.player.setBundles([b]);
+    await waitFor(async () =>
+      (await h!.proofs()).some((p) => p.itemId === 'bb' && p.outcome === 'completed'),
+    );
+    const [first, second] = audio.history as [(typeof audio.history)[0], (typeof audio.history)[0]];
+    expect(audio.history).toHaveLength(2);
+    expect(second.startedAt - first.endedAt!).toBeLessThan(50);
+    const proofs = await h.proofs();
+    expect(proofs.map((p) => `${p.itemId}:${p.outcome}`)).toEqual([
+      'a:started',
+      'a:completed',
+      'bb:started',
+      'bb:completed',
+    ]);
+    // The amplifier stayed on between them.
+    expect(h.gpio.writesOf('amplifier').filter((w) => w.active)).toHaveLength(1);
+  });
+});
+
 describe('player robustness', () => {
   test('a policy the scheduler cannot use is logged, not thrown; the player keeps running', async () => {
     const audio = new SimAudioDriver();

@@ -166,6 +166,20 @@ describe.each(factories)('audio driver contract: %s', (_name, make) => {
     expect((await b.result).outcome).toBe('completed');
   });
 
+  test('a queued playback follows the one on air without stopping it', async () => {
+    const a = play({ source: { kind: 'tone', frequencyHz: 440, durationMs: 800 } });
+    await a.started;
+    const b = play({ source: { kind: 'file', path: tone2s, durationMs: 2000, offsetMs: 1500 }, queue: true });
+    let aDone = false;
+    void a.result.then(() => {
+      aDone = true;
+    });
+    await b.started;
+    expect(aDone).toBe(true);
+    expect((await a.result).outcome).toBe('completed');
+    expect((await b.result).outcome).toBe('completed');
+  });
+
   test('a stream that is down falls back to the cached file after failoverMs', async () => {
     h.streamDown(`${base}/live`);
     const r = await play({

@@ -45,6 +45,7 @@ export class Player implements PlayerApi {
   private volumeOverride: number | undefined;
   private durations = new Map<string, number>();
   private current: Current | undefined;
+  private queued: Current | undefined;
   private plan: Timeline = { computedAt: 0, slots: [], held: [] };
   private timer: unknown;
   private running = false;
@@ -79,6 +80,7 @@ export class Player implements PlayerApi {
     this.running = false;
     this.unsubscribe?.();
     this.timers.clearTimeout(this.timer);
+    this.cancelQueued();
     const cur = this.current;
     if (cur) {
       cur.stopReason = 'interrupted';
@@ -233,6 +235,7 @@ export class Player implements PlayerApi {
             first.start <= now + 50;
       if (!continues) {
         this.log.info({ slot: cur.slot.id, next: first?.id }, 'interrupting the item on air');
+        this.cancelQueued();
         cur.stopReason = 'interrupted';
         if (first && first.start - Math.max(first.leadMs, PREFETCH_MS) <= now) {
           // Start the next decoder now: the driver stops the item on air and holds the new
@@ -242,7 +245,22 @@ export class Player implements PlayerApi {
         return;
       }
       // Wake up when something is planned to cut in.
-      this.arm(cur.since !== undefined && first?.interruptedBy ? first.end - now : IDLE_TICK_MS);
+      let wake = cur.since !== undefined && first?.interruptedBy ? first.end - now : IDLE_TICK_MS;
+      // The next slot follows directly: queue its decoder so it starts without a gap.
+      const next = this.plan.slots.filter((s) => s.output === 'audio')[1];
+      if (this.queued && this.queued.slot.id !== next?.id) this.cancelQueued();
+      const followsOn =
+        cur.since !== undefined &&
+        first !== undefined &&
+        next !== undefined &&
+        !first.interruptedBy &&
+        next.start === first.end &&
+        JSON.stringify(next.zones ?? null) === JSON.stringify(first.zones ?? null);
+      if (followsOn && !this.queued) {
+        if (next.start - PREFETCH_MS <= now) this.queued = this.startPlayback(next, true);
+        else wake = Math.min(wake, next.start - PREFETCH_MS - now);
+      }
+      this.arm(wake);
       return;
     }
     if (!first) {
@@ -314,20 +332,41 @@ export class Player implements PlayerApi {
    * to be ready (amplifier warm, zones selected) in parallel.
    */
   private begin(slot: Slot): void {
+    this.current = this.startPlayback(slot, false);
+    this.tick();
+  }
+
+  private cancelQueued(): void {
+    const q = this.queued;
+    if (!q) return;
+    this.queued = undefined;
+    q.stopReason = 'interrupted';
+    q.playback.stop();
+  }
+
+  /**
+   * Starts a decoder now with the audio held until the slot's start (and, queued, until the item
+   * on air ends), and asks the output gate to be ready (amplifier warm, zones) in parallel.
+   */
+  private startPlayback(slot: Slot, queue: boolean): Current {
     const req = this.request(slot);
     const delay = slot.start - this.clock.now() - (this.opts.startLatencyMs ?? 0);
     if (delay > 0) req.startDelayMs = delay;
+    if (queue) req.queue = true;
     const playback = this.opts.audio.play(req);
     const cur: Current = { slot, playback };
-    this.current = cur;
     this.gate.ready(slot.zones).catch((err: unknown) => {
-      if (this.current !== cur) return;
+      if (this.current !== cur && this.queued !== cur) return;
       this.log.error({ err, slot: slot.id }, 'output not ready');
       cur.stopReason = 'gate';
       cur.gateError = err instanceof Error ? err.message : String(err);
       playback.stop();
     });
     void playback.started.then(() => {
+      if (this.queued === cur) {
+        this.queued = undefined;
+        this.current = cur;
+      }
       if (this.current !== cur || playback.state() === 'ended') return;
       cur.since = this.clock.now();
       this.log.info(
@@ -338,10 +377,15 @@ export class Player implements PlayerApi {
       this.tick();
     });
     void playback.result.then((r) => {
-      if (this.current === cur) this.current = undefined;
+      if (this.queued === cur) this.queued = undefined;
+      if (this.current === cur) {
+        // The queued next item (if any) takes over the output.
+        this.current = this.queued;
+        this.queued = undefined;
+      }
       this.finishSlot(slot, r, cur);
     });
-    this.tick();
+    return cur;
   }
 
   private request(slot: Slot): PlayRequest {

@@ -33,6 +33,7 @@ export interface FfmpegAudioOptions extends MeasureOptions {
 export class FfmpegAudioDriver implements AudioDriver {
   private sink: WavSink | undefined;
   private current: SegmentPlayback | undefined;
+  private readonly active = new Set<SegmentPlayback>();
   private nextId = 1;
   private readonly log: Logger;
 
@@ -66,9 +67,9 @@ export class FfmpegAudioDriver implements AudioDriver {
   }
 
   async close(): Promise<void> {
-    const cur = this.current;
-    cur?.stop();
-    if (cur) await cur.result;
+    const all = [...this.active];
+    for (const p of all) p.stop();
+    await Promise.all(all.map((p) => p.result));
     await this.sink?.close();
     this.sink = undefined;
     this.opened = false;
@@ -76,7 +77,9 @@ export class FfmpegAudioDriver implements AudioDriver {
 
   play(req: PlayRequest): Playback {
     const prev = this.current;
-    prev?.stop();
+    const live = prev !== undefined && prev.state() !== 'ended';
+    const queue = req.queue === true && live;
+    if (!queue) for (const p of this.active) p.stop();
     const id = this.nextId++;
     const deps = {
       output: this.opts.output,
@@ -94,7 +97,10 @@ export class FfmpegAudioDriver implements AudioDriver {
       {
         runner: (spec) => {
           const seg = new FfmpegSegment(spec, deps);
-          this.lastSegment = seg;
+          // The segment on air is the one whose audio came out last (a queued one waits).
+          void seg.started.then(() => {
+            this.lastSegment = seg;
+          });
           return seg;
         },
         now: () => performance.now(),
@@ -103,15 +109,14 @@ export class FfmpegAudioDriver implements AudioDriver {
       },
       // An ALSA device (hw:) is free only once the previous process has exited; the WAV and
       // null sinks cut the previous output at stop().
-      prev && prev.state() !== 'ended'
-        ? this.opts.output.type === 'alsa'
-          ? prev.result
-          : prev.released
-        : undefined,
+      // A queued playback follows the natural end of the previous one.
+      live ? (queue || this.opts.output.type === 'alsa' ? prev.result : prev.released) : undefined,
     );
     this.current = pb;
+    this.active.add(pb);
     void pb.result.then((r) => {
-      if (this.current === pb) this.current = undefined;
+      this.active.delete(pb);
+      if (this.current === pb) this.current = [...this.active].at(-1);
       const level = r.outcome === 'failed' ? 'warn' : 'debug';
       this.log[level]({ id, label: req.label, ...r }, 'playback ended');
     });

@@ -151,6 +151,7 @@ export class SimAudioDriver implements AudioDriver {
   silent = false;
   private readonly downUrls = new Set<string>();
   private current: SegmentPlayback | undefined;
+  private readonly active = new Set<SegmentPlayback>();
   private segment: SimSegment | undefined;
   private nextFailure: SimFailure | undefined;
   private nextId = 1;
@@ -169,9 +170,9 @@ export class SimAudioDriver implements AudioDriver {
   }
 
   async close(): Promise<void> {
-    const cur = this.current;
-    cur?.stop();
-    if (cur) await cur.result;
+    const all = [...this.active];
+    for (const p of all) p.stop();
+    await Promise.all(all.map((p) => p.result));
     this.isOpen = false;
   }
 
@@ -203,7 +204,9 @@ export class SimAudioDriver implements AudioDriver {
 
   play(req: PlayRequest): Playback {
     const prev = this.current;
-    prev?.stop();
+    const live = prev !== undefined && prev.state() !== 'ended';
+    const queue = req.queue === true && live;
+    if (!queue) for (const p of this.active) p.stop();
     const pb = new SegmentPlayback(
       this.nextId++,
       req,
@@ -216,11 +219,13 @@ export class SimAudioDriver implements AudioDriver {
           }),
         deadAirMs: this.opts.deadAirMs ?? 5000,
       },
-      prev && prev.state() !== 'ended' ? prev.released : undefined,
+      live ? (queue ? prev.result : prev.released) : undefined,
     );
     this.current = pb;
+    this.active.add(pb);
     void pb.result.then(() => {
-      if (this.current === pb) this.current = undefined;
+      this.active.delete(pb);
+      if (this.current === pb) this.current = [...this.active].at(-1);
     });
     return pb;
   }
@@ -290,7 +295,10 @@ export class SimAudioDriver implements AudioDriver {
     record: SimSegmentRecord,
   ): Segment {
     const seg = new SimSegment(spec, this, length, failure, record);
-    this.segment = seg;
+    // The segment on air is the one whose audio came out last (a queued one waits).
+    void seg.started.then(() => {
+      if (seg.elapsedMs() >= 0 && record.end === undefined) this.segment = seg;
+    });
     void seg.done.then(() => {
       if (this.segment === seg) this.segment = undefined;
     });

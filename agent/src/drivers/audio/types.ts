@@ -69,6 +69,11 @@ export interface PlayRequest {
    * them from a pipe opened at the start instant); other sources start their process then.
    */
   startDelayMs?: number;
+  /**
+   * Queue after the playback on air instead of stopping it: the decoder starts now and its audio
+   * follows when the previous one ends (back-to-back items without a start-up gap).
+   */
+  queue?: boolean;
 }
 
 /** Stable error codes a failed playback carries. */
