@@ -299,6 +299,18 @@ describe('dashboard in Chromium', () => {
     await expect.poll(() => page.locator('[data-k="emg:silent"] li').count(), { timeout: 10_000 }).toBe(0);
     await shot(page, '12-emergency-progress-mobile');
     await page.goto(`${h.server.url}/ui/`);
+    await expect
+      .poll(() => page.locator('[data-k="ov:online"]').textContent(), { timeout: 10_000 })
+      .toBe('3');
+    await page.waitForSelector('[data-live-state]:not([hidden])');
+    // A station drops off: the open page updates itself over SSE (no reload).
+    await (stations[2] as SimStation).stop();
+    await expect
+      .poll(() => page.locator('[data-k="ov:online"]').textContent(), { timeout: 15_000 })
+      .toBe('2');
+    await expect
+      .poll(() => page.locator('[data-k="ov:offline"]').textContent(), { timeout: 15_000 })
+      .toBe('1');
     await shot(page, '13-overview-mobile');
     await ctx.close();
   }, 120_000);

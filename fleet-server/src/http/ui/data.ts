@@ -26,17 +26,21 @@ export async function fleetInputs(
   user: Pick<AuthUser, 'scope'>,
   devices?: DeviceRecord[],
 ): Promise<FleetInputs> {
-  const [devs, units, alerts] = await Promise.all([
+  const [devs, units, alerts, bundles] = await Promise.all([
     devices ? Promise.resolve(devices) : scopedDevices(s, user),
     unitMap(s, user),
     openAlerts(s, user),
+    s.deps.store.bundles.list((b) => b.state === 'published'),
   ]);
+  const titles = new Map<string, string>();
+  for (const b of bundles) for (const it of b.manifest.items) titles.set(`${b.id}|${it.id}`, it.title);
   return {
     devices: devs,
     units,
     presence: (id) => s.deps.broker.presence(id),
     health: (id) => s.deps.store.health.latest(id),
     openAlerts: openAlertsByDevice(alerts),
+    itemTitle: (bundleId, itemId) => titles.get(`${bundleId}|${itemId}`),
   };
 }
 

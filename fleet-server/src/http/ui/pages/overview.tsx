@@ -169,7 +169,7 @@ function OverviewPage(props: { ctx: UiCtx; vm: OverviewVm; canAck: boolean }) {
                   <th>{t('prog.items')}</th>
                   <th class="num">{t('overview.planned')}</th>
                   <th class="num">{t('overview.played')}</th>
-                  <th />
+                  <th class="hide-sm" />
                 </tr>
               </thead>
               <tbody>
@@ -185,7 +185,7 @@ function OverviewPage(props: { ctx: UiCtx; vm: OverviewVm; canAck: boolean }) {
                     </td>
                     <td class="num">{n(r.planned)}</td>
                     <td class="num">{n(r.played)}</td>
-                    <td style="width:25%">
+                    <td class="hide-sm" style="width:25%">
                       <Bar
                         total={r.planned}
                         parts={[

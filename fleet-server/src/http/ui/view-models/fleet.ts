@@ -39,6 +39,8 @@ export interface FleetInputs {
   presence: (deviceId: string) => PresenceInfo | undefined;
   health: (deviceId: string) => HealthEntry | undefined;
   openAlerts: ReadonlyMap<string, AlertRecord[]>;
+  /** Title of an item of a bundle, for "on air" (optional). */
+  itemTitle?: (bundleId: string, itemId: string) => string | undefined;
 }
 
 export function deviceState(d: DeviceRecord, p: PresenceInfo | undefined): DeviceState {
@@ -81,7 +83,11 @@ export function fleetRow(d: DeviceRecord, inp: FleetInputs): FleetRow {
     lastSeen: latest(p?.since, h ? Date.parse(h.receivedAt) : undefined),
     alerts: alerts.length,
     alertRules: alerts.map((a) => a.rule),
-    onAir: onAir ? (onAir.itemId ?? onAir.kind) : undefined,
+    onAir: onAir
+      ? ((onAir.bundleId && onAir.itemId ? inp.itemTitle?.(onAir.bundleId, onAir.itemId) : undefined) ??
+        onAir.itemId ??
+        onAir.kind)
+      : undefined,
     bundles: (h?.health.bundles ?? []).map((b) => `${b.channel} v${b.version}`).join(', '),
     volume: h?.health.volume,
     location: d.location,
