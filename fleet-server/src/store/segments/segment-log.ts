@@ -148,7 +148,7 @@ export class SegmentLog {
       .stat(path)
       .then(() => true)
       .catch(() => false);
-    this.fh = await fsp.open(path, 'a+');
+    this.fh = await fsp.open(path, 'a+', 0o600);
     const st = await this.fh.stat();
     this.size = await repairTail(this.fh, st.size);
     if (!existed) await syncDir(this.opts.dir);
