@@ -3,7 +3,7 @@
  * on the unit's emergency topic; stations verify it; live per-device tracking as JSON and SSE.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   addSignature,
@@ -18,8 +18,10 @@ import {
 } from '@loa/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmergencyView } from '../../../fleet-server/src/services/emergency-service.js';
+import type { ContentRecord } from '../../../fleet-server/src/store/types.js';
 import {
   type Harness,
+  makeSine,
   nextMessage,
   run,
   startHarness,
@@ -211,5 +213,37 @@ describe('emergency broadcast', () => {
     expect(byId.get(d1.id)).toMatchObject({ stage: 'playing', plays: 1 });
     expect(byId.get(d1.id)?.receivedAt).toBeTruthy();
     expect(byId.get(d2.id)).toMatchObject({ stage: 'failed', failedReason: 'BLOB_HASH_MISMATCH' });
+  });
+
+  it('can broadcast uploaded audio instead of synthesised speech', async () => {
+    const wav = join(h.dir, 'coi.wav');
+    await makeSine(wav, 2, 880, 0.3);
+    const up = await h.api<ContentRecord>(
+      operator,
+      'POST',
+      `/api/v1/content/upload?${new URLSearchParams({ unit: '08/02500', title: 'Còi báo động' })}`,
+      await readFile(wav),
+      { 'content-type': 'application/octet-stream' },
+    );
+    // an operator has no content.write: the audio comes from an editor
+    expect(up.status).toBe(403);
+    const editor = await h.user('bientap.khancap', 'editor', ['08/02500']);
+    const ok = await h.api<ContentRecord>(
+      editor,
+      'POST',
+      `/api/v1/content/upload?${new URLSearchParams({ unit: '08/02500', title: 'Còi báo động' })}`,
+      await readFile(wav),
+      { 'content-type': 'application/octet-stream' },
+    );
+    expect(ok.status).toBe(201);
+    const r = await h.api<EmergencyView>(operator, 'POST', '/api/v1/emergency', {
+      unit: '08/02500',
+      title: 'Còi báo động',
+      content: ok.body.id,
+      repeat: 1,
+    });
+    expect(r.status).toBe(201);
+    expect(r.body.bundle.manifest.items.map((i) => i.blob?.sha256)).toEqual([ok.body.sha256]);
+    expect(r.body.bundle.version).toBe(view.bundle.version + 1);
   });
 });
