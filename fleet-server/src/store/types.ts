@@ -371,6 +371,7 @@ export interface StreamQuery {
   /** Inclusive bounds on receivedAt. */
   from?: Instant;
   to?: Instant;
+  /** At most this many entries, the newest ones, in append order (default 1000). */
   limit?: number;
 }
 
