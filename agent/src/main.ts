@@ -243,10 +243,14 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       lastError: () => bundles.lastError ?? enrolment.lastError,
     });
 
+    /** Amplifier (and zone) on; resolves once on, switches back to idle after `seconds`. */
     const relayTest = async (seconds: number, zone?: string) => {
+      // The amplifier gate is not shared-counted: never test it under a programme.
+      if (player.status().onAir) throw new LoaError('ON_AIR', 'Đang phát thanh: không thử rơ-le lúc này');
       await hw.amplifier.ready(zone ? [zone] : undefined);
-      await new Promise((r) => setTimeout(r, seconds * 1000));
-      hw.amplifier.idle();
+      setTimeout(() => {
+        if (!player.status().onAir) hw.amplifier.idle();
+      }, seconds * 1000).unref();
     };
     const reboot =
       opts.reboot ??

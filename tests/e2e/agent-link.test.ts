@@ -158,6 +158,9 @@ describe('agent end to end over MQTT', () => {
     };
     expect(await send(command('volume', { volume: 55 }))).toMatchObject({ ok: true });
     expect(rt.player.status().volume).toBe(55);
+    expect(await send(command('relay-test', { seconds: 1 }))).toMatchObject({ ok: true });
+    expect(rt.hardware.amplifier.relays().amplifier).toBe(true);
+    await expect.poll(() => rt?.hardware.amplifier.relays().amplifier, { timeout: 10_000 }).toBe(false);
     expect(await send(command('test-tone', { seconds: 1, frequencyHz: 1000 }))).toMatchObject({ ok: true });
     const done = await obs.waitFor<Proof>(
       (x) => x.topic.endsWith('/proof') && x.json.outcome === 'completed' && x.json.itemId === 'test-tone',
