@@ -2,6 +2,17 @@
 import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { open } from 'node:fs/promises';
 
+/** Verifications per wall second and per CPU second (this process) over `bytes`-byte messages. */
+export function ed25519Verify(bytes: number, ms: number): { perSecond: number; perCpuSecond: number } {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const perSecond = ed25519VerifyPerSecond(bytes, ms);
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(cpu0);
+  const cpu = (c.user + c.system) / 1e6;
+  return { perSecond, perCpuSecond: (perSecond * wall) / Math.max(cpu, 1e-6) };
+}
+
 /** Verifies signatures over messages of `bytes` bytes for about `ms` milliseconds (bounded count). */
 export function ed25519VerifyPerSecond(bytes: number, ms: number, maxCount = 1_000_000): number {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');

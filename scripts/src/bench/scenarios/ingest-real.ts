@@ -27,7 +27,13 @@ interface Stats {
 export async function realHealthIngest(
   ctx: BenchContext,
   opts: { publishers: number; total: number; payloadBytes: number },
-): Promise<{ perSecond: number; figures: Figure[]; notes: string[]; details: Record<string, unknown> }> {
+): Promise<{
+  perSecond: number;
+  perCpuSecond: number;
+  figures: Figure[];
+  notes: string[];
+  details: Record<string, unknown>;
+}> {
   const fleetDevices = ctx.quick ? 200 : 10_000;
   const child = await startChild(
     {
@@ -75,6 +81,7 @@ export async function realHealthIngest(
     const after = await child.query<Stats>('stats');
     await closeMany(clients);
     const perSecond = stored / seconds;
+    const perCpuSecond = stored / Math.max(prof.cpuMs / 1000, 1e-6);
     const regBytes = after.store.registryBytesWritten - before.store.registryBytesWritten;
     notes.push(
       `fleet server: ${sent.messages} health reports acknowledged, ${stored} validated and stored in ${round(seconds)} s; ` +
@@ -163,7 +170,7 @@ export async function realHealthIngest(
     } finally {
       await closeMany(all);
     }
-    return { perSecond, figures, notes, details: { before, after } };
+    return { perSecond, perCpuSecond, figures, notes, details: { before, after } };
   } finally {
     await child.stop();
   }

@@ -15,7 +15,7 @@ import { proofChain } from './samples.js';
 export async function realProofIngest(
   ctx: BenchContext,
   opts: { devices: number; perDevice: number },
-): Promise<{ perSecond: number; notes: string[]; details: Record<string, unknown> }> {
+): Promise<{ perSecond: number; perCpuSecond: number; notes: string[]; details: Record<string, unknown> }> {
   const child = await startChild(
     {
       kind: 'fleet',
@@ -72,6 +72,7 @@ export async function realProofIngest(
     const done = acked.reduce((s, a) => s + a, 0);
     return {
       perSecond: done / seconds,
+      perCpuSecond: done / Math.max(prof.cpuMs / 1000, 1e-6),
       notes: [
         `${opts.devices} enrolled devices × ${opts.perDevice} chained proofs each (${total}); ${done} acknowledged as stored in ${round(seconds)} s.`,
         `server during proof ingest: ${Math.round(prof.cpuPercent)} % of a core, RSS peak ${Math.round(prof.rssPeakMb)} MB; ` +
