@@ -207,6 +207,35 @@ describe('broker policy with real aedes and mqtt.js', () => {
     await waitFor(() => s.deps.broker.presence(a.deviceId)?.connected === false);
   });
 
+  it('retains only valid, newest presence: never health, proofs or stale presence', async () => {
+    const c = await connectDevice(s.mqttUrl, b.deviceId, b.password);
+    await c.publishAsync(deviceTopic(b.deviceId, 'presence'), JSON.stringify(presence('online', 7, 3)), {
+      qos: 1,
+      retain: true,
+    });
+    await c.publishAsync(deviceTopic(b.deviceId, 'health'), JSON.stringify(health(5)), {
+      qos: 1,
+      retain: true,
+    });
+    await c.publishAsync(deviceTopic(b.deviceId, 'presence'), JSON.stringify(presence('offline', 7, 1)), {
+      qos: 1,
+      retain: true,
+    });
+    await c.publishAsync(deviceTopic(b.deviceId, 'presence'), '{broken', { qos: 1, retain: true });
+    const persistence = (
+      s.broker.aedes as unknown as {
+        persistence: { createRetainedStream(p: string): AsyncIterable<{ topic: string; payload: Buffer }> };
+      }
+    ).persistence;
+    const retained: { topic: string; payload: string }[] = [];
+    for await (const p of persistence.createRetainedStream(`loa/v1/d/${b.deviceId}/#`))
+      retained.push({ topic: p.topic, payload: p.payload.toString() });
+    expect(retained.map((r) => r.topic)).toEqual([deviceTopic(b.deviceId, 'presence')]);
+    expect(JSON.parse(retained[0]?.payload as string)).toMatchObject({ state: 'online', boot: 7, conn: 3 });
+    c.end(true);
+    await closed(c);
+  });
+
   it('serves MQTT over WebSocket at /mqtt on the HTTP port with the same policy', async () => {
     const url = `${s.url.replace('http', 'ws')}/mqtt`;
     const c = await connectDevice(url, b.deviceId, b.password);
