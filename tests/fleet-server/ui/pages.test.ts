@@ -87,6 +87,31 @@ describe('dashboard pages on a real server', () => {
     expect(await ok.text()).toMatch(/bientap: <code class="secret">[^<]{8,}<\/code>/);
   });
 
+  it('disables, re-enables and resets a user from the admin page; the audit log can be filtered', async () => {
+    const user = await h.server.deps.store.users.byUsername('bientap');
+    if (!user) throw new Error('no user');
+    const csrf = await admin.csrf('/ui/admin');
+    const off = await admin.post(`/ui/admin/users/${user.id}/disable`, { _csrf: csrf });
+    expect(off.status).toBe(303);
+    expect((await h.server.deps.store.users.get(user.id))?.disabled).toBe(true);
+    const html = await (await admin.get('/ui/admin')).text();
+    expect(html).toMatch(/data-user="bientap"[^]*?Đã khóa/);
+    await admin.post(`/ui/admin/users/${user.id}/enable`, { _csrf: csrf });
+    expect((await h.server.deps.store.users.get(user.id))?.disabled).toBe(false);
+    const reset = await admin.post(`/ui/admin/users/${user.id}/reset`, { _csrf: csrf });
+    expect(reset.status).toBe(200);
+    expect(await reset.text()).toMatch(/bientap: <code class="secret">[^<]{8,}<\/code>/);
+    const audit = await (await admin.get('/ui/admin/audit?action=user.update')).text();
+    expect(audit).toContain('<code>user.update</code>');
+    expect(audit).not.toContain('<code>unit.import</code>');
+  });
+
+  it('answers 404 in Vietnamese for an unknown device', async () => {
+    const r = await admin.get('/ui/devices/khong-co');
+    expect(r.status).toBe(404);
+    expect(await r.text()).toBe('Không tìm thấy trang hoặc mục này.');
+  });
+
   it('creates an enrolment token with a QR code, validating the unit', async () => {
     const csrf = await admin.csrf('/ui/enrolments');
     const bad = await admin.post('/ui/enrolments/tokens', {

@@ -345,6 +345,11 @@ export const en: Record<MsgKey, string> = {
   'admin.from': 'From',
   'admin.target': 'Target',
   'admin.hours': 'Valid for (hours)',
+  'admin.disabled': 'Disabled',
+  'admin.disable': 'Disable',
+  'admin.enable': 'Enable',
+  'admin.resetPassword': 'Reset password',
+  'admin.auditFilter': 'Filter by action, e.g. device.approve',
 
   'role.administrator': 'Administrator',
   'role.editor': 'Editor',

@@ -343,6 +343,11 @@ export const vi = {
   'admin.from': 'Từ địa chỉ',
   'admin.target': 'Đối tượng',
   'admin.hours': 'Hiệu lực (giờ)',
+  'admin.disabled': 'Đã khóa',
+  'admin.disable': 'Khóa',
+  'admin.enable': 'Mở khóa',
+  'admin.resetPassword': 'Cấp lại mật khẩu',
+  'admin.auditFilter': 'Lọc theo hành động, ví dụ device.approve',
 
   'role.administrator': 'Quản trị viên',
   'role.editor': 'Biên tập viên',

@@ -9,7 +9,7 @@ import { Csrf, Empty, Field, FormErrorSummary, fieldAttrs, Section } from '../co
 import { type FieldErrors, type UiCtx, ui } from '../context.js';
 import type { MsgKey } from '../i18n/index.js';
 import { Layout } from '../layout.js';
-import { checkFormCsrf, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
+import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
 
 interface PublicUser {
@@ -54,15 +54,51 @@ function AdminPage(props: { ctx: UiCtx; vm: AdminVm }) {
                 <th>{t('admin.displayName')}</th>
                 <th>{t('admin.role')}</th>
                 <th>{t('admin.scope')}</th>
+                <th>{t('common.actions')}</th>
               </tr>
             </thead>
             <tbody>
               {vm.users.map((u) => (
-                <tr>
-                  <td>{u.username}</td>
+                <tr data-user={u.username}>
+                  <td>
+                    {u.username}
+                    {u.disabled ? (
+                      <>
+                        {' '}
+                        <span class="badge muted">{t('admin.disabled')}</span>
+                      </>
+                    ) : null}
+                  </td>
                   <td>{u.displayName}</td>
                   <td>{t(`role.${u.role}` as MsgKey)}</td>
                   <td>{u.scope.join(', ')}</td>
+                  <td class="actions">
+                    {u.id === ctx.user?.id ? null : (
+                      <>
+                        <form
+                          method="post"
+                          action={ui(`/admin/users/${encodeURIComponent(u.id)}/reset`)}
+                          data-confirm={`${t('admin.resetPassword')}: ${u.username}?`}
+                        >
+                          <Csrf ctx={ctx} />
+                          <button type="submit" class="secondary">
+                            {t('admin.resetPassword')}
+                          </button>
+                        </form>
+                        <form
+                          method="post"
+                          action={ui(
+                            `/admin/users/${encodeURIComponent(u.id)}/${u.disabled ? 'enable' : 'disable'}`,
+                          )}
+                        >
+                          <Csrf ctx={ctx} />
+                          <button type="submit" class={u.disabled ? 'secondary' : 'danger'}>
+                            {t(u.disabled ? 'admin.enable' : 'admin.disable')}
+                          </button>
+                        </form>
+                      </>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -143,11 +179,24 @@ function AdminPage(props: { ctx: UiCtx; vm: AdminVm }) {
   );
 }
 
-function AuditPage(props: { ctx: UiCtx; entries: AuditEntry[]; next?: number | undefined }) {
+function AuditPage(props: { ctx: UiCtx; entries: AuditEntry[]; next?: number | undefined; action: string }) {
   const { ctx } = props;
   const t = ctx.t;
   return (
     <Layout ctx={ctx} title={t('admin.audit')}>
+      <form method="get" action={ui('/admin/audit')} class="filters">
+        <div class="field">
+          <label for="f-action">{t('admin.what')}</label>
+          <input
+            id="f-action"
+            name="action"
+            value={props.action}
+            placeholder={t('admin.auditFilter')}
+            maxlength={64}
+          />
+        </div>
+        <button type="submit">{t('common.filter')}</button>
+      </form>
       {props.entries.length === 0 ? (
         <Empty>{t('common.empty')}</Empty>
       ) : (
@@ -182,7 +231,12 @@ function AuditPage(props: { ctx: UiCtx; entries: AuditEntry[]; next?: number | u
       )}
       {props.next ? (
         <p>
-          <a class="button secondary" href={ui(`/admin/audit?beforeSeq=${props.next}`)}>
+          <a
+            class="button secondary"
+            href={ui(
+              `/admin/audit?beforeSeq=${props.next}${props.action ? `&action=${encodeURIComponent(props.action)}` : ''}`,
+            )}
+          >
             →
           </a>
         </p>
@@ -254,6 +308,46 @@ export function registerAdminPages(app: Hono<AppEnv>, s: UiServer): void {
     return c.html(<AdminPage ctx={g.ctx} vm={{ ...vm, userForm: { values, errors } }} />, 400);
   });
 
+  app.post('/ui/admin/users/:id/:action{reset|disable|enable}', async (c) => {
+    const g = await guard(c, s, 'user.manage');
+    if ('response' in g) return g.response;
+    checkFormCsrf(c, await readForm(c));
+    const id = encodeURIComponent(c.req.param('id'));
+    const action = c.req.param('action');
+    const vm = await loadAdmin(s, c);
+    if (action === 'reset') {
+      const r = await callApi<{ oneTimePassword: string }>(
+        s.api,
+        c,
+        'POST',
+        `/users/${id}/reset-password`,
+        {},
+      );
+      const u = vm.users.find((x) => x.id === c.req.param('id'));
+      if (r.ok && u)
+        return c.html(
+          <AdminPage
+            ctx={g.ctx}
+            vm={{
+              ...vm,
+              userForm: { values: {}, created: { username: u.username, password: r.data.oneTimePassword } },
+            }}
+          />,
+        );
+      return c.html(
+        <AdminPage
+          ctx={{ ...g.ctx, flash: { kind: 'error', text: r.ok ? g.ctx.t('err.notFound') : r.message } }}
+          vm={vm}
+        />,
+        400,
+      );
+    }
+    const r = await callApi(s.api, c, 'PATCH', `/users/${id}`, { disabled: action === 'disable' });
+    if (!r.ok)
+      return c.html(<AdminPage ctx={{ ...g.ctx, flash: { kind: 'error', text: r.message } }} vm={vm} />, 400);
+    return done(c, ui('/admin'), 'common.savedOk');
+  });
+
   app.post('/ui/admin/units', async (c) => {
     const g = await guard(c, s, 'unit.manage');
     if ('response' in g) return g.response;
@@ -296,7 +390,10 @@ export function registerAdminPages(app: Hono<AppEnv>, s: UiServer): void {
     const g = await guard(c, s, 'audit.read');
     if ('response' in g) return g.response;
     const before = Number(c.req.query('beforeSeq'));
-    const qs = Number.isInteger(before) && before > 0 ? `&beforeSeq=${before}` : '';
+    const action = (c.req.query('action') ?? '').trim().slice(0, 64);
+    const qs =
+      (Number.isInteger(before) && before > 0 ? `&beforeSeq=${before}` : '') +
+      (action ? `&action=${encodeURIComponent(action)}` : '');
     const r = await callApi<AuditEntry[]>(s.api, c, 'GET', `/audit?limit=200${qs}`);
     const entries = r.ok ? r.data : [];
     const last = entries.at(-1);

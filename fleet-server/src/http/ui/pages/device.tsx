@@ -7,7 +7,7 @@ import type { AppEnv, AuthUser } from '../../auth.js';
 import { callApi } from '../api-client.js';
 import { type UiCtx, ui } from '../context.js';
 import type { LiveView, UpdateSet } from '../live.js';
-import { checkFormCsrf, guard, readForm, str, type UiServer } from '../shared.js';
+import { checkFormCsrf, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { buildDevice, type DeviceVm, healthSeries } from '../view-models/device.js';
 import { deviceState } from '../view-models/fleet.js';
 import { COMMANDS, DevicePage, proofKey, type UiCommand } from './device-view.js';
@@ -77,21 +77,34 @@ export function deviceLiveView(
 }
 
 export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
-  app.get('/ui/devices/:id', async (c) => {
-    const g = await guard(c, s);
-    if ('response' in g) return g.response;
-    const vm = await loadDevice(s, g.user, c.req.param('id'));
+  /** The device page, optionally with an error message at the top (a refused command). */
+  const page = async (
+    c: UiContext,
+    g: { user: AuthUser; ctx: UiCtx },
+    id: string,
+    error?: string,
+    status = 200,
+  ) => {
+    const vm = await loadDevice(s, g.user, id);
     if (!vm) return c.text(g.ctx.t('err.notFound'), 404);
+    const ctx: UiCtx = error ? { ...g.ctx, flash: { kind: 'error', text: error } } : g.ctx;
     return c.html(
       <DevicePage
-        ctx={g.ctx}
+        ctx={ctx}
         vm={vm}
         canCommand={can(g.user.role, 'device.command')}
         liveUrl={ui(
           `/live/device/${encodeURIComponent(vm.device.id)}?seq=${vm.proofs[0]?.seq ?? 0}&h=${encodeURIComponent(vm.healthAt ?? '')}`,
         )}
       />,
+      status as 200,
     );
+  };
+
+  app.get('/ui/devices/:id', async (c) => {
+    const g = await guard(c, s);
+    if ('response' in g) return g.response;
+    return page(c, g, c.req.param('id'));
   });
 
   app.get('/ui/devices/:id/health.json', async (c) => {
@@ -113,12 +126,18 @@ export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
     const id = c.req.param('id');
     const action = str(f, 'action') as UiCommand;
     const back = ui(`/devices/${encodeURIComponent(id)}`);
-    if (!(COMMANDS as readonly string[]).includes(action)) return c.text(g.ctx.t('err.invalid'), 400);
+    if (!(COMMANDS as readonly string[]).includes(action)) return page(c, g, id, g.ctx.t('err.invalid'), 400);
     const params: Record<string, number> = {};
     if (action === 'volume') {
       const v = Number(str(f, 'volume'));
       if (!Number.isInteger(v) || v < 0 || v > 100)
-        return c.text(g.ctx.t('err.number', { min: 0, max: 100 }), 400);
+        return page(
+          c,
+          g,
+          id,
+          `${g.ctx.t('device.volume')}: ${g.ctx.t('err.number', { min: 0, max: 100 })}`,
+          400,
+        );
       params.volume = v;
     }
     if (action === 'test-tone' || action === 'relay-test') params.seconds = 5;
@@ -131,6 +150,6 @@ export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
       r.status === 404 && r.code === 'NOT_FOUND'
         ? g.ctx.t('common.notAvailable')
         : `${r.message} (${r.code})`;
-    return c.text(text, r.status as 400);
+    return page(c, g, id, text, r.status);
   });
 }
