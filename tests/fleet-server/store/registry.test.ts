@@ -1,4 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -66,6 +75,22 @@ describe('lowdb registry', () => {
     const r = new Registry(dir, 10);
     await r.start();
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    await r.stop();
+  });
+
+  it('keeps retrying a failed write until the disk accepts it again', async () => {
+    const errors: unknown[] = [];
+    const r = new Registry(dir, 10, (e) => errors.push(e));
+    await r.start();
+    mkdirSync(join(dir, 'registry.json')); // the rename over a directory fails
+    await r.devices.put(device('late'));
+    const deadline = Date.now() + 10_000;
+    while (errors.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    expect(errors.length).toBeGreaterThan(0);
+    rmdirSync(join(dir, 'registry.json'));
+    while (!existsSync(join(dir, 'registry.json')) && Date.now() < deadline)
+      await new Promise((res) => setTimeout(res, 20));
+    expect(JSON.parse(readFileSync(join(dir, 'registry.json'), 'utf8')).devices.late.id).toBe('late');
     await r.stop();
   });
 

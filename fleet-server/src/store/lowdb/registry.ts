@@ -208,6 +208,7 @@ export class Registry {
   private db!: Low<RegistryData>;
   private readonly adapter: DurableJsonFile<RegistryData>;
   private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private dirty = false;
   private stopped = false;
@@ -272,7 +273,17 @@ export class Registry {
     if (this.timer || this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.writeNow().catch(this.onError);
+      void this.writeNow().catch((e) => {
+        this.onError(e);
+        // keep trying (disk full, I/O error): the changes are still in memory
+        this.retryTimer ??= setTimeout(() => {
+          this.retryTimer = undefined;
+          if (this.dirty) {
+            this.dirty = false;
+            this.markDirty();
+          }
+        }, 1000);
+      });
     }, this.flushMs);
   }
 
@@ -302,6 +313,7 @@ export class Registry {
   }
 
   async stop(): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.flush();
     this.stopped = true;
   }
