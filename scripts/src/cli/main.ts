@@ -7,6 +7,7 @@ const code = await runCli(process.argv.slice(2), {
   err: (line) => process.stderr.write(`${line}\n`),
   lang: langFromEnv(process.env),
   now: () => new Date(),
-  cwd: process.cwd(),
+  // `npm run loa -- …` runs in the repository root; relative paths mean the caller's directory.
+  cwd: (process.env.npm_lifecycle_event === 'loa' && process.env.INIT_CWD) || process.cwd(),
 });
 process.exitCode = code;
