@@ -14,6 +14,7 @@ import {
   LoaError,
   type Proof,
   type ProofBody,
+  ProofBodySchema,
   ProofSchema,
   proofHash,
 } from '@loa/protocol';
@@ -128,7 +129,15 @@ export class ProofJournal extends EventEmitter implements ProofSink {
         prev: this.prev,
         at: new Date(this.opts.clock.now()).toISOString(),
       };
-      const proof = ProofSchema.parse(addSignature({ ...body, signatures: [] }, this.opts.privateKey));
+      if (body.reason && body.reason.length > 500) body.reason = `${body.reason.slice(0, 499)}…`;
+      const checked = ProofBodySchema.safeParse(body);
+      if (!checked.success)
+        throw new LoaError('PROOF_INVALID', 'the proof event does not match the proof schema', {
+          cause: checked.error,
+        });
+      const proof = ProofSchema.parse(
+        addSignature({ ...checked.data, signatures: [] }, this.opts.privateKey),
+      );
       if (this.activeSize >= this.opts.segmentBytes) await this.rotate(proof.seq);
       const line = Buffer.from(`${JSON.stringify(proof)}\n`);
       await this.fh.write(line);

@@ -146,3 +146,21 @@ describe('ProofJournal', () => {
     await j.stop();
   }, 120_000);
 });
+
+describe('ProofJournal input checks', () => {
+  it('shortens an over-long reason and refuses an event that breaks the schema', async () => {
+    const j = journal(await tempDir());
+    await j.start();
+    await j.record({ ...draft('x'), outcome: 'failed', reason: 'ffmpeg: '.repeat(200) });
+    const [p] = await j.read(1, 1);
+    expect(p?.reason?.length).toBeLessThanOrEqual(500);
+    await expect(j.record({ ...draft('y'), loudnessLufs: Number.NaN })).rejects.toMatchObject({
+      code: 'PROOF_INVALID',
+    });
+    // A refused event leaves no gap in the chain.
+    await j.record(draft('z'));
+    assertChain(await j.read(1, 10), keys.publicKey);
+    expect(j.lastSeq).toBe(2);
+    await j.stop();
+  });
+});
