@@ -401,6 +401,7 @@ export function registerAdminPages(app: Hono<AppEnv>, s: UiServer): void {
       <AuditPage
         ctx={g.ctx}
         entries={entries}
+        action={action}
         next={entries.length === 200 && last ? last.seq : undefined}
       />,
     );
