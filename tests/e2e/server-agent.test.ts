@@ -13,52 +13,42 @@
  * 2. An emergency to the commune (text spoken by the server): the station plays it at once and
  *    the emergency's live tracking shows the station playing.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { contentPlugin, type FleetServer, startFleetServer } from '@loa/fleet-server';
+import type { FleetServer } from '@loa/fleet-server';
 import {
-  addSignature,
   checkSignatures,
   GENESIS_PREV,
   generateKeyPair,
   keyId,
-  newTrustPolicy,
+  type Manifest,
   type Proof,
   proofHash,
   publicKeyFromRaw,
-  publicKeyToPem,
-  rawPublicKey,
-  type TrustBody,
-  withDelegatedKey,
 } from '@loa/protocol';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../agent/src/config.js';
-import { type AgentRuntime, startAgent } from '../../agent/src/main.js';
+import type { AgentRuntime } from '../../agent/src/main.js';
 import type { FleetApi } from '../../scripts/src/sim/fleet-api.js';
-import { asBootstrapAdmin, createEnrolmentToken, createUsers } from '../../scripts/src/sim/provision.js';
-import { frequencyAt, soundRuns } from '../agent/audio/wav-tools.js';
+import { frequencyAt, makeTone, soundRuns } from '../agent/audio/wav-tools.js';
 import { eventually } from '../fleet-server/publish/harness.js';
-import { readLiveWav, wavOriginMs } from './helpers/live-wav.js';
+import { readLiveWav } from './helpers/live-wav.js';
+import { type Province, type Station, startProvince, startStation } from './helpers/province-station.js';
 import { type SseEvent, waitForSse } from './helpers/sse.js';
 
 const COMMUNE = '08/02500';
 const dir = mkdtempSync(join(tmpdir(), 'loa-server-agent-'));
-const wavPath = join(dir, 'station', 'out.wav');
 const root = generateKeyPair();
-const logLevel = process.env.LOA_TEST_LOG ?? 'silent';
+const log = pino({ level: process.env.LOA_TEST_LOG ?? 'silent' });
 
 let server: FleetServer | undefined;
-let rt: AgentRuntime | undefined;
+let province: Province;
+let station: Station | undefined;
 let editor: FleetApi;
 let approver: FleetApi;
 let operator: FleetApi;
-let technician: FleetApi;
 let deviceId = '';
-/** Wall-clock ms of the WAV sink's position 0, and bounds on it from the agent's start. */
-let origin: { atMs?: number; notBeforeMs: number; notAfterMs: number };
 
 interface ProofEntry {
   deviceId: string;
@@ -67,135 +57,35 @@ interface ProofEntry {
   proof: Proof;
 }
 
-const log = pino({ level: logLevel });
-
 beforeAll(async () => {
-  // --- 1. The fleet server, with the province root pinned by its public key only.
-  server = await startFleetServer({
-    config: {
-      dataDir: join(dir, 'server'),
-      httpPort: 0,
-      mqttPort: 0,
-      host: '127.0.0.1',
-      trustRoots: [rawPublicKey(root.publicKey).toString('base64')],
-    },
+  province = await startProvince({
+    dataDir: join(dir, 'server'),
+    root,
+    commune: COMMUNE,
     logger: log.child({ side: 'server' }),
-    plugins: [contentPlugin()],
-  });
-  const srv = server;
-  const bootstrap = srv.bootstrap;
-  if (!bootstrap) throw new Error('a fresh data directory must create the first administrator');
-  let token = '';
-  await asBootstrapAdmin(srv, bootstrap, async (admin) => {
-    await admin.post('/units/import', {
-      format: 'json',
-      data: [
-        { code: '08', name: 'Tuyên Quang', level: 'province', demo: true },
-        { code: '02500', name: 'Sơn Dương', level: 'commune', parent: '08', demo: true },
-      ],
-    });
-    const users = await createUsers(srv, admin, [
-      {
-        username: 'bientap',
-        displayName: 'Biên tập xã',
-        role: 'editor',
-        scope: [COMMUNE],
-        signingRoles: ['content'],
-      },
-      {
-        username: 'pheduyet',
-        displayName: 'Phê duyệt xã',
-        role: 'approver',
-        scope: [COMMUNE],
-        signingRoles: ['content'],
-      },
-      {
-        username: 'vanhanh',
-        displayName: 'Trực ban xã',
-        role: 'operator',
-        scope: [COMMUNE],
-        signingRoles: ['emergency'],
-      },
-      { username: 'kythuat', displayName: 'Kỹ thuật viên', role: 'technician', scope: [COMMUNE] },
-    ]);
-    const [ed, ap, op, tech] = users;
-    if (!ed?.signingKey || !ap?.signingKey || !op?.signingKey || !tech) throw new Error('users not created');
-    editor = ed.api;
-    approver = ap.api;
-    operator = op.api;
-    technician = tech.api;
-    // Offline, as `loa trust init` / `loa trust add` do: each step re-signed by the root key.
-    const created = new Date(Date.now() - 60_000);
-    let policy: TrustBody = newTrustPolicy({
-      rootKeys: [root.privateKey],
-      thresholds: { content: 2, emergency: 1 },
-      created,
-      expires: new Date(Date.now() + 30 * 86_400_000),
-    });
-    const delegations = [
-      { user: ed, roles: ['content' as const], name: 'Biên tập xã 02500' },
-      { user: ap, roles: ['content' as const], name: 'Phê duyệt xã 02500' },
-      { user: op, roles: ['emergency' as const], name: 'Trực ban xã 02500' },
-    ];
-    for (const d of delegations)
-      policy = withDelegatedKey(
-        policy,
-        {
-          publicKey: publicKeyFromRaw(d.user.signingKey?.publicKey ?? ''),
-          roles: d.roles,
-          scope: [COMMUNE],
-          name: d.name,
-        },
-        created,
-      );
-    const signed = addSignature({ ...policy, signatures: [] }, root.privateKey);
-    await admin.put('/trust', signed);
-    // The technician makes the station's one-time enrolment token.
-    token = await createEnrolmentToken(tech.api, { unit: COMMUNE, kind: 'station', maxUses: 1 });
-  });
-
-  // --- 2. The station: simulated GPIO and modem, real ffmpeg into a WAV file.
-  const stationDir = join(dir, 'station');
-  execFileSync('mkdir', ['-p', stationDir]);
-  writeFileSync(join(stationDir, 'root.pub'), publicKeyToPem(root.publicKey));
-  writeFileSync(join(stationDir, 'provisioning.json'), JSON.stringify({ enrolmentToken: token }));
-  const config = parseConfig(
-    {
-      device: { dataDir: 'data', name: 'Cụm loa chợ Sơn Dương' },
-      fleet: { url: srv.url, provisioningFile: 'provisioning.json', healthIntervalS: 5 },
-      trust: { rootKeys: ['root.pub'] },
-      hardware: {
-        gpio: { driver: 'sim' },
-        amplifier: { pin: 17, warmupMs: 1000, idleTailMs: 1500 },
-        zones: { cho: { pin: 27 } },
-        inputs: { mains: { pin: 5 }, door: { pin: 6 } },
-        modem: { driver: 'sim', pollIntervalS: 5 },
-      },
-      audio: { driver: 'real', output: { type: 'wav', path: 'out.wav' } },
-      technician: { enabled: false },
-      log: { level: logLevel },
+    onServer: (s) => {
+      server = s;
     },
-    stationDir,
-  );
-  const before = Date.now();
-  rt = await startAgent(config, { logger: log.child({ side: 'agent' }), env: {} });
-  origin = { notBeforeMs: before, notAfterMs: Date.now() };
-  const at = await wavOriginMs(wavPath);
-  if (at !== undefined) origin.atMs = at;
+  });
+  ({ editor, approver, operator } = province);
+  station = await startStation({
+    dir: join(dir, 'station'),
+    serverUrl: province.server.url,
+    root,
+    token: province.token,
+    logger: log.child({ side: 'agent' }),
+  });
 }, 120_000);
 
 afterAll(async () => {
-  await rt?.stop();
+  await station?.rt.stop();
   await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
-/** Where a wall-clock instant falls in the WAV (ms), with the uncertainty of the file's origin. */
 function wavPosition(wallMs: number): { ms: number; slackMs: number } {
-  if (origin.atMs !== undefined) return { ms: wallMs - origin.atMs, slackMs: 0 };
-  // No birth time on this file system: the sink opened while startAgent() ran.
-  const mid = (origin.notBeforeMs + origin.notAfterMs) / 2;
-  return { ms: wallMs - mid, slackMs: (origin.notAfterMs - origin.notBeforeMs) / 2 };
+  if (!station) throw new Error('no station');
+  return station.wavPosition(wallMs);
 }
 
 async function proofsOf(id: string): Promise<ProofEntry[]> {
@@ -205,7 +95,7 @@ async function proofsOf(id: string): Promise<ProofEntry[]> {
 
 describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)', () => {
   it('enrols the station with the one-time token and shows it online', async () => {
-    const agent = rt as AgentRuntime;
+    const agent = station?.rt as AgentRuntime;
     const creds = await eventually(() => agent.enrolment.credentials(), 60_000, 100);
     deviceId = creds.deviceId;
     expect(creds.unit).toBe(COMMUNE);
@@ -222,8 +112,9 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
     expect(dev.unit).toBe(COMMUNE);
     // the station holds the province's policy from enrolment; the one-time token is spent
     const health = await agent.health.collect();
-    expect(health.trustVersion).toBe(4);
-    const tokens = await technician.get<{ unit: string; uses: number; usable: boolean }[]>('/enrol-tokens');
+    expect(health.trustVersion).toBe(province.trustVersion);
+    const tokens =
+      await province.technician.get<{ unit: string; uses: number; usable: boolean }[]>('/enrol-tokens');
     expect(tokens).toHaveLength(1);
     expect(tokens[0]).toMatchObject({ unit: COMMUNE, uses: 1, usable: false });
   }, 90_000);
@@ -231,17 +122,7 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
   it('plays a published programme at its time, and its signed proof shows on the server', async () => {
     // Real audio: a 3 s, 1 kHz tone encoded by ffmpeg, transcoded and normalised by the server.
     const src = join(dir, 'thong-bao.wav');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=1000:duration=3:sample_rate=44100',
-      '-ac',
-      '1',
-      src,
-    ]);
+    await makeTone(src, 1000, 3);
     const q = new URLSearchParams({
       title: 'Thông báo lịch tiêm chủng',
       unit: COMMUNE,
@@ -255,7 +136,8 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
       { raw: readFileSync(src), contentType: 'audio/wav' },
     );
     expect(content.sha256).toMatch(/^[0-9a-f]{64}$/);
-    const T = Date.now() + 15_000;
+    // The slot: far enough ahead for compose, two signatures, publish and download on a loaded machine.
+    const T = Date.now() + 20_000;
     const at = new Date(T).toISOString();
     const draft = await editor.post<{ id: string; version: number }>('/bundles', {
       channel: 'xa-02500',
@@ -271,7 +153,8 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
     expect(approved.manifest.signatures).toHaveLength(2);
     const published = await approver.post<{ state: string }>(`/bundles/${draft.id}/publish`);
     expect(published.state).toBe('published');
-    expect(Date.now()).toBeLessThan(T - 3000); // the slot is still ahead: this run can check timing
+    const leadMs = T - Date.now();
+    expect(leadMs).toBeGreaterThan(3000); // the slot is still ahead: this run can check its timing
 
     // Downloaded and verified: the rollout view reaches active for this device.
     const rollout = await eventually(
@@ -286,7 +169,18 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
       100,
     );
     expect(['active', 'playing']).toContain(rollout);
-    expect(rt?.bundles.active().some((b) => b.id === draft.id)).toBe(true);
+    expect(station?.rt.bundles.active().some((b) => b.id === draft.id)).toBe(true);
+    // ... and the station's own health report, as the server shows it, lists the bundle.
+    await eventually(
+      async () => {
+        const d = await operator.get<{ health: { bundles: { id: string; version: number }[] } | null }>(
+          `/devices/${deviceId}`,
+        );
+        return d.health?.bundles.some((b) => b.id === draft.id && b.version === draft.version);
+      },
+      60_000,
+      200,
+    );
 
     // Played, and the completed proof is on the server for this device.
     const done = await eventually(
@@ -335,7 +229,7 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
     expect(live.find((s) => s.deviceId === deviceId)).toMatchObject({ proofGaps: 0, proofsRejected: 0 });
 
     // The sound in the WAV: at the slot (±200 ms), where the proof says it started, at 1 kHz.
-    const wav = await readLiveWav(wavPath);
+    const wav = await readLiveWav((station as Station).wavPath);
     const runs = soundRuns(wav, -40, 10, 150);
     const expected = wavPosition(T);
     const run = runs.find((r) => r.startMs >= expected.ms - 2000 - expected.slackMs);
@@ -346,6 +240,7 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
       wavVsProofMs: run.startMs - wavPosition(startedAt).ms,
       proofVsSlotMs: startedAt - T,
       originSlackMs: expected.slackMs,
+      publishedLeadMs: leadMs,
     };
     console.info('[server-agent] programme timing', JSON.stringify(offsets));
     expect(Math.abs(offsets.wavVsSlotMs)).toBeLessThanOrEqual(200 + expected.slackMs);
@@ -358,7 +253,7 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
   it('an emergency to the commune plays at once, and the live tracking shows the station playing', async () => {
     const sent = Date.now();
     const view = await operator.post<{
-      bundle: { id: string };
+      bundle: { id: string; manifest: Manifest };
       devices: { deviceId: string; stage: string }[];
     }>('/emergency', {
       unit: COMMUNE,
@@ -392,7 +287,13 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
       60_000,
       200,
     );
-    expect(started.proof).toMatchObject({ priority: 'emergency', deviceId, clockTrusted: true });
+    expect(started.proof).toMatchObject({
+      priority: 'emergency',
+      deviceId,
+      clockTrusted: true,
+      contentSha256: view.bundle.manifest.items[0]?.blob?.sha256,
+    });
+    expect(started.proof.contentSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(started.proof.relays.amplifier).toBe(true);
     const startedAt = Date.parse(started.proof.startedAt ?? '');
     const done = await eventually(
@@ -401,16 +302,24 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
       90_000,
       200,
     );
-    const tracked = await operator.get<{ devices: { deviceId: string; stage: string; plays: number }[] }>(
-      `/emergency/${id}`,
-    );
-    expect(tracked.devices.find((d) => d.deviceId === deviceId)).toMatchObject({
-      stage: 'completed',
-      plays: 1,
+    // The tracking applies the proof just after the proof stream stores it: wait for it.
+    type Tracked = { deviceId: string; stage: string; plays: number; startedAt?: string };
+    let last: Tracked | undefined;
+    const tracked = await eventually(
+      async () => {
+        const v = await operator.get<{ devices: Tracked[] }>(`/emergency/${id}`);
+        last = v.devices.find((d) => d.deviceId === deviceId);
+        return last?.stage === 'completed' ? last : undefined;
+      },
+      30_000,
+      100,
+    ).catch(() => {
+      throw new Error(`the emergency tracking never showed completed: ${JSON.stringify(last)}`);
     });
+    expect(tracked).toMatchObject({ plays: 1, startedAt: started.proof.startedAt });
 
     // The speech is in the WAV where the proof says it started.
-    const wav = await readLiveWav(wavPath);
+    const wav = await readLiveWav((station as Station).wavPath);
     const pos = wavPosition(startedAt);
     const runs = soundRuns(wav, -40, 10, 300).filter((r) => r.endMs > pos.ms - 1000 - pos.slackMs);
     const first = runs[0];
