@@ -124,6 +124,51 @@ describe('several root keys with a root threshold', () => {
     expect(r.err).toContain('--root-threshold 2 lớn hơn số khóa gốc (1)');
   });
 
+  it('bundle build: display time for text and images, Vietnamese file names become ASCII ids', async () => {
+    await writeFile(join(dir, 'Thông báo đặc biệt.txt'), 'Cúp điện từ 8:00 đến 11:00.\n');
+    const r = await loa(
+      'bundle',
+      'build',
+      '--out',
+      'D',
+      '--channel',
+      'bang-tin',
+      '--version',
+      '4',
+      '--target',
+      '08',
+      '--display-seconds',
+      '20',
+      'Thông báo đặc biệt.txt',
+      'tin.txt',
+    );
+    expect(r.code, r.err).toBe(0);
+    const m = JSON.parse(await readFile(join(dir, 'D/manifest.json'), 'utf8'));
+    expect(
+      m.items.map((i: { id: string; durationMs: number; title: string }) => [i.id, i.durationMs, i.title]),
+    ).toEqual([
+      ['Thong-bao-dac-biet', 20_000, 'Thông báo đặc biệt'],
+      ['tin', 20_000, 'tin'],
+    ]);
+    expect(m.id).toBe('bang-tin-v4');
+    const bad = await loa(
+      'bundle',
+      'build',
+      '--out',
+      'E',
+      '--channel',
+      'x',
+      '--version',
+      '1',
+      '--target',
+      '08',
+      '--display-seconds',
+      '0',
+      'tin.txt',
+    );
+    expect(bad.code).toBe(2);
+  });
+
   it('says which path does not exist (FILE_UNREADABLE, exit 1)', async () => {
     for (const argv of [
       ['bundle', 'verify', '--root', 'root-a.pub', '--trust', 'trust.json', 'khong-co'],

@@ -106,6 +106,14 @@ export const bundleBuild: CommandSpec = {
       help: { vi: 'múi giờ của lịch (mặc định +07:00)', en: 'schedule UTC offset (default +07:00)' },
     },
     description: { type: 'string', value: 'TEXT', help: { vi: 'mô tả gói', en: 'bundle description' } },
+    'display-seconds': {
+      type: 'string',
+      value: 'N',
+      help: {
+        vi: 'thời gian hiển thị ảnh/văn bản trên bảng tin, giây',
+        en: 'how long images and text stay on a noticeboard, seconds',
+      },
+    },
   },
   examples: [
     'loa bundle build --out bundles/sang --channel main --version 7 --target 08/02500 --schedule lich.json ban-tin-sang.mp3',
@@ -157,9 +165,20 @@ export const bundleBuild: CommandSpec = {
           tr(io, { vi: `không đọc được tệp ${positionals[i]}`, en: `cannot read ${positionals[i]}` }),
         );
     }
+    const display = integer(io, values, 'display-seconds', cmd);
+    if (display !== undefined && display > 86_400)
+      throw usage(
+        io,
+        cmd,
+        tr(io, { vi: '--display-seconds tối đa 86400', en: '--display-seconds is at most 86400' }),
+      );
     const durations = await Promise.all(
       files.map((f, i) =>
-        kinds[i]?.kind === 'audio' || kinds[i]?.kind === 'video' ? probeDurationMs(f) : undefined,
+        kinds[i]?.kind === 'audio' || kinds[i]?.kind === 'video'
+          ? probeDurationMs(f)
+          : display !== undefined
+            ? display * 1000
+            : undefined,
       ),
     );
     const sched = await readSchedule(io, values);
