@@ -1,3 +1,4 @@
+import { generateKeyPair, rawPublicKey } from '@loa/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, type Harness, loginAs, startHarness } from './harness.js';
 
@@ -104,6 +105,37 @@ describe('dashboard pages on a real server', () => {
     const audit = await (await admin.get('/ui/admin/audit?action=user.update')).text();
     expect(audit).toContain('<code>user.update</code>');
     expect(audit).not.toContain('<code>unit.import</code>');
+  });
+
+  it('lists a pending enrolment and approves it through the form', async () => {
+    const tok = await admin.api<{ token: string }>('POST', '/enrol-tokens', {
+      unit: '08/02503',
+      maxUses: 1,
+      ttlHours: 1,
+      requireApproval: true,
+    });
+    expect(tok.status).toBe(201);
+    const kp = generateKeyPair();
+    const enrol = await fetch(`${h.server.url}/api/v1/enrol`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        token: tok.data.token,
+        publicKey: rawPublicKey(kp.publicKey).toString('base64'),
+        hardware: { model: 'pi4 <script>' },
+        name: 'Cụm loa chợ',
+      }),
+    });
+    expect(enrol.status).toBe(201);
+    const { deviceId } = (await enrol.json()) as { deviceId: string };
+    const list = await (await admin.get('/ui/enrolments')).text();
+    expect(list).toContain('Cụm loa chợ');
+    expect(list).toContain('model: pi4 &lt;script&gt;');
+    const csrf = await admin.csrf('/ui/enrolments');
+    const r = await admin.post(`/ui/enrolments/${deviceId}/approve`, { _csrf: csrf });
+    expect(r.status).toBe(303);
+    expect((await h.server.deps.store.devices.get(deviceId))?.status).toBe('active');
+    expect(await (await admin.get('/ui/enrolments')).text()).toContain('Không có thiết bị nào chờ kết nạp.');
   });
 
   it('answers 404 in Vietnamese for an unknown device', async () => {
