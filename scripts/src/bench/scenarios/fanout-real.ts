@@ -153,8 +153,9 @@ export async function realEmergencyFanout(
     const q = (xs: number[]) => `p50 ${round(percentile(xs, 50))} ms, p99 ${round(percentile(xs, 99))} ms`;
     notes.push(
       `profile (ms after the request was sent): operator request answered (signed, stored, published) ${q(requestMs)}; ` +
-        `agent reported the bundle verified/installed (server clock, status message) ${q(receivedMs)}; ` +
-        `audio started (agent's signed proof) ${q(latencies)}; server received that proof ${q(serverSeen)}.`,
+        `agent reported the bundle verified — manifest checked, audio blob downloaded and hashed — (server clock, status message) ${q(receivedMs)}; ` +
+        `audio started (agent's signed proof; between the two: activation with fsyncs, re-planning, output gate) ${q(latencies)}; ` +
+        `server received that proof ${q(serverSeen)}. All agents share one event loop on a loaded 2-core machine.`,
     );
     return {
       latenciesMs: latencies,
