@@ -402,6 +402,7 @@ export async function importBundle(
         : undefined,
     clock,
     logger,
+    lock: 'exclusive',
   });
   await store.start();
   try {

@@ -84,6 +84,20 @@ export interface BundleStoreOptions {
   idleTimeoutMs?: number;
   attempts?: number;
   backoffMs?: number;
+  /**
+   * The store records its owner's pid in `.lock`. 'take' (the agent) always takes it over;
+   * 'exclusive' (the --import command) refuses with BUNDLE_STORE_BUSY while the owner runs.
+   */
+  lock?: 'take' | 'exclusive';
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export interface LastError {
@@ -117,6 +131,13 @@ export class BundleStore extends EventEmitter {
   async start(): Promise<void> {
     this.stopCtrl = new AbortController();
     for (const d of ['blobs', 'partial', 'manifests']) await ensureDir(this.p(d), 0o755);
+    const owner = Number((await readFile(this.p('.lock'), 'utf8').catch(() => '')).trim());
+    if (this.o.lock === 'exclusive' && owner && owner !== process.pid && processAlive(owner))
+      throw new LoaError(
+        'BUNDLE_STORE_BUSY',
+        `Kho bản tin đang được tiến trình ${owner} dùng: dừng dịch vụ loa-agent trước khi nhập`,
+      );
+    await writeFileAtomic(this.p('.lock'), `${process.pid}\n`, 0o644);
     for (const name of await readdir(this.o.dir))
       if (name.startsWith('staging-') || name.endsWith('.tmp'))
         await rm(this.p(name), { recursive: true, force: true });
@@ -146,6 +167,8 @@ export class BundleStore extends EventEmitter {
   async stop(): Promise<void> {
     this.stopCtrl.abort(new LoaError('STOPPING', 'the bundle store is stopping'));
     await this.queue.run(async () => undefined);
+    const owner = Number((await readFile(this.p('.lock'), 'utf8').catch(() => '')).trim());
+    if (owner === process.pid) await rm(this.p('.lock'), { force: true });
   }
 
   /** The active bundle of each channel. */

@@ -254,4 +254,30 @@ describe('BundleStore', () => {
     expect(s.active()).toEqual([]);
     await s.stop();
   });
+
+  it('lets --import refuse while the agent owns the store, and take over a stale lock', async () => {
+    const dir = join(work, 'store');
+    const owner = store(dir);
+    await owner.start();
+    await owner.stop(); // removes its lock
+    const { spawn } = await import('node:child_process');
+    const { writeFile } = await import('node:fs/promises');
+    const sleeper = spawn('sleep', ['30']);
+    try {
+      await writeFile(join(dir, '.lock'), `${sleeper.pid}\n`);
+      const importer = store(dir, { lock: 'exclusive' });
+      await expect(importer.start()).rejects.toMatchObject({ code: 'BUNDLE_STORE_BUSY' });
+      // The agent itself never refuses: it takes the store over.
+      const agent = store(dir);
+      await agent.start();
+      await agent.stop();
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+    await new Promise((r) => sleeper.once('exit', r));
+    await writeFile(join(dir, '.lock'), `${sleeper.pid}\n`); // now a dead pid
+    const importer = store(dir, { lock: 'exclusive' });
+    await importer.start();
+    await importer.stop();
+  });
 });
