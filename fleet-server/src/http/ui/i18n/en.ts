@@ -253,6 +253,7 @@ export const en: Record<MsgKey, string> = {
   'prog.version': 'Version',
   'prog.status': 'Status',
   'prog.publish': 'Publish',
+  'prog.savedNotSubmitted': 'Draft {id} saved but not submitted:',
   'prog.noItems': 'No content yet: upload some on the Content page first.',
   'prog.day.mon': 'Monday',
   'prog.day.tue': 'Tuesday',

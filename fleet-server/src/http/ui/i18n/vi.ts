@@ -251,6 +251,7 @@ export const vi = {
   'prog.version': 'Phiên bản',
   'prog.status': 'Trạng thái',
   'prog.publish': 'Phát hành',
+  'prog.savedNotSubmitted': 'Đã lưu bản nháp {id} nhưng chưa gửi phê duyệt được:',
   'prog.noItems': 'Chưa có nội dung: hãy tải lên ở trang Nội dung trước.',
   'prog.day.mon': 'Thứ Hai',
   'prog.day.tue': 'Thứ Ba',

@@ -44,7 +44,7 @@ interface ContentVm {
   items: ContentRecord[];
   names: ReadonlyMap<string, string>;
   canWrite: boolean;
-  units: string[];
+  units: { path: string; name: string }[];
   upload?: FormState;
   text?: FormState;
 }
@@ -56,7 +56,12 @@ export function categoryLabel(ctx: UiCtx, c: string | undefined): string {
   return v === key ? c : v;
 }
 
-function MetaFields(props: { ctx: UiCtx; f?: FormState | undefined; units: string[]; prefix: string }) {
+function MetaFields(props: {
+  ctx: UiCtx;
+  f?: FormState | undefined;
+  units: { path: string; name: string }[];
+  prefix: string;
+}) {
   const { ctx, f } = props;
   const t = ctx.t;
   const e = f?.errors;
@@ -70,8 +75,8 @@ function MetaFields(props: { ctx: UiCtx; f?: FormState | undefined; units: strin
       <Field ctx={ctx} name={`${p}unit`} label={t('common.unit')} errors={e}>
         <select {...fieldAttrs(e, `${p}unit`)}>
           {props.units.map((u) => (
-            <option value={u} selected={v[`${p}unit`] === u}>
-              {u}
+            <option value={u.path} selected={v[`${p}unit`] === u.path}>
+              {`${u.name} (${u.path})`}
             </option>
           ))}
         </select>
@@ -214,8 +219,10 @@ function ContentPage(props: { ctx: UiCtx; vm: ContentVm }) {
   );
 }
 
-async function unitsFor(s: UiServer, user: AuthUser): Promise<string[]> {
-  return (await s.deps.store.units.list((u) => inScope(user, u.path))).map((u) => u.path).sort();
+async function unitsFor(s: UiServer, user: AuthUser): Promise<{ path: string; name: string }[]> {
+  return (await s.deps.store.units.list((u) => inScope(user, u.path)))
+    .map((u) => ({ path: u.path, name: u.name }))
+    .sort((a, b) => a.path.localeCompare(b.path));
 }
 
 async function loadContent(s: UiServer, c: UiContext, user: AuthUser): Promise<ContentVm> {

@@ -295,7 +295,9 @@ export function registerProgrammePages(app: Hono<AppEnv>, s: UiServer): void {
           sign: true,
         });
         if (sub.ok) return done(c, ui('/programmes'), 'common.savedOk');
-        errors = { _form: `${sub.message} (${sub.code})` };
+        errors = {
+          _form: `${g.ctx.t('prog.savedNotSubmitted', { id: r.data.id })} ${sub.message} (${sub.code})`,
+        };
       } else
         errors = apiFieldErrors(r, (p) =>
           p[0] === 'targets' ? 'targets' : p[0] === 'schedule' ? 'times' : p[0] === 'items' ? 'items' : p[0],
