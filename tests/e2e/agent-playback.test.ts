@@ -51,7 +51,6 @@ describe('agent playback e2e (real ffmpeg → WAV sink)', () => {
       warmupMs,
       idleTailMs: 1500,
       policy: { warmupMs, volume: 100, chime: { path: chimePath, durationMs: 600 } },
-      player: { startLatencyMs: 0 },
     });
     const dir = h.dir;
     const src = join(dir, 'tone.wav');

@@ -37,8 +37,11 @@ export interface PlayerOptions {
   stateFile?: string;
   /** Probe an audio file's length (ms) when its item carries no durationMs (real driver: ffprobe). */
   probeDurationMs?: (path: string) => Promise<number | undefined>;
-  /** Start audio this much before the slot to absorb the output's start-up latency. Default 0. */
-  startLatencyMs?: number;
+  /**
+   * Start audio this much before the slot to absorb the output's start-up latency; 'auto'
+   * (default) learns it from the playbacks (moving average of how late held starts came out).
+   */
+  startLatencyMs?: number | 'auto';
 }
 
 /** What is on air, shaped like protocol Health.onAir. */

@@ -21,6 +21,8 @@ const IDLE_TICK_MS = 60_000;
 
 /** Decoders start this long before their slot and hold the audio until it (prefetch). */
 const PREFETCH_MS = 1000;
+/** Extra time before the warm-up lead, for timers that fire late on a busy board. */
+const READY_MARGIN_MS = 300;
 
 interface Current {
   slot: Slot;
@@ -46,6 +48,8 @@ export class Player implements PlayerApi {
   private durations = new Map<string, number>();
   private current: Current | undefined;
   private queued: Current | undefined;
+  /** Learned start-up latency of the output (ms), see PlayerOptions.startLatencyMs. */
+  private latencyMs = 0;
   private plan: Timeline = { computedAt: 0, slots: [], held: [] };
   private timer: unknown;
   private running = false;
@@ -267,7 +271,9 @@ export class Player implements PlayerApi {
       this.arm(IDLE_TICK_MS);
       return;
     }
-    const wakeIn = first.start - Math.max(first.leadMs, PREFETCH_MS) - now;
+    // Timers fire late on a busy board: wake a little before the warm-up lead.
+    const wakeIn =
+      first.start - Math.max(first.leadMs > 0 ? first.leadMs + READY_MARGIN_MS : 0, PREFETCH_MS) - now;
     if (wakeIn > 0) {
       this.arm(Math.min(wakeIn, IDLE_TICK_MS));
       return;
@@ -350,7 +356,9 @@ export class Player implements PlayerApi {
    */
   private startPlayback(slot: Slot, queue: boolean): Current {
     const req = this.request(slot);
-    const delay = slot.start - this.clock.now() - (this.opts.startLatencyMs ?? 0);
+    const fixed = this.opts.startLatencyMs;
+    const comp = typeof fixed === 'number' ? fixed : this.latencyMs;
+    const delay = slot.start - this.clock.now() - comp;
     if (delay > 0) req.startDelayMs = delay;
     if (queue) req.queue = true;
     const playback = this.opts.audio.play(req);
@@ -369,6 +377,11 @@ export class Player implements PlayerApi {
       }
       if (this.current !== cur || playback.state() === 'ended') return;
       cur.since = this.clock.now();
+      // Learn the output's start-up latency from held (not queued) starts.
+      if (!queue && delay > 0) {
+        const latency = cur.since - slot.start + comp;
+        if (latency >= 0 && latency < 2000) this.latencyMs = Math.round(0.7 * this.latencyMs + 0.3 * latency);
+      }
       this.log.info(
         { slot: slot.id, item: slot.item.id, class: slot.priorityClass, lateMs: cur.since - slot.start },
         'on air',

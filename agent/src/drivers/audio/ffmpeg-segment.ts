@@ -4,7 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { PassThrough, type Readable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
@@ -38,6 +38,19 @@ function codeForInput(spec: SegmentSpec): AudioErrorCode {
       return 'AUDIO_DECODE_FAILED';
     default:
       return 'AUDIO_DECODE_FAILED';
+  }
+}
+
+const HEAD_BYTES = 256 * 1024;
+
+async function readHead(path: string, bytes: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
   }
 }
 
@@ -187,12 +200,22 @@ export class FfmpegSegment implements Segment {
         if (held) {
           const pipe = new PassThrough();
           const path = input.path;
-          void gate.then(() => {
-            if (this.stopRequested) return;
-            const rs = createReadStream(path);
-            rs.on('error', (e) => pipe.destroy(e));
-            rs.pipe(pipe);
-          });
+          // Read the head of the file now, so the start instant only writes to the pipe (no
+          // file-system round trip on the critical path); the rest streams after it.
+          const head = readHead(path, HEAD_BYTES);
+          void Promise.all([gate, head])
+            .then(([, buf]) => {
+              if (this.stopRequested) return;
+              pipe.write(buf);
+              if (buf.length < HEAD_BYTES) {
+                pipe.end();
+                return;
+              }
+              const rs = createReadStream(path, { start: buf.length });
+              rs.on('error', (e) => pipe.destroy(e));
+              rs.pipe(pipe);
+            })
+            .catch((e: unknown) => pipe.destroy(e instanceof Error ? e : new Error(String(e))));
           this.gatePipe = pipe;
           cmd.input(pipe).inputOptions(['-re', ...seek]);
         } else cmd.input(input.path).inputOptions(['-re', ...seek]);
