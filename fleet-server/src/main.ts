@@ -88,7 +88,7 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
     await store.start();
     stops.push(() => store.stop());
 
-    const deviceAuth = new DeviceAuthenticator(store.devices);
+    const deviceAuth = new DeviceAuthenticator(store.devices, { now: () => clock.now() });
     const tls = config.tls
       ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }
       : undefined;

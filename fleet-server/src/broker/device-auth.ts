@@ -2,13 +2,37 @@
  * Device credential check shared by the broker (MQTT CONNECT) and HTTP (Basic auth for blobs).
  * Passwords are scrypt-hashed at rest; a successful check is remembered in memory as a SHA-256 of
  * the password so a reconnect storm of thousands of devices costs a hash each, not a scrypt.
+ * Wrong passwords for one device id are limited (default 20 per minute): beyond that the check
+ * refuses without running scrypt, so a flood of bad CONNECTs cannot saturate the thread pool that
+ * fsync and logins share. A device whose right password is already cached is never locked out.
  */
+import { LoginLimiter } from '../domain/limits.js';
 import { safeEqual, sha256Hex, verifySecret } from '../store/secrets.js';
 import type { DeviceRecord, DeviceRepository } from '../store/types.js';
 
+export interface DeviceAuthOptions {
+  now?: () => number;
+  maxFailures?: number;
+  windowMs?: number;
+}
+
 export class DeviceAuthenticator {
   private readonly cache = new Map<string, string>();
-  constructor(private readonly devices: DeviceRepository) {}
+  private readonly failures: LoginLimiter;
+  private readonly now: () => number;
+  /** Checks refused by the failure limit without running scrypt. */
+  throttled = 0;
+
+  constructor(
+    private readonly devices: DeviceRepository,
+    opts: DeviceAuthOptions = {},
+  ) {
+    this.now = opts.now ?? (() => Date.now());
+    this.failures = new LoginLimiter({
+      maxAttempts: opts.maxFailures ?? 20,
+      windowMs: opts.windowMs ?? 60_000,
+    });
+  }
 
   /** The device when the password matches and the device is active (or pending, see allowPending). */
   async verify(deviceId: string, password: string, allowPending = false): Promise<DeviceRecord | null> {
@@ -18,8 +42,17 @@ export class DeviceAuthenticator {
     if (d.status !== 'active' && !(allowPending && d.status === 'pending')) return null;
     const digest = sha256Hex(`${deviceId}\0${password}`);
     const cached = this.cache.get(deviceId);
-    if (cached !== undefined) return safeEqual(cached, digest) ? d : null;
-    if (!(await verifySecret(password, d.mqttPasswordHash))) return null;
+    if (cached !== undefined && safeEqual(cached, digest)) return d;
+    const now = this.now();
+    if (this.failures.retryAfterMs(deviceId, now) > 0) {
+      this.throttled++;
+      return null;
+    }
+    if (!(await verifySecret(password, d.mqttPasswordHash))) {
+      this.failures.fail(deviceId, now);
+      return null;
+    }
+    this.failures.succeed(deviceId);
     this.cache.set(deviceId, digest);
     return d;
   }
