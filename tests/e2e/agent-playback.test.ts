@@ -5,11 +5,12 @@
  */
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkSignatures, GENESIS_PREV, keyId, proofHash } from '@loa/protocol';
 import pino from 'pino';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ActiveBundle } from '../../agent/src/domain/scheduler/types.js';
 import { FfmpegAudioDriver } from '../../agent/src/drivers/audio/ffmpeg.js';
 import {
@@ -24,8 +25,13 @@ import { type Harness, makeHarness, waitFor } from '../agent/player-harness.js';
 import { bundle } from '../agent/scheduler/fixtures.js';
 
 let h: Harness | undefined;
+let out: string;
+beforeAll(async () => {
+  out = await mkdtemp(join(tmpdir(), 'loa-e2e-playback-'));
+});
 afterAll(async () => {
   await h?.close();
+  await rm(out, { recursive: true, force: true });
 });
 
 async function blob(dir: string, src: string): Promise<{ sha256: string; size: number }> {
@@ -38,13 +44,13 @@ async function blob(dir: string, src: string): Promise<{ sha256: string; size: n
 
 describe('agent playback e2e (real ffmpeg → WAV sink)', () => {
   test('a tone at its scheduled position, an emergency cutting in, relays in order, signed proofs', async () => {
-    const wavOut = join(process.env.TMPDIR ?? '/tmp', `loa-e2e-${process.pid}-${Date.now()}.wav`);
+    const wavOut = join(out, 'station.wav');
     const audio = new FfmpegAudioDriver({
       output: { type: 'wav', path: wavOut },
       logger: pino({ level: 'silent' }),
     });
     const warmupMs = 1000;
-    const chimePath = join(process.env.TMPDIR ?? '/tmp', `loa-chime-${process.pid}.wav`);
+    const chimePath = join(out, 'chime.wav');
     await makeTone(chimePath, 660, 0.6);
     h = await makeHarness({
       audio,
@@ -221,7 +227,7 @@ describe('agent playback e2e: ffmpeg dying mid-item', () => {
   });
 
   test('kill -9 of ffmpeg gives a failed proof and the next item plays', async () => {
-    const wavOut = join(process.env.TMPDIR ?? '/tmp', `loa-e2e-kill-${process.pid}-${Date.now()}.wav`);
+    const wavOut = join(out, 'station-kill.wav');
     const audio = new FfmpegAudioDriver({
       output: { type: 'wav', path: wavOut },
       logger: pino({ level: 'silent' }),
