@@ -30,9 +30,12 @@ export type ChainVerdict =
   | { kind: 'duplicate'; seq: number }
   | { kind: 'reject'; code: ProofRejectCode; message: string };
 
-/** True when a valid signature by the device's own key is on the proof (and no invalid one). */
-export function proofSignedBy(proof: Proof, devicePublicKey: KeyObject): boolean {
-  const id = keyId(devicePublicKey);
+/**
+ * True when a valid signature by the device's own key is on the proof (and no invalid one).
+ * `keyid` may be passed precomputed (deriving it exports the key, which costs more than verifying).
+ */
+export function proofSignedBy(proof: Proof, devicePublicKey: KeyObject, keyid?: string): boolean {
+  const id = keyid ?? keyId(devicePublicKey);
   const res = checkSignatures(proof, (k) => (k === id ? devicePublicKey : undefined));
   return res.valid.includes(id) && res.invalid.length === 0;
 }
@@ -46,6 +49,7 @@ export function checkProof(
   topicDeviceId: string,
   devicePublicKey: KeyObject,
   state: ChainState | undefined,
+  keyid?: string,
 ): ChainVerdict {
   if (proof.deviceId !== topicDeviceId)
     return {
@@ -53,7 +57,7 @@ export function checkProof(
       code: 'PROOF_DEVICE_MISMATCH',
       message: `device ${topicDeviceId} sent a proof for device ${proof.deviceId}`,
     };
-  if (!proofSignedBy(proof, devicePublicKey))
+  if (!proofSignedBy(proof, devicePublicKey, keyid))
     return {
       kind: 'reject',
       code: 'PROOF_SIGNATURE_INVALID',

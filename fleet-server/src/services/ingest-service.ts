@@ -12,6 +12,7 @@ import {
   type Ack,
   deviceTopic,
   type Health,
+  keyId,
   LoaError,
   type Proof,
   publicKeyFromRaw,
@@ -58,6 +59,7 @@ export interface ProofResult {
 
 interface DeviceInfo {
   key: KeyObject;
+  keyid: string;
   unit: string;
 }
 
@@ -173,7 +175,8 @@ export class IngestService {
     if (cached) return cached;
     const rec = await this.#d.store.devices.get(deviceId);
     if (!rec || (rec.status !== 'active' && rec.status !== 'pending')) return undefined;
-    const info = { key: publicKeyFromRaw(rec.publicKey), unit: rec.unit };
+    const key = publicKeyFromRaw(rec.publicKey);
+    const info = { key, keyid: keyId(key), unit: rec.unit };
     this.#devices.set(deviceId, info);
     return info;
   }
@@ -310,7 +313,7 @@ export class IngestService {
       const last = store.proofs.last(deviceId);
       if (last) chain = { seq: last.seq, hash: last.hash };
     }
-    const v = checkProof(proof, deviceId, dev.key, chain);
+    const v = checkProof(proof, deviceId, dev.key, chain, dev.keyid);
     const now = this.#d.now();
     if (v.kind === 'reject') {
       metrics.inc('loa_proofs_rejected_total');
@@ -325,7 +328,7 @@ export class IngestService {
     if (v.kind === 'duplicate') {
       metrics.inc('loa_proofs_duplicate_total');
       const upTo = chain?.seq ?? v.seq;
-      await this.#ack(deviceId, upTo);
+      void this.#ack(deviceId, upTo);
       return { verdict: 'duplicate', ackUpToSeq: upTo };
     }
     await this.#batcher.append({ deviceId, receivedAt: new Date(now).toISOString(), hash: v.hash, proof });
@@ -338,7 +341,8 @@ export class IngestService {
       this.#d.logger.warn({ deviceId, gap: v.gap }, 'proof gap: seqs never arrived');
     }
     this.#live.set(deviceId, s);
-    await this.#ack(deviceId, v.state.seq);
+    // durable already; the ack is not awaited so a slow broker does not hold this device's next proof
+    void this.#ack(deviceId, v.state.seq);
     this.#emit({ type: 'proof', deviceId, proof, ...(v.gap ? { gap: v.gap } : {}) });
     await this.#runHooks((k) => k.onProof?.(deviceId, proof));
     await this.#runHooks((k) => k.onState?.(s));
