@@ -29,7 +29,7 @@ describe('scheduler', () => {
     expect(s.leadMs).toBe(2000);
     expect(s.volume).toBe(70);
     expect(s.file).toBe(`/data/blobs/${s.contentSha256}`);
-    expect(s.itemKey).toBe('b1@1/morning/2026-11-26T22:30:00.000Z/r0/i0');
+    expect(s.itemKey).toBe('main/morning/2026-11-26T22:30:00.000Z/r0/i0');
   });
 
   test('weekly rule plays only on its weekdays and uses the bundle offset', () => {
@@ -81,7 +81,7 @@ describe('scheduler', () => {
     );
     const onAir = {
       slotId: 'x',
-      itemKey: 'b1@1/n/2026-11-26T21:00:00.000Z/r0/i0',
+      itemKey: 'main/n/2026-11-26T21:00:00.000Z/r0/i0',
       startedAt: now - 30_000,
       offsetMs: 0,
     };
@@ -139,7 +139,7 @@ describe('scheduler', () => {
       const tl = schedule(base({ bundles: [normal, em], now }));
       // talk plays 21:00:30 → 21:01:00 (cut), warn, then per mode.
       expect(tl.slots[0]!.item.id).toBe('talk');
-      expect(tl.slots[0]!.interruptedBy).toContain('em@1/now');
+      expect(tl.slots[0]!.interruptedBy).toContain('main/now');
       expect(tl.slots.slice(1).map((s) => [s.item.id, s.offsetMs])).toEqual(expected);
     }
   });
@@ -299,7 +299,7 @@ describe('scheduler', () => {
       items: [audioItem('a', 60_000), audioItem('bb', 60_000)],
       schedule: [{ id: 's', items: ['a', 'bb'], rule: { type: 'once', at: '2026-11-26T21:05:00Z' } }],
     });
-    const k = 'b1@1/s/2026-11-26T21:05:00.000Z/r0';
+    const k = 'main/s/2026-11-26T21:05:00.000Z/r0';
     const tl = schedule(
       base({ bundles: [b], now, done: new Set([`${k}/i0`]), partial: new Map([[`${k}/i1`, 15_000]]) }),
     );
@@ -352,7 +352,7 @@ describe('scheduler', () => {
     });
     const onAir = {
       slotId: 'x',
-      itemKey: 'b1@1/n/2026-11-26T21:00:00.000Z/r0/i0',
+      itemKey: 'main/n/2026-11-26T21:00:00.000Z/r0/i0',
       startedAt: now - 30_000,
       offsetMs: 0,
     };
@@ -360,6 +360,30 @@ describe('scheduler', () => {
     expect(tl.slots.map((s) => [s.item.id, (s.start - now) / 1000, s.offsetMs])).toEqual([
       ['talk', 0, 30_000],
       ['p', 30, 0],
+    ]);
+  });
+
+  test('a new version of the programme neither cuts the occurrence on air nor replays a done one', () => {
+    const now = at('2026-11-26T22:30:20Z');
+    const mk = (version: number) =>
+      bundle({
+        version,
+        items: [audioItem('news', 60_000), audioItem('weather', 30_000)],
+        schedule: [
+          { id: 'morning', items: ['news'], rule: { type: 'daily', times: ['05:30'] } },
+          { id: 'early', items: ['weather'], rule: { type: 'daily', times: ['05:25'] } },
+        ],
+      });
+    const onAir = {
+      slotId: 'x',
+      itemKey: 'main/morning/2026-11-26T22:30:00.000Z/r0/i0',
+      startedAt: now - 20_000,
+      offsetMs: 0,
+    };
+    const done = new Set(['main/early/2026-11-26T22:25:00.000Z/r0/i0']);
+    const tl = schedule(base({ bundles: [mk(2)], now, onAir, done, horizonMs: H }));
+    expect(tl.slots.map((s) => [s.item.id, s.bundleVersion, s.start - now, s.offsetMs])).toEqual([
+      ['news', 2, 0, 20_000],
     ]);
   });
 });

@@ -112,7 +112,9 @@ export function expandBundles(input: ScheduleInput, from: number, to: number): J
       const gap = (e.repeat?.gapSeconds ?? 0) * 1000;
       for (const due of dueTimes(b, e, validFrom, from, to)) {
         if (due < validFrom || due >= validUntil || due < from || due > to) continue;
-        const key = `${m.id}@${m.version}/${e.id}/${new Date(due).toISOString()}`;
+        // Keyed by channel, not bundle version: a new version of the programme that keeps an
+        // entry neither replays nor cuts an occurrence already played or on air.
+        const key = `${m.channel}/${e.id}/${new Date(due).toISOString()}`;
         for (const lane of ['audio', 'display'] as const) {
           const laneItems = entryItems.filter((i) => laneOf(i) === lane);
           if (laneItems.length === 0) continue;

@@ -105,7 +105,7 @@ export interface AdhocItem {
 export interface Slot {
   /** Deterministic id: itemKey plus a part suffix for resumed/restarted parts and chimes. */
   id: string;
-  /** Occurrence key + item index: `${bundleId}@${version}/${entryId}/${dueIso}/r${rep}/i${index}`. */
+  /** Occurrence key + item index: `${channel}/${entryId}/${dueIso}/r${rep}/i${index}`. */
   itemKey: string;
   output: SlotOutput;
   /** 'item' plays the item; 'chime' plays the attention chime before it. */
