@@ -22,6 +22,7 @@ import type { UiCtx } from '../../fleet-server/src/http/ui/context.js';
 import { translator } from '../../fleet-server/src/http/ui/i18n/index.js';
 import { dashboardPlugin } from '../../fleet-server/src/http/ui/index.js';
 import { LiveHub, type Timers } from '../../fleet-server/src/http/ui/live.js';
+import { fleetLiveView } from '../../fleet-server/src/http/ui/pages/fleet.js';
 import { FleetPage, rowUpdates } from '../../fleet-server/src/http/ui/pages/fleet-view.js';
 import {
   buildFleet,
@@ -230,7 +231,20 @@ async function serverBench(f: ReturnType<typeof fixture>) {
       if (r.status !== 200) throw new Error(`GET /api/v1/devices ${r.status}`);
       await r.arrayBuffer();
     });
-    return { page, all, map, bytes, api };
+    // The real fleet live view (store + presence + alerts), one batch of 333 dirty devices.
+    const admin = await server.deps.store.users.byUsername(boot.username);
+    if (!admin) throw new Error('no admin');
+    const user = { ...server.deps.auth.toAuthUser(admin, 'session'), scope: ['*'] };
+    const ui = { deps: server.deps, api: server.app.fetch, hub: new LiveHub(), tileUrl: '' };
+    const shown = new Set(f.devices.slice(0, FLEET_PAGE_SIZE).map((d) => d.id));
+    const view = fleetLiveView(ui, user, ctxFor(), shown);
+    const dirty = {
+      devices: new Set(f.devices.filter((_, i) => i % 30 === 0).map((d) => d.id)),
+      topics: new Set<string>(),
+    };
+    const liveRender = await timeIt(RUNS, () => view.render(dirty));
+    const liveRenderCold = await timeIt(RUNS, () => fleetLiveView(ui, user, ctxFor(), shown).render(dirty));
+    return { page, all, map, bytes, api, liveRender, liveRenderCold };
   } finally {
     await server.stop();
     await rm(dir, { recursive: true, force: true });
@@ -319,6 +333,8 @@ const out = {
     getUiFleetAllRowsBytes: srv.bytes.all,
     getMapJsonMedianMs: r1(srv.map),
     baselineGetApiDevices1000MedianMs: r1(srv.api),
+    liveFleetViewRenderPerBatchMedianMs: r1(srv.liveRender),
+    liveFleetViewRenderColdMedianMs: r1(srv.liveRenderCold),
   },
   liveUpdates: {
     reportsPerSecond: r1(live.reportsPerSecond),

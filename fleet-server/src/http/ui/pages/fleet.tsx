@@ -11,8 +11,10 @@ import { guard, type UiServer } from '../shared.js';
 import {
   buildFleet,
   type DeviceState,
+  deviceState,
   FLEET_PAGE_SIZE,
   type FleetFilter,
+  type FleetInputs,
   fleetRow,
   mapData,
 } from '../view-models/fleet.js';
@@ -38,14 +40,23 @@ export function parseFleetFilter(q: Record<string, string | undefined>): FleetFi
 }
 
 /** Live view of the fleet page: the rows it shows plus the state counters. */
+/** Registry inputs (devices, units, alerts, titles) are reused for this long between batches. */
+const INPUTS_TTL_MS = 5000;
+
 export function fleetLiveView(s: UiServer, user: AuthUser, ctx: UiCtx, shown: ReadonlySet<string>): LiveView {
+  // Presence and health are read live through the inputs' lookups; the registry lists are cached
+  // briefly so a busy fleet costs one pass over the devices per batch, not a registry copy.
+  let cached: { at: number; inp: FleetInputs } | undefined;
   return {
     wantsDevice: () => true,
     wantsTopic: (t) => t === 'alerts' || t === 'devices',
     initial: { topics: ['devices'] },
     render: async (dirty) => {
-      const now = { ...ctx, now: s.deps.clock.now() };
-      const inp = await fleetInputs(s, user);
+      const nowMs = s.deps.clock.now();
+      if (!cached || dirty.topics.size > 0 || nowMs - cached.at > INPUTS_TTL_MS)
+        cached = { at: nowMs, inp: await fleetInputs(s, user) };
+      const inp = cached.inp;
+      const now = { ...ctx, now: nowMs };
       const set: UpdateSet = {};
       const counts: Record<DeviceState, number> = {
         online: 0,
@@ -57,9 +68,9 @@ export function fleetLiveView(s: UiServer, user: AuthUser, ctx: UiCtx, shown: Re
       };
       const all = dirty.topics.size > 0;
       for (const d of inp.devices) {
-        const r = fleetRow(d, inp);
-        counts[r.state]++;
-        if (shown.has(d.id) && (all || dirty.devices.has(d.id))) Object.assign(set, rowUpdates(now, r));
+        counts[deviceState(d, inp.presence(d.id))]++;
+        if (shown.has(d.id) && (all || dirty.devices.has(d.id)))
+          Object.assign(set, rowUpdates(now, fleetRow(d, inp)));
       }
       for (const [st, n] of Object.entries(counts)) set[`cnt:${st}`] = { t: formatNumber(ctx.lang, n) };
       return set;
