@@ -163,20 +163,27 @@ async function main(): Promise<void> {
     };
     const raw = Math.max(fig.readLoop, fig.stream);
     const ratio = fig.verify / raw;
-    const rows: [string, number, number[]][] = [
-      ['raw SHA-256, read loop (4 MB reads)', fig.readLoop, t.readLoop],
-      ['raw SHA-256, createReadStream (4 MB)', fig.stream, t.stream],
-      ['verifyBundleDir (manifest, 2 sigs, all blobs)', fig.verify, t.verify],
+    // Best run of each: on a shared, loaded machine the fastest run is the least disturbed one.
+    const best = {
+      readLoop: mbps(Math.min(...t.readLoop)),
+      stream: mbps(Math.min(...t.stream)),
+      verify: mbps(Math.min(...t.verify)),
+    };
+    const ratioBest = best.verify / Math.max(best.readLoop, best.stream);
+    const rows: [string, number, number, number[]][] = [
+      ['raw SHA-256, read loop (4 MB reads)', fig.readLoop, best.readLoop, t.readLoop],
+      ['raw SHA-256, createReadStream (4 MB)', fig.stream, best.stream, t.stream],
+      ['verifyBundleDir (manifest, 2 sigs, all blobs)', fig.verify, best.verify, t.verify],
     ];
     process.stdout.write(
-      `\n${'what'.padEnd(48)} ${'MB/s (median)'.padStart(14)}  runs (s)\n${'-'.repeat(90)}\n` +
+      `\n${'what'.padEnd(48)} ${'MB/s median'.padStart(12)} ${'MB/s best'.padStart(10)}  runs (s)\n${'-'.repeat(100)}\n` +
         rows
           .map(
-            ([n, v, runs]) =>
-              `${n.padEnd(48)} ${r1(v).toFixed(1).padStart(14)}  ${runs.map((x) => x.toFixed(3)).join(' ')}`,
+            ([n, v, b, runs]) =>
+              `${n.padEnd(48)} ${r1(v).toFixed(1).padStart(12)} ${r1(b).toFixed(1).padStart(10)}  ${runs.map((x) => x.toFixed(3)).join(' ')}`,
           )
           .join('\n') +
-        `\n\nratio verify / best raw = ${ratio.toFixed(3)}  (goal ≥ 0.90: ${ratio >= 0.9 ? 'met' : 'NOT met'})\n` +
+        `\n\nratio verify / best raw: median ${ratio.toFixed(3)}, best run ${ratioBest.toFixed(3)}  (goal ≥ 0.90 on the median: ${ratio >= 0.9 ? 'met' : 'NOT met'})\n` +
         `${BLOBS} × ${MB} MB = ${(bytes / MiB).toFixed(0)} MB, ${RUNS} rounds (order rotated), page cache warm; ` +
         `load average ${loadavg()[0]?.toFixed(1)} at the end; ` +
         `node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 1024 ** 3).toFixed(0)} GB RAM\n`,
@@ -198,6 +205,12 @@ async function main(): Promise<void> {
           mibPerSecond: { rawReadLoop: r1(fig.readLoop), rawStream: r1(fig.stream), verify: r1(fig.verify) },
           secondsPerRun: t,
           ratioToBestRaw: Math.round(ratio * 1000) / 1000,
+          bestRunMibPerSecond: {
+            rawReadLoop: r1(best.readLoop),
+            rawStream: r1(best.stream),
+            verify: r1(best.verify),
+          },
+          ratioBestRuns: Math.round(ratioBest * 1000) / 1000,
           goal: 0.9,
           goalMet: ratio >= 0.9,
         },
