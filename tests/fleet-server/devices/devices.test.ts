@@ -52,6 +52,25 @@ describe('devices API', () => {
     await closed(c);
   });
 
+  it('answers the health history of a device in scope, bounded by range and limit', async () => {
+    const now = Date.now();
+    for (let i = 0; i < 5; i++)
+      await s.deps.store.health.append({
+        deviceId: a.deviceId,
+        receivedAt: new Date(now - (5 - i) * 60_000).toISOString(),
+        health: { seq: i } as never,
+      });
+    const r = await admin.json<{ entries: { health: { seq: number } }[] }>(
+      'GET',
+      `/api/v1/devices/${a.deviceId}/health?limit=3&from=${encodeURIComponent(new Date(now - 3_600_000).toISOString())}`,
+    );
+    expect(r.status).toBe(200);
+    expect(r.body.entries.map((e) => e.health.seq)).toEqual([2, 3, 4]);
+    expect((await admin.json('GET', `/api/v1/devices/${a.deviceId}/health?limit=0`)).status).toBe(400);
+    const other = await loginAs(s, 'viewer-h', 'viewer', ['08/02506']);
+    expect((await other.json('GET', `/api/v1/devices/${a.deviceId}/health`)).status).toBe(404);
+  });
+
   it('hides devices of other communes (404, no probing) and refuses filters outside the scope', async () => {
     const commune = await loginAs(s, 'viewer-a2', 'viewer', ['08/02500']);
     expect((await commune.json('GET', `/api/v1/devices/${b.deviceId}`)).status).toBe(404);

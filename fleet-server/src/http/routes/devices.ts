@@ -42,6 +42,11 @@ const PatchSchema = z.strictObject({
     .strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) })
     .optional(),
 });
+const HealthQuery = z.strictObject({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(5000).default(720),
+});
 const ReasonSchema = z.strictObject({ reason: z.string().trim().max(500).optional() });
 
 export function registerDeviceRoutes({ api, deps }: RouteContext): void {
@@ -86,6 +91,30 @@ export function registerDeviceRoutes({ api, deps }: RouteContext): void {
     handler: async ({ user, params }) => {
       const d = await deviceInScope(user, params.id as string);
       return { ...deviceView(deps, d), rollouts: await store.rollouts.forDevice(d.id) };
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/devices/:id/health',
+    summary: 'Health reports of one device over a time range (newest `limit`, in order)',
+    description:
+      'Reads the append-only health segments of the days in range; keep ranges short at fleet scale.',
+    tags: ['devices'],
+    permission: 'read',
+    query: HealthQuery,
+    handler: async ({ user, params, query }) => {
+      const d = await deviceInScope(user, params.id as string);
+      const to = query.to ?? new Date(clock.now()).toISOString();
+      const from = query.from ?? new Date(Date.parse(to) - 6 * 3600_000).toISOString();
+      if (Date.parse(from) > Date.parse(to))
+        throw new LoaError('VALIDATION_FAILED', '"from" phải trước "to"');
+      return {
+        deviceId: d.id,
+        from,
+        to,
+        entries: await store.health.query({ deviceId: d.id, from, to, limit: query.limit }),
+      };
     },
   });
 
