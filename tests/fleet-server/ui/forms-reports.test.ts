@@ -88,6 +88,25 @@ describe('programme form', () => {
     expect('errors' in scope && scope.errors.targets).toEqual({ key: 'err.unitScope' });
   });
 
+  it('targets groups inside a unit and output zones', () => {
+    const r = parseProgramme(
+      {
+        ...EMPTY_PROGRAMME,
+        items: ['c1'],
+        targets: '08/02500 cho-trung-tam, truong-hoc\n08/02503',
+        zones: 'khu-a, khu-b',
+      },
+      ctx,
+    );
+    expect('body' in r && r.body.targets).toEqual([
+      { unit: '08/02500', groups: ['cho-trung-tam', 'truong-hoc'] },
+      { unit: '08/02503' },
+    ]);
+    expect('body' in r && r.body.schedule[0]?.zones).toEqual(['khu-a', 'khu-b']);
+    const bad = parseProgramme({ ...EMPTY_PROGRAMME, items: ['c1'], targets: '08', zones: 'khu a/b' }, ctx);
+    expect('errors' in bad && bad.errors.zones).toEqual({ key: 'err.invalid' });
+  });
+
   it('accepts a one-off in the future on the +07:00 clock and refuses one in the past', () => {
     const ok = parseProgramme(
       { ...EMPTY_PROGRAMME, items: ['c1'], rule: 'once', at: '2026-11-27T06:00', targets: '08' },

@@ -128,7 +128,7 @@ function AdminPage(props: { ctx: UiCtx; vm: AdminVm }) {
               ))}
             </select>
           </Field>
-          <Field ctx={ctx} name="scope" label={t('admin.scope')} errors={ue} hint={t('prog.targetsHint')}>
+          <Field ctx={ctx} name="scope" label={t('admin.scope')} errors={ue} hint={t('admin.scopeHint')}>
             <textarea {...fieldAttrs(ue, 'scope')}>{v.scope ?? ''}</textarea>
           </Field>
           <div class="actions">

@@ -137,6 +137,9 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                   {f.targets}
                 </textarea>
               </Field>
+              <Field ctx={ctx} name="zones" label={t('prog.zones')} errors={e} hint={t('prog.zonesHint')}>
+                <input {...fieldAttrs(e, 'zones')} value={f.zones} />
+              </Field>
               <div class="grid">
                 <Field ctx={ctx} name="priority" label={t('prog.priority')} errors={e}>
                   <select {...fieldAttrs(e, 'priority')}>
@@ -275,6 +278,7 @@ export function registerProgrammePages(app: Hono<AppEnv>, s: UiServer): void {
       gap: str(f, 'gap'),
       quiet: str(f, 'quiet'),
       targets: typeof f.targets === 'string' ? f.targets : '',
+      zones: str(f, 'zones'),
       priority: str(f, 'priority'),
       validDays: str(f, 'validDays'),
       description: str(f, 'description'),

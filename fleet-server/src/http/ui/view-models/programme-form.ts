@@ -3,7 +3,14 @@
  * checked here first so the operator gets a Vietnamese message next to the field; the API then
  * applies the authoritative rules (scope, content, versions).
  */
-import { ChannelSchema, LocalTimeSchema, UnitPathSchema, type Weekday, WeekdaySchema } from '@loa/protocol';
+import {
+  ChannelSchema,
+  IdSchema,
+  LocalTimeSchema,
+  UnitPathSchema,
+  type Weekday,
+  WeekdaySchema,
+} from '@loa/protocol';
 import type { FieldErrors } from '../context.js';
 import { fromLocalInput } from '../time.js';
 
@@ -17,7 +24,10 @@ export interface ProgrammeForm {
   repeat: string;
   gap: string;
   quiet: string;
+  /** One target per line: a unit path, optionally followed by group ids ("08/02500 cho, truong-hoc"). */
   targets: string;
+  /** Output zones of the stations (comma separated ids); empty = all zones. */
+  zones: string;
   priority: string;
   validDays: string;
   description: string;
@@ -34,6 +44,7 @@ export const EMPTY_PROGRAMME: ProgrammeForm = {
   gap: '0',
   quiet: '22:00-05:00',
   targets: '',
+  zones: '',
   priority: 'normal',
   validDays: '30',
   description: '',
@@ -51,9 +62,10 @@ export interface DraftBody {
       | { type: 'weekly'; days: Weekday[]; times: string[] }
       | { type: 'once'; at: string };
     repeat?: { count: number; gapSeconds: number };
+    zones?: string[];
   }[];
   quietHours?: { start: string; end: string }[];
-  targets: { unit: string }[];
+  targets: { unit: string; groups?: string[] }[];
   expires: string;
   utcOffset: '+07:00';
 }
@@ -116,17 +128,33 @@ export function parseProgramme(
     }
     quietHours.push({ start, end });
   }
-  const targets = [
-    ...new Set(
-      f.targets
-        .split(/[\n,;\s]+/)
-        .map((t) => t.trim())
-        .filter(Boolean),
-    ),
-  ];
-  if (targets.length === 0) errors.targets = { key: 'err.required' };
-  else if (targets.some((t) => !UnitPathSchema.safeParse(t).success)) errors.targets = { key: 'err.unit' };
-  else if (targets.some((t) => !ctx.inScope(t))) errors.targets = { key: 'err.unitScope' };
+  const targets: { unit: string; groups?: string[] }[] = [];
+  const seen = new Set<string>();
+  for (const line of f.targets
+    .split(/\n|;/)
+    .map((l) => l.trim())
+    .filter(Boolean)) {
+    const [unit = '', ...rest] = line.split(/[\s,]+/).filter(Boolean);
+    const groups = rest.filter((g) => g.length > 0);
+    if (!UnitPathSchema.safeParse(unit).success || groups.some((g) => !IdSchema.safeParse(g).success)) {
+      errors.targets = { key: 'err.unit' };
+      break;
+    }
+    if (!ctx.inScope(unit)) {
+      errors.targets = { key: 'err.unitScope' };
+      break;
+    }
+    if (seen.has(unit)) continue;
+    seen.add(unit);
+    targets.push(groups.length ? { unit, groups } : { unit });
+  }
+  if (targets.length === 0 && !errors.targets) errors.targets = { key: 'err.required' };
+  const zones = f.zones
+    .split(/[\s,;]+/)
+    .map((z) => z.trim())
+    .filter(Boolean);
+  if (zones.length > 16 || zones.some((z) => !IdSchema.safeParse(z).success))
+    errors.zones = { key: 'err.invalid' };
   const priority = f.priority === 'priority' ? 'priority' : f.priority === 'normal' ? 'normal' : undefined;
   if (!priority) errors.priority = { key: 'err.invalid' };
   const validDays = int(f.validDays, 1, 365);
@@ -139,6 +167,7 @@ export function parseProgramme(
     items,
     rule,
     ...(repeat > 1 ? { repeat: { count: repeat, gapSeconds: gap } } : {}),
+    ...(zones.length ? { zones } : {}),
   };
   return {
     body: {
@@ -147,7 +176,7 @@ export function parseProgramme(
       items: items.map((content) => ({ content, priority })),
       schedule: [entry],
       ...(quietHours.length ? { quietHours } : {}),
-      targets: targets.map((unit) => ({ unit })),
+      targets,
       expires: new Date(ctx.nowMs + (validDays as number) * 86_400_000).toISOString(),
       utcOffset: '+07:00',
     },
