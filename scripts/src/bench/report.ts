@@ -45,13 +45,18 @@ function fmt(v: number, unit: string): string {
   return `${round(v)} ${unit}`.trim();
 }
 
+/** Table cells must not contain a bare "|". */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|');
+}
+
 function row(scenario: string, f: Figure): string {
   const baseline = f.baseline ? `${fmt(f.baseline.value, f.baseline.unit)} (${f.baseline.label})` : '—';
   const ratio = f.ratio !== undefined ? `${round(f.ratio)}×` : '—';
   const goal = f.goal ? f.goal.text : '—';
   const met = f.met === undefined ? '—' : f.met ? 'yes' : '**no**';
   const label = f.note ? `${f.label} (${f.note})` : f.label;
-  return `| ${scenario} | ${label} | ${fmt(f.value, f.unit)} | ${baseline} | ${ratio} | ${goal} | ${met} |`;
+  return `| ${scenario} | ${cell(label)} | ${fmt(f.value, f.unit)} | ${cell(baseline)} | ${ratio} | ${cell(goal)} | ${met} |`;
 }
 
 export function toMarkdown(report: BenchReport): string {

@@ -59,10 +59,15 @@ export const proofs: Scenario = {
       notes.push(...real.notes);
       notes.push(proofCostProfile());
       const fsyncMs = await fsyncLatencyMs(ctx.tmpDir);
+      const devices = ctx.quick ? 100 : 1000;
+      const fsyncBound = (devices * 1000) / Math.max(fsyncMs, 0.001);
       notes.push(
         `profile: a 1 KB append + fsync in the same directory takes ${round(fsyncMs)} ms (median). Each device's proofs are ` +
-          'handled strictly in order (verify → durable append → ack), and appends of all devices share one fsync, so ' +
-          'throughput ≈ devices in flight ÷ fsync latency when the server CPU is not saturated.',
+          'handled strictly in order (verify → durable append → ack) and the appends of all devices share one fsync, so ' +
+          `fsync alone would allow about ${round(fsyncBound)} proofs/s with ${devices} devices in flight: ` +
+          (fsyncBound > real.perSecond * 3
+            ? 'the limit here is CPU per proof (see the CPU-normalised figure and the per-step costs above).'
+            : 'fsync latency is a real limit here.'),
       );
       return {
         notes,
