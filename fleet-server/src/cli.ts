@@ -8,20 +8,20 @@ import { isLoaError } from '@loa/protocol';
 import { configFromEnv } from './config.js';
 import { dashboardPlugin } from './http/ui/index.js';
 import { type ServerPlugin, startFleetServer } from './main.js';
-import { contentPlugin } from './services/index.js';
+import { contentOptionsFromEnv, contentPlugin } from './services/index.js';
 
 /** The standard server: core + content side (publishing, ingest, alerts) + dashboard. */
 export function standardPlugins(env: NodeJS.ProcessEnv = {}): ServerPlugin[] {
-  return [contentPlugin(), dashboardPlugin(env.TILE_URL ? { tileUrl: env.TILE_URL } : {})];
+  return [
+    contentPlugin(contentOptionsFromEnv(env)),
+    dashboardPlugin(env.TILE_URL ? { tileUrl: env.TILE_URL } : {}),
+  ];
 }
 
-export async function runCli(
-  env: NodeJS.ProcessEnv,
-  plugins: ServerPlugin[] = standardPlugins(env),
-): Promise<void> {
+export async function runCli(env: NodeJS.ProcessEnv, plugins?: ServerPlugin[]): Promise<void> {
   let server: Awaited<ReturnType<typeof startFleetServer>>;
   try {
-    server = await startFleetServer({ config: configFromEnv(env), plugins });
+    server = await startFleetServer({ config: configFromEnv(env), plugins: plugins ?? standardPlugins(env) });
   } catch (err) {
     process.stderr.write(
       `loa-fleet-server: ${isLoaError(err) ? `${err.code}: ${err.message}` : String(err)}\n`,
