@@ -6,14 +6,22 @@
  * is stopped, recorded as interrupted, and resumed, restarted or skipped afterwards as its rule
  * says. Display slots (noticeboards) are planned but not played here.
  */
-import { randomUUID } from 'node:crypto';
-import { type Item, LoaError } from '@loa/protocol';
+import { LoaError } from '@loa/protocol';
 import type { Logger } from 'pino';
 import { schedule } from '../domain/scheduler/plan.js';
 import type { ActiveBundle, AdhocItem, Held, Slot, Timeline } from '../domain/scheduler/types.js';
 import type { Playback, PlayRequest, PlayResult } from '../drivers/audio/types.js';
 import type { OutputGate, ProofDraft, ProofSink } from './contracts.js';
 import type { OnAirInfo, PlayerApi, PlayerClock, PlayerOptions, PlayerStatus, Timers } from './player-api.js';
+import {
+  clampDb,
+  itemOutcome,
+  type ProofContext,
+  playNowItem,
+  skippedDraft,
+  slotDraft,
+  testToneItem,
+} from './player-items.js';
 import { PlayerState } from './player-state.js';
 
 const DEFAULT_HORIZON_MS = 24 * 3600_000;
@@ -32,8 +40,6 @@ interface Current {
   stopReason?: 'interrupted' | 'command' | 'gate';
   gateError?: string;
 }
-
-const clampDb = (v: number | undefined) => (v === undefined ? undefined : Math.max(-200, Math.min(20, v)));
 
 export class Player implements PlayerApi {
   private readonly log: Logger;
@@ -105,58 +111,12 @@ export class Player implements PlayerApi {
   }
 
   async playNow(channel: string, itemId: string, opts: { commandId?: string } = {}): Promise<void> {
-    const b = this.bundles.find((x) => x.manifest.channel === channel);
-    const item = b?.manifest.items.find((i) => i.id === itemId);
-    if (!b || !item) {
-      throw new LoaError(
-        'PLAYER_ITEM_UNKNOWN',
-        `Không có mục "${itemId}" trong gói đang phát của kênh "${channel}"`,
-        {
-          details: { channel, itemId },
-        },
-      );
-    }
-    if (item.kind !== 'audio' && item.kind !== 'stream') {
-      throw new LoaError('PLAYER_ITEM_NOT_AUDIO', `Mục "${itemId}" không phải âm thanh (${item.kind})`);
-    }
-    const id = opts.commandId ?? randomUUID();
-    const a: AdhocItem = {
-      key: `cmd/${id}`,
-      item,
-      priorityClass: item.priority === 'emergency' ? 'emergency' : 'priority',
-      due: this.clock.now(),
-      bundleId: b.manifest.id,
-      channel: b.manifest.channel,
-      bundleVersion: b.manifest.version,
-      entryId: opts.commandId ?? 'play-now',
-    };
-    if (item.blob) a.file = `${b.blobDir.replace(/\/+$/, '')}/${item.blob.sha256}`;
-    this.adhoc.push(a);
+    this.adhoc.push(playNowItem(this.bundles, channel, itemId, this.clock.now(), opts.commandId));
     this.tick();
   }
 
   async testTone(seconds: number, frequencyHz = 1000, opts: { commandId?: string } = {}): Promise<void> {
-    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 120)
-      throw new LoaError('PLAYER_BAD_REQUEST', 'Thời lượng âm thử phải từ 1 đến 120 giây');
-    if (!Number.isInteger(frequencyHz) || frequencyHz < 50 || frequencyHz > 8000)
-      throw new LoaError('PLAYER_BAD_REQUEST', 'Tần số âm thử phải từ 50 đến 8000 Hz');
-    const id = opts.commandId ?? randomUUID();
-    const item = {
-      id: 'test-tone',
-      title: `Âm thử ${frequencyHz} Hz`,
-      kind: 'audio',
-      priority: 'priority',
-      lang: 'vi',
-      durationMs: seconds * 1000,
-    } as Item;
-    this.adhoc.push({
-      key: `cmd/${id}`,
-      item,
-      priorityClass: 'priority',
-      due: this.clock.now(),
-      tone: { frequencyHz },
-      entryId: opts.commandId ?? 'test-tone',
-    });
+    this.adhoc.push(testToneItem(seconds, frequencyHz, this.clock.now(), opts.commandId));
     this.tick();
   }
 
@@ -318,19 +278,12 @@ export class Player implements PlayerApi {
   private skip(h: Held, now: number): void {
     this.state.markDone(h.itemKey, now);
     this.adhoc = this.adhoc.filter((a) => a.key !== h.itemKey);
-    const draft: ProofDraft = {
-      outcome: 'skipped',
-      itemId: h.itemId,
-      entryId: h.entryId,
-      priority: h.priorityClass,
-      scheduledAt: new Date(h.scheduledAt).toISOString(),
-      reason: h.reason === 'too-late' ? 'too late: held past maxLateMs' : `not played: ${h.reason}`,
-      relays: this.gate.relays(),
-      clockTrusted: this.clock.trusted(),
-    };
-    if (h.bundleId) draft.bundleId = h.bundleId;
-    this.record(draft);
+    this.record(skippedDraft(h, this.proofContext()));
     void this.saveState();
+  }
+
+  private proofContext(): ProofContext {
+    return { relays: this.gate.relays(), clockTrusted: this.clock.trusted() };
   }
 
   /**
@@ -386,7 +339,7 @@ export class Player implements PlayerApi {
         { slot: slot.id, item: slot.item.id, class: slot.priorityClass, lateMs: cur.since - slot.start },
         'on air',
       );
-      if (slot.kind === 'item') this.record(this.draft(slot, 'started', cur.since));
+      if (slot.kind === 'item') this.record(slotDraft(slot, 'started', this.proofContext(), cur.since));
       this.tick();
     });
     void playback.result.then((r) => {
@@ -449,32 +402,12 @@ export class Player implements PlayerApi {
       if (r.outcome !== 'stopped') this.state.setPartial(slot.itemKey, 0);
       if (r.outcome === 'failed') this.log.warn({ error: r.error }, 'chime failed');
     } else {
-      let outcome: 'completed' | 'interrupted' | 'failed';
-      let reason: string | undefined;
-      if (r.outcome === 'completed') {
-        outcome = 'completed';
-        this.state.markDone(slot.itemKey, now);
-      } else if (r.outcome === 'failed') {
-        outcome = 'failed';
-        reason = `${r.error?.code ?? 'AUDIO_FAILED'}: ${r.error?.message ?? ''}`.slice(0, 500);
-        this.state.markDone(slot.itemKey, now);
-      } else {
-        outcome = 'interrupted';
-        const mode =
-          cur.stopReason === 'command'
-            ? 'skip'
-            : (slot.item.onInterrupt ?? (slot.priorityClass === 'fill' ? 'skip' : 'resume'));
-        reason =
-          cur.stopReason === 'command' ? 'stopped by command' : `interrupted at ${r.positionMs} ms; ${mode}`;
-        if (mode === 'resume') this.state.setPartial(slot.itemKey, r.positionMs);
-        else if (mode === 'restart') this.state.clearPartial(slot.itemKey);
-        else this.state.markDone(slot.itemKey, now);
-      }
-      if (r.deadAir) reason = `${reason ? `${reason}; ` : ''}dead air detected`;
-      if (r.relay)
-        reason = `${reason ? `${reason}; ` : ''}relay connects=${r.relay.connects} failures=${r.relay.failures} fallback=${r.relay.fallbackUsed}`;
-      const draft = this.draft(slot, outcome, cur.since ?? now, now);
-      if (reason) draft.reason = reason.slice(0, 500);
+      const { outcome, reason, next } = itemOutcome(slot, r, cur.stopReason === 'command');
+      if (next.done) this.state.markDone(slot.itemKey, now);
+      else if (next.resumeAt !== undefined) this.state.setPartial(slot.itemKey, next.resumeAt);
+      else this.state.clearPartial(slot.itemKey);
+      const draft = slotDraft(slot, outcome, this.proofContext(), cur.since ?? now, now);
+      if (reason) draft.reason = reason;
       const lufs = clampDb(r.loudnessLufs);
       const peak = clampDb(r.peakDbfs);
       if (lufs !== undefined) draft.loudnessLufs = lufs;
@@ -487,25 +420,6 @@ export class Player implements PlayerApi {
     // The next item may already be on its way (an interruption): keep the output then.
     if (!this.current) this.gate.idle();
     this.tick();
-  }
-
-  private draft(slot: Slot, outcome: ProofDraft['outcome'], startedAt: number, endedAt?: number): ProofDraft {
-    const d: ProofDraft = {
-      outcome,
-      itemId: slot.item.id,
-      entryId: slot.entryId,
-      priority: slot.priorityClass,
-      scheduledAt: new Date(slot.scheduledAt).toISOString(),
-      startedAt: new Date(startedAt).toISOString(),
-      relays: this.gate.relays(),
-      clockTrusted: this.clock.trusted(),
-    };
-    if (endedAt !== undefined) d.endedAt = new Date(endedAt).toISOString();
-    if (slot.bundleId) d.bundleId = slot.bundleId;
-    if (slot.channel) d.channel = slot.channel;
-    if (slot.bundleVersion) d.bundleVersion = slot.bundleVersion;
-    if (slot.contentSha256) d.contentSha256 = slot.contentSha256;
-    return d;
   }
 
   private record(draft: ProofDraft): void {
