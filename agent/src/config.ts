@@ -122,8 +122,32 @@ export const ConfigSchema = z.strictObject({
         ],
         { error: 'output.type phải là "alsa", "wav" hoặc "null"' },
       ),
+      /** Capture devices for the FM module's audio and the line input (ffmpeg -f/-i), e.g. alsa hw:1,0. */
+      inputs: z
+        .strictObject({
+          fm: z
+            .strictObject({ format: z.string().min(1).default('alsa'), device: z.string().min(1) })
+            .optional(),
+          line: z
+            .strictObject({ format: z.string().min(1).default('alsa'), device: z.string().min(1) })
+            .optional(),
+        })
+        .default({}),
+      /** Live relays: switch to the fallback after this long failing or silent. */
+      streamRelay: z
+        .strictObject({
+          failoverS: z.number().int().min(1).max(600).default(10),
+          silenceS: z.number().int().min(1).max(600).default(8),
+          fallback: z.enum(['fm', 'line', 'none']).default('none'),
+        })
+        .default({ failoverS: 10, silenceS: 8, fallback: 'none' }),
     })
-    .default({ driver: 'sim', output: { type: 'null' } }),
+    .default({
+      driver: 'sim',
+      output: { type: 'null' },
+      inputs: {},
+      streamRelay: { failoverS: 10, silenceS: 8, fallback: 'none' },
+    }),
   station: z
     .strictObject({
       utcOffset: z

@@ -16,7 +16,7 @@ import { runCli } from './cli.js';
 import type { AgentConfig } from './config.js';
 import type { ClockReading } from './domain/clock-trust.js';
 import type { ActiveBundle as PlanBundle } from './domain/scheduler/types.js';
-import { FfmpegAudioDriver } from './drivers/audio/ffmpeg.js';
+import { FfmpegAudioDriver, probeDurationMs } from './drivers/audio/ffmpeg.js';
 import { SimAudioDriver } from './drivers/audio/sim.js';
 import type { AudioDriver } from './drivers/audio/types.js';
 import { type ActiveBundle, BundleStore } from './services/bundle-store.js';
@@ -203,7 +203,8 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     const audio: AudioDriver =
       config.audio.driver === 'sim'
         ? new SimAudioDriver()
-        : new FfmpegAudioDriver({ output: config.audio.output, logger: log });
+        : new FfmpegAudioDriver({ output: config.audio.output, inputs: config.audio.inputs, logger: log });
+    const relayCfg = config.audio.streamRelay;
     const player = new Player({
       audio,
       gate: hw.amplifier,
@@ -217,6 +218,12 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         volumeWindows: config.station.volumeWindows,
       },
       stateFile: join(paths.root, 'player.json'),
+      streamRelay: {
+        failoverMs: relayCfg.failoverS * 1000,
+        silenceMs: relayCfg.silenceS * 1000,
+        ...(relayCfg.fallback === 'none' ? {} : { fallback: { kind: 'input', input: relayCfg.fallback } }),
+      },
+      ...(config.audio.driver === 'sim' ? {} : { probeDurationMs: (p: string) => probeDurationMs(p) }),
     });
     const blobDir = join(paths.bundles, 'blobs');
     player.setBundles(bundles.active().map((b) => toPlan(b, blobDir)));
