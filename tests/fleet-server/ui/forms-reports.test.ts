@@ -1,5 +1,6 @@
 import type { Manifest, Proof } from '@loa/protocol';
 import { describe, expect, it } from 'vitest';
+import { combineViews, parseIds } from '../../../fleet-server/src/http/ui/pages/emergency.js';
 import { diffManifests } from '../../../fleet-server/src/http/ui/view-models/diff.js';
 import {
   EMPTY_PROGRAMME,
@@ -281,5 +282,39 @@ describe('effectiveness report', () => {
       ['d'],
     );
     expect(csv).toContain(`"'=HYPERLINK(""x"")"`);
+  });
+});
+
+describe('emergency to several units', () => {
+  it("parses id lists safely and sums the progress of each unit's emergency", () => {
+    expect(parseIds('emergency-v1,emergency-v2,emergency-v1,../x,')).toEqual([
+      'emergency-v1',
+      'emergency-v2',
+    ]);
+    const v = (id: string, playing: number, sent: number) => ({
+      bundle: { id, manifest: { items: [{ title: 'Lũ quét' }] } } as unknown as BundleRecord,
+      summary: { total: playing + sent, sent, received: 0, playing, completed: 0, failed: 0 },
+      devices: [
+        ...Array.from({ length: playing }, (_, i) => ({
+          deviceId: `${id}-p${i}`,
+          unit: '08',
+          stage: 'playing' as const,
+          plays: 1,
+          updatedAt: '',
+        })),
+        ...Array.from({ length: sent }, (_, i) => ({
+          deviceId: `${id}-s${i}`,
+          unit: '08',
+          stage: 'sent' as const,
+          plays: 0,
+          updatedAt: '',
+        })),
+      ],
+    });
+    const c = combineViews([v('a', 3, 0), v('b', 1, 2)]);
+    expect(c.ids).toEqual(['a', 'b']);
+    expect(c.title).toBe('Lũ quét');
+    expect(c.summary).toEqual({ total: 6, sent: 2, received: 0, playing: 4, completed: 0, failed: 0 });
+    expect(c.devices.filter((d) => d.stage === 'sent').map((d) => d.deviceId)).toEqual(['b-s0', 'b-s1']);
   });
 });

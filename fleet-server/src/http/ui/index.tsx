@@ -24,7 +24,7 @@ import { registerApprovalPages } from './pages/approvals.js';
 import { registerAuthPages } from './pages/auth.js';
 import { registerContentPages } from './pages/content.js';
 import { deviceLiveView, registerDevicePages } from './pages/device.js';
-import { emergencyLiveView, registerEmergencyPages } from './pages/emergency.js';
+import { emergencyLiveView, parseIds, registerEmergencyPages } from './pages/emergency.js';
 import { registerEnrolmentPages } from './pages/enrolments.js';
 import {
   fleetLiveView,
@@ -129,7 +129,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
           proofSeq: Number(c.req.query('seq') ?? 0) || 0,
           healthAt: c.req.query('h') || undefined,
         });
-    } else if (page === 'emergency' && arg) view = emergencyLiveView(s, c, ctx, arg);
+    } else if (page === 'emergency' && arg) view = emergencyLiveView(s, c, ctx, parseIds(arg));
     if (!view) return c.text('', 404);
     const v = view;
     return streamSSE(c, async (stream) => {

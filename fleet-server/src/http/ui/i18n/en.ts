@@ -310,6 +310,7 @@ export const en: Record<MsgKey, string> = {
   'emg.nonResponders': 'No response',
   'emg.summary': '{playing}/{total} playing',
   'emg.recent': 'Recent emergencies',
+  'emg.partial': 'Sent to some units ({ids}); the rest was refused:',
   'emg.warning': 'An emergency interrupts every programme and plays at once.',
 
   'rep.title': 'Reports',

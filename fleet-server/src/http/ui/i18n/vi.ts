@@ -308,6 +308,7 @@ export const vi = {
   'emg.nonResponders': 'Chưa phản hồi',
   'emg.summary': '{playing}/{total} đang phát',
   'emg.recent': 'Các lần phát khẩn cấp gần đây',
+  'emg.partial': 'Đã phát tới một phần ({ids}), phần còn lại bị từ chối:',
   'emg.warning': 'Tin khẩn cấp ngắt mọi chương trình đang phát và phát ngay lập tức.',
 
   'rep.title': 'Báo cáo',

@@ -16,7 +16,7 @@ import { type FieldErrors, type UiCtx, ui } from '../context.js';
 import type { MsgKey } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import type { LiveView, UpdateSet } from '../live.js';
-import { checkFormCsrf, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
+import { checkFormCsrf, guard, list, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
 
 interface EmergencyViewData {
@@ -69,10 +69,9 @@ function FormPage(props: {
         <form method="post" action={ui('/emergency')} enctype="multipart/form-data" class="stack" novalidate>
           <Csrf ctx={ctx} />
           <Field ctx={ctx} name="unit" label={t('emg.units')} errors={e}>
-            <select {...fieldAttrs(e, 'unit')}>
-              <option value="">—</option>
+            <select {...fieldAttrs(e, 'unit')} multiple size={Math.min(8, Math.max(3, props.units.length))}>
               {props.units.map((u) => (
-                <option value={u.path} selected={v.unit === u.path}>
+                <option value={u.path} selected={(v.unit ?? '').split(',').includes(u.path)}>
                   {`${u.name} (${u.path})`}
                 </option>
               ))}
@@ -135,18 +134,14 @@ function FormPage(props: {
   );
 }
 
-function ProgressPage(props: { ctx: UiCtx; v: EmergencyViewData }) {
+function ProgressPage(props: { ctx: UiCtx; v: CombinedView }) {
   const { ctx, v } = props;
   const t = ctx.t;
   const p = progressParts(v.summary);
-  const id = v.bundle.id;
+  const ids = v.ids.map(encodeURIComponent).join(',');
   const silent = v.devices.filter((d) => d.stage === 'sent');
   return (
-    <Layout
-      ctx={ctx}
-      title={`${t('emg.progress')}: ${v.bundle.manifest.items[0]?.title ?? id}`}
-      live={ui(`/live/emergency/${encodeURIComponent(id)}`)}
-    >
+    <Layout ctx={ctx} title={`${t('emg.progress')}: ${v.title}`} live={ui(`/live/emergency/${ids}`)}>
       <Section title={t('emg.progress')}>
         <p class="emg-progress">
           <strong data-k="emg:summary" data-playing={String(p.playing)} data-total={String(v.summary.total)}>
@@ -204,15 +199,53 @@ function ProgressPage(props: { ctx: UiCtx; v: EmergencyViewData }) {
   );
 }
 
-export function emergencyLiveView(s: UiServer, c: UiContext, ctx: UiCtx, id: string): LiveView {
+/** Several emergencies sent together (one per chosen unit), shown as one progress view. */
+export interface CombinedView {
+  ids: string[];
+  title: string;
+  summary: EmergencySummary;
+  devices: EmergencyDeviceState[];
+}
+
+export function combineViews(views: EmergencyViewData[]): CombinedView {
+  const summary: EmergencySummary = { total: 0, sent: 0, received: 0, playing: 0, completed: 0, failed: 0 };
+  for (const v of views)
+    for (const k of Object.keys(summary) as (keyof EmergencySummary)[]) summary[k] += v.summary[k];
+  return {
+    ids: views.map((v) => v.bundle.id),
+    title: views[0]?.bundle.manifest.items[0]?.title ?? views[0]?.bundle.id ?? '',
+    summary,
+    devices: views.flatMap((v) => v.devices),
+  };
+}
+
+/** Ids from the path ("a,b,c"); ids cannot contain commas. */
+export function parseIds(raw: string): string[] {
+  return [...new Set(raw.split(',').filter((x) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(x)))].slice(
+    0,
+    50,
+  );
+}
+
+async function loadCombined(s: UiServer, c: UiContext, ids: string[]): Promise<CombinedView | null> {
+  const views: EmergencyViewData[] = [];
+  for (const id of ids) {
+    const r = await callApi<EmergencyViewData>(s.api, c, 'GET', `/emergency/${encodeURIComponent(id)}`);
+    if (!r.ok) return null;
+    views.push(r.data);
+  }
+  return views.length ? combineViews(views) : null;
+}
+
+export function emergencyLiveView(s: UiServer, c: UiContext, ctx: UiCtx, ids: string[]): LiveView {
+  const topics = new Set(ids.map((id) => `emergency:${id}`));
   return {
     wantsDevice: () => false,
-    wantsTopic: (topic) => topic === `emergency:${id}`,
-    initial: { topics: [`emergency:${id}`] },
+    wantsTopic: (topic) => topics.has(topic),
+    initial: { topics: [...topics] },
     render: async () => {
-      const r = await callApi<EmergencyViewData>(s.api, c, 'GET', `/emergency/${encodeURIComponent(id)}`);
-      if (!r.ok) return {};
-      const v = r.data;
+      const v = await loadCombined(s, c, ids);
+      if (!v) return {};
       const p = progressParts(v.summary);
       const set: UpdateSet = {
         'emg:summary': { t: ctx.t('emg.summary', { playing: p.playing, total: v.summary.total }) },
@@ -249,17 +282,12 @@ export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
     return c.html(<FormPage ctx={g.ctx} {...(await formData(s, c, g.user))} />);
   });
 
-  app.get('/ui/emergency/:id', async (c) => {
+  app.get('/ui/emergency/:ids', async (c) => {
     const g = await guard(c, s);
     if ('response' in g) return g.response;
-    const r = await callApi<EmergencyViewData>(
-      s.api,
-      c,
-      'GET',
-      `/emergency/${encodeURIComponent(c.req.param('id'))}`,
-    );
-    if (!r.ok) return c.text(g.ctx.t('err.notFound'), 404);
-    return c.html(<ProgressPage ctx={g.ctx} v={r.data} />);
+    const v = await loadCombined(s, c, parseIds(c.req.param('ids')));
+    if (!v) return c.text(g.ctx.t('err.notFound'), 404);
+    return c.html(<ProgressPage ctx={g.ctx} v={v} />);
   });
 
   app.post('/ui/emergency', async (c) => {
@@ -268,8 +296,9 @@ export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
     const f = await readForm(c);
     checkFormCsrf(c, f);
     const t = g.ctx.t;
+    const units = list(f, 'unit');
     const values = {
-      unit: str(f, 'unit'),
+      unit: units.join(','),
       title: str(f, 'title'),
       text: str(f, 'text'),
       repeat: str(f, 'repeat'),
@@ -277,9 +306,9 @@ export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
     };
     const file = f.file instanceof File && f.file.size > 0 ? f.file : undefined;
     const errors: FieldErrors = {};
-    if (!values.unit) errors.unit = { key: 'err.required' };
-    else if (!UnitPathSchema.safeParse(values.unit).success) errors.unit = { key: 'err.unit' };
-    else if (!inScope(g.user, values.unit)) errors.unit = { key: 'err.unitScope' };
+    if (units.length === 0) errors.unit = { key: 'err.pickOne' };
+    else if (units.some((u) => !UnitPathSchema.safeParse(u).success)) errors.unit = { key: 'err.unit' };
+    else if (units.some((u) => !inScope(g.user, u))) errors.unit = { key: 'err.unitScope' };
     if (!values.title) errors.title = { key: 'err.required' };
     if (!file && !values.text) errors.text = { key: 'err.textOrFile' };
     const repeat = Number(values.repeat);
@@ -292,7 +321,7 @@ export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
       if (file) {
         const qs = new URLSearchParams({
           title: values.title,
-          unit: values.unit,
+          unit: units[0] as string,
           lang: 'vi',
           category: 'disaster',
           kind: 'audio',
@@ -306,17 +335,25 @@ export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
         if (up.ok) content = up.data.id;
         else errors.file = up.message;
       }
-      if (!errors.file) {
+      // One emergency per chosen unit subtree (the API takes one unit); sent one after the other.
+      const sent: string[] = [];
+      for (const unit of errors.file ? [] : units) {
         const r = await callApi<EmergencyViewData>(s.api, c, 'POST', '/emergency', {
-          unit: values.unit,
+          unit,
           title: values.title,
           ...(values.text ? { text: values.text } : {}),
           ...(content ? { content } : {}),
           repeat,
         });
-        if (r.ok) return c.redirect(ui(`/emergency/${encodeURIComponent(r.data.bundle.id)}`), 303);
-        Object.assign(errors, apiFieldErrors(r));
+        if (!r.ok) {
+          Object.assign(errors, apiFieldErrors(r));
+          break;
+        }
+        sent.push(r.data.bundle.id);
       }
+      if (sent.length > 0 && Object.keys(errors).length === 0)
+        return c.redirect(ui(`/emergency/${sent.map(encodeURIComponent).join(',')}`), 303);
+      if (sent.length > 0) errors._form = t('emg.partial', { ids: sent.join(', ') });
     }
     return c.html(
       <FormPage ctx={g.ctx} {...(await formData(s, c, g.user))} values={values} errors={errors} />,
