@@ -102,6 +102,23 @@ describe('dashboard pages on a real server', () => {
     const reset = await admin.post(`/ui/admin/users/${user.id}/reset`, { _csrf: csrf });
     expect(reset.status).toBe(200);
     expect(await reset.text()).toMatch(/bientap: <code class="secret">[^<]{8,}<\/code>/);
+    const edit = await admin.post(`/ui/admin/users/${user.id}/edit`, {
+      _csrf: csrf,
+      role: 'approver',
+      scope: '08/02500, 08/02503',
+    });
+    expect(edit.status).toBe(303);
+    expect(await h.server.deps.store.users.get(user.id)).toMatchObject({
+      role: 'approver',
+      scope: ['08/02500', '08/02503'],
+    });
+    const badEdit = await admin.post(`/ui/admin/users/${user.id}/edit`, {
+      _csrf: csrf,
+      role: 'approver',
+      scope: '08/x',
+    });
+    expect(badEdit.status).toBe(400);
+    expect(await badEdit.text()).toContain('Mã đơn vị là các mã số nối bằng');
     const audit = await (await admin.get('/ui/admin/audit?action=user.update')).text();
     expect(audit).toContain('<code>user.update</code>');
     expect(audit).not.toContain('<code>unit.import</code>');

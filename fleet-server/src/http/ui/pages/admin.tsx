@@ -85,6 +85,27 @@ function AdminPage(props: { ctx: UiCtx; vm: AdminVm }) {
                             {t('admin.resetPassword')}
                           </button>
                         </form>
+                        <details>
+                          <summary>{t('admin.edit')}</summary>
+                          <form
+                            method="post"
+                            action={ui(`/admin/users/${encodeURIComponent(u.id)}/edit`)}
+                            class="stack"
+                          >
+                            <Csrf ctx={ctx} />
+                            <select name="role" aria-label={t('admin.role')}>
+                              {USER_ROLES.map((r) => (
+                                <option value={r} selected={u.role === r}>
+                                  {t(`role.${r}` as MsgKey)}
+                                </option>
+                              ))}
+                            </select>
+                            <input name="scope" value={u.scope.join(', ')} aria-label={t('admin.scope')} />
+                            <button type="submit" class="secondary">
+                              {t('common.save')}
+                            </button>
+                          </form>
+                        </details>
                         <form
                           method="post"
                           action={ui(
@@ -306,6 +327,29 @@ export function registerAdminPages(app: Hono<AppEnv>, s: UiServer): void {
     }
     const vm = await loadAdmin(s, c);
     return c.html(<AdminPage ctx={g.ctx} vm={{ ...vm, userForm: { values, errors } }} />, 400);
+  });
+
+  app.post('/ui/admin/users/:id/edit', async (c) => {
+    const g = await guard(c, s, 'user.manage');
+    if ('response' in g) return g.response;
+    const f = await readForm(c);
+    checkFormCsrf(c, f);
+    const role = str(f, 'role');
+    const scope = str(f, 'scope')
+      .split(/[\s,;]+/)
+      .filter(Boolean);
+    const vm = await loadAdmin(s, c);
+    const bad = (text: string) =>
+      c.html(<AdminPage ctx={{ ...g.ctx, flash: { kind: 'error', text } }} vm={vm} />, 400);
+    if (!(USER_ROLES as readonly string[]).includes(role)) return bad(g.ctx.t('err.role'));
+    if (scope.length === 0 || scope.some((u) => u !== '*' && !UnitPathSchema.safeParse(u).success))
+      return bad(`${g.ctx.t('admin.scope')}: ${g.ctx.t('err.unit')}`);
+    const r = await callApi(s.api, c, 'PATCH', `/users/${encodeURIComponent(c.req.param('id'))}`, {
+      role,
+      scope,
+    });
+    if (!r.ok) return bad(r.message);
+    return done(c, ui('/admin'), 'common.savedOk');
   });
 
   app.post('/ui/admin/users/:id/:action{reset|disable|enable}', async (c) => {
