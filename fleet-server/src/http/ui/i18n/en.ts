@@ -351,6 +351,7 @@ export const en: Record<MsgKey, string> = {
   'admin.target': 'Target',
   'admin.hours': 'Valid for (hours)',
   'admin.disabled': 'Disabled',
+  'admin.level': 'Level',
   'admin.edit': 'Edit role, scope',
   'admin.scopeHint': 'One unit path per line, e.g. 08 or 08/02500.',
   'admin.disable': 'Disable',

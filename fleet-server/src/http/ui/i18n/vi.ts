@@ -349,6 +349,7 @@ export const vi = {
   'admin.target': 'Đối tượng',
   'admin.hours': 'Hiệu lực (giờ)',
   'admin.disabled': 'Đã khóa',
+  'admin.level': 'Cấp',
   'admin.edit': 'Sửa vai trò, phạm vi',
   'admin.scopeHint': 'Mỗi dòng một mã đơn vị, ví dụ 08 hoặc 08/02500.',
   'admin.disable': 'Khóa',

@@ -72,53 +72,55 @@ function AdminPage(props: { ctx: UiCtx; vm: AdminVm }) {
                   <td>{u.displayName}</td>
                   <td>{t(`role.${u.role}` as MsgKey)}</td>
                   <td>{u.scope.join(', ')}</td>
-                  <td class="actions">
-                    {u.id === ctx.user?.id ? null : (
-                      <>
-                        <form
-                          method="post"
-                          action={ui(`/admin/users/${encodeURIComponent(u.id)}/reset`)}
-                          data-confirm={`${t('admin.resetPassword')}: ${u.username}?`}
-                        >
-                          <Csrf ctx={ctx} />
-                          <button type="submit" class="secondary">
-                            {t('admin.resetPassword')}
-                          </button>
-                        </form>
-                        <details>
-                          <summary>{t('admin.edit')}</summary>
+                  <td>
+                    <div class="actions">
+                      {u.id === ctx.user?.id ? null : (
+                        <>
                           <form
                             method="post"
-                            action={ui(`/admin/users/${encodeURIComponent(u.id)}/edit`)}
-                            class="stack"
+                            action={ui(`/admin/users/${encodeURIComponent(u.id)}/reset`)}
+                            data-confirm={`${t('admin.resetPassword')}: ${u.username}?`}
                           >
                             <Csrf ctx={ctx} />
-                            <select name="role" aria-label={t('admin.role')}>
-                              {USER_ROLES.map((r) => (
-                                <option value={r} selected={u.role === r}>
-                                  {t(`role.${r}` as MsgKey)}
-                                </option>
-                              ))}
-                            </select>
-                            <input name="scope" value={u.scope.join(', ')} aria-label={t('admin.scope')} />
                             <button type="submit" class="secondary">
-                              {t('common.save')}
+                              {t('admin.resetPassword')}
                             </button>
                           </form>
-                        </details>
-                        <form
-                          method="post"
-                          action={ui(
-                            `/admin/users/${encodeURIComponent(u.id)}/${u.disabled ? 'enable' : 'disable'}`,
-                          )}
-                        >
-                          <Csrf ctx={ctx} />
-                          <button type="submit" class={u.disabled ? 'secondary' : 'danger'}>
-                            {t(u.disabled ? 'admin.enable' : 'admin.disable')}
-                          </button>
-                        </form>
-                      </>
-                    )}
+                          <details>
+                            <summary>{t('admin.edit')}</summary>
+                            <form
+                              method="post"
+                              action={ui(`/admin/users/${encodeURIComponent(u.id)}/edit`)}
+                              class="stack"
+                            >
+                              <Csrf ctx={ctx} />
+                              <select name="role" aria-label={t('admin.role')}>
+                                {USER_ROLES.map((r) => (
+                                  <option value={r} selected={u.role === r}>
+                                    {t(`role.${r}` as MsgKey)}
+                                  </option>
+                                ))}
+                              </select>
+                              <input name="scope" value={u.scope.join(', ')} aria-label={t('admin.scope')} />
+                              <button type="submit" class="secondary">
+                                {t('common.save')}
+                              </button>
+                            </form>
+                          </details>
+                          <form
+                            method="post"
+                            action={ui(
+                              `/admin/users/${encodeURIComponent(u.id)}/${u.disabled ? 'enable' : 'disable'}`,
+                            )}
+                          >
+                            <Csrf ctx={ctx} />
+                            <button type="submit" class={u.disabled ? 'secondary' : 'danger'}>
+                              {t(u.disabled ? 'admin.enable' : 'admin.disable')}
+                            </button>
+                          </form>
+                        </>
+                      )}
+                    </div>
                   </td>
                 </tr>
               ))}
@@ -164,7 +166,7 @@ function AdminPage(props: { ctx: UiCtx; vm: AdminVm }) {
               <tr>
                 <th>{t('common.unit')}</th>
                 <th>{t('common.name')}</th>
-                <th>Level</th>
+                <th>{t('admin.level')}</th>
               </tr>
             </thead>
             <tbody>

@@ -73,25 +73,27 @@ function EnrolmentsPage(props: { ctx: UiCtx; vm: EnrolVm }) {
                       </small>
                     </td>
                     <td>{formatDateTime(d.enrolledAt)}</td>
-                    <td class="actions">
-                      {vm.canApprove ? (
-                        <form method="post" action={ui(`/enrolments/${encodeURIComponent(d.id)}/approve`)}>
-                          <Csrf ctx={ctx} />
-                          <button type="submit">{t('enrol.approve')}</button>
-                        </form>
-                      ) : null}
-                      {vm.canReject ? (
-                        <form
-                          method="post"
-                          action={ui(`/enrolments/${encodeURIComponent(d.id)}/reject`)}
-                          data-confirm={t('enrol.reject')}
-                        >
-                          <Csrf ctx={ctx} />
-                          <button type="submit" class="danger">
-                            {t('enrol.reject')}
-                          </button>
-                        </form>
-                      ) : null}
+                    <td>
+                      <div class="actions">
+                        {vm.canApprove ? (
+                          <form method="post" action={ui(`/enrolments/${encodeURIComponent(d.id)}/approve`)}>
+                            <Csrf ctx={ctx} />
+                            <button type="submit">{t('enrol.approve')}</button>
+                          </form>
+                        ) : null}
+                        {vm.canReject ? (
+                          <form
+                            method="post"
+                            action={ui(`/enrolments/${encodeURIComponent(d.id)}/reject`)}
+                            data-confirm={t('enrol.reject')}
+                          >
+                            <Csrf ctx={ctx} />
+                            <button type="submit" class="danger">
+                              {t('enrol.reject')}
+                            </button>
+                          </form>
+                        ) : null}
+                      </div>
                     </td>
                   </tr>
                 ))}
