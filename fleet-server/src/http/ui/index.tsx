@@ -21,6 +21,7 @@ import { ui } from './context.js';
 import { LiveHub, type LiveView } from './live.js';
 import { registerAdminPages } from './pages/admin.js';
 import { registerApprovalPages } from './pages/approvals.js';
+import { registerAuditPage } from './pages/audit.js';
 import { registerAuthPages } from './pages/auth.js';
 import { registerContentPages } from './pages/content.js';
 import { deviceLiveView, registerDevicePages } from './pages/device.js';
@@ -103,6 +104,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   registerDevicePages(app, s);
   registerEnrolmentPages(app, s);
   registerAdminPages(app, s);
+  registerAuditPage(app, s);
   registerContentPages(app, s);
   registerProgrammePages(app, s);
   registerApprovalPages(app, s);
