@@ -83,6 +83,21 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
+/** Polls like `eventually`, and says what it waited for when the time runs out. */
+async function waitFor<T>(
+  what: string,
+  fn: () => T | Promise<T>,
+  timeoutMs: number,
+  stepMs: number,
+): Promise<NonNullable<T>> {
+  const t0 = Date.now();
+  try {
+    return await eventually(fn, timeoutMs, stepMs);
+  } catch (e) {
+    throw new Error(`timed out after ${Date.now() - t0} ms waiting for ${what}`, { cause: e });
+  }
+}
+
 function wavPosition(wallMs: number): { ms: number; slackMs: number } {
   if (!station) throw new Error('no station');
   return station.wavPosition(wallMs);
@@ -96,10 +111,11 @@ async function proofsOf(id: string): Promise<ProofEntry[]> {
 describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)', () => {
   it('enrols the station with the one-time token and shows it online', async () => {
     const agent = station?.rt as AgentRuntime;
-    const creds = await eventually(() => agent.enrolment.credentials(), 60_000, 100);
+    const creds = await waitFor('the station to enrol', () => agent.enrolment.credentials(), 60_000, 100);
     deviceId = creds.deviceId;
     expect(creds.unit).toBe(COMMUNE);
-    const dev = await eventually(
+    const dev = await waitFor(
+      'the station online on the server',
       async () => {
         const d = await operator.get<{ online: boolean; presence: { state: string } | null; unit: string }>(
           `/devices/${deviceId}`,
@@ -157,7 +173,8 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
     expect(leadMs).toBeGreaterThan(3000); // the slot is still ahead: this run can check its timing
 
     // Downloaded and verified: the rollout view reaches active for this device.
-    const rollout = await eventually(
+    const rollout = await waitFor(
+      'the rollout to reach active',
       async () => {
         const r = await approver.get<{ devices: { deviceId: string; state: string }[] }>(
           `/bundles/${draft.id}/rollout`,
@@ -171,7 +188,8 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
     expect(['active', 'playing']).toContain(rollout);
     expect(station?.rt.bundles.active().some((b) => b.id === draft.id)).toBe(true);
     // ... and the station's own health report, as the server shows it, lists the bundle.
-    await eventually(
+    await waitFor(
+      'the health report to list the bundle',
       async () => {
         const d = await operator.get<{ health: { bundles: { id: string; version: number }[] } | null }>(
           `/devices/${deviceId}`,
@@ -183,7 +201,8 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
     );
 
     // Played, and the completed proof is on the server for this device.
-    const done = await eventually(
+    const done = await waitFor(
+      'the completed proof on the server',
       async () =>
         (await proofsOf(deviceId)).find(
           (e) => e.proof.bundleId === draft.id && e.proof.outcome === 'completed',
@@ -281,7 +300,8 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
     expect(playing.event === 'device' || playing.event === 'snapshot').toBe(true);
 
     // The signed proof with priority emergency, started at once.
-    const started = await eventually(
+    const started = await waitFor(
+      'the emergency started proof on the server',
       async () =>
         (await proofsOf(deviceId)).find((e) => e.proof.bundleId === id && e.proof.outcome === 'started'),
       60_000,
@@ -296,7 +316,8 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
     expect(started.proof.contentSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(started.proof.relays.amplifier).toBe(true);
     const startedAt = Date.parse(started.proof.startedAt ?? '');
-    const done = await eventually(
+    const done = await waitFor(
+      'the emergency completed proof on the server',
       async () =>
         (await proofsOf(deviceId)).find((e) => e.proof.bundleId === id && e.proof.outcome === 'completed'),
       90_000,
