@@ -159,8 +159,9 @@ describe('agent playback e2e (real ffmpeg → WAV sink)', () => {
     expect(Math.abs(toneEnd - (cutAt - openedAt))).toBeLessThanOrEqual(400);
     const chimeStart = w.find((x) => x.t >= toneEnd && x.loud && Math.abs(x.f - 660) < 30)!.t;
     // The emergency's decoder starts when the item is cut (about 0.1–0.2 s on an idle board,
-    // up to ~0.7 s at load average 13 on the 2-core test machine).
-    expect(chimeStart - toneEnd).toBeLessThan(1200);
+    // up to ~1.2 s at load average 13+ on the 2-core test machine). This checks that the chime
+    // follows the cut rather than waiting for a later slot; the latency itself is benchmarked.
+    expect(chimeStart - toneEnd).toBeLessThan(3000);
     const chimeEnd = w.find((x) => x.t > chimeStart && (!x.loud || Math.abs(x.f - 660) >= 30))!.t;
     expect(chimeEnd - chimeStart).toBeGreaterThan(450);
     expect(chimeEnd - chimeStart).toBeLessThan(750);

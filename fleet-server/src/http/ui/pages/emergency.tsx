@@ -41,11 +41,16 @@ const STAGE_TONE: Record<EmergencyDeviceState['stage'], Tone> = {
   failed: 'bad',
 };
 
+/**
+ * The funnel as operators read it: how many stations got at least that far (a station that is
+ * playing was also notified and verified), so the numbers only grow as the alert spreads.
+ */
 export function progressParts(sum: EmergencySummary) {
+  const playing = sum.playing + sum.completed;
   return {
-    notified: sum.sent,
-    verified: sum.received,
-    playing: sum.playing + sum.completed,
+    notified: sum.total,
+    verified: sum.received + playing,
+    playing,
     failed: sum.failed,
   };
 }
