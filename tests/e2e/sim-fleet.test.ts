@@ -156,12 +156,13 @@ describe('simulated fleet against a real fleet server', () => {
     if (!ingest) throw new Error('no ingest service');
     const faulty = stations[2]?.deviceId as string;
     const healthy = stations[0]?.deviceId as string;
+    // the fault input is set once the agent has started; the next health report (every 5 s) carries it
     await until(
       () =>
-        ingest.liveAll().get(faulty)?.health !== undefined &&
+        ingest.liveAll().get(faulty)?.health?.inputs.ampFault === true &&
         ingest.liveAll().get(healthy)?.health !== undefined,
       60_000,
-      'health from the devices',
+      'health from the devices, with the amplifier fault',
     );
     expect(ingest.liveAll().get(faulty)?.health?.inputs.ampFault).toBe(true);
     expect(ingest.liveAll().get(healthy)?.health?.inputs.ampFault).toBe(false);
