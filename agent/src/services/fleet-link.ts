@@ -101,14 +101,18 @@ export class FleetLink {
     if (!c) return;
     if (c.connected) {
       // A clean goodbye: the retained presence says offline with this connection's order.
-      await c
-        .publishAsync(deviceTopic(this.o.deviceId, 'presence'), JSON.stringify(this.presence('offline')), {
+      // Bounded: on a link that died unnoticed the acknowledgement never comes, and a station
+      // must still stop (the last will says offline for us then).
+      await withinMs(
+        c.publishAsync(deviceTopic(this.o.deviceId, 'presence'), JSON.stringify(this.presence('offline')), {
           qos: 1,
           retain: true,
-        })
-        .catch(() => undefined);
+        }),
+        STOP_STEP_MS,
+      );
     }
-    await c.endAsync(false).catch(() => c.end(true));
+    const ended = await withinMs(c.endAsync(false), STOP_STEP_MS);
+    if (!ended) c.end(true);
   }
 
   /** Publishes a rollout status if connected (dropped otherwise). */
@@ -293,4 +297,21 @@ export class FleetLink {
       this.log.warn({ topic, err: (err as Error).message.slice(0, 300) }, 'message refused');
     }
   }
+}
+
+/** How long each step of a clean disconnect may take before the link is dropped. */
+const STOP_STEP_MS = 2000;
+
+/** Resolves true when `p` settles (fulfilled or rejected) within `ms`, false otherwise. */
+function withinMs(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

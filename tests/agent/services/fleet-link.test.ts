@@ -177,6 +177,23 @@ describe('FleetLink with a real aedes broker', () => {
     await obs.client.endAsync();
   });
 
+  it('stops within seconds when the broker never acknowledges the goodbye (a link that died unnoticed)', async () => {
+    const { link } = await setup();
+    const b = broker as BrokerFixture;
+    const obs = await observer(b.url, ['loa/v1/d/dev-1/presence']);
+    link.start();
+    await obs.waitFor<Presence>((m) => m.json.state === 'online');
+    // From now on the broker swallows every publish: no PUBACK ever comes back.
+    b.broker.authorizePublish = () => undefined;
+    const t0 = performance.now();
+    await link.stop();
+    const took = performance.now() - t0;
+    // Two bounded steps (goodbye, disconnect) of 2 s each, with room for a loaded machine.
+    expect(took).toBeGreaterThanOrEqual(1500);
+    expect(took).toBeLessThan(15_000);
+    expect(link.connected).toBe(false);
+  });
+
   it('runs signed commands once, refuses unsigned, replayed, expired and foreign ones', async () => {
     const { link, executed } = await setup();
     const obs = await observer((broker as BrokerFixture).url, ['loa/v1/d/dev-1/#']);
