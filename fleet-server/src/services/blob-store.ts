@@ -5,9 +5,12 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LoaError, Sha256Schema } from '@loa/protocol';
+
+/** Read size when serving blobs: large pieces mean few reads, stream chunks and socket writes. */
+const READ_CHUNK = 256 * 1024;
 
 export interface StoredBlob {
   sha256: string;
@@ -69,7 +72,51 @@ export class BlobStore {
 
   /** Streams a blob (inclusive byte range when given). */
   read(sha256: string, range?: { start: number; end: number }): ReadStream {
-    return createReadStream(this.path(sha256), range ? { start: range.start, end: range.end } : {});
+    return createReadStream(this.path(sha256), {
+      highWaterMark: READ_CHUNK,
+      ...(range ? { start: range.start, end: range.end } : {}),
+    });
+  }
+
+  /**
+   * A blob (inclusive byte range when given) as a web stream for an HTTP response body: pulled
+   * in READ_CHUNK pieces with one piece read ahead, so a slow client holds one chunk in memory
+   * (Node 20's Readable.toWeb reads a whole file ahead) and a fast one costs few large writes.
+   * The file is opened at the first pull and closed at the end, on error and on cancel.
+   */
+  readWeb(sha256: string, range?: { start: number; end: number }): ReadableStream<Uint8Array> {
+    const path = this.path(sha256);
+    let pos = range?.start ?? 0;
+    const end = range ? range.end + 1 : Number.POSITIVE_INFINITY;
+    let fh: FileHandle | undefined;
+    const close = async () => {
+      const h = fh;
+      fh = undefined;
+      await h?.close().catch(() => undefined);
+    };
+    return new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          try {
+            fh ??= await open(path, 'r');
+            const want = Math.min(READ_CHUNK, end - pos);
+            const buf = Buffer.allocUnsafe(want);
+            const { bytesRead } = await fh.read(buf, 0, want, pos);
+            pos += bytesRead;
+            if (bytesRead > 0) controller.enqueue(buf.subarray(0, bytesRead));
+            if (bytesRead === 0 || pos >= end) {
+              await close();
+              controller.close();
+            }
+          } catch (e) {
+            await close();
+            controller.error(e);
+          }
+        },
+        cancel: close,
+      },
+      { highWaterMark: 1 },
+    );
   }
 
   /**

@@ -6,7 +6,6 @@
  * logged-in user (session or API token, any role) may fetch too (dashboard previews).
  * Blobs stream from disk; nothing is read whole into memory.
  */
-import { Readable } from 'node:stream';
 import { documentDigest, LoaError, targetMatches } from '@loa/protocol';
 import type { Context } from 'hono';
 import { inScope } from '../../domain/rbac.js';
@@ -97,8 +96,7 @@ export function registerBlobRoutes({ app, deps }: RouteContext): void {
     headers.set('Content-Length', String(len));
     if (range) headers.set('Content-Range', `bytes ${range.start}-${range.end}/${st.size}`);
     if (head || len === 0) return new Response(null, { status, headers });
-    const stream = blobs.read(sha, range);
-    return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status, headers });
+    return new Response(blobs.readWeb(sha, range), { status, headers });
   };
 
   app.get('/blobs/:sha256', (c) => serveBlob(c, c.req.method === 'HEAD'));
