@@ -16,7 +16,6 @@ import { runCli } from './cli.js';
 import type { AgentConfig } from './config.js';
 import type { ClockReading } from './domain/clock-trust.js';
 import type { ActiveBundle as PlanBundle } from './domain/scheduler/types.js';
-import { FfmpegAudioDriver, probeDurationMs } from './drivers/audio/ffmpeg.js';
 import { SimAudioDriver } from './drivers/audio/sim.js';
 import type { AudioDriver } from './drivers/audio/types.js';
 import { type ActiveBundle, BundleStore } from './services/bundle-store.js';
@@ -36,7 +35,7 @@ import { Player } from './services/player.js';
 import { ProofJournal } from './services/proof-journal.js';
 import { SdNotify } from './services/sd-notify.js';
 import { buildHardware, type StationHardware } from './services/station-hardware.js';
-import { TechnicianPage } from './services/technician-page.js';
+import type { TechnicianPage } from './services/technician-page.js';
 import { fetchTrustPolicy, loadPinnedRoots, TrustStore } from './services/trust-store.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -200,10 +199,16 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     await bundles.start();
     started('bundles', bundles, (b) => b.stop());
 
-    const audio: AudioDriver =
-      config.audio.driver === 'sim'
-        ? new SimAudioDriver()
-        : new FfmpegAudioDriver({ output: config.audio.output, inputs: config.audio.inputs, logger: log });
+    // Modules a station needs only for a configured feature are imported when it is configured:
+    // fluent-ffmpeg (real audio), hono (technician page), serialport/onoff (real drivers).
+    const ffmpegMod = config.audio.driver === 'sim' ? undefined : await import('./drivers/audio/ffmpeg.js');
+    const audio: AudioDriver = ffmpegMod
+      ? new ffmpegMod.FfmpegAudioDriver({
+          output: config.audio.output,
+          inputs: config.audio.inputs,
+          logger: log,
+        })
+      : new SimAudioDriver();
     const relayCfg = config.audio.streamRelay;
     const player = new Player({
       audio,
@@ -223,7 +228,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         silenceMs: relayCfg.silenceS * 1000,
         ...(relayCfg.fallback === 'none' ? {} : { fallback: { kind: 'input', input: relayCfg.fallback } }),
       },
-      ...(config.audio.driver === 'sim' ? {} : { probeDurationMs: (p: string) => probeDurationMs(p) }),
+      ...(ffmpegMod ? { probeDurationMs: (p: string) => ffmpegMod.probeDurationMs(p) } : {}),
     });
     const blobDir = join(paths.bundles, 'blobs');
     player.setBundles(bundles.active().map((b) => toPlan(b, blobDir)));
@@ -335,6 +340,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         ? await readProvisioning(config.fleet.provisioningFile).catch(() => undefined)
         : undefined;
       const passwordHash = config.technician.passwordHash ?? prov?.technicianPasswordHash;
+      const { TechnicianPage } = await import('./services/technician-page.js');
       technician = new TechnicianPage({
         listen: config.technician.listen,
         port: config.technician.port,

@@ -13,7 +13,6 @@ import { SimGpio } from '../drivers/gpio/sim.js';
 import type { GpioDriver, InputPin, OutputPin } from '../drivers/gpio/types.js';
 import { createQuectelModem } from '../drivers/modem/quectel.js';
 import { linkPowerRelay, SimModemDevice, SimModemTransport } from '../drivers/modem/sim.js';
-import { SerialLineTransport } from '../drivers/serial/serialport-transport.js';
 import type { LineTransport } from '../drivers/serial/types.js';
 import { Amplifier } from './amplifier.js';
 import type { Clock } from './contracts.js';
@@ -96,6 +95,7 @@ export async function buildHardware(hw: Hw, logger: Logger, clock: Clock): Promi
       transport = new SimModemTransport({ device });
       if (power) power = linkPowerRelay(power, device);
     } else {
+      const { SerialLineTransport } = await import('../drivers/serial/serialport-transport.js');
       transport = new SerialLineTransport({
         path: hw.modem.path ?? '/dev/ttyUSB2',
         baudRate: hw.modem.baudRate,
@@ -119,6 +119,7 @@ export async function buildHardware(hw: Hw, logger: Logger, clock: Clock): Promi
       result.simFm = device;
       transport = new SimFmTransport({ device });
     } else {
+      const { SerialLineTransport } = await import('../drivers/serial/serialport-transport.js');
       transport = new SerialLineTransport({
         path: hw.fm.path ?? '/dev/ttyAMA0',
         baudRate: hw.fm.baudRate,
