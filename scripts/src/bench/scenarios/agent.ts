@@ -1,13 +1,18 @@
 /**
- * Scenario 6: one real agent process (npm run agent's entry, simulated GPIO/modem, the REAL
- * audio driver: ffmpeg decoding into a null sink paced in real time) enrolled with the real
- * fleet server. Measures process start → ready (its own readyMs and the wall time including
- * Node/tsx start), idle and playing CPU/RSS of the agent with its ffmpeg children, and how
- * close to the scheduled instant each slot started (from its signed proofs).
+ * Scenario 6: one real agent process run as a station runs it (the compiled build,
+ * agent/bin/loa-agent.js, built here with `tsc -b agent`; simulated GPIO/modem, the REAL audio
+ * driver: ffmpeg decoding into a null sink paced in real time) enrolled with the real fleet
+ * server. Measures process start → ready (its own readyMs and the wall time including Node
+ * start), idle and playing CPU/RSS of the agent with its ffmpeg children, and how close to the
+ * scheduled instant each slot started (from its signed proofs). A second, shorter run of the
+ * development entry (TypeScript through tsx) gives its idle RSS on a separate line: tsx's
+ * loader thread and esbuild service process are counted there, which no station carries.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { FleetApi } from '../../sim/fleet-api.js';
 import { startChild } from '../child.js';
@@ -25,13 +30,88 @@ interface ProofRow {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+interface AgentProc {
+  proc: ChildProcessByStdio<null, Readable, Readable>;
+  exited: Promise<void>;
+  /** readyMs from the agent's "agent started" line, and the wall time from spawn to it. */
+  ready(): { readyMs: number; wallMs: number } | undefined;
+  stop(): Promise<void>;
+}
+
+/** The compiled build, as a station runs it (systemd: node agent/bin/loa-agent.js). */
+const COMPILED = ['agent/bin/loa-agent.js'];
+/** The development entry (npm run agent): TypeScript sources through tsx. */
+const DEV_TSX = ['--conditions=@loa/source', '--import', 'tsx', 'agent/src/main.ts'];
+
+function spawnAgent(entry: string[], cfgPath: string): AgentProc {
+  const spawnedAt = performance.now();
+  const proc = spawn(process.execPath, [...entry, '--config', cfgPath], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NOTIFY_SOCKET: '' },
+  });
+  let ready: { readyMs: number; wallMs: number } | undefined;
+  let buf = '';
+  proc.stdout.on('data', (c: Buffer) => {
+    buf += c.toString();
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        const j = JSON.parse(line) as { msg?: string; readyMs?: number };
+        if (j.msg === 'agent started' && ready === undefined)
+          ready = { readyMs: j.readyMs ?? Number.NaN, wallMs: performance.now() - spawnedAt };
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  proc.stderr.resume();
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  return {
+    proc,
+    exited,
+    ready: () => ready,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGTERM');
+      await Promise.race([exited, sleep(20_000)]);
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    },
+  };
+}
+
+/** Waits until the agent logged "agent started" and the server counts `online` devices. */
+async function waitReady(a: AgentProc, online: () => Promise<number>, want: number): Promise<void> {
+  const end = performance.now() + 90_000;
+  while ((a.ready() === undefined || (await online()) < want) && performance.now() < end) await sleep(100);
+  if (a.ready() === undefined) throw new Error('the agent did not log "agent started"');
+}
+
+function agentConfig(dataDir: string, url: string, token: string, rootPem: string) {
+  return {
+    device: { dataDir, name: 'bench agent' },
+    fleet: { url, enrolmentToken: token, healthIntervalS: 60 },
+    trust: { rootKeys: [rootPem] },
+    hardware: {
+      gpio: { driver: 'sim' },
+      amplifier: { pin: 17, warmupMs: 1000, idleTailMs: 5000 },
+      inputs: { mains: { pin: 5, activeLow: true } },
+      modem: { driver: 'sim', path: '/dev/ttyUSB2', powerPin: 24 },
+    },
+    audio: { driver: 'real', output: { type: 'null' } },
+    technician: { enabled: false },
+    log: { level: 'info' },
+  };
+}
+
 export const agent: Scenario = {
   name: 'agent',
   title: 'Agent: start-to-ready, idle and playing CPU/RSS, scheduled-start accuracy',
-  budgetMs: { quick: 60_000, full: 150_000 },
+  budgetMs: { quick: 90_000, full: 180_000 },
   async run(ctx) {
     const child = await startChild(
-      { kind: 'fleet', options: { dataDir: join(ctx.tmpDir, 'server'), devices: 1 } },
+      { kind: 'fleet', options: { dataDir: join(ctx.tmpDir, 'server'), devices: 2 } },
       120_000,
     );
     const info = child.ready.info as {
@@ -66,62 +146,17 @@ export const agent: Scenario = {
     writeFileSync(rootPem, info.rootPublicKeyPem);
     const dataDir = join(ctx.tmpDir, 'agent');
     const cfgPath = join(ctx.tmpDir, 'agent.json');
-    writeFileSync(
-      cfgPath,
-      JSON.stringify({
-        device: { dataDir, name: 'bench agent' },
-        fleet: { url: info.url, enrolmentToken: info.tokens[0], healthIntervalS: 60 },
-        trust: { rootKeys: [rootPem] },
-        hardware: {
-          gpio: { driver: 'sim' },
-          amplifier: { pin: 17, warmupMs: 1000, idleTailMs: 5000 },
-          inputs: { mains: { pin: 5, activeLow: true } },
-          modem: { driver: 'sim', path: '/dev/ttyUSB2', powerPin: 24 },
-        },
-        audio: { driver: 'real', output: { type: 'null' } },
-        technician: { enabled: false },
-        log: { level: 'info' },
-      }),
-    );
-    const spawnedAt = performance.now();
-    const proc = spawn(
-      process.execPath,
-      ['--conditions=@loa/source', '--import', 'tsx', 'agent/src/main.ts', '--config', cfgPath],
-      {
-        cwd: repoRoot,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, NOTIFY_SOCKET: '' },
-      },
-    );
-    let readyMs: number | undefined;
-    let readyWallMs: number | undefined;
-    let buf = '';
-    proc.stdout.on('data', (c: Buffer) => {
-      buf += c.toString();
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          const j = JSON.parse(line) as { msg?: string; readyMs?: number };
-          if (j.msg === 'agent started' && readyMs === undefined) {
-            readyMs = j.readyMs;
-            readyWallMs = performance.now() - spawnedAt;
-          }
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    proc.stderr.resume();
-    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    writeFileSync(cfgPath, JSON.stringify(agentConfig(dataDir, info.url, info.tokens[0] as string, rootPem)));
+    // The station runs the compiled build: build it (incremental, quick when up to date).
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    execFileSync(process.execPath, [tsc, '-b', 'agent'], { cwd: repoRoot, stdio: 'inherit' });
+    const online = async () => (await child.query<{ online: number }>('stats')).online;
+    const agentProc = spawnAgent(COMPILED, cfgPath);
+    const proc = agentProc.proc;
+    let tsxIdle: ReturnType<ProcessSampler['stop']> | undefined;
     try {
-      const end = performance.now() + 90_000;
-      while (
-        (readyMs === undefined || (await child.query<{ online: number }>('stats')).online < 1) &&
-        performance.now() < end
-      )
-        await sleep(100);
-      if (readyMs === undefined) throw new Error('the agent did not log "agent started"');
+      await waitReady(agentProc, online, 1);
+      const { readyMs, wallMs: readyWallMs } = agentProc.ready() as { readyMs: number; wallMs: number };
       const pid = proc.pid as number;
       // idle
       const idle = new ProcessSampler(pid, 250, true);
@@ -161,17 +196,43 @@ export const agent: Scenario = {
       const offsets = rows
         .filter((r) => r.outcome === 'started' && r.scheduledAt && r.startedAt)
         .map((r) => Date.parse(r.startedAt as string) - Date.parse(r.scheduledAt as string));
+      await agentProc.stop();
+      // The development entry for comparison (a second device, its own data dir; idle only).
+      const tsxCfg = join(ctx.tmpDir, 'agent-tsx.json');
+      writeFileSync(
+        tsxCfg,
+        JSON.stringify(
+          agentConfig(join(ctx.tmpDir, 'agent-tsx'), info.url, info.tokens[1] as string, rootPem),
+        ),
+      );
+      const tsxProc = spawnAgent(DEV_TSX, tsxCfg);
+      try {
+        await waitReady(tsxProc, online, 1);
+        const s = new ProcessSampler(tsxProc.proc.pid as number, 250, true);
+        s.start();
+        await sleep(5000);
+        tsxIdle = s.stop();
+      } catch (err) {
+        notes.push(`the tsx comparison run failed: ${(err as Error).message}`);
+      } finally {
+        await tsxProc.stop();
+      }
       notes.push(
         `agent process with the real ffmpeg audio driver (null sink, paced), simulated GPIO and modem; ${slots} scheduled slot(s) of a ${toneS} s tone, amplifier warm-up 1 s (the scheduler starts it ahead).`,
-        `start → ready: ${round(readyMs)} ms inside the agent (its readyMs), ${round(readyWallMs ?? 0)} ms from spawn (Node + tsx + sources from the repository; a compiled build starts faster).`,
+        `the compiled build (node agent/bin/loa-agent.js, as systemd runs it, without its --max-semi-space-size=1); start → ready: ${round(readyMs)} ms inside the agent (its readyMs), ${round(readyWallMs)} ms from spawn (with Node start).`,
+        ...(tsxIdle
+          ? [
+              `the development entry (tsx, TypeScript sources) idles at ${round(tsxIdle.rssMeanMb)} MB RSS with its descendants (tsx's esbuild service process included); no station runs it.`,
+            ]
+          : []),
         `scheduled-start offsets (started − scheduled, ms): ${offsets.map(round).join(', ') || 'none recorded'}.`,
       );
       const figures = [
         figure('agent.ready', 'agent start → ready (readyMs)', readyMs, 'ms'),
         figure(
           'agent.ready.wall',
-          'agent spawn → ready (with Node + tsx start)',
-          readyWallMs ?? Number.NaN,
+          'agent spawn → ready (compiled build, with Node start)',
+          readyWallMs,
           'ms',
         ),
         figure('agent.idle.cpu', 'agent idle CPU', idleP.cpuPercent, '% of a core'),
@@ -179,6 +240,15 @@ export const agent: Scenario = {
         figure('agent.play.cpu', 'agent playing CPU (with ffmpeg)', playP.cpuPercent, '% of a core'),
         figure('agent.play.rss', 'agent playing RSS (with ffmpeg)', playP.rssPeakMb, 'MB'),
       ];
+      if (tsxIdle)
+        figures.push(
+          figure(
+            'agent.idle.rss.tsx',
+            'agent idle RSS, development entry through tsx',
+            tsxIdle.rssMeanMb,
+            'MB',
+          ),
+        );
       if (offsets.length)
         figures.push(
           figure(
@@ -194,11 +264,9 @@ export const agent: Scenario = {
             'ms',
           ),
         );
-      return { notes, figures, details: { idle: idleP, playing: playP, offsets } };
+      return { notes, figures, details: { idle: idleP, playing: playP, offsets, tsxIdle } };
     } finally {
-      proc.kill('SIGTERM');
-      await Promise.race([exited, sleep(20_000)]);
-      if (proc.exitCode === null) proc.kill('SIGKILL');
+      await agentProc.stop();
       await child.stop();
     }
   },
