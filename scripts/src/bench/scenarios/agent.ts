@@ -38,8 +38,8 @@ interface AgentProc {
   stop(): Promise<void>;
 }
 
-/** The compiled build, as a station runs it (systemd: node agent/bin/loa-agent.js). */
-const COMPILED = ['agent/bin/loa-agent.js'];
+/** The compiled build with the flags images/systemd/loa-agent.service gives it on a station. */
+const COMPILED = ['--max-semi-space-size=1', 'agent/bin/loa-agent.js'];
 /** The development entry (npm run agent): TypeScript sources through tsx. */
 const DEV_TSX = ['--conditions=@loa/source', '--import', 'tsx', 'agent/src/main.ts'];
 
@@ -219,7 +219,7 @@ export const agent: Scenario = {
       }
       notes.push(
         `agent process with the real ffmpeg audio driver (null sink, paced), simulated GPIO and modem; ${slots} scheduled slot(s) of a ${toneS} s tone, amplifier warm-up 1 s (the scheduler starts it ahead).`,
-        `the compiled build (node agent/bin/loa-agent.js, as systemd runs it, without its --max-semi-space-size=1); start → ready: ${round(readyMs)} ms inside the agent (its readyMs), ${round(readyWallMs)} ms from spawn (with Node start).`,
+        `the compiled build (node --max-semi-space-size=1 agent/bin/loa-agent.js, as loa-agent.service runs it); start → ready: ${round(readyMs)} ms inside the agent (its readyMs), ${round(readyWallMs)} ms from spawn (with Node start).`,
         ...(tsxIdle
           ? [
               `the development entry (tsx, TypeScript sources) idles at ${round(tsxIdle.rssMeanMb)} MB RSS with its descendants (tsx's esbuild service process included); no station runs it.`,
