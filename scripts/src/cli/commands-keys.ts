@@ -25,7 +25,9 @@ import {
   instant,
   integer,
   list,
+  ROOT_KEY_OPTION,
   str,
+  TRUST_FILE_OPTION,
   tr,
   UsageError,
   type Values,
@@ -247,18 +249,8 @@ export const trustAdd: CommandSpec = {
   minArgs: 0,
   maxArgs: 0,
   options: {
-    root: {
-      type: 'string',
-      value: 'ROOT.key',
-      required: true,
-      help: { vi: 'khóa gốc (bí mật)', en: 'root private key' },
-    },
-    trust: {
-      type: 'string',
-      value: 'trust.json',
-      required: true,
-      help: { vi: 'tệp chính sách', en: 'policy file' },
-    },
+    root: ROOT_KEY_OPTION,
+    trust: TRUST_FILE_OPTION,
     key: {
       type: 'string',
       value: 'PUB.pub',

@@ -12,7 +12,17 @@ import {
 } from '@loa/protocol';
 import { writeFileAtomic } from '@loa/protocol/fs';
 import { readPrivateKey, readPublicKey, readText } from './commands-keys.js';
-import { type CommandSpec, type Io, integer, list, str, tr, UsageError } from './spec.js';
+import {
+  type CommandSpec,
+  type Io,
+  integer,
+  list,
+  ROOT_KEY_OPTION,
+  str,
+  TRUST_FILE_OPTION,
+  tr,
+  UsageError,
+} from './spec.js';
 
 /**
  * Trust commands beyond the basic init/add: sign (extra root signatures), remove (revocation)
@@ -97,18 +107,8 @@ export const trustRemove: CommandSpec = {
   minArgs: 0,
   maxArgs: 0,
   options: {
-    root: {
-      type: 'string',
-      value: 'ROOT.key',
-      required: true,
-      help: { vi: 'khóa gốc (bí mật)', en: 'root private key' },
-    },
-    trust: {
-      type: 'string',
-      value: 'trust.json',
-      required: true,
-      help: { vi: 'tệp chính sách', en: 'policy file' },
-    },
+    root: ROOT_KEY_OPTION,
+    trust: TRUST_FILE_OPTION,
     key: {
       type: 'string',
       value: 'PUB.pub|KEYID',
@@ -157,12 +157,7 @@ export const trustRotate: CommandSpec = {
       value: 'N',
       help: { vi: 'ngưỡng chữ ký gốc mới (mặc định 1)', en: 'new root threshold (default 1)' },
     },
-    trust: {
-      type: 'string',
-      value: 'trust.json',
-      required: true,
-      help: { vi: 'tệp chính sách', en: 'policy file' },
-    },
+    trust: TRUST_FILE_OPTION,
   },
   examples: ['loa trust rotate --root keys/root.key --new-root keys/root-2027.key --trust trust.json'],
   async run({ values, io }) {

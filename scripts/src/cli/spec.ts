@@ -200,3 +200,19 @@ export function integer(io: Io, values: Values, name: string, command: string, m
     );
   return Number(v);
 }
+
+/** `--root ROOT.key`: the province's root private key (trust commands that re-sign the policy). */
+export const ROOT_KEY_OPTION: OptionSpec = {
+  type: 'string',
+  value: 'ROOT.key',
+  required: true,
+  help: { vi: 'khóa gốc (bí mật)', en: 'root private key' },
+};
+
+/** `--trust trust.json`: the trust policy file a command reads and rewrites. */
+export const TRUST_FILE_OPTION: OptionSpec = {
+  type: 'string',
+  value: 'trust.json',
+  required: true,
+  help: { vi: 'tệp chính sách', en: 'policy file' },
+};
