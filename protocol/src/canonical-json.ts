@@ -6,12 +6,19 @@
  * - no insignificant white space.
  * Values that JSON cannot represent (undefined, functions, NaN, Infinity, BigInt) and strings
  * with unpaired surrogates (not I-JSON, RFC 7493) are rejected with a TypeError.
+ *
+ * This sits on the server's hot path (every proof is canonicalised to check its signature and its
+ * chain hash), so it avoids per-call allocations it does not need: `Array.prototype.sort()` without a
+ * comparator already orders strings by UTF-16 code units, and well-formedness is checked natively.
  */
 export function canonicalize(value: unknown): string {
-  return write(value, new Set());
+  return write(value, []);
 }
 
-function write(value: unknown, seen: Set<object>): string {
+/** The objects on the path from the root to the current value (a cycle is an object seen on it). */
+type Path = object[];
+
+function write(value: unknown, path: Path): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
@@ -22,46 +29,77 @@ function write(value: unknown, seen: Set<object>): string {
     case 'string':
       return writeString(value);
     case 'object':
-      break;
+      return writeObject(value as object, path);
     default:
       throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);
   }
-  const obj = value as object;
-  if (seen.has(obj)) throw new TypeError('canonical JSON cannot hold a cycle');
-  seen.add(obj);
+}
+
+function writeObject(obj: object, path: Path): string {
+  if (path.includes(obj)) throw new TypeError('canonical JSON cannot hold a cycle');
+  path.push(obj);
   try {
     if (Array.isArray(obj)) {
-      return `[${obj.map((v) => write(v === undefined ? null : v, seen)).join(',')}]`;
+      let out = '[';
+      for (let i = 0; i < obj.length; i++) {
+        const v: unknown = obj[i];
+        if (i > 0) out += ',';
+        out += write(v === undefined ? null : v, path);
+      }
+      return `${out}]`;
     }
     if (typeof (obj as { toJSON?: unknown }).toJSON === 'function') {
-      return write((obj as { toJSON: () => unknown }).toJSON(), seen);
+      return write((obj as { toJSON: () => unknown }).toJSON(), path);
     }
-    const keys = Object.keys(obj)
-      .filter((k) => (obj as Record<string, unknown>)[k] !== undefined)
-      .sort(compareUtf16);
-    const parts = keys.map((k) => `${writeString(k)}:${write((obj as Record<string, unknown>)[k], seen)}`);
-    return `{${parts.join(',')}}`;
+    const rec = obj as Record<string, unknown>;
+    // default sort: UTF-16 code unit order, as RFC 8785 §3.2.3 requires (not code points, not locale)
+    const keys = Object.keys(rec).sort();
+    let out = '{';
+    let first = true;
+    for (const k of keys) {
+      const v = rec[k];
+      if (v === undefined) continue;
+      if (!first) out += ',';
+      first = false;
+      out += `${writeString(k)}:${write(v, path)}`;
+    }
+    return `${out}}`;
   } finally {
-    seen.delete(obj);
+    path.pop();
   }
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** String.prototype.isWellFormed (ES2024; in every Node this project supports). */
+const isWellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean })
+  .isWellFormed;
 
 /** RFC 8785 works on I-JSON (RFC 7493), which forbids unpaired surrogates: refuse them. */
 function writeString(s: string): string {
-  if (LONE_SURROGATE.test(s)) throw new TypeError('canonical JSON cannot hold a lone surrogate (not I-JSON)');
+  if (!isWellFormed.call(s)) throw new TypeError('canonical JSON cannot hold a lone surrogate (not I-JSON)');
   return JSON.stringify(s);
 }
 
-/** Compare by UTF-16 code units, as RFC 8785 §3.2.3 requires (not by code points, not locale). */
-function compareUtf16(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = a.charCodeAt(i) - b.charCodeAt(i);
-    if (d !== 0) return d;
+/**
+ * The canonical JSON of an object with and without one of its top-level members, in one pass over
+ * the others: what a signed document needs twice (its signing bytes leave `signatures` out, its
+ * hash covers everything). Equal to `canonicalize(without)` and `canonicalize(obj)`.
+ */
+export function canonicalizeWithout(obj: object, member: string): { without: string; full: string } {
+  const rec = obj as Record<string, unknown>;
+  const path: Path = [obj];
+  let without = '{';
+  let full = '{';
+  for (const k of Object.keys(rec).sort()) {
+    const v = rec[k];
+    if (v === undefined) continue;
+    const part = `${writeString(k)}:${write(v, path)}`;
+    if (full.length > 1) full += ',';
+    full += part;
+    if (k === member) continue;
+    if (without.length > 1) without += ',';
+    without += part;
   }
-  return a.length - b.length;
+  return { without: `${without}}`, full: `${full}}` };
 }
 
 /** Canonical bytes (UTF-8) of a value. */

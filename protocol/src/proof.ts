@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalBytes } from './canonical-json.js';
+import { canonicalBytes, canonicalizeWithout } from './canonical-json.js';
 import { IdSchema, InstantSchema, Sha256Schema } from './manifest.js';
 import { SignatureSchema } from './signing.js';
 
@@ -59,4 +59,16 @@ export type Proof = z.infer<typeof ProofSchema>;
 /** The hash that the next proof's `prev` must carry: SHA-256 of this signed proof's canonical JSON. */
 export function proofHash(proof: Proof): string {
   return createHash('sha256').update(canonicalBytes(proof)).digest('hex');
+}
+
+/**
+ * A proof's signing bytes and its hash (proofHash) from one canonicalisation: the server needs
+ * both for every proof it ingests.
+ */
+export function proofDigests(proof: Proof): { signingBytes: Buffer; hash: string } {
+  const { without, full } = canonicalizeWithout(proof, 'signatures');
+  return {
+    signingBytes: Buffer.from(without, 'utf8'),
+    hash: createHash('sha256').update(full, 'utf8').digest('hex'),
+  };
 }

@@ -35,8 +35,10 @@ export function addSignature<T extends object>(doc: T, privateKey: KeyObject): T
 export function checkSignatures(
   doc: Signed,
   lookup: (keyid: string) => KeyObject | undefined,
+  /** The document's signing bytes when the caller has them already (see canonicalizeWithout). */
+  precomputed?: Buffer,
 ): { valid: string[]; unknown: string[]; invalid: string[] } {
-  const bytes = signingBytes(doc);
+  const bytes = precomputed ?? signingBytes(doc);
   const valid = new Set<string>();
   const unknown = new Set<string>();
   const invalid = new Set<string>();

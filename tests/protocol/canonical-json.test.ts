@@ -1,6 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalBytes, canonicalize } from '../../protocol/src/index.js';
+import {
+  addSignature,
+  canonicalBytes,
+  canonicalize,
+  canonicalizeWithout,
+  GENESIS_PREV,
+  generateKeyPair,
+  ProofSchema,
+  proofDigests,
+  proofHash,
+  signingBytes,
+} from '../../protocol/src/index.js';
 
 /** IEEE 754 bit pattern → number. */
 function fromBits(hex: string): number {
@@ -174,5 +185,52 @@ describe('canonical JSON properties', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('canonicalizeWithout (signing bytes and full form in one pass)', () => {
+  it('equals canonicalize of the object without the member, and of the whole object', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ unit: 'grapheme' }), fc.jsonValue()),
+        fc.string({ unit: 'grapheme' }),
+        fc.jsonValue(),
+        (o, member, value) => {
+          const doc: Record<string, unknown> = { ...o, [member]: value };
+          const { [member]: _dropped, ...rest } = doc;
+          const r = canonicalizeWithout(doc, member);
+          expect(r.full).toBe(canonicalize(doc));
+          expect(r.without).toBe(canonicalize(rest));
+        },
+      ),
+    );
+  });
+
+  it('gives a proof the same signing bytes and hash as signingBytes and proofHash', () => {
+    const key = generateKeyPair();
+    const body = {
+      type: 'loa-proof',
+      format: 1,
+      eventId: '0b8f3f3e-4c1a-4d55-9f0e-3a1f2b6c7d8e',
+      deviceId: 'dev-0001',
+      seq: 1,
+      prev: GENESIS_PREV,
+      outcome: 'completed',
+      reason: 'Bản tin phòng chống lũ',
+      relays: { amplifier: true, zones: { a: true } },
+      clockTrusted: true,
+      at: '2026-11-26T10:00:00.000Z',
+    } as const;
+    const proof = ProofSchema.parse(addSignature(body, key.privateKey));
+    const d = proofDigests(proof);
+    expect(d.signingBytes.equals(signingBytes(proof))).toBe(true);
+    expect(d.hash).toBe(proofHash(proof));
+  });
+
+  it('still refuses what canonicalize refuses', () => {
+    expect(() => canonicalizeWithout({ a: '\uD800', signatures: [] }, 'signatures')).toThrow(TypeError);
+    const cyc: Record<string, unknown> = { signatures: [] };
+    cyc.self = { back: cyc };
+    expect(() => canonicalizeWithout(cyc, 'signatures')).toThrow(/cycle/);
   });
 });
