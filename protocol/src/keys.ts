@@ -90,3 +90,19 @@ export function verifyBytes(publicKey: KeyObject, data: Buffer, signature: Buffe
     return false;
   }
 }
+
+/**
+ * verifyBytes off the main thread: node:crypto runs a verify that has a callback in libuv's thread
+ * pool, so a server checking many signatures keeps its event loop for the network and uses every
+ * core. Never rejects (a malformed key or signature is `false`, as in verifyBytes).
+ */
+export function verifyBytesAsync(publicKey: KeyObject, data: Buffer, signature: Buffer): Promise<boolean> {
+  if (signature.length !== 64) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    try {
+      verify(null, data, publicKey, signature, (err, ok) => resolve(!err && ok));
+    } catch {
+      resolve(false);
+    }
+  });
+}

@@ -8,7 +8,14 @@
  * - reject:    forged (bad or foreign signature), wrong device, or a fork of the chain.
  */
 import type { KeyObject } from 'node:crypto';
-import { checkSignatures, GENESIS_PREV, keyId, type Proof, proofHash } from '@loa/protocol';
+import {
+  checkSignatures,
+  GENESIS_PREV,
+  keyId,
+  type Proof,
+  proofDigests,
+  verifyBytesAsync,
+} from '@loa/protocol';
 
 /** What the server remembers per device: the last accepted seq and its hash. */
 export interface ChainState {
@@ -34,9 +41,14 @@ export type ChainVerdict =
  * True when a valid signature by the device's own key is on the proof (and no invalid one).
  * `keyid` may be passed precomputed (deriving it exports the key, which costs more than verifying).
  */
-export function proofSignedBy(proof: Proof, devicePublicKey: KeyObject, keyid?: string): boolean {
+export function proofSignedBy(
+  proof: Proof,
+  devicePublicKey: KeyObject,
+  keyid?: string,
+  signingBytes?: Buffer,
+): boolean {
   const id = keyid ?? keyId(devicePublicKey);
-  const res = checkSignatures(proof, (k) => (k === id ? devicePublicKey : undefined));
+  const res = checkSignatures(proof, (k) => (k === id ? devicePublicKey : undefined), signingBytes);
   return res.valid.includes(id) && res.invalid.length === 0;
 }
 
@@ -51,19 +63,61 @@ export function checkProof(
   state: ChainState | undefined,
   keyid?: string,
 ): ChainVerdict {
-  if (proof.deviceId !== topicDeviceId)
-    return {
-      kind: 'reject',
-      code: 'PROOF_DEVICE_MISMATCH',
-      message: `device ${topicDeviceId} sent a proof for device ${proof.deviceId}`,
-    };
-  if (!proofSignedBy(proof, devicePublicKey, keyid))
+  const mismatch = deviceMismatch(proof, topicDeviceId);
+  if (mismatch) return mismatch;
+  const { signingBytes, hash } = proofDigests(proof);
+  const signed = proofSignedBy(proof, devicePublicKey, keyid, signingBytes);
+  return chainVerdict(proof, topicDeviceId, signed, hash, state);
+}
+
+/**
+ * checkProof with the Ed25519 verification in libuv's thread pool (the server's ingest path): the
+ * same verdicts, while the event loop keeps serving MQTT. `state` is read when the signature has
+ * been checked, so pass a function when proofs of the same device may be checked concurrently
+ * (the ingest service handles each device's proofs one at a time).
+ */
+export async function checkProofAsync(
+  proof: Proof,
+  topicDeviceId: string,
+  devicePublicKey: KeyObject,
+  state: () => ChainState | undefined,
+  keyid?: string,
+): Promise<ChainVerdict> {
+  const mismatch = deviceMismatch(proof, topicDeviceId);
+  if (mismatch) return mismatch;
+  const { signingBytes, hash } = proofDigests(proof);
+  const id = keyid ?? keyId(devicePublicKey);
+  // same rule as proofSignedBy: the device's own signature valid, and no invalid one of its key
+  const mine = proof.signatures.filter((s) => s.keyid === id);
+  const results = await Promise.all(
+    mine.map((s) => verifyBytesAsync(devicePublicKey, signingBytes, Buffer.from(s.sig, 'base64'))),
+  );
+  const signed = results.length > 0 && results.some((ok) => ok);
+  return chainVerdict(proof, topicDeviceId, signed, hash, state());
+}
+
+function deviceMismatch(proof: Proof, topicDeviceId: string): ChainVerdict | undefined {
+  if (proof.deviceId === topicDeviceId) return undefined;
+  return {
+    kind: 'reject',
+    code: 'PROOF_DEVICE_MISMATCH',
+    message: `device ${topicDeviceId} sent a proof for device ${proof.deviceId}`,
+  };
+}
+
+function chainVerdict(
+  proof: Proof,
+  topicDeviceId: string,
+  signed: boolean,
+  hash: string,
+  state: ChainState | undefined,
+): ChainVerdict {
+  if (!signed)
     return {
       kind: 'reject',
       code: 'PROOF_SIGNATURE_INVALID',
       message: `proof seq ${proof.seq} is not signed by the enrolled key of ${topicDeviceId}`,
     };
-  const hash = proofHash(proof);
   const last = state ?? { seq: 0, hash: GENESIS_PREV };
   if (proof.seq <= last.seq) {
     if (proof.seq === last.seq && hash !== last.hash)

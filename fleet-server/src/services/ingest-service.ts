@@ -27,7 +27,7 @@ import {
   type DeviceLiveState,
   emptyLiveState,
 } from '../domain/ingest.js';
-import { type ChainState, type ChainVerdict, checkProof } from '../domain/proof-chain.js';
+import { type ChainState, type ChainVerdict, checkProofAsync } from '../domain/proof-chain.js';
 import { METRIC, type Metrics } from '../metrics.js';
 import type { ProofEntry, Store } from '../store/types.js';
 
@@ -62,6 +62,9 @@ interface DeviceInfo {
   keyid: string;
   unit: string;
 }
+
+/** At most this many proofs of one device share an ack. */
+const ACK_EVERY = 32;
 
 /** Groups durable appends of many devices into one fsync. */
 class ProofBatcher {
@@ -102,6 +105,10 @@ export class IngestService {
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #batcher: ProofBatcher;
   readonly #unsub: (() => void)[] = [];
+  /** Proofs received per device and not yet handled (the ones queued behind the current one). */
+  readonly #pendingProofs = new Map<string, number>();
+  /** Acks owed per device: held back while more of its proofs wait, then sent once (cumulative). */
+  readonly #owedAcks = new Map<string, { upToSeq: number; count: number }>();
   /** Devices whose next health report is their first since (re)connecting. */
   readonly #reconnected = new Set<string>();
 
@@ -298,7 +305,40 @@ export class IngestService {
 
   /** Verifies, chains, stores (durably) and acks one proof; per device strictly in order. */
   ingestProof(deviceId: string, proof: Proof): Promise<ProofResult> {
-    return this.#serial(deviceId, () => this.#proof(deviceId, proof));
+    this.#pendingProofs.set(deviceId, (this.#pendingProofs.get(deviceId) ?? 0) + 1);
+    return this.#serial(deviceId, async () => {
+      try {
+        return await this.#proof(deviceId, proof);
+      } finally {
+        const left = (this.#pendingProofs.get(deviceId) ?? 1) - 1;
+        if (left > 0) this.#pendingProofs.set(deviceId, left);
+        else {
+          this.#pendingProofs.delete(deviceId);
+          this.#sendOwedAck(deviceId);
+        }
+      }
+    });
+  }
+
+  /**
+   * Acks are cumulative (upToSeq), so while more proofs of the same device wait in its queue the
+   * ack is held and one ack covers them all: a device that sends a window of 8 proofs gets one ack,
+   * not 8 (fewer downlink messages over 4G, fewer journal writes on the station's SD card). An ack
+   * is never held past the device's queue draining, nor for more than ACK_EVERY proofs.
+   */
+  #owe(deviceId: string, upToSeq: number): void {
+    const owed = this.#owedAcks.get(deviceId);
+    const next = { upToSeq: Math.max(upToSeq, owed?.upToSeq ?? 0), count: (owed?.count ?? 0) + 1 };
+    this.#owedAcks.set(deviceId, next);
+    const more = (this.#pendingProofs.get(deviceId) ?? 1) > 1;
+    if (!more || next.count >= ACK_EVERY) this.#sendOwedAck(deviceId);
+  }
+
+  #sendOwedAck(deviceId: string): void {
+    const owed = this.#owedAcks.get(deviceId);
+    if (!owed) return;
+    this.#owedAcks.delete(deviceId);
+    void this.#ack(deviceId, owed.upToSeq);
   }
 
   async #proof(deviceId: string, proof: Proof): Promise<ProofResult> {
@@ -313,7 +353,9 @@ export class IngestService {
       const last = store.proofs.last(deviceId);
       if (last) chain = { seq: last.seq, hash: last.hash };
     }
-    const v = checkProof(proof, deviceId, dev.key, chain, dev.keyid);
+    // the signature is checked in the thread pool; this device's chain cannot move meanwhile
+    // (its proofs are handled one at a time)
+    const v = await checkProofAsync(proof, deviceId, dev.key, () => chain, dev.keyid);
     const now = this.#d.now();
     if (v.kind === 'reject') {
       metrics.inc('loa_proofs_rejected_total');
@@ -328,7 +370,7 @@ export class IngestService {
     if (v.kind === 'duplicate') {
       metrics.inc('loa_proofs_duplicate_total');
       const upTo = chain?.seq ?? v.seq;
-      void this.#ack(deviceId, upTo);
+      this.#owe(deviceId, upTo);
       return { verdict: 'duplicate', ackUpToSeq: upTo };
     }
     await this.#batcher.append({ deviceId, receivedAt: new Date(now).toISOString(), hash: v.hash, proof });
@@ -342,7 +384,7 @@ export class IngestService {
     }
     this.#live.set(deviceId, s);
     // durable already; the ack is not awaited so a slow broker does not hold this device's next proof
-    void this.#ack(deviceId, v.state.seq);
+    this.#owe(deviceId, v.state.seq);
     this.#emit({ type: 'proof', deviceId, proof, ...(v.gap ? { gap: v.gap } : {}) });
     await this.#runHooks((k) => k.onProof?.(deviceId, proof));
     await this.#runHooks((k) => k.onState?.(s));

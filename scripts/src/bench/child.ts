@@ -29,7 +29,14 @@ const hostFile = join(dirname(here), `child-host${extname(here)}`);
 
 export async function startChild(spec: ChildSpec, timeoutMs = 60_000): Promise<BenchChild> {
   const child = fork(hostFile, [], {
-    execArgv: ['--conditions=@loa/source', '--import', 'tsx', '--max-old-space-size=2048'],
+    // LOA_BENCH_CHILD_ARGS adds Node flags to the system under test, e.g. "--cpu-prof" to profile it
+    execArgv: [
+      '--conditions=@loa/source',
+      '--import',
+      'tsx',
+      '--max-old-space-size=2048',
+      ...(process.env.LOA_BENCH_CHILD_ARGS?.split(' ').filter(Boolean) ?? []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
   });

@@ -196,4 +196,37 @@ describe('proof ingest', () => {
     expect((await h.api(outsider, 'GET', `/api/v1/devices/${dev.id}/proofs`)).status).toBe(403);
     expect((await h.api<unknown[]>(outsider, 'GET', '/api/v1/live')).body).toEqual([]);
   });
+
+  it('sends one cumulative ack for proofs that were queued together, only once all are stored', async () => {
+    const acks: number[] = [];
+    const onAck = (topic: string, payload: Buffer) => {
+      if (topic === deviceTopic(dev.id, 'ack')) acks.push((JSON.parse(payload.toString()) as Ack).upToSeq);
+    };
+    client.on('message', onAck);
+    try {
+      const tip = h.server.deps.store.proofs.last(dev.id);
+      if (!tip) throw new Error('the earlier tests stored proofs');
+      let prev = tip.hash;
+      const burst: Proof[] = [];
+      const from = tip.seq + 1;
+      for (let seq = from; seq < from + 10; seq++) {
+        const p = makeProof(dev.id, dev.keys, seq, prev);
+        burst.push(p);
+        prev = proofHash(p);
+      }
+      const last = nextMessage<Ack>(client, deviceTopic(dev.id, 'ack'), (a) => a.upToSeq === from + 9);
+      // all ten queued at once, as when a station comes back and sends its backlog
+      const results = await Promise.all(burst.map((p) => h.svc.ingest.ingestProof(dev.id, p)));
+      expect(results.every((r) => r.verdict === 'accept')).toBe(true);
+      await last;
+      expect(h.server.deps.store.proofs.last(dev.id)?.seq).toBe(from + 9);
+      // a replay afterwards is re-acked on its own: the held ack was not lost or duplicated
+      const again = nextMessage<Ack>(client, deviceTopic(dev.id, 'ack'), (a) => a.upToSeq === from + 9);
+      await h.svc.ingest.ingestProof(dev.id, burst[3] as Proof);
+      await again;
+      expect(acks).toEqual([from + 9, from + 9]);
+    } finally {
+      client.off('message', onAck);
+    }
+  });
 });

@@ -11,7 +11,11 @@ import {
 } from '@loa/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ChainState, checkProof } from '../../../fleet-server/src/domain/proof-chain.js';
+import {
+  type ChainState,
+  checkProof,
+  checkProofAsync,
+} from '../../../fleet-server/src/domain/proof-chain.js';
 
 const dev = generateKeyPair();
 const rogue = generateKeyPair();
@@ -106,4 +110,32 @@ describe('checkProof', () => {
     });
     expect(checkProof(chain[0] as Proof, 'st-1', dev.publicKey, undefined).kind).toBe('accept');
   });
+});
+
+describe('checkProofAsync (signature checked in the thread pool, as the ingest service does)', () => {
+  const chain = chainOf(6);
+  const state = { seq: 2, hash: proofHash(chain[1] as Proof) };
+  const twoSigs = addSignature(mk(3, state.hash), rogue.privateKey) as Proof;
+  const badSig = {
+    ...(chain[2] as Proof),
+    signatures: [{ ...(chain[2] as Proof).signatures[0], sig: `${'A'.repeat(86)}==` }],
+  } as Proof;
+  const cases: [string, Proof, string, ChainState | undefined][] = [
+    ['next in chain', chain[2] as Proof, 'st-1', state],
+    ['duplicate', chain[0] as Proof, 'st-1', state],
+    ['gap', chain[5] as Proof, 'st-1', state],
+    ['forged', mk(3, state.hash, rogue), 'st-1', state],
+    ['foreign topic', chain[2] as Proof, 'st-2', state],
+    ['fork', mk(2, state.hash), 'st-1', state],
+    ['tampered', { ...(chain[2] as Proof), outcome: 'failed' } as Proof, 'st-1', state],
+    ['signature bytes wrong', badSig, 'st-1', state],
+    ['own and a foreign signature', twoSigs, 'st-1', state],
+    ['first proof', chain[0] as Proof, 'st-1', undefined],
+  ];
+  for (const [name, proof, topic, st] of cases)
+    it(`gives the same verdict as checkProof: ${name}`, async () => {
+      const sync = checkProof(proof, topic, dev.publicKey, st);
+      const async = await checkProofAsync(proof, topic, dev.publicKey, () => st);
+      expect(async).toEqual(sync);
+    });
 });
