@@ -18,6 +18,7 @@ import type { ClockReading } from './domain/clock-trust.js';
 import type { ActiveBundle as PlanBundle } from './domain/scheduler/types.js';
 import { SimAudioDriver } from './drivers/audio/sim.js';
 import type { AudioDriver } from './drivers/audio/types.js';
+import type { HttpFetch } from './http/client.js';
 import { type ActiveBundle, BundleStore } from './services/bundle-store.js';
 import { TrustedClock } from './services/clock.js';
 import { CommandHandler } from './services/commands.js';
@@ -60,7 +61,8 @@ export interface StartOptions {
   logger?: Logger;
   logRing?: LogRing;
   env?: NodeJS.ProcessEnv;
-  fetch?: typeof fetch;
+  /** HTTP for enrolment and downloads (default: node:http, see http/client.ts); fetch fits. */
+  fetch?: HttpFetch;
   /** What the reboot command does; default: `systemctl reboot` if allowed, else a process restart. */
   reboot?: () => void;
   /** The board's clocks (default Date.now / performance.now); the simulator injects drift here. */

@@ -9,9 +9,10 @@ import { dirname } from 'node:path';
 import { LoaError, VerifyError } from '@loa/protocol';
 import { type BlobExpectation, BlobHasher, fsyncDir, hashFileRange } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
+import type { HttpFetch } from '../http/client.js';
 
 export interface DownloadOptions {
-  fetch: typeof fetch;
+  fetch: HttpFetch;
   /** Abort a request that receives nothing for this long (default 30 s). */
   idleTimeoutMs: number;
   /** Attempts per blob (default 6). */
@@ -121,7 +122,7 @@ async function attempt(
       const out = await open(partial, 'a', 0o644);
       try {
         if (res.body) {
-          for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+          for await (const chunk of res.body) {
             arm();
             const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
             hasher.update(buf); // throws BLOB_SIZE_MISMATCH before a byte past the size is written

@@ -38,6 +38,7 @@ import {
 } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { type HttpFetch, type HttpResponse, httpFetch } from '../http/client.js';
 import { downloadBlob } from './blob-download.js';
 import type { Clock } from './contracts.js';
 import {
@@ -78,7 +79,7 @@ export interface BundleStoreOptions {
   device: () => DeviceIdentity | undefined;
   clock: Clock;
   logger: Logger;
-  fetch?: typeof fetch;
+  fetch?: HttpFetch;
   /** Extra HTTP headers (device credentials) for manifest and blob requests. */
   headers?: () => Record<string, string>;
   idleTimeoutMs?: number;
@@ -299,12 +300,12 @@ export class BundleStore extends EventEmitter {
   }
 
   private async fetchManifest(url: string): Promise<Buffer> {
-    const f = this.o.fetch ?? fetch;
+    const f = this.o.fetch ?? httpFetch;
     const signal = AbortSignal.any([
       this.stopCtrl.signal,
       AbortSignal.timeout(this.o.idleTimeoutMs ?? 30_000),
     ]);
-    let res: Response;
+    let res: HttpResponse;
     try {
       res = await f(url, { headers: this.o.headers?.() ?? {}, signal });
     } catch (cause) {
@@ -318,7 +319,7 @@ export class BundleStore extends EventEmitter {
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const c of res.body as AsyncIterable<Uint8Array>) {
+    for await (const c of res.body ?? []) {
       size += c.byteLength;
       if (size > MAX_MANIFEST_BYTES) {
         await res.body?.cancel().catch(() => undefined);
@@ -344,7 +345,7 @@ export class BundleStore extends EventEmitter {
       }
       const url = `${blobBase.replace(/\/+$/, '')}/${b.sha256}`;
       await downloadBlob(url, this.p('partial', b.sha256), this.blobFile(b.sha256), b, {
-        fetch: this.o.fetch ?? fetch,
+        fetch: this.o.fetch ?? httpFetch,
         idleTimeoutMs: this.o.idleTimeoutMs ?? 30_000,
         attempts: this.o.attempts ?? 6,
         backoffMs: this.o.backoffMs ?? 1000,

@@ -21,6 +21,7 @@ import {
 } from '@loa/protocol';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { type HttpFetch, type HttpResponse, httpFetch } from '../http/client.js';
 import { hashPassword } from '../http/password.js';
 import type { Clock } from './contracts.js';
 import { readJsonFile, writeFileAtomic, writeJsonAtomic } from './data-dir.js';
@@ -113,7 +114,7 @@ export interface EnrolmentOptions {
   trust: TrustStore;
   clock: Clock;
   logger: Logger;
-  fetch?: typeof fetch;
+  fetch?: HttpFetch;
   preferredDeviceId?: string;
   name?: string;
   retryMinMs?: number;
@@ -197,9 +198,9 @@ export class Enrolment extends EventEmitter {
       ...(this.o.preferredDeviceId ? { deviceId: this.o.preferredDeviceId } : {}),
       ...((prov?.deviceName ?? this.o.name) ? { name: prov?.deviceName ?? this.o.name } : {}),
     };
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await (this.o.fetch ?? fetch)(endpoint, {
+      res = await (this.o.fetch ?? httpFetch)(endpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),

@@ -14,6 +14,7 @@ import {
   verifyTrustPolicy,
 } from '@loa/protocol';
 import type { Logger } from 'pino';
+import { type HttpFetch, httpFetch } from '../http/client.js';
 import type { Clock } from './contracts.js';
 import { readJsonFile, writeJsonAtomic } from './data-dir.js';
 
@@ -94,7 +95,7 @@ export class TrustStore {
 export async function fetchTrustPolicy(
   apiBase: string,
   headers: Record<string, string>,
-  f: typeof fetch = fetch,
+  f: HttpFetch = httpFetch,
 ): Promise<unknown> {
   try {
     const res = await f(`${apiBase.replace(/\/+$/, '')}/trust`, {
