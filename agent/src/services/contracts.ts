@@ -24,6 +24,11 @@ export interface OutputGate {
   relays(): RelayState;
   /** Milliseconds ready() takes from cold (the warm-up), so slots can start on time. */
   readonly warmupMs: number;
+  /**
+   * The player registers its output mute here: the gate mutes the audio (resolving once it is
+   * silent) before it switches zone or input relays, and unmutes after they settled.
+   */
+  setMuteHandler?(handler: ((muted: boolean) => void | Promise<void>) | undefined): void;
 }
 
 /** Where the player sends proof-of-play events (implemented by services/proof-journal.ts). */

@@ -35,6 +35,8 @@ const READY_MARGIN_MS = 300;
 interface Current {
   slot: Slot;
   playback: Playback;
+  /** Volume the playback was last set to (follows the plan while it plays). */
+  volume: number;
   /** When the audio came out (undefined while the playback is held for its start). */
   since?: number;
   stopReason?: 'interrupted' | 'command' | 'gate';
@@ -81,6 +83,8 @@ export class Player implements PlayerApi {
     if (loaded === 'corrupt')
       this.log.warn({ code: 'PLAYER_STATE_CORRUPT' }, 'player state unreadable; starting afresh');
     await this.opts.audio.open();
+    // Zone and input relays switch while the audio on air is muted (not only between items).
+    this.gate.setMuteHandler?.((muted) => this.opts.audio.setMuted(muted));
     this.running = true;
     this.unsubscribe = this.clock.onChange?.(() => this.tick());
     this.tick();
@@ -88,6 +92,7 @@ export class Player implements PlayerApi {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.gate.setMuteHandler?.(undefined);
     this.unsubscribe?.();
     this.timers.clearTimeout(this.timer);
     this.cancelQueued();
@@ -197,6 +202,12 @@ export class Player implements PlayerApi {
             first.itemKey === cur.slot.itemKey &&
             first.kind === cur.slot.kind &&
             first.start <= now + 50;
+      if (continues && first && first.volume !== cur.volume) {
+        // A volume command or a volume window: the item on air follows at once.
+        cur.volume = first.volume;
+        this.log.info({ slot: cur.slot.id, volume: first.volume }, 'volume changed on air');
+        void cur.playback.setVolume(first.volume);
+      }
       if (!continues) {
         this.log.info({ slot: cur.slot.id, next: first?.id }, 'interrupting the item on air');
         this.cancelQueued();
@@ -315,7 +326,7 @@ export class Player implements PlayerApi {
     if (delay > 0) req.startDelayMs = delay;
     if (queue) req.queue = true;
     const playback = this.opts.audio.play(req);
-    const cur: Current = { slot, playback };
+    const cur: Current = { slot, playback, volume: slot.volume };
     this.gate.ready(slot.zones).catch((err: unknown) => {
       if (this.current !== cur && this.queued !== cur) return;
       this.log.error({ err, slot: slot.id }, 'output not ready');
@@ -329,7 +340,8 @@ export class Player implements PlayerApi {
         this.current = cur;
       }
       if (this.current !== cur || playback.state() === 'ended') return;
-      cur.since = this.clock.now();
+      // When the audio came out, which may be a little before `started` resolved.
+      cur.since = this.clock.now() - playback.startLagMs();
       // Learn the output's start-up latency from held (not queued) starts.
       if (!queue && delay > 0) {
         const latency = cur.since - slot.start + comp;

@@ -112,6 +112,12 @@ export class FfmpegLogParser {
   }
 }
 
+/** Station volume 0..100 plus an item gain → linear gain (0 when the volume is 0). */
+export function linearGain(volume: number, gainDb: number): number {
+  const v = Math.min(100, Math.max(0, volume));
+  return v === 0 ? 0 : (v / 100) * 10 ** (gainDb / 20);
+}
+
 /** Station volume 0..100 plus an item gain → ffmpeg volume filter argument. */
 export function volumeFilter(volume: number, gainDb: number): string {
   const v = Math.min(100, Math.max(0, volume));

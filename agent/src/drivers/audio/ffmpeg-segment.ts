@@ -1,15 +1,22 @@
 /**
  * One ffmpeg process (through fluent-ffmpeg) playing one source to the output, with the
  * measuring filters ebur128 (loudness), astats (peak) and silencedetect (dead air) on the output.
+ *
+ * Pre-roll: ffmpeg reads a file from a loopback socket it connects to at start-up, so the
+ * process is up and waiting; at the start instant (and once the output is not muted) the file's
+ * head, read ahead, is written to the socket. The gain of the audio on air is changed through ffmpeg's command
+ * interface on stdin (`c` + "volume -1 volume <gain>"), which the volume filter applies to the
+ * next frame: volume changes and the amplifier's mute act on the playing item.
  */
 import type { ChildProcess } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from 'pino';
-import { FfmpegLogParser, volumeFilter } from './ffmpeg-log.js';
+import { FileFeed } from './ffmpeg-feed.js';
+import { FfmpegLevel } from './ffmpeg-level.js';
+import { FfmpegLogParser, linearGain } from './ffmpeg-log.js';
 import type { Segment, SegmentResult, SegmentSpec } from './segment.js';
 import type { AudioErrorCode, AudioOutput, CaptureInput, InputName, Levels } from './types.js';
 import { SINK_CHANNELS, SINK_RATE, type WavSink } from './wav-sink.js';
@@ -41,18 +48,11 @@ function codeForInput(spec: SegmentSpec): AudioErrorCode {
   }
 }
 
-const HEAD_BYTES = 256 * 1024;
-
-async function readHead(path: string, bytes: number): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(bytes);
-    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
+/**
+ * The start gate's timer is set this much early and the last stretch is polled (setImmediate):
+ * timers fire late on a busy board, a poll loop is late by one turn of the event loop.
+ */
+const GATE_EARLY_MS = 15;
 
 export class FfmpegSegment implements Segment {
   readonly done: Promise<SegmentResult>;
@@ -66,7 +66,11 @@ export class FfmpegSegment implements Segment {
   private isStarted = false;
   private gateTimer: NodeJS.Timeout | undefined;
   private gateRelease: (() => void) | undefined;
-  private gatePipe: PassThrough | undefined;
+  private feed: FileFeed | undefined;
+  private startedMono: number | undefined;
+  private readonly gain: FfmpegLevel;
+  /** The start gate has opened: audio is on its way out. */
+  private outputOpen = false;
 
   constructor(
     private readonly spec: SegmentSpec,
@@ -75,6 +79,7 @@ export class FfmpegSegment implements Segment {
     this.started = new Promise<void>((r) => {
       this.startedResolve = r;
     });
+    this.gain = new FfmpegLevel(linearGain(spec.volume, spec.gainDb), deps.logger, spec.label);
     this.done = this.run().then(
       (r) => {
         this.markStarted();
@@ -99,9 +104,31 @@ export class FfmpegSegment implements Segment {
     this.stopRequested = true;
     if (this.gateTimer !== undefined) clearTimeout(this.gateTimer);
     this.gateRelease?.();
-    // A decoder waiting on its input pipe gets end-of-file, then the signal.
-    this.gatePipe?.end();
+    // A decoder waiting on its input socket gets end-of-file, then the signal.
+    this.feed?.close();
     this.terminate();
+    this.gain.close();
+  }
+
+  startedAt(): number | undefined {
+    return this.startedMono;
+  }
+
+  /**
+   * Sets the gain of the audio on air. Before the process runs, it starts with it; once it runs
+   * the command goes to ffmpeg and the promise resolves when ffmpeg applied it and the audio
+   * already past the filter has drained (or after a time limit, or when the process ends).
+   */
+  setLevel(volume: number, gainDb: number): Promise<void> {
+    return this.gain.setLevel(linearGain(volume, gainDb));
+  }
+
+  /**
+   * The output's mute. Before the start gate opens there is nothing to mute: the gate waits for
+   * the unmute (spec.audible). Once audio is on its way, the gain goes to 0 through ffmpeg.
+   */
+  setMuted(muted: boolean): Promise<void> {
+    return this.gain.setMuted(muted, this.outputOpen);
   }
 
   elapsedMs(): number {
@@ -115,15 +142,31 @@ export class FfmpegSegment implements Segment {
     return out;
   }
 
-  /** Resolves once holdMs has passed and `after` has settled, or at once on stop(). */
-  private gateOpen(holdMs: number, after: Promise<unknown> | undefined): Promise<void> {
+  /**
+   * Resolves once holdMs has passed, `after` has settled and the output is not muted, or at
+   * once on stop().
+   */
+  private gateOpen(
+    holdMs: number,
+    after: Promise<unknown> | undefined,
+    audible: (() => Promise<void>) | undefined,
+  ): Promise<void> {
+    const due = performance.now() + holdMs;
     const timer =
       holdMs > 0
         ? new Promise<void>((r) => {
-            this.gateTimer = setTimeout(r, holdMs);
+            const poll = () => {
+              if (this.stopRequested || performance.now() >= due) r();
+              else setImmediate(poll);
+            };
+            this.gateTimer = setTimeout(poll, Math.max(0, holdMs - GATE_EARLY_MS));
           })
         : Promise.resolve();
-    const both = Promise.all([timer, after?.catch(() => undefined)]).then(() => undefined);
+    const both = Promise.all([timer, after?.catch(() => undefined)])
+      .then(() => audible?.())
+      .then(() => {
+        this.outputOpen = true;
+      });
     return Promise.race([
       both,
       new Promise<void>((r) => {
@@ -132,9 +175,10 @@ export class FfmpegSegment implements Segment {
     ]);
   }
 
-  private markStarted(): void {
+  private markStarted(at?: number): void {
     if (this.isStarted) return;
     this.isStarted = true;
+    if (at !== undefined) this.startedMono = at;
     this.startedResolve();
   }
 
@@ -181,13 +225,14 @@ export class FfmpegSegment implements Segment {
       });
     }
     if (this.stopRequested) return this.result('stopped');
-    // Held start: a file is fed through a pipe opened at the start instant, once the previous
-    // playback has ended (the process is up and waiting by then); other sources start their
-    // process at that moment.
+    // Held start: a file is fed through a socket at the start instant, once the previous
+    // playback has ended and the output is not muted (the process is up and waiting by then);
+    // other sources start their process at that moment.
     const holdMs = spec.startAt === undefined ? 0 : spec.startAt - performance.now();
-    const held = holdMs > 0 || spec.after !== undefined;
-    const gate = held ? this.gateOpen(holdMs, spec.after) : Promise.resolve();
-    if (held && input.kind !== 'file') {
+    const gate = this.gateOpen(holdMs, spec.after, spec.audible);
+    // A resumed file (offset) is opened by path: seeking needs a seekable input.
+    const preroll = input.kind === 'file' && input.offsetMs === 0;
+    if (!preroll) {
       await gate;
       if (this.stopRequested) return this.result('stopped');
     }
@@ -196,29 +241,20 @@ export class FfmpegSegment implements Segment {
     this.cmd = cmd;
     switch (input.kind) {
       case 'file': {
-        const seek = input.offsetMs > 0 ? ['-ss', (input.offsetMs / 1000).toFixed(3)] : [];
-        if (held) {
-          const pipe = new PassThrough();
-          const path = input.path;
-          // Read the head of the file now, so the start instant only writes to the pipe (no
-          // file-system round trip on the critical path); the rest streams after it.
-          const head = readHead(path, HEAD_BYTES);
-          void Promise.all([gate, head])
-            .then(([, buf]) => {
-              if (this.stopRequested) return;
-              pipe.write(buf);
-              if (buf.length < HEAD_BYTES) {
-                pipe.end();
-                return;
-              }
-              const rs = createReadStream(path, { start: buf.length });
-              rs.on('error', (e) => pipe.destroy(e));
-              rs.pipe(pipe);
-            })
-            .catch((e: unknown) => pipe.destroy(e instanceof Error ? e : new Error(String(e))));
-          this.gatePipe = pipe;
-          cmd.input(pipe).inputOptions(['-re', ...seek]);
-        } else cmd.input(input.path).inputOptions(['-re', ...seek]);
+        if (input.offsetMs > 0) {
+          cmd.input(input.path).inputOptions(['-re', '-ss', (input.offsetMs / 1000).toFixed(3)]);
+          break;
+        }
+        const feed = new FileFeed(input.path);
+        this.feed = feed;
+        const url = await feed.listen();
+        if (this.stopRequested) {
+          feed.close();
+          return this.result('stopped');
+        }
+        // Muted again between the gate and the first byte: the process runs unmuted, send it.
+        feed.release(gate, () => void this.gain.sync());
+        cmd.input(url).inputOptions(['-re']);
         break;
       }
       case 'tone':
@@ -239,15 +275,17 @@ export class FfmpegSegment implements Segment {
       0.1,
       Math.min(deps.silenceDetectMs, spec.stopOnSilenceMs ?? Number.POSITIVE_INFINITY) / 1000,
     );
+    // The process starts with the unmuted gain: its audio leaves only once unmuted (the gate).
     cmd.audioFilters([
-      volumeFilter(spec.volume, spec.gainDb),
+      `volume=${this.gain.initial().toFixed(6)}`,
       `aresample=${SINK_RATE}`,
       `aformat=sample_fmts=s16:channel_layouts=stereo`,
       'ebur128=peak=sample',
       'astats=metadata=0:measure_overall=Peak_level:measure_perchannel=none',
       `silencedetect=noise=${deps.silenceDb}dB:d=${silenceD.toFixed(2)}`,
     ]);
-    cmd.outputOptions(['-nostdin', '-nostats', '-vn', '-t', (spec.maxMs / 1000).toFixed(3)]);
+    // stdin stays open: it carries gain commands (no -nostdin).
+    cmd.outputOptions(['-nostats', '-vn', '-t', (spec.maxMs / 1000).toFixed(3)]);
 
     let pcm: Readable | undefined;
     const out = deps.output;
@@ -275,16 +313,23 @@ export class FfmpegSegment implements Segment {
       const finish = () => {
         if (!settled && exitResult && pcmEnded) {
           settled = true;
+          this.feed?.close();
+          this.gain.close();
           resolve(exitResult);
         }
       };
       cmd.on('start', () => {
         this.proc = (cmd as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+        this.gain.attach(this.proc?.stdin ?? undefined);
         if (this.stopRequested) this.terminate();
+        else if (this.outputOpen) void this.gain.sync();
       });
       cmd.on('stderr', (line: string) => {
+        if (this.gain.line(line)) return;
         if (this.parser.line(line)) {
-          if (out.type !== 'wav') this.markStarted();
+          // ebur128 reports every 100 ms of output; with -re the output runs in real time, so
+          // the audio began this report's output time ago.
+          if (out.type !== 'wav') this.markStarted(performance.now() - this.parser.m.timeMs);
           const limit = spec.stopOnSilenceMs;
           if (limit !== undefined && !this.silenceFired && this.parser.currentSilenceMs() >= limit) {
             this.silenceFired = true;
@@ -324,7 +369,7 @@ export class FfmpegSegment implements Segment {
           if (first) {
             first = false;
             sink.beginSegment();
-            this.markStarted();
+            this.markStarted(performance.now());
           }
           sink.write(chunk);
         });

@@ -8,7 +8,7 @@ import { LoaError } from '@loa/protocol';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from 'pino';
 import { FfmpegSegment } from './ffmpeg-segment.js';
-import { SegmentPlayback } from './playback.js';
+import { OutputMute, SegmentPlayback } from './playback.js';
 import type {
   AudioDriver,
   AudioOutput,
@@ -111,6 +111,7 @@ export class FfmpegAudioDriver implements AudioDriver {
       // null sinks cut the previous output at stop().
       // A queued playback follows the natural end of the previous one.
       live ? (queue || this.opts.output.type === 'alsa' ? prev.result : prev.released) : undefined,
+      this.mute,
     );
     this.current = pb;
     this.active.add(pb);
@@ -121,6 +122,13 @@ export class FfmpegAudioDriver implements AudioDriver {
       this.log[level]({ id, label: req.label, ...r }, 'playback ended');
     });
     return pb;
+  }
+
+  async setMuted(muted: boolean): Promise<void> {
+    if (this.mute.muted === muted) return;
+    this.mute.set(muted);
+    this.log.debug({ muted }, 'output mute');
+    await Promise.all([...this.active].map((p) => p.setMuted(muted)));
   }
 
   /** The ffmpeg process playing now (fault tests kill it). */
@@ -136,6 +144,7 @@ export class FfmpegAudioDriver implements AudioDriver {
   private lastSegment: FfmpegSegment | undefined;
   private opened = false;
   private openedAt: number | undefined;
+  private readonly mute = new OutputMute();
 }
 
 /** Length of an audio file in ms (ffprobe through fluent-ffmpeg); undefined when unknown. */

@@ -17,6 +17,34 @@ export interface PlaybackDeps {
 
 type State = ReturnType<Playback['state']>;
 
+/**
+ * The output's mute, shared by a driver and its playbacks: audio not yet out is held while
+ * muted (audible() waits), audio on air goes silent through its segment.
+ */
+export class OutputMute {
+  private isMuted = false;
+  private waiters: (() => void)[] = [];
+
+  get muted(): boolean {
+    return this.isMuted;
+  }
+
+  set(muted: boolean): void {
+    this.isMuted = muted;
+    if (muted) return;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  readonly audible = (): Promise<void> =>
+    this.isMuted
+      ? new Promise<void>((r) => {
+          this.waiters.push(r);
+        })
+      : Promise.resolve();
+}
+
 export function validateRequest(req: PlayRequest): string | undefined {
   const s = req.source;
   const vol = req.volume ?? 100;
@@ -45,6 +73,9 @@ export class SegmentPlayback implements Playback {
   private wake: (() => void) | undefined;
   private readonly startAt: number | undefined;
   private firstDone = false;
+  private volume: number;
+  private readonly gainDb: number;
+  private firstAudioAt: number | undefined;
 
   constructor(
     readonly id: number,
@@ -52,7 +83,11 @@ export class SegmentPlayback implements Playback {
     private readonly deps: PlaybackDeps,
     /** Resolves when the output is free (the previous playback has ended). */
     private readonly after?: Promise<unknown>,
+    /** The driver's output mute. */
+    private readonly mute?: OutputMute,
   ) {
+    this.volume = req.volume ?? 100;
+    this.gainDb = req.gainDb ?? 0;
     this.started = new Promise<void>((r) => {
       this.startedResolve = r;
     });
@@ -89,6 +124,25 @@ export class SegmentPlayback implements Playback {
     this.wake?.();
   }
 
+  startLagMs(): number {
+    return this.firstAudioAt === undefined ? 0 : Math.max(0, this.deps.now() - this.firstAudioAt);
+  }
+
+  setVolume(volume: number): Promise<void> {
+    if (!Number.isFinite(volume) || volume < 0 || volume > 100) return Promise.resolve();
+    this.volume = volume;
+    const seg = this.current;
+    if (!seg?.setLevel || this.st === 'ended') return Promise.resolve();
+    return seg.setLevel(volume, this.gainDb);
+  }
+
+  /** The driver's mute reaches the audio on air (later segments wait for the unmute). */
+  setMuted(muted: boolean): Promise<void> {
+    const seg = this.current;
+    if (!seg?.setMuted || this.st === 'ended') return Promise.resolve();
+    return seg.setMuted(muted);
+  }
+
   position(): number {
     const s = this.req.source;
     const offset = s.kind === 'file' ? (s.offsetMs ?? 0) : 0;
@@ -108,10 +162,19 @@ export class SegmentPlayback implements Playback {
       if (this.after) spec.after = this.after;
     }
     this.firstDone = true;
+    // Segments start at the volume of now (it may have changed since play()); while the output
+    // is muted their audio is held.
+    spec.volume = this.volume;
+    spec.gainDb = this.gainDb;
+    if (this.mute) spec.audible = this.mute.audible;
     const seg = this.deps.runner(spec);
     this.current = seg;
     if (this.stopped) seg.stop();
-    void seg.started.then(() => this.startedResolve());
+    else if (this.mute?.muted) void seg.setMuted?.(true);
+    void seg.started.then(() => {
+      if (this.firstAudioAt === undefined) this.firstAudioAt = seg.startedAt?.() ?? this.deps.now();
+      this.startedResolve();
+    });
     const r = await seg.done;
     this.current = undefined;
     this.doneMs += r.producedMs;

@@ -24,6 +24,8 @@ export interface SegmentSpec {
   startAt?: number;
   /** Hold the audio until this settles too (the previous playback on the output has ended). */
   after?: Promise<unknown>;
+  /** Resolves when the output is not muted: audio is held until then (real driver). */
+  audible?: () => Promise<void>;
 }
 
 export interface SegmentResult {
@@ -47,6 +49,18 @@ export interface Segment {
   levels(): Levels;
   /** OS process id (real driver), for fault tests. */
   readonly pid?: number;
+  /**
+   * Changes the gain of the audio on air (station volume 0..100 and item gain).
+   * Resolves once the change has reached the output (or at once if nothing plays yet).
+   */
+  setLevel?(volume: number, gainDb: number): Promise<void>;
+  /** Mutes the audio on air without stopping it; resolves once the output is silent. */
+  setMuted?(muted: boolean): Promise<void>;
+  /**
+   * When the audio began to come out, on the driver's monotonic clock (may be earlier than
+   * `started` resolved: the real driver learns it from ffmpeg's output clock).
+   */
+  startedAt?(): number | undefined;
 }
 
 export type SegmentRunner = (spec: SegmentSpec) => Segment;

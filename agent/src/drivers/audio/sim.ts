@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Timers } from '../../services/player-api.js';
-import { SegmentPlayback } from './playback.js';
+import { OutputMute, SegmentPlayback } from './playback.js';
 import type { Segment, SegmentResult, SegmentSpec } from './segment.js';
 import type { AudioDriver, AudioErrorCode, InputName, Levels, Playback, PlayRequest } from './types.js';
 
@@ -29,8 +29,11 @@ export interface SimAudioOptions {
 
 export interface SimSegmentRecord {
   input: SegmentSpec['input'];
+  /** Volume the segment plays at now (0 while muted). */
   volume: number;
   gainDb: number;
+  /** Volume changes while it played (setVolume, mute), with the driver's clock. */
+  levelChanges?: { at: number; volume: number }[];
   startedAt: number;
   endedAt?: number;
   end?: SegmentResult['end'];
@@ -116,6 +119,33 @@ class SimSegment implements Segment {
     this.finish('stopped');
   }
 
+  startedAt(): number | undefined {
+    return this.t0;
+  }
+
+  async setLevel(volume: number, gainDb: number): Promise<void> {
+    this.level = volume;
+    this.record.gainDb = gainDb;
+    this.recordLevel();
+  }
+
+  async setMuted(muted: boolean): Promise<void> {
+    this.muted = muted;
+    this.recordLevel();
+  }
+
+  private level: number | undefined;
+  private muted = false;
+
+  private recordLevel(): void {
+    if (this.ended) return;
+    const volume = this.muted ? 0 : (this.level ?? this.spec.volume);
+    if (volume === this.record.volume) return;
+    this.record.volume = volume;
+    this.record.levelChanges ??= [];
+    this.record.levelChanges.push({ at: this.sim.now(), volume });
+  }
+
   fail(code: AudioErrorCode, message: string): void {
     this.finish('error', { code, message });
   }
@@ -156,6 +186,7 @@ export class SimAudioDriver implements AudioDriver {
   private nextFailure: SimFailure | undefined;
   private nextId = 1;
   private isOpen = false;
+  private readonly mute = new OutputMute();
 
   constructor(readonly opts: SimAudioOptions = {}) {
     this.timers = opts.timers ?? {
@@ -174,6 +205,11 @@ export class SimAudioDriver implements AudioDriver {
     for (const p of all) p.stop();
     await Promise.all(all.map((p) => p.result));
     this.isOpen = false;
+  }
+
+  async setMuted(muted: boolean): Promise<void> {
+    this.mute.set(muted);
+    await Promise.all([...this.active].map((p) => p.setMuted(muted)));
   }
 
   /** The next segment fails after `afterMs` of audio (a dying decoder). */
@@ -220,6 +256,7 @@ export class SimAudioDriver implements AudioDriver {
         deadAirMs: this.opts.deadAirMs ?? 5000,
       },
       live ? (queue ? prev.result : prev.released) : undefined,
+      this.mute,
     );
     this.current = pb;
     this.active.add(pb);
@@ -310,9 +347,13 @@ export class SimAudioDriver implements AudioDriver {
 function lazySegment(p: Promise<Segment>): Segment {
   let seg: Segment | undefined;
   let stopped = false;
+  let level: [number, number] | undefined;
+  let muted: boolean | undefined;
   void p.then((s) => {
     seg = s;
     if (stopped) s.stop();
+    if (level) void s.setLevel?.(...level);
+    if (muted !== undefined) void s.setMuted?.(muted);
   });
   return {
     done: p.then((s) => s.done),
@@ -323,5 +364,14 @@ function lazySegment(p: Promise<Segment>): Segment {
     },
     elapsedMs: () => seg?.elapsedMs() ?? 0,
     levels: () => seg?.levels() ?? {},
+    setLevel: async (volume, gainDb) => {
+      level = [volume, gainDb];
+      await seg?.setLevel?.(volume, gainDb);
+    },
+    setMuted: async (m) => {
+      muted = m;
+      await seg?.setMuted?.(m);
+    },
+    startedAt: () => seg?.startedAt?.(),
   };
 }

@@ -133,6 +133,16 @@ export interface Playback {
   levels(): Levels;
   /** Source being played right now: the stream or its fallback (stream relays). */
   readonly state: () => 'starting' | 'playing' | 'fallback' | 'reconnecting' | 'ended';
+  /**
+   * How long ago the audio began to come out (0 before): `started` may resolve later than that
+   * (the real driver learns the instant from ffmpeg's output clock).
+   */
+  startLagMs(): number;
+  /**
+   * Changes the volume (0..100) of this playback while it plays (and of later segments, e.g. a
+   * relay's fallback). Resolves once the change has reached the output.
+   */
+  setVolume(volume: number): Promise<void>;
 }
 
 export interface AudioDriver {
@@ -141,6 +151,12 @@ export interface AudioDriver {
   /** Stops any playback and closes the output (finalises the WAV header). */
   close(): Promise<void>;
   play(req: PlayRequest): Playback;
+  /**
+   * Mutes (or unmutes) the output for every playback, present and later, without stopping them
+   * (the amplifier switches relays meanwhile). Resolves once the output is silent (unmuted:
+   * once the audio is back).
+   */
+  setMuted(muted: boolean): Promise<void>;
 }
 
 /** Loudness/peak/dead-air thresholds. */

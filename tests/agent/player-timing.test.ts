@@ -1,0 +1,206 @@
+/**
+ * The player's timing and gain on the real driver: real ffmpeg decoding real audio into a WAV
+ * sink (a sound's position in the file is when it came out), the real amplifier service on the
+ * simulated GPIO and the real proof journal. Positions in the file are deterministic, so these
+ * are correctness checks of where the audio lands, not of wall-clock speed.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Item } from '@loa/protocol';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { ActiveBundle } from '../../agent/src/domain/scheduler/types.js';
+import { FfmpegAudioDriver } from '../../agent/src/drivers/audio/ffmpeg.js';
+import { makeTone, readWav, rmsWindows, soundRuns, type Wav } from './audio/wav-tools.js';
+import { type Harness, makeHarness, waitFor } from './player-harness.js';
+import { bundle } from './scheduler/fixtures.js';
+
+let h: Harness | undefined;
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'loa-timing-'));
+});
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The real driver writing a WAV sink in the test's directory. */
+function wavDriver(name: string): { audio: FfmpegAudioDriver; path: string } {
+  const path = join(dir, `${name}.wav`);
+  return {
+    audio: new FfmpegAudioDriver({
+      output: { type: 'wav', path },
+      logger: pino({ level: process.env.LOA_TEST_LOG ?? 'silent' }),
+    }),
+    path,
+  };
+}
+
+/** Stops the player (the sink closes) and reads the WAV. */
+async function finish(path: string): Promise<Wav> {
+  await h?.close();
+  h = undefined;
+  return readWav(path);
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+
+async function toneItem(dir: string, id: string, hz: number, seconds: number): Promise<Item> {
+  const src = join(dir, `${id}.wav`);
+  await makeTone(src, hz, seconds);
+  const data = await readFile(src);
+  const sha256 = createHash('sha256').update(data).digest('hex');
+  await mkdir(join(dir, 'blobs'), { recursive: true });
+  await writeFile(join(dir, 'blobs', sha256), data);
+  return {
+    id,
+    title: `Âm ${hz} Hz`,
+    kind: 'audio',
+    priority: 'normal',
+    lang: 'vi',
+    blob: { sha256, size: data.length, mediaType: 'audio/wav' },
+    durationMs: seconds * 1000,
+  } as Item;
+}
+
+function withDir(b: ActiveBundle, dir: string): ActiveBundle {
+  return { ...b, blobDir: join(dir, 'blobs') };
+}
+
+/** The WAV position (ms) of a wall-clock instant. */
+function position(audio: FfmpegAudioDriver, wallMs: number): number {
+  return wallMs - (audio.outputOpenedAt() as number);
+}
+
+function meanDb(wav: Wav, fromMs: number, toMs: number): number {
+  const w = rmsWindows(wav, 10).slice(Math.round(fromMs / 10), Math.round(toMs / 10));
+  return 10 * Math.log10(w.reduce((s, db) => s + 10 ** (db / 10), 0) / Math.max(1, w.length));
+}
+
+describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
+  test('scheduled items start at their slot: onsets in the WAV within ±50 ms, proofs agree', async () => {
+    const { audio, path } = wavDriver('slots');
+    h = await makeHarness({ audio, warmupMs: 300, idleTailMs: 20_000 });
+    const item = await toneItem(h.dir, 'beep', 880, 0.6);
+    const first = Date.now() + 2500;
+    const slots = [0, 1, 2, 3, 4].map((i) => first + i * 1400);
+    h.player.setBundles([
+      withDir(
+        bundle({
+          created: iso(Date.now() - 60_000),
+          items: [item],
+          schedule: slots.map((at, i) => ({
+            id: `s${i}`,
+            items: ['beep'],
+            rule: { type: 'once', at: iso(at) },
+          })),
+        }),
+        h.dir,
+      ),
+    ]);
+    await waitFor(
+      async () => (await h!.proofs()).filter((p) => p.outcome === 'completed').length === slots.length,
+      30_000,
+    );
+    const proofs = await h.proofs();
+    const wav = await finish(path);
+    const runs = soundRuns(wav, -40, 5, 60);
+    expect(runs).toHaveLength(slots.length);
+    const started = proofs.filter((p) => p.outcome === 'started');
+    expect(started).toHaveLength(slots.length);
+    const vsSlot = runs.map((r, i) => r.startMs - position(audio, slots[i] as number));
+    const vsProof = runs.map((r, i) => r.startMs - position(audio, Date.parse(started[i]?.startedAt ?? '')));
+    const proofVsSlot = started.map((p, i) => Date.parse(p.startedAt ?? '') - (slots[i] as number));
+    console.info(
+      `start accuracy (WAV onset − slot, ms): ${vsSlot.map(Math.round).join(', ')}; median |x| ${median(vsSlot.map(Math.abs)).toFixed(0)}; ` +
+        `proof − slot: ${proofVsSlot.join(', ')}; WAV − proof: ${vsProof.map(Math.round).join(', ')}`,
+    );
+    for (const x of vsSlot) expect(Math.abs(x)).toBeLessThanOrEqual(50);
+    for (const x of vsProof) expect(Math.abs(x)).toBeLessThanOrEqual(50);
+  }, 60_000);
+
+  test('zone relays switch while the item on air is muted: silence around each switch, then the audio again', async () => {
+    const { audio, path } = wavDriver('zones');
+    h = await makeHarness({ audio, warmupMs: 300, idleTailMs: 20_000 });
+    const item = await toneItem(h.dir, 'talk', 440, 3);
+    const T = Date.now() + 2000;
+    h.player.setBundles([
+      withDir(
+        bundle({
+          created: iso(Date.now() - 60_000),
+          items: [item],
+          schedule: [{ id: 'e', items: ['talk'], rule: { type: 'once', at: iso(T) }, zones: ['cho'] }],
+        }),
+        h.dir,
+      ),
+    ]);
+    await waitFor(() => h!.player.status().onAir?.itemId === 'talk');
+    await new Promise((r) => setTimeout(r, Math.max(0, T + 1000 - Date.now())));
+    // Another zone while the item plays (the amplifier service's own sequencing).
+    const asked = Date.now();
+    await h.amp.ready(['truong']);
+    const readyAt = Date.now();
+    await waitFor(async () => (await h!.proofs()).some((p) => p.outcome === 'completed'), 20_000);
+    const switches = h.gpio.timeline.filter((w) => w.name.startsWith('zone:') && w.at >= asked);
+    expect(switches.map((w) => `${w.name}=${w.active}`)).toEqual(['zone:cho=false', 'zone:truong=true']);
+    const wav = await finish(path);
+    const level = (wallMs: number, halfMs: number) =>
+      meanDb(wav, position(audio, wallMs) - halfMs, position(audio, wallMs) + halfMs);
+    // Sound before the switch, silence around each relay write, sound again after the unmute.
+    expect(level(asked - 300, 100)).toBeGreaterThan(-30);
+    for (const w of switches) expect(level(w.at, 15)).toBeLessThan(-60);
+    expect(level(readyAt + 500, 100)).toBeGreaterThan(-30);
+    const runs = soundRuns(wav, -40, 5, 0).filter((r) => r.endMs > position(audio, T) - 100);
+    const gap = runs.length > 1 ? (runs[1]?.startMs ?? 0) - (runs[0]?.endMs ?? 0) : 0;
+    console.info(
+      `mute around the zone switch: silent ${Math.round(gap)} ms; relay writes at ${switches
+        .map((w) => Math.round(position(audio, w.at) - (runs[0]?.endMs ?? 0)))
+        .join(', ')} ms after the audio stopped; ready() took ${readyAt - asked} ms`,
+    );
+    expect(runs).toHaveLength(2);
+  }, 60_000);
+
+  test('a volume command changes the item on air within a second', async () => {
+    const { audio, path } = wavDriver('volume');
+    h = await makeHarness({ audio, warmupMs: 300, idleTailMs: 20_000 });
+    const item = await toneItem(h.dir, 'talk', 440, 3);
+    const T = Date.now() + 2000;
+    h.player.setBundles([
+      withDir(
+        bundle({
+          created: iso(Date.now() - 60_000),
+          items: [item],
+          schedule: [{ id: 'e', items: ['talk'], rule: { type: 'once', at: iso(T) } }],
+        }),
+        h.dir,
+      ),
+    ]);
+    await waitFor(() => h!.player.status().onAir?.itemId === 'talk');
+    await new Promise((r) => setTimeout(r, Math.max(0, T + 1000 - Date.now())));
+    const commandAt = Date.now();
+    h.player.setVolume(25);
+    expect(h.player.status().volume).toBe(25);
+    await waitFor(async () => (await h!.proofs()).some((p) => p.outcome === 'completed'), 20_000);
+    const wav = await finish(path);
+    const at = position(audio, commandAt);
+    const before = meanDb(wav, at - 700, at - 100);
+    const after = meanDb(wav, at + 1100, at + 1800);
+    // 25 % of unity: -12 dB, applied to the item already playing.
+    expect(after - before).toBeGreaterThan(-13);
+    expect(after - before).toBeLessThan(-11);
+    const w = rmsWindows(wav, 10);
+    const landed = w.findIndex((db, i) => i * 10 >= at && db < before - 6) * 10 - at;
+    console.info(
+      `volume 100 → 25 on air: ${(after - before).toFixed(1)} dB, in the WAV ${landed} ms after the command`,
+    );
+    expect(landed).toBeGreaterThanOrEqual(0);
+    expect(landed).toBeLessThan(1000);
+  }, 60_000);
+});
