@@ -4,6 +4,9 @@ export * from './broker/types.js';
 export * from './cli.js';
 export * from './config.js';
 export * from './deps.js';
+// Pure ingest steps, for the benchmarks' per-step cost profile.
+export { checkUpPayload } from './domain/acl.js';
+export { applyHealth, emptyLiveState } from './domain/ingest.js';
 export * from './http/app.js';
 export * from './http/auth.js';
 export * from './http/auth-service.js';

@@ -18,9 +18,11 @@ export async function enrolMany(
   tokens: readonly string[],
   count: number,
   concurrency = 16,
+  progress?: (done: number) => void,
 ): Promise<BenchDevice[]> {
   const out: BenchDevice[] = [];
   let next = 0;
+  const every = Math.max(100, Math.ceil(count / 10));
   const worker = async () => {
     while (next < count) {
       const i = next++;
@@ -39,6 +41,7 @@ export async function enrolMany(
       if (!res.ok) throw new Error(`enrol ${i}: HTTP ${res.status} ${await res.text()}`);
       const a = (await res.json()) as { deviceId: string; unit: string; mqtt: BenchDevice['mqtt'] };
       out.push({ deviceId: a.deviceId, unit: a.unit, key, mqtt: a.mqtt });
+      if (progress && out.length % every === 0) progress(out.length);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -46,8 +49,13 @@ export async function enrolMany(
 }
 
 /** Connects every device with its own credentials, in batches. */
-export async function connectDevices(devices: readonly BenchDevice[], batch = 50): Promise<MqttClient[]> {
+export async function connectDevices(
+  devices: readonly BenchDevice[],
+  batch = 50,
+  progress?: (done: number) => void,
+): Promise<MqttClient[]> {
   const clients: MqttClient[] = [];
+  const every = Math.max(1000, batch);
   try {
     for (let i = 0; i < devices.length; i += batch) {
       const made = await Promise.all(
@@ -64,6 +72,7 @@ export async function connectDevices(devices: readonly BenchDevice[], batch = 50
       );
       for (const c of made) c.setMaxListeners(50);
       clients.push(...made);
+      if (progress && clients.length % every < batch) progress(clients.length);
     }
   } catch (e) {
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));

@@ -47,7 +47,13 @@ export async function realHealthIngest(
   try {
     const info = child.ready.info as { url: string; tokens: string[] };
     ctx.log(`enrolling ${fleetDevices} devices through POST /api/v1/enrol`);
-    const devices = await enrolMany(info.url, info.tokens, fleetDevices);
+    const tEnrol = performance.now();
+    const devices = await enrolMany(info.url, info.tokens, fleetDevices, 16, (n) =>
+      ctx.log(`  ${n}/${fleetDevices} enrolled`),
+    );
+    notes.push(
+      `${fleetDevices} devices enrolled through POST /api/v1/enrol (16 at a time) in ${round((performance.now() - tEnrol) / 1000)} s.`,
+    );
     // --- maximum sustained ingest: the same publishers and window as the raw aedes baseline
     const pubs = devices.slice(0, opts.publishers);
     const clients = await connectDevices(pubs);
@@ -106,7 +112,11 @@ export async function realHealthIngest(
     // --- a province: every device reports every 30 s, time-compressed to a shorter window
     const windowS = ctx.quick ? 10 : 30;
     ctx.log(`connecting all ${fleetDevices} devices for the 30 s reporting cycle`);
-    const all = await connectDevices(devices, 100);
+    const tConn = performance.now();
+    const all = await connectDevices(devices, 100, (n) => ctx.log(`  ${n}/${devices.length} connected`));
+    notes.push(
+      `${devices.length} devices connected over MQTT with their own credentials (100 at a time) in ${round((performance.now() - tConn) / 1000)} s.`,
+    );
     try {
       const b2 = await child.query<Stats>('stats');
       const s2 = new ProcessSampler(child.pid);
