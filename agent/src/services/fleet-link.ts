@@ -142,6 +142,9 @@ export class FleetLink {
       reconnectPeriod: 0,
       connectTimeout: 30_000,
       queueQoSZero: false,
+      // mqtt-packet otherwise pre-builds 65,536 two-byte packet-id buffers on the first packet
+      // (~6 MB of heap held for the life of the process); a station sends a few packets a minute.
+      writeCache: false,
       will: {
         topic: presenceTopic,
         payload: Buffer.from(JSON.stringify(this.presence('offline'))),
