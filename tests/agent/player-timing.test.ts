@@ -13,7 +13,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { ActiveBundle } from '../../agent/src/domain/scheduler/types.js';
 import { FfmpegAudioDriver } from '../../agent/src/drivers/audio/ffmpeg.js';
-import { makeTone, readWav, rmsWindows, soundRuns, type Wav } from './audio/wav-tools.js';
+import { frequencyAt, makeTone, readWav, rmsWindows, soundRuns, type Wav } from './audio/wav-tools.js';
 import { type Harness, makeHarness, waitFor } from './player-harness.js';
 import { bundle } from './scheduler/fixtures.js';
 
@@ -202,5 +202,78 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
     );
     expect(landed).toBeGreaterThanOrEqual(0);
     expect(landed).toBeLessThan(1000);
+  }, 60_000);
+
+  test('an emergency cuts in: the item on air stops and the chime follows it, then the warning', async () => {
+    const { audio, path } = wavDriver('emergency');
+    const chime = join(dir, 'chime.wav');
+    await makeTone(chime, 1320, 0.5);
+    h = await makeHarness({
+      audio,
+      warmupMs: 300,
+      idleTailMs: 20_000,
+      policy: { warmupMs: 300, volume: 100, chime: { path: chime, durationMs: 500 } },
+    });
+    const talk = await toneItem(h.dir, 'talk', 440, 4);
+    const warn = { ...(await toneItem(h.dir, 'warn', 880, 1)), priority: 'emergency' } as Item;
+    const T = Date.now() + 2000;
+    const normal = withDir(
+      bundle({
+        created: iso(Date.now() - 60_000),
+        items: [{ ...talk, onInterrupt: 'skip' } as Item],
+        schedule: [{ id: 'n', items: ['talk'], rule: { type: 'once', at: iso(T) } }],
+      }),
+      h.dir,
+    );
+    h.player.setBundles([normal]);
+    await waitFor(() => h!.player.status().onAir?.itemId === 'talk');
+    await new Promise((r) => setTimeout(r, Math.max(0, T + 1000 - Date.now())));
+    const em = withDir(
+      bundle(
+        {
+          id: 'flood',
+          channel: 'emergency',
+          created: iso(Date.now() - 60_000),
+          items: [warn],
+          schedule: [{ id: 'now', items: ['warn'], rule: { type: 'immediate' } }],
+        },
+        Date.now(),
+      ),
+      h.dir,
+    );
+    const acceptedAt = Date.now();
+    h.player.setBundles([normal, em]);
+    await waitFor(async () =>
+      (await h!.proofs()).some((p) => p.itemId === 'warn' && p.outcome === 'completed'),
+    );
+    const proofs = await h.proofs();
+    const wav = await finish(path);
+    const at = position(audio, acceptedAt);
+    // 10 ms windows after the accept: the 440 Hz item, maybe a gap, then the 1320 Hz chime.
+    const w = rmsWindows(wav, 10);
+    const first = (pred: (i: number) => boolean) => {
+      for (let i = Math.ceil(at / 10); i < w.length; i++) if (pred(i)) return i * 10;
+      return Number.NaN;
+    };
+    // The item on air ends where its 440 Hz stops (silence, or the chime straight after it).
+    const talkEnd = first((i) => (w[i] ?? -200) < -50 || frequencyAt(wav, i * 10, i * 10 + 10) > 600);
+    const chimeStart = first((i) => (w[i] ?? -200) > -40 && frequencyAt(wav, i * 10, i * 10 + 10) > 1000);
+    const warnStarted = Date.parse(
+      proofs.find((p) => p.itemId === 'warn' && p.outcome === 'started')?.startedAt ?? '',
+    );
+    console.info(
+      `emergency accepted → item on air cut ${talkEnd - at} ms, first chime sound ${chimeStart - at} ms (WAV); ` +
+        `warning item started ${warnStarted - acceptedAt} ms after the accept (proof)`,
+    );
+    expect(talkEnd).toBeGreaterThanOrEqual(at - 10);
+    expect(chimeStart).toBeGreaterThanOrEqual(talkEnd);
+    // The chime is heard in full before the warning.
+    expect(position(audio, warnStarted) - chimeStart).toBeGreaterThan(450);
+    expect(proofs.map((p) => `${p.itemId}:${p.outcome}`)).toEqual([
+      'talk:started',
+      'talk:interrupted',
+      'warn:started',
+      'warn:completed',
+    ]);
   }, 60_000);
 });

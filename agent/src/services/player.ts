@@ -10,6 +10,7 @@ import { LoaError } from '@loa/protocol';
 import type { Logger } from 'pino';
 import { schedule } from '../domain/scheduler/plan.js';
 import type { ActiveBundle, AdhocItem, Held, Slot, Timeline } from '../domain/scheduler/types.js';
+import { slotVolume } from '../domain/volume.js';
 import type { Playback, PlayRequest, PlayResult } from '../drivers/audio/types.js';
 import type { OutputGate, ProofDraft, ProofSink } from './contracts.js';
 import type { OnAirInfo, PlayerApi, PlayerClock, PlayerOptions, PlayerStatus, Timers } from './player-api.js';
@@ -207,6 +208,7 @@ export class Player implements PlayerApi {
         cur.volume = first.volume;
         this.log.info({ slot: cur.slot.id, volume: first.volume }, 'volume changed on air');
         void cur.playback.setVolume(first.volume);
+        this.prepareSpare();
       }
       if (!continues) {
         this.log.info({ slot: cur.slot.id, next: first?.id }, 'interrupting the item on air');
@@ -352,6 +354,7 @@ export class Player implements PlayerApi {
         'on air',
       );
       if (slot.kind === 'item') this.record(slotDraft(slot, 'started', this.proofContext(), cur.since));
+      this.prepareSpare();
       this.tick();
     });
     void playback.result.then((r) => {
@@ -430,8 +433,27 @@ export class Player implements PlayerApi {
     this.state.prune(now);
     void this.saveState();
     // The next item may already be on its way (an interruption): keep the output then.
-    if (!this.current) this.gate.idle();
+    if (!this.current) {
+      this.gate.idle();
+      this.opts.audio.prepare?.(undefined);
+    }
     this.tick();
+  }
+
+  /**
+   * While something is on air, keeps a decoder waiting at the level an emergency would play at
+   * now (its chime, or the item itself), so the cut-in does not wait for a process to start.
+   */
+  private prepareSpare(): void {
+    const prepare = this.opts.audio.prepare;
+    if (!prepare || !this.current) return;
+    const volume = slotVolume({
+      policy: this.opts.policy,
+      at: this.clock.now(),
+      ...(this.volumeOverride !== undefined ? { override: this.volumeOverride } : {}),
+      emergency: true,
+    });
+    prepare.call(this.opts.audio, { volume, gainDb: 0 });
   }
 
   private record(draft: ProofDraft): void {

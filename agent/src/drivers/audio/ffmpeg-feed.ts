@@ -25,14 +25,24 @@ export class FileFeed {
   private server: Server | undefined;
   private conn: Socket | undefined;
   private closed = false;
-  private readonly head: Promise<Buffer>;
+  private path: string | undefined;
+  private head: Promise<Buffer> | undefined;
+  private headReady!: () => void;
+  private readonly headKnown = new Promise<void>((r) => {
+    this.headReady = r;
+  });
   private connected!: Promise<Socket>;
 
-  constructor(private readonly path: string) {
-    // Read the head now, so the start instant only writes to the socket (no file-system round
-    // trip on the critical path).
+  /**
+   * The file to feed (known at once, or later for a spare process). Its head is read now, so
+   * the start instant only writes to the socket (no file-system round trip on the critical path).
+   */
+  prefetch(path: string): void {
+    if (this.path !== undefined) return;
+    this.path = path;
     this.head = readHead(path, HEAD_BYTES);
     this.head.catch(() => undefined);
+    this.headReady();
   }
 
   /** Listens on 127.0.0.1 (ephemeral port); resolves with the URL ffmpeg reads. */
@@ -62,16 +72,18 @@ export class FileFeed {
    * `beforeWrite` runs just before the first byte goes out.
    */
   release(gate: Promise<void>, beforeWrite: () => void): void {
-    void Promise.all([gate, this.head, this.connected])
+    const head = this.headKnown.then(() => this.head as Promise<Buffer>);
+    void Promise.all([gate, head, this.connected])
       .then(([, buf, sock]) => {
-        if (this.closed) return;
+        const path = this.path;
+        if (this.closed || path === undefined) return;
         beforeWrite();
         sock.write(buf);
         if (buf.length < HEAD_BYTES) {
           sock.end();
           return;
         }
-        const rs = createReadStream(this.path, { start: buf.length });
+        const rs = createReadStream(path, { start: buf.length });
         rs.on('error', () => sock.destroy());
         rs.pipe(sock);
       })

@@ -9,6 +9,7 @@
  * next frame: volume changes and the amplifier's mute act on the playing item.
  */
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
@@ -53,6 +54,8 @@ function codeForInput(spec: SegmentSpec): AudioErrorCode {
  * timers fire late on a busy board, a poll loop is late by one turn of the event loop.
  */
 const GATE_EARLY_MS = 15;
+/** A spare process has no file yet and no length: it is capped by a timer once claimed. */
+const SPARE_MAX_MS = 24 * 3600_000;
 
 export class FfmpegSegment implements Segment {
   readonly done: Promise<SegmentResult>;
@@ -71,11 +74,85 @@ export class FfmpegSegment implements Segment {
   private readonly gain: FfmpegLevel;
   /** The start gate has opened: audio is on its way out. */
   private outputOpen = false;
+  /** A spare: started without a file, waiting for claim(). */
+  private spareLevel: number | undefined;
+  private claimResolve: ((hold: Promise<unknown>) => void) | undefined;
+  private capped = false;
+  private capTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * A spare process for the next file playback: ffmpeg is started now and waits on its socket,
+   * so a playback that claims it (an emergency cutting in) does not wait for a process to start.
+   */
+  static spare(
+    deps: FfmpegSegmentDeps,
+    level: { volume: number; gainDb: number },
+    audible: () => Promise<void>,
+  ): FfmpegSegment {
+    let resolveClaim!: (hold: Promise<unknown>) => void;
+    const claimed = new Promise<unknown>((r) => {
+      resolveClaim = r;
+    }).then((hold) => hold);
+    const seg = new FfmpegSegment(
+      {
+        input: { kind: 'file', path: '', offsetMs: 0 },
+        maxMs: SPARE_MAX_MS,
+        volume: level.volume,
+        gainDb: level.gainDb,
+        label: 'spare',
+        after: claimed,
+        audible,
+      },
+      deps,
+      true,
+    );
+    seg.claimResolve = resolveClaim;
+    return seg;
+  }
+
+  /** The spare runs at this level (volume 0..100 and gain). */
+  runsAt(volume: number, gainDb: number): boolean {
+    return this.spareLevel !== undefined && Math.abs(this.spareLevel - linearGain(volume, gainDb)) < 1e-9;
+  }
+
+  /**
+   * Takes over a file playback's spec if this is an unclaimed spare at the same level and the
+   * file exists; false otherwise (the caller starts a process of its own).
+   */
+  claim(spec: SegmentSpec): boolean {
+    const input = spec.input;
+    const resolve = this.claimResolve;
+    if (!resolve || this.stopRequested || input.kind !== 'file' || input.offsetMs !== 0) return false;
+    if (!this.runsAt(spec.volume, spec.gainDb) || !existsSync(input.path)) return false;
+    this.claimResolve = undefined;
+    Object.assign(this.spec, { input, maxMs: spec.maxMs, label: spec.label });
+    if (spec.stopOnSilenceMs !== undefined) this.spec.stopOnSilenceMs = spec.stopOnSilenceMs;
+    this.feed?.prefetch(input.path);
+    const hold = spec.startAt === undefined ? 0 : spec.startAt - performance.now();
+    resolve(Promise.all([this.delay(hold), spec.after?.catch(() => undefined)]));
+    if (spec.maxMs < SPARE_MAX_MS) {
+      // ffmpeg runs with the spare's -t: cap the output at the playback's length here.
+      void this.started.then(() => {
+        if (this.stopRequested) return;
+        const left = spec.maxMs - (performance.now() - (this.startedMono ?? performance.now()));
+        this.capTimer = setTimeout(
+          () => {
+            this.capped = true;
+            this.terminate();
+          },
+          Math.max(0, left),
+        );
+      });
+    }
+    return true;
+  }
 
   constructor(
     private readonly spec: SegmentSpec,
     private readonly deps: FfmpegSegmentDeps,
+    spare = false,
   ) {
+    if (spare) this.spareLevel = linearGain(spec.volume, spec.gainDb);
     this.started = new Promise<void>((r) => {
       this.startedResolve = r;
     });
@@ -103,6 +180,8 @@ export class FfmpegSegment implements Segment {
     if (this.stopRequested) return;
     this.stopRequested = true;
     if (this.gateTimer !== undefined) clearTimeout(this.gateTimer);
+    if (this.capTimer !== undefined) clearTimeout(this.capTimer);
+    this.claimResolve = undefined;
     this.gateRelease?.();
     // A decoder waiting on its input socket gets end-of-file, then the signal.
     this.feed?.close();
@@ -151,18 +230,7 @@ export class FfmpegSegment implements Segment {
     after: Promise<unknown> | undefined,
     audible: (() => Promise<void>) | undefined,
   ): Promise<void> {
-    const due = performance.now() + holdMs;
-    const timer =
-      holdMs > 0
-        ? new Promise<void>((r) => {
-            const poll = () => {
-              if (this.stopRequested || performance.now() >= due) r();
-              else setImmediate(poll);
-            };
-            this.gateTimer = setTimeout(poll, Math.max(0, holdMs - GATE_EARLY_MS));
-          })
-        : Promise.resolve();
-    const both = Promise.all([timer, after?.catch(() => undefined)])
+    const both = Promise.all([this.delay(holdMs), after?.catch(() => undefined)])
       .then(() => audible?.())
       .then(() => {
         this.outputOpen = true;
@@ -173,6 +241,19 @@ export class FfmpegSegment implements Segment {
         this.gateRelease = r;
       }),
     ]);
+  }
+
+  /** Resolves after ms (the timer fires early, the last stretch is polled), or on stop(). */
+  private delay(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    const due = performance.now() + ms;
+    return new Promise<void>((r) => {
+      const poll = () => {
+        if (this.stopRequested || performance.now() >= due) r();
+        else setImmediate(poll);
+      };
+      this.gateTimer = setTimeout(poll, Math.max(0, ms - GATE_EARLY_MS));
+    });
   }
 
   private markStarted(at?: number): void {
@@ -208,7 +289,7 @@ export class FfmpegSegment implements Segment {
   private async run(): Promise<SegmentResult> {
     const { spec, deps } = this;
     const input = spec.input;
-    if (input.kind === 'file') {
+    if (input.kind === 'file' && this.spareLevel === undefined) {
       try {
         await stat(input.path);
       } catch (cause) {
@@ -245,8 +326,10 @@ export class FfmpegSegment implements Segment {
           cmd.input(input.path).inputOptions(['-re', '-ss', (input.offsetMs / 1000).toFixed(3)]);
           break;
         }
-        const feed = new FileFeed(input.path);
+        const feed = new FileFeed();
         this.feed = feed;
+        // A spare learns its file when claimed.
+        if (this.spareLevel === undefined) feed.prefetch(input.path);
         const url = await feed.listen();
         if (this.stopRequested) {
           feed.close();
@@ -315,6 +398,7 @@ export class FfmpegSegment implements Segment {
           settled = true;
           this.feed?.close();
           this.gain.close();
+          if (this.capTimer !== undefined) clearTimeout(this.capTimer);
           resolve(exitResult);
         }
       };
@@ -344,6 +428,7 @@ export class FfmpegSegment implements Segment {
       cmd.on('error', (err: Error) => {
         if (this.stopRequested) exitResult = this.result('stopped');
         else if (this.silenceFired) exitResult = this.result('silence');
+        else if (this.capped) exitResult = this.result('eof');
         else {
           const detail = this.parser.m.errors.at(-1);
           const killed = /killed with signal/i.test(err.message);

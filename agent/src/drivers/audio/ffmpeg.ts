@@ -67,6 +67,7 @@ export class FfmpegAudioDriver implements AudioDriver {
   }
 
   async close(): Promise<void> {
+    this.prepare(undefined);
     const all = [...this.active];
     for (const p of all) p.stop();
     await Promise.all(all.map((p) => p.result));
@@ -81,22 +82,17 @@ export class FfmpegAudioDriver implements AudioDriver {
     const queue = req.queue === true && live;
     if (!queue) for (const p of this.active) p.stop();
     const id = this.nextId++;
-    const deps = {
-      output: this.opts.output,
-      inputs: this.opts.inputs ?? {},
-      logger: this.log,
-      silenceDb: this.opts.silenceDb ?? -50,
-      silenceDetectMs: Math.min(this.opts.deadAirMs ?? 5000, 2000),
-      ioTimeoutMs: this.opts.ioTimeoutMs ?? 5000,
-      ...(this.sink ? { sink: this.sink } : {}),
-      ...(this.opts.ffmpegPath ? { ffmpegPath: this.opts.ffmpegPath } : {}),
-    };
+    const deps = this.segmentDeps();
     const pb = new SegmentPlayback(
       id,
       req,
       {
         runner: (spec) => {
-          const seg = new FfmpegSegment(spec, deps);
+          // A spare process at the same level takes the file at once (no process start-up).
+          const spare = this.spare;
+          const claimed = spare?.claim(spec) === true;
+          if (claimed) this.spare = undefined;
+          const seg = claimed && spare ? spare : new FfmpegSegment(spec, deps);
           // The segment on air is the one whose audio came out last (a queued one waits).
           void seg.started.then(() => {
             this.lastSegment = seg;
@@ -131,6 +127,37 @@ export class FfmpegAudioDriver implements AudioDriver {
     await Promise.all([...this.active].map((p) => p.setMuted(muted)));
   }
 
+  /**
+   * Keeps one ffmpeg process started and waiting at this level (volume and gain), so that the
+   * next file playback at that level (an emergency's chime cutting in) starts without waiting
+   * for a process; undefined ends it. The player keeps one while something is on air.
+   */
+  prepare(level: { volume: number; gainDb: number } | undefined): void {
+    const cur = this.spare;
+    if (cur && level && cur.runsAt(level.volume, level.gainDb)) return;
+    this.spare = undefined;
+    cur?.stop();
+    if (!level || !this.opened) return;
+    const spare = FfmpegSegment.spare(this.segmentDeps(), level, this.mute.audible);
+    this.spare = spare;
+    void spare.done.then(() => {
+      if (this.spare === spare) this.spare = undefined;
+    });
+  }
+
+  private segmentDeps() {
+    return {
+      output: this.opts.output,
+      inputs: this.opts.inputs ?? {},
+      logger: this.log,
+      silenceDb: this.opts.silenceDb ?? -50,
+      silenceDetectMs: Math.min(this.opts.deadAirMs ?? 5000, 2000),
+      ioTimeoutMs: this.opts.ioTimeoutMs ?? 5000,
+      ...(this.sink ? { sink: this.sink } : {}),
+      ...(this.opts.ffmpegPath ? { ffmpegPath: this.opts.ffmpegPath } : {}),
+    };
+  }
+
   /** The ffmpeg process playing now (fault tests kill it). */
   currentPid(): number | undefined {
     return this.lastSegment?.pid;
@@ -145,6 +172,7 @@ export class FfmpegAudioDriver implements AudioDriver {
   private opened = false;
   private openedAt: number | undefined;
   private readonly mute = new OutputMute();
+  private spare: FfmpegSegment | undefined;
 }
 
 /** Length of an audio file in ms (ffprobe through fluent-ffmpeg); undefined when unknown. */

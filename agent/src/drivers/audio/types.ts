@@ -157,6 +157,11 @@ export interface AudioDriver {
    * once the audio is back).
    */
   setMuted(muted: boolean): Promise<void>;
+  /**
+   * Optional: keep a decoder started and waiting at this level (volume 0..100, gain dB) so the
+   * next file playback at that level starts without a process start-up; undefined releases it.
+   */
+  prepare?(level: { volume: number; gainDb: number } | undefined): void;
 }
 
 /** Loudness/peak/dead-air thresholds. */
