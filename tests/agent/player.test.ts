@@ -307,3 +307,40 @@ describe('player robustness', () => {
     expect(h.player.status().onAir).toBeNull();
   });
 });
+
+describe('player: gain on air', () => {
+  test('a volume command and a zone switch reach the item on air (volume, then mute and unmute)', async () => {
+    const audio = new SimAudioDriver();
+    h = await makeHarness({ audio, policy: { warmupMs: 300, volume: 80 } });
+    const b = await withBlobs(
+      bundle({
+        created: created(),
+        items: [audioItem('talk', 2500)],
+        schedule: [
+          { id: 'e', items: ['talk'], rule: { type: 'once', at: iso(Date.now() + 500) }, zones: ['cho'] },
+        ],
+      }),
+      h.dir,
+    );
+    h.player.setBundles([b]);
+    await waitFor(() => h!.player.status().onAir?.itemId === 'talk');
+    const rec = audio.history[0]!;
+    expect(rec.volume).toBe(80);
+    h.player.setVolume(30);
+    await waitFor(() => rec.volume === 30);
+    // Another zone while it plays: muted around the relay switch, then back at 30.
+    await h.amp.ready(['truong']);
+    expect(rec.levelChanges?.map((c) => c.volume)).toEqual([30, 0, 30]);
+    const muteAt = rec.levelChanges![1]!.at;
+    const unmuteAt = rec.levelChanges![2]!.at;
+    const zoneWrites = h.gpio.timeline.filter((w) => w.name.startsWith('zone:') && w.at >= Date.now() - 5000);
+    const switched = zoneWrites.filter((w) => w.name === 'zone:truong' && w.active);
+    expect(switched).toHaveLength(1);
+    // Relay writes are on the wall clock, the driver's on its monotonic one: compare the order.
+    expect(unmuteAt).toBeGreaterThan(muteAt);
+    expect(h.amp.snapshot().muted).toBe(false);
+    await waitFor(async () => (await h!.proofs()).some((p) => p.outcome === 'completed'));
+    // A later playback starts at the new volume, unmuted.
+    expect(h.player.status().volume).toBe(30);
+  });
+});

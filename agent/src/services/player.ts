@@ -66,6 +66,8 @@ export class Player implements PlayerApi {
   private unsubscribe: (() => void) | undefined;
   private probing = new Set<string>();
   private recording = new Set<Promise<void>>();
+  /** When an emergency was planned to cut into the item on air (for the cut-in log). */
+  private cutInAt: number | undefined;
 
   constructor(private readonly opts: PlayerOptions) {
     this.log = opts.logger.child({ module: 'player' });
@@ -212,6 +214,7 @@ export class Player implements PlayerApi {
       }
       if (!continues) {
         this.log.info({ slot: cur.slot.id, next: first?.id }, 'interrupting the item on air');
+        if (first?.priorityClass === 'emergency') this.cutInAt ??= now;
         this.cancelQueued();
         cur.stopReason = 'interrupted';
         if (first && first.start - Math.max(first.leadMs, PREFETCH_MS) <= now) {
@@ -354,6 +357,11 @@ export class Player implements PlayerApi {
         'on air',
       );
       if (slot.kind === 'item') this.record(slotDraft(slot, 'started', this.proofContext(), cur.since));
+      if (this.cutInAt !== undefined && slot.priorityClass === 'emergency') {
+        // From the plan that let the emergency in to its first sound (chime or item).
+        this.log.info({ slot: slot.id, cutInMs: Math.round(cur.since - this.cutInAt) }, 'emergency cut in');
+        this.cutInAt = undefined;
+      }
       this.prepareSpare();
       this.tick();
     });

@@ -142,6 +142,8 @@ class SimSegment implements Segment {
     const volume = this.muted ? 0 : (this.level ?? this.spec.volume);
     if (volume === this.record.volume) return;
     this.record.volume = volume;
+    // Before the sound starts a mute only holds it back (the real driver's start gate).
+    if (this.t0 === undefined) return;
     this.record.levelChanges ??= [];
     this.record.levelChanges.push({ at: this.sim.now(), volume });
   }
