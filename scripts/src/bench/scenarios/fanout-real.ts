@@ -5,8 +5,10 @@
  * POSTs /api/v1/emergency with an uploaded clip; latency per device = the audio start the agent
  * signs in its "started" proof − the moment the request was sent (same machine clock).
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { SimFleet } from '../../sim/fleet.js';
 import { FleetApi } from '../../sim/fleet-api.js';
@@ -19,8 +21,46 @@ import { percentile, round } from '../stats.js';
 
 export interface RealFanout {
   latenciesMs: number[];
+  /** The same path for the one agent that runs in a process of its own (a station's own CPU). */
+  isolatedMs: number[];
   notes: string[];
   profile?: Record<string, unknown>;
+}
+
+const here = fileURLToPath(import.meta.url);
+const stationChildFile = join(dirname(here), '..', `station-child${extname(here)}`);
+
+/** Starts one real agent in its own process; resolves with its device id once it is connected. */
+async function isolatedStation(
+  spec: Record<string, unknown>,
+): Promise<{ child: ChildProcess; deviceId: string }> {
+  const child = fork(stationChildFile, [], {
+    execArgv: ['--conditions=@loa/source', '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const deviceId = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('isolated station did not start within 90 s')), 90_000);
+    child.on('message', (m: { type: string; deviceId?: string; message?: string }) => {
+      clearTimeout(timer);
+      if (m.type === 'ready' && m.deviceId) resolve(m.deviceId);
+      else reject(new Error(`isolated station failed: ${m.message ?? m.type}`));
+    });
+    child.once('exit', (code) => reject(new Error(`isolated station exited with code ${code}`)));
+    child.send({ type: 'start', spec });
+  });
+  return { child, deviceId };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.send({ type: 'stop' });
+  });
 }
 
 interface Start {
@@ -38,7 +78,8 @@ export async function realEmergencyFanout(
       kind: 'fleet',
       options: {
         dataDir: join(ctx.tmpDir, 'server'),
-        devices: opts.devices,
+        // one more for the agent in its own process
+        devices: opts.devices + 1,
         emergencyClip: true,
         ratePerSecond: 200,
         burst: 1000,
@@ -92,6 +133,7 @@ export async function realEmergencyFanout(
     logger,
   );
   const notes: string[] = [];
+  let iso: { child: ChildProcess; deviceId: string } | undefined;
   try {
     const t0 = performance.now();
     ctx.log(`starting ${opts.devices} real agents (enrolment, trust, MQTT link) in this process`);
@@ -99,10 +141,27 @@ export async function realEmergencyFanout(
     const end = performance.now() + 180_000;
     while (fleet.summary().connected < opts.devices && performance.now() < end)
       await new Promise((r) => setTimeout(r, 200));
+    iso = await isolatedStation({
+      name: 'tram-own-cpu',
+      kind: 'station',
+      displayName: 'bench (own process)',
+      server: info.url,
+      mqtt: info.mqttUrl,
+      dataDir: join(ctx.tmpDir, 'sim', 'tram-own-cpu'),
+      token: info.tokens[Math.floor(opts.devices / 500)] ?? '',
+      rootKeys: [rootPem],
+      healthIntervalS: 3600,
+      warmupMs: 0,
+      logLevel: 'silent',
+      ampFault: false,
+    });
     const connected = fleet.summary().connected;
     notes.push(
-      `${connected}/${opts.devices} agents enrolled and connected in ${round((performance.now() - t0) / 1000)} s.`,
+      `${connected}/${opts.devices} agents enrolled and connected in ${round((performance.now() - t0) / 1000)} s, ` +
+        'plus one more agent in a process of its own (as a station has its own CPU).',
     );
+    const isoId = iso.deviceId;
+    const isolated: number[] = [];
     const operator = new FleetApi(info.url, info.operatorToken);
     const latencies: number[] = [];
     const serverSeen: number[] = [];
@@ -129,16 +188,24 @@ export async function realEmergencyFanout(
       const until = performance.now() + 60_000;
       while (performance.now() < until) {
         starts = await child.query<Start[]>('emergencyStarts', id);
-        if (starts.length >= connected) break;
+        if (starts.length >= connected + 1) break;
         await new Promise((r2) => setTimeout(r2, 50));
       }
       rounds++;
       for (const t of await child.query<number[]>('emergencyReceived', id)) receivedMs.push(t - sentAt);
       for (const s of starts) {
+        if (s.deviceId === isoId) {
+          isolated.push(s.startedAt - sentAt);
+          continue;
+        }
         latencies.push(s.startedAt - sentAt);
         serverSeen.push(s.receivedAt - sentAt);
       }
-      notes.push(`round ${r + 1}: ${starts.length}/${connected} agents started playing.`);
+      const isoStarted = starts.some((s) => s.deviceId === isoId);
+      notes.push(
+        `round ${r + 1}: ${starts.length - (isoStarted ? 1 : 0)}/${connected} agents started playing` +
+          `${isoStarted ? ', and the agent with its own process' : '; the agent with its own process did NOT'}.`,
+      );
       // let the clip (a few seconds of speech) finish before the next alert interrupts it
       await new Promise((r2) => setTimeout(r2, 6000));
     }
@@ -159,10 +226,12 @@ export async function realEmergencyFanout(
     );
     return {
       latenciesMs: latencies,
+      isolatedMs: isolated,
       notes,
       profile: { server: sp, agents: gp, requestMs, receivedMs, serverSeenMs: serverSeen },
     };
   } finally {
+    if (iso) await stopChild(iso.child);
     await fleet.stop();
     await child.stop();
   }

@@ -94,9 +94,23 @@ export const fanout: Scenario = {
           baseline: { label: 'raw aedes p99', value: base.p99, unit: 'ms' },
           goal: { better: 'lower', ratio: 1.5, text: '≤ 1.5× raw aedes' },
         }),
+        ...(real.isolatedMs.length > 0
+          ? [
+              figure(
+                'fanout.own-cpu',
+                `emergency request → playing, one agent in its own process (median of ${real.isolatedMs.length} round${real.isolatedMs.length > 1 ? 's' : ''})`,
+                summarize(real.isolatedMs).p50,
+                'ms',
+                {
+                  baseline: { label: 'raw aedes p99', value: base.p99, unit: 'ms' },
+                  note: 'a station has its own CPU; the others share one event loop here',
+                },
+              ),
+            ]
+          : []),
         ...baseFigs,
       ],
-      details: { baseline: base, real: s, profile: real.profile },
+      details: { baseline: base, real: s, isolatedMs: real.isolatedMs, profile: real.profile },
     };
     return result;
   },
