@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import {
   deviceTopic,
+  LoaError,
   MAX_DEVICE_PAYLOAD,
   MAX_TOPIC_LEVELS,
   type Presence,
@@ -72,6 +73,8 @@ function authError(message: string, returnCode: number): AuthenticateError {
 export class FleetBroker implements BrokerApi {
   readonly aedes: Aedes;
   private server: NetServer | undefined;
+  /** Set when stop() begins: publishes after that fail at once with BROKER_STOPPED. */
+  private stopping = false;
   private wss: WebSocketServer | undefined;
   private httpServer: HttpServer | undefined;
   private readonly clients = new Map<Client, ClientState>();
@@ -327,6 +330,8 @@ export class FleetBroker implements BrokerApi {
 
   // ------------------------------------------------------------------ BrokerApi
   publish(topic: string, payload: unknown, options: PublishOptions = {}): Promise<void> {
+    if (this.stopping)
+      return Promise.reject(new LoaError('BROKER_STOPPED', 'the broker is stopping: nothing is published'));
     const buf = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
@@ -381,6 +386,7 @@ export class FleetBroker implements BrokerApi {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     this.httpServer?.off('upgrade', this.onUpgrade);
     for (const c of this.wss?.clients ?? []) c.terminate();
     this.wss?.close();

@@ -397,6 +397,10 @@ export class IngestService {
       await this.#d.broker.publish(deviceTopic(deviceId, 'ack'), ack, { qos: 1 });
     } catch (cause) {
       // stored durably already: the device re-sends, the duplicate is re-acked
+      if (cause instanceof LoaError && cause.code === 'BROKER_STOPPED') {
+        this.#d.logger.debug({ deviceId, upToSeq }, 'ack not sent: the server is stopping');
+        return;
+      }
       this.#d.logger.warn(
         { err: new LoaError('ACK_FAILED', 'ack publish failed', { cause }), deviceId },
         'ack failed',
