@@ -59,6 +59,8 @@ export class EmergencyService {
   readonly #d: EmergencyDeps;
   /** bundleId → deviceId → state (recent emergencies, in memory). */
   readonly #tracking = new Map<string, Map<string, EmergencyDeviceState>>();
+  /** Rebuilds in progress (after a restart), so concurrent views and hooks share one. */
+  readonly #rebuilding = new Map<string, Promise<Map<string, EmergencyDeviceState> | undefined>>();
   readonly #listeners = new Set<(e: EmergencyEvent) => void>();
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -177,8 +179,7 @@ export class EmergencyService {
     });
     const devices = await notifier.targetedDevices(manifest.targets);
     const states = new Map(devices.map((d) => [d.id, initialEmergencyState(d.id, d.unit, now)] as const));
-    this.#tracking.set(bundle.id, states);
-    while (this.#tracking.size > 50) this.#tracking.delete(this.#tracking.keys().next().value as string);
+    this.#track(bundle.id, states);
     await notifier.sendEmergency(manifest);
     const summary = summarizeEmergency(states.values());
     this.#d.logger.info({ bundle: bundle.id, unit: req.unit, devices: devices.length }, 'emergency sent');
@@ -189,8 +190,51 @@ export class EmergencyService {
   async view(bundleId: string): Promise<EmergencyView> {
     const bundle = await this.#d.store.bundles.get(bundleId);
     if (!bundle?.emergency) throw new LoaError('EMERGENCY_NOT_FOUND', 'Không tìm thấy bản tin khẩn cấp');
-    const states = [...(this.#tracking.get(bundleId)?.values() ?? [])];
+    const states = [...((await this.#tracked(bundleId))?.values() ?? [])];
     return { bundle, devices: states, summary: summarizeEmergency(states) };
+  }
+
+  #track(bundleId: string, states: Map<string, EmergencyDeviceState>): void {
+    this.#tracking.set(bundleId, states);
+    while (this.#tracking.size > 50) this.#tracking.delete(this.#tracking.keys().next().value as string);
+  }
+
+  /** The live tracking of an emergency, rebuilt from the stored proofs when it is not in memory. */
+  #tracked(bundleId: string): Promise<Map<string, EmergencyDeviceState> | undefined> {
+    const t = this.#tracking.get(bundleId);
+    if (t) return Promise.resolve(t);
+    let p = this.#rebuilding.get(bundleId);
+    if (!p) {
+      p = this.#rebuild(bundleId).finally(() => this.#rebuilding.delete(bundleId));
+      this.#rebuilding.set(bundleId, p);
+    }
+    return p;
+  }
+
+  /**
+   * After a restart (or once an emergency has left the in-memory window of 50): the targeted
+   * devices as the registry has them now, advanced by every stored proof of this emergency.
+   * Proofs are durable, so "playing" and "completed" (and the play count) come back exactly;
+   * the "received" and "failed" status reports are not stored and show again only when sent again.
+   */
+  async #rebuild(bundleId: string): Promise<Map<string, EmergencyDeviceState> | undefined> {
+    const { store, notifier } = this.#d;
+    const bundle = await store.bundles.get(bundleId);
+    if (!bundle?.emergency) return undefined;
+    const sentAt = bundle.publishedAt ?? bundle.createdAt;
+    const devices = await notifier.targetedDevices(bundle.manifest.targets);
+    const states = new Map(
+      devices.map((d) => [d.id, initialEmergencyState(d.id, d.unit, new Date(sentAt))] as const),
+    );
+    for (const e of await store.proofs.query({ from: sentAt, limit: 1_000_000 })) {
+      if (e.proof.bundleId !== bundleId) continue;
+      const cur = states.get(e.deviceId);
+      const next = cur && applyEmergencyProof(cur, e.proof, bundleId, new Date(e.receivedAt));
+      if (next) states.set(e.deviceId, next);
+    }
+    this.#track(bundleId, states);
+    this.#d.logger.info({ bundle: bundleId, devices: states.size }, 'emergency tracking rebuilt from proofs');
+    return states;
   }
 
   async list(limit = 20): Promise<BundleRecord[]> {
@@ -218,16 +262,35 @@ export class EmergencyService {
   }
 
   /** Ingest hook: a status report (verified/active = received, playing = started). */
-  applyStatus(deviceId: string, s: Status): void {
+  async applyStatus(deviceId: string, s: Status): Promise<void> {
+    if (!this.#tracking.has(s.bundleId)) {
+      // not tracked in memory: an emergency sent before a restart, or not an emergency at all
+      if (s.channel !== EMERGENCY_CHANNEL || !(await this.#tracked(s.bundleId))) return;
+    }
     this.#update(s.bundleId, deviceId, (cur) =>
       applyEmergencyStatus(cur, s, s.bundleId, new Date(this.#d.now())),
     );
   }
 
-  /** Ingest hook: a proof with priority emergency. */
-  applyProof(deviceId: string, p: Proof): void {
+  /** Ingest hook: a proof with priority emergency (called once the proof is stored). */
+  async applyProof(deviceId: string, p: Proof): Promise<void> {
     if (!p.bundleId) return;
     const bundleId = p.bundleId;
+    // a rebuild reads the stored proofs, this one included: apply it only to a tracking that
+    // was already in memory
+    if (!this.#tracking.has(bundleId)) {
+      await this.#tracked(bundleId);
+      const states = this.#tracking.get(bundleId);
+      const cur = states?.get(deviceId);
+      if (states && cur)
+        this.#emit({
+          type: 'emergency.device',
+          bundleId,
+          device: cur,
+          summary: summarizeEmergency(states.values()),
+        });
+      return;
+    }
     this.#update(bundleId, deviceId, (cur) => applyEmergencyProof(cur, p, bundleId, new Date(this.#d.now())));
   }
 }

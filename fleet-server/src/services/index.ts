@@ -173,11 +173,11 @@ export async function createContentServices(
   ingest.addHooks({
     onState: (s) => alerts.evaluate(s),
     onStatus: async (deviceId, s) => {
-      emergency.applyStatus(deviceId, s);
+      await emergency.applyStatus(deviceId, s);
       await publisher.applyStatus(deviceId, s);
     },
-    onProof: (deviceId, p) => {
-      if (p.priority === 'emergency') emergency.applyProof(deviceId, p);
+    onProof: async (deviceId, p) => {
+      if (p.priority === 'emergency') await emergency.applyProof(deviceId, p);
     },
     onReconnected: async (deviceId, state) => {
       await publisher.catchUp(deviceId, state.health?.bundles ?? []);

@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmergencyView } from '../../../fleet-server/src/services/emergency-service.js';
 import type { ContentRecord } from '../../../fleet-server/src/store/types.js';
 import {
+  eventually,
   type Harness,
   makeSine,
   nextMessage,
@@ -213,6 +214,53 @@ describe('emergency broadcast', () => {
     expect(byId.get(d1.id)).toMatchObject({ stage: 'playing', plays: 1 });
     expect(byId.get(d1.id)?.receivedAt).toBeTruthy();
     expect(byId.get(d2.id)).toMatchObject({ stage: 'failed', failedReason: 'BLOB_HASH_MISMATCH' });
+  });
+
+  it('after a server restart, rebuilds the tracking from the stored proofs and keeps following it', async () => {
+    await h.restart();
+    const json = await h.api<EmergencyView>(operator, 'GET', `/api/v1/emergency/${view.bundle.id}`);
+    expect(json.status).toBe(200);
+    const byId = new Map(json.body.devices.map((d) => [d.deviceId, d] as const));
+    // the proof was stored: playing, once; d2's failure was a status report, which is not stored
+    expect(byId.get(d1.id)).toMatchObject({ stage: 'playing', plays: 1 });
+    expect(byId.get(d2.id)).toMatchObject({ stage: 'sent', plays: 0 });
+    // a proof after the restart advances the rebuilt tracking
+    const c1 = await h.connect(d1, []);
+    const first = h.server.deps.store.proofs.last(d1.id);
+    if (!first) throw new Error('the earlier test stored a proof of d1');
+    const at = new Date().toISOString();
+    const done: ProofBody = {
+      type: 'loa-proof',
+      format: 1,
+      eventId: randomUUID(),
+      deviceId: d1.id,
+      seq: first.seq + 1,
+      prev: first.hash,
+      bundleId: view.bundle.id,
+      channel: 'emergency',
+      bundleVersion: view.bundle.version,
+      itemId: 'alert-audio',
+      priority: 'emergency',
+      outcome: 'completed',
+      startedAt: at,
+      endedAt: at,
+      relays: { amplifier: true },
+      clockTrusted: true,
+      at,
+    };
+    await c1.publishAsync(
+      deviceTopic(d1.id, 'proof'),
+      JSON.stringify(addSignature(done, d1.keys.privateKey)),
+      {
+        qos: 1,
+      },
+    );
+    const after = await eventually(async () => {
+      const r = await h.api<EmergencyView>(operator, 'GET', `/api/v1/emergency/${view.bundle.id}`);
+      const d = r.body.devices.find((x) => x.deviceId === d1.id);
+      return d?.stage === 'completed' ? r.body : undefined;
+    });
+    expect(after.summary).toMatchObject({ total: 2, completed: 1 });
   });
 
   it('can broadcast uploaded audio instead of synthesised speech', async () => {
