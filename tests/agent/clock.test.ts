@@ -33,18 +33,59 @@ describe('clock trust rules', () => {
     const r = { wallMs: T, monoMs: 0 };
     const v1 = applySample({}, { source: 'modem', timeMs: Date.UTC(2000, 0, 1) }, r);
     expect(v1).toMatchObject({ accepted: false, reason: 'implausible' });
-    const v2 = applySample({ lastTrustedMs: T }, { source: 'server', timeMs: T - 3600_000 }, r);
+    const floor = { lastTrustedMs: T, lastTrustedSource: 'ntp' as const };
+    const v2 = applySample(floor, { source: 'server', timeMs: T - 3600_000 }, r);
     expect(v2).toMatchObject({ accepted: false, reason: 'before-last-trusted' });
+    // the same source that set the floor cannot move it back either
+    expect(applySample(floor, { source: 'ntp', timeMs: T - 3600_000 }, r)).toMatchObject({
+      accepted: false,
+      reason: 'before-last-trusted',
+    });
   });
 
-  test('a worse source does not move a better anchor unless it disagrees by more than the threshold', () => {
+  test('a modem that reported a time years ahead cannot keep the station in the future: NTP or the server corrects it', () => {
+    const boot = { wallMs: Date.UTC(1970, 0, 1), monoMs: 0 };
+    // a bad NITZ: the modem says 2031 and is the first source after a power cut
+    const bogus = Date.parse('2031-03-01T00:00:00Z');
+    const poisoned = applySample({}, { source: 'modem', timeMs: bogus }, boot);
+    expect(poisoned.state).toMatchObject({ lastTrustedMs: bogus, lastTrustedSource: 'modem' });
+    // the server's time, once the link is up, is believed over the modem, backwards
+    const r = { wallMs: T, monoMs: 30_000 };
+    const fixed = applySample(poisoned.state, { source: 'server', timeMs: T }, r);
+    expect(fixed).toMatchObject({ accepted: true, state: { lastTrustedMs: T, lastTrustedSource: 'server' } });
+    expect(fixed.accepted && fixed.correctedBackMs).toBe(bogus - T);
+    expect(agentNow(fixed.state, r)).toBe(T);
+    // the modem repeating its bad time now is a weaker source against a fresh anchor
+    expect(
+      applySample(fixed.state, { source: 'modem', timeMs: bogus + 60_000 }, { wallMs: T, monoMs: 90_000 }),
+    ).toMatchObject({
+      accepted: false,
+    });
+    // a floor persisted by an older agent (no source recorded) counts as the weakest source
+    const old = applySample({ lastTrustedMs: bogus }, { source: 'ntp', timeMs: T }, r);
+    expect(old).toMatchObject({ accepted: true, state: { lastTrustedMs: T, lastTrustedSource: 'ntp' } });
+  });
+
+  test('a worse source moves a better anchor only once it is stale, and only if it disagrees by more than the threshold', () => {
     const r = { wallMs: T, monoMs: 0 };
     const ntp = applySample({}, { source: 'ntp', timeMs: T }, r).state;
+    // fresh NTP anchor: the modem is not believed, however far off it is
     expect(applySample(ntp, { source: 'modem', timeMs: T + 800 }, r)).toMatchObject({
       accepted: false,
       reason: 'not-better',
     });
-    expect(applySample(ntp, { source: 'modem', timeMs: T + 60_000 }, r).accepted).toBe(true);
+    expect(applySample(ntp, { source: 'modem', timeMs: T + 60_000 }, r)).toMatchObject({
+      accepted: false,
+      reason: 'not-better',
+    });
+    // NTP silent for 7 hours: the modem may re-anchor when it disagrees by more than 5 s
+    const later = { wallMs: T, monoMs: 7 * 3600_000 };
+    const trusted = T + 7 * 3600_000;
+    expect(applySample(ntp, { source: 'modem', timeMs: trusted + 800 }, later)).toMatchObject({
+      accepted: false,
+      reason: 'not-better',
+    });
+    expect(applySample(ntp, { source: 'modem', timeMs: trusted + 60_000 }, later).accepted).toBe(true);
   });
 
   test('the agent never runs on a clock earlier than the persisted last trusted time', () => {
@@ -106,7 +147,10 @@ describe('TrustedClock service', () => {
     reading = { wallMs: reading.wallMs + 5000, monoMs: 5000 };
     expect(c.now()).toBe(T + 5000);
     await c.stop();
-    expect(JSON.parse(await readFile(join(dir, 'clock.json'), 'utf8'))).toEqual({ lastTrustedMs: T + 5000 });
+    expect(JSON.parse(await readFile(join(dir, 'clock.json'), 'utf8'))).toEqual({
+      lastTrustedMs: T + 5000,
+      source: 'modem',
+    });
 
     // Reboot without an RTC: the system clock is back in 1970, no source answers yet.
     reading = { wallMs: Date.UTC(1970, 0, 1), monoMs: 0 };
@@ -126,6 +170,35 @@ describe('TrustedClock service', () => {
     expect(c2.now()).toBe(T + 60_100);
     expect(changed).toBe(1);
     await c2.stop();
+  });
+
+  test('a modem time years ahead, persisted, is corrected by the server after a reboot and the fix is persisted', async () => {
+    const bogus = Date.parse('2031-03-01T00:00:00Z');
+    const c = make(
+      async () => 'no\n',
+      async () => ({ timeMs: bogus }),
+    );
+    await c.start();
+    await c.stop();
+    expect(JSON.parse(await readFile(join(dir, 'clock.json'), 'utf8'))).toMatchObject({
+      lastTrustedMs: bogus,
+      source: 'modem',
+    });
+    reading = { wallMs: Date.UTC(1970, 0, 1), monoMs: 0 };
+    const c2 = make(async () => 'no\n');
+    await c2.start();
+    expect(c2.now()).toBe(bogus);
+    let changed = 0;
+    c2.onChange(() => changed++);
+    c2.reportServerTime(T, 0);
+    expect(c2.now()).toBe(T);
+    expect(c2.state()).toMatchObject({ trusted: true, source: 'server' });
+    expect(changed).toBe(1);
+    await c2.stop();
+    expect(JSON.parse(await readFile(join(dir, 'clock.json'), 'utf8'))).toEqual({
+      lastTrustedMs: T,
+      source: 'server',
+    });
   });
 
   test('a corrupt clock.json is ignored with a warning, not a crash', async () => {

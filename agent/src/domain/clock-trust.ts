@@ -5,6 +5,12 @@
  * agent's time is an anchor plus monotonic elapsed time, so a later jump of the system clock
  * does not move the programme. The latest trusted time is persisted; the agent never runs on a
  * clock earlier than it.
+ *
+ * A weaker source must not be able to poison that floor: modems do report wrong network time
+ * (a bad NITZ from a cell, a year off after a firmware bug). So the persisted instant remembers
+ * which source set it; a better source (NTP over a modem, say) that disagrees corrects it, even
+ * backwards; and a weaker source may move a fresh anchor of a better one only once that anchor
+ * has gone stale (the better source has been silent for `staleAfterMs`).
  */
 import type { ClockState } from '@loa/protocol';
 
@@ -12,6 +18,14 @@ export type TimeSource = 'ntp' | 'server' | 'modem';
 
 /** Precedence when several sources agree: NTP is the most precise. */
 const SOURCE_RANK: Record<TimeSource, number> = { ntp: 3, server: 2, modem: 1 };
+
+/**
+ * The rank of the source behind the persisted instant; a file written before sources were
+ * recorded counts as the weakest (a modem), so any better source can correct it.
+ */
+function floorRank(state: ClockTrustState): number {
+  return state.lastTrustedSource ? SOURCE_RANK[state.lastTrustedSource] : SOURCE_RANK.modem;
+}
 
 /** A reading of the machine's clocks at one moment. */
 export interface ClockReading {
@@ -41,6 +55,8 @@ export interface ClockTrustState {
   anchor?: TrustAnchor;
   /** Latest trusted instant known (persisted across reboots). */
   lastTrustedMs?: number;
+  /** The source whose anchor set lastTrustedMs (persisted with it). */
+  lastTrustedSource?: TimeSource;
 }
 
 export interface ClockTrustRules {
@@ -50,16 +66,27 @@ export interface ClockTrustRules {
   backwardsToleranceMs: number;
   /** A worse source may re-anchor only if it disagrees by more than this. Default 5 s. */
   reanchorThresholdMs: number;
+  /**
+   * ... and only once the better anchor is this old (its source silent; NTP re-anchors at every
+   * poll while synchronised). Default 6 h: a crystal drifts a few seconds in that time.
+   */
+  staleAfterMs: number;
 }
 
 export const DEFAULT_CLOCK_RULES: ClockTrustRules = {
   minPlausibleMs: Date.UTC(2025, 0, 1),
   backwardsToleranceMs: 60_000,
   reanchorThresholdMs: 5_000,
+  staleAfterMs: 6 * 3600_000,
 };
 
 export type SampleVerdict =
-  | { accepted: true; state: ClockTrustState }
+  | {
+      accepted: true;
+      state: ClockTrustState;
+      /** Set when a better source moved the persisted instant backwards (ms it moved back). */
+      correctedBackMs?: number;
+    }
   | { accepted: false; state: ClockTrustState; reason: 'implausible' | 'before-last-trusted' | 'not-better' };
 
 /** Trusted time now, or undefined while untrusted. */
@@ -86,13 +113,19 @@ export function applySample(
 ): SampleVerdict {
   if (!Number.isFinite(sample.timeMs) || sample.timeMs < rules.minPlausibleMs)
     return { accepted: false, state, reason: 'implausible' };
-  if (state.lastTrustedMs !== undefined && sample.timeMs < state.lastTrustedMs - rules.backwardsToleranceMs)
-    return { accepted: false, state, reason: 'before-last-trusted' };
+  const rank = SOURCE_RANK[sample.source];
+  let correctedBackMs: number | undefined;
+  if (state.lastTrustedMs !== undefined && sample.timeMs < state.lastTrustedMs - rules.backwardsToleranceMs) {
+    // earlier than the floor: only a better source than the one that set it may correct it
+    if (rank <= floorRank(state)) return { accepted: false, state, reason: 'before-last-trusted' };
+    correctedBackMs = state.lastTrustedMs - sample.timeMs;
+  }
   const uncertaintyMs = sample.uncertaintyMs ?? (sample.source === 'modem' ? 1000 : 0);
   const current = state.anchor;
-  if (current && SOURCE_RANK[sample.source] < SOURCE_RANK[current.source]) {
+  if (current && rank < SOURCE_RANK[current.source]) {
     const ours = trustedNow(state, reading) ?? reading.wallMs;
-    if (Math.abs(ours - sample.timeMs) <= rules.reanchorThresholdMs) {
+    const fresh = reading.monoMs - current.monoMs < rules.staleAfterMs;
+    if (fresh || Math.abs(ours - sample.timeMs) <= rules.reanchorThresholdMs) {
       return { accepted: false, state, reason: 'not-better' };
     }
   }
@@ -102,17 +135,28 @@ export function applySample(
     monoMs: reading.monoMs,
     uncertaintyMs,
   };
-  return {
-    accepted: true,
-    state: { anchor, lastTrustedMs: Math.max(state.lastTrustedMs ?? 0, sample.timeMs) },
+  if (correctedBackMs !== undefined)
+    return {
+      accepted: true,
+      state: { anchor, lastTrustedMs: sample.timeMs, lastTrustedSource: sample.source },
+      correctedBackMs,
+    };
+  const advances = state.lastTrustedMs === undefined || sample.timeMs >= state.lastTrustedMs;
+  const next: ClockTrustState = {
+    anchor,
+    lastTrustedMs: Math.max(state.lastTrustedMs ?? 0, sample.timeMs),
   };
+  const source = advances ? sample.source : state.lastTrustedSource;
+  if (source) next.lastTrustedSource = source;
+  return { accepted: true, state: next };
 }
 
 /** Advances the persisted last-trusted instant to the current trusted time (call periodically). */
 export function checkpoint(state: ClockTrustState, reading: ClockReading): ClockTrustState {
   const t = trustedNow(state, reading);
-  if (t === undefined) return state;
-  return { ...state, lastTrustedMs: Math.max(state.lastTrustedMs ?? 0, t) };
+  if (t === undefined || !state.anchor) return state;
+  if (state.lastTrustedMs !== undefined && t <= state.lastTrustedMs) return state;
+  return { ...state, lastTrustedMs: t, lastTrustedSource: state.anchor.source };
 }
 
 /** The health view (protocol ClockStateSchema). */

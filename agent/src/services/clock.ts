@@ -22,7 +22,11 @@ import {
 } from '../domain/clock-trust.js';
 import type { TrustedClockApi, TrustedClockOptions } from './clock-api.js';
 
-const PersistedSchema = z.strictObject({ lastTrustedMs: z.number().int().nonnegative() });
+const PersistedSchema = z.strictObject({
+  lastTrustedMs: z.number().int().nonnegative(),
+  /** Which source set it (files from before this field count as the weakest source). */
+  source: z.enum(['ntp', 'server', 'modem']).optional(),
+});
 
 export type ExecFn = (cmd: string, args: string[]) => Promise<string>;
 
@@ -67,7 +71,10 @@ export class TrustedClock implements TrustedClockApi {
     try {
       const parsed = PersistedSchema.safeParse(JSON.parse(await readFile(this.file, 'utf8')));
       if (parsed.success) {
-        this.ts = { lastTrustedMs: parsed.data.lastTrustedMs };
+        this.ts = {
+          lastTrustedMs: parsed.data.lastTrustedMs,
+          ...(parsed.data.source ? { lastTrustedSource: parsed.data.source } : {}),
+        };
         this.persistedMs = parsed.data.lastTrustedMs;
       } else this.log.warn({ code: 'CLOCK_STATE_CORRUPT' }, 'clock.json is malformed; starting without it');
     } catch (e) {
@@ -138,6 +145,16 @@ export class TrustedClock implements TrustedClockApi {
       return false;
     }
     this.ts = v.state;
+    if (v.correctedBackMs !== undefined)
+      this.log.warn(
+        {
+          code: 'CLOCK_CORRECTED_BACK',
+          source: s.source,
+          backMs: Math.round(v.correctedBackMs),
+          time: new Date(s.timeMs).toISOString(),
+        },
+        'a better time source corrected the last trusted time backwards (a weaker source had set it ahead)',
+      );
     const after = trustedNow(v.state, r) ?? 0;
     if (before === undefined) this.log.info({ source: s.source }, 'clock trusted');
     else if (Math.abs(after - before) > 1000)
@@ -194,7 +211,10 @@ export class TrustedClock implements TrustedClockApi {
       try {
         const fh = await open(tmp, 'w', 0o600);
         try {
-          await fh.writeFile(`${JSON.stringify({ lastTrustedMs: Math.floor(ms) })}\n`);
+          const source = this.ts.lastTrustedSource;
+          await fh.writeFile(
+            `${JSON.stringify({ lastTrustedMs: Math.floor(ms), ...(source ? { source } : {}) })}\n`,
+          );
           await fh.sync();
         } finally {
           await fh.close();
