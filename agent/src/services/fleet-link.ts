@@ -22,9 +22,10 @@ import {
   type Status,
   StatusSchema,
 } from '@loa/protocol';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Clock } from './contracts.js';
+import { connectMqtt } from './fleet-link-mqtt.js';
 import type { ProofJournal } from './proof-journal.js';
 
 export interface FleetLinkOptions {
@@ -155,7 +156,7 @@ export class FleetLink {
       ...(this.o.password ? { password: this.o.password } : {}),
       ...this.o.mqttOptions,
     };
-    const c = connect(this.o.mqttUrl, opts);
+    const c = connectMqtt(this.o.mqttUrl, opts);
     this.client = c;
     c.on('connect', () => void this.onConnect(c));
     c.on('message', (topic, payload) => void this.onMessage(topic, payload));
