@@ -79,6 +79,8 @@ export class FfmpegSegment implements Segment {
   private claimResolve: ((hold: Promise<unknown>) => void) | undefined;
   private capped = false;
   private capTimer: NodeJS.Timeout | undefined;
+  /** The process has ended (a spare that died cannot be claimed). */
+  private ended = false;
 
   /**
    * A spare process for the next file playback: ffmpeg is started now and waits on its socket,
@@ -122,7 +124,8 @@ export class FfmpegSegment implements Segment {
   claim(spec: SegmentSpec): boolean {
     const input = spec.input;
     const resolve = this.claimResolve;
-    if (!resolve || this.stopRequested || input.kind !== 'file' || input.offsetMs !== 0) return false;
+    if (!resolve || this.stopRequested || this.ended || input.kind !== 'file' || input.offsetMs !== 0)
+      return false;
     if (!this.runsAt(spec.volume, spec.gainDb) || !existsSync(input.path)) return false;
     this.claimResolve = undefined;
     Object.assign(this.spec, { input, maxMs: spec.maxMs, label: spec.label });
@@ -159,10 +162,12 @@ export class FfmpegSegment implements Segment {
     this.gain = new FfmpegLevel(linearGain(spec.volume, spec.gainDb), deps.logger, spec.label);
     this.done = this.run().then(
       (r) => {
+        this.ended = true;
         this.markStarted();
         return r;
       },
       (e: unknown) => {
+        this.ended = true;
         this.markStarted();
         return this.result('error', {
           code: 'AUDIO_PROCESS_DIED',
@@ -394,6 +399,7 @@ export class FfmpegSegment implements Segment {
       let pcmEnded = out.type !== 'wav';
       let exitResult: SegmentResult | undefined;
       const finish = () => {
+        if (exitResult) this.ended = true;
         if (!settled && exitResult && pcmEnded) {
           settled = true;
           this.feed?.close();

@@ -67,10 +67,11 @@ export class FfmpegAudioDriver implements AudioDriver {
   }
 
   async close(): Promise<void> {
+    const spare = this.spare;
     this.prepare(undefined);
     const all = [...this.active];
     for (const p of all) p.stop();
-    await Promise.all(all.map((p) => p.result));
+    await Promise.all([...all.map((p) => p.result), spare?.done]);
     await this.sink?.close();
     this.sink = undefined;
     this.opened = false;
