@@ -344,6 +344,7 @@ export class Publisher {
       devices.map((d) => ({ bundleId: b.id, deviceId: d.id, state: 'notified', updatedAt: at })),
     );
     const topics = await this.#d.notifier.notifyBundle(rec.manifest);
+    await this.#retireRollouts(b.channel, b.version);
     this.#d.logger.info({ bundle: b.id, devices: devices.length, topics: topics.length }, 'bundle published');
     this.#emit({ type: 'bundle', bundle: rec });
     return rec;
@@ -385,11 +386,44 @@ export class Publisher {
     return sent;
   }
 
-  /** Per-device rollout of a bundle with a summary (devices targeted but silent count as pending). */
+  /**
+   * Retention: a channel's rollout rows are kept for its newest published version and the one
+   * before (the one stations roll back to); older versions keep only their final counts, in the
+   * bundle record (meta.rolloutSummary). Without this the registry, which is rewritten whole on
+   * every change, would grow by one row per device and bundle for ever (a province publishing a
+   * few bulletins a day per commune adds millions of rows a year). Proofs of play, in their own
+   * append-only stream, stay the complete record of what played.
+   */
+  async #retireRollouts(channel: string, newVersion: number): Promise<void> {
+    const older = (
+      await this.#d.store.bundles.list(
+        (x) => x.channel === channel && x.state === 'published' && x.version < newVersion,
+      )
+    ).sort((a, b) => b.version - a.version);
+    for (const old of older.slice(1)) {
+      const entries = await this.#d.store.rollouts.forBundle(old.id);
+      if (entries.length === 0) continue;
+      const rolloutSummary = { ...summarizeRollout(entries), at: this.#iso() };
+      await this.#d.store.bundles.update(old.id, { meta: { ...(old.meta ?? {}), rolloutSummary } });
+      const n = await this.#d.store.rollouts.deleteForBundle(old.id);
+      this.#d.logger.debug({ bundle: old.id, rows: n }, 'rollout rows retired; counts kept');
+    }
+  }
+
+  /**
+   * Per-device rollout of a bundle with a summary (devices targeted but silent count as pending).
+   * For a version two or more behind the channel's newest, only the final counts remain
+   * (`archived: true`, no entries).
+   */
   async rollout(
     id: string,
-  ): Promise<{ bundle: BundleRecord; entries: RolloutRecord[]; summary: RolloutSummary }> {
+  ): Promise<{ bundle: BundleRecord; entries: RolloutRecord[]; summary: RolloutSummary; archived?: true }> {
     const bundle = await this.get(id);
+    const archived = bundle.meta?.rolloutSummary as (RolloutSummary & { at: string }) | undefined;
+    if (archived) {
+      const { at: _at, ...summary } = archived;
+      return { bundle, entries: [], summary, archived: true };
+    }
     const entries = await this.#d.store.rollouts.forBundle(id);
     const targeted =
       bundle.state === 'published'
@@ -401,7 +435,8 @@ export class Publisher {
   /** A device's status report (from ingest): updates its rollout entry. */
   async applyStatus(deviceId: string, s: Status): Promise<RolloutEntry | undefined> {
     const b = await this.#d.store.bundles.get(s.bundleId);
-    if (!b || b.emergency) return undefined;
+    // retired versions keep their final counts only (see #retireRollouts)
+    if (!b || b.emergency || b.meta?.rolloutSummary) return undefined;
     const cur = await this.#d.store.rollouts.get(b.id, deviceId);
     const next = applyStatus(
       cur,

@@ -327,6 +327,8 @@ export interface RolloutRepository {
   forDevice(deviceId: string): Promise<RolloutRecord[]>;
   put(record: RolloutRecord): Promise<RolloutRecord>;
   putMany(records: RolloutRecord[]): Promise<void>;
+  /** Removes every row of a bundle (retention); returns how many were removed. */
+  deleteForBundle(bundleId: string): Promise<number>;
 }
 
 export interface TrustRepository {

@@ -310,4 +310,71 @@ describe('publishing: compose → approve → publish → notify → download �
     expect(ok.status).toBe(200);
     expect(ok.body.manifest.signatures.map((s) => s.keyid)).toEqual([signed.signatures[0]?.keyid]);
   });
+
+  it('keeps per-device rollout rows for the newest two versions of a channel; older ones keep their counts', async () => {
+    const publishVersion = async () => {
+      const r = await h.api<BundleRecord>(editor, 'POST', '/api/v1/bundles', {
+        channel: 'xa-02500',
+        items: [{ content: audio.id }],
+        targets: [{ unit: '08/02500' }],
+      });
+      expect(r.status).toBe(201);
+      expect(
+        (await h.api(editor, 'POST', `/api/v1/bundles/${r.body.id}/submit`, { sign: true })).status,
+      ).toBe(200);
+      expect(
+        (await h.api(approver, 'POST', `/api/v1/bundles/${r.body.id}/approve`, { sign: true })).status,
+      ).toBe(200);
+      const p = await h.api<BundleRecord>(approver, 'POST', `/api/v1/bundles/${r.body.id}/publish`);
+      expect(p.status).toBe(200);
+      return p.body;
+    };
+    type View = { summary: Record<string, number>; devices: { deviceId: string }[]; archived?: boolean };
+    const before = await h.api<View>(approver, 'GET', `/api/v1/bundles/${bundle.id}/rollout`);
+    expect(before.body.devices.length).toBeGreaterThan(0);
+    const second = await publishVersion();
+    // version 1 is now the previous version: its rows stay
+    expect((await h.server.deps.store.rollouts.forBundle(bundle.id)).length).toBe(before.body.devices.length);
+    const third = await publishVersion();
+    expect(third.version).toBe(second.version + 1);
+    // two behind: the rows are gone, the counts remain
+    expect(await h.server.deps.store.rollouts.forBundle(bundle.id)).toEqual([]);
+    const after = await h.api<View>(approver, 'GET', `/api/v1/bundles/${bundle.id}/rollout`);
+    expect(after.body.archived).toBe(true);
+    expect(after.body.devices).toEqual([]);
+    expect(after.body.summary).toMatchObject({ ...before.body.summary, pending: 0 });
+    expect((await h.server.deps.store.rollouts.forBundle(second.id)).length).toBeGreaterThan(0);
+    expect((await h.server.deps.store.rollouts.forDevice(d1.id)).map((r) => r.bundleId)).not.toContain(
+      bundle.id,
+    );
+    // a late status report for the retired version does not bring a row back
+    const c1 = await h.connect({ ...d1 }, []);
+    await c1.publishAsync(
+      `loa/v1/d/${d1.id}/status`,
+      JSON.stringify({
+        bundleId: bundle.id,
+        channel: 'xa-02500',
+        version: 1,
+        state: 'failed',
+        reason: 'LATE',
+        at: new Date().toISOString(),
+      }),
+      { qos: 1 },
+    );
+    await c1.publishAsync(
+      `loa/v1/d/${d1.id}/status`,
+      JSON.stringify({
+        bundleId: third.id,
+        channel: 'xa-02500',
+        version: third.version,
+        state: 'active',
+        at: new Date().toISOString(),
+      }),
+      { qos: 1 },
+    );
+    await eventually(
+      async () => (await h.server.deps.store.rollouts.get(third.id, d1.id))?.state === 'active',
+    );
+    expect(await h.server.deps.store.rollouts.forBundle(bundle.id)).toEqual([]);
+  });
 });

@@ -9,6 +9,8 @@ export function registerRolloutRoutes({ api, deps }: RouteContext): void {
     path: '/bundles/:id/rollout',
     summary:
       'Per-device rollout of a published bundle (notified, downloading, verified, active, failed + reason)',
+    description:
+      'A version two or more behind its channel keeps only its final counts: `archived: true` and no devices.',
     tags: ['rollouts'],
     permission: 'read',
     handler: async ({ params, user }) => {
@@ -20,6 +22,7 @@ export function registerRolloutRoutes({ api, deps }: RouteContext): void {
         version: r.bundle.version,
         summary: r.summary,
         devices: r.entries,
+        ...(r.archived ? { archived: true } : {}),
       };
     },
   });

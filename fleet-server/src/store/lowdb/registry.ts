@@ -179,6 +179,16 @@ class Rollouts implements RolloutRepository {
   async putMany(records: RolloutRecord[]): Promise<void> {
     for (const r of records) await this.put(r);
   }
+  async deleteForBundle(bundleId: string): Promise<number> {
+    const keys = [...(this.byBundle.get(bundleId) ?? [])];
+    for (const k of keys) {
+      const r = this.rows.getSync(k);
+      if (r) this.byDevice.get(r.deviceId)?.delete(k);
+      await this.rows.delete(k);
+    }
+    this.byBundle.delete(bundleId);
+    return keys.length;
+  }
 }
 
 class Trust implements TrustRepository {
