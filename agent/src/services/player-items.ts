@@ -4,9 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Item, LoaError, type RelayState } from '@loa/protocol';
-import type { ActiveBundle, AdhocItem, Held, Slot } from '../domain/scheduler/types.js';
-import type { PlayResult } from '../drivers/audio/types.js';
+import type { ActiveBundle, AdhocItem, Held, Slot, Timeline } from '../domain/scheduler/types.js';
+import type { Levels, PlayRequest, PlayResult, StreamRelayOptions } from '../drivers/audio/types.js';
 import type { ProofDraft } from './contracts.js';
+import type { OnAirInfo, PlayerStatus } from './player-api.js';
 
 export const clampDb = (v: number | undefined) =>
   v === undefined ? undefined : Math.max(-200, Math.min(20, v));
@@ -160,4 +161,66 @@ export function itemOutcome(
   if (r.relay)
     reason = `${reason ? `${reason}; ` : ''}relay connects=${r.relay.connects} failures=${r.relay.failures} fallback=${r.relay.fallbackUsed}`;
   return reason === undefined ? { outcome, next } : { outcome, reason: reason.slice(0, 500), next };
+}
+
+/**
+ * What the audio driver plays for a slot: a tone, a stream relay (its slot's length), or a file
+ * from the slot's offset (the chime, or the item with its full length when known).
+ */
+export function playRequest(
+  slot: Slot,
+  probedMs: number | undefined,
+  streamRelay: StreamRelayOptions | undefined,
+): PlayRequest {
+  const base = { volume: slot.volume, gainDb: slot.gainDb, label: slot.id };
+  const length = Math.max(1, slot.end - slot.start);
+  if (slot.tone)
+    return { ...base, source: { kind: 'tone', frequencyHz: slot.tone.frequencyHz, durationMs: length } };
+  if (slot.kind === 'item' && slot.item.kind === 'stream' && slot.item.url) {
+    const src: PlayRequest['source'] = { kind: 'stream', url: slot.item.url, durationMs: length };
+    if (streamRelay) src.relay = streamRelay;
+    return { ...base, source: src };
+  }
+  const full = slot.kind === 'chime' ? undefined : (slot.item.durationMs ?? probedMs);
+  return {
+    ...base,
+    source: {
+      kind: 'file',
+      path: slot.file ?? '',
+      offsetMs: slot.offsetMs,
+      ...(full !== undefined ? { durationMs: full } : {}),
+    },
+  };
+}
+
+/** The player's status: the slot on air (since when, its live levels), the next one, held items. */
+export function playerStatus(
+  cur: { slot: Slot; since: number; levels: Levels } | undefined,
+  plan: Timeline,
+  volume: number,
+  deadAir: boolean,
+): PlayerStatus {
+  let onAir: OnAirInfo | null = null;
+  if (cur) {
+    const lv = cur.levels;
+    onAir = {
+      kind: cur.slot.kind === 'chime' ? 'chime' : cur.slot.tone ? 'tone' : cur.slot.item.kind,
+      itemId: cur.slot.item.id,
+      since: new Date(cur.since).toISOString(),
+    };
+    if (cur.slot.bundleId) onAir.bundleId = cur.slot.bundleId;
+    if (lv.momentaryLufs !== undefined) onAir.momentaryLufs = clampDb(lv.momentaryLufs)!;
+    if (lv.peakDbfs !== undefined) onAir.peakDbfs = clampDb(lv.peakDbfs)!;
+  }
+  const next = plan.slots.find((s) => s.output === 'audio' && !(cur && s.itemKey === cur.slot.itemKey));
+  const out: PlayerStatus = { onAir, volume, held: plan.held.filter((h) => !h.final), deadAir };
+  if (next)
+    out.nextSlot = {
+      id: next.id,
+      itemKey: next.itemKey,
+      start: next.start,
+      priorityClass: next.priorityClass,
+      itemId: next.item.id,
+    };
+  return out;
 }

@@ -13,12 +13,14 @@ import type { ActiveBundle, AdhocItem, Held, Slot, Timeline } from '../domain/sc
 import { slotVolume } from '../domain/volume.js';
 import type { Playback, PlayRequest, PlayResult } from '../drivers/audio/types.js';
 import type { OutputGate, ProofDraft, ProofSink } from './contracts.js';
-import type { OnAirInfo, PlayerApi, PlayerClock, PlayerOptions, PlayerStatus, Timers } from './player-api.js';
+import type { PlayerApi, PlayerClock, PlayerOptions, PlayerStatus, Timers } from './player-api.js';
 import {
   clampDb,
   itemOutcome,
   type ProofContext,
+  playerStatus,
   playNowItem,
+  playRequest,
   skippedDraft,
   slotDraft,
   testToneItem,
@@ -144,36 +146,16 @@ export class Player implements PlayerApi {
 
   status(): PlayerStatus {
     const cur = this.current;
-    let onAir: OnAirInfo | null = null;
-    if (cur?.since !== undefined) {
-      const lv = cur.playback.levels();
-      onAir = {
-        kind: cur.slot.kind === 'chime' ? 'chime' : cur.slot.tone ? 'tone' : cur.slot.item.kind,
-        itemId: cur.slot.item.id,
-        since: new Date(cur.since).toISOString(),
-      };
-      if (cur.slot.bundleId) onAir.bundleId = cur.slot.bundleId;
-      if (lv.momentaryLufs !== undefined) onAir.momentaryLufs = clampDb(lv.momentaryLufs)!;
-      if (lv.peakDbfs !== undefined) onAir.peakDbfs = clampDb(lv.peakDbfs)!;
-    }
-    const next = this.plan.slots.find(
-      (s) => s.output === 'audio' && !(cur?.since !== undefined && s.itemKey === cur.slot.itemKey),
-    );
-    const out: PlayerStatus = {
+    const onAir =
+      cur?.since !== undefined
+        ? { slot: cur.slot, since: cur.since, levels: cur.playback.levels() }
+        : undefined;
+    return playerStatus(
       onAir,
-      volume: this.volumeOverride ?? this.opts.policy.volume ?? 80,
-      held: this.plan.held.filter((h) => !h.final),
-      deadAir: this.lastDeadAir,
-    };
-    if (next)
-      out.nextSlot = {
-        id: next.id,
-        itemKey: next.itemKey,
-        start: next.start,
-        priorityClass: next.priorityClass,
-        itemId: next.item.id,
-      };
-    return out;
+      this.plan,
+      this.volumeOverride ?? this.opts.policy.volume ?? 80,
+      this.lastDeadAir,
+    );
   }
 
   timeline(): Timeline {
@@ -378,29 +360,8 @@ export class Player implements PlayerApi {
   }
 
   private request(slot: Slot): PlayRequest {
-    const base = { volume: slot.volume, gainDb: slot.gainDb, label: slot.id };
-    const length = Math.max(1, slot.end - slot.start);
-    if (slot.tone)
-      return { ...base, source: { kind: 'tone', frequencyHz: slot.tone.frequencyHz, durationMs: length } };
-    if (slot.kind === 'item' && slot.item.kind === 'stream' && slot.item.url) {
-      const src: PlayRequest['source'] = { kind: 'stream', url: slot.item.url, durationMs: length };
-      if (this.opts.streamRelay) src.relay = this.opts.streamRelay;
-      return { ...base, source: src };
-    }
-    const full = slot.kind === 'chime' ? undefined : (slot.item.durationMs ?? this.probed(slot));
-    return {
-      ...base,
-      source: {
-        kind: 'file',
-        path: slot.file ?? '',
-        offsetMs: slot.offsetMs,
-        ...(full !== undefined ? { durationMs: full } : {}),
-      },
-    };
-  }
-
-  private probed(slot: Slot): number | undefined {
-    return slot.contentSha256 ? this.durations.get(slot.contentSha256) : undefined;
+    const probed = slot.contentSha256 ? this.durations.get(slot.contentSha256) : undefined;
+    return playRequest(slot, probed, this.opts.streamRelay);
   }
 
   private finishSlot(slot: Slot, result: PlayResult, cur: Current): void {
