@@ -8,6 +8,7 @@
 import {
   CommandResultSchema,
   DOWN_KINDS,
+  deviceTopic,
   HealthSchema,
   MAX_DEVICE_PAYLOAD,
   MAX_TOPIC_LEVELS,
@@ -52,6 +53,9 @@ function common(topic: string): AclDecision | null {
 
 /** May `who` publish on `topic`? On success returns the UP kind. */
 export function authorizeDevicePublish(who: DeviceIdentity, topic: string): AclDecision<UpKind> {
+  // fast path: a device's own uplink topics, looked up (every health report and proof comes here)
+  const own = ownTopics(who.deviceId).get(topic);
+  if (own) return { ok: true, value: own };
   const c = common(topic);
   if (c) return c as AclDecision<UpKind>;
   const t = parseTopic(topic);
@@ -62,6 +66,20 @@ export function authorizeDevicePublish(who: DeviceIdentity, topic: string): AclD
   if (!(UP_KINDS as readonly string[]).includes(t.kind))
     return deny('ACL_WRONG_KIND', `cannot publish ${t.kind}`);
   return { ok: true, value: t.kind as UpKind };
+}
+
+const ownTopicCache = new Map<string, ReadonlyMap<string, UpKind>>();
+
+/** The topics a device may publish on, topic → kind (memoised for the connected devices). */
+function ownTopics(deviceId: string): ReadonlyMap<string, UpKind> {
+  let m = ownTopicCache.get(deviceId);
+  if (!m) {
+    m = new Map(UP_KINDS.map((k) => [deviceTopic(deviceId, k), k] as const));
+    // bounded: a province's devices, with room; beyond that the oldest entries are dropped
+    if (ownTopicCache.size >= 50_000) ownTopicCache.delete(ownTopicCache.keys().next().value as string);
+    ownTopicCache.set(deviceId, m);
+  }
+  return m;
 }
 
 /** May `who` subscribe to `topic` (a filter; wildcards are refused)? */
