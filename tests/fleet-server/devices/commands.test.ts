@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import {
   addSignature,
   type Command,
@@ -19,7 +20,7 @@ import {
   type EnrolledDevice,
   enrolDevice,
   loginAs,
-  type Session,
+  Session,
   startTestServer,
   type TestServer,
   waitFor,
@@ -34,11 +35,13 @@ describe('device commands', () => {
   let c: MqttClient;
   const received: Command[] = [];
   let opKey: { keyid: string; publicKey: string };
+  let volumeId = '';
+  const plugins = () => [contentPlugin({ masterKey: Buffer.alloc(32, 7) })];
 
   beforeAll(async () => {
     s = await startTestServer({
       config: { trustRoots: [rawPublicKey(root.publicKey).toString('base64')] },
-      plugins: [contentPlugin({ masterKey: Buffer.alloc(32, 7) })],
+      plugins: plugins(),
     });
     admin = await loginAs(s, 'root', 'administrator', ['08']);
     op = await loginAs(s, 'op', 'operator', ['08/02503']);
@@ -63,6 +66,8 @@ describe('device commands', () => {
     c?.end(true);
     if (c) await closed(c);
     await s.close();
+    // the server restarted on the same directory, which close() then leaves in place
+    rmSync(s.dir, { recursive: true, force: true });
   });
 
   it('signs a sound-making command with the operator key, delivers it, audits it and collects the result', async () => {
@@ -73,6 +78,7 @@ describe('device commands', () => {
     expect(r.status).toBe(202);
     await waitFor(() => received.some((x) => x.id === r.body.command.id));
     const got = received.find((x) => x.id === r.body.command.id) as Command;
+    volumeId = got.id;
     expect(got).toMatchObject({
       action: 'volume',
       params: { volume: 40 },
@@ -131,5 +137,47 @@ describe('device commands', () => {
     expect(r.status).toBe(202);
     expect(r.body.command.signatures).toEqual([]);
     await waitFor(() => received.some((x) => x.id === r.body.command.id));
+  });
+
+  it('after a restart, a command and its results come back from the audit log; a late result is still recorded', async () => {
+    c.end(true);
+    await closed(c);
+    const dir = s.dir;
+    await s.stop();
+    s = await startTestServer({
+      dir,
+      seed: false,
+      config: { trustRoots: [rawPublicKey(root.publicKey).toString('base64')] },
+      plugins: plugins(),
+    });
+    op = new Session(s.url);
+    expect((await op.login('op')).ok).toBe(true);
+    const r = await op.json<{ command: Command; results: { deviceId: string; ok: boolean }[] }>(
+      'GET',
+      `/api/v1/commands/${volumeId}`,
+    );
+    expect(r.status).toBe(200);
+    expect(r.body.command).toMatchObject({ id: volumeId, action: 'volume', by: 'op' });
+    expect(r.body.results).toEqual([expect.objectContaining({ deviceId: dev.deviceId, ok: true })]);
+    // the station answers again (a retry after its own restart): the latest answer counts
+    c = await connectDevice(s.mqttUrl, dev.deviceId, dev.password);
+    await c.publishAsync(
+      deviceTopic(dev.deviceId, 'cmd-result'),
+      JSON.stringify({ id: volumeId, ok: false, code: 'AMP_FAULT', at: new Date().toISOString() }),
+      { qos: 1 },
+    );
+    await waitFor(async () => {
+      const v = await op.json<{ results: { ok: boolean; code?: string }[] }>(
+        'GET',
+        `/api/v1/commands/${volumeId}`,
+      );
+      return v.body.results[0]?.code === 'AMP_FAULT';
+    });
+    const unknown = await op.json<{ error: { code: string } }>(
+      'GET',
+      '/api/v1/commands/00000000-0000-4000-8000-000000000000',
+    );
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('COMMAND_NOT_FOUND');
   });
 });

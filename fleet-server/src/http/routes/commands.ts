@@ -2,14 +2,17 @@
  * Device commands (play-now, stop, volume, test-tone, relay-test, sync, reboot) to one device or a
  * unit subtree. Sound-making commands are signed with the operator's server-held key (role
  * `command` in the trust policy, scope covering the target); a station refuses anything else, so
- * the server refuses it first with a clear reason. Every command is audited; results reported by
- * stations (cmd-result) are kept in memory per command id.
+ * the server refuses it first with a clear reason. Every command is audited with its signed body,
+ * and every result a station reports (cmd-result) is appended to the audit log too, so
+ * `GET /commands/:id` answers after a restart as well (recent commands are also kept in memory).
  */
 import { randomUUID } from 'node:crypto';
 import {
   CommandActionSchema,
   type CommandBody,
   type CommandResult,
+  CommandResultSchema,
+  CommandSchema,
   deviceTopic,
   IdSchema,
   LoaError,
@@ -53,17 +56,81 @@ interface Tracked {
 }
 
 const MAX_TRACKED = 2000;
+/** How far back the audit log is searched for a command no longer in memory. */
+const LOOKBACK_MS = 30 * 86_400_000;
 
 export function registerCommandRoutes({ api, deps }: RouteContext): void {
   const tracked = new Map<string, Tracked>();
+  const remember = (t: Tracked) => {
+    tracked.set(t.command.id, t);
+    if (tracked.size > MAX_TRACKED) tracked.delete(tracked.keys().next().value as string);
+  };
+
+  // ids looked up in the audit log and not found: a station sending made-up ids must not make the
+  // server scan its audit log again and again (bounded, oldest forgotten first)
+  const unknown = new Set<string>();
+  const loading = new Map<string, Promise<Tracked | undefined>>();
+
+  /** A command from memory, or rebuilt from the audit log (its signed body, then its results). */
+  function load(id: string): Promise<Tracked | undefined> {
+    const t = tracked.get(id);
+    if (t) return Promise.resolve(t);
+    if (unknown.has(id)) return Promise.resolve(undefined);
+    let p = loading.get(id);
+    if (!p) {
+      p = rebuild(id).finally(() => loading.delete(id));
+      loading.set(id, p);
+    }
+    return p;
+  }
+
+  async function rebuild(id: string): Promise<Tracked | undefined> {
+    const since = new Date(deps.clock.now() - LOOKBACK_MS).toISOString();
+    const sent = (await deps.store.audit.query({ action: 'command.send', since, limit: 1_000_000 })).find(
+      (e) => e.details?.commandId === id,
+    );
+    const parsed = CommandSchema.safeParse(sent?.details?.command);
+    if (!parsed.success) {
+      unknown.add(id);
+      if (unknown.size > 10_000) unknown.delete(unknown.values().next().value as string);
+      return undefined;
+    }
+    const results = new Map<string, CommandResult>();
+    const entries = await deps.store.audit.query({
+      action: 'command.result',
+      since: parsed.data.issued,
+      limit: 1_000_000,
+    });
+    // newest first: the first result seen per device is its latest
+    for (const e of entries) {
+      if (e.target?.id !== id || results.has(e.actor.id)) continue;
+      const r = CommandResultSchema.safeParse(e.details?.result);
+      if (r.success) results.set(e.actor.id, r.data);
+    }
+    const rebuilt = { command: parsed.data as Tracked['command'], results };
+    remember(rebuilt);
+    return rebuilt;
+  }
+
   deps.broker.onDeviceMessage((m) => {
     if (m.kind !== 'cmd-result') return;
-    const t = tracked.get(m.payload.id);
-    if (!t) return;
-    const target = t.command.target;
-    // a device may only answer commands addressed to it
-    const d = 'device' in target ? target.device === m.deviceId : true;
-    if (d && t.results.size < 20_000) t.results.set(m.deviceId, m.payload);
+    const result = m.payload;
+    void (async () => {
+      const t = await load(result.id);
+      if (!t) return;
+      const target = t.command.target;
+      // a device may only answer commands addressed to it
+      const addressed = 'device' in target ? target.device === m.deviceId : true;
+      if (!addressed || t.results.size >= 20_000) return;
+      t.results.set(m.deviceId, result);
+      await deps.store.audit.append({
+        actor: { type: 'device', id: m.deviceId },
+        action: 'command.result',
+        target: { type: 'command', id: result.id },
+        unit: target.unit,
+        details: { result },
+      });
+    })().catch((err) => deps.logger.warn({ err, deviceId: m.deviceId }, 'command result not recorded'));
   });
 
   async function send(
@@ -85,9 +152,8 @@ export function registerCommandRoutes({ api, deps }: RouteContext): void {
     };
     const signed = await signCommand(deps, user, cmd);
     const topic = 'device' in target ? deviceTopic(target.device, 'cmd') : unitTopic(target.unit, 'cmd');
+    remember({ command: signed, results: new Map() });
     await deps.broker.publish(topic, signed, { qos: 1 });
-    tracked.set(cmd.id, { command: signed, results: new Map() });
-    if (tracked.size > MAX_TRACKED) tracked.delete(tracked.keys().next().value as string);
     return signed;
   }
 
@@ -109,7 +175,7 @@ export function registerCommandRoutes({ api, deps }: RouteContext): void {
       await audit(
         'command.send',
         { type: 'device', id: d.id },
-        { commandId: cmd.id, action: cmd.action, params: cmd.params },
+        { commandId: cmd.id, action: cmd.action, params: cmd.params, command: cmd },
         d.unit,
       );
       return { command: cmd };
@@ -133,7 +199,7 @@ export function registerCommandRoutes({ api, deps }: RouteContext): void {
       await audit(
         'command.send',
         { type: 'unit', id: unit },
-        { commandId: cmd.id, action: cmd.action, params: cmd.params },
+        { commandId: cmd.id, action: cmd.action, params: cmd.params, command: cmd },
         unit,
       );
       return { command: cmd };
@@ -143,16 +209,13 @@ export function registerCommandRoutes({ api, deps }: RouteContext): void {
   api.add({
     method: 'get',
     path: '/commands/:id',
-    summary: 'A command sent since the server started, with the results stations reported',
+    summary: 'A command (of the last 30 days) with the results stations reported',
     tags: ['commands'],
     permission: 'read',
-    handler: ({ user, params }) => {
-      const t = tracked.get(params.id as string);
+    handler: async ({ user, params }) => {
+      const t = await load(params.id as string);
       if (!t || !inScope(user, t.command.target.unit))
-        throw new LoaError(
-          'COMMAND_NOT_FOUND',
-          'không tìm thấy lệnh (lệnh cũ hơn lần khởi động máy chủ không được giữ)',
-        );
+        throw new LoaError('COMMAND_NOT_FOUND', 'không tìm thấy lệnh (trong 30 ngày qua)');
       return {
         command: t.command,
         results: [...t.results].map(([deviceId, r]) => ({ deviceId, ...r })),
