@@ -2,7 +2,7 @@
  * Volume rules: the station volume (0..100) at an instant, from per-time-window rules, overridden
  * by a schedule entry's own volume. Pure.
  */
-import { minutesOfDay, offsetMinutes } from './scheduler/local-time.js';
+import { DAY_MS, localMidnight, minutesOfDay, offsetMinutes } from './scheduler/local-time.js';
 import type { StationPolicy } from './scheduler/types.js';
 
 export const DEFAULT_VOLUME = 80;
@@ -23,6 +23,24 @@ export function policyVolumeAt(policy: StationPolicy, t: number): number {
     if (inside) v = w.volume;
   }
   return clamp(v);
+}
+
+/**
+ * The first instant after t at which a volume window starts or ends (the policy volume may
+ * change there), or undefined without windows. The player wakes then to follow it on air.
+ */
+export function nextVolumeChange(policy: StationPolicy, t: number): number | undefined {
+  const off = offsetMinutes(policy.utcOffset);
+  const midnight = localMidnight(t, off);
+  let next: number | undefined;
+  for (const w of policy.volumeWindows ?? []) {
+    for (const hhmm of [w.start, w.end]) {
+      let at = midnight + minutesOfDay(hhmm) * 60_000;
+      if (at <= t) at += DAY_MS;
+      if (next === undefined || at < next) next = at;
+    }
+  }
+  return next;
 }
 
 /**

@@ -10,7 +10,7 @@ import { LoaError } from '@loa/protocol';
 import type { Logger } from 'pino';
 import { schedule } from '../domain/scheduler/plan.js';
 import type { ActiveBundle, AdhocItem, Held, Slot, Timeline } from '../domain/scheduler/types.js';
-import { slotVolume } from '../domain/volume.js';
+import { nextVolumeChange, slotVolume } from '../domain/volume.js';
 import type { Playback, PlayRequest, PlayResult } from '../drivers/audio/types.js';
 import type { OutputGate, ProofDraft, ProofSink } from './contracts.js';
 import type { PlayerApi, PlayerClock, PlayerOptions, PlayerStatus, Timers } from './player-api.js';
@@ -206,8 +206,10 @@ export class Player implements PlayerApi {
         } else cur.playback.stop();
         return;
       }
-      // Wake up when something is planned to cut in.
+      // Wake up when something is planned to cut in, or a volume window starts or ends.
       let wake = cur.since !== undefined && first?.interruptedBy ? first.end - now : IDLE_TICK_MS;
+      const volumeAt = this.nextVolumeChange(now);
+      if (volumeAt !== undefined) wake = Math.min(wake, volumeAt - now + 20);
       // The next slot follows directly: queue its decoder so it starts without a gap.
       const next = this.plan.slots.filter((s) => s.output === 'audio')[1];
       if (this.queued && this.queued.slot.id !== next?.id) this.cancelQueued();
@@ -407,6 +409,14 @@ export class Player implements PlayerApi {
       this.opts.audio.prepare?.(undefined);
     }
     this.tick();
+  }
+
+  private nextVolumeChange(now: number): number | undefined {
+    try {
+      return nextVolumeChange(this.opts.policy, now);
+    } catch {
+      return undefined; // a bad offset: the plan already reported it
+    }
   }
 
   /**

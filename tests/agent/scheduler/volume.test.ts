@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { policyVolumeAt, slotVolume } from '../../../agent/src/domain/volume.js';
+import { nextVolumeChange, policyVolumeAt, slotVolume } from '../../../agent/src/domain/volume.js';
 
 const local = (hhmm: string) => Date.parse(`2026-11-26T${hhmm}:00+07:00`);
 
@@ -23,5 +23,13 @@ describe('volume rules', () => {
     expect(slotVolume({ policy, at: local('12:00'), override: 20 })).toBe(20);
     expect(slotVolume({ policy, at: local('23:00'), emergency: true })).toBe(60);
     expect(slotVolume({ policy, at: local('23:00'), entryVolume: 100, emergency: true })).toBe(100);
+  });
+  test('the next window boundary, in the station offset, across midnight; none without windows', () => {
+    expect(nextVolumeChange(policy, local('05:30'))).toBe(local('07:00'));
+    expect(nextVolumeChange(policy, local('07:00'))).toBe(local('21:00'));
+    expect(nextVolumeChange(policy, local('12:00'))).toBe(local('21:00'));
+    expect(nextVolumeChange(policy, local('23:10'))).toBe(local('05:00') + 86_400_000);
+    expect(nextVolumeChange(policy, local('04:59'))).toBe(local('05:00'));
+    expect(nextVolumeChange({ volume: 70 }, local('12:00'))).toBeUndefined();
   });
 });
