@@ -24,6 +24,14 @@ export const ServerConfigSchema = z.strictObject({
   registryFlushMs: z.number().int().min(0).max(60_000).default(200),
   /** Health segment fsync interval. */
   healthFsyncMs: z.number().int().min(0).max(60_000).default(1000),
+  /**
+   * Health history: a device's report is written to the history at most once per this many
+   * seconds, unless something an operator looks at changed (inputs, relays, what is on air,
+   * modem registration, clock trust, installed bundles, an error). The live state always has the
+   * newest report. 0 keeps every report. At 10,000 devices reporting every 60 s, keeping all is
+   * ~9 GB a day; the default (300 s) is ~1.9 GB.
+   */
+  healthHistoryEveryS: z.number().int().min(0).max(86_400).default(300),
   sessionTtlHours: z
     .number()
     .min(0.1)
@@ -108,6 +116,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
   if (env.MQTT_PUBLIC_URL) out.mqttPublicUrl = env.MQTT_PUBLIC_URL;
   const retention = intEnv(env, 'RETENTION_DAYS');
   if (retention !== undefined) out.retentionDays = retention;
+  const healthEvery = intEnv(env, 'HEALTH_HISTORY_EVERY_S');
+  if (healthEvery !== undefined) out.healthHistoryEveryS = healthEvery;
   if (env.TRUST_ROOTS)
     out.trustRoots = env.TRUST_ROOTS.split(',')
       .map((s) => s.trim())

@@ -90,6 +90,41 @@ export function emptyLiveState(deviceId: string, unit: string, nowMs: number): D
   return { deviceId, unit, online: false, lastSeenMs: nowMs, proofGaps: 0, proofsRejected: 0 };
 }
 
+/** What changed between two health reports that an operator would want in the history. */
+function notableChange(a: Health, b: Health): boolean {
+  const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+  return (
+    !same(a.inputs, b.inputs) ||
+    !same(a.relays, b.relays) ||
+    (a.onAir?.itemId ?? a.onAir?.kind ?? null) !== (b.onAir?.itemId ?? b.onAir?.kind ?? null) ||
+    a.modem?.registration !== b.modem?.registration ||
+    a.clock.trusted !== b.clock.trusted ||
+    a.deadAir !== b.deadAir ||
+    a.volume !== b.volume ||
+    a.lastError?.code !== b.lastError?.code ||
+    a.lastError?.at !== b.lastError?.at ||
+    !same(
+      a.bundles.map((x) => `${x.channel}@${x.version}`),
+      b.bundles.map((x) => `${x.channel}@${x.version}`),
+    )
+  );
+}
+
+/**
+ * Whether a health report goes to the history: the first one, one at least `everyMs` after the
+ * last one kept, or one where something notable changed. `everyMs` 0 keeps every report.
+ */
+export function keepInHistory(
+  last: { atMs: number; health: Health } | undefined,
+  next: Health,
+  atMs: number,
+  everyMs: number,
+): boolean {
+  if (everyMs <= 0 || !last) return true;
+  if (atMs - last.atMs >= everyMs || atMs < last.atMs) return true;
+  return notableChange(last.health, next);
+}
+
 /** Applies a health report. */
 export function applyHealth(s: DeviceLiveState, h: Health, nowMs: number): DeviceLiveState {
   return { ...s, health: h, healthAtMs: nowMs, lastSeenMs: nowMs };

@@ -157,7 +157,10 @@ export async function createContentServices(
     now,
     ...(opts.publisher ? { options: opts.publisher } : {}),
   });
-  const ingest = new IngestService({ store, broker, metrics, logger, now });
+  const ingest = new IngestService(
+    { store, broker, metrics, logger, now },
+    { healthHistoryEveryS: deps.config.healthHistoryEveryS },
+  );
   const alerts = new AlertEngine(
     { store, metrics, logger, now, states: () => ingest.liveAll().values() },
     opts.alerts,

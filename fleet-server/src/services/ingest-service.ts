@@ -26,6 +26,7 @@ import {
   applyProof,
   type DeviceLiveState,
   emptyLiveState,
+  keepInHistory,
 } from '../domain/ingest.js';
 import { type ChainState, type ChainVerdict, checkProofAsync } from '../domain/proof-chain.js';
 import { METRIC, type Metrics } from '../metrics.js';
@@ -112,9 +113,17 @@ export class IngestService {
   /** Devices whose next health report is their first since (re)connecting. */
   readonly #reconnected = new Set<string>();
 
-  constructor(d: { store: Store; broker: BrokerApi; metrics: Metrics; logger: Logger; now: () => number }) {
+  /** The last health report written to the history, per device (see keepInHistory). */
+  readonly #lastKept = new Map<string, { atMs: number; health: Health }>();
+  readonly #healthEveryMs: number;
+
+  constructor(
+    d: { store: Store; broker: BrokerApi; metrics: Metrics; logger: Logger; now: () => number },
+    opts: { healthHistoryEveryS?: number } = {},
+  ) {
     this.#d = { ...d, logger: d.logger.child({ module: 'ingest' }) };
     this.#batcher = new ProofBatcher(d.store);
+    this.#healthEveryMs = (opts.healthHistoryEveryS ?? 0) * 1000;
   }
 
   addHooks(h: IngestHooks): void {
@@ -145,6 +154,11 @@ export class IngestService {
     metrics.define('loa_proofs_rejected_total', 'counter', 'Proofs rejected (forged, foreign, chain broken)');
     metrics.define('loa_proof_gaps_total', 'counter', 'Proof seqs that never arrived');
     metrics.define('loa_health_ingested_total', 'counter', 'Health reports ingested');
+    metrics.define(
+      'loa_health_history_skipped_total',
+      'counter',
+      'Health reports not written to the history (nothing notable changed within the interval)',
+    );
     for (const d of await store.devices.list((x) => x.status === 'active' || x.status === 'pending')) {
       let s = emptyLiveState(d.id, d.unit, now);
       const h = store.health.latest(d.id);
@@ -237,11 +251,19 @@ export class IngestService {
     const dev = await this.#device(deviceId);
     if (!dev) return;
     const now = this.#d.now();
-    await this.#d.store.health.append({
-      deviceId,
-      receivedAt: new Date(receivedAt).toISOString(),
-      health: h,
-    });
+    let last = this.#lastKept.get(deviceId);
+    if (!last && this.#healthEveryMs > 0) {
+      const stored = this.#d.store.health.latest(deviceId);
+      if (stored) last = { atMs: Date.parse(stored.receivedAt), health: stored.health };
+    }
+    if (keepInHistory(last, h, receivedAt, this.#healthEveryMs)) {
+      if (this.#healthEveryMs > 0) this.#lastKept.set(deviceId, { atMs: receivedAt, health: h });
+      await this.#d.store.health.append({
+        deviceId,
+        receivedAt: new Date(receivedAt).toISOString(),
+        health: h,
+      });
+    } else this.#d.metrics.inc('loa_health_history_skipped_total');
     let s = applyHealth(this.#state(deviceId, dev.unit), h, now);
     let reconnected = this.#reconnected.delete(deviceId);
     if (!s.online && this.#d.broker.presence(deviceId)?.connected) {

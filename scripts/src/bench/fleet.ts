@@ -42,6 +42,8 @@ export interface BenchFleetOptions {
   burst?: number;
   /** Upload a short spoken clip for emergencies (needs espeak-ng + ffmpeg). */
   emergencyClip?: boolean;
+  /** Health history thinning (server default 300 s; 0 writes every report). */
+  healthHistoryEveryS?: number;
 }
 
 function now(): number {
@@ -58,6 +60,7 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
       host: '127.0.0.1',
       dataDir: o.dataDir,
       trustRoots: [rawPublicKey(root.publicKey).toString('base64')],
+      ...(o.healthHistoryEveryS !== undefined ? { healthHistoryEveryS: o.healthHistoryEveryS } : {}),
       broker: {
         ratePerSecond: o.ratePerSecond ?? 20,
         burst: o.burst ?? 100,

@@ -158,6 +158,8 @@ async function main(): Promise<number> {
         mqttPort: o.mqttPort,
         host: '127.0.0.1',
         trustRoots: [rawPublicKey(root.keys.publicKey).toString('base64')],
+        // a small district: keep every health report so the device charts fill in within minutes
+        healthHistoryEveryS: 0,
       },
       logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2)),
       plugins: [contentPlugin(), dashboardPlugin()],

@@ -30,6 +30,8 @@ describe('a busy fleet does not rewrite the registry per message', () => {
   beforeAll(async () => {
     s = await startTestServer({
       config: {
+        // every report written: this test counts segment lines
+        healthHistoryEveryS: 0,
         broker: {
           ratePerSecond: 10_000,
           burst: 10_000,
@@ -81,5 +83,39 @@ describe('a busy fleet does not rewrite the registry per message', () => {
       c.end(true);
       await closed(c);
     }
+  });
+});
+
+describe('health history thinning (the default: one report per device per 5 minutes, plus changes)', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({
+      config: { broker: { ratePerSecond: 10_000, burst: 10_000, maxViolations: 50 } },
+      plugins: [contentPlugin({ masterKey: Buffer.alloc(32, 1) })],
+    });
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it('writes the first report and the ones where something changed; the live state has every report', async () => {
+    const admin = await loginAs(s, 'boss', 'administrator', ['08']);
+    const d = await enrolDevice(s, admin, '08/02500');
+    const c = await connectDevice(s.mqttUrl, d.deviceId, d.password);
+    const before = s.deps.store.stats().healthAppended;
+    const topic = deviceTopic(d.deviceId, 'health');
+    for (let k = 1; k <= 30; k++) {
+      const h = health(k);
+      // report 20: the mains input drops (a power cut at the cabinet)
+      if (k >= 20) h.inputs = { ...h.inputs, mains: false };
+      await c.publishAsync(topic, JSON.stringify(h), { qos: 1 });
+    }
+    await waitFor(() => s.deps.services.content?.ingest.live(d.deviceId)?.health?.seq === 30);
+    await waitFor(() => s.deps.store.stats().healthAppended - before >= 2);
+    const kept = await s.deps.store.health.query({ deviceId: d.deviceId });
+    expect(kept.map((e) => e.health.seq)).toEqual([1, 20]);
+    expect(s.deps.metrics.get('loa_health_history_skipped_total')).toBe(28);
+    c.end(true);
+    await closed(c);
   });
 });
