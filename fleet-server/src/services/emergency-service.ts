@@ -226,8 +226,9 @@ export class EmergencyService {
     const states = new Map(
       devices.map((d) => [d.id, initialEmergencyState(d.id, d.unit, new Date(sentAt))] as const),
     );
-    for (const e of await store.proofs.query({ from: sentAt, limit: 1_000_000 })) {
-      if (e.proof.bundleId !== bundleId) continue;
+    // an emergency's proofs: a few per targeted device (started, completed, each repeat)
+    const limit = Math.max(1000, devices.length * 20);
+    for (const e of await store.proofs.query({ from: sentAt, bundleId, limit })) {
       const cur = states.get(e.deviceId);
       const next = cur && applyEmergencyProof(cur, e.proof, bundleId, new Date(e.receivedAt));
       if (next) states.set(e.deviceId, next);

@@ -370,6 +370,8 @@ export interface ProofEntry {
 
 export interface StreamQuery {
   deviceId?: string;
+  /** Proofs only: those of this bundle. */
+  bundleId?: string;
   /** Inclusive bounds on receivedAt. */
   from?: Instant;
   to?: Instant;

@@ -121,16 +121,21 @@ abstract class SnapshottedStream<R, V> {
     await this.log.stop();
   }
 
-  protected async queryLog<T extends { deviceId?: string; receivedAt?: string; at?: string }>(
-    q: StreamQuery,
-  ): Promise<T[]> {
+  protected async queryLog<
+    T extends { deviceId?: string; receivedAt?: string; at?: string; proof?: { bundleId?: string } },
+  >(q: StreamQuery): Promise<T[]> {
     const limit = q.limit ?? 1000;
     const out: T[] = [];
-    const needle = q.deviceId ? `"deviceId":${JSON.stringify(q.deviceId)}` : undefined;
+    // cheap text prefilters before JSON.parse (the parsed record is checked exactly below)
+    const needles = [
+      ...(q.deviceId ? [`"deviceId":${JSON.stringify(q.deviceId)}`] : []),
+      ...(q.bundleId ? [`"bundleId":${JSON.stringify(q.bundleId)}`] : []),
+    ];
     await this.log.scan(
       (rec) => {
         const r = rec as T;
         if (q.deviceId && r.deviceId !== q.deviceId) return undefined;
+        if (q.bundleId && r.proof?.bundleId !== q.bundleId) return undefined;
         const t = r.receivedAt ?? r.at ?? '';
         if (q.from && t < q.from) return undefined;
         if (q.to && t > q.to) return undefined;
@@ -141,7 +146,7 @@ abstract class SnapshottedStream<R, V> {
       {
         ...(q.from ? { fromDay: q.from.slice(0, 10) } : {}),
         ...(q.to ? { toDay: q.to.slice(0, 10) } : {}),
-        ...(needle ? { filter: (line: string) => line.includes(needle) } : {}),
+        ...(needles.length > 0 ? { filter: (line: string) => needles.every((n) => line.includes(n)) } : {}),
       },
     );
     return out;
