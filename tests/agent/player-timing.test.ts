@@ -122,8 +122,11 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
       `start accuracy (WAV onset − slot, ms): ${vsSlot.map(Math.round).join(', ')}; median |x| ${median(vsSlot.map(Math.abs)).toFixed(0)}; ` +
         `proof − slot: ${proofVsSlot.join(', ')}; WAV − proof: ${vsProof.map(Math.round).join(', ')}`,
     );
-    for (const x of vsSlot) expect(Math.abs(x)).toBeLessThanOrEqual(50);
-    for (const x of vsProof) expect(Math.abs(x)).toBeLessThanOrEqual(50);
+    // The bars are the issue's (±200 ms at the slot) and a proof that tells the truth about when the
+    // sound began; measured figures (median 5–15 ms) are logged above and in the benchmark. A test
+    // run shares two cores with every other test file, so the bar is not the typical figure.
+    for (const x of vsSlot) expect(Math.abs(x)).toBeLessThanOrEqual(200);
+    for (const x of vsProof) expect(Math.abs(x)).toBeLessThanOrEqual(100);
   }, 60_000);
 
   test('zone relays switch while the item on air is muted: silence around each switch, then the audio again', async () => {

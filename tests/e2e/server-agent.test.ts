@@ -247,7 +247,7 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
     );
     expect(live.find((s) => s.deviceId === deviceId)).toMatchObject({ proofGaps: 0, proofsRejected: 0 });
 
-    // The sound in the WAV: at the slot (±100 ms), where the proof says it started, at 1 kHz.
+    // The sound in the WAV: at the slot (±200 ms, the bar the issue sets; measured 8–9 ms), where the proof says it started, at 1 kHz.
     const wav = await readLiveWav((station as Station).wavPath);
     const runs = soundRuns(wav, -40, 10, 150);
     const expected = wavPosition(T);
@@ -262,8 +262,8 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
       publishedLeadMs: leadMs,
     };
     console.info('[server-agent] programme timing', JSON.stringify(offsets));
-    expect(Math.abs(offsets.wavVsSlotMs)).toBeLessThanOrEqual(100 + expected.slackMs);
-    expect(Math.abs(offsets.wavVsProofMs)).toBeLessThanOrEqual(100 + expected.slackMs);
+    expect(Math.abs(offsets.wavVsSlotMs)).toBeLessThanOrEqual(200 + expected.slackMs);
+    expect(Math.abs(offsets.wavVsProofMs)).toBeLessThanOrEqual(200 + expected.slackMs);
     expect(run.endMs - run.startMs).toBeGreaterThan(2500);
     expect(run.endMs - run.startMs).toBeLessThan(3600);
     expect(frequencyAt(wav, run.startMs + 200, run.endMs - 200)).toBeCloseTo(1000, -1);
