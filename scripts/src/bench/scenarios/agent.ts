@@ -85,8 +85,17 @@ interface AgentProc {
   stop(): Promise<void>;
 }
 
-/** The compiled build with the flags images/systemd/loa-agent.service gives it on a station. */
-const COMPILED = ['--max-semi-space-size=1', 'agent/bin/loa-agent.js'];
+/**
+ * The compiled build with the flags images/systemd/loa-agent.service gives it on a station (keep
+ * the two in step); LOA_BENCH_AGENT_FLAGS replaces them to try others, e.g. "--lite-mode".
+ */
+const COMPILED = [
+  ...(process.env.LOA_BENCH_AGENT_FLAGS?.split(' ').filter(Boolean) ?? [
+    '--max-semi-space-size=1',
+    '--single-threaded',
+  ]),
+  'agent/bin/loa-agent.js',
+];
 /** The development entry (npm run agent): TypeScript sources through tsx. */
 const DEV_TSX = ['--conditions=@loa/source', '--import', 'tsx', 'agent/src/main.ts'];
 
@@ -294,7 +303,7 @@ export const agent: Scenario = {
       }
       notes.push(
         `agent process with the real ffmpeg audio driver (null sink, paced), simulated GPIO and modem; ${slots} scheduled slots of a ${toneS} s tone ${gapS} s apart, amplifier warm-up 1 s (the scheduler starts it ahead).`,
-        `the compiled build (node --max-semi-space-size=1 agent/bin/loa-agent.js, as loa-agent.service runs it); start → ready: ${round(readyMs)} ms inside the agent (its readyMs), ${round(readyWallMs)} ms from spawn (with Node start).`,
+        `the compiled build (node ${COMPILED.join(' ')}${process.env.LOA_BENCH_AGENT_FLAGS ? ', flags from LOA_BENCH_AGENT_FLAGS' : ', as loa-agent.service runs it'}); start → ready: ${round(readyMs)} ms inside the agent (its readyMs), ${round(readyWallMs)} ms from spawn (with Node start).`,
         `idle: ${settleMs / 1000} s after enrolment, link up and the first health, then ${round(idle.windowMs / 1000)} s of samples every 0.5 s: RSS median ${round(idle.rssMedianMb)} MB (min ${round(idle.rssMinMb)}, peak ${round(idle.rssPeakMb)}), with descendants ${round(idle.treeRssMedianMb)} MB (at most ${idle.maxDescendants} descendant process(es)); CPU ${round(idle.cpuPercent)} % of a core.`,
         ...(tsxIdle
           ? [
