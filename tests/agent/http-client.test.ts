@@ -77,9 +77,9 @@ describe('httpFetch (node:http client for enrolment and downloads)', () => {
       other.push({ path: req.url, auth: req.headers.authorization });
       res.end('blob');
     });
-    const hits: { method?: string; path?: string; auth?: string }[] = [];
-    const base = await serve((req, res) => {
-      hits.push({ method: req.method, path: req.url, auth: req.headers.authorization });
+    const hits: { method?: string; path?: string; auth?: string; body: string }[] = [];
+    const base = await serve((req, res, body) => {
+      hits.push({ method: req.method, path: req.url, auth: req.headers.authorization, body });
       if (req.url === '/post') res.writeHead(303, { location: '/after' }).end();
       else if (req.url === '/after') res.end('here');
       else res.writeHead(302, { location: `${otherBase}/cdn/blob` }).end();
@@ -93,9 +93,9 @@ describe('httpFetch (node:http client for enrolment and downloads)', () => {
     const b = await httpFetch(`${base}/blob`, { headers: { authorization: 'Basic a' } });
     expect(await readAll(b.body)).toBe('blob');
     expect(hits).toEqual([
-      { method: 'POST', path: '/post', auth: 'Basic a' },
-      { method: 'GET', path: '/after', auth: 'Basic a' },
-      { method: 'GET', path: '/blob', auth: 'Basic a' },
+      { method: 'POST', path: '/post', auth: 'Basic a', body: '{}' },
+      { method: 'GET', path: '/after', auth: 'Basic a', body: '' },
+      { method: 'GET', path: '/blob', auth: 'Basic a', body: '' },
     ]);
     expect(other).toEqual([{ path: '/cdn/blob', auth: undefined }]);
   });

@@ -137,7 +137,11 @@ export const httpFetch: HttpFetch = async (href, init = {}) => {
   let method = init.method ?? 'GET';
   let body = init.body;
   for (let hop = 0; ; hop++) {
-    const res = await once(url, { ...init, method, ...(body === undefined ? {} : { body }) }, headers);
+    const res = await once(
+      url,
+      { method, ...(body === undefined ? {} : { body }), ...(init.signal ? { signal: init.signal } : {}) },
+      headers,
+    );
     const status = res.statusCode ?? 0;
     const location = res.headers.location;
     if (status < 300 || status >= 400 || status === 304 || !location) return response(res);
