@@ -323,7 +323,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         onNotify: (n) => void bundles.fetchNotified(n).catch(() => undefined),
         onEmergency: (e) => void bundles.installInline(e.manifest, e.blobBase).catch(() => undefined),
         onCommand: (raw) => commands.handle(raw),
-        onServerTime: (ms) => clock.reportServerTime(ms),
+        onServerTime: (ms, rttMs) => clock.reportServerTime(ms, rttMs),
         clock,
         logger: log,
       });

@@ -11,9 +11,9 @@ import { UnitPathSchema, unitAncestry } from './units.js';
  */
 export const TOPIC_PREFIX = 'loa/v1';
 /** Device → server. */
-export const UP_KINDS = ['presence', 'health', 'proof', 'status', 'cmd-result'] as const;
+export const UP_KINDS = ['presence', 'health', 'proof', 'status', 'cmd-result', 'time-req'] as const;
 /** Server → device. */
-export const DOWN_KINDS = ['notify', 'cmd', 'ack', 'emergency'] as const;
+export const DOWN_KINDS = ['notify', 'cmd', 'ack', 'emergency', 'time'] as const;
 /** Server → every device of a unit subtree. */
 export const UNIT_KINDS = ['notify', 'cmd', 'emergency'] as const;
 export type UpKind = (typeof UP_KINDS)[number];
@@ -189,6 +189,19 @@ export type Emergency = z.infer<typeof EmergencySchema>;
 /** Server → device: proofs up to and including `upToSeq` are stored durably. */
 export const AckSchema = z.strictObject({ upToSeq: z.number().int().min(0), serverTime: InstantSchema });
 export type Ack = z.infer<typeof AckSchema>;
+
+/**
+ * Time over MQTT, the way SNTP does it: a device sends `d/{id}/time-req` with a fresh id and
+ * notes its own send instant; the server answers at once on `d/{id}/time` (QoS 0) with its clock.
+ * The device takes serverTime + rtt/2 with an uncertainty of rtt/2. Server times carried by acks
+ * and notifications have no round trip to go with them, so they only serve until this answers.
+ */
+export const TimeRequestSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a time request id is 1–64 letters, digits, "_" or "-"'),
+});
+export type TimeRequest = z.infer<typeof TimeRequestSchema>;
+export const TimeReplySchema = z.strictObject({ id: TimeRequestSchema.shape.id, serverTime: InstantSchema });
+export type TimeReply = z.infer<typeof TimeReplySchema>;
 
 export const CommandMessageSchema = CommandSchema;
 

@@ -88,6 +88,27 @@ describe('clock trust rules', () => {
     expect(applySample(ntp, { source: 'modem', timeMs: trusted + 60_000 }, later).accepted).toBe(true);
   });
 
+  test('server times that agree within their delay noise do not move the clock; a real disagreement or an hour-old anchor does', () => {
+    const r0 = { wallMs: T, monoMs: 0 };
+    const first = applySample({}, { source: 'server', timeMs: T }, r0).state;
+    // acks arrive 40–180 ms after the server stamped them: early by a different amount each time
+    const r1 = { wallMs: T + 60_000, monoMs: 60_000 };
+    for (const delay of [40, 180, 95])
+      expect(applySample(first, { source: 'server', timeMs: T + 60_000 - delay }, r1)).toMatchObject({
+        accepted: false,
+        reason: 'not-better',
+      });
+    expect(trustedNow(first, r1)).toBe(T + 60_000);
+    // two seconds off: the clock is corrected
+    expect(applySample(first, { source: 'server', timeMs: T + 62_000 }, r1).accepted).toBe(true);
+    // an hour on, a sample within the noise refreshes the anchor (crystal drift)
+    const r2 = { wallMs: T + 3700_000, monoMs: 3700_000 };
+    expect(applySample(first, { source: 'server', timeMs: T + 3700_000 - 120 }, r2).accepted).toBe(true);
+    // NTP (the disciplined system clock, no delay) re-anchors at every poll
+    const ntp = applySample({}, { source: 'ntp', timeMs: T }, r0).state;
+    expect(applySample(ntp, { source: 'ntp', timeMs: T + 60_020 }, r1).accepted).toBe(true);
+  });
+
   test('the agent never runs on a clock earlier than the persisted last trusted time', () => {
     const state = { lastTrustedMs: T };
     expect(agentNow(state, { wallMs: Date.UTC(1970, 0, 2), monoMs: 5 })).toBe(T);

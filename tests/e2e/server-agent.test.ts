@@ -126,6 +126,18 @@ describe('fleet server and agent end to end (real ffmpeg, real aedes, 127.0.0.1)
       100,
     );
     expect(dev.unit).toBe(COMMUNE);
+    // the station set its clock by asking the server for the time (a measured round trip), not
+    // from an ack's unknown delay
+    const anchor = await waitFor(
+      'the station clock set by a time request',
+      () => {
+        const a = agent.clock.trustState().anchor;
+        return a?.source === 'server' && a.uncertaintyMs < 1000 ? a : undefined;
+      },
+      30_000,
+      50,
+    );
+    expect(Math.abs(agent.clock.now() - Date.now())).toBeLessThanOrEqual(anchor.uncertaintyMs + 50);
     // the station holds the province's policy from enrolment; the one-time token is spent
     const health = await agent.health.collect();
     expect(health.trustVersion).toBe(province.trustVersion);

@@ -71,6 +71,19 @@ export interface ClockTrustRules {
    * poll while synchronised). Default 6 h: a crystal drifts a few seconds in that time.
    */
   staleAfterMs: number;
+  /**
+   * A server or modem sample carries an unknown one-way delay (the server stamps its time, the
+   * message then crosses the broker and 4G), so every such sample is early by tens to hundreds of
+   * milliseconds, by a different amount each time. Re-anchoring on each would make the station's
+   * clock jitter, and step backwards, by that much. So a sample of the anchor's own source that
+   * agrees within this tolerance is not used, unless it is more precise (a measured round trip:
+   * the time request, against an ack's unknown delay) or the anchor is older than
+   * `refreshAfterMs` (the board's crystal drifts: 50 ppm is 180 ms an hour). NTP samples (the
+   * disciplined system clock, no delay) always re-anchor. Default 500 ms.
+   */
+  sameSourceToleranceMs: number;
+  /** Default 1 h. */
+  refreshAfterMs: number;
 }
 
 export const DEFAULT_CLOCK_RULES: ClockTrustRules = {
@@ -78,6 +91,8 @@ export const DEFAULT_CLOCK_RULES: ClockTrustRules = {
   backwardsToleranceMs: 60_000,
   reanchorThresholdMs: 5_000,
   staleAfterMs: 6 * 3600_000,
+  sameSourceToleranceMs: 500,
+  refreshAfterMs: 3600_000,
 };
 
 export type SampleVerdict =
@@ -128,6 +143,21 @@ export function applySample(
     if (fresh || Math.abs(ours - sample.timeMs) <= rules.reanchorThresholdMs) {
       return { accepted: false, state, reason: 'not-better' };
     }
+  }
+  if (
+    current &&
+    correctedBackMs === undefined &&
+    sample.source !== 'ntp' &&
+    rank === SOURCE_RANK[current.source]
+  ) {
+    const ours = trustedNow(state, reading) ?? reading.wallMs;
+    const agrees = Math.abs(ours - sample.timeMs) <= rules.sameSourceToleranceMs;
+    // a measured round trip beats an unknown delay; an old anchor is refreshed by a sample about
+    // as precise as the one it came from
+    const morePrecise = uncertaintyMs < current.uncertaintyMs;
+    const due =
+      reading.monoMs - current.monoMs >= rules.refreshAfterMs && uncertaintyMs <= current.uncertaintyMs + 50;
+    if (agrees && !morePrecise && !due) return { accepted: false, state, reason: 'not-better' };
   }
   const anchor: TrustAnchor = {
     source: sample.source,

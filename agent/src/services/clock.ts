@@ -22,6 +22,9 @@ import {
 } from '../domain/clock-trust.js';
 import type { TrustedClockApi, TrustedClockOptions } from './clock-api.js';
 
+/** The uncertainty given to a server time whose one-way delay is unknown. */
+const UNKNOWN_DELAY_MS = 1000;
+
 const PersistedSchema = z.strictObject({
   lastTrustedMs: z.number().int().nonnegative(),
   /** Which source set it (files from before this field count as the weakest source). */
@@ -126,8 +129,14 @@ export class TrustedClock implements TrustedClockApi {
     return clockState(this.ts);
   }
 
-  reportServerTime(timeMs: number, rttMs = 0): void {
-    this.sample({ source: 'server', timeMs: timeMs + rttMs / 2, uncertaintyMs: rttMs / 2 });
+  /**
+   * The fleet server's time. With the round trip of a time request (rttMs), the sample is
+   * serverTime + rtt/2 ± rtt/2; without one (a time carried by an ack or a notification) its
+   * one-way delay is unknown, and it counts as ±1 s.
+   */
+  reportServerTime(timeMs: number, rttMs?: number): void {
+    if (rttMs === undefined) this.sample({ source: 'server', timeMs, uncertaintyMs: UNKNOWN_DELAY_MS });
+    else this.sample({ source: 'server', timeMs: timeMs + rttMs / 2, uncertaintyMs: rttMs / 2 });
   }
 
   /** A sample from any source (the modem supervisor may push instead of being polled). */

@@ -6,6 +6,7 @@
  * stay on disk, health is sampled fresh, status reports are dropped (the server re-asks).
  */
 
+import { randomBytes } from 'node:crypto';
 import {
   AckSchema,
   type CommandResult,
@@ -21,6 +22,7 @@ import {
   parseTopic,
   type Status,
   StatusSchema,
+  TimeReplySchema,
 } from '@loa/protocol';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -43,7 +45,10 @@ export interface FleetLinkOptions {
   onNotify: (n: Notify) => void;
   onEmergency: (e: Emergency) => void;
   onCommand: (raw: unknown) => Promise<CommandResult | undefined>;
-  onServerTime?: (ms: number) => void;
+  /** The server's time; rttMs when it answered a time request (then the sample is precise). */
+  onServerTime?: (ms: number, rttMs?: number) => void;
+  /** How often to ask the server for the time (default 30 min; also at every connection; 0: never). */
+  timeSyncIntervalMs?: number;
   clock: Clock;
   logger: Logger;
   reconnectMinMs?: number;
@@ -65,6 +70,9 @@ export class FleetLink {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private resendTimer: NodeJS.Timeout | undefined;
+  private timeTimer: NodeJS.Timeout | undefined;
+  /** The time request in flight: its id and when it left (monotonic, immune to clock steps). */
+  private timeReq: { id: string; sentMono: number } | undefined;
   private sentUpTo = 0;
   private flushing = false;
   private ackSeenAt = 0;
@@ -89,6 +97,8 @@ export class FleetLink {
       () => this.checkResend(),
       Math.min(this.o.resendAfterMs ?? 60_000, 60_000),
     );
+    const timeEvery = this.o.timeSyncIntervalMs ?? 30 * 60_000;
+    if (timeEvery > 0) this.timeTimer = setInterval(() => this.askTime(), timeEvery);
   }
 
   async stop(): Promise<void> {
@@ -96,6 +106,7 @@ export class FleetLink {
     clearTimeout(this.reconnectTimer);
     clearInterval(this.healthTimer);
     clearInterval(this.resendTimer);
+    clearInterval(this.timeTimer);
     this.o.journal.off('appended', this.onAppended);
     const c = this.client;
     this.client = undefined;
@@ -204,8 +215,20 @@ export class FleetLink {
     }
     this.sentUpTo = this.o.journal.ackedSeq;
     this.ackSeenAt = this.o.clock.now();
+    if ((this.o.timeSyncIntervalMs ?? 1) > 0) this.askTime();
     void this.sendHealth();
     void this.flush();
+  }
+
+  /** SNTP over MQTT: ask the server for its time; the answer comes on d/{id}/time. */
+  private askTime(): void {
+    const c = this.client;
+    if (!c?.connected) return;
+    const id = randomBytes(8).toString('hex');
+    this.timeReq = { id, sentMono: performance.now() };
+    c.publishAsync(deviceTopic(this.o.deviceId, 'time-req'), JSON.stringify({ id }), { qos: 0 }).catch(
+      (err) => this.log.debug({ err }, 'time request not sent'),
+    );
   }
 
   /** Sends unsent proofs in order, in batches read from disk, each acknowledged by the broker. */
@@ -284,6 +307,16 @@ export class FleetLink {
         case 'emergency':
           this.o.onEmergency(EmergencySchema.parse(json));
           break;
+        case 'time': {
+          const r = TimeReplySchema.parse(json);
+          const req = this.timeReq;
+          // only the answer to the request in flight: an old or foreign one has no round trip
+          if (!req || req.id !== r.id) break;
+          this.timeReq = undefined;
+          const rtt = performance.now() - req.sentMono;
+          if (rtt <= 10_000) this.o.onServerTime?.(Date.parse(r.serverTime), rtt);
+          break;
+        }
         case 'cmd': {
           const result = await this.o.onCommand(json);
           if (result && this.connected)

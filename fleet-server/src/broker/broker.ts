@@ -15,6 +15,8 @@ import {
   MAX_TOPIC_LEVELS,
   type Presence,
   presenceNewer,
+  type TimeReply,
+  type TimeRequest,
   type UpKind,
 } from '@loa/protocol';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
@@ -239,6 +241,10 @@ export class FleetBroker implements BrokerApi {
       return null;
     }
     m.inc(METRIC.mqttMessagesIn);
+    if (kind === 'time-req') {
+      this.answerTime(state.deviceId, check.value as TimeRequest);
+      return null;
+    }
     this.dispatch({
       deviceId: state.deviceId,
       kind,
@@ -246,6 +252,26 @@ export class FleetBroker implements BrokerApi {
       receivedAt: this.o.clock.now(),
     } as DeviceMessage);
     return null;
+  }
+
+  /**
+   * A device asks for the time (SNTP over MQTT): the answer goes out at once, stamped as late as
+   * possible, QoS 0 (a retransmitted time would be stale; the device asks again).
+   */
+  private answerTime(deviceId: string, req: TimeRequest): void {
+    if (this.stopping) return;
+    const reply: TimeReply = { id: req.id, serverTime: new Date(this.o.clock.now()).toISOString() };
+    this.aedes.publish(
+      {
+        cmd: 'publish',
+        topic: deviceTopic(deviceId, 'time'),
+        payload: Buffer.from(JSON.stringify(reply)),
+        qos: 0,
+        retain: false,
+        dup: false,
+      },
+      () => undefined,
+    );
   }
 
   private checkOrphanWill(packet: PublishPacket): Error | null {

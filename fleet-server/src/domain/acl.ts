@@ -16,6 +16,7 @@ import {
   ProofSchema,
   parseTopic,
   StatusSchema,
+  TimeRequestSchema,
   UNIT_KINDS,
   UP_KINDS,
   type UpKind,
@@ -109,6 +110,7 @@ const UP_SCHEMAS = {
   proof: ProofSchema,
   status: StatusSchema,
   'cmd-result': CommandResultSchema,
+  'time-req': TimeRequestSchema,
 } as const;
 
 export type PayloadCheck =

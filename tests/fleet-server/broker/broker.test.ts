@@ -81,6 +81,37 @@ describe('broker policy with real aedes and mqtt.js', () => {
     await closed(c);
   });
 
+  it('answers a time request at once on the device topic, only to that device; a malformed one is dropped', async () => {
+    const ca = await connectDevice(s.mqttUrl, a.deviceId, a.password);
+    const cb = await connectDevice(s.mqttUrl, b.deviceId, b.password);
+    const toB: string[] = [];
+    cb.on('message', (t) => toB.push(t));
+    await cb.subscribeAsync(deviceTopic(b.deviceId, 'time'));
+    await ca.subscribeAsync(deviceTopic(a.deviceId, 'time'));
+    const reply = new Promise<{ id: string; serverTime: string }>((resolve) =>
+      ca.on('message', (t, p) => {
+        if (t === deviceTopic(a.deviceId, 'time')) resolve(JSON.parse(p.toString()));
+      }),
+    );
+    const before = Date.now();
+    await ca.publishAsync(deviceTopic(a.deviceId, 'time-req'), JSON.stringify({ id: 'abc123' }), { qos: 0 });
+    const r = await reply;
+    expect(r.id).toBe('abc123');
+    const t = Date.parse(r.serverTime);
+    expect(t).toBeGreaterThanOrEqual(before - 1);
+    expect(t).toBeLessThanOrEqual(Date.now() + 1);
+    const invalid = s.deps.metrics.get(METRIC.mqttInvalid, { kind: 'time-req' }) ?? 0;
+    await ca.publishAsync(deviceTopic(a.deviceId, 'time-req'), JSON.stringify({ id: 'x'.repeat(200) }), {
+      qos: 1,
+    });
+    await waitFor(() => (s.deps.metrics.get(METRIC.mqttInvalid, { kind: 'time-req' }) ?? 0) > invalid);
+    expect(toB).toEqual([]);
+    expect(messages.some((m) => (m.kind as string) === 'time-req')).toBe(false);
+    ca.end(true);
+    cb.end(true);
+    await Promise.all([closed(ca), closed(cb)]);
+  });
+
   it('refuses wrong passwords, a client id other than the username, and unknown devices', async () => {
     await expect(connectDevice(s.mqttUrl, a.deviceId, 'wrong-password')).rejects.toThrow();
     await expect(
