@@ -40,8 +40,11 @@ export interface BenchFleetOptions {
   /** Per-client publish rate and burst (the default limits suit a field fleet, not a load test). */
   ratePerSecond?: number;
   burst?: number;
-  /** Upload a short spoken clip for emergencies (needs espeak-ng + ffmpeg). */
-  emergencyClip?: boolean;
+  /**
+   * Upload this many short spoken clips for emergencies, each different (needs espeak-ng +
+   * ffmpeg): every alert in the field carries new audio, so every round makes stations download.
+   */
+  emergencyClips?: number;
   /** Health history thinning (server default 300 s; 0 writes every report). */
   healthHistoryEveryS?: number;
 }
@@ -124,33 +127,34 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
         }),
       );
 
-    let clipId: string | undefined;
-    if (o.emergencyClip) {
+    const clipIds: string[] = [];
+    const places = ['Sơn Dương', 'Hồng Lạc', 'Tân Trào', 'Minh Thanh', 'Kháng Nhật', 'Hợp Thành'];
+    for (let k = 0; k < (o.emergencyClips ?? 0); k++) {
       const dir = join(o.dataDir, 'bench-src');
       mkdirSync(dir, { recursive: true });
-      const wav = join(dir, 'canh-bao.wav');
+      const wav = join(dir, `canh-bao-${k}.wav`);
       execFileSync('espeak-ng', [
         '-v',
         'vi',
         '-w',
         wav,
-        'Cảnh báo lũ quét. Người dân di chuyển lên vùng cao ngay.',
+        `Cảnh báo lũ quét số ${k + 1} tại ${places[k % places.length]}. Người dân di chuyển lên vùng cao ngay.`,
       ]);
       const q = new URLSearchParams({
-        title: 'Cảnh báo lũ quét',
+        title: `Cảnh báo lũ quét ${k + 1}`,
         unit: '08',
         lang: 'vi',
-        name: 'canh-bao.wav',
+        name: `canh-bao-${k}.wav`,
       });
       const rec = await admin.call<{ id: string }>('post', `/content/upload?${q}`, undefined, {
         raw: readFileSync(wav),
         contentType: 'audio/wav',
       });
-      clipId = rec.id;
+      clipIds.push(rec.id);
     }
-    return { operator, editor, approver, tokens, clipId };
+    return { operator, editor, approver, tokens, clipIds };
   });
-  const { operator, editor, approver, tokens, clipId } = setup;
+  const { operator, editor, approver, tokens, clipIds } = setup;
 
   const counts: Record<string, number> = {};
   /** bundleId → emergency "started" proofs: when the audio started (agent) and when the server got it. */
@@ -185,7 +189,7 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
       operatorToken: operator.api.token,
       editorToken: editor.api.token,
       approverToken: approver.api.token,
-      clipId,
+      clipIds,
     },
     stop: () => server.stop(),
     async query(what, arg) {

@@ -80,7 +80,7 @@ export async function realEmergencyFanout(
         dataDir: join(ctx.tmpDir, 'server'),
         // one more for the agent in its own process
         devices: opts.devices + 1,
-        emergencyClip: true,
+        emergencyClips: opts.messages,
         ratePerSecond: 200,
         burst: 1000,
       },
@@ -93,7 +93,7 @@ export async function realEmergencyFanout(
     tokens: string[];
     rootPublicKeyPem: string;
     operatorToken: string;
-    clipId: string;
+    clipIds: string[];
   };
   const rootPem = join(ctx.tmpDir, 'root.pub.pem');
   writeFileSync(rootPem, info.rootPublicKeyPem);
@@ -177,7 +177,8 @@ export async function realEmergencyFanout(
       const res = await operator.post<{ bundle: { id: string } }>('/emergency', {
         unit: '08',
         title: `Cảnh báo lũ quét ${r + 1}`,
-        content: info.clipId,
+        // a different clip each round, as every alert in the field: every station downloads it
+        content: info.clipIds[r % info.clipIds.length],
         repeat: 1,
         gapSeconds: 0,
         validMinutes: 30,
@@ -201,10 +202,11 @@ export async function realEmergencyFanout(
         latencies.push(s.startedAt - sentAt);
         serverSeen.push(s.receivedAt - sentAt);
       }
-      const isoStarted = starts.some((s) => s.deviceId === isoId);
+      const iso0 = starts.find((s) => s.deviceId === isoId);
+      const isoStarted = iso0 !== undefined;
       notes.push(
         `round ${r + 1}: ${starts.length - (isoStarted ? 1 : 0)}/${connected} agents started playing` +
-          `${isoStarted ? ', and the agent with its own process' : '; the agent with its own process did NOT'}.`,
+          `${iso0 ? `, and the agent with its own process (${round(iso0.startedAt - sentAt)} ms after the request)` : '; the agent with its own process did NOT'}.`,
       );
       // let the clip (a few seconds of speech) finish before the next alert interrupts it
       await new Promise((r2) => setTimeout(r2, 6000));
