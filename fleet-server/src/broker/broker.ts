@@ -259,19 +259,8 @@ export class FleetBroker implements BrokerApi {
    * possible, QoS 0 (a retransmitted time would be stale; the device asks again).
    */
   private answerTime(deviceId: string, req: TimeRequest): void {
-    if (this.stopping) return;
     const reply: TimeReply = { id: req.id, serverTime: new Date(this.o.clock.now()).toISOString() };
-    this.aedes.publish(
-      {
-        cmd: 'publish',
-        topic: deviceTopic(deviceId, 'time'),
-        payload: Buffer.from(JSON.stringify(reply)),
-        qos: 0,
-        retain: false,
-        dup: false,
-      },
-      () => undefined,
-    );
+    this.publish(deviceTopic(deviceId, 'time'), reply, { qos: 0 }).catch(() => undefined);
   }
 
   private checkOrphanWill(packet: PublishPacket): Error | null {
