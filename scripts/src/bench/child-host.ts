@@ -1,6 +1,6 @@
 /**
  * Entry of a benchmark child process: hosts one system under test (raw aedes, a plain static
- * HTTP server, or the real fleet server) so the load generator in the parent and the server do
+ * HTTP server, the real fleet server, or one real agent that must have a CPU of its own) so the load generator in the parent and the server do
  * not share an event loop, and the server's CPU and RSS can be read from /proc.
  * Protocol over IPC: parent sends {type:'start', spec}; child answers {type:'ready', ...} or
  * {type:'error', message}; parent sends {type:'stop'} and the child closes and exits.
@@ -10,6 +10,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { join, normalize } from 'node:path';
 import { Aedes } from 'aedes';
+import type { SimStationSpec } from '../sim/station.js';
 import type { ChildReady, ChildSpec } from './child.js';
 
 type Stopper = () => Promise<void>;
@@ -79,6 +80,36 @@ async function startFleet(options: Record<string, unknown>): Promise<[ChildReady
   ];
 }
 
+/**
+ * One real agent (a SimStation: the real agent over simulated hardware and audio timing): a
+ * station in the field has its own CPU, so its latency is measured apart from the many agents
+ * that share the load generator's event loop. Ready once enrolled and connected.
+ */
+async function startStation(
+  spec: Extract<ChildSpec, { kind: 'station' }>['spec'],
+): Promise<[ChildReady, Stopper]> {
+  const [{ pino }, { SimStation }] = await Promise.all([import('pino'), import('../sim/station.js')]);
+  const station = new SimStation(
+    {
+      ...(spec as unknown as SimStationSpec),
+      server: new URL(spec.server),
+      mqtt: new URL(spec.mqtt),
+    },
+    pino({ level: process.env.LOA_BENCH_STATION_LOG ?? 'silent' }),
+  );
+  const stop = () => station.stop();
+  await station.start();
+  const until = Date.now() + 60_000;
+  while (!(station.deviceId && station.runtime?.link()?.connected)) {
+    if (Date.now() > until) {
+      await stop();
+      throw new Error('the station did not enrol and connect within 60 s');
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return [{ type: 'ready', info: { deviceId: station.deviceId } }, stop];
+}
+
 let stopper: Stopper | undefined;
 
 process.on(
@@ -99,7 +130,9 @@ process.on(
           ? startAedes()
           : spec.kind === 'static'
             ? startStatic(spec.dir)
-            : startFleet(spec.options);
+            : spec.kind === 'station'
+              ? startStation(spec.spec)
+              : startFleet(spec.options);
       started.then(
         ([ready, stop]) => {
           stopper = stop;

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 export type ChildSpec =
   | { kind: 'aedes' }
   | { kind: 'static'; dir: string }
-  | { kind: 'fleet'; options: Record<string, unknown> };
+  | { kind: 'fleet'; options: Record<string, unknown> }
+  /** One real agent (SimStation) in its own process; URLs as strings (IPC carries JSON). */
+  | { kind: 'station'; spec: Record<string, unknown> & { server: string; mqtt: string } };
 
 export interface ChildReady {
   type: 'ready';

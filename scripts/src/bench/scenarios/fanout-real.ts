@@ -5,16 +5,14 @@
  * POSTs /api/v1/emergency with an uploaded clip; latency per device = the audio start the agent
  * signs in its "started" proof − the moment the request was sent (same machine clock).
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { SimFleet } from '../../sim/fleet.js';
 import { FleetApi } from '../../sim/fleet-api.js';
 import { seededRandom } from '../../sim/random.js';
 import { SimStation } from '../../sim/station.js';
-import { startChild } from '../child.js';
+import { type BenchChild, startChild } from '../child.js';
 import type { BenchContext } from '../harness.js';
 import { ProcessSampler } from '../proc-sampler.js';
 import { percentile, round } from '../stats.js';
@@ -25,42 +23,6 @@ export interface RealFanout {
   isolatedMs: number[];
   notes: string[];
   profile?: Record<string, unknown>;
-}
-
-const here = fileURLToPath(import.meta.url);
-const stationChildFile = join(dirname(here), '..', `station-child${extname(here)}`);
-
-/** Starts one real agent in its own process; resolves with its device id once it is connected. */
-async function isolatedStation(
-  spec: Record<string, unknown>,
-): Promise<{ child: ChildProcess; deviceId: string }> {
-  const child = fork(stationChildFile, [], {
-    execArgv: ['--conditions=@loa/source', '--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const deviceId = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('isolated station did not start within 90 s')), 90_000);
-    child.on('message', (m: { type: string; deviceId?: string; message?: string }) => {
-      clearTimeout(timer);
-      if (m.type === 'ready' && m.deviceId) resolve(m.deviceId);
-      else reject(new Error(`isolated station failed: ${m.message ?? m.type}`));
-    });
-    child.once('exit', (code) => reject(new Error(`isolated station exited with code ${code}`)));
-    child.send({ type: 'start', spec });
-  });
-  return { child, deviceId };
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.send({ type: 'stop' });
-  });
 }
 
 interface Start {
@@ -133,7 +95,8 @@ export async function realEmergencyFanout(
     logger,
   );
   const notes: string[] = [];
-  let iso: { child: ChildProcess; deviceId: string } | undefined;
+  /** One more agent in a process of its own (a station has its own CPU). */
+  let iso: BenchChild | undefined;
   try {
     const t0 = performance.now();
     ctx.log(`starting ${opts.devices} real agents (enrolment, trust, MQTT link) in this process`);
@@ -141,26 +104,32 @@ export async function realEmergencyFanout(
     const end = performance.now() + 180_000;
     while (fleet.summary().connected < opts.devices && performance.now() < end)
       await new Promise((r) => setTimeout(r, 200));
-    iso = await isolatedStation({
-      name: 'tram-own-cpu',
-      kind: 'station',
-      displayName: 'bench (own process)',
-      server: info.url,
-      mqtt: info.mqttUrl,
-      dataDir: join(ctx.tmpDir, 'sim', 'tram-own-cpu'),
-      token: info.tokens[Math.floor(opts.devices / 500)] ?? '',
-      rootKeys: [rootPem],
-      healthIntervalS: 3600,
-      warmupMs: 0,
-      logLevel: 'silent',
-      ampFault: false,
-    });
+    iso = await startChild(
+      {
+        kind: 'station',
+        spec: {
+          name: 'tram-own-cpu',
+          kind: 'station',
+          displayName: 'bench (own process)',
+          server: info.url,
+          mqtt: info.mqttUrl,
+          dataDir: join(ctx.tmpDir, 'sim', 'tram-own-cpu'),
+          token: info.tokens[Math.floor(opts.devices / 500)] ?? '',
+          rootKeys: [rootPem],
+          healthIntervalS: 3600,
+          warmupMs: 0,
+          logLevel: 'silent',
+          ampFault: false,
+        },
+      },
+      90_000,
+    );
     const connected = fleet.summary().connected;
     notes.push(
       `${connected}/${opts.devices} agents enrolled and connected in ${round((performance.now() - t0) / 1000)} s, ` +
         'plus one more agent in a process of its own (as a station has its own CPU).',
     );
-    const isoId = iso.deviceId;
+    const isoId = (iso.ready.info as { deviceId: string }).deviceId;
     const isolated: number[] = [];
     const operator = new FleetApi(info.url, info.operatorToken);
     const latencies: number[] = [];
@@ -233,7 +202,7 @@ export async function realEmergencyFanout(
       profile: { server: sp, agents: gp, requestMs, receivedMs, serverSeenMs: serverSeen },
     };
   } finally {
-    if (iso) await stopChild(iso.child);
+    if (iso) await iso.stop();
     await fleet.stop();
     await child.stop();
   }
