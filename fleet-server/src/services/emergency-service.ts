@@ -281,15 +281,8 @@ export class EmergencyService {
     // was already in memory
     if (!this.#tracking.has(bundleId)) {
       await this.#tracked(bundleId);
-      const states = this.#tracking.get(bundleId);
-      const cur = states?.get(deviceId);
-      if (states && cur)
-        this.#emit({
-          type: 'emergency.device',
-          bundleId,
-          device: cur,
-          summary: summarizeEmergency(states.values()),
-        });
+      // tell the listeners where the rebuilt tracking has this device (the proof is in it)
+      this.#update(bundleId, deviceId, (cur) => cur);
       return;
     }
     this.#update(bundleId, deviceId, (cur) => applyEmergencyProof(cur, p, bundleId, new Date(this.#d.now())));
