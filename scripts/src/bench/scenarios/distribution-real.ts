@@ -8,17 +8,14 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { SimFleet } from '../../sim/fleet.js';
 import { FleetApi } from '../../sim/fleet-api.js';
 import { LINK_PROFILES } from '../../sim/link-proxy.js';
-import { seededRandom } from '../../sim/random.js';
-import { SimStation } from '../../sim/station.js';
 import { concurrentFetch } from '../baselines/http-fetch.js';
 import { startChild } from '../child.js';
 import { enrolMany } from '../devices.js';
 import { type BenchContext, type Figure, figure } from '../harness.js';
 import { ProcessSampler } from '../proc-sampler.js';
+import { benchStationFleet } from '../stations.js';
 import { round } from '../stats.js';
 
 const MB = 1024 * 1024;
@@ -54,44 +51,22 @@ export async function realDistribution(
     await approver.post(`/bundles/${b.id}/publish`);
     return b.id;
   };
-  const logger = pino({ level: 'silent' });
   const rootPem = join(ctx.tmpDir, 'root.pub.pem');
   writeFileSync(rootPem, info.rootPublicKeyPem);
   const lan = LINK_PROFILES.lan ?? { name: 'lan', latencyMs: 0, jitterMs: 0, loss: 0, retransmitMs: 0 };
-  const stations = Array.from(
-    { length: agents },
-    (_, i) =>
-      new SimStation(
-        {
-          name: `tram-${i}`,
-          kind: 'station',
-          displayName: `bench ${i}`,
-          server: new URL(info.url),
-          mqtt: new URL(info.mqttUrl),
-          dataDir: join(ctx.tmpDir, 'sim', `tram-${i}`),
-          token: info.tokens.at(-1) ?? '',
-          rootKeys: [rootPem],
-          healthIntervalS: 3600,
-          profile: lan,
-          logLevel: 'silent',
-          ampFault: false,
-        },
-        logger,
-      ),
-  );
-  const fleet = new SimFleet(
-    stations,
-    {
-      powerCutsPerHour: 0,
-      powerCutSeconds: 1,
-      outagesPerHour: 0,
-      outageSeconds: 1,
-      jitterMs: 0,
-      startConcurrency: 8,
-    },
-    seededRandom(2),
-    logger,
-  );
+  // through a LAN link proxy: the agents' HTTP bytes are counted at their link
+  const fleet = benchStationFleet({
+    url: info.url,
+    mqttUrl: info.mqttUrl,
+    dir: join(ctx.tmpDir, 'sim'),
+    rootPem,
+    count: agents,
+    token: () => info.tokens.at(-1) ?? '',
+    extra: { profile: lan },
+    startConcurrency: 8,
+    seed: 2,
+  });
+  const { stations } = fleet;
   const notes: string[] = [];
   const figures: Figure[] = [];
   try {

@@ -7,14 +7,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { SimFleet } from '../../sim/fleet.js';
 import { FleetApi } from '../../sim/fleet-api.js';
-import { seededRandom } from '../../sim/random.js';
-import { SimStation } from '../../sim/station.js';
 import { type BenchChild, startChild } from '../child.js';
 import type { BenchContext } from '../harness.js';
 import { ProcessSampler } from '../proc-sampler.js';
+import { benchStationFleet, benchStationSpec } from '../stations.js';
 import { percentile, round } from '../stats.js';
 
 export interface RealFanout {
@@ -59,41 +56,15 @@ export async function realEmergencyFanout(
   };
   const rootPem = join(ctx.tmpDir, 'root.pub.pem');
   writeFileSync(rootPem, info.rootPublicKeyPem);
-  const logger = pino({ level: 'silent' });
-  const stations = Array.from(
-    { length: opts.devices },
-    (_, i) =>
-      new SimStation(
-        {
-          name: `tram-${i}`,
-          kind: 'station',
-          displayName: `bench ${i}`,
-          server: new URL(info.url),
-          mqtt: new URL(info.mqttUrl),
-          dataDir: join(ctx.tmpDir, 'sim', `tram-${i}`),
-          token: info.tokens[Math.floor(i / 500)] ?? '',
-          rootKeys: [rootPem],
-          healthIntervalS: 3600,
-          warmupMs: 0,
-          logLevel: 'silent',
-          ampFault: false,
-        },
-        logger,
-      ),
-  );
-  const fleet = new SimFleet(
-    stations,
-    {
-      powerCutsPerHour: 0,
-      powerCutSeconds: 1,
-      outagesPerHour: 0,
-      outageSeconds: 1,
-      jitterMs: 0,
-      startConcurrency: 16,
-    },
-    seededRandom(1),
-    logger,
-  );
+  const where = { url: info.url, mqttUrl: info.mqttUrl, dir: join(ctx.tmpDir, 'sim'), rootPem };
+  const fleet = benchStationFleet({
+    ...where,
+    count: opts.devices,
+    token: (i) => info.tokens[Math.floor(i / 500)] ?? '',
+    extra: { warmupMs: 0 },
+    startConcurrency: 16,
+    seed: 1,
+  });
   const notes: string[] = [];
   /** One more agent in a process of its own (a station has its own CPU). */
   let iso: BenchChild | undefined;
@@ -108,18 +79,11 @@ export async function realEmergencyFanout(
       {
         kind: 'station',
         spec: {
-          name: 'tram-own-cpu',
-          kind: 'station',
-          displayName: 'bench (own process)',
+          ...benchStationSpec(where, 'tram-own-cpu', info.tokens[Math.floor(opts.devices / 500)] ?? '', {
+            warmupMs: 0,
+          }),
           server: info.url,
           mqtt: info.mqttUrl,
-          dataDir: join(ctx.tmpDir, 'sim', 'tram-own-cpu'),
-          token: info.tokens[Math.floor(opts.devices / 500)] ?? '',
-          rootKeys: [rootPem],
-          healthIntervalS: 3600,
-          warmupMs: 0,
-          logLevel: 'silent',
-          ampFault: false,
         },
       },
       90_000,
