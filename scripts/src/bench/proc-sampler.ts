@@ -107,6 +107,11 @@ export class ProcessSampler {
   private startWall = 0;
   private rss: number[] = [];
   private last: ProcReading | undefined;
+  /**
+   * Highest CPU total seen. A tree's total can dip for a moment: a child that has exited is no
+   * longer a live descendant, and its CPU reaches the parent's cutime only once it is reaped.
+   */
+  private maxCpuMs = 0;
 
   constructor(
     private readonly pid: number | 'self',
@@ -124,9 +129,11 @@ export class ProcessSampler {
     this.startWall = performance.now();
     this.rss = [this.startReading.rssBytes];
     this.last = this.startReading;
+    this.maxCpuMs = this.startReading.cpuMs;
     this.timer = setInterval(() => {
       try {
         this.last = this.read();
+        this.maxCpuMs = Math.max(this.maxCpuMs, this.last.cpuMs);
         this.rss.push(this.last.rssBytes);
       } catch {
         // the process ended: stop() reports what was seen
@@ -148,7 +155,7 @@ export class ProcessSampler {
       end = this.last ?? { cpuMs: begin.cpuMs, rssBytes: this.rss.at(-1) ?? 0 };
     }
     const wallMs = performance.now() - this.startWall;
-    const cpuMs = end.cpuMs - begin.cpuMs;
+    const cpuMs = Math.max(end.cpuMs, this.maxCpuMs) - begin.cpuMs;
     const mb = (b: number) => b / (1024 * 1024);
     return {
       cpuPercent: wallMs > 0 ? (100 * cpuMs) / wallMs : 0,
