@@ -18,6 +18,21 @@ export type CommandAction = z.infer<typeof CommandActionSchema>;
 /** Commands a station runs without a signature: they cannot make a sound. */
 export const UNSIGNED_ACTIONS: readonly CommandAction[] = ['sync'];
 
+/** Parameters of a command (which apply depends on the action). */
+export const CommandParamsSchema = z.strictObject({
+  /** play-now: the channel and item of an installed bundle. */
+  channel: z.string().max(64).optional(),
+  itemId: IdSchema.optional(),
+  /** volume: 0..100. */
+  volume: z.number().int().min(0).max(100).optional(),
+  /** test-tone / relay-test: how long, in seconds. */
+  seconds: z.number().int().min(1).max(120).optional(),
+  /** test-tone: frequency in Hz. */
+  frequencyHz: z.number().int().min(50).max(8000).optional(),
+  zone: IdSchema.optional(),
+});
+export type CommandParams = z.infer<typeof CommandParamsSchema>;
+
 const commandShape = {
   type: z.literal('loa-command'),
   format: z.literal(1),
@@ -32,20 +47,7 @@ const commandShape = {
     z.strictObject({ device: IdSchema, unit: UnitPathSchema }),
     z.strictObject({ unit: UnitPathSchema }),
   ]),
-  params: z
-    .strictObject({
-      /** play-now: the channel and item of an installed bundle. */
-      channel: z.string().max(64).optional(),
-      itemId: IdSchema.optional(),
-      /** volume: 0..100. */
-      volume: z.number().int().min(0).max(100).optional(),
-      /** test-tone / relay-test: how long, in seconds. */
-      seconds: z.number().int().min(1).max(120).optional(),
-      /** test-tone: frequency in Hz. */
-      frequencyHz: z.number().int().min(50).max(8000).optional(),
-      zone: IdSchema.optional(),
-    })
-    .optional(),
+  params: CommandParamsSchema.optional(),
   /** Who asked (user name), for the station's log. */
   by: z.string().max(200).optional(),
 };

@@ -2,7 +2,14 @@
  * `@loa/protocol/fs`: the only part of the protocol that touches the file system. Bundle
  * directories, bundle tar files, and blob verification (files and streams).
  */
-export { fsyncDir, makeStagingDir, writeFileAtomic } from './atomic.js';
+export {
+  type AtomicWriteOptions,
+  fsyncDir,
+  makeStagingDir,
+  removeStaleTemps,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from './atomic.js';
 export {
   type BlobExpectation,
   BlobHasher,

@@ -10,11 +10,11 @@ import { randomUUID } from 'node:crypto';
 import {
   CommandActionSchema,
   type CommandBody,
+  CommandParamsSchema,
   type CommandResult,
   CommandResultSchema,
   CommandSchema,
   deviceTopic,
-  IdSchema,
   LoaError,
   roleForCommand,
   unitCovers,
@@ -30,16 +30,7 @@ import { UNIT_PARAM } from './units.js';
 export const CommandRequestSchema = z
   .strictObject({
     action: CommandActionSchema,
-    params: z
-      .strictObject({
-        channel: z.string().max(64).optional(),
-        itemId: IdSchema.optional(),
-        volume: z.number().int().min(0).max(100).optional(),
-        seconds: z.number().int().min(1).max(120).optional(),
-        frequencyHz: z.number().int().min(50).max(8000).optional(),
-        zone: IdSchema.optional(),
-      })
-      .optional(),
+    params: CommandParamsSchema.optional(),
     /** Validity in seconds (default 300, at most 3600). */
     expiresInSeconds: z.number().int().min(10).max(3600).default(300),
   })
