@@ -6,6 +6,7 @@ export * from './manifest.js';
 export * from './messages.js';
 export * from './mqtt.js';
 export * from './proof.js';
+export * from './provisioning.js';
 export * from './signing.js';
 export * from './time.js';
 export * from './trust.js';

@@ -1,6 +1,7 @@
 import { isLoaError, isReasonCode, REASONS, REASONS_VI, VerifyError } from '@loa/protocol';
 import { bundlePack, bundleSign, bundleUnpack, bundleVerify } from './commands-bundle.js';
 import { bundleBuild } from './commands-bundle-build.js';
+import { flash } from './commands-flash.js';
 import { keygen, trustAdd, trustInit, trustShow } from './commands-keys.js';
 import { trustRemove, trustRotate, trustSign } from './commands-trust-extra.js';
 import { type CommandSpec, closest, type Io, type Lang, parseCommand, tr, UsageError } from './spec.js';
@@ -18,6 +19,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   bundleVerify,
   bundlePack,
   bundleUnpack,
+  flash,
 ];
 
 /** Exit codes: 0 success, 1 rejected or failed, 2 usage error. */

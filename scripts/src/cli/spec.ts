@@ -12,6 +12,10 @@ export interface Io {
   now: () => Date;
   /** Working directory that relative paths resolve against. */
   cwd: string;
+  /** Standard error is a terminal: long commands draw a progress bar there (absent: no). */
+  isTty?: boolean;
+  /** Writes to standard error without a newline (progress bar redraws). */
+  errRaw?: (chunk: string) => void;
 }
 
 export function tr(io: Pick<Io, 'lang'>, text: Text): string {
