@@ -61,7 +61,8 @@ export const ConfigSchema = z.strictObject({
   }),
   fleet: z
     .strictObject({
-      url: z.url({ protocol: /^https?$/, error: 'phải là địa chỉ http(s)://' }),
+      /** Absent: taken from the provisioning file (the image's default config names only the file). */
+      url: z.url({ protocol: /^https?$/, error: 'phải là địa chỉ http(s)://' }).optional(),
       /** One-time enrolment token (prefer a provisioning file, which is rewritten without it). */
       enrolmentToken: z.string().min(8).max(512).optional(),
       provisioningFile: path.optional(),

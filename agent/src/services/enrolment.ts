@@ -19,12 +19,14 @@ import {
   TrustPolicySchema,
   UnitPathSchema,
 } from '@loa/protocol';
+import { writeJsonAtomic as writeProvisioningAtomic } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type HttpFetch, type HttpResponse, httpFetch } from '../http/client.js';
 import { hashPassword } from '../http/password.js';
 import type { Clock } from './contracts.js';
 import { readJsonFile, writeFileAtomic, writeJsonAtomic } from './data-dir.js';
+import { forgetEnrolmentToken, type ProvisioningFacts, provisioningFacts } from './system/provisioning.js';
 import type { TrustStore } from './trust-store.js';
 
 export const CredentialsSchema = z.object({
@@ -97,7 +99,8 @@ export async function readProvisioning(path: string): Promise<Provisioning | und
   if (p?.technicianPassword) {
     const { technicianPassword, ...rest } = p;
     const next = { ...rest, technicianPasswordHash: await hashPassword(technicianPassword) };
-    await writeJsonAtomic(path, next);
+    // the boot partition is FAT: protocol's atomic write accepts its refusal of a directory fsync
+    await writeProvisioningAtomic(path, next, { mode: 0o600 });
     return next;
   }
   return p;
@@ -142,7 +145,15 @@ export class Enrolment extends EventEmitter {
   async start(): Promise<void> {
     this.stopped = false;
     this.creds = await readJsonFile(this.o.credentialsFile, CredentialsSchema);
-    if (this.creds) return;
+    if (this.creds) {
+      // a power cut between storing the credentials and rewriting the file left the token there
+      if (this.o.provisioningFile)
+        await forgetEnrolmentToken(this.o.provisioningFile).then(
+          (had) => had && this.log.info('enrolment token removed from the provisioning file'),
+          (e: unknown) => this.log.error({ err: e }, 'could not remove the enrolment token'),
+        );
+      return;
+    }
     const { url, token } = await this.tokenAndUrl();
     if (!url || !token) {
       this.log.warn('not enrolled and no enrolment token: playing what the station has');
@@ -179,24 +190,27 @@ export class Enrolment extends EventEmitter {
     });
   }
 
-  private async tokenAndUrl(): Promise<{ url?: string; token?: string; prov?: Provisioning }> {
-    const prov = this.o.provisioningFile ? await readProvisioning(this.o.provisioningFile) : undefined;
-    const url = prov?.fleetUrl ?? this.o.fleetUrl;
-    const token = prov?.enrolmentToken ?? this.o.token;
-    return { ...(url ? { url } : {}), ...(token ? { token } : {}), ...(prov ? { prov } : {}) };
+  private async tokenAndUrl(): Promise<{ url?: string; token?: string; facts?: ProvisioningFacts }> {
+    if (this.o.provisioningFile) await readProvisioning(this.o.provisioningFile); // hashes a plain password
+    const facts = this.o.provisioningFile ? await provisioningFacts(this.o.provisioningFile) : undefined;
+    const url = facts?.fleetUrl ?? this.o.fleetUrl;
+    const token = facts?.token ?? this.o.token;
+    return { ...(url ? { url } : {}), ...(token ? { token } : {}), ...(facts ? { facts } : {}) };
   }
 
   /** One enrolment round trip. Errors: ENROL_* from the server, ENROL_UNREACHABLE, ENROL_BAD_ANSWER. */
   async enrol(): Promise<Credentials> {
-    const { url, token, prov } = await this.tokenAndUrl();
+    const { url, token, facts } = await this.tokenAndUrl();
     if (!url || !token) throw new LoaError('ENROL_NO_TOKEN', 'Không có địa chỉ máy chủ hoặc mã đăng ký');
     const endpoint = `${url.replace(/\/+$/, '')}/api/v1/enrol`;
     const body = {
       token,
       publicKey: rawPublicKey(this.o.privateKey).toString('base64'),
-      hardware: await this.o.hardware(),
-      ...(this.o.preferredDeviceId ? { deviceId: this.o.preferredDeviceId } : {}),
-      ...((prov?.deviceName ?? this.o.name) ? { name: prov?.deviceName ?? this.o.name } : {}),
+      hardware: { ...(await this.o.hardware()), ...facts?.hardware },
+      ...((facts?.deviceId ?? this.o.preferredDeviceId)
+        ? { deviceId: facts?.deviceId ?? this.o.preferredDeviceId }
+        : {}),
+      ...((facts?.name ?? this.o.name) ? { name: facts?.name ?? this.o.name } : {}),
     };
     let res: HttpResponse;
     try {
@@ -236,11 +250,8 @@ export class Enrolment extends EventEmitter {
     };
     await writeJsonAtomic(this.o.credentialsFile, creds, 0o600);
     this.creds = creds;
-    // Forget the token: rewrite the provisioning file without it.
-    if (this.o.provisioningFile && prov?.enrolmentToken) {
-      const { enrolmentToken: _t, ...rest } = prov;
-      await writeJsonAtomic(this.o.provisioningFile, rest);
-    }
+    // Forget the token: rewrite the provisioning file without it (crash-safe, on FAT too).
+    if (this.o.provisioningFile && facts?.token) await forgetEnrolmentToken(this.o.provisioningFile);
     this.log.info({ deviceId: a.deviceId, unit: a.unit, status: a.status }, 'enrolled');
     this.emit('enrolled', creds);
     return creds;
