@@ -3,6 +3,7 @@ import { bundlePack, bundleSign, bundleUnpack, bundleVerify } from './commands-b
 import { bundleBuild } from './commands-bundle-build.js';
 import { flash } from './commands-flash.js';
 import { keygen, trustAdd, trustInit, trustShow } from './commands-keys.js';
+import { provision } from './commands-provision.js';
 import { trustRemove, trustRotate, trustSign } from './commands-trust-extra.js';
 import { type CommandSpec, closest, type Io, type Lang, parseCommand, tr, UsageError } from './spec.js';
 
@@ -20,6 +21,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   bundlePack,
   bundleUnpack,
   flash,
+  provision,
 ];
 
 /** Exit codes: 0 success, 1 rejected or failed, 2 usage error. */
