@@ -2,6 +2,7 @@
  * The dependencies handed to createApp() and services. Built once in main.ts (the composition
  * root). Other modules add their services here as optional fields (keep additions additive).
  */
+import type { Clock } from '@loa/protocol';
 import type { Logger } from 'pino';
 import type { DeviceAuthenticator } from './broker/device-auth.js';
 import type { BrokerApi } from './broker/types.js';
@@ -9,12 +10,6 @@ import type { ServerConfig } from './config.js';
 import type { AuthService } from './http/auth-service.js';
 import type { Metrics } from './metrics.js';
 import type { Store } from './store/types.js';
-
-/** Wall-clock source (ms since epoch); tests inject a fake. */
-export interface Clock {
-  now(): number;
-}
-export const systemClock: Clock = { now: () => Date.now() };
 
 export interface Deps {
   config: ServerConfig;

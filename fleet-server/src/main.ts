@@ -9,11 +9,12 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import { type Clock, systemClock } from '@loa/protocol';
 import { type Logger, pino } from 'pino';
 import { FleetBroker } from './broker/broker.js';
 import { DeviceAuthenticator } from './broker/device-auth.js';
 import { parseConfig, type ServerConfig, type ServerConfigInput } from './config.js';
-import { type Clock, type Deps, systemClock } from './deps.js';
+import type { Deps } from './deps.js';
 import { createApp, type LoaApp, type RouteModule } from './http/app.js';
 import { AuthService } from './http/auth-service.js';
 import { METRIC, Metrics } from './metrics.js';

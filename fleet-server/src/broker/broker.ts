@@ -9,6 +9,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import {
+  type Clock,
   deviceTopic,
   LoaError,
   MAX_DEVICE_PAYLOAD,
@@ -22,7 +23,6 @@ import {
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import type { Clock } from '../deps.js';
 import { authorizeDevicePublish, authorizeDeviceSubscribe, checkUpPayload } from '../domain/acl.js';
 import { MqttFrameGuard, TokenBucket } from '../domain/limits.js';
 import { METRIC, type Metrics } from '../metrics.js';

@@ -3,10 +3,9 @@
  * the first administrator. Secrets are stored hashed; tokens are never logged.
  */
 import { randomUUID } from 'node:crypto';
-import { LoaError } from '@loa/protocol';
+import { type Clock, LoaError } from '@loa/protocol';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
-import type { Clock } from '../deps.js';
 import { LoginLimiter } from '../domain/limits.js';
 import { ALL_UNITS } from '../domain/rbac.js';
 import { validatePassword } from '../domain/users.js';

@@ -6,6 +6,8 @@
  * entry; 10,000 devices reporting every 30 s cost one message per second per page.
  */
 
+import { globalTimers, type Timers } from '@loa/protocol';
+
 /** What the browser applies to elements with data-k="key" (see assets/app.js). Never HTML. */
 export interface LiveUpdate {
   t?: string;
@@ -52,20 +54,6 @@ interface Connection {
   busy: boolean;
 }
 
-export interface Timers {
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-}
-
-const realTimers: Timers = {
-  setInterval: (fn, ms) => {
-    const h = setInterval(fn, ms);
-    h.unref?.();
-    return h;
-  },
-  clearInterval: (h) => clearInterval(h as ReturnType<typeof setInterval>),
-};
-
 export interface LiveStats {
   connections: number;
   marks: number;
@@ -85,19 +73,25 @@ export class LiveHub {
 
   constructor(opts: { intervalMs?: number; timers?: Timers; onError?: (err: unknown) => void } = {}) {
     this.intervalMs = opts.intervalMs ?? 1000;
-    this.timers = opts.timers ?? realTimers;
+    this.timers = opts.timers ?? globalTimers;
     this.onError = opts.onError;
   }
 
   start(): void {
-    if (this.handle !== undefined) return;
-    this.handle = this.timers.setInterval(() => {
+    if (this.handle === undefined) this.schedule();
+  }
+
+  /** The next tick; a pending tick never keeps the process alive on its own. */
+  private schedule(): void {
+    this.handle = this.timers.setTimeout(() => {
+      this.schedule();
       void this.flush();
     }, this.intervalMs);
+    (this.handle as { unref?: () => void } | undefined)?.unref?.();
   }
 
   stop(): void {
-    if (this.handle !== undefined) this.timers.clearInterval(this.handle);
+    if (this.handle !== undefined) this.timers.clearTimeout(this.handle);
     this.handle = undefined;
     this.conns.clear();
   }

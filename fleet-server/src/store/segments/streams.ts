@@ -5,7 +5,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { readJsonFile, writeFileAtomic } from '../lowdb/durable-file.js';
+import { writeFileAtomic } from '@loa/protocol/fs';
+import { readJsonFile } from '../lowdb/durable-file.js';
 import type {
   AuditEntry,
   AuditInput,
@@ -107,7 +108,7 @@ abstract class SnapshottedStream<R, V> {
       ...(this.snapshotExtra() ? { extra: this.snapshotExtra() } : {}),
     };
     this.dirty = false;
-    await writeFileAtomic(this.snapshotPath, JSON.stringify(snap));
+    await writeFileAtomic(this.snapshotPath, JSON.stringify(snap), { mode: 0o600 });
   }
 
   async flush(): Promise<void> {
