@@ -1,27 +1,28 @@
 /**
  * Command-line entry: configuration from the environment (PORT, MQTT_PORT, DATA_DIR, HOST,
  * TLS_CERT, TLS_KEY, PUBLIC_URL, MQTT_PUBLIC_URL, RETENTION_DAYS, TRUST_ROOTS, ENROL_APPROVAL,
- * LOG_LEVEL), prints the first administrator's one-time password on a fresh data directory,
+ * LOG_LEVEL, LOA_KEY_SECRET, MAX_UPLOAD_MB, TILE_URL) and the standard plugins, prints the first administrator's one-time password on a fresh data directory,
  * stops cleanly on SIGINT/SIGTERM.
  */
 import { isLoaError } from '@loa/protocol';
 import { configFromEnv } from './config.js';
-import { dashboardPlugin } from './http/ui/index.js';
-import { type ServerPlugin, startFleetServer } from './main.js';
-import { contentOptionsFromEnv, contentPlugin } from './services/index.js';
-
-/** The standard server: core + content side (publishing, ingest, alerts) + dashboard. */
-export function standardPlugins(env: NodeJS.ProcessEnv = {}): ServerPlugin[] {
-  return [
-    contentPlugin(contentOptionsFromEnv(env)),
-    dashboardPlugin(env.TILE_URL ? { tileUrl: env.TILE_URL } : {}),
-  ];
-}
+import { startFleetServer } from './main.js';
+import { contentOptionsFromEnv } from './plugins/content.js';
+import { standardPlugins } from './plugins/standard.js';
+import type { ServerPlugin } from './server-plugin.js';
 
 export async function runCli(env: NodeJS.ProcessEnv, plugins?: ServerPlugin[]): Promise<void> {
   let server: Awaited<ReturnType<typeof startFleetServer>>;
   try {
-    server = await startFleetServer({ config: configFromEnv(env), plugins: plugins ?? standardPlugins(env) });
+    server = await startFleetServer({
+      config: configFromEnv(env),
+      plugins:
+        plugins ??
+        standardPlugins({
+          content: contentOptionsFromEnv(env),
+          dashboard: env.TILE_URL ? { tileUrl: env.TILE_URL } : {},
+        }),
+    });
   } catch (err) {
     process.stderr.write(
       `loa-fleet-server: ${isLoaError(err) ? `${err.code}: ${err.message}` : String(err)}\n`,

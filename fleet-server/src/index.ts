@@ -7,15 +7,19 @@ export * from './deps.js';
 // Pure ingest steps, for the benchmarks' per-step cost profile.
 export { checkUpPayload } from './domain/acl.js';
 export { applyHealth, emptyLiveState } from './domain/ingest.js';
+export * from './domain/model.js';
 export * from './http/app.js';
 export * from './http/auth.js';
-export * from './http/auth-service.js';
+export * from './http/error-status.js';
 export * from './http/openapi.js';
-// The dashboard as a server plugin (the demo, scripts/src/demo, mounts it in-process).
-export { dashboardPlugin } from './http/ui/index.js';
 export * from './main.js';
 export * from './metrics.js';
+// The plugins (the demo, benchmarks and tests compose them in-process).
+export * from './plugins/content.js';
+export * from './plugins/dashboard.js';
+export * from './plugins/standard.js';
 export * from './seed.js';
-export * from './services/index.js';
+export * from './server-plugin.js';
+export * from './services/auth-service.js';
 export * from './store/file-store.js';
-export * from './store/types.js';
+export * from './store/ports.js';

@@ -18,9 +18,9 @@ import { parseArgs } from 'node:util';
 import { generateKeyPair, keyId, rawPublicKey } from '@loa/protocol';
 import { pino } from 'pino';
 import type { PresenceInfo } from '../../fleet-server/src/broker/types.js';
+import type { DeviceRecord, HealthEntry, UnitRecord } from '../../fleet-server/src/domain/model.js';
 import type { UiCtx } from '../../fleet-server/src/http/ui/context.js';
 import { translator } from '../../fleet-server/src/http/ui/i18n/index.js';
-import { dashboardPlugin } from '../../fleet-server/src/http/ui/index.js';
 import { LiveHub, type Timers } from '../../fleet-server/src/http/ui/live.js';
 import { fleetLiveView } from '../../fleet-server/src/http/ui/pages/fleet.js';
 import { FleetPage, rowUpdates } from '../../fleet-server/src/http/ui/pages/fleet-view.js';
@@ -31,7 +31,7 @@ import {
   fleetRow,
 } from '../../fleet-server/src/http/ui/view-models/fleet.js';
 import { startFleetServer } from '../../fleet-server/src/main.js';
-import type { DeviceRecord, HealthEntry, UnitRecord } from '../../fleet-server/src/store/types.js';
+import { dashboardPlugin } from '../../fleet-server/src/plugins/dashboard.js';
 
 const { values } = parseArgs({
   options: { devices: { type: 'string', default: '10000' }, runs: { type: 'string', default: '15' } },

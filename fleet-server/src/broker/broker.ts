@@ -23,7 +23,12 @@ import {
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { authorizeDevicePublish, authorizeDeviceSubscribe, checkUpPayload } from '../domain/acl.js';
+import {
+  authorizeDevicePublish,
+  authorizeDeviceSubscribe,
+  checkUpPayload,
+  OwnTopics,
+} from '../domain/acl.js';
 import { MqttFrameGuard, TokenBucket } from '../domain/limits.js';
 import { METRIC, type Metrics } from '../metrics.js';
 import type { DeviceAuthenticator } from './device-auth.js';
@@ -80,6 +85,7 @@ export class FleetBroker implements BrokerApi {
   private wss: WebSocketServer | undefined;
   private httpServer: HttpServer | undefined;
   private readonly clients = new Map<Client, ClientState>();
+  private readonly ownTopics = new OwnTopics();
   private readonly byDevice = new Map<string, Client>();
   private readonly presences = new Map<string, PresenceInfo>();
   private readonly handlers = new Set<DeviceMessageHandler>();
@@ -214,7 +220,7 @@ export class FleetBroker implements BrokerApi {
       m.inc(METRIC.mqttRateLimited);
       return deny('rate-limit', 'message rate limit exceeded');
     }
-    const acl = authorizeDevicePublish(state, packet.topic);
+    const acl = authorizeDevicePublish(state, packet.topic, this.ownTopics);
     if (!acl.ok) return deny(acl.code, acl.reason);
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     if (payload.length > this.maxPayload) return deny('payload-too-large', 'payload too large');

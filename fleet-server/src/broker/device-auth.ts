@@ -7,8 +7,9 @@
  * fsync and logins share. A device whose right password is already cached is never locked out.
  */
 import { LoginLimiter } from '../domain/limits.js';
-import { safeEqual, sha256Hex, verifySecret } from '../store/secrets.js';
-import type { DeviceRecord, DeviceRepository } from '../store/types.js';
+import type { DeviceRecord } from '../domain/model.js';
+import { safeEqual, sha256Hex, verifySecret } from '../security/secrets.js';
+import type { DeviceRepository } from '../store/ports.js';
 
 export interface DeviceAuthOptions {
   now?: () => number;

@@ -13,8 +13,8 @@ import { LoaError } from '@loa/protocol';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
+import type { AuditEntry, AuditInput, UserRole } from '../domain/model.js';
 import { type Permission, requirePermission, requireRole } from '../domain/rbac.js';
-import type { AuditEntry, AuditInput, UserRole } from '../store/types.js';
 import { type AppEnv, type AuthUser, checkCsrf } from './auth.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';

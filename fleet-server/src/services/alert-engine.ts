@@ -15,9 +15,10 @@ import {
   reconcileAlerts,
 } from '../domain/alerts.js';
 import type { DeviceLiveState } from '../domain/ingest.js';
+import type { AlertRecord } from '../domain/model.js';
 import { requireScope } from '../domain/rbac.js';
 import { METRIC, type Metrics } from '../metrics.js';
-import type { AlertRecord, Store } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 
 export type AlertEvent = { type: 'opened' | 'resolved' | 'acknowledged'; alert: AlertRecord };
 

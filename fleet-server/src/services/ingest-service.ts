@@ -28,9 +28,10 @@ import {
   emptyLiveState,
   keepInHistory,
 } from '../domain/ingest.js';
+import type { ProofEntry } from '../domain/model.js';
 import { type ChainState, type ChainVerdict, checkProofAsync } from '../domain/proof-chain.js';
 import { METRIC, type Metrics } from '../metrics.js';
-import type { ProofEntry, Store } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 
 export type IngestEvent =
   | { type: 'health'; deviceId: string; health: Health; state: DeviceLiveState }

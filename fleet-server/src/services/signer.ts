@@ -17,7 +17,8 @@ import {
   rawPublicKey,
 } from '@loa/protocol';
 import { writeFileAtomic } from '@loa/protocol/fs';
-import type { SigningKeyRecord, Store } from '../store/types.js';
+import type { SigningKeyRecord } from '../domain/model.js';
+import type { Store } from '../store/ports.js';
 
 const FORMAT = 'v1';
 

@@ -11,7 +11,8 @@ import {
   type TrustPolicy,
   verifyTrustPolicy,
 } from '@loa/protocol';
-import type { Store, TrustPolicyRecord } from '../store/types.js';
+import type { TrustPolicyRecord } from '../domain/model.js';
+import type { Store } from '../store/ports.js';
 
 export class TrustService {
   readonly #store: Pick<Store, 'trust'>;

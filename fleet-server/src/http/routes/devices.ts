@@ -2,9 +2,9 @@
 import { IdSchema, LoaError, UnitPathSchema } from '@loa/protocol';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
+import type { DeviceRecord } from '../../domain/model.js';
 import { ALL_UNITS, inScope, requireScope } from '../../domain/rbac.js';
-import type { DeviceRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
+import type { RouteContext } from '../route-context.js';
 
 export type PublicDevice = Omit<DeviceRecord, 'mqttPasswordHash'>;
 export function publicDevice(d: DeviceRecord): PublicDevice {

@@ -12,10 +12,10 @@ import {
   EnrolTokenCreateSchema,
   proposeDeviceId,
 } from '../../domain/enrolment.js';
+import type { DeviceRecord, EnrolmentTokenRecord } from '../../domain/model.js';
 import { ALL_UNITS, inScope, requireScope } from '../../domain/rbac.js';
-import { DEVICE_SCRYPT, hashSecret, randomToken, sha256Hex } from '../../store/secrets.js';
-import type { DeviceRecord, EnrolmentTokenRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
+import { DEVICE_SCRYPT, hashSecret, randomToken, sha256Hex } from '../../security/secrets.js';
+import type { RouteContext } from '../route-context.js';
 
 export const ENROL_TOKEN_PREFIX = 'loaenr_';
 

@@ -1,7 +1,7 @@
 /** API tokens of the current user (for integrations such as Node-RED): list, create, revoke. */
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
-import type { RouteContext } from '../app.js';
+import type { RouteContext } from '../route-context.js';
 
 const TokenCreateSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),

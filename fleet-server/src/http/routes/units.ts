@@ -1,10 +1,11 @@
 /** Administrative units (tree by official codes), import from CSV/JSON, groups and zones. */
 import { LoaError, unitCovers } from '@loa/protocol';
 import { z } from 'zod';
+import type { GroupRecord, UnitRecord, ZoneRecord } from '../../domain/model.js';
 import { ALL_UNITS, inScope, requireScope } from '../../domain/rbac.js';
 import { csvToUnitInputs, GroupInputSchema, planUnitImport, UnitInputSchema } from '../../domain/units.js';
-import type { GroupRecord, Repository, UnitRecord, ZoneRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
+import type { Repository } from '../../store/ports.js';
+import type { RouteContext } from '../route-context.js';
 
 /** Hono path parameter matching a unit path such as 08/02500. */
 export const UNIT_PARAM = ':path{[0-9]+(?:/[0-9]+)*}';

@@ -2,11 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
+import type { UserRecord } from '../../domain/model.js';
 import { ALL_UNITS, canManageUser, ROLE_LABELS_VI, scopeWithin } from '../../domain/rbac.js';
 import { UserCreateSchema, UserUpdateSchema } from '../../domain/users.js';
-import { hashSecret, oneTimePassword } from '../../store/secrets.js';
-import type { UserRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
+import { hashSecret, oneTimePassword } from '../../security/secrets.js';
+import type { RouteContext } from '../route-context.js';
 
 export type PublicUser = Omit<UserRecord, 'passwordHash'>;
 export function publicUser(u: UserRecord): PublicUser {

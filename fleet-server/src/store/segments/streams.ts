@@ -6,17 +6,9 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@loa/protocol/fs';
+import type { AuditEntry, AuditInput, HealthEntry, ProofEntry } from '../../domain/model.js';
 import { readJsonFile } from '../lowdb/durable-file.js';
-import type {
-  AuditEntry,
-  AuditInput,
-  AuditLog,
-  HealthEntry,
-  HealthStream,
-  ProofEntry,
-  ProofStream,
-  StreamQuery,
-} from '../types.js';
+import type { AuditLog, AuditQuery, HealthStream, ProofStream, StreamQuery } from '../ports.js';
 import { dayOf, SegmentLog, type SegmentLogOptions, type SegmentPosition } from './segment-log.js';
 
 export type StreamOptions = SegmentLogOptions & {
@@ -225,16 +217,7 @@ export class FileAuditLog extends SnapshottedStream<AuditEntry, never> implement
     await this.log.append(entry, true);
     return entry;
   }
-  async query(
-    q: {
-      limit?: number;
-      beforeSeq?: number;
-      actorId?: string;
-      action?: string;
-      units?: readonly string[];
-      since?: string;
-    } = {},
-  ): Promise<AuditEntry[]> {
+  async query(q: AuditQuery = {}): Promise<AuditEntry[]> {
     const limit = q.limit ?? 100;
     const out: AuditEntry[] = [];
     const files = (await this.log.files()).reverse();
