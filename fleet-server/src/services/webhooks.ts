@@ -15,6 +15,7 @@ import { LoaError } from '@loa/protocol';
 import { removeStaleTemps, writeJsonAtomic } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { withDefaults } from '../defaults.js';
 
 export const WEBHOOK_EVENTS = [
   'alert.opened',
@@ -67,6 +68,13 @@ export interface WebhookOptions {
   timeoutMs?: number;
 }
 
+export const WEBHOOK_DEFAULTS = {
+  attempts: 6,
+  baseDelayMs: 2000,
+  maxDelayMs: 300_000,
+  timeoutMs: 10_000,
+};
+
 export class WebhookService {
   readonly #o: Required<Omit<WebhookOptions, 'logger'>> & { logger: Logger };
   #hooks: Webhook[] = [];
@@ -77,11 +85,8 @@ export class WebhookService {
 
   constructor(o: WebhookOptions) {
     this.#o = {
-      attempts: 6,
-      baseDelayMs: 2000,
-      maxDelayMs: 300_000,
-      timeoutMs: 10_000,
       ...o,
+      ...withDefaults(WEBHOOK_DEFAULTS, o),
       logger: o.logger.child({ module: 'webhooks' }),
     };
   }

@@ -60,7 +60,7 @@ export type LiveViewFactory = (
 export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   const log = deps.logger.child({ module: 'ui' });
   const hub = new LiveHub({
-    intervalMs: options.liveIntervalMs ?? 1000,
+    ...(options.liveIntervalMs !== undefined ? { intervalMs: options.liveIntervalMs } : {}),
     onError: (err) => log.warn({ err }, 'live render failed'),
   });
   const s: UiServer = {

@@ -7,6 +7,7 @@
  */
 
 import { globalTimers, type Timers } from '@loa/protocol';
+import { withDefaults } from '../../defaults.js';
 
 /** What the browser applies to elements with data-k="key" (see assets/app.js). Never HTML. */
 export interface LiveUpdate {
@@ -63,6 +64,12 @@ export interface LiveStats {
   renderErrors: number;
 }
 
+export const LIVE_HUB_DEFAULTS = {
+  /** Batching interval: at most one message per connection per interval. */
+  intervalMs: 1000,
+  timers: globalTimers as Timers,
+};
+
 export class LiveHub {
   private readonly conns = new Set<Connection>();
   private handle: unknown;
@@ -72,8 +79,9 @@ export class LiveHub {
   private readonly onError: ((err: unknown) => void) | undefined;
 
   constructor(opts: { intervalMs?: number; timers?: Timers; onError?: (err: unknown) => void } = {}) {
-    this.intervalMs = opts.intervalMs ?? 1000;
-    this.timers = opts.timers ?? globalTimers;
+    const o = withDefaults(LIVE_HUB_DEFAULTS, opts);
+    this.intervalMs = o.intervalMs;
+    this.timers = o.timers;
     this.onError = opts.onError;
   }
 

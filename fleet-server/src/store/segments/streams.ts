@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@loa/protocol/fs';
+import { withDefaults } from '../../defaults.js';
 import type { AuditEntry, AuditInput, HealthEntry, ProofEntry } from '../../domain/model.js';
 import { readJsonFile } from '../lowdb/durable-file.js';
 import type { AuditLog, AuditQuery, HealthStream, ProofStream, StreamQuery } from '../ports.js';
@@ -24,6 +25,11 @@ interface Snapshot<V> {
   entries: [string, V][];
   extra?: Record<string, unknown>;
 }
+
+export const STREAM_DEFAULTS = {
+  /** Interval of the snapshot of the latest map (a restart replays from it). */
+  snapshotMs: 300_000,
+};
 
 /** A segment log plus a keyed "latest" map kept in memory and snapshotted. */
 abstract class SnapshottedStream<R, V> {
@@ -70,7 +76,7 @@ abstract class SnapshottedStream<R, V> {
     this.skippedOnStart = r.skipped;
     await this.log.start();
     if (r.records > 0) this.dirty = true;
-    const every = this.opts.snapshotMs ?? 300_000;
+    const every = withDefaults(STREAM_DEFAULTS, this.opts).snapshotMs;
     this.timer = setInterval(() => {
       void this.snapshot().catch((e) => this.opts.onError?.(e));
     }, every);
