@@ -52,7 +52,7 @@ export interface FleetServer {
 
 export async function startFleetServer(options: StartOptions = {}): Promise<FleetServer> {
   const config: ServerConfig = parseConfig(options.config ?? {});
-  const logger = options.logger ?? pino({ name: 'loa-fleet-server', level: process.env.LOG_LEVEL ?? 'info' });
+  const logger = options.logger ?? pino({ name: 'loa-fleet-server', level: 'info' });
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics(() => clock.now());
   const stops: (() => Promise<void>)[] = [];

@@ -1,8 +1,7 @@
 /**
  * The content side of the fleet server as a plugin: builds the content library, signer, trust
  * policy, publisher, notifier, ingest, alerts, webhooks and emergency services on the core's
- * Deps, starts them, and mounts their routes, each handed the services it uses. The CLI passes
- * `contentPlugin(contentOptionsFromEnv(env))` to startFleetServer; once started, the plugin
+ * Deps, starts them, and mounts their routes, each handed the services it uses. Once started, the plugin
  * holds its services (`plugin.services`) for the plugins composed after it (the dashboard) and
  * for in-process callers (demo, benchmarks, tests).
  */
@@ -29,7 +28,7 @@ import { EmergencyService } from '../services/emergency-service.js';
 import { IngestService } from '../services/ingest-service.js';
 import { Notifier, type Urls } from '../services/notifier.js';
 import { Publisher, type PublisherOptions } from '../services/publisher.js';
-import { loadOrCreateMasterKey, parseMasterKey, Signer } from '../services/signer.js';
+import { loadOrCreateMasterKey, Signer } from '../services/signer.js';
 import { Transcoder, type TranscoderOptions } from '../services/transcoder.js';
 import { TrustService } from '../services/trust-service.js';
 import { WebhookService } from '../services/webhooks.js';
@@ -62,26 +61,6 @@ export function contentRoutes(s: ContentServices): RouteModule[] {
     (ctx) => registerBlobRoutes(ctx, s),
     (ctx) => registerCommandRoutes(ctx, s),
   ];
-}
-
-/**
- * Options from the environment (the CLI passes `process.env`): LOA_KEY_SECRET (32 bytes, base64
- * or hex: the key that encrypts server-held signing keys; without it a 0600 file
- * `<DATA_DIR>/secrets/signing-master.key` is created), MAX_UPLOAD_MB.
- */
-export function contentOptionsFromEnv(env: NodeJS.ProcessEnv): ContentServicesOptions {
-  const out: ContentServicesOptions = {};
-  if (env.LOA_KEY_SECRET) out.masterKey = parseMasterKey(env.LOA_KEY_SECRET);
-  if (env.MAX_UPLOAD_MB) {
-    const mb = Number(env.MAX_UPLOAD_MB);
-    if (!Number.isInteger(mb) || mb < 1)
-      throw new LoaError(
-        'CONFIG_INVALID',
-        `MAX_UPLOAD_MB phải là số nguyên dương (đang là "${env.MAX_UPLOAD_MB}")`,
-      );
-    out.maxUploadBytes = mb * 1024 * 1024;
-  }
-  return out;
 }
 
 /** The content side as a plugin of startFleetServer; `services` is there once it started. */
