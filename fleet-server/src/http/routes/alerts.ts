@@ -43,7 +43,7 @@ export function registerAlertRoutes(
     tags: ['alerts'],
     permission: 'alert.manage',
     handler: async ({ params, user, audit }) => {
-      const a = await services.alerts.acknowledge(params.id as string, user);
+      const a = await services.alerts.acknowledge(params.id, user);
       await audit(
         'alert.acknowledge',
         { type: 'alert', id: a.id },
@@ -97,9 +97,9 @@ export function registerAlertRoutes(
     tags: ['webhooks'],
     roles: ['administrator'],
     handler: async ({ params, audit }) => {
-      const ok = await services.webhooks.remove(params.id as string);
+      const ok = await services.webhooks.remove(params.id);
       if (!ok) throw new LoaError('WEBHOOK_NOT_FOUND', 'Không tìm thấy webhook');
-      await audit('webhook.delete', { type: 'webhook', id: params.id as string });
+      await audit('webhook.delete', { type: 'webhook', id: params.id });
       return { ok: true };
     },
   });

@@ -37,7 +37,7 @@ export function registerApprovalRoutes(
     permission: 'bundle.compose',
     body: SignBody,
     handler: async ({ params, body, user, ip }) =>
-      services.publisher.submit(params.id as string, { ...user, ip }, { sign: body.sign }),
+      services.publisher.submit(params.id, { ...user, ip }, { sign: body.sign }),
   });
 
   api.add({
@@ -50,7 +50,7 @@ export function registerApprovalRoutes(
     permission: 'bundle.approve',
     body: SignBody,
     handler: async ({ params, body, user, ip }) =>
-      services.publisher.approve(params.id as string, { ...user, ip }, { sign: body.sign }),
+      services.publisher.approve(params.id, { ...user, ip }, { sign: body.sign }),
   });
 
   api.add({
@@ -61,7 +61,7 @@ export function registerApprovalRoutes(
     permission: 'bundle.approve',
     body: RejectBody,
     handler: async ({ params, body, user, ip }) =>
-      services.publisher.reject(params.id as string, { ...user, ip }, body.reason),
+      services.publisher.reject(params.id, { ...user, ip }, body.reason),
   });
 
   api.add({
@@ -70,6 +70,6 @@ export function registerApprovalRoutes(
     summary: 'Publish an approved bundle: verify its signatures, notify the targeted devices',
     tags: ['approvals'],
     permission: 'bundle.publish',
-    handler: async ({ params, user, ip }) => services.publisher.publish(params.id as string, { ...user, ip }),
+    handler: async ({ params, user, ip }) => services.publisher.publish(params.id, { ...user, ip }),
   });
 }

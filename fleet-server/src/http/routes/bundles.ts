@@ -50,7 +50,7 @@ export function registerBundleRoutes(
     tags: ['bundles'],
     permission: 'read',
     handler: async ({ params, user }) => {
-      const b = await services.publisher.get(params.id as string);
+      const b = await services.publisher.get(params.id);
       for (const u of b.units) requireScope(user, u);
       return b;
     },
@@ -63,7 +63,7 @@ export function registerBundleRoutes(
     tags: ['bundles'],
     permission: 'read',
     handler: async ({ params, user }) => {
-      const b = await services.publisher.get(params.id as string);
+      const b = await services.publisher.get(params.id);
       for (const u of b.units) requireScope(user, u);
       return b.manifest;
     },
@@ -89,8 +89,7 @@ export function registerBundleRoutes(
     tags: ['bundles'],
     permission: 'bundle.compose',
     body: BundleDraftSchema,
-    handler: ({ params, body, user, ip }) =>
-      services.publisher.updateDraft(params.id as string, body, { ...user, ip }),
+    handler: ({ params, body, user, ip }) => services.publisher.updateDraft(params.id, body, { ...user, ip }),
   });
 
   api.add({
@@ -103,6 +102,6 @@ export function registerBundleRoutes(
     roles: ['editor', 'approver', 'administrator'],
     body: z.record(z.string(), z.unknown()),
     handler: ({ params, body, user, ip }) =>
-      services.publisher.addSignatures(params.id as string, body, { ...user, ip }),
+      services.publisher.addSignatures(params.id, body, { ...user, ip }),
   });
 }

@@ -160,7 +160,7 @@ export function registerCommandRoutes({ api, deps }: RouteContext, signing: Comm
     status: 202,
     body: CommandRequestSchema,
     handler: async ({ user, params, body, audit }) => {
-      const d = await deps.store.devices.get(params.id as string);
+      const d = await deps.store.devices.get(params.id);
       if (!d || !inScope(user, d.unit))
         throw new LoaError('DEVICE_NOT_FOUND', `không tìm thấy thiết bị ${params.id}`);
       if (d.status !== 'active')
@@ -185,7 +185,7 @@ export function registerCommandRoutes({ api, deps }: RouteContext, signing: Comm
     status: 202,
     body: CommandRequestSchema,
     handler: async ({ user, params, body, audit }) => {
-      const unit = params.path as string;
+      const unit = params.path;
       requireScope(user, unit);
       if (!(await deps.store.units.get(unit)))
         throw new LoaError('UNIT_NOT_FOUND', `không có đơn vị ${unit}`);
@@ -207,7 +207,7 @@ export function registerCommandRoutes({ api, deps }: RouteContext, signing: Comm
     tags: ['commands'],
     permission: 'read',
     handler: async ({ user, params }) => {
-      const t = await load(params.id as string);
+      const t = await load(params.id);
       if (!t || !inScope(user, t.command.target.unit))
         throw new LoaError('COMMAND_NOT_FOUND', 'không tìm thấy lệnh (trong 30 ngày qua)');
       return {

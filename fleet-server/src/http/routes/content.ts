@@ -49,7 +49,7 @@ export function registerContentRoutes(
     tags: ['content'],
     permission: 'read',
     handler: async ({ params, user }) => {
-      const rec = await services.content.get(params.id as string);
+      const rec = await services.content.get(params.id);
       requireScope(user, rec.unit);
       return rec;
     },

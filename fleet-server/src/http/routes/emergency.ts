@@ -45,7 +45,7 @@ export function registerEmergencyRoutes(
     tags: ['emergency'],
     permission: 'read',
     handler: async ({ params, user }) => {
-      const v = await services.emergency.view(params.id as string);
+      const v = await services.emergency.view(params.id);
       for (const u of v.bundle.units) requireScope(user, u);
       return v;
     },
@@ -59,7 +59,7 @@ export function registerEmergencyRoutes(
     permission: 'read',
     handler: async ({ c, params, user }) => {
       const svc = services.emergency;
-      const id = params.id as string;
+      const id = params.id;
       const first = await svc.view(id);
       for (const u of first.bundle.units) requireScope(user, u);
       return streamSSE(c, async (stream) => {

@@ -165,7 +165,7 @@ export function registerEnrolRoutes({ api, deps }: RouteContext): void {
     tags: ['enrolment'],
     permission: 'enrol.manage',
     handler: async ({ user, params, audit }) => {
-      const t = await store.enrolmentTokens.get(params.id as string);
+      const t = await store.enrolmentTokens.get(params.id);
       if (!t || !inScope(user, t.unit))
         throw new LoaError('ENROL_TOKEN_NOT_FOUND', 'không tìm thấy mã đăng ký');
       await store.enrolmentTokens.update(t.id, { revokedAt: iso() });

@@ -92,7 +92,7 @@ export function registerIngestRoutes(
     permission: 'read',
     query: ProofQuery,
     handler: async ({ params, query, user }) => {
-      const d = await deps.store.devices.get(params.id as string);
+      const d = await deps.store.devices.get(params.id);
       if (!d) throw new LoaError('DEVICE_NOT_FOUND', 'Không tìm thấy thiết bị');
       requireScope(user, d.unit);
       return deps.store.proofs.query({

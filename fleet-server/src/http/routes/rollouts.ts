@@ -17,7 +17,7 @@ export function registerRolloutRoutes(
     tags: ['rollouts'],
     permission: 'read',
     handler: async ({ params, user }) => {
-      const r = await services.publisher.rollout(params.id as string);
+      const r = await services.publisher.rollout(params.id);
       for (const u of r.bundle.units) requireScope(user, u);
       return {
         bundleId: r.bundle.id,
@@ -37,7 +37,7 @@ export function registerRolloutRoutes(
     tags: ['rollouts'],
     permission: 'read',
     handler: async ({ params, user }) => {
-      const d = await deps.store.devices.get(params.id as string);
+      const d = await deps.store.devices.get(params.id);
       if (!d) return [];
       requireScope(user, d.unit);
       return (await deps.store.rollouts.forDevice(d.id)).sort((a, b) =>

@@ -46,7 +46,7 @@ export function registerTokenRoutes({ api, deps }: RouteContext): void {
     tags: ['tokens'],
     permission: 'token.manage',
     handler: async ({ user, params, audit }) => {
-      const t = await store.apiTokens.get(params.id as string);
+      const t = await store.apiTokens.get(params.id);
       if (!t || t.userId !== user.id) throw new LoaError('TOKEN_NOT_FOUND', 'không tìm thấy mã API');
       await store.apiTokens.update(t.id, { revokedAt: new Date(clock.now()).toISOString() });
       await audit('token.revoke', { type: 'token', id: t.id });
