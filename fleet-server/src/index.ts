@@ -12,6 +12,13 @@ export * from './http/app.js';
 export * from './http/auth.js';
 export * from './http/error-status.js';
 export * from './http/openapi.js';
+// The fleet page's parts, for the dashboard benchmark (scripts/bench/dashboard.ts).
+export type { UiCtx } from './http/ui/context.js';
+export { translator } from './http/ui/i18n/index.js';
+export { LiveHub } from './http/ui/live.js';
+export { fleetLiveView } from './http/ui/pages/fleet.js';
+export { FleetPage, rowUpdates } from './http/ui/pages/fleet-view.js';
+export { buildFleet, FLEET_PAGE_SIZE, type FleetInputs, fleetRow } from './http/ui/view-models/fleet.js';
 export * from './main.js';
 export * from './metrics.js';
 // The plugins (the demo, benchmarks and tests compose them in-process).
