@@ -20,6 +20,7 @@ import { createApp, type LoaApp } from './http/app.js';
 import type { RouteModule } from './http/route-context.js';
 import { CORE_ROUTES } from './http/routes/index.js';
 import { METRIC, Metrics } from './metrics.js';
+import { registerProcessMetrics } from './process-metrics.js';
 import type { ServerPlugin } from './server-plugin.js';
 import { AuthService } from './services/auth-service.js';
 import { createFileStore } from './store/file-store.js';
@@ -55,6 +56,7 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
   const logger = options.logger ?? pino({ name: 'loa-fleet-server', level: 'info' });
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics(() => clock.now());
+  const stopProcessMetrics = registerProcessMetrics(metrics);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const s of stops.reverse()) {
@@ -68,6 +70,7 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
   };
 
   try {
+    stops.push(async () => stopProcessMetrics());
     const store: Store = createFileStore({
       dataDir: config.dataDir,
       now: () => clock.now(),
@@ -114,13 +117,13 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
     metrics.define(METRIC.loginFailures, 'counter', 'Failed logins');
     metrics.define(
       METRIC.registryWrites,
-      'gauge',
+      'counter',
       'Registry file writes since start',
       () => store.stats().registryWrites,
     );
     metrics.define(
       METRIC.registryBytes,
-      'gauge',
+      'counter',
       'Registry bytes written since start',
       () => store.stats().registryBytesWritten,
     );

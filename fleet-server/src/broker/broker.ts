@@ -117,8 +117,19 @@ export class FleetBroker implements BrokerApi {
     m.define(METRIC.devicesOnline, 'gauge', 'Devices with an open MQTT connection', () => this.onlineCount());
     m.define(METRIC.mqttMessagesIn, 'counter', 'Device messages accepted by the broker');
     m.define(METRIC.mqttMessagesPerSecond, 'gauge', 'Device messages per second (last second)');
-    m.define(METRIC.mqttInvalid, 'counter', 'Device payloads dropped as malformed');
-    m.define(METRIC.mqttRejected, 'counter', 'Publishes, subscriptions and connections refused by policy');
+    m.define(
+      METRIC.mqttInvalid,
+      'counter',
+      'Device payloads dropped as malformed, by label kind: the UP kind (presence, health, proof, status, cmd-result, time-req)',
+    );
+    m.define(
+      METRIC.mqttRejected,
+      'counter',
+      'Publishes, subscriptions and connections refused by policy, by label reason: an ACL code ' +
+        '(ACL_SYS, ACL_TOO_DEEP, ACL_FOREIGN_TOPIC, ACL_OTHER_DEVICE, ACL_WRONG_KIND, ACL_OTHER_UNIT, ' +
+        'ACL_WILDCARD), missing-credentials, client-id-must-equal-username, bad-credentials-or-inactive, ' +
+        'rate-limit, payload-too-large or frame-too-large',
+    );
     m.define(METRIC.mqttRateLimited, 'counter', 'Clients disconnected for exceeding the message rate');
     this.aedes.on('clientDisconnect', (client) => this.onDisconnect(client));
     this.aedes.on('clientError', (client, err) =>
