@@ -3,16 +3,16 @@
  * the first administrator. Secrets are stored hashed; tokens are never logged.
  */
 import { randomUUID } from 'node:crypto';
-import { LoaError } from '@loa/protocol';
+import { type Clock, LoaError } from '@loa/protocol';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
-import type { Clock } from '../deps.js';
 import { LoginLimiter } from '../domain/limits.js';
+import type { ApiTokenRecord, SessionRecord, UserRecord, UserRole } from '../domain/model.js';
 import { ALL_UNITS } from '../domain/rbac.js';
 import { validatePassword } from '../domain/users.js';
 import { METRIC, type Metrics } from '../metrics.js';
-import { hashSecret, oneTimePassword, randomToken, sha256Hex, verifySecret } from '../store/secrets.js';
-import type { ApiTokenRecord, SessionRecord, Store, UserRecord, UserRole } from '../store/types.js';
+import { hashSecret, oneTimePassword, randomToken, sha256Hex, verifySecret } from '../security/secrets.js';
+import type { Store } from '../store/ports.js';
 
 /** The authenticated caller of a request. */
 export interface AuthUser {

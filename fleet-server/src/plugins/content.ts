@@ -1,60 +1,39 @@
 /**
- * The content side of the fleet server, assembled: content library, signer, trust policy,
- * publisher, notifier, ingest, alerts, webhooks, emergency. The CLI passes
- * `contentPlugin(contentOptionsFromEnv(env))` to startFleetServer: the plugin builds the services
- * on the core's Deps, puts them into `deps.services.content`, starts them, and contributes its
- * routes (CONTENT_ROUTES) and error statuses (CONTENT_ERROR_STATUS).
+ * The content side of the fleet server as a plugin: builds the content library, signer, trust
+ * policy, publisher, notifier, ingest, alerts, webhooks and emergency services on the core's
+ * Deps, starts them, and mounts their routes, each handed the services it uses. Once started, the plugin
+ * holds its services (`plugin.services`) for the plugins composed after it (the dashboard) and
+ * for in-process callers (demo, benchmarks, tests).
  */
 import { join } from 'node:path';
 import { LoaError } from '@loa/protocol';
 import type { Deps } from '../deps.js';
-import type { RouteModule } from '../http/app.js';
+import type { RouteModule } from '../http/route-context.js';
 import { registerAlertRoutes } from '../http/routes/alerts.js';
 import { registerApprovalRoutes } from '../http/routes/approvals.js';
 import { registerBlobRoutes } from '../http/routes/blobs.js';
 import { registerBundleRoutes } from '../http/routes/bundles.js';
+import { registerCommandRoutes } from '../http/routes/commands.js';
 import { registerContentRoutes } from '../http/routes/content.js';
 import { registerEmergencyRoutes } from '../http/routes/emergency.js';
 import { registerIngestRoutes } from '../http/routes/ingest.js';
 import { registerRolloutRoutes } from '../http/routes/rollouts.js';
 import { registerTrustRoutes } from '../http/routes/trust.js';
-import type { ServerPlugin } from '../main.js';
-import { CONTENT_ERROR_STATUS } from './access.js';
-import { AlertEngine, type AlertEngineOptions } from './alert-engine.js';
-import { BlobStore } from './blob-store.js';
-import { ContentService } from './content-service.js';
-import { EmergencyService } from './emergency-service.js';
-import { IngestService } from './ingest-service.js';
-import { Notifier, type Urls } from './notifier.js';
-import { Publisher, type PublisherOptions } from './publisher.js';
-import { loadOrCreateMasterKey, parseMasterKey, Signer } from './signer.js';
-import { Transcoder, type TranscoderOptions } from './transcoder.js';
-import { TrustService } from './trust-service.js';
-import { WebhookService } from './webhooks.js';
+import type { ServerPlugin } from '../server-plugin.js';
+import { AlertEngine, type AlertEngineOptions } from '../services/alert-engine.js';
+import { BlobStore } from '../services/blob-store.js';
+import { ContentService } from '../services/content-service.js';
+import type { ContentServices } from '../services/content-services.js';
+import { EmergencyService } from '../services/emergency-service.js';
+import { IngestService } from '../services/ingest-service.js';
+import { Notifier, type Urls } from '../services/notifier.js';
+import { Publisher, type PublisherOptions } from '../services/publisher.js';
+import { loadOrCreateMasterKey, Signer } from '../services/signer.js';
+import { Transcoder, type TranscoderOptions } from '../services/transcoder.js';
+import { TrustService } from '../services/trust-service.js';
+import { WebhookService } from '../services/webhooks.js';
 
-export { CONTENT_ERROR_STATUS };
-
-export interface ContentServices {
-  blobs: BlobStore;
-  transcoder: Transcoder;
-  content: ContentService;
-  signer: Signer;
-  trust: TrustService;
-  notifier: Notifier;
-  publisher: Publisher;
-  ingest: IngestService;
-  alerts: AlertEngine;
-  webhooks: WebhookService;
-  emergency: EmergencyService;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-declare module '../deps.js' {
-  interface Services {
-    content?: ContentServices;
-  }
-}
+export type { ContentServices } from '../services/content-services.js';
 
 export interface ContentServicesOptions {
   /** 32-byte key encrypting server-held signing keys (main.ts: LOA_KEY_SECRET); default: a 0600 file in the data dir. */
@@ -68,48 +47,45 @@ export interface ContentServicesOptions {
   webhooks?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
 }
 
-/** Route modules of the content side, for createApp({ routes }). */
-export const CONTENT_ROUTES: RouteModule[] = [
-  registerContentRoutes,
-  registerBundleRoutes,
-  registerApprovalRoutes,
-  registerRolloutRoutes,
-  registerTrustRoutes,
-  registerEmergencyRoutes,
-  registerAlertRoutes,
-  registerIngestRoutes,
-  registerBlobRoutes,
-];
-
-/**
- * Options from the environment (the CLI passes `process.env`): LOA_KEY_SECRET (32 bytes, base64
- * or hex: the key that encrypts server-held signing keys; without it a 0600 file
- * `<DATA_DIR>/secrets/signing-master.key` is created), MAX_UPLOAD_MB.
- */
-export function contentOptionsFromEnv(env: NodeJS.ProcessEnv): ContentServicesOptions {
-  const out: ContentServicesOptions = {};
-  if (env.LOA_KEY_SECRET) out.masterKey = parseMasterKey(env.LOA_KEY_SECRET);
-  if (env.MAX_UPLOAD_MB) {
-    const mb = Number(env.MAX_UPLOAD_MB);
-    if (!Number.isInteger(mb) || mb < 1)
-      throw new LoaError(
-        'CONFIG_INVALID',
-        `MAX_UPLOAD_MB phải là số nguyên dương (đang là "${env.MAX_UPLOAD_MB}")`,
-      );
-    out.maxUploadBytes = mb * 1024 * 1024;
-  }
-  return out;
+/** The content side's route modules, each handed the services it uses. */
+export function contentRoutes(s: ContentServices): RouteModule[] {
+  return [
+    (ctx) => registerContentRoutes(ctx, s),
+    (ctx) => registerBundleRoutes(ctx, s),
+    (ctx) => registerApprovalRoutes(ctx, s),
+    (ctx) => registerRolloutRoutes(ctx, s),
+    (ctx) => registerTrustRoutes(ctx, s),
+    (ctx) => registerEmergencyRoutes(ctx, s),
+    (ctx) => registerAlertRoutes(ctx, s),
+    (ctx) => registerIngestRoutes(ctx, s),
+    (ctx) => registerBlobRoutes(ctx, s),
+    (ctx) => registerCommandRoutes(ctx, s),
+  ];
 }
 
-/** The content side as a plugin of startFleetServer (main.ts). */
-export function contentPlugin(opts: ContentServicesOptions = {}): ServerPlugin {
+/** The content side as a plugin of startFleetServer; `services` is there once it started. */
+export interface ContentPlugin extends ServerPlugin {
+  /** The started services; throws PLUGIN_NOT_STARTED before start() (a composition mistake). */
+  readonly services: ContentServices;
+}
+
+export function contentPlugin(opts: ContentServicesOptions = {}): ContentPlugin {
+  let started: ContentServices | undefined;
   return {
     name: 'content',
+    get services(): ContentServices {
+      if (!started)
+        throw new LoaError(
+          'PLUGIN_NOT_STARTED',
+          'the content plugin must start before its services are used',
+        );
+      return started;
+    },
     async start(deps) {
       const services = await createContentServices(deps, opts);
-      deps.services.content = services;
       await services.start();
-      return { routes: CONTENT_ROUTES, errorStatus: CONTENT_ERROR_STATUS, stop: () => services.stop() };
+      started = services;
+      return { routes: contentRoutes(services), stop: () => services.stop() };
     },
   };
 }
