@@ -6,17 +6,29 @@
  * is stopped, recorded as interrupted, and resumed, restarted or skipped afterwards as its rule
  * says. Display slots (noticeboards) are planned but not played here.
  */
-import { LoaError } from '@loa/protocol';
+import { globalTimers, LoaError, type Timers } from '@loa/protocol';
 import type { Logger } from 'pino';
-import { schedule } from '../domain/scheduler/plan.js';
-import type { ActiveBundle, AdhocItem, Held, Slot, Timeline } from '../domain/scheduler/types.js';
-import { nextVolumeChange, slotVolume } from '../domain/volume.js';
-import type { Playback, PlayRequest, PlayResult } from '../drivers/audio/types.js';
-import type { OutputGate, ProofDraft, ProofSink } from './contracts.js';
-import type { PlayerApi, PlayerClock, PlayerOptions, PlayerStatus, Timers } from './player-api.js';
+import { schedule } from '../../domain/scheduler/plan.js';
+import type {
+  AdhocItem,
+  Held,
+  PlanBundle,
+  Slot,
+  StationPolicy,
+  Timeline,
+} from '../../domain/scheduler/types.js';
+import { nextVolumeChange, slotVolume } from '../../domain/volume.js';
+import type {
+  AudioDriver,
+  Playback,
+  PlayRequest,
+  PlayResult,
+  StreamRelayOptions,
+} from '../../drivers/audio/types.js';
 import {
   clampDb,
   itemOutcome,
+  type PlayerStatus,
   type ProofContext,
   playerStatus,
   playNowItem,
@@ -26,6 +38,32 @@ import {
   testToneItem,
 } from './player-items.js';
 import { PlayerState } from './player-state.js';
+import type { OutputGate, PlayerClock, ProgrammeSource, ProofDraft, ProofSink } from './ports.js';
+
+export interface PlayerOptions {
+  /** The programme: the player plays what its source holds and re-plans when it changes. */
+  programme?: ProgrammeSource;
+  audio: AudioDriver;
+  gate: OutputGate;
+  proofs: ProofSink;
+  clock: PlayerClock;
+  logger: Logger;
+  policy: StationPolicy;
+  /** Plan this far ahead; default 24 h. */
+  horizonMs?: number;
+  timers?: Timers;
+  /** Live relays: reconnect/fallback settings (fallback: a cached file or the FM/line capture input). */
+  streamRelay?: StreamRelayOptions;
+  /** Persist played/interrupted item keys here (JSON, fsync'd) so a restart does not replay them. */
+  stateFile?: string;
+  /** Probe an audio file's length (ms) when its item carries no durationMs (real driver: ffprobe). */
+  probeDurationMs?: (path: string) => Promise<number | undefined>;
+  /**
+   * Start audio this much before the slot to absorb the output's start-up latency; 'auto'
+   * (default) learns it from the playbacks (moving average of how late held starts came out).
+   */
+  startLatencyMs?: number | 'auto';
+}
 
 const DEFAULT_HORIZON_MS = 24 * 3600_000;
 const IDLE_TICK_MS = 60_000;
@@ -46,14 +84,14 @@ interface Current {
   gateError?: string;
 }
 
-export class Player implements PlayerApi {
+export class Player {
   private readonly log: Logger;
   private readonly timers: Timers;
   private readonly gate: OutputGate;
   private readonly proofs: ProofSink;
   private readonly clock: PlayerClock;
   private readonly state: PlayerState;
-  private bundles: readonly ActiveBundle[] = [];
+  private bundles: readonly PlanBundle[] = [];
   private adhoc: AdhocItem[] = [];
   private volumeOverride: number | undefined;
   private durations = new Map<string, number>();
@@ -65,7 +103,7 @@ export class Player implements PlayerApi {
   private timer: unknown;
   private running = false;
   private lastDeadAir = false;
-  private unsubscribe: (() => void) | undefined;
+  private readonly unsubscribe: (() => void)[] = [];
   private probing = new Set<string>();
   private recording = new Set<Promise<void>>();
   /** When an emergency was planned to cut into the item on air (for the cut-in log). */
@@ -73,10 +111,7 @@ export class Player implements PlayerApi {
 
   constructor(private readonly opts: PlayerOptions) {
     this.log = opts.logger.child({ module: 'player' });
-    this.timers = opts.timers ?? {
-      setTimeout: (fn, ms) => setTimeout(fn, ms),
-      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-    };
+    this.timers = opts.timers ?? globalTimers;
     this.gate = opts.gate;
     this.proofs = opts.proofs;
     this.clock = opts.clock;
@@ -91,14 +126,20 @@ export class Player implements PlayerApi {
     // Zone and input relays switch while the audio on air is muted (not only between items).
     this.gate.setMuteHandler?.((muted) => this.opts.audio.setMuted(muted));
     this.running = true;
-    this.unsubscribe = this.clock.onChange?.(() => this.tick());
+    const programme = this.opts.programme;
+    if (programme) {
+      this.setBundles(programme.planBundles());
+      this.unsubscribe.push(programme.on('activated', () => this.setBundles(programme.planBundles())));
+    }
+    const onClock = this.clock.on?.('change', () => this.tick());
+    if (onClock) this.unsubscribe.push(onClock);
     this.tick();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.gate.setMuteHandler?.(undefined);
-    this.unsubscribe?.();
+    for (const u of this.unsubscribe.splice(0)) u();
     this.timers.clearTimeout(this.timer);
     this.cancelQueued();
     const cur = this.current;
@@ -114,7 +155,7 @@ export class Player implements PlayerApi {
     await this.state.save().catch((err: unknown) => this.log.error({ err }, 'player state not saved'));
   }
 
-  setBundles(bundles: readonly ActiveBundle[]): void {
+  setBundles(bundles: readonly PlanBundle[]): void {
     this.bundles = [...bundles];
     this.probeDurations();
     this.tick();

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   AckSchema,
+  type Clock,
   type CommandResult,
   deviceSubscriptions,
   deviceTopic,
@@ -26,9 +27,25 @@ import {
 } from '@loa/protocol';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { Clock } from './contracts.js';
+import type { Listenable } from '../../events.js';
+import type { ProofJournal } from '../playback/proof-journal.js';
 import { connectMqtt } from './fleet-link-mqtt.js';
-import type { ProofJournal } from './proof-journal.js';
+
+/**
+ * What the fleet link delivers to the station, each message parsed against its schema first
+ * (services/fleet/inbox.ts routes them: bundles to the bundle store, commands to the command
+ * handler, time to the clock).
+ */
+export interface FleetInbox {
+  /** A newer bundle is announced on a channel. */
+  notify(n: Notify): void;
+  /** An emergency: its signed manifest inline, its blobs at blobBase. */
+  emergency(e: Emergency): void;
+  /** A command; its result (if any) is published back. */
+  command(raw: unknown): Promise<CommandResult | undefined>;
+  /** The server's time; rttMs when it answered a time request (then the sample is precise). */
+  serverTime(ms: number, rttMs?: number): void;
+}
 
 export interface FleetLinkOptions {
   mqttUrl: string;
@@ -39,14 +56,14 @@ export interface FleetLinkOptions {
   /** Agent starts, persisted by the caller; orders presence across reboots. */
   boot: number;
   agentVersion: string;
-  journal: Pick<ProofJournal, 'read' | 'ack' | 'on' | 'off' | 'ackedSeq' | 'lastSeq'>;
+  /** Proofs to send (read back from disk until acknowledged). */
+  journal: Pick<ProofJournal, 'read' | 'ack' | 'on' | 'ackedSeq' | 'lastSeq'>;
   health: () => Promise<Health>;
   healthIntervalMs: number;
-  onNotify: (n: Notify) => void;
-  onEmergency: (e: Emergency) => void;
-  onCommand: (raw: unknown) => Promise<CommandResult | undefined>;
-  /** The server's time; rttMs when it answered a time request (then the sample is precise). */
-  onServerTime?: (ms: number, rttMs?: number) => void;
+  /** Rollout statuses to publish (the bundle store's). */
+  statuses?: Listenable<{ status: Status }>;
+  /** Where messages from the server go. */
+  inbox: FleetInbox;
   /** How often to ask the server for the time (default 30 min; also at every connection; 0: never). */
   timeSyncIntervalMs?: number;
   clock: Clock;
@@ -77,7 +94,7 @@ export class FleetLink {
   private flushing = false;
   private ackSeenAt = 0;
   private readonly log: Logger;
-  private readonly onAppended = () => void this.flush();
+  private readonly unsubscribe: (() => void)[] = [];
   connectedSince: number | undefined;
 
   constructor(private readonly o: FleetLinkOptions) {
@@ -90,7 +107,8 @@ export class FleetLink {
 
   start(): void {
     this.stopped = false;
-    this.o.journal.on('appended', this.onAppended);
+    this.unsubscribe.push(this.o.journal.on('appended', () => void this.flush()));
+    if (this.o.statuses) this.unsubscribe.push(this.o.statuses.on('status', (s) => this.publishStatus(s)));
     this.open();
     this.healthTimer = setInterval(() => void this.sendHealth(), this.o.healthIntervalMs);
     this.resendTimer = setInterval(
@@ -107,7 +125,7 @@ export class FleetLink {
     clearInterval(this.healthTimer);
     clearInterval(this.resendTimer);
     clearInterval(this.timeTimer);
-    this.o.journal.off('appended', this.onAppended);
+    for (const u of this.unsubscribe.splice(0)) u();
     const c = this.client;
     this.client = undefined;
     if (!c) return;
@@ -294,18 +312,18 @@ export class FleetLink {
         case 'ack': {
           const a = AckSchema.parse(json);
           this.ackSeenAt = this.o.clock.now();
-          this.o.onServerTime?.(Date.parse(a.serverTime));
+          this.o.inbox.serverTime(Date.parse(a.serverTime));
           await this.o.journal.ack(a.upToSeq);
           break;
         }
         case 'notify': {
           const n = NotifySchema.parse(json);
-          this.o.onServerTime?.(Date.parse(n.serverTime));
-          this.o.onNotify(n);
+          this.o.inbox.serverTime(Date.parse(n.serverTime));
+          this.o.inbox.notify(n);
           break;
         }
         case 'emergency':
-          this.o.onEmergency(EmergencySchema.parse(json));
+          this.o.inbox.emergency(EmergencySchema.parse(json));
           break;
         case 'time': {
           const r = TimeReplySchema.parse(json);
@@ -314,11 +332,11 @@ export class FleetLink {
           if (!req || req.id !== r.id) break;
           this.timeReq = undefined;
           const rtt = performance.now() - req.sentMono;
-          if (rtt <= 10_000) this.o.onServerTime?.(Date.parse(r.serverTime), rtt);
+          if (rtt <= 10_000) this.o.inbox.serverTime(Date.parse(r.serverTime), rtt);
           break;
         }
         case 'cmd': {
-          const result = await this.o.onCommand(json);
+          const result = await this.o.inbox.command(json);
           if (result && this.connected)
             await this.client?.publishAsync(
               deviceTopic(this.o.deviceId, 'cmd-result'),

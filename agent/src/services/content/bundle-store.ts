@@ -9,10 +9,10 @@
  * Activation = manifests and blobs durable first, then current.json replaced atomically; a kill -9
  * at any moment leaves the old or the new bundle active, never a broken one.
  */
-import { EventEmitter } from 'node:events';
 import { copyFile, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type Clock,
   type DeviceIdentity,
   documentDigest,
   isLoaError,
@@ -29,27 +29,23 @@ import {
 } from '@loa/protocol';
 import {
   blobPath,
+  fsyncDir,
   parseManifestUnverified,
   readManifestBytes,
   readTarManifest,
   unpackBundle,
   verifyBlobFile,
   verifyBundleDir,
+  writeFileAtomic,
+  writeJsonAtomic,
 } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { type HttpFetch, type HttpResponse, httpFetch } from '../http/client.js';
+import type { PlanBundle } from '../../domain/scheduler/types.js';
+import { Emitter } from '../../events.js';
+import { type HttpFetch, type HttpResponse, httpFetch } from '../../http/client.js';
+import { ensureDir, exists, readJsonFile, SerialQueue } from '../system/data-dir.js';
 import { downloadBlob } from './blob-download.js';
-import type { Clock } from './contracts.js';
-import {
-  ensureDir,
-  exists,
-  fsyncDir,
-  readJsonFile,
-  SerialQueue,
-  writeFileAtomic,
-  writeJsonAtomic,
-} from './data-dir.js';
 
 const EntrySchema = z.object({
   id: z.string(),
@@ -64,6 +60,7 @@ const PointerSchema = z.object({
 });
 type Pointer = z.infer<typeof PointerSchema>;
 
+/** The bundle active on a channel: its pointer entry and verified manifest. */
 export interface ActiveBundle {
   channel: string;
   id: string;
@@ -107,7 +104,16 @@ export interface LastError {
   at: string;
 }
 
-export class BundleStore extends EventEmitter {
+export type BundleStoreEvents = {
+  /** A bundle became active on its channel (download, emergency, import or rollback). */
+  activated: ActiveBundle;
+  /** A bundle was refused; the active one keeps playing. */
+  rejected: Pick<Status, 'bundleId' | 'channel' | 'version'> & { code: string; message: string };
+  /** Rollout progress of a bundle, for the fleet server. */
+  status: Status;
+};
+
+export class BundleStore extends Emitter<BundleStoreEvents> {
   private readonly o: BundleStoreOptions;
   private readonly log: Logger;
   private readonly queue = new SerialQueue();
@@ -170,6 +176,16 @@ export class BundleStore extends EventEmitter {
     await this.queue.run(async () => undefined);
     const owner = Number((await readFile(this.p('.lock'), 'utf8').catch(() => '')).trim());
     if (owner === process.pid) await rm(this.p('.lock'), { force: true });
+  }
+
+  /** The active bundles as the planner takes them: manifest, blob directory, activation time. */
+  planBundles(): PlanBundle[] {
+    const blobDir = this.p('blobs');
+    return this.active().map((b) => ({
+      manifest: b.manifest,
+      blobDir,
+      activatedAt: Date.parse(b.activatedAt),
+    }));
   }
 
   /** The active bundle of each channel. */

@@ -8,12 +8,11 @@
  * energising it (write(true)) cuts the power and the safe state (all relays off) keeps the
  * modem powered. Set `cutWhenActive: false` for a normally-open wiring.
  */
-import { isLoaError } from '@loa/protocol';
+import { type Clock, globalTimers, isLoaError, systemClock, type Timers } from '@loa/protocol';
 import type { Logger } from 'pino';
-import type { OutputPin } from '../drivers/gpio/types.js';
-import type { Modem, NetworkTime, Registration, Signal } from '../drivers/modem/types.js';
-import { globalTimers, type Timers } from '../drivers/timers.js';
-import { type Clock, systemClock } from './contracts.js';
+import type { OutputPin } from '../../drivers/gpio/types.js';
+import type { Modem, NetworkTime, Registration, Signal } from '../../drivers/modem/types.js';
+import { Emitter } from '../../events.js';
 
 export interface ModemHealth {
   rssiDbm: number | null;
@@ -35,11 +34,13 @@ export interface ModemTimeReading {
   readAtWall: number;
 }
 
-export type ModemEvent =
-  | { type: 'status'; status: ModemHealth }
-  | { type: 'failure'; code: string; failures: number }
-  | { type: 'power-cycle'; failures: number; cycles: number }
-  | { type: 'time'; reading: ModemTimeReading };
+/** What the supervisor tells after each poll, failure, power cycle and network-time reading. */
+export type ModemEvents = {
+  status: ModemHealth;
+  failure: { code: string; failures: number };
+  'power-cycle': { failures: number; cycles: number };
+  time: ModemTimeReading;
+};
 
 export interface ModemSupervisorOptions {
   modem: Modem;
@@ -66,7 +67,7 @@ export interface ModemSupervisorOptions {
   timers?: Timers;
 }
 
-export class ModemSupervisor {
+export class ModemSupervisor extends Emitter<ModemEvents> {
   private readonly modem: Modem;
   private readonly log: Logger;
   private readonly power: OutputPin | undefined;
@@ -80,7 +81,6 @@ export class ModemSupervisor {
   private readonly clock: Clock;
   private readonly mono: () => number;
   private readonly timers: Timers;
-  private readonly listeners = new Set<(e: ModemEvent) => void>();
   private latest: ModemHealth | null = null;
   private time: ModemTimeReading | null = null;
   private iccid: string | undefined;
@@ -92,6 +92,7 @@ export class ModemSupervisor {
   private cycling = false;
 
   constructor(options: ModemSupervisorOptions) {
+    super();
     this.modem = options.modem;
     this.log = options.logger.child({ module: 'modem-supervisor' });
     this.power = options.power;
@@ -152,11 +153,6 @@ export class ModemSupervisor {
     return { utcMs: this.time.utcMs + ageMs, ageMs };
   }
 
-  onEvent(listener: (e: ModemEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   /** Polls now (also used by the technician page); resolves when the poll is done. */
   pollNow(): Promise<void> {
     if (!this.polling) {
@@ -208,14 +204,14 @@ export class ModemSupervisor {
       this.log.warn({ err, code: codeOf(err) }, 'modem detail query failed');
     }
     this.latest = status;
-    this.emit({ type: 'status', status: { ...status, failures: 0 } });
+    this.emit('status', { ...status, failures: 0 });
   }
 
   private async readTime(): Promise<void> {
     const t: NetworkTime = await this.modem.networkTime();
     const reading: ModemTimeReading = { ...t, readAtMono: this.mono(), readAtWall: this.clock.now() };
     this.time = t.trusted || !this.time?.trusted ? reading : this.time;
-    this.emit({ type: 'time', reading });
+    this.emit('time', reading);
   }
 
   private async failed(err: unknown): Promise<void> {
@@ -224,7 +220,7 @@ export class ModemSupervisor {
     this.log.warn({ err, code, failures: this.failures }, 'modem poll failed');
     if (this.latest) this.latest = { ...this.latest, rssiDbm: null, registration: 'unknown' };
     else this.latest = { rssiDbm: null, operator: null, registration: 'unknown' };
-    this.emit({ type: 'failure', code, failures: this.failures });
+    this.emit('failure', { code, failures: this.failures });
     // Every N consecutive failures: one cycle, then N more tries after the boot wait.
     if (this.failures % this.failuresBeforeCycle === 0 && this.power) await this.powerCycle();
   }
@@ -236,7 +232,7 @@ export class ModemSupervisor {
     this.cycles++;
     this.cyclesSinceSuccess++;
     this.log.warn({ failures: this.failures, cycles: this.cycles }, 'power-cycling the modem');
-    this.emit({ type: 'power-cycle', failures: this.failures, cycles: this.cycles });
+    this.emit('power-cycle', { failures: this.failures, cycles: this.cycles });
     await power.write(this.cutWhenActive);
     this.timer = this.timers.setTimeout(() => {
       this.timer = null;
@@ -251,10 +247,6 @@ export class ModemSupervisor {
           this.schedule(Math.min(wait, Math.max(this.bootMs, this.maxCycleWaitMs)));
         });
     }, this.powerOffMs);
-  }
-
-  private emit(e: ModemEvent): void {
-    for (const l of this.listeners) l(e);
   }
 }
 

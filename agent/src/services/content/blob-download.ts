@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { LoaError, VerifyError } from '@loa/protocol';
 import { type BlobExpectation, BlobHasher, fsyncDir, hashFileRange } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
-import type { HttpFetch } from '../http/client.js';
+import type { HttpFetch } from '../../http/client.js';
 
 export interface DownloadOptions {
   fetch: HttpFetch;

@@ -1,12 +1,11 @@
 /**
- * The agent's data directory: layout and durable file helpers (write-fsync-rename-fsync dir).
- * Everything the agent must not lose lives here: device key, credentials, trust policy,
- * bundles, proof journal, seen command ids, boot counter.
+ * The agent's data directory: its layout and the helpers to read it. Everything the agent must
+ * not lose lives here: device key, credentials, trust policy, bundles, proof journal, seen
+ * command ids, boot counter. Writes go through `writeFileAtomic`/`writeJsonAtomic` of
+ * `@loa/protocol/fs` (the one crash-safe write of both programs).
  */
-import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { LoaError } from '@loa/protocol';
 import type { z } from 'zod';
 
@@ -20,6 +19,7 @@ export interface DataPaths {
   bundles: string;
   journal: string;
   clock: string;
+  player: string;
 }
 
 export function dataPaths(root: string): DataPaths {
@@ -33,6 +33,7 @@ export function dataPaths(root: string): DataPaths {
     bundles: join(root, 'bundles'),
     journal: join(root, 'journal'),
     clock: join(root, 'clock.json'),
+    player: join(root, 'player.json'),
   };
 }
 
@@ -45,46 +46,6 @@ export async function ensureDir(dir: string, mode = 0o700): Promise<void> {
   } catch (cause) {
     throw new LoaError('DATA_DIR_UNWRITABLE', `cannot create directory ${dir}`, { cause });
   }
-}
-
-/** fsync a directory so that a rename or create inside it survives a power cut. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, fsConstants.O_RDONLY | (fsConstants.O_DIRECTORY ?? 0));
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * Writes a file atomically and durably: temp file in the same directory, fsync, rename,
- * fsync the directory. A crash at any moment leaves the old content or the new, never a mix.
- */
-export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'w', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } catch (cause) {
-    await fh.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw cause;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (cause) {
-    await rm(tmp, { force: true });
-    throw cause;
-  }
-  await fsyncDir(dir);
-}
-
-export async function writeJsonAtomic(path: string, value: unknown, mode = 0o600): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, mode);
 }
 
 /** Reads a JSON file through a schema; undefined when the file does not exist. */

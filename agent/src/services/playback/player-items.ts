@@ -4,17 +4,36 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Item, LoaError, type RelayState } from '@loa/protocol';
-import type { ActiveBundle, AdhocItem, Held, Slot, Timeline } from '../domain/scheduler/types.js';
-import type { Levels, PlayRequest, PlayResult, StreamRelayOptions } from '../drivers/audio/types.js';
-import type { ProofDraft } from './contracts.js';
-import type { OnAirInfo, PlayerStatus } from './player-api.js';
+import type { AdhocItem, Held, PlanBundle, Slot, Timeline } from '../../domain/scheduler/types.js';
+import type { Levels, PlayRequest, PlayResult, StreamRelayOptions } from '../../drivers/audio/types.js';
+import type { ProofDraft } from './ports.js';
+
+/** What is on air, shaped like protocol Health.onAir. */
+export interface OnAirInfo {
+  bundleId?: string;
+  itemId?: string;
+  kind: string;
+  since: string;
+  momentaryLufs?: number;
+  peakDbfs?: number;
+}
+
+export interface PlayerStatus {
+  onAir: OnAirInfo | null;
+  volume: number;
+  /** Items held now (quiet hours, untrusted clock). */
+  held: Held[];
+  /** The last playback ended in dead air. */
+  deadAir: boolean;
+  nextSlot?: Pick<Slot, 'id' | 'itemKey' | 'start' | 'priorityClass'> & { itemId: string };
+}
 
 export const clampDb = (v: number | undefined) =>
   v === undefined ? undefined : Math.max(-200, Math.min(20, v));
 
 /** The play-now command's item: an audio or stream item of an active bundle, at priority class. */
 export function playNowItem(
-  bundles: readonly ActiveBundle[],
+  bundles: readonly PlanBundle[],
   channel: string,
   itemId: string,
   due: number,

@@ -5,8 +5,7 @@
  */
 import { readFile, statfs } from 'node:fs/promises';
 import { freemem, loadavg, totalmem } from 'node:os';
-import type { ClockState, Health, RelayState } from '@loa/protocol';
-import type { Clock } from './contracts.js';
+import type { Clock, ClockState, Health, RelayState } from '@loa/protocol';
 
 export interface HealthSources {
   agentVersion: string;

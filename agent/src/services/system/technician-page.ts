@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Logger } from 'pino';
-import { createTechnicianApp, type TechnicianDeps } from '../http/technician.js';
+import { createTechnicianApp, type TechnicianDeps } from '../../http/technician.js';
 
 export interface TechnicianPageOptions {
   listen: string;

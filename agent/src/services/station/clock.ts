@@ -4,10 +4,11 @@
  * the latest trusted time in `clock.json` (written to a temp file, fsync'd, renamed).
  */
 import { execFile } from 'node:child_process';
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ClockState } from '@loa/protocol';
+import { writeFileAtomic } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import {
@@ -19,8 +20,24 @@ import {
   clockState,
   type TimeSample,
   trustedNow,
-} from '../domain/clock-trust.js';
-import type { TrustedClockApi, TrustedClockOptions } from './clock-api.js';
+} from '../../domain/clock-trust.js';
+import { Emitter } from '../../events.js';
+
+export interface TrustedClockOptions {
+  /** Directory for the persisted `clock.json` (last trusted time, fsync'd). */
+  dataDir: string;
+  /** Poll NTP sync state (`timedatectl show -p NTPSynchronized`) this often; default 60 s. 0 disables. */
+  ntpPollMs?: number;
+  /** The modem's network time (AT+CCLK via the modem supervisor); null when unknown. */
+  modemTime?: () => Promise<{ timeMs: number } | null>;
+  /** Poll the modem time this often; default 10 min. */
+  modemPollMs?: number;
+  /** Persist the last trusted time this often; default 60 s. */
+  checkpointMs?: number;
+}
+
+/** 'change' when the clock becomes trusted or the trusted time steps (the player re-plans). */
+export type TrustedClockEvents = { change: undefined };
 
 /** The uncertainty given to a server time whose one-way delay is unknown. */
 const UNKNOWN_DELAY_MS = 1000;
@@ -46,11 +63,14 @@ export interface TrustedClockDeps {
   reading?: () => ClockReading;
 }
 
-export class TrustedClock implements TrustedClockApi {
+/**
+ * Agent time (trusted anchor + monotonic elapsed, never before the persisted time), whether it is
+ * trusted, and the samples that make it so.
+ */
+export class TrustedClock extends Emitter<TrustedClockEvents> {
   private ts: ClockTrustState = {};
   private persistedMs: number | undefined;
   private timers: NodeJS.Timeout[] = [];
-  private listeners = new Set<() => void>();
   private ntpAvailable = true;
   private writing: Promise<void> = Promise.resolve();
   private readonly log: Logger;
@@ -61,6 +81,7 @@ export class TrustedClock implements TrustedClockApi {
     private readonly opts: TrustedClockOptions,
     deps: TrustedClockDeps,
   ) {
+    super();
     this.log = deps.logger.child({ module: 'clock' });
     this.exec = deps.exec ?? defaultExec;
     this.read = deps.reading ?? (() => ({ wallMs: Date.now(), monoMs: performance.now() }));
@@ -170,14 +191,9 @@ export class TrustedClock implements TrustedClockApi {
       this.log.warn({ source: s.source, stepMs: after - before }, 'trusted time stepped');
     if (before === undefined || Math.abs(after - before) > 1000) {
       void this.persist();
-      for (const l of this.listeners) l();
+      this.emit('change');
     }
     return true;
-  }
-
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   private every(ms: number, fn: () => Promise<void>): void {
@@ -216,25 +232,13 @@ export class TrustedClock implements TrustedClockApi {
     this.writing = this.writing.then(async () => {
       const ms = this.ts.lastTrustedMs;
       if (ms === undefined || ms === this.persistedMs) return;
-      const tmp = `${this.file}.tmp`;
       try {
-        const fh = await open(tmp, 'w', 0o600);
-        try {
-          const source = this.ts.lastTrustedSource;
-          await fh.writeFile(
-            `${JSON.stringify({ lastTrustedMs: Math.floor(ms), ...(source ? { source } : {}) })}\n`,
-          );
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, this.file);
-        const dir = await open(this.opts.dataDir, 'r');
-        try {
-          await dir.sync();
-        } finally {
-          await dir.close();
-        }
+        const source = this.ts.lastTrustedSource;
+        await writeFileAtomic(
+          this.file,
+          `${JSON.stringify({ lastTrustedMs: Math.floor(ms), ...(source ? { source } : {}) })}\n`,
+          0o600,
+        );
         this.persistedMs = ms;
       } catch (e) {
         this.log.error({ code: 'CLOCK_PERSIST_FAILED', err: e }, 'could not persist the last trusted time');

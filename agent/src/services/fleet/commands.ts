@@ -5,6 +5,7 @@
  * Every outcome is a CommandResult with a stable code.
  */
 import {
+  type Clock,
   type Command,
   type CommandResult,
   CommandSchema,
@@ -15,10 +16,10 @@ import {
   type TrustPolicy,
   unitCovers,
 } from '@loa/protocol';
+import { writeJsonAtomic } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Clock } from './contracts.js';
-import { readJsonFile, SerialQueue, writeJsonAtomic } from './data-dir.js';
+import { readJsonFile, SerialQueue } from '../system/data-dir.js';
 
 type Params = NonNullable<Command['params']>;
 
@@ -131,7 +132,7 @@ export class CommandHandler {
     // Remember the id before running it: a crash mid-action must not let it run twice.
     this.seen.set(cmd.id, expires);
     for (const [id, exp] of this.seen) if (exp <= now) this.seen.delete(id);
-    await writeJsonAtomic(this.o.file, { ids: Object.fromEntries(this.seen) });
+    await writeJsonAtomic(this.o.file, { ids: Object.fromEntries(this.seen) }, 0o600);
   }
 
   private run(cmd: Command): Promise<void> {

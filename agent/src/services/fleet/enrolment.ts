@@ -7,9 +7,9 @@
  * enrolled still plays what it has.
  */
 import type { KeyObject } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import {
+  type Clock,
   generateKeyPair,
   IdSchema,
   LoaError,
@@ -19,13 +19,14 @@ import {
   TrustPolicySchema,
   UnitPathSchema,
 } from '@loa/protocol';
+import { writeFileAtomic, writeJsonAtomic } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { type HttpFetch, type HttpResponse, httpFetch } from '../http/client.js';
-import { hashPassword } from '../http/password.js';
-import type { Clock } from './contracts.js';
-import { readJsonFile, writeFileAtomic, writeJsonAtomic } from './data-dir.js';
-import type { TrustStore } from './trust-store.js';
+import { Emitter } from '../../events.js';
+import { type HttpFetch, type HttpResponse, httpFetch } from '../../http/client.js';
+import { hashPassword } from '../../http/password.js';
+import type { TrustStore } from '../content/trust-store.js';
+import { readJsonFile } from '../system/data-dir.js';
 
 export const CredentialsSchema = z.object({
   deviceId: IdSchema,
@@ -97,7 +98,7 @@ export async function readProvisioning(path: string): Promise<Provisioning | und
   if (p?.technicianPassword) {
     const { technicianPassword, ...rest } = p;
     const next = { ...rest, technicianPasswordHash: await hashPassword(technicianPassword) };
-    await writeJsonAtomic(path, next);
+    await writeJsonAtomic(path, next, 0o600);
     return next;
   }
   return p;
@@ -121,7 +122,7 @@ export interface EnrolmentOptions {
   retryMaxMs?: number;
 }
 
-export class Enrolment extends EventEmitter {
+export class Enrolment extends Emitter<{ enrolled: Credentials }> {
   private creds: Credentials | undefined;
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -239,7 +240,7 @@ export class Enrolment extends EventEmitter {
     // Forget the token: rewrite the provisioning file without it.
     if (this.o.provisioningFile && prov?.enrolmentToken) {
       const { enrolmentToken: _t, ...rest } = prov;
-      await writeJsonAtomic(this.o.provisioningFile, rest);
+      await writeJsonAtomic(this.o.provisioningFile, rest, 0o600);
     }
     this.log.info({ deviceId: a.deviceId, unit: a.unit, status: a.status }, 'enrolled');
     this.emit('enrolled', creds);

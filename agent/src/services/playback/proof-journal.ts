@@ -5,11 +5,11 @@
  * is on disk. Memory stays flat: pending proofs are read back from disk in batches.
  */
 import { type KeyObject, randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { type FileHandle, open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   addSignature,
+  type Clock,
   GENESIS_PREV,
   LoaError,
   type Proof,
@@ -18,10 +18,12 @@ import {
   ProofSchema,
   proofHash,
 } from '@loa/protocol';
+import { fsyncDir, writeJsonAtomic } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Clock, ProofDraft, ProofSink } from './contracts.js';
-import { ensureDir, fsyncDir, readJsonFile, SerialQueue, writeJsonAtomic } from './data-dir.js';
+import { Emitter } from '../../events.js';
+import { ensureDir, readJsonFile, SerialQueue } from '../system/data-dir.js';
+import type { ProofDraft, ProofSink } from './ports.js';
 
 export interface ProofJournalOptions {
   dir: string;
@@ -55,7 +57,10 @@ function parseLine(line: string): Proof | undefined {
   }
 }
 
-export class ProofJournal extends EventEmitter implements ProofSink {
+/** What the journal tells: a proof is on disk; the server stored everything up to a seq. */
+export type ProofJournalEvents = { appended: Proof; acked: number };
+
+export class ProofJournal extends Emitter<ProofJournalEvents> implements ProofSink {
   private readonly opts: Required<ProofJournalOptions>;
   private readonly queue = new SerialQueue();
   private segments: Segment[] = [];
@@ -155,7 +160,7 @@ export class ProofJournal extends EventEmitter implements ProofSink {
       const upTo = Math.min(upToSeq, this.seq);
       if (upTo <= this.acked) return;
       this.acked = upTo;
-      await writeJsonAtomic(this.ackPath, { upToSeq: upTo });
+      await writeJsonAtomic(this.ackPath, { upToSeq: upTo }, 0o600);
       await this.pruneSegments();
       this.emit('acked', upTo);
     });

@@ -2,8 +2,8 @@
  * What the player remembers between plans: items done (played, failed, skipped) and items
  * interrupted with their position, persisted atomically so a restart does not replay them.
  */
-import { open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '@loa/protocol/fs';
 import { z } from 'zod';
 
 const StateSchema = z.strictObject({
@@ -73,21 +73,7 @@ export class PlayerState {
     this.writing = this.writing
       .catch(() => undefined)
       .then(async () => {
-        const tmp = `${file}.tmp`;
-        const fh = await open(tmp, 'w', 0o600);
-        try {
-          await fh.writeFile(body);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, file);
-        const dir = await open(dirname(file), 'r');
-        try {
-          await dir.sync();
-        } finally {
-          await dir.close();
-        }
+        await writeFileAtomic(file, body, 0o600);
       });
     return this.writing;
   }

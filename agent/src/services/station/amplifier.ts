@@ -3,7 +3,7 @@
  * Implements OutputGate for the player. Mute is the player's callback (setMuteHandler) and/or
  * a mute relay. Relay state reported by relays() is read back from the pins.
  */
-import { LoaError, type RelayState } from '@loa/protocol';
+import { type Clock, globalTimers, LoaError, type RelayState, systemClock, type Timers } from '@loa/protocol';
 import type { Logger } from 'pino';
 import {
   AMP_DEFAULTS,
@@ -15,10 +15,10 @@ import {
   ampStep,
   initialAmpState,
   unknownZones,
-} from '../domain/amplifier.js';
-import type { OutputPin } from '../drivers/gpio/types.js';
-import { globalTimers, type Timers } from '../drivers/timers.js';
-import { type Clock, type OutputGate, systemClock } from './contracts.js';
+} from '../../domain/amplifier.js';
+import type { OutputPin } from '../../drivers/gpio/types.js';
+import { Emitter } from '../../events.js';
+import type { OutputGate } from '../playback/ports.js';
 
 export type MuteHandler = (muted: boolean) => void | Promise<void>;
 
@@ -45,14 +45,15 @@ export interface AmplifierOptions {
   mute?: MuteHandler;
 }
 
-export type AmplifierListener = (state: Readonly<AmpState>) => void;
+/** 'change': the sequencing state after each step (phase, relays, muted). */
+export type AmplifierEvents = { change: Readonly<AmpState> };
 
 interface Waiter {
   resolve: () => void;
   reject: (e: Error) => void;
 }
 
-export class Amplifier implements OutputGate {
+export class Amplifier extends Emitter<AmplifierEvents> implements OutputGate {
   readonly warmupMs: number;
   private readonly config: AmpConfig;
   private readonly relaysCfg: AmplifierRelays;
@@ -64,10 +65,10 @@ export class Amplifier implements OutputGate {
   private waiters: Waiter[] = [];
   private timer: unknown = null;
   private chain: Promise<void> = Promise.resolve();
-  private readonly listeners = new Set<AmplifierListener>();
   private started = false;
 
   constructor(options: AmplifierOptions) {
+    super();
     this.relaysCfg = options.relays;
     this.log = options.logger.child({ module: 'amplifier' });
     this.clock = options.clock ?? systemClock;
@@ -160,11 +161,6 @@ export class Amplifier implements OutputGate {
     return this.state;
   }
 
-  onChange(listener: AmplifierListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   /** Steps the rules and executes the actions; steps are serialised. */
   private dispatch(event: AmpEvent): Promise<void> {
     const run = async (): Promise<void> => {
@@ -177,7 +173,7 @@ export class Amplifier implements OutputGate {
       const { state, actions } = ampStep(this.state, { ...event, at }, this.config);
       this.state = state;
       for (const action of actions) await this.execute(action);
-      for (const l of this.listeners) l(this.state);
+      this.emit('change', this.state);
     };
     const next = this.chain.then(run);
     // Keep the chain alive after a failure; the caller still sees the error.

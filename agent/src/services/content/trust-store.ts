@@ -5,6 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
+  type Clock,
   LoaError,
   type PinnedRoot,
   publicKeyFromPem,
@@ -13,10 +14,10 @@ import {
   VerifyError,
   verifyTrustPolicy,
 } from '@loa/protocol';
+import { writeJsonAtomic } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
-import { type HttpFetch, httpFetch } from '../http/client.js';
-import type { Clock } from './contracts.js';
-import { readJsonFile, writeJsonAtomic } from './data-dir.js';
+import { type HttpFetch, httpFetch } from '../../http/client.js';
+import { readJsonFile } from '../system/data-dir.js';
 
 /** Reads pinned root keys from SPKI PEM files. Error: TRUST_ROOT_UNREADABLE. */
 export async function loadPinnedRoots(paths: readonly string[], threshold = 1): Promise<PinnedRoot> {

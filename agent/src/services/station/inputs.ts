@@ -7,10 +7,10 @@
  * Logical meaning of each pin (set activeLow in the pin config to match the wiring):
  * mains active = mains present; door active = door open; ampFault active = fault.
  */
+import { type Clock, globalTimers, systemClock, type Timers } from '@loa/protocol';
 import type { Logger } from 'pino';
-import type { InputPin } from '../drivers/gpio/types.js';
-import { globalTimers, type Timers } from '../drivers/timers.js';
-import { type Clock, systemClock } from './contracts.js';
+import type { InputPin } from '../../drivers/gpio/types.js';
+import { Emitter } from '../../events.js';
 
 export type InputName = 'mains' | 'door' | 'ampFault';
 
@@ -41,7 +41,7 @@ export const INPUT_HOLD_DEFAULTS: Record<InputName, number> = { mains: 1000, doo
 
 const NAMES: readonly InputName[] = ['mains', 'door', 'ampFault'];
 
-export class Inputs {
+export class Inputs extends Emitter<{ change: InputChange }> {
   private readonly pins: Partial<Record<InputName, InputPin>>;
   private readonly log: Logger;
   private readonly hold: Record<InputName, number>;
@@ -50,9 +50,9 @@ export class Inputs {
   private readonly reported: Partial<Record<InputName, boolean>> = {};
   private readonly pending: Partial<Record<InputName, { value: boolean; handle: unknown }>> = {};
   private readonly unwatch: Array<() => void> = [];
-  private readonly listeners = new Set<(change: InputChange) => void>();
 
   constructor(options: InputsOptions) {
+    super();
     this.pins = options.pins;
     this.log = options.logger.child({ module: 'inputs' });
     this.hold = { ...INPUT_HOLD_DEFAULTS, ...options.holdMs };
@@ -85,11 +85,6 @@ export class Inputs {
     };
   }
 
-  onChange(listener: (change: InputChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   private raw(name: InputName, active: boolean): void {
     const current = this.pending[name];
     if (current?.value === active) return;
@@ -113,6 +108,6 @@ export class Inputs {
     const change: InputChange = { input: name, active, at: this.clock.now(), state: this.state() };
     const level = (name === 'mains' && !active) || (name === 'ampFault' && active) ? 'warn' : 'info';
     this.log[level]({ input: name, active }, 'input changed');
-    for (const l of this.listeners) l(change);
+    this.emit('change', change);
   }
 }

@@ -1,16 +1,24 @@
 /**
- * Interfaces between the agent's services, so that each can be built and tested alone.
- * main.ts wires the implementations together.
+ * What the player needs from the rest of the station, so that it can be built and tested alone:
+ * its programme (content/bundle-store.ts), a clock that knows whether it is trusted (station/clock.ts), the output gate (the amplifier,
+ * station/amplifier.ts) and a proof sink (proof-journal.ts).
  */
-import type { ProofBody, RelayState } from '@loa/protocol';
+import type { Clock, ProofBody, RelayState } from '@loa/protocol';
+import type { PlanBundle } from '../../domain/scheduler/types.js';
+import type { Listenable } from '../../events.js';
 
-/** Wall-clock source; services take one instead of calling Date.now(). */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
+/**
+ * Where the programme comes from (content/bundle-store.ts): the active bundles as the planner
+ * takes them, and 'activated' whenever one changes.
+ */
+export interface ProgrammeSource extends Listenable<{ activated: unknown }> {
+  planBundles(): readonly PlanBundle[];
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+/** The time the player runs on (station/clock.ts TrustedClock implements it). */
+export interface PlayerClock extends Clock, Partial<Listenable<{ change: undefined }>> {
+  trusted(): boolean;
+}
 
 /**
  * The amplifier and zone relays as the player sees them (implemented by services/amplifier.ts).
