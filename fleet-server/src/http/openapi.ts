@@ -19,6 +19,8 @@ import { type AppEnv, type AuthUser, checkCsrf } from './auth.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
+/** What a handler may answer: a value of its response schema, or a Response it built itself. */
+type Answer<R> = (R extends z.ZodType ? z.input<R> : undefined | { ok: true }) | Response;
 
 /** The name of a parameter from the text after its colon (`id/ack` → id, `path{[0-9]+}/x` → path). */
 type ParamName<R extends string> = R extends `${infer N}{${string}`
@@ -64,6 +66,7 @@ export interface RouteSpec<
   Q extends z.ZodType | undefined,
   A extends AuthMode,
   P extends string = string,
+  R extends z.ZodType | undefined = z.ZodType | undefined,
 > {
   method: Method;
   /** Hono path relative to the table's base, e.g. '/units/:code'. */
@@ -78,28 +81,72 @@ export interface RouteSpec<
   allowPasswordChange?: boolean;
   body?: B;
   query?: Q;
-  /** Documented response body (not enforced). */
-  response?: z.ZodType;
+  /**
+   * The success answer's body (required unless status is 204). Declared from the schemas the
+   * records are typed by (domain/model.ts); a handler that answers with its own Response (a
+   * stream, a file) names its media type in `responseType`.
+   */
+  response?: R;
+  /** Media type of the success answer (default application/json). */
+  responseType?: string;
+  /** 4xx answers beyond those the spec implies (400 bad input, 401, 403, 404 for a path id…). */
+  errors?: readonly ClientErrorStatus[];
   /** Success status (default 200; use 201 for creations). */
   status?: 200 | 201 | 202 | 204;
   /** Maximum JSON body size in bytes (default 1 MiB). */
   maxBodyBytes?: number;
-  handler(ctx: HandlerContext<Infer<B>, Infer<Q>, A, P>): Promise<unknown> | unknown;
+  handler(ctx: HandlerContext<Infer<B>, Infer<Q>, A, P>): Answer<R> | Promise<Answer<R>>;
 }
 
-interface RouteDoc {
-  method: Method;
+export type ClientErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 416 | 422 | 429;
+
+/** What the OpenAPI document says of one operation. */
+export interface RouteDoc {
+  method: Method | 'head';
+  /** Full hono path (e.g. /api/v1/units/:path{…} or /blobs/:sha256). */
   path: string;
   summary: string;
   description?: string;
   tags: string[];
-  auth: AuthMode;
+  auth: AuthMode | 'device';
   roles?: readonly UserRole[];
   permission?: Permission;
   body?: z.ZodType;
   query?: z.ZodType;
-  response?: z.ZodType;
-  status: number;
+  /** Success answers: status → media type and schema (no content for 204/304). */
+  responses: Record<
+    number,
+    { description: string; type?: string; schema?: z.ZodType | Record<string, unknown> }
+  >;
+  /** 4xx answers with the error body. */
+  errors: readonly ClientErrorStatus[];
+}
+
+/** A route registered on the app directly (raw answers: files, text, streams), documented by hand. */
+export type RawRouteDoc = Omit<RouteDoc, 'tags' | 'errors'> & {
+  tags?: string[];
+  errors?: readonly ClientErrorStatus[];
+};
+
+/** 4xx answers a JSON route can give, from what its spec declares. */
+function impliedErrors(spec: {
+  path: string;
+  auth?: AuthMode;
+  roles?: readonly unknown[];
+  permission?: string;
+  body?: unknown;
+  query?: unknown;
+  errors?: readonly ClientErrorStatus[];
+}): ClientErrorStatus[] {
+  const out = new Set<ClientErrorStatus>(spec.errors ?? []);
+  if (spec.body) for (const s of [400, 413, 415] as const) out.add(s);
+  if (spec.query) out.add(400);
+  if ((spec.auth ?? 'user') === 'user') {
+    out.add(401);
+    out.add(403);
+  }
+  if (spec.path.includes('/:')) out.add(404);
+  return [...out].sort((a, b) => a - b);
 }
 
 /** Formats zod issues for an error body: "field: message; …". */
@@ -143,6 +190,82 @@ async function readJsonBody(c: Context, maxBytes: number): Promise<unknown> {
   }
 }
 
+/** The body of every error answer (app.onError): a stable code, a message, sometimes details. */
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    /** Stable machine-readable code, e.g. VALIDATION_FAILED, FORBIDDEN_SCOPE, DEVICE_NOT_FOUND. */
+    code: z.string(),
+    /** Human-readable message (Vietnamese). */
+    message: z.string(),
+    /** Structured facts (e.g. validation issues, retryAfterSeconds); never on 5xx. */
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+
+const ERROR_NAMES: Record<ClientErrorStatus, string> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'PayloadTooLarge',
+  415: 'UnsupportedMediaType',
+  416: 'RangeNotSatisfiable',
+  422: 'UnprocessableContent',
+  429: 'TooManyRequests',
+};
+const ERROR_RESPONSES: (readonly [string, string])[] = [
+  ['BadRequest', 'Invalid input (VALIDATION_FAILED, BAD_JSON, …)'],
+  ['Unauthorized', 'Not logged in, or the credentials are wrong (AUTH_REQUIRED, AUTH_INVALID)'],
+  ['Forbidden', 'Role, permission, unit scope or CSRF token refused (FORBIDDEN_*, CSRF_INVALID)'],
+  ['NotFound', "No such resource, or not in the caller's scope (*_NOT_FOUND)"],
+  ['Conflict', 'Conflicts with what is stored (*_EXISTS, *_CONFLICT, VERSION_ROLLBACK)'],
+  ['Gone', 'No longer available'],
+  ['PayloadTooLarge', 'Body over the limit (PAYLOAD_TOO_LARGE)'],
+  ['UnsupportedMediaType', 'Body of a media type the route does not take'],
+  ['RangeNotSatisfiable', 'Range outside the resource'],
+  ['UnprocessableContent', 'Well-formed but refused by the rules (signatures, trust, media)'],
+  ['TooManyRequests', 'Rate limited; Retry-After says when to try again'],
+];
+
+/**
+ * An OpenAPI path from a hono path: `:name` → `{name}`, and a parameter with a pattern
+ * (`:path{[0-9]+(?:…)*}`) documents it; `params` receives the path parameters.
+ */
+function openApiPath(path: string, params: unknown[]): string {
+  let out = '';
+  let i = 0;
+  while (i < path.length) {
+    if (path[i] === ':' && path[i - 1] === '/') {
+      let j = i + 1;
+      while (j < path.length && /[A-Za-z0-9_]/.test(path[j] as string)) j++;
+      const name = path.slice(i + 1, j);
+      let pattern: string | undefined;
+      if (path[j] === '{') {
+        const end = path.indexOf('}', j);
+        pattern = path.slice(j + 1, end);
+        j = end + 1;
+      }
+      params.push({
+        name,
+        in: 'path',
+        required: true,
+        schema: { type: 'string', ...(pattern ? { pattern: `^${pattern}$` } : {}) },
+        ...(name === 'path'
+          ? {
+              description:
+                'Unit path of official codes, e.g. 08/02500 (its slashes may be sent encoded: 08%2F02500)',
+            }
+          : {}),
+      });
+      out += `{${name}}`;
+      i = j;
+    } else out += path[i++];
+  }
+  return out;
+}
+
 export class ApiTable {
   readonly routes: RouteDoc[] = [];
   constructor(
@@ -156,13 +279,17 @@ export class ApiTable {
     Q extends z.ZodType | undefined = undefined,
     A extends AuthMode = 'user',
     P extends string = string,
-  >(spec: RouteSpec<B, Q, A, P>): void {
+    R extends z.ZodType | undefined = undefined,
+  >(spec: RouteSpec<B, Q, A, P, R>): void {
     const auth: AuthMode = spec.auth ?? 'user';
     if (auth === 'user' && !spec.roles && !spec.permission && !spec.allowPasswordChange)
       throw new Error(`route ${spec.method} ${spec.path}: declare roles or permission`);
+    const status = spec.status ?? 200;
+    if (status !== 204 && !spec.response)
+      throw new Error(`route ${spec.method} ${spec.path}: declare its response schema`);
     this.routes.push({
       method: spec.method,
-      path: spec.path,
+      path: `${this.base}${spec.path}`,
       summary: spec.summary,
       ...(spec.description ? { description: spec.description } : {}),
       tags: spec.tags ?? [],
@@ -171,8 +298,13 @@ export class ApiTable {
       ...(spec.permission ? { permission: spec.permission } : {}),
       ...(spec.body ? { body: spec.body } : {}),
       ...(spec.query ? { query: spec.query } : {}),
-      ...(spec.response ? { response: spec.response } : {}),
-      status: spec.status ?? 200,
+      responses: {
+        [status]: {
+          description: spec.summary,
+          ...(spec.response ? { type: spec.responseType ?? 'application/json', schema: spec.response } : {}),
+        },
+      },
+      errors: impliedErrors(spec),
     });
     const deps = this.deps;
     this.app.on(spec.method.toUpperCase(), `${this.base}${spec.path}`, async (c) => {
@@ -218,6 +350,11 @@ export class ApiTable {
     });
   }
 
+  /** Documents a route registered on the app directly (files, text, streams). */
+  describe(doc: RawRouteDoc): void {
+    this.routes.push({ ...doc, tags: doc.tags ?? [], errors: doc.errors ?? [] });
+  }
+
   /** The OpenAPI 3.1 document of every registered route. */
   document(info: { title: string; version: string }): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};
@@ -230,10 +367,7 @@ export class ApiTable {
     };
     for (const r of this.routes) {
       const params: unknown[] = [];
-      const oaPath = `${this.base}${r.path}`.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, (_m, name: string) => {
-        params.push({ name, in: 'path', required: true, schema: { type: 'string' } });
-        return `{${name}}`;
-      });
+      const oaPath = openApiPath(r.path, params);
       if (r.query) {
         const qs = toSchema(r.query, 'input') as {
           properties?: Record<string, unknown>;
@@ -245,9 +379,14 @@ export class ApiTable {
       const access =
         r.auth === 'public'
           ? 'public'
-          : [r.roles ? `roles: ${r.roles.join(', ')}` : '', r.permission ? `permission: ${r.permission}` : '']
-              .filter(Boolean)
-              .join('; ') || 'any logged-in user';
+          : r.auth === 'device'
+            ? 'a device (HTTP Basic: device id and MQTT password) or any logged-in user'
+            : [
+                r.roles ? `roles: ${r.roles.join(', ')}` : '',
+                r.permission ? `permission: ${r.permission}` : '',
+              ]
+                .filter(Boolean)
+                .join('; ') || 'any logged-in user';
       const op: Record<string, unknown> = {
         summary: r.summary,
         description: [r.description, `Access: ${access}.`].filter(Boolean).join('\n\n'),
@@ -255,15 +394,34 @@ export class ApiTable {
         operationId: `${r.method}${oaPath.replace(/[^A-Za-z0-9]+/g, '_')}`,
         parameters: params,
         responses: {
-          [String(r.status)]: {
-            description: 'OK',
-            ...(r.response
-              ? { content: { 'application/json': { schema: toSchema(r.response, 'output') } } }
-              : {}),
-          },
+          ...Object.fromEntries(
+            Object.entries(r.responses).map(([status, a]) => [
+              status,
+              {
+                description: a.description,
+                ...(a.type
+                  ? {
+                      content: {
+                        [a.type]: {
+                          schema:
+                            a.schema instanceof z.ZodType ? toSchema(a.schema, 'output') : (a.schema ?? {}),
+                        },
+                      },
+                    }
+                  : {}),
+              },
+            ]),
+          ),
+          ...Object.fromEntries(
+            r.errors.map((s) => [String(s), { $ref: `#/components/responses/${ERROR_NAMES[s]}` }]),
+          ),
           default: { $ref: '#/components/responses/Error' },
         },
-        ...(r.auth === 'public' ? { security: [] } : {}),
+        ...(r.auth === 'public'
+          ? { security: [] }
+          : r.auth === 'device'
+            ? { security: [{ device: [] }, { session: [] }, { bearer: [] }] }
+            : {}),
       };
       if (r.body)
         op.requestBody = {
@@ -275,34 +433,30 @@ export class ApiTable {
     }
     return {
       openapi: '3.1.0',
-      info,
+      info: { license: { name: 'Apache-2.0', identifier: 'Apache-2.0' }, ...info },
       servers: [{ url: '/' }],
       paths,
       components: {
         securitySchemes: {
           session: { type: 'apiKey', in: 'cookie', name: 'loa_session' },
           bearer: { type: 'http', scheme: 'bearer' },
+          device: { type: 'http', scheme: 'basic', description: 'device id and MQTT password' },
         },
-        responses: {
-          Error: {
-            description: 'An error with a stable code',
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  required: ['error'],
-                  properties: {
-                    error: {
-                      type: 'object',
-                      required: ['code', 'message'],
-                      properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
-                    },
-                  },
-                },
-              },
+        schemas: { ErrorBody: toSchema(ErrorBodySchema, 'output') },
+        responses: Object.fromEntries(
+          [
+            ['Error', 'An error with a stable code'] as const,
+            ...ERROR_RESPONSES.filter(([name]) =>
+              this.routes.some((r) => r.errors.some((s) => ERROR_NAMES[s] === name)),
+            ),
+          ].map(([name, description]) => [
+            name,
+            {
+              description,
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
             },
-          },
-        },
+          ]),
+        ),
       },
       security: [{ session: [] }, { bearer: [] }],
     };
