@@ -83,7 +83,7 @@ export function registerContentRoutes(
           `Tệp vượt quá giới hạn ${Math.round(svc.maxUploadBytes / 1048576)} MB`,
         );
       const rec = await svc.upload(c.req.raw.body, query, user, ip);
-      return rec instanceof Response ? rec : c.json(rec, 201);
+      return c.json(rec, 201);
     },
   });
 
