@@ -301,7 +301,7 @@ describe('scheduler', () => {
     });
     const k = 'main/s/2026-11-26T21:05:00.000Z/r0';
     const tl = schedule(
-      base({ bundles: [b], now, done: new Set([`${k}/i0`]), partial: new Map([[`${k}/i1`, 15_000]]) }),
+      base({ bundles: [b], now, done: new Map([[`${k}/i0`, now]]), partial: new Map([[`${k}/i1`, 15_000]]) }),
     );
     expect(tl.slots.map((s) => [s.item.id, s.offsetMs, s.end - s.start])).toEqual([['bb', 15_000, 45_000]]);
   });
@@ -380,7 +380,7 @@ describe('scheduler', () => {
       startedAt: now - 20_000,
       offsetMs: 0,
     };
-    const done = new Set(['main/early/2026-11-26T22:25:00.000Z/r0/i0']);
+    const done = new Map([['main/early/2026-11-26T22:25:00.000Z/r0/i0', now]]);
     const tl = schedule(base({ bundles: [mk(2)], now, onAir, done, horizonMs: H }));
     expect(tl.slots.map((s) => [s.item.id, s.bundleVersion, s.start - now, s.offsetMs])).toEqual([
       ['news', 2, 0, 20_000],

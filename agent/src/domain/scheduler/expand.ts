@@ -110,8 +110,12 @@ export function expandBundles(input: ScheduleInput, from: number, to: number): J
       const entryItems = e.items.map((id) => items.get(id)).filter((i): i is Item => i !== undefined);
       const count = e.repeat?.count ?? 1;
       const gap = (e.repeat?.gapSeconds ?? 0) * 1000;
-      for (const due of dueTimes(b, e, validFrom, from, to)) {
-        if (due < validFrom || due >= validUntil || due < from || due > to) continue;
+      // An occurrence is still in progress for as long as its repetitions and gaps last: one
+      // due before `from` by less than that may have repetitions left to play.
+      const span = count * entryItems.reduce((n, i) => n + itemDuration(i, input), 0) + (count - 1) * gap;
+      const entryFrom = from - span;
+      for (const due of dueTimes(b, e, validFrom, entryFrom, to)) {
+        if (due < validFrom || due >= validUntil || due < entryFrom || due > to) continue;
         // Keyed by channel, not bundle version: a new version of the programme that keeps an
         // entry neither replays nor cuts an occurrence already played or on air.
         const key = `${m.channel}/${e.id}/${new Date(due).toISOString()}`;

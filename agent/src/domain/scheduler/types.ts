@@ -72,8 +72,11 @@ export interface ScheduleInput {
   clockTrusted: boolean;
   /** Earliest instant audio can come out (now + warm-up when the amplifier is off). Default now. */
   readyAt?: number;
-  /** Item keys already played (completed, failed or skipped): never planned again. */
-  done?: ReadonlySet<string>;
+  /**
+   * Items already played (completed, failed or skipped), never planned again: item key → when it
+   * ended (ms). The next repetition of its entry waits the repeat gap from that instant.
+   */
+  done?: ReadonlyMap<string, number>;
   /** Interrupted items waiting to resume: item key → source position reached (ms). */
   partial?: ReadonlyMap<string, number>;
   onAir?: OnAir;

@@ -297,7 +297,7 @@ export class Player {
       horizonMs: this.opts.horizonMs ?? DEFAULT_HORIZON_MS,
       clockTrusted: this.clock.trusted(),
       readyAt: cur || amplifierOn ? now : now + this.gate.warmupMs,
-      done: new Set(this.state.done.keys()),
+      done: this.state.done,
       partial: this.state.partial,
       durationsMs: this.durations,
       adhoc: this.adhoc,
