@@ -2,7 +2,7 @@
  * Expands the bundles' schedule rules into jobs: one job per occurrence and output lane, each a
  * sequence of steps (items × the signed repeat count, with the gap between repetitions).
  */
-import type { Item, ScheduleEntry } from '@loa/protocol';
+import type { Item, Manifest, ScheduleEntry } from '@loa/protocol';
 import { localDays, minutesOfDay, offsetMinutes, weekdayOf } from './local-time.js';
 import type { PlanBundle, PriorityClass, ScheduleInput, SlotOutput } from './types.js';
 
@@ -85,6 +85,18 @@ function dueTimes(b: PlanBundle, e: ScheduleEntry, lower: number, from: number, 
   }
 }
 
+/**
+ * The bundle's schedule. A bundle without one whose items include emergencies (an emergency
+ * built for a USB stick, `loa bundle build --priority emergency` with no --schedule) plays its
+ * emergency items once, at once, as an emergency received online does.
+ */
+function entriesOf(m: Manifest): readonly ScheduleEntry[] {
+  if (m.schedule && m.schedule.length > 0) return m.schedule;
+  const urgent = m.items.filter((i) => i.priority === 'emergency');
+  if (urgent.length === 0) return [];
+  return [{ id: 'emergency', items: urgent.map((i) => i.id), rule: { type: 'immediate' } }];
+}
+
 function blobFile(b: PlanBundle, sha: string): string {
   return `${b.blobDir.replace(/\/+$/, '')}/${sha}`;
 }
@@ -103,7 +115,7 @@ export function expandBundles(input: ScheduleInput, from: number, to: number): J
     const items = new Map(m.items.map((i) => [i.id, i] as const));
     const bundleFrom = Date.parse(m.notBefore ?? m.created);
     const bundleUntil = Date.parse(m.expires);
-    for (const e of m.schedule ?? []) {
+    for (const e of entriesOf(m)) {
       const validFrom = Math.max(bundleFrom, e.validFrom ? Date.parse(e.validFrom) : bundleFrom);
       const validUntil = Math.min(bundleUntil, e.validUntil ? Date.parse(e.validUntil) : bundleUntil);
       if (validFrom >= validUntil) continue;

@@ -134,7 +134,10 @@ function makeSlot(
   if (job.channel !== undefined) slot.channel = job.channel;
   if (job.bundleVersion !== undefined) slot.bundleVersion = job.bundleVersion;
   if (job.zones) slot.zones = [...job.zones];
-  if (kind === 'chime' && chime) slot.file = chime.path;
+  if (kind === 'chime' && chime) {
+    if (chime.path) slot.file = chime.path;
+    else if (chime.tone) slot.tone = chime.tone;
+  }
   if (kind === 'item') {
     if (step.file) slot.file = step.file;
     if (step.sha) slot.contentSha256 = step.sha;

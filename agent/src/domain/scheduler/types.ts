@@ -45,8 +45,11 @@ export interface StationPolicy {
   defaultStreamMs?: number;
   /** A late item still plays up to this long after its due time; later it is skipped. Default 15 min. */
   maxLateMs?: number;
-  /** Attention chime before emergencies (and items with chime: true). Absent: no chime slot. */
-  chime?: { path: string; durationMs: number };
+  /**
+   * Attention chime before emergencies (and items with chime: true): an audio file, or a tone the
+   * player generates; it takes durationMs. Absent: no chime slot.
+   */
+  chime?: { path?: string; tone?: { frequencyHz: number }; durationMs: number };
   /** Amplifier warm-up: slots carry this lead so audio starts on time. Default 2000. */
   warmupMs?: number;
 }
