@@ -127,17 +127,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     }
 
     const clock = new TrustedClock(
-      {
-        dataDir: paths.root,
-        ...(hw.modem
-          ? {
-              modemTime: async () => {
-                const t = hw.modem?.networkNow();
-                return t ? { timeMs: t.utcMs } : null;
-              },
-            }
-          : {}),
-      },
+      { dataDir: paths.root, ...(hw.modem ? { modem: hw.modem } : {}) },
       { logger: log, ...(opts.clockReading ? { reading: opts.clockReading } : {}) },
     );
     await clock.start();
@@ -333,6 +323,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
           testTone: (s, hz) => player.testTone(s, hz),
           deviceLabel: () => `${deviceId()}${unit() ? ` (${unit()})` : ''}`,
           clock,
+          clockWaiting: () => clock.waiting(),
         },
       });
       await technician.start();
