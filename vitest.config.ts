@@ -18,6 +18,11 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    reporters: ['default'],
+    // Every Debian tool the tests need is present, or the run stops with one line saying what to install.
+    globalSetup: ['tests/setup/system-tools.ts'],
+    // An unhandled rejection or exception fails the test that was running, by name.
+    setupFiles: ['tests/setup/unhandled-errors.ts'],
+    // The default report, then the failed and skipped tests again on the last lines.
+    reporters: ['default', './tests/setup/summary-reporter.ts'],
   },
 });
