@@ -50,6 +50,15 @@ async function finish(path: string): Promise<Wav> {
   return readWav(path);
 }
 
+/**
+ * Waits until the item on air has played for `ms`, counted from when its sound began (its proof's
+ * instant), not from its slot: on a starved run the sound can begin a second or more late.
+ */
+async function playedFor(ms: number): Promise<void> {
+  const onAir = await waitFor(() => h!.player.status().onAir);
+  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(onAir.since) + ms - Date.now())));
+}
+
 const iso = (ms: number) => new Date(ms).toISOString();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
@@ -146,7 +155,7 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
       ),
     ]);
     await waitFor(() => h!.player.status().onAir?.itemId === 'talk');
-    await new Promise((r) => setTimeout(r, Math.max(0, T + 1000 - Date.now())));
+    await playedFor(1000);
     // Another zone while the item plays (the amplifier service's own sequencing).
     const asked = Date.now();
     await h.amp.ready(['truong']);
@@ -196,7 +205,7 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
       ),
     ]);
     await waitFor(() => h!.player.status().onAir?.itemId === 'talk');
-    await new Promise((r) => setTimeout(r, Math.max(0, T + 1000 - Date.now())));
+    await playedFor(1000);
     const commandAt = Date.now();
     h.player.setVolume(25);
     expect(h.player.status().volume).toBe(25);
@@ -240,7 +249,7 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
     );
     h.player.setBundles([normal]);
     await waitFor(() => h!.player.status().onAir?.itemId === 'talk');
-    await new Promise((r) => setTimeout(r, Math.max(0, T + 1000 - Date.now())));
+    await playedFor(1000);
     const em = withDir(
       bundle(
         {

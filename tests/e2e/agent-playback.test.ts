@@ -101,9 +101,13 @@ describe('agent playback e2e (real ffmpeg → WAV sink)', () => {
       blobDir: join(dir, 'blobs'),
     };
     h.player.setBundles([normal]);
-    // Let the tone play 1.2 s, then the emergency arrives.
-    await waitFor(() => h!.player.status().onAir?.itemId === 'tone');
-    await waitFor(() => Date.now() >= T + 1200, 10_000, 5);
+    // The tone plays 1.2 s, then the emergency arrives: 1.2 s after its sound began (not after its slot: on a starved run it can begin late).
+    const onAir = await waitFor(() => {
+      const a = h!.player.status().onAir;
+      return a?.itemId === 'tone' ? a : undefined;
+    });
+    const since = Date.parse(onAir.since);
+    await waitFor(() => Date.now() >= since + 1200, 10_000, 5);
     const cutAt = Date.now();
     const emergency: ActiveBundle = {
       ...bundle(
