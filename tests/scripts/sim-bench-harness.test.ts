@@ -36,6 +36,17 @@ describe('figures beside baselines', () => {
     expect(figure('z', 'alone', 1, 'ms').met).toBeUndefined();
   });
 
+  it('judges a fixed goal on the figure itself, with no baseline or ratio made up for it', () => {
+    const rss = figure('agent.rss', 'idle RSS', 64.8, 'MB', {
+      goal: { better: 'lower', limit: 70, text: '≤ 70 MB' },
+    });
+    expect(rss).toMatchObject({ met: true, goal: { limit: 70 } });
+    expect(rss.baseline).toBeUndefined();
+    expect(rss.ratio).toBeUndefined();
+    expect(figure('a', 'b', 71, 'MB', { goal: { better: 'lower', limit: 70, text: '' } }).met).toBe(false);
+    expect(figure('a', 'b', 9, 'x/s', { goal: { better: 'higher', limit: 10, text: '' } }).met).toBe(false);
+  });
+
   it('renders every figure with its baseline, ratio and goal in the Markdown table', () => {
     const report: BenchReport = {
       startedAt: '2026-11-26T08:00:00.000Z',
@@ -80,6 +91,11 @@ describe('figures beside baselines', () => {
       '| ingest | health ingest | 400 msg/s | 1000 msg/s (raw aedes QoS 1) | 0.4× | ≥ 0.5× raw aedes | **no** |',
     );
     expect(md).toContain('| agent | failed: Error: boom |');
+    // A fixed goal shows in the Goal column only.
+    report.scenarios[1]!.figures = [
+      figure('agent.rss', 'idle RSS', 64.8, 'MB', { goal: { better: 'lower', limit: 70, text: '≤ 70 MB' } }),
+    ];
+    expect(toMarkdown(report)).toContain('| agent | idle RSS | 64.8 MB | — | — | ≤ 70 MB | yes |');
     expect(md).toContain('- a note');
     expect(md).toContain('load average at start 1 / 1 / 1');
   });

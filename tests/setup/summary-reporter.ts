@@ -19,16 +19,16 @@ export default class SummaryReporter implements Reporter {
     for (const m of modules) {
       const file = relative(process.cwd(), m.moduleId);
       // Errors outside a test: the file failed to load, or a beforeAll/afterAll hook failed.
-      for (const e of m.errors()) failed.push(`${file}: ${e.name ?? 'Error'}: ${firstLine(e.message)}`);
+      for (const e of m.errors()) failed.push(`${file}: ${e.name ?? 'Error'}: ${oneLine(e.message)}`);
       for (const s of m.children.allSuites()) {
-        for (const e of s.errors()) failed.push(`${file} > ${s.fullName}: ${firstLine(e.message)}`);
+        for (const e of s.errors()) failed.push(`${file} > ${s.fullName}: ${oneLine(e.message)}`);
       }
       for (const t of m.children.allTests()) {
         const r = t.result();
         const name = `${file} > ${t.fullName}`;
         if (r.state === 'failed') {
           const e = r.errors?.[0];
-          failed.push(`${name}${e ? `  (${firstLine(e.message)})` : ''}`);
+          failed.push(`${name}${e ? `  (${oneLine(e.message)})` : ''}`);
         } else if (r.state === 'skipped') {
           skipped.push(`${name}${r.note ? `  (${r.note})` : ''}`);
         }
@@ -41,7 +41,7 @@ export default class SummaryReporter implements Reporter {
     }
     if (unhandledErrors.length > 0) {
       out.push(`UNHANDLED ${unhandledErrors.length} error(s) outside any test (details above):`);
-      for (const e of unhandledErrors) out.push(`  ${e.name ?? 'Error'}: ${firstLine(e.message)}`);
+      for (const e of unhandledErrors) out.push(`  ${e.name ?? 'Error'}: ${oneLine(e.message)}`);
     }
     if (failed.length > 0) {
       out.push(`FAILED ${failed.length}:`);
@@ -56,7 +56,8 @@ export default class SummaryReporter implements Reporter {
   }
 }
 
-function firstLine(s: string | undefined): string {
-  const line = (s ?? '').split('\n')[0] ?? '';
+function oneLine(s: string | undefined): string {
+  // The message on one line (a multi-line message often has its point on the second line).
+  const line = (s ?? '').replace(/\s*\n\s*/g, ' ').trim();
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
