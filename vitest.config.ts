@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
 
@@ -29,9 +30,13 @@ export default defineConfig({
     globals: false,
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // One process per file (native addons, child processes, process-wide listeners); as many
-    // files at a time as there are cores (vitest's default).
+    // One process per file (native addons, child processes, process-wide listeners), as many
+    // files at a time as there are cores: vitest's default (cores − 1) runs one file at a time on
+    // a 2-core machine, while most files spend their time waiting on sockets, timers and child
+    // processes (ffmpeg, Chromium, agents).
     pool: 'forks',
+    maxWorkers: availableParallelism(),
+    minWorkers: 1,
     // Every Debian tool the tests need is present, or the run stops with one line saying what to install.
     globalSetup: ['tests/setup/system-tools.ts'],
     // An unhandled rejection or exception fails the test that was running, by name.

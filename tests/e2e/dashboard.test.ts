@@ -176,6 +176,9 @@ beforeAll(async () => {
     );
     await st.start();
     stations.push(st);
+    // The agent enrols in the background with its token, then connects.
+    for (const end = Date.now() + 60_000; !st.deviceId; await new Promise((r) => setTimeout(r, 100)))
+      if (Date.now() > end) throw new Error(`${st.spec.name} did not enrol within 60 s`);
     // Positions around Sơn Dương (demo coordinates) so the map has markers and a unit label.
     const loc = await admin.api('PATCH', `/devices/${encodeURIComponent(idOf(st))}`, {
       location: { lat: 21.7 + i * 0.01, lon: 105.4 + i * 0.012 },

@@ -36,7 +36,9 @@ export default class SummaryReporter implements Reporter {
     }
     const out: string[] = [];
     if (skipped.length > 0) {
-      out.push(`SKIPPED ${skipped.length} test(s), not run on this machine:`);
+      out.push(
+        `SKIPPED ${skipped.length} test(s) (skipped here, or not run because a hook before them failed):`,
+      );
       for (const s of skipped) out.push(`  SKIP ${s}`);
     }
     if (unhandledErrors.length > 0) {
