@@ -267,8 +267,12 @@ describe('agent playback e2e: ffmpeg dying mid-item', () => {
         blobDir: join(h2.dir, 'blobs'),
       },
     ]);
-    await waitFor(() => h2!.player.status().onAir?.itemId === 'a');
-    await waitFor(() => Date.now() >= T + 800, 10_000, 5);
+    // 0.8 s after its sound began (not after its slot: on a starved run it can begin late).
+    const onAir = await waitFor(() => {
+      const x = h2!.player.status().onAir;
+      return x?.itemId === 'a' ? x : undefined;
+    });
+    await waitFor(() => Date.now() >= Date.parse(onAir.since) + 800, 10_000, 5);
     const pid = audio.currentPid()!;
     process.kill(pid, 'SIGKILL');
     await waitFor(

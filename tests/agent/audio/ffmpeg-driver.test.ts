@@ -159,7 +159,9 @@ describe('ffmpeg audio driver (real ffmpeg, WAV sink)', () => {
       source: {
         kind: 'stream',
         url: `${url}/vov1`,
-        durationMs: 8000,
+        // The slot is wall time: every reconnect spawns a decoder, which takes seconds on a starved
+        // run, so the slot leaves room for two stream parts, the failover and the fallback.
+        durationMs: 12_000,
         relay: { failoverMs: 1500, reconnectDelayMs: 300, fallback: { kind: 'file', path: fallback } },
       },
     });
@@ -216,7 +218,8 @@ describe('ffmpeg audio driver (real ffmpeg, WAV sink)', () => {
       source: {
         kind: 'stream',
         url: `${url}/studio`,
-        durationMs: 4000,
+        // Wall time, with room for the decoder spawns of a starved run before the fallback.
+        durationMs: 6000,
         relay: {
           silenceMs: 800,
           failoverMs: 800,
