@@ -9,11 +9,13 @@ import { configFromEnv } from './config.js';
 import { dashboardPlugin } from './http/ui/index.js';
 import { type ServerPlugin, startFleetServer } from './main.js';
 import { contentOptionsFromEnv, contentPlugin } from './services/index.js';
+import { integrationsPlugin } from './services/integrations.js';
 
-/** The standard server: core + content side (publishing, ingest, alerts) + dashboard. */
+/** The standard server: core + content side (publishing, ingest, alerts) + integrations (CAP, event stream) + dashboard. */
 export function standardPlugins(env: NodeJS.ProcessEnv = {}): ServerPlugin[] {
   return [
     contentPlugin(contentOptionsFromEnv(env)),
+    integrationsPlugin(),
     dashboardPlugin(env.TILE_URL ? { tileUrl: env.TILE_URL } : {}),
   ];
 }

@@ -1,0 +1,149 @@
+/**
+ * What an incoming CAP alert does, pure: a duplicate (same sender and identifier) is recognised;
+ * an exercise, test or acknowledgement is recorded and ignored; an Alert becomes an emergency draft
+ * for a person, or is sent at once where the province's policy allows it for that sender and
+ * severity; an Update replaces the alerts it references; a Cancel stops them.
+ */
+import { LoaError } from '@loa/protocol';
+import {
+  autoSendAllowed,
+  type CapConfig,
+  type CapPlan,
+  type LoaPriority,
+  type MappedArea,
+  planAlert,
+  type UnitInfo,
+} from './mapping.js';
+import { type CapAlert, capKey } from './parse.js';
+
+export type CapRecordState = 'draft' | 'sent' | 'cancelled' | 'superseded' | 'ignored';
+
+/** One received CAP alert and what became of it (stored by the CAP service). */
+export interface CapRecord {
+  id: string;
+  /** sender,identifier */
+  key: string;
+  identifier: string;
+  sender: string;
+  sent: string;
+  status: string;
+  msgType: string;
+  /** Keys of the alerts it references (Update, Cancel). */
+  references: string[];
+  state: CapRecordState;
+  receivedAt: string;
+  receivedBy: string;
+  event?: string;
+  severity?: string;
+  urgency?: string;
+  certainty?: string;
+  riskLevel?: number;
+  priority?: LoaPriority;
+  units: string[];
+  areas?: MappedArea[];
+  title?: string;
+  text?: string;
+  lang?: string;
+  validMinutes?: number;
+  /** Emergency bundle ids sent for it. */
+  emergencies: string[];
+  /** Why it is ignored, or why an automatic send fell back to a draft. */
+  note?: string;
+  sendError?: { code: string; message: string };
+  sentAt?: string;
+  sentBy?: string;
+  cancelledAt?: string;
+  /** The alert (key) that cancelled or superseded this one. */
+  closedBy?: string;
+  /** Units a stop command was sent to on cancel. */
+  stopped?: string[];
+}
+
+export type IntakeDecision =
+  | { kind: 'duplicate'; record: CapRecord }
+  | { kind: 'ignore'; reason: string }
+  | { kind: 'new'; plan: CapPlan; mode: 'draft' | 'send'; supersedes: CapRecord[] }
+  | { kind: 'cancel'; targets: CapRecord[] };
+
+function referenced(alert: CapAlert, find: (key: string) => CapRecord | undefined): CapRecord[] {
+  const keys = alert.references.map(capKey);
+  const found = keys.map(find).filter((r): r is CapRecord => r !== undefined);
+  if (found.length === 0)
+    throw new LoaError(
+      'CAP_REFERENCE_UNKNOWN',
+      `CAP: ${alert.msgType} tham chiếu tới cảnh báo chưa từng nhận: ${keys.slice(0, 3).join(' ')}`,
+      { details: { references: keys.slice(0, 20) } },
+    );
+  return found;
+}
+
+export function decideIntake(
+  alert: CapAlert,
+  find: (key: string) => CapRecord | undefined,
+  cfg: CapConfig,
+  units: readonly UnitInfo[],
+  now: number,
+): IntakeDecision {
+  const dup = find(capKey(alert));
+  if (dup) return { kind: 'duplicate', record: dup };
+  if (alert.status !== 'Actual')
+    return { kind: 'ignore', reason: `trạng thái ${alert.status}: chỉ ghi nhận, không phát` };
+  if (alert.msgType === 'Ack' || alert.msgType === 'Error')
+    return { kind: 'ignore', reason: `loại tin ${alert.msgType}: chỉ ghi nhận, không phát` };
+  if (alert.msgType === 'Cancel') {
+    const targets = referenced(alert, find).filter((r) => r.state === 'draft' || r.state === 'sent');
+    return { kind: 'cancel', targets };
+  }
+  const supersedes =
+    alert.msgType === 'Update'
+      ? referenced(alert, find).filter((r) => r.state === 'draft' || r.state === 'sent')
+      : [];
+  const plan = planAlert(alert, cfg, units, now);
+  const mode =
+    plan.priority === 'emergency' && autoSendAllowed(cfg, alert.sender, plan.severity) ? 'send' : 'draft';
+  return { kind: 'new', plan, mode, supersedes };
+}
+
+/** The record of an alert as received (state filled in by the caller). */
+export function recordOf(
+  alert: CapAlert,
+  id: string,
+  by: string,
+  at: string,
+  plan?: CapPlan,
+): Omit<CapRecord, 'state'> {
+  const base = {
+    id,
+    key: capKey(alert),
+    identifier: alert.identifier,
+    sender: alert.sender,
+    sent: alert.sent,
+    status: alert.status,
+    msgType: alert.msgType,
+    references: alert.references.map(capKey),
+    receivedAt: at,
+    receivedBy: by,
+    units: [] as string[],
+    emergencies: [] as string[],
+  };
+  const info = plan?.info ?? alert.infos[0];
+  if (info)
+    Object.assign(base, {
+      event: info.event,
+      severity: info.severity,
+      urgency: info.urgency,
+      certainty: info.certainty,
+    });
+  if (!plan) return base;
+  return {
+    ...base,
+    units: plan.units,
+    areas: plan.areas,
+    priority: plan.priority,
+    ...(plan.riskLevel !== undefined ? { riskLevel: plan.riskLevel } : {}),
+    title: plan.title,
+    text: plan.text,
+    lang: plan.lang,
+    validMinutes: plan.validMinutes,
+  };
+}
