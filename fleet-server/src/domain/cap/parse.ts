@@ -123,6 +123,9 @@ const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', a
 
 /** Decodes the predefined entities and character references; nothing else is an entity here. */
 function decodeText(s: string): string {
+  const bad = /&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});)[^\s;]{0,20};?/.exec(s);
+  if (bad)
+    fail('CAP_MALFORMED', `CAP: thực thể XML "${bad[0]}" không được khai báo (chỉ chấp nhận &amp; &lt; &gt; &quot; &apos;)`);
   return s.replace(ENTITY_RE, (_m, e: string) => {
     if (e in NAMED) return NAMED[e] as string;
     const cp = e.startsWith('#x') ? Number.parseInt(e.slice(2), 16) : Number.parseInt(e.slice(1), 10);
@@ -301,33 +304,35 @@ export function parseCap(xml: string): CapAlert {
       line: valid.err.line,
       col: valid.err.col,
     });
-  const parser = new XMLParser({
+  const options = {
     ignoreAttributes: false,
     attributeNamePrefix: '@_',
-    removeNSPrefix: true,
     processEntities: false,
     htmlEntities: false,
     parseTagValue: false,
     parseAttributeValue: false,
     trimValues: true,
-  });
+  };
+  let raw: Node;
   let doc: Node;
   try {
-    doc = parser.parse(xml) as Node;
+    // once as written (the namespace declarations), once without prefixes (the content)
+    raw = new XMLParser({ ...options, removeNSPrefix: false }).parse(xml) as Node;
+    doc = new XMLParser({ ...options, removeNSPrefix: true }).parse(xml) as Node;
   } catch (cause) {
     throw new LoaError('CAP_MALFORMED', 'CAP: XML không đọc được', { cause });
   }
-  const rootName = Object.keys(doc).find((k) => !k.startsWith('?'));
-  const root = rootName === 'alert' ? doc.alert : undefined;
-  if (!root || typeof root !== 'object' || Array.isArray(root))
-    fail('CAP_NOT_CAP', `CAP: phần tử gốc phải là <alert> (gặp <${rootName ?? ''}>)`);
+  const rootName = Object.keys(raw).find((k) => !k.startsWith('?')) ?? '';
+  const [prefix, local] = rootName.includes(':') ? rootName.split(':', 2) : ['', rootName];
+  const rawRoot = raw[rootName];
+  const root = local === 'alert' ? doc.alert : undefined;
+  if (!root || typeof root !== 'object' || Array.isArray(root) || !rawRoot || typeof rawRoot !== 'object')
+    fail('CAP_NOT_CAP', `CAP: phần tử gốc phải là <alert> (gặp <${rootName.slice(0, 40)}>)`);
   const a = root as Node;
-  const ns = Object.entries(a)
-    .filter(([k]) => k.startsWith('@_xmlns'))
-    .map(([, v]) => String(v));
-  if (!ns.includes(CAP_NAMESPACE))
+  const ns = (rawRoot as Node)[prefix ? `@_xmlns:${prefix}` : '@_xmlns'];
+  if (ns !== CAP_NAMESPACE)
     fail('CAP_NOT_CAP', `CAP: <alert> phải thuộc không gian tên ${CAP_NAMESPACE} (CAP 1.2)`, {
-      namespaces: ns,
+      namespace: typeof ns === 'string' ? ns.slice(0, 100) : null,
     });
 
   const identifier = req(a, 'identifier', 'alert');
