@@ -1,6 +1,6 @@
 /**
  * What a province edits to connect CAP alerts to Loa, and the pure rules that apply it:
- *   - areas → unit paths: geocodes by a mapping table (or, for a code list such as Decision
+ *   - areas → unit paths: geocodes by a mapping table (LOA-UNIT: the unit path itself) (or, for a code list such as Decision
  *     19/2025's, the official code itself), polygons and circles by unit centroids where loaded,
  *     area names against unit names as a last resort;
  *   - severity/urgency/certainty and the disaster risk level of Decision 18/2021 (cấp độ rủi ro
@@ -141,6 +141,9 @@ export function normaliseName(s: string): string {
     .trim();
 }
 
+/** A geocode whose value is a Loa unit path ("08/02500"), for alerts made by Loa's own tools. */
+export const LOA_UNIT_GEOCODE = 'LOA-UNIT';
+
 export type AreaMatch = 'geocode' | 'official-code' | 'polygon' | 'circle' | 'name';
 
 export interface MappedArea {
@@ -154,7 +157,7 @@ export function mapArea(area: CapArea, cfg: CapConfig, units: readonly UnitInfo[
   const byPath = new Map(units.map((u) => [u.path, u] as const));
   const found = new Set<string>();
   for (const g of area.geocodes) {
-    const path = cfg.geocodes[g.valueName]?.[g.value];
+    const path = g.valueName === LOA_UNIT_GEOCODE ? g.value : cfg.geocodes[g.valueName]?.[g.value];
     if (path && byPath.has(path)) found.add(path);
   }
   if (found.size) return { areaDesc: area.areaDesc, units: [...found], by: 'geocode' };
