@@ -23,7 +23,7 @@ import {
 } from '@loa/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { type FleetServer, startFleetServer } from '../../../fleet-server/src/main.js';
+import { type FleetServer, type ServerPlugin, startFleetServer } from '../../../fleet-server/src/main.js';
 import { type ContentServices, contentPlugin } from '../../../fleet-server/src/services/index.js';
 import { DEVICE_SCRYPT, hashSecret } from '../../../fleet-server/src/store/secrets.js';
 import type { DeviceRecord, UserRole } from '../../../fleet-server/src/store/types.js';
@@ -94,7 +94,13 @@ export function delegated(pub: string, roles: Role[], scope: string[], name?: st
 }
 
 export async function startHarness(
-  opts: { maxUploadBytes?: number; twoPerson?: boolean; alertRules?: { offlineMinutes?: number } } = {},
+  opts: {
+    maxUploadBytes?: number;
+    twoPerson?: boolean;
+    alertRules?: { offlineMinutes?: number };
+    /** Plugins started after the content plugin (e.g. integrations). */
+    plugins?: ServerPlugin[];
+  } = {},
 ): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'loa-h6-'));
   const root = generateKeyPair();
@@ -124,6 +130,7 @@ export async function startHarness(
           ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
           ...(opts.twoPerson !== undefined ? { publisher: { twoPerson: opts.twoPerson } } : {}),
         }),
+        ...(opts.plugins ?? []),
       ],
     });
   let server = await boot();
