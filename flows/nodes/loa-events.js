@@ -38,6 +38,7 @@ module.exports = (RED) => {
             if (ev.event === 'hello') {
               delay = 1000;
               this.status({ fill: 'green', shape: 'dot', text: 'đã kết nối' });
+              this.log(`đã kết nối luồng sự kiện (${types.join(',')})`);
               return;
             }
             if (ev.event === 'overflow') {
