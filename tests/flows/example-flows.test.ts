@@ -111,7 +111,7 @@ const feedBundles = async () =>
 beforeAll(async () => {
   loa = await startLoa({ offlineMinutes: 1 });
   dataDir = await mkdtemp(join(tmpdir(), 'loa-flows-'));
-  feed = createServer((req, res) => {
+  feed = createServer((_req, res) => {
     feedRequests++;
     res.writeHead(200, { 'content-type': 'application/rss+xml; charset=utf-8' });
     res.end(rss(feedItems));

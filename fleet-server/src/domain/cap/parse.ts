@@ -125,7 +125,10 @@ const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', a
 function decodeText(s: string): string {
   const bad = /&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});)[^\s;]{0,20};?/.exec(s);
   if (bad)
-    fail('CAP_MALFORMED', `CAP: thực thể XML "${bad[0]}" không được khai báo (chỉ chấp nhận &amp; &lt; &gt; &quot; &apos;)`);
+    fail(
+      'CAP_MALFORMED',
+      `CAP: thực thể XML "${bad[0]}" không được khai báo (chỉ chấp nhận &amp; &lt; &gt; &quot; &apos;)`,
+    );
   return s.replace(ENTITY_RE, (_m, e: string) => {
     if (e in NAMED) return NAMED[e] as string;
     const cp = e.startsWith('#x') ? Number.parseInt(e.slice(2), 16) : Number.parseInt(e.slice(1), 10);
