@@ -8,8 +8,8 @@ import { isLoaError } from '@loa/protocol';
 import { configFromEnv } from './config.js';
 import { dashboardPlugin } from './http/ui/index.js';
 import { type ServerPlugin, startFleetServer } from './main.js';
+import { integrationsPlugin } from './plugins/integrations.js';
 import { contentOptionsFromEnv, contentPlugin } from './services/index.js';
-import { integrationsPlugin } from './services/integrations.js';
 
 /** The standard server: core + content side (publishing, ingest, alerts) + integrations (CAP, event stream) + dashboard. */
 export function standardPlugins(env: NodeJS.ProcessEnv = {}): ServerPlugin[] {

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import type { CapRecord } from '../../fleet-server/src/domain/cap/intake.js';
 import { dashboardPlugin } from '../../fleet-server/src/http/ui/index.js';
-import { integrationsPlugin } from '../../fleet-server/src/services/integrations.js';
+import { integrationsPlugin } from '../../fleet-server/src/plugins/integrations.js';
 import { type Harness, startHarness, type TestUser } from '../fleet-server/publish/harness.js';
 
 export const require = createRequire(import.meta.url);

@@ -9,8 +9,8 @@ import type { Deps } from '../deps.js';
 import { capRoutes } from '../http/routes/cap.js';
 import { type EventSourceFn, eventRoutes } from '../http/routes/events.js';
 import type { ServerPlugin } from '../main.js';
-import { CapService } from './cap-service.js';
-import type {} from './index.js';
+import { CapService } from '../services/cap-service.js';
+import type {} from '../services/index.js';
 
 declare module '../deps.js' {
   interface Services {
