@@ -1,5 +1,6 @@
 /**
- * loa bulletin: text (msg.payload string) or audio (msg.payload Buffer) → content item → bundle
+ * loa bulletin: text (msg.payload string; spoken by the server unless `speak` is off, and kept as a
+ * text item for noticeboards) or audio (msg.payload Buffer) → content items → bundle
  * draft; then, as configured, submit it for approval or publish it (submit, approve and publish
  * signed with the token owner's server-held key: only where the role and the trust policy allow).
  */
@@ -38,7 +39,18 @@ function input(cfg, msg) {
     .filter(Boolean);
   for (const t of times)
     if (!TIME_RE.test(t)) throw new LoaClientError('LOA_INPUT_INVALID', `giờ phát "${t}" phải dạng HH:MM`);
-  return { mode, units, channel, priority, title, kind, times, lang: msg.lang || cfg.lang || 'vi' };
+  const speak = msg.speak ?? cfg.speak ?? true;
+  return {
+    mode,
+    units,
+    channel,
+    priority,
+    title,
+    kind,
+    times,
+    speak: speak !== false && speak !== 'false',
+    lang: msg.lang || cfg.lang || 'vi',
+  };
 }
 
 module.exports = (RED) => {
@@ -50,33 +62,39 @@ module.exports = (RED) => {
         inp = input(cfg, msg);
         const api = clientOf(RED, cfg.server);
         this.status({ fill: 'blue', shape: 'dot', text: 'đang gửi…' });
-        const content =
-          inp.kind === 'text'
-            ? await api.request('POST', '/api/v1/content/text', {
-                json: {
-                  title: inp.title,
-                  unit: inp.units[0],
-                  lang: inp.lang,
-                  text: msg.payload.trim().slice(0, 20_000),
-                },
-              })
-            : await api.request(
-                'POST',
-                `/api/v1/content/upload?${new URLSearchParams({ title: inp.title, unit: inp.units[0], lang: inp.lang, name: msg.filename ? String(msg.filename).split(/[\\/]/).pop() : 'ban-tin.mp3' })}`,
-                {
-                  body: msg.payload,
-                  headers: { 'content-type': 'application/octet-stream' },
-                  timeoutMs: 300_000,
-                },
-              );
-        const item = { content: content.id, priority: inp.priority, title: inp.title };
+        const contents = [];
+        if (inp.kind === 'text') {
+          const text = {
+            title: inp.title,
+            unit: inp.units[0],
+            lang: inp.lang,
+            text: msg.payload.trim().slice(0, 20_000),
+          };
+          // spoken first, so that the schedule plays the voice; the text item is for noticeboards
+          if (inp.speak)
+            contents.push(
+              await api.request('POST', '/api/v1/content/speech', { json: text, timeoutMs: 300_000 }),
+            );
+          contents.push(await api.request('POST', '/api/v1/content/text', { json: text }));
+        } else {
+          const name = msg.filename ? String(msg.filename).split(/[\\/]/).pop() : 'ban-tin.mp3';
+          const q = new URLSearchParams({ title: inp.title, unit: inp.units[0], lang: inp.lang, name });
+          contents.push(
+            await api.request('POST', `/api/v1/content/upload?${q}`, {
+              body: msg.payload,
+              headers: { 'content-type': 'application/octet-stream' },
+              timeoutMs: 300_000,
+            }),
+          );
+        }
+        const first = contents[0];
         const draft = {
           channel: inp.channel,
           description: inp.title,
-          items: [item],
+          items: contents.map((c) => ({ content: c.id, priority: inp.priority, title: inp.title })),
           targets: inp.units.map((unit) => ({ unit })),
           ...(inp.times.length
-            ? { schedule: [{ id: 'daily', items: [content.id], rule: { type: 'daily', times: inp.times } }] }
+            ? { schedule: [{ id: 'daily', items: [first.id], rule: { type: 'daily', times: inp.times } }] }
             : {}),
         };
         let bundle = await api.request('POST', '/api/v1/bundles', { json: draft });
@@ -92,7 +110,7 @@ module.exports = (RED) => {
         }
         this.status({ fill: 'green', shape: 'dot', text: `${bundle.id}: ${bundle.state}` });
         msg.payload = bundle;
-        msg.content = content;
+        msg.content = contents;
         send(msg);
         done();
       } catch (err) {

@@ -68,6 +68,9 @@ const feedItems = [
   { id: 'tin-2', title: 'Phòng chống cháy rừng', text: 'Bà con không đốt nương rẫy trong mùa khô.' },
 ];
 let feedRequests = 0;
+/** While true the feed accepts requests and never answers (a hung upstream). */
+let feedHangs = false;
+const hung: import('node:http').ServerResponse[] = [];
 const upstream: Received[] = [];
 const mails: { from: string; to: string[]; data: string }[] = [];
 let feed: Server;
@@ -113,6 +116,10 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'loa-flows-'));
   feed = createServer((_req, res) => {
     feedRequests++;
+    if (feedHangs) {
+      hung.push(res);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/rss+xml; charset=utf-8' });
     res.end(rss(feedItems));
   });
@@ -167,6 +174,7 @@ beforeAll(async () => {
     DATA_DIR: dataDir,
     FEED_URL: `http://127.0.0.1:${feedPort}/rss.xml`,
     FEED_UNIT: '08/02500',
+    FEED_TIMEOUT_MS: '1500',
     SMTP_HOST: '127.0.0.1',
     SMTP_PORT: String(smtpPort),
     NOTIFY_EMAIL_TO: 'truc-ban@tuyenquang.gov.vn',
@@ -210,7 +218,37 @@ describe('example flow 1: feed → bulletins submitted for approval', () => {
       'Phòng chống cháy rừng',
     ]);
     expect(bundles.every((b) => b.units.join() === '08/02500')).toBe(true);
+    // spoken by the server for the stations, and kept as text for noticeboards
+    expect(bundles.map((b) => b.manifest.items.map((i) => i.kind).join('+'))).toEqual([
+      'audio+text',
+      'audio+text',
+    ]);
   });
+});
+
+describe('example flow 1: a feed that hangs', () => {
+  it('times out with the error in the log, and nothing is published', async () => {
+    feedHangs = true;
+    try {
+      const before = feedRequests;
+      const logBefore = log.length;
+      const res = await nr('/inject/feed-tick', { method: 'POST' });
+      expect(res.status).toBe(200);
+      await eventually(() => feedRequests > before, 10_000);
+      // the catch path prints the failed message to the runtime log (journald in production)
+      const seen = await eventually(() => {
+        const tail = log.slice(logBefore);
+        return tail.includes('[debug:Lỗi nguồn tin]') && tail.includes('no response from server')
+          ? tail
+          : null;
+      }, 20_000);
+      expect(seen).toContain("name: 'Đọc nguồn tin'");
+      expect(await feedBundles()).toHaveLength(2);
+    } finally {
+      feedHangs = false;
+      for (const r of hung.splice(0)) r.destroy();
+    }
+  }, 30_000);
 });
 
 describe('example flow 2: CAP alerts', () => {
@@ -356,7 +394,7 @@ describe('example flow 1 after a restart', () => {
     await startNodeRed();
     const bundles = await eventually(async () => {
       const b = await feedBundles();
-      return b.length >= 3 ? b : null;
+      return b.length >= 3 && b.every((x) => x.state === 'submitted') ? b : null;
     }, 30_000);
     expect(feedRequests).toBeGreaterThan(polled);
     // every item of that poll is handled together: let a duplicate, if any, arrive

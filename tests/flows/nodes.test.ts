@@ -60,13 +60,13 @@ describe('loa-server', () => {
 });
 
 describe('loa bulletin', () => {
-  it('turns text into a bundle submitted for approval (editor token)', async () => {
+  it('turns text into a spoken bulletin (and a text item) submitted for approval (editor token)', async () => {
     const { n, out } = await load(
       'loa bulletin',
       { mode: 'submit', unit: '08/02500', channel: 'tin-tuc', times: '06:00' },
       loa.editor.token,
     );
-    const got = nextInput(out);
+    const got = nextInput(out, 60_000);
     n.receive({
       payload: 'Thông báo lịch tiêm chủng mở rộng tháng 6 tại trạm y tế xã.',
       title: 'Tiêm chủng tháng 6',
@@ -76,15 +76,29 @@ describe('loa bulletin', () => {
       id: string;
       state: string;
       units: string[];
-      manifest: { schedule: unknown[] };
+      manifest: { items: { id: string; kind: string }[]; schedule: { items: string[] }[] };
     };
     expect(bundle).toMatchObject({ state: 'submitted', units: ['08/02500'] });
+    const contents = msg.content as { id: string; kind: string; durationMs?: number }[];
+    expect(contents.map((c) => c.kind)).toEqual(['audio', 'text']);
+    expect(contents[0]?.durationMs).toBeGreaterThan(1000);
+    expect(bundle.manifest.items.map((i) => i.kind)).toEqual(['audio', 'text']);
     expect(bundle.manifest.schedule).toEqual([
-      expect.objectContaining({ rule: { type: 'daily', times: ['06:00'] } }),
+      expect.objectContaining({ items: [contents[0]?.id], rule: { type: 'daily', times: ['06:00'] } }),
     ]);
     const stored = await loa.h.server.deps.store.bundles.get(bundle.id);
     expect(stored?.state).toBe('submitted');
-    expect((msg.content as { kind: string }).kind).toBe('text');
+  }, 60_000);
+
+  it('text only when speaking is off', async () => {
+    const { n, out } = await load(
+      'loa bulletin',
+      { mode: 'draft', unit: '08/02500', speak: false },
+      loa.editor.token,
+    );
+    const got = nextInput(out);
+    n.receive({ payload: 'Chữ chạy: lịch cắt điện thứ Hai.', title: 'Lịch cắt điện' });
+    expect(((await got).content as { kind: string }[]).map((c) => c.kind)).toEqual(['text']);
   });
 
   it('uploads audio (a Buffer) as a draft', async () => {
@@ -95,7 +109,7 @@ describe('loa bulletin', () => {
     n.receive({ payload: readFileSync(file), title: 'Bản tin âm thanh', filename: 'ban-tin.wav' });
     const msg = await got;
     expect(msg.payload).toMatchObject({ state: 'draft', units: ['08/02600'] });
-    expect((msg.content as { kind: string; mediaType: string }).kind).toBe('audio');
+    expect((msg.content as { kind: string }[]).map((c) => c.kind)).toEqual(['audio']);
   });
 
   it('refuses bad input and a token without the role: red status, error, nothing stored', async () => {

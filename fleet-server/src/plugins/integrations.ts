@@ -1,16 +1,19 @@
 /**
  * The integrations side of the server, as a plugin started after the content plugin: CAP 1.2
  * intake (`/api/v1/cap…`, on the existing emergency service) and one JSON event stream for flows
- * (`/api/v1/events`: presence, alerts, proofs, emergency progress, CAP intake).
+ * (`/api/v1/events`: presence, alerts, proofs, emergency progress, CAP intake), and text bulletins
+ * spoken by the server (`/api/v1/content/speech`).
  */
 import { join } from 'node:path';
 import { LoaError } from '@loa/protocol';
 import type { Deps } from '../deps.js';
 import { capRoutes } from '../http/routes/cap.js';
 import { type EventSourceFn, eventRoutes } from '../http/routes/events.js';
+import { speechRoutes } from '../http/routes/speech.js';
 import type { ServerPlugin } from '../main.js';
 import { CapService } from '../services/cap-service.js';
 import type {} from '../services/index.js';
+import { speakText } from '../services/speech-content.js';
 
 declare module '../deps.js' {
   interface Services {
@@ -90,7 +93,11 @@ export function integrationsPlugin(): ServerPlugin {
         return d?.unit;
       };
       return {
-        routes: [capRoutes(() => cap), eventRoutes(streamSources(deps, cap), unitOf)],
+        routes: [
+          capRoutes(() => cap),
+          eventRoutes(streamSources(deps, cap), unitOf),
+          speechRoutes((input, actor, ip) => speakText(content, input, actor, ip)),
+        ],
         errorStatus: { CAP_AREA_UNKNOWN: 422, CAP_REFERENCE_UNKNOWN: 422, CAP_STATE_CONFLICT: 409 },
       };
     },
