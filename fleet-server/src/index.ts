@@ -15,6 +15,8 @@ export * from './http/openapi.js';
 export { dashboardPlugin } from './http/ui/index.js';
 export * from './main.js';
 export * from './metrics.js';
+// CAP intake, the event stream and spoken bulletins, as a server plugin (after the content plugin).
+export { integrationsPlugin } from './plugins/integrations.js';
 export * from './seed.js';
 export * from './services/index.js';
 export * from './store/file-store.js';

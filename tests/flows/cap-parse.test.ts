@@ -262,6 +262,11 @@ describe('CAP mapping to units and priorities', () => {
     const other = cfg({ autoSend: [{ sender: 'someone@else', severities: ['Severe'] }] });
     expect(decideIntake(a, none, other, UNITS, now)).toMatchObject({ kind: 'new', mode: 'draft' });
     expect(decideIntake({ ...a, status: 'Exercise' }, none, auto, UNITS, now).kind).toBe('ignore');
+    // past its <expires> (17:30 that day): recorded, never broadcast
+    expect(decideIntake(a, none, auto, UNITS, Date.parse('2026-06-12T17:31:00+07:00'))).toMatchObject({
+      kind: 'ignore',
+      reason: expect.stringContaining('hết hạn'),
+    });
     const rec = { key: `${a.sender},${a.identifier}`, state: 'sent' } as never;
     expect(
       decideIntake(a, (k) => (k === `${a.sender},${a.identifier}` ? rec : undefined), auto, UNITS, now).kind,

@@ -9,7 +9,6 @@
  *   - nightly statistics → JSON and CSV POSTed upstream.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,7 +17,7 @@ import { join } from 'node:path';
 import { deviceSubscriptions } from '@loa/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../fleet-server/publish/harness.js';
-import { type Loa, require, startLoa } from './loa-fixture.js';
+import { capSample, type Loa, require, startLoa } from './loa-fixture.js';
 
 const { SMTPServer } = require('smtp-server') as {
   SMTPServer: new (
@@ -30,7 +29,13 @@ const { SMTPServer } = require('smtp-server') as {
   };
 };
 
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/cap/${name}`, import.meta.url), 'utf8');
+const fixture = capSample;
+/** A current alert for a commune no table, code or name knows. */
+const unknownArea = () =>
+  fixture('vn-flood-alert.xml')
+    .replace('<areaDesc>Xã Minh Quang</areaDesc>', '<areaDesc>Xã Không Có</areaDesc>')
+    .replace('<value>02500</value>', '<value>99999</value>')
+    .replace(/0612-01/g, '0612-51');
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 interface Received {
@@ -283,7 +288,7 @@ describe('example flow 2: CAP alerts', () => {
     res = await nr('/loa/cap', {
       method: 'POST',
       headers: { 'content-type': 'application/xml' },
-      body: fixture('oasis-thunderstorm.xml'),
+      body: unknownArea(),
     });
     expect(res.status).toBe(422);
     expect(JSON.stringify(await res.json())).toContain('CAP_AREA_UNKNOWN');

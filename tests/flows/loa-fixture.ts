@@ -3,6 +3,7 @@
  * units of a small province, users of each role with API tokens, an operator whose server-held key
  * the province delegated for emergencies and commands, and the Node-RED test helper.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { CapRecord } from '../../fleet-server/src/domain/cap/intake.js';
 import { dashboardPlugin } from '../../fleet-server/src/http/ui/index.js';
@@ -74,4 +75,14 @@ export function paletteNodes(): unknown[] {
   return ['loa-server', 'loa-bulletin', 'loa-emergency', 'loa-events', 'loa-stats', 'loa-cap'].map((n) =>
     require(`../../flows/nodes/${n}.js`),
   );
+}
+
+/**
+ * A CAP sample from fixtures/cap, its day (2026-06-12) moved to tomorrow in Vietnam so that its
+ * <expires> lies ahead of the server's clock (an expired alert is only recorded).
+ */
+export function capSample(name: string): string {
+  const xml = readFileSync(new URL(`./fixtures/cap/${name}`, import.meta.url), 'utf8');
+  const tomorrow = new Date(Date.now() + 7 * 3600_000 + 86_400_000).toISOString().slice(0, 10);
+  return xml.replaceAll('2026-06-12T', `${tomorrow}T`);
 }

@@ -1,6 +1,6 @@
 /**
  * What an incoming CAP alert does, pure: a duplicate (same sender and identifier) is recognised;
- * an exercise, test or acknowledgement is recorded and ignored; an Alert becomes an emergency draft
+ * an exercise, test, acknowledgement or expired alert is recorded and ignored; an Alert becomes an emergency draft
  * for a person, or is sent at once where the province's policy allows it for that sender and
  * severity; an Update replaces the alerts it references; a Cancel stops them.
  */
@@ -11,6 +11,7 @@ import {
   type CapPlan,
   type LoaPriority,
   type MappedArea,
+  pickInfo,
   planAlert,
   type UnitInfo,
 } from './mapping.js';
@@ -94,6 +95,10 @@ export function decideIntake(
     const targets = referenced(alert, find).filter((r) => r.state === 'draft' || r.state === 'sent');
     return { kind: 'cancel', targets };
   }
+  // an alert past its <expires> must not make a speaker talk (a late or replayed push)
+  const info = pickInfo(alert);
+  if (info?.expires && Date.parse(info.expires) <= now)
+    return { kind: 'ignore', reason: `đã hết hạn lúc ${info.expires}: chỉ ghi nhận, không phát` };
   const supersedes =
     alert.msgType === 'Update'
       ? referenced(alert, find).filter((r) => r.state === 'draft' || r.state === 'sent')
