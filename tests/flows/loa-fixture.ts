@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { CapRecord } from '../../fleet-server/src/domain/cap/intake.js';
-import { dashboardPlugin } from '../../fleet-server/src/http/ui/index.js';
-import { integrationsPlugin } from '../../fleet-server/src/plugins/integrations.js';
+import { dashboardPlugin } from '../../fleet-server/src/plugins/dashboard.js';
+import { type IntegrationsPlugin, integrationsPlugin } from '../../fleet-server/src/plugins/integrations.js';
 import { type Harness, startHarness, type TestUser } from '../fleet-server/publish/harness.js';
 
 export const require = createRequire(import.meta.url);
@@ -29,8 +29,13 @@ export const UNITS = [
 ];
 
 export async function startLoa(opts: { offlineMinutes?: number } = {}): Promise<Loa> {
+  let integrations: IntegrationsPlugin | undefined;
   const h = await startHarness({
-    plugins: [integrationsPlugin(), dashboardPlugin()],
+    // made anew at each (re)start, after the content plugin: integrations, then the dashboard
+    plugins: (content) => {
+      integrations = integrationsPlugin({ content });
+      return [integrations, dashboardPlugin({ content })];
+    },
     alertRules: { offlineMinutes: opts.offlineMinutes ?? 1 },
   });
   const at = new Date().toISOString();
@@ -53,7 +58,7 @@ export async function startLoa(opts: { offlineMinutes?: number } = {}): Promise<
     editor,
     operator,
     viewer,
-    capRecords: () => h.server.deps.services.cap?.list(1000) ?? [],
+    capRecords: () => integrations?.cap.list(1000) ?? [],
   };
 }
 

@@ -1,8 +1,10 @@
 /**
- * The integrations side of the server, as a plugin started after the content plugin: CAP 1.2
- * intake (`/api/v1/cap…`, on the existing emergency service) and one JSON event stream for flows
- * (`/api/v1/events`: presence, alerts, proofs, emergency progress, CAP intake), and text bulletins
- * spoken by the server (`/api/v1/content/speech`).
+ * The integrations side of the server as a plugin, composed after the content plugin whose
+ * services it uses: CAP 1.2 intake (`/api/v1/cap…`, acting through the existing emergency
+ * service), one JSON event stream for flows (`/api/v1/events`: presence, alerts, proofs,
+ * emergency progress, CAP intake), and text bulletins spoken by the server
+ * (`/api/v1/content/speech`). Once started, the plugin holds its CAP service (`plugin.cap`) for
+ * in-process callers (tests).
  */
 import { join } from 'node:path';
 import { LoaError } from '@loa/protocol';
@@ -10,21 +12,15 @@ import type { Deps } from '../deps.js';
 import { capRoutes } from '../http/routes/cap.js';
 import { type EventSourceFn, eventRoutes } from '../http/routes/events.js';
 import { speechRoutes } from '../http/routes/speech.js';
-import type { ServerPlugin } from '../main.js';
+import type { ServerPlugin } from '../server-plugin.js';
 import { CapService } from '../services/cap-service.js';
-import type {} from '../services/index.js';
+import type { ContentServices } from '../services/content-services.js';
 import { speakText } from '../services/speech-content.js';
+import type { ContentPlugin } from './content.js';
 
-declare module '../deps.js' {
-  interface Services {
-    cap?: CapService;
-  }
-}
-
-/** Event sources of the stream, from the broker and the content services. */
-export function streamSources(deps: Deps, cap: CapService): EventSourceFn[] {
-  const content = deps.services.content;
-  const out: EventSourceFn[] = [
+/** Event sources of the stream, from the broker, the content services and the CAP service. */
+export function streamSources(deps: Deps, content: ContentServices, cap: CapService): EventSourceFn[] {
+  return [
     (emit) =>
       deps.broker.onPresence((p) =>
         emit({
@@ -35,41 +31,54 @@ export function streamSources(deps: Deps, cap: CapService): EventSourceFn[] {
         }),
       ),
     (emit) => cap.on((e) => emit({ ...e, unit: e.record.units[0] ?? '' })),
+    (emit) =>
+      content.alerts.on((e) =>
+        emit({ type: `alert.${e.type}`, unit: e.alert.unit, deviceId: e.alert.deviceId, alert: e.alert }),
+      ),
+    (emit) =>
+      content.ingest.on((e) => {
+        if (e.type === 'proof') emit({ type: 'proof', deviceId: e.deviceId, proof: e.proof });
+      }),
+    (emit) =>
+      content.emergency.on((e) =>
+        e.type === 'emergency.sent'
+          ? emit({ type: e.type, bundleId: e.bundleId, unit: e.unit, summary: e.summary })
+          : emit({
+              type: e.type,
+              bundleId: e.bundleId,
+              unit: e.device.unit,
+              deviceId: e.device.deviceId,
+              device: e.device,
+              summary: e.summary,
+            }),
+      ),
   ];
-  if (content)
-    out.push(
-      (emit) =>
-        content.alerts.on((e) =>
-          emit({ type: `alert.${e.type}`, unit: e.alert.unit, deviceId: e.alert.deviceId, alert: e.alert }),
-        ),
-      (emit) =>
-        content.ingest.on((e) => {
-          if (e.type === 'proof') emit({ type: 'proof', deviceId: e.deviceId, proof: e.proof });
-        }),
-      (emit) =>
-        content.emergency.on((e) =>
-          e.type === 'emergency.sent'
-            ? emit({ type: e.type, bundleId: e.bundleId, unit: e.unit, summary: e.summary })
-            : emit({
-                type: e.type,
-                bundleId: e.bundleId,
-                unit: e.device.unit,
-                deviceId: e.device.deviceId,
-                device: e.device,
-                summary: e.summary,
-              }),
-        ),
-    );
-  return out;
 }
 
-export function integrationsPlugin(): ServerPlugin {
+export interface IntegrationsPlugin extends ServerPlugin {
+  /** The started CAP service; throws PLUGIN_NOT_STARTED before start(). */
+  readonly cap: CapService;
+}
+
+export interface IntegrationsPluginOptions {
+  /** The content plugin, started before this one. */
+  content: ContentPlugin;
+}
+
+export function integrationsPlugin(options: IntegrationsPluginOptions): IntegrationsPlugin {
+  let started: CapService | undefined;
   return {
     name: 'integrations',
+    get cap(): CapService {
+      if (!started)
+        throw new LoaError(
+          'PLUGIN_NOT_STARTED',
+          'the integrations plugin must start before its services are used',
+        );
+      return started;
+    },
     async start(deps) {
-      const content = deps.services.content;
-      if (!content)
-        throw new LoaError('SERVICE_UNAVAILABLE', 'integrations need the content plugin started before them');
+      const content = options.content.services;
       const cap = new CapService({
         dir: join(deps.config.dataDir, 'cap'),
         units: async () =>
@@ -80,7 +89,7 @@ export function integrationsPlugin(): ServerPlugin {
         now: () => deps.clock.now(),
       });
       await cap.start();
-      deps.services.cap = cap;
+      started = cap;
       const units = new Map<string, string>();
       const unitOf = async (deviceId: string) => {
         const hit = units.get(deviceId);
@@ -94,11 +103,10 @@ export function integrationsPlugin(): ServerPlugin {
       };
       return {
         routes: [
-          capRoutes(() => cap),
-          eventRoutes(streamSources(deps, cap), unitOf),
+          capRoutes(cap),
+          eventRoutes(streamSources(deps, content, cap), unitOf),
           speechRoutes((input, actor, ip) => speakText(content, input, actor, ip)),
         ],
-        errorStatus: { CAP_AREA_UNKNOWN: 422, CAP_REFERENCE_UNKNOWN: 422, CAP_STATE_CONFLICT: 409 },
       };
     },
   };

@@ -15,8 +15,8 @@ import { type CapRecord, decideIntake, recordOf } from '../domain/cap/intake.js'
 import { type CapConfig, DEFAULT_CAP_CONFIG, parseCapConfig, type UnitInfo } from '../domain/cap/mapping.js';
 import { parseCap } from '../domain/cap/parse.js';
 import { type EmergencyRequest, EmergencyRequestSchema } from '../domain/emergency.js';
+import type { AuditInput } from '../domain/model.js';
 import { requireScope } from '../domain/rbac.js';
-import type { AuditInput } from '../store/types.js';
 
 export interface CapActor {
   id: string;

@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import type { ContentRecord } from '../store/types.js';
+import type { ContentRecord } from '../domain/model.js';
 import type { BlobStore } from './blob-store.js';
 import type { Actor, ContentService, TextContent } from './content-service.js';
 import type { Transcoder } from './transcoder.js';

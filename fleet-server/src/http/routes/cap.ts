@@ -12,7 +12,8 @@ import { z } from 'zod';
 import { CAP_MAX_BYTES } from '../../domain/cap/parse.js';
 import { inScope } from '../../domain/rbac.js';
 import type { CapService } from '../../services/cap-service.js';
-import type { AppEnv, RouteContext } from '../app.js';
+import type { AppEnv } from '../auth.js';
+import type { RouteContext } from '../route-context.js';
 
 const XML_TYPES = ['application/xml', 'text/xml', 'application/cap+xml'];
 
@@ -53,8 +54,8 @@ const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
 
-/** Route module for createApp: `capRoutes(() => service)`. */
-export function capRoutes(cap: () => CapService) {
+/** The CAP routes, handed the CAP service (mounted by the integrations plugin). */
+export function capRoutes(cap: CapService) {
   return ({ api, app }: RouteContext): void => {
     api.add({
       method: 'post',
@@ -92,7 +93,7 @@ export function capRoutes(cap: () => CapService) {
             { details: { unit } },
           );
         };
-        const r = await cap().intake(xml, { ...user, ip }, stopUnit);
+        const r = await cap.intake(xml, { ...user, ip }, stopUnit);
         return c.json(r, r.outcome === 'duplicate' || r.outcome === 'ignored' ? 200 : 201);
       },
     });
@@ -105,7 +106,7 @@ export function capRoutes(cap: () => CapService) {
       permission: 'read',
       query: ListQuery,
       handler: ({ query, user }) =>
-        cap()
+        cap
           .list(5000)
           .filter(
             (r) =>
@@ -122,7 +123,7 @@ export function capRoutes(cap: () => CapService) {
       tags: ['cap'],
       permission: 'read',
       handler: ({ params, user }) => {
-        const r = cap().get(params.id as string);
+        const r = cap.get(params.id as string);
         if (r.units.length && !r.units.some((u) => inScope(user, u)))
           throw new LoaError('CAP_ALERT_NOT_FOUND', `Không tìm thấy cảnh báo CAP "${params.id}"`);
         return r;
@@ -135,7 +136,7 @@ export function capRoutes(cap: () => CapService) {
       summary: 'Send a CAP draft as an emergency (with my server-held key)',
       tags: ['cap'],
       permission: 'emergency.send',
-      handler: ({ params, user, ip }) => cap().send(params.id as string, { ...user, ip }),
+      handler: ({ params, user, ip }) => cap.send(params.id as string, { ...user, ip }),
     });
 
     api.add({
@@ -144,7 +145,7 @@ export function capRoutes(cap: () => CapService) {
       summary: 'Discard a CAP draft (nothing is sent)',
       tags: ['cap'],
       permission: 'emergency.send',
-      handler: ({ params, user, ip }) => cap().discard(params.id as string, { ...user, ip }),
+      handler: ({ params, user, ip }) => cap.discard(params.id as string, { ...user, ip }),
     });
 
     api.add({
@@ -153,7 +154,7 @@ export function capRoutes(cap: () => CapService) {
       summary: "The province's CAP table: geocodes, centroids, priority rules, auto-send policy",
       tags: ['cap'],
       permission: 'read',
-      handler: () => cap().config(),
+      handler: () => cap.config(),
     });
 
     api.add({
@@ -163,7 +164,7 @@ export function capRoutes(cap: () => CapService) {
       tags: ['cap'],
       roles: ['administrator'],
       body: z.record(z.string(), z.unknown()),
-      handler: ({ body, user, ip }) => cap().setConfig(body, { ...user, ip }),
+      handler: ({ body, user, ip }) => cap.setConfig(body, { ...user, ip }),
     });
   };
 }

@@ -9,7 +9,7 @@ import { LoaError } from '@loa/protocol';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { inScope } from '../../domain/rbac.js';
-import type { RouteContext } from '../app.js';
+import type { RouteContext } from '../route-context.js';
 
 export interface StreamEvent {
   type: string;

@@ -2,11 +2,12 @@
  * `POST /api/v1/content/speech`: a text bulletin read aloud by the server (espeak-ng) and stored
  * as an audio content item in the station format; the same body as `POST /content/text`.
  */
+
+import type { ContentRecord } from '../../domain/model.js';
 import { requireScope } from '../../domain/rbac.js';
 import { type TextContent, TextContentSchema } from '../../services/content-service.js';
-import type { ContentRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
 import type { AuthUser } from '../auth.js';
+import type { RouteContext } from '../route-context.js';
 
 export type Speak = (input: TextContent, actor: AuthUser, ip: string) => Promise<ContentRecord>;
 

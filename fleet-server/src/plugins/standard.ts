@@ -1,0 +1,18 @@
+/**
+ * The standard server's plugins, in start order: the content side, the integrations that use it
+ * (CAP intake, the event stream, spoken bulletins), then the dashboard fed by it.
+ */
+import type { ServerPlugin } from '../server-plugin.js';
+import { type ContentServicesOptions, contentPlugin } from './content.js';
+import { type DashboardPluginOptions, dashboardPlugin } from './dashboard.js';
+import { integrationsPlugin } from './integrations.js';
+
+export interface StandardPluginsOptions {
+  content?: ContentServicesOptions;
+  dashboard?: Omit<DashboardPluginOptions, 'content'>;
+}
+
+export function standardPlugins(options: StandardPluginsOptions = {}): ServerPlugin[] {
+  const content = contentPlugin(options.content);
+  return [content, integrationsPlugin({ content }), dashboardPlugin({ ...options.dashboard, content })];
+}
