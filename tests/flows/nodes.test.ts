@@ -118,6 +118,19 @@ describe('loa bulletin', () => {
     expect((msg.content as { kind: string }[]).map((c) => c.kind)).toEqual(['audio']);
   });
 
+  it('publishes where the role and the trust policy allow (submit, approve and publish signed by the token owner)', async () => {
+    const { n, out } = await load(
+      'loa bulletin',
+      { mode: 'publish', unit: '08/02600', channel: 'thong-bao', times: '06:00,17:30', speak: false },
+      loa.admin.token,
+    );
+    const got = nextInput(out);
+    n.receive({ payload: 'Lịch họp dân thôn Bản Ba tối thứ Sáu.', title: 'Họp dân' });
+    const bundle = (await got).payload as { id: string; state: string };
+    expect(bundle.state).toBe('published');
+    expect((await loa.h.server.deps.store.bundles.get(bundle.id))?.state).toBe('published');
+  });
+
   it('refuses bad input and a token without the role: red status, error, nothing stored', async () => {
     const before = await loa.h.server.deps.store.bundles.count();
     const contentBefore = await loa.h.server.deps.store.content.count();
@@ -213,24 +226,39 @@ describe('loa events', () => {
 
 describe('loa stats', () => {
   it('reads the report as JSON rows and as CSV for a period', async () => {
-    const { n, out } = await load('loa stats', { format: 'json' }, loa.viewer.token);
-    let got = nextInput(out);
-    n.receive({ from: '2026-06-01', to: '2026-06-02' });
-    const json = (await got).payload as {
-      from: string;
-      rows: { day: string; unit: string; scheduled: number; played: number }[];
-    };
-    expect(json.from).toBe('2026-06-01');
-    expect(Array.isArray(json.rows)).toBe(true);
-    for (const r of json.rows) {
-      expect(r.day).toMatch(/^2026-06-0[12]$/);
-      expect(typeof r.scheduled).toBe('number');
+    // the programme published above plays at 06:00 and 17:30 in 08/02600: a station there is scheduled
+    await loa.h.device('st-02600-51', '08/02600');
+    const vnDay = (ms: number) => new Date(ms + 7 * 3600_000).toISOString().slice(0, 10);
+    const from = vnDay(Date.now());
+    const to = vnDay(Date.now() + 86_400_000);
+    // only slots already due count: a day later on the server's clock, tomorrow's two have passed
+    loa.h.advance(86_400_000);
+    try {
+      const { n, out } = await load('loa stats', { format: 'json' }, loa.viewer.token);
+      let got = nextInput(out);
+      n.receive({ from, to, unit: '08/02600' });
+      const json = (await got).payload as {
+        from: string;
+        rows: {
+          day: string;
+          unit: string;
+          name: string;
+          scheduled: number;
+          played: number;
+          rate: number | null;
+        }[];
+      };
+      expect(json.from).toBe(from);
+      const tomorrow = json.rows.find((r) => r.day === to && r.unit === '08/02600');
+      expect(tomorrow).toMatchObject({ name: 'Xã Lâm Bình', scheduled: 2, played: 0, rate: 0 });
+      got = nextInput(out);
+      n.receive({ from, to, unit: '08/02600', format: 'csv' });
+      const csv = await got;
+      expect(String(csv.payload)).toContain(`${to},08/02600,Xã Lâm Bình,2,0,0.0000`);
+      expect(csv.filename).toBe(`loa-bao-cao-${from}-${to}.csv`);
+    } finally {
+      loa.h.advance(-86_400_000);
     }
-    got = nextInput(out);
-    n.receive({ from: '2026-06-01', to: '2026-06-02', format: 'csv' });
-    const csv = await got;
-    expect(String(csv.payload).split('\n')[0]).toContain(',');
-    expect(csv.filename).toBe('loa-bao-cao-2026-06-01-2026-06-02.csv');
   });
 
   it('refuses a bad date', async () => {
