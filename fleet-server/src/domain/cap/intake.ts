@@ -5,60 +5,77 @@
  * severity; an Update replaces the alerts it references; a Cancel stops them.
  */
 import { LoaError } from '@loa/protocol';
+import { z } from 'zod';
 import {
   autoSendAllowed,
   type CapConfig,
   type CapPlan,
-  type LoaPriority,
-  type MappedArea,
+  LoaPrioritySchema,
   pickInfo,
   planAlert,
   type UnitInfo,
 } from './mapping.js';
 import { type CapAlert, capKey } from './parse.js';
 
-export type CapRecordState = 'draft' | 'sent' | 'cancelled' | 'superseded' | 'ignored';
+export const CAP_RECORD_STATES = ['draft', 'sent', 'cancelled', 'superseded', 'ignored'] as const;
+export type CapRecordState = (typeof CAP_RECORD_STATES)[number];
+
+export const MappedAreaSchema = z.object({
+  areaDesc: z.string(),
+  units: z.array(z.string()),
+  by: z.enum(['geocode', 'official-code', 'polygon', 'circle', 'name']).nullable(),
+});
 
 /** One received CAP alert and what became of it (stored by the CAP service). */
-export interface CapRecord {
-  id: string;
+export const CapRecordSchema = z.object({
+  id: z.string(),
   /** sender,identifier */
-  key: string;
-  identifier: string;
-  sender: string;
-  sent: string;
-  status: string;
-  msgType: string;
+  key: z.string(),
+  identifier: z.string(),
+  sender: z.string(),
+  sent: z.string(),
+  status: z.string(),
+  msgType: z.string(),
   /** Keys of the alerts it references (Update, Cancel). */
-  references: string[];
-  state: CapRecordState;
-  receivedAt: string;
-  receivedBy: string;
-  event?: string;
-  severity?: string;
-  urgency?: string;
-  certainty?: string;
-  riskLevel?: number;
-  priority?: LoaPriority;
-  units: string[];
-  areas?: MappedArea[];
-  title?: string;
-  text?: string;
-  lang?: string;
-  validMinutes?: number;
+  references: z.array(z.string()),
+  state: z.enum(CAP_RECORD_STATES),
+  receivedAt: z.string(),
+  receivedBy: z.string(),
+  event: z.string().optional(),
+  severity: z.string().optional(),
+  urgency: z.string().optional(),
+  certainty: z.string().optional(),
+  riskLevel: z.number().int().optional(),
+  priority: LoaPrioritySchema.optional(),
+  units: z.array(z.string()),
+  areas: z.array(MappedAreaSchema).optional(),
+  title: z.string().optional(),
+  text: z.string().optional(),
+  lang: z.string().optional(),
+  validMinutes: z.number().int().optional(),
   /** Emergency bundle ids sent for it. */
-  emergencies: string[];
+  emergencies: z.array(z.string()),
   /** Why it is ignored, or why an automatic send fell back to a draft. */
-  note?: string;
-  sendError?: { code: string; message: string };
-  sentAt?: string;
-  sentBy?: string;
-  cancelledAt?: string;
+  note: z.string().optional(),
+  sendError: z.object({ code: z.string(), message: z.string() }).optional(),
+  sentAt: z.string().optional(),
+  sentBy: z.string().optional(),
+  cancelledAt: z.string().optional(),
   /** The alert (key) that cancelled or superseded this one. */
-  closedBy?: string;
+  closedBy: z.string().optional(),
   /** Units a stop command was sent to on cancel. */
-  stopped?: string[];
-}
+  stopped: z.array(z.string()).optional(),
+});
+export type CapRecord = z.infer<typeof CapRecordSchema>;
+
+export const CAP_OUTCOMES = ['draft', 'sent', 'cancelled', 'duplicate', 'ignored'] as const;
+
+/** What POST /cap answers: the outcome, the record, the records an Update or Cancel closed. */
+export const CapResultSchema = z.object({
+  outcome: z.enum(CAP_OUTCOMES),
+  record: CapRecordSchema,
+  closed: z.array(CapRecordSchema),
+});
 
 export type IntakeDecision =
   | { kind: 'duplicate'; record: CapRecord }

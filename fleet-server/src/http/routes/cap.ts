@@ -9,6 +9,8 @@
 import { LoaError } from '@loa/protocol';
 import type { Context } from 'hono';
 import { z } from 'zod';
+import { CapRecordSchema, CapResultSchema } from '../../domain/cap/intake.js';
+import { CapConfigSchema } from '../../domain/cap/mapping.js';
 import { CAP_MAX_BYTES } from '../../domain/cap/parse.js';
 import { inScope } from '../../domain/rbac.js';
 import type { CapService } from '../../services/cap-service.js';
@@ -69,6 +71,8 @@ export function capRoutes(cap: CapService) {
         '(a signed stop command to their units, as the caller). Same sender+identifier twice: `duplicate`.',
       tags: ['cap'],
       permission: 'emergency.send',
+      response: CapResultSchema,
+      errors: [409, 413, 415, 422],
       handler: async ({ c, user, ip }) => {
         const xml = await readXmlBody(c);
         const forward: Record<string, string> = { 'content-type': 'application/json' };
@@ -105,6 +109,7 @@ export function capRoutes(cap: CapService) {
       tags: ['cap'],
       permission: 'read',
       query: ListQuery,
+      response: z.array(CapRecordSchema),
       handler: ({ query, user }) =>
         cap
           .list(5000)
@@ -122,6 +127,7 @@ export function capRoutes(cap: CapService) {
       summary: 'One received CAP alert and what became of it',
       tags: ['cap'],
       permission: 'read',
+      response: CapRecordSchema,
       handler: ({ params, user }) => {
         const r = cap.get(params.id as string);
         if (r.units.length && !r.units.some((u) => inScope(user, u)))
@@ -136,6 +142,8 @@ export function capRoutes(cap: CapService) {
       summary: 'Send a CAP draft as an emergency (with my server-held key)',
       tags: ['cap'],
       permission: 'emergency.send',
+      response: CapRecordSchema,
+      errors: [409, 422],
       handler: ({ params, user, ip }) => cap.send(params.id as string, { ...user, ip }),
     });
 
@@ -145,6 +153,8 @@ export function capRoutes(cap: CapService) {
       summary: 'Discard a CAP draft (nothing is sent)',
       tags: ['cap'],
       permission: 'emergency.send',
+      response: CapRecordSchema,
+      errors: [409],
       handler: ({ params, user, ip }) => cap.discard(params.id as string, { ...user, ip }),
     });
 
@@ -154,6 +164,7 @@ export function capRoutes(cap: CapService) {
       summary: "The province's CAP table: geocodes, centroids, priority rules, auto-send policy",
       tags: ['cap'],
       permission: 'read',
+      response: CapConfigSchema,
       handler: () => cap.config(),
     });
 
@@ -164,6 +175,7 @@ export function capRoutes(cap: CapService) {
       tags: ['cap'],
       roles: ['administrator'],
       body: z.record(z.string(), z.unknown()),
+      response: CapConfigSchema,
       handler: ({ body, user, ip }) => cap.setConfig(body, { ...user, ip }),
     });
   };

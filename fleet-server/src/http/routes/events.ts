@@ -11,6 +11,13 @@ import { z } from 'zod';
 import { inScope } from '../../domain/rbac.js';
 import type { RouteContext } from '../route-context.js';
 
+/** One event of the stream (its other fields depend on the type). */
+export const StreamEventSchema = z.looseObject({
+  type: z.string(),
+  at: z.string().optional(),
+  unit: z.string().optional(),
+  deviceId: z.string().optional(),
+});
 export interface StreamEvent {
   type: string;
   unit?: string;
@@ -61,6 +68,8 @@ export function eventRoutes(
       tags: ['events'],
       permission: 'read',
       query: Query,
+      response: StreamEventSchema,
+      responseType: 'text/event-stream',
       handler: ({ c, user, query }) => {
         const kinds = new Set(query.types);
         if (kinds.size === 0) throw new LoaError('VALIDATION_FAILED', 'cần ít nhất một loại sự kiện');

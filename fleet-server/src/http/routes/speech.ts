@@ -3,7 +3,7 @@
  * as an audio content item in the station format; the same body as `POST /content/text`.
  */
 
-import type { ContentRecord } from '../../domain/model.js';
+import { type ContentRecord, ContentRecordSchema } from '../../domain/model.js';
 import { requireScope } from '../../domain/rbac.js';
 import { type TextContent, TextContentSchema } from '../../services/content-service.js';
 import type { AuthUser } from '../auth.js';
@@ -23,6 +23,8 @@ export function speechRoutes(speak: Speak) {
       permission: 'content.write',
       body: TextContentSchema,
       status: 201,
+      response: ContentRecordSchema,
+      errors: [422],
       handler: ({ body, user, ip }) => {
         requireScope(user, body.unit);
         return speak(body, user, ip);
