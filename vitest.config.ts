@@ -1,7 +1,21 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+/**
+ * Files that check where sound lands in time (real ffmpeg in real time into a WAV file). They run
+ * after every other file, beside each other only: sharing the two cores with Chromium, tsc-heavy
+ * and CPU-bound files starves their decoders and makes their timing a measure of the load.
+ */
+const REALTIME = [
+  'tests/agent/player-timing.test.ts',
+  'tests/agent/audio/ffmpeg-driver.test.ts',
+  'tests/contracts/audio.test.ts',
+  'tests/e2e/agent-playback.test.ts',
+  'tests/e2e/server-agent.test.ts',
+];
 
 export default defineConfig({
   resolve: {
@@ -13,11 +27,32 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['tests/**/*.test.ts'],
     globals: false,
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // One process per file (native addons, child processes, process-wide listeners), as many
+    // files at a time as there are cores: vitest's default (cores − 1) runs one file at a time on
+    // a 2-core machine, while most files spend their time waiting on sockets, timers and child
+    // processes (ffmpeg, Chromium, agents).
     pool: 'forks',
-    reporters: ['default'],
+    maxWorkers: availableParallelism(),
+    minWorkers: 1,
+    // Every Debian tool the tests need is present, or the run stops with one line saying what to install.
+    globalSetup: ['tests/setup/system-tools.ts'],
+    // An unhandled rejection or exception fails the test that was running, by name.
+    setupFiles: ['tests/setup/unhandled-errors.ts'],
+    // The default report, then the failed and skipped tests again on the last lines.
+    reporters: ['default', './tests/setup/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'main',
+          include: ['tests/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...REALTIME],
+        },
+      },
+      { extends: true, test: { name: 'realtime', include: REALTIME, sequence: { groupOrder: 1 } } },
+    ],
   },
 });

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import type { PlanBundle } from '../../agent/src/domain/scheduler/types.js';
 import { SimAudioDriver } from '../../agent/src/drivers/audio/sim.js';
 import { Player } from '../../agent/src/services/playback/player.js';
+import { expectStartAtSlot } from '../helpers/timing.js';
 import { type Harness, makeHarness, waitFor } from './player-harness.js';
 import { audioItem, bundle } from './scheduler/fixtures.js';
 
@@ -61,13 +62,16 @@ describe('player', () => {
     });
     expect(done.relays.amplifier).toBe(true);
     expect(done.relays.zones).toEqual({ cho: true, truong: false });
-    // Audio started on time (the warm-up happened before), and the amplifier was on for it.
+    // Audio held to its slot (never early, no slot missed: tests/helpers/timing.ts), and the
+    // amplifier was switched on before it: the player wakes a second ahead (its prefetch lead,
+    // longer than the 300 ms warm-up), so even a starved run switches it on before the slot. That
+    // the audio stays muted until the warm-up ends is property-tested in amplifier-domain.test.ts.
     expect(audio.history).toHaveLength(1);
     const startedAt = Date.parse(proofs[0]!.startedAt!);
-    expect(startedAt - at).toBeGreaterThanOrEqual(-20);
-    expect(startedAt - at).toBeLessThan(200);
+    expectStartAtSlot(startedAt - at, 'news');
     const ampOn = h.gpio.writesOf('amplifier').find((w) => w.active)!;
-    expect(at - ampOn.at).toBeGreaterThanOrEqual(250);
+    expect(ampOn.at).toBeLessThan(at);
+    expect(ampOn.at).toBeLessThan(startedAt);
     // Idle tail then off.
     await waitFor(() => h!.gpio.writesOf('amplifier').some((w) => !w.active && w.at > at));
     expect(h.amp.relays().amplifier).toBe(false);
@@ -118,7 +122,8 @@ describe('player', () => {
       'talk:completed',
     ]);
     const interrupted = proofs[1]!;
-    expect(Date.parse(interrupted.endedAt!) - cutAt).toBeLessThan(300);
+    // Cut by the emergency (the item had more than 2 s left), not left to run out.
+    expect(Date.parse(interrupted.endedAt!) - cutAt).toBeLessThan(1000);
     expect(proofs[2]!.priority).toBe('emergency');
     // The resumed part starts where the first part stopped.
     const files = audio.history.filter((s) => s.input.kind === 'file');
@@ -127,8 +132,11 @@ describe('player', () => {
     );
     expect(talkParts).toHaveLength(2);
     const resumeOffset = talkParts[1]!.input.kind === 'file' ? talkParts[1]!.input.offsetMs : -1;
+    // It played at least the 700 ms before the cut; it resumes there, not from the start and not
+    // past where its proof says it stopped.
+    const playedBeforeCut = Date.parse(interrupted.endedAt!) - Date.parse(proofs[0]!.startedAt!);
     expect(resumeOffset).toBeGreaterThan(500);
-    expect(resumeOffset).toBeLessThan(1500);
+    expect(resumeOffset).toBeLessThanOrEqual(playedBeforeCut + 100);
   });
 
   test('a dying player process gives a failed proof and the next item plays', async () => {
@@ -274,7 +282,9 @@ describe('player: back-to-back items', () => {
     );
     const [first, second] = audio.history as [(typeof audio.history)[0], (typeof audio.history)[0]];
     expect(audio.history).toHaveLength(2);
-    expect(second.startedAt - first.endedAt!).toBeLessThan(50);
+    // Back to back: no amplifier cycle (300 ms warm-up) and no player tick between them. The gap
+    // itself is a few ms; a starved run can delay the simulated driver's timers by tens of ms.
+    expect(second.startedAt - first.endedAt!).toBeLessThan(250);
     const proofs = await h.proofs();
     expect(proofs.map((p) => `${p.itemId}:${p.outcome}`)).toEqual([
       'a:started',

@@ -15,7 +15,7 @@ import { SerialLineTransport } from '../../agent/src/drivers/serial/serialport-t
 import type { LineTransport } from '../../agent/src/drivers/serial/types.js';
 import { Amplifier } from '../../agent/src/services/station/amplifier.js';
 import { createMockPortRig, resetMockPorts } from '../agent/drivers/helpers/mock-port.js';
-import { createPtyRig, ptyAvailable } from '../agent/drivers/helpers/pty.js';
+import { createPtyRig } from '../agent/drivers/helpers/pty.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -27,7 +27,7 @@ interface Stack {
 
 const stops: Array<() => Promise<void>> = [];
 
-const factories: Record<string, { make: () => Stack | Promise<Stack>; skip?: boolean }> = {
+const factories: Record<string, { make: () => Stack | Promise<Stack> }> = {
   'real transport on SerialPortMock': {
     make: () => {
       const device = new SimFmDevice({ latencyMs: 2 });
@@ -42,7 +42,6 @@ const factories: Record<string, { make: () => Stack | Promise<Stack>; skip?: boo
     },
   },
   'real serialport on a pseudo-terminal': {
-    skip: !ptyAvailable,
     make: async () => {
       const device = new SimFmDevice({ latencyMs: 2 });
       const pty = await createPtyRig(device);
@@ -75,8 +74,8 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   return 'resolved';
 }
 
-for (const [name, { make, skip }] of Object.entries(factories)) {
-  describe.skipIf(skip === true)(`fm contract: ${name}`, () => {
+for (const [name, { make }] of Object.entries(factories)) {
+  describe(`fm contract: ${name}`, () => {
     async function started(): Promise<Stack> {
       const stack = await make();
       await stack.tuner.start();

@@ -1,23 +1,26 @@
 /**
  * Dashboard end to end in real headless Chromium against a real fleet server (aedes + hono on
  * 127.0.0.1, ffmpeg transcoding, server-held signing keys under a trust policy signed by a root
- * the server only knows publicly) and three simulated stations (real enrolment, mqtt.js, manifest
- * verification and signed proofs via protocol/):
+ * the server only knows publicly) and three stations, each the real agent (startAgent: enrolment
+ * with a one-time token, trust store, bundle download and verification, scheduler and player,
+ * signed proof journal, mqtt.js fleet link) over simulated GPIO, modem and audio timing, as
+ * `npm start` and `npm run sim` run them:
  *   editor logs in → uploads audio → composes and submits a programme → approver approves (second
- *   signature) and publishes → stations verify and play it → the proof shows on the device page;
- *   emergency to the commune → 3/3 playing.
+ *   signature) and publishes → stations verify it and play it at its time → the proof shows on
+ *   the device page; emergency to the commune → 3/3 playing.
  * Screenshots of each page go to tests/artifacts/dashboard/.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { generateKeyPair, type KeyPair, rawPublicKey } from '@loa/protocol';
+import { generateKeyPair, type KeyPair, type Proof, publicKeyToPem, rawPublicKey } from '@loa/protocol';
+import pino from 'pino';
 import { type Browser as Chromium, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimStation } from '../../scripts/src/sim/station.js';
 import { Browser, type Harness, loginAs, startHarness, trustPolicy } from '../fleet-server/ui/harness.js';
-import { SimStation } from '../fleet-server/ui/station.js';
 
 const run = promisify(execFile);
 const ART = join(process.cwd(), 'tests', 'artifacts', 'dashboard');
@@ -30,6 +33,34 @@ let chrome: Chromium;
 let work: string;
 let audioFile: string;
 const stations: SimStation[] = [];
+
+/** The station's signed proofs, from its own journal. */
+async function proofs(st: SimStation): Promise<Proof[]> {
+  return (await st.runtime?.journal.read(1, 10_000)) ?? [];
+}
+
+/** Bundles a station played (a "started" proof), by bundle id. */
+async function played(st: SimStation): Promise<string[]> {
+  return (await proofs(st)).filter((p) => p.outcome === 'started').map((p) => p.bundleId ?? '');
+}
+
+/** The device id of a station (after enrolment). */
+function idOf(st: SimStation): string {
+  const id = st.deviceId;
+  if (!id) throw new Error(`${st.spec.name} is not enrolled`);
+  return id;
+}
+
+/**
+ * A daily time (HH:MM, province time UTC+07:00) at least `leadMs` from now: the programme must
+ * reach the stations (approval, publication, download, verification) before it is due.
+ */
+function provinceTimeIn(leadMs: number): string {
+  const minute = 60_000;
+  const at = Math.ceil((Date.now() + leadMs) / minute) * minute + 7 * 3_600_000;
+  const d = new Date(at);
+  return `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+}
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ART, `${name}.png`), fullPage: true });
@@ -122,17 +153,34 @@ beforeAll(async () => {
     ttlHours: 1,
   });
   expect(tok.status).toBe(201);
+  const rootPem = join(work, 'root.pub');
+  await writeFile(rootPem, publicKeyToPem(root.publicKey));
+  const logger = pino({ level: process.env.LOA_TEST_LOG ?? 'silent' });
   for (let i = 1; i <= 3; i++) {
-    const st = new SimStation({
-      base: h.server.url,
-      token: tok.data.token,
-      name: `Cụm loa thôn ${i}`,
-      roots: [root.publicKey],
-    });
-    await st.enrol();
+    const st = new SimStation(
+      {
+        name: `st-${i}`,
+        kind: 'station',
+        displayName: `Cụm loa thôn ${i}`,
+        server: new URL(h.server.url),
+        mqtt: new URL(h.server.mqttUrl),
+        dataDir: join(work, `st-${i}`),
+        token: tok.data.token,
+        rootKeys: [rootPem],
+        healthIntervalS: 5,
+        warmupMs: 300,
+        logLevel: 'silent',
+        ampFault: false,
+      },
+      logger,
+    );
+    await st.start();
     stations.push(st);
+    // The agent enrols in the background with its token, then connects.
+    for (const end = Date.now() + 60_000; !st.deviceId; await new Promise((r) => setTimeout(r, 100)))
+      if (Date.now() > end) throw new Error(`${st.spec.name} did not enrol within 60 s`);
     // Positions around Sơn Dương (demo coordinates) so the map has markers and a unit label.
-    const loc = await admin.api('PATCH', `/devices/${encodeURIComponent(st.id)}`, {
+    const loc = await admin.api('PATCH', `/devices/${encodeURIComponent(idOf(st))}`, {
       location: { lat: 21.7 + i * 0.01, lon: 105.4 + i * 0.012 },
     });
     expect(loc.status).toBe(200);
@@ -200,7 +248,9 @@ describe('dashboard in Chromium', () => {
       .toContain('HH:MM');
     await shot(ed, '04-programme-error');
     await ed.locator('#f-items input[type=checkbox]').first().check();
-    await ed.fill('#f-times', '05:30, 17:00');
+    // The first time comes up during this test, so the stations play it; the second is tomorrow's.
+    const due = provinceTimeIn(150_000);
+    await ed.fill('#f-times', `${due}, ${due === '17:00' ? '05:30' : '17:00'}`);
     await ed.fill('#f-repeat', '2');
     await ed.fill('#f-gap', '60');
     await Promise.all([ed.waitForURL(/ok=common.savedOk/), ed.click('button[value=submit]')]);
@@ -227,17 +277,34 @@ describe('dashboard in Chromium', () => {
       .poll(() => ap.locator('#bundle-list').textContent(), { timeout: 10_000 })
       .toContain('Đã phát hành');
 
-    // The stations verify the doubly signed manifest and play it.
+    // The stations verify the doubly signed manifest and play it at its time (up to 3 minutes).
+    const programmeId = async () =>
+      (await h.server.deps.store.bundles.list((b) => b.emergency !== true)).map((b) => b.manifest.id);
     await expect
-      .poll(() => stations.every((s) => s.played.length > 0), { timeout: 30_000, interval: 200 })
+      .poll(
+        async () => {
+          const ids = await programmeId();
+          const all = await Promise.all(stations.map(played));
+          return all.every((p) => p.some((b) => ids.includes(b)));
+        },
+        { timeout: 240_000, interval: 500 },
+      )
       .toBe(true);
-    expect(stations.flatMap((s) => s.errors)).toEqual([]);
+    for (const s of stations) expect((await proofs(s)).filter((p) => p.outcome === 'failed')).toEqual([]);
     const st = stations[0] as SimStation;
-    await ed.goto(`${h.server.url}/ui/devices/${encodeURIComponent(st.id)}`);
+    await ed.goto(`${h.server.url}/ui/devices/${encodeURIComponent(idOf(st))}`);
     await expect
       .poll(() => ed.locator('#proofs').textContent(), { timeout: 15_000 })
       .toContain('Bản tin sáng: tiêm phòng gia súc');
-    await expect.poll(() => ed.locator('#proofs').textContent(), { timeout: 10_000 }).toContain('Hoàn thành');
+    await expect
+      .poll(
+        async () => {
+          await ed.reload();
+          return ed.locator('#proofs').textContent();
+        },
+        { timeout: 60_000, interval: 1000 },
+      )
+      .toContain('Hoàn thành');
     await expect
       .poll(() => ed.evaluate<string>("document.body.dataset.charts ?? ''"), { timeout: 10_000 })
       .not.toBe('');
@@ -256,7 +323,7 @@ describe('dashboard in Chromium', () => {
     await shot(ed, '10-reports');
     await editorCtx.close();
     await apCtx.close();
-  }, 180_000);
+  }, 420_000);
 
   it('emergency to a commune with three stations shows 3/3 playing', async () => {
     const ctx = await chrome.newContext({
@@ -286,13 +353,19 @@ describe('dashboard in Chromium', () => {
       page.waitForURL(/\/ui\/emergency\/[^/]+$/, { timeout: 60_000 }),
       page.click('form button.danger'),
     ]);
+    const emergencyIds = async () =>
+      (await h.server.deps.store.bundles.list((b) => b.emergency === true)).map((b) => b.manifest.id);
     await expect
-      .poll(() => stations.filter((st) => st.played.some((p) => p.bundleId.startsWith('emergency'))).length, {
-        timeout: 30_000,
-        interval: 200,
-      })
+      .poll(
+        async () => {
+          const ids = await emergencyIds();
+          const all = await Promise.all(stations.map(played));
+          return all.filter((p) => p.some((b) => ids.includes(b))).length;
+        },
+        { timeout: 60_000, interval: 200 },
+      )
       .toBe(3);
-    expect(stations.flatMap((st) => st.errors)).toEqual([]);
+    for (const s of stations) expect((await proofs(s)).filter((p) => p.outcome === 'failed')).toEqual([]);
     await expect
       .poll(() => page.locator('[data-k="emg:summary"]').textContent(), { timeout: 30_000 })
       .toBe('3/3 đang phát');
@@ -329,7 +402,7 @@ describe('dashboard in Chromium', () => {
     }
     // A command from the device page, after the confirmation dialog (signed with the admin's key).
     page.on('dialog', (d) => void d.accept());
-    await page.goto(`${h.server.url}/ui/devices/${encodeURIComponent((stations[1] as SimStation).id)}`);
+    await page.goto(`${h.server.url}/ui/devices/${encodeURIComponent(idOf(stations[1] as SimStation))}`);
     await Promise.all([page.waitForURL(/ok=device.cmd.sent/), page.click('button[value="test-tone"]')]);
     await expect.poll(() => page.locator('.flash.ok').textContent()).toBe('Đã gửi lệnh test-tone.');
     await shot(page, '18-device-command');

@@ -3,6 +3,7 @@
  * output. Never rejects with an unhandled error: failures become a LoaError with the tool's tail.
  */
 import { spawn } from 'node:child_process';
+import { basename } from 'node:path';
 import { LoaError } from '@loa/protocol';
 
 export interface RunResult {
@@ -51,11 +52,16 @@ export function runProcess(
     child.stderr.on('data', (c: Buffer) => {
       stderr = append(stderr, c);
     });
-    child.on('error', (cause) =>
+    child.on('error', (cause: NodeJS.ErrnoException) => {
+      // Not installed: say which Debian package brings it (ffprobe comes with ffmpeg).
+      const hint =
+        cause.code === 'ENOENT'
+          ? ` (install it: apt-get install -y ${basename(cmd) === 'ffprobe' ? 'ffmpeg' : basename(cmd)})`
+          : '';
       finish(() =>
-        reject(new LoaError('TOOL_UNAVAILABLE', `cannot run ${cmd}: ${cause.message}`, { cause })),
-      ),
-    );
+        reject(new LoaError('TOOL_UNAVAILABLE', `cannot run ${cmd}: ${cause.message}${hint}`, { cause })),
+      );
+    });
     child.on('close', (code, sig) =>
       finish(() => resolve({ code: code ?? (sig ? 128 : 1), stdout, stderr })),
     );

@@ -2,13 +2,26 @@
 
 export type Better = 'lower' | 'higher';
 
-export interface Goal {
-  /** How the ratio figure/baseline is judged. */
+/**
+ * A goal is judged either on the ratio to a baseline measured in the same run (`ratio`), or, for
+ * a figure with no baseline to compare with, on the value itself (`limit`, in the figure's unit).
+ * A constant limit is a goal, never a baseline: the table shows it in the Goal column only.
+ */
+export type Goal = {
   better: Better;
-  /** For `lower`: ratio must be ≤ this; for `higher`: ratio must be ≥ this. */
-  ratio: number;
   text: string;
-}
+} & (
+  | {
+      /** For `lower`: figure ÷ baseline must be ≤ this; for `higher`: ≥ this. */
+      ratio: number;
+      limit?: undefined;
+    }
+  | {
+      /** For `lower`: the figure must be ≤ this; for `higher`: ≥ this. */
+      limit: number;
+      ratio?: undefined;
+    }
+);
 
 export interface Measure {
   label: string;
@@ -42,10 +55,17 @@ export function figure(
     f.baseline = extra.baseline;
     if (extra.baseline.value > 0 && Number.isFinite(value)) f.ratio = value / extra.baseline.value;
   }
-  if (extra.goal) {
-    f.goal = extra.goal;
-    if (f.ratio !== undefined)
-      f.met = extra.goal.better === 'lower' ? f.ratio <= extra.goal.ratio : f.ratio >= extra.goal.ratio;
+  const goal = extra.goal;
+  if (goal) {
+    f.goal = goal;
+    const judged =
+      goal.limit !== undefined
+        ? { v: value, bound: goal.limit }
+        : f.ratio !== undefined
+          ? { v: f.ratio, bound: goal.ratio }
+          : undefined;
+    if (judged && Number.isFinite(judged.v))
+      f.met = goal.better === 'lower' ? judged.v <= judged.bound : judged.v >= judged.bound;
   }
   return f;
 }

@@ -66,7 +66,8 @@ export function toMarkdown(report: BenchReport): string {
     '',
     `Run ${report.startedAt} → ${report.finishedAt}; ${m.cpus} × ${m.cpuModel}, ${m.memGb} GB, Node ${m.node}, ` +
       `${m.platform}; load average at start ${m.loadavgStart.join(' / ')}, at end ${m.loadavgEnd.join(' / ')}.`,
-    'Every baseline was measured in the same run on the same machine. Ratio = figure ÷ baseline.',
+    'Every baseline was measured in the same run on the same machine. Ratio = figure ÷ baseline. ' +
+      'A goal without a baseline is a fixed limit on the figure itself.',
     '',
     '| Scenario | Figure | Value | Baseline (same run) | Ratio | Goal | Met |',
     '|---|---|---|---|---|---|---|',

@@ -18,6 +18,7 @@ import { LINK_PROFILES } from '../sim/link-proxy.js';
 import { asBootstrapAdmin } from '../sim/provision.js';
 import { seededRandom } from '../sim/random.js';
 import { SimStation } from '../sim/station.js';
+import { missingTools, missingToolsMessage } from '../system-tools.js';
 import { loadOrCreateDemoRoot } from './keys.js';
 import { DEMO_COMMUNES, type DemoState, publishProgramme, publishSoon, seedDemo } from './seed.js';
 
@@ -146,6 +147,12 @@ async function main(): Promise<number> {
     return 0;
   }
   const o = parsed;
+  // ffmpeg and espeak-ng make the demo's bulletins, ffprobe measures them: say so in one line.
+  const missing = missingTools('start');
+  if (missing.length > 0) {
+    process.stderr.write(`demo: thiếu phần mềm hệ thống (${missingToolsMessage(missing)})\n`);
+    return 1;
+  }
   const log = (m: string) => process.stdout.write(`[demo] ${m}\n`);
   const root = loadOrCreateDemoRoot(o.dataDir);
   if (root.created) log(`đã sinh khoá gốc DEMO tại ${root.dir} (CHỈ DÙNG ĐỂ DEMO, không dùng cho tỉnh thật)`);

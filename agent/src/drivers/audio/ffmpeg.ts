@@ -50,7 +50,11 @@ export class FfmpegAudioDriver implements AudioDriver {
       cmd.getAvailableFormats((err) => {
         if (err) {
           reject(
-            new LoaError('AUDIO_FFMPEG_MISSING', `ffmpeg is not usable: ${err.message}`, { cause: err }),
+            new LoaError(
+              'AUDIO_FFMPEG_MISSING',
+              `ffmpeg is not usable: ${err.message} (install it: apt-get install -y ffmpeg)`,
+              { cause: err },
+            ),
           );
           return;
         }

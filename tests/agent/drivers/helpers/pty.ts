@@ -4,16 +4,11 @@
  * helper (pty-bridge.py) owns the pty; this side feeds the device model's replies to it.
  * Drop-outs are not modelled here (the pty path cannot come back); SerialPortMock covers those.
  */
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { SimSerialDevice } from '../../../../agent/src/drivers/serial/sim-transport.js';
 
 const script = fileURLToPath(new URL('./pty-bridge.py', import.meta.url));
-
-/** True where python3 with the pty module is available (the pty tests are skipped otherwise). */
-export const ptyAvailable =
-  process.platform === 'linux' &&
-  spawnSync('python3', ['-c', 'import pty, tty'], { timeout: 10_000 }).status === 0;
 
 export interface PtyRig {
   path: string;
@@ -24,7 +19,14 @@ export async function createPtyRig(device: SimSerialDevice): Promise<PtyRig> {
   const child: ChildProcessWithoutNullStreams = spawn('python3', [script]);
   const path = await new Promise<string>((resolve, reject) => {
     child.once('error', reject);
-    child.stderr.once('data', (d: Buffer) => resolve(d.toString().trim().split('\n')[0] ?? ''));
+    child.once('exit', (code) =>
+      reject(new Error(`pty-bridge.py (python3) exited with ${code} before opening a pty`)),
+    );
+    child.stderr.once('data', (d: Buffer) => {
+      const line = d.toString().trim().split('\n')[0] ?? '';
+      if (line.startsWith('/dev/')) resolve(line);
+      else reject(new Error(`pty-bridge.py (python3) did not open a pty: ${d.toString().trim()}`));
+    });
   });
   let pending = '';
   const timers = new Set<NodeJS.Timeout>();
