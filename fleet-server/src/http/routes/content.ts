@@ -8,7 +8,11 @@ import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
 import { inScope, requireScope } from '../../domain/rbac.js';
 import { contentServices, withContentErrors } from '../../services/access.js';
-import { TextContentSchema, UploadMetaSchema } from '../../services/content-service.js';
+import {
+  DEFAULT_MAX_UPLOAD_BYTES,
+  TextContentSchema,
+  UploadMetaSchema,
+} from '../../services/content-service.js';
 import type { RouteContext } from '../app.js';
 
 const ListQuery = z.strictObject({
@@ -64,6 +68,7 @@ export function registerContentRoutes({ api, deps }: RouteContext): void {
     permission: 'content.write',
     query: UploadMetaSchema,
     status: 201,
+    maxBodyBytes: deps.services.content?.content.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     handler: async ({ c, query, user, ip }) => {
       requireScope(user, query.unit);
       const svc = contentServices(deps).content;

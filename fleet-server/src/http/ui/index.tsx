@@ -12,6 +12,7 @@ import { streamSSE } from 'hono/streaming';
 import type { Deps } from '../../deps.js';
 import { inScope } from '../../domain/rbac.js';
 import type { ServerPlugin } from '../../main.js';
+import { DEFAULT_MAX_UPLOAD_BYTES } from '../../services/content-service.js';
 // Brings the Services.content augmentation into every program that compiles the dashboard.
 import type {} from '../../services/index.js';
 import type { AppEnv, RouteContext } from '../app.js';
@@ -172,5 +173,9 @@ export function dashboardPlugin(options: Omit<UiOptions, 'api'> = {}): ServerPlu
 /** createApp route module: mounts the dashboard with the root app as its in-process API. */
 export function registerUiRoutes(ctx: RouteContext, options: Omit<UiOptions, 'api'> = {}): void {
   const root = ctx.app;
+  // dashboard forms get the default body cap; the two forms that carry a file get the upload limit
+  const upload = (ctx.deps.services.content?.content.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES) + 64 * 1024;
+  ctx.api.bodyCaps.set('POST', ui('/content/upload'), upload);
+  ctx.api.bodyCaps.set('POST', ui('/emergency'), upload);
   ctx.app.route('/', uiRoutes(ctx.deps, { ...options, api: (req, env) => root.fetch(req, env as never) }));
 }
