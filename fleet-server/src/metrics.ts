@@ -119,4 +119,6 @@ export const METRIC = {
   loginFailures: 'loa_login_failures_total',
   registryWrites: 'loa_registry_writes',
   registryBytes: 'loa_registry_bytes_written',
+  storeDamagedLines: 'loa_store_damaged_lines_total',
+  retentionDoubted: 'loa_retention_clock_doubted_total',
 } as const;
