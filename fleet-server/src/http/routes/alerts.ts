@@ -57,7 +57,7 @@ export function registerAlertRoutes({ api, deps }: RouteContext): void {
     summary: 'Outgoing webhook subscriptions (secrets are not shown)',
     tags: ['webhooks'],
     roles: ['administrator'],
-    handler: () => contentServices(deps).webhooks.list(),
+    handler: ({ user }) => contentServices(deps).webhooks.list(user.scope),
   });
 
   api.add({
@@ -66,7 +66,7 @@ export function registerAlertRoutes({ api, deps }: RouteContext): void {
     summary: 'Recent webhook deliveries and their outcome',
     tags: ['webhooks'],
     roles: ['administrator'],
-    handler: () => contentServices(deps).webhooks.deliveries(),
+    handler: ({ user }) => contentServices(deps).webhooks.deliveries(100, user.scope),
   });
 
   api.add({
@@ -81,7 +81,7 @@ export function registerAlertRoutes({ api, deps }: RouteContext): void {
     body: WebhookInputSchema,
     status: 201,
     handler: async ({ body, user, audit }) => {
-      const h = await contentServices(deps).webhooks.add(body, user.id);
+      const h = await contentServices(deps).webhooks.add(body, user.id, user.scope);
       await audit('webhook.create', { type: 'webhook', id: h.id }, { url: h.url, events: h.events });
       return h;
     },
@@ -93,8 +93,8 @@ export function registerAlertRoutes({ api, deps }: RouteContext): void {
     summary: 'Remove a webhook subscription',
     tags: ['webhooks'],
     roles: ['administrator'],
-    handler: async ({ params, audit }) => {
-      const ok = await contentServices(deps).webhooks.remove(params.id as string);
+    handler: async ({ params, user, audit }) => {
+      const ok = await contentServices(deps).webhooks.remove(params.id as string, user.scope);
       if (!ok) throw new LoaError('WEBHOOK_NOT_FOUND', 'Không tìm thấy webhook');
       await audit('webhook.delete', { type: 'webhook', id: params.id as string });
       return { ok: true };

@@ -2,9 +2,10 @@
  * Bundles: compose drafts from the content library, read them, add signatures made offline
  * (`loa bundle sign`). The workflow transitions are in approvals.ts.
  */
+import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
 import { BundleDraftSchema } from '../../domain/bundle-compose.js';
-import { inScope, requireScope } from '../../domain/rbac.js';
+import { inScope } from '../../domain/rbac.js';
 import { contentServices, withContentErrors } from '../../services/access.js';
 import type { BundleRecord } from '../../store/types.js';
 import type { RouteContext } from '../app.js';
@@ -19,6 +20,10 @@ const ListQuery = z.strictObject({
 function visible(user: { scope: readonly string[] }, b: BundleRecord): boolean {
   return b.units.some((u) => inScope(user, u));
 }
+
+/** Out of scope answers as absent (same code as a bundle that does not exist). */
+const bundleNotFound = (id: string) =>
+  new LoaError('BUNDLE_NOT_FOUND', `Không tìm thấy gói tin "${id.slice(0, 128)}"`);
 
 export function registerBundleRoutes({ api, deps }: RouteContext): void {
   api.add({
@@ -48,7 +53,7 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     permission: 'read',
     handler: async ({ params, user }) => {
       const b = await contentServices(deps).publisher.get(params.id as string);
-      for (const u of b.units) requireScope(user, u);
+      if (!b.units.every((u) => inScope(user, u))) throw bundleNotFound(params.id as string);
       return b;
     },
   });
@@ -61,7 +66,7 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     permission: 'read',
     handler: async ({ params, user }) => {
       const b = await contentServices(deps).publisher.get(params.id as string);
-      for (const u of b.units) requireScope(user, u);
+      if (!b.units.every((u) => inScope(user, u))) throw bundleNotFound(params.id as string);
       return b.manifest;
     },
   });

@@ -51,7 +51,7 @@ export function registerContentRoutes({ api, deps }: RouteContext): void {
     permission: 'read',
     handler: async ({ params, user }) => {
       const rec = await contentServices(deps).content.get(params.id as string);
-      requireScope(user, rec.unit);
+      if (!inScope(user, rec.unit)) throw new LoaError('CONTENT_NOT_FOUND', 'Không tìm thấy nội dung');
       return rec;
     },
   });
@@ -68,7 +68,8 @@ export function registerContentRoutes({ api, deps }: RouteContext): void {
     permission: 'content.write',
     query: UploadMetaSchema,
     status: 201,
-    maxBodyBytes: deps.services.content?.content.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+    // the upload's own limit (UPLOAD_TOO_LARGE) answers first; the body cap is the backstop
+    maxBodyBytes: (deps.services.content?.content.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES) + 64 * 1024,
     handler: async ({ c, query, user, ip }) => {
       requireScope(user, query.unit);
       const svc = contentServices(deps).content;

@@ -6,7 +6,7 @@
  */
 import { HealthSchema, LoaError, ProofSchema } from '@loa/protocol';
 import { z } from 'zod';
-import { inScope, requireScope } from '../../domain/rbac.js';
+import { inScope } from '../../domain/rbac.js';
 import { contentServices } from '../../services/access.js';
 import type { ProofResult } from '../../services/ingest-service.js';
 import type { RouteContext } from '../app.js';
@@ -90,8 +90,8 @@ export function registerIngestRoutes({ api, deps }: RouteContext): void {
     query: ProofQuery,
     handler: async ({ params, query, user }) => {
       const d = await deps.store.devices.get(params.id as string);
-      if (!d) throw new LoaError('DEVICE_NOT_FOUND', 'Không tìm thấy thiết bị');
-      requireScope(user, d.unit);
+      // out of scope answers as absent: the caller cannot learn which ids exist elsewhere
+      if (!d || !inScope(user, d.unit)) throw new LoaError('DEVICE_NOT_FOUND', 'Không tìm thấy thiết bị');
       return deps.store.proofs.query({
         deviceId: d.id,
         limit: query.limit,

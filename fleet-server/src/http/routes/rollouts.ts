@@ -1,5 +1,5 @@
 /** Rollout views: per bundle (each targeted device's progress) and per device. */
-import { requireScope } from '../../domain/rbac.js';
+import { inScope, requireScope } from '../../domain/rbac.js';
 import { contentServices } from '../../services/access.js';
 import type { RouteContext } from '../app.js';
 
@@ -35,8 +35,7 @@ export function registerRolloutRoutes({ api, deps }: RouteContext): void {
     permission: 'read',
     handler: async ({ params, user }) => {
       const d = await deps.store.devices.get(params.id as string);
-      if (!d) return [];
-      requireScope(user, d.unit);
+      if (!d || !inScope(user, d.unit)) return [];
       return (await deps.store.rollouts.forDevice(d.id)).sort((a, b) =>
         b.updatedAt.localeCompare(a.updatedAt),
       );
