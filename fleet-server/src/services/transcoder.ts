@@ -8,6 +8,7 @@
  * decodes it with the same ffmpeg.
  */
 import { LoaError } from '@loa/protocol';
+import { framesIn, INPUT_GUARD, imageDecodeArgs } from './media-intake.js';
 import { runProcess, tail } from './process-run.js';
 
 export const STATION_AUDIO = {
@@ -100,7 +101,7 @@ export class Transcoder {
   async probe(path: string): Promise<ProbeResult> {
     const r = await runProcess(
       this.#ffprobe,
-      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '--', path],
+      ['-v', 'error', ...INPUT_GUARD, '-print_format', 'json', '-show_format', '-show_streams', '--', path],
       { timeoutMs: 60_000 },
     );
     if (r.code !== 0)
@@ -146,6 +147,7 @@ export class Transcoder {
         '-hide_banner',
         '-nostdin',
         '-nostats',
+        ...INPUT_GUARD,
         '-i',
         input,
         '-vn',
@@ -188,6 +190,7 @@ export class Transcoder {
         '-loglevel',
         'error',
         '-y',
+        ...INPUT_GUARD,
         '-i',
         input,
         '-vn',
@@ -234,6 +237,7 @@ export class Transcoder {
         '-hide_banner',
         '-nostdin',
         '-nostats',
+        ...INPUT_GUARD,
         '-i',
         path,
         '-vn',
@@ -254,6 +258,15 @@ export class Transcoder {
     const peak = num(/Peak:\s+(-?[\d.]+|-inf) dBFS/.exec(summary)?.[1]);
     if (i === undefined) throw new LoaError('MEASURE_FAILED', 'Không đọc được kết quả đo độ lớn âm thanh');
     return { integratedLufs: i, truePeakDbfs: peak ?? -200 };
+  }
+
+  /** MEDIA_UNDECODABLE unless the image decodes to at least one frame. */
+  async verifyImage(path: string): Promise<void> {
+    const r = await runProcess(this.#ffmpeg, imageDecodeArgs(path), { timeoutMs: 60_000 });
+    if (r.code !== 0 || framesIn(r.stdout) < 1)
+      throw new LoaError('MEDIA_UNDECODABLE', 'Không đọc được ảnh (tệp hỏng?)', {
+        details: { tool: tail(r.stderr) },
+      });
   }
 
   /** Speaks `text` into a WAV file with espeak-ng (voice `vi` by default). */
