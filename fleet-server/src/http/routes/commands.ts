@@ -25,6 +25,7 @@ import type { Deps } from '../../deps.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
 import type { RouteContext } from '../app.js';
 import type { AuthUser } from '../auth.js';
+import { SentCommandIds } from '../command-ids.js';
 import { UNIT_PARAM } from './units.js';
 
 export const CommandRequestSchema = z
@@ -52,7 +53,18 @@ const LOOKBACK_MS = 30 * 86_400_000;
 
 export function registerCommandRoutes({ api, deps }: RouteContext): void {
   const tracked = new Map<string, Tracked>();
+  // every id sent in the lookback window (one audit scan, then kept up to date)
+  const sentIds = new SentCommandIds(async () =>
+    (
+      await deps.store.audit.query({
+        action: 'command.send',
+        since: new Date(deps.clock.now() - LOOKBACK_MS).toISOString(),
+        limit: 1_000_000,
+      })
+    ).map((e) => String(e.details?.commandId)),
+  );
   const remember = (t: Tracked) => {
+    sentIds.add(t.command.id);
     tracked.set(t.command.id, t);
     if (tracked.size > MAX_TRACKED) tracked.delete(tracked.keys().next().value as string);
   };
@@ -76,6 +88,7 @@ export function registerCommandRoutes({ api, deps }: RouteContext): void {
   }
 
   async function rebuild(id: string): Promise<Tracked | undefined> {
+    if (!(await sentIds.has(id))) return undefined;
     const since = new Date(deps.clock.now() - LOOKBACK_MS).toISOString();
     const sent = (await deps.store.audit.query({ action: 'command.send', since, limit: 1_000_000 })).find(
       (e) => e.details?.commandId === id,
