@@ -8,16 +8,26 @@
  * share. Someone who knows a device id can only lock out their own address: the real station, from
  * its own address, still gets in (and a device whose right password is cached always does).
  */
+
+import { withDefaults } from '../defaults.js';
 import { LoginLimiter } from '../domain/limits.js';
+import type { DeviceRecord } from '../domain/model.js';
 import { reserveGuess } from '../domain/rate-limit.js';
-import { safeEqual, sha256Hex, verifySecret } from '../store/secrets.js';
-import type { DeviceRecord, DeviceRepository } from '../store/types.js';
+import { safeEqual, sha256Hex, verifySecret } from '../security/secrets.js';
+import type { DeviceRepository } from '../store/ports.js';
 
 export interface DeviceAuthOptions {
   now?: () => number;
   maxFailures?: number;
   windowMs?: number;
 }
+
+export const DEVICE_AUTH_DEFAULTS = {
+  now: (): number => Date.now(),
+  /** Wrong passwords per device id and window before checks are refused without scrypt. */
+  maxFailures: 20,
+  windowMs: 60_000,
+};
 
 export class DeviceAuthenticator {
   private readonly cache = new Map<string, string>();
@@ -31,15 +41,10 @@ export class DeviceAuthenticator {
     private readonly devices: DeviceRepository,
     opts: DeviceAuthOptions = {},
   ) {
-    this.now = opts.now ?? (() => Date.now());
-    this.failures = new LoginLimiter({
-      maxAttempts: opts.maxFailures ?? 20,
-      windowMs: opts.windowMs ?? 60_000,
-    });
-    this.addressFailures = new LoginLimiter({
-      maxAttempts: (opts.maxFailures ?? 20) * 5,
-      windowMs: opts.windowMs ?? 60_000,
-    });
+    const o = withDefaults(DEVICE_AUTH_DEFAULTS, opts);
+    this.now = o.now;
+    this.failures = new LoginLimiter({ maxAttempts: o.maxFailures, windowMs: o.windowMs });
+    this.addressFailures = new LoginLimiter({ maxAttempts: o.maxFailures * 5, windowMs: o.windowMs });
   }
 
   /**

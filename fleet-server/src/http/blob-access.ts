@@ -10,8 +10,9 @@
  * (a blob just published) at most every 200 ms.
  */
 import { manifestBlobs, targetMatches } from '@loa/protocol';
+import type { BundleRecord, DeviceRecord } from '../domain/model.js';
 import { inScope } from '../domain/rbac.js';
-import type { BundleRecord, DeviceRecord, Store } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 
 const MIN_REBUILD_MS = 200;
 

@@ -5,6 +5,7 @@
  */
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { dashboardPlugin } from '../../../fleet-server/src/plugins/dashboard.js';
 import { startTestServer, type TestServer } from '../app/harness.js';
 import { type Harness, startHarness } from '../publish/harness.js';
 
@@ -109,7 +110,7 @@ describe('request bodies are capped while they stream in', () => {
 
   it('a chunked form body to the dashboard login gets 413 with the default form cap', async () => {
     s = await startTestServer({
-      plugins: [(await import('../../../fleet-server/src/http/ui/index.js')).dashboardPlugin()],
+      plugins: [dashboardPlugin()],
     });
     const r = await chunkedPost(
       s.url,
@@ -127,7 +128,7 @@ describe('request bodies are capped while they stream in', () => {
 
   it('a multipart body to a dashboard form is capped too', async () => {
     s = await startTestServer({
-      plugins: [(await import('../../../fleet-server/src/http/ui/index.js')).dashboardPlugin()],
+      plugins: [dashboardPlugin()],
     });
     const r = await chunkedPost(
       s.url,

@@ -15,11 +15,11 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ProofEntry } from '../../../fleet-server/src/domain/model.js';
 import { METRIC } from '../../../fleet-server/src/metrics.js';
 import type { DamageReport } from '../../../fleet-server/src/store/segments/damage.js';
 import { SegmentLog } from '../../../fleet-server/src/store/segments/segment-log.js';
 import { FileProofStream } from '../../../fleet-server/src/store/segments/streams.js';
-import type { ProofEntry } from '../../../fleet-server/src/store/types.js';
 import { FakeClock, startTestServer } from '../app/harness.js';
 
 const DAY = 86_400_000;

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ContentRecord } from '../../../fleet-server/src/store/types.js';
+import type { ContentRecord } from '../../../fleet-server/src/domain/model.js';
 import { type Harness, makeSine, startHarness, type TestUser } from '../publish/harness.js';
 
 const run = promisify(execFile);

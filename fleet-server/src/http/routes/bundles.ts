@@ -5,10 +5,10 @@
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
 import { BundleDraftSchema } from '../../domain/bundle-compose.js';
+import type { BundleRecord } from '../../domain/model.js';
 import { inScope } from '../../domain/rbac.js';
-import { contentServices, withContentErrors } from '../../services/access.js';
-import type { BundleRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
+import type { ContentServices } from '../../services/content-services.js';
+import type { RouteContext } from '../route-context.js';
 
 const ListQuery = z.strictObject({
   state: z.enum(['draft', 'submitted', 'approved', 'published', 'rejected', 'withdrawn']).optional(),
@@ -25,7 +25,10 @@ function visible(user: { scope: readonly string[] }, b: BundleRecord): boolean {
 const bundleNotFound = (id: string) =>
   new LoaError('BUNDLE_NOT_FOUND', `Không tìm thấy gói tin "${id.slice(0, 128)}"`);
 
-export function registerBundleRoutes({ api, deps }: RouteContext): void {
+export function registerBundleRoutes(
+  { api, deps }: RouteContext,
+  services: Pick<ContentServices, 'publisher'>,
+): void {
   api.add({
     method: 'get',
     path: '/bundles',
@@ -52,8 +55,8 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     tags: ['bundles'],
     permission: 'read',
     handler: async ({ params, user }) => {
-      const b = await contentServices(deps).publisher.get(params.id as string);
-      if (!b.units.every((u) => inScope(user, u))) throw bundleNotFound(params.id as string);
+      const b = await services.publisher.get(params.id);
+      if (!b.units.every((u) => inScope(user, u))) throw bundleNotFound(params.id);
       return b;
     },
   });
@@ -65,8 +68,8 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     tags: ['bundles'],
     permission: 'read',
     handler: async ({ params, user }) => {
-      const b = await contentServices(deps).publisher.get(params.id as string);
-      if (!b.units.every((u) => inScope(user, u))) throw bundleNotFound(params.id as string);
+      const b = await services.publisher.get(params.id);
+      if (!b.units.every((u) => inScope(user, u))) throw bundleNotFound(params.id);
       return b.manifest;
     },
   });
@@ -81,8 +84,7 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     permission: 'bundle.compose',
     body: BundleDraftSchema,
     status: 201,
-    handler: ({ c, body, user, ip }) =>
-      withContentErrors(c, () => contentServices(deps).publisher.createDraft(body, { ...user, ip })),
+    handler: ({ body, user, ip }) => services.publisher.createDraft(body, { ...user, ip }),
   });
 
   api.add({
@@ -92,10 +94,7 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     tags: ['bundles'],
     permission: 'bundle.compose',
     body: BundleDraftSchema,
-    handler: ({ c, params, body, user, ip }) =>
-      withContentErrors(c, () =>
-        contentServices(deps).publisher.updateDraft(params.id as string, body, { ...user, ip }),
-      ),
+    handler: ({ params, body, user, ip }) => services.publisher.updateDraft(params.id, body, { ...user, ip }),
   });
 
   api.add({
@@ -107,9 +106,7 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     tags: ['bundles'],
     roles: ['editor', 'approver', 'administrator'],
     body: z.record(z.string(), z.unknown()),
-    handler: ({ c, params, body, user, ip }) =>
-      withContentErrors(c, () =>
-        contentServices(deps).publisher.addSignatures(params.id as string, body, { ...user, ip }),
-      ),
+    handler: ({ params, body, user, ip }) =>
+      services.publisher.addSignatures(params.id, body, { ...user, ip }),
   });
 }

@@ -14,6 +14,7 @@ import { createReadStream, constants as fsc, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fsyncDir } from '@loa/protocol/fs';
 import { decideRetention, type RetentionDecision } from '../../domain/retention.js';
 import { type DamageReport, Quarantine } from './damage.js';
 import { readRetentionMarker, writeRetentionMarker } from './retention-marker.js';
@@ -186,7 +187,7 @@ export class SegmentLog {
     this.size = await repairTail(this.fh, st.size, (offset, cut) =>
       this.quarantine.report(`${this.day}.ndjson`, offset, cut, 'torn-tail'),
     );
-    if (!existed) await syncDir(this.opts.dir);
+    if (!existed) await fsyncDir(this.opts.dir);
   }
 
   /** Segment file names, oldest first. */
@@ -322,16 +323,4 @@ async function readRange(fh: FileHandle, from: number, to: number): Promise<Buff
   const buf = Buffer.alloc(len);
   const { bytesRead } = await fh.read(buf, 0, len, from);
   return buf.subarray(0, bytesRead);
-}
-
-export async function syncDir(dir: string): Promise<void> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await fsp.open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // some filesystems refuse fsync on directories; the rename is still atomic
-  } finally {
-    await fh?.close();
-  }
 }
