@@ -34,31 +34,36 @@ export const WebhookInputSchema = z.strictObject({
 });
 export type WebhookInput = z.infer<typeof WebhookInputSchema>;
 
-export interface Webhook extends WebhookInput {
-  id: string;
+export const WebhookSchema = z.object({
+  ...WebhookInputSchema.shape,
+  id: z.string(),
   /** HMAC secret (shown once on creation). */
-  secret: string;
-  createdAt: string;
-  createdBy: string;
+  secret: z.string(),
+  createdAt: z.string(),
+  createdBy: z.string(),
   /**
    * Units whose events this hook receives (the creator's scope). Hooks stored before scopes
    * existed have none and count as province-wide (only a province-wide administrator sees them).
    */
-  scope?: string[];
-}
+  scope: z.array(z.string()).optional(),
+});
+export type Webhook = z.infer<typeof WebhookSchema>;
+/** A subscription as listed (without its secret). */
+export const PublicWebhookSchema = WebhookSchema.omit({ secret: true });
 
 const hookScope = (h: Pick<Webhook, 'scope'>): readonly string[] => h.scope ?? [ALL_UNITS];
 
-export interface DeliveryRecord {
-  id: string;
-  webhookId: string;
-  event: string;
-  attempts: number;
-  status: 'pending' | 'delivered' | 'failed';
-  lastStatus?: number;
-  lastError?: string;
-  at: string;
-}
+export const DeliveryRecordSchema = z.object({
+  id: z.string(),
+  webhookId: z.string(),
+  event: z.string(),
+  attempts: z.number().int(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  lastStatus: z.number().int().optional(),
+  lastError: z.string().optional(),
+  at: z.string(),
+});
+export type DeliveryRecord = z.infer<typeof DeliveryRecordSchema>;
 
 export function signWebhook(secret: string, timestamp: number, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;

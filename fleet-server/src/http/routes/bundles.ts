@@ -2,10 +2,10 @@
  * Bundles: compose drafts from the content library, read them, add signatures made offline
  * (`loa bundle sign`). The workflow transitions are in approvals.ts.
  */
-import { LoaError } from '@loa/protocol';
+import { LoaError, ManifestSchema } from '@loa/protocol';
 import { z } from 'zod';
 import { BundleDraftSchema } from '../../domain/bundle-compose.js';
-import type { BundleRecord } from '../../domain/model.js';
+import { type BundleRecord, BundleRecordSchema } from '../../domain/model.js';
 import { inScope } from '../../domain/rbac.js';
 import type { ContentServices } from '../../services/content-services.js';
 import type { RouteContext } from '../route-context.js';
@@ -36,6 +36,7 @@ export function registerBundleRoutes(
     tags: ['bundles'],
     permission: 'read',
     query: ListQuery,
+    response: z.array(BundleRecordSchema),
     handler: async ({ query, user }) => {
       const list = await deps.store.bundles.list(
         (b) =>
@@ -54,6 +55,7 @@ export function registerBundleRoutes(
     summary: 'One bundle with its manifest and workflow state',
     tags: ['bundles'],
     permission: 'read',
+    response: BundleRecordSchema,
     handler: async ({ params, user }) => {
       const b = await services.publisher.get(params.id);
       if (!b.units.every((u) => inScope(user, u))) throw bundleNotFound(params.id);
@@ -67,6 +69,7 @@ export function registerBundleRoutes(
     summary: 'The manifest as it stands (to sign offline with `loa bundle sign`)',
     tags: ['bundles'],
     permission: 'read',
+    response: ManifestSchema,
     handler: async ({ params, user }) => {
       const b = await services.publisher.get(params.id);
       if (!b.units.every((u) => inScope(user, u))) throw bundleNotFound(params.id);
@@ -84,6 +87,8 @@ export function registerBundleRoutes(
     permission: 'bundle.compose',
     body: BundleDraftSchema,
     status: 201,
+    response: BundleRecordSchema,
+    errors: [422],
     handler: ({ body, user, ip }) => services.publisher.createDraft(body, { ...user, ip }),
   });
 
@@ -94,6 +99,8 @@ export function registerBundleRoutes(
     tags: ['bundles'],
     permission: 'bundle.compose',
     body: BundleDraftSchema,
+    response: BundleRecordSchema,
+    errors: [409, 422],
     handler: ({ params, body, user, ip }) => services.publisher.updateDraft(params.id, body, { ...user, ip }),
   });
 
@@ -106,6 +113,8 @@ export function registerBundleRoutes(
     tags: ['bundles'],
     roles: ['editor', 'approver', 'administrator'],
     body: z.record(z.string(), z.unknown()),
+    response: BundleRecordSchema,
+    errors: [409, 422],
     handler: ({ params, body, user, ip }) =>
       services.publisher.addSignatures(params.id, body, { ...user, ip }),
   });
