@@ -133,6 +133,12 @@ export const ConfigSchema = z.strictObject({
             .optional(),
         })
         .default({}),
+      /**
+       * The output's start-up delay (ms) to assume until the player has learnt it (it learns it
+       * from every held start and keeps it in the data directory): the first item after the
+       * first boot then starts on time too. Measure it once per board model.
+       */
+      outputDelayMs: ms(2000).optional(),
       /** Live relays: switch to the fallback after this long failing or silent. */
       streamRelay: z
         .strictObject({

@@ -214,6 +214,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         ...(chime ? { chime } : {}),
       },
       stateFile: paths.player,
+      ...(config.audio.outputDelayMs !== undefined ? { initialLatencyMs: config.audio.outputDelayMs } : {}),
       streamRelay: {
         failoverMs: relayCfg.failoverS * 1000,
         silenceMs: relayCfg.silenceS * 1000,
