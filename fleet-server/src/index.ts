@@ -24,6 +24,7 @@ export * from './metrics.js';
 // The plugins (the demo, benchmarks and tests compose them in-process).
 export * from './plugins/content.js';
 export * from './plugins/dashboard.js';
+export * from './plugins/integrations.js';
 export * from './plugins/standard.js';
 export * from './seed.js';
 export * from './server-plugin.js';

@@ -42,6 +42,10 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   SIGNATURE_MISMATCH: 422,
   TRANSCODE_FAILED: 422,
   TOOL_TIMEOUT: 504,
+  // CAP intake: a well-formed alert Loa cannot act on
+  CAP_AREA_UNKNOWN: 422,
+  CAP_REFERENCE_UNKNOWN: 422,
+  TTS_FAILED: 422,
 };
 
 /** HTTP status of an error code: explicit table, then suffix rules, then 400 (bad input). */

@@ -1,7 +1,11 @@
-/** The standard server's plugins, in start order: the content side, then the dashboard fed by it. */
+/**
+ * The standard server's plugins, in start order: the content side, the integrations that use it
+ * (CAP intake, the event stream, spoken bulletins), then the dashboard fed by it.
+ */
 import type { ServerPlugin } from '../server-plugin.js';
 import { type ContentServicesOptions, contentPlugin } from './content.js';
 import { type DashboardPluginOptions, dashboardPlugin } from './dashboard.js';
+import { integrationsPlugin } from './integrations.js';
 
 export interface StandardPluginsOptions {
   content?: ContentServicesOptions;
@@ -10,5 +14,5 @@ export interface StandardPluginsOptions {
 
 export function standardPlugins(options: StandardPluginsOptions = {}): ServerPlugin[] {
   const content = contentPlugin(options.content);
-  return [content, dashboardPlugin({ ...options.dashboard, content })];
+  return [content, integrationsPlugin({ content }), dashboardPlugin({ ...options.dashboard, content })];
 }

@@ -27,6 +27,7 @@ import type { DeviceRecord, UserRole } from '../../../fleet-server/src/domain/mo
 import { type FleetServer, startFleetServer } from '../../../fleet-server/src/main.js';
 import { type ContentPlugin, contentPlugin } from '../../../fleet-server/src/plugins/content.js';
 import { DEVICE_SCRYPT, hashSecret } from '../../../fleet-server/src/security/secrets.js';
+import type { ServerPlugin } from '../../../fleet-server/src/server-plugin.js';
 import type { ContentServices } from '../../../fleet-server/src/services/content-services.js';
 
 export const run = promisify(execFile);
@@ -95,7 +96,13 @@ export function delegated(pub: string, roles: Role[], scope: string[], name?: st
 }
 
 export async function startHarness(
-  opts: { maxUploadBytes?: number; twoPerson?: boolean; alertRules?: { offlineMinutes?: number } } = {},
+  opts: {
+    maxUploadBytes?: number;
+    twoPerson?: boolean;
+    alertRules?: { offlineMinutes?: number };
+    /** Plugins composed after the content plugin, made anew at each (re)start. */
+    plugins?: (content: ContentPlugin) => ServerPlugin[];
+  } = {},
 ): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'loa-h6-'));
   const root = generateKeyPair();
@@ -125,7 +132,7 @@ export async function startHarness(
       },
       logger: pino({ level: process.env.LOA_TEST_LOG ?? 'silent' }),
       clock,
-      plugins: [content],
+      plugins: [content, ...(opts.plugins?.(content) ?? [])],
     });
   };
   let server = await boot();
