@@ -136,6 +136,25 @@ export function loopFrameAt(bundles: readonly ActiveBundle[], now: number, ctx: 
   const entries = loopEntries(bundles, now, ctx);
   const total = entries.reduce((s, e) => s + e.ms, 0);
   if (entries.length === 0 || total <= 0) return null;
+  const only = entries.length === 1 ? entries[0] : undefined;
+  if (only) {
+    // One item alone stays on screen: one showing (and one proof) until the programme changes.
+    const m = only.bundle.manifest;
+    const since = Math.max(Date.parse(m.notBefore ?? m.created), only.bundle.activatedAt);
+    return frameOf(
+      only.bundle,
+      only.item,
+      ctx,
+      {
+        key: `loop/${m.id}/${only.item.id}/v${m.version}`,
+        entryId: 'loop',
+        priorityClass: 'fill',
+        start: since,
+        end: Date.parse(m.expires),
+      },
+      since,
+    );
+  }
   const cycle = Math.floor(now / total);
   let t = cycle * total;
   for (const e of entries) {

@@ -96,6 +96,7 @@ export class ChromiumDisplay implements DisplayDriver {
   private profile: string | undefined;
   private url: string | undefined;
   private port: number | undefined;
+  private stopped = false;
   private readonly log: Logger;
 
   constructor(private readonly o: ChromiumOptions) {
@@ -109,6 +110,7 @@ export class ChromiumDisplay implements DisplayDriver {
 
   async start(url: string): Promise<void> {
     this.url = url;
+    this.stopped = false;
     if (this.o.mode === 'attach') {
       this.port = this.o.devtoolsPort ?? 9222;
       return;
@@ -139,6 +141,7 @@ export class ChromiumDisplay implements DisplayDriver {
       }
     }
     await this.kill();
+    if (this.stopped) return;
     await this.launch(url);
   }
 
@@ -153,6 +156,7 @@ export class ChromiumDisplay implements DisplayDriver {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.o.mode === 'spawn') await this.kill();
   }
 
@@ -207,6 +211,11 @@ export class ChromiumDisplay implements DisplayDriver {
       });
     });
     proc.stderr?.resume();
+    if (this.stopped) {
+      // stop() ran while this browser was starting.
+      await this.kill();
+      return;
+    }
     proc.once('exit', (code, signal) => this.log.warn({ code, signal }, 'browser exited'));
     this.log.info({ pid: proc.pid, port: this.port }, 'browser started');
   }

@@ -138,7 +138,7 @@ export class DisplayService {
   async stop(): Promise<void> {
     this.started = false;
     this.o.timers.clearTimeout(this.powerTimer);
-    this.watchdog.stop();
+    await this.watchdog.stop();
     await this.o.driver.stop().catch((err: unknown) => this.log.warn({ err }, 'browser stop failed'));
     const s = this.server;
     this.server = undefined;

@@ -35,6 +35,7 @@ export class DisplayWatchdog {
   private restarting = false;
   restarts = 0;
   private recent: number[] = [];
+  private inflight: Promise<void> | undefined;
 
   constructor(private readonly o: WatchdogOptions) {}
 
@@ -44,9 +45,11 @@ export class DisplayWatchdog {
     this.arm();
   }
 
-  stop(): void {
+  /** Stops checking; waits for a restart under way. */
+  async stop(): Promise<void> {
     this.running = false;
     this.o.timers.clearTimeout(this.timer);
+    await this.inflight;
   }
 
   /** Checks once now (tests, and the timer). */
@@ -77,8 +80,12 @@ export class DisplayWatchdog {
     this.restarts++;
     this.o.logger.warn({ code: verdict.code, detail: verdict.detail }, 'restarting the browser');
     this.o.onAlert(verdict.code, `Khởi động lại trình duyệt bảng tin: ${verdict.detail}`);
+    // Heartbeats of the old page say nothing about the new one.
+    this.o.onRestarted();
+    const restart = this.o.driver.restart();
+    this.inflight = restart.catch(() => undefined);
     try {
-      await this.o.driver.restart();
+      await restart;
     } catch (err) {
       this.o.logger.error({ err }, 'browser restart failed');
       this.o.onAlert(
@@ -89,6 +96,7 @@ export class DisplayWatchdog {
       this.startedAt = this.o.clock.now();
       this.o.onRestarted();
       this.restarting = false;
+      this.inflight = undefined;
     }
   }
 
