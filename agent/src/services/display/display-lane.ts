@@ -177,6 +177,7 @@ export class DisplayLane extends EventEmitter {
 
   report(r: PageReport): void {
     const now = this.o.clock.now();
+    this.emit('report', r);
     switch (r.type) {
       case 'heartbeat':
         this.previous = this.last;
