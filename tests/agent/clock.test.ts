@@ -11,7 +11,7 @@ import {
   clockState,
   trustedNow,
 } from '../../agent/src/domain/clock-trust.js';
-import { TrustedClock } from '../../agent/src/services/clock.js';
+import { TrustedClock } from '../../agent/src/services/station/clock.js';
 
 const T = Date.parse('2026-11-26T05:00:00Z');
 const log = pino({ level: 'silent' });
@@ -161,7 +161,7 @@ describe('TrustedClock service', () => {
       async () => ({ timeMs: T }),
     );
     let changes = 0;
-    c.onChange(() => changes++);
+    c.on('change', () => changes++);
     await c.start();
     expect(c.trusted()).toBe(true);
     expect(changes).toBe(1);
@@ -185,7 +185,7 @@ describe('TrustedClock service', () => {
     });
     expect(c2.now()).toBe(T + 5000);
     let changed = 0;
-    c2.onChange(() => changed++);
+    c2.on('change', () => changed++);
     c2.reportServerTime(T + 60_000, 200);
     expect(c2.trusted()).toBe(true);
     expect(c2.now()).toBe(T + 60_100);
@@ -210,7 +210,7 @@ describe('TrustedClock service', () => {
     await c2.start();
     expect(c2.now()).toBe(bogus);
     let changed = 0;
-    c2.onChange(() => changed++);
+    c2.on('change', () => changed++);
     c2.reportServerTime(T, 0);
     expect(c2.now()).toBe(T);
     expect(c2.state()).toMatchObject({ trusted: true, source: 'server' });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Item } from '@loa/protocol';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import type { ActiveBundle } from '../../agent/src/domain/scheduler/types.js';
+import type { PlanBundle } from '../../agent/src/domain/scheduler/types.js';
 import { FfmpegAudioDriver } from '../../agent/src/drivers/audio/ffmpeg.js';
 import { frequencyAt, makeTone, readWav, rmsWindows, soundRuns, type Wav } from './audio/wav-tools.js';
 import { type Harness, makeHarness, waitFor } from './player-harness.js';
@@ -70,7 +70,7 @@ async function toneItem(dir: string, id: string, hz: number, seconds: number): P
   } as Item;
 }
 
-function withDir(b: ActiveBundle, dir: string): ActiveBundle {
+function withDir(b: PlanBundle, dir: string): PlanBundle {
   return { ...b, blobDir: join(dir, 'blobs') };
 }
 

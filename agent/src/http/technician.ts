@@ -5,10 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { Health, Proof } from '@loa/protocol';
+import type { Clock, Health, Proof } from '@loa/protocol';
 import { type Context, Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
-import type { Clock } from '../services/contracts.js';
 import { verifyPassword } from './password.js';
 
 export interface TechnicianDeps {

@@ -13,18 +13,38 @@ import { LoaError } from '@loa/protocol';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
+import type { AuditEntry, AuditInput, UserRole } from '../domain/model.js';
 import { type Permission, requirePermission, requireRole } from '../domain/rbac.js';
-import type { AuditEntry, AuditInput, UserRole } from '../store/types.js';
 import { type AppEnv, type AuthUser, checkCsrf } from './auth.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface HandlerContext<B, Q, A extends AuthMode> {
+/** The name of a parameter from the text after its colon (`id/ack` → id, `path{[0-9]+}/x` → path). */
+type ParamName<R extends string> = R extends `${infer N}{${string}`
+  ? N extends `${infer M}/${string}`
+    ? M
+    : N
+  : R extends `${infer N}/${string}`
+    ? N
+    : R;
+type ParamNames<P extends string> = P extends `${string}/:${infer Rest}`
+  ? ParamName<Rest> | ParamNames<Rest>
+  : never;
+
+/**
+ * The path parameters of a route path, typed from the path itself:
+ * `/units/:path{…}/groups/:id` → `{ path: string; id: string }` (values are URL-decoded).
+ */
+export type PathParams<P extends string> = string extends P
+  ? Record<string, string>
+  : { [K in ParamNames<P>]: string };
+
+export interface HandlerContext<B, Q, A extends AuthMode, P extends string = string> {
   c: Context<AppEnv>;
   body: B;
   query: Q;
-  params: Record<string, string>;
+  params: PathParams<P>;
   user: A extends 'public' ? AuthUser | null : AuthUser;
   ip: string;
   /** Appends an audit entry with the current user and IP as actor. */
@@ -43,10 +63,11 @@ export interface RouteSpec<
   B extends z.ZodType | undefined,
   Q extends z.ZodType | undefined,
   A extends AuthMode,
+  P extends string = string,
 > {
   method: Method;
   /** Hono path relative to the table's base, e.g. '/units/:code'. */
-  path: string;
+  path: P;
   summary: string;
   description?: string;
   tags?: string[];
@@ -63,7 +84,7 @@ export interface RouteSpec<
   status?: 200 | 201 | 202 | 204;
   /** Maximum JSON body size in bytes (default 1 MiB). */
   maxBodyBytes?: number;
-  handler(ctx: HandlerContext<Infer<B>, Infer<Q>, A>): Promise<unknown> | unknown;
+  handler(ctx: HandlerContext<Infer<B>, Infer<Q>, A, P>): Promise<unknown> | unknown;
 }
 
 interface RouteDoc {
@@ -134,7 +155,8 @@ export class ApiTable {
     B extends z.ZodType | undefined = undefined,
     Q extends z.ZodType | undefined = undefined,
     A extends AuthMode = 'user',
-  >(spec: RouteSpec<B, Q, A>): void {
+    P extends string = string,
+  >(spec: RouteSpec<B, Q, A, P>): void {
     const auth: AuthMode = spec.auth ?? 'user';
     if (auth === 'user' && !spec.roles && !spec.permission && !spec.allowPasswordChange)
       throw new Error(`route ${spec.method} ${spec.path}: declare roles or permission`);
@@ -169,12 +191,13 @@ export class ApiTable {
         ? parseOrThrow(spec.body, await readJsonBody(c, spec.maxBodyBytes ?? 1024 * 1024))
         : undefined;
       const ip = c.get('ip');
-      const ctx: HandlerContext<Infer<B>, Infer<Q>, A> = {
+      const ctx: HandlerContext<Infer<B>, Infer<Q>, A, P> = {
         c,
         body: body as Infer<B>,
         query: query as Infer<Q>,
-        params: c.req.param() as Record<string, string>,
-        user: user as HandlerContext<Infer<B>, Infer<Q>, A>['user'],
+        // hono matched every parameter the path names, so each is there
+        params: c.req.param() as unknown as PathParams<P>,
+        user: user as HandlerContext<Infer<B>, Infer<Q>, A, P>['user'],
         ip,
         audit: (action, target, details, unit) =>
           deps.store.audit.append({

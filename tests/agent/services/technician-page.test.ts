@@ -2,8 +2,8 @@ import type { Health } from '@loa/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../../agent/src/http/password.js';
 import { createTechnicianApp, isPrivateAddress } from '../../../agent/src/http/technician.js';
-import { LogRing } from '../../../agent/src/services/log-ring.js';
-import { TechnicianPage } from '../../../agent/src/services/technician-page.js';
+import { LogRing } from '../../../agent/src/services/system/log-ring.js';
+import { TechnicianPage } from '../../../agent/src/services/system/technician-page.js';
 import { silent } from './helpers.js';
 
 const health: Health = {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { statusForCode } from '../../../fleet-server/src/http/app.js';
-import { contentPlugin } from '../../../fleet-server/src/services/index.js';
+import { statusForCode } from '../../../fleet-server/src/http/error-status.js';
+import { contentPlugin } from '../../../fleet-server/src/plugins/content.js';
 import { loginAs, startTestServer, type TestServer } from './harness.js';
 
 describe('createApp: errors, route table, OpenAPI', () => {
@@ -19,7 +19,8 @@ describe('createApp: errors, route table, OpenAPI', () => {
     expect(statusForCode('USER_EXISTS')).toBe(409);
     expect(statusForCode('SIGNATURE_INVALID')).toBe(422);
     expect(statusForCode('SOMETHING_ELSE')).toBe(400);
-    expect(statusForCode('X', { X: 415 })).toBe(415);
+    expect(statusForCode('MEDIA_UNSUPPORTED')).toBe(415);
+    expect(statusForCode('TOOL_TIMEOUT')).toBe(504);
   });
 
   it('answers JSON errors {error:{code,message}} for unknown paths, bad JSON, wrong media type, oversized bodies', async () => {

@@ -5,7 +5,7 @@
  */
 import { deviceSubscriptions, deviceTopic, type Notify, unitTopic } from '@loa/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BundleRecord, ContentRecord } from '../../../fleet-server/src/store/types.js';
+import type { BundleRecord, ContentRecord } from '../../../fleet-server/src/domain/model.js';
 import {
   type Harness,
   nextMessage,

@@ -4,7 +4,7 @@
  */
 import type { Item, ScheduleEntry } from '@loa/protocol';
 import { localDays, minutesOfDay, offsetMinutes, weekdayOf } from './local-time.js';
-import type { ActiveBundle, PriorityClass, ScheduleInput, SlotOutput } from './types.js';
+import type { PlanBundle, PriorityClass, ScheduleInput, SlotOutput } from './types.js';
 
 export const DEFAULTS = {
   defaultItemMs: 60_000,
@@ -65,7 +65,7 @@ export function itemDuration(item: Item, input: ScheduleInput): number {
 }
 
 /** Due instants of an entry's rule inside [from, to]. */
-function dueTimes(b: ActiveBundle, e: ScheduleEntry, lower: number, from: number, to: number): number[] {
+function dueTimes(b: PlanBundle, e: ScheduleEntry, lower: number, from: number, to: number): number[] {
   const rule = e.rule;
   switch (rule.type) {
     case 'immediate':
@@ -85,7 +85,7 @@ function dueTimes(b: ActiveBundle, e: ScheduleEntry, lower: number, from: number
   }
 }
 
-function blobFile(b: ActiveBundle, sha: string): string {
+function blobFile(b: PlanBundle, sha: string): string {
   return `${b.blobDir.replace(/\/+$/, '')}/${sha}`;
 }
 

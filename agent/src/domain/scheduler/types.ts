@@ -11,8 +11,11 @@ export type PriorityClass = (typeof PRIORITY_CLASSES)[number];
 /** Where a slot plays: the loudspeakers, or (later) the noticeboard's screen. */
 export type SlotOutput = 'audio' | 'display';
 
-/** A verified, activated bundle and where its blobs are. */
-export interface ActiveBundle {
+/**
+ * A bundle as the planner sees it: its verified manifest, where its blobs are and when it was
+ * activated (the bundle store hands these over, see services/content/bundle-store.ts).
+ */
+export interface PlanBundle {
   manifest: Manifest;
   /** Directory holding `<sha256>` blob files. */
   blobDir: string;
@@ -59,7 +62,7 @@ export interface OnAir {
 }
 
 export interface ScheduleInput {
-  bundles: readonly ActiveBundle[];
+  bundles: readonly PlanBundle[];
   policy: StationPolicy;
   /** Trusted time now, ms since epoch. */
   now: number;

@@ -5,13 +5,16 @@
  */
 import { z } from 'zod';
 import { inScope } from '../../domain/rbac.js';
-import { contentServices } from '../../services/access.js';
-import type { RouteContext } from '../app.js';
+import type { ContentServices } from '../../services/content-services.js';
+import type { RouteContext } from '../route-context.js';
 
 const SignBody = z.strictObject({ sign: z.boolean().default(false) });
 const RejectBody = z.strictObject({ reason: z.string().trim().min(1, 'cần ghi lý do').max(1000) });
 
-export function registerApprovalRoutes({ api, deps }: RouteContext): void {
+export function registerApprovalRoutes(
+  { api, deps }: RouteContext,
+  services: Pick<ContentServices, 'publisher'>,
+): void {
   api.add({
     method: 'get',
     path: '/approvals',
@@ -34,7 +37,7 @@ export function registerApprovalRoutes({ api, deps }: RouteContext): void {
     permission: 'bundle.compose',
     body: SignBody,
     handler: async ({ params, body, user, ip }) =>
-      contentServices(deps).publisher.submit(params.id as string, { ...user, ip }, { sign: body.sign }),
+      services.publisher.submit(params.id, { ...user, ip }, { sign: body.sign }),
   });
 
   api.add({
@@ -47,7 +50,7 @@ export function registerApprovalRoutes({ api, deps }: RouteContext): void {
     permission: 'bundle.approve',
     body: SignBody,
     handler: async ({ params, body, user, ip }) =>
-      contentServices(deps).publisher.approve(params.id as string, { ...user, ip }, { sign: body.sign }),
+      services.publisher.approve(params.id, { ...user, ip }, { sign: body.sign }),
   });
 
   api.add({
@@ -58,7 +61,7 @@ export function registerApprovalRoutes({ api, deps }: RouteContext): void {
     permission: 'bundle.approve',
     body: RejectBody,
     handler: async ({ params, body, user, ip }) =>
-      contentServices(deps).publisher.reject(params.id as string, { ...user, ip }, body.reason),
+      services.publisher.reject(params.id, { ...user, ip }, body.reason),
   });
 
   api.add({
@@ -67,7 +70,6 @@ export function registerApprovalRoutes({ api, deps }: RouteContext): void {
     summary: 'Publish an approved bundle: verify its signatures, notify the targeted devices',
     tags: ['approvals'],
     permission: 'bundle.publish',
-    handler: async ({ params, user, ip }) =>
-      contentServices(deps).publisher.publish(params.id as string, { ...user, ip }),
+    handler: async ({ params, user, ip }) => services.publisher.publish(params.id, { ...user, ip }),
   });
 }

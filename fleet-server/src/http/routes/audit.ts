@@ -1,7 +1,7 @@
 /** The audit log, newest first, limited to the caller's unit scope. */
 import { z } from 'zod';
 import { ALL_UNITS } from '../../domain/rbac.js';
-import type { RouteContext } from '../app.js';
+import type { RouteContext } from '../route-context.js';
 
 const AuditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),

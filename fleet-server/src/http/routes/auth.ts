@@ -1,8 +1,8 @@
 /** Login, logout, the current user, password change, CSRF token. */
 import { z } from 'zod';
 import { permissionsOf } from '../../domain/rbac.js';
-import type { RouteContext } from '../app.js';
 import { clearSessionCookie, setSessionCookie } from '../auth.js';
+import type { RouteContext } from '../route-context.js';
 
 const LoginSchema = z.strictObject({
   username: z.string().min(1).max(64),

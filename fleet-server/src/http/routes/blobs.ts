@@ -8,11 +8,12 @@
  */
 import { documentDigest, LoaError, targetMatches } from '@loa/protocol';
 import type { Context } from 'hono';
+import type { DeviceRecord } from '../../domain/model.js';
 import { inScope } from '../../domain/rbac.js';
-import { contentServices } from '../../services/access.js';
-import type { DeviceRecord } from '../../store/types.js';
-import type { AppEnv, RouteContext } from '../app.js';
+import type { ContentServices } from '../../services/content-services.js';
+import type { AppEnv } from '../auth.js';
 import { authenticateDevice } from '../auth.js';
+import type { RouteContext } from '../route-context.js';
 
 type Caller = { device: DeviceRecord } | { user: NonNullable<AppEnv['Variables']['user']> };
 
@@ -58,7 +59,10 @@ function etagMatches(header: string | undefined, etag: string): boolean {
   });
 }
 
-export function registerBlobRoutes({ app, deps }: RouteContext): void {
+export function registerBlobRoutes(
+  { app, deps }: RouteContext,
+  services: Pick<ContentServices, 'blobs'>,
+): void {
   const caller = async (c: Context<AppEnv>): Promise<Caller> => {
     const user = c.get('user');
     if (user) return { user };
@@ -73,7 +77,7 @@ export function registerBlobRoutes({ app, deps }: RouteContext): void {
 
   const serveBlob = async (c: Context<AppEnv>, head: boolean): Promise<Response> => {
     await caller(c);
-    const blobs = contentServices(deps).blobs;
+    const blobs = services.blobs;
     const sha = c.req.param('sha256') ?? '';
     const st = await blobs.stat(sha);
     if (!st) throw new LoaError('BLOB_NOT_FOUND', 'không có tệp này');

@@ -4,10 +4,10 @@
  */
 import { z } from 'zod';
 import { BundleDraftSchema } from '../../domain/bundle-compose.js';
+import type { BundleRecord } from '../../domain/model.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
-import { contentServices, withContentErrors } from '../../services/access.js';
-import type { BundleRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
+import type { ContentServices } from '../../services/content-services.js';
+import type { RouteContext } from '../route-context.js';
 
 const ListQuery = z.strictObject({
   state: z.enum(['draft', 'submitted', 'approved', 'published', 'rejected', 'withdrawn']).optional(),
@@ -20,7 +20,10 @@ function visible(user: { scope: readonly string[] }, b: BundleRecord): boolean {
   return b.units.some((u) => inScope(user, u));
 }
 
-export function registerBundleRoutes({ api, deps }: RouteContext): void {
+export function registerBundleRoutes(
+  { api, deps }: RouteContext,
+  services: Pick<ContentServices, 'publisher'>,
+): void {
   api.add({
     method: 'get',
     path: '/bundles',
@@ -47,7 +50,7 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     tags: ['bundles'],
     permission: 'read',
     handler: async ({ params, user }) => {
-      const b = await contentServices(deps).publisher.get(params.id as string);
+      const b = await services.publisher.get(params.id);
       for (const u of b.units) requireScope(user, u);
       return b;
     },
@@ -60,7 +63,7 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     tags: ['bundles'],
     permission: 'read',
     handler: async ({ params, user }) => {
-      const b = await contentServices(deps).publisher.get(params.id as string);
+      const b = await services.publisher.get(params.id);
       for (const u of b.units) requireScope(user, u);
       return b.manifest;
     },
@@ -76,8 +79,7 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     permission: 'bundle.compose',
     body: BundleDraftSchema,
     status: 201,
-    handler: ({ c, body, user, ip }) =>
-      withContentErrors(c, () => contentServices(deps).publisher.createDraft(body, { ...user, ip })),
+    handler: ({ body, user, ip }) => services.publisher.createDraft(body, { ...user, ip }),
   });
 
   api.add({
@@ -87,10 +89,7 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     tags: ['bundles'],
     permission: 'bundle.compose',
     body: BundleDraftSchema,
-    handler: ({ c, params, body, user, ip }) =>
-      withContentErrors(c, () =>
-        contentServices(deps).publisher.updateDraft(params.id as string, body, { ...user, ip }),
-      ),
+    handler: ({ params, body, user, ip }) => services.publisher.updateDraft(params.id, body, { ...user, ip }),
   });
 
   api.add({
@@ -102,9 +101,7 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     tags: ['bundles'],
     roles: ['editor', 'approver', 'administrator'],
     body: z.record(z.string(), z.unknown()),
-    handler: ({ c, params, body, user, ip }) =>
-      withContentErrors(c, () =>
-        contentServices(deps).publisher.addSignatures(params.id as string, body, { ...user, ip }),
-      ),
+    handler: ({ params, body, user, ip }) =>
+      services.publisher.addSignatures(params.id, body, { ...user, ip }),
   });
 }

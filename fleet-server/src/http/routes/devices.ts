@@ -2,9 +2,9 @@
 import { IdSchema, LoaError, UnitPathSchema } from '@loa/protocol';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
+import type { DeviceRecord } from '../../domain/model.js';
 import { ALL_UNITS, inScope, requireScope } from '../../domain/rbac.js';
-import type { DeviceRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
+import type { RouteContext } from '../route-context.js';
 
 export type PublicDevice = Omit<DeviceRecord, 'mqttPasswordHash'>;
 export function publicDevice(d: DeviceRecord): PublicDevice {
@@ -89,7 +89,7 @@ export function registerDeviceRoutes({ api, deps }: RouteContext): void {
     tags: ['devices'],
     permission: 'read',
     handler: async ({ user, params }) => {
-      const d = await deviceInScope(user, params.id as string);
+      const d = await deviceInScope(user, params.id);
       return { ...deviceView(deps, d), rollouts: await store.rollouts.forDevice(d.id) };
     },
   });
@@ -104,7 +104,7 @@ export function registerDeviceRoutes({ api, deps }: RouteContext): void {
     permission: 'read',
     query: HealthQuery,
     handler: async ({ user, params, query }) => {
-      const d = await deviceInScope(user, params.id as string);
+      const d = await deviceInScope(user, params.id);
       const to = query.to ?? new Date(clock.now()).toISOString();
       const from = query.from ?? new Date(Date.parse(to) - 6 * 3600_000).toISOString();
       if (Date.parse(from) > Date.parse(to))
@@ -126,7 +126,7 @@ export function registerDeviceRoutes({ api, deps }: RouteContext): void {
     permission: 'device.manage',
     body: PatchSchema,
     handler: async ({ user, params, body, audit }) => {
-      const d = await deviceInScope(user, params.id as string);
+      const d = await deviceInScope(user, params.id);
       if (body.unit) {
         requireScope(user, body.unit);
         if (!(await store.units.get(body.unit)))
@@ -146,7 +146,7 @@ export function registerDeviceRoutes({ api, deps }: RouteContext): void {
     tags: ['devices'],
     permission: 'device.approve',
     handler: async ({ user, params, audit }) => {
-      const d = await deviceInScope(user, params.id as string);
+      const d = await deviceInScope(user, params.id);
       if (d.status !== 'pending')
         throw new LoaError('DEVICE_CONFLICT', `thiết bị đang ở trạng thái ${d.status}, không chờ duyệt`);
       const now = iso();
@@ -173,7 +173,7 @@ export function registerDeviceRoutes({ api, deps }: RouteContext): void {
       permission: 'device.manage',
       body: ReasonSchema,
       handler: async ({ user, params, body, audit }) => {
-        const d = await deviceInScope(user, params.id as string);
+        const d = await deviceInScope(user, params.id);
         if (d.status === 'decommissioned') throw new LoaError('DEVICE_CONFLICT', 'thiết bị đã ngừng sử dụng');
         const now = iso();
         const updated = await store.devices.update(d.id, {

@@ -5,11 +5,14 @@
 import { streamSSE } from 'hono/streaming';
 import { EmergencyRequestSchema } from '../../domain/emergency.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
-import { contentServices, withContentErrors } from '../../services/access.js';
+import type { ContentServices } from '../../services/content-services.js';
 import type { EmergencyEvent } from '../../services/emergency-service.js';
-import type { RouteContext } from '../app.js';
+import type { RouteContext } from '../route-context.js';
 
-export function registerEmergencyRoutes({ api, deps }: RouteContext): void {
+export function registerEmergencyRoutes(
+  { api }: RouteContext,
+  services: Pick<ContentServices, 'emergency'>,
+): void {
   api.add({
     method: 'post',
     path: '/emergency',
@@ -22,8 +25,7 @@ export function registerEmergencyRoutes({ api, deps }: RouteContext): void {
     permission: 'emergency.send',
     body: EmergencyRequestSchema,
     status: 201,
-    handler: ({ c, body, user, ip }) =>
-      withContentErrors(c, () => contentServices(deps).emergency.send(body, { ...user, ip })),
+    handler: ({ body, user, ip }) => services.emergency.send(body, { ...user, ip }),
   });
 
   api.add({
@@ -33,7 +35,7 @@ export function registerEmergencyRoutes({ api, deps }: RouteContext): void {
     tags: ['emergency'],
     permission: 'read',
     handler: async ({ user }) =>
-      (await contentServices(deps).emergency.list(50)).filter((b) => b.units.some((u) => inScope(user, u))),
+      (await services.emergency.list(50)).filter((b) => b.units.some((u) => inScope(user, u))),
   });
 
   api.add({
@@ -43,7 +45,7 @@ export function registerEmergencyRoutes({ api, deps }: RouteContext): void {
     tags: ['emergency'],
     permission: 'read',
     handler: async ({ params, user }) => {
-      const v = await contentServices(deps).emergency.view(params.id as string);
+      const v = await services.emergency.view(params.id);
       for (const u of v.bundle.units) requireScope(user, u);
       return v;
     },
@@ -56,8 +58,8 @@ export function registerEmergencyRoutes({ api, deps }: RouteContext): void {
     tags: ['emergency'],
     permission: 'read',
     handler: async ({ c, params, user }) => {
-      const svc = contentServices(deps).emergency;
-      const id = params.id as string;
+      const svc = services.emergency;
+      const id = params.id;
       const first = await svc.view(id);
       for (const u of first.bundle.units) requireScope(user, u);
       return streamSSE(c, async (stream) => {

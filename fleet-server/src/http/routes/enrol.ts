@@ -12,10 +12,10 @@ import {
   EnrolTokenCreateSchema,
   proposeDeviceId,
 } from '../../domain/enrolment.js';
+import type { DeviceRecord, EnrolmentTokenRecord } from '../../domain/model.js';
 import { ALL_UNITS, inScope, requireScope } from '../../domain/rbac.js';
-import { DEVICE_SCRYPT, hashSecret, randomToken, sha256Hex } from '../../store/secrets.js';
-import type { DeviceRecord, EnrolmentTokenRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
+import { DEVICE_SCRYPT, hashSecret, randomToken, sha256Hex } from '../../security/secrets.js';
+import type { RouteContext } from '../route-context.js';
 
 export const ENROL_TOKEN_PREFIX = 'loaenr_';
 
@@ -165,7 +165,7 @@ export function registerEnrolRoutes({ api, deps }: RouteContext): void {
     tags: ['enrolment'],
     permission: 'enrol.manage',
     handler: async ({ user, params, audit }) => {
-      const t = await store.enrolmentTokens.get(params.id as string);
+      const t = await store.enrolmentTokens.get(params.id);
       if (!t || !inScope(user, t.unit))
         throw new LoaError('ENROL_TOKEN_NOT_FOUND', 'không tìm thấy mã đăng ký');
       await store.enrolmentTokens.update(t.id, { revokedAt: iso() });

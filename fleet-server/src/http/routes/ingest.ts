@@ -7,10 +7,10 @@
 import { HealthSchema, LoaError, ProofSchema } from '@loa/protocol';
 import { z } from 'zod';
 import { inScope, requireScope } from '../../domain/rbac.js';
-import { contentServices } from '../../services/access.js';
+import type { ContentServices } from '../../services/content-services.js';
 import type { ProofResult } from '../../services/ingest-service.js';
-import type { RouteContext } from '../app.js';
 import { authenticateDevice } from '../auth.js';
+import type { RouteContext } from '../route-context.js';
 
 const ProofBatchSchema = z.strictObject({ proofs: z.array(ProofSchema).min(1).max(500) });
 const LiveQuery = z.strictObject({
@@ -23,7 +23,10 @@ const ProofQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(5000).default(200),
 });
 
-export function registerIngestRoutes({ api, deps }: RouteContext): void {
+export function registerIngestRoutes(
+  { api, deps }: RouteContext,
+  services: Pick<ContentServices, 'ingest'>,
+): void {
   const device = async (c: Parameters<typeof authenticateDevice>[0]) => {
     const d = await authenticateDevice(c, deps.deviceAuth);
     if (!d) throw new LoaError('AUTH_REQUIRED', 'thiết bị cần xác thực (Basic deviceId:mật khẩu MQTT)');
@@ -40,7 +43,7 @@ export function registerIngestRoutes({ api, deps }: RouteContext): void {
     maxBodyBytes: 4 * 1024 * 1024,
     handler: async ({ c, body }) => {
       const d = await device(c);
-      const ingest = contentServices(deps).ingest;
+      const ingest = services.ingest;
       const results: ProofResult[] = [];
       for (const p of body.proofs) results.push(await ingest.ingestProof(d.id, p));
       const acked = results.map((r) => r.ackUpToSeq ?? 0);
@@ -57,7 +60,7 @@ export function registerIngestRoutes({ api, deps }: RouteContext): void {
     body: HealthSchema,
     handler: async ({ c, body }) => {
       const d = await device(c);
-      await contentServices(deps).ingest.ingestHealth(d.id, body);
+      await services.ingest.ingestHealth(d.id, body);
       return { ok: true };
     },
   });
@@ -71,7 +74,7 @@ export function registerIngestRoutes({ api, deps }: RouteContext): void {
     query: LiveQuery,
     handler: ({ query, user }) => {
       const out = [];
-      for (const s of contentServices(deps).ingest.liveAll().values()) {
+      for (const s of services.ingest.liveAll().values()) {
         if (!inScope(user, s.unit)) continue;
         if (query.unit && !(s.unit === query.unit || s.unit.startsWith(`${query.unit}/`))) continue;
         if (query.online && s.online !== (query.online === 'true')) continue;
@@ -89,7 +92,7 @@ export function registerIngestRoutes({ api, deps }: RouteContext): void {
     permission: 'read',
     query: ProofQuery,
     handler: async ({ params, query, user }) => {
-      const d = await deps.store.devices.get(params.id as string);
+      const d = await deps.store.devices.get(params.id);
       if (!d) throw new LoaError('DEVICE_NOT_FOUND', 'Không tìm thấy thiết bị');
       requireScope(user, d.unit);
       return deps.store.proofs.query({

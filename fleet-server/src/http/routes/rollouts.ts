@@ -1,9 +1,12 @@
 /** Rollout views: per bundle (each targeted device's progress) and per device. */
 import { requireScope } from '../../domain/rbac.js';
-import { contentServices } from '../../services/access.js';
-import type { RouteContext } from '../app.js';
+import type { ContentServices } from '../../services/content-services.js';
+import type { RouteContext } from '../route-context.js';
 
-export function registerRolloutRoutes({ api, deps }: RouteContext): void {
+export function registerRolloutRoutes(
+  { api, deps }: RouteContext,
+  services: Pick<ContentServices, 'publisher'>,
+): void {
   api.add({
     method: 'get',
     path: '/bundles/:id/rollout',
@@ -14,7 +17,7 @@ export function registerRolloutRoutes({ api, deps }: RouteContext): void {
     tags: ['rollouts'],
     permission: 'read',
     handler: async ({ params, user }) => {
-      const r = await contentServices(deps).publisher.rollout(params.id as string);
+      const r = await services.publisher.rollout(params.id);
       for (const u of r.bundle.units) requireScope(user, u);
       return {
         bundleId: r.bundle.id,
@@ -34,7 +37,7 @@ export function registerRolloutRoutes({ api, deps }: RouteContext): void {
     tags: ['rollouts'],
     permission: 'read',
     handler: async ({ params, user }) => {
-      const d = await deps.store.devices.get(params.id as string);
+      const d = await deps.store.devices.get(params.id);
       if (!d) return [];
       requireScope(user, d.unit);
       return (await deps.store.rollouts.forDevice(d.id)).sort((a, b) =>

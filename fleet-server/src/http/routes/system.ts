@@ -1,6 +1,6 @@
 /** GET /healthz (liveness and a summary) and GET /metrics (Prometheus text). Public, no secrets. */
 import { METRIC } from '../../metrics.js';
-import type { RouteContext } from '../app.js';
+import type { RouteContext } from '../route-context.js';
 
 export function registerSystemRoutes({ app, deps }: RouteContext): void {
   const started = deps.clock.now();

@@ -1,7 +1,7 @@
 /** API tokens of the current user (for integrations such as Node-RED): list, create, revoke. */
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
-import type { RouteContext } from '../app.js';
+import type { RouteContext } from '../route-context.js';
 
 const TokenCreateSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -46,7 +46,7 @@ export function registerTokenRoutes({ api, deps }: RouteContext): void {
     tags: ['tokens'],
     permission: 'token.manage',
     handler: async ({ user, params, audit }) => {
-      const t = await store.apiTokens.get(params.id as string);
+      const t = await store.apiTokens.get(params.id);
       if (!t || t.userId !== user.id) throw new LoaError('TOKEN_NOT_FOUND', 'không tìm thấy mã API');
       await store.apiTokens.update(t.id, { revokedAt: new Date(clock.now()).toISOString() });
       await audit('token.revoke', { type: 'token', id: t.id });

@@ -3,10 +3,13 @@
  * pinned root public keys) and each user's server-held signing key.
  */
 import { z } from 'zod';
-import { contentServices } from '../../services/access.js';
-import type { RouteContext } from '../app.js';
+import type { ContentServices } from '../../services/content-services.js';
+import type { RouteContext } from '../route-context.js';
 
-export function registerTrustRoutes({ api, deps }: RouteContext): void {
+export function registerTrustRoutes(
+  { api, deps }: RouteContext,
+  services: Pick<ContentServices, 'signer' | 'trust'>,
+): void {
   api.add({
     method: 'get',
     path: '/trust',
@@ -14,7 +17,7 @@ export function registerTrustRoutes({ api, deps }: RouteContext): void {
     tags: ['trust'],
     permission: 'read',
     handler: () => {
-      const rec = contentServices(deps).trust.record();
+      const rec = services.trust.record();
       return rec ?? { policy: null };
     },
   });
@@ -40,7 +43,7 @@ export function registerTrustRoutes({ api, deps }: RouteContext): void {
     body: z.record(z.string(), z.unknown()),
     maxBodyBytes: 8 * 1024 * 1024,
     handler: async ({ body, user, audit }) => {
-      const rec = await contentServices(deps).trust.upload(body, user.id);
+      const rec = await services.trust.upload(body, user.id);
       await audit(
         'trust.upload',
         { type: 'trust', id: String(rec.version) },
@@ -57,7 +60,7 @@ export function registerTrustRoutes({ api, deps }: RouteContext): void {
     tags: ['trust'],
     roles: ['editor', 'approver', 'operator', 'administrator'],
     handler: async ({ user }) => {
-      const svc = contentServices(deps);
+      const svc = services;
       const k = await svc.signer.active(user.id);
       if (!k) return { key: null };
       const d = svc.trust.delegation(k.keyid);
@@ -79,7 +82,7 @@ export function registerTrustRoutes({ api, deps }: RouteContext): void {
     roles: ['editor', 'approver', 'operator', 'administrator'],
     status: 201,
     handler: async ({ user, audit }) => {
-      const info = await contentServices(deps).signer.generate(user.id);
+      const info = await services.signer.generate(user.id);
       await audit('signing-key.create', { type: 'signing-key', id: info.keyid });
       return info;
     },

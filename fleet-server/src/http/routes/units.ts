@@ -1,13 +1,18 @@
 /** Administrative units (tree by official codes), import from CSV/JSON, groups and zones. */
 import { LoaError, unitCovers } from '@loa/protocol';
 import { z } from 'zod';
+import type { GroupRecord, UnitRecord, ZoneRecord } from '../../domain/model.js';
 import { ALL_UNITS, inScope, requireScope } from '../../domain/rbac.js';
 import { csvToUnitInputs, GroupInputSchema, planUnitImport, UnitInputSchema } from '../../domain/units.js';
-import type { GroupRecord, Repository, UnitRecord, ZoneRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
+import type { Repository } from '../../store/ports.js';
+import type { RouteContext } from '../route-context.js';
 
-/** Hono path parameter matching a unit path such as 08/02500. */
-export const UNIT_PARAM = ':path{[0-9]+(?:/[0-9]+)*}';
+/**
+ * Hono path parameter matching a unit path such as 08/02500, written plainly or with its slashes
+ * encoded (`08%2F02500`, as a client generated from the OpenAPI document sends a path parameter);
+ * the handler receives it decoded.
+ */
+export const UNIT_PARAM = ':path{[0-9]+(?:(?:/|%2[Ff])[0-9]+)*}';
 
 const ImportSchema = z.strictObject({
   format: z.enum(['csv', 'json']),
@@ -50,7 +55,7 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
     tags: ['units'],
     permission: 'read',
     handler: async ({ user, params }) => {
-      const path = params.path as string;
+      const path = params.path;
       requireScope(user, path);
       const unit = await unitOr404(path);
       return {
@@ -134,7 +139,7 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
     permission: 'unit.manage',
     body: UnitPatchSchema,
     handler: async ({ body, user, params, audit }) => {
-      const path = params.path as string;
+      const path = params.path;
       requireScope(user, path);
       await unitOr404(path);
       const updated = await store.units.update(path, { ...body, updatedAt: iso() });
@@ -150,7 +155,7 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
     tags: ['units'],
     permission: 'unit.manage',
     handler: async ({ user, params, audit }) => {
-      const path = params.path as string;
+      const path = params.path;
       requireScope(user, path);
       await unitOr404(path);
       if ((await store.units.children(path)).length)
@@ -174,7 +179,7 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
       status: 201,
       body: GroupInputSchema,
       handler: async ({ body, user, params, audit }) => {
-        const unit = params.path as string;
+        const unit = params.path;
         requireScope(user, unit);
         await unitOr404(unit);
         const id = `${unit}:${body.id}`;
@@ -198,7 +203,7 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
       tags: ['units'],
       permission: 'unit.manage',
       handler: async ({ user, params, audit }) => {
-        const unit = params.path as string;
+        const unit = params.path;
         requireScope(user, unit);
         const id = `${unit}:${params.id}`;
         if (!(await repo.delete(id)))

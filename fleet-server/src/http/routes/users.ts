@@ -2,11 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
+import type { UserRecord } from '../../domain/model.js';
 import { ALL_UNITS, canManageUser, ROLE_LABELS_VI, scopeWithin } from '../../domain/rbac.js';
 import { UserCreateSchema, UserUpdateSchema } from '../../domain/users.js';
-import { hashSecret, oneTimePassword } from '../../store/secrets.js';
-import type { UserRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
+import { hashSecret, oneTimePassword } from '../../security/secrets.js';
+import type { RouteContext } from '../route-context.js';
 
 export type PublicUser = Omit<UserRecord, 'passwordHash'>;
 export function publicUser(u: UserRecord): PublicUser {
@@ -101,7 +101,7 @@ export function registerUserRoutes({ api, deps }: RouteContext): void {
     body: UserUpdateSchema,
     response: UserOut,
     handler: async ({ body, user, params, audit }) => {
-      const target = await loadManageable(user, params.id as string);
+      const target = await loadManageable(user, params.id);
       if (body.scope && !scopeWithin(user.scope, body.scope))
         throw new LoaError('FORBIDDEN_SCOPE', 'chỉ được giao phạm vi nằm trong phạm vi của mình');
       if (target.id === user.id && (body.role !== undefined || body.disabled || body.scope))
@@ -134,7 +134,7 @@ export function registerUserRoutes({ api, deps }: RouteContext): void {
     tags: ['users'],
     permission: 'user.manage',
     handler: async ({ user, params, audit }) => {
-      const target = await loadManageable(user, params.id as string);
+      const target = await loadManageable(user, params.id);
       const password = await deps.auth.resetPassword(target.id);
       await audit('user.reset-password', { type: 'user', id: target.id });
       return { oneTimePassword: password };
@@ -148,7 +148,7 @@ export function registerUserRoutes({ api, deps }: RouteContext): void {
     tags: ['users'],
     permission: 'user.manage',
     handler: async ({ user, params, audit }) => {
-      const target = await loadManageable(user, params.id as string);
+      const target = await loadManageable(user, params.id);
       if (target.id === user.id)
         throw new LoaError('USER_SELF_CHANGE', 'không thể tự xóa tài khoản của mình');
       await store.sessions.deleteForUser(target.id);
