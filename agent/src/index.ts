@@ -7,4 +7,4 @@ export { ChromiumDisplay, cdpCall } from './drivers/display/chromium.js';
 export { SimDisplayDriver, SimScreenPower } from './drivers/display/sim.js';
 export { AGENT_VERSION, type AgentRuntime, type StartOptions, startAgent } from './main.js';
 export { DisplayService } from './services/display/display-service.js';
-export { ProofJournal } from './services/proof-journal.js';
+export { ProofJournal } from './services/playback/proof-journal.js';

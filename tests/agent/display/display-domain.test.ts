@@ -9,7 +9,7 @@ import {
 } from '../../../agent/src/domain/display/frames.js';
 import { screenShouldBeOn } from '../../../agent/src/domain/display/screen-schedule.js';
 import { watchdogVerdict } from '../../../agent/src/domain/display/watchdog-rules.js';
-import type { ActiveBundle, Slot } from '../../../agent/src/domain/scheduler/types.js';
+import type { PlanBundle, Slot } from '../../../agent/src/domain/scheduler/types.js';
 
 const SHA = (n: number) => n.toString(16).padStart(64, '0');
 const ctx: FrameContext = {
@@ -28,7 +28,7 @@ function item(id: string, kind: Item['kind'], extra: Partial<Item> = {}): Item {
   return it;
 }
 
-function bundle(id: string, items: Item[], extra: Partial<Manifest> = {}): ActiveBundle {
+function bundle(id: string, items: Item[], extra: Partial<Manifest> = {}): PlanBundle {
   return {
     manifest: {
       type: 'loa-bundle',

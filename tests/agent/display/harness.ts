@@ -4,7 +4,7 @@
  * with a real proof journal, and Debian's Chromium driven by playwright-core.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { type KeyObject, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,11 +13,11 @@ import { generateKeyPair, type Item, type KeyPair, type Manifest, type ScheduleE
 import { buildBundleDir, signBundleDir } from '@loa/protocol/fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type DisplayConfig, DisplayConfigSchema } from '../../../agent/src/config-display.js';
-import type { ActiveBundle, Slot } from '../../../agent/src/domain/scheduler/types.js';
+import type { PlanBundle, Slot } from '../../../agent/src/domain/scheduler/types.js';
 import { SimDisplayDriver, SimScreenPower } from '../../../agent/src/drivers/display/sim.js';
 import type { DisplayDriver } from '../../../agent/src/drivers/display/types.js';
 import { DisplayService } from '../../../agent/src/services/display/display-service.js';
-import { ProofJournal } from '../../../agent/src/services/proof-journal.js';
+import { ProofJournal } from '../../../agent/src/services/playback/proof-journal.js';
 import { silent } from '../services/helpers.js';
 
 const run = promisify(execFile);
@@ -83,9 +83,13 @@ export async function signedBundle(
     schedule?: ScheduleEntry[];
     activatedAt?: number;
     expires?: string;
+    version?: number;
+    signer?: KeyObject;
+    /** Where the bundle directory is written (default: a new one under `work`). */
+    out?: string;
   },
-): Promise<ActiveBundle> {
-  const out = join(work, `bundle-${spec.id}-${++seq}`);
+): Promise<PlanBundle> {
+  const out = spec.out ?? join(work, `bundle-${spec.id}-${++seq}`);
   const files = spec.items.filter((i) => i.file).map((i) => i.file as string);
   await buildBundleDir(out, {
     files,
@@ -94,7 +98,7 @@ export async function signedBundle(
       format: 1,
       id: spec.id,
       channel: spec.channel ?? 'main',
-      version: 1,
+      version: spec.version ?? 1,
       created: '2026-12-01T00:00:00Z',
       expires: spec.expires ?? '2036-01-01T00:00:00Z',
       utcOffset: '+07:00',
@@ -118,7 +122,7 @@ export async function signedBundle(
       signatures: [],
     }),
   });
-  const { manifest } = await signBundleDir(out, signer.privateKey);
+  const { manifest } = await signBundleDir(out, spec.signer ?? signer.privateKey);
   return {
     manifest: manifest as Manifest,
     blobDir: join(out, 'blobs'),
@@ -138,7 +142,7 @@ export async function startDisplay(
   work: string,
   opts: {
     config?: Partial<DisplayConfig> & Record<string, unknown>;
-    bundles?: ActiveBundle[];
+    bundles?: PlanBundle[];
     driver?: DisplayDriver;
     stateFile?: string;
     journalDir?: string;

@@ -5,7 +5,7 @@
  */
 import type { Item } from '@loa/protocol';
 import { offsetMinutes } from '../scheduler/local-time.js';
-import type { ActiveBundle, Slot } from '../scheduler/types.js';
+import type { PlanBundle, Slot } from '../scheduler/types.js';
 import type { EmergencyOverlay, Frame, FrameKind, TickerLine } from './types.js';
 
 export interface FrameContext {
@@ -28,12 +28,12 @@ export function isScreenItem(item: Item): boolean {
   return (item.kind === 'image' || item.kind === 'video' || item.kind === 'text') && !isTickerItem(item);
 }
 
-function live(b: ActiveBundle, now: number): boolean {
+function live(b: PlanBundle, now: number): boolean {
   const m = b.manifest;
   return Date.parse(m.notBefore ?? m.created) <= now && now < Date.parse(m.expires);
 }
 
-function sorted(bundles: readonly ActiveBundle[]): ActiveBundle[] {
+function sorted(bundles: readonly PlanBundle[]): PlanBundle[] {
   return [...bundles].sort(
     (a, b) =>
       a.manifest.channel.localeCompare(b.manifest.channel) || a.manifest.id.localeCompare(b.manifest.id),
@@ -53,7 +53,7 @@ export function nfc(s: string): string {
 }
 
 function frameOf(
-  b: ActiveBundle | undefined,
+  b: PlanBundle | undefined,
   item: Item,
   ctx: FrameContext,
   f: { key: string; entryId: string; priorityClass: Frame['priorityClass']; start: number; end: number },
@@ -92,7 +92,7 @@ function frameOf(
 }
 
 /** The frame of a planned display slot. */
-export function frameFromSlot(slot: Slot, bundles: readonly ActiveBundle[], ctx: FrameContext): Frame {
+export function frameFromSlot(slot: Slot, bundles: readonly PlanBundle[], ctx: FrameContext): Frame {
   const b = bundles.find((x) => x.manifest.id === slot.bundleId);
   return frameOf(
     b,
@@ -110,13 +110,13 @@ export function frameFromSlot(slot: Slot, bundles: readonly ActiveBundle[], ctx:
 }
 
 interface LoopEntry {
-  bundle: ActiveBundle;
+  bundle: PlanBundle;
   item: Item;
   ms: number;
 }
 
 /** The default loop: every screen item of the live bundles (no emergencies), in a stable order. */
-export function loopEntries(bundles: readonly ActiveBundle[], now: number, ctx: FrameContext): LoopEntry[] {
+export function loopEntries(bundles: readonly PlanBundle[], now: number, ctx: FrameContext): LoopEntry[] {
   const out: LoopEntry[] = [];
   for (const b of sorted(bundles)) {
     if (!live(b, now)) continue;
@@ -132,7 +132,7 @@ export function loopEntries(bundles: readonly ActiveBundle[], now: number, ctx: 
  * The loop's frame at `now`: the loop runs on the wall clock from the epoch, so every restart
  * (a browser restart, a power cut) lands on the item the programme is at.
  */
-export function loopFrameAt(bundles: readonly ActiveBundle[], now: number, ctx: FrameContext): Frame | null {
+export function loopFrameAt(bundles: readonly PlanBundle[], now: number, ctx: FrameContext): Frame | null {
   const entries = loopEntries(bundles, now, ctx);
   const total = entries.reduce((s, e) => s + e.ms, 0);
   if (entries.length === 0 || total <= 0) return null;
@@ -174,7 +174,7 @@ export function loopFrameAt(bundles: readonly ActiveBundle[], now: number, ctx: 
 }
 
 /** Ticker lines: the text items with category "ticker" of the live bundles. */
-export function tickerLines(bundles: readonly ActiveBundle[], now: number): TickerLine[] {
+export function tickerLines(bundles: readonly PlanBundle[], now: number): TickerLine[] {
   const out: TickerLine[] = [];
   for (const b of sorted(bundles)) {
     if (!live(b, now)) continue;
@@ -204,7 +204,7 @@ export const OVERLAY_LEAD_MS = 1500;
  */
 export function emergencyOverlay(
   slots: readonly Slot[],
-  bundles: readonly ActiveBundle[],
+  bundles: readonly PlanBundle[],
   now: number,
   shown: ReadonlyMap<string, number>,
 ): { overlay: EmergencyOverlay | null; shown: Map<string, number> } {

@@ -6,9 +6,8 @@
  * The lane pushes a ScreenState to the kiosk page, turns the page's reports into signed
  * `display` proofs and keeps the item on screen across a power cut (state file).
  */
-import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import type { RelayState } from '@loa/protocol';
+import type { RelayState, Timers } from '@loa/protocol';
 import { writeJsonAtomic } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -29,9 +28,9 @@ import type {
 } from '../../domain/display/types.js';
 import type { PageReport as HeartbeatReport } from '../../domain/display/watchdog-rules.js';
 import { schedule } from '../../domain/scheduler/plan.js';
-import type { ActiveBundle, Slot, StationPolicy } from '../../domain/scheduler/types.js';
-import type { ProofSink } from '../contracts.js';
-import type { PlayerClock, Timers } from '../player-api.js';
+import type { PlanBundle, Slot, StationPolicy } from '../../domain/scheduler/types.js';
+import { Emitter } from '../../events.js';
+import type { PlayerClock, ProofSink } from '../playback/ports.js';
 import type { PageReport } from './kiosk-app.js';
 import { ScreenRecord } from './screen-record.js';
 
@@ -74,9 +73,18 @@ interface OnAirDisplay {
   since: number;
 }
 
-export class DisplayLane extends EventEmitter {
-  private bundles: ActiveBundle[] = [];
-  private planBundles: ActiveBundle[] = [];
+export interface DisplayLaneEvents extends Record<string, unknown> {
+  /** The emergency overlay came up, changed or cleared. */
+  overlay: EmergencyOverlay | null;
+  /** Every report of the page, as received (benchmarks, diagnostics). */
+  report: PageReport;
+  /** A frame or overlay reached the screen for the first time (or failed to). */
+  rendered: { layer: 'main' | 'emergency'; key: string; at: number; error?: string };
+}
+
+export class DisplayLane extends Emitter<DisplayLaneEvents> {
+  private bundles: PlanBundle[] = [];
+  private planBundles: PlanBundle[] = [];
   private readonly done = new Map<string, number>();
   private readonly partial = new Map<string, number>();
   private onAir: OnAirDisplay | undefined;
@@ -124,7 +132,7 @@ export class DisplayLane extends EventEmitter {
     await this.record.flush();
   }
 
-  setBundles(bundles: readonly ActiveBundle[]): void {
+  setBundles(bundles: readonly PlanBundle[]): void {
     this.bundles = [...bundles];
     this.planBundles = this.bundles.map(withoutTickerEntries);
     this.drawQrCodes();
@@ -392,7 +400,7 @@ export class DisplayLane extends EventEmitter {
 }
 
 /** Ticker items scroll in the ticker: they take no time in the main area's plan. */
-function withoutTickerEntries(b: ActiveBundle): ActiveBundle {
+function withoutTickerEntries(b: PlanBundle): PlanBundle {
   const tickers = new Set(b.manifest.items.filter(isTickerItem).map((i) => i.id));
   if (tickers.size === 0 || !b.manifest.schedule) return b;
   const schedule = b.manifest.schedule

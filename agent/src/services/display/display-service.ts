@@ -12,10 +12,9 @@ import type { Health, RelayState, Timers } from '@loa/protocol';
 import type { Logger } from 'pino';
 import type { DisplayConfig } from '../../config-display.js';
 import { screenShouldBeOn } from '../../domain/display/screen-schedule.js';
-import type { ActiveBundle, Slot, StationPolicy } from '../../domain/scheduler/types.js';
+import type { PlanBundle, Slot, StationPolicy } from '../../domain/scheduler/types.js';
 import type { DisplayDriver, ScreenPower } from '../../drivers/display/types.js';
-import type { ProofSink } from '../contracts.js';
-import type { PlayerClock } from '../player-api.js';
+import type { PlayerClock, ProgrammeSource, ProofSink } from '../playback/ports.js';
 import { DisplayLane } from './display-lane.js';
 import { createKioskApp } from './kiosk-app.js';
 import { DisplayWatchdog } from './watchdog.js';
@@ -29,6 +28,8 @@ export interface DisplayServiceOptions {
   proofs: ProofSink;
   relays: () => RelayState;
   audioSlots?: () => readonly Slot[];
+  /** The programme (content/bundle-store.ts): what the screen shows, re-read on every activation. */
+  programme?: ProgrammeSource;
   driver: DisplayDriver;
   power: ScreenPower;
   stateFile?: string;
@@ -60,6 +61,7 @@ export class DisplayService {
   private powerTimer: unknown;
   private readonly log: Logger;
   private started = false;
+  private offProgramme: (() => void) | undefined;
 
   constructor(private readonly o: DisplayServiceOptions) {
     this.log = o.logger.child({ module: 'display' });
@@ -113,6 +115,11 @@ export class DisplayService {
   }
 
   async start(): Promise<void> {
+    const programme = this.o.programme;
+    if (programme) {
+      this.setBundles(programme.planBundles());
+      this.offProgramme = programme.on('activated', () => this.setBundles(programme.planBundles()));
+    }
     await this.lane.start();
     const app = createKioskApp({
       assetsDir: this.o.assetsDir ?? defaultAssetsDir(),
@@ -137,6 +144,7 @@ export class DisplayService {
 
   async stop(): Promise<void> {
     this.started = false;
+    this.offProgramme?.();
     this.o.timers.clearTimeout(this.powerTimer);
     await this.watchdog.stop();
     await this.o.driver.stop().catch((err: unknown) => this.log.warn({ err }, 'browser stop failed'));
@@ -150,7 +158,7 @@ export class DisplayService {
     await this.lane.stop();
   }
 
-  setBundles(bundles: readonly ActiveBundle[]): void {
+  setBundles(bundles: readonly PlanBundle[]): void {
     this.bundles = [...bundles];
     this.lane.setBundles(bundles);
     if (this.started) this.applyPower();
@@ -175,7 +183,7 @@ export class DisplayService {
     };
   }
 
-  private bundles: ActiveBundle[] = [];
+  private bundles: PlanBundle[] = [];
 
   private media(sha: string): { path: string; mediaType: string } | undefined {
     for (const b of this.bundles)

@@ -6,7 +6,7 @@
 import type { RelayState } from '@loa/protocol';
 import type { Logger } from 'pino';
 import type { EmergencyOverlay, Frame, OnScreen } from '../../domain/display/types.js';
-import type { ProofDraft, ProofSink } from '../contracts.js';
+import type { ProofDraft, ProofSink } from '../playback/ports.js';
 
 /** A frame or overlay sent to the page, and what became of it. */
 interface Sent {

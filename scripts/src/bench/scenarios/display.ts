@@ -27,7 +27,7 @@ const PAINTED =
 interface PageReport {
   type: string;
   layer?: string;
-  key?: string;
+  key?: string | null;
   at?: number;
 }
 
@@ -99,7 +99,9 @@ export const display: Scenario = {
     };
     svc.setBundles([board]);
     const reports: PageReport[] = [];
-    svc.lane.on('report', (r: PageReport) => reports.push(r));
+    svc.lane.on('report', (r: PageReport) => {
+      reports.push(r);
+    });
     const waitReport = async (
       what: string,
       pred: (r: PageReport) => boolean,
