@@ -193,8 +193,11 @@ describe('noticeboard layouts in Chromium', () => {
       ],
       schedule: [{ id: 'lien', items: ['anh', 'phim'], rule: { type: 'immediate' } }],
     });
-    const h = await start({ bundles: [b], config: { layout: 'fullscreen' } });
+    // The page is up first, so the 3 s of the image are not spent loading it.
+    const h = await start({ bundles: [], config: { layout: 'fullscreen' } });
     const page = await openKiosk(browser, h.display.url);
+    await page.waitForFunction("document.getElementById('idle')?.hidden === false");
+    h.display.setBundles([{ ...b, activatedAt: Date.now() }]);
     await waitOnScreen(h, (n) => n.itemId === 'anh');
     const img = await probe<MediaBox>(page, 'media', '#main img');
     expect(img).toMatchObject({ w: 1280, h: 720, x: 0, y: 0, natural: 1280, complete: true });
