@@ -146,13 +146,16 @@ export async function startDisplay(
     driver?: DisplayDriver;
     stateFile?: string;
     journalDir?: string;
+    /** The device whose key signs the proofs (default: a test key, id bang-tin-1). */
+    deviceId?: string;
+    deviceKey?: KeyObject;
   } = {},
 ): Promise<DisplayHarness> {
   const config = DisplayConfigSchema.parse({ port: 0, unitName: 'UBND xã Sơn Dương', ...opts.config });
   const journal = new ProofJournal({
     dir: opts.journalDir ?? join(work, `journal-${++seq}`),
-    privateKey: device.privateKey,
-    deviceId: () => 'bang-tin-1',
+    privateKey: opts.deviceKey ?? device.privateKey,
+    deviceId: () => opts.deviceId ?? 'bang-tin-1',
     clock: { now: () => Date.now() },
     logger: silent,
   });
