@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { runCli } from './cli.js';
 import type { AgentConfig } from './config.js';
 import type { ClockReading } from './domain/clock-trust.js';
+import type { AudioDriver } from './drivers/audio/types.js';
 import { createAudio, createDisplay } from './drivers/factory.js';
 import type { HttpFetch } from './http/client.js';
 import { type ActiveBundle, BundleStore } from './services/content/bundle-store.js';
@@ -47,6 +48,8 @@ export const AGENT_VERSION = '0.1.0';
 export interface AgentRuntime {
   config: AgentConfig;
   hardware: StationHardware;
+  /** The audio driver in use (simulated in demos and tests). */
+  audio: AudioDriver;
   bundles: BundleStore;
   journal: ProofJournal;
   player: Player;
@@ -127,17 +130,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     }
 
     const clock = new TrustedClock(
-      {
-        dataDir: paths.root,
-        ...(hw.modem
-          ? {
-              modemTime: async () => {
-                const t = hw.modem?.networkNow();
-                return t ? { timeMs: t.utcMs } : null;
-              },
-            }
-          : {}),
-      },
+      { dataDir: paths.root, ...(hw.modem ? { modem: hw.modem } : {}) },
       { logger: log, ...(opts.clockReading ? { reading: opts.clockReading } : {}) },
     );
     await clock.start();
@@ -202,6 +195,12 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     started('bundles', bundles, (b) => b.stop());
 
     const audio = await createAudio(config.audio, log);
+    const chimeCfg = config.station.emergencyChime;
+    const chime = chimeCfg && {
+      durationMs: chimeCfg.durationMs,
+      ...(chimeCfg.file ? { path: chimeCfg.file } : {}),
+      ...(chimeCfg.toneHz ? { tone: { frequencyHz: chimeCfg.toneHz } } : {}),
+    };
     const relayCfg = config.audio.streamRelay;
     const policy = {
       utcOffset: config.station.utcOffset,
@@ -216,7 +215,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       proofs: journal,
       clock,
       logger: log,
-      policy,
+      policy: { ...policy, ...(chime ? { chime } : {}) },
       stateFile: paths.player,
       streamRelay: {
         failoverMs: relayCfg.failoverS * 1000,
@@ -353,6 +352,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
           testTone: (s, hz) => player.testTone(s, hz),
           deviceLabel: () => `${deviceId()}${unit() ? ` (${unit()})` : ''}`,
           clock,
+          clockWaiting: () => clock.waiting(),
         },
       });
       await technician.start();
@@ -367,6 +367,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     return {
       config,
       hardware: hw,
+      audio: audio.driver,
       bundles,
       journal,
       player,

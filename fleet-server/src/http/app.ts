@@ -72,6 +72,16 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): LoaApp {
   for (const mount of options.routes ?? []) mount(ctx);
 
   app.get('/api/openapi.json', (c) => c.json(api.document({ title: 'Loa fleet server API', version: '1' })));
+  api.describe({
+    method: 'get',
+    path: '/api/openapi.json',
+    summary: 'This document (OpenAPI 3.1)',
+    tags: ['system'],
+    auth: 'public',
+    responses: {
+      200: { description: 'The OpenAPI document', type: 'application/json', schema: { type: 'object' } },
+    },
+  });
 
   return Object.assign(app, { api });
 }

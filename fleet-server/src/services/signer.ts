@@ -17,6 +17,7 @@ import {
   rawPublicKey,
 } from '@loa/protocol';
 import { writeFileAtomic } from '@loa/protocol/fs';
+import { z } from 'zod';
 import type { SigningKeyRecord } from '../domain/model.js';
 import type { Store } from '../store/ports.js';
 
@@ -48,11 +49,12 @@ export function parseMasterKey(text: string): Buffer {
   return key;
 }
 
-export interface PublicKeyInfo {
-  keyid: string;
-  publicKey: string;
-  createdAt: string;
-}
+export const PublicKeyInfoSchema = z.object({
+  keyid: z.string(),
+  publicKey: z.string(),
+  createdAt: z.string(),
+});
+export type PublicKeyInfo = z.infer<typeof PublicKeyInfoSchema>;
 
 export class Signer {
   readonly #store: Pick<Store, 'signingKeys'>;

@@ -33,24 +33,29 @@ export const WebhookInputSchema = z.strictObject({
 });
 export type WebhookInput = z.infer<typeof WebhookInputSchema>;
 
-export interface Webhook extends WebhookInput {
-  id: string;
+export const WebhookSchema = z.object({
+  ...WebhookInputSchema.shape,
+  id: z.string(),
   /** HMAC secret (shown once on creation). */
-  secret: string;
-  createdAt: string;
-  createdBy: string;
-}
+  secret: z.string(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+});
+export type Webhook = z.infer<typeof WebhookSchema>;
+/** A subscription as listed (without its secret). */
+export const PublicWebhookSchema = WebhookSchema.omit({ secret: true });
 
-export interface DeliveryRecord {
-  id: string;
-  webhookId: string;
-  event: string;
-  attempts: number;
-  status: 'pending' | 'delivered' | 'failed';
-  lastStatus?: number;
-  lastError?: string;
-  at: string;
-}
+export const DeliveryRecordSchema = z.object({
+  id: z.string(),
+  webhookId: z.string(),
+  event: z.string(),
+  attempts: z.number().int(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  lastStatus: z.number().int().optional(),
+  lastError: z.string().optional(),
+  at: z.string(),
+});
+export type DeliveryRecord = z.infer<typeof DeliveryRecordSchema>;
 
 export function signWebhook(secret: string, timestamp: number, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;

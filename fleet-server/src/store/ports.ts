@@ -32,7 +32,12 @@ import type {
 } from '../domain/model.js';
 
 // ---------------------------------------------------------------- repository interfaces
-/** Common shape of keyed collections. */
+/**
+ * Common shape of keyed collections. `list`/`count` take a predicate over whole records: the
+ * embedded registry holds every record in memory; an engine that does not (PostgreSQL) narrows
+ * with the specific methods of each repository (by unit, by key id, by hash…) and filters the
+ * rest in memory, so hot paths should use those methods.
+ */
 export interface Repository<T, K = string> {
   get(id: K): Promise<T | undefined>;
   list(filter?: (r: T) => boolean): Promise<T[]>;
@@ -135,6 +140,11 @@ export interface StreamQuery {
   limit?: number;
 }
 
+/**
+ * The streams answer "latest per device" synchronously (ingest reads it per message): every
+ * adapter keeps that map in memory, rebuilt at start() (the embedded one from a snapshot and the
+ * segments after it).
+ */
 export interface HealthStream {
   /** Buffered append (batched fsync): health may lose the last second on power loss. */
   append(entry: HealthEntry): Promise<void>;

@@ -250,7 +250,7 @@ export class DisplayLane extends Emitter<DisplayLaneEvents> {
       now,
       horizonMs: HORIZON_MS,
       clockTrusted: this.o.clock.trusted(),
-      done: new Set(this.done.keys()),
+      done: this.done,
       partial: this.partial,
       ...(cur
         ? {

@@ -108,6 +108,8 @@ export class Player {
   private recording = new Set<Promise<void>>();
   /** When an emergency was planned to cut into the item on air (for the cut-in log). */
   private cutInAt: number | undefined;
+  /** Items held for an untrusted clock at the last plan (logged when it changes). */
+  private clockHeld = 0;
 
   constructor(private readonly opts: PlayerOptions) {
     this.log = opts.logger.child({ module: 'player' });
@@ -297,7 +299,7 @@ export class Player {
       horizonMs: this.opts.horizonMs ?? DEFAULT_HORIZON_MS,
       clockTrusted: this.clock.trusted(),
       readyAt: cur || amplifierOn ? now : now + this.gate.warmupMs,
-      done: new Set(this.state.done.keys()),
+      done: this.state.done,
       partial: this.state.partial,
       durationsMs: this.durations,
       adhoc: this.adhoc,
@@ -314,6 +316,20 @@ export class Player {
         : {}),
     });
     for (const h of this.plan.held) if (h.final && !this.state.done.has(h.itemKey)) this.skip(h, now);
+    this.logClockHold();
+  }
+
+  /** Says once (and again when it changes) how many items wait for a trusted clock, and why. */
+  private logClockHold(): void {
+    const held = this.plan.held.filter((h) => h.reason === 'clock-untrusted').length;
+    if (held === this.clockHeld) return;
+    this.clockHeld = held;
+    if (held > 0)
+      this.log.warn(
+        { code: 'PROGRAMME_HELD', items: held, clock: this.clock.waiting?.() },
+        'programme held: waiting for a trusted clock (emergencies still play)',
+      );
+    else this.log.info('clock trusted: the held programme is planned again');
   }
 
   private skip(h: Held, now: number): void {

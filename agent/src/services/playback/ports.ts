@@ -18,6 +18,8 @@ export interface ProgrammeSource extends Listenable<{ activated: unknown }> {
 /** The time the player runs on (station/clock.ts TrustedClock implements it). */
 export interface PlayerClock extends Clock, Partial<Listenable<{ change: undefined }>> {
   trusted(): boolean;
+  /** While untrusted: what the clock waits for (the sources it tried), for the log. */
+  waiting?(): string | undefined;
 }
 
 /**

@@ -21,16 +21,19 @@ import {
   type TimeSample,
   trustedNow,
 } from '../../domain/clock-trust.js';
-import { Emitter } from '../../events.js';
+import { Emitter, type Listenable } from '../../events.js';
 
 export interface TrustedClockOptions {
   /** Directory for the persisted `clock.json` (last trusted time, fsync'd). */
   dataDir: string;
   /** Poll NTP sync state (`timedatectl show -p NTPSynchronized`) this often; default 60 s. 0 disables. */
   ntpPollMs?: number;
-  /** The modem's network time (AT+CCLK via the modem supervisor); null when unknown. */
-  modemTime?: () => Promise<{ timeMs: number } | null>;
-  /** Poll the modem time this often; default 10 min. */
+  /**
+   * The modem's network time (AT+CCLK via the modem supervisor): read at start, at every reading
+   * the supervisor makes (the first as soon as the modem answers), and every modemPollMs.
+   */
+  modem?: ModemClock;
+  /** Re-read the modem's time this often besides its readings; default 10 min. */
   modemPollMs?: number;
   /** Persist the last trusted time this often; default 60 s. */
   checkpointMs?: number;
@@ -38,6 +41,42 @@ export interface TrustedClockOptions {
 
 /** 'change' when the clock becomes trusted or the trusted time steps (the player re-plans). */
 export type TrustedClockEvents = { change: undefined };
+
+/** The modem's network time as station/modem-supervisor.ts serves it. */
+export interface ModemClock
+  extends Listenable<{ time: { trusted: boolean }; status: { registration: string }; failure: unknown }> {
+  /** The last trusted network time advanced by monotonic time; null while there is none. */
+  networkNow(): { utcMs: number } | null;
+}
+
+/** What each time source said last, while the clock waits for one it can trust. */
+export interface SourcesTried {
+  ntp: 'not-asked' | 'synchronised' | 'not-synchronised' | 'unavailable';
+  server: 'no-answer' | 'answered' | 'rejected';
+  modem: 'absent' | 'no-answer' | 'no-network-time' | 'answered' | 'rejected';
+}
+
+const TRIED_VI = {
+  ntp: {
+    'not-asked': 'chưa hỏi',
+    synchronised: 'đã đồng bộ',
+    'not-synchronised': 'chưa đồng bộ',
+    unavailable: 'không có dịch vụ NTP',
+  },
+  server: { 'no-answer': 'chưa liên lạc được', answered: 'đã trả lời', rejected: 'giờ bị từ chối' },
+  modem: {
+    absent: 'không có modem',
+    'no-answer': 'chưa trả lời',
+    'no-network-time': 'chưa có giờ mạng',
+    answered: 'đã có giờ mạng',
+    rejected: 'giờ bị từ chối',
+  },
+} as const;
+
+/** The technician's sentence for a clock that is waiting, in Vietnamese. */
+export function waitingText(t: SourcesTried): string {
+  return `Đang chờ đồng hồ tin cậy: đã thử NTP (${TRIED_VI.ntp[t.ntp]}), máy chủ (${TRIED_VI.server[t.server]}), modem (${TRIED_VI.modem[t.modem]})`;
+}
 
 /** The uncertainty given to a server time whose one-way delay is unknown. */
 const UNKNOWN_DELAY_MS = 1000;
@@ -72,6 +111,8 @@ export class TrustedClock extends Emitter<TrustedClockEvents> {
   private persistedMs: number | undefined;
   private timers: NodeJS.Timeout[] = [];
   private ntpAvailable = true;
+  private tried: SourcesTried;
+  private readonly unsubscribe: (() => void)[] = [];
   private writing: Promise<void> = Promise.resolve();
   private readonly log: Logger;
   private readonly exec: ExecFn;
@@ -82,6 +123,7 @@ export class TrustedClock extends Emitter<TrustedClockEvents> {
     deps: TrustedClockDeps,
   ) {
     super();
+    this.tried = { ntp: 'not-asked', server: 'no-answer', modem: opts.modem ? 'no-answer' : 'absent' };
     this.log = deps.logger.child({ module: 'clock' });
     this.exec = deps.exec ?? defaultExec;
     this.read = deps.reading ?? (() => ({ wallMs: Date.now(), monoMs: performance.now() }));
@@ -119,14 +161,28 @@ export class TrustedClock extends Emitter<TrustedClockEvents> {
       await this.pollNtp();
       this.every(ntpPoll, () => this.pollNtp());
     }
-    if (this.opts.modemTime) {
-      await this.pollModem();
-      this.every(this.opts.modemPollMs ?? 600_000, () => this.pollModem());
+    const modem = this.opts.modem;
+    if (modem) {
+      this.unsubscribe.push(
+        modem.on('time', (reading) => {
+          if (reading.trusted) this.readModem();
+          else this.note('modem', 'no-network-time');
+        }),
+        modem.on('failure', () => this.note('modem', 'no-answer')),
+        modem.on('status', (s) => {
+          if (s.registration !== 'home' && s.registration !== 'roaming')
+            this.note('modem', 'no-network-time');
+        }),
+      );
+      this.readModem();
+      this.every(this.opts.modemPollMs ?? 600_000, async () => this.readModem());
     }
+    this.logWaiting();
     this.every(this.opts.checkpointMs ?? 60_000, () => this.checkpoint());
   }
 
   async stop(): Promise<void> {
+    for (const u of this.unsubscribe.splice(0)) u();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.checkpoint();
@@ -156,8 +212,21 @@ export class TrustedClock extends Emitter<TrustedClockEvents> {
    * one-way delay is unknown, and it counts as ±1 s.
    */
   reportServerTime(timeMs: number, rttMs?: number): void {
-    if (rttMs === undefined) this.sample({ source: 'server', timeMs, uncertaintyMs: UNKNOWN_DELAY_MS });
-    else this.sample({ source: 'server', timeMs: timeMs + rttMs / 2, uncertaintyMs: rttMs / 2 });
+    const ok =
+      rttMs === undefined
+        ? this.sample({ source: 'server', timeMs, uncertaintyMs: UNKNOWN_DELAY_MS })
+        : this.sample({ source: 'server', timeMs: timeMs + rttMs / 2, uncertaintyMs: rttMs / 2 });
+    this.note('server', ok || this.trusted() ? 'answered' : 'rejected');
+  }
+
+  /** What each source said last (for the log, health and the technician page). */
+  sourcesTried(): SourcesTried {
+    return { ...this.tried };
+  }
+
+  /** Why the clock is not trusted yet, in Vietnamese for the technician; undefined once trusted. */
+  waiting(): string | undefined {
+    return this.trusted() ? undefined : waitingText(this.tried);
   }
 
   /** A sample from any source (the modem supervisor may push instead of being polled). */
@@ -206,21 +275,38 @@ export class TrustedClock extends Emitter<TrustedClockEvents> {
     if (!this.ntpAvailable) return;
     try {
       const out = await this.exec('timedatectl', ['show', '-p', 'NTPSynchronized', '--value']);
-      if (out.trim() === 'yes') this.sample({ source: 'ntp', timeMs: this.read().wallMs });
+      const synced = out.trim() === 'yes';
+      if (synced) this.sample({ source: 'ntp', timeMs: this.read().wallMs });
+      this.note('ntp', synced ? 'synchronised' : 'not-synchronised');
     } catch (e) {
       // No systemd (containers, development machines): NTP state is unknown, other sources remain.
       this.ntpAvailable = false;
+      this.note('ntp', 'unavailable');
       this.log.info({ err: (e as Error).message }, 'timedatectl unavailable: NTP sync state unknown');
     }
   }
 
-  private async pollModem(): Promise<void> {
-    try {
-      const t = await this.opts.modemTime?.();
-      if (t) this.sample({ source: 'modem', timeMs: t.timeMs, uncertaintyMs: 1000 });
-    } catch (e) {
-      this.log.debug({ err: (e as Error).message }, 'modem time unavailable');
-    }
+  private readModem(): void {
+    const t = this.opts.modem?.networkNow();
+    if (!t) return;
+    const ok = this.sample({ source: 'modem', timeMs: t.utcMs, uncertaintyMs: 1000 });
+    this.note('modem', ok || this.trusted() ? 'answered' : 'rejected');
+  }
+
+  /** Records what a source said; while untrusted, a change is logged with every source tried. */
+  private note<K extends keyof SourcesTried>(source: K, said: SourcesTried[K]): void {
+    if (this.tried[source] === said) return;
+    this.tried = { ...this.tried, [source]: said };
+    this.logWaiting();
+  }
+
+  private logWaiting(): void {
+    if (this.trusted()) return;
+    const t = this.tried;
+    this.log.warn(
+      { code: 'CLOCK_WAITING', ntp: t.ntp, server: t.server, modem: t.modem },
+      `waiting for a trusted clock: sources tried ntp=${t.ntp}, server=${t.server}, modem=${t.modem}`,
+    );
   }
 
   private async checkpoint(): Promise<void> {

@@ -1,10 +1,17 @@
 /** Alerts (open → acknowledged → resolved) and outgoing webhook subscriptions. */
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
+import { AlertRecordSchema } from '../../domain/model.js';
 import { inScope } from '../../domain/rbac.js';
 import type { ContentServices } from '../../services/content-services.js';
-import { WebhookInputSchema } from '../../services/webhooks.js';
+import {
+  DeliveryRecordSchema,
+  PublicWebhookSchema,
+  WebhookInputSchema,
+  WebhookSchema,
+} from '../../services/webhooks.js';
 import type { RouteContext } from '../route-context.js';
+import { OkSchema } from '../schemas.js';
 
 const ListQuery = z.strictObject({
   state: z.enum(['open', 'acknowledged', 'resolved', 'active']).default('active'),
@@ -24,6 +31,7 @@ export function registerAlertRoutes(
     tags: ['alerts'],
     permission: 'read',
     query: ListQuery,
+    response: z.array(AlertRecordSchema),
     handler: async ({ query, user }) => {
       const list = await deps.store.alerts.list(
         (a) =>
@@ -42,6 +50,7 @@ export function registerAlertRoutes(
     summary: 'Acknowledge an alert (it resolves by itself when its condition clears)',
     tags: ['alerts'],
     permission: 'alert.manage',
+    response: AlertRecordSchema,
     handler: async ({ params, user, audit }) => {
       const a = await services.alerts.acknowledge(params.id, user);
       await audit(
@@ -60,6 +69,7 @@ export function registerAlertRoutes(
     summary: 'Outgoing webhook subscriptions (secrets are not shown)',
     tags: ['webhooks'],
     roles: ['administrator'],
+    response: z.array(PublicWebhookSchema),
     handler: () => services.webhooks.list(),
   });
 
@@ -69,6 +79,7 @@ export function registerAlertRoutes(
     summary: 'Recent webhook deliveries and their outcome',
     tags: ['webhooks'],
     roles: ['administrator'],
+    response: z.array(DeliveryRecordSchema),
     handler: () => services.webhooks.deliveries(),
   });
 
@@ -83,6 +94,7 @@ export function registerAlertRoutes(
     roles: ['administrator'],
     body: WebhookInputSchema,
     status: 201,
+    response: WebhookSchema,
     handler: async ({ body, user, audit }) => {
       const h = await services.webhooks.add(body, user.id);
       await audit('webhook.create', { type: 'webhook', id: h.id }, { url: h.url, events: h.events });
@@ -96,6 +108,7 @@ export function registerAlertRoutes(
     summary: 'Remove a webhook subscription',
     tags: ['webhooks'],
     roles: ['administrator'],
+    response: OkSchema,
     handler: async ({ params, audit }) => {
       const ok = await services.webhooks.remove(params.id);
       if (!ok) throw new LoaError('WEBHOOK_NOT_FOUND', 'Không tìm thấy webhook');

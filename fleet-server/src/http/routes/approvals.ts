@@ -4,6 +4,7 @@
  * server-held key (which the province must have delegated in the trust policy).
  */
 import { z } from 'zod';
+import { BundleRecordSchema } from '../../domain/model.js';
 import { inScope } from '../../domain/rbac.js';
 import type { ContentServices } from '../../services/content-services.js';
 import type { RouteContext } from '../route-context.js';
@@ -21,6 +22,7 @@ export function registerApprovalRoutes(
     summary: 'Bundles waiting for approval in my scope',
     tags: ['approvals'],
     permission: 'bundle.approve',
+    response: z.array(BundleRecordSchema),
     handler: async ({ user }) =>
       (
         await deps.store.bundles.list(
@@ -36,6 +38,8 @@ export function registerApprovalRoutes(
     tags: ['approvals'],
     permission: 'bundle.compose',
     body: SignBody,
+    response: BundleRecordSchema,
+    errors: [409, 422],
     handler: async ({ params, body, user, ip }) =>
       services.publisher.submit(params.id, { ...user, ip }, { sign: body.sign }),
   });
@@ -49,6 +53,8 @@ export function registerApprovalRoutes(
     tags: ['approvals'],
     permission: 'bundle.approve',
     body: SignBody,
+    response: BundleRecordSchema,
+    errors: [409, 422],
     handler: async ({ params, body, user, ip }) =>
       services.publisher.approve(params.id, { ...user, ip }, { sign: body.sign }),
   });
@@ -60,6 +66,8 @@ export function registerApprovalRoutes(
     tags: ['approvals'],
     permission: 'bundle.approve',
     body: RejectBody,
+    response: BundleRecordSchema,
+    errors: [409, 422],
     handler: async ({ params, body, user, ip }) =>
       services.publisher.reject(params.id, { ...user, ip }, body.reason),
   });
@@ -70,6 +78,8 @@ export function registerApprovalRoutes(
     summary: 'Publish an approved bundle: verify its signatures, notify the targeted devices',
     tags: ['approvals'],
     permission: 'bundle.publish',
+    response: BundleRecordSchema,
+    errors: [409, 422],
     handler: async ({ params, user, ip }) => services.publisher.publish(params.id, { ...user, ip }),
   });
 }

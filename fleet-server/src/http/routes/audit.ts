@@ -1,5 +1,6 @@
 /** The audit log, newest first, limited to the caller's unit scope. */
 import { z } from 'zod';
+import { AuditEntrySchema } from '../../domain/model.js';
 import { ALL_UNITS } from '../../domain/rbac.js';
 import type { RouteContext } from '../route-context.js';
 
@@ -20,6 +21,7 @@ export function registerAuditRoutes({ api, deps }: RouteContext): void {
     tags: ['audit'],
     permission: 'audit.read',
     query: AuditQuery,
+    response: z.array(AuditEntrySchema),
     handler: async ({ query, user }) =>
       deps.store.audit.query({
         limit: query.limit,

@@ -6,7 +6,7 @@
  * logged-in user (session or API token, any role) may fetch too (dashboard previews).
  * Blobs stream from disk; nothing is read whole into memory.
  */
-import { documentDigest, LoaError, targetMatches } from '@loa/protocol';
+import { documentDigest, LoaError, ManifestSchema, targetMatches } from '@loa/protocol';
 import type { Context } from 'hono';
 import type { DeviceRecord } from '../../domain/model.js';
 import { inScope } from '../../domain/rbac.js';
@@ -60,7 +60,7 @@ function etagMatches(header: string | undefined, etag: string): boolean {
 }
 
 export function registerBlobRoutes(
-  { app, deps }: RouteContext,
+  { api, app, deps }: RouteContext,
   services: Pick<ContentServices, 'blobs'>,
 ): void {
   const caller = async (c: Context<AppEnv>): Promise<Caller> => {
@@ -105,6 +105,24 @@ export function registerBlobRoutes(
 
   app.get('/blobs/:sha256', (c) => serveBlob(c, c.req.method === 'HEAD'));
   app.on('HEAD', '/blobs/:sha256', (c) => serveBlob(c, true));
+  const file = {
+    type: 'application/octet-stream',
+    schema: { type: 'string', contentMediaType: 'application/octet-stream' },
+  };
+  for (const method of ['get', 'head'] as const)
+    api.describe({
+      method,
+      path: '/blobs/:sha256',
+      summary: 'A content-addressed file (audio, image, video) by its SHA-256; Range, ETag, If-None-Match',
+      tags: ['blobs'],
+      auth: 'device',
+      responses: {
+        200: { description: 'The whole file', ...(method === 'get' ? file : {}) },
+        206: { description: 'The requested byte range', ...(method === 'get' ? file : {}) },
+        304: { description: 'Not modified (If-None-Match)' },
+      },
+      errors: [400, 401, 404, 416],
+    });
 
   app.get('/bundles/:id/manifest.json', async (c) => {
     const who = await caller(c);
@@ -124,5 +142,17 @@ export function registerBlobRoutes(
     c.header('ETag', etag);
     c.header('Cache-Control', 'private, no-cache');
     return c.json(b.manifest);
+  });
+  api.describe({
+    method: 'get',
+    path: '/bundles/:id/manifest.json',
+    summary: 'The signed manifest of a published bundle (a device gets only those that target it)',
+    tags: ['blobs'],
+    auth: 'device',
+    responses: {
+      200: { description: 'The signed manifest', type: 'application/json', schema: ManifestSchema },
+      304: { description: 'Not modified (If-None-Match)' },
+    },
+    errors: [401, 403, 404],
   });
 }

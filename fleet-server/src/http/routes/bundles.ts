@@ -2,9 +2,11 @@
  * Bundles: compose drafts from the content library, read them, add signatures made offline
  * (`loa bundle sign`). The workflow transitions are in approvals.ts.
  */
+
+import { ManifestSchema } from '@loa/protocol';
 import { z } from 'zod';
 import { BundleDraftSchema } from '../../domain/bundle-compose.js';
-import type { BundleRecord } from '../../domain/model.js';
+import { type BundleRecord, BundleRecordSchema } from '../../domain/model.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
 import type { ContentServices } from '../../services/content-services.js';
 import type { RouteContext } from '../route-context.js';
@@ -31,6 +33,7 @@ export function registerBundleRoutes(
     tags: ['bundles'],
     permission: 'read',
     query: ListQuery,
+    response: z.array(BundleRecordSchema),
     handler: async ({ query, user }) => {
       const list = await deps.store.bundles.list(
         (b) =>
@@ -49,6 +52,7 @@ export function registerBundleRoutes(
     summary: 'One bundle with its manifest and workflow state',
     tags: ['bundles'],
     permission: 'read',
+    response: BundleRecordSchema,
     handler: async ({ params, user }) => {
       const b = await services.publisher.get(params.id);
       for (const u of b.units) requireScope(user, u);
@@ -62,6 +66,7 @@ export function registerBundleRoutes(
     summary: 'The manifest as it stands (to sign offline with `loa bundle sign`)',
     tags: ['bundles'],
     permission: 'read',
+    response: ManifestSchema,
     handler: async ({ params, user }) => {
       const b = await services.publisher.get(params.id);
       for (const u of b.units) requireScope(user, u);
@@ -79,6 +84,8 @@ export function registerBundleRoutes(
     permission: 'bundle.compose',
     body: BundleDraftSchema,
     status: 201,
+    response: BundleRecordSchema,
+    errors: [422],
     handler: ({ body, user, ip }) => services.publisher.createDraft(body, { ...user, ip }),
   });
 
@@ -89,6 +96,8 @@ export function registerBundleRoutes(
     tags: ['bundles'],
     permission: 'bundle.compose',
     body: BundleDraftSchema,
+    response: BundleRecordSchema,
+    errors: [409, 422],
     handler: ({ params, body, user, ip }) => services.publisher.updateDraft(params.id, body, { ...user, ip }),
   });
 
@@ -101,6 +110,8 @@ export function registerBundleRoutes(
     tags: ['bundles'],
     roles: ['editor', 'approver', 'administrator'],
     body: z.record(z.string(), z.unknown()),
+    response: BundleRecordSchema,
+    errors: [409, 422],
     handler: ({ params, body, user, ip }) =>
       services.publisher.addSignatures(params.id, body, { ...user, ip }),
   });

@@ -27,6 +27,12 @@ import type { AuthUser } from '../auth.js';
 import type { RouteContext } from '../route-context.js';
 import { UNIT_PARAM } from './units.js';
 
+/** A command as sent, with the results the stations reported (by device). */
+const CommandStatusSchema = z.object({
+  command: CommandSchema,
+  results: z.array(z.object({ deviceId: z.string(), ...CommandResultSchema.shape }).loose()),
+});
+
 export const CommandRequestSchema = z
   .strictObject({
     action: CommandActionSchema,
@@ -159,6 +165,8 @@ export function registerCommandRoutes({ api, deps }: RouteContext, signing: Comm
     permission: 'device.command',
     status: 202,
     body: CommandRequestSchema,
+    response: z.object({ command: CommandSchema }),
+    errors: [409, 422],
     handler: async ({ user, params, body, audit }) => {
       const d = await deps.store.devices.get(params.id);
       if (!d || !inScope(user, d.unit))
@@ -184,6 +192,8 @@ export function registerCommandRoutes({ api, deps }: RouteContext, signing: Comm
     permission: 'device.command',
     status: 202,
     body: CommandRequestSchema,
+    response: z.object({ command: CommandSchema }),
+    errors: [422],
     handler: async ({ user, params, body, audit }) => {
       const unit = params.path;
       requireScope(user, unit);
@@ -206,6 +216,7 @@ export function registerCommandRoutes({ api, deps }: RouteContext, signing: Comm
     summary: 'A command (of the last 30 days) with the results stations reported',
     tags: ['commands'],
     permission: 'read',
+    response: CommandStatusSchema,
     handler: async ({ user, params }) => {
       const t = await load(params.id);
       if (!t || !inScope(user, t.command.target.unit))

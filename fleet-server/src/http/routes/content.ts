@@ -6,6 +6,7 @@
  */
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
+import { ContentRecordSchema } from '../../domain/model.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
 import { TextContentSchema, UploadMetaSchema } from '../../services/content-service.js';
 import type { ContentServices } from '../../services/content-services.js';
@@ -29,6 +30,7 @@ export function registerContentRoutes(
     tags: ['content'],
     permission: 'read',
     query: ListQuery,
+    response: z.array(ContentRecordSchema),
     handler: async ({ query, user }) => {
       const q = query.q?.toLowerCase();
       const list = await deps.store.content.list(
@@ -48,6 +50,7 @@ export function registerContentRoutes(
     summary: 'One content entry',
     tags: ['content'],
     permission: 'read',
+    response: ContentRecordSchema,
     handler: async ({ params, user }) => {
       const rec = await services.content.get(params.id);
       requireScope(user, rec.unit);
@@ -67,6 +70,9 @@ export function registerContentRoutes(
     permission: 'content.write',
     query: UploadMetaSchema,
     status: 201,
+    response: ContentRecordSchema,
+    responseType: 'application/json',
+    errors: [413, 415, 422],
     handler: async ({ c, query, user, ip }) => {
       requireScope(user, query.unit);
       const svc = services.content;
@@ -77,7 +83,7 @@ export function registerContentRoutes(
           `Tệp vượt quá giới hạn ${Math.round(svc.maxUploadBytes / 1048576)} MB`,
         );
       const rec = await svc.upload(c.req.raw.body, query, user, ip);
-      return rec instanceof Response ? rec : c.json(rec, 201);
+      return c.json(rec, 201);
     },
   });
 
@@ -89,6 +95,7 @@ export function registerContentRoutes(
     permission: 'content.write',
     body: TextContentSchema,
     status: 201,
+    response: ContentRecordSchema,
     handler: async ({ body, user, ip }) => {
       requireScope(user, body.unit);
       return services.content.createText(body, user, ip);

@@ -3,11 +3,23 @@
  * per-device tracking as JSON and as a server-sent event stream.
  */
 import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
 import { EmergencyRequestSchema } from '../../domain/emergency.js';
+import { BundleRecordSchema } from '../../domain/model.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
 import type { ContentServices } from '../../services/content-services.js';
 import type { EmergencyEvent } from '../../services/emergency-service.js';
 import type { RouteContext } from '../route-context.js';
+import { EmergencyViewSchema } from '../schemas.js';
+
+/**
+ * The data of the tracking stream's events: "snapshot" first ({summary, devices}), then one
+ * "device" event per change ({device, summary}).
+ */
+const EmergencyEventSchema = z.union([
+  EmergencyViewSchema.pick({ summary: true, devices: true }),
+  z.object({ device: EmergencyViewSchema.shape.devices.element, summary: EmergencyViewSchema.shape.summary }),
+]);
 
 export function registerEmergencyRoutes(
   { api }: RouteContext,
@@ -25,6 +37,8 @@ export function registerEmergencyRoutes(
     permission: 'emergency.send',
     body: EmergencyRequestSchema,
     status: 201,
+    response: EmergencyViewSchema,
+    errors: [422],
     handler: ({ body, user, ip }) => services.emergency.send(body, { ...user, ip }),
   });
 
@@ -34,6 +48,7 @@ export function registerEmergencyRoutes(
     summary: 'Recent emergencies in my scope',
     tags: ['emergency'],
     permission: 'read',
+    response: z.array(BundleRecordSchema),
     handler: async ({ user }) =>
       (await services.emergency.list(50)).filter((b) => b.units.some((u) => inScope(user, u))),
   });
@@ -44,6 +59,7 @@ export function registerEmergencyRoutes(
     summary: 'Live tracking of an emergency: each device sent → received → playing → completed (or failed)',
     tags: ['emergency'],
     permission: 'read',
+    response: EmergencyViewSchema,
     handler: async ({ params, user }) => {
       const v = await services.emergency.view(params.id);
       for (const u of v.bundle.units) requireScope(user, u);
@@ -57,6 +73,8 @@ export function registerEmergencyRoutes(
     summary: 'Server-sent events of an emergency\'s tracking (event "snapshot" first, then "device")',
     tags: ['emergency'],
     permission: 'read',
+    response: EmergencyEventSchema,
+    responseType: 'text/event-stream',
     handler: async ({ c, params, user }) => {
       const svc = services.emergency;
       const id = params.id;

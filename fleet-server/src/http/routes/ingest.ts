@@ -6,13 +6,22 @@
  */
 import { HealthSchema, LoaError, ProofSchema } from '@loa/protocol';
 import { z } from 'zod';
+import { ProofEntrySchema } from '../../domain/model.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
 import type { ContentServices } from '../../services/content-services.js';
 import type { ProofResult } from '../../services/ingest-service.js';
 import { authenticateDevice } from '../auth.js';
 import type { RouteContext } from '../route-context.js';
+import { DeviceLiveStateSchema, OkSchema } from '../schemas.js';
 
 const ProofBatchSchema = z.strictObject({ proofs: z.array(ProofSchema).min(1).max(500) });
+/** Per proof: accepted, duplicate, gap…, and the seq acknowledged (the device drops up to it). */
+const ProofBatchResultSchema = z.object({
+  results: z.array(
+    z.object({ verdict: z.string(), code: z.string().optional(), ackUpToSeq: z.number().int().optional() }),
+  ),
+  ackUpToSeq: z.number().int(),
+});
 const LiveQuery = z.strictObject({
   unit: z.string().max(40).optional(),
   online: z.enum(['true', 'false']).optional(),
@@ -41,6 +50,7 @@ export function registerIngestRoutes(
     auth: 'public',
     body: ProofBatchSchema,
     maxBodyBytes: 4 * 1024 * 1024,
+    response: ProofBatchResultSchema,
     handler: async ({ c, body }) => {
       const d = await device(c);
       const ingest = services.ingest;
@@ -58,6 +68,7 @@ export function registerIngestRoutes(
     tags: ['ingest'],
     auth: 'public',
     body: HealthSchema,
+    response: OkSchema,
     handler: async ({ c, body }) => {
       const d = await device(c);
       await services.ingest.ingestHealth(d.id, body);
@@ -72,6 +83,7 @@ export function registerIngestRoutes(
     tags: ['ingest'],
     permission: 'read',
     query: LiveQuery,
+    response: z.array(DeviceLiveStateSchema),
     handler: ({ query, user }) => {
       const out = [];
       for (const s of services.ingest.liveAll().values()) {
@@ -91,6 +103,7 @@ export function registerIngestRoutes(
     tags: ['ingest'],
     permission: 'read',
     query: ProofQuery,
+    response: z.array(ProofEntrySchema),
     handler: async ({ params, query, user }) => {
       const d = await deps.store.devices.get(params.id);
       if (!d) throw new LoaError('DEVICE_NOT_FOUND', 'Không tìm thấy thiết bị');

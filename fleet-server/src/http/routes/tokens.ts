@@ -2,6 +2,7 @@
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
 import type { RouteContext } from '../route-context.js';
+import { OkSchema, PublicApiTokenSchema } from '../schemas.js';
 
 const TokenCreateSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -17,6 +18,7 @@ export function registerTokenRoutes({ api, deps }: RouteContext): void {
     summary: 'My API tokens (without secrets)',
     tags: ['tokens'],
     permission: 'token.manage',
+    response: z.array(PublicApiTokenSchema),
     handler: async ({ user }) =>
       (await store.apiTokens.list((t) => t.userId === user.id)).map(({ hash: _h, ...t }) => t),
   });
@@ -28,6 +30,7 @@ export function registerTokenRoutes({ api, deps }: RouteContext): void {
     permission: 'token.manage',
     status: 201,
     body: TokenCreateSchema,
+    response: z.object({ token: z.string(), record: PublicApiTokenSchema }),
     handler: async ({ body, user, audit }) => {
       if (user.via === 'token') throw new LoaError('FORBIDDEN', 'không thể tạo mã API bằng một mã API');
       const expiresAt = body.expiresInDays
@@ -45,6 +48,7 @@ export function registerTokenRoutes({ api, deps }: RouteContext): void {
     summary: 'Revoke one of my API tokens',
     tags: ['tokens'],
     permission: 'token.manage',
+    response: OkSchema,
     handler: async ({ user, params, audit }) => {
       const t = await store.apiTokens.get(params.id);
       if (!t || t.userId !== user.id) throw new LoaError('TOKEN_NOT_FOUND', 'không tìm thấy mã API');

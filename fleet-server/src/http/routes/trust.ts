@@ -3,8 +3,19 @@
  * pinned root public keys) and each user's server-held signing key.
  */
 import { z } from 'zod';
+import { TrustPolicyRecordSchema } from '../../domain/model.js';
 import type { ContentServices } from '../../services/content-services.js';
+import { PublicKeyInfoSchema } from '../../services/signer.js';
 import type { RouteContext } from '../route-context.js';
+
+/** My signing key (public part) and its delegation in the installed trust policy, or nulls. */
+const SigningKeyAnswerSchema = z.object({
+  key: PublicKeyInfoSchema.nullable(),
+  delegation: z
+    .object({ roles: z.array(z.string()), scope: z.array(z.string()), name: z.string().optional() })
+    .nullable()
+    .optional(),
+});
 
 export function registerTrustRoutes(
   { api, deps }: RouteContext,
@@ -16,6 +27,7 @@ export function registerTrustRoutes(
     summary: 'The installed trust policy (null when none)',
     tags: ['trust'],
     permission: 'read',
+    response: z.union([TrustPolicyRecordSchema, z.object({ policy: z.null() })]),
     handler: () => {
       const rec = services.trust.record();
       return rec ?? { policy: null };
@@ -28,6 +40,7 @@ export function registerTrustRoutes(
     summary: 'Every trust policy installed, oldest first',
     tags: ['trust'],
     permission: 'trust.manage',
+    response: z.array(TrustPolicyRecordSchema),
     handler: () => deps.store.trust.history(),
   });
 
@@ -42,6 +55,8 @@ export function registerTrustRoutes(
     permission: 'trust.manage',
     body: z.record(z.string(), z.unknown()),
     maxBodyBytes: 8 * 1024 * 1024,
+    response: TrustPolicyRecordSchema,
+    errors: [409, 422],
     handler: async ({ body, user, audit }) => {
       const rec = await services.trust.upload(body, user.id);
       await audit(
@@ -59,6 +74,7 @@ export function registerTrustRoutes(
     summary: 'My server-held signing key (public part) and how the trust policy delegates it',
     tags: ['trust'],
     roles: ['editor', 'approver', 'operator', 'administrator'],
+    response: SigningKeyAnswerSchema,
     handler: async ({ user }) => {
       const svc = services;
       const k = await svc.signer.active(user.id);
@@ -81,6 +97,7 @@ export function registerTrustRoutes(
     tags: ['trust'],
     roles: ['editor', 'approver', 'operator', 'administrator'],
     status: 201,
+    response: PublicKeyInfoSchema,
     handler: async ({ user, audit }) => {
       const info = await services.signer.generate(user.id);
       await audit('signing-key.create', { type: 'signing-key', id: info.keyid });

@@ -1,11 +1,19 @@
 /** Administrative units (tree by official codes), import from CSV/JSON, groups and zones. */
 import { LoaError, unitCovers } from '@loa/protocol';
 import { z } from 'zod';
-import type { GroupRecord, UnitRecord, ZoneRecord } from '../../domain/model.js';
+import {
+  type GroupRecord,
+  GroupRecordSchema,
+  type UnitRecord,
+  UnitRecordSchema,
+  type ZoneRecord,
+  ZoneRecordSchema,
+} from '../../domain/model.js';
 import { ALL_UNITS, inScope, requireScope } from '../../domain/rbac.js';
 import { csvToUnitInputs, GroupInputSchema, planUnitImport, UnitInputSchema } from '../../domain/units.js';
 import type { Repository } from '../../store/ports.js';
 import type { RouteContext } from '../route-context.js';
+import { OkSchema } from '../schemas.js';
 
 /**
  * Hono path parameter matching a unit path such as 08/02500, written plainly or with its slashes
@@ -44,6 +52,7 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
     summary: 'Units in my scope (each with its parent path), sorted by path',
     tags: ['units'],
     permission: 'read',
+    response: z.array(UnitRecordSchema),
     handler: async ({ user }) =>
       (await store.units.list((u) => inScope(user, u.path))).sort((a, b) => a.path.localeCompare(b.path)),
   });
@@ -54,6 +63,12 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
     summary: 'One unit with its children, groups and zones',
     tags: ['units'],
     permission: 'read',
+    response: z.object({
+      unit: UnitRecordSchema,
+      children: z.array(UnitRecordSchema),
+      groups: z.array(GroupRecordSchema),
+      zones: z.array(ZoneRecordSchema),
+    }),
     handler: async ({ user, params }) => {
       const path = params.path;
       requireScope(user, path);
@@ -75,6 +90,8 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
     permission: 'unit.manage',
     status: 201,
     body: UnitInputSchema,
+    response: UnitRecordSchema,
+    errors: [409],
     handler: async ({ body, user, audit }) => {
       const existing = await store.units.list();
       const { units, errors } = planUnitImport([body], existing, iso());
@@ -100,6 +117,7 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
     permission: 'unit.manage',
     maxBodyBytes: 6 * 1024 * 1024,
     body: ImportSchema,
+    response: z.object({ imported: z.number().int() }),
     handler: async ({ body, user, audit }) => {
       let inputs: unknown[];
       let lineOf: ((i: number) => number) | undefined;
@@ -138,6 +156,7 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
     tags: ['units'],
     permission: 'unit.manage',
     body: UnitPatchSchema,
+    response: UnitRecordSchema,
     handler: async ({ body, user, params, audit }) => {
       const path = params.path;
       requireScope(user, path);
@@ -154,6 +173,8 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
     summary: 'Delete a unit without children or devices',
     tags: ['units'],
     permission: 'unit.manage',
+    response: OkSchema,
+    errors: [409],
     handler: async ({ user, params, audit }) => {
       const path = params.path;
       requireScope(user, path);
@@ -178,6 +199,7 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
       permission: 'unit.manage',
       status: 201,
       body: GroupInputSchema,
+      response: GroupRecordSchema,
       handler: async ({ body, user, params, audit }) => {
         const unit = params.path;
         requireScope(user, unit);
@@ -202,6 +224,7 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
       summary: `Delete a ${name === 'groups' ? 'group' : 'zone'}`,
       tags: ['units'],
       permission: 'unit.manage',
+      response: OkSchema,
       handler: async ({ user, params, audit }) => {
         const unit = params.path;
         requireScope(user, unit);

@@ -7,24 +7,13 @@ import { ALL_UNITS, canManageUser, ROLE_LABELS_VI, scopeWithin } from '../../dom
 import { UserCreateSchema, UserUpdateSchema } from '../../domain/users.js';
 import { hashSecret, oneTimePassword } from '../../security/secrets.js';
 import type { RouteContext } from '../route-context.js';
+import { OkSchema, PublicUserSchema } from '../schemas.js';
 
 export type PublicUser = Omit<UserRecord, 'passwordHash'>;
 export function publicUser(u: UserRecord): PublicUser {
   const { passwordHash: _h, ...rest } = u;
   return rest;
 }
-
-const UserOut = z.object({
-  id: z.string(),
-  username: z.string(),
-  displayName: z.string(),
-  role: z.string(),
-  scope: z.array(z.string()),
-  mustChangePassword: z.boolean(),
-  disabled: z.boolean(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
 
 export function registerUserRoutes({ api, deps }: RouteContext): void {
   const { store, clock } = deps;
@@ -46,7 +35,7 @@ export function registerUserRoutes({ api, deps }: RouteContext): void {
     summary: 'Users whose scope lies inside mine',
     tags: ['users'],
     permission: 'user.manage',
-    response: z.array(UserOut),
+    response: z.array(PublicUserSchema),
     handler: async ({ user }) =>
       (await store.users.list((u) => scopeWithin(user.scope, u.scope))).map(publicUser),
   });
@@ -59,6 +48,8 @@ export function registerUserRoutes({ api, deps }: RouteContext): void {
     permission: 'user.manage',
     status: 201,
     body: UserCreateSchema,
+    response: z.object({ user: PublicUserSchema, oneTimePassword: z.string() }),
+    errors: [409],
     handler: async ({ body, user, audit }) => {
       if (
         !scopeWithin(user.scope, body.scope) ||
@@ -99,7 +90,7 @@ export function registerUserRoutes({ api, deps }: RouteContext): void {
     tags: ['users'],
     permission: 'user.manage',
     body: UserUpdateSchema,
-    response: UserOut,
+    response: PublicUserSchema,
     handler: async ({ body, user, params, audit }) => {
       const target = await loadManageable(user, params.id);
       if (body.scope && !scopeWithin(user.scope, body.scope))
@@ -133,6 +124,7 @@ export function registerUserRoutes({ api, deps }: RouteContext): void {
     summary: 'Give a user a new one-time password (closes their sessions)',
     tags: ['users'],
     permission: 'user.manage',
+    response: z.object({ oneTimePassword: z.string() }),
     handler: async ({ user, params, audit }) => {
       const target = await loadManageable(user, params.id);
       const password = await deps.auth.resetPassword(target.id);
@@ -147,6 +139,7 @@ export function registerUserRoutes({ api, deps }: RouteContext): void {
     summary: 'Delete a user (not oneself)',
     tags: ['users'],
     permission: 'user.manage',
+    response: OkSchema,
     handler: async ({ user, params, audit }) => {
       const target = await loadManageable(user, params.id);
       if (target.id === user.id)
