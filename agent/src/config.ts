@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
+import { DisplayConfigSchema } from './config-display.js';
 
 const pin = z
   .number({ error: 'phải là số nguyên 0–27' })
@@ -201,6 +202,8 @@ export const ConfigSchema = z.strictObject({
       passwordHash: z.string().max(512).optional(),
     })
     .default({ enabled: false, listen: '127.0.0.1', port: 8080 }),
+  /** A noticeboard's screen (kiosk page, browser, screen power); absent: no screen. */
+  display: DisplayConfigSchema.optional(),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

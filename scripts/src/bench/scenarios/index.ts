@@ -1,5 +1,6 @@
 import type { Scenario } from '../harness.js';
 import { agent } from './agent.js';
+import { display } from './display.js';
 import { distribution } from './distribution.js';
 import { fanout } from './fanout.js';
 import { hostileBodies } from './hostile-bodies.js';
@@ -17,4 +18,5 @@ export const SCENARIOS: readonly Scenario[] = [
   agent,
   registry,
   hostileBodies,
+  display,
 ];
