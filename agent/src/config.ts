@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
+import { DisplayConfigSchema } from './config-display.js';
 
 const pin = z
   .number({ error: 'phải là số nguyên 0–27' })
@@ -134,6 +135,12 @@ export const ConfigSchema = z.strictObject({
             .optional(),
         })
         .default({}),
+      /**
+       * The output's start-up delay (ms) to assume until the player has learnt it (it learns it
+       * from every held start and keeps it in the data directory): the first item after the
+       * first boot then starts on time too. Measure it once per board model.
+       */
+      outputDelayMs: ms(2000).optional(),
       /** Live relays: switch to the fallback after this long failing or silent. */
       streamRelay: z
         .strictObject({
@@ -196,6 +203,8 @@ export const ConfigSchema = z.strictObject({
       passwordHash: z.string().max(512).optional(),
     })
     .default({ enabled: false, listen: '127.0.0.1', port: 8080 }),
+  /** A noticeboard's screen (kiosk page, browser, screen power); absent: no screen. */
+  display: DisplayConfigSchema.optional(),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

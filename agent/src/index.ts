@@ -1,4 +1,10 @@
 // The agent as a library: the simulator and demo (scripts/src/sim) run the real agent in-process.
 
 export { type AgentConfig, ConfigSchema, loadConfig, parseConfig } from './config.js';
+// Noticeboards: the display service and its browser driver (benchmarks, simulator).
+export { type DisplayConfig, DisplayConfigSchema } from './config-display.js';
+export { ChromiumDisplay, cdpCall } from './drivers/display/chromium.js';
+export { SimDisplayDriver, SimScreenPower } from './drivers/display/sim.js';
 export { AGENT_VERSION, type AgentRuntime, type StartOptions, startAgent } from './main.js';
+export { DisplayService } from './services/display/display-service.js';
+export { ProofJournal } from './services/playback/proof-journal.js';

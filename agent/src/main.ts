@@ -7,9 +7,9 @@
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { keyId, LoaError, systemClock } from '@loa/protocol';
+import { globalTimers, keyId, LoaError, systemClock } from '@loa/protocol';
 import { writeJsonAtomic } from '@loa/protocol/fs';
 import { type Logger, multistream, pino } from 'pino';
 import { z } from 'zod';
@@ -17,10 +17,11 @@ import { runCli } from './cli.js';
 import type { AgentConfig } from './config.js';
 import type { ClockReading } from './domain/clock-trust.js';
 import type { AudioDriver } from './drivers/audio/types.js';
-import { createAudio } from './drivers/factory.js';
+import { createAudio, createDisplay } from './drivers/factory.js';
 import type { HttpFetch } from './http/client.js';
 import { type ActiveBundle, BundleStore } from './services/content/bundle-store.js';
 import { loadPinnedRoots, TrustStore } from './services/content/trust-store.js';
+import type { DisplayService } from './services/display/display-service.js';
 import { stationExecutors } from './services/fleet/command-executors.js';
 import { CommandHandler } from './services/fleet/commands.js';
 import {
@@ -57,6 +58,8 @@ export interface AgentRuntime {
   enrolment: Enrolment;
   link(): FleetLink | undefined;
   technician?: TechnicianPage;
+  /** A noticeboard's screen, when the config has a `display` section. */
+  display?: DisplayService;
   /** Milliseconds from startAgent() to the programme being planned. */
   readyMs: number;
   stop(): Promise<void>;
@@ -199,6 +202,12 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       ...(chimeCfg.toneHz ? { tone: { frequencyHz: chimeCfg.toneHz } } : {}),
     };
     const relayCfg = config.audio.streamRelay;
+    const policy = {
+      utcOffset: config.station.utcOffset,
+      quietHours: config.station.quietHours,
+      volume: config.station.volume,
+      volumeWindows: config.station.volumeWindows,
+    };
     const player = new Player({
       programme: bundles,
       audio: audio.driver,
@@ -206,14 +215,9 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       proofs: journal,
       clock,
       logger: log,
-      policy: {
-        utcOffset: config.station.utcOffset,
-        quietHours: config.station.quietHours,
-        volume: config.station.volume,
-        volumeWindows: config.station.volumeWindows,
-        ...(chime ? { chime } : {}),
-      },
+      policy: { ...policy, ...(chime ? { chime } : {}) },
       stateFile: paths.player,
+      ...(config.audio.outputDelayMs !== undefined ? { initialLatencyMs: config.audio.outputDelayMs } : {}),
       streamRelay: {
         failoverMs: relayCfg.failoverS * 1000,
         silenceMs: relayCfg.silenceS * 1000,
@@ -225,6 +229,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     started('player', player, (p) => p.stop());
     const readyMs = performance.now() - t0;
 
+    let display: DisplayService | undefined;
     const health = new HealthCollector({
       agentVersion: AGENT_VERSION,
       clock,
@@ -241,7 +246,32 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       clockState: () => clock.state(),
       proofBacklog: () => journal.backlog,
       lastError: () => bundles.lastError ?? enrolment.lastError,
+      display: () => display?.health(),
     });
+
+    // A noticeboard: the kiosk page on 127.0.0.1, its browser and screen, from the same programme.
+    if (config.display) {
+      const { DisplayService } = await import('./services/display/display-service.js');
+      const screen = await createDisplay(config.display, log);
+      display = new DisplayService({
+        config: config.display,
+        clock,
+        timers: globalTimers,
+        logger: log,
+        policy,
+        proofs: journal,
+        relays: () => hw.amplifier.relays(),
+        // Emergencies of the loudspeakers' plan raise the overlay too.
+        audioSlots: () => player.timeline().slots,
+        programme: bundles,
+        driver: screen.driver,
+        power: screen.power,
+        stateFile: join(paths.root, 'display.json'),
+        onAlert: (code, message) => health.reportError(code, message),
+      });
+      await display.start();
+      started('display', display, (d) => d.stop());
+    }
 
     const relayTest = relayTester({ gate: hw.amplifier, onAir: () => player.status().onAir !== null });
     const reboot =
@@ -347,6 +377,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       enrolment,
       link: () => link,
       ...(technician ? { technician } : {}),
+      ...(display ? { display } : {}),
       readyMs,
       stop: stopAll,
     };

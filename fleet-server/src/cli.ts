@@ -1,6 +1,6 @@
 /**
  * Command-line entry, and the only place that reads the environment: configuration (PORT,
- * MQTT_PORT, DATA_DIR, HOST, TLS_CERT, TLS_KEY, PUBLIC_URL, MQTT_PUBLIC_URL, RETENTION_DAYS,
+ * MQTT_PORT, DATA_DIR, HOST, TLS_CERT, TLS_KEY, PUBLIC_URL, MQTT_PUBLIC_URL, RETENTION_DAYS, RETENTION_TRUST_CLOCK,
  * HEALTH_HISTORY_EVERY_S, TRUST_ROOTS, ENROL_APPROVAL), the logger (LOG_LEVEL) and the standard
  * plugins' options (LOA_KEY_SECRET, MAX_UPLOAD_MB, TILE_URL). Prints the first administrator's
  * one-time password on a fresh data directory, stops cleanly on SIGINT/SIGTERM.
@@ -53,6 +53,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
   if (env.MQTT_PUBLIC_URL) out.mqttPublicUrl = env.MQTT_PUBLIC_URL;
   const retention = intEnv(env, 'RETENTION_DAYS');
   if (retention !== undefined) out.retentionDays = retention;
+  if (env.RETENTION_TRUST_CLOCK === '1') out.retentionTrustClock = true;
   const healthEvery = intEnv(env, 'HEALTH_HISTORY_EVERY_S');
   if (healthEvery !== undefined) out.healthHistoryEveryS = healthEvery;
   if (env.TRUST_ROOTS)

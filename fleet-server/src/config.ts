@@ -20,6 +20,8 @@ export const ServerConfigSchema = z.strictObject({
   mqttPublicUrl: z.string().optional(),
   /** Days of health/proof/audit segments to keep. */
   retentionDays: z.number().int().min(1).max(3650).default(90),
+  /** Retention acts on the clock even after a jump past its last run (operator confirmation). */
+  retentionTrustClock: z.boolean().default(false),
   /** Registry write coalescing window. */
   registryFlushMs: z.number().int().min(0).max(60_000).default(200),
   /** Health segment fsync interval. */

@@ -79,6 +79,18 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
       healthFsyncMs: config.healthFsyncMs,
       ...(options.snapshotMs ? { snapshotMs: options.snapshotMs } : {}),
       onError: (err) => logger.error({ err }, 'store write failed'),
+      onDamage: (d) => {
+        metrics.inc(METRIC.storeDamagedLines, 1, { reason: d.reason });
+        logger.error({ code: 'STORE_LINE_DAMAGED', ...d }, 'damaged record line quarantined');
+      },
+      onRetentionDoubt: (d) => {
+        metrics.inc(METRIC.retentionDoubted);
+        logger.warn(
+          { code: d.code, dir: d.dir, reason: d.reason, lastTrusted: new Date(d.referenceAt).toISOString() },
+          'retention paused: the clock is doubted (set RETENTION_TRUST_CLOCK=1 once if it is right)',
+        );
+      },
+      retentionTrustClock: config.retentionTrustClock,
     });
     await store.start();
     stops.push(() => store.stop());
@@ -115,6 +127,8 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
     );
     metrics.define(METRIC.alertsOpen, 'gauge', 'Open alerts (set by the alert engine)');
     metrics.define(METRIC.loginFailures, 'counter', 'Failed logins');
+    metrics.define(METRIC.storeDamagedLines, 'counter', 'Damaged record lines found and quarantined');
+    metrics.define(METRIC.retentionDoubted, 'counter', 'Retention runs refused on a doubted clock');
     metrics.define(
       METRIC.registryWrites,
       'counter',

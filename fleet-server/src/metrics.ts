@@ -136,4 +136,6 @@ export const METRIC = {
   loginFailures: 'loa_login_failures_total',
   registryWrites: 'loa_registry_writes_total',
   registryBytes: 'loa_registry_written_bytes_total',
+  storeDamagedLines: 'loa_store_damaged_lines_total',
+  retentionDoubted: 'loa_retention_clock_doubted_total',
 } as const;

@@ -59,6 +59,11 @@ export const ItemSchema = z
       .max(24 * 3600_000)
       .optional(),
     category: z.string().max(64).optional(),
+    /** Public web page of the item (a noticeboard shows it as a QR code beside a bulletin). */
+    link: z
+      .url({ protocol: /^https?$/ })
+      .max(500)
+      .optional(),
     /** Gain in dB applied on top of the station volume, -30..+6. */
     gainDb: z.number().min(-30).max(6).optional(),
     /** Play the attention chime before the item (defaults to true for emergencies). */

@@ -135,6 +135,28 @@ export const HealthSchema = z.strictObject({
   /** Proofs written but not yet acknowledged by the server. */
   proofBacklog: z.number().int().min(0).optional(),
   deadAir: z.boolean().optional(),
+  /** A noticeboard's screen: what is on it, the page's heartbeat, browser restarts, screen power. */
+  display: z
+    .strictObject({
+      onScreen: z
+        .strictObject({
+          bundleId: IdSchema.optional(),
+          itemId: IdSchema.optional(),
+          kind: z.string().max(16),
+          since: InstantSchema,
+        })
+        .nullable(),
+      /** Milliseconds since the page's last heartbeat (null: never seen). */
+      heartbeatAgeMs: z.number().int().min(0).nullable(),
+      restarts: z.number().int().min(0),
+      screen: z.enum(['on', 'off', 'unknown']),
+      powerControl: z.enum(['cec', 'wlr-randr', 'none']),
+      /** The latest display alert (render error, restart), with its stable code. */
+      alert: z
+        .strictObject({ code: z.string().max(64), message: z.string().max(500), at: InstantSchema })
+        .optional(),
+    })
+    .optional(),
   /** The latest rejection or failure, with its stable code. */
   lastError: z
     .strictObject({ code: z.string().max(64), message: z.string().max(500), at: InstantSchema })

@@ -17,6 +17,10 @@ export const RelayStateSchema = z.strictObject({
 });
 export type RelayState = z.infer<typeof RelayStateSchema>;
 
+/** What a proof attests: sound out of the loudspeakers (`play`, the default) or a frame on a screen. */
+export const ProofKindSchema = z.enum(['play', 'display']);
+export type ProofKind = z.infer<typeof ProofKindSchema>;
+
 const proofShape = {
   type: z.literal('loa-proof'),
   format: z.literal(1),
@@ -25,6 +29,8 @@ const proofShape = {
   deviceId: IdSchema,
   /** 1, 2, 3, … per device, without gaps. */
   seq: z.number().int().min(1),
+  /** Absent means `play`; `display` proofs come from a noticeboard's screen (first frame shown). */
+  kind: ProofKindSchema.optional(),
   /** SHA-256 (hex) of the canonical JSON of the previous signed proof, or 64 zeros. */
   prev: Sha256Schema,
   bundleId: IdSchema.optional(),

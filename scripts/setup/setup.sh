@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 list=scripts/setup/debian-packages.txt
 
-have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+# A command on PATH, or an absolute path to a file (a package that installs data, such as a font).
+have() {
+  case "$1" in /*) [ -r "$1" ] ;; *) command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ] ;; esac
+}
 
 missing=()
 while read -r pkg cmd _; do

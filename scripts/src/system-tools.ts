@@ -4,7 +4,7 @@
  * "build"), and the one line that says what to install.
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** From scripts/src (tsx) and scripts/dist (compiled) alike. */
@@ -28,8 +28,19 @@ export function systemTools(listFile = LIST): SystemTool[] {
     });
 }
 
-/** Whether `command` is an executable on PATH (or in the sbin folders a non-root PATH may lack). */
+/**
+ * Whether `command` is an executable on PATH (or in the sbin folders a non-root PATH may lack).
+ * An absolute path (a package that installs data, such as a font) is checked as a readable file.
+ */
 export function onPath(command: string, path = process.env.PATH ?? ''): boolean {
+  if (isAbsolute(command)) {
+    try {
+      accessSync(command, constants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
   return [...path.split(delimiter), '/usr/sbin', '/sbin'].some((d) => {
     if (d === '') return false;
     try {

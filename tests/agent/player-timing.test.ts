@@ -13,6 +13,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { PlanBundle } from '../../agent/src/domain/scheduler/types.js';
 import { FfmpegAudioDriver } from '../../agent/src/drivers/audio/ffmpeg.js';
+import { Player } from '../../agent/src/services/playback/player.js';
 import { expectStartAtSlot } from '../helpers/timing.js';
 import { frequencyAt, makeTone, readWav, rmsWindows, soundRuns, type Wav } from './audio/wav-tools.js';
 import { type Harness, makeHarness, waitFor } from './player-harness.js';
@@ -363,5 +364,74 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
       'warn',
       'warn',
     ]);
+  }, 60_000);
+
+  test('after a restart the first item starts on time: the output delay learnt before is kept', async () => {
+    const boot1 = wavDriver('first-boot');
+    h = await makeHarness({ audio: boot1.audio, warmupMs: 300, idleTailMs: 20_000 });
+    const stateFile = join(h.dir, 'player-state.json');
+    const beep = await toneItem(h.dir, 'beep', 660, 0.4);
+    const plan = (id: string, slots: number[]) =>
+      withDir(
+        bundle({
+          created: iso(Date.now() - 60_000),
+          items: [beep],
+          schedule: slots.map((at, i) => ({
+            id: `${id}${i}`,
+            items: ['beep'],
+            rule: { type: 'once', at: iso(at) },
+          })),
+        }),
+        h!.dir,
+      );
+    // First boot: nothing learnt yet; three items teach the player its output delay, which it saves.
+    const first = [0, 1, 2].map((i) => Date.now() + 1500 + i * 1000);
+    h.player.setBundles([plan('a', first)]);
+    await waitFor(
+      async () => (await h!.proofs()).filter((p) => p.outcome === 'completed').length === 3,
+      30_000,
+    );
+    const learnt = await waitFor(async () => {
+      const s = JSON.parse(await readFile(stateFile, 'utf8').catch(() => '{}')) as { outputDelayMs?: number };
+      return s.outputDelayMs;
+    });
+    expect(learnt).toBeGreaterThan(0);
+    // The next boot, on a board whose output is much slower than this WAV sink: the data directory
+    // says 400 ms. The first item after the restart starts that much ahead of its slot (on that
+    // board, on time), instead of coming out late by it while the player learns it again.
+    const state = JSON.parse(await readFile(stateFile, 'utf8')) as Record<string, unknown>;
+    await writeFile(stateFile, JSON.stringify({ ...state, outputDelayMs: 400 }));
+    const boot2 = wavDriver('after-restart');
+    const again = new Player({
+      audio: boot2.audio,
+      gate: h.amp,
+      proofs: h.journal,
+      clock: h.clock,
+      logger: pino({ level: 'silent' }),
+      policy: { warmupMs: 300, volume: 100 },
+      stateFile,
+    });
+    await again.start();
+    const second = Date.now() + 1500;
+    again.setBundles([plan('b', [second])]);
+    await waitFor(
+      async () => (await h!.proofs()).filter((p) => p.outcome === 'completed').length === 4,
+      30_000,
+    );
+    await again.stop();
+    const runs2 = soundRuns(await readWav(boot2.path), -40, 5, 60);
+    const runs1 = soundRuns(await finish(boot1.path), -40, 5, 60);
+    expect(runs1).toHaveLength(3);
+    expect(runs2).toHaveLength(1);
+    const lateFirstBoot = runs1[0]!.startMs - position(boot1.audio, first[0]!);
+    const lateAfterRestart = runs2[0]!.startMs - position(boot2.audio, second);
+    console.info(
+      `output delay learnt ${learnt} ms; first item's sound vs its slot: ${Math.round(lateFirstBoot)} ms on the first boot (nothing learnt), ` +
+        `${Math.round(lateAfterRestart)} ms after a restart with 400 ms kept`,
+    );
+    // Ahead of the slot by the kept 400 ms less this sink's own delay (tens of ms; ~120 ms under
+    // load); a player that ignored it would be late by that delay instead.
+    expect(lateAfterRestart).toBeLessThan(-150);
+    expect(lateAfterRestart).toBeGreaterThanOrEqual(-420);
   }, 60_000);
 });

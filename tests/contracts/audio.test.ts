@@ -176,8 +176,9 @@ describe.each(factories)('audio driver contract: %s', (_name, make) => {
     });
     await b.started;
     expect(aDone).toBe(true);
-    expect((await a.result).outcome).toBe('completed');
-    expect((await b.result).outcome).toBe('completed');
+    const [ra, rb] = [await a.result, await b.result];
+    expect(ra.outcome, JSON.stringify(ra.error)).toBe('completed');
+    expect(rb.outcome, JSON.stringify(rb.error)).toBe('completed');
   });
 
   test('a stream that is down falls back to the cached file after failoverMs', async () => {

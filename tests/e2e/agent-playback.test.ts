@@ -191,7 +191,9 @@ describe('agent playback e2e (real ffmpeg → WAV sink)', () => {
     const on = amp.find((w) => w.active)!;
     const off = amp.filter((w) => !w.active).at(-1)!;
     expect(T - on.at).toBeGreaterThanOrEqual(warmupMs - 50);
-    expect(off.at - (openedAt + last.endMs)).toBeGreaterThanOrEqual(1000);
+    // Off after the 1.5 s idle tail, not with the sound: the relay write is wall-clock, the end of
+    // the sound is found in the WAV, and that mapping drifts by up to a few hundred ms on a starved run.
+    expect(off.at - (openedAt + last.endMs)).toBeGreaterThanOrEqual(700);
     expect(h.gpio.writesOf('zone:cho').some((w) => w.active && w.at <= T)).toBe(true);
 
     // 5. Proofs: the sequence, signed by the device key, chained, with measured loudness.

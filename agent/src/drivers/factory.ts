@@ -7,8 +7,11 @@
 import type { Clock } from '@loa/protocol';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config.js';
+import type { DisplayConfig } from '../config-display.js';
 import { SimAudioDriver } from './audio/sim.js';
 import type { AudioDriver } from './audio/types.js';
+import { SimDisplayDriver, SimScreenPower } from './display/sim.js';
+import type { DisplayDriver, ScreenPower } from './display/types.js';
 import { createRda5807Tuner } from './fm/rda5807.js';
 import { SimFmDevice, SimFmTransport } from './fm/sim.js';
 import type { FmTuner } from './fm/types.js';
@@ -120,4 +123,30 @@ export async function safeStateFromRaw(raw: unknown, logger: Logger): Promise<vo
   } finally {
     await gpio.close().catch(() => undefined);
   }
+}
+
+/**
+ * A noticeboard's browser and screen power: Chromium over DevTools (ws is loaded only then) or
+ * the simulated browser; HDMI-CEC, wlr-randr or none, as found on the board.
+ */
+export async function createDisplay(
+  c: DisplayConfig,
+  logger: Logger,
+): Promise<{ driver: DisplayDriver; power: ScreenPower }> {
+  const b = c.browser;
+  if (b.driver === 'sim') return { driver: new SimDisplayDriver(), power: new SimScreenPower() };
+  const { ChromiumDisplay } = await import('./display/chromium.js');
+  const { detectScreenPower } = await import('./display/screen-power.js');
+  const driver = new ChromiumDisplay({
+    mode: b.mode,
+    executable: b.executable,
+    headless: b.headless,
+    width: b.width,
+    height: b.height,
+    logger,
+    ...(b.devtoolsPort !== undefined ? { devtoolsPort: b.devtoolsPort } : {}),
+    ...(b.restartCommand ? { restartCommand: b.restartCommand } : {}),
+  });
+  const power = await detectScreenPower(c.screen.power, c.screen.output ? { output: c.screen.output } : {});
+  return { driver, power };
 }

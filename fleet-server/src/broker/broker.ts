@@ -29,7 +29,8 @@ import {
   checkUpPayload,
   OwnTopics,
 } from '../domain/acl.js';
-import { MqttFrameGuard, TokenBucket } from '../domain/limits.js';
+import { MqttFrameGuard, type TokenBucket } from '../domain/limits.js';
+import { DeviceRates } from '../domain/rate-limit.js';
 import { METRIC, type Metrics } from '../metrics.js';
 import type { DeviceAuthenticator } from './device-auth.js';
 import type {
@@ -63,9 +64,14 @@ export interface FleetBrokerOptions {
 interface ClientState {
   deviceId: string;
   unit: string;
-  bucket: TokenBucket;
-  /** Consecutive over-rate messages. */
-  violations: number;
+  /** The device's message bucket and consecutive over-rate messages (shared by its connections). */
+  rate: { bucket: TokenBucket; violations: number };
+}
+
+/** The peer address of an MQTT client (TCP socket, or the HTTP request of a WebSocket). */
+function remoteAddressOf(client: Client): string {
+  const c = client as Client & { conn?: { remoteAddress?: string }; req?: IncomingMessage };
+  return c.conn?.remoteAddress ?? c.req?.socket?.remoteAddress ?? '';
 }
 
 /** Codes of CONNACK refusals (MQTT 3.1.1). */
@@ -85,6 +91,7 @@ export class FleetBroker implements BrokerApi {
   private wss: WebSocketServer | undefined;
   private httpServer: HttpServer | undefined;
   private readonly clients = new Map<Client, ClientState>();
+  private readonly rates: DeviceRates;
   private readonly ownTopics = new OwnTopics();
   private readonly byDevice = new Map<string, Client>();
   private readonly presences = new Map<string, PresenceInfo>();
@@ -97,6 +104,7 @@ export class FleetBroker implements BrokerApi {
   constructor(private readonly o: FleetBrokerOptions) {
     this.log = o.logger.child({ module: 'broker' });
     this.maxPayload = o.limits.maxPayload ?? MAX_DEVICE_PAYLOAD;
+    this.rates = new DeviceRates(o.limits);
     this.aedes = new Aedes({
       drainTimeout: o.limits.drainTimeoutMs,
       connectTimeout: o.limits.connectTimeoutMs,
@@ -202,14 +210,16 @@ export class FleetBroker implements BrokerApi {
     };
     if (!username || !password) throw reject('missing-credentials', BAD_CREDENTIALS);
     if (client.id !== username) throw reject('client-id-must-equal-username', IDENTIFIER_REJECTED);
-    const device = await this.o.deviceAuth.verify(username, password.toString('utf8'));
+    const device = await this.o.deviceAuth.verify(
+      username,
+      password.toString('utf8'),
+      false,
+      remoteAddressOf(client),
+    );
     if (!device) throw reject('bad-credentials-or-inactive', NOT_AUTHORIZED);
-    this.clients.set(client, {
-      deviceId: device.id,
-      unit: device.unit,
-      bucket: new TokenBucket(this.o.limits, this.o.clock.now()),
-      violations: 0,
-    });
+    // the rate state belongs to the device, not the connection: reconnecting does not refill it
+    const rate = this.rates.of(device.id, this.o.clock.now());
+    this.clients.set(client, { deviceId: device.id, unit: device.unit, rate });
     this.byDevice.set(device.id, client);
     this.setPresence(device.id, { connected: true });
   }
@@ -226,8 +236,8 @@ export class FleetBroker implements BrokerApi {
       this.log.info({ device: state.deviceId, topic: packet.topic.slice(0, 200), reason }, 'publish refused');
       return new Error(message);
     };
-    if (state.bucket.take(this.o.clock.now())) state.violations = 0;
-    else if (++state.violations > this.o.limits.maxViolations) {
+    if (state.rate.bucket.take(this.o.clock.now())) state.rate.violations = 0;
+    else if (++state.rate.violations > this.o.limits.maxViolations) {
       m.inc(METRIC.mqttRateLimited);
       return deny('rate-limit', 'message rate limit exceeded');
     }
@@ -410,6 +420,7 @@ export class FleetBroker implements BrokerApi {
 
   forgetCredentials(deviceId: string): void {
     this.o.deviceAuth.forget(deviceId);
+    this.rates.forget(deviceId);
   }
 
   /** Topic helper for callers that address one device. */

@@ -2,14 +2,17 @@
  * Device credential check shared by the broker (MQTT CONNECT) and HTTP (Basic auth for blobs).
  * Passwords are scrypt-hashed at rest; a successful check is remembered in memory as a SHA-256 of
  * the password so a reconnect storm of thousands of devices costs a hash each, not a scrypt.
- * Wrong passwords for one device id are limited (default 20 per minute): beyond that the check
- * refuses without running scrypt, so a flood of bad CONNECTs cannot saturate the thread pool that
- * fsync and logins share. A device whose right password is already cached is never locked out.
+ * Wrong passwords are limited per (device id, remote address) (default 20 per minute) and per
+ * address over all device ids (default 100 per minute): beyond that the check refuses without
+ * running scrypt, so a flood of bad CONNECTs cannot saturate the thread pool that fsync and logins
+ * share. Someone who knows a device id can only lock out their own address: the real station, from
+ * its own address, still gets in (and a device whose right password is cached always does).
  */
 
 import { withDefaults } from '../defaults.js';
 import { LoginLimiter } from '../domain/limits.js';
 import type { DeviceRecord } from '../domain/model.js';
+import { reserveGuess } from '../domain/rate-limit.js';
 import { safeEqual, sha256Hex, verifySecret } from '../security/secrets.js';
 import type { DeviceRepository } from '../store/ports.js';
 
@@ -29,6 +32,7 @@ export const DEVICE_AUTH_DEFAULTS = {
 export class DeviceAuthenticator {
   private readonly cache = new Map<string, string>();
   private readonly failures: LoginLimiter;
+  private readonly addressFailures: LoginLimiter;
   private readonly now: () => number;
   /** Checks refused by the failure limit without running scrypt. */
   throttled = 0;
@@ -40,10 +44,20 @@ export class DeviceAuthenticator {
     const o = withDefaults(DEVICE_AUTH_DEFAULTS, opts);
     this.now = o.now;
     this.failures = new LoginLimiter({ maxAttempts: o.maxFailures, windowMs: o.windowMs });
+    this.addressFailures = new LoginLimiter({ maxAttempts: o.maxFailures * 5, windowMs: o.windowMs });
   }
 
-  /** The device when the password matches and the device is active (or pending, see allowPending). */
-  async verify(deviceId: string, password: string, allowPending = false): Promise<DeviceRecord | null> {
+  /**
+   * The device when the password matches and the device is active (or pending, see allowPending).
+   * `remote` is the caller's address (MQTT socket peer, HTTP client address): failures count per
+   * device and address.
+   */
+  async verify(
+    deviceId: string,
+    password: string,
+    allowPending = false,
+    remote = '',
+  ): Promise<DeviceRecord | null> {
     if (deviceId.length > 128 || password.length > 256) return null;
     const d = await this.devices.get(deviceId);
     if (!d) return null;
@@ -52,15 +66,23 @@ export class DeviceAuthenticator {
     const cached = this.cache.get(deviceId);
     if (cached !== undefined && safeEqual(cached, digest)) return d;
     const now = this.now();
-    if (this.failures.retryAfterMs(deviceId, now) > 0) {
+    // counted before scrypt is awaited, so parallel wrong CONNECTs meet the limit too
+    const ticket = reserveGuess(
+      [
+        { key: `${deviceId}|${remote}`, limiter: this.failures, clearOnSuccess: true },
+        { key: remote, limiter: this.addressFailures, clearOnSuccess: false },
+      ],
+      now,
+    );
+    if ('retryAfterMs' in ticket) {
       this.throttled++;
       return null;
     }
     if (!(await verifySecret(password, d.mqttPasswordHash))) {
-      this.failures.fail(deviceId, now);
+      ticket.fail();
       return null;
     }
-    this.failures.succeed(deviceId);
+    ticket.succeed();
     this.cache.set(deviceId, digest);
     return d;
   }

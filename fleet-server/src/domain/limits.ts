@@ -84,6 +84,13 @@ export class LoginLimiter {
   succeed(key: string): void {
     this.failures.delete(key);
   }
+
+  /** Gives back one counted attempt (a reserved attempt that turned out right). */
+  refund(key: string): void {
+    const f = this.failures.get(key);
+    if (!f) return;
+    if (--f.count <= 0) this.failures.delete(key);
+  }
 }
 
 /**

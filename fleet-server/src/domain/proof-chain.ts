@@ -5,7 +5,8 @@
  * Verdicts:
  * - accept:    new proof, signature valid; `gap` tells which seqs never arrived (lost on the device).
  * - duplicate: a seq we already hold (a re-send after reconnect, or a replay): dropped, re-acked.
- * - reject:    forged (bad or foreign signature), wrong device, or a fork of the chain.
+ * - reject:    forged (bad or foreign signature), wrong device, a fork of the chain, or a seq
+ *              jumping further than any real loss (MAX_PROOF_SEQ_JUMP).
  */
 import type { KeyObject } from 'node:crypto';
 import {
@@ -30,7 +31,18 @@ export interface ProofGap {
   to: number;
 }
 
-export type ProofRejectCode = 'PROOF_DEVICE_MISMATCH' | 'PROOF_SIGNATURE_INVALID' | 'PROOF_CHAIN_BROKEN';
+export type ProofRejectCode =
+  | 'PROOF_DEVICE_MISMATCH'
+  | 'PROOF_SIGNATURE_INVALID'
+  | 'PROOF_CHAIN_BROKEN'
+  | 'PROOF_SEQ_JUMP';
+
+/**
+ * Largest forward jump of seq accepted as "proofs lost on the device". A station writes a few
+ * hundred proofs a day; a jump past this is not a loss but a bogus number (2^53−1 would make every
+ * later real proof a "duplicate"), so it is refused and the chain state is left as it was.
+ */
+export const MAX_PROOF_SEQ_JUMP = 100_000;
 
 export type ChainVerdict =
   | { kind: 'accept'; state: ChainState; hash: string; gap?: ProofGap }
@@ -137,6 +149,12 @@ function chainVerdict(
       };
     return { kind: 'accept', state: { seq: proof.seq, hash }, hash };
   }
+  if (proof.seq - last.seq > MAX_PROOF_SEQ_JUMP)
+    return {
+      kind: 'reject',
+      code: 'PROOF_SEQ_JUMP',
+      message: `proof seq ${proof.seq} jumps more than ${MAX_PROOF_SEQ_JUMP} past seq ${last.seq}`,
+    };
   // seq jumped: the missing proofs were lost on the device; the chain resumes from this proof.
   return {
     kind: 'accept',

@@ -12,6 +12,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Deps } from '../deps.js';
 import { type AppEnv, authMiddleware } from './auth.js';
+import { bodyLimit } from './body-limit.js';
 import { statusForCode } from './error-status.js';
 import { ApiTable } from './openapi.js';
 import type { RouteContext, RouteModule } from './route-context.js';
@@ -65,6 +66,11 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): LoaApp {
     c.header('Referrer-Policy', 'same-origin');
     if (!c.res.headers.has('X-Frame-Options')) c.header('X-Frame-Options', 'DENY');
   });
+  // every body is capped while it streams in, before anything parses it (caps: per route)
+  app.use(
+    '*',
+    bodyLimit((method, path) => api.bodyCaps.capFor(method, path)),
+  );
   app.use('*', authMiddleware(deps));
 
   const api = new ApiTable(app, deps);

@@ -135,5 +135,5 @@ export async function authenticateDevice(
   }
   const i = decoded.indexOf(':');
   if (i <= 0) return null;
-  return devices.verify(decoded.slice(0, i), decoded.slice(i + 1));
+  return devices.verify(decoded.slice(0, i), decoded.slice(i + 1), false, clientIp(c));
 }

@@ -9,13 +9,14 @@
  *     handler: async ({ body, user, audit }) => { …; await audit('unit.create', …); return unit },
  *   });
  */
-import { LoaError } from '@loa/protocol';
+import { isLoaError, LoaError } from '@loa/protocol';
 import type { Context, Hono } from 'hono';
 import type { z } from 'zod';
 import type { Deps } from '../deps.js';
 import type { AuditEntry, AuditInput, UserRole } from '../domain/model.js';
 import { type Permission, requirePermission, requireRole } from '../domain/rbac.js';
 import { type AppEnv, type AuthUser, checkCsrf } from './auth.js';
+import { BodyCaps, DEFAULT_BODY_LIMIT, JSON_BODY_LIMIT } from './body-limit.js';
 import {
   type AuthMode,
   type ClientErrorStatus,
@@ -100,7 +101,10 @@ export interface RouteSpec<
   errors?: readonly ClientErrorStatus[];
   /** Success status (default 200; use 201 for creations). */
   status?: 200 | 201 | 202 | 204;
-  /** Maximum JSON body size in bytes (default 1 MiB). */
+  /**
+   * Largest body in bytes, enforced while it streams in (default: 1 MiB with a body schema,
+   * 64 KiB without; raw uploads declare their upload limit).
+   */
   maxBodyBytes?: number;
   handler(ctx: HandlerContext<Infer<B>, Infer<Q>, A, P>): Answer<R> | Promise<Answer<R>>;
 }
@@ -156,7 +160,15 @@ async function readJsonBody(c: Context, maxBytes: number): Promise<unknown> {
   const declared = Number(c.req.header('content-length') ?? '0');
   if (declared > maxBytes)
     throw new LoaError('PAYLOAD_TOO_LARGE', `nội dung quá lớn (tối đa ${maxBytes} byte)`);
-  const buf = Buffer.from(await c.req.arrayBuffer());
+  let buf: Buffer;
+  try {
+    buf = Buffer.from(await c.req.arrayBuffer());
+  } catch (cause) {
+    // the capped stream's error may arrive wrapped by the body reader
+    if (isLoaError(cause)) throw cause;
+    if (isLoaError((cause as { cause?: unknown })?.cause)) throw (cause as { cause: Error }).cause;
+    throw new LoaError('BAD_REQUEST', 'không đọc được nội dung yêu cầu', { cause });
+  }
   if (buf.length > maxBytes)
     throw new LoaError('PAYLOAD_TOO_LARGE', `nội dung quá lớn (tối đa ${maxBytes} byte)`);
   try {
@@ -168,6 +180,8 @@ async function readJsonBody(c: Context, maxBytes: number): Promise<unknown> {
 
 export class ApiTable {
   readonly routes: RouteDoc[] = [];
+  /** Body cap of every route (enforced by the body-limit middleware while the body streams in). */
+  readonly bodyCaps = new BodyCaps();
   constructor(
     private readonly app: Hono<AppEnv>,
     private readonly deps: Deps,
@@ -207,6 +221,11 @@ export class ApiTable {
       errors: impliedErrors(spec),
     });
     const deps = this.deps;
+    this.bodyCaps.set(
+      spec.method,
+      `${this.base}${spec.path}`,
+      spec.maxBodyBytes ?? (spec.body ? JSON_BODY_LIMIT : DEFAULT_BODY_LIMIT),
+    );
     this.app.on(spec.method.toUpperCase(), `${this.base}${spec.path}`, async (c) => {
       const user = c.get('user');
       if (auth === 'user') {
@@ -220,7 +239,7 @@ export class ApiTable {
       if (auth === 'user') checkCsrf(c);
       const query = spec.query ? parseOrThrow(spec.query, c.req.query()) : undefined;
       const body = spec.body
-        ? parseOrThrow(spec.body, await readJsonBody(c, spec.maxBodyBytes ?? 1024 * 1024))
+        ? parseOrThrow(spec.body, await readJsonBody(c, spec.maxBodyBytes ?? JSON_BODY_LIMIT))
         : undefined;
       const ip = c.get('ip');
       const ctx: HandlerContext<Infer<B>, Infer<Q>, A, P> = {

@@ -167,22 +167,26 @@ export async function createContentServices(
   metrics.define('loa_alerts_opened_total', 'counter', 'Alerts opened');
   alerts.on((e) => {
     if (e.type === 'opened') metrics.inc('loa_alerts_opened_total');
-    webhooks.emit(`alert.${e.type}`, e.alert);
+    webhooks.emit(`alert.${e.type}`, e.alert, [e.alert.unit]);
   });
   emergency.on((e) => {
     if (e.type !== 'emergency.sent') return;
     metrics.inc('loa_emergencies_sent_total');
-    webhooks.emit('emergency.sent', e);
+    webhooks.emit('emergency.sent', e, [e.unit]);
   });
   publisher.on((e) => {
     if (e.type !== 'bundle' || e.bundle.state !== 'published') return;
     metrics.inc('loa_bundles_published_total');
-    webhooks.emit('bundle.published', {
-      id: e.bundle.id,
-      channel: e.bundle.channel,
-      version: e.bundle.version,
-      units: e.bundle.units,
-    });
+    webhooks.emit(
+      'bundle.published',
+      {
+        id: e.bundle.id,
+        channel: e.bundle.channel,
+        version: e.bundle.version,
+        units: e.bundle.units,
+      },
+      e.bundle.units,
+    );
   });
 
   const services: ContentServices = {

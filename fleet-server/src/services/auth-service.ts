@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
 import { LoginLimiter } from '../domain/limits.js';
 import type { ApiTokenRecord, SessionRecord, UserRecord, UserRole } from '../domain/model.js';
+import { reserveGuess, SampledLog } from '../domain/rate-limit.js';
 import { ALL_UNITS } from '../domain/rbac.js';
 import { validatePassword } from '../domain/users.js';
 import { METRIC, type Metrics } from '../metrics.js';
@@ -31,12 +32,29 @@ export interface AuthUser {
 export const SESSION_COOKIE = 'loa_session';
 export const API_TOKEN_PREFIX = 'loa_';
 
+/** Deletes every session of a user except `keep` (the caller's own). */
+async function endOtherSessions(
+  sessions: Store['sessions'],
+  userId: string,
+  keep: string | undefined,
+): Promise<number> {
+  const others = await sessions.list((x) => x.userId === userId && x.id !== keep);
+  for (const x of others) await sessions.delete(x.id);
+  return others.length;
+}
+
 /** A hash to compare against when the user does not exist (same cost, no user enumeration by timing). */
 let dummyHash: Promise<string> | undefined;
 
 export class AuthService {
   private readonly limiter: LoginLimiter;
   private readonly accountLimiter: LoginLimiter;
+  /** Failures from one address over every user name. */
+  private readonly addressLimiter: LoginLimiter;
+  /** Wrong current passwords on the password-change route, per user. */
+  private readonly passwordLimiter: LoginLimiter;
+  /** Failed logins under unknown user names: sampled into the audit log, counted in the metric. */
+  private readonly unknownAudit: SampledLog;
   constructor(
     private readonly d: {
       store: Store;
@@ -54,6 +72,23 @@ export class AuthService {
       maxAttempts: d.config.loginMaxAttempts * 10,
       windowMs: d.config.loginWindowMs,
     });
+    this.addressLimiter = new LoginLimiter({
+      maxAttempts: d.config.loginMaxAttempts * 4,
+      windowMs: d.config.loginWindowMs,
+    });
+    this.passwordLimiter = new LoginLimiter({
+      maxAttempts: d.config.loginMaxAttempts,
+      windowMs: d.config.loginWindowMs,
+    });
+    this.unknownAudit = new SampledLog({ windowMs: d.config.loginWindowMs, maxPerWindow: 100 });
+  }
+
+  private rateLimited(wait: number): LoaError {
+    return new LoaError(
+      'AUTH_RATE_LIMITED',
+      `đăng nhập sai quá nhiều lần, thử lại sau ${Math.ceil(wait / 60_000)} phút`,
+      { details: { retryAfterSeconds: Math.ceil(wait / 1000) } },
+    );
   }
 
   private iso(ms = this.d.clock.now()): string {
@@ -85,37 +120,40 @@ export class AuthService {
   ): Promise<{ user: AuthUser; cookie: string; session: SessionRecord }> {
     const username = usernameRaw.trim().toLowerCase();
     const now = this.d.clock.now();
-    const key = `${ip}|${username}`;
-    // a distributed guess of one account from many addresses meets a wider limit
-    const accountKey = `*|${username}`;
-    const wait = Math.max(
-      this.limiter.retryAfterMs(key, now),
-      this.accountLimiter.retryAfterMs(accountKey, now),
+    // the attempt is counted before the hash is awaited: parallel guesses meet the limit too.
+    // Windows: this address and name; this address over all names; this name from every address
+    // (a distributed guess of one account meets a wider limit).
+    const ticket = reserveGuess(
+      [
+        { key: `${ip}|${username}`, limiter: this.limiter, clearOnSuccess: true },
+        { key: `${ip}|*`, limiter: this.addressLimiter, clearOnSuccess: false },
+        { key: `*|${username}`, limiter: this.accountLimiter, clearOnSuccess: true },
+      ],
+      now,
     );
-    if (wait > 0)
-      throw new LoaError(
-        'AUTH_RATE_LIMITED',
-        `đăng nhập sai quá nhiều lần, thử lại sau ${Math.ceil(wait / 60_000)} phút`,
-        { details: { retryAfterSeconds: Math.ceil(wait / 1000) } },
-      );
+    if ('retryAfterMs' in ticket) throw this.rateLimited(ticket.retryAfterMs);
     const user = await this.d.store.users.byUsername(username);
     dummyHash ??= hashSecret('not-a-password');
     const ok = user
       ? await verifySecret(password, user.passwordHash)
       : await verifySecret(password, await dummyHash);
     if (!user || !ok || user.disabled) {
-      this.limiter.fail(key, now);
-      this.accountLimiter.fail(accountKey, now);
+      ticket.fail();
       this.d.metrics.inc(METRIC.loginFailures);
-      await this.d.store.audit.append({
-        actor: { type: 'user', id: user?.id ?? 'unknown', name: username.slice(0, 64) },
-        action: 'auth.login-failed',
-        ip,
-      });
+      // a known account's failures are each audited (its own limit bounds them); made-up names
+      // are sampled: the first per address and window, at most 100 per window in all
+      if (user || this.unknownAudit.admit(ip, this.d.clock.now())) {
+        const skipped = user ? 0 : this.unknownAudit.takeSuppressed();
+        await this.d.store.audit.append({
+          actor: { type: 'user', id: user?.id ?? 'unknown', name: username.slice(0, 64) },
+          action: 'auth.login-failed',
+          ip,
+          ...(skipped > 0 ? { details: { unknownNameFailuresNotLogged: skipped } } : {}),
+        });
+      }
       throw new LoaError('AUTH_INVALID', 'tên đăng nhập hoặc mật khẩu không đúng');
     }
-    this.limiter.succeed(key);
-    this.accountLimiter.succeed(accountKey);
+    ticket.succeed();
     const cookie = randomToken(32);
     const session: SessionRecord = {
       id: sha256Hex(cookie),
@@ -193,11 +231,24 @@ export class AuthService {
     return { token, record };
   }
 
-  async changePassword(userId: string, current: string, next: string): Promise<void> {
+  /**
+   * Changes the own password (the current one is checked under a guess limit per user) and ends
+   * the user's other sessions (`keepSessionId`, the caller's own, stays open).
+   */
+  async changePassword(userId: string, current: string, next: string, keepSessionId?: string): Promise<void> {
+    const ticket = reserveGuess(
+      [{ key: userId, limiter: this.passwordLimiter, clearOnSuccess: true }],
+      this.d.clock.now(),
+    );
+    if ('retryAfterMs' in ticket) throw this.rateLimited(ticket.retryAfterMs);
     const u = await this.d.store.users.get(userId);
     if (!u) throw new LoaError('USER_NOT_FOUND', 'không tìm thấy người dùng');
-    if (!(await verifySecret(current, u.passwordHash)))
+    if (!(await verifySecret(current, u.passwordHash))) {
+      ticket.fail();
+      this.d.metrics.inc(METRIC.loginFailures);
       throw new LoaError('AUTH_INVALID', 'mật khẩu hiện tại không đúng');
+    }
+    ticket.succeed();
     validatePassword(next, u.username);
     if (current === next) throw new LoaError('PASSWORD_WEAK', 'mật khẩu mới phải khác mật khẩu cũ');
     await this.d.store.users.update(userId, {
@@ -205,6 +256,7 @@ export class AuthService {
       mustChangePassword: false,
       updatedAt: this.iso(),
     });
+    await endOtherSessions(this.d.store.sessions, userId, keepSessionId);
     await this.d.store.flush(); // a changed password must survive a crash once answered
   }
 

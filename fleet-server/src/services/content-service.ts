@@ -126,6 +126,8 @@ export class ContentService {
       if (sniff.family === 'image') {
         if (!probe.streams.some((s) => IMAGE_CODECS.has(s.codecName)))
           throw new LoaError('MEDIA_UNDECODABLE', 'Không đọc được ảnh (tệp hỏng?)');
+        // a valid signature is not an image: the picture must decode
+        await transcoder.verifyImage(staged.path);
         kind = 'image';
       } else if (video) kind = 'video';
       else if (audio) kind = 'audio';

@@ -19,7 +19,7 @@ import {
   summarizeEmergency,
 } from '../domain/emergency.js';
 import type { BundleRecord, ContentRecord } from '../domain/model.js';
-import { requireScope } from '../domain/rbac.js';
+import { inScope, requireScope } from '../domain/rbac.js';
 import type { Store } from '../store/ports.js';
 import type { BlobStore } from './blob-store.js';
 import type { Notifier } from './notifier.js';
@@ -138,7 +138,9 @@ export class EmergencyService {
     let audio: ContentRecord | undefined;
     if (req.content) {
       audio = await store.content.get(req.content);
-      if (!audio) throw new LoaError('CONTENT_NOT_FOUND', `Không tìm thấy nội dung "${req.content}"`);
+      // content outside the sender's scope answers as absent
+      if (!audio || !inScope(actor, audio.unit))
+        throw new LoaError('CONTENT_NOT_FOUND', `Không tìm thấy nội dung "${req.content}"`);
       if (audio.kind !== 'audio') throw new LoaError('CONTENT_KIND', 'Nội dung khẩn cấp phải là âm thanh');
     } else if (req.text) {
       audio = await this.#speak(req, actor);

@@ -27,6 +27,7 @@ import {
   targetUnits,
 } from '../domain/bundle-compose.js';
 import type { BundleRecord, ContentRecord, RolloutRecord } from '../domain/model.js';
+import { inScope } from '../domain/rbac.js';
 import { applyStatus, type RolloutEntry, type RolloutSummary, summarizeRollout } from '../domain/rollout.js';
 import type { Store } from '../store/ports.js';
 import type { BlobStore } from './blob-store.js';
@@ -118,11 +119,12 @@ export class Publisher {
     return b;
   }
 
-  async #compose(draft: BundleDraft, version: number, id?: string) {
+  /** Content outside the actor's scope is treated as absent (CONTENT_NOT_FOUND): no reuse by id. */
+  async #compose(draft: BundleDraft, version: number, actor: AuditActor, id?: string) {
     const content = new Map<string, ContentLike>();
     for (const it of draft.items) {
       const c = await this.#d.store.content.get(it.content);
-      if (c) content.set(c.id, contentLike(c));
+      if (c && inScope(actor, c.unit)) content.set(c.id, contentLike(c));
     }
     return composeManifest(draft, content, { version, now: new Date(this.#d.now()), ...(id ? { id } : {}) });
   }
@@ -132,7 +134,7 @@ export class Publisher {
     const units = targetUnits(draft.targets);
     flow.canEdit(actor, { state: 'draft', units });
     const version = (await this.#d.store.bundles.latestVersion(draft.channel)) + 1;
-    const body = await this.#compose(draft, version);
+    const body = await this.#compose(draft, version, actor);
     const at = this.#iso();
     const rec: BundleRecord = {
       id: body.id,
@@ -160,7 +162,7 @@ export class Publisher {
       throw new LoaError('BUNDLE_CHANNEL_CONFLICT', 'Không thể đổi kênh của gói tin đã tạo');
     const units = targetUnits(draft.targets);
     flow.canEdit(actor, { state: b.state, units });
-    const body = await this.#compose(draft, b.version, b.id);
+    const body = await this.#compose(draft, b.version, actor, b.id);
     const rec = await this.#d.store.bundles.update(id, {
       manifest: { ...body, signatures: [] },
       units,

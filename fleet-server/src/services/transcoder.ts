@@ -9,6 +9,7 @@
  */
 import { LoaError } from '@loa/protocol';
 import { withDefaults } from '../defaults.js';
+import { framesIn, INPUT_GUARD, imageDecodeArgs } from './media-intake.js';
 import { runProcess, tail } from './process-run.js';
 
 export const STATION_AUDIO = {
@@ -114,7 +115,7 @@ export class Transcoder {
   async probe(path: string): Promise<ProbeResult> {
     const r = await runProcess(
       this.#ffprobe,
-      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '--', path],
+      ['-v', 'error', ...INPUT_GUARD, '-print_format', 'json', '-show_format', '-show_streams', '--', path],
       { timeoutMs: 60_000 },
     );
     if (r.code !== 0)
@@ -160,6 +161,7 @@ export class Transcoder {
         '-hide_banner',
         '-nostdin',
         '-nostats',
+        ...INPUT_GUARD,
         '-i',
         input,
         '-vn',
@@ -202,6 +204,7 @@ export class Transcoder {
         '-loglevel',
         'error',
         '-y',
+        ...INPUT_GUARD,
         '-i',
         input,
         '-vn',
@@ -248,6 +251,7 @@ export class Transcoder {
         '-hide_banner',
         '-nostdin',
         '-nostats',
+        ...INPUT_GUARD,
         '-i',
         path,
         '-vn',
@@ -268,6 +272,15 @@ export class Transcoder {
     const peak = num(/Peak:\s+(-?[\d.]+|-inf) dBFS/.exec(summary)?.[1]);
     if (i === undefined) throw new LoaError('MEASURE_FAILED', 'Không đọc được kết quả đo độ lớn âm thanh');
     return { integratedLufs: i, truePeakDbfs: peak ?? -200 };
+  }
+
+  /** MEDIA_UNDECODABLE unless the image decodes to at least one frame. */
+  async verifyImage(path: string): Promise<void> {
+    const r = await runProcess(this.#ffmpeg, imageDecodeArgs(path), { timeoutMs: 60_000 });
+    if (r.code !== 0 || framesIn(r.stdout) < 1)
+      throw new LoaError('MEDIA_UNDECODABLE', 'Không đọc được ảnh (tệp hỏng?)', {
+        details: { tool: tail(r.stderr) },
+      });
   }
 
   /** Speaks `text` into a WAV file with espeak-ng (voice `vi` by default). */

@@ -16,6 +16,7 @@ import { removeStaleTemps, writeJsonAtomic } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { withDefaults } from '../defaults.js';
+import { ALL_UNITS, inScope, scopeWithin } from '../domain/rbac.js';
 
 export const WEBHOOK_EVENTS = [
   'alert.opened',
@@ -40,10 +41,17 @@ export const WebhookSchema = z.object({
   secret: z.string(),
   createdAt: z.string(),
   createdBy: z.string(),
+  /**
+   * Units whose events this hook receives (the creator's scope). Hooks stored before scopes
+   * existed have none and count as province-wide (only a province-wide administrator sees them).
+   */
+  scope: z.array(z.string()).optional(),
 });
 export type Webhook = z.infer<typeof WebhookSchema>;
 /** A subscription as listed (without its secret). */
 export const PublicWebhookSchema = WebhookSchema.omit({ secret: true });
+
+const hookScope = (h: Pick<Webhook, 'scope'>): readonly string[] => h.scope ?? [ALL_UNITS];
 
 export const DeliveryRecordSchema = z.object({
   id: z.string(),
@@ -115,12 +123,17 @@ export class WebhookService {
     await Promise.allSettled([...this.#inflight]);
   }
 
-  list(): Omit<Webhook, 'secret'>[] {
-    return this.#hooks.map(({ secret: _s, ...h }) => h);
+  /** Hooks a viewer with `viewerScope` may see: those whose scope lies inside it (default: all). */
+  list(viewerScope: readonly string[] = [ALL_UNITS]): Omit<Webhook, 'secret'>[] {
+    return this.#hooks.filter((h) => scopeWithin(viewerScope, hookScope(h))).map(({ secret: _s, ...h }) => h);
   }
 
-  deliveries(limit = 100): DeliveryRecord[] {
-    return this.#deliveries.slice(-limit).reverse();
+  deliveries(limit = 100, viewerScope: readonly string[] = [ALL_UNITS]): DeliveryRecord[] {
+    const visible = new Set(this.list(viewerScope).map((h) => h.id));
+    return this.#deliveries
+      .filter((d) => visible.has(d.webhookId))
+      .slice(-limit)
+      .reverse();
   }
 
   async #save(): Promise<void> {
@@ -128,9 +141,10 @@ export class WebhookService {
     await writeJsonAtomic(this.#o.file, { hooks: this.#hooks }, { mode: 0o600 });
   }
 
-  async add(input: WebhookInput, by: string): Promise<Webhook> {
+  async add(input: WebhookInput, by: string, scope: readonly string[] = [ALL_UNITS]): Promise<Webhook> {
     const hook: Webhook = {
       ...input,
+      scope: [...scope],
       id: `wh-${randomBytes(6).toString('hex')}`,
       secret: randomBytes(32).toString('base64url'),
       createdAt: new Date(this.#o.now()).toISOString(),
@@ -141,19 +155,26 @@ export class WebhookService {
     return hook;
   }
 
-  async remove(id: string): Promise<boolean> {
+  /** Removes a hook the viewer may see; false when absent or out of scope (same answer). */
+  async remove(id: string, viewerScope: readonly string[] = [ALL_UNITS]): Promise<boolean> {
     const before = this.#hooks.length;
-    this.#hooks = this.#hooks.filter((h) => h.id !== id);
+    this.#hooks = this.#hooks.filter((h) => h.id !== id || !scopeWithin(viewerScope, hookScope(h)));
     if (this.#hooks.length === before) return false;
     await this.#save();
     return true;
   }
 
-  /** Queues a delivery of `data` to every webhook subscribed to `event`. */
-  emit(event: WebhookEvent, data: unknown): void {
+  /**
+   * Queues a delivery of `data` to every webhook subscribed to `event` whose scope covers one of
+   * the `units` the event concerns (a commune's hook hears nothing of another commune).
+   */
+  emit(event: WebhookEvent, data: unknown, units: readonly string[]): void {
     if (this.#stopped) return;
     for (const h of this.#hooks) {
       if (!h.events.includes(event)) continue;
+      const scope = { scope: [...hookScope(h)] };
+      if (!units.some((u) => inScope(scope, u)) && !(units.length === 0 && scope.scope.includes(ALL_UNITS)))
+        continue;
       const rec: DeliveryRecord = {
         id: randomUUID(),
         webhookId: h.id,

@@ -6,6 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from './lowdb/registry.js';
 import type { Store, StoreStats } from './ports.js';
+import type { SegmentLogOptions } from './segments/segment-log.js';
 import { FileAuditLog, FileHealthStream, FileProofStream } from './segments/streams.js';
 
 export interface FileStoreOptions {
@@ -19,6 +20,10 @@ export interface FileStoreOptions {
   /** Snapshot interval of latest state (ms). */
   snapshotMs?: number;
   onError?: (e: unknown) => void;
+  /** Damaged segment lines (copied to <stream>/quarantine.ndjson) and doubted retention runs. */
+  onDamage?: SegmentLogOptions['onDamage'];
+  onRetentionDoubt?: SegmentLogOptions['onRetentionDoubt'];
+  retentionTrustClock?: boolean;
 }
 
 export function createFileStore(o: FileStoreOptions): Store {
@@ -31,6 +36,9 @@ export function createFileStore(o: FileStoreOptions): Store {
     fsyncMs,
     onError,
     ...(o.snapshotMs ? { snapshotMs: o.snapshotMs } : {}),
+    ...(o.onDamage ? { onDamage: o.onDamage } : {}),
+    ...(o.onRetentionDoubt ? { onRetentionDoubt: o.onRetentionDoubt } : {}),
+    ...(o.retentionTrustClock ? { retentionTrustClock: true } : {}),
   });
   const health = new FileHealthStream({ ...seg('health', o.healthFsyncMs), replayDaysWithoutSnapshot: 2 });
   const proofs = new FileProofStream(seg('proofs', o.healthFsyncMs));

@@ -21,6 +21,7 @@ import { SimStation } from '../sim/station.js';
 import { missingTools, missingToolsMessage } from '../system-tools.js';
 import { loadOrCreateDemoRoot } from './keys.js';
 import { DEMO_COMMUNES, type DemoState, publishProgramme, publishSoon, seedDemo } from './seed.js';
+import { finishSeeding, prepareDemoDir } from './seeding-marker.js';
 
 const HELP = `Cách dùng: npm start [-- tuỳ chọn]
 
@@ -154,6 +155,9 @@ async function main(): Promise<number> {
     return 1;
   }
   const log = (m: string) => process.stdout.write(`[demo] ${m}\n`);
+  // an empty dir gets a seeding marker first; an interrupted seed (marker, no state) is redone
+  if (prepareDemoDir(o.dataDir) === 'redo')
+    log('lần chạy trước bị dừng khi đang tạo dữ liệu demo: xoá phần dở dang và tạo lại từ đầu…');
   const root = loadOrCreateDemoRoot(o.dataDir);
   if (root.created) log(`đã sinh khoá gốc DEMO tại ${root.dir} (CHỈ DÙNG ĐỂ DEMO, không dùng cho tỉnh thật)`);
   let server: FleetServer;
@@ -199,6 +203,7 @@ async function main(): Promise<number> {
       );
       state = { ...result, admin: { username: bootstrap.username, oneTimePassword: adminOneTimePassword } };
       writeFileSync(statePath, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+      finishSeeding(o.dataDir);
     }
   } catch (e) {
     process.stderr.write(`demo: ${isLoaError(e) ? `${e.code}: ${e.message}` : String(e)}\n`);

@@ -207,6 +207,6 @@ describe('content uploads', () => {
     const mine = await h.api<ContentRecord[]>(editor, 'GET', '/api/v1/content');
     expect(mine.body.map((c) => c.kind).sort()).toEqual(['image', 'text', 'video']);
     expect((await h.api<ContentRecord[]>(viewer, 'GET', '/api/v1/content')).body).toEqual([]);
-    expect((await h.api(viewer, 'GET', `/api/v1/content/${t.body.id}`)).status).toBe(403);
+    expect((await h.api(viewer, 'GET', `/api/v1/content/${t.body.id}`)).status).toBe(404);
   });
 });

@@ -193,7 +193,7 @@ describe('proof ingest', () => {
     const live = await h.api<{ deviceId: string; proofsRejected: number }[]>(viewer, 'GET', '/api/v1/live');
     expect(live.body.find((s) => s.deviceId === dev.id)?.proofsRejected).toBe(2);
     const outsider = await h.user('xem.xa.khac', 'viewer', ['08/02600']);
-    expect((await h.api(outsider, 'GET', `/api/v1/devices/${dev.id}/proofs`)).status).toBe(403);
+    expect((await h.api(outsider, 'GET', `/api/v1/devices/${dev.id}/proofs`)).status).toBe(404);
     expect((await h.api<unknown[]>(outsider, 'GET', '/api/v1/live')).body).toEqual([]);
   });
 

@@ -48,7 +48,11 @@ describe('append-only segments', () => {
     expect(seen).toEqual([2.5, 3]);
     t += 2 * DAY;
     await log.append({ d: 5 }, true); // rotation applies retention: day 1 and 2 go
-    expect(readdirSync(dir).sort()).toEqual(['2026-11-28.ndjson', '2026-11-30.ndjson']);
+    expect(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.ndjson'))
+        .sort(),
+    ).toEqual(['2026-11-28.ndjson', '2026-11-30.ndjson']);
     await log.stop();
   });
 

@@ -25,6 +25,8 @@ export interface HealthSources {
   clockState: () => ClockState;
   proofBacklog: () => number;
   lastError: () => Health['lastError'];
+  /** A noticeboard's screen (services/display). */
+  display?: () => Health['display'];
 }
 
 export async function cpuTemperatureC(
@@ -106,6 +108,8 @@ export class HealthCollector {
     if (player?.deadAir !== undefined) h.deadAir = player.deadAir;
     if (trustVersion !== undefined) h.trustVersion = trustVersion;
     if (lastError) h.lastError = lastError;
+    const display = this.s.display?.();
+    if (display) h.display = display;
     return h;
   }
 }

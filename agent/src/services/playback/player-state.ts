@@ -9,6 +9,8 @@ import { z } from 'zod';
 const StateSchema = z.strictObject({
   done: z.array(z.tuple([z.string(), z.number()])),
   partial: z.array(z.tuple([z.string(), z.number()])),
+  /** The output's start-up delay learnt from playbacks (ms), so the first item after a boot is on time. */
+  outputDelayMs: z.number().int().min(0).max(2000).optional(),
 });
 
 /** Keys older than this (by when they were recorded) are forgotten. */
@@ -17,6 +19,8 @@ const KEEP_MS = 3 * 86_400_000;
 export class PlayerState {
   readonly done = new Map<string, number>();
   readonly partial = new Map<string, number>();
+  /** Learnt output delay (ms); undefined until one was learnt. */
+  outputDelayMs: number | undefined;
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
 
@@ -34,6 +38,7 @@ export class PlayerState {
       const s = StateSchema.parse(JSON.parse(raw));
       for (const [k, at] of s.done) this.done.set(k, at);
       for (const [k, pos] of s.partial) this.partial.set(k, pos);
+      this.outputDelayMs = s.outputDelayMs;
       return 'loaded';
     } catch {
       return 'corrupt';
@@ -48,6 +53,13 @@ export class PlayerState {
 
   setPartial(key: string, positionMs: number): void {
     this.partial.set(key, Math.max(0, Math.round(positionMs)));
+    this.dirty = true;
+  }
+
+  setOutputDelay(ms: number): void {
+    const v = Math.max(0, Math.min(2000, Math.round(ms)));
+    if (v === this.outputDelayMs) return;
+    this.outputDelayMs = v;
     this.dirty = true;
   }
 
@@ -69,7 +81,11 @@ export class PlayerState {
     const file = this.file;
     if (!file || !this.dirty) return this.writing;
     this.dirty = false;
-    const body = JSON.stringify({ done: [...this.done], partial: [...this.partial] });
+    const body = JSON.stringify({
+      done: [...this.done],
+      partial: [...this.partial],
+      ...(this.outputDelayMs !== undefined ? { outputDelayMs: this.outputDelayMs } : {}),
+    });
     this.writing = this.writing
       .catch(() => undefined)
       .then(async () => {

@@ -60,9 +60,12 @@ export interface PlayerOptions {
   probeDurationMs?: (path: string) => Promise<number | undefined>;
   /**
    * Start audio this much before the slot to absorb the output's start-up latency; 'auto'
-   * (default) learns it from the playbacks (moving average of how late held starts came out).
+   * (default) learns it from the playbacks (moving average of how late held starts came out),
+   * keeps it in the state file, and starts from the one learnt before the last restart.
    */
   startLatencyMs?: number | 'auto';
+  /** With 'auto': the estimate to start from when none was learnt yet (config audio.outputDelayMs). */
+  initialLatencyMs?: number;
 }
 
 const DEFAULT_HORIZON_MS = 24 * 3600_000;
@@ -124,6 +127,7 @@ export class Player {
     const loaded = await this.state.load();
     if (loaded === 'corrupt')
       this.log.warn({ code: 'PLAYER_STATE_CORRUPT' }, 'player state unreadable; starting afresh');
+    this.latencyMs = this.state.outputDelayMs ?? this.opts.initialLatencyMs ?? 0;
     await this.opts.audio.open();
     // Zone and input relays switch while the audio on air is muted (not only between items).
     this.gate.setMuteHandler?.((muted) => this.opts.audio.setMuted(muted));
@@ -229,7 +233,8 @@ export class Player {
           : first &&
             first.itemKey === cur.slot.itemKey &&
             first.kind === cur.slot.kind &&
-            first.start <= now + 50;
+            // Started ahead of its slot to absorb the output delay, it is planned at its slot.
+            first.start <= Math.max(now, cur.slot.start) + 50;
       if (continues && first && first.volume !== cur.volume) {
         // A volume command or a volume window: the item on air follows at once.
         cur.volume = first.volume;
@@ -391,7 +396,10 @@ export class Player {
       // Learn the output's start-up latency from held (not queued) starts.
       if (!queue && delay > 0) {
         const latency = cur.since - slot.start + comp;
-        if (latency >= 0 && latency < 2000) this.latencyMs = Math.round(0.7 * this.latencyMs + 0.3 * latency);
+        if (latency >= 0 && latency < 2000) {
+          this.latencyMs = Math.round(0.7 * this.latencyMs + 0.3 * latency);
+          this.state.setOutputDelay(this.latencyMs);
+        }
       }
       this.log.info(
         { slot: slot.id, item: slot.item.id, class: slot.priorityClass, lateMs: cur.since - slot.start },

@@ -70,7 +70,7 @@ export function registerAlertRoutes(
     tags: ['webhooks'],
     roles: ['administrator'],
     response: z.array(PublicWebhookSchema),
-    handler: () => services.webhooks.list(),
+    handler: ({ user }) => services.webhooks.list(user.scope),
   });
 
   api.add({
@@ -80,7 +80,7 @@ export function registerAlertRoutes(
     tags: ['webhooks'],
     roles: ['administrator'],
     response: z.array(DeliveryRecordSchema),
-    handler: () => services.webhooks.deliveries(),
+    handler: ({ user }) => services.webhooks.deliveries(100, user.scope),
   });
 
   api.add({
@@ -96,7 +96,7 @@ export function registerAlertRoutes(
     status: 201,
     response: WebhookSchema,
     handler: async ({ body, user, audit }) => {
-      const h = await services.webhooks.add(body, user.id);
+      const h = await services.webhooks.add(body, user.id, user.scope);
       await audit('webhook.create', { type: 'webhook', id: h.id }, { url: h.url, events: h.events });
       return h;
     },
@@ -109,8 +109,8 @@ export function registerAlertRoutes(
     tags: ['webhooks'],
     roles: ['administrator'],
     response: OkSchema,
-    handler: async ({ params, audit }) => {
-      const ok = await services.webhooks.remove(params.id);
+    handler: async ({ params, user, audit }) => {
+      const ok = await services.webhooks.remove(params.id, user.scope);
       if (!ok) throw new LoaError('WEBHOOK_NOT_FOUND', 'Không tìm thấy webhook');
       await audit('webhook.delete', { type: 'webhook', id: params.id });
       return { ok: true };

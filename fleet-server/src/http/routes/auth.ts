@@ -93,7 +93,7 @@ export function registerAuthRoutes({ api, deps }: RouteContext): void {
     body: PasswordSchema,
     response: OkSchema,
     handler: async ({ body, user, audit }) => {
-      await deps.auth.changePassword(user.id, body.currentPassword, body.newPassword);
+      await deps.auth.changePassword(user.id, body.currentPassword, body.newPassword, user.sessionId);
       await audit('user.password-change', { type: 'user', id: user.id });
       return { ok: true };
     },

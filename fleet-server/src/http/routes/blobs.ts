@@ -3,7 +3,9 @@
  *   GET|HEAD /blobs/<sha256>                   content-addressed file; Range, ETag, If-None-Match
  *   GET      /bundles/<id>/manifest.json       the signed manifest of a published bundle
  * Authentication: a device sends its MQTT credentials as HTTP Basic (deviceId:password); a
- * logged-in user (session or API token, any role) may fetch too (dashboard previews).
+ * logged-in user (session or API token, any role) may fetch too (dashboard previews). A blob is
+ * served only to a device targeted by a published bundle that lists it, or a user whose scope
+ * holds content or a bundle that lists it (see blob-access.ts); otherwise 404.
  * Blobs stream from disk; nothing is read whole into memory.
  */
 import { documentDigest, LoaError, ManifestSchema, targetMatches } from '@loa/protocol';
@@ -13,6 +15,7 @@ import { inScope } from '../../domain/rbac.js';
 import type { ContentServices } from '../../services/content-services.js';
 import type { AppEnv } from '../auth.js';
 import { authenticateDevice } from '../auth.js';
+import { BlobAccess } from '../blob-access.js';
 import type { RouteContext } from '../route-context.js';
 
 type Caller = { device: DeviceRecord } | { user: NonNullable<AppEnv['Variables']['user']> };
@@ -75,11 +78,13 @@ export function registerBlobRoutes(
     );
   };
 
+  const access = new BlobAccess(deps.store, () => deps.clock.now());
   const serveBlob = async (c: Context<AppEnv>, head: boolean): Promise<Response> => {
-    await caller(c);
+    const who = await caller(c);
     const blobs = services.blobs;
     const sha = c.req.param('sha256') ?? '';
-    const st = await blobs.stat(sha);
+    // out of the caller's units answers as absent (same code, same status)
+    const st = (await access.allowed(who, sha)) ? await blobs.stat(sha) : undefined;
     if (!st) throw new LoaError('BLOB_NOT_FOUND', 'không có tệp này');
     const etag = `"${sha}"`;
     const headers = new Headers({

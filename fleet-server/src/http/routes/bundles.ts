@@ -2,12 +2,11 @@
  * Bundles: compose drafts from the content library, read them, add signatures made offline
  * (`loa bundle sign`). The workflow transitions are in approvals.ts.
  */
-
-import { ManifestSchema } from '@loa/protocol';
+import { LoaError, ManifestSchema } from '@loa/protocol';
 import { z } from 'zod';
 import { BundleDraftSchema } from '../../domain/bundle-compose.js';
 import { type BundleRecord, BundleRecordSchema } from '../../domain/model.js';
-import { inScope, requireScope } from '../../domain/rbac.js';
+import { inScope } from '../../domain/rbac.js';
 import type { ContentServices } from '../../services/content-services.js';
 import type { RouteContext } from '../route-context.js';
 
@@ -21,6 +20,10 @@ const ListQuery = z.strictObject({
 function visible(user: { scope: readonly string[] }, b: BundleRecord): boolean {
   return b.units.some((u) => inScope(user, u));
 }
+
+/** Out of scope answers as absent (same code as a bundle that does not exist). */
+const bundleNotFound = (id: string) =>
+  new LoaError('BUNDLE_NOT_FOUND', `Không tìm thấy gói tin "${id.slice(0, 128)}"`);
 
 export function registerBundleRoutes(
   { api, deps }: RouteContext,
@@ -55,7 +58,7 @@ export function registerBundleRoutes(
     response: BundleRecordSchema,
     handler: async ({ params, user }) => {
       const b = await services.publisher.get(params.id);
-      for (const u of b.units) requireScope(user, u);
+      if (!b.units.every((u) => inScope(user, u))) throw bundleNotFound(params.id);
       return b;
     },
   });
@@ -69,7 +72,7 @@ export function registerBundleRoutes(
     response: ManifestSchema,
     handler: async ({ params, user }) => {
       const b = await services.publisher.get(params.id);
-      for (const u of b.units) requireScope(user, u);
+      if (!b.units.every((u) => inScope(user, u))) throw bundleNotFound(params.id);
       return b.manifest;
     },
   });

@@ -24,6 +24,7 @@ import { z } from 'zod';
 import { inScope, requireScope } from '../../domain/rbac.js';
 import type { ContentServices } from '../../services/content-services.js';
 import type { AuthUser } from '../auth.js';
+import { SentCommandIds } from '../command-ids.js';
 import type { RouteContext } from '../route-context.js';
 import { UNIT_PARAM } from './units.js';
 
@@ -61,7 +62,18 @@ export type CommandSigning = Pick<ContentServices, 'signer' | 'trust'>;
 
 export function registerCommandRoutes({ api, deps }: RouteContext, signing: CommandSigning): void {
   const tracked = new Map<string, Tracked>();
+  // every id sent in the lookback window (one audit scan, then kept up to date)
+  const sentIds = new SentCommandIds(async () =>
+    (
+      await deps.store.audit.query({
+        action: 'command.send',
+        since: new Date(deps.clock.now() - LOOKBACK_MS).toISOString(),
+        limit: 1_000_000,
+      })
+    ).map((e) => String(e.details?.commandId)),
+  );
   const remember = (t: Tracked) => {
+    sentIds.add(t.command.id);
     tracked.set(t.command.id, t);
     if (tracked.size > MAX_TRACKED) tracked.delete(tracked.keys().next().value as string);
   };
@@ -85,6 +97,7 @@ export function registerCommandRoutes({ api, deps }: RouteContext, signing: Comm
   }
 
   async function rebuild(id: string): Promise<Tracked | undefined> {
+    if (!(await sentIds.has(id))) return undefined;
     const since = new Date(deps.clock.now() - LOOKBACK_MS).toISOString();
     const sent = (await deps.store.audit.query({ action: 'command.send', since, limit: 1_000_000 })).find(
       (e) => e.details?.commandId === id,

@@ -53,7 +53,7 @@ export function registerContentRoutes(
     response: ContentRecordSchema,
     handler: async ({ params, user }) => {
       const rec = await services.content.get(params.id);
-      requireScope(user, rec.unit);
+      if (!inScope(user, rec.unit)) throw new LoaError('CONTENT_NOT_FOUND', 'Không tìm thấy nội dung');
       return rec;
     },
   });
@@ -70,6 +70,8 @@ export function registerContentRoutes(
     permission: 'content.write',
     query: UploadMetaSchema,
     status: 201,
+    // the upload's own limit (UPLOAD_TOO_LARGE) answers first; the body cap is the backstop
+    maxBodyBytes: services.content.maxUploadBytes + 64 * 1024,
     response: ContentRecordSchema,
     responseType: 'application/json',
     errors: [413, 415, 422],

@@ -7,7 +7,7 @@
 import { HealthSchema, LoaError, ProofSchema } from '@loa/protocol';
 import { z } from 'zod';
 import { ProofEntrySchema } from '../../domain/model.js';
-import { inScope, requireScope } from '../../domain/rbac.js';
+import { inScope } from '../../domain/rbac.js';
 import type { ContentServices } from '../../services/content-services.js';
 import type { ProofResult } from '../../services/ingest-service.js';
 import { authenticateDevice } from '../auth.js';
@@ -106,8 +106,8 @@ export function registerIngestRoutes(
     response: z.array(ProofEntrySchema),
     handler: async ({ params, query, user }) => {
       const d = await deps.store.devices.get(params.id);
-      if (!d) throw new LoaError('DEVICE_NOT_FOUND', 'Không tìm thấy thiết bị');
-      requireScope(user, d.unit);
+      // out of scope answers as absent: the caller cannot learn which ids exist elsewhere
+      if (!d || !inScope(user, d.unit)) throw new LoaError('DEVICE_NOT_FOUND', 'Không tìm thấy thiết bị');
       return deps.store.proofs.query({
         deviceId: d.id,
         limit: query.limit,

@@ -1,8 +1,7 @@
 /** Rollout views: per bundle (each targeted device's progress) and per device. */
-
 import { z } from 'zod';
 import { RolloutRecordSchema } from '../../domain/model.js';
-import { requireScope } from '../../domain/rbac.js';
+import { inScope, requireScope } from '../../domain/rbac.js';
 import type { ContentServices } from '../../services/content-services.js';
 import type { RouteContext } from '../route-context.js';
 import { RolloutSummarySchema } from '../schemas.js';
@@ -51,8 +50,7 @@ export function registerRolloutRoutes(
     response: z.array(RolloutRecordSchema),
     handler: async ({ params, user }) => {
       const d = await deps.store.devices.get(params.id);
-      if (!d) return [];
-      requireScope(user, d.unit);
+      if (!d || !inScope(user, d.unit)) return [];
       return (await deps.store.rollouts.forDevice(d.id)).sort((a, b) =>
         b.updatedAt.localeCompare(a.updatedAt),
       );

@@ -12,6 +12,7 @@ import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Deps } from '../../deps.js';
 import { inScope } from '../../domain/rbac.js';
+import { DEFAULT_MAX_UPLOAD_BYTES } from '../../services/content-service.js';
 import type { ContentServices } from '../../services/content-services.js';
 import type { AppEnv } from '../auth.js';
 import type { RouteContext } from '../route-context.js';
@@ -172,5 +173,9 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
 /** createApp route module: mounts the dashboard with the root app as its in-process API. */
 export function registerUiRoutes(ctx: RouteContext, options: Omit<UiOptions, 'api'> = {}): void {
   const root = ctx.app;
+  // dashboard forms get the default body cap; the two forms that carry a file get the upload limit
+  const upload = (options.content?.content.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES) + 64 * 1024;
+  ctx.api.bodyCaps.set('POST', ui('/content/upload'), upload);
+  ctx.api.bodyCaps.set('POST', ui('/emergency'), upload);
   ctx.app.route('/', uiRoutes(ctx.deps, { ...options, api: (req, env) => root.fetch(req, env as never) }));
 }

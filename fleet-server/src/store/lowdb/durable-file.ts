@@ -31,15 +31,34 @@ export async function readJsonFile<T>(path: string): Promise<T | null> {
   }
 }
 
+async function exists(path: string): Promise<boolean> {
+  return fsp.stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** lowdb adapter with fsync'd atomic writes; counts writes and bytes for metrics. */
 export class DurableJsonFile<T> implements Adapter<T> {
   writes = 0;
   bytes = 0;
   constructor(private readonly path: string) {}
 
+  /**
+   * The stored document, or null when the file does not exist (a fresh data dir). A file that
+   * exists but holds no object (`null`, a number, an array) is corrupt, never "empty": taking it
+   * as empty would start over (and print a new administrator password) on top of real data.
+   */
   async read(): Promise<T | null> {
     await removeStaleTemps(this.path);
-    return readJsonFile<T>(this.path);
+    const data = await readJsonFile<unknown>(this.path);
+    if (data === null && !(await exists(this.path))) return null;
+    if (data === null || typeof data !== 'object' || Array.isArray(data))
+      throw new LoaError(
+        'REGISTRY_CORRUPT',
+        `tệp ${this.path} không chứa dữ liệu hợp lệ (${data === null ? 'null' : typeof data}); máy chủ không khởi động để không ghi đè dữ liệu — khôi phục từ bản sao lưu`,
+      );
+    return data as T;
   }
 
   async write(data: T): Promise<void> {

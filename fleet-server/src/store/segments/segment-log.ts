@@ -10,11 +10,14 @@
  * - Positions ({file, offset}) let a snapshot say "replay from here" so a restart does not read
  *   days of segments.
  */
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream, constants as fsc, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fsyncDir } from '@loa/protocol/fs';
+import { decideRetention, type RetentionDecision } from '../../domain/retention.js';
+import { type DamageReport, Quarantine } from './damage.js';
+import { readRetentionMarker, writeRetentionMarker } from './retention-marker.js';
 
 export interface SegmentPosition {
   file: string;
@@ -29,6 +32,14 @@ export interface SegmentLogOptions {
   fsyncMs: number;
   /** Called with every error of the background writer (logged by the owner). */
   onError?: (err: unknown) => void;
+  /** Called once per damaged line found (it is also copied to quarantine.ndjson). */
+  onDamage?: (d: DamageReport) => void;
+  /** Called when retention refuses to act on a doubted clock. */
+  onRetentionDoubt?: (d: Extract<RetentionDecision, { trusted: false }> & { dir: string }) => void;
+  /** Operator confirmed the clock: retention acts on it even after a large jump. */
+  retentionTrustClock?: boolean;
+  /** Largest believable clock step between retention runs (default 7 days). */
+  maxClockJumpMs?: number;
 }
 
 interface Pending {
@@ -57,8 +68,14 @@ export class SegmentLog {
   bytesWritten = 0;
   linesWritten = 0;
   fsyncs = 0;
+  /** Damaged lines are copied here and reported, never skipped silently. */
+  readonly quarantine: Quarantine;
+  /** Set after a failed write until the file is cut back to `size`. */
+  private needsTruncate = false;
 
-  constructor(private readonly opts: SegmentLogOptions) {}
+  constructor(private readonly opts: SegmentLogOptions) {
+    this.quarantine = new Quarantine(opts.dir, opts.onDamage);
+  }
 
   async start(): Promise<void> {
     await fsp.mkdir(this.opts.dir, { recursive: true });
@@ -107,6 +124,11 @@ export class SegmentLog {
         if (dayOf(now) !== this.day) await this.rotate(now);
         const buf = Buffer.from(batch.map((p) => p.line).join(''));
         const fh = this.fh as FileHandle;
+        // a failed write (ENOSPC) may have left a fragment past `size`: cut it before writing on
+        if (this.needsTruncate) {
+          await fh.truncate(this.size);
+          this.needsTruncate = false;
+        }
         let off = 0;
         while (off < buf.length) {
           const { bytesWritten } = await fh.write(buf, off, buf.length - off, this.size + off);
@@ -119,6 +141,15 @@ export class SegmentLog {
         if (batch.some((p) => p.durable) || this.opts.fsyncMs === 0) await this.syncNow();
         for (const p of batch) p.resolve();
       } catch (e) {
+        // nothing of this batch is acknowledged; the next write starts at `size` again (explicit
+        // offsets: the file is not in append mode) and cuts any fragment first
+        this.needsTruncate = true;
+        await this.fh?.truncate(this.size).then(
+          () => {
+            this.needsTruncate = false;
+          },
+          () => undefined,
+        );
         for (const p of batch) p.reject(e);
         this.opts.onError?.(e);
       }
@@ -149,9 +180,13 @@ export class SegmentLog {
       .stat(path)
       .then(() => true)
       .catch(() => false);
-    this.fh = await fsp.open(path, 'a+', 0o600);
+    // read-write at explicit offsets, never append mode: after a failed write the next batch
+    // must land at `size`, not after a fragment (Linux ignores the position in append mode)
+    this.fh = await fsp.open(path, fsc.O_RDWR | fsc.O_CREAT, 0o600);
     const st = await this.fh.stat();
-    this.size = await repairTail(this.fh, st.size);
+    this.size = await repairTail(this.fh, st.size, (offset, cut) =>
+      this.quarantine.report(`${this.day}.ndjson`, offset, cut, 'torn-tail'),
+    );
     if (!existed) await fsyncDir(this.opts.dir);
   }
 
@@ -162,8 +197,21 @@ export class SegmentLog {
   }
 
   private async applyRetention(): Promise<void> {
-    const cutoff = dayOf(this.opts.now() - this.opts.retentionDays * 86_400_000);
-    for (const f of await this.files()) {
+    const files = await this.files();
+    const marker = await readRetentionMarker(this.opts.dir);
+    const now = this.opts.now();
+    const decision = decideRetention({
+      now,
+      retentionDays: this.opts.retentionDays,
+      ...(marker ? { lastRunAt: marker.lastRunAt } : {}),
+      ...(files.length ? { newestDay: (files[files.length - 1] as string).slice(0, 10) } : {}),
+      ...(this.opts.maxClockJumpMs ? { maxJumpMs: this.opts.maxClockJumpMs } : {}),
+      ...(this.opts.retentionTrustClock ? { confirmed: true } : {}),
+    });
+    if (!decision.trusted) this.opts.onRetentionDoubt?.({ ...decision, dir: this.opts.dir });
+    const cutoff = decision.cutoffDay;
+    if (decision.trusted) await writeRetentionMarker(this.opts.dir, now);
+    for (const f of files) {
       const day = (FILE_RE.exec(f) as RegExpExecArray)[1] as string;
       if (day < cutoff) await fsp.rm(join(this.opts.dir, f), { force: true });
     }
@@ -203,6 +251,7 @@ export class SegmentLog {
           rec = JSON.parse(line);
         } catch {
           skipped++;
+          await this.quarantine.report(f, offset - Buffer.byteLength(line) - 1, line, 'unparsable');
           continue;
         }
         records++;
@@ -237,8 +286,12 @@ export class SegmentLog {
   }
 }
 
-/** Truncates a torn last line; returns the new size. */
-async function repairTail(fh: FileHandle, size: number): Promise<number> {
+/** Truncates a torn last line (handing the cut bytes to `keepCut` first); returns the new size. */
+async function repairTail(
+  fh: FileHandle,
+  size: number,
+  keepCut: (offset: number, cut: Buffer) => Promise<void>,
+): Promise<number> {
   if (size === 0) return 0;
   const chunk = Math.min(size, 64 * 1024);
   const buf = Buffer.alloc(chunk);
@@ -251,6 +304,7 @@ async function repairTail(fh: FileHandle, size: number): Promise<number> {
     if (idx >= 0) {
       const keep = start + idx + 1;
       if (keep !== size) {
+        await keepCut(keep, await readRange(fh, keep, size));
         await fh.truncate(keep);
         await fh.sync();
       }
@@ -258,7 +312,15 @@ async function repairTail(fh: FileHandle, size: number): Promise<number> {
     }
     end = start;
   }
+  await keepCut(0, await readRange(fh, 0, size));
   await fh.truncate(0);
   await fh.sync();
   return 0;
+}
+
+async function readRange(fh: FileHandle, from: number, to: number): Promise<Buffer> {
+  const len = Math.min(to - from, 1024 * 1024);
+  const buf = Buffer.alloc(len);
+  const { bytesRead } = await fh.read(buf, 0, len, from);
+  return buf.subarray(0, bytesRead);
 }

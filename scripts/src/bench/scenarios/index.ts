@@ -1,10 +1,22 @@
 import type { Scenario } from '../harness.js';
 import { agent } from './agent.js';
+import { display } from './display.js';
 import { distribution } from './distribution.js';
 import { fanout } from './fanout.js';
+import { hostileBodies } from './hostile-bodies.js';
 import { ingest } from './ingest.js';
 import { proofs } from './proofs.js';
 import { registry } from './registry.js';
 import { verify } from './verify.js';
 
-export const SCENARIOS: readonly Scenario[] = [fanout, ingest, proofs, distribution, verify, agent, registry];
+export const SCENARIOS: readonly Scenario[] = [
+  fanout,
+  ingest,
+  proofs,
+  distribution,
+  verify,
+  agent,
+  registry,
+  hostileBodies,
+  display,
+];

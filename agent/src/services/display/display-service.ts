@@ -1,0 +1,213 @@
+/**
+ * A noticeboard's screen as one service: the display lane (what to show), the kiosk server on
+ * 127.0.0.1 (the page, its font and media, `GET /kiosk/now`), the browser (driver), the
+ * watchdog that keeps the screen alive, and screen power on a schedule. main.ts builds it when
+ * the config has a `display` section and hands it the bundles as it does the player.
+ */
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { type ServerType, serve } from '@hono/node-server';
+import type { Health, RelayState, Timers } from '@loa/protocol';
+import type { Logger } from 'pino';
+import type { DisplayConfig } from '../../config-display.js';
+import { screenShouldBeOn } from '../../domain/display/screen-schedule.js';
+import type { PlanBundle, Slot, StationPolicy } from '../../domain/scheduler/types.js';
+import type { DisplayDriver, ScreenPower } from '../../drivers/display/types.js';
+import type { PlayerClock, ProgrammeSource, ProofSink } from '../playback/ports.js';
+import { DisplayLane } from './display-lane.js';
+import { createKioskApp } from './kiosk-app.js';
+import { DisplayWatchdog } from './watchdog.js';
+
+export interface DisplayServiceOptions {
+  config: DisplayConfig;
+  clock: PlayerClock;
+  timers: Timers;
+  logger: Logger;
+  policy: StationPolicy;
+  proofs: ProofSink;
+  relays: () => RelayState;
+  audioSlots?: () => readonly Slot[];
+  /** The programme (content/bundle-store.ts): what the screen shows, re-read on every activation. */
+  programme?: ProgrammeSource;
+  driver: DisplayDriver;
+  power: ScreenPower;
+  stateFile?: string;
+  /** The page's files (default: agent/src/kiosk beside this module). */
+  assetsDir?: string;
+  /** A display alert for health and the technician page. */
+  onAlert?: (code: string, message: string) => void;
+  /** Draws a QR code (SVG) for an item's public page. */
+  qrSvg?: (url: string) => Promise<string>;
+}
+
+/** The kiosk page's own files: agent/src/kiosk (also from a compiled agent/dist). */
+export function defaultAssetsDir(): string {
+  const here = fileURLToPath(new URL('../../kiosk/', import.meta.url));
+  if (existsSync(`${here}index.html`)) return here;
+  return fileURLToPath(new URL('../../../src/kiosk/', import.meta.url));
+}
+
+/** QR codes with the `qrcode` package (SVG, medium error correction). */
+export async function qrcodeSvg(url: string): Promise<string> {
+  const { default: QRCode } = await import('qrcode');
+  return QRCode.toString(url, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
+}
+
+export class DisplayService {
+  readonly lane: DisplayLane;
+  readonly watchdog: DisplayWatchdog;
+  private server: ServerType | undefined;
+  private powerTimer: unknown;
+  private readonly log: Logger;
+  private started = false;
+  private offProgramme: (() => void) | undefined;
+
+  constructor(private readonly o: DisplayServiceOptions) {
+    this.log = o.logger.child({ module: 'display' });
+    const c = o.config;
+    const alert = (code: string, message: string) => o.onAlert?.(code, message);
+    this.lane = new DisplayLane({
+      clock: o.clock,
+      timers: o.timers,
+      logger: this.log,
+      policy: o.policy,
+      proofs: o.proofs,
+      relays: o.relays,
+      ...(o.audioSlots ? { audioSlots: o.audioSlots } : {}),
+      layout: c.layout,
+      unitName: c.unitName,
+      defaultItemMs: c.defaultItemS * 1000,
+      videoSound: c.videoSound,
+      tickerSpeed: c.tickerSpeed,
+      minFontPx: c.minFontPx,
+      ...(o.stateFile ? { stateFile: o.stateFile } : {}),
+      qrSvg: o.qrSvg ?? qrcodeSvg,
+      onAlert: alert,
+    });
+    this.watchdog = new DisplayWatchdog({
+      driver: o.driver,
+      clock: o.clock,
+      timers: o.timers,
+      logger: this.log,
+      heartbeats: () => this.lane.heartbeats(),
+      wanted: () => this.lane.wanted(),
+      onRestarted: () => this.lane.resetHeartbeats(),
+      onAlert: alert,
+      limits: {
+        heartbeatMs: c.watchdog.heartbeatS * 1000,
+        stuckMs: c.watchdog.stuckS * 1000,
+        startGraceMs: c.watchdog.startGraceS * 1000,
+      },
+    });
+    // An emergency switches the screen on at once.
+    this.lane.on('overlay', () => {
+      if (this.started) this.applyPower();
+    });
+  }
+
+  get port(): number | undefined {
+    return (this.server?.address() as AddressInfo | null)?.port;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port ?? this.o.config.port}/kiosk/`;
+  }
+
+  async start(): Promise<void> {
+    const programme = this.o.programme;
+    if (programme) {
+      this.setBundles(programme.planBundles());
+      this.offProgramme = programme.on('activated', () => this.setBundles(programme.planBundles()));
+    }
+    await this.lane.start();
+    const app = createKioskApp({
+      assetsDir: this.o.assetsDir ?? defaultAssetsDir(),
+      fonts: this.o.config.fonts,
+      state: () => this.lane.state(),
+      subscribe: (l) => this.lane.subscribe(l),
+      onScreen: () => this.lane.onScreen(),
+      report: (r) => this.lane.report(r),
+      media: (sha) => this.media(sha),
+    });
+    await new Promise<void>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: this.o.config.port }, () => resolve());
+      s.once('error', reject);
+      this.server = s;
+    });
+    this.log.info({ url: this.url }, 'kiosk page served');
+    await this.o.driver.start(this.url);
+    this.watchdog.start();
+    this.started = true;
+    this.applyPower();
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    this.offProgramme?.();
+    this.o.timers.clearTimeout(this.powerTimer);
+    await this.watchdog.stop();
+    await this.o.driver.stop().catch((err: unknown) => this.log.warn({ err }, 'browser stop failed'));
+    const s = this.server;
+    this.server = undefined;
+    if (s)
+      await new Promise<void>((r) => {
+        if ('closeAllConnections' in s) s.closeAllConnections();
+        s.close(() => r());
+      });
+    await this.lane.stop();
+  }
+
+  setBundles(bundles: readonly PlanBundle[]): void {
+    this.bundles = [...bundles];
+    this.lane.setBundles(bundles);
+    if (this.started) this.applyPower();
+  }
+
+  /** PNG of the screen (DevTools). */
+  screenshot(): Promise<Buffer> {
+    return this.o.driver.screenshot();
+  }
+
+  /** The screen's part of health. */
+  health(): NonNullable<Health['display']> {
+    const last = this.lane.heartbeats().last;
+    const alert = this.lane.latestAlert();
+    return {
+      onScreen: this.lane.onScreen(),
+      heartbeatAgeMs: last ? Math.max(0, Math.round(this.o.clock.now() - last.at)) : null,
+      restarts: this.watchdog.restarts,
+      screen: this.o.power.state(),
+      powerControl: this.o.power.control,
+      ...(alert ? { alert } : {}),
+    };
+  }
+
+  private bundles: PlanBundle[] = [];
+
+  private media(sha: string): { path: string; mediaType: string } | undefined {
+    for (const b of this.bundles)
+      for (const it of b.manifest.items)
+        if (it.blob?.sha256 === sha)
+          return { path: `${b.blobDir.replace(/\/+$/, '')}/${sha}`, mediaType: it.blob.mediaType };
+    return undefined;
+  }
+
+  /** Screen on or off by the configured hours (on during an emergency); checked every minute. */
+  private applyPower(): void {
+    this.o.timers.clearTimeout(this.powerTimer);
+    const on = screenShouldBeOn(
+      this.o.config.screen.hours,
+      this.o.clock.now(),
+      this.o.policy.utcOffset ?? '+07:00',
+      this.lane.emergencyUp(),
+    );
+    const want = on ? 'on' : 'off';
+    if (this.o.power.state() !== want)
+      this.o.power.set(on).catch((err: unknown) => {
+        this.log.warn({ err }, 'screen power not switched');
+        this.o.onAlert?.('SCREEN_POWER_FAILED', (err as Error).message);
+      });
+    this.powerTimer = this.o.timers.setTimeout(() => this.applyPower(), 60_000);
+  }
+}
