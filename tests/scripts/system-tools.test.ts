@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { runProcess } from '../../fleet-server/src/services/process-run.js';
-import { missingTools, missingToolsMessage, systemTools } from '../../scripts/src/system-tools.js';
+import { missingTools, missingToolsMessage, onPath, systemTools } from '../../scripts/src/system-tools.js';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -23,7 +23,8 @@ describe('the list of Debian packages', () => {
     expect(tools.length).toBeGreaterThan(5);
     for (const t of tools) {
       expect(t.pkg).toMatch(/^[a-z0-9][a-z0-9+.-]+$/);
-      expect(t.command).toMatch(/^[\w.+-]+$/);
+      // A command name, or the absolute path of a file a data package installs (a font).
+      expect(t.command).toMatch(/^([\w.+-]+|(\/[\w.+-]+)+)$/);
       for (const n of t.needs) expect(['build', 'start', 'test']).toContain(n);
       expect(t.why.length).toBeGreaterThan(10);
     }
@@ -42,6 +43,13 @@ describe('the list of Debian packages', () => {
     expect(msg).toContain('apt-get install -y ffmpeg espeak-ng');
     // This machine ran the test set-up: nothing the tests need is missing.
     expect(missingTools('test')).toEqual([]);
+  });
+
+  it('checks a data package (a font) by the file it installs, whatever PATH says', () => {
+    const font = systemTools().find((t) => t.pkg === 'fonts-dejavu-core');
+    expect(font?.command).toBe('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf');
+    expect(onPath(font?.command ?? '', '/nonexistent')).toBe(true);
+    expect(onPath('/usr/share/fonts/truetype/no-such-font.ttf', '/usr/bin')).toBe(false);
   });
 });
 
