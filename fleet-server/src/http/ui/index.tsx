@@ -74,8 +74,18 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
     detach = [deps.broker.onPresence((p) => hub.markDevice(p.deviceId))];
     if (content) {
       // After ingest has stored the message, so a render reads the new state.
-      detach.push(content.ingest.on((e) => hub.markDevice(e.deviceId)));
-      detach.push(content.alerts.on((e) => hub.markDevice(e.alert.deviceId)));
+      detach.push(
+        content.ingest.on((e) => {
+          hub.markDevice(e.deviceId);
+          if (e.type === 'proof') hub.markTopic('proofs');
+        }),
+      );
+      detach.push(
+        content.alerts.on((e) => {
+          hub.markDevice(e.alert.deviceId);
+          hub.markTopic('alerts');
+        }),
+      );
       detach.push(content.emergency.on((e) => hub.markTopic(`emergency:${e.bundleId}`)));
     } else detach.push(deps.broker.onDeviceMessage((m) => hub.markDevice(m.deviceId)));
   };

@@ -151,7 +151,9 @@ export function DevicePage(props: { ctx: UiCtx; vm: DeviceVm; canCommand: boolea
               </dd>
               <dt>{t('device.amp')}</dt>
               <dd>
-                {bool(ctx, h.relays.amplifier, 'device.on', 'device.off')}{' '}
+                <span data-amp={String(vm.amplifier ?? '')}>
+                  {bool(ctx, vm.amplifier ?? h.relays.amplifier, 'device.on', 'device.off')}
+                </span>{' '}
                 {h.inputs.ampFault ? <Badge tone="bad">{t('device.fault')}</Badge> : null}
               </dd>
               <dt>{t('device.volume')}</dt>
@@ -165,7 +167,9 @@ export function DevicePage(props: { ctx: UiCtx; vm: DeviceVm; canCommand: boolea
               <dt>{t('device.disk')}</dt>
               <dd>{h.diskFreeMb !== undefined ? `${Math.round(h.diskFreeMb)} MB` : '—'}</dd>
               <dt>{t('fleet.onAir')}</dt>
-              <dd>{vm.onAirTitle ?? '—'}</dd>
+              <dd data-on-air>
+                {vm.onAirTitle === 'test-tone' ? t('device.onAirTone') : (vm.onAirTitle ?? '—')}
+              </dd>
               {h.lastError ? (
                 <>
                   <dt>{t('device.lastError')}</dt>

@@ -40,6 +40,7 @@ async function loadDevice(s: UiServer, user: AuthUser, id: string): Promise<Devi
     rollouts,
     bundles,
     alerts,
+    nowMs: s.deps.clock.now(),
   });
 }
 
@@ -65,6 +66,8 @@ export function deviceLiveView(
       if (seq !== lastProof) {
         lastProof = seq;
         set[proofKey(id)] = { r: true };
+        // a play or a tone started or ended: on air and the amplifier come from the proof
+        set[`dev:${id}:health`] = { r: true };
       }
       const h = s.deps.store.health.latest(id)?.receivedAt;
       if (h !== lastHealth) {

@@ -30,7 +30,7 @@ const STAGE_KEY: Record<EmergencyDeviceState['stage'], MsgKey> = {
   sent: 'emg.notified',
   received: 'emg.verified',
   playing: 'emg.playing',
-  completed: 'emg.playing',
+  completed: 'emg.completed',
   failed: 'emg.failed',
 };
 const STAGE_TONE: Record<EmergencyDeviceState['stage'], Tone> = {
@@ -43,16 +43,27 @@ const STAGE_TONE: Record<EmergencyDeviceState['stage'], Tone> = {
 
 /**
  * The funnel as operators read it: how many stations got at least that far (a station that is
- * playing was also notified and verified), so the numbers only grow as the alert spreads.
+ * playing was also notified and verified), so the numbers only grow as the alert spreads; then
+ * how many are playing now and how many have finished.
  */
 export function progressParts(sum: EmergencySummary) {
-  const playing = sum.playing + sum.completed;
+  const reached = sum.playing + sum.completed;
   return {
     notified: sum.total,
-    verified: sum.received + playing,
-    playing,
+    verified: sum.received + reached,
+    playing: sum.playing,
+    done: sum.completed,
     failed: sum.failed,
   };
+}
+
+/** One line: "3/3 đang phát", "1/3 đang phát, 2 đã phát xong", or "Đã phát xong 3/3" once nothing plays. */
+export function progressSummary(t: UiCtx['t'], sum: EmergencySummary): string {
+  const p = progressParts(sum);
+  if (p.done > 0 && p.playing === 0 && p.done + p.failed === sum.total)
+    return t('emg.done', { done: p.done, total: sum.total });
+  if (p.done > 0) return t('emg.summaryMixed', { playing: p.playing, total: sum.total, done: p.done });
+  return t('emg.summary', { playing: p.playing, total: sum.total });
 }
 
 function FormPage(props: {
@@ -150,25 +161,26 @@ function ProgressPage(props: { ctx: UiCtx; v: CombinedView }) {
       <Section title={t('emg.progress')}>
         <p class="emg-progress">
           <strong data-k="emg:summary" data-playing={String(p.playing)} data-total={String(v.summary.total)}>
-            {t('emg.summary', { playing: p.playing, total: v.summary.total })}
+            {progressSummary(t, v.summary)}
           </strong>
         </p>
         <div class="emg-progress" data-k="emg:bar">
           <Bar
             total={v.summary.total}
             parts={[
+              { value: p.done, tone: 'ok', label: t('emg.completed') },
               { value: p.playing, tone: 'ok', label: t('emg.playing') },
-              { value: p.verified, tone: 'info', label: t('emg.verified') },
+              { value: p.verified - p.playing - p.done, tone: 'info', label: t('emg.verified') },
               { value: p.failed, tone: 'bad', label: t('emg.failed') },
-              { value: p.notified, tone: 'muted', label: t('emg.notified') },
+              { value: p.notified - p.verified - p.failed, tone: 'muted', label: t('emg.notified') },
             ]}
           />
         </div>
         <div class="stats">
-          {(['notified', 'verified', 'playing', 'failed'] as const).map((k) => (
+          {(['notified', 'verified', 'playing', 'done', 'failed'] as const).map((k) => (
             <div class="stat">
               <b data-k={`emg:${k}`}>{p[k]}</b>
-              {t(`emg.${k}` as MsgKey)}
+              {t(k === 'done' ? 'emg.completed' : (`emg.${k}` as MsgKey))}
             </div>
           ))}
         </div>
@@ -253,10 +265,11 @@ export function emergencyLiveView(s: UiServer, c: UiContext, ctx: UiCtx, ids: st
       if (!v) return {};
       const p = progressParts(v.summary);
       const set: UpdateSet = {
-        'emg:summary': { t: ctx.t('emg.summary', { playing: p.playing, total: v.summary.total }) },
+        'emg:summary': { t: progressSummary(ctx.t, v.summary) },
         'emg:notified': { t: String(p.notified) },
         'emg:verified': { t: String(p.verified) },
         'emg:playing': { t: String(p.playing) },
+        'emg:done': { t: String(p.done) },
         'emg:failed': { t: String(p.failed) },
         'emg:bar': { r: true },
         'emg:silent': {
@@ -320,7 +333,8 @@ export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
     if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20)
       errors.repeat = { key: 'err.number', params: { min: 1, max: 20 } };
     if (values.confirm1 !== 'yes') errors.confirm1 = { key: 'err.required' };
-    if (str(f, 'confirm2').toUpperCase() !== t('emg.phrase')) errors.confirm2 = { key: 'err.confirm' };
+    // Exactly the phrase, capitals included: a word typed by mistake must never send an emergency.
+    if (str(f, 'confirm2') !== t('emg.phrase')) errors.confirm2 = { key: 'err.confirm' };
     if (Object.keys(errors).length === 0) {
       let content: string | undefined;
       if (file) {

@@ -67,9 +67,15 @@ function OverviewPage(props: { ctx: UiCtx; vm: OverviewVm; canAck: boolean }) {
           {t('overview.openAlerts')}
         </div>
         <div class="stat">
-          <b data-k="ov:rate">{pct(ctx.lang, vm.playedDue, vm.plannedDue)}</b>
-          {t('overview.playRate')}
+          <b data-k="ov:rate">{pct(ctx.lang, vm.dueBy.audio.played, vm.dueBy.audio.planned)}</b>
+          {t('overview.playRateAudio')}
         </div>
+        {vm.dueBy.display.planned > 0 ? (
+          <div class="stat">
+            <b data-k="ov:rate-display">{pct(ctx.lang, vm.dueBy.display.played, vm.dueBy.display.planned)}</b>
+            {t('overview.playRateDisplay')}
+          </div>
+        ) : null}
       </div>
       <div class="grid">
         <Section title={t('overview.byUnit')}>
@@ -115,108 +121,122 @@ function OverviewPage(props: { ctx: UiCtx; vm: OverviewVm; canAck: boolean }) {
           )}
         </Section>
         <Section title={t('overview.openAlerts')}>
-          {vm.alerts.length === 0 ? (
-            <Empty>{t('overview.noAlerts')}</Empty>
-          ) : (
-            <table>
-              <tbody>
-                {vm.alerts.slice(0, 50).map((a) => (
-                  <tr>
-                    <td>
-                      <Badge
-                        tone={a.severity === 'critical' ? 'bad' : a.severity === 'warning' ? 'warn' : 'info'}
-                      >
-                        {alertLabel(ctx, a.rule)}
-                      </Badge>
-                    </td>
-                    <td>
-                      <a href={ui(`/devices/${encodeURIComponent(a.deviceId)}`)}>{a.deviceId}</a>
-                      <br />
-                      <small class="muted">{a.message}</small>
-                    </td>
-                    <td>
-                      <Ago ctx={ctx} at={a.openedAt} />
-                      {a.state === 'acknowledged' ? (
-                        <>
-                          <br />
-                          <small class="muted">{t('alert.acknowledged')}</small>
-                        </>
-                      ) : props.canAck ? (
-                        <form method="post" action={ui(`/alerts/${encodeURIComponent(a.id)}/ack`)}>
-                          <Csrf ctx={ctx} />
-                          <button type="submit" class="secondary">
-                            {t('alert.ack')}
-                          </button>
-                        </form>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <div data-k="ov:alert-list">
+            {vm.alerts.length === 0 ? (
+              <Empty>{t('overview.noAlerts')}</Empty>
+            ) : (
+              <table>
+                <tbody>
+                  {vm.alerts.slice(0, 50).map((a) => (
+                    <tr>
+                      <td>
+                        <Badge
+                          tone={
+                            a.severity === 'critical' ? 'bad' : a.severity === 'warning' ? 'warn' : 'info'
+                          }
+                        >
+                          {alertLabel(ctx, a.rule)}
+                        </Badge>
+                      </td>
+                      <td>
+                        <a href={ui(`/devices/${encodeURIComponent(a.deviceId)}`)}>{a.deviceId}</a>
+                        <br />
+                        <small class="muted">{a.message}</small>
+                      </td>
+                      <td>
+                        <Ago ctx={ctx} at={a.openedAt} />
+                        {a.state === 'acknowledged' ? (
+                          <>
+                            <br />
+                            <small class="muted">{t('alert.acknowledged')}</small>
+                          </>
+                        ) : props.canAck ? (
+                          <form method="post" action={ui(`/alerts/${encodeURIComponent(a.id)}/ack`)}>
+                            <Csrf ctx={ctx} />
+                            <button type="submit" class="secondary">
+                              {t('alert.ack')}
+                            </button>
+                          </form>
+                        ) : null}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </div>
         </Section>
       </div>
       <Section title={t('overview.today', { day: formatDay(vm.day) })}>
-        {vm.programme.length === 0 ? (
-          <Empty>{t('overview.noProgramme')}</Empty>
-        ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>{t('common.time')}</th>
-                  <th>{t('prog.items')}</th>
-                  <th class="num">{t('overview.planned')}</th>
-                  <th class="num">{t('overview.played')}</th>
-                  <th class="hide-sm" />
-                </tr>
-              </thead>
-              <tbody>
-                {vm.programme.map((r) => (
+        <div data-k="ov:programme">
+          {vm.programme.length === 0 ? (
+            <Empty>{t('overview.noProgramme')}</Empty>
+          ) : (
+            <div class="table-wrap">
+              <table>
+                <thead>
                   <tr>
-                    <td>{formatTime(r.at)}</td>
-                    <td>
-                      {r.titles.join(' · ')}
-                      <br />
-                      <small class="muted">
-                        {r.channel} · {r.bundleId}
-                      </small>
-                    </td>
-                    <td class="num">{n(r.planned)}</td>
-                    <td class="num">{n(r.played)}</td>
-                    <td class="hide-sm" style="width:25%">
-                      <Bar
-                        total={r.planned}
-                        parts={[
-                          { value: r.played, tone: 'ok', label: t('overview.played') },
-                          {
-                            value: r.due ? r.planned - r.played : 0,
-                            tone: 'bad',
-                            label: t('overview.missed'),
-                          },
-                        ]}
-                      />
-                    </td>
+                    <th>{t('common.time')}</th>
+                    <th>{t('prog.items')}</th>
+                    <th class="num">{t('overview.planned')}</th>
+                    <th class="num">{t('overview.played')}</th>
+                    <th class="hide-sm" />
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+                </thead>
+                <tbody>
+                  {vm.programme.map((r) => (
+                    <tr>
+                      <td>{formatTime(r.at)}</td>
+                      <td>
+                        {r.titles.join(' · ')}
+                        <br />
+                        <small class="muted">
+                          {t(`out.${r.output}`)} · {r.channel}
+                        </small>
+                      </td>
+                      <td class="num">{n(r.planned)}</td>
+                      <td class="num">{n(r.played)}</td>
+                      <td class="hide-sm" style="width:25%">
+                        <Bar
+                          total={r.planned}
+                          parts={[
+                            { value: r.played, tone: 'ok', label: t('overview.played') },
+                            {
+                              value: r.due ? r.planned - r.played : 0,
+                              tone: 'bad',
+                              label: t('overview.missed'),
+                            },
+                          ]}
+                        />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </div>
       </Section>
     </Layout>
   );
 }
 
+/** The programme table and play rate read today's proofs: re-rendered at most this often. */
+const PROGRAMME_EVERY_MS = 3000;
+
 export function overviewLiveView(s: UiServer, user: AuthUser, ctx: UiCtx): LiveView {
-  // Fleet counts are cheap (in-memory state); the play rate reads today's proofs, so at most every 30 s.
-  let rateAt = s.deps.clock.now();
+  // Fleet counts are cheap (in-memory state); the programme reads today's proofs, so it is
+  // refreshed when a proof arrived, at most every few seconds (a later mark picks up the rest).
+  let progAt = 0;
+  let progPending = false;
+  let alertsPending = false;
   return {
     wantsDevice: () => true,
-    wantsTopic: (t) => t === 'alerts' || t === 'devices',
+    wantsTopic: (t) => t === 'alerts' || t === 'devices' || t === 'proofs',
     initial: { topics: ['devices'] },
-    render: async () => {
+    render: async (dirty) => {
+      if (dirty.topics.has('proofs')) progPending = true;
+      if (dirty.topics.has('alerts')) alertsPending = true;
       const n = (x: number) => formatNumber(ctx.lang, x);
       const fleet = buildFleet(await fleetInputs(s, user), {});
       const alerts = await openAlerts(s, user);
@@ -229,10 +249,17 @@ export function overviewLiveView(s: UiServer, user: AuthUser, ctx: UiCtx): LiveV
         set[`ov:u:${u.path}:on`] = { t: n(u.online) };
         set[`ov:u:${u.path}:off`] = { t: n(u.offline) };
       }
-      if (s.deps.clock.now() - rateAt >= 30_000) {
-        rateAt = s.deps.clock.now();
+      if (alertsPending) {
+        alertsPending = false;
+        set['ov:alert-list'] = { r: true };
+      }
+      if (progPending && s.deps.clock.now() - progAt >= PROGRAMME_EVERY_MS) {
+        progPending = false;
+        progAt = s.deps.clock.now();
         const vm = await loadOverview(s, user);
-        set['ov:rate'] = { t: pct(ctx.lang, vm.playedDue, vm.plannedDue) };
+        set['ov:rate'] = { t: pct(ctx.lang, vm.dueBy.audio.played, vm.dueBy.audio.planned) };
+        set['ov:rate-display'] = { t: pct(ctx.lang, vm.dueBy.display.played, vm.dueBy.display.planned) };
+        set['ov:programme'] = { r: true };
       }
       return set;
     },
