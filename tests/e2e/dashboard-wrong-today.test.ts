@@ -131,7 +131,7 @@ describe('dashboard on the demo province', () => {
     await login(page, p.server.url, 'vanhanh', p.password('vanhanh'));
     await page.goto(`${p.server.url}/ui/emergency`);
     const fill = async (phrase: string) => {
-      await page.selectOption('#f-unit', UNIT);
+      await page.check(`input[name=unit][value="${UNIT}"]`);
       await page.fill('#f-title', 'Diễn tập cảnh báo');
       await page.fill('#f-text', 'Đây là buổi diễn tập cảnh báo khẩn cấp.');
       await page.fill('#f-repeat', '1');

@@ -138,6 +138,7 @@ export async function seedDemo(
     unit: '08',
     lang: 'vi',
     text: NOTICE_TEXT.text,
+    category: 'health',
     durationMs: 20_000,
   });
   content['lich-tiem'] = notice.id;

@@ -27,11 +27,15 @@ export interface DemoDevice {
 export interface DemoProvince {
   server: FleetServer;
   state: DemoState;
+  /** The first administrator and the one-time password to change at first login. */
+  admin: { username: string; password: string };
   devices: SimStation[];
   chrome: Chromium;
   password(username: string): string;
   /** Draft → submit → approve → publish, as the demo's editor and approver. */
   publish(draft: unknown): Promise<string>;
+  /** A programme of the demo's editor, submitted and waiting for approval. */
+  publishDraftOnly(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -70,7 +74,7 @@ export async function startDemoProvince(opts: {
   });
   const boot = server.bootstrap;
   if (!boot) throw new Error('no bootstrap administrator');
-  const { result: state } = await asBootstrapAdmin(server, boot, (admin) =>
+  const { result: state, adminOneTimePassword } = await asBootstrapAdmin(server, boot, (admin) =>
     seedDemo(server, admin, root.keys, () => undefined),
   );
   const devices: SimStation[] = [];
@@ -109,6 +113,7 @@ export async function startDemoProvince(opts: {
   return {
     server,
     state,
+    admin: { username: boot.username, password: adminOneTimePassword },
     devices,
     chrome,
     password(username) {
@@ -122,6 +127,24 @@ export async function startDemoProvince(opts: {
         await apiAsUser(server, 'pheduyet', 1),
         draft,
       );
+    },
+    async publishDraftOnly() {
+      const editor = await apiAsUser(server, 'bientap', 1);
+      const b = await editor.post<{ id: string }>('/bundles', {
+        channel: 'tan-trao',
+        description: 'Thông báo lịch tiêm phòng cúm gia cầm',
+        targets: [{ unit: '08/02503' }],
+        items: [
+          { content: state.content['lich-tiem'], id: 'lich-tiem', title: 'Lịch tiêm chủng tháng này' },
+          { content: state.content['ban-tin-chieu'], id: 'ban-tin-chieu', title: 'Bản tin chiều' },
+        ],
+        schedule: [
+          { id: 'sang', items: ['ban-tin-chieu'], rule: { type: 'daily', times: ['06:15'] } },
+          { id: 'bang-tin', items: ['lich-tiem'], rule: { type: 'daily', times: ['07:00'] } },
+        ],
+      });
+      await editor.post(`/bundles/${b.id}/submit`, { sign: true });
+      return b.id;
     },
     async close() {
       await chrome.close().catch(() => undefined);

@@ -37,6 +37,7 @@ import {
 import { overviewLiveView, registerOverviewPage } from './pages/overview.js';
 import { registerProgrammePages } from './pages/programmes.js';
 import { registerReportPages } from './pages/reports.js';
+import { errorPage, forbiddenPage } from './refusal.js';
 import { ctxOf, ensureUser, type UiServer } from './shared.js';
 
 export interface UiOptions {
@@ -98,11 +99,11 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
 
   app.onError((err, c) => {
     const ctx = ctxOf(c, s);
-    if (isLoaError(err) && err.code === 'CSRF_INVALID') return c.text(ctx.t('err.csrf'), 403);
+    if (isLoaError(err) && err.code === 'CSRF_INVALID') return errorPage(c, ctx, ctx.t('err.csrf'), 403);
     if (isLoaError(err) && (err.code === 'FORBIDDEN_ROLE' || err.code === 'FORBIDDEN_SCOPE'))
-      return c.text(ctx.t('err.forbidden'), 403);
+      return forbiddenPage(c, ctx);
     log.error({ err, path: c.req.path }, 'dashboard request failed');
-    return c.text(ctx.t('err.server', { code: isLoaError(err) ? err.code : 'INTERNAL' }), 500);
+    return errorPage(c, ctx, ctx.t('err.server', { code: isLoaError(err) ? err.code : 'INTERNAL' }), 500);
   });
 
   const assets = assetRoutes();
@@ -122,6 +123,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   registerReportPages(app, s);
 
   app.get('/', (c) => c.redirect(ui('/'), 302));
+  app.get('/favicon.ico', (c) => c.redirect(ui('/assets/favicon.svg'), 301));
 
   app.get('/ui/live/:page/:arg?', async (c) => {
     const user = await ensureUser(c, s);

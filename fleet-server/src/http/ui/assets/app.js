@@ -174,8 +174,21 @@ function printButtons() {
     b.addEventListener('click', () => window.print());
 }
 
+/** A table that scrolls sideways (on a phone) can be scrolled with the keyboard too. */
+function scrollableTables() {
+  const mark = () => {
+    for (const el of document.querySelectorAll('main table, .table-wrap')) {
+      if (el.scrollWidth > el.clientWidth + 1) el.tabIndex = 0;
+      else if (el.tabIndex === 0) el.removeAttribute('tabindex');
+    }
+  };
+  mark();
+  window.addEventListener('resize', mark);
+}
+
 confirmForms();
 printButtons();
+scrollableTables();
 ruleFields();
 uploadForms();
 live();

@@ -204,7 +204,10 @@ export function DevicePage(props: { ctx: UiCtx; vm: DeviceVm; canCommand: boolea
                       name="action"
                       value={cmd}
                       class="secondary"
-                      data-confirm={t('device.cmd.confirm', { action: t('device.cmd.volume'), id: d.id })}
+                      data-confirm={t('device.cmd.confirm', {
+                        action: t('device.cmd.volume'),
+                        id: d.name || d.id,
+                      })}
                     >
                       {t('device.cmd.volume')}
                     </button>
@@ -217,7 +220,7 @@ export function DevicePage(props: { ctx: UiCtx; vm: DeviceVm; canCommand: boolea
                     class={cmd === 'reboot' ? 'danger' : 'secondary'}
                     data-confirm={t('device.cmd.confirm', {
                       action: t(`device.cmd.${cmd}` as MsgKey),
-                      id: d.id,
+                      id: d.name || d.id,
                     })}
                   >
                     {t(`device.cmd.${cmd}` as MsgKey)}

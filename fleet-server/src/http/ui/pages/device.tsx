@@ -6,7 +6,9 @@ import type { BundleRecord } from '../../../store/types.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { callApi } from '../api-client.js';
 import { type UiCtx, ui } from '../context.js';
+import type { MsgKey } from '../i18n/index.js';
 import type { LiveView, UpdateSet } from '../live.js';
+import { notFoundPage } from '../refusal.js';
 import { checkFormCsrf, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { buildDevice, type DeviceVm, healthSeries } from '../view-models/device.js';
 import { deviceState } from '../view-models/fleet.js';
@@ -89,8 +91,20 @@ export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
     status = 200,
   ) => {
     const vm = await loadDevice(s, g.user, id);
-    if (!vm) return c.text(g.ctx.t('err.notFound'), 404);
-    const ctx: UiCtx = error ? { ...g.ctx, flash: { kind: 'error', text: error } } : g.ctx;
+    if (!vm) return notFoundPage(c, g.ctx);
+    let ctx: UiCtx = error ? { ...g.ctx, flash: { kind: 'error', text: error } } : g.ctx;
+    const sent = c.req.query('ok') === 'device.cmd.sent' ? c.req.query('id') : undefined;
+    if (!error && sent && (COMMANDS as readonly string[]).includes(sent))
+      ctx = {
+        ...ctx,
+        flash: {
+          kind: 'ok',
+          text: ctx.t('device.cmd.sentTo', {
+            action: ctx.t(`device.cmd.${sent}` as MsgKey),
+            name: vm.device.name || vm.device.id,
+          }),
+        },
+      };
     return c.html(
       <DevicePage
         ctx={ctx}

@@ -13,11 +13,14 @@ import type { AppEnv, AuthUser } from '../../auth.js';
 import { apiFieldErrors, callApi } from '../api-client.js';
 import { Bar, Csrf, Empty, Field, FormErrorSummary, fieldAttrs, Section, type Tone } from '../components.js';
 import { type FieldErrors, type UiCtx, ui } from '../context.js';
+import { scopedDevices, unitMap } from '../data.js';
 import type { MsgKey } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import type { LiveView, UpdateSet } from '../live.js';
+import { notFoundPage } from '../refusal.js';
 import { checkFormCsrf, guard, list, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
+import { type UnitNode, UnitTreeField, unitTree } from '../unit-tree.js';
 
 interface EmergencyViewData {
   bundle: BundleRecord;
@@ -68,7 +71,7 @@ export function progressSummary(t: UiCtx['t'], sum: EmergencySummary): string {
 
 function FormPage(props: {
   ctx: UiCtx;
-  units: { path: string; name: string }[];
+  tree: UnitNode[];
   recent: BundleRecord[];
   values?: Record<string, string>;
   errors?: FieldErrors;
@@ -84,15 +87,14 @@ function FormPage(props: {
         <FormErrorSummary ctx={ctx} errors={e} />
         <form method="post" action={ui('/emergency')} enctype="multipart/form-data" class="stack" novalidate>
           <Csrf ctx={ctx} />
-          <Field ctx={ctx} name="unit" label={t('emg.units')} errors={e}>
-            <select {...fieldAttrs(e, 'unit')} multiple size={Math.min(8, Math.max(3, props.units.length))}>
-              {props.units.map((u) => (
-                <option value={u.path} selected={(v.unit ?? '').split(',').includes(u.path)}>
-                  {`${u.name} (${u.path})`}
-                </option>
-              ))}
-            </select>
-          </Field>
+          <UnitTreeField
+            ctx={ctx}
+            name="unit"
+            label={t('emg.units')}
+            tree={props.tree}
+            checked={new Set((v.unit ?? '').split(',').filter(Boolean))}
+            errors={e}
+          />
           <Field ctx={ctx} name="title" label={t('emg.titleField')} errors={e}>
             <input {...fieldAttrs(e, 'title')} value={v.title ?? ''} maxlength={300} />
           </Field>
@@ -190,7 +192,9 @@ function ProgressPage(props: { ctx: UiCtx; v: CombinedView }) {
           <ul data-k="emg:silent">
             {silent.map((d) => (
               <li>
-                <a href={ui(`/devices/${encodeURIComponent(d.deviceId)}`)}>{d.deviceId}</a>
+                <a href={ui(`/devices/${encodeURIComponent(d.deviceId)}`)} title={d.deviceId}>
+                  {v.names?.get(d.deviceId) ?? d.deviceId}
+                </a>
               </li>
             ))}
           </ul>
@@ -200,7 +204,11 @@ function ProgressPage(props: { ctx: UiCtx; v: CombinedView }) {
             <tbody>
               {v.devices.map((d) => (
                 <tr>
-                  <td>{d.deviceId}</td>
+                  <td>
+                    <a href={ui(`/devices/${encodeURIComponent(d.deviceId)}`)} title={d.deviceId}>
+                      {v.names?.get(d.deviceId) ?? d.deviceId}
+                    </a>
+                  </td>
                   <td>
                     <span class={`badge ${STAGE_TONE[d.stage]}`} data-k={`emg:d:${d.deviceId}`}>
                       {t(STAGE_KEY[d.stage])}
@@ -219,6 +227,8 @@ function ProgressPage(props: { ctx: UiCtx; v: CombinedView }) {
 /** Several emergencies sent together (one per chosen unit), shown as one progress view. */
 export interface CombinedView {
   ids: string[];
+  /** Device names by id (filled by the page loader). */
+  names?: Map<string, string>;
   title: string;
   summary: EmergencySummary;
   devices: EmergencyDeviceState[];
@@ -251,7 +261,14 @@ async function loadCombined(s: UiServer, c: UiContext, ids: string[]): Promise<C
     if (!r.ok) return null;
     views.push(r.data);
   }
-  return views.length ? combineViews(views) : null;
+  if (views.length === 0) return null;
+  const v = combineViews(views);
+  const names = new Map<string, string>();
+  for (const d of v.devices) {
+    const rec = await s.deps.store.devices.get(d.deviceId);
+    if (rec?.name) names.set(d.deviceId, rec.name);
+  }
+  return { ...v, names };
 }
 
 export function emergencyLiveView(s: UiServer, c: UiContext, ctx: UiCtx, ids: string[]): LiveView {
@@ -275,7 +292,10 @@ export function emergencyLiveView(s: UiServer, c: UiContext, ctx: UiCtx, ids: st
         'emg:silent': {
           items: v.devices
             .filter((d) => d.stage === 'sent')
-            .map((d) => ({ text: d.deviceId, href: ui(`/devices/${encodeURIComponent(d.deviceId)}`) })),
+            .map((d) => ({
+              text: v.names?.get(d.deviceId) ?? d.deviceId,
+              href: ui(`/devices/${encodeURIComponent(d.deviceId)}`),
+            })),
         },
       };
       for (const d of v.devices)
@@ -286,11 +306,9 @@ export function emergencyLiveView(s: UiServer, c: UiContext, ctx: UiCtx, ids: st
 }
 
 async function formData(s: UiServer, c: UiContext, user: AuthUser) {
-  const units = (await s.deps.store.units.list((u) => inScope(user, u.path)))
-    .sort((a, b) => a.path.localeCompare(b.path))
-    .map((u) => ({ path: u.path, name: u.name }));
+  const [units, devices] = await Promise.all([unitMap(s, user), scopedDevices(s, user)]);
   const recent = await callApi<BundleRecord[]>(s.api, c, 'GET', '/emergency');
-  return { units, recent: recent.ok ? recent.data.slice(0, 10) : [] };
+  return { tree: unitTree(units.values(), devices), recent: recent.ok ? recent.data.slice(0, 10) : [] };
 }
 
 export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
@@ -304,7 +322,7 @@ export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
     const g = await guard(c, s);
     if ('response' in g) return g.response;
     const v = await loadCombined(s, c, parseIds(c.req.param('ids')));
-    if (!v) return c.text(g.ctx.t('err.notFound'), 404);
+    if (!v) return notFoundPage(c, g.ctx);
     return c.html(<ProgressPage ctx={g.ctx} v={v} />);
   });
 

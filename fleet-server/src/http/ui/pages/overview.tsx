@@ -10,13 +10,17 @@ import { fleetInputs, openAlerts } from '../data.js';
 import { formatNumber } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import type { LiveView, UpdateSet } from '../live.js';
+import { errorPage } from '../refusal.js';
 import { checkFormCsrf, done, guard, readForm, type UiServer } from '../shared.js';
 import { formatDay, formatTime, vnDay, vnDayStart } from '../time.js';
 import { buildFleet, summarizeByUnit } from '../view-models/fleet.js';
 import { buildOverview, type OverviewVm } from '../view-models/overview.js';
 import { alertLabel } from './fleet-view.js';
 
-async function loadOverview(s: UiServer, user: AuthUser): Promise<OverviewVm> {
+async function loadOverview(
+  s: UiServer,
+  user: AuthUser,
+): Promise<OverviewVm & { names: Map<string, string> }> {
   const now = s.deps.clock.now();
   const day = vnDay(now);
   const dayStart = vnDayStart(day);
@@ -27,7 +31,8 @@ async function loadOverview(s: UiServer, user: AuthUser): Promise<OverviewVm> {
     s.deps.store.bundles.list((b) => b.state === 'published'),
     s.deps.store.proofs.query({ from: new Date(dayStart).toISOString() }),
   ]);
-  return buildOverview({
+  const names = new Map(inp.devices.map((d) => [d.id, d.name || d.id]));
+  const vm = buildOverview({
     rows: fleet.rows,
     alerts,
     bundles,
@@ -37,13 +42,18 @@ async function loadOverview(s: UiServer, user: AuthUser): Promise<OverviewVm> {
     dayStartMs: dayStart,
     nowMs: now,
   });
+  return { ...vm, names };
 }
 
 function pct(lang: UiCtx['lang'], a: number, b: number): string {
   return b === 0 ? '—' : `${formatNumber(lang, (a / b) * 100, 1)}%`;
 }
 
-function OverviewPage(props: { ctx: UiCtx; vm: OverviewVm; canAck: boolean }) {
+function OverviewPage(props: {
+  ctx: UiCtx;
+  vm: OverviewVm & { names: Map<string, string> };
+  canAck: boolean;
+}) {
   const { ctx, vm } = props;
   const t = ctx.t;
   const n = (x: number) => formatNumber(ctx.lang, x);
@@ -139,7 +149,9 @@ function OverviewPage(props: { ctx: UiCtx; vm: OverviewVm; canAck: boolean }) {
                         </Badge>
                       </td>
                       <td>
-                        <a href={ui(`/devices/${encodeURIComponent(a.deviceId)}`)}>{a.deviceId}</a>
+                        <a href={ui(`/devices/${encodeURIComponent(a.deviceId)}`)} title={a.deviceId}>
+                          {vm.names.get(a.deviceId) ?? a.deviceId}
+                        </a>
                         <br />
                         <small class="muted">{a.message}</small>
                       </td>
@@ -285,7 +297,13 @@ export function registerOverviewPage(app: Hono<AppEnv>, s: UiServer): void {
     if ('response' in g) return g.response;
     checkFormCsrf(c, await readForm(c));
     const r = await callApi(s.api, c, 'POST', `/alerts/${encodeURIComponent(c.req.param('id'))}/ack`, {});
-    if (!r.ok) return c.text(`${r.message} (${r.code})`, r.status as 400);
+    if (!r.ok)
+      return errorPage(
+        c,
+        g.ctx,
+        `${r.message} (${r.code})`,
+        r.status === 403 ? 403 : r.status === 409 ? 409 : 400,
+      );
     return done(c, ui('/'), 'common.savedOk');
   });
 }
