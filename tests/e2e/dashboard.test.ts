@@ -333,7 +333,9 @@ describe('dashboard in Chromium', () => {
     page.on('dialog', (d) => void d.accept());
     await page.goto(`${h.server.url}/ui/devices/${encodeURIComponent((stations[1] as SimStation).id)}`);
     await Promise.all([page.waitForURL(/ok=device.cmd.sent/), page.click('button[value="test-tone"]')]);
-    await expect.poll(() => page.locator('.flash.ok').textContent()).toBe('Đã gửi lệnh test-tone.');
+    await expect
+      .poll(() => page.locator('.flash.ok').textContent())
+      .toBe('Đã gửi lệnh "Phát âm thử" tới Cụm loa thôn 2.');
     await shot(page, '18-device-command');
     await page.click('a.lang');
     await expect.poll(() => page.locator('html').getAttribute('lang')).toBe('en');
