@@ -148,4 +148,75 @@ describe('every page, desktop and phone', () => {
     expect(await axe(page)).toEqual([]);
     await ctx.close();
   }, 60_000);
+
+  it('the editor chooses units from a tree and a readable channel; the approver judges in words', async () => {
+    // A fresh demo: nothing a booting station shows (mains, clock) has become an alert.
+    expect(await p.server.deps.store.alerts.list((a) => a.state !== 'resolved')).toEqual([]);
+    const ctx = await p.chrome.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
+    const ed = await ctx.newPage();
+    await login(ed, p.server.url, 'bientap', p.password('bientap'));
+    expect(await ed.locator('[data-k="ov:alerts"]').textContent()).toBe('0');
+    await ed.goto(`${p.server.url}/ui/programmes`);
+    const tanTrao = ed.locator('fieldset#f-targetUnits label', { hasText: 'Xã Tân Trào' });
+    expect(await tanTrao.textContent()).toContain('0 cụm loa, 1 bảng tin');
+    expect(
+      await ed.locator('fieldset#f-targetUnits label', { hasText: 'Thị trấn Sơn Dương' }).textContent(),
+    ).toContain('2 cụm loa');
+    await ed.locator('#f-items label', { hasText: 'Lịch tiêm chủng' }).locator('input').check();
+    await ed.locator('#f-items label', { hasText: 'Bản tin sáng' }).locator('input').check();
+    await ed.selectOption('#f-channel', '+new');
+    await ed.fill('#f-channelName', 'Thông báo Tân Trào');
+    await ed.uncheck('input[name=targetUnits][value="08"]');
+    await tanTrao.locator('input').check();
+    await ed.selectOption('#f-rule', 'once');
+    const local = (ms: number) => new Date(ms + 7 * 3600_000).toISOString().slice(0, 16); // datetime-local in +07:00
+    await ed.fill('#f-at', local(Date.now() - 3600_000));
+    await ed.click('button[value=submit]');
+    await expect
+      .poll(() => ed.locator('[data-error-for="at"]').textContent(), { timeout: 10_000 })
+      .toContain('đã qua');
+    await ed.fill('#f-at', local(Date.now() + 2 * 86_400_000));
+    await Promise.all([ed.waitForURL(/ok=common.savedOk/), ed.click('button[value=submit]')]);
+    const row = ed.locator('#bundle-list tr', { hasText: 'Thông báo Tân Trào' });
+    expect(await row.textContent()).toContain('Lần phát tới');
+    expect(await row.textContent()).toContain('Xã Tân Trào');
+    await ed.screenshot({ path: join(ART, 'programmes-after-submit.png'), fullPage: true });
+    const bundle = (await p.server.deps.store.bundles.list((b) => b.channel === 'thong-bao-tan-trao'))[0];
+    expect(bundle?.manifest.targets).toEqual([{ unit: '08/02503' }]);
+
+    // Diacritics ignored in the device search.
+    await ed.goto(`${p.server.url}/ui/fleet?q=${encodeURIComponent('tan trao')}`);
+    const fleet = (await ed.locator('#fleet-table').textContent()) ?? '';
+    expect(fleet).toContain('Bảng tin điện tử – Xã Tân Trào');
+    expect(fleet).not.toContain('Cụm loa 1');
+    // The demo's devices stand in their communes on the map.
+    await expect
+      .poll(() => ed.evaluate<string>("document.getElementById('map')?.dataset.ready ?? ''"), {
+        timeout: 10_000,
+      })
+      .toBe('3');
+
+    const ap = await ctx.newPage();
+    await login(ap, p.server.url, 'pheduyet', p.password('pheduyet'));
+    const badge = await ap.locator('nav.main-nav a[href="/ui/approvals"] .nav-badge').textContent();
+    expect(Number(badge?.trim().split(/\s/)[0])).toBeGreaterThanOrEqual(1);
+    await ap.goto(`${p.server.url}/ui/approvals/${encodeURIComponent(bundle?.id ?? '')}`);
+    const sum = (await ap.locator('#summary').textContent()) ?? '';
+    expect(sum).toContain('Bản tin sáng');
+    expect(sum).toContain('Một lần, lúc');
+    expect(sum).toContain('Xã Tân Trào');
+    expect(sum).toContain('0 cụm loa, 1 bảng tin');
+    expect(sum).toContain('Thông thường');
+    expect(sum).toContain('Lần phát tới');
+    expect(await ap.locator('#summary audio').count()).toBe(1);
+    expect(await ap.locator('#summary blockquote').textContent()).toBeTruthy();
+    await ap.screenshot({ path: join(ART, 'approval-summary-desktop.png'), fullPage: true });
+    // A rejection needs a reason.
+    await ap.click('form[action$="/reject"] button');
+    await expect
+      .poll(() => ap.locator('[data-error-for="reason"]').textContent(), { timeout: 10_000 })
+      .toBe('Vui lòng nhập trường này.');
+    expect((await p.server.deps.store.bundles.get(bundle?.id ?? ''))?.state).toBe('submitted');
+    await ctx.close();
+  }, 120_000);
 });

@@ -14,7 +14,13 @@ import { rawPublicKey } from '@loa/protocol';
 import { pino } from 'pino';
 import { type Browser as Chromium, chromium, type Page } from 'playwright-core';
 import { loadOrCreateDemoRoot } from '../../../scripts/src/demo/keys.js';
-import { DEMO_COMMUNES, type DemoState, publishBundle, seedDemo } from '../../../scripts/src/demo/seed.js';
+import {
+  DEMO_COMMUNES,
+  type DemoState,
+  placeDemoDevices,
+  publishBundle,
+  seedDemo,
+} from '../../../scripts/src/demo/seed.js';
 import { apiAsUser, asBootstrapAdmin } from '../../../scripts/src/sim/provision.js';
 import { SimStation } from '../../../scripts/src/sim/station.js';
 
@@ -109,6 +115,7 @@ export async function startDemoProvince(opts: {
   const until = Date.now() + 60_000;
   while (devices.some((d) => !d.runtime?.link()?.connected) && Date.now() < until)
     await new Promise((r) => setTimeout(r, 200));
+  await placeDemoDevices(server);
   const chrome = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   return {
     server,

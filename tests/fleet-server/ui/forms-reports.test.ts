@@ -121,7 +121,7 @@ describe('programme form', () => {
       { ...EMPTY_PROGRAMME, items: ['c1'], rule: 'once', at: '2026-11-26T08:00', targets: '08' },
       ctx,
     );
-    expect('errors' in past && past.errors.at).toEqual({ key: 'err.datetime' });
+    expect('errors' in past && past.errors.at).toEqual({ key: 'err.past' });
   });
 });
 

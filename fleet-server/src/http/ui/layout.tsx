@@ -110,6 +110,12 @@ export function Layout(props: {
                 <li>
                   <a href={n.href} aria-current={isCurrent(ctx.path, n.href) ? 'page' : undefined}>
                     {t(n.key)}
+                    {n.key === 'nav.approvals' && ctx.waiting ? (
+                      <span class="nav-badge" title={t('appr.badge', { n: ctx.waiting })}>
+                        {ctx.waiting}
+                        <span class="sr-only"> {t('appr.badge', { n: ctx.waiting })}</span>
+                      </span>
+                    ) : null}
                   </a>
                 </li>
               ))}

@@ -78,6 +78,12 @@ export async function guard(
     if (forbidden) return { response: await forbidden(ctx) };
     return { response: forbiddenPage(c, ctx, permission) };
   }
+  if (can(user.role, 'bundle.approve')) {
+    const waiting = await s.deps.store.bundles.list(
+      (b) => b.state === 'submitted' && b.units.every((u) => inScope(user, u)),
+    );
+    if (waiting.length > 0) ctx.waiting = waiting.length;
+  }
   return { user, ctx };
 }
 

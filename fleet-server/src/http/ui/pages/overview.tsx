@@ -2,6 +2,7 @@
 /** Overview page: online/offline per unit, open alerts, today's programme planned vs played. */
 import type { Hono } from 'hono';
 import { can } from '../../../domain/rbac.js';
+import type { AlertRecord } from '../../../store/types.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { callApi } from '../api-client.js';
 import { Ago, Badge, Bar, Csrf, Empty, Section } from '../components.js';
@@ -11,16 +12,15 @@ import { formatNumber } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import type { LiveView, UpdateSet } from '../live.js';
 import { errorPage } from '../refusal.js';
-import { checkFormCsrf, done, guard, readForm, type UiServer } from '../shared.js';
+import { checkFormCsrf, done, guard, list, readForm, type UiServer } from '../shared.js';
 import { formatDay, formatTime, vnDay, vnDayStart } from '../time.js';
 import { buildFleet, summarizeByUnit } from '../view-models/fleet.js';
 import { buildOverview, type OverviewVm } from '../view-models/overview.js';
 import { alertLabel } from './fleet-view.js';
 
-async function loadOverview(
-  s: UiServer,
-  user: AuthUser,
-): Promise<OverviewVm & { names: Map<string, string> }> {
+type OverviewPageVm = OverviewVm & { names: Map<string, string>; unitNames: Map<string, string> };
+
+async function loadOverview(s: UiServer, user: AuthUser): Promise<OverviewPageVm> {
   const now = s.deps.clock.now();
   const day = vnDay(now);
   const dayStart = vnDayStart(day);
@@ -42,18 +42,61 @@ async function loadOverview(
     dayStartMs: dayStart,
     nowMs: now,
   });
-  return { ...vm, names };
+  return { ...vm, names, unitNames: new Map([...inp.units].map(([p, u]) => [p, u.name])) };
+}
+
+/** Open alerts of one cause in one unit: "Mất điện lưới · Xã Tân Trào · 3 cụm loa". */
+export interface AlertGroup {
+  rule: string;
+  unit: string;
+  unitName: string;
+  severity: AlertRecord['severity'];
+  alerts: AlertRecord[];
+  /** Ids of the group's alerts not yet acknowledged. */
+  open: string[];
+  /** The earliest opening. */
+  openedAt: string;
+}
+
+export function groupAlerts(
+  alerts: readonly AlertRecord[],
+  unitNames: ReadonlyMap<string, string>,
+): AlertGroup[] {
+  const sev = { critical: 0, warning: 1, info: 2 } as const;
+  const groups = new Map<string, AlertGroup>();
+  for (const a of alerts) {
+    const k = `${a.unit}|${a.rule}`;
+    let g = groups.get(k);
+    if (!g) {
+      g = {
+        rule: a.rule,
+        unit: a.unit,
+        unitName: unitNames.get(a.unit) ?? a.unit,
+        severity: a.severity,
+        alerts: [],
+        open: [],
+        openedAt: a.openedAt,
+      };
+      groups.set(k, g);
+    }
+    g.alerts.push(a);
+    if (a.state === 'open') g.open.push(a.id);
+    if (a.openedAt < g.openedAt) g.openedAt = a.openedAt;
+    if (sev[a.severity] < sev[g.severity]) g.severity = a.severity;
+  }
+  return [...groups.values()].sort(
+    (a, b) =>
+      sev[a.severity] - sev[b.severity] ||
+      b.alerts.length - a.alerts.length ||
+      a.unitName.localeCompare(b.unitName, 'vi'),
+  );
 }
 
 function pct(lang: UiCtx['lang'], a: number, b: number): string {
   return b === 0 ? '—' : `${formatNumber(lang, (a / b) * 100, 1)}%`;
 }
 
-function OverviewPage(props: {
-  ctx: UiCtx;
-  vm: OverviewVm & { names: Map<string, string> };
-  canAck: boolean;
-}) {
+function OverviewPage(props: { ctx: UiCtx; vm: OverviewPageVm; canAck: boolean }) {
   const { ctx, vm } = props;
   const t = ctx.t;
   const n = (x: number) => formatNumber(ctx.lang, x);
@@ -135,44 +178,58 @@ function OverviewPage(props: {
             {vm.alerts.length === 0 ? (
               <Empty>{t('overview.noAlerts')}</Empty>
             ) : (
-              <table>
+              <table id="alert-groups">
                 <tbody>
-                  {vm.alerts.slice(0, 50).map((a) => (
-                    <tr>
-                      <td>
-                        <Badge
-                          tone={
-                            a.severity === 'critical' ? 'bad' : a.severity === 'warning' ? 'warn' : 'info'
-                          }
-                        >
-                          {alertLabel(ctx, a.rule)}
-                        </Badge>
-                      </td>
-                      <td>
-                        <a href={ui(`/devices/${encodeURIComponent(a.deviceId)}`)} title={a.deviceId}>
-                          {vm.names.get(a.deviceId) ?? a.deviceId}
-                        </a>
-                        <br />
-                        <small class="muted">{a.message}</small>
-                      </td>
-                      <td>
-                        <Ago ctx={ctx} at={a.openedAt} />
-                        {a.state === 'acknowledged' ? (
-                          <>
-                            <br />
-                            <small class="muted">{t('alert.acknowledged')}</small>
-                          </>
-                        ) : props.canAck ? (
-                          <form method="post" action={ui(`/alerts/${encodeURIComponent(a.id)}/ack`)}>
-                            <Csrf ctx={ctx} />
-                            <button type="submit" class="secondary">
-                              {t('alert.ack')}
-                            </button>
-                          </form>
-                        ) : null}
-                      </td>
-                    </tr>
-                  ))}
+                  {groupAlerts(vm.alerts, vm.unitNames)
+                    .slice(0, 50)
+                    .map((g) => (
+                      <tr>
+                        <td>
+                          <Badge
+                            tone={
+                              g.severity === 'critical' ? 'bad' : g.severity === 'warning' ? 'warn' : 'info'
+                            }
+                          >
+                            {alertLabel(ctx, g.rule)}
+                          </Badge>
+                        </td>
+                        <td>
+                          <strong title={g.unit}>{g.unitName}</strong>{' '}
+                          <span class="muted">· {t('alert.covers', { n: g.alerts.length })}</span>
+                          <br />
+                          <small>
+                            {g.alerts.slice(0, 5).map((a, i) => (
+                              <>
+                                {i > 0 ? ', ' : ''}
+                                <a href={ui(`/devices/${encodeURIComponent(a.deviceId)}`)} title={a.deviceId}>
+                                  {vm.names.get(a.deviceId) ?? a.deviceId}
+                                </a>
+                              </>
+                            ))}
+                            {g.alerts.length > 5 ? ` … (+${g.alerts.length - 5})` : ''}
+                          </small>
+                        </td>
+                        <td>
+                          <Ago ctx={ctx} at={g.openedAt} />
+                          {g.open.length === 0 ? (
+                            <>
+                              <br />
+                              <small class="muted">{t('alert.acknowledged')}</small>
+                            </>
+                          ) : props.canAck ? (
+                            <form method="post" action={ui('/alerts/ack')}>
+                              <Csrf ctx={ctx} />
+                              {g.open.map((id) => (
+                                <input type="hidden" name="id" value={id} />
+                              ))}
+                              <button type="submit" class="secondary">
+                                {t('alert.ack')}
+                              </button>
+                            </form>
+                          ) : null}
+                        </td>
+                      </tr>
+                    ))}
                 </tbody>
               </table>
             )}
@@ -290,6 +347,20 @@ export function registerOverviewPage(app: Hono<AppEnv>, s: UiServer): void {
         canAck={can(g.user.role, 'alert.manage')}
       />,
     );
+  });
+
+  // Acknowledges a group of alerts (one cause in one unit) at once.
+  app.post('/ui/alerts/ack', async (c) => {
+    const g = await guard(c, s, 'alert.manage');
+    if ('response' in g) return g.response;
+    const f = await readForm(c);
+    checkFormCsrf(c, f);
+    for (const id of list(f, 'id').slice(0, 1000)) {
+      const r = await callApi(s.api, c, 'POST', `/alerts/${encodeURIComponent(id)}/ack`, {});
+      if (!r.ok && r.status !== 409)
+        return errorPage(c, g.ctx, `${r.message} (${r.code})`, r.status === 403 ? 403 : 400);
+    }
+    return done(c, ui('/'), 'common.savedOk');
   });
 
   app.post('/ui/alerts/:id/ack', async (c) => {

@@ -24,6 +24,7 @@ import { fold } from '../text.js';
 import { formatDateTime } from '../time.js';
 import { type UnitNode, UnitTreeField, unitTree } from '../unit-tree.js';
 import { EMPTY_PROGRAMME, type ProgrammeForm, parseProgramme } from '../view-models/programme-form.js';
+import { describeEntry, nextOccurrences } from '../view-models/schedule-words.js';
 
 /** The channel picker's "new channel" choice (a channel id never starts with "+"). */
 const NEW_CHANNEL = '+new';
@@ -48,6 +49,9 @@ export const BSTATE_TONE: Record<string, Tone> = {
 
 interface ProgVm {
   tree: UnitNode[];
+  unitNames: Map<string, string>;
+  /** The newest published bundle of each channel (older ones are replaced on the stations). */
+  latest: Map<string, string>;
   /** Channels already used, with a readable name (the latest description), for the picker. */
   channels: { id: string; name: string }[];
   content: ContentRecord[];
@@ -61,6 +65,16 @@ interface ProgVm {
 export function BundleState(props: { ctx: UiCtx; state: string }) {
   return (
     <Badge tone={BSTATE_TONE[props.state] ?? 'muted'}>{props.ctx.t(`bstate.${props.state}` as MsgKey)}</Badge>
+  );
+}
+
+function NextPlays(props: { ctx: UiCtx; at: number[] }) {
+  const t = props.ctx.t;
+  if (props.at.length === 0) return <small class="muted">{t('words.noNext')}</small>;
+  return (
+    <small>
+      {t('words.next')}: {props.at.map((x) => formatDateTime(x)).join(' · ')}
+    </small>
   );
 }
 
@@ -229,7 +243,7 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                   <th>{t('fleet.bundle')}</th>
                   <th>{t('prog.targets')}</th>
                   <th>{t('prog.status')}</th>
-                  <th>{t('common.time')}</th>
+                  <th>{t('words.next')}</th>
                   <th>{t('common.actions')}</th>
                 </tr>
               </thead>
@@ -237,16 +251,33 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                 {vm.bundles.map((b) => (
                   <tr data-bundle={b.id}>
                     <td>
-                      <a href={ui(`/approvals/${encodeURIComponent(b.id)}`)}>{b.id}</a>
+                      <a href={ui(`/approvals/${encodeURIComponent(b.id)}`)} title={b.id}>
+                        {b.manifest.items.map((i) => i.title).join(' · ') || b.id}
+                      </a>
                       <br />
-                      <small class="muted">{b.manifest.items.map((i) => i.title).join(' · ')}</small>
+                      <small class="muted">
+                        {vm.channels.find((ch) => ch.id === b.channel)?.name ?? b.channel} · v{b.version}
+                      </small>
                     </td>
-                    <td>{b.units.join(', ')}</td>
+                    <td>
+                      {b.units
+                        .map((u) => <span title={u}>{vm.unitNames.get(u) ?? u}</span>)
+                        .flatMap((x, i) => (i ? [', ', x] : [x]))}
+                    </td>
                     <td>
                       <BundleState ctx={ctx} state={b.state} />
                       {b.rejectedReason ? <small class="muted"> {b.rejectedReason}</small> : null}
                     </td>
-                    <td>{formatDateTime(b.updatedAt)}</td>
+                    <td class="next-plays">
+                      {(b.manifest.schedule ?? []).map((e) => (
+                        <div>{describeEntry(t, e)}</div>
+                      ))}
+                      {b.state === 'published' && vm.latest.get(b.channel) !== b.id ? (
+                        <small class="muted">{t('prog.superseded')}</small>
+                      ) : ['rejected', 'withdrawn'].includes(b.state) ? null : (
+                        <NextPlays ctx={ctx} at={nextOccurrences(b.manifest, ctx.now)} />
+                      )}
+                    </td>
                     <td>
                       {b.state === 'draft' && vm.canCompose ? (
                         <form method="post" action={ui(`/bundles/${encodeURIComponent(b.id)}/submit`)}>
@@ -301,8 +332,17 @@ async function loadProg(
         version: b.version,
       });
   }
+  const latest = new Map<string, string>();
+  const latestV = new Map<string, number>();
+  for (const b of bundles.ok ? bundles.data : [])
+    if (b.state === 'published' && b.version > (latestV.get(b.channel) ?? 0)) {
+      latestV.set(b.channel, b.version);
+      latest.set(b.channel, b.id);
+    }
   const vm: ProgVm = {
     tree: unitTree(units.values(), devices),
+    unitNames: new Map([...units].map(([p, u]) => [p, u.name])),
+    latest,
     channels: [...channels.values()]
       .map(({ id, name }) => ({ id, name }))
       .sort((a, b) => a.name.localeCompare(b.name, 'vi')),

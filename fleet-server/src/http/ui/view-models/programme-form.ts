@@ -108,7 +108,7 @@ export function parseProgramme(
   } else if (f.rule === 'once') {
     const at = fromLocalInput(f.at);
     if (!at) errors.at = { key: 'err.datetime' };
-    else if (Date.parse(at) <= ctx.nowMs) errors.at = { key: 'err.datetime' };
+    else if (Date.parse(at) <= ctx.nowMs) errors.at = { key: 'err.past' };
     else rule = { type: 'once', at };
   } else errors.rule = { key: 'err.invalid' };
   const repeat = int(f.repeat, 1, 100);
