@@ -7,8 +7,8 @@ import { parseArgs } from 'node:util';
 import { isLoaError } from '@loa/protocol';
 import { type Logger, pino } from 'pino';
 import { type AgentConfig, loadConfig } from './config.js';
+import { safeStateFromRaw } from './drivers/factory.js';
 import { hashPassword } from './http/password.js';
-import { safeStateFromRaw } from './services/station-hardware.js';
 
 export interface CliDeps {
   start: (config: AgentConfig) => Promise<{ stop(): Promise<void> }>;

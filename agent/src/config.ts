@@ -164,6 +164,25 @@ export const ConfigSchema = z.strictObject({
         .array(z.strictObject({ start: timeOfDay, end: timeOfDay, volume }))
         .max(24)
         .default([]),
+      /**
+       * Attention chime before emergency audio: a local audio file, or a generated tone
+       * (toneHz), played for durationMs (the length of the file).
+       */
+      emergencyChime: z
+        .strictObject({
+          file: path.optional(),
+          toneHz: z
+            .number({ error: 'phải là tần số 50–8000 Hz' })
+            .int({ error: 'phải là tần số 50–8000 Hz' })
+            .min(50, { error: 'phải là tần số 50–8000 Hz' })
+            .max(8000, { error: 'phải là tần số 50–8000 Hz' })
+            .optional(),
+          durationMs: ms(30_000).refine((v) => v >= 100, { error: 'phải từ 100 đến 30000 mili-giây' }),
+        })
+        .refine((c) => (c.file === undefined) !== (c.toneHz === undefined), {
+          error: 'cần đúng một trong hai: file (tệp âm thanh) hoặc toneHz (âm tạo ra)',
+        })
+        .optional(),
     })
     .default({ utcOffset: '+07:00', quietHours: [], volume: 80, volumeWindows: [] }),
   technician: z
@@ -216,6 +235,7 @@ export function parseConfig(raw: unknown, baseDir: string): AgentConfig {
   c.trust.rootKeys = c.trust.rootKeys.map(abs);
   if (c.fleet?.provisioningFile) c.fleet.provisioningFile = abs(c.fleet.provisioningFile);
   if (c.audio.output.type === 'wav') c.audio.output.path = abs(c.audio.output.path);
+  if (c.station.emergencyChime?.file) c.station.emergencyChime.file = abs(c.station.emergencyChime.file);
   return c;
 }
 

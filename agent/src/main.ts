@@ -7,43 +7,48 @@
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { keyId, LoaError } from '@loa/protocol';
+import { keyId, LoaError, systemClock } from '@loa/protocol';
+import { writeJsonAtomic } from '@loa/protocol/fs';
 import { type Logger, multistream, pino } from 'pino';
 import { z } from 'zod';
 import { runCli } from './cli.js';
 import type { AgentConfig } from './config.js';
 import type { ClockReading } from './domain/clock-trust.js';
-import type { ActiveBundle as PlanBundle } from './domain/scheduler/types.js';
-import { SimAudioDriver } from './drivers/audio/sim.js';
 import type { AudioDriver } from './drivers/audio/types.js';
+import { createAudio } from './drivers/factory.js';
 import type { HttpFetch } from './http/client.js';
-import { type ActiveBundle, BundleStore } from './services/bundle-store.js';
-import { TrustedClock } from './services/clock.js';
-import { CommandHandler } from './services/commands.js';
-import { dataPaths, ensureDir, readJsonFile, writeJsonAtomic } from './services/data-dir.js';
+import { type ActiveBundle, BundleStore } from './services/content/bundle-store.js';
+import { loadPinnedRoots, TrustStore } from './services/content/trust-store.js';
+import { stationExecutors } from './services/fleet/command-executors.js';
+import { CommandHandler } from './services/fleet/commands.js';
 import {
   CredentialsSchema,
   Enrolment,
   loadOrCreateDeviceKey,
   readProvisioning,
-} from './services/enrolment.js';
-import { FleetLink } from './services/fleet-link.js';
-import { HealthCollector } from './services/health.js';
-import { LogRing } from './services/log-ring.js';
-import { Player } from './services/player.js';
-import { ProofJournal } from './services/proof-journal.js';
-import { SdNotify } from './services/sd-notify.js';
-import { buildHardware, type StationHardware } from './services/station-hardware.js';
-import type { TechnicianPage } from './services/technician-page.js';
-import { fetchTrustPolicy, loadPinnedRoots, TrustStore } from './services/trust-store.js';
+} from './services/fleet/enrolment.js';
+import { FleetLink } from './services/fleet/fleet-link.js';
+import { HealthCollector } from './services/fleet/health.js';
+import { stationInbox } from './services/fleet/inbox.js';
+import { Player } from './services/playback/player.js';
+import { ProofJournal } from './services/playback/proof-journal.js';
+import { TrustedClock } from './services/station/clock.js';
+import { relayTester } from './services/station/relay-test.js';
+import { buildHardware, type StationHardware } from './services/station/station-hardware.js';
+import { dataPaths, ensureDir, readJsonFile } from './services/system/data-dir.js';
+import { LogRing } from './services/system/log-ring.js';
+import { SdNotify } from './services/system/sd-notify.js';
+import type { TechnicianPage } from './services/system/technician-page.js';
 
 export const AGENT_VERSION = '0.1.0';
 
 export interface AgentRuntime {
   config: AgentConfig;
   hardware: StationHardware;
+  /** The audio driver in use (simulated in demos and tests). */
+  audio: AudioDriver;
   bundles: BundleStore;
   journal: ProofJournal;
   player: Player;
@@ -70,10 +75,6 @@ export interface StartOptions {
 }
 
 const StateSchema = z.object({ boot: z.number().int().min(0) });
-
-function toPlan(b: ActiveBundle, blobDir: string): PlanBundle {
-  return { manifest: b.manifest, blobDir, activatedAt: Date.parse(b.activatedAt) };
-}
 
 /** Builds and starts the whole agent. On failure everything already started is stopped. */
 export async function startAgent(config: AgentConfig, opts: StartOptions = {}): Promise<AgentRuntime> {
@@ -102,13 +103,12 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     const paths = dataPaths(config.device.dataDir);
     await ensureDir(paths.root, 0o700);
     const boot = ((await readJsonFile(paths.state, StateSchema).catch(() => undefined))?.boot ?? 0) + 1;
-    await writeJsonAtomic(paths.state, { boot });
+    await writeJsonAtomic(paths.state, { boot }, 0o600);
     const key = await loadOrCreateDeviceKey(paths.deviceKey, log);
     const provisionalId = `k-${keyId(key).slice(0, 16)}`;
 
     // Hardware first: relays to the safe state before anything else can fail.
-    const wallClock = { now: () => Date.now() };
-    const hw = await buildHardware(config.hardware, log, wallClock);
+    const hw = await buildHardware(config.hardware, log, systemClock);
     started('gpio', hw.gpio, (g) => g.close());
     await hw.amplifier.start();
     started('amplifier', hw.amplifier, (a) => a.stop());
@@ -127,17 +127,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     }
 
     const clock = new TrustedClock(
-      {
-        dataDir: paths.root,
-        ...(hw.modem
-          ? {
-              modemTime: async () => {
-                const t = hw.modem?.networkNow();
-                return t ? { timeMs: t.utcMs } : null;
-              },
-            }
-          : {}),
-      },
+      { dataDir: paths.root, ...(hw.modem ? { modem: hw.modem } : {}) },
       { logger: log, ...(opts.clockReading ? { reading: opts.clockReading } : {}) },
     );
     await clock.start();
@@ -201,19 +191,17 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     await bundles.start();
     started('bundles', bundles, (b) => b.stop());
 
-    // Modules a station needs only for a configured feature are imported when it is configured:
-    // fluent-ffmpeg (real audio), hono (technician page), serialport/onoff (real drivers).
-    const ffmpegMod = config.audio.driver === 'sim' ? undefined : await import('./drivers/audio/ffmpeg.js');
-    const audio: AudioDriver = ffmpegMod
-      ? new ffmpegMod.FfmpegAudioDriver({
-          output: config.audio.output,
-          inputs: config.audio.inputs,
-          logger: log,
-        })
-      : new SimAudioDriver();
+    const audio = await createAudio(config.audio, log);
+    const chimeCfg = config.station.emergencyChime;
+    const chime = chimeCfg && {
+      durationMs: chimeCfg.durationMs,
+      ...(chimeCfg.file ? { path: chimeCfg.file } : {}),
+      ...(chimeCfg.toneHz ? { tone: { frequencyHz: chimeCfg.toneHz } } : {}),
+    };
     const relayCfg = config.audio.streamRelay;
     const player = new Player({
-      audio,
+      programme: bundles,
+      audio: audio.driver,
       gate: hw.amplifier,
       proofs: journal,
       clock,
@@ -223,20 +211,18 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         quietHours: config.station.quietHours,
         volume: config.station.volume,
         volumeWindows: config.station.volumeWindows,
+        ...(chime ? { chime } : {}),
       },
-      stateFile: join(paths.root, 'player.json'),
+      stateFile: paths.player,
       streamRelay: {
         failoverMs: relayCfg.failoverS * 1000,
         silenceMs: relayCfg.silenceS * 1000,
         ...(relayCfg.fallback === 'none' ? {} : { fallback: { kind: 'input', input: relayCfg.fallback } }),
       },
-      ...(ffmpegMod ? { probeDurationMs: (p: string) => ffmpegMod.probeDurationMs(p) } : {}),
+      ...(audio.probeDurationMs ? { probeDurationMs: audio.probeDurationMs } : {}),
     });
-    const blobDir = join(paths.bundles, 'blobs');
-    player.setBundles(bundles.active().map((b) => toPlan(b, blobDir)));
     await player.start();
     started('player', player, (p) => p.stop());
-    bundles.on('activated', () => player.setBundles(bundles.active().map((b) => toPlan(b, blobDir))));
     const readyMs = performance.now() - t0;
 
     const health = new HealthCollector({
@@ -257,15 +243,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       lastError: () => bundles.lastError ?? enrolment.lastError,
     });
 
-    /** Amplifier (and zone) on; resolves once on, switches back to idle after `seconds`. */
-    const relayTest = async (seconds: number, zone?: string) => {
-      // The amplifier gate is not shared-counted: never test it under a programme.
-      if (player.status().onAir) throw new LoaError('ON_AIR', 'Đang phát thanh: không thử rơ-le lúc này');
-      await hw.amplifier.ready(zone ? [zone] : undefined);
-      setTimeout(() => {
-        if (!player.status().onAir) hw.amplifier.idle();
-      }, seconds * 1000).unref();
-    };
+    const relayTest = relayTester({ gate: hw.amplifier, onAir: () => player.status().onAir !== null });
     const reboot =
       opts.reboot ??
       (() => {
@@ -283,25 +261,17 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       },
       clock,
       logger: log,
-      executors: {
-        playNow: (p, cmd) => player.playNow(p.channel ?? 'main', p.itemId as string, { commandId: cmd.id }),
-        stop: async () => player.stopCurrent(),
-        volume: async (v) => player.setVolume(v),
-        testTone: (p, cmd) => player.testTone(p.seconds ?? 5, p.frequencyHz ?? 1000, { commandId: cmd.id }),
-        relayTest: (p) => relayTest(p.seconds ?? 5, p.zone),
-        sync: async () => {
-          await hw.modem?.pollNow().catch(() => undefined);
-          const c = creds();
-          if (c?.endpoints.api) {
-            const policy = await fetchTrustPolicy(c.endpoints.api, deviceHeaders(), opts.fetch);
-            if (policy) await trust.install(policy); // refused policies fail the command with their code
-          }
-          await link?.sendHealthNow();
-        },
-        reboot: async () => {
-          setTimeout(reboot, 500);
-        },
-      },
+      executors: stationExecutors({
+        player,
+        relayTest,
+        modem: hw.modem,
+        trust,
+        api: () => creds()?.endpoints.api,
+        headers: deviceHeaders,
+        sendHealthNow: async () => link?.sendHealthNow(),
+        reboot,
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      }),
     });
     await commands.start();
     started('commands', commands, (c) => c.stop());
@@ -320,17 +290,14 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         journal,
         health: () => health.collect(),
         healthIntervalMs: (config.fleet?.healthIntervalS ?? 60) * 1000,
-        onNotify: (n) => void bundles.fetchNotified(n).catch(() => undefined),
-        onEmergency: (e) => void bundles.installInline(e.manifest, e.blobBase).catch(() => undefined),
-        onCommand: (raw) => commands.handle(raw),
-        onServerTime: (ms, rttMs) => clock.reportServerTime(ms, rttMs),
+        statuses: bundles,
+        inbox: stationInbox({ bundles, commands, clock }),
         clock,
         logger: log,
       });
       link.start();
       started('fleet-link', link, (l) => l.stop());
     };
-    bundles.on('status', (s) => link?.publishStatus(s));
     enrolment.on('enrolled', startLink);
     await enrolment.start();
     started('enrolment', enrolment, (e) => e.stop());
@@ -342,7 +309,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         ? await readProvisioning(config.fleet.provisioningFile).catch(() => undefined)
         : undefined;
       const passwordHash = config.technician.passwordHash ?? prov?.technicianPasswordHash;
-      const { TechnicianPage } = await import('./services/technician-page.js');
+      const { TechnicianPage } = await import('./services/system/technician-page.js');
       technician = new TechnicianPage({
         listen: config.technician.listen,
         port: config.technician.port,
@@ -356,6 +323,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
           testTone: (s, hz) => player.testTone(s, hz),
           deviceLabel: () => `${deviceId()}${unit() ? ` (${unit()})` : ''}`,
           clock,
+          clockWaiting: () => clock.waiting(),
         },
       });
       await technician.start();
@@ -370,6 +338,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     return {
       config,
       hardware: hw,
+      audio: audio.driver,
       bundles,
       journal,
       player,
@@ -398,7 +367,7 @@ export async function importBundle(
 ): Promise<ActiveBundle | undefined> {
   const paths = dataPaths(config.device.dataDir);
   await ensureDir(paths.root, 0o700);
-  const clock = { now: () => Date.now() };
+  const clock = systemClock;
   const trust = new TrustStore({
     file: paths.trust,
     pinned: await loadPinnedRoots(config.trust.rootKeys, config.trust.threshold),

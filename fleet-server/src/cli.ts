@@ -1,27 +1,94 @@
 /**
- * Command-line entry: configuration from the environment (PORT, MQTT_PORT, DATA_DIR, HOST,
- * TLS_CERT, TLS_KEY, PUBLIC_URL, MQTT_PUBLIC_URL, RETENTION_DAYS, TRUST_ROOTS, ENROL_APPROVAL,
- * LOG_LEVEL), prints the first administrator's one-time password on a fresh data directory,
- * stops cleanly on SIGINT/SIGTERM.
+ * Command-line entry, and the only place that reads the environment: configuration (PORT,
+ * MQTT_PORT, DATA_DIR, HOST, TLS_CERT, TLS_KEY, PUBLIC_URL, MQTT_PUBLIC_URL, RETENTION_DAYS,
+ * HEALTH_HISTORY_EVERY_S, TRUST_ROOTS, ENROL_APPROVAL), the logger (LOG_LEVEL) and the standard
+ * plugins' options (LOA_KEY_SECRET, MAX_UPLOAD_MB, TILE_URL). Prints the first administrator's
+ * one-time password on a fresh data directory, stops cleanly on SIGINT/SIGTERM.
  */
-import { isLoaError } from '@loa/protocol';
-import { configFromEnv } from './config.js';
-import { dashboardPlugin } from './http/ui/index.js';
-import { type ServerPlugin, startFleetServer } from './main.js';
-import { contentOptionsFromEnv, contentPlugin } from './services/index.js';
+import { isLoaError, LoaError } from '@loa/protocol';
+import { pino } from 'pino';
+import type { ServerConfigInput } from './config.js';
+import { type StartOptions, startFleetServer } from './main.js';
+import type { ContentServicesOptions } from './plugins/content.js';
+import { standardPlugins } from './plugins/standard.js';
+import type { ServerPlugin } from './server-plugin.js';
+import { parseMasterKey } from './services/signer.js';
 
-/** The standard server: core + content side (publishing, ingest, alerts) + dashboard. */
-export function standardPlugins(env: NodeJS.ProcessEnv = {}): ServerPlugin[] {
-  return [
-    contentPlugin(contentOptionsFromEnv(env)),
-    dashboardPlugin(env.TILE_URL ? { tileUrl: env.TILE_URL } : {}),
-  ];
+/** Everything startFleetServer takes, from the environment (the CLI passes `process.env`). */
+export function optionsFromEnv(env: NodeJS.ProcessEnv): StartOptions {
+  return {
+    config: configFromEnv(env),
+    logger: pino({ name: 'loa-fleet-server', level: env.LOG_LEVEL || 'info' }),
+    plugins: standardPlugins({
+      content: contentOptionsFromEnv(env),
+      dashboard: env.TILE_URL ? { tileUrl: env.TILE_URL } : {},
+    }),
+  };
+}
+
+function intEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n))
+    throw new LoaError('CONFIG_INVALID', `${name} phải là số nguyên (đang là "${v}")`);
+  return n;
+}
+
+/** Configuration from environment variables (PORT, MQTT_PORT, DATA_DIR, HOST, TLS_CERT, TLS_KEY, …). */
+export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
+  const out: ServerConfigInput = {};
+  const port = intEnv(env, 'PORT');
+  if (port !== undefined) out.httpPort = port;
+  const mqtt = intEnv(env, 'MQTT_PORT');
+  if (mqtt !== undefined) out.mqttPort = mqtt;
+  if (env.HOST) out.host = env.HOST;
+  if (env.DATA_DIR) out.dataDir = env.DATA_DIR;
+  if (env.TLS_CERT || env.TLS_KEY) {
+    if (!env.TLS_CERT || !env.TLS_KEY)
+      throw new LoaError('CONFIG_INVALID', 'TLS_CERT và TLS_KEY phải được đặt cùng nhau');
+    out.tls = { cert: env.TLS_CERT, key: env.TLS_KEY };
+  }
+  if (env.PUBLIC_URL) out.publicUrl = env.PUBLIC_URL;
+  if (env.MQTT_PUBLIC_URL) out.mqttPublicUrl = env.MQTT_PUBLIC_URL;
+  const retention = intEnv(env, 'RETENTION_DAYS');
+  if (retention !== undefined) out.retentionDays = retention;
+  const healthEvery = intEnv(env, 'HEALTH_HISTORY_EVERY_S');
+  if (healthEvery !== undefined) out.healthHistoryEveryS = healthEvery;
+  if (env.TRUST_ROOTS)
+    out.trustRoots = env.TRUST_ROOTS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  if (env.ENROL_APPROVAL)
+    out.enrolmentApprovalDefault = env.ENROL_APPROVAL === '1' || env.ENROL_APPROVAL === 'true';
+  return out;
+}
+
+/**
+ * Options from the environment (the CLI passes `process.env`): LOA_KEY_SECRET (32 bytes, base64
+ * or hex: the key that encrypts server-held signing keys; without it a 0600 file
+ * `<DATA_DIR>/secrets/signing-master.key` is created), MAX_UPLOAD_MB.
+ */
+export function contentOptionsFromEnv(env: NodeJS.ProcessEnv): ContentServicesOptions {
+  const out: ContentServicesOptions = {};
+  if (env.LOA_KEY_SECRET) out.masterKey = parseMasterKey(env.LOA_KEY_SECRET);
+  if (env.MAX_UPLOAD_MB) {
+    const mb = Number(env.MAX_UPLOAD_MB);
+    if (!Number.isInteger(mb) || mb < 1)
+      throw new LoaError(
+        'CONFIG_INVALID',
+        `MAX_UPLOAD_MB phải là số nguyên dương (đang là "${env.MAX_UPLOAD_MB}")`,
+      );
+    out.maxUploadBytes = mb * 1024 * 1024;
+  }
+  return out;
 }
 
 export async function runCli(env: NodeJS.ProcessEnv, plugins?: ServerPlugin[]): Promise<void> {
   let server: Awaited<ReturnType<typeof startFleetServer>>;
   try {
-    server = await startFleetServer({ config: configFromEnv(env), plugins: plugins ?? standardPlugins(env) });
+    const options = optionsFromEnv(env);
+    server = await startFleetServer(plugins ? { ...options, plugins } : options);
   } catch (err) {
     process.stderr.write(
       `loa-fleet-server: ${isLoaError(err) ? `${err.code}: ${err.message}` : String(err)}\n`,

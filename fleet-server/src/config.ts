@@ -1,6 +1,6 @@
 /**
- * Fleet server configuration. Only main.ts reads the environment; everything else receives a
- * `ServerConfig`. Defaults suit development on one machine.
+ * Fleet server configuration. Only the command-line entry (cli.ts) reads the environment;
+ * everything else receives a `ServerConfig`. Defaults suit development on one machine.
  */
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
@@ -59,13 +59,8 @@ export const ServerConfigSchema = z.strictObject({
       maxPayload: z.number().int().min(256).optional(),
       connectTimeoutMs: z.number().int().min(100).default(30_000),
     })
-    .default({
-      ratePerSecond: 20,
-      burst: 100,
-      maxViolations: 50,
-      drainTimeoutMs: 10_000,
-      connectTimeoutMs: 30_000,
-    }),
+    // absent: every field takes its default above
+    .prefault({}),
   /** Pinned root public keys (raw base64) that trust policies must be signed by. */
   trustRoots: z.array(z.string()).default([]),
   trustRootThreshold: z.number().int().min(1).default(1),
@@ -87,42 +82,4 @@ export function parseConfig(input: ServerConfigInput): ServerConfig {
     throw new LoaError('CONFIG_INVALID', `cấu hình không hợp lệ: ${msg}`, { cause: r.error });
   }
   return r.data;
-}
-
-function intEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const v = env[name];
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n))
-    throw new LoaError('CONFIG_INVALID', `${name} phải là số nguyên (đang là "${v}")`);
-  return n;
-}
-
-/** Configuration from environment variables (PORT, MQTT_PORT, DATA_DIR, HOST, TLS_CERT, TLS_KEY, …). */
-export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
-  const out: ServerConfigInput = {};
-  const port = intEnv(env, 'PORT');
-  if (port !== undefined) out.httpPort = port;
-  const mqtt = intEnv(env, 'MQTT_PORT');
-  if (mqtt !== undefined) out.mqttPort = mqtt;
-  if (env.HOST) out.host = env.HOST;
-  if (env.DATA_DIR) out.dataDir = env.DATA_DIR;
-  if (env.TLS_CERT || env.TLS_KEY) {
-    if (!env.TLS_CERT || !env.TLS_KEY)
-      throw new LoaError('CONFIG_INVALID', 'TLS_CERT và TLS_KEY phải được đặt cùng nhau');
-    out.tls = { cert: env.TLS_CERT, key: env.TLS_KEY };
-  }
-  if (env.PUBLIC_URL) out.publicUrl = env.PUBLIC_URL;
-  if (env.MQTT_PUBLIC_URL) out.mqttPublicUrl = env.MQTT_PUBLIC_URL;
-  const retention = intEnv(env, 'RETENTION_DAYS');
-  if (retention !== undefined) out.retentionDays = retention;
-  const healthEvery = intEnv(env, 'HEALTH_HISTORY_EVERY_S');
-  if (healthEvery !== undefined) out.healthHistoryEveryS = healthEvery;
-  if (env.TRUST_ROOTS)
-    out.trustRoots = env.TRUST_ROOTS.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-  if (env.ENROL_APPROVAL)
-    out.enrolmentApprovalDefault = env.ENROL_APPROVAL === '1' || env.ENROL_APPROVAL === 'true';
-  return out;
 }

@@ -1,20 +1,16 @@
 /**
- * The dependencies handed to createApp() and services. Built once in main.ts (the composition
- * root). Other modules add their services here as optional fields (keep additions additive).
+ * The core's dependencies, handed to createApp(), the core routes and the plugins. Built once
+ * in main.ts (the composition root). A plugin's own services are not in here: the plugin hands
+ * them to its routes as arguments (see plugins/).
  */
+import type { Clock } from '@loa/protocol';
 import type { Logger } from 'pino';
 import type { DeviceAuthenticator } from './broker/device-auth.js';
 import type { BrokerApi } from './broker/types.js';
 import type { ServerConfig } from './config.js';
-import type { AuthService } from './http/auth-service.js';
 import type { Metrics } from './metrics.js';
-import type { Store } from './store/types.js';
-
-/** Wall-clock source (ms since epoch); tests inject a fake. */
-export interface Clock {
-  now(): number;
-}
-export const systemClock: Clock = { now: () => Date.now() };
+import type { AuthService } from './services/auth-service.js';
+import type { Store } from './store/ports.js';
 
 export interface Deps {
   config: ServerConfig;
@@ -26,13 +22,4 @@ export interface Deps {
   auth: AuthService;
   /** Device credential check (MQTT and HTTP Basic). */
   deviceAuth: DeviceAuthenticator;
-  /** Content-side services (publisher, ingest, alerts, emergency…), added by their modules. */
-  services: Services;
 }
-
-/**
- * Registry of optional services, extended by the modules that own them, e.g.
- *   declare module '../deps.js' { interface Services { publisher?: Publisher } }
- */
-// biome-ignore lint/suspicious/noEmptyInterface: extended by declaration merging
-export interface Services {}

@@ -1,6 +1,7 @@
 /**
- * The composition root of the fleet server: reads nothing global by itself (the CLI entry passes
- * the environment), builds the store, broker, auth and HTTP app, and starts them.
+ * The composition root of the fleet server's core: reads nothing global by itself (the CLI entry
+ * passes the environment), builds the store, broker, auth and HTTP app, starts the plugins it is
+ * handed (plugins/: content, dashboard) and mounts their routes after the core ones.
  * `startFleetServer({ httpPort: 0, mqttPort: 0, dataDir })` is what the demo, tests and
  * benchmarks call in-process.
  */
@@ -9,29 +10,21 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import { type Clock, systemClock } from '@loa/protocol';
 import { type Logger, pino } from 'pino';
 import { FleetBroker } from './broker/broker.js';
 import { DeviceAuthenticator } from './broker/device-auth.js';
 import { parseConfig, type ServerConfig, type ServerConfigInput } from './config.js';
-import { type Clock, type Deps, systemClock } from './deps.js';
-import { createApp, type LoaApp, type RouteModule } from './http/app.js';
-import { AuthService } from './http/auth-service.js';
+import type { Deps } from './deps.js';
+import { createApp, type LoaApp } from './http/app.js';
+import type { RouteModule } from './http/route-context.js';
+import { CORE_ROUTES } from './http/routes/index.js';
 import { METRIC, Metrics } from './metrics.js';
+import { registerProcessMetrics } from './process-metrics.js';
+import type { ServerPlugin } from './server-plugin.js';
+import { AuthService } from './services/auth-service.js';
 import { createFileStore } from './store/file-store.js';
-import type { Store } from './store/types.js';
-
-/**
- * A part of the server started after the core (publishing, ingest, alerts, dashboard): it may
- * register services in deps.services and route modules; stop() runs in reverse order.
- */
-export interface ServerPlugin {
-  name: string;
-  start(
-    deps: Deps,
-  ): Promise<
-    { routes?: RouteModule[]; errorStatus?: Record<string, number>; stop?: () => Promise<void> } | undefined
-  >;
-}
+import type { Store } from './store/ports.js';
 
 export interface StartOptions {
   config?: ServerConfigInput;
@@ -60,9 +53,10 @@ export interface FleetServer {
 
 export async function startFleetServer(options: StartOptions = {}): Promise<FleetServer> {
   const config: ServerConfig = parseConfig(options.config ?? {});
-  const logger = options.logger ?? pino({ name: 'loa-fleet-server', level: process.env.LOG_LEVEL ?? 'info' });
+  const logger = options.logger ?? pino({ name: 'loa-fleet-server', level: 'info' });
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics(() => clock.now());
+  const stopProcessMetrics = registerProcessMetrics(metrics);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const s of stops.reverse()) {
@@ -76,6 +70,7 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
   };
 
   try {
+    stops.push(async () => stopProcessMetrics());
     const store: Store = createFileStore({
       dataDir: config.dataDir,
       now: () => clock.now(),
@@ -122,30 +117,28 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
     metrics.define(METRIC.loginFailures, 'counter', 'Failed logins');
     metrics.define(
       METRIC.registryWrites,
-      'gauge',
+      'counter',
       'Registry file writes since start',
       () => store.stats().registryWrites,
     );
     metrics.define(
       METRIC.registryBytes,
-      'gauge',
+      'counter',
       'Registry bytes written since start',
       () => store.stats().registryBytesWritten,
     );
 
-    const deps: Deps = { config, logger, clock, store, metrics, broker, auth, deviceAuth, services: {} };
-    const routes: RouteModule[] = [];
-    const errorStatus: Record<string, number> = {};
+    const deps: Deps = { config, logger, clock, store, metrics, broker, auth, deviceAuth };
+    const routes: RouteModule[] = [...CORE_ROUTES];
     for (const p of options.plugins ?? []) {
       const r = await p.start(deps);
-      if (r?.routes) routes.push(...r.routes);
-      if (r?.errorStatus) Object.assign(errorStatus, r.errorStatus);
-      if (r?.stop) stops.push(r.stop);
+      if (r.routes) routes.push(...r.routes);
+      if (r.stop) stops.push(r.stop);
       logger.debug({ plugin: p.name }, 'plugin started');
     }
 
     const bootstrap = await auth.bootstrap();
-    const app = createApp(deps, { routes, errorStatus });
+    const app = createApp(deps, { routes });
     const listener = getRequestListener(app.fetch);
     const http = tls
       ? createHttpsServer({ cert: tls.cert, key: tls.key }, listener)

@@ -1,6 +1,10 @@
 /**
  * Prometheus-style counters and gauges. Services increment them; GET /metrics renders them.
  * No global registry: one instance is created in main.ts and passed in Deps.
+ *
+ * Naming (Prometheus conventions): a cumulative value is a `counter` whose name ends in `_total`
+ * (`…_bytes_total` for bytes); a value that goes up and down is a `gauge`; a labelled family
+ * names its labels and their values in its HELP text.
  */
 export type MetricType = 'counter' | 'gauge';
 
@@ -28,12 +32,18 @@ export class Metrics {
   private readonly metrics = new Map<string, Metric>();
   /** Sliding per-second rates: name → ring of (second, count). */
   private readonly rates = new Map<string, { second: number; current: number; last: number }>();
+  /** Run once at the start of each render (samplers that read several values at once). */
+  private readonly collectors = new Set<() => void>();
 
   constructor(private readonly now: () => number = () => Date.now()) {}
 
-  /** Declares a metric (idempotent). Names follow Prometheus rules, prefixed `loa_`. */
+  /**
+   * Declares a metric (idempotent). Names follow Prometheus rules, prefixed `loa_` (process and
+   * Node.js metrics keep their usual `process_`/`nodejs_` names); a counter's name ends in `_total`.
+   */
   define(name: string, type: MetricType, help: string, collect?: () => number): void {
     if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) throw new Error(`invalid metric name ${name}`);
+    if (type === 'counter' && !name.endsWith('_total')) throw new Error(`counter ${name} must end in _total`);
     const existing = this.metrics.get(name);
     if (existing) {
       if (collect) existing.collect = collect;
@@ -91,8 +101,15 @@ export class Metrics {
     return this.metrics.get(name) as Metric;
   }
 
+  /** Runs `fn` at the start of every render; returns its removal. */
+  addCollector(fn: () => void): () => void {
+    this.collectors.add(fn);
+    return () => this.collectors.delete(fn);
+  }
+
   /** Prometheus text exposition format 0.0.4. */
   render(): string {
+    for (const c of this.collectors) c();
     const lines: string[] = [];
     for (const m of this.metrics.values()) {
       lines.push(`# HELP ${m.name} ${m.help.replace(/\n/g, ' ')}`);
@@ -117,6 +134,6 @@ export const METRIC = {
   ingestLagSeconds: 'loa_ingest_lag_seconds',
   alertsOpen: 'loa_alerts_open',
   loginFailures: 'loa_login_failures_total',
-  registryWrites: 'loa_registry_writes',
-  registryBytes: 'loa_registry_bytes_written',
+  registryWrites: 'loa_registry_writes_total',
+  registryBytes: 'loa_registry_written_bytes_total',
 } as const;

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { LoaError } from '@loa/protocol';
 import { csvToUnitInputs, planUnitImport } from './domain/units.js';
-import type { Store } from './store/types.js';
+import type { Store } from './store/ports.js';
 
 /** The demo province file shipped with the server (invented commune codes, marked demo). */
 export const DEMO_UNITS_FILE = fileURLToPath(new URL('../seed/units-08-demo.csv', import.meta.url));

@@ -15,23 +15,26 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateKeyPair, keyId, rawPublicKey } from '@loa/protocol';
-import { pino } from 'pino';
-import type { PresenceInfo } from '../../fleet-server/src/broker/types.js';
-import type { UiCtx } from '../../fleet-server/src/http/ui/context.js';
-import { translator } from '../../fleet-server/src/http/ui/i18n/index.js';
-import { dashboardPlugin } from '../../fleet-server/src/http/ui/index.js';
-import { LiveHub, type Timers } from '../../fleet-server/src/http/ui/live.js';
-import { fleetLiveView } from '../../fleet-server/src/http/ui/pages/fleet.js';
-import { FleetPage, rowUpdates } from '../../fleet-server/src/http/ui/pages/fleet-view.js';
 import {
   buildFleet,
+  type DeviceRecord,
+  dashboardPlugin,
   FLEET_PAGE_SIZE,
   type FleetInputs,
+  FleetPage,
+  fleetLiveView,
   fleetRow,
-} from '../../fleet-server/src/http/ui/view-models/fleet.js';
-import { startFleetServer } from '../../fleet-server/src/main.js';
-import type { DeviceRecord, HealthEntry, UnitRecord } from '../../fleet-server/src/store/types.js';
+  type HealthEntry,
+  LiveHub,
+  type PresenceInfo,
+  rowUpdates,
+  startFleetServer,
+  translator,
+  type UiCtx,
+  type UnitRecord,
+} from '@loa/fleet-server';
+import { generateKeyPair, keyId, rawPublicKey, type Timers } from '@loa/protocol';
+import { pino } from 'pino';
 
 const { values } = parseArgs({
   options: { devices: { type: 'string', default: '10000' }, runs: { type: 'string', default: '15' } },
@@ -254,11 +257,11 @@ async function serverBench(f: ReturnType<typeof fixture>) {
 async function liveBench(inputs: FleetInputs, ctx: UiCtx) {
   let tick: (() => void) | undefined;
   const timers: Timers = {
-    setInterval: (fn) => {
+    setTimeout: (fn) => {
       tick = fn;
       return 1;
     },
-    clearInterval: () => {
+    clearTimeout: () => {
       tick = undefined;
     },
   };

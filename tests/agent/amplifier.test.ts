@@ -3,7 +3,7 @@ import { isLoaError } from '@loa/protocol';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SimGpio } from '../../agent/src/drivers/gpio/sim.js';
-import { Amplifier } from '../../agent/src/services/amplifier.js';
+import { Amplifier } from '../../agent/src/services/station/amplifier.js';
 
 const logger = pino({ level: 'silent' });
 const T0 = Date.UTC(2026, 10, 26, 22, 30); // 05:30 in Hà Nội

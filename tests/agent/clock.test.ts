@@ -11,7 +11,10 @@ import {
   clockState,
   trustedNow,
 } from '../../agent/src/domain/clock-trust.js';
-import { TrustedClock } from '../../agent/src/services/clock.js';
+import { createQuectelModem } from '../../agent/src/drivers/modem/quectel.js';
+import { SimModemDevice, SimModemTransport } from '../../agent/src/drivers/modem/sim.js';
+import { type ModemClock, TrustedClock } from '../../agent/src/services/station/clock.js';
+import { ModemSupervisor } from '../../agent/src/services/station/modem-supervisor.js';
 
 const T = Date.parse('2026-11-26T05:00:00Z');
 const log = pino({ level: 'silent' });
@@ -130,14 +133,16 @@ describe('TrustedClock service', () => {
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
   });
-  const make = (
-    exec: (c: string, a: string[]) => Promise<string>,
-    modem?: () => Promise<{ timeMs: number } | null>,
-  ) =>
+  const make = (exec: (c: string, a: string[]) => Promise<string>, modem?: ModemClock) =>
     new TrustedClock(
-      { dataDir: dir, ntpPollMs: 3600_000, checkpointMs: 3600_000, ...(modem ? { modemTime: modem } : {}) },
+      { dataDir: dir, ntpPollMs: 3600_000, checkpointMs: 3600_000, ...(modem ? { modem } : {}) },
       { logger: log, exec, reading: () => reading },
     );
+  /** A modem whose network time is `utcMs` (no readings of its own). */
+  const modemAt = (utcMs: number): ModemClock => ({
+    networkNow: () => ({ utcMs }),
+    on: () => () => undefined,
+  });
 
   test('NTPSynchronized=yes from timedatectl makes time trusted', async () => {
     reading = { wallMs: T, monoMs: 0 };
@@ -154,14 +159,11 @@ describe('TrustedClock service', () => {
   });
 
   test('without timedatectl, the modem time makes it trusted; it is persisted (fsync, rename) and survives a reboot', async () => {
-    const c = make(
-      async () => {
-        throw Object.assign(new Error('spawn timedatectl ENOENT'), { code: 'ENOENT' });
-      },
-      async () => ({ timeMs: T }),
-    );
+    const c = make(async () => {
+      throw Object.assign(new Error('spawn timedatectl ENOENT'), { code: 'ENOENT' });
+    }, modemAt(T));
     let changes = 0;
-    c.onChange(() => changes++);
+    c.on('change', () => changes++);
     await c.start();
     expect(c.trusted()).toBe(true);
     expect(changes).toBe(1);
@@ -185,7 +187,7 @@ describe('TrustedClock service', () => {
     });
     expect(c2.now()).toBe(T + 5000);
     let changed = 0;
-    c2.onChange(() => changed++);
+    c2.on('change', () => changed++);
     c2.reportServerTime(T + 60_000, 200);
     expect(c2.trusted()).toBe(true);
     expect(c2.now()).toBe(T + 60_100);
@@ -195,10 +197,7 @@ describe('TrustedClock service', () => {
 
   test('a modem time years ahead, persisted, is corrected by the server after a reboot and the fix is persisted', async () => {
     const bogus = Date.parse('2031-03-01T00:00:00Z');
-    const c = make(
-      async () => 'no\n',
-      async () => ({ timeMs: bogus }),
-    );
+    const c = make(async () => 'no\n', modemAt(bogus));
     await c.start();
     await c.stop();
     expect(JSON.parse(await readFile(join(dir, 'clock.json'), 'utf8'))).toMatchObject({
@@ -210,7 +209,7 @@ describe('TrustedClock service', () => {
     await c2.start();
     expect(c2.now()).toBe(bogus);
     let changed = 0;
-    c2.onChange(() => changed++);
+    c2.on('change', () => changed++);
     c2.reportServerTime(T, 0);
     expect(c2.now()).toBe(T);
     expect(c2.state()).toMatchObject({ trusted: true, source: 'server' });
@@ -227,6 +226,44 @@ describe('TrustedClock service', () => {
     const c = make(async () => 'no\n');
     await c.start();
     expect(c.state()).toEqual({ trusted: false, source: 'none' });
+    await c.stop();
+  });
+
+  test('an offline pole: the modem trusts the clock as soon as it answers, not at the next 10-minute poll; until then the log and the technician text say what was tried', async () => {
+    const lines: { code?: string; msg: string; modem?: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    reading = { wallMs: Date.UTC(1970, 0, 1), monoMs: 0 }; // no RTC, no NTP
+    const device = new SimModemDevice({ latencyMs: 5, bootMs: 300 });
+    device.setPowered(false); // the modem is still booting when the agent starts
+    const { modem } = createQuectelModem(new SimModemTransport({ device }), { logger, timeoutMs: 300 });
+    // The supervisor polls the modem often (a minute on a station); the clock's own re-read is 10 min.
+    const sup = new ModemSupervisor({ modem, logger, pollMs: 500 });
+    const c = new TrustedClock(
+      { dataDir: dir, ntpPollMs: 3600_000, checkpointMs: 3600_000, modem: sup },
+      {
+        logger,
+        exec: async () => {
+          throw Object.assign(new Error('spawn timedatectl ENOENT'), { code: 'ENOENT' });
+        },
+        reading: () => ({ wallMs: Date.UTC(1970, 0, 1) + performance.now(), monoMs: performance.now() }),
+      },
+    );
+    await c.start();
+    expect(c.trusted()).toBe(false);
+    expect(c.waiting()).toBe(
+      'Đang chờ đồng hồ tin cậy: đã thử NTP (không có dịch vụ NTP), máy chủ (chưa liên lạc được), modem (chưa trả lời)',
+    );
+    expect(lines.some((l) => l.code === 'CLOCK_WAITING' && l.modem === 'no-answer')).toBe(true);
+    const t0 = performance.now();
+    await sup.start();
+    device.setPowered(true);
+    for (let i = 0; i < 200 && !c.trusted(); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(c.trusted()).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(c.state().source).toBe('modem');
+    expect(Math.abs(c.now() - Date.now())).toBeLessThan(2000);
+    expect(c.waiting()).toBeUndefined();
+    await sup.stop();
     await c.stop();
   });
 });

@@ -2,7 +2,7 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SimGpio } from '../../agent/src/drivers/gpio/sim.js';
-import { type InputChange, Inputs } from '../../agent/src/services/inputs.js';
+import { type InputChange, Inputs } from '../../agent/src/services/station/inputs.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -25,7 +25,7 @@ async function rig() {
   await vi.advanceTimersByTimeAsync(20);
   const inputs = new Inputs({ pins, logger });
   const changes: InputChange[] = [];
-  inputs.onChange((c) => changes.push(c));
+  inputs.on('change', (c) => changes.push(c));
   await inputs.start();
   return { gpio, inputs, changes };
 }

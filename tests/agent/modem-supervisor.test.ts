@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SimGpio } from '../../agent/src/drivers/gpio/sim.js';
 import { createQuectelModem } from '../../agent/src/drivers/modem/quectel.js';
 import { linkPowerRelay, SimModemDevice, SimModemTransport } from '../../agent/src/drivers/modem/sim.js';
-import { type ModemEvent, ModemSupervisor } from '../../agent/src/services/modem-supervisor.js';
+import { type ModemEvents, ModemSupervisor } from '../../agent/src/services/station/modem-supervisor.js';
 
 const logger = pino({ level: 'silent' });
 const T0 = Date.UTC(2026, 10, 26, 7, 0, 0);
@@ -35,8 +35,10 @@ async function rig() {
     bootMs: 2000,
     monotonic: () => Date.now(),
   });
-  const events: ModemEvent[] = [];
-  sup.onEvent((e) => events.push(e));
+  // Every event in order, tagged with its name.
+  const events: ({ type: keyof ModemEvents } & Record<string, unknown>)[] = [];
+  for (const type of ['status', 'failure', 'power-cycle', 'time'] as const)
+    sup.on(type, (payload) => events.push({ type, ...payload }));
   await sup.start();
   return { gpio, device, sup, events };
 }

@@ -13,10 +13,10 @@ import pino from 'pino';
 import type { StationPolicy } from '../../agent/src/domain/scheduler/types.js';
 import type { AudioDriver } from '../../agent/src/drivers/audio/types.js';
 import { SimGpio } from '../../agent/src/drivers/gpio/sim.js';
-import { Amplifier } from '../../agent/src/services/amplifier.js';
-import { Player } from '../../agent/src/services/player.js';
-import type { PlayerClock, PlayerOptions } from '../../agent/src/services/player-api.js';
-import { ProofJournal } from '../../agent/src/services/proof-journal.js';
+import { Player, type PlayerOptions } from '../../agent/src/services/playback/player.js';
+import type { PlayerClock } from '../../agent/src/services/playback/ports.js';
+import { ProofJournal } from '../../agent/src/services/playback/proof-journal.js';
+import { Amplifier } from '../../agent/src/services/station/amplifier.js';
 
 export interface Harness {
   dir: string;
@@ -69,7 +69,7 @@ export async function makeHarness(opts: {
   const clock = {
     now: () => Date.now(),
     trusted: () => trusted,
-    onChange: (l: () => void) => {
+    on: (_event: 'change', l: () => void) => {
       listeners.add(l);
       return () => listeners.delete(l);
     },

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Item } from '@loa/protocol';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import type { ActiveBundle } from '../../agent/src/domain/scheduler/types.js';
+import type { PlanBundle } from '../../agent/src/domain/scheduler/types.js';
 import { FfmpegAudioDriver } from '../../agent/src/drivers/audio/ffmpeg.js';
 import { frequencyAt, makeTone, readWav, rmsWindows, soundRuns, type Wav } from './audio/wav-tools.js';
 import { type Harness, makeHarness, waitFor } from './player-harness.js';
@@ -70,7 +70,7 @@ async function toneItem(dir: string, id: string, hz: number, seconds: number): P
   } as Item;
 }
 
-function withDir(b: ActiveBundle, dir: string): ActiveBundle {
+function withDir(b: PlanBundle, dir: string): PlanBundle {
   return { ...b, blobDir: join(dir, 'blobs') };
 }
 
@@ -286,6 +286,68 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
       'talk:interrupted',
       'warn:started',
       'warn:completed',
+    ]);
+  }, 60_000);
+
+  test('the gap between repeats is silence in the WAV, for a programme and for an emergency', async () => {
+    const { audio, path } = wavDriver('repeat-gap');
+    h = await makeHarness({ audio, warmupMs: 300, idleTailMs: 20_000 });
+    const beep = await toneItem(h.dir, 'beep', 660, 0.5);
+    const warn = { ...(await toneItem(h.dir, 'warn', 990, 0.5)), priority: 'emergency' } as Item;
+    const GAP_S = 2;
+    const at = Date.now() + 1500;
+    h.player.setBundles([
+      withDir(
+        bundle({
+          created: iso(Date.now() - 60_000),
+          items: [beep, warn],
+          schedule: [
+            {
+              id: 'programme',
+              items: ['beep'],
+              rule: { type: 'once', at: iso(at) },
+              repeat: { count: 2, gapSeconds: GAP_S },
+            },
+            {
+              id: 'emergency',
+              items: ['warn'],
+              rule: { type: 'once', at: iso(at + 6000) },
+              repeat: { count: 3, gapSeconds: GAP_S },
+            },
+          ],
+        }),
+        h.dir,
+      ),
+    ]);
+    await waitFor(
+      async () => (await h!.proofs()).filter((p) => p.outcome === 'completed').length === 5,
+      40_000,
+    );
+    const proofs = await h.proofs();
+    const wav = await finish(path);
+    const runs = soundRuns(wav, -40, 10, 60);
+    expect(runs).toHaveLength(5);
+    const which = runs.map((r) =>
+      frequencyAt(wav, r.startMs + 100, r.startMs + 300) > 800 ? 'warn' : 'beep',
+    );
+    expect(which).toEqual(['beep', 'beep', 'warn', 'warn', 'warn']);
+    const silences = [
+      runs[1]!.startMs - runs[0]!.endMs,
+      runs[3]!.startMs - runs[2]!.endMs,
+      runs[4]!.startMs - runs[3]!.endMs,
+    ];
+    console.info(`silence between repeats (ms, gap ${GAP_S * 1000}): ${silences.map(Math.round).join(', ')}`);
+    // The sound detector works on 10 ms windows and a tone fades out below its threshold a little
+    // before it ends (1980–2000 ms measured for a 2 s gap); the gap is a lower bound (the player may start
+    // a little late under load, never early).
+    for (const s of silences) expect(s).toBeGreaterThanOrEqual(GAP_S * 1000 - 50);
+    for (const s of silences) expect(s).toBeLessThan(GAP_S * 1000 + 1000);
+    expect(proofs.filter((p) => p.outcome === 'completed').map((p) => p.itemId)).toEqual([
+      'beep',
+      'beep',
+      'warn',
+      'warn',
+      'warn',
     ]);
   }, 60_000);
 });

@@ -6,9 +6,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ProofSchema } from '@loa/protocol';
 import { afterEach, describe, expect, test } from 'vitest';
-import type { ActiveBundle } from '../../agent/src/domain/scheduler/types.js';
+import type { PlanBundle } from '../../agent/src/domain/scheduler/types.js';
 import { SimAudioDriver } from '../../agent/src/drivers/audio/sim.js';
-import { Player } from '../../agent/src/services/player.js';
+import { Player } from '../../agent/src/services/playback/player.js';
 import { type Harness, makeHarness, waitFor } from './player-harness.js';
 import { audioItem, bundle } from './scheduler/fixtures.js';
 
@@ -18,7 +18,7 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function withBlobs(b: ActiveBundle, dir: string): Promise<ActiveBundle> {
+async function withBlobs(b: PlanBundle, dir: string): Promise<PlanBundle> {
   const blobDir = join(dir, 'blobs');
   await mkdir(blobDir, { recursive: true });
   for (const it of b.manifest.items) if (it.blob) await writeFile(join(blobDir, it.blob.sha256), 'x');

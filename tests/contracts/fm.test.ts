@@ -13,7 +13,7 @@ import { FmSource } from '../../agent/src/drivers/fm/source.js';
 import { SimGpio } from '../../agent/src/drivers/gpio/sim.js';
 import { SerialLineTransport } from '../../agent/src/drivers/serial/serialport-transport.js';
 import type { LineTransport } from '../../agent/src/drivers/serial/types.js';
-import { Amplifier } from '../../agent/src/services/amplifier.js';
+import { Amplifier } from '../../agent/src/services/station/amplifier.js';
 import { createMockPortRig, resetMockPorts } from '../agent/drivers/helpers/mock-port.js';
 import { createPtyRig, ptyAvailable } from '../agent/drivers/helpers/pty.js';
 

@@ -10,9 +10,9 @@ import { packBundle } from '@loa/protocol/fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../agent/src/config.js';
 import { startAgent } from '../../agent/src/main.js';
-import { ensureDir } from '../../agent/src/services/data-dir.js';
-import { LogRing } from '../../agent/src/services/log-ring.js';
-import { TrustStore } from '../../agent/src/services/trust-store.js';
+import { TrustStore } from '../../agent/src/services/content/trust-store.js';
+import { ensureDir } from '../../agent/src/services/system/data-dir.js';
+import { LogRing } from '../../agent/src/services/system/log-ring.js';
 import { makeBundleDir, makeTrust } from '../agent/services/bundle-fixtures.js';
 import {
   cleanupTempDirs,

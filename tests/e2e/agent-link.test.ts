@@ -25,7 +25,7 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../agent/src/config.js';
 import { type AgentRuntime, startAgent } from '../../agent/src/main.js';
-import { LogRing } from '../../agent/src/services/log-ring.js';
+import { LogRing } from '../../agent/src/services/system/log-ring.js';
 import {
   makeBundleDir,
   makeTrust,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { checkSignatures, GENESIS_PREV, keyId, proofHash } from '@loa/protocol';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { ActiveBundle } from '../../agent/src/domain/scheduler/types.js';
+import type { PlanBundle } from '../../agent/src/domain/scheduler/types.js';
 import { FfmpegAudioDriver } from '../../agent/src/drivers/audio/ffmpeg.js';
 import {
   frequencyAt,
@@ -73,7 +73,7 @@ describe('agent playback e2e (real ffmpeg → WAV sink)', () => {
     expect(openedAt).toBeTypeOf('number');
 
     const T = Date.now() + 2500;
-    const normal: ActiveBundle = {
+    const normal: PlanBundle = {
       ...bundle({
         created: new Date(Date.now() - 60_000).toISOString(),
         items: [
@@ -104,7 +104,7 @@ describe('agent playback e2e (real ffmpeg → WAV sink)', () => {
     await waitFor(() => h!.player.status().onAir?.itemId === 'tone');
     await waitFor(() => Date.now() >= T + 1200, 10_000, 5);
     const cutAt = Date.now();
-    const emergency: ActiveBundle = {
+    const emergency: PlanBundle = {
       ...bundle(
         {
           id: 'lu-quet',

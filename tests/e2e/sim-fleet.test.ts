@@ -29,6 +29,7 @@ const dir = mkdtempSync(join(tmpdir(), 'loa-sim-e2e-'));
 const root = generateKeyPair();
 const rootPem = join(dir, 'root.pub.pem');
 let server: FleetServer;
+const content = contentPlugin();
 let fleet: SimFleet;
 let stations: SimStation[];
 let token = '';
@@ -52,7 +53,7 @@ beforeAll(async () => {
       trustRoots: [rawPublicKey(root.publicKey).toString('base64')],
     },
     logger: pino({ level: 'silent' }),
-    plugins: [contentPlugin()],
+    plugins: [content],
   });
   const bootstrap = server.bootstrap;
   if (!bootstrap) throw new Error('fresh server without bootstrap admin');
@@ -152,8 +153,7 @@ describe('simulated fleet against a real fleet server', () => {
   }, 90_000);
 
   it('reports health, with the faulty amplifier seen by the server', async () => {
-    const ingest = server.deps.services.content?.ingest;
-    if (!ingest) throw new Error('no ingest service');
+    const ingest = content.services.ingest;
     const faulty = stations[2]?.deviceId as string;
     const healthy = stations[0]?.deviceId as string;
     // the fault input is set once the agent has started; the next health report (every 5 s) carries it

@@ -5,10 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { Health, Proof } from '@loa/protocol';
+import type { Clock, Health, Proof } from '@loa/protocol';
 import { type Context, Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
-import type { Clock } from '../services/contracts.js';
 import { verifyPassword } from './password.js';
 
 export interface TechnicianDeps {
@@ -20,6 +19,8 @@ export interface TechnicianDeps {
   testTone: (seconds: number, frequencyHz: number) => Promise<void>;
   deviceLabel: () => string;
   clock: Clock;
+  /** While the clock is not trusted: what it waits for (sources tried), in Vietnamese. */
+  clockWaiting?: () => string | undefined;
   /** The peer address of a request (from the node server); tests inject it. */
   remoteAddress: (c: Context) => string | undefined;
 }
@@ -74,6 +75,7 @@ function statusBody(
   logs: readonly string[],
   label: string,
   note?: string,
+  clockWaiting?: string,
 ): string {
   const row = (k: string, v: string) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`;
   const zones = Object.entries(h.relays.zones ?? {})
@@ -88,7 +90,7 @@ ${row('Thời gian hoạt động', `${Math.round(h.uptimeS / 60)} phút`)}
 ${row('Nhiệt độ CPU', h.cpuTempC === undefined ? '—' : `${h.cpuTempC} °C`)}
 ${row('Tải / bộ nhớ', `${h.load1 ?? '—'} · ${h.memUsedMb ?? '—'}/${h.memTotalMb ?? '—'} MB`)}
 ${row('Dung lượng trống', h.diskFreeMb === undefined ? '—' : `${h.diskFreeMb} MB`)}
-${row('Đồng hồ', h.clock.trusted ? `<span class="ok">tin cậy (${esc(h.clock.source)})</span>` : '<span class="bad">chưa tin cậy: lịch thường đang tạm giữ</span>')}
+${row('Đồng hồ', h.clock.trusted ? `<span class="ok">tin cậy (${esc(h.clock.source)})</span>` : `<span class="bad">chưa tin cậy: lịch thường đang tạm giữ, tin khẩn cấp vẫn phát</span>${clockWaiting ? `<br>${esc(clockWaiting)}` : ''}`)}
 ${row('Bản tin', h.bundles.map((b) => `${esc(b.channel)} v${b.version}`).join(', ') || 'chưa có')}
 ${row('Chứng từ chờ gửi', esc(h.proofBacklog ?? 0))}
 ${row('Lỗi gần nhất', h.lastError ? `<span class="bad">${esc(h.lastError.code)}: ${esc(h.lastError.message)}</span>` : 'không')}
@@ -197,7 +199,14 @@ export function createTechnicianApp(deps: TechnicianDeps): Hono {
     c.html(
       page(
         'Trạm loa',
-        statusBody(await deps.health(), await deps.recentProofs(), deps.logs(), deps.deviceLabel(), note),
+        statusBody(
+          await deps.health(),
+          await deps.recentProofs(),
+          deps.logs(),
+          deps.deviceLabel(),
+          note,
+          deps.clockWaiting?.(),
+        ),
       ),
     );
 

@@ -9,6 +9,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import {
+  type Clock,
   deviceTopic,
   LoaError,
   MAX_DEVICE_PAYLOAD,
@@ -22,8 +23,12 @@ import {
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import type { Clock } from '../deps.js';
-import { authorizeDevicePublish, authorizeDeviceSubscribe, checkUpPayload } from '../domain/acl.js';
+import {
+  authorizeDevicePublish,
+  authorizeDeviceSubscribe,
+  checkUpPayload,
+  OwnTopics,
+} from '../domain/acl.js';
 import { MqttFrameGuard, TokenBucket } from '../domain/limits.js';
 import { METRIC, type Metrics } from '../metrics.js';
 import type { DeviceAuthenticator } from './device-auth.js';
@@ -80,6 +85,7 @@ export class FleetBroker implements BrokerApi {
   private wss: WebSocketServer | undefined;
   private httpServer: HttpServer | undefined;
   private readonly clients = new Map<Client, ClientState>();
+  private readonly ownTopics = new OwnTopics();
   private readonly byDevice = new Map<string, Client>();
   private readonly presences = new Map<string, PresenceInfo>();
   private readonly handlers = new Set<DeviceMessageHandler>();
@@ -111,8 +117,19 @@ export class FleetBroker implements BrokerApi {
     m.define(METRIC.devicesOnline, 'gauge', 'Devices with an open MQTT connection', () => this.onlineCount());
     m.define(METRIC.mqttMessagesIn, 'counter', 'Device messages accepted by the broker');
     m.define(METRIC.mqttMessagesPerSecond, 'gauge', 'Device messages per second (last second)');
-    m.define(METRIC.mqttInvalid, 'counter', 'Device payloads dropped as malformed');
-    m.define(METRIC.mqttRejected, 'counter', 'Publishes, subscriptions and connections refused by policy');
+    m.define(
+      METRIC.mqttInvalid,
+      'counter',
+      'Device payloads dropped as malformed, by label kind: the UP kind (presence, health, proof, status, cmd-result, time-req)',
+    );
+    m.define(
+      METRIC.mqttRejected,
+      'counter',
+      'Publishes, subscriptions and connections refused by policy, by label reason: an ACL code ' +
+        '(ACL_SYS, ACL_TOO_DEEP, ACL_FOREIGN_TOPIC, ACL_OTHER_DEVICE, ACL_WRONG_KIND, ACL_OTHER_UNIT, ' +
+        'ACL_WILDCARD), missing-credentials, client-id-must-equal-username, bad-credentials-or-inactive, ' +
+        'rate-limit, payload-too-large or frame-too-large',
+    );
     m.define(METRIC.mqttRateLimited, 'counter', 'Clients disconnected for exceeding the message rate');
     this.aedes.on('clientDisconnect', (client) => this.onDisconnect(client));
     this.aedes.on('clientError', (client, err) =>
@@ -214,7 +231,7 @@ export class FleetBroker implements BrokerApi {
       m.inc(METRIC.mqttRateLimited);
       return deny('rate-limit', 'message rate limit exceeded');
     }
-    const acl = authorizeDevicePublish(state, packet.topic);
+    const acl = authorizeDevicePublish(state, packet.topic, this.ownTopics);
     if (!acl.ok) return deny(acl.code, acl.reason);
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     if (payload.length > this.maxPayload) return deny('payload-too-large', 'payload too large');

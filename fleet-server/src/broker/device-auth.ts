@@ -6,15 +6,25 @@
  * refuses without running scrypt, so a flood of bad CONNECTs cannot saturate the thread pool that
  * fsync and logins share. A device whose right password is already cached is never locked out.
  */
+
+import { withDefaults } from '../defaults.js';
 import { LoginLimiter } from '../domain/limits.js';
-import { safeEqual, sha256Hex, verifySecret } from '../store/secrets.js';
-import type { DeviceRecord, DeviceRepository } from '../store/types.js';
+import type { DeviceRecord } from '../domain/model.js';
+import { safeEqual, sha256Hex, verifySecret } from '../security/secrets.js';
+import type { DeviceRepository } from '../store/ports.js';
 
 export interface DeviceAuthOptions {
   now?: () => number;
   maxFailures?: number;
   windowMs?: number;
 }
+
+export const DEVICE_AUTH_DEFAULTS = {
+  now: (): number => Date.now(),
+  /** Wrong passwords per device id and window before checks are refused without scrypt. */
+  maxFailures: 20,
+  windowMs: 60_000,
+};
 
 export class DeviceAuthenticator {
   private readonly cache = new Map<string, string>();
@@ -27,11 +37,9 @@ export class DeviceAuthenticator {
     private readonly devices: DeviceRepository,
     opts: DeviceAuthOptions = {},
   ) {
-    this.now = opts.now ?? (() => Date.now());
-    this.failures = new LoginLimiter({
-      maxAttempts: opts.maxFailures ?? 20,
-      windowMs: opts.windowMs ?? 60_000,
-    });
+    const o = withDefaults(DEVICE_AUTH_DEFAULTS, opts);
+    this.now = o.now;
+    this.failures = new LoginLimiter({ maxAttempts: o.maxFailures, windowMs: o.windowMs });
   }
 
   /** The device when the password matches and the device is active (or pending, see allowPending). */

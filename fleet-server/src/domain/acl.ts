@@ -52,11 +52,37 @@ function common(topic: string): AclDecision | null {
   return null;
 }
 
-/** May `who` publish on `topic`? On success returns the UP kind. */
-export function authorizeDevicePublish(who: DeviceIdentity, topic: string): AclDecision<UpKind> {
-  // fast path: a device's own uplink topics, looked up (every health report and proof comes here)
-  const own = ownTopics(who.deviceId).get(topic);
-  if (own) return { ok: true, value: own };
+/**
+ * Memo of the topics each device may publish on (topic → kind), so that the common case (every
+ * health report and proof) is one lookup. Bounded: a province's devices, with room; beyond that
+ * the oldest entries are dropped. Each broker owns one.
+ */
+export class OwnTopics {
+  private readonly byDevice = new Map<string, ReadonlyMap<string, UpKind>>();
+  constructor(private readonly max = 50_000) {}
+
+  of(deviceId: string): ReadonlyMap<string, UpKind> {
+    let m = this.byDevice.get(deviceId);
+    if (!m) {
+      m = new Map(UP_KINDS.map((k) => [deviceTopic(deviceId, k), k] as const));
+      if (this.byDevice.size >= this.max) this.byDevice.delete(this.byDevice.keys().next().value as string);
+      this.byDevice.set(deviceId, m);
+    }
+    return m;
+  }
+}
+
+/**
+ * May `who` publish on `topic`? On success returns the UP kind. `own` (the caller's memo) makes
+ * a device's own uplink topics one lookup; without it every topic is parsed.
+ */
+export function authorizeDevicePublish(
+  who: DeviceIdentity,
+  topic: string,
+  own?: OwnTopics,
+): AclDecision<UpKind> {
+  const kind = own?.of(who.deviceId).get(topic);
+  if (kind) return { ok: true, value: kind };
   const c = common(topic);
   if (c) return c as AclDecision<UpKind>;
   const t = parseTopic(topic);
@@ -67,20 +93,6 @@ export function authorizeDevicePublish(who: DeviceIdentity, topic: string): AclD
   if (!(UP_KINDS as readonly string[]).includes(t.kind))
     return deny('ACL_WRONG_KIND', `cannot publish ${t.kind}`);
   return { ok: true, value: t.kind as UpKind };
-}
-
-const ownTopicCache = new Map<string, ReadonlyMap<string, UpKind>>();
-
-/** The topics a device may publish on, topic → kind (memoised for the connected devices). */
-function ownTopics(deviceId: string): ReadonlyMap<string, UpKind> {
-  let m = ownTopicCache.get(deviceId);
-  if (!m) {
-    m = new Map(UP_KINDS.map((k) => [deviceTopic(deviceId, k), k] as const));
-    // bounded: a province's devices, with room; beyond that the oldest entries are dropped
-    if (ownTopicCache.size >= 50_000) ownTopicCache.delete(ownTopicCache.keys().next().value as string);
-    ownTopicCache.set(deviceId, m);
-  }
-  return m;
 }
 
 /** May `who` subscribe to `topic` (a filter; wildcards are refused)? */

@@ -4,7 +4,7 @@
  * checks are part of each transition, so a route cannot forget one.
  */
 import { LoaError } from '@loa/protocol';
-import type { UserRole } from '../store/types.js';
+import type { UserRole } from './model.js';
 import { type Permission, requirePermission, requireScope } from './rbac.js';
 
 export type WorkflowState = 'draft' | 'submitted' | 'approved' | 'published' | 'rejected' | 'withdrawn';

@@ -4,7 +4,7 @@
  */
 import { IdSchema, LoaError, RawPublicKeySchema, TrustPolicySchema, UnitPathSchema } from '@loa/protocol';
 import { z } from 'zod';
-import type { EnrolmentTokenRecord } from '../store/types.js';
+import type { EnrolmentTokenRecord } from './model.js';
 
 export const EnrolRequestSchema = z.strictObject({
   token: z.string().min(16).max(200),

@@ -44,10 +44,17 @@ export interface LoginLimiterOptions {
   maxKeys?: number;
 }
 
+export const LOGIN_LIMITER_DEFAULTS = {
+  maxKeys: 100_000,
+};
+
 /** Fixed window of failures per key (e.g. "ip|username"); a success clears the key. */
 export class LoginLimiter {
   private readonly failures = new Map<string, { count: number; start: number }>();
-  constructor(private readonly opts: LoginLimiterOptions) {}
+  private readonly opts: Required<LoginLimiterOptions>;
+  constructor(opts: LoginLimiterOptions) {
+    this.opts = { ...opts, maxKeys: opts.maxKeys ?? LOGIN_LIMITER_DEFAULTS.maxKeys };
+  }
 
   /** Milliseconds until the key may try again (0 = allowed now). */
   retryAfterMs(key: string, now: number): number {
@@ -65,8 +72,7 @@ export class LoginLimiter {
     if (!f || now - f.start >= this.opts.windowMs) {
       this.failures.delete(key);
       this.failures.set(key, { count: 1, start: now });
-      const max = this.opts.maxKeys ?? 100_000;
-      if (this.failures.size > max) {
+      if (this.failures.size > this.opts.maxKeys) {
         const oldest = this.failures.keys().next().value;
         if (oldest !== undefined) this.failures.delete(oldest);
       }

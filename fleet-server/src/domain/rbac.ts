@@ -3,7 +3,7 @@
  * path covers its subtree. Routes check a permission, then the unit scope of what they touch.
  */
 import { anyUnitCovers, LoaError, unitCovers } from '@loa/protocol';
-import { USER_ROLES, type UserRole } from '../store/types.js';
+import { USER_ROLES, type UserRole } from './model.js';
 
 export const PERMISSIONS = [
   'read',

@@ -7,7 +7,7 @@
  */
 import { LoaError, UnitCodeSchema, UnitPathSchema } from '@loa/protocol';
 import { z } from 'zod';
-import type { UnitRecord } from '../store/types.js';
+import type { UnitRecord } from './model.js';
 
 export const KNOWN_LEVEL_DIGITS: Record<string, number> = { province: 2, district: 3, commune: 5 };
 

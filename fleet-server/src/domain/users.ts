@@ -3,7 +3,7 @@
  */
 import { LoaError, UnitPathSchema } from '@loa/protocol';
 import { z } from 'zod';
-import { USER_ROLES } from '../store/types.js';
+import { USER_ROLES } from './model.js';
 import { ALL_UNITS } from './rbac.js';
 
 export const UsernameSchema = z

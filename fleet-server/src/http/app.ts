@@ -1,84 +1,27 @@
 /**
- * createApp(deps) → the Hono app of the fleet server. It never listens (main.ts serves it; tests
- * call app.request()). One onError maps LoaError codes to HTTP statuses with a JSON body
- * {error: {code, message, details?}}. JSON API routes are declared in routes/<resource>.ts through
- * the ApiTable (auth, roles, CSRF, zod validation, OpenAPI at /api/openapi.json).
+ * createApp(deps, { routes }) → the Hono app of the fleet server. It mounts the route modules it
+ * is handed (main.ts passes the core ones and those of the plugins) and imports none itself. It
+ * never listens (main.ts serves it; tests call app.request()). One onError maps LoaError codes to
+ * HTTP statuses (error-status.ts) with a JSON body {error: {code, message, details?}}. JSON API
+ * routes are declared through the ApiTable (auth, roles, CSRF, zod validation, OpenAPI at
+ * /api/openapi.json).
  */
-import { isLoaError, REASONS } from '@loa/protocol';
+import { isLoaError } from '@loa/protocol';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Deps } from '../deps.js';
 import { type AppEnv, authMiddleware } from './auth.js';
+import { statusForCode } from './error-status.js';
 import { ApiTable } from './openapi.js';
-import { registerAuditRoutes } from './routes/audit.js';
-import { registerAuthRoutes } from './routes/auth.js';
-import { registerCommandRoutes } from './routes/commands.js';
-import { registerDeviceRoutes } from './routes/devices.js';
-import { registerEnrolRoutes } from './routes/enrol.js';
-import { registerSystemRoutes } from './routes/system.js';
-import { registerTokenRoutes } from './routes/tokens.js';
-import { registerUnitRoutes } from './routes/units.js';
-import { registerUserRoutes } from './routes/users.js';
+import type { RouteContext, RouteModule } from './route-context.js';
 
-export type { Deps } from '../deps.js';
 export type { AppEnv } from './auth.js';
-
-/** What a route module receives. JSON routes go through `api`; raw routes (blobs, SSE) use `app`. */
-export interface RouteContext {
-  api: ApiTable;
-  app: Hono<AppEnv>;
-  deps: Deps;
-}
-export type RouteModule = (ctx: RouteContext) => void;
-
-const STATUS_BY_CODE: Record<string, number> = {
-  AUTH_REQUIRED: 401,
-  AUTH_INVALID: 401,
-  AUTH_RATE_LIMITED: 429,
-  PASSWORD_CHANGE_REQUIRED: 403,
-  FORBIDDEN: 403,
-  FORBIDDEN_ROLE: 403,
-  FORBIDDEN_SCOPE: 403,
-  CSRF_INVALID: 403,
-  VALIDATION_FAILED: 400,
-  BAD_JSON: 400,
-  BAD_REQUEST: 400,
-  PASSWORD_WEAK: 400,
-  NOT_FOUND: 404,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  PAYLOAD_TOO_LARGE: 413,
-  ENROL_TOKEN_INVALID: 401,
-  ENROL_TOKEN_EXPIRED: 403,
-  ENROL_TOKEN_USED: 403,
-  ENROL_TOKEN_REVOKED: 403,
-  DEVICE_KEY_IN_USE: 409,
-  TRUST_ROLLBACK: 409,
-  VERSION_ROLLBACK: 409,
-  VERSION_CONFLICT: 409,
-  RATE_LIMITED: 429,
-  UNAVAILABLE: 503,
-};
-
-/** HTTP status of an error code: explicit table, then suffix rules, then 400 (bad input). */
-export function statusForCode(code: string, extra?: Record<string, number>): number {
-  const explicit = extra?.[code] ?? STATUS_BY_CODE[code];
-  if (explicit) return explicit;
-  if (code in REASONS) return 422;
-  if (code.endsWith('_NOT_FOUND')) return 404;
-  if (code.endsWith('_EXISTS') || code.endsWith('_CONFLICT')) return 409;
-  if (code.endsWith('_FORBIDDEN')) return 403;
-  if (code.endsWith('_TOO_LARGE')) return 413;
-  if (code.endsWith('_RATE_LIMITED')) return 429;
-  if (code.endsWith('_UNAVAILABLE')) return 503;
-  return 400;
-}
+export type { RouteContext, RouteModule } from './route-context.js';
 
 export interface CreateAppOptions {
-  /** Extra route modules (content side, dashboard), mounted after the core ones. */
-  routes?: RouteModule[];
-  /** Extra code → status mappings. */
-  errorStatus?: Record<string, number>;
+  /** Route modules, mounted in this order (core first, then those of the plugins). */
+  routes?: readonly RouteModule[];
 }
 
 export interface LoaApp extends Hono<AppEnv> {
@@ -92,7 +35,7 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): LoaApp {
 
   app.onError((err, c) => {
     if (isLoaError(err)) {
-      const status = statusForCode(err.code, options.errorStatus);
+      const status = statusForCode(err.code);
       if (status >= 500) log.error({ err, path: c.req.path }, 'request failed');
       else log.debug({ code: err.code, path: c.req.path }, 'request refused');
       const retry = err.details?.retryAfterSeconds;
@@ -126,21 +69,19 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): LoaApp {
 
   const api = new ApiTable(app, deps);
   const ctx: RouteContext = { api, app, deps };
-  for (const mod of [
-    registerSystemRoutes,
-    registerAuthRoutes,
-    registerUserRoutes,
-    registerTokenRoutes,
-    registerUnitRoutes,
-    registerDeviceRoutes,
-    registerCommandRoutes,
-    registerEnrolRoutes,
-    registerAuditRoutes,
-    ...(options.routes ?? []),
-  ])
-    mod(ctx);
+  for (const mount of options.routes ?? []) mount(ctx);
 
   app.get('/api/openapi.json', (c) => c.json(api.document({ title: 'Loa fleet server API', version: '1' })));
+  api.describe({
+    method: 'get',
+    path: '/api/openapi.json',
+    summary: 'This document (OpenAPI 3.1)',
+    tags: ['system'],
+    auth: 'public',
+    responses: {
+      200: { description: 'The OpenAPI document', type: 'application/json', schema: { type: 'object' } },
+    },
+  });
 
   return Object.assign(app, { api });
 }

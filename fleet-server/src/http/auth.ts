@@ -10,13 +10,13 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { DeviceAuthenticator } from '../broker/device-auth.js';
 import type { Deps } from '../deps.js';
+import type { DeviceRecord, UserRole } from '../domain/model.js';
 import type { Permission } from '../domain/rbac.js';
 import { requirePermission, requireRole, requireScope } from '../domain/rbac.js';
-import { safeEqual } from '../store/secrets.js';
-import type { DeviceRecord, UserRole } from '../store/types.js';
-import { type AuthUser, SESSION_COOKIE } from './auth-service.js';
+import { safeEqual } from '../security/secrets.js';
+import { type AuthUser, SESSION_COOKIE } from '../services/auth-service.js';
 
-export type { AuthUser } from './auth-service.js';
+export type { AuthUser } from '../services/auth-service.js';
 
 export interface AppEnv {
   Variables: {

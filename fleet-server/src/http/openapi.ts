@@ -11,20 +11,52 @@
  */
 import { LoaError } from '@loa/protocol';
 import type { Context, Hono } from 'hono';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Deps } from '../deps.js';
+import type { AuditEntry, AuditInput, UserRole } from '../domain/model.js';
 import { type Permission, requirePermission, requireRole } from '../domain/rbac.js';
-import type { AuditEntry, AuditInput, UserRole } from '../store/types.js';
 import { type AppEnv, type AuthUser, checkCsrf } from './auth.js';
+import {
+  type AuthMode,
+  type ClientErrorStatus,
+  type Method,
+  openApiDocument,
+  type RawRouteDoc,
+  type RouteDoc,
+} from './openapi-document.js';
 
-export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type { AuthMode, ClientErrorStatus, Method, RawRouteDoc, RouteDoc } from './openapi-document.js';
+export { ErrorBodySchema } from './openapi-document.js';
+
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
+/** What a handler may answer: a value of its response schema, or a Response it built itself. */
+type Answer<R> = (R extends z.ZodType ? z.input<R> : undefined | { ok: true }) | Response;
 
-export interface HandlerContext<B, Q, A extends AuthMode> {
+/** The name of a parameter from the text after its colon (`id/ack` → id, `path{[0-9]+}/x` → path). */
+type ParamName<R extends string> = R extends `${infer N}{${string}`
+  ? N extends `${infer M}/${string}`
+    ? M
+    : N
+  : R extends `${infer N}/${string}`
+    ? N
+    : R;
+type ParamNames<P extends string> = P extends `${string}/:${infer Rest}`
+  ? ParamName<Rest> | ParamNames<Rest>
+  : never;
+
+/**
+ * The path parameters of a route path, typed from the path itself:
+ * `/units/:path{…}/groups/:id` → `{ path: string; id: string }` (values are URL-decoded).
+ */
+export type PathParams<P extends string> = string extends P
+  ? Record<string, string>
+  : { [K in ParamNames<P>]: string };
+
+export interface HandlerContext<B, Q, A extends AuthMode, P extends string = string> {
   c: Context<AppEnv>;
   body: B;
   query: Q;
-  params: Record<string, string>;
+  params: PathParams<P>;
   user: A extends 'public' ? AuthUser | null : AuthUser;
   ip: string;
   /** Appends an audit entry with the current user and IP as actor. */
@@ -36,17 +68,16 @@ export interface HandlerContext<B, Q, A extends AuthMode> {
   ): Promise<AuditEntry>;
 }
 
-/** 'public': no login needed; 'user' (default): any logged-in user, then roles/permission. */
-export type AuthMode = 'public' | 'user';
-
 export interface RouteSpec<
   B extends z.ZodType | undefined,
   Q extends z.ZodType | undefined,
   A extends AuthMode,
+  P extends string = string,
+  R extends z.ZodType | undefined = z.ZodType | undefined,
 > {
   method: Method;
   /** Hono path relative to the table's base, e.g. '/units/:code'. */
-  path: string;
+  path: P;
   summary: string;
   description?: string;
   tags?: string[];
@@ -57,28 +88,41 @@ export interface RouteSpec<
   allowPasswordChange?: boolean;
   body?: B;
   query?: Q;
-  /** Documented response body (not enforced). */
-  response?: z.ZodType;
+  /**
+   * The success answer's body (required unless status is 204). Declared from the schemas the
+   * records are typed by (domain/model.ts); a handler that answers with its own Response (a
+   * stream, a file) names its media type in `responseType`.
+   */
+  response?: R;
+  /** Media type of the success answer (default application/json). */
+  responseType?: string;
+  /** 4xx answers beyond those the spec implies (400 bad input, 401, 403, 404 for a path id…). */
+  errors?: readonly ClientErrorStatus[];
   /** Success status (default 200; use 201 for creations). */
   status?: 200 | 201 | 202 | 204;
   /** Maximum JSON body size in bytes (default 1 MiB). */
   maxBodyBytes?: number;
-  handler(ctx: HandlerContext<Infer<B>, Infer<Q>, A>): Promise<unknown> | unknown;
+  handler(ctx: HandlerContext<Infer<B>, Infer<Q>, A, P>): Answer<R> | Promise<Answer<R>>;
 }
 
-interface RouteDoc {
-  method: Method;
+function impliedErrors(spec: {
   path: string;
-  summary: string;
-  description?: string;
-  tags: string[];
-  auth: AuthMode;
-  roles?: readonly UserRole[];
-  permission?: Permission;
-  body?: z.ZodType;
-  query?: z.ZodType;
-  response?: z.ZodType;
-  status: number;
+  auth?: AuthMode;
+  roles?: readonly unknown[];
+  permission?: string;
+  body?: unknown;
+  query?: unknown;
+  errors?: readonly ClientErrorStatus[];
+}): ClientErrorStatus[] {
+  const out = new Set<ClientErrorStatus>(spec.errors ?? []);
+  if (spec.body) for (const s of [400, 413, 415] as const) out.add(s);
+  if (spec.query) out.add(400);
+  if ((spec.auth ?? 'user') === 'user') {
+    out.add(401);
+    out.add(403);
+  }
+  if (spec.path.includes('/:')) out.add(404);
+  return [...out].sort((a, b) => a - b);
 }
 
 /** Formats zod issues for an error body: "field: message; …". */
@@ -134,13 +178,18 @@ export class ApiTable {
     B extends z.ZodType | undefined = undefined,
     Q extends z.ZodType | undefined = undefined,
     A extends AuthMode = 'user',
-  >(spec: RouteSpec<B, Q, A>): void {
+    P extends string = string,
+    R extends z.ZodType | undefined = undefined,
+  >(spec: RouteSpec<B, Q, A, P, R>): void {
     const auth: AuthMode = spec.auth ?? 'user';
     if (auth === 'user' && !spec.roles && !spec.permission && !spec.allowPasswordChange)
       throw new Error(`route ${spec.method} ${spec.path}: declare roles or permission`);
+    const status = spec.status ?? 200;
+    if (status !== 204 && !spec.response)
+      throw new Error(`route ${spec.method} ${spec.path}: declare its response schema`);
     this.routes.push({
       method: spec.method,
-      path: spec.path,
+      path: `${this.base}${spec.path}`,
       summary: spec.summary,
       ...(spec.description ? { description: spec.description } : {}),
       tags: spec.tags ?? [],
@@ -149,8 +198,13 @@ export class ApiTable {
       ...(spec.permission ? { permission: spec.permission } : {}),
       ...(spec.body ? { body: spec.body } : {}),
       ...(spec.query ? { query: spec.query } : {}),
-      ...(spec.response ? { response: spec.response } : {}),
-      status: spec.status ?? 200,
+      responses: {
+        [status]: {
+          description: spec.summary,
+          ...(spec.response ? { type: spec.responseType ?? 'application/json', schema: spec.response } : {}),
+        },
+      },
+      errors: impliedErrors(spec),
     });
     const deps = this.deps;
     this.app.on(spec.method.toUpperCase(), `${this.base}${spec.path}`, async (c) => {
@@ -169,12 +223,13 @@ export class ApiTable {
         ? parseOrThrow(spec.body, await readJsonBody(c, spec.maxBodyBytes ?? 1024 * 1024))
         : undefined;
       const ip = c.get('ip');
-      const ctx: HandlerContext<Infer<B>, Infer<Q>, A> = {
+      const ctx: HandlerContext<Infer<B>, Infer<Q>, A, P> = {
         c,
         body: body as Infer<B>,
         query: query as Infer<Q>,
-        params: c.req.param() as Record<string, string>,
-        user: user as HandlerContext<Infer<B>, Infer<Q>, A>['user'],
+        // hono matched every parameter the path names, so each is there
+        params: c.req.param() as unknown as PathParams<P>,
+        user: user as HandlerContext<Infer<B>, Infer<Q>, A, P>['user'],
         ip,
         audit: (action, target, details, unit) =>
           deps.store.audit.append({
@@ -195,93 +250,13 @@ export class ApiTable {
     });
   }
 
+  /** Documents a route registered on the app directly (files, text, streams). */
+  describe(doc: RawRouteDoc): void {
+    this.routes.push({ ...doc, tags: doc.tags ?? [], errors: doc.errors ?? [] });
+  }
+
   /** The OpenAPI 3.1 document of every registered route. */
   document(info: { title: string; version: string }): Record<string, unknown> {
-    const paths: Record<string, Record<string, unknown>> = {};
-    const toSchema = (s: z.ZodType, io: 'input' | 'output'): unknown => {
-      try {
-        return z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'draft-2020-12' });
-      } catch {
-        return {};
-      }
-    };
-    for (const r of this.routes) {
-      const params: unknown[] = [];
-      const oaPath = `${this.base}${r.path}`.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, (_m, name: string) => {
-        params.push({ name, in: 'path', required: true, schema: { type: 'string' } });
-        return `{${name}}`;
-      });
-      if (r.query) {
-        const qs = toSchema(r.query, 'input') as {
-          properties?: Record<string, unknown>;
-          required?: string[];
-        };
-        for (const [name, schema] of Object.entries(qs.properties ?? {}))
-          params.push({ name, in: 'query', required: qs.required?.includes(name) ?? false, schema });
-      }
-      const access =
-        r.auth === 'public'
-          ? 'public'
-          : [r.roles ? `roles: ${r.roles.join(', ')}` : '', r.permission ? `permission: ${r.permission}` : '']
-              .filter(Boolean)
-              .join('; ') || 'any logged-in user';
-      const op: Record<string, unknown> = {
-        summary: r.summary,
-        description: [r.description, `Access: ${access}.`].filter(Boolean).join('\n\n'),
-        tags: r.tags,
-        operationId: `${r.method}${oaPath.replace(/[^A-Za-z0-9]+/g, '_')}`,
-        parameters: params,
-        responses: {
-          [String(r.status)]: {
-            description: 'OK',
-            ...(r.response
-              ? { content: { 'application/json': { schema: toSchema(r.response, 'output') } } }
-              : {}),
-          },
-          default: { $ref: '#/components/responses/Error' },
-        },
-        ...(r.auth === 'public' ? { security: [] } : {}),
-      };
-      if (r.body)
-        op.requestBody = {
-          required: true,
-          content: { 'application/json': { schema: toSchema(r.body, 'input') } },
-        };
-      paths[oaPath] ??= {};
-      (paths[oaPath] as Record<string, unknown>)[r.method] = op;
-    }
-    return {
-      openapi: '3.1.0',
-      info,
-      servers: [{ url: '/' }],
-      paths,
-      components: {
-        securitySchemes: {
-          session: { type: 'apiKey', in: 'cookie', name: 'loa_session' },
-          bearer: { type: 'http', scheme: 'bearer' },
-        },
-        responses: {
-          Error: {
-            description: 'An error with a stable code',
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  required: ['error'],
-                  properties: {
-                    error: {
-                      type: 'object',
-                      required: ['code', 'message'],
-                      properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
-                    },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-      security: [{ session: [] }, { bearer: [] }],
-    };
+    return openApiDocument(this.routes, info);
   }
 }

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { LoaError } from '@loa/protocol';
 import type { Logger } from 'pino';
+import { withDefaults } from '../defaults.js';
 import {
   type Alert,
   type AlertRulesConfig,
@@ -15,9 +16,10 @@ import {
   reconcileAlerts,
 } from '../domain/alerts.js';
 import type { DeviceLiveState } from '../domain/ingest.js';
+import type { AlertRecord } from '../domain/model.js';
 import { requireScope } from '../domain/rbac.js';
 import { METRIC, type Metrics } from '../metrics.js';
-import type { AlertRecord, Store } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 
 export type AlertEvent = { type: 'opened' | 'resolved' | 'acknowledged'; alert: AlertRecord };
 
@@ -26,6 +28,10 @@ export interface AlertEngineOptions {
   /** Periodic re-evaluation of every device (default 30 s; 0 disables, tests call tick()). */
   tickMs?: number;
 }
+
+export const ALERT_ENGINE_DEFAULTS = {
+  tickMs: 30_000,
+};
 
 function toRecord(a: Alert): AlertRecord {
   return { ...a, severity: a.severity };
@@ -59,7 +65,7 @@ export class AlertEngine {
   ) {
     this.#d = { ...d, logger: d.logger.child({ module: 'alerts' }) };
     this.rules = { ...DEFAULT_ALERT_RULES, ...opts.rules };
-    this.#tickMs = opts.tickMs ?? 30_000;
+    this.#tickMs = withDefaults(ALERT_ENGINE_DEFAULTS, opts).tickMs;
   }
 
   async start(): Promise<void> {

@@ -8,6 +8,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LoaError, Sha256Schema } from '@loa/protocol';
+import { fsyncDir } from '@loa/protocol/fs';
 
 /** Read size when serving blobs: large pieces mean few reads, stream chunks and socket writes. */
 const READ_CHUNK = 256 * 1024;
@@ -15,17 +16,6 @@ const READ_CHUNK = 256 * 1024;
 export interface StoredBlob {
   sha256: string;
   size: number;
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } catch {
-    // some file systems refuse fsync on a directory: the rename is still atomic
-  } finally {
-    await fh.close();
-  }
 }
 
 export class BlobStore {

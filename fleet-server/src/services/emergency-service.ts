@@ -18,8 +18,9 @@ import {
   initialEmergencyState,
   summarizeEmergency,
 } from '../domain/emergency.js';
+import type { BundleRecord, ContentRecord } from '../domain/model.js';
 import { requireScope } from '../domain/rbac.js';
-import type { BundleRecord, ContentRecord, Store } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 import type { BlobStore } from './blob-store.js';
 import type { Notifier } from './notifier.js';
 import { contentLike } from './publisher.js';

@@ -20,6 +20,7 @@ import {
 } from '@loa/protocol';
 import type { Logger } from 'pino';
 import type { BrokerApi, DeviceMessage, PresenceInfo } from '../broker/types.js';
+import { withDefaults } from '../defaults.js';
 import {
   applyHealth,
   applyPresence,
@@ -28,9 +29,10 @@ import {
   emptyLiveState,
   keepInHistory,
 } from '../domain/ingest.js';
+import type { ProofEntry } from '../domain/model.js';
 import { type ChainState, type ChainVerdict, checkProofAsync } from '../domain/proof-chain.js';
 import { METRIC, type Metrics } from '../metrics.js';
-import type { ProofEntry, Store } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 
 export type IngestEvent =
   | { type: 'health'; deviceId: string; health: Health; state: DeviceLiveState }
@@ -96,6 +98,11 @@ class ProofBatcher {
   }
 }
 
+export const INGEST_DEFAULTS = {
+  /** Seconds between two health reports of a device kept in the history (0 = keep every one). */
+  healthHistoryEveryS: 0,
+};
+
 export class IngestService {
   readonly #d: { store: Store; broker: BrokerApi; metrics: Metrics; logger: Logger; now: () => number };
   readonly #hooks: IngestHooks[] = [];
@@ -123,7 +130,7 @@ export class IngestService {
   ) {
     this.#d = { ...d, logger: d.logger.child({ module: 'ingest' }) };
     this.#batcher = new ProofBatcher(d.store);
-    this.#healthEveryMs = (opts.healthHistoryEveryS ?? 0) * 1000;
+    this.#healthEveryMs = withDefaults(INGEST_DEFAULTS, opts).healthHistoryEveryS * 1000;
   }
 
   addHooks(h: IngestHooks): void {

@@ -15,7 +15,8 @@ import {
   unitTopic,
 } from '@loa/protocol';
 import type { BrokerApi } from '../broker/types.js';
-import type { DeviceRecord, Store } from '../store/types.js';
+import type { DeviceRecord } from '../domain/model.js';
+import type { Store } from '../store/ports.js';
 
 export interface Urls {
   /** Base URL devices use for HTTP, e.g. http://fleet.example:8080 (no trailing slash). */

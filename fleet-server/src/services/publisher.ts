@@ -26,8 +26,9 @@ import {
   composeManifest,
   targetUnits,
 } from '../domain/bundle-compose.js';
+import type { BundleRecord, ContentRecord, RolloutRecord } from '../domain/model.js';
 import { applyStatus, type RolloutEntry, type RolloutSummary, summarizeRollout } from '../domain/rollout.js';
-import type { BundleRecord, ContentRecord, RolloutRecord, Store } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 import type { BlobStore } from './blob-store.js';
 import type { Notifier } from './notifier.js';
 import type { Signer } from './signer.js';

@@ -5,7 +5,7 @@
  * signs only once the province has delegated its public key in a trust policy signed offline.
  */
 import { createCipheriv, createDecipheriv, type KeyObject, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   addSignature,
@@ -16,7 +16,10 @@ import {
   privateKeyToPem,
   rawPublicKey,
 } from '@loa/protocol';
-import type { SigningKeyRecord, Store } from '../store/types.js';
+import { writeFileAtomic } from '@loa/protocol/fs';
+import { z } from 'zod';
+import type { SigningKeyRecord } from '../domain/model.js';
+import type { Store } from '../store/ports.js';
 
 const FORMAT = 'v1';
 
@@ -33,13 +36,7 @@ export async function loadOrCreateMasterKey(path: string): Promise<Buffer> {
   }
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
-  const fh = await open(path, 'wx', 0o600);
-  try {
-    await fh.writeFile(`${key.toString('base64')}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeFileAtomic(path, `${key.toString('base64')}\n`, { mode: 0o600 });
   return key;
 }
 
@@ -52,11 +49,12 @@ export function parseMasterKey(text: string): Buffer {
   return key;
 }
 
-export interface PublicKeyInfo {
-  keyid: string;
-  publicKey: string;
-  createdAt: string;
-}
+export const PublicKeyInfoSchema = z.object({
+  keyid: z.string(),
+  publicKey: z.string(),
+  createdAt: z.string(),
+});
+export type PublicKeyInfo = z.infer<typeof PublicKeyInfoSchema>;
 
 export class Signer {
   readonly #store: Pick<Store, 'signingKeys'>;

@@ -8,6 +8,7 @@
  * decodes it with the same ffmpeg.
  */
 import { LoaError } from '@loa/protocol';
+import { withDefaults } from '../defaults.js';
 import { runProcess, tail } from './process-run.js';
 
 export const STATION_AUDIO = {
@@ -31,6 +32,18 @@ export interface TranscoderOptions {
   /** Longest accepted audio (default 2 hours). */
   maxDurationMs?: number;
 }
+
+/** Tools and targets when not given: EBU R128-style loudness for loudspeakers, generous limits. */
+export const TRANSCODER_DEFAULTS = {
+  ffmpeg: 'ffmpeg',
+  ffprobe: 'ffprobe',
+  espeak: 'espeak-ng',
+  targetLufs: -16,
+  truePeakDb: -1.5,
+  lra: 11,
+  timeoutMs: 10 * 60_000,
+  maxDurationMs: 2 * 3600_000,
+};
 
 export interface ProbeStream {
   codecType: string;
@@ -82,14 +95,15 @@ export class Transcoder {
   readonly #maxDurationMs: number;
 
   constructor(opts: TranscoderOptions = {}) {
-    this.#ffmpeg = opts.ffmpeg ?? 'ffmpeg';
-    this.#ffprobe = opts.ffprobe ?? 'ffprobe';
-    this.#espeak = opts.espeak ?? 'espeak-ng';
-    this.#target = opts.targetLufs ?? -16;
-    this.#tp = opts.truePeakDb ?? -1.5;
-    this.#lra = opts.lra ?? 11;
-    this.#timeoutMs = opts.timeoutMs ?? 10 * 60_000;
-    this.#maxDurationMs = opts.maxDurationMs ?? 2 * 3600_000;
+    const o = withDefaults(TRANSCODER_DEFAULTS, opts);
+    this.#ffmpeg = o.ffmpeg;
+    this.#ffprobe = o.ffprobe;
+    this.#espeak = o.espeak;
+    this.#target = o.targetLufs;
+    this.#tp = o.truePeakDb;
+    this.#lra = o.lra;
+    this.#timeoutMs = o.timeoutMs;
+    this.#maxDurationMs = o.maxDurationMs;
   }
 
   get targetLufs(): number {

@@ -11,7 +11,14 @@ import {
   type TrustPolicy,
   verifyTrustPolicy,
 } from '@loa/protocol';
-import type { Store, TrustPolicyRecord } from '../store/types.js';
+import { withDefaults } from '../defaults.js';
+import type { TrustPolicyRecord } from '../domain/model.js';
+import type { Store } from '../store/ports.js';
+
+export const TRUST_SERVICE_DEFAULTS = {
+  /** Root signatures a trust policy needs. */
+  threshold: 1,
+};
 
 export class TrustService {
   readonly #store: Pick<Store, 'trust'>;
@@ -29,7 +36,7 @@ export class TrustService {
   }) {
     this.#store = opts.store;
     this.#roots = [...opts.roots];
-    this.#threshold = opts.threshold ?? 1;
+    this.#threshold = withDefaults(TRUST_SERVICE_DEFAULTS, opts).threshold;
     this.#now = opts.now;
   }
 

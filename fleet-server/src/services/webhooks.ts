@@ -9,11 +9,13 @@
  * Subscriptions live in `<dataDir>/webhooks.json` (written atomically, fsync'd).
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LoaError } from '@loa/protocol';
+import { removeStaleTemps, writeJsonAtomic } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { withDefaults } from '../defaults.js';
 
 export const WEBHOOK_EVENTS = [
   'alert.opened',
@@ -31,24 +33,29 @@ export const WebhookInputSchema = z.strictObject({
 });
 export type WebhookInput = z.infer<typeof WebhookInputSchema>;
 
-export interface Webhook extends WebhookInput {
-  id: string;
+export const WebhookSchema = z.object({
+  ...WebhookInputSchema.shape,
+  id: z.string(),
   /** HMAC secret (shown once on creation). */
-  secret: string;
-  createdAt: string;
-  createdBy: string;
-}
+  secret: z.string(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+});
+export type Webhook = z.infer<typeof WebhookSchema>;
+/** A subscription as listed (without its secret). */
+export const PublicWebhookSchema = WebhookSchema.omit({ secret: true });
 
-export interface DeliveryRecord {
-  id: string;
-  webhookId: string;
-  event: string;
-  attempts: number;
-  status: 'pending' | 'delivered' | 'failed';
-  lastStatus?: number;
-  lastError?: string;
-  at: string;
-}
+export const DeliveryRecordSchema = z.object({
+  id: z.string(),
+  webhookId: z.string(),
+  event: z.string(),
+  attempts: z.number().int(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  lastStatus: z.number().int().optional(),
+  lastError: z.string().optional(),
+  at: z.string(),
+});
+export type DeliveryRecord = z.infer<typeof DeliveryRecordSchema>;
 
 export function signWebhook(secret: string, timestamp: number, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
@@ -66,6 +73,13 @@ export interface WebhookOptions {
   timeoutMs?: number;
 }
 
+export const WEBHOOK_DEFAULTS = {
+  attempts: 6,
+  baseDelayMs: 2000,
+  maxDelayMs: 300_000,
+  timeoutMs: 10_000,
+};
+
 export class WebhookService {
   readonly #o: Required<Omit<WebhookOptions, 'logger'>> & { logger: Logger };
   #hooks: Webhook[] = [];
@@ -76,16 +90,14 @@ export class WebhookService {
 
   constructor(o: WebhookOptions) {
     this.#o = {
-      attempts: 6,
-      baseDelayMs: 2000,
-      maxDelayMs: 300_000,
-      timeoutMs: 10_000,
       ...o,
+      ...withDefaults(WEBHOOK_DEFAULTS, o),
       logger: o.logger.child({ module: 'webhooks' }),
     };
   }
 
   async start(): Promise<void> {
+    await removeStaleTemps(this.#o.file);
     try {
       const parsed = JSON.parse(await readFile(this.#o.file, 'utf8')) as { hooks?: Webhook[] };
       this.#hooks = Array.isArray(parsed.hooks) ? parsed.hooks : [];
@@ -113,15 +125,7 @@ export class WebhookService {
 
   async #save(): Promise<void> {
     await mkdir(dirname(this.#o.file), { recursive: true });
-    const tmp = `${this.#o.file}.${randomBytes(4).toString('hex')}.tmp`;
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify({ hooks: this.#hooks }, null, 2));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.#o.file);
+    await writeJsonAtomic(this.#o.file, { hooks: this.#hooks }, { mode: 0o600 });
   }
 
   async add(input: WebhookInput, by: string): Promise<Webhook> {

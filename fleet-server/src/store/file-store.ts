@@ -5,8 +5,8 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from './lowdb/registry.js';
+import type { Store, StoreStats } from './ports.js';
 import { FileAuditLog, FileHealthStream, FileProofStream } from './segments/streams.js';
-import type { Store, StoreStats } from './types.js';
 
 export interface FileStoreOptions {
   dataDir: string;

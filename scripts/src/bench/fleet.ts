@@ -56,6 +56,7 @@ function now(): number {
 export async function startBenchFleet(raw: Record<string, unknown>): Promise<BenchFleet> {
   const o = raw as unknown as BenchFleetOptions;
   const root = generateKeyPair();
+  const content = contentPlugin();
   const server = await startFleetServer({
     config: {
       httpPort: 0,
@@ -72,10 +73,9 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
       },
     },
     logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }),
-    plugins: [contentPlugin()],
+    plugins: [content],
   });
-  const services = server.deps.services.content;
-  if (!services) throw new Error('the content plugin did not register its services');
+  const services = content.services;
 
   if (!server.bootstrap) throw new Error('the benchmark needs a fresh data directory');
   const { result: setup } = await asBootstrapAdmin(server, server.bootstrap, async (admin) => {

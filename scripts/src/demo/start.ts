@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { contentPlugin, dashboardPlugin, type FleetServer, startFleetServer } from '@loa/fleet-server';
+import { type FleetServer, standardPlugins, startFleetServer } from '@loa/fleet-server';
 import { isLoaError, rawPublicKey } from '@loa/protocol';
 import { pino } from 'pino';
 import { SimFleet } from '../sim/fleet.js';
@@ -169,7 +169,7 @@ async function main(): Promise<number> {
         healthHistoryEveryS: 0,
       },
       logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2)),
-      plugins: [contentPlugin(), dashboardPlugin()],
+      plugins: standardPlugins(),
     });
   } catch (e) {
     const code = (e as { code?: string }).code;

@@ -1,6 +1,6 @@
 /** Builds schema-valid manifests for scheduler tests (signatures are not the scheduler's business). */
 import { type Item, type Manifest, ManifestSchema, type ScheduleEntry } from '@loa/protocol';
-import type { ActiveBundle } from '../../../agent/src/domain/scheduler/types.js';
+import type { PlanBundle } from '../../../agent/src/domain/scheduler/types.js';
 
 export const SHA = (n: number) => n.toString(16).padStart(64, '0');
 
@@ -31,7 +31,7 @@ export function bundle(
     utcOffset?: string;
   },
   activatedAt = Date.parse(opts.created ?? '2026-11-01T00:00:00Z'),
-): ActiveBundle {
+): PlanBundle {
   const m: Manifest = ManifestSchema.parse({
     type: 'loa-bundle',
     format: 1,

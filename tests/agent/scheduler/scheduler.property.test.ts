@@ -2,7 +2,7 @@ import type { Item, ScheduleEntry } from '@loa/protocol';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { schedule } from '../../../agent/src/domain/scheduler/index.js';
-import type { ActiveBundle, ScheduleInput } from '../../../agent/src/domain/scheduler/types.js';
+import type { PlanBundle, ScheduleInput } from '../../../agent/src/domain/scheduler/types.js';
 import { audioItem, bundle } from './fixtures.js';
 
 const BASE = Date.parse('2026-11-26T00:00:00Z');
@@ -52,7 +52,7 @@ const ruleArb = fc.oneof(
     .map((r) => ({ type: 'weekly' as const, ...r })),
 );
 
-const bundleArb = (b: number): fc.Arbitrary<ActiveBundle> =>
+const bundleArb = (b: number): fc.Arbitrary<PlanBundle> =>
   fc
     .integer({ min: 1, max: 5 })
     .chain((nItems) =>

@@ -301,7 +301,7 @@ describe('scheduler', () => {
     });
     const k = 'main/s/2026-11-26T21:05:00.000Z/r0';
     const tl = schedule(
-      base({ bundles: [b], now, done: new Set([`${k}/i0`]), partial: new Map([[`${k}/i1`, 15_000]]) }),
+      base({ bundles: [b], now, done: new Map([[`${k}/i0`, now]]), partial: new Map([[`${k}/i1`, 15_000]]) }),
     );
     expect(tl.slots.map((s) => [s.item.id, s.offsetMs, s.end - s.start])).toEqual([['bb', 15_000, 45_000]]);
   });
@@ -380,10 +380,37 @@ describe('scheduler', () => {
       startedAt: now - 20_000,
       offsetMs: 0,
     };
-    const done = new Set(['main/early/2026-11-26T22:25:00.000Z/r0/i0']);
+    const done = new Map([['main/early/2026-11-26T22:25:00.000Z/r0/i0', now]]);
     const tl = schedule(base({ bundles: [mk(2)], now, onAir, done, horizonMs: H }));
     expect(tl.slots.map((s) => [s.item.id, s.bundleVersion, s.start - now, s.offsetMs])).toEqual([
       ['news', 2, 0, 20_000],
     ]);
+  });
+
+  test('an emergency bundle without a schedule (a USB stick) plays its emergencies once, at once, after the chime', () => {
+    const now = at('2026-11-26T20:00:00Z');
+    const b = bundle(
+      {
+        channel: 'canh-bao',
+        items: [audioItem('lu', 20_000, { priority: 'emergency' }), audioItem('nhac', 30_000)],
+        schedule: [],
+      },
+      now - 5_000,
+    );
+    const chime = { tone: { frequencyHz: 880 }, durationMs: 1500 };
+    const tl = schedule(base({ bundles: [b], now, clockTrusted: false, policy: { ...policy, chime } }));
+    expect(tl.slots.map((s) => [s.kind, s.item.id, s.start - now, s.end - s.start, s.priorityClass])).toEqual(
+      [
+        ['chime', 'lu', 0, 1500, 'emergency'],
+        ['item', 'lu', 1500, 20_000, 'emergency'],
+      ],
+    );
+    expect(tl.slots[0]?.tone).toEqual({ frequencyHz: 880 });
+    // Played once: done, it is not planned again.
+    const done = new Map([[tl.slots[1]!.itemKey, now + 21_500]]);
+    expect(schedule(base({ bundles: [b], now: now + 22_000, done })).slots).toEqual([]);
+    // A bundle without a schedule and without emergencies is a library (play-now), not a programme.
+    const library = bundle({ items: [audioItem('nhac', 30_000)], schedule: [] }, now);
+    expect(schedule(base({ bundles: [library], now })).slots).toEqual([]);
   });
 });

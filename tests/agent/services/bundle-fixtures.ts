@@ -56,8 +56,10 @@ export interface BundleSpec {
   id?: string;
   files: { name: string; data: Buffer }[];
   priority?: 'normal' | 'emergency';
-  /** Schedule rule of the single entry (default: daily at 05:30). */
-  rule?: { type: 'immediate' } | { type: 'daily'; times: string[] } | { type: 'once'; at: string };
+  /** Schedule rule of the single entry (default: daily at 05:30); null: no schedule at all. */
+  rule?: { type: 'immediate' } | { type: 'daily'; times: string[] } | { type: 'once'; at: string } | null;
+  /** Length of each item (absent: the station probes it). */
+  durationMs?: number;
   signer: KeyObject;
 }
 
@@ -89,14 +91,19 @@ export async function makeBundleDir(work: string, out: string, spec: BundleSpec)
         priority: spec.priority ?? 'normal',
         lang: 'vi',
         blob: { sha256: b.sha256, size: b.size, mediaType: 'audio/wav' },
+        ...(spec.durationMs ? { durationMs: spec.durationMs } : {}),
       })),
-      schedule: [
-        {
-          id: 'sang',
-          items: blobs.map((_, i) => `item-${i}`),
-          rule: spec.rule ?? { type: 'daily', times: ['05:30'] },
-        },
-      ],
+      ...(spec.rule === null
+        ? {}
+        : {
+            schedule: [
+              {
+                id: 'sang',
+                items: blobs.map((_, i) => `item-${i}`),
+                rule: spec.rule ?? { type: 'daily', times: ['05:30'] },
+              },
+            ],
+          }),
       signatures: [],
     }),
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { documentDigest, manifestBlobs } from '@loa/protocol';
 import { verifyBlobFile } from '@loa/protocol/fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BundleStore } from '../../../agent/src/services/bundle-store.js';
+import { BundleStore } from '../../../agent/src/services/content/bundle-store.js';
 import { makeBundleDir, makeTrust, startBlobServer } from './bundle-fixtures.js';
 import { cleanupTempDirs, silent, spawnTs, tempDir, waitExit, waitForLine } from './helpers.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Status } from '@loa/protocol';
 import { packBundle, verifyBlobFile } from '@loa/protocol/fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BundleStore } from '../../../agent/src/services/bundle-store.js';
+import { BundleStore } from '../../../agent/src/services/content/bundle-store.js';
 import {
   makeBundleDir,
   makeTrust,

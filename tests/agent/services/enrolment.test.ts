@@ -7,9 +7,9 @@ import { keyId, publicKeyFromRaw, rawPublicKey } from '@loa/protocol';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../../agent/src/http/password.js';
-import { ensureDir } from '../../../agent/src/services/data-dir.js';
-import { Enrolment, loadOrCreateDeviceKey } from '../../../agent/src/services/enrolment.js';
-import { TrustStore } from '../../../agent/src/services/trust-store.js';
+import { TrustStore } from '../../../agent/src/services/content/trust-store.js';
+import { Enrolment, loadOrCreateDeviceKey } from '../../../agent/src/services/fleet/enrolment.js';
+import { ensureDir } from '../../../agent/src/services/system/data-dir.js';
 import { makeTrust } from './bundle-fixtures.js';
 import { cleanupTempDirs, silent, tempDir } from './helpers.js';
 
@@ -96,9 +96,9 @@ describe('Enrolment', () => {
     });
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
     expect((await stat(join(dir, 'device-key.pem'))).mode & 0o777).toBe(0o600);
-    const enrolled = once(enrol, 'enrolled');
+    const enrolled = enrol.once('enrolled');
     await enrol.start();
-    const [creds] = await enrolled;
+    const creds = await enrolled;
     expect(creds.deviceId).toMatch(/^dev-/);
     expect(srv.seen[0]?.publicKey).toBe(rawPublicKey(key).toString('base64'));
     expect(srv.seen[0]?.hardware.model).toContain('Raspberry');
@@ -125,7 +125,7 @@ describe('Enrolment', () => {
   it('retries while the server is unavailable, then enrols', async () => {
     const srv = await enrolServer({ failFirst: 2 });
     const { enrol } = await setup(srv.url, { enrolmentToken: 'loaenr_0123456789abcdef' });
-    const enrolled = once(enrol, 'enrolled');
+    const enrolled = enrol.once('enrolled');
     await enrol.start();
     await enrolled;
     expect(enrol.credentials()?.unit).toBe('08/02500');

@@ -6,7 +6,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connectMqtt } from '../../../agent/src/services/fleet-link-mqtt.js';
+import { connectMqtt } from '../../../agent/src/services/fleet/fleet-link-mqtt.js';
 import { cleanupTempDirs, tempDir } from './helpers.js';
 import { startBroker } from './mqtt-fixtures.js';
 

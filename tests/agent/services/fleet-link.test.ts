@@ -13,9 +13,9 @@ import {
   unitTopic,
 } from '@loa/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CommandHandler } from '../../../agent/src/services/commands.js';
-import { FleetLink } from '../../../agent/src/services/fleet-link.js';
-import { ProofJournal } from '../../../agent/src/services/proof-journal.js';
+import { CommandHandler } from '../../../agent/src/services/fleet/commands.js';
+import { FleetLink } from '../../../agent/src/services/fleet/fleet-link.js';
+import { ProofJournal } from '../../../agent/src/services/playback/proof-journal.js';
 import { makeTrust } from './bundle-fixtures.js';
 import { assertChain, cleanupTempDirs, silent, tempDir } from './helpers.js';
 import { type BrokerFixture, observer, startBroker } from './mqtt-fixtures.js';
@@ -87,9 +87,12 @@ async function setup(opts: { boot?: number } = {}) {
     journal,
     health,
     healthIntervalMs: 200,
-    onNotify: (n) => notifies.push(n),
-    onEmergency: () => undefined,
-    onCommand: (raw) => commands.handle(raw),
+    inbox: {
+      notify: (n) => notifies.push(n),
+      emergency: () => undefined,
+      command: (raw) => commands.handle(raw),
+      serverTime: () => undefined,
+    },
     clock,
     logger: silent,
     reconnectMinMs: 50,
@@ -309,9 +312,12 @@ describe('FleetLink without a broker for a while', () => {
       journal,
       health,
       healthIntervalMs: 200,
-      onNotify: () => undefined,
-      onEmergency: () => undefined,
-      onCommand: async () => undefined,
+      inbox: {
+        notify: () => undefined,
+        emergency: () => undefined,
+        command: async () => undefined,
+        serverTime: () => undefined,
+      },
       clock,
       logger: silent,
       reconnectMinMs: 50,

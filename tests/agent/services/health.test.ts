@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HealthSchema } from '@loa/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cpuTemperatureC, HealthCollector } from '../../../agent/src/services/health.js';
+import { cpuTemperatureC, HealthCollector } from '../../../agent/src/services/fleet/health.js';
 import { cleanupTempDirs, tempDir } from './helpers.js';
 
 afterEach(cleanupTempDirs);

@@ -2,7 +2,7 @@ import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPair, privateKeyToPem } from '@loa/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProofJournal } from '../../../agent/src/services/proof-journal.js';
+import { ProofJournal } from '../../../agent/src/services/playback/proof-journal.js';
 import { assertChain, cleanupTempDirs, silent, spawnTs, tempDir, waitExit, waitForLine } from './helpers.js';
 
 const keys = generateKeyPair();

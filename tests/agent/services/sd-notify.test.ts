@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SdNotify } from '../../../agent/src/services/sd-notify.js';
+import { SdNotify } from '../../../agent/src/services/system/sd-notify.js';
 import { cleanupTempDirs, silent, tempDir } from './helpers.js';
 
 // A real unix datagram socket (Node cannot bind one; python3 can), standing in for systemd's.

@@ -2,8 +2,9 @@ import type { Health } from '@loa/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../../agent/src/http/password.js';
 import { createTechnicianApp, isPrivateAddress } from '../../../agent/src/http/technician.js';
-import { LogRing } from '../../../agent/src/services/log-ring.js';
-import { TechnicianPage } from '../../../agent/src/services/technician-page.js';
+import { waitingText } from '../../../agent/src/services/station/clock.js';
+import { LogRing } from '../../../agent/src/services/system/log-ring.js';
+import { TechnicianPage } from '../../../agent/src/services/system/technician-page.js';
 import { silent } from './helpers.js';
 
 const health: Health = {
@@ -41,6 +42,8 @@ function deps(addr: string) {
     },
     deviceLabel: () => 'dev-1 (08/02500)',
     clock: { now: () => Date.now() },
+    clockWaiting: () =>
+      waitingText({ ntp: 'not-synchronised', server: 'no-answer', modem: 'no-network-time' }),
     remoteAddress: () => addr,
   };
 }
@@ -102,6 +105,9 @@ describe('technician page', () => {
     expect(html).toContain('-85 dBm');
     expect(html).toContain('Viettel');
     expect(html).toContain('chưa tin cậy');
+    expect(html).toContain(
+      'Đang chờ đồng hồ tin cậy: đã thử NTP (chưa đồng bộ), máy chủ (chưa liên lạc được), modem (chưa có giờ mạng)',
+    );
     expect(html).toContain('dòng 4');
     expect(html).not.toContain('dòng 1');
     const r = await app.request('/relay-test', { method: 'POST', headers: { cookie } });

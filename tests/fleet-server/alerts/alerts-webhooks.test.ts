@@ -6,8 +6,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deviceTopic, type Health } from '@loa/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AlertRecord } from '../../../fleet-server/src/domain/model.js';
 import { signWebhook } from '../../../fleet-server/src/services/webhooks.js';
-import type { AlertRecord } from '../../../fleet-server/src/store/types.js';
 import {
   eventually,
   type Harness,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { statusForCode } from '../../../fleet-server/src/http/app.js';
-import { contentPlugin } from '../../../fleet-server/src/services/index.js';
+import { statusForCode } from '../../../fleet-server/src/http/error-status.js';
+import { contentPlugin } from '../../../fleet-server/src/plugins/content.js';
 import { loginAs, startTestServer, type TestServer } from './harness.js';
 
 describe('createApp: errors, route table, OpenAPI', () => {
@@ -19,7 +19,8 @@ describe('createApp: errors, route table, OpenAPI', () => {
     expect(statusForCode('USER_EXISTS')).toBe(409);
     expect(statusForCode('SIGNATURE_INVALID')).toBe(422);
     expect(statusForCode('SOMETHING_ELSE')).toBe(400);
-    expect(statusForCode('X', { X: 415 })).toBe(415);
+    expect(statusForCode('MEDIA_UNSUPPORTED')).toBe(415);
+    expect(statusForCode('TOOL_TIMEOUT')).toBe(504);
   });
 
   it('answers JSON errors {error:{code,message}} for unknown paths, bad JSON, wrong media type, oversized bodies', async () => {
@@ -40,7 +41,7 @@ describe('createApp: errors, route table, OpenAPI', () => {
   it('every non-public route refuses anonymous callers with 401, and a viewer on every write route', async () => {
     const viewer = await loginAs(s, 'viewer', 'viewer', ['08']);
     for (const r of s.app.api.routes) {
-      const path = `/api/v1${r.path}`.replace(/:path\{[^}]*\}/, '08/02500').replace(/:([A-Za-z]+)/g, 'x');
+      const path = r.path.replace(/:path\{[^}]*\}/, '08/02500').replace(/:([A-Za-z0-9]+)/g, 'x');
       if (r.auth === 'public') continue;
       const anon = await fetch(`${s.url}${path}`, { method: r.method.toUpperCase() });
       expect(anon.status, `${r.method} ${path}`).toBe(401);
@@ -100,9 +101,7 @@ describe('route table with the content plugin: every route enforces login and ro
     expect(s.app.api.routes.length).toBeGreaterThan(40);
     for (const r of s.app.api.routes) {
       if (r.auth === 'public') continue;
-      const path = `/api/v1${r.path}`
-        .replace(/:path\{[^}]*\}/, '08/02500')
-        .replace(/:([A-Za-z]+)(\{[^}]*\})?/g, 'x');
+      const path = r.path.replace(/:path\{[^}]*\}/, '08/02500').replace(/:([A-Za-z]+)(\{[^}]*\})?/g, 'x');
       const anon = await fetch(`${s.url}${path}`, { method: r.method.toUpperCase() });
       expect(anon.status, `${r.method} ${path}`).toBe(401);
       if (r.permission && r.permission !== 'read') {
@@ -111,4 +110,60 @@ describe('route table with the content plugin: every route enforces login and ro
       }
     }
   });
+
+  it('the OpenAPI document lists every route of the app with its success answer, 4xx answers and the error body', async () => {
+    const res = await fetch(`${s.url}/api/openapi.json`);
+    const doc = (await res.json()) as {
+      paths: Record<string, Record<string, OpenApiOperation>>;
+      components: { responses: Record<string, unknown>; schemas: Record<string, { properties?: object }> };
+    };
+    // every route hono serves (middleware aside), in OpenAPI form
+    const served = new Set(
+      s.app.routes
+        .filter((r) => r.method !== 'ALL')
+        .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, '{$1}')}`),
+    );
+    expect(served.size).toBeGreaterThan(60);
+    for (const op of ['get /healthz', 'get /metrics', 'get /blobs/{sha256}', 'head /blobs/{sha256}'])
+      expect(served).toContain(op);
+    for (const key of served) {
+      const [method, path] = key.split(' ') as [string, string];
+      const op = doc.paths[path]?.[method];
+      expect(op, `${key} is in the document`).toBeDefined();
+      const success = Object.entries(op?.responses ?? {}).filter(([status]) => /^2/.test(status));
+      expect(success.length, `${key} declares a success answer`).toBeGreaterThan(0);
+      for (const [status, answer] of success) {
+        if (status === '204' || method === 'head') continue;
+        const media = Object.values(answer.content ?? {});
+        expect(media.length, `${key} ${status} has a body`).toBeGreaterThan(0);
+        expect(Object.keys(media[0]?.schema ?? {}).length, `${key} ${status} has a schema`).toBeGreaterThan(
+          0,
+        );
+      }
+      // 4xx answers point at the shared error answers, which carry the error body
+      for (const [status, answer] of Object.entries(op?.responses ?? {}).filter(([st]) => /^4/.test(st))) {
+        const ref = (answer as { $ref?: string }).$ref ?? '';
+        expect(ref, `${key} ${status}`).toMatch(/^#\/components\/responses\//);
+        expect(doc.components.responses[ref.split('/').pop() as string]).toBeDefined();
+      }
+    }
+    // a route that takes a body or is behind login documents its 4xx answers
+    const upload = doc.paths['/api/v1/bundles']?.post?.responses ?? {};
+    expect(Object.keys(upload)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '413', '415']));
+    expect(Object.keys(doc.components.schemas.ErrorBody?.properties ?? {})).toEqual(['error']);
+    // answers are the record schemas: a bundle answer carries its manifest and workflow state
+    const bundle = doc.paths['/api/v1/bundles/{id}']?.get?.responses['200']?.content?.['application/json']
+      ?.schema as { properties?: Record<string, unknown> };
+    expect(Object.keys(bundle.properties ?? {})).toEqual(
+      expect.arrayContaining(['manifest', 'state', 'units']),
+    );
+    // the unit path parameter documents the encoded form
+    const unitParam = doc.paths['/api/v1/units/{path}']?.get?.parameters?.find((p) => p.name === 'path');
+    expect(unitParam?.description).toContain('08%2F02500');
+  });
 });
+
+interface OpenApiOperation {
+  parameters?: { name: string; description?: string }[];
+  responses: Record<string, { $ref?: string; content?: Record<string, { schema?: object }> }>;
+}

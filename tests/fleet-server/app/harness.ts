@@ -10,10 +10,11 @@ import { generateKeyPair, rawPublicKey } from '@loa/protocol';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import type { ServerConfigInput } from '../../../fleet-server/src/config.js';
-import { type FleetServer, type ServerPlugin, startFleetServer } from '../../../fleet-server/src/main.js';
+import type { UserRole } from '../../../fleet-server/src/domain/model.js';
+import { type FleetServer, startFleetServer } from '../../../fleet-server/src/main.js';
+import { hashSecret } from '../../../fleet-server/src/security/secrets.js';
 import { DEMO_UNITS_FILE, seedUnitsFromFile } from '../../../fleet-server/src/seed.js';
-import { hashSecret } from '../../../fleet-server/src/store/secrets.js';
-import type { UserRole } from '../../../fleet-server/src/store/types.js';
+import type { ServerPlugin } from '../../../fleet-server/src/server-plugin.js';
 
 export class FakeClock {
   constructor(public t = Date.parse('2026-11-26T00:00:00Z')) {}

@@ -5,6 +5,7 @@ import {
   authorizeDevicePublish,
   authorizeDeviceSubscribe,
   checkUpPayload,
+  OwnTopics,
 } from '../../../fleet-server/src/domain/acl.js';
 import { MqttFrameGuard, TokenBucket } from '../../../fleet-server/src/domain/limits.js';
 
@@ -33,6 +34,26 @@ describe('broker ACL (pure)', () => {
       ok: false,
       code: 'ACL_TOO_DEEP',
     });
+  });
+
+  it('a memo of own topics gives the same answers and stays within its bound', () => {
+    const own = new OwnTopics(2);
+    for (const topic of [
+      ...UP_KINDS.map((k) => deviceTopic(me.deviceId, k)),
+      ...DOWN_KINDS.map((k) => deviceTopic(me.deviceId, k as never)),
+      deviceTopic('st-other', 'health'),
+      '$SYS/x',
+    ])
+      expect(authorizeDevicePublish(me, topic, own)).toEqual(authorizeDevicePublish(me, topic));
+    // a third device evicts the oldest: answers stay right after eviction
+    for (const d of ['a', 'b', 'c'])
+      expect(authorizeDevicePublish({ deviceId: d, unit: '08' }, deviceTopic(d, 'proof'), own)).toEqual({
+        ok: true,
+        value: 'proof',
+      });
+    expect(authorizeDevicePublish({ deviceId: 'a', unit: '08' }, deviceTopic('b', 'proof'), own).ok).toBe(
+      false,
+    );
   });
 
   it('property: never publish nor subscribe under another device id', () => {

@@ -120,6 +120,21 @@ describe('broker policy with real aedes and mqtt.js', () => {
     await expect(connectDevice(s.mqttUrl, 'st-nobody', a.password)).rejects.toThrow();
   });
 
+  it('speaks MQTT 3.1.1 and 3.1; an MQTT 5 client is refused (unacceptable protocol version)', async () => {
+    for (const protocolVersion of [4, 3] as const) {
+      const c = await connectDevice(s.mqttUrl, a.deviceId, a.password, { protocolVersion });
+      expect(c.connected).toBe(true);
+      c.end(true);
+      await closed(c);
+    }
+    const err = await connectDevice(s.mqttUrl, a.deviceId, a.password, { protocolVersion: 5 }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    // CONNACK return code 1: aedes 1.x speaks MQTT 3.1 and 3.1.1 only
+    expect(err?.message).toMatch(/unacceptable protocol version/i);
+  });
+
   it('device A publishing as device B is disconnected and nothing reaches ingest', async () => {
     const before = messages.length;
     const c = await connectDevice(s.mqttUrl, a.deviceId, a.password);

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeviceAuthenticator } from '../../../fleet-server/src/broker/device-auth.js';
+import { DEVICE_SCRYPT, hashSecret } from '../../../fleet-server/src/security/secrets.js';
 import { Registry } from '../../../fleet-server/src/store/lowdb/registry.js';
-import { DEVICE_SCRYPT, hashSecret } from '../../../fleet-server/src/store/secrets.js';
 
 describe('device credential check', () => {
   let dir: string;

@@ -5,7 +5,8 @@
  */
 import { deviceSubscriptions, deviceTopic, type Notify, unitTopic } from '@loa/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BundleRecord, ContentRecord } from '../../../fleet-server/src/store/types.js';
+import type { BundleRecord, ContentRecord } from '../../../fleet-server/src/domain/model.js';
+import { waitFor } from '../app/harness.js';
 import {
   type Harness,
   nextMessage,
@@ -130,6 +131,8 @@ describe('targets and key scope', () => {
     };
     await cd.publishAsync(deviceTopic(d.id, 'health'), JSON.stringify(health), { qos: 1 });
     expect((await n).version).toBe(2);
+    // the row is written right after the notify goes out: the test may read before it lands
+    await waitFor(async () => (await h.server.deps.store.rollouts.forDevice(d.id)).length > 0);
     const rows = await h.server.deps.store.rollouts.forDevice(d.id);
     expect(rows.map((r) => r.state)).toEqual(['notified']);
     // a station that already runs the newest version is not notified again

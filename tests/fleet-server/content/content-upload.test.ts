@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ContentRecord } from '../../../fleet-server/src/store/types.js';
+import type { ContentRecord } from '../../../fleet-server/src/domain/model.js';
 import { type Harness, makeSine, run, startHarness, type TestUser } from '../publish/harness.js';
 
 type Err = { error: { code: string; message: string } };

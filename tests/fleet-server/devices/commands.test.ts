@@ -13,7 +13,7 @@ import {
 } from '@loa/protocol';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contentPlugin } from '../../../fleet-server/src/services/index.js';
+import { type ContentPlugin, contentPlugin } from '../../../fleet-server/src/plugins/content.js';
 import {
   closed,
   connectDevice,
@@ -36,7 +36,11 @@ describe('device commands', () => {
   const received: Command[] = [];
   let opKey: { keyid: string; publicKey: string };
   let volumeId = '';
-  const plugins = () => [contentPlugin({ masterKey: Buffer.alloc(32, 7) })];
+  let content: ContentPlugin;
+  const plugins = () => {
+    content = contentPlugin({ masterKey: Buffer.alloc(32, 7) });
+    return [content];
+  };
 
   beforeAll(async () => {
     s = await startTestServer({
@@ -46,10 +50,8 @@ describe('device commands', () => {
     admin = await loginAs(s, 'root', 'administrator', ['08']);
     op = await loginAs(s, 'op', 'operator', ['08/02503']);
     dev = await enrolDevice(s, admin, '08/02503');
-    const content = s.deps.services.content;
-    if (!content) throw new Error('content plugin missing');
     const opUser = await s.deps.store.users.byUsername('op');
-    opKey = await content.signer.generate(opUser?.id as string);
+    opKey = await content.services.signer.generate(opUser?.id as string);
     // the province delegates the operator's key (role command, commune 02503) offline
     const created = new Date(s.deps.clock.now() - 60_000);
     const body = withDelegatedKey(
@@ -57,7 +59,7 @@ describe('device commands', () => {
       { publicKey: publicKeyFromRaw(opKey.publicKey), roles: ['command'], scope: ['08/02503'], name: 'op' },
       created,
     );
-    await content.trust.upload(addSignature(body, root.privateKey), 'test');
+    await content.services.trust.upload(addSignature(body, root.privateKey), 'test');
     c = await connectDevice(s.mqttUrl, dev.deviceId, dev.password);
     c.on('message', (_t, p) => received.push(JSON.parse(p.toString()) as Command));
     await c.subscribeAsync([deviceTopic(dev.deviceId, 'cmd'), unitTopic('08/02503', 'cmd')]);
@@ -114,7 +116,7 @@ describe('device commands', () => {
     // an operator scoped to the province whose key is delegated for 02503 only
     const wide = await loginAs(s, 'op-wide', 'operator', ['08']);
     const u = await s.deps.store.users.byUsername('op-wide');
-    const key = await s.deps.services.content?.signer.generate(u?.id as string);
+    const key = await content.services.signer.generate(u?.id as string);
     expect(key).toBeDefined();
     const noRole = await wide.json<{ error: { code: string } }>('POST', '/api/v1/units/08/02506/commands', {
       action: 'test-tone',

@@ -17,8 +17,8 @@ import {
   verifyManifest,
 } from '@loa/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ContentRecord } from '../../../fleet-server/src/domain/model.js';
 import type { EmergencyView } from '../../../fleet-server/src/services/emergency-service.js';
-import type { ContentRecord } from '../../../fleet-server/src/store/types.js';
 import {
   eventually,
   type Harness,

@@ -1,5 +1,5 @@
 /**
- * The real agent enrolment client (agent/src/services/enrolment.ts) against the real server: the
+ * The real agent enrolment client (agent/src/services/fleet/enrolment.ts) against the real server: the
  * contract of POST /api/v1/enrol as both sides code it.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { generateKeyPair } from '@loa/protocol';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Enrolment } from '../../../agent/src/services/enrolment.js';
-import { TrustStore } from '../../../agent/src/services/trust-store.js';
+import { TrustStore } from '../../../agent/src/services/content/trust-store.js';
+import { Enrolment } from '../../../agent/src/services/fleet/enrolment.js';
 import { closed, connectDevice, loginAs, startTestServer, type TestServer } from '../app/harness.js';
 
 describe('agent enrolment client ↔ server', () => {
@@ -51,7 +51,7 @@ describe('agent enrolment client ↔ server', () => {
       retryMinMs: 50,
       retryMaxMs: 200,
     });
-    const enrolled = new Promise<unknown>((resolve) => enrolment.once('enrolled', resolve));
+    const enrolled = enrolment.once('enrolled');
     await enrolment.start();
     await enrolled;
     const creds = enrolment.credentials();

@@ -13,7 +13,7 @@ import {
   proofHash,
 } from '@loa/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BundleRecord, ContentRecord } from '../../../fleet-server/src/store/types.js';
+import type { BundleRecord, ContentRecord } from '../../../fleet-server/src/domain/model.js';
 import { type Harness, startHarness, type TestDevice, type TestUser } from '../publish/harness.js';
 
 function proof(d: TestDevice, seq: number, prev: string): Proof {

@@ -23,10 +23,11 @@ import {
 } from '@loa/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
+import type { DeviceRecord, UserRole } from '../../../fleet-server/src/domain/model.js';
 import { type FleetServer, startFleetServer } from '../../../fleet-server/src/main.js';
-import { type ContentServices, contentPlugin } from '../../../fleet-server/src/services/index.js';
-import { DEVICE_SCRYPT, hashSecret } from '../../../fleet-server/src/store/secrets.js';
-import type { DeviceRecord, UserRole } from '../../../fleet-server/src/store/types.js';
+import { type ContentPlugin, contentPlugin } from '../../../fleet-server/src/plugins/content.js';
+import { DEVICE_SCRYPT, hashSecret } from '../../../fleet-server/src/security/secrets.js';
+import type { ContentServices } from '../../../fleet-server/src/services/content-services.js';
 
 export const run = promisify(execFile);
 
@@ -101,8 +102,16 @@ export async function startHarness(
   let offset = 0;
   const clock = { now: () => Date.now() + offset };
   const masterKey = randomBytes(32);
-  const boot = () =>
-    startFleetServer({
+  let content: ContentPlugin | undefined;
+  const boot = () => {
+    content = contentPlugin({
+      masterKey,
+      alerts: { tickMs: 0, ...(opts.alertRules ? { rules: opts.alertRules } : {}) },
+      webhooks: { baseDelayMs: 50, maxDelayMs: 200, attempts: 4 },
+      ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
+      ...(opts.twoPerson !== undefined ? { publisher: { twoPerson: opts.twoPerson } } : {}),
+    });
+    return startFleetServer({
       config: {
         httpPort: 0,
         mqttPort: 0,
@@ -116,16 +125,9 @@ export async function startHarness(
       },
       logger: pino({ level: process.env.LOA_TEST_LOG ?? 'silent' }),
       clock,
-      plugins: [
-        contentPlugin({
-          masterKey,
-          alerts: { tickMs: 0, ...(opts.alertRules ? { rules: opts.alertRules } : {}) },
-          webhooks: { baseDelayMs: 50, maxDelayMs: 200, attempts: 4 },
-          ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
-          ...(opts.twoPerson !== undefined ? { publisher: { twoPerson: opts.twoPerson } } : {}),
-        }),
-      ],
+      plugins: [content],
     });
+  };
   let server = await boot();
   const clients: MqttClient[] = [];
   let trustVersion = 0;
@@ -137,7 +139,7 @@ export async function startHarness(
       return server;
     },
     get svc() {
-      return server.deps.services.content as ContentServices;
+      return (content as ContentPlugin).services as ContentServices;
     },
     root,
     async restart() {

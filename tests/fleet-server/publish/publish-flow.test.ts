@@ -18,7 +18,7 @@ import {
   verifyManifest,
 } from '@loa/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BundleRecord, ContentRecord } from '../../../fleet-server/src/store/types.js';
+import type { BundleRecord, ContentRecord } from '../../../fleet-server/src/domain/model.js';
 import {
   eventually,
   type Harness,

@@ -1,6 +1,6 @@
 import { deviceTopic, type Health } from '@loa/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contentPlugin } from '../../../fleet-server/src/services/index.js';
+import { contentPlugin } from '../../../fleet-server/src/plugins/content.js';
 import {
   closed,
   connectDevice,
@@ -88,10 +88,11 @@ describe('a busy fleet does not rewrite the registry per message', () => {
 
 describe('health history thinning (the default: one report per device per 5 minutes, plus changes)', () => {
   let s: TestServer;
+  const content = contentPlugin({ masterKey: Buffer.alloc(32, 1) });
   beforeAll(async () => {
     s = await startTestServer({
       config: { broker: { ratePerSecond: 10_000, burst: 10_000, maxViolations: 50 } },
-      plugins: [contentPlugin({ masterKey: Buffer.alloc(32, 1) })],
+      plugins: [content],
     });
   });
   afterAll(async () => {
@@ -110,7 +111,7 @@ describe('health history thinning (the default: one report per device per 5 minu
       if (k >= 20) h.inputs = { ...h.inputs, mains: false };
       await c.publishAsync(topic, JSON.stringify(h), { qos: 1 });
     }
-    await waitFor(() => s.deps.services.content?.ingest.live(d.deviceId)?.health?.seq === 30);
+    await waitFor(() => content.services.ingest.live(d.deviceId)?.health?.seq === 30);
     await waitFor(() => s.deps.store.stats().healthAppended - before >= 2);
     const kept = await s.deps.store.health.query({ deviceId: d.deviceId });
     expect(kept.map((e) => e.health.seq)).toEqual([1, 20]);

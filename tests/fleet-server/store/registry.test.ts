@@ -11,8 +11,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DeviceRecord } from '../../../fleet-server/src/domain/model.js';
 import { Registry } from '../../../fleet-server/src/store/lowdb/registry.js';
-import type { DeviceRecord } from '../../../fleet-server/src/store/types.js';
 
 const device = (id: string, unit = '08/02500'): DeviceRecord => ({
   id,

@@ -19,6 +19,8 @@ describe('system endpoints and lifecycle', () => {
     const d = await enrolDevice(s, admin, '08/02503');
     const c = await connectDevice(s.mqttUrl, d.deviceId, d.password);
     s.deps.metrics.set(METRIC.alertsOpen, 3);
+    // a refused connection gives a labelled sample
+    await expect(connectDevice(s.mqttUrl, d.deviceId, 'wrong-password')).rejects.toThrow();
     const m = await fetch(`${s.url}/metrics`);
     expect(m.headers.get('content-type')).toContain('text/plain');
     const text = await m.text();
@@ -34,6 +36,24 @@ describe('system endpoints and lifecycle', () => {
       .split('\n')
       .filter((l) => !l.startsWith('#')))
       expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? -?[0-9.e+]+$/);
+    // every family has HELP and TYPE; a counter is named …_total; cumulative store figures are counters
+    const types = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+    const helps = new Map([...text.matchAll(/^# HELP (\S+) (.+)$/gm)].map((m) => [m[1], m[2]]));
+    expect([...types.keys()].sort()).toEqual([...helps.keys()].sort());
+    for (const [name, type] of types) if (type === 'counter') expect(name).toMatch(/_total$/);
+    expect(types.get('loa_registry_writes_total')).toBe('counter');
+    expect(types.get('loa_registry_written_bytes_total')).toBe('counter');
+    // a labelled family names its label in its HELP text
+    const labelled = [...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([a-z_]+)=/gm)];
+    expect(labelled.map((m) => m[1])).toContain('loa_mqtt_rejected_total');
+    for (const m of labelled) expect(helps.get(m[1] as string)).toContain(`label ${m[2]}`);
+    // process and Node.js metrics
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('process_resident_memory_bytes')).toBeGreaterThan(10 * 1024 * 1024);
+    expect(value('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(value('process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(value('nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
+    expect(types.get('nodejs_eventloop_lag_seconds')).toBe('gauge');
     c.end(true);
   });
 

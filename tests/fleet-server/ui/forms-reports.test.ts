@@ -1,5 +1,11 @@
 import type { Manifest, Proof } from '@loa/protocol';
 import { describe, expect, it } from 'vitest';
+import type {
+  AlertRecord,
+  BundleRecord,
+  DeviceRecord,
+  UnitRecord,
+} from '../../../fleet-server/src/domain/model.js';
 import { combineViews, parseIds } from '../../../fleet-server/src/http/ui/pages/emergency.js';
 import { diffManifests } from '../../../fleet-server/src/http/ui/view-models/diff.js';
 import {
@@ -7,12 +13,6 @@ import {
   parseProgramme,
 } from '../../../fleet-server/src/http/ui/view-models/programme-form.js';
 import { buildReport, dayRange, reportCsv } from '../../../fleet-server/src/http/ui/view-models/report.js';
-import type {
-  AlertRecord,
-  BundleRecord,
-  DeviceRecord,
-  UnitRecord,
-} from '../../../fleet-server/src/store/types.js';
 
 const NOW = Date.parse('2026-11-26T09:00:00+07:00');
 const ctx = { nowMs: NOW, inScope: (u: string) => u.startsWith('08'), knownContent: new Set(['c1', 'c2']) };

@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addSignature, type KeyPair, keyId, type Role, rawPublicKey, type TrustBody } from '@loa/protocol';
 import { pino } from 'pino';
-import { dashboardPlugin } from '../../../fleet-server/src/http/ui/index.js';
 import { type FleetServer, startFleetServer } from '../../../fleet-server/src/main.js';
-import { contentPlugin } from '../../../fleet-server/src/services/index.js';
+import { standardPlugins } from '../../../fleet-server/src/plugins/standard.js';
 
 export interface Harness {
   server: FleetServer;
@@ -31,7 +30,7 @@ export async function startHarness(
       loginMaxAttempts: 50,
     },
     logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
-    plugins: [contentPlugin(), dashboardPlugin({ liveIntervalMs: opts.liveIntervalMs ?? 250 })],
+    plugins: standardPlugins({ dashboard: { liveIntervalMs: opts.liveIntervalMs ?? 250 } }),
   });
   return {
     server,

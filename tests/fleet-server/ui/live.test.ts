@@ -1,27 +1,26 @@
+import type { Timers } from '@loa/protocol';
 import { describe, expect, it } from 'vitest';
-import {
-  type Dirty,
-  LiveHub,
-  type LiveMessage,
-  type Timers,
-} from '../../../fleet-server/src/http/ui/live.js';
+import { type Dirty, LiveHub, type LiveMessage } from '../../../fleet-server/src/http/ui/live.js';
 
 /** Manual timer: the test decides when a tick happens. */
 function manualTimers(): Timers & { tick: () => void; active: number } {
   let fn: (() => void) | undefined;
   const t = {
     active: 0,
-    setInterval(f: () => void) {
+    setTimeout(f: () => void) {
       fn = f;
-      t.active++;
+      t.active = 1;
       return 1;
     },
-    clearInterval() {
+    clearTimeout() {
       fn = undefined;
-      t.active--;
+      t.active = 0;
     },
     tick() {
-      fn?.();
+      const f = fn;
+      fn = undefined;
+      t.active = 0;
+      f?.();
     },
   };
   return t;

@@ -1,6 +1,12 @@
 import type { Manifest, Proof } from '@loa/protocol';
 import { describe, expect, it } from 'vitest';
 import type { PresenceInfo } from '../../../fleet-server/src/broker/types.js';
+import type {
+  AlertRecord,
+  BundleRecord,
+  DeviceRecord,
+  UnitRecord,
+} from '../../../fleet-server/src/domain/model.js';
 import { vnDayStart } from '../../../fleet-server/src/http/ui/time.js';
 import {
   buildFleet,
@@ -10,12 +16,6 @@ import {
 } from '../../../fleet-server/src/http/ui/view-models/fleet.js';
 import { buildProgramme } from '../../../fleet-server/src/http/ui/view-models/overview.js';
 import { inQuietHours, slotsForDay } from '../../../fleet-server/src/http/ui/view-models/programme.js';
-import type {
-  AlertRecord,
-  BundleRecord,
-  DeviceRecord,
-  UnitRecord,
-} from '../../../fleet-server/src/store/types.js';
 
 const T0 = '2026-11-01T00:00:00Z';
 function device(id: string, unit: string, extra: Partial<DeviceRecord> = {}): DeviceRecord {

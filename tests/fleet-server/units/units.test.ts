@@ -115,6 +115,24 @@ describe('units API', () => {
     );
     expect(detail.body.groups).toHaveLength(1);
     expect(detail.body.zones).toHaveLength(1);
+    // the same unit with its slash encoded, as a client generated from the OpenAPI document sends it
+    for (const encoded of ['08%2F02500', '08%2f02500']) {
+      const same = await admin.json<{ unit: { path: string }; groups: unknown[] }>(
+        'GET',
+        `/api/v1/units/${encoded}`,
+      );
+      expect(same.status).toBe(200);
+      expect(same.body.unit.path).toBe('08/02500');
+      expect(same.body.groups).toHaveLength(1);
+    }
+    expect(
+      (
+        await admin.json('POST', `/api/v1/units/${encodeURIComponent('08/02500')}/zones`, {
+          id: 'zone-2',
+          name: 'Chợ',
+        })
+      ).status,
+    ).toBe(201);
     const commune = await loginAs(s, 'ca', 'administrator', ['08/02503']);
     expect((await commune.json('POST', '/api/v1/units/08/02500/groups', { id: 'x', name: 'x' })).status).toBe(
       403,

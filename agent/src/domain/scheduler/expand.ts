@@ -2,9 +2,9 @@
  * Expands the bundles' schedule rules into jobs: one job per occurrence and output lane, each a
  * sequence of steps (items × the signed repeat count, with the gap between repetitions).
  */
-import type { Item, ScheduleEntry } from '@loa/protocol';
+import type { Item, Manifest, ScheduleEntry } from '@loa/protocol';
 import { localDays, minutesOfDay, offsetMinutes, weekdayOf } from './local-time.js';
-import type { ActiveBundle, PriorityClass, ScheduleInput, SlotOutput } from './types.js';
+import type { PlanBundle, PriorityClass, ScheduleInput, SlotOutput } from './types.js';
 
 export const DEFAULTS = {
   defaultItemMs: 60_000,
@@ -65,7 +65,7 @@ export function itemDuration(item: Item, input: ScheduleInput): number {
 }
 
 /** Due instants of an entry's rule inside [from, to]. */
-function dueTimes(b: ActiveBundle, e: ScheduleEntry, lower: number, from: number, to: number): number[] {
+function dueTimes(b: PlanBundle, e: ScheduleEntry, lower: number, from: number, to: number): number[] {
   const rule = e.rule;
   switch (rule.type) {
     case 'immediate':
@@ -85,7 +85,19 @@ function dueTimes(b: ActiveBundle, e: ScheduleEntry, lower: number, from: number
   }
 }
 
-function blobFile(b: ActiveBundle, sha: string): string {
+/**
+ * The bundle's schedule. A bundle without one whose items include emergencies (an emergency
+ * built for a USB stick, `loa bundle build --priority emergency` with no --schedule) plays its
+ * emergency items once, at once, as an emergency received online does.
+ */
+function entriesOf(m: Manifest): readonly ScheduleEntry[] {
+  if (m.schedule && m.schedule.length > 0) return m.schedule;
+  const urgent = m.items.filter((i) => i.priority === 'emergency');
+  if (urgent.length === 0) return [];
+  return [{ id: 'emergency', items: urgent.map((i) => i.id), rule: { type: 'immediate' } }];
+}
+
+function blobFile(b: PlanBundle, sha: string): string {
   return `${b.blobDir.replace(/\/+$/, '')}/${sha}`;
 }
 
@@ -103,15 +115,19 @@ export function expandBundles(input: ScheduleInput, from: number, to: number): J
     const items = new Map(m.items.map((i) => [i.id, i] as const));
     const bundleFrom = Date.parse(m.notBefore ?? m.created);
     const bundleUntil = Date.parse(m.expires);
-    for (const e of m.schedule ?? []) {
+    for (const e of entriesOf(m)) {
       const validFrom = Math.max(bundleFrom, e.validFrom ? Date.parse(e.validFrom) : bundleFrom);
       const validUntil = Math.min(bundleUntil, e.validUntil ? Date.parse(e.validUntil) : bundleUntil);
       if (validFrom >= validUntil) continue;
       const entryItems = e.items.map((id) => items.get(id)).filter((i): i is Item => i !== undefined);
       const count = e.repeat?.count ?? 1;
       const gap = (e.repeat?.gapSeconds ?? 0) * 1000;
-      for (const due of dueTimes(b, e, validFrom, from, to)) {
-        if (due < validFrom || due >= validUntil || due < from || due > to) continue;
+      // An occurrence is still in progress for as long as its repetitions and gaps last: one
+      // due before `from` by less than that may have repetitions left to play.
+      const span = count * entryItems.reduce((n, i) => n + itemDuration(i, input), 0) + (count - 1) * gap;
+      const entryFrom = from - span;
+      for (const due of dueTimes(b, e, validFrom, entryFrom, to)) {
+        if (due < validFrom || due >= validUntil || due < entryFrom || due > to) continue;
         // Keyed by channel, not bundle version: a new version of the programme that keeps an
         // entry neither replays nor cuts an occurrence already played or on air.
         const key = `${m.channel}/${e.id}/${new Date(due).toISOString()}`;

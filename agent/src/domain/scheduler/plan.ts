@@ -134,7 +134,10 @@ function makeSlot(
   if (job.channel !== undefined) slot.channel = job.channel;
   if (job.bundleVersion !== undefined) slot.bundleVersion = job.bundleVersion;
   if (job.zones) slot.zones = [...job.zones];
-  if (kind === 'chime' && chime) slot.file = chime.path;
+  if (kind === 'chime' && chime) {
+    if (chime.path) slot.file = chime.path;
+    else if (chime.tone) slot.tone = chime.tone;
+  }
   if (kind === 'item') {
     if (step.file) slot.file = step.file;
     if (step.sha) slot.contentSha256 = step.sha;
@@ -151,7 +154,7 @@ function canPreempt(k: Run, r: Run): boolean {
 function planLane(ctx: LaneCtx, jobs: Job[]): void {
   const { input } = ctx;
   const now = input.now;
-  const done = input.done ?? new Set<string>();
+  const done = input.done ?? new Map<string, number>();
   const runs: Run[] = [];
   let onAirRun: Run | undefined;
   for (const job of jobs) {
@@ -165,10 +168,15 @@ function planLane(ctx: LaneCtx, jobs: Job[]): void {
       parts: 0,
       chimed: false,
     };
+    let doneAt: number | undefined;
     while (r.stepIdx < job.steps.length && done.has(job.steps[r.stepIdx]!.itemKey)) {
+      doneAt = done.get(job.steps[r.stepIdx]!.itemKey);
       r.stepIdx++;
       r.started = true;
     }
+    // The next repetition waits its gap from when the previous one really ended.
+    const gap = job.steps[r.stepIdx]?.gapBeforeMs ?? 0;
+    if (doneAt !== undefined && gap > 0) r.readyAt = Math.max(r.readyAt, doneAt + gap);
     if (input.onAir) {
       const idx = job.steps.findIndex((s) => s.itemKey === input.onAir?.itemKey);
       if (idx >= r.stepIdx) {

@@ -11,8 +11,11 @@ export type PriorityClass = (typeof PRIORITY_CLASSES)[number];
 /** Where a slot plays: the loudspeakers, or (later) the noticeboard's screen. */
 export type SlotOutput = 'audio' | 'display';
 
-/** A verified, activated bundle and where its blobs are. */
-export interface ActiveBundle {
+/**
+ * A bundle as the planner sees it: its verified manifest, where its blobs are and when it was
+ * activated (the bundle store hands these over, see services/content/bundle-store.ts).
+ */
+export interface PlanBundle {
   manifest: Manifest;
   /** Directory holding `<sha256>` blob files. */
   blobDir: string;
@@ -42,8 +45,11 @@ export interface StationPolicy {
   defaultStreamMs?: number;
   /** A late item still plays up to this long after its due time; later it is skipped. Default 15 min. */
   maxLateMs?: number;
-  /** Attention chime before emergencies (and items with chime: true). Absent: no chime slot. */
-  chime?: { path: string; durationMs: number };
+  /**
+   * Attention chime before emergencies (and items with chime: true): an audio file, or a tone the
+   * player generates; it takes durationMs. Absent: no chime slot.
+   */
+  chime?: { path?: string; tone?: { frequencyHz: number }; durationMs: number };
   /** Amplifier warm-up: slots carry this lead so audio starts on time. Default 2000. */
   warmupMs?: number;
 }
@@ -59,7 +65,7 @@ export interface OnAir {
 }
 
 export interface ScheduleInput {
-  bundles: readonly ActiveBundle[];
+  bundles: readonly PlanBundle[];
   policy: StationPolicy;
   /** Trusted time now, ms since epoch. */
   now: number;
@@ -69,8 +75,11 @@ export interface ScheduleInput {
   clockTrusted: boolean;
   /** Earliest instant audio can come out (now + warm-up when the amplifier is off). Default now. */
   readyAt?: number;
-  /** Item keys already played (completed, failed or skipped): never planned again. */
-  done?: ReadonlySet<string>;
+  /**
+   * Items already played (completed, failed or skipped), never planned again: item key → when it
+   * ended (ms). The next repetition of its entry waits the repeat gap from that instant.
+   */
+  done?: ReadonlyMap<string, number>;
   /** Interrupted items waiting to resume: item key → source position reached (ms). */
   partial?: ReadonlyMap<string, number>;
   onAir?: OnAir;

@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import type { Timers } from '../../services/player-api.js';
+import type { Timers } from '@loa/protocol';
 import { OutputMute, SegmentPlayback } from './playback.js';
 import type { Segment, SegmentResult, SegmentSpec } from './segment.js';
 import type { AudioDriver, AudioErrorCode, InputName, Levels, Playback, PlayRequest } from './types.js';

@@ -2,11 +2,12 @@
  * FM tuner semantics for an RDA5807-class receiver behind a small MCU speaking the line
  * protocol in fm/types.ts. Runs on any AtChannel (real serial port or the simulated module).
  */
+
+import type { Timers } from '@loa/protocol';
 import { LoaError } from '@loa/protocol';
 import type { Logger } from 'pino';
 import { AtCommandChannel } from '../serial/at-channel.js';
 import type { AtChannel, LineTransport } from '../serial/types.js';
-import type { Timers } from '../timers.js';
 import type { FmSignal, FmTuner } from './types.js';
 
 export const FM_MIN_MHZ = 87.0;

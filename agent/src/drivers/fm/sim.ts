@@ -2,9 +2,10 @@
  * Simulated FM module: answers the line protocol of fm/types.ts with a table of stations
  * (frequency → RSSI), and can be scripted to stay silent, send garbage or answer ERROR.
  */
+
+import type { Timers } from '@loa/protocol';
 import type { SimReply, SimSerialDevice } from '../serial/sim-transport.js';
 import { SimSerialTransport } from '../serial/sim-transport.js';
-import type { Timers } from '../timers.js';
 
 export type FmFault = 'silent' | 'garbage' | 'error';
 

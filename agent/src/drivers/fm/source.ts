@@ -1,7 +1,7 @@
 /**
  * FM as a programme source: tune, check the signal, and route the module's audio to the
  * amplifier through the input-select relay (which switches only while muted, see
- * services/amplifier.ts). Releasing the source selects the player again.
+ * services/station/amplifier.ts). Releasing the source selects the player again.
  */
 import { LoaError } from '@loa/protocol';
 import type { Logger } from 'pino';

@@ -3,9 +3,7 @@
  * injected clock (tests assert relay sequences on it); inputs are driven by setInput() (the
  * simulator or a test) and pass the same contact-bounce filter as the real driver.
  */
-import { LoaError } from '@loa/protocol';
-import { type Clock, systemClock } from '../../services/contracts.js';
-import { globalTimers, type Timers } from '../timers.js';
+import { type Clock, globalTimers, LoaError, systemClock, type Timers } from '@loa/protocol';
 import { validateBcmPin } from './chip-map.js';
 import type {
   GpioDriver,

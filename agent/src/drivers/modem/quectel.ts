@@ -3,11 +3,12 @@
  * AT+QCCID and a fallback to AT+CCID). Runs on any AtChannel: the real serial port or the
  * simulated modem.
  */
+
+import type { Timers } from '@loa/protocol';
 import { isLoaError } from '@loa/protocol';
 import type { Logger } from 'pino';
 import { AtCommandChannel } from '../serial/at-channel.js';
 import type { AtChannel, LineTransport } from '../serial/types.js';
-import type { Timers } from '../timers.js';
 import { combineRegistration, parseCclk, parseCops, parseCsq, parseIccid, parseReg } from './parse.js';
 import type { Modem, NetworkTime, Operator, Registration, Signal } from './types.js';
 

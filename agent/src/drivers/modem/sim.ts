@@ -8,10 +8,11 @@
  * through the same line splitter as the real transport. Tests also bridge the model onto
  * serialport's mock binding to exercise the real transport.
  */
-import { type Clock, systemClock } from '../../services/contracts.js';
+
+import type { Timers } from '@loa/protocol';
+import { type Clock, systemClock } from '@loa/protocol';
 import type { OutputPin } from '../gpio/types.js';
 import { type SimReply, type SimSerialDevice, SimSerialTransport } from '../serial/sim-transport.js';
-import type { Timers } from '../timers.js';
 
 export type ModemFault = 'silent' | 'garbage' | 'garbage-ok' | 'error' | 'cme' | 'slow' | 'dropout';
 

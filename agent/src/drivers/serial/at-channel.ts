@@ -7,9 +7,8 @@
  * the next command and drops any stray lines that arrive meanwhile, so a late "OK" is never
  * taken as the answer to the next command.
  */
-import { LoaError } from '@loa/protocol';
+import { globalTimers, LoaError, type Timers } from '@loa/protocol';
 import type { Logger } from 'pino';
-import { globalTimers, type Timers } from '../timers.js';
 import type { AtChannel, AtReply, AtSendOptions, LineTransport } from './types.js';
 
 export interface AtChannelOptions {

@@ -1,5 +1,4 @@
-/** Small helpers shared by serial transports: a bounded line splitter and a typed emitter. */
-import type { LineTransportEvents } from './types.js';
+/** Shared by serial transports: a bounded line splitter. */
 
 /** Splits bytes into lines at '\n' (dropping '\r'); caps a line, discarding what overflows. */
 export class LineSplitter {
@@ -37,22 +36,5 @@ export class LineSplitter {
     this.buf = '';
     this.overflow = false;
     if (!dropped && line.length > 0) this.onLine(line);
-  }
-}
-
-type Listeners = { [E in keyof LineTransportEvents]: Set<LineTransportEvents[E]> };
-
-export class LineEmitter {
-  private readonly listeners: Listeners = { line: new Set(), open: new Set(), close: new Set() };
-
-  on<E extends keyof LineTransportEvents>(event: E, listener: LineTransportEvents[E]): () => void {
-    const set = this.listeners[event] as Set<LineTransportEvents[E]>;
-    set.add(listener);
-    return () => set.delete(listener);
-  }
-
-  emit<E extends keyof LineTransportEvents>(event: E, ...args: Parameters<LineTransportEvents[E]>): void {
-    const set = this.listeners[event] as Set<(...a: Parameters<LineTransportEvents[E]>) => void>;
-    for (const l of [...set]) l(...args);
   }
 }

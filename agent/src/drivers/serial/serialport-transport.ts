@@ -6,11 +6,11 @@
  * endings would grow ReadlineParser's buffer without bound; this splitter caps a line at
  * `maxLineBytes` and discards the excess.
  */
-import { LoaError } from '@loa/protocol';
+import { globalTimers, LoaError, type Timers } from '@loa/protocol';
 import type { Logger } from 'pino';
 import { SerialPort } from 'serialport';
-import { globalTimers, type Timers } from '../timers.js';
-import { LineEmitter, LineSplitter } from './lines.js';
+import { Emitter } from '../../events.js';
+import { LineSplitter } from './lines.js';
 import type { LineTransport, LineTransportEvents } from './types.js';
 
 /** The part of a serialport stream the transport uses (SerialPort and SerialPortMock both fit). */
@@ -45,17 +45,17 @@ export interface SerialLineTransportOptions {
   timers?: Timers;
 }
 
-export class SerialLineTransport implements LineTransport {
+export class SerialLineTransport extends Emitter<LineTransportEvents> implements LineTransport {
   private readonly opts: Required<Omit<SerialLineTransportOptions, 'logger' | 'timers'>>;
   private readonly log: Logger;
   private readonly timers: Timers;
-  private readonly events = new LineEmitter();
   private port: SerialPortLike | null = null;
   private running = false;
   private retryMs: number;
   private retryTimer: unknown = null;
 
   constructor(options: SerialLineTransportOptions) {
+    super();
     this.opts = {
       path: options.path,
       baudRate: options.baudRate ?? 115_200,
@@ -71,10 +71,6 @@ export class SerialLineTransport implements LineTransport {
 
   get isOpen(): boolean {
     return this.port?.isOpen ?? false;
-  }
-
-  on<E extends keyof LineTransportEvents>(event: E, listener: LineTransportEvents[E]): () => void {
-    return this.events.on(event, listener);
   }
 
   /** Tries to open once; on failure keeps retrying in the background (never throws). */
@@ -112,7 +108,7 @@ export class SerialLineTransport implements LineTransport {
   private async connect(): Promise<void> {
     if (!this.running) return;
     const port = this.opts.openPort({ path: this.opts.path, baudRate: this.opts.baudRate, autoOpen: false });
-    const splitter = new LineSplitter(this.opts.maxLineBytes, (line) => this.events.emit('line', line));
+    const splitter = new LineSplitter(this.opts.maxLineBytes, (line) => this.emit('line', line));
     port.on('data', (chunk) => splitter.push(chunk));
     port.on('error', (err) => this.log.warn({ err }, 'serial port error'));
     const opened = await new Promise<Error | null>((resolve) => port.open((err) => resolve(err)));
@@ -133,14 +129,14 @@ export class SerialLineTransport implements LineTransport {
       // A write in flight when the port vanished still reports its error: keep a listener.
       port.on('error', (e) => this.log.debug({ err: e }, 'serial error after close'));
       if (this.port === port) this.port = null;
-      this.events.emit('close', err ?? undefined);
+      this.emit('close', err ?? undefined);
       if (this.running) {
         this.log.warn({ err }, 'serial port closed; reconnecting');
         this.scheduleReconnect();
       }
     });
     this.log.info('serial port open');
-    this.events.emit('open');
+    this.emit('open');
   }
 
   private scheduleReconnect(): void {

@@ -4,9 +4,9 @@
  * partial lines are handled by the same code. The port closes while the device is unpowered
  * and reopens after its boot time, as a USB device re-enumerates.
  */
-import { LoaError } from '@loa/protocol';
-import { globalTimers, type Timers } from '../timers.js';
-import { LineEmitter, LineSplitter } from './lines.js';
+import { globalTimers, LoaError, type Timers } from '@loa/protocol';
+import { Emitter } from '../../events.js';
+import { LineSplitter } from './lines.js';
 import type { LineTransport, LineTransportEvents } from './types.js';
 
 /** What the device sends back for one command: bytes after a delay, or a drop-out. */
@@ -33,18 +33,18 @@ export interface SimSerialTransportOptions {
   dropoutMs?: number;
 }
 
-export class SimSerialTransport implements LineTransport {
+export class SimSerialTransport extends Emitter<LineTransportEvents> implements LineTransport {
   private readonly device: SimSerialDevice;
   private readonly timers: Timers;
   private readonly dropoutMs: number;
-  private readonly events = new LineEmitter();
-  private readonly splitter = new LineSplitter(4096, (line) => this.events.emit('line', line));
+  private readonly splitter = new LineSplitter(4096, (line) => this.emit('line', line));
   private open = false;
   private running = false;
   private readonly handles = new Set<unknown>();
   private unpower: (() => void) | null = null;
 
   constructor(options: SimSerialTransportOptions) {
+    super();
     this.device = options.device;
     this.timers = options.timers ?? globalTimers;
     this.dropoutMs = options.dropoutMs ?? 100;
@@ -52,10 +52,6 @@ export class SimSerialTransport implements LineTransport {
 
   get isOpen(): boolean {
     return this.open;
-  }
-
-  on<E extends keyof LineTransportEvents>(event: E, listener: LineTransportEvents[E]): () => void {
-    return this.events.on(event, listener);
   }
 
   async start(): Promise<void> {
@@ -101,8 +97,8 @@ export class SimSerialTransport implements LineTransport {
   private setOpen(open: boolean, err?: Error): void {
     if (this.open === open) return;
     this.open = open;
-    if (open) this.events.emit('open');
-    else this.events.emit('close', err);
+    if (open) this.emit('open');
+    else this.emit('close', err);
   }
 
   private later(ms: number, fn: () => void): void {

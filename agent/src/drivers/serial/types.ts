@@ -5,24 +5,24 @@
  *   → AtChannel (one command at a time, reply matching, timeouts, URCs apart)
  *   → semantics (drivers/modem/quectel.ts, drivers/fm/rda5807.ts).
  */
+import type { Listenable } from '../../events.js';
 
-export interface LineTransportEvents {
+export type LineTransportEvents = {
   /** A complete line from the device, without its line ending. Empty lines are dropped. */
-  line: (line: string) => void;
+  line: string;
   /** The port is open (first time and after each reconnect). */
-  open: () => void;
-  /** The port closed (unplugged, error, or stop()). */
-  close: (error?: Error) => void;
-}
+  open: undefined;
+  /** The port closed (unplugged, error, or stop()): the error, if any. */
+  close: Error | undefined;
+};
 
-export interface LineTransport {
+export interface LineTransport extends Listenable<LineTransportEvents> {
   /** Opens the port and keeps it open (reconnecting) until stop(). */
   start(): Promise<void>;
   stop(): Promise<void>;
   readonly isOpen: boolean;
   /** Writes one line; the transport appends '\r'. Error SERIAL_CLOSED when not open. */
   writeLine(line: string): Promise<void>;
-  on<E extends keyof LineTransportEvents>(event: E, listener: LineTransportEvents[E]): () => void;
 }
 
 export interface AtReply {

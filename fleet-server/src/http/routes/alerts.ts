@@ -1,10 +1,17 @@
 /** Alerts (open → acknowledged → resolved) and outgoing webhook subscriptions. */
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
+import { AlertRecordSchema } from '../../domain/model.js';
 import { inScope } from '../../domain/rbac.js';
-import { contentServices } from '../../services/access.js';
-import { WebhookInputSchema } from '../../services/webhooks.js';
-import type { RouteContext } from '../app.js';
+import type { ContentServices } from '../../services/content-services.js';
+import {
+  DeliveryRecordSchema,
+  PublicWebhookSchema,
+  WebhookInputSchema,
+  WebhookSchema,
+} from '../../services/webhooks.js';
+import type { RouteContext } from '../route-context.js';
+import { OkSchema } from '../schemas.js';
 
 const ListQuery = z.strictObject({
   state: z.enum(['open', 'acknowledged', 'resolved', 'active']).default('active'),
@@ -13,7 +20,10 @@ const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(5000).default(500),
 });
 
-export function registerAlertRoutes({ api, deps }: RouteContext): void {
+export function registerAlertRoutes(
+  { api, deps }: RouteContext,
+  services: Pick<ContentServices, 'alerts' | 'webhooks'>,
+): void {
   api.add({
     method: 'get',
     path: '/alerts',
@@ -21,6 +31,7 @@ export function registerAlertRoutes({ api, deps }: RouteContext): void {
     tags: ['alerts'],
     permission: 'read',
     query: ListQuery,
+    response: z.array(AlertRecordSchema),
     handler: async ({ query, user }) => {
       const list = await deps.store.alerts.list(
         (a) =>
@@ -39,8 +50,9 @@ export function registerAlertRoutes({ api, deps }: RouteContext): void {
     summary: 'Acknowledge an alert (it resolves by itself when its condition clears)',
     tags: ['alerts'],
     permission: 'alert.manage',
+    response: AlertRecordSchema,
     handler: async ({ params, user, audit }) => {
-      const a = await contentServices(deps).alerts.acknowledge(params.id as string, user);
+      const a = await services.alerts.acknowledge(params.id, user);
       await audit(
         'alert.acknowledge',
         { type: 'alert', id: a.id },
@@ -57,7 +69,8 @@ export function registerAlertRoutes({ api, deps }: RouteContext): void {
     summary: 'Outgoing webhook subscriptions (secrets are not shown)',
     tags: ['webhooks'],
     roles: ['administrator'],
-    handler: () => contentServices(deps).webhooks.list(),
+    response: z.array(PublicWebhookSchema),
+    handler: () => services.webhooks.list(),
   });
 
   api.add({
@@ -66,7 +79,8 @@ export function registerAlertRoutes({ api, deps }: RouteContext): void {
     summary: 'Recent webhook deliveries and their outcome',
     tags: ['webhooks'],
     roles: ['administrator'],
-    handler: () => contentServices(deps).webhooks.deliveries(),
+    response: z.array(DeliveryRecordSchema),
+    handler: () => services.webhooks.deliveries(),
   });
 
   api.add({
@@ -80,8 +94,9 @@ export function registerAlertRoutes({ api, deps }: RouteContext): void {
     roles: ['administrator'],
     body: WebhookInputSchema,
     status: 201,
+    response: WebhookSchema,
     handler: async ({ body, user, audit }) => {
-      const h = await contentServices(deps).webhooks.add(body, user.id);
+      const h = await services.webhooks.add(body, user.id);
       await audit('webhook.create', { type: 'webhook', id: h.id }, { url: h.url, events: h.events });
       return h;
     },
@@ -93,10 +108,11 @@ export function registerAlertRoutes({ api, deps }: RouteContext): void {
     summary: 'Remove a webhook subscription',
     tags: ['webhooks'],
     roles: ['administrator'],
+    response: OkSchema,
     handler: async ({ params, audit }) => {
-      const ok = await contentServices(deps).webhooks.remove(params.id as string);
+      const ok = await services.webhooks.remove(params.id);
       if (!ok) throw new LoaError('WEBHOOK_NOT_FOUND', 'Không tìm thấy webhook');
-      await audit('webhook.delete', { type: 'webhook', id: params.id as string });
+      await audit('webhook.delete', { type: 'webhook', id: params.id });
       return { ok: true };
     },
   });

@@ -4,20 +4,25 @@
  * server-held key (which the province must have delegated in the trust policy).
  */
 import { z } from 'zod';
+import { BundleRecordSchema } from '../../domain/model.js';
 import { inScope } from '../../domain/rbac.js';
-import { contentServices } from '../../services/access.js';
-import type { RouteContext } from '../app.js';
+import type { ContentServices } from '../../services/content-services.js';
+import type { RouteContext } from '../route-context.js';
 
 const SignBody = z.strictObject({ sign: z.boolean().default(false) });
 const RejectBody = z.strictObject({ reason: z.string().trim().min(1, 'cần ghi lý do').max(1000) });
 
-export function registerApprovalRoutes({ api, deps }: RouteContext): void {
+export function registerApprovalRoutes(
+  { api, deps }: RouteContext,
+  services: Pick<ContentServices, 'publisher'>,
+): void {
   api.add({
     method: 'get',
     path: '/approvals',
     summary: 'Bundles waiting for approval in my scope',
     tags: ['approvals'],
     permission: 'bundle.approve',
+    response: z.array(BundleRecordSchema),
     handler: async ({ user }) =>
       (
         await deps.store.bundles.list(
@@ -33,8 +38,10 @@ export function registerApprovalRoutes({ api, deps }: RouteContext): void {
     tags: ['approvals'],
     permission: 'bundle.compose',
     body: SignBody,
+    response: BundleRecordSchema,
+    errors: [409, 422],
     handler: async ({ params, body, user, ip }) =>
-      contentServices(deps).publisher.submit(params.id as string, { ...user, ip }, { sign: body.sign }),
+      services.publisher.submit(params.id, { ...user, ip }, { sign: body.sign }),
   });
 
   api.add({
@@ -46,8 +53,10 @@ export function registerApprovalRoutes({ api, deps }: RouteContext): void {
     tags: ['approvals'],
     permission: 'bundle.approve',
     body: SignBody,
+    response: BundleRecordSchema,
+    errors: [409, 422],
     handler: async ({ params, body, user, ip }) =>
-      contentServices(deps).publisher.approve(params.id as string, { ...user, ip }, { sign: body.sign }),
+      services.publisher.approve(params.id, { ...user, ip }, { sign: body.sign }),
   });
 
   api.add({
@@ -57,8 +66,10 @@ export function registerApprovalRoutes({ api, deps }: RouteContext): void {
     tags: ['approvals'],
     permission: 'bundle.approve',
     body: RejectBody,
+    response: BundleRecordSchema,
+    errors: [409, 422],
     handler: async ({ params, body, user, ip }) =>
-      contentServices(deps).publisher.reject(params.id as string, { ...user, ip }, body.reason),
+      services.publisher.reject(params.id, { ...user, ip }, body.reason),
   });
 
   api.add({
@@ -67,7 +78,8 @@ export function registerApprovalRoutes({ api, deps }: RouteContext): void {
     summary: 'Publish an approved bundle: verify its signatures, notify the targeted devices',
     tags: ['approvals'],
     permission: 'bundle.publish',
-    handler: async ({ params, user, ip }) =>
-      contentServices(deps).publisher.publish(params.id as string, { ...user, ip }),
+    response: BundleRecordSchema,
+    errors: [409, 422],
+    handler: async ({ params, user, ip }) => services.publisher.publish(params.id, { ...user, ip }),
   });
 }

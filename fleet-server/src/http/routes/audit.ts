@@ -1,7 +1,8 @@
 /** The audit log, newest first, limited to the caller's unit scope. */
 import { z } from 'zod';
+import { AuditEntrySchema } from '../../domain/model.js';
 import { ALL_UNITS } from '../../domain/rbac.js';
-import type { RouteContext } from '../app.js';
+import type { RouteContext } from '../route-context.js';
 
 const AuditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -20,6 +21,7 @@ export function registerAuditRoutes({ api, deps }: RouteContext): void {
     tags: ['audit'],
     permission: 'audit.read',
     query: AuditQuery,
+    response: z.array(AuditEntrySchema),
     handler: async ({ query, user }) =>
       deps.store.audit.query({
         limit: query.limit,

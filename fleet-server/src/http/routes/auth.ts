@@ -1,8 +1,9 @@
 /** Login, logout, the current user, password change, CSRF token. */
 import { z } from 'zod';
 import { permissionsOf } from '../../domain/rbac.js';
-import type { RouteContext } from '../app.js';
 import { clearSessionCookie, setSessionCookie } from '../auth.js';
+import type { RouteContext } from '../route-context.js';
+import { OkSchema } from '../schemas.js';
 
 const LoginSchema = z.strictObject({
   username: z.string().min(1).max(64),
@@ -36,6 +37,7 @@ export function registerAuthRoutes({ api, deps }: RouteContext): void {
     auth: 'public',
     body: LoginSchema,
     response: MeSchema,
+    errors: [429],
     handler: async ({ c, body, ip }) => {
       const { user, cookie } = await deps.auth.login(
         body.username,
@@ -54,6 +56,7 @@ export function registerAuthRoutes({ api, deps }: RouteContext): void {
     summary: 'Close the current session',
     tags: ['auth'],
     allowPasswordChange: true,
+    response: OkSchema,
     handler: async ({ c, user, audit }) => {
       if (user.sessionId) await deps.auth.logout(user.sessionId);
       clearSessionCookie(c);
@@ -88,6 +91,7 @@ export function registerAuthRoutes({ api, deps }: RouteContext): void {
     tags: ['auth'],
     allowPasswordChange: true,
     body: PasswordSchema,
+    response: OkSchema,
     handler: async ({ body, user, audit }) => {
       await deps.auth.changePassword(user.id, body.currentPassword, body.newPassword);
       await audit('user.password-change', { type: 'user', id: user.id });

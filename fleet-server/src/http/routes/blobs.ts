@@ -6,13 +6,14 @@
  * logged-in user (session or API token, any role) may fetch too (dashboard previews).
  * Blobs stream from disk; nothing is read whole into memory.
  */
-import { documentDigest, LoaError, targetMatches } from '@loa/protocol';
+import { documentDigest, LoaError, ManifestSchema, targetMatches } from '@loa/protocol';
 import type { Context } from 'hono';
+import type { DeviceRecord } from '../../domain/model.js';
 import { inScope } from '../../domain/rbac.js';
-import { contentServices } from '../../services/access.js';
-import type { DeviceRecord } from '../../store/types.js';
-import type { AppEnv, RouteContext } from '../app.js';
+import type { ContentServices } from '../../services/content-services.js';
+import type { AppEnv } from '../auth.js';
 import { authenticateDevice } from '../auth.js';
+import type { RouteContext } from '../route-context.js';
 
 type Caller = { device: DeviceRecord } | { user: NonNullable<AppEnv['Variables']['user']> };
 
@@ -58,7 +59,10 @@ function etagMatches(header: string | undefined, etag: string): boolean {
   });
 }
 
-export function registerBlobRoutes({ app, deps }: RouteContext): void {
+export function registerBlobRoutes(
+  { api, app, deps }: RouteContext,
+  services: Pick<ContentServices, 'blobs'>,
+): void {
   const caller = async (c: Context<AppEnv>): Promise<Caller> => {
     const user = c.get('user');
     if (user) return { user };
@@ -73,7 +77,7 @@ export function registerBlobRoutes({ app, deps }: RouteContext): void {
 
   const serveBlob = async (c: Context<AppEnv>, head: boolean): Promise<Response> => {
     await caller(c);
-    const blobs = contentServices(deps).blobs;
+    const blobs = services.blobs;
     const sha = c.req.param('sha256') ?? '';
     const st = await blobs.stat(sha);
     if (!st) throw new LoaError('BLOB_NOT_FOUND', 'không có tệp này');
@@ -101,6 +105,24 @@ export function registerBlobRoutes({ app, deps }: RouteContext): void {
 
   app.get('/blobs/:sha256', (c) => serveBlob(c, c.req.method === 'HEAD'));
   app.on('HEAD', '/blobs/:sha256', (c) => serveBlob(c, true));
+  const file = {
+    type: 'application/octet-stream',
+    schema: { type: 'string', contentMediaType: 'application/octet-stream' },
+  };
+  for (const method of ['get', 'head'] as const)
+    api.describe({
+      method,
+      path: '/blobs/:sha256',
+      summary: 'A content-addressed file (audio, image, video) by its SHA-256; Range, ETag, If-None-Match',
+      tags: ['blobs'],
+      auth: 'device',
+      responses: {
+        200: { description: 'The whole file', ...(method === 'get' ? file : {}) },
+        206: { description: 'The requested byte range', ...(method === 'get' ? file : {}) },
+        304: { description: 'Not modified (If-None-Match)' },
+      },
+      errors: [400, 401, 404, 416],
+    });
 
   app.get('/bundles/:id/manifest.json', async (c) => {
     const who = await caller(c);
@@ -120,5 +142,17 @@ export function registerBlobRoutes({ app, deps }: RouteContext): void {
     c.header('ETag', etag);
     c.header('Cache-Control', 'private, no-cache');
     return c.json(b.manifest);
+  });
+  api.describe({
+    method: 'get',
+    path: '/bundles/:id/manifest.json',
+    summary: 'The signed manifest of a published bundle (a device gets only those that target it)',
+    tags: ['blobs'],
+    auth: 'device',
+    responses: {
+      200: { description: 'The signed manifest', type: 'application/json', schema: ManifestSchema },
+      304: { description: 'Not modified (If-None-Match)' },
+    },
+    errors: [401, 403, 404],
   });
 }

@@ -2,12 +2,14 @@
  * Bundles: compose drafts from the content library, read them, add signatures made offline
  * (`loa bundle sign`). The workflow transitions are in approvals.ts.
  */
+
+import { ManifestSchema } from '@loa/protocol';
 import { z } from 'zod';
 import { BundleDraftSchema } from '../../domain/bundle-compose.js';
+import { type BundleRecord, BundleRecordSchema } from '../../domain/model.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
-import { contentServices, withContentErrors } from '../../services/access.js';
-import type { BundleRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
+import type { ContentServices } from '../../services/content-services.js';
+import type { RouteContext } from '../route-context.js';
 
 const ListQuery = z.strictObject({
   state: z.enum(['draft', 'submitted', 'approved', 'published', 'rejected', 'withdrawn']).optional(),
@@ -20,7 +22,10 @@ function visible(user: { scope: readonly string[] }, b: BundleRecord): boolean {
   return b.units.some((u) => inScope(user, u));
 }
 
-export function registerBundleRoutes({ api, deps }: RouteContext): void {
+export function registerBundleRoutes(
+  { api, deps }: RouteContext,
+  services: Pick<ContentServices, 'publisher'>,
+): void {
   api.add({
     method: 'get',
     path: '/bundles',
@@ -28,6 +33,7 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     tags: ['bundles'],
     permission: 'read',
     query: ListQuery,
+    response: z.array(BundleRecordSchema),
     handler: async ({ query, user }) => {
       const list = await deps.store.bundles.list(
         (b) =>
@@ -46,8 +52,9 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     summary: 'One bundle with its manifest and workflow state',
     tags: ['bundles'],
     permission: 'read',
+    response: BundleRecordSchema,
     handler: async ({ params, user }) => {
-      const b = await contentServices(deps).publisher.get(params.id as string);
+      const b = await services.publisher.get(params.id);
       for (const u of b.units) requireScope(user, u);
       return b;
     },
@@ -59,8 +66,9 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     summary: 'The manifest as it stands (to sign offline with `loa bundle sign`)',
     tags: ['bundles'],
     permission: 'read',
+    response: ManifestSchema,
     handler: async ({ params, user }) => {
-      const b = await contentServices(deps).publisher.get(params.id as string);
+      const b = await services.publisher.get(params.id);
       for (const u of b.units) requireScope(user, u);
       return b.manifest;
     },
@@ -76,8 +84,9 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     permission: 'bundle.compose',
     body: BundleDraftSchema,
     status: 201,
-    handler: ({ c, body, user, ip }) =>
-      withContentErrors(c, () => contentServices(deps).publisher.createDraft(body, { ...user, ip })),
+    response: BundleRecordSchema,
+    errors: [422],
+    handler: ({ body, user, ip }) => services.publisher.createDraft(body, { ...user, ip }),
   });
 
   api.add({
@@ -87,10 +96,9 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     tags: ['bundles'],
     permission: 'bundle.compose',
     body: BundleDraftSchema,
-    handler: ({ c, params, body, user, ip }) =>
-      withContentErrors(c, () =>
-        contentServices(deps).publisher.updateDraft(params.id as string, body, { ...user, ip }),
-      ),
+    response: BundleRecordSchema,
+    errors: [409, 422],
+    handler: ({ params, body, user, ip }) => services.publisher.updateDraft(params.id, body, { ...user, ip }),
   });
 
   api.add({
@@ -102,9 +110,9 @@ export function registerBundleRoutes({ api, deps }: RouteContext): void {
     tags: ['bundles'],
     roles: ['editor', 'approver', 'administrator'],
     body: z.record(z.string(), z.unknown()),
-    handler: ({ c, params, body, user, ip }) =>
-      withContentErrors(c, () =>
-        contentServices(deps).publisher.addSignatures(params.id as string, body, { ...user, ip }),
-      ),
+    response: BundleRecordSchema,
+    errors: [409, 422],
+    handler: ({ params, body, user, ip }) =>
+      services.publisher.addSignatures(params.id, body, { ...user, ip }),
   });
 }

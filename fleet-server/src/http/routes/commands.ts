@@ -21,11 +21,17 @@ import {
   unitTopic,
 } from '@loa/protocol';
 import { z } from 'zod';
-import type { Deps } from '../../deps.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
-import type { RouteContext } from '../app.js';
+import type { ContentServices } from '../../services/content-services.js';
 import type { AuthUser } from '../auth.js';
+import type { RouteContext } from '../route-context.js';
 import { UNIT_PARAM } from './units.js';
+
+/** A command as sent, with the results the stations reported (by device). */
+const CommandStatusSchema = z.object({
+  command: CommandSchema,
+  results: z.array(z.object({ deviceId: z.string(), ...CommandResultSchema.shape }).loose()),
+});
 
 export const CommandRequestSchema = z
   .strictObject({
@@ -50,7 +56,10 @@ const MAX_TRACKED = 2000;
 /** How far back the audit log is searched for a command no longer in memory. */
 const LOOKBACK_MS = 30 * 86_400_000;
 
-export function registerCommandRoutes({ api, deps }: RouteContext): void {
+/** What signing a command takes: the user's server-held key and the trust policy's delegations. */
+export type CommandSigning = Pick<ContentServices, 'signer' | 'trust'>;
+
+export function registerCommandRoutes({ api, deps }: RouteContext, signing: CommandSigning): void {
   const tracked = new Map<string, Tracked>();
   const remember = (t: Tracked) => {
     tracked.set(t.command.id, t);
@@ -141,7 +150,7 @@ export function registerCommandRoutes({ api, deps }: RouteContext): void {
       ...(body.params ? { params: body.params } : {}),
       by: user.username,
     };
-    const signed = await signCommand(deps, user, cmd);
+    const signed = await signCommand(signing, user, cmd);
     const topic = 'device' in target ? deviceTopic(target.device, 'cmd') : unitTopic(target.unit, 'cmd');
     remember({ command: signed, results: new Map() });
     await deps.broker.publish(topic, signed, { qos: 1 });
@@ -156,8 +165,10 @@ export function registerCommandRoutes({ api, deps }: RouteContext): void {
     permission: 'device.command',
     status: 202,
     body: CommandRequestSchema,
+    response: z.object({ command: CommandSchema }),
+    errors: [409, 422],
     handler: async ({ user, params, body, audit }) => {
-      const d = await deps.store.devices.get(params.id as string);
+      const d = await deps.store.devices.get(params.id);
       if (!d || !inScope(user, d.unit))
         throw new LoaError('DEVICE_NOT_FOUND', `không tìm thấy thiết bị ${params.id}`);
       if (d.status !== 'active')
@@ -181,8 +192,10 @@ export function registerCommandRoutes({ api, deps }: RouteContext): void {
     permission: 'device.command',
     status: 202,
     body: CommandRequestSchema,
+    response: z.object({ command: CommandSchema }),
+    errors: [422],
     handler: async ({ user, params, body, audit }) => {
-      const unit = params.path as string;
+      const unit = params.path;
       requireScope(user, unit);
       if (!(await deps.store.units.get(unit)))
         throw new LoaError('UNIT_NOT_FOUND', `không có đơn vị ${unit}`);
@@ -203,8 +216,9 @@ export function registerCommandRoutes({ api, deps }: RouteContext): void {
     summary: 'A command (of the last 30 days) with the results stations reported',
     tags: ['commands'],
     permission: 'read',
+    response: CommandStatusSchema,
     handler: async ({ user, params }) => {
-      const t = await load(params.id as string);
+      const t = await load(params.id);
       if (!t || !inScope(user, t.command.target.unit))
         throw new LoaError('COMMAND_NOT_FOUND', 'không tìm thấy lệnh (trong 30 ngày qua)');
       return {
@@ -217,13 +231,11 @@ export function registerCommandRoutes({ api, deps }: RouteContext): void {
 
 /** Signs a command that needs the `command` role; checks the delegation first (same rule as stations). */
 async function signCommand(
-  deps: Deps,
+  content: CommandSigning,
   user: AuthUser,
   cmd: CommandBody,
 ): Promise<CommandBody & { signatures: { keyid: string; sig: string }[] }> {
   if (roleForCommand(cmd.action) === null) return { ...cmd, signatures: [] };
-  const content = deps.services.content;
-  if (!content) throw new LoaError('SIGNER_UNAVAILABLE', 'máy chủ chưa bật dịch vụ ký nội dung');
   const rec = await content.signer.active(user.id);
   if (!rec)
     throw new LoaError(

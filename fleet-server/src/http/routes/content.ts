@@ -6,10 +6,11 @@
  */
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
+import { ContentRecordSchema } from '../../domain/model.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
-import { contentServices, withContentErrors } from '../../services/access.js';
 import { TextContentSchema, UploadMetaSchema } from '../../services/content-service.js';
-import type { RouteContext } from '../app.js';
+import type { ContentServices } from '../../services/content-services.js';
+import type { RouteContext } from '../route-context.js';
 
 const ListQuery = z.strictObject({
   kind: z.enum(['audio', 'image', 'video', 'text']).optional(),
@@ -18,7 +19,10 @@ const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
 
-export function registerContentRoutes({ api, deps }: RouteContext): void {
+export function registerContentRoutes(
+  { api, deps }: RouteContext,
+  services: Pick<ContentServices, 'content'>,
+): void {
   api.add({
     method: 'get',
     path: '/content',
@@ -26,6 +30,7 @@ export function registerContentRoutes({ api, deps }: RouteContext): void {
     tags: ['content'],
     permission: 'read',
     query: ListQuery,
+    response: z.array(ContentRecordSchema),
     handler: async ({ query, user }) => {
       const q = query.q?.toLowerCase();
       const list = await deps.store.content.list(
@@ -45,8 +50,9 @@ export function registerContentRoutes({ api, deps }: RouteContext): void {
     summary: 'One content entry',
     tags: ['content'],
     permission: 'read',
+    response: ContentRecordSchema,
     handler: async ({ params, user }) => {
-      const rec = await contentServices(deps).content.get(params.id as string);
+      const rec = await services.content.get(params.id);
       requireScope(user, rec.unit);
       return rec;
     },
@@ -64,17 +70,20 @@ export function registerContentRoutes({ api, deps }: RouteContext): void {
     permission: 'content.write',
     query: UploadMetaSchema,
     status: 201,
+    response: ContentRecordSchema,
+    responseType: 'application/json',
+    errors: [413, 415, 422],
     handler: async ({ c, query, user, ip }) => {
       requireScope(user, query.unit);
-      const svc = contentServices(deps).content;
+      const svc = services.content;
       const declared = Number(c.req.header('content-length') ?? '0');
       if (declared > svc.maxUploadBytes)
         throw new LoaError(
           'UPLOAD_TOO_LARGE',
           `Tệp vượt quá giới hạn ${Math.round(svc.maxUploadBytes / 1048576)} MB`,
         );
-      const rec = await withContentErrors(c, () => svc.upload(c.req.raw.body, query, user, ip));
-      return rec instanceof Response ? rec : c.json(rec, 201);
+      const rec = await svc.upload(c.req.raw.body, query, user, ip);
+      return c.json(rec, 201);
     },
   });
 
@@ -86,9 +95,10 @@ export function registerContentRoutes({ api, deps }: RouteContext): void {
     permission: 'content.write',
     body: TextContentSchema,
     status: 201,
+    response: ContentRecordSchema,
     handler: async ({ body, user, ip }) => {
       requireScope(user, body.unit);
-      return contentServices(deps).content.createText(body, user, ip);
+      return services.content.createText(body, user, ip);
     },
   });
 }

@@ -2,9 +2,10 @@
 import { IdSchema, LoaError, UnitPathSchema } from '@loa/protocol';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
+import { type DeviceRecord, HealthEntrySchema, RolloutRecordSchema } from '../../domain/model.js';
 import { ALL_UNITS, inScope, requireScope } from '../../domain/rbac.js';
-import type { DeviceRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
+import type { RouteContext } from '../route-context.js';
+import { DeviceViewSchema, PublicDeviceSchema } from '../schemas.js';
 
 export type PublicDevice = Omit<DeviceRecord, 'mqttPasswordHash'>;
 export function publicDevice(d: DeviceRecord): PublicDevice {
@@ -67,6 +68,7 @@ export function registerDeviceRoutes({ api, deps }: RouteContext): void {
     tags: ['devices'],
     permission: 'read',
     query: ListQuery,
+    response: z.object({ total: z.number().int(), devices: z.array(DeviceViewSchema) }),
     handler: async ({ user, query }) => {
       if (query.unit) requireScope(user, query.unit);
       const scope = query.unit ? [query.unit] : user.scope;
@@ -88,8 +90,9 @@ export function registerDeviceRoutes({ api, deps }: RouteContext): void {
     summary: 'One device with presence, latest health and rollouts',
     tags: ['devices'],
     permission: 'read',
+    response: DeviceViewSchema.extend({ rollouts: z.array(RolloutRecordSchema) }),
     handler: async ({ user, params }) => {
-      const d = await deviceInScope(user, params.id as string);
+      const d = await deviceInScope(user, params.id);
       return { ...deviceView(deps, d), rollouts: await store.rollouts.forDevice(d.id) };
     },
   });
@@ -103,8 +106,14 @@ export function registerDeviceRoutes({ api, deps }: RouteContext): void {
     tags: ['devices'],
     permission: 'read',
     query: HealthQuery,
+    response: z.object({
+      deviceId: z.string(),
+      from: z.string(),
+      to: z.string(),
+      entries: z.array(HealthEntrySchema),
+    }),
     handler: async ({ user, params, query }) => {
-      const d = await deviceInScope(user, params.id as string);
+      const d = await deviceInScope(user, params.id);
       const to = query.to ?? new Date(clock.now()).toISOString();
       const from = query.from ?? new Date(Date.parse(to) - 6 * 3600_000).toISOString();
       if (Date.parse(from) > Date.parse(to))
@@ -125,8 +134,9 @@ export function registerDeviceRoutes({ api, deps }: RouteContext): void {
     tags: ['devices'],
     permission: 'device.manage',
     body: PatchSchema,
+    response: PublicDeviceSchema,
     handler: async ({ user, params, body, audit }) => {
-      const d = await deviceInScope(user, params.id as string);
+      const d = await deviceInScope(user, params.id);
       if (body.unit) {
         requireScope(user, body.unit);
         if (!(await store.units.get(body.unit)))
@@ -145,8 +155,9 @@ export function registerDeviceRoutes({ api, deps }: RouteContext): void {
     summary: 'Approve a pending device (it may then connect)',
     tags: ['devices'],
     permission: 'device.approve',
+    response: PublicDeviceSchema,
     handler: async ({ user, params, audit }) => {
-      const d = await deviceInScope(user, params.id as string);
+      const d = await deviceInScope(user, params.id);
       if (d.status !== 'pending')
         throw new LoaError('DEVICE_CONFLICT', `thiết bị đang ở trạng thái ${d.status}, không chờ duyệt`);
       const now = iso();
@@ -172,8 +183,9 @@ export function registerDeviceRoutes({ api, deps }: RouteContext): void {
       tags: ['devices'],
       permission: 'device.manage',
       body: ReasonSchema,
+      response: PublicDeviceSchema,
       handler: async ({ user, params, body, audit }) => {
-        const d = await deviceInScope(user, params.id as string);
+        const d = await deviceInScope(user, params.id);
         if (d.status === 'decommissioned') throw new LoaError('DEVICE_CONFLICT', 'thiết bị đã ngừng sử dụng');
         const now = iso();
         const updated = await store.devices.update(d.id, {

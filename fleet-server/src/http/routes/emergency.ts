@@ -3,13 +3,28 @@
  * per-device tracking as JSON and as a server-sent event stream.
  */
 import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
 import { EmergencyRequestSchema } from '../../domain/emergency.js';
+import { BundleRecordSchema } from '../../domain/model.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
-import { contentServices, withContentErrors } from '../../services/access.js';
+import type { ContentServices } from '../../services/content-services.js';
 import type { EmergencyEvent } from '../../services/emergency-service.js';
-import type { RouteContext } from '../app.js';
+import type { RouteContext } from '../route-context.js';
+import { EmergencyViewSchema } from '../schemas.js';
 
-export function registerEmergencyRoutes({ api, deps }: RouteContext): void {
+/**
+ * The data of the tracking stream's events: "snapshot" first ({summary, devices}), then one
+ * "device" event per change ({device, summary}).
+ */
+const EmergencyEventSchema = z.union([
+  EmergencyViewSchema.pick({ summary: true, devices: true }),
+  z.object({ device: EmergencyViewSchema.shape.devices.element, summary: EmergencyViewSchema.shape.summary }),
+]);
+
+export function registerEmergencyRoutes(
+  { api }: RouteContext,
+  services: Pick<ContentServices, 'emergency'>,
+): void {
   api.add({
     method: 'post',
     path: '/emergency',
@@ -22,8 +37,9 @@ export function registerEmergencyRoutes({ api, deps }: RouteContext): void {
     permission: 'emergency.send',
     body: EmergencyRequestSchema,
     status: 201,
-    handler: ({ c, body, user, ip }) =>
-      withContentErrors(c, () => contentServices(deps).emergency.send(body, { ...user, ip })),
+    response: EmergencyViewSchema,
+    errors: [422],
+    handler: ({ body, user, ip }) => services.emergency.send(body, { ...user, ip }),
   });
 
   api.add({
@@ -32,8 +48,9 @@ export function registerEmergencyRoutes({ api, deps }: RouteContext): void {
     summary: 'Recent emergencies in my scope',
     tags: ['emergency'],
     permission: 'read',
+    response: z.array(BundleRecordSchema),
     handler: async ({ user }) =>
-      (await contentServices(deps).emergency.list(50)).filter((b) => b.units.some((u) => inScope(user, u))),
+      (await services.emergency.list(50)).filter((b) => b.units.some((u) => inScope(user, u))),
   });
 
   api.add({
@@ -42,8 +59,9 @@ export function registerEmergencyRoutes({ api, deps }: RouteContext): void {
     summary: 'Live tracking of an emergency: each device sent → received → playing → completed (or failed)',
     tags: ['emergency'],
     permission: 'read',
+    response: EmergencyViewSchema,
     handler: async ({ params, user }) => {
-      const v = await contentServices(deps).emergency.view(params.id as string);
+      const v = await services.emergency.view(params.id);
       for (const u of v.bundle.units) requireScope(user, u);
       return v;
     },
@@ -55,9 +73,11 @@ export function registerEmergencyRoutes({ api, deps }: RouteContext): void {
     summary: 'Server-sent events of an emergency\'s tracking (event "snapshot" first, then "device")',
     tags: ['emergency'],
     permission: 'read',
+    response: EmergencyEventSchema,
+    responseType: 'text/event-stream',
     handler: async ({ c, params, user }) => {
-      const svc = contentServices(deps).emergency;
-      const id = params.id as string;
+      const svc = services.emergency;
+      const id = params.id;
       const first = await svc.view(id);
       for (const u of first.bundle.units) requireScope(user, u);
       return streamSSE(c, async (stream) => {

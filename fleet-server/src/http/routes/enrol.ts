@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { keyId, LoaError, publicKeyFromRaw } from '@loa/protocol';
+import { z } from 'zod';
 import {
   checkEnrolmentToken,
   EnrolRequestSchema,
@@ -12,10 +13,11 @@ import {
   EnrolTokenCreateSchema,
   proposeDeviceId,
 } from '../../domain/enrolment.js';
+import type { DeviceRecord, EnrolmentTokenRecord } from '../../domain/model.js';
 import { ALL_UNITS, inScope, requireScope } from '../../domain/rbac.js';
-import { DEVICE_SCRYPT, hashSecret, randomToken, sha256Hex } from '../../store/secrets.js';
-import type { DeviceRecord, EnrolmentTokenRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
+import { DEVICE_SCRYPT, hashSecret, randomToken, sha256Hex } from '../../security/secrets.js';
+import type { RouteContext } from '../route-context.js';
+import { OkSchema, PublicEnrolmentTokenSchema } from '../schemas.js';
 
 export const ENROL_TOKEN_PREFIX = 'loaenr_';
 
@@ -43,6 +45,7 @@ export function registerEnrolRoutes({ api, deps }: RouteContext): void {
     body: EnrolRequestSchema,
     status: 201,
     response: EnrolResponseSchema,
+    errors: [409],
     handler: async ({ body, ip }) => {
       try {
         publicKeyFromRaw(body.publicKey);
@@ -66,12 +69,13 @@ export function registerEnrolRoutes({ api, deps }: RouteContext): void {
       const passwordHash = await hashSecret(password, DEVICE_SCRYPT);
       await store.enrolmentTokens.consume(hash, iso());
       const now = iso();
+      const status = token.requireApproval ? ('pending' as const) : ('active' as const);
       const device: DeviceRecord = {
         id: deviceId,
         unit: token.unit,
         kind: token.kind,
         name: body.name || deviceId,
-        status: token.requireApproval ? 'pending' : 'active',
+        status,
         publicKey: body.publicKey,
         keyId: kid,
         mqttPasswordHash: passwordHash,
@@ -97,7 +101,7 @@ export function registerEnrolRoutes({ api, deps }: RouteContext): void {
       return {
         deviceId,
         unit: token.unit,
-        status: device.status,
+        status,
         mqtt: { url: ep.mqtt, username: deviceId, password, clientId: deviceId },
         trust: trust?.policy ?? null,
         endpoints: { api: ep.api, blobs: ep.blobs, mqttWs: ep.mqttWs },
@@ -111,6 +115,7 @@ export function registerEnrolRoutes({ api, deps }: RouteContext): void {
     summary: 'Enrolment tokens of units in my scope (without secrets)',
     tags: ['enrolment'],
     permission: 'enrol.manage',
+    response: z.array(PublicEnrolmentTokenSchema),
     handler: async ({ user }) =>
       (await store.enrolmentTokens.list((t) => inScope(user, t.unit))).map(({ hash: _h, ...t }) => ({
         ...t,
@@ -126,6 +131,7 @@ export function registerEnrolRoutes({ api, deps }: RouteContext): void {
     permission: 'enrol.manage',
     status: 201,
     body: EnrolTokenCreateSchema,
+    response: z.object({ token: z.string(), record: PublicEnrolmentTokenSchema, enrolUrl: z.string() }),
     handler: async ({ body, user, audit }) => {
       if (!user.scope.includes(ALL_UNITS)) requireScope(user, body.unit);
       if (!(await store.units.get(body.unit)))
@@ -164,8 +170,9 @@ export function registerEnrolRoutes({ api, deps }: RouteContext): void {
     summary: 'Revoke an enrolment token',
     tags: ['enrolment'],
     permission: 'enrol.manage',
+    response: OkSchema,
     handler: async ({ user, params, audit }) => {
-      const t = await store.enrolmentTokens.get(params.id as string);
+      const t = await store.enrolmentTokens.get(params.id);
       if (!t || !inScope(user, t.unit))
         throw new LoaError('ENROL_TOKEN_NOT_FOUND', 'không tìm thấy mã đăng ký');
       await store.enrolmentTokens.update(t.id, { revokedAt: iso() });

@@ -6,13 +6,22 @@
  */
 import { HealthSchema, LoaError, ProofSchema } from '@loa/protocol';
 import { z } from 'zod';
+import { ProofEntrySchema } from '../../domain/model.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
-import { contentServices } from '../../services/access.js';
+import type { ContentServices } from '../../services/content-services.js';
 import type { ProofResult } from '../../services/ingest-service.js';
-import type { RouteContext } from '../app.js';
 import { authenticateDevice } from '../auth.js';
+import type { RouteContext } from '../route-context.js';
+import { DeviceLiveStateSchema, OkSchema } from '../schemas.js';
 
 const ProofBatchSchema = z.strictObject({ proofs: z.array(ProofSchema).min(1).max(500) });
+/** Per proof: accepted, duplicate, gap…, and the seq acknowledged (the device drops up to it). */
+const ProofBatchResultSchema = z.object({
+  results: z.array(
+    z.object({ verdict: z.string(), code: z.string().optional(), ackUpToSeq: z.number().int().optional() }),
+  ),
+  ackUpToSeq: z.number().int(),
+});
 const LiveQuery = z.strictObject({
   unit: z.string().max(40).optional(),
   online: z.enum(['true', 'false']).optional(),
@@ -23,7 +32,10 @@ const ProofQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(5000).default(200),
 });
 
-export function registerIngestRoutes({ api, deps }: RouteContext): void {
+export function registerIngestRoutes(
+  { api, deps }: RouteContext,
+  services: Pick<ContentServices, 'ingest'>,
+): void {
   const device = async (c: Parameters<typeof authenticateDevice>[0]) => {
     const d = await authenticateDevice(c, deps.deviceAuth);
     if (!d) throw new LoaError('AUTH_REQUIRED', 'thiết bị cần xác thực (Basic deviceId:mật khẩu MQTT)');
@@ -38,9 +50,10 @@ export function registerIngestRoutes({ api, deps }: RouteContext): void {
     auth: 'public',
     body: ProofBatchSchema,
     maxBodyBytes: 4 * 1024 * 1024,
+    response: ProofBatchResultSchema,
     handler: async ({ c, body }) => {
       const d = await device(c);
-      const ingest = contentServices(deps).ingest;
+      const ingest = services.ingest;
       const results: ProofResult[] = [];
       for (const p of body.proofs) results.push(await ingest.ingestProof(d.id, p));
       const acked = results.map((r) => r.ackUpToSeq ?? 0);
@@ -55,9 +68,10 @@ export function registerIngestRoutes({ api, deps }: RouteContext): void {
     tags: ['ingest'],
     auth: 'public',
     body: HealthSchema,
+    response: OkSchema,
     handler: async ({ c, body }) => {
       const d = await device(c);
-      await contentServices(deps).ingest.ingestHealth(d.id, body);
+      await services.ingest.ingestHealth(d.id, body);
       return { ok: true };
     },
   });
@@ -69,9 +83,10 @@ export function registerIngestRoutes({ api, deps }: RouteContext): void {
     tags: ['ingest'],
     permission: 'read',
     query: LiveQuery,
+    response: z.array(DeviceLiveStateSchema),
     handler: ({ query, user }) => {
       const out = [];
-      for (const s of contentServices(deps).ingest.liveAll().values()) {
+      for (const s of services.ingest.liveAll().values()) {
         if (!inScope(user, s.unit)) continue;
         if (query.unit && !(s.unit === query.unit || s.unit.startsWith(`${query.unit}/`))) continue;
         if (query.online && s.online !== (query.online === 'true')) continue;
@@ -88,8 +103,9 @@ export function registerIngestRoutes({ api, deps }: RouteContext): void {
     tags: ['ingest'],
     permission: 'read',
     query: ProofQuery,
+    response: z.array(ProofEntrySchema),
     handler: async ({ params, query, user }) => {
-      const d = await deps.store.devices.get(params.id as string);
+      const d = await deps.store.devices.get(params.id);
       if (!d) throw new LoaError('DEVICE_NOT_FOUND', 'Không tìm thấy thiết bị');
       requireScope(user, d.unit);
       return deps.store.proofs.query({

@@ -1,7 +1,8 @@
 /** API tokens of the current user (for integrations such as Node-RED): list, create, revoke. */
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
-import type { RouteContext } from '../app.js';
+import type { RouteContext } from '../route-context.js';
+import { OkSchema, PublicApiTokenSchema } from '../schemas.js';
 
 const TokenCreateSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -17,6 +18,7 @@ export function registerTokenRoutes({ api, deps }: RouteContext): void {
     summary: 'My API tokens (without secrets)',
     tags: ['tokens'],
     permission: 'token.manage',
+    response: z.array(PublicApiTokenSchema),
     handler: async ({ user }) =>
       (await store.apiTokens.list((t) => t.userId === user.id)).map(({ hash: _h, ...t }) => t),
   });
@@ -28,6 +30,7 @@ export function registerTokenRoutes({ api, deps }: RouteContext): void {
     permission: 'token.manage',
     status: 201,
     body: TokenCreateSchema,
+    response: z.object({ token: z.string(), record: PublicApiTokenSchema }),
     handler: async ({ body, user, audit }) => {
       if (user.via === 'token') throw new LoaError('FORBIDDEN', 'không thể tạo mã API bằng một mã API');
       const expiresAt = body.expiresInDays
@@ -45,8 +48,9 @@ export function registerTokenRoutes({ api, deps }: RouteContext): void {
     summary: 'Revoke one of my API tokens',
     tags: ['tokens'],
     permission: 'token.manage',
+    response: OkSchema,
     handler: async ({ user, params, audit }) => {
-      const t = await store.apiTokens.get(params.id as string);
+      const t = await store.apiTokens.get(params.id);
       if (!t || t.userId !== user.id) throw new LoaError('TOKEN_NOT_FOUND', 'không tìm thấy mã API');
       await store.apiTokens.update(t.id, { revokedAt: new Date(clock.now()).toISOString() });
       await audit('token.revoke', { type: 'token', id: t.id });

@@ -3,18 +3,33 @@
  * pinned root public keys) and each user's server-held signing key.
  */
 import { z } from 'zod';
-import { contentServices } from '../../services/access.js';
-import type { RouteContext } from '../app.js';
+import { TrustPolicyRecordSchema } from '../../domain/model.js';
+import type { ContentServices } from '../../services/content-services.js';
+import { PublicKeyInfoSchema } from '../../services/signer.js';
+import type { RouteContext } from '../route-context.js';
 
-export function registerTrustRoutes({ api, deps }: RouteContext): void {
+/** My signing key (public part) and its delegation in the installed trust policy, or nulls. */
+const SigningKeyAnswerSchema = z.object({
+  key: PublicKeyInfoSchema.nullable(),
+  delegation: z
+    .object({ roles: z.array(z.string()), scope: z.array(z.string()), name: z.string().optional() })
+    .nullable()
+    .optional(),
+});
+
+export function registerTrustRoutes(
+  { api, deps }: RouteContext,
+  services: Pick<ContentServices, 'signer' | 'trust'>,
+): void {
   api.add({
     method: 'get',
     path: '/trust',
     summary: 'The installed trust policy (null when none)',
     tags: ['trust'],
     permission: 'read',
+    response: z.union([TrustPolicyRecordSchema, z.object({ policy: z.null() })]),
     handler: () => {
-      const rec = contentServices(deps).trust.record();
+      const rec = services.trust.record();
       return rec ?? { policy: null };
     },
   });
@@ -25,6 +40,7 @@ export function registerTrustRoutes({ api, deps }: RouteContext): void {
     summary: 'Every trust policy installed, oldest first',
     tags: ['trust'],
     permission: 'trust.manage',
+    response: z.array(TrustPolicyRecordSchema),
     handler: () => deps.store.trust.history(),
   });
 
@@ -39,8 +55,10 @@ export function registerTrustRoutes({ api, deps }: RouteContext): void {
     permission: 'trust.manage',
     body: z.record(z.string(), z.unknown()),
     maxBodyBytes: 8 * 1024 * 1024,
+    response: TrustPolicyRecordSchema,
+    errors: [409, 422],
     handler: async ({ body, user, audit }) => {
-      const rec = await contentServices(deps).trust.upload(body, user.id);
+      const rec = await services.trust.upload(body, user.id);
       await audit(
         'trust.upload',
         { type: 'trust', id: String(rec.version) },
@@ -56,8 +74,9 @@ export function registerTrustRoutes({ api, deps }: RouteContext): void {
     summary: 'My server-held signing key (public part) and how the trust policy delegates it',
     tags: ['trust'],
     roles: ['editor', 'approver', 'operator', 'administrator'],
+    response: SigningKeyAnswerSchema,
     handler: async ({ user }) => {
-      const svc = contentServices(deps);
+      const svc = services;
       const k = await svc.signer.active(user.id);
       if (!k) return { key: null };
       const d = svc.trust.delegation(k.keyid);
@@ -78,8 +97,9 @@ export function registerTrustRoutes({ api, deps }: RouteContext): void {
     tags: ['trust'],
     roles: ['editor', 'approver', 'operator', 'administrator'],
     status: 201,
+    response: PublicKeyInfoSchema,
     handler: async ({ user, audit }) => {
-      const info = await contentServices(deps).signer.generate(user.id);
+      const info = await services.signer.generate(user.id);
       await audit('signing-key.create', { type: 'signing-key', id: info.keyid });
       return info;
     },

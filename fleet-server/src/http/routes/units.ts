@@ -1,13 +1,26 @@
 /** Administrative units (tree by official codes), import from CSV/JSON, groups and zones. */
 import { LoaError, unitCovers } from '@loa/protocol';
 import { z } from 'zod';
+import {
+  type GroupRecord,
+  GroupRecordSchema,
+  type UnitRecord,
+  UnitRecordSchema,
+  type ZoneRecord,
+  ZoneRecordSchema,
+} from '../../domain/model.js';
 import { ALL_UNITS, inScope, requireScope } from '../../domain/rbac.js';
 import { csvToUnitInputs, GroupInputSchema, planUnitImport, UnitInputSchema } from '../../domain/units.js';
-import type { GroupRecord, Repository, UnitRecord, ZoneRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
+import type { Repository } from '../../store/ports.js';
+import type { RouteContext } from '../route-context.js';
+import { OkSchema } from '../schemas.js';
 
-/** Hono path parameter matching a unit path such as 08/02500. */
-export const UNIT_PARAM = ':path{[0-9]+(?:/[0-9]+)*}';
+/**
+ * Hono path parameter matching a unit path such as 08/02500, written plainly or with its slashes
+ * encoded (`08%2F02500`, as a client generated from the OpenAPI document sends a path parameter);
+ * the handler receives it decoded.
+ */
+export const UNIT_PARAM = ':path{[0-9]+(?:(?:/|%2[Ff])[0-9]+)*}';
 
 const ImportSchema = z.strictObject({
   format: z.enum(['csv', 'json']),
@@ -39,6 +52,7 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
     summary: 'Units in my scope (each with its parent path), sorted by path',
     tags: ['units'],
     permission: 'read',
+    response: z.array(UnitRecordSchema),
     handler: async ({ user }) =>
       (await store.units.list((u) => inScope(user, u.path))).sort((a, b) => a.path.localeCompare(b.path)),
   });
@@ -49,8 +63,14 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
     summary: 'One unit with its children, groups and zones',
     tags: ['units'],
     permission: 'read',
+    response: z.object({
+      unit: UnitRecordSchema,
+      children: z.array(UnitRecordSchema),
+      groups: z.array(GroupRecordSchema),
+      zones: z.array(ZoneRecordSchema),
+    }),
     handler: async ({ user, params }) => {
-      const path = params.path as string;
+      const path = params.path;
       requireScope(user, path);
       const unit = await unitOr404(path);
       return {
@@ -70,6 +90,8 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
     permission: 'unit.manage',
     status: 201,
     body: UnitInputSchema,
+    response: UnitRecordSchema,
+    errors: [409],
     handler: async ({ body, user, audit }) => {
       const existing = await store.units.list();
       const { units, errors } = planUnitImport([body], existing, iso());
@@ -95,6 +117,7 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
     permission: 'unit.manage',
     maxBodyBytes: 6 * 1024 * 1024,
     body: ImportSchema,
+    response: z.object({ imported: z.number().int() }),
     handler: async ({ body, user, audit }) => {
       let inputs: unknown[];
       let lineOf: ((i: number) => number) | undefined;
@@ -133,8 +156,9 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
     tags: ['units'],
     permission: 'unit.manage',
     body: UnitPatchSchema,
+    response: UnitRecordSchema,
     handler: async ({ body, user, params, audit }) => {
-      const path = params.path as string;
+      const path = params.path;
       requireScope(user, path);
       await unitOr404(path);
       const updated = await store.units.update(path, { ...body, updatedAt: iso() });
@@ -149,8 +173,10 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
     summary: 'Delete a unit without children or devices',
     tags: ['units'],
     permission: 'unit.manage',
+    response: OkSchema,
+    errors: [409],
     handler: async ({ user, params, audit }) => {
-      const path = params.path as string;
+      const path = params.path;
       requireScope(user, path);
       await unitOr404(path);
       if ((await store.units.children(path)).length)
@@ -173,8 +199,9 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
       permission: 'unit.manage',
       status: 201,
       body: GroupInputSchema,
+      response: GroupRecordSchema,
       handler: async ({ body, user, params, audit }) => {
-        const unit = params.path as string;
+        const unit = params.path;
         requireScope(user, unit);
         await unitOr404(unit);
         const id = `${unit}:${body.id}`;
@@ -197,8 +224,9 @@ export function registerUnitRoutes({ api, deps }: RouteContext): void {
       summary: `Delete a ${name === 'groups' ? 'group' : 'zone'}`,
       tags: ['units'],
       permission: 'unit.manage',
+      response: OkSchema,
       handler: async ({ user, params, audit }) => {
-        const unit = params.path as string;
+        const unit = params.path;
         requireScope(user, unit);
         const id = `${unit}:${params.id}`;
         if (!(await repo.delete(id)))

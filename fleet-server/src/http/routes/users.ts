@@ -2,29 +2,18 @@
 import { randomUUID } from 'node:crypto';
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
+import type { UserRecord } from '../../domain/model.js';
 import { ALL_UNITS, canManageUser, ROLE_LABELS_VI, scopeWithin } from '../../domain/rbac.js';
 import { UserCreateSchema, UserUpdateSchema } from '../../domain/users.js';
-import { hashSecret, oneTimePassword } from '../../store/secrets.js';
-import type { UserRecord } from '../../store/types.js';
-import type { RouteContext } from '../app.js';
+import { hashSecret, oneTimePassword } from '../../security/secrets.js';
+import type { RouteContext } from '../route-context.js';
+import { OkSchema, PublicUserSchema } from '../schemas.js';
 
 export type PublicUser = Omit<UserRecord, 'passwordHash'>;
 export function publicUser(u: UserRecord): PublicUser {
   const { passwordHash: _h, ...rest } = u;
   return rest;
 }
-
-const UserOut = z.object({
-  id: z.string(),
-  username: z.string(),
-  displayName: z.string(),
-  role: z.string(),
-  scope: z.array(z.string()),
-  mustChangePassword: z.boolean(),
-  disabled: z.boolean(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
 
 export function registerUserRoutes({ api, deps }: RouteContext): void {
   const { store, clock } = deps;
@@ -46,7 +35,7 @@ export function registerUserRoutes({ api, deps }: RouteContext): void {
     summary: 'Users whose scope lies inside mine',
     tags: ['users'],
     permission: 'user.manage',
-    response: z.array(UserOut),
+    response: z.array(PublicUserSchema),
     handler: async ({ user }) =>
       (await store.users.list((u) => scopeWithin(user.scope, u.scope))).map(publicUser),
   });
@@ -59,6 +48,8 @@ export function registerUserRoutes({ api, deps }: RouteContext): void {
     permission: 'user.manage',
     status: 201,
     body: UserCreateSchema,
+    response: z.object({ user: PublicUserSchema, oneTimePassword: z.string() }),
+    errors: [409],
     handler: async ({ body, user, audit }) => {
       if (
         !scopeWithin(user.scope, body.scope) ||
@@ -99,9 +90,9 @@ export function registerUserRoutes({ api, deps }: RouteContext): void {
     tags: ['users'],
     permission: 'user.manage',
     body: UserUpdateSchema,
-    response: UserOut,
+    response: PublicUserSchema,
     handler: async ({ body, user, params, audit }) => {
-      const target = await loadManageable(user, params.id as string);
+      const target = await loadManageable(user, params.id);
       if (body.scope && !scopeWithin(user.scope, body.scope))
         throw new LoaError('FORBIDDEN_SCOPE', 'chỉ được giao phạm vi nằm trong phạm vi của mình');
       if (target.id === user.id && (body.role !== undefined || body.disabled || body.scope))
@@ -133,8 +124,9 @@ export function registerUserRoutes({ api, deps }: RouteContext): void {
     summary: 'Give a user a new one-time password (closes their sessions)',
     tags: ['users'],
     permission: 'user.manage',
+    response: z.object({ oneTimePassword: z.string() }),
     handler: async ({ user, params, audit }) => {
-      const target = await loadManageable(user, params.id as string);
+      const target = await loadManageable(user, params.id);
       const password = await deps.auth.resetPassword(target.id);
       await audit('user.reset-password', { type: 'user', id: target.id });
       return { oneTimePassword: password };
@@ -147,8 +139,9 @@ export function registerUserRoutes({ api, deps }: RouteContext): void {
     summary: 'Delete a user (not oneself)',
     tags: ['users'],
     permission: 'user.manage',
+    response: OkSchema,
     handler: async ({ user, params, audit }) => {
-      const target = await loadManageable(user, params.id as string);
+      const target = await loadManageable(user, params.id);
       if (target.id === user.id)
         throw new LoaError('USER_SELF_CHANGE', 'không thể tự xóa tài khoản của mình');
       await store.sessions.deleteForUser(target.id);

@@ -1,4 +1,4 @@
-import type { UserRole } from '../../store/types.js';
+import type { UserRole } from '../../domain/model.js';
 import type { Lang, MsgKey, T } from './i18n/index.js';
 
 /** The signed-in operator as pages see them. */

@@ -1,6 +1,7 @@
 /** Read-side loaders: registry + in-memory latest state, scoped to the operator. Read-only. */
+
+import type { AlertRecord, DeviceRecord, UnitRecord } from '../../domain/model.js';
 import { ALL_UNITS, inScope } from '../../domain/rbac.js';
-import type { AlertRecord, DeviceRecord, UnitRecord } from '../../store/types.js';
 import type { AuthUser } from '../auth.js';
 import type { UiServer } from './shared.js';
 import { type FleetInputs, openAlertsByDevice } from './view-models/fleet.js';

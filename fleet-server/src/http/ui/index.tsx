@@ -4,17 +4,17 @@
  * progressive enhancement with small local modules, live updates over batched SSE.
  *
  * Mount: `app.route('/', uiRoutes(deps, { api: (req, env) => app.fetch(req, env) }))`, or pass
- * `registerUiRoutes` to createApp's `routes` option (it wires the in-process API itself).
+ * `registerUiRoutes` to createApp's `routes` option (it wires the in-process API itself);
+ * plugins/dashboard.ts does the latter.
  */
 import { isLoaError } from '@loa/protocol';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Deps } from '../../deps.js';
 import { inScope } from '../../domain/rbac.js';
-import type { ServerPlugin } from '../../main.js';
-// Brings the Services.content augmentation into every program that compiles the dashboard.
-import type {} from '../../services/index.js';
-import type { AppEnv, RouteContext } from '../app.js';
+import type { ContentServices } from '../../services/content-services.js';
+import type { AppEnv } from '../auth.js';
+import type { RouteContext } from '../route-context.js';
 import type { ApiFetch } from './api-client.js';
 import { assetRoutes } from './assets.js';
 import { ui } from './context.js';
@@ -47,6 +47,8 @@ export interface UiOptions {
   tileUrl?: string;
   /** Live update batching interval (default 1000 ms). */
   liveIntervalMs?: number;
+  /** The content side's services, when the server runs them. */
+  content?: ContentServices;
 }
 
 /** Live views by page name; extended by page modules that have live content. */
@@ -59,10 +61,16 @@ export type LiveViewFactory = (
 export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   const log = deps.logger.child({ module: 'ui' });
   const hub = new LiveHub({
-    intervalMs: options.liveIntervalMs ?? 1000,
+    ...(options.liveIntervalMs !== undefined ? { intervalMs: options.liveIntervalMs } : {}),
     onError: (err) => log.warn({ err }, 'live render failed'),
   });
-  const s: UiServer = { deps, api: options.api, hub, tileUrl: options.tileUrl ?? '' };
+  const s: UiServer = {
+    deps,
+    api: options.api,
+    hub,
+    tileUrl: options.tileUrl ?? '',
+    ...(options.content ? { content: options.content } : {}),
+  };
   const app = new Hono<AppEnv>();
 
   // Live sources are attached while at least one page listens.
@@ -71,7 +79,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   const attach = () => {
     if (listeners++ > 0) return;
     hub.start();
-    const content = deps.services.content;
+    const content = options.content;
     detach = [deps.broker.onPresence((p) => hub.markDevice(p.deviceId))];
     if (content) {
       // After ingest has stored the message, so a render reads the new state.
@@ -171,14 +179,6 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   });
 
   return app;
-}
-
-/** A fleet-server plugin that mounts the dashboard (see main.ts ServerPlugin). */
-export function dashboardPlugin(options: Omit<UiOptions, 'api'> = {}): ServerPlugin {
-  return {
-    name: 'dashboard',
-    start: async () => ({ routes: [(ctx: RouteContext) => registerUiRoutes(ctx, options)] }),
-  };
 }
 
 /** createApp route module: mounts the dashboard with the root app as its in-process API. */

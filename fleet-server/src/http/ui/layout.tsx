@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx';
+import type { UserRole } from '../../domain/model.js';
 import { can, type Permission } from '../../domain/rbac.js';
-import type { UserRole } from '../../store/types.js';
 import { type UiCtx, ui } from './context.js';
 import type { MsgKey } from './i18n/index.js';
 

@@ -6,6 +6,9 @@
  * entry; 10,000 devices reporting every 30 s cost one message per second per page.
  */
 
+import { globalTimers, type Timers } from '@loa/protocol';
+import { withDefaults } from '../../defaults.js';
+
 /** What the browser applies to elements with data-k="key" (see assets/app.js). Never HTML. */
 export interface LiveUpdate {
   t?: string;
@@ -52,20 +55,6 @@ interface Connection {
   busy: boolean;
 }
 
-export interface Timers {
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-}
-
-const realTimers: Timers = {
-  setInterval: (fn, ms) => {
-    const h = setInterval(fn, ms);
-    h.unref?.();
-    return h;
-  },
-  clearInterval: (h) => clearInterval(h as ReturnType<typeof setInterval>),
-};
-
 export interface LiveStats {
   connections: number;
   marks: number;
@@ -74,6 +63,12 @@ export interface LiveStats {
   bytes: number;
   renderErrors: number;
 }
+
+export const LIVE_HUB_DEFAULTS = {
+  /** Batching interval: at most one message per connection per interval. */
+  intervalMs: 1000,
+  timers: globalTimers as Timers,
+};
 
 export class LiveHub {
   private readonly conns = new Set<Connection>();
@@ -84,20 +79,27 @@ export class LiveHub {
   private readonly onError: ((err: unknown) => void) | undefined;
 
   constructor(opts: { intervalMs?: number; timers?: Timers; onError?: (err: unknown) => void } = {}) {
-    this.intervalMs = opts.intervalMs ?? 1000;
-    this.timers = opts.timers ?? realTimers;
+    const o = withDefaults(LIVE_HUB_DEFAULTS, opts);
+    this.intervalMs = o.intervalMs;
+    this.timers = o.timers;
     this.onError = opts.onError;
   }
 
   start(): void {
-    if (this.handle !== undefined) return;
-    this.handle = this.timers.setInterval(() => {
+    if (this.handle === undefined) this.schedule();
+  }
+
+  /** The next tick; a pending tick never keeps the process alive on its own. */
+  private schedule(): void {
+    this.handle = this.timers.setTimeout(() => {
+      this.schedule();
       void this.flush();
     }, this.intervalMs);
+    (this.handle as { unref?: () => void } | undefined)?.unref?.();
   }
 
   stop(): void {
-    if (this.handle !== undefined) this.timers.clearInterval(this.handle);
+    if (this.handle !== undefined) this.timers.clearTimeout(this.handle);
     this.handle = undefined;
     this.conns.clear();
   }

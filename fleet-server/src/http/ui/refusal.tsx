@@ -3,12 +3,16 @@
  * Refusals and errors as normal pages (layout, title, language, navigation): a page a role may not
  * use says who can use it; a missing item or an expired form says what to do next.
  */
+
+import type { Context } from 'hono';
+import { USER_ROLES } from '../../domain/model.js';
 import { can, type Permission } from '../../domain/rbac.js';
-import { USER_ROLES } from '../../store/types.js';
+import type { AppEnv } from '../auth.js';
 import { type UiCtx, ui } from './context.js';
 import type { MsgKey } from './i18n/index.js';
 import { Layout } from './layout.js';
-import type { UiContext } from './shared.js';
+
+type UiContext = Context<AppEnv>;
 
 export function MessagePage(props: { ctx: UiCtx; title: string; text: string; hint?: string }) {
   const { ctx } = props;

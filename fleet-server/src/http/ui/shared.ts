@@ -3,8 +3,9 @@ import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { Deps } from '../../deps.js';
 import { can, inScope, type Permission } from '../../domain/rbac.js';
+import { SESSION_COOKIE } from '../../services/auth-service.js';
+import type { ContentServices } from '../../services/content-services.js';
 import { type AppEnv, type AuthUser, checkCsrf } from '../auth.js';
-import { SESSION_COOKIE } from '../auth-service.js';
 import type { ApiFetch } from './api-client.js';
 import { type UiCtx, ui } from './context.js';
 import { LANG_COOKIE, langFrom, type MsgKey, translator } from './i18n/index.js';
@@ -19,6 +20,8 @@ export interface UiServer {
   hub: LiveHub;
   /** Optional map tile URL template ({z}/{x}/{y}); empty = plain background. */
   tileUrl: string;
+  /** The content side's services, when the server runs them. */
+  content?: ContentServices;
 }
 
 export type UiContext = Context<AppEnv>;

@@ -3,7 +3,7 @@
  * Choosing target units from a tree of names with their station counts, instead of typing codes:
  * one checkbox per unit (value = the unit path), nested as the administrative hierarchy is.
  */
-import type { DeviceRecord, UnitRecord } from '../../store/types.js';
+import type { DeviceRecord, UnitRecord } from '../../domain/model.js';
 import { errorText } from './components.js';
 import type { FieldErrors, UiCtx } from './context.js';
 

@@ -4,7 +4,7 @@
  * out are frozen: a caller that wants a change must go through update() (which marks dirty).
  */
 import { LoaError } from '@loa/protocol';
-import type { Repository } from '../types.js';
+import type { Repository } from '../ports.js';
 
 export function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object' && !Object.isFrozen(o)) {

@@ -1,36 +1,13 @@
 /**
- * Crash-safe whole-file writes: write a temp file, fsync it, rename over the target, fsync the
- * directory. lowdb's own TextFile adapter renames without fsync, so a power cut could leave an
- * empty or old file; this adapter never leaves a torn registry.
+ * The registry file as a lowdb adapter with crash-safe writes (`writeFileAtomic` of
+ * `@loa/protocol/fs`: temp file, fsync, rename, fsync dir). lowdb's own TextFile adapter renames
+ * without fsync, so a power cut could leave an empty or old file; this adapter never leaves a
+ * torn registry.
  */
 import { promises as fsp } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { LoaError } from '@loa/protocol';
+import { removeStaleTemps, writeFileAtomic } from '@loa/protocol/fs';
 import type { Adapter } from 'lowdb';
-import { syncDir } from '../segments/segment-log.js';
-
-export async function writeFileAtomic(path: string, data: string | Buffer): Promise<number> {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  const fh = await fsp.open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fsp.rename(tmp, path);
-  await syncDir(dir);
-  return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-}
-
-/** Removes temp files a killed writer left behind next to `path`. */
-export async function removeStaleTemps(path: string): Promise<void> {
-  const dir = dirname(path);
-  const prefix = `.${basename(path)}.`;
-  for (const name of await fsp.readdir(dir).catch(() => [] as string[]))
-    if (name.startsWith(prefix) && name.endsWith('.tmp')) await fsp.rm(join(dir, name), { force: true });
-}
 
 /** Reads JSON, or null when the file does not exist; REGISTRY_CORRUPT when it is not JSON. */
 export async function readJsonFile<T>(path: string): Promise<T | null> {
@@ -66,7 +43,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
   }
 
   async write(data: T): Promise<void> {
-    this.bytes += await writeFileAtomic(this.path, JSON.stringify(data));
+    this.bytes += await writeFileAtomic(this.path, JSON.stringify(data), { mode: 0o600 });
     this.writes++;
   }
 }

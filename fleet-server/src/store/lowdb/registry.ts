@@ -10,28 +10,30 @@ import { Low } from 'lowdb';
 import type {
   AlertRecord,
   ApiTokenRecord,
-  ApiTokenRepository,
   BundleRecord,
-  BundleRepository,
   ContentRecord,
   DeviceRecord,
-  DeviceRepository,
   EnrolmentTokenRecord,
-  EnrolmentTokenRepository,
   GroupRecord,
   RolloutRecord,
-  RolloutRepository,
   SessionRecord,
-  SessionRepository,
   SigningKeyRecord,
   TrustPolicyRecord,
-  TrustRepository,
   UnitRecord,
-  UnitRepository,
   UserRecord,
-  UserRepository,
   ZoneRecord,
-} from '../types.js';
+} from '../../domain/model.js';
+import type {
+  ApiTokenRepository,
+  BundleRepository,
+  DeviceRepository,
+  EnrolmentTokenRepository,
+  RolloutRepository,
+  SessionRepository,
+  TrustRepository,
+  UnitRepository,
+  UserRepository,
+} from '../ports.js';
 import { deepFreeze, MemCollection } from './collections.js';
 import { DurableJsonFile } from './durable-file.js';
 

@@ -14,6 +14,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fsyncDir } from '@loa/protocol/fs';
 
 export interface SegmentPosition {
   file: string;
@@ -151,7 +152,7 @@ export class SegmentLog {
     this.fh = await fsp.open(path, 'a+', 0o600);
     const st = await this.fh.stat();
     this.size = await repairTail(this.fh, st.size);
-    if (!existed) await syncDir(this.opts.dir);
+    if (!existed) await fsyncDir(this.opts.dir);
   }
 
   /** Segment file names, oldest first. */
@@ -260,16 +261,4 @@ async function repairTail(fh: FileHandle, size: number): Promise<number> {
   await fh.truncate(0);
   await fh.sync();
   return 0;
-}
-
-export async function syncDir(dir: string): Promise<void> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await fsp.open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // some filesystems refuse fsync on directories; the rename is still atomic
-  } finally {
-    await fh?.close();
-  }
 }

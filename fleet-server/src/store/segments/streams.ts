@@ -5,17 +5,11 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { readJsonFile, writeFileAtomic } from '../lowdb/durable-file.js';
-import type {
-  AuditEntry,
-  AuditInput,
-  AuditLog,
-  HealthEntry,
-  HealthStream,
-  ProofEntry,
-  ProofStream,
-  StreamQuery,
-} from '../types.js';
+import { writeFileAtomic } from '@loa/protocol/fs';
+import { withDefaults } from '../../defaults.js';
+import type { AuditEntry, AuditInput, HealthEntry, ProofEntry } from '../../domain/model.js';
+import { readJsonFile } from '../lowdb/durable-file.js';
+import type { AuditLog, AuditQuery, HealthStream, ProofStream, StreamQuery } from '../ports.js';
 import { dayOf, SegmentLog, type SegmentLogOptions, type SegmentPosition } from './segment-log.js';
 
 export type StreamOptions = SegmentLogOptions & {
@@ -31,6 +25,11 @@ interface Snapshot<V> {
   entries: [string, V][];
   extra?: Record<string, unknown>;
 }
+
+export const STREAM_DEFAULTS = {
+  /** Interval of the snapshot of the latest map (a restart replays from it). */
+  snapshotMs: 300_000,
+};
 
 /** A segment log plus a keyed "latest" map kept in memory and snapshotted. */
 abstract class SnapshottedStream<R, V> {
@@ -77,7 +76,7 @@ abstract class SnapshottedStream<R, V> {
     this.skippedOnStart = r.skipped;
     await this.log.start();
     if (r.records > 0) this.dirty = true;
-    const every = this.opts.snapshotMs ?? 300_000;
+    const every = withDefaults(STREAM_DEFAULTS, this.opts).snapshotMs;
     this.timer = setInterval(() => {
       void this.snapshot().catch((e) => this.opts.onError?.(e));
     }, every);
@@ -107,7 +106,7 @@ abstract class SnapshottedStream<R, V> {
       ...(this.snapshotExtra() ? { extra: this.snapshotExtra() } : {}),
     };
     this.dirty = false;
-    await writeFileAtomic(this.snapshotPath, JSON.stringify(snap));
+    await writeFileAtomic(this.snapshotPath, JSON.stringify(snap), { mode: 0o600 });
   }
 
   async flush(): Promise<void> {
@@ -224,16 +223,7 @@ export class FileAuditLog extends SnapshottedStream<AuditEntry, never> implement
     await this.log.append(entry, true);
     return entry;
   }
-  async query(
-    q: {
-      limit?: number;
-      beforeSeq?: number;
-      actorId?: string;
-      action?: string;
-      units?: readonly string[];
-      since?: string;
-    } = {},
-  ): Promise<AuditEntry[]> {
+  async query(q: AuditQuery = {}): Promise<AuditEntry[]> {
     const limit = q.limit ?? 100;
     const out: AuditEntry[] = [];
     const files = (await this.log.files()).reverse();

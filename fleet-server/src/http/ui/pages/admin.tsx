@@ -2,7 +2,7 @@
 /** Administration: users (role, unit scope), units import, audit log viewer. Actions via the API. */
 import { UnitPathSchema } from '@loa/protocol';
 import type { Hono } from 'hono';
-import { type UnitRecord, USER_ROLES, type UserRole } from '../../../store/types.js';
+import { type UnitRecord, USER_ROLES, type UserRole } from '../../../domain/model.js';
 import type { AppEnv } from '../../auth.js';
 import { apiFieldErrors, callApi } from '../api-client.js';
 import { Csrf, Field, FormErrorSummary, fieldAttrs, Section } from '../components.js';

@@ -1,8 +1,8 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Approval queue, bundle detail with a diff against the published version, approve/reject/publish. */
 import type { Hono } from 'hono';
+import type { BundleRecord } from '../../../domain/model.js';
 import { can } from '../../../domain/rbac.js';
-import type { BundleRecord } from '../../../store/types.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { callApi } from '../api-client.js';
 import { Csrf, Empty, Field, FormErrorSummary, fieldAttrs, formatDuration, Section } from '../components.js';

@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Audit log viewer (who, what, when, from where), newest first, with an action filter. */
 import type { Hono } from 'hono';
-import type { AuditEntry } from '../../../store/types.js';
+import type { AuditEntry } from '../../../domain/model.js';
 import type { AppEnv } from '../../auth.js';
 import { callApi } from '../api-client.js';
 import { Empty } from '../components.js';

@@ -2,9 +2,8 @@
 /** Content library: list with audio preview, upload with a progress bar, text bulletins. */
 import { LanguageSchema, UnitPathSchema } from '@loa/protocol';
 import type { Hono } from 'hono';
+import type { ContentRecord } from '../../../domain/model.js';
 import { can, inScope } from '../../../domain/rbac.js';
-import type {} from '../../../services/index.js';
-import type { ContentRecord } from '../../../store/types.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { apiFieldErrors, callApi } from '../api-client.js';
 import {
@@ -263,7 +262,7 @@ export function registerContentPages(app: Hono<AppEnv>, s: UiServer): void {
   app.post('/ui/content/upload', async (c) => {
     const g = await guard(c, s, 'content.write');
     if ('response' in g) return g.response;
-    const max = s.deps.services.content?.content.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
+    const max = s.content?.content.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
     const errors: FieldErrors = {};
     const declared = Number(c.req.header('content-length') ?? '0');
     if (declared > max + 64 * 1024) {

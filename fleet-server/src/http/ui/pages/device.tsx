@@ -1,8 +1,8 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Device routes: page, health series, command form, live view. */
 import type { Hono } from 'hono';
+import type { BundleRecord } from '../../../domain/model.js';
 import { can, inScope } from '../../../domain/rbac.js';
-import type { BundleRecord } from '../../../store/types.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { callApi } from '../api-client.js';
 import { type UiCtx, ui } from '../context.js';

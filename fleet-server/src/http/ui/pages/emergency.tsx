@@ -7,8 +7,8 @@
 import { UnitPathSchema } from '@loa/protocol';
 import type { Hono } from 'hono';
 import type { EmergencyDeviceState, EmergencySummary } from '../../../domain/emergency.js';
+import type { BundleRecord, ContentRecord } from '../../../domain/model.js';
 import { inScope } from '../../../domain/rbac.js';
-import type { BundleRecord, ContentRecord } from '../../../store/types.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { apiFieldErrors, callApi } from '../api-client.js';
 import { Bar, Csrf, Empty, Field, FormErrorSummary, fieldAttrs, Section, type Tone } from '../components.js';

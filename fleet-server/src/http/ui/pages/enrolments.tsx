@@ -2,8 +2,8 @@
 /** Pending enrolments (approve/reject) and enrolment tokens with a QR code for technicians. */
 import { UnitPathSchema } from '@loa/protocol';
 import type { Hono } from 'hono';
+import type { DeviceRecord, EnrolmentTokenRecord } from '../../../domain/model.js';
 import { can, inScope } from '../../../domain/rbac.js';
-import type { DeviceRecord, EnrolmentTokenRecord } from '../../../store/types.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { apiFieldErrors, callApi } from '../api-client.js';
 import { Badge, Csrf, Empty, Field, FormErrorSummary, fieldAttrs, Section } from '../components.js';

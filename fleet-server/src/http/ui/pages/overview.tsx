@@ -1,8 +1,8 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Overview page: online/offline per unit, open alerts, today's programme planned vs played. */
 import type { Hono } from 'hono';
+import type { AlertRecord } from '../../../domain/model.js';
 import { can } from '../../../domain/rbac.js';
-import type { AlertRecord } from '../../../store/types.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { callApi } from '../api-client.js';
 import { Ago, Badge, Bar, Csrf, Empty, Section } from '../components.js';

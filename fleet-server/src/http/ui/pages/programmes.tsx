@@ -1,8 +1,8 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Programme editor (compose a bundle: items, schedule, repeat, quiet hours, targets) and bundle list. */
 import type { Hono } from 'hono';
+import type { BundleRecord, ContentRecord } from '../../../domain/model.js';
 import { can, inScope } from '../../../domain/rbac.js';
-import type { BundleRecord, ContentRecord } from '../../../store/types.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { apiFieldErrors, callApi } from '../api-client.js';
 import {

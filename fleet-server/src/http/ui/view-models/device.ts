@@ -9,7 +9,7 @@ import type {
   ProofEntry,
   RolloutRecord,
   UnitRecord,
-} from '../../../store/types.js';
+} from '../../../domain/model.js';
 import { type DeviceState, deviceState } from './fleet.js';
 
 export interface ProofRow {

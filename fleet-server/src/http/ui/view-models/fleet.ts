@@ -5,7 +5,7 @@
 
 import { unitCovers } from '@loa/protocol';
 import type { PresenceInfo } from '../../../broker/types.js';
-import type { AlertRecord, DeviceRecord, HealthEntry, UnitRecord } from '../../../store/types.js';
+import type { AlertRecord, DeviceRecord, HealthEntry, UnitRecord } from '../../../domain/model.js';
 import { fold } from '../text.js';
 
 export type DeviceState = 'online' | 'offline' | 'never' | 'pending' | 'revoked' | 'decommissioned';

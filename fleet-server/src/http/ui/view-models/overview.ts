@@ -1,7 +1,7 @@
 /** Overview view model (pure): fleet totals, per-unit status, open alerts, today's programme. */
 import type { Proof } from '@loa/protocol';
 import { unitCovers } from '@loa/protocol';
-import type { AlertRecord, BundleRecord, DeviceRecord } from '../../../store/types.js';
+import type { AlertRecord, BundleRecord, DeviceRecord } from '../../../domain/model.js';
 import { type DeviceState, type FleetRow, summarizeByUnit, type UnitSummary } from './fleet.js';
 import {
   itemsByOutput,

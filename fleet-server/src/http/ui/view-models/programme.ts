@@ -5,7 +5,7 @@
  * scheduledAt in that slot's minute.
  */
 import type { Item, Manifest, Proof, QuietHours, ScheduleEntry, Weekday } from '@loa/protocol';
-import type { DeviceKind } from '../../../store/types.js';
+import type { DeviceKind } from '../../../domain/model.js';
 
 /**
  * Where an item comes out: sound (loudspeaker stations) or a screen (noticeboards). A station never

@@ -4,7 +4,7 @@
  * and durable), not from rereading every health message.
  */
 import type { Proof } from '@loa/protocol';
-import type { AlertRecord, BundleRecord, DeviceRecord, UnitRecord } from '../../../store/types.js';
+import type { AlertRecord, BundleRecord, DeviceRecord, UnitRecord } from '../../../domain/model.js';
 import { vnDay, vnDayStart } from '../time.js';
 import { targetedDevices } from './overview.js';
 import {

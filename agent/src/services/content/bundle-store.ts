@@ -1,0 +1,451 @@
+/**
+ * Bundle store: fetches bundles from the fleet server (per blob, Range resume) or imports them
+ * from a directory or a .tar (USB stick), verifies them under the trust policy, and activates
+ * them atomically. Layout under `dir`:
+ *   blobs/<sha256>           verified content, shared by every bundle
+ *   partial/<sha256>         downloads in progress (resumed with Range)
+ *   manifests/<digest>.json  verified manifests
+ *   current.json             the pointer: per channel the active bundle and the previous one
+ * Activation = manifests and blobs durable first, then current.json replaced atomically; a kill -9
+ * at any moment leaves the old or the new bundle active, never a broken one.
+ */
+import { copyFile, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type Clock,
+  type DeviceIdentity,
+  documentDigest,
+  isLoaError,
+  LoaError,
+  MAX_MANIFEST_BYTES,
+  type Manifest,
+  manifestBlobs,
+  type Notify,
+  type Status,
+  type TrustPolicy,
+  type VerifiedManifest,
+  type VerifyManifestOptions,
+  verifyManifest,
+} from '@loa/protocol';
+import {
+  blobPath,
+  fsyncDir,
+  parseManifestUnverified,
+  readManifestBytes,
+  readTarManifest,
+  unpackBundle,
+  verifyBlobFile,
+  verifyBundleDir,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from '@loa/protocol/fs';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { PlanBundle } from '../../domain/scheduler/types.js';
+import { Emitter } from '../../events.js';
+import { type HttpFetch, type HttpResponse, httpFetch } from '../../http/client.js';
+import { ensureDir, exists, readJsonFile, SerialQueue } from '../system/data-dir.js';
+import { downloadBlob } from './blob-download.js';
+
+const EntrySchema = z.object({
+  id: z.string(),
+  version: z.number().int(),
+  digest: z.string().regex(/^[0-9a-f]{64}$/),
+  activatedAt: z.string(),
+});
+type Entry = z.infer<typeof EntrySchema>;
+const PointerSchema = z.object({
+  format: z.literal(1),
+  channels: z.record(z.string(), z.object({ current: EntrySchema, previous: EntrySchema.optional() })),
+});
+type Pointer = z.infer<typeof PointerSchema>;
+
+/** The bundle active on a channel: its pointer entry and verified manifest. */
+export interface ActiveBundle {
+  channel: string;
+  id: string;
+  version: number;
+  digest: string;
+  activatedAt: string;
+  manifest: Manifest;
+}
+
+export interface BundleStoreOptions {
+  dir: string;
+  trust: () => TrustPolicy | undefined;
+  device: () => DeviceIdentity | undefined;
+  clock: Clock;
+  logger: Logger;
+  fetch?: HttpFetch;
+  /** Extra HTTP headers (device credentials) for manifest and blob requests. */
+  headers?: () => Record<string, string>;
+  idleTimeoutMs?: number;
+  attempts?: number;
+  backoffMs?: number;
+  /**
+   * The store records its owner's pid in `.lock`. 'take' (the agent) always takes it over;
+   * 'exclusive' (the --import command) refuses with BUNDLE_STORE_BUSY while the owner runs.
+   */
+  lock?: 'take' | 'exclusive';
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface LastError {
+  code: string;
+  message: string;
+  at: string;
+}
+
+export type BundleStoreEvents = {
+  /** A bundle became active on its channel (download, emergency, import or rollback). */
+  activated: ActiveBundle;
+  /** A bundle was refused; the active one keeps playing. */
+  rejected: Pick<Status, 'bundleId' | 'channel' | 'version'> & { code: string; message: string };
+  /** Rollout progress of a bundle, for the fleet server. */
+  status: Status;
+};
+
+export class BundleStore extends Emitter<BundleStoreEvents> {
+  private readonly o: BundleStoreOptions;
+  private readonly log: Logger;
+  private readonly queue = new SerialQueue();
+  private pointer: Pointer = { format: 1, channels: {} };
+  private readonly manifests = new Map<string, Manifest>();
+  private stopCtrl = new AbortController();
+  lastError: LastError | undefined;
+
+  constructor(o: BundleStoreOptions) {
+    super();
+    this.o = o;
+    this.log = o.logger.child({ module: 'bundle-store' });
+  }
+
+  private p(...parts: string[]): string {
+    return join(this.o.dir, ...parts);
+  }
+  blobFile(sha256: string): string {
+    return this.p('blobs', sha256);
+  }
+
+  async start(): Promise<void> {
+    this.stopCtrl = new AbortController();
+    for (const d of ['blobs', 'partial', 'manifests']) await ensureDir(this.p(d), 0o755);
+    const owner = Number((await readFile(this.p('.lock'), 'utf8').catch(() => '')).trim());
+    if (this.o.lock === 'exclusive' && owner && owner !== process.pid && processAlive(owner))
+      throw new LoaError(
+        'BUNDLE_STORE_BUSY',
+        `Kho bản tin đang được tiến trình ${owner} dùng: dừng dịch vụ loa-agent trước khi nhập`,
+      );
+    await writeFileAtomic(this.p('.lock'), `${process.pid}\n`, 0o644);
+    for (const name of await readdir(this.o.dir))
+      if (name.startsWith('staging-') || name.endsWith('.tmp'))
+        await rm(this.p(name), { recursive: true, force: true });
+    let ptr: Pointer | undefined;
+    try {
+      ptr = await readJsonFile(this.p('current.json'), PointerSchema);
+    } catch (err) {
+      this.log.error({ err }, 'bundle pointer unreadable; starting without bundles');
+    }
+    const next: Pointer = { format: 1, channels: {} };
+    let changed = false;
+    for (const [channel, slot] of Object.entries(ptr?.channels ?? {})) {
+      const cur = (await this.usable(slot.current)) ? slot.current : undefined;
+      const prev = slot.previous && (await this.usable(slot.previous)) ? slot.previous : undefined;
+      if (!cur) {
+        changed = true;
+        this.log.error({ channel, digest: slot.current.digest }, 'active bundle broken; falling back');
+      }
+      const current = cur ?? prev;
+      if (current) next.channels[channel] = cur && prev ? { current, previous: prev } : { current };
+    }
+    this.pointer = next;
+    if (changed) await writeJsonAtomic(this.p('current.json'), next, 0o644);
+    this.log.info({ channels: this.active().map((b) => `${b.channel}@${b.version}`) }, 'bundle store ready');
+  }
+
+  async stop(): Promise<void> {
+    this.stopCtrl.abort(new LoaError('STOPPING', 'the bundle store is stopping'));
+    await this.queue.run(async () => undefined);
+    const owner = Number((await readFile(this.p('.lock'), 'utf8').catch(() => '')).trim());
+    if (owner === process.pid) await rm(this.p('.lock'), { force: true });
+  }
+
+  /** The active bundles as the planner takes them: manifest, blob directory, activation time. */
+  planBundles(): PlanBundle[] {
+    const blobDir = this.p('blobs');
+    return this.active().map((b) => ({
+      manifest: b.manifest,
+      blobDir,
+      activatedAt: Date.parse(b.activatedAt),
+    }));
+  }
+
+  /** The active bundle of each channel. */
+  active(): ActiveBundle[] {
+    return Object.entries(this.pointer.channels).flatMap(([channel, slot]) => {
+      const manifest = this.manifests.get(slot.current.digest);
+      return manifest ? [{ channel, ...slot.current, manifest }] : [];
+    });
+  }
+
+  /** Fetches the bundle a notify message announces (skipped when not newer than the active one). */
+  fetchNotified(n: Notify): Promise<ActiveBundle | undefined> {
+    return this.queue.run(async () => {
+      const cur = this.pointer.channels[n.channel]?.current;
+      if (cur && cur.version >= n.version) return undefined;
+      const base = { bundleId: n.bundleId, channel: n.channel, version: n.version };
+      return this.guard(base, async () => {
+        this.status(base, 'downloading');
+        const bytes = await this.fetchManifest(n.manifestUrl);
+        const verified = verifyManifest(bytes, this.verifyOpts(n.channel));
+        return this.installVerified(verified, bytes, n.blobBase);
+      });
+    });
+  }
+
+  /** Installs a manifest received inline (emergency), fetching its blobs from `blobBase`. */
+  installInline(manifest: Manifest, blobBase: string): Promise<ActiveBundle | undefined> {
+    return this.queue.run(async () => {
+      const base = { bundleId: manifest.id, channel: manifest.channel, version: manifest.version };
+      return this.guard(base, async () => {
+        const bytes = Buffer.from(JSON.stringify(manifest));
+        const verified = verifyManifest(manifest, this.verifyOpts(manifest.channel));
+        return this.installVerified(verified, bytes, blobBase);
+      });
+    });
+  }
+
+  /** Imports a bundle directory or a bundle .tar (USB stick). */
+  importPath(path: string): Promise<ActiveBundle | undefined> {
+    return this.queue.run(async () => {
+      const isDir = (await stat(path)).isDirectory();
+      const bytes = isDir ? await readManifestBytes(path) : await readTarManifest(path);
+      const m = parseManifestUnverified(bytes);
+      const base = { bundleId: m.id, channel: m.channel, version: m.version };
+      return this.guard(base, async () => {
+        if (isDir) {
+          const verified = await verifyBundleDir(path, this.verifyOpts(m.channel));
+          for (const b of manifestBlobs(verified.manifest)) {
+            if (await exists(this.blobFile(b.sha256))) continue;
+            const part = this.p('partial', `${b.sha256}.import`);
+            await copyFile(blobPath(path, b.sha256), part);
+            await verifyBlobFile(part, b); // the stick may change under us
+            await rename(part, this.blobFile(b.sha256));
+          }
+          await fsyncDir(this.p('blobs'));
+          return this.activate(verified, bytes);
+        }
+        const staging = this.p(`staging-${Date.now().toString(36)}`);
+        try {
+          const verified = await unpackBundle(path, staging, this.verifyOpts(m.channel));
+          for (const b of manifestBlobs(verified.manifest))
+            if (!(await exists(this.blobFile(b.sha256))))
+              await rename(blobPath(staging, b.sha256), this.blobFile(b.sha256));
+          await fsyncDir(this.p('blobs'));
+          return this.activate(verified, bytes);
+        } finally {
+          await rm(staging, { recursive: true, force: true });
+        }
+      });
+    });
+  }
+
+  /** Makes the previous bundle of a channel active again. */
+  rollback(channel: string): Promise<ActiveBundle> {
+    return this.queue.run(async () => {
+      const slot = this.pointer.channels[channel];
+      if (!slot?.previous)
+        throw new LoaError('NO_PREVIOUS_BUNDLE', `Kênh ${channel} không có bản tin trước để quay lại`);
+      const next = structuredClone(this.pointer);
+      next.channels[channel] = { current: slot.previous, previous: slot.current };
+      await writeJsonAtomic(this.p('current.json'), next, 0o644);
+      this.pointer = next;
+      const b = this.active().find((a) => a.channel === channel) as ActiveBundle;
+      this.emit('activated', b);
+      return b;
+    });
+  }
+
+  private verifyOpts(channel: string): VerifyManifestOptions {
+    const trust = this.o.trust();
+    if (!trust) throw new LoaError('TRUST_MISSING', 'Trạm chưa có chính sách tin cậy (chưa đăng ký)');
+    const cur = this.pointer.channels[channel]?.current;
+    const device = this.o.device();
+    return {
+      trust,
+      now: new Date(this.o.clock.now()),
+      ...(device ? { device } : {}),
+      ...(cur ? { installed: { version: cur.version, digest: cur.digest } } : {}),
+    };
+  }
+
+  private async guard(
+    base: Pick<Status, 'bundleId' | 'channel' | 'version'>,
+    run: () => Promise<ActiveBundle | undefined>,
+  ): Promise<ActiveBundle | undefined> {
+    try {
+      const b = await run();
+      this.status(base, 'active');
+      return b;
+    } catch (e) {
+      const code = isLoaError(e) ? e.code : 'BUNDLE_FAILED';
+      const message = (e as Error).message.slice(0, 500);
+      this.lastError = { code, message, at: new Date(this.o.clock.now()).toISOString() };
+      this.log.warn({ ...base, code, message }, 'bundle rejected; the active bundle keeps playing');
+      this.status(base, 'failed', { reason: code.slice(0, 64), message });
+      this.emit('rejected', { ...base, code, message });
+      throw e;
+    }
+  }
+
+  private status(
+    base: Pick<Status, 'bundleId' | 'channel' | 'version'>,
+    state: Status['state'],
+    extra = {},
+  ): void {
+    const s: Status = { ...base, state, at: new Date(this.o.clock.now()).toISOString(), ...extra };
+    this.emit('status', s);
+  }
+
+  private async fetchManifest(url: string): Promise<Buffer> {
+    const f = this.o.fetch ?? httpFetch;
+    const signal = AbortSignal.any([
+      this.stopCtrl.signal,
+      AbortSignal.timeout(this.o.idleTimeoutMs ?? 30_000),
+    ]);
+    let res: HttpResponse;
+    try {
+      res = await f(url, { headers: this.o.headers?.() ?? {}, signal });
+    } catch (cause) {
+      throw new LoaError('DOWNLOAD_FAILED', `Không tải được bản kê ${url}`, { cause });
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new LoaError('DOWNLOAD_HTTP', `HTTP ${res.status} khi tải ${url}`, {
+        details: { status: res.status },
+      });
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of res.body ?? []) {
+      size += c.byteLength;
+      if (size > MAX_MANIFEST_BYTES) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new LoaError(
+          'MANIFEST_TOO_LARGE',
+          `the manifest at ${url} is larger than ${MAX_MANIFEST_BYTES} bytes`,
+        );
+      }
+      chunks.push(Buffer.from(c));
+    }
+    return Buffer.concat(chunks);
+  }
+
+  private async installVerified(v: VerifiedManifest, bytes: Buffer, blobBase: string): Promise<ActiveBundle> {
+    const blobs = manifestBlobs(v.manifest);
+    const total = blobs.reduce((n, b) => n + b.size, 0);
+    const base = { bundleId: v.manifest.id, channel: v.manifest.channel, version: v.manifest.version };
+    let done = 0;
+    for (const b of blobs) {
+      if (await exists(this.blobFile(b.sha256))) {
+        done += b.size;
+        continue;
+      }
+      const url = `${blobBase.replace(/\/+$/, '')}/${b.sha256}`;
+      await downloadBlob(url, this.p('partial', b.sha256), this.blobFile(b.sha256), b, {
+        fetch: this.o.fetch ?? httpFetch,
+        idleTimeoutMs: this.o.idleTimeoutMs ?? 30_000,
+        attempts: this.o.attempts ?? 6,
+        backoffMs: this.o.backoffMs ?? 1000,
+        logger: this.log,
+        signal: this.stopCtrl.signal,
+        ...(this.o.headers ? { headers: this.o.headers } : {}),
+      });
+      done += b.size;
+      this.status(base, 'downloading', { bytes: done, totalBytes: total });
+    }
+    this.status(base, 'verified');
+    return this.activate(v, bytes);
+  }
+
+  /** Manifest durable, then the pointer replaced atomically; then unreferenced files collected. */
+  private async activate(v: VerifiedManifest, bytes: Buffer): Promise<ActiveBundle> {
+    const { manifest, digest } = v;
+    await writeFileAtomic(this.p('manifests', `${digest}.json`), bytes, 0o644);
+    this.manifests.set(digest, manifest);
+    const entry: Entry = {
+      id: manifest.id,
+      version: manifest.version,
+      digest,
+      activatedAt: new Date(this.o.clock.now()).toISOString(),
+    };
+    const next = structuredClone(this.pointer);
+    const old = next.channels[manifest.channel]?.current;
+    next.channels[manifest.channel] =
+      old && old.digest !== digest ? { current: entry, previous: old } : { current: entry };
+    await writeJsonAtomic(this.p('current.json'), next, 0o644);
+    this.pointer = next;
+    const active: ActiveBundle = { channel: manifest.channel, ...entry, manifest };
+    this.log.info({ channel: manifest.channel, id: manifest.id, version: manifest.version }, 'bundle active');
+    this.emit('activated', active);
+    await this.collect();
+    return active;
+  }
+
+  /** Loads and checks a pointer entry: manifest present and matching, blobs present with their size. */
+  private async usable(e: Entry): Promise<boolean> {
+    try {
+      const m = parseManifestUnverified(await readFile(this.p('manifests', `${e.digest}.json`)));
+      if (documentDigest(m) !== e.digest) return false;
+      for (const b of manifestBlobs(m))
+        if ((await stat(this.blobFile(b.sha256))).size !== b.size) return false;
+      this.manifests.set(e.digest, m);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Deletes blobs, manifests and stale partials that no current or previous bundle references. */
+  private async collect(): Promise<void> {
+    const digests = new Set<string>();
+    for (const slot of Object.values(this.pointer.channels)) {
+      digests.add(slot.current.digest);
+      if (slot.previous) digests.add(slot.previous.digest);
+    }
+    const keep = new Set<string>();
+    for (const d of digests) {
+      const m =
+        this.manifests.get(d) ?? parseManifestUnverified(await readFile(this.p('manifests', `${d}.json`)));
+      this.manifests.set(d, m);
+      for (const b of manifestBlobs(m)) keep.add(b.sha256);
+    }
+    for (const d of [...this.manifests.keys()]) if (!digests.has(d)) this.manifests.delete(d);
+    let removed = 0;
+    for (const name of await readdir(this.p('manifests')))
+      if (!digests.has(name.replace(/\.json$/, ''))) {
+        await rm(this.p('manifests', name), { force: true });
+        removed++;
+      }
+    for (const name of await readdir(this.p('blobs')))
+      if (!keep.has(name)) {
+        await rm(this.p('blobs', name), { force: true });
+        removed++;
+      }
+    const staleMs = 3 * 86_400_000;
+    for (const name of await readdir(this.p('partial'))) {
+      const st = await stat(this.p('partial', name)).catch(() => undefined);
+      if (!st || keep.has(name) || this.o.clock.now() - st.mtimeMs > staleMs)
+        await rm(this.p('partial', name), { force: true });
+    }
+    if (removed) this.log.info({ removed }, 'unreferenced bundle files collected');
+  }
+}

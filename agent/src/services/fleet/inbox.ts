@@ -1,0 +1,29 @@
+/**
+ * The station's inbox: where the fleet link delivers what the server sends. A notify or an
+ * emergency goes to the bundle store (which verifies, installs and activates it; the player
+ * follows the store), a command to the command handler, the server's time to the clock.
+ */
+import type { Notify } from '@loa/protocol';
+import type { BundleStore } from '../content/bundle-store.js';
+import type { TrustedClock } from '../station/clock.js';
+import type { CommandHandler } from './commands.js';
+import type { FleetInbox } from './fleet-link.js';
+
+export interface StationInboxParts {
+  bundles: Pick<BundleStore, 'fetchNotified' | 'installInline'>;
+  commands: Pick<CommandHandler, 'handle'>;
+  clock: Pick<TrustedClock, 'reportServerTime'>;
+}
+
+/**
+ * Routes the fleet link's messages. A bundle that fails is already logged, reported in health
+ * and answered with a 'failed' status by the store, so its rejection ends here.
+ */
+export function stationInbox({ bundles, commands, clock }: StationInboxParts): FleetInbox {
+  return {
+    notify: (n: Notify) => void bundles.fetchNotified(n).catch(() => undefined),
+    emergency: (e) => void bundles.installInline(e.manifest, e.blobBase).catch(() => undefined),
+    command: (raw) => commands.handle(raw),
+    serverTime: (ms, rttMs) => clock.reportServerTime(ms, rttMs),
+  };
+}

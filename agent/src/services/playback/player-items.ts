@@ -1,0 +1,245 @@
+/**
+ * Pure helpers of the player: ad-hoc items for commands (play-now, test tone) and proof drafts
+ * from slots and playback results.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Item, LoaError, type RelayState } from '@loa/protocol';
+import type { AdhocItem, Held, PlanBundle, Slot, Timeline } from '../../domain/scheduler/types.js';
+import type { Levels, PlayRequest, PlayResult, StreamRelayOptions } from '../../drivers/audio/types.js';
+import type { ProofDraft } from './ports.js';
+
+/** What is on air, shaped like protocol Health.onAir. */
+export interface OnAirInfo {
+  bundleId?: string;
+  itemId?: string;
+  kind: string;
+  since: string;
+  momentaryLufs?: number;
+  peakDbfs?: number;
+}
+
+export interface PlayerStatus {
+  onAir: OnAirInfo | null;
+  volume: number;
+  /** Items held now (quiet hours, untrusted clock). */
+  held: Held[];
+  /** The last playback ended in dead air. */
+  deadAir: boolean;
+  nextSlot?: Pick<Slot, 'id' | 'itemKey' | 'start' | 'priorityClass'> & { itemId: string };
+}
+
+export const clampDb = (v: number | undefined) =>
+  v === undefined ? undefined : Math.max(-200, Math.min(20, v));
+
+/** The play-now command's item: an audio or stream item of an active bundle, at priority class. */
+export function playNowItem(
+  bundles: readonly PlanBundle[],
+  channel: string,
+  itemId: string,
+  due: number,
+  commandId?: string,
+): AdhocItem {
+  const b = bundles.find((x) => x.manifest.channel === channel);
+  const item = b?.manifest.items.find((i) => i.id === itemId);
+  if (!b || !item) {
+    throw new LoaError(
+      'PLAYER_ITEM_UNKNOWN',
+      `Không có mục "${itemId}" trong gói đang phát của kênh "${channel}"`,
+      {
+        details: { channel, itemId },
+      },
+    );
+  }
+  if (item.kind !== 'audio' && item.kind !== 'stream') {
+    throw new LoaError('PLAYER_ITEM_NOT_AUDIO', `Mục "${itemId}" không phải âm thanh (${item.kind})`);
+  }
+  const a: AdhocItem = {
+    key: `cmd/${commandId ?? randomUUID()}`,
+    item,
+    priorityClass: item.priority === 'emergency' ? 'emergency' : 'priority',
+    due,
+    bundleId: b.manifest.id,
+    channel: b.manifest.channel,
+    bundleVersion: b.manifest.version,
+    entryId: commandId ?? 'play-now',
+  };
+  if (item.blob) a.file = `${b.blobDir.replace(/\/+$/, '')}/${item.blob.sha256}`;
+  return a;
+}
+
+/** The test-tone command's item (1–120 s, 50–8000 Hz). */
+export function testToneItem(
+  seconds: number,
+  frequencyHz: number,
+  due: number,
+  commandId?: string,
+): AdhocItem {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 120)
+    throw new LoaError('PLAYER_BAD_REQUEST', 'Thời lượng âm thử phải từ 1 đến 120 giây');
+  if (!Number.isInteger(frequencyHz) || frequencyHz < 50 || frequencyHz > 8000)
+    throw new LoaError('PLAYER_BAD_REQUEST', 'Tần số âm thử phải từ 50 đến 8000 Hz');
+  const item = {
+    id: 'test-tone',
+    title: `Âm thử ${frequencyHz} Hz`,
+    kind: 'audio',
+    priority: 'priority',
+    lang: 'vi',
+    durationMs: seconds * 1000,
+  } as Item;
+  return {
+    key: `cmd/${commandId ?? randomUUID()}`,
+    item,
+    priorityClass: 'priority',
+    due,
+    tone: { frequencyHz },
+    entryId: commandId ?? 'test-tone',
+  };
+}
+
+export interface ProofContext {
+  relays: RelayState;
+  clockTrusted: boolean;
+}
+
+export function slotDraft(
+  slot: Slot,
+  outcome: ProofDraft['outcome'],
+  ctx: ProofContext,
+  startedAt: number,
+  endedAt?: number,
+): ProofDraft {
+  const d: ProofDraft = {
+    outcome,
+    itemId: slot.item.id,
+    entryId: slot.entryId,
+    priority: slot.priorityClass,
+    scheduledAt: new Date(slot.scheduledAt).toISOString(),
+    startedAt: new Date(startedAt).toISOString(),
+    relays: ctx.relays,
+    clockTrusted: ctx.clockTrusted,
+  };
+  if (endedAt !== undefined) d.endedAt = new Date(endedAt).toISOString();
+  if (slot.bundleId) d.bundleId = slot.bundleId;
+  if (slot.channel) d.channel = slot.channel;
+  if (slot.bundleVersion) d.bundleVersion = slot.bundleVersion;
+  if (slot.contentSha256) d.contentSha256 = slot.contentSha256;
+  return d;
+}
+
+export function skippedDraft(h: Held, ctx: ProofContext): ProofDraft {
+  const d: ProofDraft = {
+    outcome: 'skipped',
+    itemId: h.itemId,
+    entryId: h.entryId,
+    priority: h.priorityClass,
+    scheduledAt: new Date(h.scheduledAt).toISOString(),
+    reason: h.reason === 'too-late' ? 'too late: held past maxLateMs' : `not played: ${h.reason}`,
+    relays: ctx.relays,
+    clockTrusted: ctx.clockTrusted,
+  };
+  if (h.bundleId) d.bundleId = h.bundleId;
+  return d;
+}
+
+export type AfterItem = { done: true } | { done: false; resumeAt?: number };
+
+/**
+ * The proof outcome of an ended item and what becomes of it: done (completed, failed, skipped
+ * after an interruption or a stop command), kept to resume at a position, or (restart) planned
+ * again from the start.
+ */
+export function itemOutcome(
+  slot: Slot,
+  r: PlayResult,
+  byCommand: boolean,
+): { outcome: 'completed' | 'interrupted' | 'failed'; reason?: string; next: AfterItem } {
+  let outcome: 'completed' | 'interrupted' | 'failed';
+  let reason: string | undefined;
+  let next: AfterItem;
+  if (r.outcome === 'completed') {
+    outcome = 'completed';
+    next = { done: true };
+  } else if (r.outcome === 'failed') {
+    outcome = 'failed';
+    reason = `${r.error?.code ?? 'AUDIO_FAILED'}: ${r.error?.message ?? ''}`;
+    next = { done: true };
+  } else {
+    outcome = 'interrupted';
+    const mode = byCommand
+      ? 'skip'
+      : (slot.item.onInterrupt ?? (slot.priorityClass === 'fill' ? 'skip' : 'resume'));
+    reason = byCommand ? 'stopped by command' : `interrupted at ${r.positionMs} ms; ${mode}`;
+    next =
+      mode === 'resume'
+        ? { done: false, resumeAt: r.positionMs }
+        : mode === 'restart'
+          ? { done: false }
+          : { done: true };
+  }
+  if (r.deadAir) reason = `${reason ? `${reason}; ` : ''}dead air detected`;
+  if (r.relay)
+    reason = `${reason ? `${reason}; ` : ''}relay connects=${r.relay.connects} failures=${r.relay.failures} fallback=${r.relay.fallbackUsed}`;
+  return reason === undefined ? { outcome, next } : { outcome, reason: reason.slice(0, 500), next };
+}
+
+/**
+ * What the audio driver plays for a slot: a tone, a stream relay (its slot's length), or a file
+ * from the slot's offset (the chime, or the item with its full length when known).
+ */
+export function playRequest(
+  slot: Slot,
+  probedMs: number | undefined,
+  streamRelay: StreamRelayOptions | undefined,
+): PlayRequest {
+  const base = { volume: slot.volume, gainDb: slot.gainDb, label: slot.id };
+  const length = Math.max(1, slot.end - slot.start);
+  if (slot.tone)
+    return { ...base, source: { kind: 'tone', frequencyHz: slot.tone.frequencyHz, durationMs: length } };
+  if (slot.kind === 'item' && slot.item.kind === 'stream' && slot.item.url) {
+    const src: PlayRequest['source'] = { kind: 'stream', url: slot.item.url, durationMs: length };
+    if (streamRelay) src.relay = streamRelay;
+    return { ...base, source: src };
+  }
+  const full = slot.kind === 'chime' ? undefined : (slot.item.durationMs ?? probedMs);
+  return {
+    ...base,
+    source: {
+      kind: 'file',
+      path: slot.file ?? '',
+      offsetMs: slot.offsetMs,
+      ...(full !== undefined ? { durationMs: full } : {}),
+    },
+  };
+}
+
+/** The player's status: the slot on air (since when, its live levels), the next one, held items. */
+export function playerStatus(
+  cur: { slot: Slot; since: number; levels: Levels } | undefined,
+  plan: Timeline,
+  volume: number,
+  deadAir: boolean,
+): PlayerStatus {
+  let onAir: OnAirInfo | null = null;
+  if (cur) {
+    const lv = cur.levels;
+    onAir = {
+      kind: cur.slot.kind === 'chime' ? 'chime' : cur.slot.tone ? 'tone' : cur.slot.item.kind,
+      itemId: cur.slot.item.id,
+      since: new Date(cur.since).toISOString(),
+    };
+    if (cur.slot.bundleId) onAir.bundleId = cur.slot.bundleId;
+    if (lv.momentaryLufs !== undefined) onAir.momentaryLufs = clampDb(lv.momentaryLufs)!;
+    if (lv.peakDbfs !== undefined) onAir.peakDbfs = clampDb(lv.peakDbfs)!;
+  }
+  const next = plan.slots.find((s) => s.output === 'audio' && !(cur && s.itemKey === cur.slot.itemKey));
+  const out: PlayerStatus = { onAir, volume, held: plan.held.filter((h) => !h.final), deadAir };
+  if (next)
+    out.nextSlot = {
+      id: next.id,
+      itemKey: next.itemKey,
+      start: next.start,
+      priorityClass: next.priorityClass,
+      itemId: next.item.id,
+    };
+  return out;
+}

@@ -1,0 +1,531 @@
+/**
+ * The player runs the scheduler's timeline: before a slot it asks the output gate (amplifier,
+ * zones) to be ready, starts the audio at the slot's start, records proofs (started, completed,
+ * interrupted, failed, skipped) with the measured loudness and peak, the relay state and clock
+ * trust, and re-plans whenever something changes. An emergency cuts in at once: the item on air
+ * is stopped, recorded as interrupted, and resumed, restarted or skipped afterwards as its rule
+ * says. Display slots (noticeboards) are planned but not played here.
+ */
+import { globalTimers, LoaError, type Timers } from '@loa/protocol';
+import type { Logger } from 'pino';
+import { schedule } from '../../domain/scheduler/plan.js';
+import type {
+  AdhocItem,
+  Held,
+  PlanBundle,
+  Slot,
+  StationPolicy,
+  Timeline,
+} from '../../domain/scheduler/types.js';
+import { nextVolumeChange, slotVolume } from '../../domain/volume.js';
+import type {
+  AudioDriver,
+  Playback,
+  PlayRequest,
+  PlayResult,
+  StreamRelayOptions,
+} from '../../drivers/audio/types.js';
+import {
+  clampDb,
+  itemOutcome,
+  type PlayerStatus,
+  type ProofContext,
+  playerStatus,
+  playNowItem,
+  playRequest,
+  skippedDraft,
+  slotDraft,
+  testToneItem,
+} from './player-items.js';
+import { PlayerState } from './player-state.js';
+import type { OutputGate, PlayerClock, ProgrammeSource, ProofDraft, ProofSink } from './ports.js';
+
+export interface PlayerOptions {
+  /** The programme: the player plays what its source holds and re-plans when it changes. */
+  programme?: ProgrammeSource;
+  audio: AudioDriver;
+  gate: OutputGate;
+  proofs: ProofSink;
+  clock: PlayerClock;
+  logger: Logger;
+  policy: StationPolicy;
+  /** Plan this far ahead; default 24 h. */
+  horizonMs?: number;
+  timers?: Timers;
+  /** Live relays: reconnect/fallback settings (fallback: a cached file or the FM/line capture input). */
+  streamRelay?: StreamRelayOptions;
+  /** Persist played/interrupted item keys here (JSON, fsync'd) so a restart does not replay them. */
+  stateFile?: string;
+  /** Probe an audio file's length (ms) when its item carries no durationMs (real driver: ffprobe). */
+  probeDurationMs?: (path: string) => Promise<number | undefined>;
+  /**
+   * Start audio this much before the slot to absorb the output's start-up latency; 'auto'
+   * (default) learns it from the playbacks (moving average of how late held starts came out).
+   */
+  startLatencyMs?: number | 'auto';
+}
+
+const DEFAULT_HORIZON_MS = 24 * 3600_000;
+const IDLE_TICK_MS = 60_000;
+
+/** Decoders start this long before their slot and hold the audio until it (prefetch). */
+const PREFETCH_MS = 1000;
+/** Extra time before the warm-up lead, for timers that fire late on a busy board. */
+const READY_MARGIN_MS = 300;
+
+interface Current {
+  slot: Slot;
+  playback: Playback;
+  /** Volume the playback was last set to (follows the plan while it plays). */
+  volume: number;
+  /** When the audio came out (undefined while the playback is held for its start). */
+  since?: number;
+  stopReason?: 'interrupted' | 'command' | 'gate';
+  gateError?: string;
+}
+
+export class Player {
+  private readonly log: Logger;
+  private readonly timers: Timers;
+  private readonly gate: OutputGate;
+  private readonly proofs: ProofSink;
+  private readonly clock: PlayerClock;
+  private readonly state: PlayerState;
+  private bundles: readonly PlanBundle[] = [];
+  private adhoc: AdhocItem[] = [];
+  private volumeOverride: number | undefined;
+  private durations = new Map<string, number>();
+  private current: Current | undefined;
+  private queued: Current | undefined;
+  /** Learned start-up latency of the output (ms), see PlayerOptions.startLatencyMs. */
+  private latencyMs = 0;
+  private plan: Timeline = { computedAt: 0, slots: [], held: [] };
+  private timer: unknown;
+  private running = false;
+  private lastDeadAir = false;
+  private readonly unsubscribe: (() => void)[] = [];
+  private probing = new Set<string>();
+  private recording = new Set<Promise<void>>();
+  /** When an emergency was planned to cut into the item on air (for the cut-in log). */
+  private cutInAt: number | undefined;
+  /** Items held for an untrusted clock at the last plan (logged when it changes). */
+  private clockHeld = 0;
+
+  constructor(private readonly opts: PlayerOptions) {
+    this.log = opts.logger.child({ module: 'player' });
+    this.timers = opts.timers ?? globalTimers;
+    this.gate = opts.gate;
+    this.proofs = opts.proofs;
+    this.clock = opts.clock;
+    this.state = new PlayerState(opts.stateFile);
+  }
+
+  async start(): Promise<void> {
+    const loaded = await this.state.load();
+    if (loaded === 'corrupt')
+      this.log.warn({ code: 'PLAYER_STATE_CORRUPT' }, 'player state unreadable; starting afresh');
+    await this.opts.audio.open();
+    // Zone and input relays switch while the audio on air is muted (not only between items).
+    this.gate.setMuteHandler?.((muted) => this.opts.audio.setMuted(muted));
+    this.running = true;
+    const programme = this.opts.programme;
+    if (programme) {
+      this.setBundles(programme.planBundles());
+      this.unsubscribe.push(programme.on('activated', () => this.setBundles(programme.planBundles())));
+    }
+    const onClock = this.clock.on?.('change', () => this.tick());
+    if (onClock) this.unsubscribe.push(onClock);
+    this.tick();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.gate.setMuteHandler?.(undefined);
+    for (const u of this.unsubscribe.splice(0)) u();
+    this.timers.clearTimeout(this.timer);
+    this.cancelQueued();
+    const cur = this.current;
+    if (cur) {
+      cur.stopReason = 'interrupted';
+      cur.playback.stop();
+      await cur.playback.result;
+      // finishSlot() runs from the result handler; wait for it to record the proof.
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all([...this.recording]);
+    await this.opts.audio.close();
+    await this.state.save().catch((err: unknown) => this.log.error({ err }, 'player state not saved'));
+  }
+
+  setBundles(bundles: readonly PlanBundle[]): void {
+    this.bundles = [...bundles];
+    this.probeDurations();
+    this.tick();
+  }
+
+  async playNow(channel: string, itemId: string, opts: { commandId?: string } = {}): Promise<void> {
+    this.adhoc.push(playNowItem(this.bundles, channel, itemId, this.clock.now(), opts.commandId));
+    this.tick();
+  }
+
+  async testTone(seconds: number, frequencyHz = 1000, opts: { commandId?: string } = {}): Promise<void> {
+    this.adhoc.push(testToneItem(seconds, frequencyHz, this.clock.now(), opts.commandId));
+    this.tick();
+  }
+
+  stopCurrent(): void {
+    const cur = this.current;
+    if (!cur) return;
+    cur.stopReason = 'command';
+    cur.playback.stop();
+  }
+
+  setVolume(volume: number): void {
+    if (!Number.isInteger(volume) || volume < 0 || volume > 100)
+      throw new LoaError('PLAYER_BAD_VOLUME', 'Âm lượng phải là số nguyên từ 0 đến 100');
+    this.volumeOverride = volume;
+    this.tick();
+  }
+
+  status(): PlayerStatus {
+    const cur = this.current;
+    const onAir =
+      cur?.since !== undefined
+        ? { slot: cur.slot, since: cur.since, levels: cur.playback.levels() }
+        : undefined;
+    return playerStatus(
+      onAir,
+      this.plan,
+      this.volumeOverride ?? this.opts.policy.volume ?? 80,
+      this.lastDeadAir,
+    );
+  }
+
+  timeline(): Timeline {
+    return this.plan;
+  }
+
+  /** Re-plans and acts: interrupt, prepare the next slot, or sleep until it is due. */
+  private tick(): void {
+    if (!this.running) return;
+    this.timers.clearTimeout(this.timer);
+    const now = this.clock.now();
+    try {
+      this.replan(now);
+    } catch (err) {
+      // A plan that cannot be computed must not stop the station: keep the last one, retry.
+      this.log.error({ err, code: 'PLAYER_PLAN_FAILED' }, 'planning failed; keeping the previous plan');
+      this.arm(IDLE_TICK_MS);
+      return;
+    }
+    const first = this.plan.slots.find((s) => s.output === 'audio');
+    const cur = this.current;
+    if (cur) {
+      // A held (not yet started) playback continues if its slot is still the first one;
+      // one on air if the plan continues its item now.
+      const continues =
+        cur.since === undefined
+          ? first?.id === cur.slot.id
+          : first &&
+            first.itemKey === cur.slot.itemKey &&
+            first.kind === cur.slot.kind &&
+            first.start <= now + 50;
+      if (continues && first && first.volume !== cur.volume) {
+        // A volume command or a volume window: the item on air follows at once.
+        cur.volume = first.volume;
+        this.log.info({ slot: cur.slot.id, volume: first.volume }, 'volume changed on air');
+        void cur.playback.setVolume(first.volume);
+        this.prepareSpare();
+      }
+      if (!continues) {
+        this.log.info({ slot: cur.slot.id, next: first?.id }, 'interrupting the item on air');
+        if (first?.priorityClass === 'emergency') this.cutInAt ??= now;
+        this.cancelQueued();
+        cur.stopReason = 'interrupted';
+        if (first && first.start - Math.max(first.leadMs, PREFETCH_MS) <= now) {
+          // Start the next decoder now: the driver stops the item on air and holds the new
+          // audio until it has ended, so the cut-in does not wait for a process to start.
+          this.begin(first);
+        } else cur.playback.stop();
+        return;
+      }
+      // Wake up when something is planned to cut in, or a volume window starts or ends.
+      let wake = cur.since !== undefined && first?.interruptedBy ? first.end - now : IDLE_TICK_MS;
+      const volumeAt = this.nextVolumeChange(now);
+      if (volumeAt !== undefined) wake = Math.min(wake, volumeAt - now + 20);
+      // The next slot follows directly: queue its decoder so it starts without a gap.
+      const next = this.plan.slots.filter((s) => s.output === 'audio')[1];
+      if (this.queued && this.queued.slot.id !== next?.id) this.cancelQueued();
+      const followsOn =
+        cur.since !== undefined &&
+        first !== undefined &&
+        next !== undefined &&
+        !first.interruptedBy &&
+        next.start === first.end &&
+        JSON.stringify(next.zones ?? null) === JSON.stringify(first.zones ?? null);
+      if (followsOn && !this.queued) {
+        if (next.start - PREFETCH_MS <= now) this.queued = this.startPlayback(next, true);
+        else wake = Math.min(wake, next.start - PREFETCH_MS - now);
+      }
+      this.arm(wake);
+      return;
+    }
+    if (!first) {
+      this.arm(IDLE_TICK_MS);
+      return;
+    }
+    // Timers fire late on a busy board: wake a little before the warm-up lead.
+    const wakeIn =
+      first.start - Math.max(first.leadMs > 0 ? first.leadMs + READY_MARGIN_MS : 0, PREFETCH_MS) - now;
+    if (wakeIn > 0) {
+      this.arm(Math.min(wakeIn, IDLE_TICK_MS));
+      return;
+    }
+    this.begin(first);
+  }
+
+  private arm(ms: number): void {
+    this.timers.clearTimeout(this.timer);
+    this.timer = this.timers.setTimeout(() => this.tick(), Math.max(0, ms));
+  }
+
+  private replan(now: number): void {
+    const cur = this.current;
+    const amplifierOn = this.gate.relays().amplifier;
+    this.plan = schedule({
+      bundles: this.bundles,
+      policy: this.opts.policy,
+      now,
+      horizonMs: this.opts.horizonMs ?? DEFAULT_HORIZON_MS,
+      clockTrusted: this.clock.trusted(),
+      readyAt: cur || amplifierOn ? now : now + this.gate.warmupMs,
+      done: this.state.done,
+      partial: this.state.partial,
+      durationsMs: this.durations,
+      adhoc: this.adhoc,
+      ...(this.volumeOverride !== undefined ? { volumeOverride: this.volumeOverride } : {}),
+      ...(cur && cur.since !== undefined && cur.slot.kind === 'item'
+        ? {
+            onAir: {
+              slotId: cur.slot.id,
+              itemKey: cur.slot.itemKey,
+              startedAt: cur.since,
+              offsetMs: cur.slot.offsetMs,
+            },
+          }
+        : {}),
+    });
+    for (const h of this.plan.held) if (h.final && !this.state.done.has(h.itemKey)) this.skip(h, now);
+    this.logClockHold();
+  }
+
+  /** Says once (and again when it changes) how many items wait for a trusted clock, and why. */
+  private logClockHold(): void {
+    const held = this.plan.held.filter((h) => h.reason === 'clock-untrusted').length;
+    if (held === this.clockHeld) return;
+    this.clockHeld = held;
+    if (held > 0)
+      this.log.warn(
+        { code: 'PROGRAMME_HELD', items: held, clock: this.clock.waiting?.() },
+        'programme held: waiting for a trusted clock (emergencies still play)',
+      );
+    else this.log.info('clock trusted: the held programme is planned again');
+  }
+
+  private skip(h: Held, now: number): void {
+    this.state.markDone(h.itemKey, now);
+    this.adhoc = this.adhoc.filter((a) => a.key !== h.itemKey);
+    this.record(skippedDraft(h, this.proofContext()));
+    void this.saveState();
+  }
+
+  private proofContext(): ProofContext {
+    return { relays: this.gate.relays(), clockTrusted: this.clock.trusted() };
+  }
+
+  /**
+   * Starts the decoder now with the audio held until the slot's start, and asks the output gate
+   * to be ready (amplifier warm, zones selected) in parallel.
+   */
+  private begin(slot: Slot): void {
+    this.current = this.startPlayback(slot, false);
+    this.tick();
+  }
+
+  private cancelQueued(): void {
+    const q = this.queued;
+    if (!q) return;
+    this.queued = undefined;
+    q.stopReason = 'interrupted';
+    q.playback.stop();
+  }
+
+  /**
+   * Starts a decoder now with the audio held until the slot's start (and, queued, until the item
+   * on air ends), and asks the output gate to be ready (amplifier warm, zones) in parallel.
+   */
+  private startPlayback(slot: Slot, queue: boolean): Current {
+    const req = this.request(slot);
+    const fixed = this.opts.startLatencyMs;
+    const comp = typeof fixed === 'number' ? fixed : this.latencyMs;
+    const delay = slot.start - this.clock.now() - comp;
+    if (delay > 0) req.startDelayMs = delay;
+    if (queue) req.queue = true;
+    const playback = this.opts.audio.play(req);
+    const cur: Current = { slot, playback, volume: slot.volume };
+    this.gate.ready(slot.zones).catch((err: unknown) => {
+      if (this.current !== cur && this.queued !== cur) return;
+      this.log.error({ err, slot: slot.id }, 'output not ready');
+      cur.stopReason = 'gate';
+      cur.gateError = err instanceof Error ? err.message : String(err);
+      playback.stop();
+    });
+    void playback.started.then(() => {
+      if (this.queued === cur) {
+        this.queued = undefined;
+        this.current = cur;
+      }
+      if (this.current !== cur || playback.state() === 'ended') return;
+      // When the audio came out, which may be a little before `started` resolved.
+      cur.since = this.clock.now() - playback.startLagMs();
+      // Learn the output's start-up latency from held (not queued) starts.
+      if (!queue && delay > 0) {
+        const latency = cur.since - slot.start + comp;
+        if (latency >= 0 && latency < 2000) this.latencyMs = Math.round(0.7 * this.latencyMs + 0.3 * latency);
+      }
+      this.log.info(
+        { slot: slot.id, item: slot.item.id, class: slot.priorityClass, lateMs: cur.since - slot.start },
+        'on air',
+      );
+      if (slot.kind === 'item') this.record(slotDraft(slot, 'started', this.proofContext(), cur.since));
+      if (this.cutInAt !== undefined && slot.priorityClass === 'emergency') {
+        // From the plan that let the emergency in to its first sound (chime or item).
+        this.log.info({ slot: slot.id, cutInMs: Math.round(cur.since - this.cutInAt) }, 'emergency cut in');
+        this.cutInAt = undefined;
+      }
+      this.prepareSpare();
+      this.tick();
+    });
+    void playback.result.then((r) => {
+      if (this.queued === cur) this.queued = undefined;
+      if (this.current === cur) {
+        // The queued next item (if any) takes over the output.
+        this.current = this.queued;
+        this.queued = undefined;
+      }
+      this.finishSlot(slot, r, cur);
+    });
+    return cur;
+  }
+
+  private request(slot: Slot): PlayRequest {
+    const probed = slot.contentSha256 ? this.durations.get(slot.contentSha256) : undefined;
+    return playRequest(slot, probed, this.opts.streamRelay);
+  }
+
+  private finishSlot(slot: Slot, result: PlayResult, cur: Current): void {
+    const now = this.clock.now();
+    let r = result;
+    if (cur.stopReason === 'gate') {
+      r = {
+        ...r,
+        outcome: 'failed',
+        error: { code: 'AUDIO_OUTPUT_FAILED', message: `output not ready: ${cur.gateError ?? ''}` },
+      };
+    }
+    if (cur.since === undefined && r.outcome === 'stopped' && cur.stopReason !== 'command') {
+      // Cancelled before any sound (the plan changed): nothing to record.
+      if (!this.current) this.gate.idle();
+      this.tick();
+      return;
+    }
+    this.lastDeadAir = r.deadAir;
+    if (slot.kind === 'chime') {
+      // The chime has been heard (or failed): the item follows without another chime.
+      if (r.outcome !== 'stopped') this.state.setPartial(slot.itemKey, 0);
+      if (r.outcome === 'failed') this.log.warn({ error: r.error }, 'chime failed');
+    } else {
+      const { outcome, reason, next } = itemOutcome(slot, r, cur.stopReason === 'command');
+      if (next.done) this.state.markDone(slot.itemKey, now);
+      else if (next.resumeAt !== undefined) this.state.setPartial(slot.itemKey, next.resumeAt);
+      else this.state.clearPartial(slot.itemKey);
+      const draft = slotDraft(slot, outcome, this.proofContext(), cur.since ?? now, now);
+      if (reason) draft.reason = reason;
+      const lufs = clampDb(r.loudnessLufs);
+      const peak = clampDb(r.peakDbfs);
+      if (lufs !== undefined) draft.loudnessLufs = lufs;
+      if (peak !== undefined) draft.peakDbfs = peak;
+      this.record(draft);
+    }
+    if (this.state.done.has(slot.itemKey)) this.adhoc = this.adhoc.filter((a) => a.key !== slot.itemKey);
+    this.state.prune(now);
+    void this.saveState();
+    // The next item may already be on its way (an interruption): keep the output then.
+    if (!this.current) {
+      this.gate.idle();
+      this.opts.audio.prepare?.(undefined);
+    }
+    this.tick();
+  }
+
+  private nextVolumeChange(now: number): number | undefined {
+    try {
+      return nextVolumeChange(this.opts.policy, now);
+    } catch {
+      return undefined; // a bad offset: the plan already reported it
+    }
+  }
+
+  /**
+   * While something is on air, keeps a decoder waiting at the level an emergency would play at
+   * now (its chime, or the item itself), so the cut-in does not wait for a process to start.
+   */
+  private prepareSpare(): void {
+    const prepare = this.opts.audio.prepare;
+    if (!prepare || !this.current) return;
+    const volume = slotVolume({
+      policy: this.opts.policy,
+      at: this.clock.now(),
+      ...(this.volumeOverride !== undefined ? { override: this.volumeOverride } : {}),
+      emergency: true,
+    });
+    prepare.call(this.opts.audio, { volume, gainDb: 0 });
+  }
+
+  private record(draft: ProofDraft): void {
+    const p = this.proofs.record(draft).catch((err: unknown) => {
+      this.log.error(
+        { err, code: 'PROOF_RECORD_FAILED', outcome: draft.outcome, item: draft.itemId },
+        'proof not recorded',
+      );
+    });
+    this.recording.add(p);
+    void p.finally(() => this.recording.delete(p));
+  }
+
+  private async saveState(): Promise<void> {
+    await this.state.save().catch((err: unknown) => this.log.error({ err }, 'player state not saved'));
+  }
+
+  private probeDurations(): void {
+    const probe = this.opts.probeDurationMs;
+    if (!probe) return;
+    for (const b of this.bundles) {
+      for (const it of b.manifest.items) {
+        if (it.kind !== 'audio' || it.durationMs !== undefined || !it.blob) continue;
+        const sha = it.blob.sha256;
+        if (this.durations.has(sha) || this.probing.has(sha)) continue;
+        this.probing.add(sha);
+        probe(`${b.blobDir.replace(/\/+$/, '')}/${sha}`)
+          .then((ms) => {
+            if (ms !== undefined && ms > 0) {
+              this.durations.set(sha, ms);
+              if (!this.current) this.tick();
+            }
+          })
+          .catch((err: unknown) => this.log.warn({ err, sha }, 'duration probe failed'))
+          .finally(() => this.probing.delete(sha));
+      }
+    }
+  }
+}

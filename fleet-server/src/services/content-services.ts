@@ -1,0 +1,32 @@
+/**
+ * The content side's services as one bag (content library, signer, trust policy, publisher,
+ * notifier, ingest, alerts, webhooks, emergency), built and started by plugins/content.ts. Routes
+ * and the dashboard name the members they use (`Pick<ContentServices, 'publisher'>`).
+ */
+import type { AlertEngine } from './alert-engine.js';
+import type { BlobStore } from './blob-store.js';
+import type { ContentService } from './content-service.js';
+import type { EmergencyService } from './emergency-service.js';
+import type { IngestService } from './ingest-service.js';
+import type { Notifier } from './notifier.js';
+import type { Publisher } from './publisher.js';
+import type { Signer } from './signer.js';
+import type { Transcoder } from './transcoder.js';
+import type { TrustService } from './trust-service.js';
+import type { WebhookService } from './webhooks.js';
+
+export interface ContentServices {
+  blobs: BlobStore;
+  transcoder: Transcoder;
+  content: ContentService;
+  signer: Signer;
+  trust: TrustService;
+  notifier: Notifier;
+  publisher: Publisher;
+  ingest: IngestService;
+  alerts: AlertEngine;
+  webhooks: WebhookService;
+  emergency: EmergencyService;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}

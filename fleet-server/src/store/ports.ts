@@ -1,0 +1,201 @@
+/**
+ * Engine-neutral repository ports of the fleet server: what the services need from storage,
+ * over the records of the domain model (domain/model.ts). The embedded implementation keeps the
+ * registry in lowdb (store/lowdb/) and high-volume streams in append-only NDJSON segments
+ * (store/segments/); a PostgreSQL implementation plugs in behind the same ports. Nothing of an
+ * engine (lowdb, file paths, SQL) appears here. Every method that may touch the engine is async
+ * so that a networked engine fits. Records are plain JSON (ISO instants).
+ *
+ * Rules for callers: validate input before calling a write method (nothing half-written);
+ * never put per-message data (health, proofs, presence) in the registry.
+ */
+import type {
+  AlertRecord,
+  ApiTokenRecord,
+  AuditEntry,
+  AuditInput,
+  BundleRecord,
+  ContentRecord,
+  DeviceRecord,
+  EnrolmentTokenRecord,
+  GroupRecord,
+  HealthEntry,
+  Instant,
+  ProofEntry,
+  RolloutRecord,
+  SessionRecord,
+  SigningKeyRecord,
+  TrustPolicyRecord,
+  UnitRecord,
+  UserRecord,
+  ZoneRecord,
+} from '../domain/model.js';
+
+// ---------------------------------------------------------------- repository interfaces
+/**
+ * Common shape of keyed collections. `list`/`count` take a predicate over whole records: the
+ * embedded registry holds every record in memory; an engine that does not (PostgreSQL) narrows
+ * with the specific methods of each repository (by unit, by key id, by hash…) and filters the
+ * rest in memory, so hot paths should use those methods.
+ */
+export interface Repository<T, K = string> {
+  get(id: K): Promise<T | undefined>;
+  list(filter?: (r: T) => boolean): Promise<T[]>;
+  count(filter?: (r: T) => boolean): Promise<number>;
+  /** Fails with code `<ENTITY>_EXISTS` when the id is taken. */
+  insert(record: T): Promise<T>;
+  /** Applies a patch; fails with `<ENTITY>_NOT_FOUND`. Returns the updated record. */
+  update(id: K, patch: Partial<T>): Promise<T>;
+  /** Inserts or replaces. */
+  put(record: T): Promise<T>;
+  delete(id: K): Promise<boolean>;
+}
+
+export interface UnitRepository extends Repository<UnitRecord> {
+  /** Every unit inside the subtree of `path` (including it). */
+  subtree(path: string): Promise<UnitRecord[]>;
+  children(path: string | null): Promise<UnitRecord[]>;
+  /** Inserts or replaces many units at once (import); all-or-nothing. */
+  putMany(records: UnitRecord[]): Promise<void>;
+}
+
+export interface DeviceRepository extends Repository<DeviceRecord> {
+  /** Devices whose unit lies inside any of the given subtrees. */
+  inUnits(paths: readonly string[]): Promise<DeviceRecord[]>;
+  byKeyId(keyId: string): Promise<DeviceRecord | undefined>;
+}
+
+export interface UserRepository extends Repository<UserRecord> {
+  byUsername(username: string): Promise<UserRecord | undefined>;
+}
+
+export interface SessionRepository extends Repository<SessionRecord> {
+  deleteExpired(now: Instant): Promise<number>;
+  deleteForUser(userId: string): Promise<number>;
+}
+
+export interface ApiTokenRepository extends Repository<ApiTokenRecord> {
+  byHash(hash: string): Promise<ApiTokenRecord | undefined>;
+}
+
+export interface EnrolmentTokenRepository extends Repository<EnrolmentTokenRecord> {
+  byHash(hash: string): Promise<EnrolmentTokenRecord | undefined>;
+  /**
+   * Atomically checks (not revoked, not expired at `now`, uses < maxUses) and counts one use.
+   * Fails with ENROL_TOKEN_INVALID / ENROL_TOKEN_EXPIRED / ENROL_TOKEN_USED without writing.
+   */
+  consume(hash: string, now: Instant): Promise<EnrolmentTokenRecord>;
+}
+
+export interface BundleRepository extends Repository<BundleRecord> {
+  /** Highest version used on a channel (0 when none). */
+  latestVersion(channel: string): Promise<number>;
+}
+
+export interface RolloutRepository {
+  get(bundleId: string, deviceId: string): Promise<RolloutRecord | undefined>;
+  forBundle(bundleId: string): Promise<RolloutRecord[]>;
+  forDevice(deviceId: string): Promise<RolloutRecord[]>;
+  put(record: RolloutRecord): Promise<RolloutRecord>;
+  putMany(records: RolloutRecord[]): Promise<void>;
+  /** Removes every row of a bundle (retention); returns how many were removed. */
+  deleteForBundle(bundleId: string): Promise<number>;
+}
+
+export interface TrustRepository {
+  current(): Promise<TrustPolicyRecord | undefined>;
+  history(): Promise<TrustPolicyRecord[]>;
+  /** Stores a newer policy; fails with TRUST_ROLLBACK when not newer than the current one. */
+  put(record: TrustPolicyRecord): Promise<void>;
+}
+
+export interface AuditLog {
+  /** Appends durably (fsync'd before it resolves) and returns the stored entry. */
+  append(entry: AuditInput): Promise<AuditEntry>;
+  /** Newest first. */
+  query(q?: AuditQuery): Promise<AuditEntry[]>;
+}
+
+export interface AuditQuery {
+  /** At most this many entries (default 100). */
+  limit?: number;
+  /** Entries older than this sequence number (paging). */
+  beforeSeq?: number;
+  actorId?: string;
+  /** Entries whose action starts with this ("device." or "device.revoke"). */
+  action?: string;
+  /** Entries about these units' subtrees (and entries about no unit are left out). */
+  units?: readonly string[];
+  since?: Instant;
+}
+
+export interface StreamQuery {
+  deviceId?: string;
+  /** Proofs only: those of this bundle. */
+  bundleId?: string;
+  /** Inclusive bounds on receivedAt. */
+  from?: Instant;
+  to?: Instant;
+  /** At most this many entries, the newest ones, in append order (default 1000). */
+  limit?: number;
+}
+
+/**
+ * The streams answer "latest per device" synchronously (ingest reads it per message): every
+ * adapter keeps that map in memory, rebuilt at start() (the embedded one from a snapshot and the
+ * segments after it).
+ */
+export interface HealthStream {
+  /** Buffered append (batched fsync): health may lose the last second on power loss. */
+  append(entry: HealthEntry): Promise<void>;
+  latest(deviceId: string): HealthEntry | undefined;
+  latestAll(): ReadonlyMap<string, HealthEntry>;
+  query(q: StreamQuery): Promise<HealthEntry[]>;
+}
+
+export interface ProofStream {
+  /** Durable append: resolves only once the entry is fsync'd (ack after this). */
+  append(entry: ProofEntry): Promise<void>;
+  /** Durable append of many entries with one fsync. */
+  appendMany(entries: ProofEntry[]): Promise<void>;
+  /** The newest stored proof of a device (seq and hash continue the chain). */
+  last(deviceId: string): { seq: number; hash: string; eventId: string } | undefined;
+  query(q: StreamQuery): Promise<ProofEntry[]>;
+}
+
+/** Everything the server stores. */
+export interface Store {
+  units: UnitRepository;
+  groups: Repository<GroupRecord>;
+  zones: Repository<ZoneRecord>;
+  devices: DeviceRepository;
+  users: UserRepository;
+  sessions: SessionRepository;
+  apiTokens: ApiTokenRepository;
+  enrolmentTokens: EnrolmentTokenRepository;
+  signingKeys: Repository<SigningKeyRecord>;
+  content: Repository<ContentRecord>;
+  bundles: BundleRepository;
+  rollouts: RolloutRepository;
+  alerts: Repository<AlertRecord>;
+  trust: TrustRepository;
+  audit: AuditLog;
+  health: HealthStream;
+  proofs: ProofStream;
+  /** Opens files and rebuilds in-memory state. */
+  start(): Promise<void>;
+  /** Writes pending changes now (fsync'd). */
+  flush(): Promise<void>;
+  /** Flushes and closes. */
+  stop(): Promise<void>;
+  /** Counters for /metrics and benchmarks. */
+  stats(): StoreStats;
+}
+
+export interface StoreStats {
+  registryWrites: number;
+  registryBytesWritten: number;
+  healthAppended: number;
+  proofsAppended: number;
+  segmentBytesWritten: number;
+}
