@@ -107,10 +107,7 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                         {ch.name}
                       </option>
                     ))}
-                    <option
-                      value={NEW_CHANNEL}
-                      selected={f.channel === NEW_CHANNEL || vm.channels.length === 0}
-                    >
+                    <option value={NEW_CHANNEL} selected={!vm.channels.some((ch) => ch.id === f.channel)}>
                       {t('prog.channelNew')}
                     </option>
                   </select>
