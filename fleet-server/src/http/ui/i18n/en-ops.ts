@@ -92,4 +92,8 @@ export const enOps: Record<keyof typeof viOps, string> = {
   'appr.valid': 'Valid',
   'appr.validRange': 'from {from} to {to}',
   'appr.badge': '{n} programmes waiting for approval',
+  'chart.emptyNone':
+    'no health report in the last 24 hours (a device sends one about every 30 s when online).',
+  'chart.emptyMetric': 'the device does not report this figure (no sensor or modem).',
+  'chart.emptyLufs': 'nothing played in the last 24 hours, so no loudness yet.',
 };

@@ -92,4 +92,8 @@ export const viOps = {
   'appr.valid': 'Hiệu lực',
   'appr.validRange': 'từ {from} đến {to}',
   'appr.badge': '{n} chương trình chờ duyệt',
+  'chart.emptyNone':
+    'chưa có báo cáo sức khỏe nào trong 24 giờ qua (thiết bị gửi khoảng 30 giây một lần khi trực tuyến).',
+  'chart.emptyMetric': 'thiết bị không báo số đo này (không có cảm biến hoặc modem).',
+  'chart.emptyLufs': 'chưa phát gì trong 24 giờ qua nên chưa có số đo độ lớn.',
 } as const;

@@ -233,10 +233,34 @@ export function DevicePage(props: { ctx: UiCtx; vm: DeviceVm; canCommand: boolea
       </div>
       <Section title={t('device.charts')}>
         <div class="grid">
-          <div class="chart" data-chart="cpuTempC" data-label={t('device.cpuTemp')} />
-          <div class="chart" data-chart="rssiDbm" data-label={t('device.rssi')} />
-          <div class="chart" data-chart="load1" data-label={t('device.load')} />
-          <div class="chart" data-chart="lufs" data-label={t('device.loudness')} />
+          <div
+            class="chart"
+            data-chart="cpuTempC"
+            data-label={t('device.cpuTemp')}
+            data-empty-none={t('chart.emptyNone')}
+            data-empty-metric={t('chart.emptyMetric')}
+          />
+          <div
+            class="chart"
+            data-chart="rssiDbm"
+            data-label={t('device.rssi')}
+            data-empty-none={t('chart.emptyNone')}
+            data-empty-metric={t('chart.emptyMetric')}
+          />
+          <div
+            class="chart"
+            data-chart="load1"
+            data-label={t('device.load')}
+            data-empty-none={t('chart.emptyNone')}
+            data-empty-metric={t('chart.emptyMetric')}
+          />
+          <div
+            class="chart"
+            data-chart="lufs"
+            data-label={t('device.loudness')}
+            data-empty-none={t('chart.emptyNone')}
+            data-empty-metric={t('chart.emptyLufs')}
+          />
         </div>
         <span hidden data-health-src={ui(`/devices/${encodeURIComponent(d.id)}/health.json`)} />
       </Section>
