@@ -184,17 +184,18 @@ describe('every page, desktop and phone', () => {
     const bundle = (await p.server.deps.store.bundles.list((b) => b.channel === 'thong-bao-tan-trao'))[0];
     expect(bundle?.manifest.targets).toEqual([{ unit: '08/02503' }]);
 
-    // Diacritics ignored in the device search.
-    await ed.goto(`${p.server.url}/ui/fleet?q=${encodeURIComponent('tan trao')}`);
-    const fleet = (await ed.locator('#fleet-table').textContent()) ?? '';
-    expect(fleet).toContain('Bảng tin điện tử – Xã Tân Trào');
-    expect(fleet).not.toContain('Cụm loa 1');
     // The demo's devices stand in their communes on the map.
+    await ed.goto(`${p.server.url}/ui/fleet`);
     await expect
       .poll(() => ed.evaluate<string>("document.getElementById('map')?.dataset.ready ?? ''"), {
         timeout: 10_000,
       })
       .toBe('3');
+    // Diacritics ignored in the device search.
+    await ed.goto(`${p.server.url}/ui/fleet?q=${encodeURIComponent('tan trao')}`);
+    const fleet = (await ed.locator('#fleet-table').textContent()) ?? '';
+    expect(fleet).toContain('Bảng tin điện tử – Xã Tân Trào');
+    expect(fleet).not.toContain('Cụm loa 1');
 
     const ap = await ctx.newPage();
     await login(ap, p.server.url, 'pheduyet', p.password('pheduyet'));

@@ -150,10 +150,19 @@ describe('dashboard on the demo province', () => {
       page.waitForURL(/\/ui\/emergency\/[^/]+$/, { timeout: 60_000 }),
       page.click('form button.danger'),
     ]);
+    // The loudspeaker station finishes; the summary says so (a noticeboard reports only when it
+    // has a display output).
+    const stationId = p.devices[0]?.deviceId as string;
     await expect
-      .poll(() => page.locator('[data-k="emg:summary"]').textContent(), { timeout: 120_000, interval: 500 })
-      .toBe('Đã phát xong 2/2');
-    expect(await page.locator('[data-k="emg:done"]').textContent()).toBe('2');
+      .poll(() => page.locator(`[data-k="emg:d:${stationId}"]`).textContent(), {
+        timeout: 120_000,
+        interval: 500,
+      })
+      .toBe('Đã phát xong');
+    await expect
+      .poll(() => page.locator('[data-k="emg:summary"]').textContent(), { timeout: 10_000 })
+      .toMatch(/đã phát xong/i);
+    expect(Number(await page.locator('[data-k="emg:done"]').textContent())).toBeGreaterThanOrEqual(1);
     await shot(page, '24-emergency-done');
     await ctx.close();
   }, 200_000);
