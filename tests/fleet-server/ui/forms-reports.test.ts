@@ -355,3 +355,23 @@ describe('emergency to several units', () => {
     expect(c.devices.filter((d) => d.stage === 'sent').map((d) => d.deviceId)).toEqual(['b-s0', 'b-s1']);
   });
 });
+
+describe('emergency progress in words', () => {
+  it('says playing, then finished once every station has finished', async () => {
+    const { progressSummary } = await import('../../../fleet-server/src/http/ui/pages/emergency.js');
+    const { translator } = await import('../../../fleet-server/src/http/ui/i18n/index.js');
+    const t = translator('vi');
+    const sum = (playing: number, completed: number, received = 0, failed = 0) => ({
+      total: 3,
+      sent: 3 - playing - completed - received - failed,
+      received,
+      playing,
+      completed,
+      failed,
+    });
+    expect(progressSummary(t, sum(3, 0))).toBe('3/3 đang phát');
+    expect(progressSummary(t, sum(1, 2))).toBe('1/3 đang phát, 2 đã phát xong');
+    expect(progressSummary(t, sum(0, 3))).toBe('Đã phát xong 3/3');
+    expect(progressSummary(t, sum(0, 2, 0, 1))).toBe('Đã phát xong 2/3');
+  });
+});
