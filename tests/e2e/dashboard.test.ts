@@ -241,7 +241,9 @@ describe('dashboard in Chromium', () => {
     await ed.goto(`${h.server.url}/ui/programmes`);
     await ed.locator('#f-items input[type=checkbox]').first().check();
     await ed.fill('#f-times', '05:30, 25:00');
-    await ed.fill('#f-targets', COMMUNE);
+    await ed.fill('#f-channelName', 'Bản tin sáng');
+    await ed.uncheck('input[name=targetUnits][value="08"]');
+    await ed.check(`input[name=targetUnits][value="${COMMUNE}"]`);
     await ed.click('button[value=submit]');
     await expect
       .poll(() => ed.locator('[data-error-for="times"]').textContent(), { timeout: 10_000 })
@@ -334,7 +336,7 @@ describe('dashboard in Chromium', () => {
     const page = await ctx.newPage();
     await loginPage(page, 'admin', PW.admin);
     await page.goto(`${h.server.url}/ui/emergency`);
-    await page.selectOption('#f-unit', COMMUNE);
+    await page.check(`input[name=unit][value="${COMMUNE}"]`);
     await page.fill('#f-title', 'Cảnh báo lũ quét');
     await page.fill('#f-text', 'Nước sông Lô đang lên nhanh. Bà con khẩn trương di chuyển lên vùng cao.');
     // Only one confirmation: refused, nothing sent.
@@ -404,7 +406,9 @@ describe('dashboard in Chromium', () => {
     page.on('dialog', (d) => void d.accept());
     await page.goto(`${h.server.url}/ui/devices/${encodeURIComponent(idOf(stations[1] as SimStation))}`);
     await Promise.all([page.waitForURL(/ok=device.cmd.sent/), page.click('button[value="test-tone"]')]);
-    await expect.poll(() => page.locator('.flash.ok').textContent()).toBe('Đã gửi lệnh test-tone.');
+    await expect
+      .poll(() => page.locator('.flash.ok').textContent())
+      .toBe('Đã gửi lệnh "Phát âm thử" tới Cụm loa thôn 2.');
     await shot(page, '18-device-command');
     await page.click('a.lang');
     await expect.poll(() => page.locator('html').getAttribute('lang')).toBe('en');

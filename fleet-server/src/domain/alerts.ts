@@ -30,6 +30,12 @@ export interface AlertRulesConfig {
   diskLowMb: number;
   /** A health report older than this (minutes) no longer drives sensor alerts. */
   staleHealthMinutes: number;
+  /**
+   * After a (re)boot, conditions that a starting station normally shows for a while (inputs not
+   * yet read, clock not yet synchronised, modem still registering) open an alert only if they
+   * still hold this long after boot: a fleet restart must not bury the operator in alerts.
+   */
+  bootGraceSeconds: number;
 }
 
 export const DEFAULT_ALERT_RULES: AlertRulesConfig = {
@@ -37,7 +43,16 @@ export const DEFAULT_ALERT_RULES: AlertRulesConfig = {
   weakSignalDbm: -105,
   diskLowMb: 200,
   staleHealthMinutes: 30,
+  bootGraceSeconds: 300,
 };
+
+/** Conditions a booting station normally shows for a while (see bootGraceSeconds). */
+const BOOT_TRANSIENT: ReadonlySet<AlertKind> = new Set([
+  'mains-lost',
+  'clock-untrusted',
+  'door-open',
+  'weak-signal',
+]);
 
 export interface AlertCondition {
   rule: AlertKind;
@@ -106,6 +121,14 @@ export function evaluateAlerts(s: DeviceLiveState, nowMs: number, cfg: AlertRule
         severity: 'warning',
         message: `Dung lượng trống thấp (${Math.round(h.diskFreeMb)} MB)`,
       });
+  }
+  if (h && s.healthAtMs !== undefined) {
+    const uptimeNowS = h.uptimeS + (nowMs - s.healthAtMs) / 1000;
+    if (uptimeNowS < cfg.bootGraceSeconds) {
+      const kept = out.filter((c) => !BOOT_TRANSIENT.has(c.rule));
+      out.length = 0;
+      out.push(...kept);
+    }
   }
   if (s.lastFailedPlaybackMs !== undefined && (s.lastGoodPlaybackMs ?? 0) < s.lastFailedPlaybackMs)
     out.push({

@@ -17,7 +17,7 @@ export interface Bulletin {
 export const MORNING: Bulletin = {
   id: 'ban-tin-sang',
   title: 'Bản tin sáng',
-  category: 'ban-tin',
+  category: 'news',
   text:
     'Đài truyền thanh xã xin kính chào bà con. Sau đây là bản tin sáng. ' +
     'Trung tâm khí tượng thủy văn tỉnh Tuyên Quang cho biết, hôm nay trời nhiều mây, có mưa rào rải rác, ' +
@@ -27,7 +27,7 @@ export const MORNING: Bulletin = {
 export const EVENING: Bulletin = {
   id: 'ban-tin-chieu',
   title: 'Bản tin chiều',
-  category: 'thong-bao',
+  category: 'announcement',
   text:
     'Ủy ban nhân dân xã thông báo. Từ ngày mai, trạm y tế xã tổ chức tiêm vắc xin cho trẻ em dưới năm tuổi. ' +
     'Đề nghị các gia đình đưa trẻ đến đúng giờ. Mùa khô đã đến, bà con lưu ý phòng chống cháy rừng.',
@@ -36,7 +36,7 @@ export const EVENING: Bulletin = {
 export const SOON: Bulletin = {
   id: 'thong-bao-thu',
   title: 'Thông báo thử nghiệm',
-  category: 'thong-bao',
+  category: 'announcement',
   text: 'Đây là bản tin thử nghiệm của hệ thống Loa. Chúc bà con một ngày tốt lành.',
 };
 

@@ -28,6 +28,44 @@ export const DEMO_COMMUNES = [
   { unit: '08/02509', name: 'Xã Trung Yên', stations: 3, noticeboards: 0 },
 ] as const;
 
+/**
+ * Approximate centres of the four communes (WGS 84), so the demo's map shows stations where such
+ * stations stand: along the roads of the former Sơn Dương district, Tuyên Quang.
+ */
+export const COMMUNE_CENTRES: Record<string, { lat: number; lon: number }> = {
+  '08/02500': { lat: 21.6976, lon: 105.3987 },
+  '08/02503': { lat: 21.7844, lon: 105.4283 },
+  '08/02506': { lat: 21.7411, lon: 105.4694 },
+  '08/02509': { lat: 21.6612, lon: 105.3531 },
+};
+
+/**
+ * Gives every demo device without a position one near its commune's centre (spread on a small
+ * ring, the same on every start). Returns how many were placed.
+ */
+export async function placeDemoDevices(server: FleetServer): Promise<number> {
+  const devices = await server.deps.store.devices.list();
+  let placed = 0;
+  for (const c of DEMO_COMMUNES) {
+    const centre = COMMUNE_CENTRES[c.unit];
+    if (!centre) continue;
+    const here = devices.filter((d) => d.unit === c.unit).sort((a, b) => a.name.localeCompare(b.name));
+    for (const [i, d] of here.entries()) {
+      if (d.location) continue;
+      const angle = (2 * Math.PI * i) / Math.max(1, here.length);
+      const r = d.kind === 'noticeboard' ? 0.002 : 0.012;
+      await server.deps.store.devices.update(d.id, {
+        location: {
+          lat: Math.round((centre.lat + r * Math.sin(angle)) * 1e5) / 1e5,
+          lon: Math.round((centre.lon + r * Math.cos(angle)) * 1e5) / 1e5,
+        },
+      });
+      placed++;
+    }
+  }
+  return placed;
+}
+
 export const DEMO_CHANNEL = 'son-duong';
 const ROLE_LABEL: Record<string, string> = {
   bientap: 'Biên tập:',
@@ -138,6 +176,7 @@ export async function seedDemo(
     unit: '08',
     lang: 'vi',
     text: NOTICE_TEXT.text,
+    category: 'health',
     durationMs: 20_000,
   });
   content['lich-tiem'] = notice.id;

@@ -20,7 +20,14 @@ import { seededRandom } from '../sim/random.js';
 import { SimStation } from '../sim/station.js';
 import { missingTools, missingToolsMessage } from '../system-tools.js';
 import { loadOrCreateDemoRoot } from './keys.js';
-import { DEMO_COMMUNES, type DemoState, publishProgramme, publishSoon, seedDemo } from './seed.js';
+import {
+  DEMO_COMMUNES,
+  type DemoState,
+  placeDemoDevices,
+  publishProgramme,
+  publishSoon,
+  seedDemo,
+} from './seed.js';
 import { finishSeeding, prepareDemoDir } from './seeding-marker.js';
 
 const HELP = `Cách dùng: npm start [-- tuỳ chọn]
@@ -235,6 +242,7 @@ async function main(): Promise<number> {
   const connectedBy = Date.now() + 60_000;
   while (fleet.summary().connected < stations.length && Date.now() < connectedBy)
     await new Promise((r) => setTimeout(r, 500));
+  await placeDemoDevices(server);
   try {
     if (!state.programmeAt) {
       log('soạn, ký (biên tập + phê duyệt) và phát hành chương trình hằng ngày 05:30 và 17:00…');

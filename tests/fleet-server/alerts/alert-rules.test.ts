@@ -21,7 +21,7 @@ const ok: Health = {
   at: '2026-11-26T07:00:00+07:00',
   seq: 1,
   agentVersion: '0.1.0',
-  uptimeS: 10,
+  uptimeS: 3600,
   diskFreeMb: 4000,
   inputs: { mains: true, door: 'closed', ampFault: false },
   relays: { amplifier: false },
@@ -53,6 +53,27 @@ describe('alert rules', () => {
     ];
     for (const [over, rule] of cases)
       expect(rules(applyHealth(online(), { ...ok, ...over }, T0)), rule).toEqual([rule]);
+  });
+
+  it('right after boot, conditions that a starting station shows (mains, clock, door, signal) wait for the grace period', () => {
+    const booting: Health = {
+      ...ok,
+      uptimeS: 0,
+      inputs: { mains: false, door: 'open', ampFault: true },
+      clock: { trusted: false, source: 'none' },
+      modem: { rssiDbm: -113, operator: null, registration: 'searching' },
+    };
+    const s = applyHealth(online(), booting, T0);
+    // The amplifier fault is real at any uptime; the others are what a booting station shows.
+    expect(rules(s, T0)).toEqual(['amp-fault']);
+    // Still so five minutes after boot (the last report kept saying so): now they are alerts.
+    expect(rules(s, T0 + 301_000)).toEqual([
+      'amp-fault',
+      'clock-untrusted',
+      'door-open',
+      'mains-lost',
+      'weak-signal',
+    ]);
   });
 
   it('unknown sensor values (null) raise nothing; a stale report stops driving sensor alerts', () => {

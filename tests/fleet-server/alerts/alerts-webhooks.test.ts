@@ -26,7 +26,7 @@ function health(seq: number, over: Partial<Health> = {}, inputs: Partial<Health[
     at: new Date().toISOString(),
     seq,
     agentVersion: '0.1.0',
-    uptimeS: 100 + seq,
+    uptimeS: 3600 + seq,
     diskFreeMb: 5000,
     inputs: { mains: true, door: 'closed', ampFault: false, ...inputs },
     relays: { amplifier: false },

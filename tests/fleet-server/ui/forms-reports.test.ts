@@ -121,7 +121,7 @@ describe('programme form', () => {
       { ...EMPTY_PROGRAMME, items: ['c1'], rule: 'once', at: '2026-11-26T08:00', targets: '08' },
       ctx,
     );
-    expect('errors' in past && past.errors.at).toEqual({ key: 'err.datetime' });
+    expect('errors' in past && past.errors.at).toEqual({ key: 'err.past' });
   });
 });
 
@@ -209,7 +209,18 @@ describe('effectiveness report', () => {
     channel: 'main',
     version: 1,
     state: 'published',
-    manifest: base,
+    manifest: {
+      ...base,
+      items: [
+        {
+          ...(base.items[0] as Manifest['items'][number]),
+          kind: 'audio',
+          blob: { sha256: 'b'.repeat(64), size: 1000, mediaType: 'audio/ogg' },
+        },
+        { id: 'n', title: 'Thông báo', kind: 'text', priority: 'normal', lang: 'vi', text: 'y' },
+      ],
+      schedule: [{ id: 's', items: ['a', 'n'], rule: { type: 'daily', times: ['05:30'] } }],
+    },
     units: ['08/02500'],
     createdBy: 'e',
     createdAt: T,
@@ -244,24 +255,40 @@ describe('effectiveness report', () => {
     const vm = buildReport({
       days: days as string[],
       units: new Map([['08/02500', unit('08/02500', 'Xã Sơn Dương')]]),
-      devices: [dev('d1', '08/02500'), dev('d2', '08/02500')],
+      devices: [
+        dev('d1', '08/02500'),
+        dev('d2', '08/02500'),
+        { ...dev('nb', '08/02500'), kind: 'noticeboard' },
+      ],
       bundles: [bundle],
-      proofs: [proof('d1', '2026-11-24'), proof('d1', '2026-11-25'), proof('d2', '2026-11-25')],
+      proofs: [
+        proof('d1', '2026-11-24'),
+        proof('d1', '2026-11-25'),
+        proof('d2', '2026-11-25'),
+        proof('nb', '2026-11-25'),
+      ],
       alerts: [offline],
       nowMs: NOW,
     });
+    // The text item of the slot is planned on the noticeboard only, the audio on the stations only.
+    const u = { unit: '08/02500', unitName: 'Xã Sơn Dương' };
     expect(vm.rows).toEqual([
-      { day: '2026-11-24', unit: '08/02500', unitName: 'Xã Sơn Dương', scheduled: 2, played: 1 },
-      { day: '2026-11-25', unit: '08/02500', unitName: 'Xã Sơn Dương', scheduled: 2, played: 2 },
+      { day: '2026-11-24', ...u, output: 'audio', scheduled: 2, played: 1 },
+      { day: '2026-11-24', ...u, output: 'display', scheduled: 1, played: 0 },
+      { day: '2026-11-25', ...u, output: 'audio', scheduled: 2, played: 2 },
+      { day: '2026-11-25', ...u, output: 'display', scheduled: 1, played: 1 },
     ]);
-    expect(vm.totals).toEqual({ scheduled: 4, played: 3 });
-    expect(vm.byCategory).toEqual([{ key: 'news', minutes: 6, plays: 3 }]);
-    expect(vm.byLanguage).toEqual([{ key: 'vi', minutes: 6, plays: 3 }]);
-    expect(vm.uptime[0]?.uptime).toBeCloseTo(1 - 12 / (48 * 2), 5);
+    expect(vm.totals).toEqual({ scheduled: 6, played: 4 });
+    expect(vm.byCategory).toEqual([{ key: 'news', minutes: 8, plays: 4 }]);
+    expect(vm.byLanguage).toEqual([{ key: 'vi', minutes: 8, plays: 4 }]);
+    expect(vm.uptime[0]?.uptime).toBeCloseTo(1 - 12 / (48 * 3), 5); // three devices
     expect(vm.alertsByRule).toEqual([{ rule: 'offline', count: 1 }]);
-    const csv = reportCsv(vm, ['Ngày', 'Đơn vị', 'Tên', 'Theo lịch', 'Đã phát', 'Tỷ lệ']);
-    expect(csv.startsWith('\ufeffNgày,Đơn vị,Tên,Theo lịch,Đã phát,Tỷ lệ\r\n')).toBe(true);
-    expect(csv).toContain('2026-11-24,08/02500,Xã Sơn Dương,2,1,0.5000\r\n');
+    const csv = reportCsv(vm, ['Ngày', 'Đơn vị', 'Tên', 'Đầu ra', 'Theo lịch', 'Đã phát', 'Tỷ lệ'], (o) =>
+      o === 'audio' ? 'Loa' : 'Bảng tin',
+    );
+    expect(csv.startsWith('\ufeffNgày,Đơn vị,Tên,Đầu ra,Theo lịch,Đã phát,Tỷ lệ\r\n')).toBe(true);
+    expect(csv).toContain('2026-11-24,08/02500,Xã Sơn Dương,Loa,2,1,0.5000\r\n');
+    expect(csv).toContain('2026-11-25,08/02500,Xã Sơn Dương,Bảng tin,1,1,1.0000\r\n');
   });
 
   it('refuses reversed or too long ranges and neutralises formulas in CSV', () => {
@@ -272,7 +299,16 @@ describe('effectiveness report', () => {
         from: 'a',
         to: 'b',
         days: [],
-        rows: [{ day: '2026-11-24', unit: '08', unitName: '=HYPERLINK("x")', scheduled: 1, played: 1 }],
+        rows: [
+          {
+            day: '2026-11-24',
+            unit: '08',
+            unitName: '=HYPERLINK("x")',
+            output: 'audio',
+            scheduled: 1,
+            played: 1,
+          },
+        ],
         totals: { scheduled: 1, played: 1 },
         byCategory: [],
         byLanguage: [],
@@ -280,6 +316,7 @@ describe('effectiveness report', () => {
         alertsByRule: [],
       },
       ['d'],
+      (o) => o,
     );
     expect(csv).toContain(`"'=HYPERLINK(""x"")"`);
   });
@@ -316,5 +353,25 @@ describe('emergency to several units', () => {
     expect(c.title).toBe('Lũ quét');
     expect(c.summary).toEqual({ total: 6, sent: 2, received: 0, playing: 4, completed: 0, failed: 0 });
     expect(c.devices.filter((d) => d.stage === 'sent').map((d) => d.deviceId)).toEqual(['b-s0', 'b-s1']);
+  });
+});
+
+describe('emergency progress in words', () => {
+  it('says playing, then finished once every station has finished', async () => {
+    const { progressSummary } = await import('../../../fleet-server/src/http/ui/pages/emergency.js');
+    const { translator } = await import('../../../fleet-server/src/http/ui/i18n/index.js');
+    const t = translator('vi');
+    const sum = (playing: number, completed: number, received = 0, failed = 0) => ({
+      total: 3,
+      sent: 3 - playing - completed - received - failed,
+      received,
+      playing,
+      completed,
+      failed,
+    });
+    expect(progressSummary(t, sum(3, 0))).toBe('3/3 đang phát');
+    expect(progressSummary(t, sum(1, 2))).toBe('1/3 đang phát, 2 đã phát xong');
+    expect(progressSummary(t, sum(0, 3))).toBe('Đã phát xong 3/3');
+    expect(progressSummary(t, sum(0, 2, 0, 1))).toBe('Đã phát xong 2/3');
   });
 });

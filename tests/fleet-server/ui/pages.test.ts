@@ -120,8 +120,10 @@ describe('dashboard pages on a real server', () => {
     expect(badEdit.status).toBe(400);
     expect(await badEdit.text()).toContain('Mã đơn vị là các mã số nối bằng');
     const audit = await (await admin.get('/ui/admin/audit?action=user.update')).text();
-    expect(audit).toContain('<code>user.update</code>');
-    expect(audit).not.toContain('<code>unit.import</code>');
+    // Actions in Vietnamese (the code on hover), people by name.
+    expect(audit).toContain('<td title="user.update">Sửa người dùng</td>');
+    expect(audit).not.toContain('<td title="unit.import">');
+    expect(audit).toContain('Người dùng: <span title=');
   });
 
   it('lists a pending enrolment and approves it through the form', async () => {
@@ -158,7 +160,11 @@ describe('dashboard pages on a real server', () => {
   it('answers 404 in Vietnamese for an unknown device', async () => {
     const r = await admin.get('/ui/devices/khong-co');
     expect(r.status).toBe(404);
-    expect(await r.text()).toBe('Không tìm thấy trang hoặc mục này.');
+    // A normal page with the layout and the menu, not bare text.
+    const html = await r.text();
+    expect(html).toContain('<h1>Không tìm thấy</h1>');
+    expect(html).toContain('Không tìm thấy trang hoặc mục này.');
+    expect(html).toContain('<nav class="main-nav"');
   });
 
   it('creates an enrolment token with a QR code, validating the unit', async () => {

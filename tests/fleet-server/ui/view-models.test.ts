@@ -133,7 +133,14 @@ function manifest(extra: Partial<Manifest> = {}): Manifest {
     utcOffset: '+07:00',
     targets: [{ unit: '08/02500' }],
     items: [
-      { id: 'i1', title: 'Bản tin sáng', kind: 'text', priority: 'normal', lang: 'vi', text: 'x' },
+      {
+        id: 'i1',
+        title: 'Bản tin sáng',
+        kind: 'audio',
+        priority: 'normal',
+        lang: 'vi',
+        blob: { sha256: 'a'.repeat(64), size: 1000, mediaType: 'audio/ogg' },
+      },
       { id: 'i2', title: 'Bão số 5', kind: 'text', priority: 'emergency', lang: 'vi', text: 'y' },
     ],
     schedule: [
@@ -214,5 +221,48 @@ describe('planned programme', () => {
     expect(p.plannedDue).toBe(2);
     expect(p.playedDue).toBe(1);
     expect(buildProgramme([{ ...b, state: 'draft' }], devs, proofs, day, now).rows).toHaveLength(0);
+  });
+
+  it('plans audio on loudspeaker stations and text on noticeboards, each counted on its own', () => {
+    const m = manifest({
+      schedule: [{ id: 'both', items: ['i1', 'i2'], rule: { type: 'daily', times: ['09:00'] } }],
+    });
+    const b: BundleRecord = {
+      id: 'main-3',
+      channel: 'main',
+      version: 3,
+      state: 'published',
+      manifest: m,
+      units: ['08/02500'],
+      createdBy: 'e',
+      createdAt: T0,
+      updatedAt: T0,
+    };
+    const devs = [
+      device('s1', '08/02500'),
+      device('s2', '08/02500'),
+      device('nb', '08/02500', { kind: 'noticeboard' }),
+    ];
+    const at = '2026-11-26T09:00:00+07:00';
+    const proofs = ['s1', 's2', 'nb'].map(
+      (deviceId) =>
+        ({ deviceId, bundleId: 'main-3', entryId: 'both', scheduledAt: at, outcome: 'completed' }) as Proof,
+    );
+    const p = buildProgramme([b], devs, proofs, day, Date.parse('2026-11-26T10:00:00+07:00'));
+    expect(p.rows.map((r) => [r.output, r.titles, r.planned, r.played])).toEqual([
+      ['audio', ['Bản tin sáng'], 2, 2],
+      ['display', ['Bão số 5'], 1, 1],
+    ]);
+    expect(p.dueBy).toEqual({ audio: { planned: 2, played: 2 }, display: { planned: 1, played: 1 } });
+    // A text-only slot is never planned on a loudspeaker station.
+    const textOnly = {
+      ...b,
+      manifest: manifest({
+        schedule: [{ id: 't', items: ['i2'], rule: { type: 'daily', times: ['09:00'] } }],
+      }),
+    };
+    const q = buildProgramme([textOnly], devs.slice(0, 2), [], day, Date.parse('2026-11-26T10:00:00+07:00'));
+    expect(q.rows).toEqual([]);
+    expect(q.plannedDue).toBe(0);
   });
 });

@@ -21,6 +21,8 @@ export interface UiCtx {
   path: string;
   /** Server time in ms, for relative ages (never read inside view-model functions). */
   now: number;
+  /** Programmes waiting for this user's approval (a badge in the menu). */
+  waiting?: number;
   /** One-shot message shown at the top (from a redirect's ?ok= key). */
   flash?: { kind: 'ok' | 'error'; text: string };
 }

@@ -38,6 +38,7 @@ import {
 import { overviewLiveView, registerOverviewPage } from './pages/overview.js';
 import { registerProgrammePages } from './pages/programmes.js';
 import { registerReportPages } from './pages/reports.js';
+import { errorPage, forbiddenPage } from './refusal.js';
 import { ctxOf, ensureUser, type UiServer } from './shared.js';
 
 export interface UiOptions {
@@ -83,8 +84,18 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
     detach = [deps.broker.onPresence((p) => hub.markDevice(p.deviceId))];
     if (content) {
       // After ingest has stored the message, so a render reads the new state.
-      detach.push(content.ingest.on((e) => hub.markDevice(e.deviceId)));
-      detach.push(content.alerts.on((e) => hub.markDevice(e.alert.deviceId)));
+      detach.push(
+        content.ingest.on((e) => {
+          hub.markDevice(e.deviceId);
+          if (e.type === 'proof') hub.markTopic('proofs');
+        }),
+      );
+      detach.push(
+        content.alerts.on((e) => {
+          hub.markDevice(e.alert.deviceId);
+          hub.markTopic('alerts');
+        }),
+      );
       detach.push(content.emergency.on((e) => hub.markTopic(`emergency:${e.bundleId}`)));
     } else detach.push(deps.broker.onDeviceMessage((m) => hub.markDevice(m.deviceId)));
   };
@@ -97,11 +108,11 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
 
   app.onError((err, c) => {
     const ctx = ctxOf(c, s);
-    if (isLoaError(err) && err.code === 'CSRF_INVALID') return c.text(ctx.t('err.csrf'), 403);
+    if (isLoaError(err) && err.code === 'CSRF_INVALID') return errorPage(c, ctx, ctx.t('err.csrf'), 403);
     if (isLoaError(err) && (err.code === 'FORBIDDEN_ROLE' || err.code === 'FORBIDDEN_SCOPE'))
-      return c.text(ctx.t('err.forbidden'), 403);
+      return forbiddenPage(c, ctx);
     log.error({ err, path: c.req.path }, 'dashboard request failed');
-    return c.text(ctx.t('err.server', { code: isLoaError(err) ? err.code : 'INTERNAL' }), 500);
+    return errorPage(c, ctx, ctx.t('err.server', { code: isLoaError(err) ? err.code : 'INTERNAL' }), 500);
   });
 
   const assets = assetRoutes();
@@ -121,6 +132,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   registerReportPages(app, s);
 
   app.get('/', (c) => c.redirect(ui('/'), 302));
+  app.get('/favicon.ico', (c) => c.redirect(ui('/assets/favicon.svg'), 301));
 
   app.get('/ui/live/:page/:arg?', async (c) => {
     const user = await ensureUser(c, s);

@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx';
 import type { UserRole } from '../../domain/model.js';
+import { can, type Permission } from '../../domain/rbac.js';
 import { type UiCtx, ui } from './context.js';
 import type { MsgKey } from './i18n/index.js';
 
@@ -8,6 +9,8 @@ interface NavItem {
   href: string;
   key: MsgKey;
   roles?: readonly UserRole[];
+  /** Shown only to roles that hold it: a menu never links to a page that refuses its reader. */
+  perm?: Permission;
 }
 
 const NAV: readonly NavItem[] = [
@@ -16,18 +19,18 @@ const NAV: readonly NavItem[] = [
   { href: ui('/enrolments'), key: 'nav.enrolments', roles: ['administrator', 'operator', 'technician'] },
   { href: ui('/content'), key: 'nav.content', roles: ['administrator', 'editor', 'approver'] },
   { href: ui('/programmes'), key: 'nav.programmes', roles: ['administrator', 'editor', 'approver'] },
-  { href: ui('/approvals'), key: 'nav.approvals', roles: ['administrator', 'approver'] },
-  {
-    href: ui('/emergency'),
-    key: 'nav.emergency',
-    roles: ['administrator', 'operator', 'editor', 'approver'],
-  },
+  { href: ui('/approvals'), key: 'nav.approvals', perm: 'bundle.approve' },
+  { href: ui('/emergency'), key: 'nav.emergency', perm: 'emergency.send' },
   { href: ui('/reports'), key: 'nav.reports' },
-  { href: ui('/admin'), key: 'nav.admin', roles: ['administrator'] },
+  { href: ui('/admin'), key: 'nav.admin', perm: 'user.manage' },
 ];
 
 export function navFor(role: UserRole | undefined): NavItem[] {
-  return NAV.filter((n) => !n.roles || (role !== undefined && n.roles.includes(role)));
+  return NAV.filter(
+    (n) =>
+      (!n.roles || (role !== undefined && n.roles.includes(role))) &&
+      (!n.perm || (role !== undefined && can(role, n.perm))),
+  );
 }
 
 function isCurrent(path: string, href: string): boolean {
@@ -58,6 +61,7 @@ export function Layout(props: {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="color-scheme" content="light" />
         <title>{`${props.title} · ${t('app.name')}`}</title>
+        <link rel="icon" href={ui('/assets/favicon.svg')} type="image/svg+xml" />
         <link rel="stylesheet" href={ui('/assets/app.css')} />
         {(props.css ?? []).map((href) => (
           <link rel="stylesheet" href={href} />
@@ -106,6 +110,12 @@ export function Layout(props: {
                 <li>
                   <a href={n.href} aria-current={isCurrent(ctx.path, n.href) ? 'page' : undefined}>
                     {t(n.key)}
+                    {n.key === 'nav.approvals' && ctx.waiting ? (
+                      <span class="nav-badge" title={t('appr.badge', { n: ctx.waiting })}>
+                        {ctx.waiting}
+                        <span class="sr-only"> {t('appr.badge', { n: ctx.waiting })}</span>
+                      </span>
+                    ) : null}
                   </a>
                 </li>
               ))}

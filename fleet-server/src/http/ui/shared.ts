@@ -11,6 +11,7 @@ import { type UiCtx, ui } from './context.js';
 import { LANG_COOKIE, langFrom, type MsgKey, translator } from './i18n/index.js';
 import { vi } from './i18n/vi.js';
 import type { LiveHub } from './live.js';
+import { forbiddenPage } from './refusal.js';
 
 export interface UiServer {
   deps: Deps;
@@ -63,7 +64,7 @@ export function loginRedirect(c: UiContext): Response {
   return c.redirect(`${ui('/login')}?next=${encodeURIComponent(next)}`, 303);
 }
 
-export type Guarded = { user: AuthUser; ctx: UiCtx } | { response: Response };
+export type Guarded = { user: AuthUser; ctx: UiCtx } | { response: Response | Promise<Response> };
 
 /** Logged in (and password changed) with the permission, or a redirect / 403 page response. */
 export async function guard(
@@ -78,7 +79,13 @@ export async function guard(
   const ctx = ctxOf(c, s);
   if (!can(user.role, permission)) {
     if (forbidden) return { response: await forbidden(ctx) };
-    return { response: c.text(ctx.t('err.forbidden'), 403) };
+    return { response: forbiddenPage(c, ctx, permission) };
+  }
+  if (can(user.role, 'bundle.approve')) {
+    const waiting = await s.deps.store.bundles.list(
+      (b) => b.state === 'submitted' && b.units.every((u) => inScope(user, u)),
+    );
+    if (waiting.length > 0) ctx.waiting = waiting.length;
   }
   return { user, ctx };
 }

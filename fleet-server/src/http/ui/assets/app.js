@@ -83,19 +83,28 @@ function apply(el, u) {
   }
 }
 
-let refetching;
-/** Re-fetches the page and swaps the elements whose data-k is in `keys` (our own escaped HTML). */
+let refetching = false;
+const pendingSwap = new Set();
+/**
+ * Re-fetches the page and swaps the elements whose data-k is in `keys` (our own escaped HTML).
+ * Keys asked for while a fetch runs are fetched right after it, never dropped.
+ */
 async function refetch(keys) {
+  for (const k of keys) pendingSwap.add(k);
   if (refetching) return;
   refetching = true;
   try {
-    const res = await fetch(window.location.href, { credentials: 'same-origin' });
-    if (!res.ok) return;
-    const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
-    for (const k of keys) {
-      const fresh = doc.querySelector(`[data-k="${CSS.escape(k)}"]`);
-      const old = document.querySelector(`[data-k="${CSS.escape(k)}"]`);
-      if (fresh && old) old.replaceWith(document.adoptNode(fresh));
+    while (pendingSwap.size > 0) {
+      const now = [...pendingSwap];
+      pendingSwap.clear();
+      const res = await fetch(window.location.href, { credentials: 'same-origin' });
+      if (!res.ok) return;
+      const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+      for (const k of now) {
+        const fresh = doc.querySelector(`[data-k="${CSS.escape(k)}"]`);
+        const old = document.querySelector(`[data-k="${CSS.escape(k)}"]`);
+        if (fresh && old) old.replaceWith(document.adoptNode(fresh));
+      }
     }
   } finally {
     refetching = false;
@@ -165,8 +174,21 @@ function printButtons() {
     b.addEventListener('click', () => window.print());
 }
 
+/** A table that scrolls sideways (on a phone) can be scrolled with the keyboard too. */
+function scrollableTables() {
+  const mark = () => {
+    for (const el of document.querySelectorAll('main table, .table-wrap')) {
+      if (el.scrollWidth > el.clientWidth + 1) el.tabIndex = 0;
+      else if (el.tabIndex === 0) el.removeAttribute('tabindex');
+    }
+  };
+  mark();
+  window.addEventListener('resize', mark);
+}
+
 confirmForms();
 printButtons();
+scrollableTables();
 ruleFields();
 uploadForms();
 live();

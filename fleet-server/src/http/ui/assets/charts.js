@@ -30,7 +30,20 @@ async function init() {
   const data = await res.json();
   for (const el of document.querySelectorAll('[data-chart]')) {
     const series = data[el.dataset.chart];
-    if (!series || data.t.length === 0) continue;
+    // An empty chart says why it is empty instead of showing a blank box.
+    const reason =
+      data.t.length === 0
+        ? el.dataset.emptyNone
+        : !series || series.every((v) => v === null)
+          ? el.dataset.emptyMetric
+          : undefined;
+    if (reason) {
+      const p = document.createElement('p');
+      p.className = 'empty';
+      p.textContent = `${el.dataset.label}: ${reason}`;
+      el.replaceChildren(p);
+      continue;
+    }
     draw(el, data.t, series, el.dataset.label);
   }
   document.body.dataset.charts = String(data.t.length);

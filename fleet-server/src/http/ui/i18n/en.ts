@@ -1,3 +1,4 @@
+import { enOps } from './en-ops.js';
 import type { MsgKey } from './vi.js';
 
 /** English: same keys as the Vietnamese table (the type checker enforces it). */
@@ -379,4 +380,5 @@ export const en: Record<MsgKey, string> = {
   'alert.open': 'Open',
   'alert.acknowledged': 'Acknowledged',
   'alert.resolved': 'Resolved',
+  ...enOps,
 };

@@ -1,5 +1,7 @@
 /** Vietnamese: the default language of the dashboard. Every other table must have the same keys. */
-export const vi = {
+import { viOps } from './vi-ops.js';
+
+const base = {
   'app.name': 'Loa',
   'app.tagline': 'Hệ thống thông tin nguồn',
   'app.skip': 'Bỏ qua đến nội dung chính',
@@ -378,5 +380,7 @@ export const vi = {
   'alert.acknowledged': 'Đã ghi nhận',
   'alert.resolved': 'Đã xử lý',
 } as const;
+
+export const vi = { ...base, ...viOps } as const;
 
 export type MsgKey = keyof typeof vi;

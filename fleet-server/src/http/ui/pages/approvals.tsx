@@ -5,14 +5,18 @@ import type { BundleRecord } from '../../../domain/model.js';
 import { can } from '../../../domain/rbac.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { callApi } from '../api-client.js';
-import { Csrf, Empty, Field, FormErrorSummary, fieldAttrs, Section } from '../components.js';
+import { Csrf, Empty, Field, FormErrorSummary, fieldAttrs, formatDuration, Section } from '../components.js';
 import { type FieldErrors, type UiCtx, ui } from '../context.js';
-import { userNames } from '../data.js';
+import { scopedDevices, unitMap, userNames } from '../data.js';
 import type { MsgKey } from '../i18n/index.js';
 import { Layout } from '../layout.js';
+import { notFoundPage } from '../refusal.js';
 import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
 import { type Change, diffManifests } from '../view-models/diff.js';
+import { targetedDevices } from '../view-models/overview.js';
+import { describeEntry, nextOccurrences } from '../view-models/schedule-words.js';
+import { categoryLabel } from './content.js';
 import { BundleState } from './programmes.js';
 
 interface Rollout {
@@ -64,8 +68,86 @@ const CHANGE_KEY: Record<Change['kind'], MsgKey> = {
   changed: 'appr.changed',
 };
 
+/** The facts an approver judges, in words (built by the loader). */
+interface Summary {
+  units: { path: string; name: string }[];
+  groups: string[];
+  stations: number;
+  noticeboards: number;
+  next: number[];
+}
+
+function SummarySection(props: { ctx: UiCtx; b: BundleRecord; sum: Summary }) {
+  const { ctx, b, sum } = props;
+  const t = ctx.t;
+  const m = b.manifest;
+  const prio = [...new Set(m.items.map((i) => i.priority))];
+  return (
+    <Section title={t('appr.summary')} id="summary">
+      <dl class="kv summary">
+        <dt>{t('appr.what')}</dt>
+        <dd>
+          <ul class="plain">
+            {m.items.map((it) => (
+              <li>
+                <strong>{it.title}</strong>{' '}
+                <small class="muted">
+                  {categoryLabel(ctx, it.category)}
+                  {it.durationMs ? ` · ${formatDuration(it.durationMs)}` : ''}
+                </small>
+                {it.kind === 'audio' && it.blob ? (
+                  <div>
+                    <audio controls preload="none" src={`/blobs/${it.blob.sha256}`} aria-label={it.title}>
+                      <track kind="captions" />
+                    </audio>
+                  </div>
+                ) : null}
+                {it.kind === 'text' && it.text ? <blockquote class="text-item">{it.text}</blockquote> : null}
+              </li>
+            ))}
+          </ul>
+        </dd>
+        <dt>{t('appr.when')}</dt>
+        <dd>
+          <ul class="plain">
+            {(m.schedule ?? []).map((e) => (
+              <li>{describeEntry(t, e)}</li>
+            ))}
+          </ul>
+          <small class="muted">
+            {t('words.next')}:{' '}
+            {sum.next.length ? sum.next.map((x) => formatDateTime(x)).join(' · ') : t('words.noNext')}
+          </small>
+        </dd>
+        <dt>{t('appr.where')}</dt>
+        <dd>
+          {sum.units
+            .map((u) => <span title={u.path}>{u.name}</span>)
+            .flatMap((x, i) => (i ? [', ', x] : [x]))}
+          {sum.groups.length ? <small class="muted"> ({sum.groups.join(', ')})</small> : null}
+          <br />
+          <small>
+            {t('tree.stations', { n: sum.stations })}
+            {sum.noticeboards ? `, ${t('tree.noticeboards', { n: sum.noticeboards })}` : ''}
+          </small>
+        </dd>
+        <dt>{t('appr.priority')}</dt>
+        <dd>{prio.map((p) => t(`priority.${p}` as MsgKey)).join(', ')}</dd>
+        <dt>{t('appr.valid')}</dt>
+        <dd>
+          {t('appr.validRange', {
+            from: formatDateTime(m.notBefore ?? m.created),
+            to: formatDateTime(m.expires),
+          })}
+        </dd>
+      </dl>
+    </Section>
+  );
+}
+
 function DetailPage(props: {
   ctx: UiCtx;
+  sum: Summary;
   b: BundleRecord;
   prev: BundleRecord | undefined;
   changes: Change[];
@@ -81,10 +163,13 @@ function DetailPage(props: {
   const t = ctx.t;
   const e = props.errors;
   return (
-    <Layout ctx={ctx} title={b.id}>
+    <Layout
+      ctx={ctx}
+      title={b.manifest.description || b.manifest.items.map((i) => i.title).join(' · ') || b.id}
+    >
       <p>
-        <BundleState ctx={ctx} state={b.state} /> · {t('prog.channel')} <code>{b.channel}</code> v{b.version}{' '}
-        · {b.units.join(', ')}
+        <BundleState ctx={ctx} state={b.state} /> · {t('prog.channel')} <span title={b.id}>{b.channel}</span>{' '}
+        v{b.version}
         {b.rejectedReason ? (
           <>
             {' '}
@@ -92,6 +177,7 @@ function DetailPage(props: {
           </>
         ) : null}
       </p>
+      <SummarySection ctx={ctx} b={b} sum={props.sum} />
       <Section title={t('appr.diff')} id="diff">
         {props.prev ? (
           <p class="muted">
@@ -217,9 +303,19 @@ async function detail(
     b.state === 'published'
       ? await callApi<Rollout>(s.api, c, 'GET', `/bundles/${encodeURIComponent(id)}/rollout`)
       : undefined;
+  const [units, devices] = await Promise.all([unitMap(s, user), scopedDevices(s, user)]);
+  const targeted = targetedDevices(b, devices);
+  const sum: Summary = {
+    units: b.manifest.targets.map((x) => ({ path: x.unit, name: units.get(x.unit)?.name ?? x.unit })),
+    groups: [...new Set(b.manifest.targets.flatMap((x) => x.groups ?? []))],
+    stations: targeted.filter((d) => d.kind !== 'noticeboard').length,
+    noticeboards: targeted.filter((d) => d.kind === 'noticeboard').length,
+    next: nextOccurrences(b.manifest, s.deps.clock.now()),
+  };
   return (
     <DetailPage
       ctx={ctx}
+      sum={sum}
       b={b}
       prev={prev}
       changes={diffManifests(prev?.manifest, b.manifest)}
@@ -250,7 +346,7 @@ export function registerApprovalPages(app: Hono<AppEnv>, s: UiServer): void {
     const g = await guard(c, s);
     if ('response' in g) return g.response;
     const page = await detail(s, c, g.ctx, g.user, c.req.param('id'));
-    return page ? c.html(page) : c.text(g.ctx.t('err.notFound'), 404);
+    return page ? c.html(page) : notFoundPage(c, g.ctx);
   });
 
   app.post('/ui/approvals/:id/:action{approve|reject}', async (c) => {
@@ -283,6 +379,6 @@ export function registerApprovalPages(app: Hono<AppEnv>, s: UiServer): void {
       else errors._form = `${r.message} (${r.code})`;
     }
     const page = await detail(s, c, g.ctx, g.user, id, errors, reason);
-    return page ? c.html(page, 400) : c.text(g.ctx.t('err.notFound'), 404);
+    return page ? c.html(page, 400) : notFoundPage(c, g.ctx);
   });
 }

@@ -6,25 +6,53 @@ import type { AppEnv } from '../../auth.js';
 import { callApi } from '../api-client.js';
 import { Empty } from '../components.js';
 import { type UiCtx, ui } from '../context.js';
+import type { MsgKey } from '../i18n/index.js';
+import { viOps } from '../i18n/vi-ops.js';
 import { Layout } from '../layout.js';
 import { guard, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
 
-function AuditPage(props: { ctx: UiCtx; entries: AuditEntry[]; next?: number | undefined; action: string }) {
-  const { ctx } = props;
+/** Known actions (those with a Vietnamese name), for the filter. */
+const ACTIONS = Object.keys(viOps)
+  .filter((k) => k.startsWith('act.'))
+  .map((k) => k.slice(4));
+
+/** "Đăng nhập" for "auth.login"; an unknown action shows as its code. */
+export function actionLabel(ctx: UiCtx, action: string): string {
+  const key = `act.${action}` as MsgKey;
+  const v = ctx.t(key);
+  return v === key ? action : v;
+}
+
+function targetLabel(ctx: UiCtx, type: string): string {
+  const key = `tgt.${type}` as MsgKey;
+  const v = ctx.t(key);
+  return v === key ? type : v;
+}
+
+function AuditPage(props: {
+  ctx: UiCtx;
+  entries: AuditEntry[];
+  next?: number | undefined;
+  action: string;
+  names: Map<string, string>;
+  units: Map<string, string>;
+}) {
+  const { ctx, names } = props;
   const t = ctx.t;
   return (
     <Layout ctx={ctx} title={t('admin.audit')}>
       <form method="get" action={ui('/admin/audit')} class="filters">
         <div class="field">
           <label for="f-action">{t('admin.what')}</label>
-          <input
-            id="f-action"
-            name="action"
-            value={props.action}
-            placeholder={t('admin.auditFilter')}
-            maxlength={64}
-          />
+          <select id="f-action" name="action">
+            <option value="">{t('audit.actionPick')}</option>
+            {ACTIONS.map((a) => (
+              <option value={a} selected={a === props.action}>
+                {actionLabel(ctx, a)}
+              </option>
+            ))}
+          </select>
         </div>
         <button type="submit">{t('common.filter')}</button>
       </form>
@@ -47,12 +75,25 @@ function AuditPage(props: { ctx: UiCtx; entries: AuditEntry[]; next?: number | u
               {props.entries.map((e) => (
                 <tr>
                   <td>{formatDateTime(e.at, true)}</td>
-                  <td>{e.actor.name ?? e.actor.id}</td>
+                  <td title={e.actor.id}>{names.get(e.actor.id) ?? e.actor.name ?? e.actor.id}</td>
+                  <td title={e.action}>{actionLabel(ctx, e.action)}</td>
                   <td>
-                    <code>{e.action}</code>
+                    {e.target ? (
+                      <>
+                        {targetLabel(ctx, e.target.type)}:{' '}
+                        {e.target.type === 'device' ? (
+                          <a href={ui(`/devices/${encodeURIComponent(e.target.id)}`)} title={e.target.id}>
+                            {names.get(e.target.id) ?? e.target.id}
+                          </a>
+                        ) : (
+                          <span title={e.target.id}>{names.get(e.target.id) ?? e.target.id}</span>
+                        )}
+                      </>
+                    ) : (
+                      ''
+                    )}
                   </td>
-                  <td>{e.target ? `${e.target.type} ${e.target.id}` : ''}</td>
-                  <td>{e.unit ?? ''}</td>
+                  <td title={e.unit}>{e.unit ? (props.units.get(e.unit) ?? e.unit) : ''}</td>
                   <td>{e.ip ?? ''}</td>
                 </tr>
               ))}
@@ -88,11 +129,26 @@ export function registerAuditPage(app: Hono<AppEnv>, s: UiServer): void {
     const r = await callApi<AuditEntry[]>(s.api, c, 'GET', `/audit?limit=200${qs}`);
     const entries = r.ok ? r.data : [];
     const last = entries.at(-1);
+    // People and devices by name (records keep ids).
+    const names = new Map<string, string>();
+    for (const id of new Set(entries.flatMap((e) => [e.actor.id, e.target?.id ?? '']))) {
+      if (!id) continue;
+      const u = await s.deps.store.users.get(id);
+      if (u) {
+        names.set(id, u.displayName || u.username);
+        continue;
+      }
+      const d = await s.deps.store.devices.get(id);
+      if (d?.name) names.set(id, d.name);
+    }
+    const units = new Map((await s.deps.store.units.list()).map((u) => [u.path, u.name]));
     return c.html(
       <AuditPage
         ctx={g.ctx}
         entries={entries}
         action={action}
+        names={names}
+        units={units}
         next={entries.length === 200 && last ? last.seq : undefined}
       />,
     );

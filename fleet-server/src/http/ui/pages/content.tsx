@@ -25,6 +25,7 @@ import { formatDateTime } from '../time.js';
 
 export const CATEGORIES = [
   'news',
+  'announcement',
   'policy',
   'agriculture',
   'health',

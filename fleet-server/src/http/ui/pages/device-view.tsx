@@ -151,7 +151,9 @@ export function DevicePage(props: { ctx: UiCtx; vm: DeviceVm; canCommand: boolea
               </dd>
               <dt>{t('device.amp')}</dt>
               <dd>
-                {bool(ctx, h.relays.amplifier, 'device.on', 'device.off')}{' '}
+                <span data-amp={String(vm.amplifier ?? '')}>
+                  {bool(ctx, vm.amplifier ?? h.relays.amplifier, 'device.on', 'device.off')}
+                </span>{' '}
                 {h.inputs.ampFault ? <Badge tone="bad">{t('device.fault')}</Badge> : null}
               </dd>
               <dt>{t('device.volume')}</dt>
@@ -165,7 +167,9 @@ export function DevicePage(props: { ctx: UiCtx; vm: DeviceVm; canCommand: boolea
               <dt>{t('device.disk')}</dt>
               <dd>{h.diskFreeMb !== undefined ? `${Math.round(h.diskFreeMb)} MB` : '—'}</dd>
               <dt>{t('fleet.onAir')}</dt>
-              <dd>{vm.onAirTitle ?? '—'}</dd>
+              <dd data-on-air>
+                {vm.onAirTitle === 'test-tone' ? t('device.onAirTone') : (vm.onAirTitle ?? '—')}
+              </dd>
               {h.lastError ? (
                 <>
                   <dt>{t('device.lastError')}</dt>
@@ -200,7 +204,10 @@ export function DevicePage(props: { ctx: UiCtx; vm: DeviceVm; canCommand: boolea
                       name="action"
                       value={cmd}
                       class="secondary"
-                      data-confirm={t('device.cmd.confirm', { action: t('device.cmd.volume'), id: d.id })}
+                      data-confirm={t('device.cmd.confirm', {
+                        action: t('device.cmd.volume'),
+                        id: d.name || d.id,
+                      })}
                     >
                       {t('device.cmd.volume')}
                     </button>
@@ -213,7 +220,7 @@ export function DevicePage(props: { ctx: UiCtx; vm: DeviceVm; canCommand: boolea
                     class={cmd === 'reboot' ? 'danger' : 'secondary'}
                     data-confirm={t('device.cmd.confirm', {
                       action: t(`device.cmd.${cmd}` as MsgKey),
-                      id: d.id,
+                      id: d.name || d.id,
                     })}
                   >
                     {t(`device.cmd.${cmd}` as MsgKey)}
@@ -226,10 +233,34 @@ export function DevicePage(props: { ctx: UiCtx; vm: DeviceVm; canCommand: boolea
       </div>
       <Section title={t('device.charts')}>
         <div class="grid">
-          <div class="chart" data-chart="cpuTempC" data-label={t('device.cpuTemp')} />
-          <div class="chart" data-chart="rssiDbm" data-label={t('device.rssi')} />
-          <div class="chart" data-chart="load1" data-label={t('device.load')} />
-          <div class="chart" data-chart="lufs" data-label={t('device.loudness')} />
+          <div
+            class="chart"
+            data-chart="cpuTempC"
+            data-label={t('device.cpuTemp')}
+            data-empty-none={t('chart.emptyNone')}
+            data-empty-metric={t('chart.emptyMetric')}
+          />
+          <div
+            class="chart"
+            data-chart="rssiDbm"
+            data-label={t('device.rssi')}
+            data-empty-none={t('chart.emptyNone')}
+            data-empty-metric={t('chart.emptyMetric')}
+          />
+          <div
+            class="chart"
+            data-chart="load1"
+            data-label={t('device.load')}
+            data-empty-none={t('chart.emptyNone')}
+            data-empty-metric={t('chart.emptyMetric')}
+          />
+          <div
+            class="chart"
+            data-chart="lufs"
+            data-label={t('device.loudness')}
+            data-empty-none={t('chart.emptyNone')}
+            data-empty-metric={t('chart.emptyLufs')}
+          />
         </div>
         <span hidden data-health-src={ui(`/devices/${encodeURIComponent(d.id)}/health.json`)} />
       </Section>

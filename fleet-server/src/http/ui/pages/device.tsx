@@ -6,7 +6,9 @@ import { can, inScope } from '../../../domain/rbac.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { callApi } from '../api-client.js';
 import { type UiCtx, ui } from '../context.js';
+import type { MsgKey } from '../i18n/index.js';
 import type { LiveView, UpdateSet } from '../live.js';
+import { notFoundPage } from '../refusal.js';
 import { checkFormCsrf, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { buildDevice, type DeviceVm, healthSeries } from '../view-models/device.js';
 import { deviceState } from '../view-models/fleet.js';
@@ -40,6 +42,7 @@ async function loadDevice(s: UiServer, user: AuthUser, id: string): Promise<Devi
     rollouts,
     bundles,
     alerts,
+    nowMs: s.deps.clock.now(),
   });
 }
 
@@ -65,6 +68,8 @@ export function deviceLiveView(
       if (seq !== lastProof) {
         lastProof = seq;
         set[proofKey(id)] = { r: true };
+        // a play or a tone started or ended: on air and the amplifier come from the proof
+        set[`dev:${id}:health`] = { r: true };
       }
       const h = s.deps.store.health.latest(id)?.receivedAt;
       if (h !== lastHealth) {
@@ -86,8 +91,20 @@ export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
     status = 200,
   ) => {
     const vm = await loadDevice(s, g.user, id);
-    if (!vm) return c.text(g.ctx.t('err.notFound'), 404);
-    const ctx: UiCtx = error ? { ...g.ctx, flash: { kind: 'error', text: error } } : g.ctx;
+    if (!vm) return notFoundPage(c, g.ctx);
+    let ctx: UiCtx = error ? { ...g.ctx, flash: { kind: 'error', text: error } } : g.ctx;
+    const sent = c.req.query('ok') === 'device.cmd.sent' ? c.req.query('id') : undefined;
+    if (!error && sent && (COMMANDS as readonly string[]).includes(sent))
+      ctx = {
+        ...ctx,
+        flash: {
+          kind: 'ok',
+          text: ctx.t('device.cmd.sentTo', {
+            action: ctx.t(`device.cmd.${sent}` as MsgKey),
+            name: vm.device.name || vm.device.id,
+          }),
+        },
+      };
     return c.html(
       <DevicePage
         ctx={ctx}

@@ -13,11 +13,14 @@ import type { AppEnv, AuthUser } from '../../auth.js';
 import { apiFieldErrors, callApi } from '../api-client.js';
 import { Bar, Csrf, Empty, Field, FormErrorSummary, fieldAttrs, Section, type Tone } from '../components.js';
 import { type FieldErrors, type UiCtx, ui } from '../context.js';
+import { scopedDevices, unitMap } from '../data.js';
 import type { MsgKey } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import type { LiveView, UpdateSet } from '../live.js';
+import { notFoundPage } from '../refusal.js';
 import { checkFormCsrf, guard, list, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
+import { type UnitNode, UnitTreeField, unitTree } from '../unit-tree.js';
 
 interface EmergencyViewData {
   bundle: BundleRecord;
@@ -30,7 +33,7 @@ const STAGE_KEY: Record<EmergencyDeviceState['stage'], MsgKey> = {
   sent: 'emg.notified',
   received: 'emg.verified',
   playing: 'emg.playing',
-  completed: 'emg.playing',
+  completed: 'emg.completed',
   failed: 'emg.failed',
 };
 const STAGE_TONE: Record<EmergencyDeviceState['stage'], Tone> = {
@@ -43,21 +46,32 @@ const STAGE_TONE: Record<EmergencyDeviceState['stage'], Tone> = {
 
 /**
  * The funnel as operators read it: how many stations got at least that far (a station that is
- * playing was also notified and verified), so the numbers only grow as the alert spreads.
+ * playing was also notified and verified), so the numbers only grow as the alert spreads; then
+ * how many are playing now and how many have finished.
  */
 export function progressParts(sum: EmergencySummary) {
-  const playing = sum.playing + sum.completed;
+  const reached = sum.playing + sum.completed;
   return {
     notified: sum.total,
-    verified: sum.received + playing,
-    playing,
+    verified: sum.received + reached,
+    playing: sum.playing,
+    done: sum.completed,
     failed: sum.failed,
   };
 }
 
+/** One line: "3/3 đang phát", "1/3 đang phát, 2 đã phát xong", or "Đã phát xong 3/3" once nothing plays. */
+export function progressSummary(t: UiCtx['t'], sum: EmergencySummary): string {
+  const p = progressParts(sum);
+  if (p.done > 0 && p.playing === 0 && p.done + p.failed === sum.total)
+    return t('emg.done', { done: p.done, total: sum.total });
+  if (p.done > 0) return t('emg.summaryMixed', { playing: p.playing, total: sum.total, done: p.done });
+  return t('emg.summary', { playing: p.playing, total: sum.total });
+}
+
 function FormPage(props: {
   ctx: UiCtx;
-  units: { path: string; name: string }[];
+  tree: UnitNode[];
   recent: BundleRecord[];
   values?: Record<string, string>;
   errors?: FieldErrors;
@@ -73,15 +87,14 @@ function FormPage(props: {
         <FormErrorSummary ctx={ctx} errors={e} />
         <form method="post" action={ui('/emergency')} enctype="multipart/form-data" class="stack" novalidate>
           <Csrf ctx={ctx} />
-          <Field ctx={ctx} name="unit" label={t('emg.units')} errors={e}>
-            <select {...fieldAttrs(e, 'unit')} multiple size={Math.min(8, Math.max(3, props.units.length))}>
-              {props.units.map((u) => (
-                <option value={u.path} selected={(v.unit ?? '').split(',').includes(u.path)}>
-                  {`${u.name} (${u.path})`}
-                </option>
-              ))}
-            </select>
-          </Field>
+          <UnitTreeField
+            ctx={ctx}
+            name="unit"
+            label={t('emg.units')}
+            tree={props.tree}
+            checked={new Set((v.unit ?? '').split(',').filter(Boolean))}
+            errors={e}
+          />
           <Field ctx={ctx} name="title" label={t('emg.titleField')} errors={e}>
             <input {...fieldAttrs(e, 'title')} value={v.title ?? ''} maxlength={300} />
           </Field>
@@ -150,25 +163,26 @@ function ProgressPage(props: { ctx: UiCtx; v: CombinedView }) {
       <Section title={t('emg.progress')}>
         <p class="emg-progress">
           <strong data-k="emg:summary" data-playing={String(p.playing)} data-total={String(v.summary.total)}>
-            {t('emg.summary', { playing: p.playing, total: v.summary.total })}
+            {progressSummary(t, v.summary)}
           </strong>
         </p>
         <div class="emg-progress" data-k="emg:bar">
           <Bar
             total={v.summary.total}
             parts={[
+              { value: p.done, tone: 'ok', label: t('emg.completed') },
               { value: p.playing, tone: 'ok', label: t('emg.playing') },
-              { value: p.verified, tone: 'info', label: t('emg.verified') },
+              { value: p.verified - p.playing - p.done, tone: 'info', label: t('emg.verified') },
               { value: p.failed, tone: 'bad', label: t('emg.failed') },
-              { value: p.notified, tone: 'muted', label: t('emg.notified') },
+              { value: p.notified - p.verified - p.failed, tone: 'muted', label: t('emg.notified') },
             ]}
           />
         </div>
         <div class="stats">
-          {(['notified', 'verified', 'playing', 'failed'] as const).map((k) => (
+          {(['notified', 'verified', 'playing', 'done', 'failed'] as const).map((k) => (
             <div class="stat">
               <b data-k={`emg:${k}`}>{p[k]}</b>
-              {t(`emg.${k}` as MsgKey)}
+              {t(k === 'done' ? 'emg.completed' : (`emg.${k}` as MsgKey))}
             </div>
           ))}
         </div>
@@ -178,7 +192,9 @@ function ProgressPage(props: { ctx: UiCtx; v: CombinedView }) {
           <ul data-k="emg:silent">
             {silent.map((d) => (
               <li>
-                <a href={ui(`/devices/${encodeURIComponent(d.deviceId)}`)}>{d.deviceId}</a>
+                <a href={ui(`/devices/${encodeURIComponent(d.deviceId)}`)} title={d.deviceId}>
+                  {v.names?.get(d.deviceId) ?? d.deviceId}
+                </a>
               </li>
             ))}
           </ul>
@@ -188,7 +204,11 @@ function ProgressPage(props: { ctx: UiCtx; v: CombinedView }) {
             <tbody>
               {v.devices.map((d) => (
                 <tr>
-                  <td>{d.deviceId}</td>
+                  <td>
+                    <a href={ui(`/devices/${encodeURIComponent(d.deviceId)}`)} title={d.deviceId}>
+                      {v.names?.get(d.deviceId) ?? d.deviceId}
+                    </a>
+                  </td>
                   <td>
                     <span class={`badge ${STAGE_TONE[d.stage]}`} data-k={`emg:d:${d.deviceId}`}>
                       {t(STAGE_KEY[d.stage])}
@@ -207,6 +227,8 @@ function ProgressPage(props: { ctx: UiCtx; v: CombinedView }) {
 /** Several emergencies sent together (one per chosen unit), shown as one progress view. */
 export interface CombinedView {
   ids: string[];
+  /** Device names by id (filled by the page loader). */
+  names?: Map<string, string>;
   title: string;
   summary: EmergencySummary;
   devices: EmergencyDeviceState[];
@@ -239,7 +261,14 @@ async function loadCombined(s: UiServer, c: UiContext, ids: string[]): Promise<C
     if (!r.ok) return null;
     views.push(r.data);
   }
-  return views.length ? combineViews(views) : null;
+  if (views.length === 0) return null;
+  const v = combineViews(views);
+  const names = new Map<string, string>();
+  for (const d of v.devices) {
+    const rec = await s.deps.store.devices.get(d.deviceId);
+    if (rec?.name) names.set(d.deviceId, rec.name);
+  }
+  return { ...v, names };
 }
 
 export function emergencyLiveView(s: UiServer, c: UiContext, ctx: UiCtx, ids: string[]): LiveView {
@@ -253,16 +282,20 @@ export function emergencyLiveView(s: UiServer, c: UiContext, ctx: UiCtx, ids: st
       if (!v) return {};
       const p = progressParts(v.summary);
       const set: UpdateSet = {
-        'emg:summary': { t: ctx.t('emg.summary', { playing: p.playing, total: v.summary.total }) },
+        'emg:summary': { t: progressSummary(ctx.t, v.summary) },
         'emg:notified': { t: String(p.notified) },
         'emg:verified': { t: String(p.verified) },
         'emg:playing': { t: String(p.playing) },
+        'emg:done': { t: String(p.done) },
         'emg:failed': { t: String(p.failed) },
         'emg:bar': { r: true },
         'emg:silent': {
           items: v.devices
             .filter((d) => d.stage === 'sent')
-            .map((d) => ({ text: d.deviceId, href: ui(`/devices/${encodeURIComponent(d.deviceId)}`) })),
+            .map((d) => ({
+              text: v.names?.get(d.deviceId) ?? d.deviceId,
+              href: ui(`/devices/${encodeURIComponent(d.deviceId)}`),
+            })),
         },
       };
       for (const d of v.devices)
@@ -273,11 +306,9 @@ export function emergencyLiveView(s: UiServer, c: UiContext, ctx: UiCtx, ids: st
 }
 
 async function formData(s: UiServer, c: UiContext, user: AuthUser) {
-  const units = (await s.deps.store.units.list((u) => inScope(user, u.path)))
-    .sort((a, b) => a.path.localeCompare(b.path))
-    .map((u) => ({ path: u.path, name: u.name }));
+  const [units, devices] = await Promise.all([unitMap(s, user), scopedDevices(s, user)]);
   const recent = await callApi<BundleRecord[]>(s.api, c, 'GET', '/emergency');
-  return { units, recent: recent.ok ? recent.data.slice(0, 10) : [] };
+  return { tree: unitTree(units.values(), devices), recent: recent.ok ? recent.data.slice(0, 10) : [] };
 }
 
 export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
@@ -291,7 +322,7 @@ export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
     const g = await guard(c, s);
     if ('response' in g) return g.response;
     const v = await loadCombined(s, c, parseIds(c.req.param('ids')));
-    if (!v) return c.text(g.ctx.t('err.notFound'), 404);
+    if (!v) return notFoundPage(c, g.ctx);
     return c.html(<ProgressPage ctx={g.ctx} v={v} />);
   });
 
@@ -320,7 +351,8 @@ export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
     if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20)
       errors.repeat = { key: 'err.number', params: { min: 1, max: 20 } };
     if (values.confirm1 !== 'yes') errors.confirm1 = { key: 'err.required' };
-    if (str(f, 'confirm2').toUpperCase() !== t('emg.phrase')) errors.confirm2 = { key: 'err.confirm' };
+    // Exactly the phrase, capitals included: a word typed by mistake must never send an emergency.
+    if (str(f, 'confirm2') !== t('emg.phrase')) errors.confirm2 = { key: 'err.confirm' };
     if (Object.keys(errors).length === 0) {
       let content: string | undefined;
       if (file) {

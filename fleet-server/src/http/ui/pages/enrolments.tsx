@@ -11,6 +11,7 @@ import { type FieldErrors, type UiCtx, ui } from '../context.js';
 import { scopedDevices } from '../data.js';
 import { Layout } from '../layout.js';
 import { QrCode } from '../qr.js';
+import { errorPage } from '../refusal.js';
 import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
 
@@ -226,7 +227,13 @@ export function registerEnrolmentPages(app: Hono<AppEnv>, s: UiServer): void {
         action === 'approve'
           ? await callApi(s.api, c, 'POST', `/devices/${id}/approve`, {})
           : await callApi(s.api, c, 'POST', `/devices/${id}/revoke`, { reason: 'enrolment rejected' });
-      if (!r.ok) return c.text(`${r.message} (${r.code})`, r.status as 400);
+      if (!r.ok)
+        return errorPage(
+          c,
+          g.ctx,
+          `${r.message} (${r.code})`,
+          r.status === 403 ? 403 : r.status === 409 ? 409 : 400,
+        );
       return done(c, ui('/enrolments'), 'common.savedOk');
     });
   }

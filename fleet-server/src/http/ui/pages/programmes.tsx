@@ -16,11 +16,26 @@ import {
   type Tone,
 } from '../components.js';
 import { type FieldErrors, type UiCtx, ui } from '../context.js';
+import { scopedDevices, unitMap } from '../data.js';
 import type { MsgKey } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import { checkFormCsrf, done, guard, list, readForm, str, type UiContext, type UiServer } from '../shared.js';
+import { fold } from '../text.js';
 import { formatDateTime } from '../time.js';
+import { type UnitNode, UnitTreeField, unitTree } from '../unit-tree.js';
 import { EMPTY_PROGRAMME, type ProgrammeForm, parseProgramme } from '../view-models/programme-form.js';
+import { describeEntry, nextOccurrences } from '../view-models/schedule-words.js';
+
+/** The channel picker's "new channel" choice (a channel id never starts with "+"). */
+const NEW_CHANNEL = '+new';
+
+/** A channel id from a readable name: "Bản tin sáng Tân Trào" → "ban-tin-sang-tan-trao". */
+export function channelSlug(name: string): string {
+  return fold(name)
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 64);
+}
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export const BSTATE_TONE: Record<string, Tone> = {
@@ -33,6 +48,12 @@ export const BSTATE_TONE: Record<string, Tone> = {
 };
 
 interface ProgVm {
+  tree: UnitNode[];
+  unitNames: Map<string, string>;
+  /** The newest published bundle of each channel (older ones are replaced on the stations). */
+  latest: Map<string, string>;
+  /** Channels already used, with a readable name (the latest description), for the picker. */
+  channels: { id: string; name: string }[];
   content: ContentRecord[];
   bundles: BundleRecord[];
   form: ProgrammeForm;
@@ -44,6 +65,16 @@ interface ProgVm {
 export function BundleState(props: { ctx: UiCtx; state: string }) {
   return (
     <Badge tone={BSTATE_TONE[props.state] ?? 'muted'}>{props.ctx.t(`bstate.${props.state}` as MsgKey)}</Badge>
+  );
+}
+
+function NextPlays(props: { ctx: UiCtx; at: number[] }) {
+  const t = props.ctx.t;
+  if (props.at.length === 0) return <small class="muted">{t('words.noNext')}</small>;
+  return (
+    <small>
+      {t('words.next')}: {props.at.map((x) => formatDateTime(x)).join(' · ')}
+    </small>
   );
 }
 
@@ -62,15 +93,34 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
           ) : (
             <form method="post" action={ui('/programmes')} class="stack" novalidate>
               <Csrf ctx={ctx} />
-              <Field
-                ctx={ctx}
-                name="channel"
-                label={t('prog.channel')}
-                errors={e}
-                hint="main, tin-sang, thong-bao-xa…"
-              >
-                <input {...fieldAttrs(e, 'channel')} value={f.channel} />
-              </Field>
+              <div class="grid">
+                <Field
+                  ctx={ctx}
+                  name="channel"
+                  label={t('prog.channel')}
+                  errors={e}
+                  hint={t('prog.channelHint')}
+                >
+                  <select {...fieldAttrs(e, 'channel')}>
+                    {vm.channels.map((ch) => (
+                      <option value={ch.id} selected={f.channel === ch.id}>
+                        {ch.name}
+                      </option>
+                    ))}
+                    <option value={NEW_CHANNEL} selected={!vm.channels.some((ch) => ch.id === f.channel)}>
+                      {t('prog.channelNew')}
+                    </option>
+                  </select>
+                </Field>
+                <Field ctx={ctx} name="channelName" label={t('prog.channelName')} errors={e}>
+                  <input
+                    {...fieldAttrs(e, 'channelName')}
+                    value={f.channelName ?? ''}
+                    maxlength={64}
+                    placeholder={t('prog.channelNamePh')}
+                  />
+                </Field>
+              </div>
               <Field ctx={ctx} name="items" label={t('prog.items')} errors={e}>
                 <div class="checks" id="f-items">
                   {vm.content.map((c) => (
@@ -126,17 +176,24 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
               <Field ctx={ctx} name="quiet" label={t('prog.quiet')} errors={e} hint={t('prog.quietHint')}>
                 <input {...fieldAttrs(e, 'quiet')} value={f.quiet} />
               </Field>
-              <Field
+              <UnitTreeField
                 ctx={ctx}
-                name="targets"
-                label={t('prog.targets')}
+                name="targetUnits"
+                errorFor="targets"
+                label={t('prog.targetUnits')}
+                hint={t('prog.targetUnitsHint')}
+                tree={vm.tree}
+                checked={new Set(f.targetUnits)}
                 errors={e}
-                hint={t('prog.targetsHint')}
-              >
-                <textarea {...fieldAttrs(e, 'targets')} rows={3}>
-                  {f.targets}
-                </textarea>
-              </Field>
+              />
+              <details open={f.targets.trim() !== '' || undefined}>
+                <summary>{t('prog.groupsAdvanced')}</summary>
+                <Field ctx={ctx} name="targets" label={t('prog.targets')} hint={t('prog.targetsHint')}>
+                  <textarea {...fieldAttrs(undefined, 'targets')} rows={3}>
+                    {f.targets}
+                  </textarea>
+                </Field>
+              </details>
               <Field ctx={ctx} name="zones" label={t('prog.zones')} errors={e} hint={t('prog.zonesHint')}>
                 <input {...fieldAttrs(e, 'zones')} value={f.zones} />
               </Field>
@@ -183,7 +240,7 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                   <th>{t('fleet.bundle')}</th>
                   <th>{t('prog.targets')}</th>
                   <th>{t('prog.status')}</th>
-                  <th>{t('common.time')}</th>
+                  <th>{t('words.next')}</th>
                   <th>{t('common.actions')}</th>
                 </tr>
               </thead>
@@ -191,16 +248,33 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                 {vm.bundles.map((b) => (
                   <tr data-bundle={b.id}>
                     <td>
-                      <a href={ui(`/approvals/${encodeURIComponent(b.id)}`)}>{b.id}</a>
+                      <a href={ui(`/approvals/${encodeURIComponent(b.id)}`)} title={b.id}>
+                        {b.manifest.items.map((i) => i.title).join(' · ') || b.id}
+                      </a>
                       <br />
-                      <small class="muted">{b.manifest.items.map((i) => i.title).join(' · ')}</small>
+                      <small class="muted">
+                        {vm.channels.find((ch) => ch.id === b.channel)?.name ?? b.channel} · v{b.version}
+                      </small>
                     </td>
-                    <td>{b.units.join(', ')}</td>
+                    <td>
+                      {b.units
+                        .map((u) => <span title={u}>{vm.unitNames.get(u) ?? u}</span>)
+                        .flatMap((x, i) => (i ? [', ', x] : [x]))}
+                    </td>
                     <td>
                       <BundleState ctx={ctx} state={b.state} />
                       {b.rejectedReason ? <small class="muted"> {b.rejectedReason}</small> : null}
                     </td>
-                    <td>{formatDateTime(b.updatedAt)}</td>
+                    <td class="next-plays">
+                      {(b.manifest.schedule ?? []).map((e) => (
+                        <div>{describeEntry(t, e)}</div>
+                      ))}
+                      {b.state === 'published' && vm.latest.get(b.channel) !== b.id ? (
+                        <small class="muted">{t('prog.superseded')}</small>
+                      ) : ['rejected', 'withdrawn'].includes(b.state) ? null : (
+                        <NextPlays ctx={ctx} at={nextOccurrences(b.manifest, ctx.now)} />
+                      )}
+                    </td>
                     <td>
                       {b.state === 'draft' && vm.canCompose ? (
                         <form method="post" action={ui(`/bundles/${encodeURIComponent(b.id)}/submit`)}>
@@ -239,11 +313,36 @@ async function loadProg(
   form: ProgrammeForm,
   errors?: FieldErrors,
 ) {
-  const [content, bundles] = await Promise.all([
+  const [content, bundles, units, devices] = await Promise.all([
     callApi<ContentRecord[]>(s.api, c, 'GET', '/content?limit=500'),
     callApi<BundleRecord[]>(s.api, c, 'GET', '/bundles?emergency=false&limit=100'),
+    unitMap(s, user),
+    scopedDevices(s, user),
   ]);
+  const channels = new Map<string, { id: string; name: string; version: number }>();
+  for (const b of bundles.ok ? bundles.data : []) {
+    const cur = channels.get(b.channel);
+    if (!cur || b.version > cur.version)
+      channels.set(b.channel, {
+        id: b.channel,
+        name: b.manifest.description || b.channel,
+        version: b.version,
+      });
+  }
+  const latest = new Map<string, string>();
+  const latestV = new Map<string, number>();
+  for (const b of bundles.ok ? bundles.data : [])
+    if (b.state === 'published' && b.version > (latestV.get(b.channel) ?? 0)) {
+      latestV.set(b.channel, b.version);
+      latest.set(b.channel, b.id);
+    }
   const vm: ProgVm = {
+    tree: unitTree(units.values(), devices),
+    unitNames: new Map([...units].map(([p, u]) => [p, u.name])),
+    latest,
+    channels: [...channels.values()]
+      .map(({ id, name }) => ({ id, name }))
+      .sort((a, b) => a.name.localeCompare(b.name, 'vi')),
     content: content.ok ? content.data : [],
     bundles: bundles.ok ? bundles.data : [],
     form,
@@ -258,7 +357,7 @@ export function registerProgrammePages(app: Hono<AppEnv>, s: UiServer): void {
   app.get('/ui/programmes', async (c) => {
     const g = await guard(c, s);
     if ('response' in g) return g.response;
-    const form = { ...EMPTY_PROGRAMME, targets: g.user.scope.filter((u) => u !== '*').join('\n') };
+    const form = { ...EMPTY_PROGRAMME, channel: '', targetUnits: g.user.scope.filter((u) => u !== '*') };
     return c.html(<ProgrammesPage ctx={g.ctx} vm={await loadProg(s, c, g.user, form)} />);
   });
 
@@ -267,8 +366,11 @@ export function registerProgrammePages(app: Hono<AppEnv>, s: UiServer): void {
     if ('response' in g) return g.response;
     const f = await readForm(c);
     checkFormCsrf(c, f);
+    const channelName = str(f, 'channelName');
+    const picked = str(f, 'channel');
     const form: ProgrammeForm = {
-      channel: str(f, 'channel'),
+      channel: picked === NEW_CHANNEL || picked === '' ? channelSlug(channelName) : picked,
+      channelName,
       items: list(f, 'items'),
       rule: str(f, 'rule'),
       times: str(f, 'times'),
@@ -277,11 +379,12 @@ export function registerProgrammePages(app: Hono<AppEnv>, s: UiServer): void {
       repeat: str(f, 'repeat'),
       gap: str(f, 'gap'),
       quiet: str(f, 'quiet'),
+      targetUnits: list(f, 'targetUnits'),
       targets: typeof f.targets === 'string' ? f.targets : '',
       zones: str(f, 'zones'),
       priority: str(f, 'priority'),
       validDays: str(f, 'validDays'),
-      description: str(f, 'description'),
+      description: str(f, 'description') || (picked === NEW_CHANNEL || picked === '' ? channelName : ''),
     };
     const content = await callApi<ContentRecord[]>(s.api, c, 'GET', '/content?limit=1000');
     const known = new Set(content.ok ? content.data.map((x) => x.id) : []);

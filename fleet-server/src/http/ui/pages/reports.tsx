@@ -91,6 +91,7 @@ function ReportPage(props: {
                     <tr>
                       <th>{t('rep.day')}</th>
                       <th>{t('common.unit')}</th>
+                      <th>{t('out.header')}</th>
                       <th class="num">{t('rep.scheduled')}</th>
                       <th class="num">{t('rep.played')}</th>
                       <th class="num">{t('rep.rate')}</th>
@@ -104,6 +105,7 @@ function ReportPage(props: {
                         <td>
                           {r.unitName} <small class="muted">{r.unit}</small>
                         </td>
+                        <td>{t(`out.${r.output}`)}</td>
                         <td class="num">{r.scheduled}</td>
                         <td class="num">{r.played}</td>
                         <td class="num">{pct(ctx, r.played, r.scheduled)}</td>
@@ -243,14 +245,19 @@ export function registerReportPages(app: Hono<AppEnv>, s: UiServer): void {
     if (!p.days) return c.text(g.ctx.t('rep.range'), 400);
     const vm = await loadReport(s, g.user, p.days, p.unit);
     const t = g.ctx.t;
-    const csv = reportCsv(vm, [
-      t('rep.day'),
-      t('common.unit'),
-      t('common.name'),
-      t('rep.scheduled'),
-      t('rep.played'),
-      t('rep.rate'),
-    ]);
+    const csv = reportCsv(
+      vm,
+      [
+        t('rep.day'),
+        t('common.unit'),
+        t('common.name'),
+        t('out.header'),
+        t('rep.scheduled'),
+        t('rep.played'),
+        t('rep.rate'),
+      ],
+      (o) => t(`out.${o}`),
+    );
     return c.body(csv, 200, {
       'content-type': 'text/csv; charset=utf-8',
       'content-disposition': `attachment; filename="loa-bao-cao-${p.from}-${p.to}.csv"`,

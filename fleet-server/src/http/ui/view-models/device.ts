@@ -47,6 +47,8 @@ export interface DeviceVm {
   healthAt: string | undefined;
   /** Title of the item on air (from the bundle), else its id. */
   onAirTitle: string | undefined;
+  /** Amplifier relay as last observed (health report or, when newer, a proof). */
+  amplifier: boolean | undefined;
   proofs: ProofRow[];
   rollouts: RolloutRow[];
   alerts: AlertRecord[];
@@ -89,6 +91,37 @@ function onAirTitle(bundles: ReadonlyMap<string, BundleRecord>, onAir: Health['o
   return title ?? onAir.itemId ?? onAir.kind;
 }
 
+/** A started play is taken as still on air for at most its length plus this margin. */
+const ON_AIR_MARGIN_MS = 60_000;
+const ON_AIR_UNKNOWN_MS = 10 * 60_000;
+
+/**
+ * What is on air now and the amplifier relay, from whichever is newer: the last health report
+ * (sent every 30 s or so) or the last proof (sent the moment a play starts or ends). A station
+ * reports health rarely, so without the proofs a play and a test tone would show as silence.
+ */
+export function liveOutput(
+  bundles: ReadonlyMap<string, BundleRecord>,
+  latest: HealthEntry | undefined,
+  lastProof: Proof | undefined,
+  nowMs: number,
+): { onAirTitle: string | undefined; amplifier: boolean | undefined } {
+  const h = latest?.health;
+  const fromHealth = { onAirTitle: onAirTitle(bundles, h?.onAir ?? null), amplifier: h?.relays.amplifier };
+  if (!lastProof) return fromHealth;
+  const proofAt = Date.parse(lastProof.at);
+  if (h && Date.parse(h.at) >= proofAt) return fromHealth;
+  if (lastProof.outcome !== 'started')
+    return { onAirTitle: undefined, amplifier: lastProof.relays.amplifier };
+  const item = lastProof.bundleId
+    ? bundles.get(lastProof.bundleId)?.manifest.items.find((i) => i.id === lastProof.itemId)
+    : undefined;
+  const started = Date.parse(lastProof.startedAt ?? lastProof.at);
+  const stillOn = nowMs - started < (item?.durationMs ?? ON_AIR_UNKNOWN_MS) + ON_AIR_MARGIN_MS;
+  if (!stillOn) return { onAirTitle: undefined, amplifier: lastProof.relays.amplifier };
+  return { onAirTitle: item?.title ?? lastProof.itemId ?? '—', amplifier: lastProof.relays.amplifier };
+}
+
 export function buildDevice(inp: {
   device: DeviceRecord;
   unit: UnitRecord | undefined;
@@ -99,6 +132,7 @@ export function buildDevice(inp: {
   bundles: ReadonlyMap<string, BundleRecord>;
   alerts: readonly AlertRecord[];
   proofLimit?: number;
+  nowMs: number;
 }): DeviceVm {
   const proofs = [...inp.proofs]
     .sort((a, b) => b.proof.seq - a.proof.seq)
@@ -141,7 +175,15 @@ export function buildDevice(inp: {
     presence: inp.presence,
     health: inp.latest?.health,
     healthAt: inp.latest?.receivedAt,
-    onAirTitle: onAirTitle(inp.bundles, inp.latest?.health.onAir ?? null),
+    ...liveOutput(
+      inp.bundles,
+      inp.latest,
+      inp.proofs.reduce<ProofEntry | undefined>(
+        (a, e) => (!a || e.proof.seq > a.proof.seq ? e : a),
+        undefined,
+      )?.proof,
+      inp.nowMs,
+    ),
     proofs,
     rollouts,
     alerts: inp.alerts.filter((a) => a.deviceId === inp.device.id && a.state !== 'resolved'),

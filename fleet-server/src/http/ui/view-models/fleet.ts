@@ -2,9 +2,11 @@
  * Fleet view model: pure functions from registry records plus the in-memory latest state
  * (presence, health, open alerts) to rows the pages render. No I/O, no clock reads.
  */
+
 import { unitCovers } from '@loa/protocol';
 import type { PresenceInfo } from '../../../broker/types.js';
 import type { AlertRecord, DeviceRecord, HealthEntry, UnitRecord } from '../../../domain/model.js';
+import { fold } from '../text.js';
 
 export type DeviceState = 'online' | 'offline' | 'never' | 'pending' | 'revoked' | 'decommissioned';
 
@@ -100,13 +102,9 @@ export function matchesFilter(r: FleetRow, f: FleetFilter): boolean {
   if (f.alert === 'with' && r.alerts === 0) return false;
   if (f.alert === 'without' && r.alerts > 0) return false;
   if (f.q) {
-    const q = f.q.toLowerCase();
-    if (
-      !r.id.toLowerCase().includes(q) &&
-      !r.name.toLowerCase().includes(q) &&
-      !r.unitName.toLowerCase().includes(q)
-    )
-      return false;
+    // Diacritics ignored: "tan trao" finds "Xã Tân Trào".
+    const q = fold(f.q);
+    if (!fold(r.id).includes(q) && !fold(r.name).includes(q) && !fold(r.unitName).includes(q)) return false;
   }
   return true;
 }

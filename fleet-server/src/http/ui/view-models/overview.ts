@@ -3,16 +3,25 @@ import type { Proof } from '@loa/protocol';
 import { unitCovers } from '@loa/protocol';
 import type { AlertRecord, BundleRecord, DeviceRecord } from '../../../domain/model.js';
 import { type DeviceState, type FleetRow, summarizeByUnit, type UnitSummary } from './fleet.js';
-import { playedBySlot, slotKey, slotsForDay } from './programme.js';
+import {
+  itemsByOutput,
+  type Output,
+  outputOfDevice,
+  playedBySlot,
+  slotKey,
+  slotsForDay,
+} from './programme.js';
 
 export interface ProgrammeRow {
   bundleId: string;
   channel: string;
   entryId: string;
   at: number;
+  /** Stations (audio) or noticeboards (display): a slot with both is two rows. */
+  output: Output;
   titles: string[];
   priority: 'normal' | 'priority' | 'emergency';
-  /** Devices the slot is planned on (active devices targeted by the bundle). */
+  /** Devices the slot is planned on (active targeted devices that have this output). */
   planned: number;
   played: number;
   /** True when the slot's time has passed (only past slots count as missed). */
@@ -28,6 +37,8 @@ export interface OverviewVm {
   programme: ProgrammeRow[];
   plannedDue: number;
   playedDue: number;
+  /** Due slots per output: loudspeakers and noticeboards are rated apart. */
+  dueBy: Record<Output, { planned: number; played: number }>;
 }
 
 /** Active devices a bundle targets (unit subtree, narrowed by groups/devices when given). */
@@ -50,40 +61,52 @@ export function buildProgramme(
   proofs: Iterable<Proof>,
   dayStartMs: number,
   nowMs: number,
-): { rows: ProgrammeRow[]; plannedDue: number; playedDue: number } {
+): {
+  rows: ProgrammeRow[];
+  plannedDue: number;
+  playedDue: number;
+  dueBy: Record<Output, { planned: number; played: number }>;
+} {
   const played = playedBySlot(proofs);
   const rows: ProgrammeRow[] = [];
   for (const b of bundles) {
     if (b.state !== 'published') continue;
     const targeted = targetedDevices(b, devices);
     if (targeted.length === 0) continue;
-    const ids = new Set(targeted.map((d) => d.id));
     for (const slot of slotsForDay(b.manifest, dayStartMs)) {
       const who = played.get(slotKey(slot.bundleId, slot.entryId, slot.at));
-      let n = 0;
-      for (const d of who ?? []) if (ids.has(d)) n++;
-      rows.push({
-        bundleId: slot.bundleId,
-        channel: slot.channel,
-        entryId: slot.entryId,
-        at: slot.at,
-        titles: slot.itemIds.map((id) => b.manifest.items.find((i) => i.id === id)?.title ?? id),
-        priority: slot.priority,
-        planned: targeted.length,
-        played: n,
-        due: slot.at <= nowMs,
-      });
+      for (const [output, itemIds] of itemsByOutput(b.manifest, slot.itemIds)) {
+        const on = targeted.filter((d) => outputOfDevice(d.kind) === output);
+        if (on.length === 0) continue;
+        let n = 0;
+        for (const d of on) if (who?.has(d.id)) n++;
+        rows.push({
+          bundleId: slot.bundleId,
+          channel: slot.channel,
+          entryId: slot.entryId,
+          at: slot.at,
+          output,
+          titles: itemIds.map((id) => b.manifest.items.find((i) => i.id === id)?.title ?? id),
+          priority: slot.priority,
+          planned: on.length,
+          played: n,
+          due: slot.at <= nowMs,
+        });
+      }
     }
   }
-  rows.sort((a, b) => a.at - b.at || (a.channel < b.channel ? -1 : 1));
+  rows.sort((a, b) => a.at - b.at || (a.channel < b.channel ? -1 : 1) || (a.output < b.output ? -1 : 1));
   let plannedDue = 0;
   let playedDue = 0;
+  const dueBy = { audio: { planned: 0, played: 0 }, display: { planned: 0, played: 0 } };
   for (const r of rows)
     if (r.due) {
       plannedDue += r.planned;
       playedDue += r.played;
+      dueBy[r.output].planned += r.planned;
+      dueBy[r.output].played += r.played;
     }
-  return { rows, plannedDue, playedDue };
+  return { rows, plannedDue, playedDue, dueBy };
 }
 
 export function buildOverview(inp: {
@@ -119,5 +142,6 @@ export function buildOverview(inp: {
     programme: prog.rows,
     plannedDue: prog.plannedDue,
     playedDue: prog.playedDue,
+    dueBy: prog.dueBy,
   };
 }

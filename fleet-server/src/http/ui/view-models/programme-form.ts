@@ -16,6 +16,8 @@ import { fromLocalInput } from '../time.js';
 
 export interface ProgrammeForm {
   channel: string;
+  /** A readable name for a new channel (the channel id is made from it). */
+  channelName?: string;
   items: string[];
   rule: string;
   times: string;
@@ -24,7 +26,9 @@ export interface ProgrammeForm {
   repeat: string;
   gap: string;
   quiet: string;
-  /** One target per line: a unit path, optionally followed by group ids ("08/02500 cho, truong-hoc"). */
+  /** Units chosen in the unit tree (paths). */
+  targetUnits: string[];
+  /** Advanced, one target per line: a unit path followed by group ids ("08/02500 cho, truong-hoc"). */
   targets: string;
   /** Output zones of the stations (comma separated ids); empty = all zones. */
   zones: string;
@@ -43,6 +47,7 @@ export const EMPTY_PROGRAMME: ProgrammeForm = {
   repeat: '1',
   gap: '0',
   quiet: '22:00-05:00',
+  targetUnits: [],
   targets: '',
   zones: '',
   priority: 'normal',
@@ -82,7 +87,8 @@ export function parseProgramme(
   ctx: { nowMs: number; inScope: (unit: string) => boolean; knownContent: ReadonlySet<string> },
 ): { body: DraftBody } | { errors: FieldErrors } {
   const errors: FieldErrors = {};
-  if (!ChannelSchema.safeParse(f.channel).success) errors.channel = { key: 'err.invalid' };
+  if (f.channel === '') errors.channelName = { key: 'err.required' };
+  else if (!ChannelSchema.safeParse(f.channel).success) errors.channel = { key: 'err.invalid' };
   const items = f.items.filter((i) => ctx.knownContent.has(i));
   if (items.length === 0) errors.items = { key: 'err.pickOne' };
   const times = f.times
@@ -102,7 +108,7 @@ export function parseProgramme(
   } else if (f.rule === 'once') {
     const at = fromLocalInput(f.at);
     if (!at) errors.at = { key: 'err.datetime' };
-    else if (Date.parse(at) <= ctx.nowMs) errors.at = { key: 'err.datetime' };
+    else if (Date.parse(at) <= ctx.nowMs) errors.at = { key: 'err.past' };
     else rule = { type: 'once', at };
   } else errors.rule = { key: 'err.invalid' };
   const repeat = int(f.repeat, 1, 100);
@@ -130,10 +136,7 @@ export function parseProgramme(
   }
   const targets: { unit: string; groups?: string[] }[] = [];
   const seen = new Set<string>();
-  for (const line of f.targets
-    .split(/\n|;/)
-    .map((l) => l.trim())
-    .filter(Boolean)) {
+  for (const line of [...f.targetUnits, ...f.targets.split(/\n|;/)].map((l) => l.trim()).filter(Boolean)) {
     const [unit = '', ...rest] = line.split(/[\s,]+/).filter(Boolean);
     const groups = rest.filter((g) => g.length > 0);
     if (!UnitPathSchema.safeParse(unit).success || groups.some((g) => !IdSchema.safeParse(g).success)) {

@@ -4,7 +4,31 @@
  * (its first repetition); a device "played" it when a proof names the same bundle and entry with a
  * scheduledAt in that slot's minute.
  */
-import type { Manifest, Proof, QuietHours, ScheduleEntry, Weekday } from '@loa/protocol';
+import type { Item, Manifest, Proof, QuietHours, ScheduleEntry, Weekday } from '@loa/protocol';
+import type { DeviceKind } from '../../../domain/model.js';
+
+/**
+ * Where an item comes out: sound (loudspeaker stations) or a screen (noticeboards). A station never
+ * shows a text bulletin and a noticeboard does not drive horns, so a slot is planned, and counted,
+ * per output on the devices that have that output.
+ */
+export type Output = 'audio' | 'display';
+export const OUTPUTS: readonly Output[] = ['audio', 'display'];
+export const outputOfItem = (item: Pick<Item, 'kind'>): Output =>
+  item.kind === 'audio' || item.kind === 'stream' ? 'audio' : 'display';
+export const outputOfDevice = (kind: DeviceKind): Output => (kind === 'noticeboard' ? 'display' : 'audio');
+
+/** The entry's items by output (an entry may hold audio for stations and text for noticeboards). */
+export function itemsByOutput(m: Manifest, itemIds: readonly string[]): Map<Output, string[]> {
+  const out = new Map<Output, string[]>();
+  for (const id of itemIds) {
+    const it = m.items.find((i) => i.id === id);
+    if (!it) continue;
+    const o = outputOfItem(it);
+    out.set(o, [...(out.get(o) ?? []), id]);
+  }
+  return out;
+}
 
 export interface PlannedSlot {
   bundleId: string;

@@ -7,12 +7,21 @@ import type { Proof } from '@loa/protocol';
 import type { AlertRecord, BundleRecord, DeviceRecord, UnitRecord } from '../../../domain/model.js';
 import { vnDay, vnDayStart } from '../time.js';
 import { targetedDevices } from './overview.js';
-import { playedBySlot, slotKey, slotsForDay } from './programme.js';
+import {
+  itemsByOutput,
+  type Output,
+  outputOfDevice,
+  playedBySlot,
+  slotKey,
+  slotsForDay,
+} from './programme.js';
 
 export interface UnitDayRow {
   day: string;
   unit: string;
   unitName: string;
+  /** Loudspeaker stations (audio) or noticeboards (display). */
+  output: Output;
   scheduled: number;
   played: number;
 }
@@ -79,11 +88,11 @@ export function buildReport(inp: {
   const played = playedBySlot(inp.proofs);
 
   const cells = new Map<string, UnitDayRow>();
-  const cell = (day: string, unit: string) => {
-    const k = `${day}|${unit}`;
+  const cell = (day: string, unit: string, output: Output) => {
+    const k = `${day}|${unit}|${output}`;
     let c = cells.get(k);
     if (!c) {
-      c = { day, unit, unitName: name(unit), scheduled: 0, played: 0 };
+      c = { day, unit, unitName: name(unit), output, scheduled: 0, played: 0 };
       cells.set(k, c);
     }
     return c;
@@ -98,8 +107,11 @@ export function buildReport(inp: {
       for (const slot of slotsForDay(b.manifest, start)) {
         if (slot.at > inp.nowMs) continue; // not due yet
         const who = played.get(slotKey(slot.bundleId, slot.entryId, slot.at));
+        const outputs = itemsByOutput(b.manifest, slot.itemIds);
         for (const d of devs) {
-          const c = cell(day, d.unit);
+          const output = outputOfDevice(d.kind);
+          if (!outputs.has(output)) continue; // e.g. a text bulletin on a loudspeaker station
+          const c = cell(day, d.unit, output);
           c.scheduled++;
           if (who?.has(d.id)) c.played++;
         }
@@ -153,7 +165,9 @@ export function buildReport(inp: {
     }))
     .sort((a, b) => a.unit.localeCompare(b.unit));
 
-  const rows = [...cells.values()].sort((a, b) => a.day.localeCompare(b.day) || a.unit.localeCompare(b.unit));
+  const rows = [...cells.values()].sort(
+    (a, b) => a.day.localeCompare(b.day) || a.unit.localeCompare(b.unit) || a.output.localeCompare(b.output),
+  );
   const totals = rows.reduce(
     (t, r) => ({ scheduled: t.scheduled + r.scheduled, played: t.played + r.played }),
     {
@@ -175,8 +189,11 @@ export function buildReport(inp: {
   };
 }
 
-/** CSV (RFC 4180, UTF-8 with BOM so spreadsheet programs read Vietnamese correctly). */
-export function reportCsv(vm: ReportVm, header: string[]): string {
+/**
+ * CSV (RFC 4180, UTF-8 with BOM so spreadsheet programs read Vietnamese correctly): one line per
+ * day, unit and output (`outputLabel` names it, e.g. "Loa" / "Bảng tin").
+ */
+export function reportCsv(vm: ReportVm, header: string[], outputLabel: (o: Output) => string): string {
   const esc = (v: string | number) => {
     const s = String(v);
     // Neutralise spreadsheet formulas in text cells.
@@ -190,6 +207,7 @@ export function reportCsv(vm: ReportVm, header: string[]): string {
         r.day,
         r.unit,
         r.unitName,
+        outputLabel(r.output),
         r.scheduled,
         r.played,
         r.scheduled ? (r.played / r.scheduled).toFixed(4) : '',
