@@ -1,5 +1,5 @@
 /**
- * loa stats: the server's broadcast report (per unit and day: scheduled vs played) for a period,
+ * loa stats: the server's broadcast report (per unit, day and output: scheduled vs played) for a period,
  * as JSON rows or CSV. The server has no JSON report API yet: this node reads the dashboard's CSV
  * export (/ui/reports.csv) with the API token and turns it into rows.
  *   period "yesterday" (nightly), "last-month" (monthly), or msg.from / msg.to (YYYY-MM-DD).
@@ -8,7 +8,8 @@
 const { LoaClientError, checkUnit, clientOf, fail } = require('./lib/client.js');
 
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
-const KEYS = ['day', 'unit', 'name', 'scheduled', 'played', 'rate'];
+// One row per day, unit and output (the loudspeakers' audio, or the noticeboards' display).
+const KEYS = ['day', 'unit', 'name', 'output', 'scheduled', 'played', 'rate'];
 
 /** The day in Vietnam (UTC+7) of an instant. */
 function vnDay(ms) {

@@ -197,7 +197,9 @@ describe('every page, desktop and phone', () => {
     expect(fleet).toContain('Bảng tin điện tử – Xã Tân Trào');
     expect(fleet).not.toContain('Cụm loa 1');
 
-    const ap = await ctx.newPage();
+    // The approver is another person: a browser of their own (the editor's session is in ctx).
+    const apCtx = await p.chrome.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
+    const ap = await apCtx.newPage();
     await login(ap, p.server.url, 'pheduyet', p.password('pheduyet'));
     const badge = await ap.locator('nav.main-nav a[href="/ui/approvals"] .nav-badge').textContent();
     expect(Number(badge?.trim().split(/\s/)[0])).toBeGreaterThanOrEqual(1);
@@ -218,6 +220,7 @@ describe('every page, desktop and phone', () => {
       .poll(() => ap.locator('[data-error-for="reason"]').textContent(), { timeout: 10_000 })
       .toBe('Vui lòng nhập trường này.');
     expect((await p.server.deps.store.bundles.get(bundle?.id ?? ''))?.state).toBe('submitted');
+    await apCtx.close();
     await ctx.close();
   }, 120_000);
 });

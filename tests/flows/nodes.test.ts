@@ -226,8 +226,10 @@ describe('loa events', () => {
 
 describe('loa stats', () => {
   it('reads the report as JSON rows and as CSV for a period', async () => {
-    // the programme published above plays at 06:00 and 17:30 in 08/02600: a station there is scheduled
+    // the text programme published above shows at 06:00 and 17:30 in 08/02600: planned on a
+    // noticeboard there, not on a loudspeaker station (counted per output)
     await loa.h.device('st-02600-51', '08/02600');
+    await loa.h.device('bt-02600-1', '08/02600', [], 'noticeboard');
     const vnDay = (ms: number) => new Date(ms + 7 * 3600_000).toISOString().slice(0, 10);
     const from = vnDay(Date.now());
     const to = vnDay(Date.now() + 86_400_000);
@@ -243,18 +245,30 @@ describe('loa stats', () => {
           day: string;
           unit: string;
           name: string;
+          output: string;
           scheduled: number;
           played: number;
           rate: number | null;
         }[];
       };
       expect(json.from).toBe(from);
-      const tomorrow = json.rows.find((r) => r.day === to && r.unit === '08/02600');
-      expect(tomorrow).toMatchObject({ name: 'Xã Lâm Bình', scheduled: 2, played: 0, rate: 0 });
+      // Planned and counted per output: the programme's audio on the loudspeakers.
+      const tomorrow = json.rows.filter((r) => r.day === to && r.unit === '08/02600');
+      expect(tomorrow).toEqual([
+        {
+          day: to,
+          unit: '08/02600',
+          name: 'Xã Lâm Bình',
+          output: 'Bảng tin',
+          scheduled: 2,
+          played: 0,
+          rate: 0,
+        },
+      ]);
       got = nextInput(out);
       n.receive({ from, to, unit: '08/02600', format: 'csv' });
       const csv = await got;
-      expect(String(csv.payload)).toContain(`${to},08/02600,Xã Lâm Bình,2,0,0.0000`);
+      expect(String(csv.payload)).toContain(`${to},08/02600,Xã Lâm Bình,Bảng tin,2,0,0.0000`);
       expect(csv.filename).toBe(`loa-bao-cao-${from}-${to}.csv`);
     } finally {
       loa.h.advance(-86_400_000);

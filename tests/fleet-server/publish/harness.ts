@@ -64,7 +64,7 @@ export interface Harness {
   advance(ms: number): void;
   now(): number;
   user(username: string, role: UserRole, scope: string[]): Promise<TestUser>;
-  device(id: string, unit: string, groups?: string[]): Promise<TestDevice>;
+  device(id: string, unit: string, groups?: string[], kind?: DeviceRecord['kind']): Promise<TestDevice>;
   /** Calls the API through app.request() with the user's bearer token. */
   api<T = unknown>(
     u: TestUser | null,
@@ -176,15 +176,15 @@ export async function startHarness(
       const { token } = await server.deps.auth.createApiToken(id, 'test');
       return { id, username, token, role, scope };
     },
-    async device(id, unit, groups = []) {
+    async device(id, unit, groups = [], kind = 'station') {
       const keys = generateKeyPair();
       const password = randomBytes(18).toString('base64url');
       const at = new Date().toISOString();
       const record: DeviceRecord = {
         id,
         unit,
-        kind: 'station',
-        name: `Cụm loa ${id}`,
+        kind,
+        name: kind === 'station' ? `Cụm loa ${id}` : `Bảng tin ${id}`,
         status: 'active',
         publicKey: rawPublicKey(keys.publicKey).toString('base64'),
         keyId: keyId(keys.publicKey),
