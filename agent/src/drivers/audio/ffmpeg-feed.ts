@@ -5,7 +5,13 @@
  * protocol loses the tail of a stream at end of file; tcp: does not.)
  */
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 
 const HEAD_BYTES = 256 * 1024;
@@ -95,6 +101,87 @@ export class FileFeed {
     this.closed = true;
     this.conn?.destroy();
     this.conn = undefined;
+    this.server?.close();
+    this.server = undefined;
+  }
+}
+
+/**
+ * Pre-roll of a file played from an offset (an item resumed after an emergency): seeking needs a
+ * seekable input, so the file is served over loopback HTTP with byte ranges. ffmpeg starts and
+ * connects at once; every request waits for the start gate, so probing and the seek happen
+ * after it (milliseconds on loopback) while the process start-up (about 150 ms on a small board)
+ * is already done.
+ */
+export class RangeFeed {
+  private server: HttpServer | undefined;
+  private readonly sockets = new Set<Socket>();
+  private closed = false;
+  private opened: Promise<void> | undefined;
+
+  constructor(private readonly path: string) {}
+
+  /**
+   * Listens on 127.0.0.1; resolves with the URL ffmpeg reads. Requests are answered once `gate`
+   * resolves; `beforeFirst` runs just before the first byte goes out.
+   */
+  async listen(gate: Promise<void>, beforeFirst: () => void): Promise<string> {
+    const server = createHttpServer((req, res) => {
+      this.opened ??= gate.then(() => {
+        if (!this.closed) beforeFirst();
+      });
+      void this.opened.then(() => this.answer(req, res)).catch(() => res.destroy());
+    });
+    server.keepAliveTimeout = 0;
+    server.on('connection', (sock) => {
+      sock.on('error', () => undefined);
+      if (this.closed) sock.destroy();
+      this.sockets.add(sock);
+      sock.on('close', () => this.sockets.delete(sock));
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    return `http://127.0.0.1:${port}/`;
+  }
+
+  private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.closed) {
+      res.destroy();
+      return;
+    }
+    const { size } = await stat(this.path);
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const start = m ? Number(m[1]) : 0;
+    const end = m?.[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
+    if (start >= size && size > 0) {
+      res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
+      return;
+    }
+    const headers: Record<string, string | number> = {
+      'Accept-Ranges': 'bytes',
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': Math.max(0, end - start + 1),
+    };
+    if (m) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
+    res.writeHead(m ? 206 : 200, headers);
+    if (req.method === 'HEAD' || end < start) {
+      res.end();
+      return;
+    }
+    const rs = createReadStream(this.path, { start, end });
+    rs.on('error', () => res.destroy());
+    rs.pipe(res);
+  }
+
+  /** ffmpeg gets end of file (stop, or the process ended). */
+  close(): void {
+    this.closed = true;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
     this.server?.close();
     this.server = undefined;
   }

@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from 'pino';
-import { FileFeed } from './ffmpeg-feed.js';
+import { FileFeed, RangeFeed } from './ffmpeg-feed.js';
 import { FfmpegLevel } from './ffmpeg-level.js';
 import { FfmpegLogParser, linearGain } from './ffmpeg-log.js';
 import type { Segment, SegmentResult, SegmentSpec } from './segment.js';
@@ -70,6 +70,7 @@ export class FfmpegSegment implements Segment {
   private gateTimer: NodeJS.Timeout | undefined;
   private gateRelease: (() => void) | undefined;
   private feed: FileFeed | undefined;
+  private rangeFeed: RangeFeed | undefined;
   private startedMono: number | undefined;
   private readonly gain: FfmpegLevel;
   /** The start gate has opened: audio is on its way out. */
@@ -190,6 +191,7 @@ export class FfmpegSegment implements Segment {
     this.gateRelease?.();
     // A decoder waiting on its input socket gets end-of-file, then the signal.
     this.feed?.close();
+    this.rangeFeed?.close();
     this.terminate();
     this.gain.close();
   }
@@ -316,9 +318,9 @@ export class FfmpegSegment implements Segment {
     // other sources start their process at that moment.
     const holdMs = spec.startAt === undefined ? 0 : spec.startAt - performance.now();
     const gate = this.gateOpen(holdMs, spec.after, spec.audible);
-    // A resumed file (offset) is opened by path: seeking needs a seekable input.
-    const preroll = input.kind === 'file' && input.offsetMs === 0;
-    if (!preroll) {
+    // A file is pre-rolled: the process starts now and its input waits for the gate (a resumed
+    // file, from an offset, over a seekable loopback HTTP feed).
+    if (input.kind !== 'file') {
       await gate;
       if (this.stopRequested) return this.result('stopped');
     }
@@ -328,7 +330,14 @@ export class FfmpegSegment implements Segment {
     switch (input.kind) {
       case 'file': {
         if (input.offsetMs > 0) {
-          cmd.input(input.path).inputOptions(['-re', '-ss', (input.offsetMs / 1000).toFixed(3)]);
+          const ranged = new RangeFeed(input.path);
+          this.rangeFeed = ranged;
+          const url = await ranged.listen(gate, () => void this.gain.sync());
+          if (this.stopRequested) {
+            ranged.close();
+            return this.result('stopped');
+          }
+          cmd.input(url).inputOptions(['-re', '-ss', (input.offsetMs / 1000).toFixed(3)]);
           break;
         }
         const feed = new FileFeed();
@@ -403,6 +412,7 @@ export class FfmpegSegment implements Segment {
         if (!settled && exitResult && pcmEnded) {
           settled = true;
           this.feed?.close();
+          this.rangeFeed?.close();
           this.gain.close();
           if (this.capTimer !== undefined) clearTimeout(this.capTimer);
           resolve(exitResult);
