@@ -405,6 +405,25 @@ describe.each<Kind>(['lowdb', 'postgres'])('store contract: %s', (kind) => {
     expect(prev[0]?.seq).toBe(next.seq);
   });
 
+  it('keeps webhook subscriptions across a restart', async () => {
+    const hook = {
+      id: 'wh-1',
+      url: 'http://127.0.0.1:9/hook',
+      events: ['alert.opened'],
+      secret: 's3cret',
+      createdAt: iso(T0),
+      createdBy: 'u1',
+      scope: ['08'],
+    };
+    await s.webhooks.insert(hook);
+    await expect(s.webhooks.insert(hook)).rejects.toMatchObject({ code: 'WEBHOOK_EXISTS' });
+    await s.webhooks.insert({ ...hook, id: 'wh-2', scope: ['09'] });
+    expect(await s.webhooks.delete('wh-2')).toBe(true);
+    await s.stop();
+    const again = await h.open();
+    expect(await again.webhooks.list()).toEqual([hook]);
+  });
+
   it('drops history past retention, but not on a clock that jumped', async () => {
     // a month of daily proofs and health, the clock stepping a day at a time
     for (let d = 0; d < 40; d++) {

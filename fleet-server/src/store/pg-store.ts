@@ -9,6 +9,7 @@ import type {
   ContentRecord,
   GroupRecord,
   SigningKeyRecord,
+  WebhookRecord,
   ZoneRecord,
 } from '../domain/model.js';
 import type { Store, StoreStats } from './ports.js';
@@ -88,6 +89,11 @@ export function createPgStore(o: PgStoreOptions): PgStore {
     rollouts: new PgRollouts(db),
     alerts: new PgCollection<AlertRecord>(db, { table: 'alerts', entity: 'ALERT', idOf: (r) => r.id }),
     trust: new PgTrust(db),
+    webhooks: new PgCollection<WebhookRecord>(db, {
+      table: 'webhooks',
+      entity: 'WEBHOOK',
+      idOf: (r) => r.id,
+    }),
     audit,
     health,
     proofs,
