@@ -1,6 +1,6 @@
 /**
  * Command-line entry, and the only place that reads the environment: configuration (PORT,
- * MQTT_PORT, DATA_DIR, HOST, TLS_CERT, TLS_KEY, PUBLIC_URL, MQTT_PUBLIC_URL, RETENTION_DAYS, RETENTION_TRUST_CLOCK,
+ * MQTT_PORT, DATA_DIR, STORE, DATABASE_URL, DATABASE_POOL_SIZE, HOST, TLS_CERT, TLS_KEY, PUBLIC_URL, MQTT_PUBLIC_URL, RETENTION_DAYS, RETENTION_TRUST_CLOCK,
  * HEALTH_HISTORY_EVERY_S, TRUST_ROOTS, ENROL_APPROVAL), the logger (LOG_LEVEL) and the standard
  * plugins' options (LOA_KEY_SECRET, MAX_UPLOAD_MB, TILE_URL). Prints the first administrator's
  * one-time password on a fresh data directory, stops cleanly on SIGINT/SIGTERM.
@@ -44,6 +44,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
   if (mqtt !== undefined) out.mqttPort = mqtt;
   if (env.HOST) out.host = env.HOST;
   if (env.DATA_DIR) out.dataDir = env.DATA_DIR;
+  if (env.STORE) {
+    if (env.STORE !== 'lowdb' && env.STORE !== 'postgres')
+      throw new LoaError('CONFIG_INVALID', `STORE phải là lowdb hoặc postgres (đang là "${env.STORE}")`);
+    out.store = env.STORE;
+  }
+  if (env.DATABASE_URL) out.databaseUrl = env.DATABASE_URL;
+  const pool = intEnv(env, 'DATABASE_POOL_SIZE');
+  if (pool !== undefined) out.databasePoolSize = pool;
   if (env.TLS_CERT || env.TLS_KEY) {
     if (!env.TLS_CERT || !env.TLS_KEY)
       throw new LoaError('CONFIG_INVALID', 'TLS_CERT và TLS_KEY phải được đặt cùng nhau');

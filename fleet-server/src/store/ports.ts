@@ -28,6 +28,7 @@ import type {
   TrustPolicyRecord,
   UnitRecord,
   UserRecord,
+  WebhookRecord,
   ZoneRecord,
 } from '../domain/model.js';
 
@@ -179,6 +180,8 @@ export interface Store {
   rollouts: RolloutRepository;
   alerts: Repository<AlertRecord>;
   trust: TrustRepository;
+  /** Outgoing webhook subscriptions (embedded: webhooks.json beside the registry). */
+  webhooks: Repository<WebhookRecord>;
   audit: AuditLog;
   health: HealthStream;
   proofs: ProofStream;
