@@ -175,7 +175,8 @@ describe('every page, desktop and phone', () => {
     await expect
       .poll(() => ed.locator('[data-error-for="at"]').textContent(), { timeout: 10_000 })
       .toContain('đã qua');
-    await ed.fill('#f-at', local(Date.now() + 2 * 86_400_000));
+    // 09:00 local two days ahead: never inside the demo's quiet hours, whatever time the test runs.
+    await ed.fill('#f-at', `${local(Date.now() + 2 * 86_400_000).slice(0, 10)}T09:00`);
     await Promise.all([ed.waitForURL(/ok=common.savedOk/), ed.click('button[value=submit]')]);
     const row = ed.locator('#bundle-list tr', { hasText: 'Thông báo Tân Trào' });
     expect(await row.textContent()).toContain('Lần phát tới');
@@ -213,6 +214,16 @@ describe('every page, desktop and phone', () => {
     expect(sum).toContain('Lần phát tới');
     expect(await ap.locator('#summary audio').count()).toBe(1);
     expect(await ap.locator('#summary blockquote').textContent()).toBeTruthy();
+    // The changes in words: titles, Vietnamese labels, unit and channel names; no ids or slugs.
+    const diff = (await ap.locator('#diff').textContent()) ?? '';
+    expect(diff).toContain('Mục phát');
+    expect(diff).toContain('Bản tin sáng');
+    expect(diff).toContain('Âm thanh · Thông thường · Tiếng Việt');
+    expect(diff).toContain('Văn bản');
+    expect(diff).toContain('Xã Tân Trào');
+    expect(diff).toContain('Một lần, lúc');
+    expect(diff).not.toMatch(/\b(audio|text|normal|health) ·|08\/02503|bundle|tiem|ban-tin/);
+    expect(await ap.locator('[data-k="appr:channel"]').textContent()).toBe('Thông báo Tân Trào');
     await ap.screenshot({ path: join(ART, 'approval-summary-desktop.png'), fullPage: true });
     // A rejection needs a reason.
     await ap.click('form[action$="/reject"] button');

@@ -148,10 +148,9 @@ describe('dashboard on the demo province', () => {
     await ctx.close();
   }, 120_000);
 
-  // Passed on this branch before main's agent restructure was merged (station "Đã phát xong" in
-  // about 20 s); since the merge the real agent here stays at "notified" for the emergency: to be
-  // investigated on the agent side, so it is skipped rather than left red.
-  it.skip('emergency progress reaches "finished" on the station', async () => {
+  // The open page follows the emergency's events to the end (it showed "Đã xác minh" for ever
+  // when the dashboard was composed without the content services that emit them).
+  it('emergency progress reaches "finished" on the station', async () => {
     const ctx = await p.chrome.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
     const page = await ctx.newPage();
     await login(page, p.server.url, 'vanhanh', p.password('vanhanh'));

@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { contentPlugin, dashboardPlugin, type FleetServer, startFleetServer } from '@loa/fleet-server';
+import { type FleetServer, standardPlugins, startFleetServer } from '@loa/fleet-server';
 import { rawPublicKey } from '@loa/protocol';
 import { pino } from 'pino';
 import { type Browser as Chromium, chromium, type Page } from 'playwright-core';
@@ -76,7 +76,9 @@ export async function startDemoProvince(opts: {
       loginMaxAttempts: 50,
     },
     logger,
-    plugins: [contentPlugin(), dashboardPlugin({ liveIntervalMs: opts.liveIntervalMs ?? 300 })],
+    // Composed as `npm start` composes it: the dashboard is handed the content services, whose
+    // events (emergency progress among them) drive its live updates.
+    plugins: standardPlugins({ dashboard: { liveIntervalMs: opts.liveIntervalMs ?? 300 } }),
   });
   const boot = server.bootstrap;
   if (!boot) throw new Error('no bootstrap administrator');

@@ -13,7 +13,7 @@ import { Layout } from '../layout.js';
 import { notFoundPage } from '../refusal.js';
 import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
-import { type Change, diffManifests } from '../view-models/diff.js';
+import { type Change, type DiffWords, diffManifests } from '../view-models/diff.js';
 import { targetedDevices } from '../view-models/overview.js';
 import { describeEntry, nextOccurrences } from '../view-models/schedule-words.js';
 import { categoryLabel } from './content.js';
@@ -67,6 +67,40 @@ const CHANGE_KEY: Record<Change['kind'], MsgKey> = {
   removed: 'appr.removed',
   changed: 'appr.changed',
 };
+
+/** A label from the table, or the raw value when the table has none (a new language code). */
+function label(ctx: UiCtx, prefix: string, v: string): string {
+  const key = `${prefix}.${v}` as MsgKey;
+  const out = ctx.t(key);
+  return out === key ? v : out;
+}
+
+/** The diff in words: titles, Vietnamese kinds, priorities, languages, categories, unit names. */
+export function diffWords(ctx: UiCtx, unitName: (path: string) => string): DiffWords {
+  const t = ctx.t;
+  return {
+    item: (i) => {
+      const parts = [
+        label(ctx, 'kind', i.kind),
+        label(ctx, 'priority', i.priority),
+        label(ctx, 'lang', i.lang),
+      ];
+      if (i.category) parts.push(categoryLabel(ctx, i.category));
+      if (i.durationMs) parts.push(formatDuration(i.durationMs));
+      if (i.text !== undefined) parts.push(`“${i.text.length > 80 ? `${i.text.slice(0, 80)}…` : i.text}”`);
+      return parts.join(' · ');
+    },
+    entry: (e) => describeEntry(t, e),
+    unit: unitName,
+    target: (x) => {
+      const parts = [unitName(x.unit)];
+      if (x.groups?.length) parts.push(t('diff.groups', { groups: x.groups.join(', ') }));
+      if (x.devices?.length) parts.push(t('diff.devices', { n: x.devices.length }));
+      return parts.join(', ');
+    },
+    date: (iso) => formatDateTime(iso),
+  };
+}
 
 /** The facts an approver judges, in words (built by the loader). */
 interface Summary {
@@ -157,6 +191,7 @@ function DetailPage(props: {
   reason?: string;
   rollout?: Rollout | undefined;
   names: ReadonlyMap<string, string>;
+  channelName: string;
 }) {
   const { ctx, b } = props;
   const who = (id: string | undefined) => (id ? (props.names.get(id) ?? id) : '—');
@@ -168,8 +203,11 @@ function DetailPage(props: {
       title={b.manifest.description || b.manifest.items.map((i) => i.title).join(' · ') || b.id}
     >
       <p>
-        <BundleState ctx={ctx} state={b.state} /> · {t('prog.channel')} <span title={b.id}>{b.channel}</span>{' '}
-        v{b.version}
+        <BundleState ctx={ctx} state={b.state} /> · {t('prog.channel')}{' '}
+        <span title={`${b.channel} · ${b.id}`} data-k="appr:channel">
+          {props.channelName}
+        </span>{' '}
+        <small class="muted">v{b.version}</small>
         {b.rejectedReason ? (
           <>
             {' '}
@@ -180,19 +218,29 @@ function DetailPage(props: {
       <SummarySection ctx={ctx} b={b} sum={props.sum} />
       <Section title={t('appr.diff')} id="diff">
         {props.prev ? (
-          <p class="muted">
-            ← {props.prev.id} (v{props.prev.version})
+          <p class="muted" title={props.prev.id}>
+            {t('diff.prev', {
+              v: props.prev.version,
+              at: formatDateTime(props.prev.publishedAt ?? props.prev.createdAt),
+            })}
           </p>
         ) : (
           <p class="muted">{t('appr.firstVersion')}</p>
         )}
+        {props.changes.length === 0 ? <p>{t('diff.none')}</p> : null}
         <table class="diff">
           <tbody>
             {props.changes.map((c) => (
               <tr class={c.kind}>
                 <td>{t(CHANGE_KEY[c.kind])}</td>
-                <td>
-                  <code>{c.what}</code> {c.id}
+                <td title={c.id}>
+                  <span class="muted">{t(`diff.${c.what}` as MsgKey)}</span>
+                  {c.label ? (
+                    <>
+                      {' '}
+                      <strong>{c.label}</strong>
+                    </>
+                  ) : null}
                 </td>
                 <td>
                   {c.before ? <del>{c.before}</del> : null}
@@ -318,7 +366,12 @@ async function detail(
       sum={sum}
       b={b}
       prev={prev}
-      changes={diffManifests(prev?.manifest, b.manifest)}
+      changes={diffManifests(
+        prev?.manifest,
+        b.manifest,
+        diffWords(ctx, (p) => units.get(p)?.name ?? p),
+      )}
+      channelName={b.manifest.description || prev?.manifest.description || b.channel}
       canApprove={can(user.role, 'bundle.approve')}
       canPublish={can(user.role, 'bundle.publish')}
       {...(errors ? { errors } : {})}
