@@ -74,5 +74,15 @@ export const DisplayConfigSchema = z.strictObject({
       startGraceS: int(5, 600).default(30),
     })
     .default({ heartbeatS: 15, stuckS: 10, startGraceS: 30 }),
+  /** Screenshots uploaded to the fleet server (on a signed command, and periodically if set). */
+  screenshots: z
+    .strictObject({
+      /** JPEG is a tenth of a PNG's size over 4G; PNG is lossless. */
+      format: z.enum(['jpeg', 'png'], { error: 'phải là "jpeg" hoặc "png"' }).default('jpeg'),
+      quality: int(30, 100).default(75),
+      /** Upload one every this many seconds (absent: only on command). */
+      everyS: int(60, 86_400).optional(),
+    })
+    .default({ format: 'jpeg', quality: 75 }),
 });
 export type DisplayConfig = z.infer<typeof DisplayConfigSchema>;

@@ -22,6 +22,7 @@ import type { HttpFetch } from './http/client.js';
 import { type ActiveBundle, BundleStore } from './services/content/bundle-store.js';
 import { loadPinnedRoots, TrustStore } from './services/content/trust-store.js';
 import type { DisplayService } from './services/display/display-service.js';
+import type { ScreenshotUploader } from './services/display/screenshot-uploader.js';
 import { stationExecutors } from './services/fleet/command-executors.js';
 import { CommandHandler } from './services/fleet/commands.js';
 import {
@@ -230,6 +231,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     const readyMs = performance.now() - t0;
 
     let display: DisplayService | undefined;
+    let screenshots: ScreenshotUploader | undefined;
     const health = new HealthCollector({
       agentVersion: AGENT_VERSION,
       clock,
@@ -271,6 +273,22 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       });
       await display.start();
       started('display', display, (d) => d.stop());
+      const { ScreenshotUploader } = await import('./services/display/screenshot-uploader.js');
+      const shots = config.display.screenshots;
+      const board = display;
+      screenshots = new ScreenshotUploader({
+        capture: () => board.screenshot({ format: shots.format, quality: shots.quality }),
+        format: shots.format,
+        api: () => creds()?.endpoints.api,
+        headers: deviceHeaders,
+        clock,
+        timers: globalTimers,
+        logger: log,
+        ...(shots.everyS ? { everyMs: shots.everyS * 1000 } : {}),
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      });
+      screenshots.start();
+      started('screenshots', screenshots, (u) => u.stop());
     }
 
     const relayTest = relayTester({ gate: hw.amplifier, onAir: () => player.status().onAir !== null });
@@ -301,6 +319,9 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         sendHealthNow: async () => link?.sendHealthNow(),
         reboot,
         ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        ...(screenshots
+          ? { screenshot: (id: string) => (screenshots as ScreenshotUploader).takeAndUpload(id) }
+          : {}),
       }),
     });
     await commands.start();

@@ -12,6 +12,8 @@ export const CommandActionSchema = z.enum([
   'relay-test',
   'sync',
   'reboot',
+  /** A noticeboard photographs its screen (DevTools) and uploads the picture. */
+  'screenshot',
 ]);
 export type CommandAction = z.infer<typeof CommandActionSchema>;
 

@@ -1,11 +1,12 @@
 /**
  * The quick-start demo as a newcomer runs it: first start seeds the demo province and prints the
  * dashboard address and logins; the simulated stations play the announcement scheduled a minute
- * after start (signed proofs in their journals); Ctrl-C stops cleanly; a second start reuses the
+ * after start (signed proofs in their journals); the noticeboards show the published bulletin
+ * and send a screenshot of it; Ctrl-C stops cleanly; a second start reuses the
  * data directory without seeding again.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +112,22 @@ describe('npm start (quick-start demo)', () => {
     }
     expect(new Set(started.map((p) => p.deviceId)).size).toBe(14);
     for (const p of started) expect(p.signatures).toHaveLength(1);
+    // the two noticeboards show the published bulletin on their screens (headless Chromium on the
+    // kiosk page: signed proofs of display) and have sent the server a screenshot of it
+    const shown = journals()
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l)];
+        } catch {
+          return [];
+        }
+      })
+      .filter((p) => p.kind === 'display' && p.itemId === 'lich-tiem' && p.outcome === 'started');
+    expect(new Set(shown.map((p) => p.deviceId)).size).toBe(2);
+    const shots = join(dataDir, 'screenshots');
+    const boards = existsSync(shots) ? readdirSync(shots) : [];
+    expect(boards).toHaveLength(2);
+    for (const b of boards) expect(readdirSync(join(shots, b)).some((f) => f.endsWith('.jpg'))).toBe(true);
     expect(await stopDemo(demo.proc)).toBe(0);
     expect(demo.output()).toContain('đã dừng');
   }, 420_000);

@@ -17,7 +17,8 @@ import { LoaError } from '@loa/protocol';
 export interface HttpRequestInit {
   method?: string;
   headers?: Record<string, string>;
-  body?: string;
+  /** A string is sent as UTF-8; bytes as they are (screenshot uploads). */
+  body?: string | Uint8Array;
   signal?: AbortSignal;
 }
 
@@ -102,7 +103,12 @@ async function once(
   const signal = init.signal;
   if (signal?.aborted) throw abortReason(signal);
   return new Promise<IncomingMessage>((resolve, reject) => {
-    const body = init.body === undefined ? undefined : Buffer.from(init.body, 'utf8');
+    const body =
+      init.body === undefined
+        ? undefined
+        : typeof init.body === 'string'
+          ? Buffer.from(init.body, 'utf8')
+          : Buffer.from(init.body.buffer, init.body.byteOffset, init.body.byteLength);
     const req = request(
       url,
       {

@@ -46,6 +46,10 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   CAP_AREA_UNKNOWN: 422,
   CAP_REFERENCE_UNKNOWN: 422,
   TTS_FAILED: 422,
+  // noticeboard screenshots: a picture that is not one
+  SCREENSHOT_NOT_IMAGE: 415,
+  SCREENSHOT_TYPE_MISMATCH: 415,
+  SCREENSHOT_EMPTY: 422,
 };
 
 /** HTTP status of an error code: explicit table, then suffix rules, then 400 (bad input). */

@@ -18,6 +18,7 @@ import { registerContentRoutes } from '../http/routes/content.js';
 import { registerEmergencyRoutes } from '../http/routes/emergency.js';
 import { registerIngestRoutes } from '../http/routes/ingest.js';
 import { registerRolloutRoutes } from '../http/routes/rollouts.js';
+import { registerScreenshotRoutes } from '../http/routes/screenshots.js';
 import { registerTrustRoutes } from '../http/routes/trust.js';
 import type { ServerPlugin } from '../server-plugin.js';
 import { AlertEngine, type AlertEngineOptions } from '../services/alert-engine.js';
@@ -28,6 +29,7 @@ import { EmergencyService } from '../services/emergency-service.js';
 import { IngestService } from '../services/ingest-service.js';
 import { Notifier, type Urls } from '../services/notifier.js';
 import { Publisher, type PublisherOptions } from '../services/publisher.js';
+import { ScreenshotStore, type ScreenshotStoreOptions } from '../services/screenshot-store.js';
 import { loadOrCreateMasterKey, Signer } from '../services/signer.js';
 import { Transcoder, type TranscoderOptions } from '../services/transcoder.js';
 import { TrustService } from '../services/trust-service.js';
@@ -45,6 +47,8 @@ export interface ContentServicesOptions {
   publisher?: PublisherOptions;
   alerts?: AlertEngineOptions;
   webhooks?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+  /** Noticeboard screenshots: size cap and how many are kept per device. */
+  screenshots?: Pick<ScreenshotStoreOptions, 'maxBytes' | 'keep'>;
 }
 
 /** The content side's route modules, each handed the services it uses. */
@@ -60,6 +64,7 @@ export function contentRoutes(s: ContentServices): RouteModule[] {
     (ctx) => registerIngestRoutes(ctx, s),
     (ctx) => registerBlobRoutes(ctx, s),
     (ctx) => registerCommandRoutes(ctx, s),
+    (ctx) => registerScreenshotRoutes(ctx, s.screenshots),
   ];
 }
 
@@ -148,6 +153,7 @@ export async function createContentServices(
     ...opts.webhooks,
   });
   const emergency = new EmergencyService({ store, blobs, transcoder, signer, trust, notifier, logger, now });
+  const screenshots = new ScreenshotStore({ dir: join(dataDir, 'screenshots'), now, ...opts.screenshots });
 
   ingest.addHooks({
     onState: (s) => alerts.evaluate(s),
@@ -201,6 +207,7 @@ export async function createContentServices(
     alerts,
     webhooks,
     emergency,
+    screenshots,
     async start() {
       await blobs.start();
       await trust.start();

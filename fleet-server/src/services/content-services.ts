@@ -10,6 +10,7 @@ import type { EmergencyService } from './emergency-service.js';
 import type { IngestService } from './ingest-service.js';
 import type { Notifier } from './notifier.js';
 import type { Publisher } from './publisher.js';
+import type { ScreenshotStore } from './screenshot-store.js';
 import type { Signer } from './signer.js';
 import type { Transcoder } from './transcoder.js';
 import type { TrustService } from './trust-service.js';
@@ -27,6 +28,8 @@ export interface ContentServices {
   alerts: AlertEngine;
   webhooks: WebhookService;
   emergency: EmergencyService;
+  /** Noticeboard screenshots, kept per device. */
+  screenshots: ScreenshotStore;
   start(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -4,7 +4,10 @@
  * communes of the former Sơn Dương district, a demo trust root (DATA_DIR/demo-keys, demo only),
  * editor/approver/operator users, spoken Vietnamese bulletins and a programme at 05:30 and 17:00,
  * publishes an announcement a few minutes after each start, then runs 12 simulated stations and
- * 2 noticeboards (the real agent over simulated hardware) enrolled with real tokens.
+ * 2 noticeboards (the real agent over simulated hardware) enrolled with real tokens. Each
+ * noticeboard runs its screen for real: the kiosk page on 127.0.0.1 shown by a headless Debian
+ * Chromium (about 150 MB each), which proves what it displays and sends a screenshot to the
+ * dashboard every few minutes; without /usr/bin/chromium the boards run a simulated screen.
  * Prints the dashboard address and the logins; Ctrl-C stops cleanly.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -105,6 +108,19 @@ function readState(
   return JSON.parse(readFileSync(path, 'utf8'));
 }
 
+/** Seconds between the demo boards' periodic screenshots. */
+const DEMO_SCREENSHOT_S = 120;
+
+/** A demo noticeboard's screen: headless Chromium on its kiosk page when Debian's is installed. */
+function demoDisplay(unitName: string, chromium = existsSync('/usr/bin/chromium')) {
+  return {
+    port: 0,
+    unitName,
+    browser: chromium ? { driver: 'chromium', headless: true, width: 1280, height: 720 } : { driver: 'sim' },
+    screenshots: { format: 'jpeg', quality: 75, ...(chromium ? { everyS: DEMO_SCREENSHOT_S } : {}) },
+  };
+}
+
 function demoStations(server: FleetServer, state: DemoState, rootPem: string, dataDir: string): SimStation[] {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
   const out: SimStation[] = [];
@@ -137,6 +153,9 @@ function demoStations(server: FleetServer, state: DemoState, rootPem: string, da
             logLevel: process.env.LOG_LEVEL ?? 'warn',
             // one station of Trung Yên has a faulty amplifier, so the dashboard has an alert to show
             ampFault: kind === 'station' && c.unit === '08/02509' && i === 3,
+            ...(kind === 'noticeboard'
+              ? { display: demoDisplay(`UBND ${c.name.replace(/^(Xã|Thị trấn)/, (w) => w.toLowerCase())}`) }
+              : {}),
           },
           logger,
         ),

@@ -2,7 +2,8 @@
  * One simulated device: the REAL agent (startAgent from @loa/agent: enrolment, trust store,
  * bundle store with HTTP download and verification, scheduler and player, signed proof journal,
  * mqtt.js fleet link) with simulated GPIO, modem and audio timing, its traffic through its own
- * link proxy (4G latency/loss), and fault switches: power cut, faulty amplifier.
+ * link proxy (4G latency/loss), and fault switches: power cut, faulty amplifier. A noticeboard
+ * given a `display` section also runs its screen: the kiosk page and a headless Chromium.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +33,11 @@ export interface SimStationSpec {
   clockDriftPpm?: number;
   logLevel: string;
   ampFault: boolean;
+  /**
+   * A noticeboard's screen: the agent config's `display` section (kiosk page on 127.0.0.1, its
+   * browser). Absent: the device runs without a screen, as the audio-only simulator does.
+   */
+  display?: Record<string, unknown>;
 }
 
 export type StationState = 'stopped' | 'starting' | 'running' | 'power-cut';
@@ -131,6 +137,7 @@ export class SimStation {
         },
         audio: { driver: 'sim', output: { type: 'null' } },
         technician: { enabled: false },
+        ...(this.spec.display ? { display: this.spec.display } : {}),
         log: { level: this.spec.logLevel },
       },
       join(this.spec.dataDir, '..'),

@@ -74,6 +74,7 @@ async function setup(opts: { boot?: number } = {}) {
       relayTest: () => record('relay-test'),
       sync: () => record('sync'),
       reboot: () => record('reboot'),
+      screenshot: () => record('screenshot'),
     },
   });
   await commands.start();
@@ -252,6 +253,7 @@ describe('FleetLink with a real aedes broker', () => {
           relayTest: async () => undefined,
           sync: async () => undefined,
           reboot: async () => undefined,
+          screenshot: async () => undefined,
         },
       });
     const a = make();

@@ -28,6 +28,8 @@ export interface DemoDevice {
   unit: string;
   kind: 'station' | 'noticeboard';
   index: number;
+  /** A noticeboard's screen: the agent config's `display` section (absent: no screen). */
+  display?: Record<string, unknown>;
 }
 
 export interface DemoProvince {
@@ -108,6 +110,7 @@ export async function startDemoProvince(opts: {
           warmupMs: 300,
           logLevel: process.env.LOG_LEVEL ?? 'silent',
           ampFault: false,
+          ...(d.display ? { display: d.display } : {}),
         },
         logger,
       ),

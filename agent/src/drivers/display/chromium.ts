@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { LoaError } from '@loa/protocol';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import type { DisplayDriver } from './types.js';
+import type { DisplayDriver, ScreenshotOptions } from './types.js';
 
 export interface ChromiumOptions {
   mode: 'spawn' | 'attach';
@@ -145,12 +145,14 @@ export class ChromiumDisplay implements DisplayDriver {
     await this.launch(url);
   }
 
-  async screenshot(): Promise<Buffer> {
+  async screenshot(options: ScreenshotOptions = {}): Promise<Buffer> {
     const targets = await this.json<CdpTarget[]>('/json/list');
     const page = targets.find((t) => t.type === 'page' && t.webSocketDebuggerUrl);
     if (!page?.webSocketDebuggerUrl) throw new LoaError('DISPLAY_NO_PAGE', 'the browser shows no page');
+    const format = options.format ?? 'png';
     const r = await cdpCall<{ data: string }>(page.webSocketDebuggerUrl, 'Page.captureScreenshot', {
-      format: 'png',
+      format,
+      ...(format === 'jpeg' ? { quality: options.quality ?? 75 } : {}),
     });
     return Buffer.from(r.data, 'base64');
   }

@@ -10,11 +10,17 @@ export interface DisplayDriver {
   start(url: string): Promise<void>;
   /** Restarts the browser on the same page (the watchdog's remedy). */
   restart(): Promise<void>;
-  /** A PNG of what the page shows (DevTools `Page.captureScreenshot`). */
-  screenshot(): Promise<Buffer>;
+  /** A picture of what the page shows (DevTools `Page.captureScreenshot`), PNG by default. */
+  screenshot(options?: ScreenshotOptions): Promise<Buffer>;
   /** Whether the browser process is running. */
   running(): boolean;
   stop(): Promise<void>;
+}
+
+export interface ScreenshotOptions {
+  format?: 'png' | 'jpeg';
+  /** JPEG quality 0–100. */
+  quality?: number;
 }
 
 export type PowerControl = 'cec' | 'wlr-randr' | 'none';

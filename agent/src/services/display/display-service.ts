@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { DisplayConfig } from '../../config-display.js';
 import { screenShouldBeOn } from '../../domain/display/screen-schedule.js';
 import type { PlanBundle, Slot, StationPolicy } from '../../domain/scheduler/types.js';
-import type { DisplayDriver, ScreenPower } from '../../drivers/display/types.js';
+import type { DisplayDriver, ScreenPower, ScreenshotOptions } from '../../drivers/display/types.js';
 import type { PlayerClock, ProgrammeSource, ProofSink } from '../playback/ports.js';
 import { DisplayLane } from './display-lane.js';
 import { createKioskApp } from './kiosk-app.js';
@@ -164,9 +164,9 @@ export class DisplayService {
     if (this.started) this.applyPower();
   }
 
-  /** PNG of the screen (DevTools). */
-  screenshot(): Promise<Buffer> {
-    return this.o.driver.screenshot();
+  /** A picture of the screen (DevTools): PNG unless asked otherwise. */
+  screenshot(options?: ScreenshotOptions): Promise<Buffer> {
+    return this.o.driver.screenshot(options);
   }
 
   /** The screen's part of health. */

@@ -2,9 +2,9 @@
  * What each remote command does on this station (the command handler checks a command first,
  * then runs its executor): play now, stop, volume and test tone go to the player; relay test to
  * the amplifier; sync polls the modem, refreshes the trust policy and sends health now; reboot
- * asks the system to restart.
+ * asks the system to restart; screenshot (noticeboards) captures the screen and uploads it.
  */
-import type { Command } from '@loa/protocol';
+import { type Command, LoaError } from '@loa/protocol';
 import type { HttpFetch } from '../../http/client.js';
 import { fetchTrustPolicy, type TrustStore } from '../content/trust-store.js';
 import type { Player } from '../playback/player.js';
@@ -28,6 +28,8 @@ export interface StationControls {
   /** Delay before reboot() runs, so the command's result can leave first; default 500 ms. */
   rebootDelayMs?: number;
   fetch?: HttpFetch;
+  /** A noticeboard's screenshot upload (absent: the station has no screen). */
+  screenshot?: (commandId: string) => Promise<unknown>;
 }
 
 export function stationExecutors(s: StationControls): CommandExecutors {
@@ -49,6 +51,10 @@ export function stationExecutors(s: StationControls): CommandExecutors {
     },
     reboot: async () => {
       setTimeout(s.reboot, s.rebootDelayMs ?? 500);
+    },
+    screenshot: async (cmd) => {
+      if (!s.screenshot) throw new LoaError('DISPLAY_NOT_PRESENT', 'Trạm này không có màn hình để chụp');
+      await s.screenshot(cmd.id);
     },
   };
 }

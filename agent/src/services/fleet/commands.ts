@@ -32,6 +32,8 @@ export interface CommandExecutors {
   relayTest(params: Params, cmd: Command): Promise<void>;
   sync(cmd: Command): Promise<void>;
   reboot(cmd: Command): Promise<void>;
+  /** A noticeboard photographs its screen and uploads the picture. */
+  screenshot(cmd: Command): Promise<void>;
 }
 
 export interface CommandHandlerOptions {
@@ -155,6 +157,8 @@ export class CommandHandler {
         return x.sync(cmd);
       case 'reboot':
         return x.reboot(cmd);
+      case 'screenshot':
+        return x.screenshot(cmd);
     }
   }
 }

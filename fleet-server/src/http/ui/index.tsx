@@ -97,6 +97,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
         }),
       );
       detach.push(content.emergency.on((e) => hub.markTopic(`emergency:${e.bundleId}`)));
+      detach.push(content.screenshots.onAdded((m) => hub.markDevice(m.deviceId)));
     } else detach.push(deps.broker.onDeviceMessage((m) => hub.markDevice(m.deviceId)));
   };
   const release = () => {
@@ -151,6 +152,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
         view = deviceLiveView(s, ctx, d.id, {
           proofSeq: Number(c.req.query('seq') ?? 0) || 0,
           healthAt: c.req.query('h') || undefined,
+          shotId: c.req.query('shot') || undefined,
         });
     } else if (page === 'emergency' && arg) view = emergencyLiveView(s, c, ctx, parseIds(arg));
     if (!view) return c.text('', 404);

@@ -1,5 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Device page: health, charts, proofs timeline, bundles/rollout, commands. */
+import type { Child } from 'hono/jsx';
 import { Ago, Badge, Csrf, Empty, formatDuration, Section } from '../components.js';
 import { type UiCtx, ui } from '../context.js';
 import type { MsgKey } from '../i18n/index.js';
@@ -89,7 +90,14 @@ function ProofTable(props: { ctx: UiCtx; rows: ProofRow[] }) {
   );
 }
 
-export function DevicePage(props: { ctx: UiCtx; vm: DeviceVm; canCommand: boolean; liveUrl: string }) {
+export function DevicePage(props: {
+  ctx: UiCtx;
+  vm: DeviceVm;
+  canCommand: boolean;
+  liveUrl: string;
+  /** A noticeboard's screen section (device-screen.tsx). */
+  screen?: Child;
+}) {
   const { ctx, vm } = props;
   const t = ctx.t;
   const d = vm.device;
@@ -231,6 +239,7 @@ export function DevicePage(props: { ctx: UiCtx; vm: DeviceVm; canCommand: boolea
           </Section>
         ) : null}
       </div>
+      {props.screen ?? null}
       <Section title={t('device.charts')}>
         <div class="grid">
           <div

@@ -3,6 +3,7 @@
 import type { Hono } from 'hono';
 import type { BundleRecord } from '../../../domain/model.js';
 import { can, inScope } from '../../../domain/rbac.js';
+import type { ScreenshotMeta } from '../../../services/screenshot-store.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { callApi } from '../api-client.js';
 import { type UiCtx, ui } from '../context.js';
@@ -12,6 +13,7 @@ import { notFoundPage } from '../refusal.js';
 import { checkFormCsrf, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { buildDevice, type DeviceVm, healthSeries } from '../view-models/device.js';
 import { deviceState } from '../view-models/fleet.js';
+import { ScreenSection, screenKey } from './device-screen.js';
 import { COMMANDS, DevicePage, proofKey, type UiCommand } from './device-view.js';
 import { STATE_TONE, stateLabel } from './fleet-view.js';
 
@@ -50,10 +52,11 @@ export function deviceLiveView(
   s: UiServer,
   ctx: UiCtx,
   id: string,
-  shown: { proofSeq: number; healthAt: string | undefined },
+  shown: { proofSeq: number; healthAt: string | undefined; shotId?: string | undefined },
 ): LiveView {
   let lastProof = shown.proofSeq;
   let lastHealth = shown.healthAt;
+  let lastShot = shown.shotId;
   return {
     wantsDevice: (d) => d === id,
     wantsTopic: () => false,
@@ -71,6 +74,11 @@ export function deviceLiveView(
         // a play or a tone started or ended: on air and the amplifier come from the proof
         set[`dev:${id}:health`] = { r: true };
       }
+      if (device.kind === 'noticeboard' && s.content) {
+        const shot = (await s.content.screenshots.latest(id))?.id;
+        if (shot !== lastShot) set[screenKey(id)] = { r: true };
+        lastShot = shot;
+      }
       const h = s.deps.store.health.latest(id)?.receivedAt;
       if (h !== lastHealth) {
         lastHealth = h;
@@ -80,6 +88,9 @@ export function deviceLiveView(
     },
   };
 }
+
+/** The command buttons, and the noticeboard's screenshot button of its screen section. */
+const ALL_COMMANDS = [...COMMANDS, 'screenshot'] as const;
 
 export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
   /** The device page, optionally with an error message at the top (a refused command). */
@@ -94,7 +105,7 @@ export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
     if (!vm) return notFoundPage(c, g.ctx);
     let ctx: UiCtx = error ? { ...g.ctx, flash: { kind: 'error', text: error } } : g.ctx;
     const sent = c.req.query('ok') === 'device.cmd.sent' ? c.req.query('id') : undefined;
-    if (!error && sent && (COMMANDS as readonly string[]).includes(sent))
+    if (!error && sent && (ALL_COMMANDS as readonly string[]).includes(sent))
       ctx = {
         ...ctx,
         flash: {
@@ -105,13 +116,35 @@ export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
           }),
         },
       };
+    const canCommand = can(g.user.role, 'device.command');
+    // through the API, so the page shows pictures whenever the server keeps them
+    const shots =
+      vm.device.kind === 'noticeboard'
+        ? await callApi<{ screenshots: ScreenshotMeta[] }>(
+            s.api,
+            c,
+            'GET',
+            `/devices/${encodeURIComponent(vm.device.id)}/screenshots`,
+          )
+        : undefined;
+    const latestShot = shots?.ok ? shots.data.screenshots[0] : undefined;
+    const screen = shots?.ok ? (
+      <ScreenSection
+        ctx={ctx}
+        deviceId={vm.device.id}
+        name={vm.device.name || vm.device.id}
+        latest={latestShot}
+        canCommand={canCommand}
+      />
+    ) : undefined;
     return c.html(
       <DevicePage
         ctx={ctx}
         vm={vm}
-        canCommand={can(g.user.role, 'device.command')}
+        screen={screen}
+        canCommand={canCommand}
         liveUrl={ui(
-          `/live/device/${encodeURIComponent(vm.device.id)}?seq=${vm.proofs[0]?.seq ?? 0}&h=${encodeURIComponent(vm.healthAt ?? '')}`,
+          `/live/device/${encodeURIComponent(vm.device.id)}?seq=${vm.proofs[0]?.seq ?? 0}&h=${encodeURIComponent(vm.healthAt ?? '')}${latestShot ? `&shot=${latestShot.id}` : ''}`,
         )}
       />,
       status as 200,
@@ -141,9 +174,10 @@ export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
     const f = await readForm(c);
     checkFormCsrf(c, f);
     const id = c.req.param('id');
-    const action = str(f, 'action') as UiCommand;
+    const action = str(f, 'action') as UiCommand | 'screenshot';
     const back = ui(`/devices/${encodeURIComponent(id)}`);
-    if (!(COMMANDS as readonly string[]).includes(action)) return page(c, g, id, g.ctx.t('err.invalid'), 400);
+    if (!(ALL_COMMANDS as readonly string[]).includes(action))
+      return page(c, g, id, g.ctx.t('err.invalid'), 400);
     const params: Record<string, number> = {};
     if (action === 'volume') {
       const v = Number(str(f, 'volume'));
