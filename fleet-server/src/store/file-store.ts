@@ -92,6 +92,15 @@ export function createFileStore(o: FileStoreOptions): Store {
     get trust() {
       return registry.trust;
     },
+    get feedback() {
+      return registry.feedback;
+    },
+    get ratings() {
+      return registry.ratings;
+    },
+    get pushSubscriptions() {
+      return registry.pushSubscriptions;
+    },
     audit,
     health,
     proofs,

@@ -18,10 +18,13 @@ import type {
   ContentRecord,
   DeviceRecord,
   EnrolmentTokenRecord,
+  FeedbackRecord,
   GroupRecord,
   HealthEntry,
   Instant,
   ProofEntry,
+  PushSubscriptionRecord,
+  RatingRecord,
   RolloutRecord,
   SessionRecord,
   SigningKeyRecord,
@@ -179,6 +182,10 @@ export interface Store {
   rollouts: RolloutRepository;
   alerts: Repository<AlertRecord>;
   trust: TrustRepository;
+  /** Citizens' feedback per unit, its ratings of public bulletins, Web Push subscriptions. */
+  feedback: Repository<FeedbackRecord>;
+  ratings: Repository<RatingRecord>;
+  pushSubscriptions: Repository<PushSubscriptionRecord>;
   audit: AuditLog;
   health: HealthStream;
   proofs: ProofStream;

@@ -1,3 +1,4 @@
+import { enCitizens } from './en-citizens.js';
 import { enOps } from './en-ops.js';
 import type { MsgKey } from './vi.js';
 
@@ -381,4 +382,5 @@ export const en: Record<MsgKey, string> = {
   'alert.acknowledged': 'Acknowledged',
   'alert.resolved': 'Resolved',
   ...enOps,
+  ...enCitizens,
 };

@@ -1,4 +1,5 @@
 /** Vietnamese: the default language of the dashboard. Every other table must have the same keys. */
+import { viCitizens } from './vi-citizens.js';
 import { viOps } from './vi-ops.js';
 
 const base = {
@@ -381,6 +382,6 @@ const base = {
   'alert.resolved': 'Đã xử lý',
 } as const;
 
-export const vi = { ...base, ...viOps } as const;
+export const vi = { ...base, ...viOps, ...viCitizens } as const;
 
 export type MsgKey = keyof typeof vi;
