@@ -41,6 +41,41 @@ export function photoRefusal(b: Buffer, maxBytes: number): { code: string; messa
   return undefined;
 }
 
+/**
+ * The picture size a file declares in its header (JPEG SOFn, PNG IHDR, WebP VP8/VP8L/VP8X),
+ * read without decoding anything; undefined when no header is found.
+ */
+export function declaredSize(b: Buffer): { width: number; height: number } | undefined {
+  if (b[0] === 0xff && b[1] === 0xd8) {
+    let i = 2;
+    while (i + 9 < b.length) {
+      if (b[i] !== 0xff) return undefined;
+      const marker = b[i + 1] as number;
+      if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+        i += 2;
+        continue;
+      }
+      const len = b.readUInt16BE(i + 2);
+      const sof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+      if (sof) return { height: b.readUInt16BE(i + 5), width: b.readUInt16BE(i + 7) };
+      i += 2 + len;
+    }
+    return undefined;
+  }
+  if (b.length >= 24 && b.toString('latin1', 12, 16) === 'IHDR')
+    return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+  if (b.length >= 30 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') {
+    const chunk = b.toString('latin1', 12, 16);
+    if (chunk === 'VP8X') return { width: b.readUIntLE(24, 3) + 1, height: b.readUIntLE(27, 3) + 1 };
+    if (chunk === 'VP8 ') return { width: b.readUInt16LE(26) & 0x3fff, height: b.readUInt16LE(28) & 0x3fff };
+    if (chunk === 'VP8L') {
+      const v = b.readUInt32LE(21);
+      return { width: (v & 0x3fff) + 1, height: ((v >> 14) & 0x3fff) + 1 };
+    }
+  }
+  return undefined;
+}
+
 export class PhotoIntake {
   readonly #o: typeof PHOTO_DEFAULTS;
   constructor(opts: PhotoOptions = {}) {
@@ -55,7 +90,19 @@ export class PhotoIntake {
   async reencode(bytes: Buffer, tmp: (suffix: string) => string): Promise<Buffer> {
     const refusal = photoRefusal(bytes, this.#o.maxBytes);
     if (refusal) throw new LoaError(refusal.code, refusal.message);
-    const input = tmp('.img');
+    const demuxer = { 'image/jpeg': 'jpeg_pipe', 'image/png': 'png_pipe', 'image/webp': 'webp_pipe' }[
+      sniffBytes(bytes.subarray(0, 64)).mediaType ?? ''
+    ];
+    if (!demuxer) throw new LoaError('PHOTO_TYPE', 'Chỉ nhận ảnh JPEG, PNG hoặc WebP');
+    const declared = declaredSize(bytes);
+    if (
+      declared &&
+      (declared.width * declared.height > this.#o.maxPixels ||
+        declared.width > 20_000 ||
+        declared.height > 20_000)
+    )
+      throw new LoaError('PHOTO_DIMENSIONS', 'Ảnh có kích thước bất thường', { details: declared });
+    const input = tmp('.bin');
     const output = tmp('.jpg');
     await writeFile(input, bytes, { mode: 0o600 });
     const probe = await runProcess(
@@ -108,6 +155,8 @@ export class PhotoIntake {
         '-max_pixels',
         String(this.#o.maxPixels),
         ...INPUT_GUARD,
+        '-f',
+        demuxer,
         '-i',
         input,
         '-frames:v',
