@@ -225,6 +225,10 @@ export const ContentRecordSchema = z.object({
   createdAt: Instant,
   /** Extra facts owned by the publisher (transcode settings, source format…). */
   meta: JsonObject.optional(),
+  /** Shown on the unit's public page once a published programme carries it (the editor's choice). */
+  public: z.boolean().optional(),
+  /** A short survey citizens may answer beside the bulletin on the public page. */
+  survey: z.object({ question: z.string(), options: z.array(z.string()) }).optional(),
 });
 export type ContentRecord = z.infer<typeof ContentRecordSchema>;
 
@@ -336,3 +340,69 @@ export const ProofEntrySchema = z.object({
   proof: ProofSchema,
 });
 export type ProofEntry = z.infer<typeof ProofEntrySchema>;
+
+// ---------------------------------------------------------------- citizens: feedback, ratings, push
+export const FEEDBACK_STATUSES = ['new', 'assigned', 'answered', 'closed'] as const;
+export const FeedbackStatusSchema = z.enum(FEEDBACK_STATUSES);
+export type FeedbackStatus = z.infer<typeof FeedbackStatusSchema>;
+export const FEEDBACK_TOPICS = ['question', 'complaint', 'speaker', 'suggestion', 'policy', 'other'] as const;
+export const FeedbackTopicSchema = z.enum(FEEDBACK_TOPICS);
+export type FeedbackTopic = z.infer<typeof FeedbackTopicSchema>;
+
+/** A citizen's feedback (phản ánh, kiến nghị) to a unit, and its handling by the unit's staff. */
+export const FeedbackRecordSchema = z.object({
+  id: z.string(),
+  unit: z.string(),
+  topic: FeedbackTopicSchema,
+  text: z.string(),
+  /** Optional contact (phone or e-mail) the citizen gave for the answer. */
+  contact: z.string().optional(),
+  /** Re-encoded photo (metadata stripped), a blob in the blob store. */
+  photo: z.object({ sha256: z.string(), size: z.number().int(), mediaType: z.string() }).optional(),
+  status: FeedbackStatusSchema,
+  createdAt: Instant,
+  /** When an answer is due (the unit's deadline). */
+  dueAt: Instant,
+  assignedTo: z.string().optional(),
+  assignedAt: Instant.optional(),
+  answer: z.string().optional(),
+  answeredBy: z.string().optional(),
+  answeredAt: Instant.optional(),
+  /** The answer is shown on the unit's public page. */
+  answerPublic: z.boolean().optional(),
+  /** How the answer reached the contact: sent through a webhook, or pending for staff to deliver. */
+  delivery: z.enum(['sent', 'pending']).optional(),
+  /** Bundle draft made from the answer, for broadcast. */
+  bundleId: z.string().optional(),
+  closedAt: Instant.optional(),
+  /** Keyed hash of the sender's address (never the address itself), for rate limits and abuse review. */
+  sender: z.string(),
+  updatedAt: Instant,
+});
+export type FeedbackRecord = z.infer<typeof FeedbackRecordSchema>;
+
+/** A citizen's rating of a public bulletin (1–5) and/or answer to its survey. */
+export const RatingRecordSchema = z.object({
+  id: z.string(),
+  unit: z.string(),
+  contentId: z.string(),
+  stars: z.number().int().min(1).max(5).optional(),
+  /** Index of the chosen survey option. */
+  choice: z.number().int().optional(),
+  sender: z.string(),
+  createdAt: Instant,
+});
+export type RatingRecord = z.infer<typeof RatingRecordSchema>;
+
+/** A browser's Web Push subscription for a unit's emergencies. */
+export const PushSubscriptionRecordSchema = z.object({
+  /** SHA-256 (hex) of the endpoint URL. */
+  id: z.string(),
+  unit: z.string(),
+  endpoint: z.string(),
+  keys: z.object({ p256dh: z.string(), auth: z.string() }),
+  createdAt: Instant,
+  /** Last delivery failure (a 404/410 from the push service removes the subscription). */
+  failedAt: Instant.optional(),
+});
+export type PushSubscriptionRecord = z.infer<typeof PushSubscriptionRecordSchema>;

@@ -22,14 +22,23 @@ export const PERMISSIONS = [
   'alert.manage',
   'trust.manage',
   'token.manage',
+  'feedback.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const ROLE_PERMISSIONS: Record<UserRole, readonly Permission[]> = {
   administrator: PERMISSIONS,
-  editor: ['read', 'content.write', 'bundle.compose', 'token.manage'],
+  editor: ['read', 'content.write', 'bundle.compose', 'token.manage', 'feedback.manage'],
   approver: ['read', 'bundle.approve', 'bundle.publish', 'emergency.send', 'token.manage'],
-  operator: ['read', 'device.command', 'device.approve', 'alert.manage', 'emergency.send', 'token.manage'],
+  operator: [
+    'read',
+    'device.command',
+    'device.approve',
+    'alert.manage',
+    'emergency.send',
+    'token.manage',
+    'feedback.manage',
+  ],
   technician: ['read', 'enrol.manage', 'device.approve', 'token.manage'],
   viewer: ['read'],
 };

@@ -3,6 +3,7 @@
  * (CAP intake, the event stream, spoken bulletins), then the dashboard fed by it.
  */
 import type { ServerPlugin } from '../server-plugin.js';
+import { type CitizensPluginOptions, citizensPlugin } from './citizens.js';
 import { type ContentServicesOptions, contentPlugin } from './content.js';
 import { type DashboardPluginOptions, dashboardPlugin } from './dashboard.js';
 import { integrationsPlugin } from './integrations.js';
@@ -10,9 +11,15 @@ import { integrationsPlugin } from './integrations.js';
 export interface StandardPluginsOptions {
   content?: ContentServicesOptions;
   dashboard?: Omit<DashboardPluginOptions, 'content'>;
+  citizens?: Omit<CitizensPluginOptions, 'content'>;
 }
 
 export function standardPlugins(options: StandardPluginsOptions = {}): ServerPlugin[] {
   const content = contentPlugin(options.content);
-  return [content, integrationsPlugin({ content }), dashboardPlugin({ ...options.dashboard, content })];
+  return [
+    content,
+    integrationsPlugin({ content }),
+    dashboardPlugin({ ...options.dashboard, content }),
+    citizensPlugin({ ...options.citizens, content }),
+  ];
 }

@@ -27,6 +27,8 @@ export const UploadMetaSchema = z.strictObject({
   name: z.string().max(255).optional(),
   /** What the uploader expects; the bytes decide, a mismatch is refused. */
   kind: z.enum(['audio', 'image', 'video']).optional(),
+  /** Show it on the unit's public page once published ("true"/"false"). */
+  public: z.enum(['true', 'false']).optional(),
 });
 export type UploadMeta = z.infer<typeof UploadMetaSchema>;
 
@@ -38,6 +40,8 @@ export const TextContentSchema = z.strictObject({
   text: z.string().trim().min(1, 'cần nội dung').max(20_000),
   /** How long a noticeboard shows it. */
   durationMs: z.number().int().positive().max(3600_000).optional(),
+  /** Show it on the unit's public page once published. */
+  public: z.boolean().optional(),
 });
 export type TextContent = z.infer<typeof TextContentSchema>;
 
@@ -147,6 +151,7 @@ export class ContentService {
         createdAt: new Date(this.#d.now()).toISOString(),
       };
       if (meta.category) rec.category = meta.category;
+      if (meta.public === 'true') rec.public = true;
       if (name) rec.originalName = name;
       let file = staged.path;
       if (kind === 'audio') {
@@ -211,6 +216,7 @@ export class ContentService {
     };
     if (input.category) rec.category = input.category;
     if (input.durationMs !== undefined) rec.durationMs = input.durationMs;
+    if (input.public) rec.public = true;
     await this.#d.store.content.insert(rec);
     await this.#audit(actor, 'content.create', rec, ip);
     return rec;

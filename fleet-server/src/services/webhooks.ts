@@ -23,6 +23,7 @@ export const WEBHOOK_EVENTS = [
   'alert.acknowledged',
   'emergency.sent',
   'bundle.published',
+  'feedback.answered',
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
@@ -150,6 +151,17 @@ export class WebhookService {
     await this.#o.repo.delete(id);
     this.#hooks = this.#hooks.filter((h) => h.id !== id);
     return true;
+  }
+
+  /** How many webhooks would receive `event` for these units (0: nobody relays it). */
+  subscribed(event: WebhookEvent, units: readonly string[]): number {
+    let n = 0;
+    for (const h of this.#hooks) {
+      if (!h.events.includes(event)) continue;
+      const scope = { scope: [...hookScope(h)] };
+      if (units.some((u) => inScope(scope, u))) n++;
+    }
+    return n;
   }
 
   /**

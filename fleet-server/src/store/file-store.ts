@@ -101,6 +101,15 @@ export function createFileStore(o: FileStoreOptions): Store {
       return registry.trust;
     },
     webhooks,
+    get feedback() {
+      return registry.feedback;
+    },
+    get ratings() {
+      return registry.ratings;
+    },
+    get pushSubscriptions() {
+      return registry.pushSubscriptions;
+    },
     audit,
     health,
     proofs,

@@ -7,7 +7,10 @@
 import type {
   AlertRecord,
   ContentRecord,
+  FeedbackRecord,
   GroupRecord,
+  PushSubscriptionRecord,
+  RatingRecord,
   SigningKeyRecord,
   WebhookRecord,
   ZoneRecord,
@@ -92,6 +95,17 @@ export function createPgStore(o: PgStoreOptions): PgStore {
     webhooks: new PgCollection<WebhookRecord>(db, {
       table: 'webhooks',
       entity: 'WEBHOOK',
+      idOf: (r) => r.id,
+    }),
+    feedback: new PgCollection<FeedbackRecord>(db, {
+      table: 'feedback',
+      entity: 'FEEDBACK',
+      idOf: (r) => r.id,
+    }),
+    ratings: new PgCollection<RatingRecord>(db, { table: 'ratings', entity: 'RATING', idOf: (r) => r.id }),
+    pushSubscriptions: new PgCollection<PushSubscriptionRecord>(db, {
+      table: 'push_subscriptions',
+      entity: 'PUSH_SUBSCRIPTION',
       idOf: (r) => r.id,
     }),
     audit,

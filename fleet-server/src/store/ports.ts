@@ -18,10 +18,13 @@ import type {
   ContentRecord,
   DeviceRecord,
   EnrolmentTokenRecord,
+  FeedbackRecord,
   GroupRecord,
   HealthEntry,
   Instant,
   ProofEntry,
+  PushSubscriptionRecord,
+  RatingRecord,
   RolloutRecord,
   SessionRecord,
   SigningKeyRecord,
@@ -182,6 +185,10 @@ export interface Store {
   trust: TrustRepository;
   /** Outgoing webhook subscriptions (embedded: webhooks.json beside the registry). */
   webhooks: Repository<WebhookRecord>;
+  /** Citizens' feedback per unit, its ratings of public bulletins, Web Push subscriptions. */
+  feedback: Repository<FeedbackRecord>;
+  ratings: Repository<RatingRecord>;
+  pushSubscriptions: Repository<PushSubscriptionRecord>;
   audit: AuditLog;
   health: HealthStream;
   proofs: ProofStream;

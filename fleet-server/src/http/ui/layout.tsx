@@ -21,6 +21,7 @@ const NAV: readonly NavItem[] = [
   { href: ui('/programmes'), key: 'nav.programmes', roles: ['administrator', 'editor', 'approver'] },
   { href: ui('/approvals'), key: 'nav.approvals', perm: 'bundle.approve' },
   { href: ui('/emergency'), key: 'nav.emergency', perm: 'emergency.send' },
+  { href: ui('/feedback'), key: 'nav.feedback', perm: 'feedback.manage' },
   { href: ui('/reports'), key: 'nav.reports' },
   { href: ui('/admin'), key: 'nav.admin', perm: 'user.manage' },
 ];

@@ -14,7 +14,10 @@ import type {
   ContentRecord,
   DeviceRecord,
   EnrolmentTokenRecord,
+  FeedbackRecord,
   GroupRecord,
+  PushSubscriptionRecord,
+  RatingRecord,
   RolloutRecord,
   SessionRecord,
   SigningKeyRecord,
@@ -52,6 +55,9 @@ export interface RegistryData {
   bundles: Record<string, BundleRecord>;
   rollouts: Record<string, RolloutRecord>;
   alerts: Record<string, AlertRecord>;
+  feedback: Record<string, FeedbackRecord>;
+  ratings: Record<string, RatingRecord>;
+  pushSubscriptions: Record<string, PushSubscriptionRecord>;
   trust: TrustPolicyRecord[];
 }
 
@@ -69,6 +75,9 @@ const COLLECTIONS = [
   'bundles',
   'rollouts',
   'alerts',
+  'feedback',
+  'ratings',
+  'pushSubscriptions',
 ] as const;
 
 function emptyData(): RegistryData {
@@ -237,6 +246,9 @@ export class Registry {
   bundles!: Bundles;
   rollouts!: Rollouts;
   alerts!: MemCollection<AlertRecord>;
+  feedback!: MemCollection<FeedbackRecord>;
+  ratings!: MemCollection<RatingRecord>;
+  pushSubscriptions!: MemCollection<PushSubscriptionRecord>;
   trust!: Trust;
 
   constructor(
@@ -277,6 +289,9 @@ export class Registry {
     this.bundles = new Bundles(d.bundles, (r) => r.id, 'BUNDLE', ch);
     this.rollouts = new Rollouts(d.rollouts, ch);
     this.alerts = new MemCollection(d.alerts, (r) => r.id, 'ALERT', ch);
+    this.feedback = new MemCollection(d.feedback, (r) => r.id, 'FEEDBACK', ch);
+    this.ratings = new MemCollection(d.ratings, (r) => r.id, 'RATING', ch);
+    this.pushSubscriptions = new MemCollection(d.pushSubscriptions, (r) => r.id, 'PUSH_SUBSCRIPTION', ch);
     this.trust = new Trust(() => this.db.data, ch);
   }
 

@@ -165,6 +165,30 @@ export const MIGRATIONS: Migration[] = [
     name: 'webhooks',
     sql: jsonTableSql('webhooks'),
   },
+  {
+    version: 3,
+    name: 'citizens: feedback, ratings, push subscriptions',
+    sql: [
+      jsonTableSql(
+        'feedback',
+        [field('unit', 'unit', `NOT NULL ${unitRef('feedback', 'unit')}`)],
+        ['CREATE INDEX feedback_unit ON feedback (unit text_pattern_ops);'],
+      ),
+      jsonTableSql(
+        'ratings',
+        [
+          field('unit', 'unit', `NOT NULL ${unitRef('ratings', 'unit')}`),
+          field('content_id', 'contentId', 'NOT NULL'),
+        ],
+        ['CREATE INDEX ratings_content ON ratings (content_id);'],
+      ),
+      jsonTableSql(
+        'push_subscriptions',
+        [field('unit', 'unit', `NOT NULL ${unitRef('push_subscriptions', 'unit')}`)],
+        ['CREATE INDEX push_subscriptions_unit ON push_subscriptions (unit);'],
+      ),
+    ].join('\n'),
+  },
 ];
 
 /** Applies the migrations the database lacks; returns the versions applied. */

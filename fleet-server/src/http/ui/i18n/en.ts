@@ -1,3 +1,4 @@
+import { enCitizens } from './en-citizens.js';
 import { enOps } from './en-ops.js';
 import { enUndo } from './en-undo.js';
 import type { MsgKey } from './vi.js';
@@ -388,4 +389,5 @@ export const en: Record<MsgKey, string> = {
   'alert.resolved': 'Resolved',
   ...enOps,
   ...enUndo,
+  ...enCitizens,
 };

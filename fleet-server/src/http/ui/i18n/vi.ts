@@ -1,4 +1,5 @@
 /** Vietnamese: the default language of the dashboard. Every other table must have the same keys. */
+import { viCitizens } from './vi-citizens.js';
 import { viOps } from './vi-ops.js';
 import { viUndo } from './vi-undo.js';
 
@@ -387,6 +388,6 @@ const base = {
   'alert.resolved': 'Đã xử lý',
 } as const;
 
-export const vi = { ...base, ...viOps, ...viUndo } as const;
+export const vi = { ...base, ...viOps, ...viUndo, ...viCitizens } as const;
 
 export type MsgKey = keyof typeof vi;
