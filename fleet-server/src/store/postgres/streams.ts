@@ -239,6 +239,26 @@ export class PgAuditLog implements AuditLog {
     });
   }
 
+  async restore(entries: AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.partitions.ensure(entries.map((e) => dayOfIso(e.at)));
+    await this.db.tx(async (c) => {
+      await c.query(
+        `INSERT INTO audit (seq, at, actor_id, action, unit, data)
+           SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::jsonb[])`,
+        [
+          entries.map((e) => e.seq),
+          entries.map((e) => e.at),
+          entries.map((e) => e.actor.id),
+          entries.map((e) => e.action),
+          entries.map((e) => e.unit ?? null),
+          entries.map(json),
+        ],
+      );
+      await c.query("SELECT setval('audit_seq', GREATEST((SELECT max(seq) FROM audit), 1))");
+    });
+  }
+
   async query(q: AuditQuery = {}): Promise<AuditEntry[]> {
     const w = new Where();
     if (q.beforeSeq) w.add('seq < ?', q.beforeSeq);
