@@ -472,8 +472,8 @@ describe('store contract: constraints only PostgreSQL enforces', () => {
     await expect(s.devices.insert({ ...device('b'), keyId: 'k-a' })).rejects.toMatchObject({
       code: 'DEVICE_EXISTS',
     });
-    await expect(s.units.delete('08/02500')).rejects.toMatchObject({ code: 'UNIT_IN_USE' });
-    await expect(s.units.delete('08')).rejects.toMatchObject({ code: 'UNIT_IN_USE' });
+    await expect(s.units.delete('08/02500')).rejects.toMatchObject({ code: 'UNIT_CONFLICT' });
+    await expect(s.units.delete('08')).rejects.toMatchObject({ code: 'UNIT_CONFLICT' });
     await s.users.insert(user('u1', 'lan'));
     await expect(s.users.insert(user('u2', 'LAN'))).rejects.toMatchObject({ code: 'USER_EXISTS' });
     await s.enrolmentTokens.insert(enrolToken('e1', 1));
