@@ -8,6 +8,7 @@
 import { isLoaError, LoaError } from '@loa/protocol';
 import { pino } from 'pino';
 import type { ServerConfigInput } from './config.js';
+import { copyStoreCommand } from './copy-store.js';
 import { type StartOptions, startFleetServer } from './main.js';
 import type { ContentServicesOptions } from './plugins/content.js';
 import { standardPlugins } from './plugins/standard.js';
@@ -93,7 +94,12 @@ export function contentOptionsFromEnv(env: NodeJS.ProcessEnv): ContentServicesOp
   return out;
 }
 
-export async function runCli(env: NodeJS.ProcessEnv, plugins?: ServerPlugin[]): Promise<void> {
+export async function runCli(
+  env: NodeJS.ProcessEnv,
+  plugins?: ServerPlugin[],
+  argv: readonly string[] = [],
+): Promise<void> {
+  if (argv[0] === 'copy-store') return runCopyStore(env, argv.slice(1));
   let server: Awaited<ReturnType<typeof startFleetServer>>;
   try {
     const options = optionsFromEnv(env);
@@ -120,4 +126,33 @@ export async function runCli(env: NodeJS.ProcessEnv, plugins?: ServerPlugin[]): 
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** `copy-store --from lowdb:<dir>|postgres:<url> --to …` (RETENTION_DAYS: how much history). */
+async function runCopyStore(env: NodeJS.ProcessEnv, args: readonly string[]): Promise<void> {
+  const arg = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const from = arg('--from');
+  const to = arg('--to');
+  try {
+    if (!from || !to)
+      throw new LoaError(
+        'CONFIG_INVALID',
+        'cách dùng: loa-fleet-server copy-store --from lowdb:<thư mục> --to postgres:<URL> (hoặc ngược lại)',
+      );
+    await copyStoreCommand({
+      from,
+      to,
+      retentionDays: intEnv(env, 'RETENTION_DAYS') ?? 90,
+      now: () => Date.now(),
+      out: (l) => process.stdout.write(`${l}\n`),
+    });
+  } catch (err) {
+    process.stderr.write(
+      `loa-fleet-server copy-store: ${isLoaError(err) ? `${err.code}: ${err.message}` : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  }
 }

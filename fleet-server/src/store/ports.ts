@@ -118,6 +118,11 @@ export interface AuditLog {
   append(entry: AuditInput): Promise<AuditEntry>;
   /** Newest first. */
   query(q?: AuditQuery): Promise<AuditEntry[]>;
+  /**
+   * Appends entries that already have their sequence number and time (moving a log between
+   * stores, oldest first); later appends continue after the highest sequence number.
+   */
+  restore(entries: AuditEntry[]): Promise<void>;
 }
 
 export interface AuditQuery {

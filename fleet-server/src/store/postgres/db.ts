@@ -1,7 +1,7 @@
 /**
  * The connection pool and the small SQL helpers every PostgreSQL adapter shares: transactions,
  * and the mapping of constraint violations to the stable error codes of the ports
- * (`<ENTITY>_EXISTS`, `<REFERENCED>_NOT_FOUND`, `<ENTITY>_IN_USE`).
+ * (`<ENTITY>_EXISTS`, `<REFERENCED>_NOT_FOUND`, `<ENTITY>_CONFLICT`).
  */
 import { LoaError } from '@loa/protocol';
 import pg from 'pg';
@@ -80,17 +80,25 @@ interface PgError {
 /**
  * Maps a constraint violation to a LoaError: unique → `<entity>_EXISTS`; a foreign key on
  * insert/update → `<referenced>_NOT_FOUND` (constraint names end in `__<referenced entity>`), on
- * delete → `<entity>_IN_USE`. Anything else is rethrown as it is.
+ * delete → `<entity>_CONFLICT`. Anything else is rethrown as it is.
  */
 export function mapPgError(e: unknown, entity: string, op: 'write' | 'delete' = 'write'): never {
   const pe = e as PgError;
   if (pe?.code === '23505')
-    throw new LoaError(`${entity}_EXISTS`, `${entity.toLowerCase()} đã tồn tại`, { cause: e });
+    throw new LoaError(
+      `${entity}_EXISTS`,
+      'bản ghi đã tồn tại (trùng mã hoặc trùng một giá trị phải là duy nhất)',
+      { cause: e },
+    );
   if (pe?.code === '23503') {
     if (op === 'delete')
-      throw new LoaError(`${entity}_IN_USE`, `${entity.toLowerCase()} vẫn đang được dùng`, { cause: e });
+      throw new LoaError(
+        `${entity}_CONFLICT`,
+        'bản ghi vẫn đang được dùng ở nơi khác (đơn vị con, thiết bị…)',
+        { cause: e },
+      );
     const ref = pe.constraint?.split('__')[1]?.toUpperCase() ?? 'REFERENCE';
-    throw new LoaError(`${ref}_NOT_FOUND`, `không tìm thấy ${ref.toLowerCase()} được tham chiếu`, {
+    throw new LoaError(`${ref}_NOT_FOUND`, 'không tìm thấy bản ghi được tham chiếu (ví dụ đơn vị)', {
       cause: e,
     });
   }

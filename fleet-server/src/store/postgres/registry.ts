@@ -121,21 +121,29 @@ export class PgEnrolmentTokens
     return this.one('hash = $1', [hash]);
   }
   async consume(hash: string, now: string): Promise<EnrolmentTokenRecord> {
-    return this.db.tx(async (c) => {
-      // the row lock serialises concurrent consumers of one token (also across processes)
-      const r = await c.query<{ data: EnrolmentTokenRecord }>(
-        'SELECT data FROM enrolment_tokens WHERE hash = $1 FOR UPDATE',
-        [hash],
-      );
-      const t = r.rows[0]?.data;
-      if (!t) throw new LoaError('ENROL_TOKEN_INVALID', 'mã đăng ký thiết bị không đúng');
-      if (t.revokedAt) throw new LoaError('ENROL_TOKEN_REVOKED', 'mã đăng ký thiết bị đã bị thu hồi');
-      if (t.expiresAt <= now) throw new LoaError('ENROL_TOKEN_EXPIRED', 'mã đăng ký thiết bị đã hết hạn');
-      if (t.uses >= t.maxUses) throw new LoaError('ENROL_TOKEN_USED', 'mã đăng ký thiết bị đã được dùng hết');
-      const next = { ...t, uses: t.uses + 1 };
-      await c.query('UPDATE enrolment_tokens SET data = $2 WHERE id = $1', [t.id, json(next)]);
-      return deepFreeze(next);
-    });
+    // one statement: the row lock re-checks the condition for a concurrent consumer (also in
+    // another process), so uses never pass maxUses
+    const r = await this.db.query<{ data: EnrolmentTokenRecord }>(
+      `UPDATE enrolment_tokens
+          SET data = jsonb_set(data, '{uses}', to_jsonb((data->>'uses')::int + 1))
+        WHERE hash = $1
+          AND data->>'revokedAt' IS NULL
+          AND data->>'expiresAt' > $2
+          AND (data->>'uses')::int < (data->>'maxUses')::int
+        RETURNING data`,
+      [hash, now],
+    );
+    const done = r.rows[0]?.data;
+    if (done) {
+      this.db.stats.writes++;
+      return deepFreeze(done);
+    }
+    // refused: say why, from the row as it is
+    const t = await this.byHash(hash);
+    if (!t) throw new LoaError('ENROL_TOKEN_INVALID', 'mã đăng ký thiết bị không đúng');
+    if (t.revokedAt) throw new LoaError('ENROL_TOKEN_REVOKED', 'mã đăng ký thiết bị đã bị thu hồi');
+    if (t.expiresAt <= now) throw new LoaError('ENROL_TOKEN_EXPIRED', 'mã đăng ký thiết bị đã hết hạn');
+    throw new LoaError('ENROL_TOKEN_USED', 'mã đăng ký thiết bị đã được dùng hết');
   }
 }
 

@@ -228,14 +228,35 @@ export class PgAuditLog implements AuditLog {
   async append(input: AuditInput): Promise<AuditEntry> {
     const at = input.at ?? this.nowIso();
     await this.partitions.ensure([dayOfIso(at)]);
-    return this.db.tx(async (c) => {
-      const s = await c.query<{ seq: string }>("SELECT nextval('audit_seq') AS seq");
-      const entry: AuditEntry = { ...input, seq: Number(s.rows[0]?.seq), at };
+    // one statement (one round trip, committed durably): the sequence number goes into the record too
+    const r = await this.db.query<{ seq: string }>(
+      `WITH s AS (SELECT nextval('audit_seq') AS seq)
+       INSERT INTO audit (seq, at, actor_id, action, unit, data)
+       SELECT s.seq, $1, $2, $3, $4, $5::jsonb || jsonb_build_object('seq', s.seq) FROM s
+       RETURNING seq`,
+      [at, input.actor.id, input.action, input.unit ?? null, json({ ...input, at })],
+    );
+    this.db.stats.writes++;
+    return { ...input, seq: Number(r.rows[0]?.seq), at };
+  }
+
+  async restore(entries: AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.partitions.ensure(entries.map((e) => dayOfIso(e.at)));
+    await this.db.tx(async (c) => {
       await c.query(
-        'INSERT INTO audit (seq, at, actor_id, action, unit, data) VALUES ($1, $2, $3, $4, $5, $6)',
-        [entry.seq, at, entry.actor.id, entry.action, entry.unit ?? null, json(entry)],
+        `INSERT INTO audit (seq, at, actor_id, action, unit, data)
+           SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::jsonb[])`,
+        [
+          entries.map((e) => e.seq),
+          entries.map((e) => e.at),
+          entries.map((e) => e.actor.id),
+          entries.map((e) => e.action),
+          entries.map((e) => e.unit ?? null),
+          entries.map(json),
+        ],
       );
-      return entry;
+      await c.query("SELECT setval('audit_seq', GREATEST((SELECT max(seq) FROM audit), 1))");
     });
   }
 
