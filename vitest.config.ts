@@ -17,6 +17,12 @@ const REALTIME = [
   'tests/e2e/server-agent.test.ts',
 ];
 
+/**
+ * Files that need PostgreSQL: their project starts one throwaway cluster for all of them
+ * (tests/setup/postgres.ts) and each test takes a database of its own.
+ */
+const POSTGRES = ['tests/contracts/store.test.ts', 'tests/fleet-server/store/postgres/**/*.test.ts'];
+
 export default defineConfig({
   resolve: {
     alias: [
@@ -49,7 +55,15 @@ export default defineConfig({
         test: {
           name: 'main',
           include: ['tests/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, ...REALTIME],
+          exclude: [...configDefaults.exclude, ...REALTIME, ...POSTGRES],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: POSTGRES,
+          globalSetup: ['tests/setup/system-tools.ts', 'tests/setup/postgres.ts'],
         },
       },
       { extends: true, test: { name: 'realtime', include: REALTIME, sequence: { groupOrder: 1 } } },

@@ -1,6 +1,6 @@
 /**
  * Command-line entry, and the only place that reads the environment: configuration (PORT,
- * MQTT_PORT, DATA_DIR, HOST, TLS_CERT, TLS_KEY, PUBLIC_URL, MQTT_PUBLIC_URL, RETENTION_DAYS, RETENTION_TRUST_CLOCK,
+ * MQTT_PORT, DATA_DIR, STORE, DATABASE_URL, DATABASE_POOL_SIZE, HOST, TLS_CERT, TLS_KEY, PUBLIC_URL, MQTT_PUBLIC_URL, RETENTION_DAYS, RETENTION_TRUST_CLOCK,
  * HEALTH_HISTORY_EVERY_S, TRUST_ROOTS, ENROL_APPROVAL, BROKER_CLUSTER=redis with REDIS_URL), the logger (LOG_LEVEL) and the standard
  * plugins' options (LOA_KEY_SECRET, MAX_UPLOAD_MB, TILE_URL). Prints the first administrator's
  * one-time password on a fresh data directory, stops cleanly on SIGINT/SIGTERM.
@@ -8,6 +8,7 @@
 import { isLoaError, LoaError } from '@loa/protocol';
 import { pino } from 'pino';
 import type { ServerConfigInput } from './config.js';
+import { copyStoreCommand } from './copy-store.js';
 import { type StartOptions, startFleetServer } from './main.js';
 import type { ContentServicesOptions } from './plugins/content.js';
 import { standardPlugins } from './plugins/standard.js';
@@ -44,6 +45,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
   if (mqtt !== undefined) out.mqttPort = mqtt;
   if (env.HOST) out.host = env.HOST;
   if (env.DATA_DIR) out.dataDir = env.DATA_DIR;
+  if (env.STORE) {
+    if (env.STORE !== 'lowdb' && env.STORE !== 'postgres')
+      throw new LoaError('CONFIG_INVALID', `STORE phải là lowdb hoặc postgres (đang là "${env.STORE}")`);
+    out.store = env.STORE;
+  }
+  if (env.DATABASE_URL) out.databaseUrl = env.DATABASE_URL;
+  const pool = intEnv(env, 'DATABASE_POOL_SIZE');
+  if (pool !== undefined) out.databasePoolSize = pool;
   if (env.TLS_CERT || env.TLS_KEY) {
     if (!env.TLS_CERT || !env.TLS_KEY)
       throw new LoaError('CONFIG_INVALID', 'TLS_CERT và TLS_KEY phải được đặt cùng nhau');
@@ -99,7 +108,12 @@ export function contentOptionsFromEnv(env: NodeJS.ProcessEnv): ContentServicesOp
   return out;
 }
 
-export async function runCli(env: NodeJS.ProcessEnv, plugins?: ServerPlugin[]): Promise<void> {
+export async function runCli(
+  env: NodeJS.ProcessEnv,
+  plugins?: ServerPlugin[],
+  argv: readonly string[] = [],
+): Promise<void> {
+  if (argv[0] === 'copy-store') return runCopyStore(env, argv.slice(1));
   let server: Awaited<ReturnType<typeof startFleetServer>>;
   try {
     const options = optionsFromEnv(env);
@@ -126,4 +140,33 @@ export async function runCli(env: NodeJS.ProcessEnv, plugins?: ServerPlugin[]): 
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** `copy-store --from lowdb:<dir>|postgres:<url> --to …` (RETENTION_DAYS: how much history). */
+async function runCopyStore(env: NodeJS.ProcessEnv, args: readonly string[]): Promise<void> {
+  const arg = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const from = arg('--from');
+  const to = arg('--to');
+  try {
+    if (!from || !to)
+      throw new LoaError(
+        'CONFIG_INVALID',
+        'cách dùng: loa-fleet-server copy-store --from lowdb:<thư mục> --to postgres:<URL> (hoặc ngược lại)',
+      );
+    await copyStoreCommand({
+      from,
+      to,
+      retentionDays: intEnv(env, 'RETENTION_DAYS') ?? 90,
+      now: () => Date.now(),
+      out: (l) => process.stdout.write(`${l}\n`),
+    });
+  } catch (err) {
+    process.stderr.write(
+      `loa-fleet-server copy-store: ${isLoaError(err) ? `${err.code}: ${err.message}` : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  }
 }

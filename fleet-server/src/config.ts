@@ -12,7 +12,17 @@ export const ServerConfigSchema = z.strictObject({
   mqttPort: z.number().int().min(0).max(65535).default(1883),
   /** Listen address: 127.0.0.1 for development; 0.0.0.0 (behind a firewall/TLS) in production. */
   host: z.string().min(1).default('127.0.0.1'),
+  /** Data directory: the embedded store's files, and blobs and keys with either store. */
   dataDir: z.string().min(1).default('./data'),
+  /**
+   * Where records live: `lowdb` (embedded: registry.json + NDJSON segments in dataDir, the
+   * default) or `postgres` (databaseUrl; see docs/postgresql.md).
+   */
+  store: z.enum(['lowdb', 'postgres']).default('lowdb'),
+  /** postgres://user:password@host:port/database (store: postgres). */
+  databaseUrl: z.string().min(1).optional(),
+  /** Connections of the PostgreSQL pool. */
+  databasePoolSize: z.number().int().min(1).max(200).default(10),
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
   /** Public base URL of the HTTP API as devices reach it (default derived from host and port). */
   publicUrl: z.string().url().optional(),
@@ -91,7 +101,10 @@ export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
 
 export function parseConfig(input: ServerConfigInput): ServerConfig {
-  const r = ServerConfigSchema.safeParse(input);
+  const r = ServerConfigSchema.refine((c) => c.store !== 'postgres' || c.databaseUrl !== undefined, {
+    path: ['databaseUrl'],
+    message: 'STORE=postgres cần DATABASE_URL',
+  }).safeParse(input);
   if (!r.success) {
     const msg = r.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ');
     throw new LoaError('CONFIG_INVALID', `cấu hình không hợp lệ: ${msg}`, { cause: r.error });

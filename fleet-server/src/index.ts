@@ -30,4 +30,6 @@ export * from './seed.js';
 export * from './server-plugin.js';
 export * from './services/auth-service.js';
 export * from './store/file-store.js';
+export * from './store/pg-store.js';
 export * from './store/ports.js';
+export * from './store/transfer.js';

@@ -17,6 +17,7 @@ import { RedisCluster } from './broker/cluster.js';
 import { DeviceAuthenticator } from './broker/device-auth.js';
 import { parseConfig, type ServerConfig, type ServerConfigInput } from './config.js';
 import type { Deps } from './deps.js';
+import type { RetentionDecision } from './domain/retention.js';
 import { createApp, type LoaApp } from './http/app.js';
 import type { RouteModule } from './http/route-context.js';
 import { CORE_ROUTES } from './http/routes/index.js';
@@ -26,7 +27,10 @@ import type { ServerPlugin } from './server-plugin.js';
 import { AuthService } from './services/auth-service.js';
 import { LeaderLock, type Leadership, soleLeader } from './services/leader-lock.js';
 import { createFileStore } from './store/file-store.js';
+import { createPgStore } from './store/pg-store.js';
 import type { Store } from './store/ports.js';
+
+type RetentionDoubt = Extract<RetentionDecision, { trusted: false }> & { dir: string };
 
 export interface StartOptions {
   config?: ServerConfigInput;
@@ -73,27 +77,39 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
 
   try {
     stops.push(async () => stopProcessMetrics());
-    const store: Store = createFileStore({
-      dataDir: config.dataDir,
-      now: () => clock.now(),
-      retentionDays: config.retentionDays,
-      registryFlushMs: config.registryFlushMs,
-      healthFsyncMs: config.healthFsyncMs,
-      ...(options.snapshotMs ? { snapshotMs: options.snapshotMs } : {}),
-      onError: (err) => logger.error({ err }, 'store write failed'),
-      onDamage: (d) => {
-        metrics.inc(METRIC.storeDamagedLines, 1, { reason: d.reason });
-        logger.error({ code: 'STORE_LINE_DAMAGED', ...d }, 'damaged record line quarantined');
-      },
-      onRetentionDoubt: (d) => {
-        metrics.inc(METRIC.retentionDoubted);
-        logger.warn(
-          { code: d.code, dir: d.dir, reason: d.reason, lastTrusted: new Date(d.referenceAt).toISOString() },
-          'retention paused: the clock is doubted (set RETENTION_TRUST_CLOCK=1 once if it is right)',
-        );
-      },
-      retentionTrustClock: config.retentionTrustClock,
-    });
+    const onRetentionDoubt = (d: RetentionDoubt) => {
+      metrics.inc(METRIC.retentionDoubted);
+      logger.warn(
+        { code: d.code, dir: d.dir, reason: d.reason, lastTrusted: new Date(d.referenceAt).toISOString() },
+        'retention paused: the clock is doubted (set RETENTION_TRUST_CLOCK=1 once if it is right)',
+      );
+    };
+    const store: Store =
+      config.store === 'postgres'
+        ? createPgStore({
+            url: config.databaseUrl ?? '',
+            poolSize: config.databasePoolSize,
+            now: () => clock.now(),
+            retentionDays: config.retentionDays,
+            retentionTrustClock: config.retentionTrustClock,
+            onRetentionDoubt,
+            onError: (err) => logger.error({ err }, 'store write failed'),
+          })
+        : createFileStore({
+            dataDir: config.dataDir,
+            now: () => clock.now(),
+            retentionDays: config.retentionDays,
+            registryFlushMs: config.registryFlushMs,
+            healthFsyncMs: config.healthFsyncMs,
+            ...(options.snapshotMs ? { snapshotMs: options.snapshotMs } : {}),
+            onError: (err) => logger.error({ err }, 'store write failed'),
+            onDamage: (d) => {
+              metrics.inc(METRIC.storeDamagedLines, 1, { reason: d.reason });
+              logger.error({ code: 'STORE_LINE_DAMAGED', ...d }, 'damaged record line quarantined');
+            },
+            onRetentionDoubt,
+            retentionTrustClock: config.retentionTrustClock,
+          });
     await store.start();
     stops.push(() => store.stop());
 
@@ -219,7 +235,7 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
 
     const scheme = tls ? 'https' : 'http';
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    logger.info({ httpPort, mqttPort, dataDir: config.dataDir }, 'fleet server started');
+    logger.info({ httpPort, mqttPort, dataDir: config.dataDir, store: config.store }, 'fleet server started');
     return {
       httpPort,
       mqttPort,

@@ -303,6 +303,22 @@ export const TrustPolicyRecordSchema = z.object({
 });
 export type TrustPolicyRecord = z.infer<typeof TrustPolicyRecordSchema>;
 
+// ---------------------------------------------------------------- webhook subscriptions
+/** An outgoing webhook subscription (services/webhooks.ts owns the input schema and delivery). */
+export const WebhookRecordSchema = z.object({
+  id: z.string(),
+  url: z.string(),
+  events: z.array(z.string()),
+  description: z.string().optional(),
+  /** HMAC secret (shown once on creation). */
+  secret: z.string(),
+  createdAt: Instant,
+  createdBy: z.string(),
+  /** Units whose events the hook receives; absent on hooks older than scopes (province-wide). */
+  scope: z.array(z.string()).optional(),
+});
+export type WebhookRecord = z.infer<typeof WebhookRecordSchema>;
+
 // ---------------------------------------------------------------- append-only stream entries
 export const HealthEntrySchema = z.object({
   deviceId: z.string(),

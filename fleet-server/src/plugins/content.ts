@@ -149,7 +149,7 @@ export async function createContentServices(
     opts.alerts,
   );
   const webhooks = new WebhookService({
-    file: join(dataDir, 'webhooks.json'),
+    repo: deps.store.webhooks,
     logger,
     now,
     ...opts.webhooks,

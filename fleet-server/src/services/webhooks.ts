@@ -6,17 +6,16 @@
  *   X-Loa-Delivery: a UUID (the same on every retry, for the receiver's dedup)
  *   X-Loa-Timestamp: seconds since the epoch
  *   X-Loa-Signature: sha256=<hex HMAC-SHA256(secret, `${timestamp}.${body}`)>
- * Subscriptions live in `<dataDir>/webhooks.json` (written atomically, fsync'd).
+ * Subscriptions are stored through the store's `webhooks` port (embedded: `<dataDir>/webhooks.json`,
+ * written atomically and fsync'd; PostgreSQL: the `webhooks` table) and kept in memory.
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { LoaError } from '@loa/protocol';
-import { removeStaleTemps, writeJsonAtomic } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { withDefaults } from '../defaults.js';
+import type { WebhookRecord } from '../domain/model.js';
 import { ALL_UNITS, inScope, scopeWithin } from '../domain/rbac.js';
+import type { Repository } from '../store/ports.js';
 
 export const WEBHOOK_EVENTS = [
   'alert.opened',
@@ -70,7 +69,8 @@ export function signWebhook(secret: string, timestamp: number, body: string): st
 }
 
 export interface WebhookOptions {
-  file: string;
+  /** Where subscriptions are stored (the store's `webhooks` port). */
+  repo: Repository<WebhookRecord>;
   logger: Logger;
   now: () => number;
   /** Attempts per delivery (default 6). */
@@ -105,14 +105,7 @@ export class WebhookService {
   }
 
   async start(): Promise<void> {
-    await removeStaleTemps(this.#o.file);
-    try {
-      const parsed = JSON.parse(await readFile(this.#o.file, 'utf8')) as { hooks?: Webhook[] };
-      this.#hooks = Array.isArray(parsed.hooks) ? parsed.hooks : [];
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-        throw new LoaError('WEBHOOKS_CORRUPT', `cannot read ${this.#o.file}`, { cause: e });
-    }
+    this.#hooks = (await this.#o.repo.list()) as Webhook[];
     this.#stopped = false;
   }
 
@@ -136,11 +129,6 @@ export class WebhookService {
       .reverse();
   }
 
-  async #save(): Promise<void> {
-    await mkdir(dirname(this.#o.file), { recursive: true });
-    await writeJsonAtomic(this.#o.file, { hooks: this.#hooks }, { mode: 0o600 });
-  }
-
   async add(input: WebhookInput, by: string, scope: readonly string[] = [ALL_UNITS]): Promise<Webhook> {
     const hook: Webhook = {
       ...input,
@@ -150,17 +138,17 @@ export class WebhookService {
       createdAt: new Date(this.#o.now()).toISOString(),
       createdBy: by,
     };
+    await this.#o.repo.insert(hook);
     this.#hooks = [...this.#hooks, hook];
-    await this.#save();
     return hook;
   }
 
   /** Removes a hook the viewer may see; false when absent or out of scope (same answer). */
   async remove(id: string, viewerScope: readonly string[] = [ALL_UNITS]): Promise<boolean> {
-    const before = this.#hooks.length;
-    this.#hooks = this.#hooks.filter((h) => h.id !== id || !scopeWithin(viewerScope, hookScope(h)));
-    if (this.#hooks.length === before) return false;
-    await this.#save();
+    const hook = this.#hooks.find((h) => h.id === id && scopeWithin(viewerScope, hookScope(h)));
+    if (!hook) return false;
+    await this.#o.repo.delete(id);
+    this.#hooks = this.#hooks.filter((h) => h.id !== id);
     return true;
   }
 

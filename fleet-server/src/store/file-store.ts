@@ -4,6 +4,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import type { WebhookRecord } from '../domain/model.js';
+import { JsonFileCollection } from './lowdb/json-file-collection.js';
 import { Registry } from './lowdb/registry.js';
 import type { Store, StoreStats } from './ports.js';
 import type { SegmentLogOptions } from './segments/segment-log.js';
@@ -46,6 +48,12 @@ export function createFileStore(o: FileStoreOptions): Store {
   const audit = new FileAuditLog(
     { ...seg('audit', o.healthFsyncMs), retentionDays: Math.max(o.retentionDays, 366) },
     () => new Date(o.now()).toISOString(),
+  );
+  const webhooks = new JsonFileCollection<WebhookRecord>(
+    join(o.dataDir, 'webhooks.json'),
+    'hooks',
+    'WEBHOOK',
+    (r) => r.id,
   );
   let started = false;
 
@@ -92,12 +100,14 @@ export function createFileStore(o: FileStoreOptions): Store {
     get trust() {
       return registry.trust;
     },
+    webhooks,
     audit,
     health,
     proofs,
     async start() {
       await fsp.mkdir(o.dataDir, { recursive: true, mode: 0o700 });
       await registry.start();
+      await webhooks.start();
       await health.start();
       await proofs.start();
       await audit.start();

@@ -28,6 +28,7 @@ import type {
   TrustPolicyRecord,
   UnitRecord,
   UserRecord,
+  WebhookRecord,
   ZoneRecord,
 } from '../domain/model.js';
 
@@ -114,6 +115,11 @@ export interface AuditLog {
   append(entry: AuditInput): Promise<AuditEntry>;
   /** Newest first. */
   query(q?: AuditQuery): Promise<AuditEntry[]>;
+  /**
+   * Appends entries that already have their sequence number and time (moving a log between
+   * stores, oldest first); later appends continue after the highest sequence number.
+   */
+  restore(entries: AuditEntry[]): Promise<void>;
 }
 
 export interface AuditQuery {
@@ -179,6 +185,8 @@ export interface Store {
   rollouts: RolloutRepository;
   alerts: Repository<AlertRecord>;
   trust: TrustRepository;
+  /** Outgoing webhook subscriptions (embedded: webhooks.json beside the registry). */
+  webhooks: Repository<WebhookRecord>;
   audit: AuditLog;
   health: HealthStream;
   proofs: ProofStream;

@@ -223,6 +223,12 @@ export class FileAuditLog extends SnapshottedStream<AuditEntry, never> implement
     await this.log.append(entry, true);
     return entry;
   }
+  async restore(entries: AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.log.appendMany(entries, true);
+    for (const e of entries) this.reduce(e);
+    this.touch();
+  }
   async query(q: AuditQuery = {}): Promise<AuditEntry[]> {
     const limit = q.limit ?? 100;
     const out: AuditEntry[] = [];

@@ -7,6 +7,7 @@ import { hostileBodies } from './hostile-bodies.js';
 import { ingest } from './ingest.js';
 import { proofs } from './proofs.js';
 import { registry } from './registry.js';
+import { storePostgres } from './store-postgres.js';
 import { verify } from './verify.js';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -17,6 +18,7 @@ export const SCENARIOS: readonly Scenario[] = [
   verify,
   agent,
   registry,
+  storePostgres,
   hostileBodies,
   display,
 ];

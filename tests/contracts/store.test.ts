@@ -1,0 +1,507 @@
+/**
+ * One contract suite for every store (as aedes runs one persistence suite against every
+ * persistence): the embedded store (lowdb + NDJSON segments) and the PostgreSQL store run the same
+ * tests through the ports of fleet-server/src/store/ports.ts. PostgreSQL comes from the cluster
+ * the test project starts (tests/setup/postgres.ts); each test gets a database of its own.
+ * What only an engine with constraints can refuse is at the end, for PostgreSQL.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type {
+  BundleRecord,
+  DeviceRecord,
+  EnrolmentTokenRecord,
+  HealthEntry,
+  ProofEntry,
+  RolloutRecord,
+  TrustPolicyRecord,
+  UnitRecord,
+  UserRecord,
+} from '../../fleet-server/src/domain/model.js';
+import { createFileStore } from '../../fleet-server/src/store/file-store.js';
+import { createPgStore } from '../../fleet-server/src/store/pg-store.js';
+import type { Store } from '../../fleet-server/src/store/ports.js';
+import { freshDatabase, type TestDatabase } from '../helpers/postgres.js';
+
+const DAY = 86_400_000;
+const T0 = Date.parse('2026-12-01T10:00:00.000Z');
+
+interface Harness {
+  clock: { now: number };
+  /** Opens (or reopens) the store on the same data. */
+  open(o?: { retentionTrustClock?: boolean; onDoubt?: () => void }): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+type Kind = 'lowdb' | 'postgres';
+
+async function harness(kind: Kind): Promise<Harness> {
+  const clock = { now: T0 };
+  const opened: Store[] = [];
+  const common = (o: { retentionTrustClock?: boolean; onDoubt?: () => void }) => ({
+    now: () => clock.now,
+    retentionDays: 30,
+    ...(o.retentionTrustClock ? { retentionTrustClock: true } : {}),
+    ...(o.onDoubt ? { onRetentionDoubt: o.onDoubt } : {}),
+  });
+  if (kind === 'lowdb') {
+    const dir = mkdtempSync(join(tmpdir(), 'loa-contract-'));
+    return {
+      clock,
+      async open(o = {}) {
+        const s = createFileStore({ dataDir: dir, registryFlushMs: 5, healthFsyncMs: 5, ...common(o) });
+        await s.start();
+        opened.push(s);
+        return s;
+      },
+      async cleanup() {
+        for (const s of opened) await s.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const db: TestDatabase = await freshDatabase();
+  return {
+    clock,
+    async open(o = {}) {
+      const s = createPgStore({ url: db.url, poolSize: 4, ...common(o) });
+      await s.start();
+      opened.push(s);
+      return s;
+    },
+    async cleanup() {
+      for (const s of opened) await s.stop();
+      await db.drop();
+    },
+  };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const unit = (path: string, name = path): UnitRecord => {
+  const segs = path.split('/');
+  return {
+    path,
+    code: segs.at(-1) ?? path,
+    name,
+    level: segs.length === 1 ? 'province' : 'commune',
+    parent: segs.length === 1 ? null : segs.slice(0, -1).join('/'),
+    createdAt: iso(T0),
+    updatedAt: iso(T0),
+  };
+};
+
+const device = (id: string, unitPath = '08/02500'): DeviceRecord => ({
+  id,
+  unit: unitPath,
+  kind: 'station',
+  name: `Trạm ${id}`,
+  status: 'active',
+  publicKey: `pk-${id}`,
+  keyId: `k-${id}`,
+  mqttPasswordHash: 'scrypt$x',
+  groups: [],
+  hardware: { model: 'pi4' },
+  enrolledAt: iso(T0),
+  updatedAt: iso(T0),
+});
+
+const user = (id: string, username: string): UserRecord => ({
+  id,
+  username,
+  displayName: username,
+  role: 'operator',
+  scope: ['08'],
+  passwordHash: 'scrypt$y',
+  mustChangePassword: false,
+  disabled: false,
+  createdAt: iso(T0),
+  updatedAt: iso(T0),
+});
+
+const enrolToken = (id: string, maxUses: number): EnrolmentTokenRecord => ({
+  id,
+  hash: `hash-${id}`,
+  unit: '08/02500',
+  kind: 'station',
+  groups: [],
+  maxUses,
+  uses: 0,
+  expiresAt: iso(T0 + DAY),
+  requireApproval: false,
+  createdBy: 'u1',
+  createdAt: iso(T0),
+});
+
+// stream payloads are opaque to the store: only the indexed fields matter here
+const health = (deviceId: string, at: number, n: number): HealthEntry => ({
+  deviceId,
+  receivedAt: iso(at),
+  health: { n } as never,
+});
+
+const proof = (deviceId: string, at: number, seq: number, bundleId = 'b1'): ProofEntry => ({
+  deviceId,
+  receivedAt: iso(at),
+  hash: `h-${deviceId}-${seq}`,
+  proof: { seq, eventId: `e-${deviceId}-${seq}`, bundleId, deviceId } as never,
+});
+
+async function withUnits(s: Store): Promise<void> {
+  await s.units.putMany([unit('08/02500'), unit('08'), unit('08/02503'), unit('09')]);
+}
+
+describe.each<Kind>(['lowdb', 'postgres'])('store contract: %s', (kind) => {
+  let h: Harness;
+  let s: Store;
+  beforeEach(async () => {
+    h = await harness(kind);
+    s = await h.open();
+    await withUnits(s);
+  });
+  afterEach(async () => {
+    await h.cleanup();
+  });
+
+  it('inserts, reads, updates, replaces and deletes, with stable error codes and frozen records', async () => {
+    await s.devices.insert(device('a'));
+    await expect(s.devices.insert(device('a'))).rejects.toMatchObject({ code: 'DEVICE_EXISTS' });
+    await expect(s.devices.update('zz', { name: 'x' })).rejects.toMatchObject({ code: 'DEVICE_NOT_FOUND' });
+    const got = await s.devices.get('a');
+    expect(got).toEqual(device('a'));
+    expect(Object.isFrozen(got)).toBe(true);
+    const up = await s.devices.update('a', { name: 'Trạm chợ', location: { lat: 21, lon: 105.8 } });
+    expect(up.name).toBe('Trạm chợ');
+    // a patch with an undefined field removes it
+    const cleared = await s.devices.update('a', { location: undefined });
+    expect(cleared).not.toHaveProperty('location');
+    await expect(s.devices.update('a', { id: 'b' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await s.devices.put({ ...device('a'), name: 'replaced' });
+    expect((await s.devices.get('a'))?.name).toBe('replaced');
+    await s.devices.insert(device('b', '08/02503'));
+    await s.devices.insert(device('c', '09'));
+    expect((await s.devices.list()).map((d) => d.id)).toEqual(['a', 'b', 'c']);
+    expect(await s.devices.count()).toBe(3);
+    expect(await s.devices.count((d) => d.unit.startsWith('08'))).toBe(2);
+    expect((await s.devices.list((d) => d.unit === '09')).map((d) => d.id)).toEqual(['c']);
+    expect(await s.devices.delete('c')).toBe(true);
+    expect(await s.devices.delete('c')).toBe(false);
+    expect(await s.devices.get('c')).toBeUndefined();
+  });
+
+  it('narrows by unit subtree, key id, user name, token hash, bundle channel and rollout', async () => {
+    expect((await s.units.subtree('08')).map((u) => u.path).sort()).toEqual(['08', '08/02500', '08/02503']);
+    expect((await s.units.children(null)).map((u) => u.path).sort()).toEqual(['08', '09']);
+    expect((await s.units.children('08')).map((u) => u.path).sort()).toEqual(['08/02500', '08/02503']);
+    await s.devices.insert(device('a'));
+    await s.devices.insert(device('b', '08/02503'));
+    await s.devices.insert(device('c', '09'));
+    expect((await s.devices.inUnits(['08/02503', '09'])).map((d) => d.id).sort()).toEqual(['b', 'c']);
+    expect((await s.devices.inUnits(['08'])).map((d) => d.id).sort()).toEqual(['a', 'b']);
+    // a code that is a prefix of another code is not its parent
+    expect(await s.devices.inUnits(['0'])).toEqual([]);
+    expect((await s.devices.byKeyId('k-b'))?.id).toBe('b');
+    expect(await s.devices.byKeyId('k-zz')).toBeUndefined();
+
+    await s.users.insert(user('u1', 'lan.nguyen'));
+    expect((await s.users.byUsername('Lan.Nguyen'))?.id).toBe('u1');
+    await s.sessions.insert({
+      id: 's1',
+      userId: 'u1',
+      csrf: 'c',
+      createdAt: iso(T0),
+      expiresAt: iso(T0 + 1000),
+    });
+    await s.sessions.insert({
+      id: 's2',
+      userId: 'u1',
+      csrf: 'c',
+      createdAt: iso(T0),
+      expiresAt: iso(T0 + DAY),
+    });
+    expect(await s.sessions.deleteExpired(iso(T0 + 5000))).toBe(1);
+    expect(await s.sessions.deleteForUser('u1')).toBe(1);
+    expect(await s.sessions.count()).toBe(0);
+
+    await s.apiTokens.insert({
+      id: 't1',
+      userId: 'u1',
+      name: 'flows',
+      hash: 'th1',
+      prefix: 'loa_',
+      createdAt: iso(T0),
+    });
+    expect((await s.apiTokens.byHash('th1'))?.id).toBe('t1');
+    await s.enrolmentTokens.insert(enrolToken('e1', 1));
+    expect((await s.enrolmentTokens.byHash('hash-e1'))?.id).toBe('e1');
+
+    const bundle = (id: string, channel: string, version: number): BundleRecord => ({
+      id,
+      channel,
+      version,
+      state: 'draft',
+      manifest: {} as never,
+      units: ['08'],
+      createdBy: 'u1',
+      createdAt: iso(T0),
+      updatedAt: iso(T0),
+    });
+    expect(await s.bundles.latestVersion('news')).toBe(0);
+    await s.bundles.insert(bundle('b1', 'news', 3));
+    await s.bundles.insert(bundle('b2', 'news', 7));
+    await s.bundles.insert(bundle('b3', 'other', 9));
+    expect(await s.bundles.latestVersion('news')).toBe(7);
+
+    const ro = (bundleId: string, deviceId: string, state: RolloutRecord['state']): RolloutRecord => ({
+      bundleId,
+      deviceId,
+      state,
+      updatedAt: iso(T0),
+    });
+    await s.rollouts.putMany([
+      ro('b1', 'a', 'notified'),
+      ro('b1', 'b', 'notified'),
+      ro('b2', 'a', 'notified'),
+    ]);
+    await s.rollouts.put(ro('b1', 'a', 'active'));
+    expect((await s.rollouts.get('b1', 'a'))?.state).toBe('active');
+    expect((await s.rollouts.forBundle('b1')).map((r) => r.deviceId).sort()).toEqual(['a', 'b']);
+    expect((await s.rollouts.forDevice('a')).map((r) => r.bundleId).sort()).toEqual(['b1', 'b2']);
+    expect(await s.rollouts.deleteForBundle('b1')).toBe(2);
+    expect(await s.rollouts.forBundle('b1')).toEqual([]);
+    expect((await s.rollouts.forDevice('a')).map((r) => r.bundleId)).toEqual(['b2']);
+  });
+
+  it('consumes an enrolment token atomically: concurrent enrolments never exceed its uses', async () => {
+    await s.enrolmentTokens.insert(enrolToken('e1', 3));
+    const now = iso(T0);
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => s.enrolmentTokens.consume('hash-e1', now)),
+    );
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    expect(ok).toHaveLength(3);
+    expect(refused.map((r) => (r.reason as { code: string }).code)).toEqual(
+      Array(17).fill('ENROL_TOKEN_USED'),
+    );
+    expect((await s.enrolmentTokens.get('e1'))?.uses).toBe(3);
+    await expect(s.enrolmentTokens.consume('nope', now)).rejects.toMatchObject({
+      code: 'ENROL_TOKEN_INVALID',
+    });
+    await s.enrolmentTokens.insert({ ...enrolToken('e2', 5), hash: 'hash-e2' });
+    await expect(s.enrolmentTokens.consume('hash-e2', iso(T0 + 2 * DAY))).rejects.toMatchObject({
+      code: 'ENROL_TOKEN_EXPIRED',
+    });
+    await s.enrolmentTokens.update('e2', { revokedAt: now });
+    await expect(s.enrolmentTokens.consume('hash-e2', now)).rejects.toMatchObject({
+      code: 'ENROL_TOKEN_REVOKED',
+    });
+    expect((await s.enrolmentTokens.get('e2'))?.uses).toBe(0);
+  });
+
+  it('refuses a trust policy that is not newer, keeping the history', async () => {
+    const policy = (version: number): TrustPolicyRecord => ({
+      version,
+      policy: { version } as never,
+      uploadedAt: iso(T0),
+      uploadedBy: 'u1',
+    });
+    expect(await s.trust.current()).toBeUndefined();
+    await s.trust.put(policy(1));
+    await s.trust.put(policy(3));
+    await expect(s.trust.put(policy(3))).rejects.toMatchObject({ code: 'TRUST_ROLLBACK' });
+    await expect(s.trust.put(policy(2))).rejects.toMatchObject({ code: 'TRUST_ROLLBACK' });
+    expect((await s.trust.current())?.version).toBe(3);
+    expect((await s.trust.history()).map((p) => p.version)).toEqual([1, 3]);
+  });
+
+  it('appends audit entries with a sequence and answers filtered, paged queries newest first', async () => {
+    const actor = (id: string) => ({ type: 'user' as const, id });
+    const e1 = await s.audit.append({ actor: actor('u1'), action: 'device.revoke', unit: '08/02500' });
+    await s.audit.append({ actor: actor('u2'), action: 'device.approve', unit: '08/02503' });
+    await s.audit.append({ actor: actor('u1'), action: 'user.create' });
+    await s.audit.append({ actor: actor('u1'), action: 'device.revoke', unit: '09', at: iso(T0 + 1000) });
+    await s.audit.append({ actor: actor('u2'), action: 'devices.import', unit: '080' });
+    expect(e1.seq).toBeGreaterThan(0);
+    expect(e1.at).toBe(iso(T0));
+    const all = await s.audit.query();
+    expect(all.map((e) => e.action)).toEqual([
+      'devices.import',
+      'device.revoke',
+      'user.create',
+      'device.approve',
+      'device.revoke',
+    ]);
+    const seqs = all.map((e) => e.seq);
+    expect([...seqs].sort((a, b) => b - a)).toEqual(seqs);
+    expect((await s.audit.query({ actorId: 'u1' })).map((e) => e.action)).toEqual([
+      'device.revoke',
+      'user.create',
+      'device.revoke',
+    ]);
+    expect((await s.audit.query({ action: 'device.' })).map((e) => e.unit)).toEqual([
+      '09',
+      '08/02503',
+      '08/02500',
+    ]);
+    expect((await s.audit.query({ units: ['08'] })).map((e) => e.unit)).toEqual(['08/02503', '08/02500']);
+    expect(await s.audit.query({ units: [] })).toEqual([]);
+    expect((await s.audit.query({ since: iso(T0 + 500) })).map((e) => e.unit)).toEqual(['09']);
+    // paging: two at a time, each page before the last seen sequence number
+    const page1 = await s.audit.query({ limit: 2 });
+    const page2 = await s.audit.query({ limit: 2, beforeSeq: page1.at(-1)?.seq ?? 0 });
+    const page3 = await s.audit.query({ limit: 2, beforeSeq: page2.at(-1)?.seq ?? 0 });
+    expect([...page1, ...page2, ...page3].map((e) => e.seq)).toEqual(seqs);
+  });
+
+  it('answers stream queries within their bounds: device, bundle, from/to inclusive, newest N in order', async () => {
+    for (let i = 0; i < 10; i++) {
+      h.clock.now = T0 + i * 60_000;
+      await s.health.append(health(i % 2 ? 'a' : 'b', h.clock.now, i));
+    }
+    await s.proofs.appendMany([
+      proof('a', T0, 1),
+      proof('a', T0 + 60_000, 2, 'b2'),
+      proof('b', T0 + 60_000, 1),
+    ]);
+    await s.proofs.append(proof('a', T0 + 120_000, 3));
+    await s.flush();
+    const ns = (r: HealthEntry[]) => r.map((e) => (e.health as unknown as { n: number }).n);
+    expect(ns(await s.health.query({}))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(ns(await s.health.query({ deviceId: 'a' }))).toEqual([1, 3, 5, 7, 9]);
+    expect(ns(await s.health.query({ from: iso(T0 + 2 * 60_000), to: iso(T0 + 5 * 60_000) }))).toEqual([
+      2, 3, 4, 5,
+    ]);
+    expect(ns(await s.health.query({ deviceId: 'b', limit: 2 }))).toEqual([6, 8]);
+    expect(ns(await s.health.query({ from: iso(T0 + DAY) }))).toEqual([]);
+    const seqOf = (r: ProofEntry[]) => r.map((e) => `${e.deviceId}${e.proof.seq}`);
+    expect(seqOf(await s.proofs.query({ deviceId: 'a' }))).toEqual(['a1', 'a2', 'a3']);
+    expect(seqOf(await s.proofs.query({ bundleId: 'b1' }))).toEqual(['a1', 'b1', 'a3']);
+    expect(seqOf(await s.proofs.query({ bundleId: 'b1', to: iso(T0 + 60_000) }))).toEqual(['a1', 'b1']);
+    expect(seqOf(await s.proofs.query({ limit: 1 }))).toEqual(['a3']);
+  });
+
+  it('rebuilds latest health and the last proof of each device on restart', async () => {
+    await s.health.append(health('a', T0, 1));
+    await s.health.append(health('a', T0 + 1000, 2));
+    await s.health.append(health('b', T0 + 500, 3));
+    await s.proofs.appendMany([proof('a', T0, 1), proof('a', T0, 2), proof('b', T0, 1)]);
+    expect(s.proofs.last('a')).toEqual({ seq: 2, hash: 'h-a-2', eventId: 'e-a-2' });
+    expect(s.health.latest('a')?.receivedAt).toBe(iso(T0 + 1000));
+    await s.stop();
+    const again = await h.open();
+    expect(again.health.latest('a')).toEqual(health('a', T0 + 1000, 2));
+    expect(again.health.latest('b')).toEqual(health('b', T0 + 500, 3));
+    expect([...again.health.latestAll().keys()].sort()).toEqual(['a', 'b']);
+    expect(again.proofs.last('a')).toEqual({ seq: 2, hash: 'h-a-2', eventId: 'e-a-2' });
+    expect(again.proofs.last('b')).toEqual({ seq: 1, hash: 'h-b-1', eventId: 'e-b-1' });
+    expect(again.proofs.last('zz')).toBeUndefined();
+    // the registry survived too
+    expect((await again.units.subtree('08')).length).toBe(3);
+    const next = await again.audit.append({ actor: { type: 'system', id: 'x' }, action: 'a' });
+    const prev = await again.audit.query({ limit: 2 });
+    expect(prev[0]?.seq).toBe(next.seq);
+  });
+
+  it('keeps webhook subscriptions across a restart', async () => {
+    const hook = {
+      id: 'wh-1',
+      url: 'http://127.0.0.1:9/hook',
+      events: ['alert.opened'],
+      secret: 's3cret',
+      createdAt: iso(T0),
+      createdBy: 'u1',
+      scope: ['08'],
+    };
+    await s.webhooks.insert(hook);
+    await expect(s.webhooks.insert(hook)).rejects.toMatchObject({ code: 'WEBHOOK_EXISTS' });
+    await s.webhooks.insert({ ...hook, id: 'wh-2', scope: ['09'] });
+    expect(await s.webhooks.delete('wh-2')).toBe(true);
+    await s.stop();
+    const again = await h.open();
+    expect(await again.webhooks.list()).toEqual([hook]);
+  });
+
+  it('drops history past retention, but not on a clock that jumped', async () => {
+    // a month of daily proofs and health, the clock stepping a day at a time
+    for (let d = 0; d < 40; d++) {
+      h.clock.now = T0 + d * DAY;
+      await s.proofs.append(proof('a', h.clock.now, d + 1));
+      await s.health.append(health('a', h.clock.now, d));
+    }
+    await s.flush();
+    await s.stop();
+    expect((await (await h.open()).proofs.query({ limit: 100 })).length).toBeLessThanOrEqual(32);
+    const keptBefore = (await (await h.open()).proofs.query({ limit: 100 })).map((e) => e.proof.seq);
+    expect(keptBefore.at(-1)).toBe(40);
+    expect(keptBefore[0]).toBeGreaterThanOrEqual(40 - 31);
+
+    // the clock jumps a year ahead (a reset RTC): retention refuses to delete on it
+    h.clock.now = T0 + 400 * DAY;
+    let doubted = 0;
+    const jumped = await h.open({ onDoubt: () => doubted++ });
+    expect(doubted).toBeGreaterThan(0);
+    expect((await jumped.proofs.query({ limit: 100 })).map((e) => e.proof.seq)).toEqual(keptBefore);
+    expect((await jumped.health.query({ limit: 100 })).length).toBe(keptBefore.length);
+    // an operator confirms the clock: now retention acts on it
+    const confirmed = await h.open({ retentionTrustClock: true });
+    expect(await confirmed.proofs.query({ limit: 100 })).toEqual([]);
+    // the last proof of the device is still known (the chain continues)
+    expect(confirmed.proofs.last('a')?.seq).toBe(40);
+  });
+});
+
+describe('store contract: constraints only PostgreSQL enforces', () => {
+  let h: Harness;
+  let s: Store;
+  beforeEach(async () => {
+    h = await harness('postgres');
+    s = await h.open();
+    await withUnits(s);
+  });
+  afterEach(async () => {
+    await h.cleanup();
+  });
+
+  it('maps foreign keys and unique columns to stable codes, leaving stored data as it was', async () => {
+    await expect(s.devices.insert(device('a', '77'))).rejects.toMatchObject({ code: 'UNIT_NOT_FOUND' });
+    await expect(s.units.insert(unit('77/00001'))).rejects.toMatchObject({ code: 'UNIT_NOT_FOUND' });
+    await s.devices.insert(device('a'));
+    await expect(s.devices.insert({ ...device('b'), keyId: 'k-a' })).rejects.toMatchObject({
+      code: 'DEVICE_EXISTS',
+    });
+    await expect(s.units.delete('08/02500')).rejects.toMatchObject({ code: 'UNIT_CONFLICT' });
+    await expect(s.units.delete('08')).rejects.toMatchObject({ code: 'UNIT_CONFLICT' });
+    await s.users.insert(user('u1', 'lan'));
+    await expect(s.users.insert(user('u2', 'LAN'))).rejects.toMatchObject({ code: 'USER_EXISTS' });
+    await s.enrolmentTokens.insert(enrolToken('e1', 1));
+    await expect(s.enrolmentTokens.insert({ ...enrolToken('e2', 1), hash: 'hash-e1' })).rejects.toMatchObject(
+      {
+        code: 'ENROL_TOKEN_EXISTS',
+      },
+    );
+    // an import whose parent is missing is refused whole
+    await expect(s.units.putMany([unit('10'), unit('11/00001')])).rejects.toMatchObject({
+      code: 'UNIT_NOT_FOUND',
+    });
+    expect(await s.units.get('10')).toBeUndefined();
+    // in any order inside one import
+    await s.units.putMany([unit('12/00001'), unit('12')]);
+    expect((await s.units.subtree('12')).length).toBe(2);
+    expect(await s.devices.count()).toBe(1);
+    expect(await s.users.count()).toBe(1);
+  });
+
+  it('consumes a token once per use across two processes sharing the database', async () => {
+    const other = await h.open();
+    await s.enrolmentTokens.insert(enrolToken('e1', 5));
+    const tries = Array.from({ length: 16 }, (_, i) =>
+      (i % 2 ? s : other).enrolmentTokens.consume('hash-e1', iso(T0)),
+    );
+    const results = await Promise.allSettled(tries);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    expect((await other.enrolmentTokens.get('e1'))?.uses).toBe(5);
+  });
+});
