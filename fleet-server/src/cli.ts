@@ -1,7 +1,7 @@
 /**
  * Command-line entry, and the only place that reads the environment: configuration (PORT,
  * MQTT_PORT, DATA_DIR, STORE, DATABASE_URL, DATABASE_POOL_SIZE, HOST, TLS_CERT, TLS_KEY, PUBLIC_URL, MQTT_PUBLIC_URL, RETENTION_DAYS, RETENTION_TRUST_CLOCK,
- * HEALTH_HISTORY_EVERY_S, TRUST_ROOTS, ENROL_APPROVAL), the logger (LOG_LEVEL) and the standard
+ * HEALTH_HISTORY_EVERY_S, TRUST_ROOTS, ENROL_APPROVAL, BROKER_CLUSTER=redis with REDIS_URL), the logger (LOG_LEVEL) and the standard
  * plugins' options (LOA_KEY_SECRET, MAX_UPLOAD_MB, TILE_URL). Prints the first administrator's
  * one-time password on a fresh data directory, stops cleanly on SIGINT/SIGTERM.
  */
@@ -69,6 +69,20 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfigInput {
     out.trustRoots = env.TRUST_ROOTS.split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+  if (env.BROKER_CLUSTER) {
+    if (env.BROKER_CLUSTER !== 'redis')
+      throw new LoaError(
+        'CONFIG_INVALID',
+        `BROKER_CLUSTER chỉ nhận "redis" (đang là "${env.BROKER_CLUSTER}"); bỏ trống để dùng broker nhúng`,
+      );
+    if (!env.REDIS_URL)
+      throw new LoaError(
+        'CONFIG_INVALID',
+        'BROKER_CLUSTER=redis cần REDIS_URL (ví dụ redis://127.0.0.1:6379)',
+      );
+    out.cluster = { kind: 'redis', redisUrl: env.REDIS_URL };
+  } else if (env.REDIS_URL)
+    throw new LoaError('CONFIG_INVALID', 'REDIS_URL chỉ dùng cùng BROKER_CLUSTER=redis');
   if (env.ENROL_APPROVAL)
     out.enrolmentApprovalDefault = env.ENROL_APPROVAL === '1' || env.ENROL_APPROVAL === 'true';
   return out;

@@ -73,6 +73,19 @@ export const ServerConfigSchema = z.strictObject({
     })
     // absent: every field takes its default above
     .prefault({}),
+  /**
+   * Several fleet-server processes as one (broker/cluster.ts): MQTT state, presence, server
+   * events and the leader lease in Redis. Absent: the embedded single-process broker.
+   */
+  cluster: z
+    .strictObject({
+      kind: z.literal('redis'),
+      /** redis://[user:password@]host:port[/db] */
+      redisUrl: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'phải là redis://host:port'),
+      /** Leader lease in ms (jobs that run once: alert sweep, reports, rollouts, retention). */
+      leaderTtlMs: z.number().int().min(100).max(600_000).default(10_000),
+    })
+    .optional(),
   /** Pinned root public keys (raw base64) that trust policies must be signed by. */
   trustRoots: z.array(z.string()).default([]),
   trustRootThreshold: z.number().int().min(1).default(1),

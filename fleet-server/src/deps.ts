@@ -5,11 +5,13 @@
  */
 import type { Clock } from '@loa/protocol';
 import type { Logger } from 'pino';
+import type { ClusterBus } from './broker/cluster.js';
 import type { DeviceAuthenticator } from './broker/device-auth.js';
 import type { BrokerApi } from './broker/types.js';
 import type { ServerConfig } from './config.js';
 import type { Metrics } from './metrics.js';
 import type { AuthService } from './services/auth-service.js';
+import type { Leadership } from './services/leader-lock.js';
 import type { Store } from './store/ports.js';
 
 export interface Deps {
@@ -22,4 +24,8 @@ export interface Deps {
   auth: AuthService;
   /** Device credential check (MQTT and HTTP Basic). */
   deviceAuth: DeviceAuthenticator;
+  /** Whether this process runs the jobs that run once per cluster (always, when not clustered). */
+  leader: Leadership;
+  /** Clustered only: server events between the nodes (presence, emergency progress). */
+  cluster?: ClusterBus;
 }

@@ -13,6 +13,7 @@ import { getRequestListener } from '@hono/node-server';
 import { type Clock, systemClock } from '@loa/protocol';
 import { type Logger, pino } from 'pino';
 import { FleetBroker } from './broker/broker.js';
+import { RedisCluster } from './broker/cluster.js';
 import { DeviceAuthenticator } from './broker/device-auth.js';
 import { parseConfig, type ServerConfig, type ServerConfigInput } from './config.js';
 import type { Deps } from './deps.js';
@@ -24,6 +25,7 @@ import { METRIC, Metrics } from './metrics.js';
 import { registerProcessMetrics } from './process-metrics.js';
 import type { ServerPlugin } from './server-plugin.js';
 import { AuthService } from './services/auth-service.js';
+import { LeaderLock, type Leadership, soleLeader } from './services/leader-lock.js';
 import { createFileStore } from './store/file-store.js';
 import { createPgStore } from './store/pg-store.js';
 import type { Store } from './store/ports.js';
@@ -115,6 +117,26 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
     const tls = config.tls
       ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }
       : undefined;
+    let cluster: RedisCluster | undefined;
+    let leader: Leadership = soleLeader;
+    if (config.cluster) {
+      const c = new RedisCluster({ url: config.cluster.redisUrl, logger });
+      cluster = c;
+      await c.start();
+      stops.push(() => c.stop());
+      const lockConn = await c.connection('loa-leader');
+      stops.push(async () => lockConn.disconnect());
+      const lock = new LeaderLock({
+        redis: lockConn,
+        nodeId: c.nodeId,
+        logger,
+        now: () => clock.now(),
+        ttlMs: config.cluster.leaderTtlMs,
+      });
+      await lock.start();
+      leader = lock;
+      stops.push(() => lock.stop());
+    }
     const broker = new FleetBroker({
       deviceAuth,
       metrics,
@@ -124,6 +146,7 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
       host: config.host,
       port: config.mqttPort,
       ...(tls ? { tls } : {}),
+      ...(cluster ? { cluster: { bus: cluster, aedes: await cluster.aedesParts() } } : {}),
     });
     const mqttPort = await broker.start();
     let brokerStopped = false;
@@ -158,7 +181,18 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
       () => store.stats().registryBytesWritten,
     );
 
-    const deps: Deps = { config, logger, clock, store, metrics, broker, auth, deviceAuth };
+    const deps: Deps = {
+      config,
+      logger,
+      clock,
+      store,
+      metrics,
+      broker,
+      auth,
+      deviceAuth,
+      leader,
+      ...(cluster ? { cluster } : {}),
+    };
     const routes: RouteModule[] = [...CORE_ROUTES];
     for (const p of options.plugins ?? []) {
       const r = await p.start(deps);

@@ -20,7 +20,14 @@ import {
   type TimeRequest,
   type UpKind,
 } from '@loa/protocol';
-import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import {
+  Aedes,
+  type AedesOptions,
+  type AuthenticateError,
+  type Client,
+  type PublishPacket,
+  type Subscription,
+} from 'aedes';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import {
@@ -32,6 +39,7 @@ import {
 import { MqttFrameGuard, type TokenBucket } from '../domain/limits.js';
 import { DeviceRates } from '../domain/rate-limit.js';
 import { METRIC, type Metrics } from '../metrics.js';
+import type { ClusterBus } from './cluster.js';
 import type { DeviceAuthenticator } from './device-auth.js';
 import type {
   BrokerApi,
@@ -59,6 +67,18 @@ export interface FleetBrokerOptions {
   host: string;
   port: number;
   tls?: { cert: Buffer | string; key: Buffer | string };
+  /**
+   * Several processes as one broker (broker/cluster.ts): aedes state in Redis, and the bus that
+   * carries presence changes between nodes. Absent: the embedded, single-process broker.
+   */
+  cluster?: { bus: ClusterBus; aedes: Pick<AedesOptions, 'persistence' | 'mq'> };
+}
+
+/** A presence change as it travels between the nodes of a cluster. */
+interface PresenceChange {
+  deviceId: string;
+  connected?: boolean;
+  presence?: Presence;
 }
 
 interface ClientState {
@@ -97,6 +117,9 @@ export class FleetBroker implements BrokerApi {
   private readonly presences = new Map<string, PresenceInfo>();
   private readonly handlers = new Set<DeviceMessageHandler>();
   private readonly presenceHandlers = new Set<(p: PresenceInfo) => void>();
+  /** Clustered: the node holding each device's connection (a late "disconnected" of another is ignored). */
+  private readonly owner = new Map<string, string>();
+  private unsubscribeBus: (() => void) | undefined;
   private readonly log: Logger;
   private readonly maxPayload: number;
   port = 0;
@@ -112,6 +135,7 @@ export class FleetBroker implements BrokerApi {
       maxInflightInbound: 100,
       maxClientsIdLength: 128,
       heartbeatInterval: 60_000,
+      ...(o.cluster?.aedes ?? {}),
       authenticate: (client, username, password, done) => {
         void this.authenticate(client, username, password).then(
           () => done(null, true),
@@ -139,6 +163,22 @@ export class FleetBroker implements BrokerApi {
         'rate-limit, payload-too-large or frame-too-large',
     );
     m.define(METRIC.mqttRateLimited, 'counter', 'Clients disconnected for exceeding the message rate');
+    if (o.cluster) {
+      const bus = o.cluster.bus;
+      const offs = [
+        bus.on('presence', (data, node) => this.onRemotePresence(data as PresenceChange, node)),
+        // a revoke or password reset made on another node
+        bus.on('device', (data) => {
+          const d = data as { deviceId?: unknown; op?: unknown };
+          if (typeof d?.deviceId !== 'string') return;
+          if (d.op === 'disconnect') this.byDevice.get(d.deviceId)?.close();
+          if (d.op === 'forget') this.forgetLocally(d.deviceId);
+        }),
+      ];
+      this.unsubscribeBus = () => {
+        for (const off of offs) off();
+      };
+    }
     this.aedes.on('clientDisconnect', (client) => this.onDisconnect(client));
     this.aedes.on('clientError', (client, err) =>
       this.log.debug({ client: client?.id, err: err.message }, 'client error'),
@@ -221,7 +261,9 @@ export class FleetBroker implements BrokerApi {
     const rate = this.rates.of(device.id, this.o.clock.now());
     this.clients.set(client, { deviceId: device.id, unit: device.unit, rate });
     this.byDevice.set(device.id, client);
+    if (this.o.cluster) this.owner.set(device.id, this.o.cluster.bus.nodeId);
     this.setPresence(device.id, { connected: true });
+    this.share({ deviceId: device.id, connected: true });
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket): Error | null {
@@ -308,7 +350,36 @@ export class FleetBroker implements BrokerApi {
       return false;
     }
     this.setPresence(deviceId, { presence: p });
+    this.share({ deviceId, presence: p });
     return true;
+  }
+
+  /** Tells the other nodes (clustered only) about a local presence change. */
+  private share(change: PresenceChange): void {
+    this.o.cluster?.bus.publish('presence', change);
+  }
+
+  /**
+   * A presence change seen by another node: the same newest-presence-wins rule as a local one;
+   * the connection state follows the node that holds the device's connection.
+   */
+  private onRemotePresence(c: PresenceChange, node: string): void {
+    if (typeof c?.deviceId !== 'string') return;
+    const change: { connected?: boolean; presence?: Presence } = {};
+    if (c.presence) {
+      const cur = this.presences.get(c.deviceId)?.presence;
+      const p = c.presence;
+      if (!cur || presenceNewer(cur, p) || (cur.boot === p.boot && cur.conn === p.conn)) change.presence = p;
+    }
+    if (c.connected === true) {
+      // a local connection of the same device, if any, is being closed by aedes (same client id)
+      this.owner.set(c.deviceId, node);
+      change.connected = true;
+    } else if (c.connected === false && this.owner.get(c.deviceId) === node) {
+      this.owner.delete(c.deviceId);
+      change.connected = false;
+    }
+    if (change.presence || change.connected !== undefined) this.setPresence(c.deviceId, change, true);
   }
 
   private authorizeSubscribe(client: Client, sub: Subscription): Subscription | null {
@@ -333,11 +404,20 @@ export class FleetBroker implements BrokerApi {
     this.clients.delete(client);
     if (this.byDevice.get(state.deviceId) === client) {
       this.byDevice.delete(state.deviceId);
+      // clustered: the device may already be connected to another node (which then owns it)
+      const owner = this.owner.get(state.deviceId);
+      if (this.o.cluster && owner !== undefined && owner !== this.o.cluster.bus.nodeId) return;
+      this.owner.delete(state.deviceId);
       this.setPresence(state.deviceId, { connected: false });
+      this.share({ deviceId: state.deviceId, connected: false });
     }
   }
 
-  private setPresence(deviceId: string, change: { connected?: boolean; presence?: Presence }): void {
+  private setPresence(
+    deviceId: string,
+    change: { connected?: boolean; presence?: Presence },
+    remote = false,
+  ): void {
     const prev = this.presences.get(deviceId);
     const connected = change.connected ?? prev?.connected ?? false;
     const info: PresenceInfo = {
@@ -345,6 +425,7 @@ export class FleetBroker implements BrokerApi {
       presence: change.presence ?? prev?.presence ?? null,
       connected,
       since: prev && prev.connected === connected ? prev.since : this.o.clock.now(),
+      ...(remote ? { remote } : {}),
     };
     this.presences.set(deviceId, info);
     for (const h of this.presenceHandlers) {
@@ -410,15 +491,22 @@ export class FleetBroker implements BrokerApi {
     return this.presences;
   }
 
+  /** Devices with an open connection (clustered: on any node). */
   onlineCount(): number {
-    return this.byDevice.size;
+    return this.o.cluster ? this.owner.size : this.byDevice.size;
   }
 
   disconnect(deviceId: string): void {
     this.byDevice.get(deviceId)?.close();
+    this.o.cluster?.bus.publish('device', { deviceId, op: 'disconnect' });
   }
 
   forgetCredentials(deviceId: string): void {
+    this.forgetLocally(deviceId);
+    this.o.cluster?.bus.publish('device', { deviceId, op: 'forget' });
+  }
+
+  private forgetLocally(deviceId: string): void {
     this.o.deviceAuth.forget(deviceId);
     this.rates.forget(deviceId);
   }
@@ -430,6 +518,7 @@ export class FleetBroker implements BrokerApi {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.unsubscribeBus?.();
     this.httpServer?.off('upgrade', this.onUpgrade);
     for (const c of this.wss?.clients ?? []) c.terminate();
     this.wss?.close();

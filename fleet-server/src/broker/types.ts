@@ -22,6 +22,8 @@ export interface PresenceInfo {
   connected: boolean;
   /** When the server last saw the connection change (ms since epoch). */
   since: number;
+  /** Clustered: the change was seen by another node (its hooks, e.g. alert rules, ran there). */
+  remote?: boolean;
 }
 
 export interface PublishOptions {

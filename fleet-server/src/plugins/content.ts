@@ -6,7 +6,7 @@
  * for in-process callers (demo, benchmarks, tests).
  */
 import { join } from 'node:path';
-import { LoaError } from '@loa/protocol';
+import { LoaError, type Proof, type Status } from '@loa/protocol';
 import type { Deps } from '../deps.js';
 import type { RouteModule } from '../http/route-context.js';
 import { registerAlertRoutes } from '../http/routes/alerts.js';
@@ -143,7 +143,14 @@ export async function createContentServices(
     { healthHistoryEveryS: deps.config.healthHistoryEveryS },
   );
   const alerts = new AlertEngine(
-    { store, metrics, logger, now, states: () => ingest.liveAll().values() },
+    {
+      store,
+      metrics,
+      logger,
+      now,
+      states: () => ingest.liveAll().values(),
+      isLeader: () => deps.leader.isLeader(),
+    },
     opts.alerts,
   );
   const webhooks = new WebhookService({
@@ -155,14 +162,30 @@ export async function createContentServices(
   const emergency = new EmergencyService({ store, blobs, transcoder, signer, trust, notifier, logger, now });
   const screenshots = new ScreenshotStore({ dir: join(dataDir, 'screenshots'), now, ...opts.screenshots });
 
+  // clustered: a device's statuses and proofs reach the node it is connected to; the emergency
+  // tracking of every node (and so its event streams) hears them through the cluster bus
+  const bus = deps.cluster;
+  bus?.on('emergency', (data) => {
+    const m = data as { deviceId: string; status?: Status; proof?: Proof };
+    if (typeof m?.deviceId !== 'string') return;
+    const done = m.status
+      ? emergency.applyStatus(m.deviceId, m.status)
+      : m.proof
+        ? emergency.applyProof(m.deviceId, m.proof)
+        : undefined;
+    done?.catch((err) => log.error({ err }, 'emergency progress from another node not applied'));
+  });
   ingest.addHooks({
     onState: (s) => alerts.evaluate(s),
     onStatus: async (deviceId, s) => {
+      bus?.publish('emergency', { deviceId, status: s });
       await emergency.applyStatus(deviceId, s);
       await publisher.applyStatus(deviceId, s);
     },
     onProof: async (deviceId, p) => {
-      if (p.priority === 'emergency') await emergency.applyProof(deviceId, p);
+      if (p.priority !== 'emergency') return;
+      bus?.publish('emergency', { deviceId, proof: p });
+      await emergency.applyProof(deviceId, p);
     },
     onReconnected: async (deviceId, state) => {
       await publisher.catchUp(deviceId, state.health?.bundles ?? []);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { LoaError } from '@loa/protocol';
 import type { Deps } from '../deps.js';
 import { capRoutes } from '../http/routes/cap.js';
-import { type EventSourceFn, eventRoutes } from '../http/routes/events.js';
+import { type EventSourceFn, eventRoutes, type StreamEvent } from '../http/routes/events.js';
 import { speechRoutes } from '../http/routes/speech.js';
 import type { ServerPlugin } from '../server-plugin.js';
 import { CapService } from '../services/cap-service.js';
@@ -18,9 +18,18 @@ import type { ContentServices } from '../services/content-services.js';
 import { speakText } from '../services/speech-content.js';
 import type { ContentPlugin } from './content.js';
 
-/** Event sources of the stream, from the broker, the content services and the CAP service. */
-export function streamSources(deps: Deps, content: ContentServices, cap: CapService): EventSourceFn[] {
-  return [
+/**
+ * Event sources of the stream, from the broker, the content services and the CAP service.
+ * Clustered: presence and emergency progress already reach every node (the broker and the
+ * emergency service share them); the events only one node sees (CAP intake, alerts, proofs of
+ * its devices) travel to the other nodes over the cluster bus, so any node's stream is whole.
+ */
+export function streamSources(
+  deps: Deps,
+  content: ContentServices,
+  cap: CapService,
+): { sources: EventSourceFn[]; stop(): void } {
+  const everywhere: EventSourceFn[] = [
     (emit) =>
       deps.broker.onPresence((p) =>
         emit({
@@ -30,15 +39,6 @@ export function streamSources(deps: Deps, content: ContentServices, cap: CapServ
           since: new Date(p.since).toISOString(),
         }),
       ),
-    (emit) => cap.on((e) => emit({ ...e, unit: e.record.units[0] ?? '' })),
-    (emit) =>
-      content.alerts.on((e) =>
-        emit({ type: `alert.${e.type}`, unit: e.alert.unit, deviceId: e.alert.deviceId, alert: e.alert }),
-      ),
-    (emit) =>
-      content.ingest.on((e) => {
-        if (e.type === 'proof') emit({ type: 'proof', deviceId: e.deviceId, proof: e.proof });
-      }),
     (emit) =>
       content.emergency.on((e) =>
         e.type === 'emergency.sent'
@@ -53,6 +53,32 @@ export function streamSources(deps: Deps, content: ContentServices, cap: CapServ
             }),
       ),
   ];
+  const local: EventSourceFn[] = [
+    (emit) => cap.on((e) => emit({ ...e, unit: e.record.units[0] ?? '' })),
+    (emit) =>
+      content.alerts.on((e) =>
+        emit({ type: `alert.${e.type}`, unit: e.alert.unit, deviceId: e.alert.deviceId, alert: e.alert }),
+      ),
+    (emit) =>
+      content.ingest.on((e) => {
+        if (e.type === 'proof') emit({ type: 'proof', deviceId: e.deviceId, proof: e.proof });
+      }),
+  ];
+  const bus = deps.cluster;
+  if (!bus) return { sources: [...everywhere, ...local], stop: () => undefined };
+  // one relay per node (not per reader): every local event goes to the other nodes once
+  const offs = local.map((src) => src((e) => bus.publish('events', e)));
+  const remote: EventSourceFn = (emit) =>
+    bus.on('events', (data) => {
+      const e = data as StreamEvent;
+      if (typeof e?.type === 'string') emit(e);
+    });
+  return {
+    sources: [...everywhere, ...local, remote],
+    stop: () => {
+      for (const off of offs) off();
+    },
+  };
 }
 
 export interface IntegrationsPlugin extends ServerPlugin {
@@ -101,10 +127,12 @@ export function integrationsPlugin(options: IntegrationsPluginOptions): Integrat
         }
         return d?.unit;
       };
+      const stream = streamSources(deps, content, cap);
       return {
+        stop: async () => stream.stop(),
         routes: [
           capRoutes(cap),
-          eventRoutes(streamSources(deps, content, cap), unitOf),
+          eventRoutes(stream.sources, unitOf),
           speechRoutes((input, actor, ip) => speakText(content, input, actor, ip)),
         ],
       };

@@ -44,6 +44,7 @@ export class AlertEngine {
     logger: Logger;
     now: () => number;
     states: () => Iterable<DeviceLiveState>;
+    isLeader?: () => boolean;
   };
   readonly rules: AlertRulesConfig;
   readonly #tickMs: number;
@@ -60,6 +61,8 @@ export class AlertEngine {
       logger: Logger;
       now: () => number;
       states: () => Iterable<DeviceLiveState>;
+      /** Clustered: only the leader runs the periodic sweep (default: always). */
+      isLeader?: () => boolean;
     },
     opts: AlertEngineOptions = {},
   ) {
@@ -78,7 +81,9 @@ export class AlertEngine {
       this.activeCount(),
     );
     if (this.#tickMs > 0) {
-      this.#timer = setInterval(() => void this.tick(), this.#tickMs);
+      this.#timer = setInterval(() => {
+        if (this.#d.isLeader?.() !== false) void this.tick();
+      }, this.#tickMs);
       this.#timer.unref();
     }
   }

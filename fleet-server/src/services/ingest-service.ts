@@ -328,7 +328,8 @@ export class IngestService {
     const s = applyPresence(base, online, this.#d.now());
     this.#live.set(p.deviceId, s);
     this.#emit({ type: 'presence', deviceId: p.deviceId, online, state: s });
-    void this.#runHooks((k) => k.onState?.(s));
+    // a change seen by another node of a cluster ran its hooks (alert rules) there
+    if (!p.remote) void this.#runHooks((k) => k.onState?.(s));
     if (online && !wasOnline) this.#reconnected.add(p.deviceId);
   }
 
