@@ -247,7 +247,11 @@ describe('every page, desktop and phone', () => {
     await row('Bản tin sáng').locator('button.danger').click();
     await expect
       .poll(() => page.locator('.flash.error').textContent(), { timeout: 10_000 })
-      .toContain('đang được dùng trong chương trình "Chương trình phát thanh hằng ngày (demo)"');
+      .toContain('Không thể xoá: nội dung đang được dùng trong chương trình');
+    // the programme on air by name (programmes waiting for approval may be named too)
+    expect(await page.locator('.flash.error').textContent()).toContain(
+      '"Chương trình phát thanh hằng ngày (demo)"',
+    );
     expect(await row('Bản tin sáng').count()).toBe(1);
     await page.screenshot({ path: join(ART, 'undo-content-in-use.png'), fullPage: true });
 

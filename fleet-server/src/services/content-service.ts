@@ -245,7 +245,11 @@ export class ContentService {
     const rec = await this.get(id);
     const users = bundlesUsing(rec, await this.#d.store.bundles.list(), this.#d.now());
     if (users.length > 0) {
-      const names = users.slice(0, 3).map((b) => `"${b.manifest.description || b.channel}"`);
+      // the programmes on air first, then those waiting for approval
+      const named = [...users].sort(
+        (a, z) => Number(z.state === 'published') - Number(a.state === 'published'),
+      );
+      const names = named.slice(0, 3).map((b) => `"${b.manifest.description || b.channel}"`);
       throw new LoaError(
         'CONTENT_IN_USE',
         `Không thể xoá: nội dung đang được dùng trong chương trình ${names.join(', ')}. Hãy gỡ chương trình hoặc lưu trữ nội dung thay vì xoá.`,

@@ -87,8 +87,6 @@ export function DeviceEditSection(props: {
         <div
           id="edit-map"
           class="edit-map"
-          role="img"
-          aria-label={t('dev.mapHint')}
           data-tiles={props.tileUrl}
           data-boundaries={ui('/fleet/boundaries.geojson')}
         />
