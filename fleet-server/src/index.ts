@@ -29,6 +29,7 @@ export * from './plugins/standard.js';
 export * from './seed.js';
 export * from './server-plugin.js';
 export * from './services/auth-service.js';
+export { BOUNDARIES_FILE } from './services/boundaries-file.js';
 export * from './store/file-store.js';
 export * from './store/pg-store.js';
 export * from './store/ports.js';

@@ -234,4 +234,168 @@ describe('every page, desktop and phone', () => {
     await apCtx.close();
     await ctx.close();
   }, 120_000);
+
+  it('undoes from the pages: content archived or deleted (not while on air), a code and a device revoked; all audited', async () => {
+    const ctx = await p.chrome.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
+    const page = await adminLogin(ctx);
+    page.on('dialog', (d) => void d.accept());
+    const store = p.server.deps.store;
+    const row = (title: string) => page.locator('#content-list tr', { hasText: title });
+
+    // Content used by the programme on air: deleting it is refused, with the programme's name.
+    await page.goto(`${p.server.url}/ui/content`);
+    await row('Bản tin sáng').locator('button.danger').click();
+    await expect
+      .poll(() => page.locator('.flash.error').textContent(), { timeout: 10_000 })
+      .toContain('Không thể xoá: nội dung đang được dùng trong chương trình');
+    // the programme on air by name (programmes waiting for approval may be named too)
+    expect(await page.locator('.flash.error').textContent()).toContain(
+      '"Chương trình phát thanh hằng ngày (demo)"',
+    );
+    expect(await row('Bản tin sáng').count()).toBe(1);
+    await page.screenshot({ path: join(ART, 'undo-content-in-use.png'), fullPage: true });
+
+    // Unused content: archived (out of the library and the programme form), then deleted.
+    const unused = (await store.content.list()).find(
+      (c) => c.title !== 'Bản tin sáng' && c.title !== 'Bản tin chiều' && c.kind === 'audio',
+    );
+    expect(unused).toBeTruthy();
+    const title = unused?.title as string;
+    await Promise.all([
+      page.waitForURL(/ok=content.archived/),
+      row(title).locator('form[action$="/archive"] button').click(),
+    ]);
+    expect(await page.locator('.flash.ok').textContent()).toContain(title);
+    expect(await row(title).count()).toBe(0);
+    expect((await store.content.get(unused?.id as string))?.archivedAt).toBeTruthy();
+    await page.goto(`${p.server.url}/ui/programmes`);
+    expect(await page.locator('#f-items label', { hasText: title }).count()).toBe(0);
+    await page.goto(`${p.server.url}/ui/content`);
+    await Promise.all([page.waitForURL(/archived=1/), page.click('#archived-toggle')]);
+    await Promise.all([page.waitForURL(/ok=content.deleted/), row(title).locator('button.danger').click()]);
+    expect(await store.content.get(unused?.id as string)).toBeUndefined();
+
+    // An enrolment code revoked from the enrolments page.
+    await page.goto(`${p.server.url}/ui/enrolments`);
+    const tokenId = await page.locator('[data-token-revoke]').first().getAttribute('data-token-revoke');
+    expect(tokenId).toBeTruthy();
+    await Promise.all([
+      page.waitForURL(/ok=enrol.revoked/),
+      page.locator(`[data-token-revoke="${tokenId}"]`).click(),
+    ]);
+    expect((await store.enrolmentTokens.get(tokenId as string))?.revokedAt).toBeTruthy();
+
+    // A device revoked from its page, with a reason: disconnected, and it cannot come back.
+    const dev = p.devices[1]?.deviceId as string;
+    await page.goto(`${p.server.url}/ui/devices/${encodeURIComponent(dev)}`);
+    await page.fill('#f-undo-reason', 'Mất trộm');
+    await Promise.all([page.waitForURL(/ok=device.revoked/), page.click('#device-undo button.danger')]);
+    expect(await page.locator('.flash.ok').textContent()).toBe('Đã thu hồi thiết bị.');
+    const rec = await store.devices.get(dev);
+    expect(rec?.status).toBe('revoked');
+    expect(rec?.revokedReason).toBe('Mất trộm');
+    await expect
+      .poll(() => p.server.deps.broker.presence(dev)?.connected ?? false, { timeout: 15_000 })
+      .toBe(false);
+    await page.screenshot({ path: join(ART, 'undo-device-revoked.png'), fullPage: true });
+
+    // Every undo in the audit log, in Vietnamese.
+    await page.goto(`${p.server.url}/ui/admin/audit`);
+    const audit = (await page.locator('main').textContent()) ?? '';
+    for (const label of ['Lưu trữ nội dung', 'Xoá nội dung', 'Thu hồi mã kết nạp', 'Thu hồi thiết bị'])
+      expect(audit).toContain(label);
+    await page.screenshot({ path: join(ART, 'undo-audit.png'), fullPage: true });
+    await ctx.close();
+  }, 180_000);
+
+  it('edits a device from its page (name, a click on the map, a group) and draws the communes offline', async () => {
+    const store = p.server.deps.store;
+    await store.groups.insert({
+      id: 'cum-cho',
+      unit: '08/02500',
+      name: 'Cụm chợ trung tâm',
+      createdAt: new Date().toISOString(),
+    });
+    const dev = p.devices[0]?.deviceId as string;
+    for (const [vw, vh, tag] of [
+      [1280, 900, 'desktop'],
+      [390, 844, 'phone'],
+    ] as const) {
+      const ctx = await p.chrome.newContext({
+        viewport: { width: vw, height: vh },
+        ...(vw < 500 ? { isMobile: true, hasTouch: true } : {}),
+        locale: 'vi-VN',
+      });
+      const page = await adminLogin(ctx);
+      const foreign: string[] = [];
+      page.on('request', (r) => {
+        if (!r.url().startsWith(p.server.url) && !r.url().startsWith('data:')) foreign.push(r.url());
+      });
+
+      // The fleet map: four communes' boundaries and the stations, from this server only.
+      await page.goto(`${p.server.url}/ui/fleet`);
+      await expect
+        .poll(() => page.evaluate<string>("document.getElementById('map')?.dataset.ready ?? ''"), {
+          timeout: 15_000,
+        })
+        .toBe('3');
+      expect(await page.evaluate<string>("document.getElementById('map')?.dataset.boundaryCount ?? ''")).toBe(
+        '4',
+      );
+      expect(
+        await page.locator('#map path.leaflet-interactive, #map svg path, #map canvas').count(),
+      ).toBeGreaterThan(0);
+      await page.locator('#map-section').screenshot({ path: join(ART, `map-${tag}.png`) });
+
+      if (tag === 'desktop') {
+        await page.goto(`${p.server.url}/ui/devices/${encodeURIComponent(dev)}`);
+        await expect
+          .poll(() => page.evaluate<string>("document.getElementById('edit-map')?.dataset.ready ?? ''"), {
+            timeout: 15_000,
+          })
+          .toBe('1');
+        // Refused: a latitude out of range, with the message beside the field; nothing saved.
+        await page.fill('#f-lat', '95');
+        await page.click('#device-edit button[type=submit]');
+        await expect
+          .poll(() => page.locator('[data-error-for="lat"]').textContent(), { timeout: 10_000 })
+          .toBe('Vĩ độ là số từ -90 đến 90, ví dụ 21.69760.');
+        expect((await store.devices.get(dev))?.location?.lat).not.toBe(95);
+        // The page came back with the form as typed; its map is ready again.
+        await expect
+          .poll(() => page.evaluate<string>("document.getElementById('edit-map')?.dataset.ready ?? ''"), {
+            timeout: 15_000,
+          })
+          .toBe('1');
+        // A name, a click on the map, a group: saved and audited.
+        await page.fill('#f-name', 'Cụm loa chợ Sơn Dương');
+        await page.locator('#edit-map').scrollIntoViewIfNeeded();
+        const box = await page.locator('#edit-map').boundingBox();
+        expect(box).toBeTruthy();
+        await page.mouse.click(
+          (box?.x ?? 0) + (box?.width ?? 0) * 0.3,
+          (box?.y ?? 0) + (box?.height ?? 0) * 0.6,
+        );
+        const lat = Number(await page.inputValue('#f-lat'));
+        const lon = Number(await page.inputValue('#f-lon'));
+        expect(lat).toBeGreaterThan(21);
+        expect(lat).toBeLessThan(22.5);
+        expect(lon).toBeGreaterThan(104.5);
+        expect(lon).toBeLessThan(106);
+        await page.locator('#f-groups label', { hasText: 'Cụm chợ trung tâm' }).locator('input').check();
+        await page.locator('#device-edit').screenshot({ path: join(ART, 'device-edit-desktop.png') });
+        await Promise.all([page.waitForURL(/ok=dev.saved/), page.click('#device-edit button[type=submit]')]);
+        expect(await page.locator('.flash.ok').textContent()).toBe('Đã lưu thông tin thiết bị.');
+        const rec = await store.devices.get(dev);
+        expect(rec?.name).toBe('Cụm loa chợ Sơn Dương');
+        expect(rec?.location).toEqual({ lat, lon });
+        expect(rec?.groups).toEqual(['cum-cho']);
+        expect(await page.locator('h1').textContent()).toContain('Cụm loa chợ Sơn Dương');
+        await page.goto(`${p.server.url}/ui/admin/audit`);
+        expect(await page.locator('main').textContent()).toContain('Sửa thông tin thiết bị');
+      }
+      expect(foreign).toEqual([]);
+      await ctx.close();
+    }
+  }, 180_000);
 });

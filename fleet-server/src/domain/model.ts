@@ -223,6 +223,9 @@ export const ContentRecordSchema = z.object({
   originalName: z.string().optional(),
   createdBy: z.string(),
   createdAt: Instant,
+  /** Archived: kept (and playable where already published) but hidden from the library's pickers. */
+  archivedAt: Instant.optional(),
+  archivedBy: z.string().optional(),
   /** Extra facts owned by the publisher (transcode settings, source format…). */
   meta: JsonObject.optional(),
   /** Shown on the unit's public page once a published programme carries it (the editor's choice). */

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { IdSchema, LanguageSchema, LoaError, UnitPathSchema } from '@loa/protocol';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { bundlesUsing } from '../domain/content-use.js';
 import type { ContentKind, ContentRecord } from '../domain/model.js';
 import type { Store } from '../store/ports.js';
 import type { BlobStore } from './blob-store.js';
@@ -228,6 +229,43 @@ export class ContentService {
     return rec;
   }
 
+  /** Archives (hides from the pickers) or restores an entry; audited. */
+  async setArchived(id: string, archived: boolean, actor: Actor, ip?: string): Promise<ContentRecord> {
+    const rec = await this.get(id);
+    const next = archived
+      ? await this.#d.store.content.update(rec.id, {
+          archivedAt: new Date(this.#d.now()).toISOString(),
+          archivedBy: actor.username,
+        })
+      : await this.#d.store.content.put(omitArchive(rec));
+    await this.#audit(actor, archived ? 'content.archive' : 'content.restore', next, ip);
+    return next;
+  }
+
+  /**
+   * Deletes an entry from the library, refused (CONTENT_IN_USE, naming the programmes) while a
+   * programme waiting for approval or on air uses it. The file stays in the blob store: stations
+   * that hold an older, published bundle may still fetch it.
+   */
+  async remove(id: string, actor: Actor, ip?: string): Promise<void> {
+    const rec = await this.get(id);
+    const users = bundlesUsing(rec, await this.#d.store.bundles.list(), this.#d.now());
+    if (users.length > 0) {
+      // the programmes on air first, then those waiting for approval
+      const named = [...users].sort(
+        (a, z) => Number(z.state === 'published') - Number(a.state === 'published'),
+      );
+      const names = named.slice(0, 3).map((b) => `"${b.manifest.description || b.channel}"`);
+      throw new LoaError(
+        'CONTENT_IN_USE',
+        `Không thể xoá: nội dung đang được dùng trong chương trình ${names.join(', ')}. Hãy gỡ chương trình hoặc lưu trữ nội dung thay vì xoá.`,
+        { details: { bundles: users.map((b) => b.id) } },
+      );
+    }
+    await this.#d.store.content.delete(rec.id);
+    await this.#audit(actor, 'content.delete', rec, ip);
+  }
+
   async #audit(actor: Actor, action: string, rec: ContentRecord, ip?: string): Promise<void> {
     await this.#d.store.audit.append({
       actor: { type: 'user', id: actor.id, name: actor.username },
@@ -238,4 +276,9 @@ export class ContentService {
       details: { kind: rec.kind, title: rec.title, sha256: rec.sha256, size: rec.size },
     });
   }
+}
+
+function omitArchive(rec: ContentRecord): ContentRecord {
+  const { archivedAt: _a, archivedBy: _b, ...rest } = rec;
+  return rest;
 }

@@ -22,6 +22,7 @@ import { asBootstrapAdmin } from '../sim/provision.js';
 import { seededRandom } from '../sim/random.js';
 import { SimStation } from '../sim/station.js';
 import { missingTools, missingToolsMessage } from '../system-tools.js';
+import { writeDemoBoundaries } from './boundaries.js';
 import { loadOrCreateDemoRoot } from './keys.js';
 import {
   DEMO_COMMUNES,
@@ -262,6 +263,7 @@ async function main(): Promise<number> {
   while (fleet.summary().connected < stations.length && Date.now() < connectedBy)
     await new Promise((r) => setTimeout(r, 500));
   await placeDemoDevices(server);
+  await writeDemoBoundaries(o.dataDir);
   try {
     if (!state.programmeAt) {
       log('soạn, ký (biên tập + phê duyệt) và phát hành chương trình hằng ngày 05:30 và 17:00…');

@@ -13,6 +13,7 @@ import { type FleetServer, standardPlugins, startFleetServer } from '@loa/fleet-
 import { rawPublicKey } from '@loa/protocol';
 import { pino } from 'pino';
 import { type Browser as Chromium, chromium, type Page } from 'playwright-core';
+import { writeDemoBoundaries } from '../../../scripts/src/demo/boundaries.js';
 import { loadOrCreateDemoRoot } from '../../../scripts/src/demo/keys.js';
 import {
   DEMO_COMMUNES,
@@ -121,6 +122,7 @@ export async function startDemoProvince(opts: {
   while (devices.some((d) => !d.runtime?.link()?.connected) && Date.now() < until)
     await new Promise((r) => setTimeout(r, 200));
   await placeDemoDevices(server);
+  await writeDemoBoundaries(join(dir, 'server'));
   const chrome = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   return {
     server,

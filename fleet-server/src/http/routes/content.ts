@@ -16,6 +16,8 @@ const ListQuery = z.strictObject({
   kind: z.enum(['audio', 'image', 'video', 'text']).optional(),
   unit: z.string().max(40).optional(),
   q: z.string().max(100).optional(),
+  /** Archived entries: hidden by default ("false"), alone ("true") or with the others ("all"). */
+  archived: z.enum(['false', 'true', 'all']).default('false'),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
 
@@ -37,6 +39,7 @@ export function registerContentRoutes(
         (c) =>
           inScope(user, c.unit) &&
           (!query.kind || c.kind === query.kind) &&
+          (query.archived === 'all' || (query.archived === 'true') === Boolean(c.archivedAt)) &&
           (!query.unit || c.unit === query.unit || c.unit.startsWith(`${query.unit}/`)) &&
           (!q || c.title.toLowerCase().includes(q)),
       );
@@ -101,6 +104,41 @@ export function registerContentRoutes(
     handler: async ({ body, user, ip }) => {
       requireScope(user, body.unit);
       return services.content.createText(body, user, ip);
+    },
+  });
+
+  for (const archived of [true, false]) {
+    api.add({
+      method: 'post',
+      path: archived ? '/content/:id/archive' : '/content/:id/restore',
+      summary: archived
+        ? 'Archive a content entry: kept, but hidden from the library and the programme form'
+        : 'Bring an archived content entry back into the library',
+      tags: ['content'],
+      permission: 'content.write',
+      response: ContentRecordSchema,
+      handler: async ({ params, user, ip }) => {
+        const rec = await services.content.get(params.id);
+        requireScope(user, rec.unit);
+        return services.content.setArchived(rec.id, archived, user, ip);
+      },
+    });
+  }
+
+  api.add({
+    method: 'delete',
+    path: '/content/:id',
+    summary:
+      'Delete a content entry (refused with 409 CONTENT_IN_USE while a waiting or live programme uses it)',
+    tags: ['content'],
+    permission: 'content.write',
+    response: z.object({ deleted: z.literal(true) }),
+    errors: [409],
+    handler: async ({ params, user, ip }) => {
+      const rec = await services.content.get(params.id);
+      requireScope(user, rec.unit);
+      await services.content.remove(rec.id, user, ip);
+      return { deleted: true as const };
     },
   });
 }

@@ -23,7 +23,12 @@ function uploadForms() {
       const label = box?.querySelector('[data-progress-label]');
       const template = label?.dataset.template ?? '{p}%';
       const xhr = new XMLHttpRequest();
-      xhr.open(form.method || 'POST', form.action);
+      // The text fields ride in the query too: a file refused for its size before the body is read
+      // (413) still gets its form back filled in.
+      const url = new URL(form.action, window.location.href);
+      for (const [k, v] of new FormData(form))
+        if (typeof v === 'string' && k !== '_csrf' && v.length <= 500) url.searchParams.set(k, v);
+      xhr.open(form.method || 'POST', url.toString());
       xhr.upload.addEventListener('progress', (e) => {
         if (!e.lengthComputable || !bar) return;
         const p = Math.round((e.loaded / e.total) * 100);

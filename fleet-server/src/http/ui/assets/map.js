@@ -70,6 +70,24 @@ async function init() {
   } else {
     map.setView([21.82, 105.21], 9); // Tuyên Quang
   }
+  // The communes' boundaries, when the province has loaded them (served by this server).
+  if (el.dataset.boundaries) {
+    const b = await fetch(el.dataset.boundaries, { credentials: 'same-origin' });
+    if (b.ok) {
+      const layer = L.geoJSON(await b.json(), {
+        interactive: false,
+        style: { color: '#1d4e89', weight: 1.5, opacity: 0.8, fillColor: '#1d4e89', fillOpacity: 0.06 },
+      }).addTo(map);
+      layer.bringToBack();
+      el.dataset.boundaryCount = String(layer.getLayers().length);
+      // Show the communes whole, with every station.
+      if (layer.getLayers().length > 0) {
+        const all = layer.getBounds();
+        for (const p of data.points) all.extend([p.lat, p.lon]);
+        map.fitBounds(all, { padding: [10, 10], maxZoom: 14 });
+      }
+    }
+  }
   // Live: recolour markers from the state badges' updates.
   document.addEventListener('loa:update', (ev) => {
     for (const [k, u] of Object.entries(ev.detail.set ?? {})) {

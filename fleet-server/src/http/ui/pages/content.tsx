@@ -44,9 +44,49 @@ interface ContentVm {
   items: ContentRecord[];
   names: ReadonlyMap<string, string>;
   canWrite: boolean;
+  /** Showing the archived entries (restore or delete) instead of the library in use. */
+  archived: boolean;
   units: { path: string; name: string }[];
   upload?: FormState;
   text?: FormState;
+}
+
+/** A label from the table (`kind.audio`, `lang.vi`), or the raw value when there is none. */
+function label(ctx: UiCtx, prefix: string, v: string): string {
+  const key = `${prefix}.${v}` as MsgKey;
+  const out = ctx.t(key);
+  return out === key ? v : out;
+}
+
+/** Archive (or restore) and delete, each a small form; delete asks first. */
+function ContentActions(props: { ctx: UiCtx; c: ContentRecord }) {
+  const { ctx, c } = props;
+  const t = ctx.t;
+  const id = encodeURIComponent(c.id);
+  return (
+    <div class="row-actions">
+      <form method="post" action={ui(`/content/${id}/${c.archivedAt ? 'restore' : 'archive'}`)}>
+        <Csrf ctx={ctx} />
+        <button
+          type="submit"
+          class="secondary"
+          aria-label={`${t(c.archivedAt ? 'content.restore' : 'content.archive')}: ${c.title}`}
+        >
+          {t(c.archivedAt ? 'content.restore' : 'content.archive')}
+        </button>
+      </form>
+      <form
+        method="post"
+        action={ui(`/content/${id}/delete`)}
+        data-confirm={t('content.deleteConfirm', { title: c.title })}
+      >
+        <Csrf ctx={ctx} />
+        <button type="submit" class="danger" aria-label={`${t('content.delete')}: ${c.title}`}>
+          {t('content.delete')}
+        </button>
+      </form>
+    </div>
+  );
 }
 
 export function categoryLabel(ctx: UiCtx, c: string | undefined): string {
@@ -157,7 +197,17 @@ function ContentPage(props: { ctx: UiCtx; vm: ContentVm }) {
           </Section>
         </div>
       ) : null}
-      <Section title={t('content.title')} actions={<a href={ui('/programmes')}>{t('content.compose')}</a>}>
+      <Section
+        title={t(vm.archived ? 'content.archivedTitle' : 'content.title')}
+        actions={
+          <span>
+            <a href={ui(vm.archived ? '/content' : '/content?archived=1')} id="archived-toggle">
+              {t(vm.archived ? 'content.showCurrent' : 'content.showArchived')}
+            </a>{' '}
+            · <a href={ui('/programmes')}>{t('content.compose')}</a>
+          </span>
+        }
+      >
         {vm.items.length === 0 ? (
           <Empty>{t('content.none')}</Empty>
         ) : (
@@ -173,22 +223,23 @@ function ContentPage(props: { ctx: UiCtx; vm: ContentVm }) {
                   <th class="num hide-sm">{t('content.loudness')}</th>
                   <th>{t('content.preview')}</th>
                   <th class="hide-sm">{t('content.created')}</th>
+                  {vm.canWrite ? <th>{t('content.actions')}</th> : null}
                 </tr>
               </thead>
               <tbody>
                 {vm.items.map((c) => (
                   <tr data-content-id={c.id}>
                     <td>
-                      {c.title}
+                      <span title={c.id}>{c.title}</span>
                       <br />
-                      <small class="muted">
-                        {c.id} · {c.unit}
+                      <small class="muted" title={c.unit}>
+                        {vm.units.find((u) => u.path === c.unit)?.name ?? c.unit}
                       </small>
                     </td>
                     <td>
-                      <Badge tone="info">{c.kind}</Badge>
+                      <Badge tone="info">{label(ctx, 'kind', c.kind)}</Badge>
                     </td>
-                    <td>{c.lang}</td>
+                    <td>{label(ctx, 'lang', c.lang)}</td>
                     <td>{categoryLabel(ctx, c.category)}</td>
                     <td class="num">{formatDuration(c.durationMs)}</td>
                     <td class="num hide-sm">
@@ -208,6 +259,11 @@ function ContentPage(props: { ctx: UiCtx; vm: ContentVm }) {
                       <br />
                       <small class="muted">{vm.names.get(c.createdBy) ?? c.createdBy}</small>
                     </td>
+                    {vm.canWrite ? (
+                      <td>
+                        <ContentActions ctx={ctx} c={c} />
+                      </td>
+                    ) : null}
                   </tr>
                 ))}
               </tbody>
@@ -225,8 +281,13 @@ async function unitsFor(s: UiServer, user: AuthUser): Promise<{ path: string; na
     .sort((a, b) => a.path.localeCompare(b.path));
 }
 
-async function loadContent(s: UiServer, c: UiContext, user: AuthUser): Promise<ContentVm> {
-  const r = await callApi<ContentRecord[]>(s.api, c, 'GET', '/content?limit=500');
+async function loadContent(s: UiServer, c: UiContext, user: AuthUser, archived = false): Promise<ContentVm> {
+  const r = await callApi<ContentRecord[]>(
+    s.api,
+    c,
+    'GET',
+    `/content?limit=500&archived=${archived ? 'true' : 'false'}`,
+  );
   const items = r.ok ? r.data : [];
   return {
     items,
@@ -235,6 +296,7 @@ async function loadContent(s: UiServer, c: UiContext, user: AuthUser): Promise<C
       items.map((i) => i.createdBy),
     ),
     canWrite: can(user.role, 'content.write'),
+    archived,
     units: await unitsFor(s, user),
   };
 }
@@ -256,8 +318,36 @@ export function registerContentPages(app: Hono<AppEnv>, s: UiServer): void {
   app.get('/ui/content', async (c) => {
     const g = await guard(c, s);
     if ('response' in g) return g.response;
-    return c.html(<ContentPage ctx={g.ctx} vm={await loadContent(s, c, g.user)} />);
+    return c.html(
+      <ContentPage ctx={g.ctx} vm={await loadContent(s, c, g.user, c.req.query('archived') === '1')} />,
+    );
   });
+
+  // Archive, restore, delete: through the API (scope, audit, the in-use refusal live there).
+  for (const action of ['archive', 'restore', 'delete'] as const) {
+    app.post(`/ui/content/:id/${action}`, async (c) => {
+      const g = await guard(c, s, 'content.write');
+      if ('response' in g) return g.response;
+      checkFormCsrf(c, await readForm(c));
+      const id = encodeURIComponent(c.req.param('id'));
+      const r =
+        action === 'delete'
+          ? await callApi(s.api, c, 'DELETE', `/content/${id}`)
+          : await callApi<ContentRecord>(s.api, c, 'POST', `/content/${id}/${action}`);
+      if (r.ok) {
+        if (action === 'archive')
+          return done(c, ui('/content'), 'content.archived', (r.data as ContentRecord).title);
+        return done(
+          c,
+          ui(action === 'restore' ? '/content?archived=1' : '/content'),
+          action === 'restore' ? 'content.restored' : 'content.deleted',
+        );
+      }
+      const ctx = { ...g.ctx, flash: { kind: 'error' as const, text: r.message } };
+      const vm = await loadContent(s, c, g.user, c.req.header('referer')?.includes('archived=1') ?? false);
+      return c.html(<ContentPage ctx={ctx} vm={vm} />, r.status === 409 ? 409 : 400);
+    });
+  }
 
   app.post('/ui/content/upload', async (c) => {
     const g = await guard(c, s, 'content.write');
@@ -267,8 +357,15 @@ export function registerContentPages(app: Hono<AppEnv>, s: UiServer): void {
     const declared = Number(c.req.header('content-length') ?? '0');
     if (declared > max + 64 * 1024) {
       errors.file = { key: 'err.fileTooLarge', params: { max: Math.round(max / 1048576) } };
+      // The body is not read; the page's script sent the text fields in the query as well.
+      const q = c.req.query();
+      const values = Object.fromEntries(
+        (['title', 'unit', 'lang', 'category'] as const).flatMap((k) =>
+          q[k] ? [[k, q[k].slice(0, 300)]] : [],
+        ),
+      );
       const vm = await loadContent(s, c, g.user);
-      return c.html(<ContentPage ctx={g.ctx} vm={{ ...vm, upload: { values: {}, errors } }} />, 413);
+      return c.html(<ContentPage ctx={g.ctx} vm={{ ...vm, upload: { values, errors } }} />, 413);
     }
     const f = await readForm(c);
     checkFormCsrf(c, f);

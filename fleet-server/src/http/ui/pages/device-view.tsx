@@ -25,8 +25,57 @@ const ROLLOUT_TONE = {
   failed: 'bad',
 } as const;
 
+/** The health charts: series name, title, what an empty chart says. */
+const CHARTS: readonly (readonly [string, MsgKey, MsgKey])[] = [
+  ['cpuTempC', 'device.cpuTemp', 'chart.emptyMetric'],
+  ['rssiDbm', 'device.rssi', 'chart.emptyMetric'],
+  ['load1', 'device.load', 'chart.emptyMetric'],
+  ['lufs', 'device.loudness', 'chart.emptyLufs'],
+];
+
 export const COMMANDS = ['test-tone', 'volume', 'relay-test', 'sync', 'reboot'] as const;
 export type UiCommand = (typeof COMMANDS)[number];
+
+/** Revoke (stolen, compromised) or decommission (leaves the network) a device, with a reason. */
+function UndoSection(props: { ctx: UiCtx; d: DeviceVm['device'] }) {
+  const { ctx, d } = props;
+  const t = ctx.t;
+  const name = d.name || d.id;
+  return (
+    <Section title={t('device.undo')} id="device-undo">
+      <p class="muted">{t('device.undoHint')}</p>
+      <form method="post" action={ui(`/devices/${encodeURIComponent(d.id)}/undo`)} class="stack">
+        <Csrf ctx={ctx} />
+        <label>
+          {t('device.undoReason')}
+          <input name="reason" maxlength={500} id="f-undo-reason" />
+        </label>
+        <div class="actions">
+          {d.status !== 'revoked' ? (
+            <button
+              type="submit"
+              name="action"
+              value="revoke"
+              class="danger"
+              data-confirm={t('device.revokeConfirm', { name })}
+            >
+              {t('device.revoke')}
+            </button>
+          ) : null}
+          <button
+            type="submit"
+            name="action"
+            value="decommission"
+            class="secondary"
+            data-confirm={t('device.decommissionConfirm', { name })}
+          >
+            {t('device.decommission')}
+          </button>
+        </div>
+      </form>
+    </Section>
+  );
+}
 
 function bool(ctx: UiCtx, v: boolean | null | undefined, on: MsgKey, off: MsgKey, badWhen?: boolean) {
   if (v === null || v === undefined) return <span class="muted">{ctx.t('common.unknown')}</span>;
@@ -94,9 +143,12 @@ export function DevicePage(props: {
   ctx: UiCtx;
   vm: DeviceVm;
   canCommand: boolean;
+  canManage?: boolean;
   liveUrl: string;
   /** A noticeboard's screen section (device-screen.tsx). */
   screen?: Child;
+  /** The edit form (for those who may manage devices). */
+  edit?: Child;
 }) {
   const { ctx, vm } = props;
   const t = ctx.t;
@@ -107,9 +159,12 @@ export function DevicePage(props: {
       ctx={ctx}
       title={t('device.title', { id: d.name || d.id })}
       live={props.liveUrl}
-      css={['/ui/vendor/uplot/uPlot.min.css']}
-      vendorScripts={['/ui/vendor/uplot/uPlot.iife.min.js']}
-      scripts={[ui('/assets/charts.js')]}
+      css={['/ui/vendor/uplot/uPlot.min.css', ...(props.edit ? ['/ui/vendor/leaflet/leaflet.css'] : [])]}
+      vendorScripts={[
+        '/ui/vendor/uplot/uPlot.iife.min.js',
+        ...(props.edit ? ['/ui/vendor/leaflet/leaflet.js'] : []),
+      ]}
+      scripts={[ui('/assets/charts.js'), ...(props.edit ? [ui('/assets/device-edit.js')] : [])]}
     >
       <p>
         <StateBadge ctx={ctx} state={vm.state} k={`dev:${d.id}:state`} /> <span class="muted">{d.id}</span> ·{' '}
@@ -238,38 +293,21 @@ export function DevicePage(props: {
             </form>
           </Section>
         ) : null}
+        {props.canManage && d.status !== 'decommissioned' ? <UndoSection ctx={ctx} d={d} /> : null}
       </div>
       {props.screen ?? null}
+      {props.edit ?? null}
       <Section title={t('device.charts')}>
         <div class="grid">
-          <div
-            class="chart"
-            data-chart="cpuTempC"
-            data-label={t('device.cpuTemp')}
-            data-empty-none={t('chart.emptyNone')}
-            data-empty-metric={t('chart.emptyMetric')}
-          />
-          <div
-            class="chart"
-            data-chart="rssiDbm"
-            data-label={t('device.rssi')}
-            data-empty-none={t('chart.emptyNone')}
-            data-empty-metric={t('chart.emptyMetric')}
-          />
-          <div
-            class="chart"
-            data-chart="load1"
-            data-label={t('device.load')}
-            data-empty-none={t('chart.emptyNone')}
-            data-empty-metric={t('chart.emptyMetric')}
-          />
-          <div
-            class="chart"
-            data-chart="lufs"
-            data-label={t('device.loudness')}
-            data-empty-none={t('chart.emptyNone')}
-            data-empty-metric={t('chart.emptyLufs')}
-          />
+          {CHARTS.map(([metric, label, empty]) => (
+            <div
+              class="chart"
+              data-chart={metric}
+              data-label={t(label)}
+              data-empty-none={t('chart.emptyNone')}
+              data-empty-metric={t(empty)}
+            />
+          ))}
         </div>
         <span hidden data-health-src={ui(`/devices/${encodeURIComponent(d.id)}/health.json`)} />
       </Section>

@@ -1,18 +1,20 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Device routes: page, health series, command form, live view. */
+import { unitCovers } from '@loa/protocol';
 import type { Hono } from 'hono';
 import type { BundleRecord } from '../../../domain/model.js';
 import { can, inScope } from '../../../domain/rbac.js';
 import type { ScreenshotMeta } from '../../../services/screenshot-store.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { callApi } from '../api-client.js';
-import { type UiCtx, ui } from '../context.js';
+import { type FieldErrors, type UiCtx, ui } from '../context.js';
 import type { MsgKey } from '../i18n/index.js';
 import type { LiveView, UpdateSet } from '../live.js';
 import { notFoundPage } from '../refusal.js';
 import { checkFormCsrf, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { buildDevice, type DeviceVm, healthSeries } from '../view-models/device.js';
 import { deviceState } from '../view-models/fleet.js';
+import { DeviceEditSection, type DeviceEditValues, editValues, parseDeviceEdit } from './device-edit.js';
 import { ScreenSection, screenKey } from './device-screen.js';
 import { COMMANDS, DevicePage, proofKey, type UiCommand } from './device-view.js';
 import { STATE_TONE, stateLabel } from './fleet-view.js';
@@ -92,6 +94,13 @@ export function deviceLiveView(
 /** The command buttons, and the noticeboard's screenshot button of its screen section. */
 const ALL_COMMANDS = [...COMMANDS, 'screenshot'] as const;
 
+/** Groups a device may join: those of its unit or of a unit above it. */
+async function groupsFor(s: UiServer, unit: string) {
+  return (await s.deps.store.groups.list((g) => unitCovers(g.unit, unit))).sort((a, b) =>
+    a.name.localeCompare(b.name, 'vi'),
+  );
+}
+
 export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
   /** The device page, optionally with an error message at the top (a refused command). */
   const page = async (
@@ -100,11 +109,20 @@ export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
     id: string,
     error?: string,
     status = 200,
+    edit?: { values: DeviceEditValues; errors: FieldErrors },
   ) => {
     const vm = await loadDevice(s, g.user, id);
     if (!vm) return notFoundPage(c, g.ctx);
+    const canManage = can(g.user.role, 'device.manage');
+    const groups = canManage ? await groupsFor(s, vm.device.unit) : [];
     let ctx: UiCtx = error ? { ...g.ctx, flash: { kind: 'error', text: error } } : g.ctx;
     const sent = c.req.query('ok') === 'device.cmd.sent' ? c.req.query('id') : undefined;
+    const undone = c.req.query('ok');
+    if (
+      !error &&
+      (undone === 'device.revoked' || undone === 'device.decommissioned' || undone === 'dev.saved')
+    )
+      ctx = { ...ctx, flash: { kind: 'ok', text: ctx.t(undone) } };
     if (!error && sent && (ALL_COMMANDS as readonly string[]).includes(sent))
       ctx = {
         ...ctx,
@@ -143,6 +161,19 @@ export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
         vm={vm}
         screen={screen}
         canCommand={canCommand}
+        canManage={canManage}
+        edit={
+          canManage ? (
+            <DeviceEditSection
+              ctx={ctx}
+              d={vm.device}
+              groups={groups}
+              values={edit?.values ?? editValues(vm.device)}
+              errors={edit?.errors}
+              tileUrl={s.tileUrl}
+            />
+          ) : undefined
+        }
         liveUrl={ui(
           `/live/device/${encodeURIComponent(vm.device.id)}?seq=${vm.proofs[0]?.seq ?? 0}&h=${encodeURIComponent(vm.healthAt ?? '')}${latestShot ? `&shot=${latestShot.id}` : ''}`,
         )}
@@ -202,5 +233,44 @@ export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
         ? g.ctx.t('common.notAvailable')
         : `${r.message} (${r.code})`;
     return page(c, g, id, text, r.status);
+  });
+
+  // Revoke or decommission, through the API (scope, audit, disconnecting the device live there).
+  app.post('/ui/devices/:id/undo', async (c) => {
+    const g = await guard(c, s, 'device.manage');
+    if ('response' in g) return g.response;
+    const f = await readForm(c);
+    checkFormCsrf(c, f);
+    const id = c.req.param('id');
+    const action = str(f, 'action');
+    if (action !== 'revoke' && action !== 'decommission') return page(c, g, id, g.ctx.t('err.invalid'), 400);
+    const reason = str(f, 'reason').slice(0, 500);
+    const r = await callApi(s.api, c, 'POST', `/devices/${encodeURIComponent(id)}/${action}`, {
+      ...(reason ? { reason } : {}),
+    });
+    const back = ui(`/devices/${encodeURIComponent(id)}`);
+    if (r.ok)
+      return c.redirect(`${back}?ok=device.${action === 'revoke' ? 'revoked' : 'decommissioned'}`, 303);
+    return page(c, g, id, r.message, r.status);
+  });
+
+  app.post('/ui/devices/:id/edit', async (c) => {
+    const g = await guard(c, s, 'device.manage');
+    if ('response' in g) return g.response;
+    const f = await readForm(c);
+    checkFormCsrf(c, f);
+    const id = c.req.param('id');
+    const d = await s.deps.store.devices.get(id);
+    if (!d || !inScope(g.user, d.unit)) return notFoundPage(c, g.ctx);
+    const known = new Set((await groupsFor(s, d.unit)).map((x) => x.id));
+    const r = parseDeviceEdit(f, known);
+    if (!r.body) return page(c, g, id, undefined, 400, { values: r.values, errors: r.errors });
+    const saved = await callApi(s.api, c, 'PATCH', `/devices/${encodeURIComponent(id)}`, r.body);
+    if (!saved.ok)
+      return page(c, g, id, saved.message, saved.status, {
+        values: r.values,
+        errors: { _form: saved.message },
+      });
+    return c.redirect(`${ui(`/devices/${encodeURIComponent(id)}`)}?ok=dev.saved#device-edit`, 303);
   });
 }

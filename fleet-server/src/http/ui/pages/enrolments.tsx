@@ -133,6 +133,9 @@ function EnrolmentsPage(props: { ctx: UiCtx; vm: EnrolVm }) {
                     <th class="num">{t('admin.uses')}</th>
                     <th>{t('admin.expires')}</th>
                     <th>{t('common.state')}</th>
+                    <th>
+                      <span class="sr-only">{t('content.actions')}</span>
+                    </th>
                   </tr>
                 </thead>
                 <tbody>
@@ -147,7 +150,23 @@ function EnrolmentsPage(props: { ctx: UiCtx; vm: EnrolVm }) {
                       </td>
                       <td>{formatDateTime(k.expiresAt)}</td>
                       <td>
-                        <Badge tone={k.usable ? 'ok' : 'muted'}>{k.usable ? t('state.active') : '—'}</Badge>
+                        <Badge tone={k.usable ? 'ok' : 'muted'}>
+                          {k.usable ? t('state.active') : k.revokedAt ? t('state.revoked') : '—'}
+                        </Badge>
+                      </td>
+                      <td>
+                        {k.usable ? (
+                          <form
+                            method="post"
+                            action={ui(`/enrolments/tokens/${encodeURIComponent(k.id)}/revoke`)}
+                            data-confirm={t('enrol.revokeConfirm')}
+                          >
+                            <Csrf ctx={ctx} />
+                            <button type="submit" class="secondary" data-token-revoke={k.id}>
+                              {t('enrol.revoke')}
+                            </button>
+                          </form>
+                        ) : null}
                       </td>
                     </tr>
                   ))}
@@ -237,6 +256,15 @@ export function registerEnrolmentPages(app: Hono<AppEnv>, s: UiServer): void {
       return done(c, ui('/enrolments'), 'common.savedOk');
     });
   }
+
+  app.post('/ui/enrolments/tokens/:id/revoke', async (c) => {
+    const g = await guard(c, s, 'enrol.manage');
+    if ('response' in g) return g.response;
+    checkFormCsrf(c, await readForm(c));
+    const r = await callApi(s.api, c, 'DELETE', `/enrol-tokens/${encodeURIComponent(c.req.param('id'))}`);
+    if (!r.ok) return errorPage(c, g.ctx, `${r.message} (${r.code})`, r.status === 403 ? 403 : 400);
+    return done(c, ui('/enrolments'), 'enrol.revoked');
+  });
 
   app.post('/ui/enrolments/tokens', async (c) => {
     const g = await guard(c, s, 'enrol.manage');

@@ -176,6 +176,7 @@ export function FleetPage(props: { ctx: UiCtx; vm: FleetVm; tileUrl: string; liv
           id="map"
           data-src={ui(`/fleet/map.json?${qs.toString()}`)}
           data-tiles={props.tileUrl}
+          data-boundaries={ui('/fleet/boundaries.geojson')}
           data-no-tiles={t('fleet.mapNoTiles')}
           data-missing={t('fleet.noLocation', { n: '{n}' })}
         />

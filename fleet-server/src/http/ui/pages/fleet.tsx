@@ -2,6 +2,7 @@
 /** Fleet routes: list with filters, map data, live row updates. */
 import { UnitPathSchema } from '@loa/protocol';
 import type { Hono } from 'hono';
+import { BoundariesFile } from '../../../services/boundaries-file.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import type { UiCtx } from '../context.js';
 import { fleetInputs, scopedDevices } from '../data.js';
@@ -86,6 +87,18 @@ export function registerFleetPages(app: Hono<AppEnv>, s: UiServer): void {
     const vm = buildFleet(await fleetInputs(s, g.user), filter, parsePaging(c.req.query()));
     const qs = new URL(c.req.url).search;
     return c.html(<FleetPage ctx={g.ctx} vm={vm} tileUrl={s.tileUrl} liveUrl={`/ui/live/fleet${qs}`} />);
+  });
+
+  // The communes' boundaries (a file the province puts in the data directory), drawn under the
+  // markers; 404 when there is none. Served from here: the map makes no third-party request.
+  const boundaries = new BoundariesFile(s.deps.config.dataDir, s.deps.logger.child({ module: 'map' }));
+  app.get('/ui/fleet/boundaries.geojson', async (c) => {
+    const g = await guard(c, s);
+    if ('response' in g) return g.response;
+    const b = await boundaries.get();
+    if (!b) return c.json({ error: { code: 'BOUNDARIES_NOT_FOUND', message: 'no boundaries file' } }, 404);
+    c.header('cache-control', 'private, max-age=300');
+    return c.body(JSON.stringify(b), 200, { 'content-type': 'application/geo+json; charset=utf-8' });
   });
 
   app.get('/ui/fleet/map.json', async (c) => {

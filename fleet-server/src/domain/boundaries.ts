@@ -1,0 +1,57 @@
+/**
+ * Administrative boundaries for the fleet map (pure): a GeoJSON FeatureCollection of Polygon or
+ * MultiPolygon features, one per commune, with `properties.name` (shown on the map) and
+ * optionally `properties.unit` (the unit path). A province loads its own file (see
+ * docs/operations); anything else is refused with a stable code and a message that says where.
+ */
+import { LoaError } from '@loa/protocol';
+import { z } from 'zod';
+
+/** Largest boundaries file accepted (a province's communes simplified to ~100 m fit in 2–5 MB). */
+export const MAX_BOUNDARIES_BYTES = 20 * 1024 * 1024;
+const MAX_FEATURES = 10_000;
+
+const Position = z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)]).rest(z.number());
+const Ring = z.array(Position).min(4);
+const Geometry = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('Polygon'), coordinates: z.array(Ring).min(1) }),
+  z.object({ type: z.literal('MultiPolygon'), coordinates: z.array(z.array(Ring).min(1)).min(1) }),
+]);
+const Feature = z.object({
+  type: z.literal('Feature'),
+  geometry: Geometry,
+  properties: z
+    .object({ name: z.string().max(200).optional(), unit: z.string().max(40).optional() })
+    .passthrough()
+    .nullable()
+    .optional(),
+});
+export const BoundariesSchema = z.object({
+  type: z.literal('FeatureCollection'),
+  features: z.array(Feature).max(MAX_FEATURES),
+});
+export type Boundaries = z.infer<typeof BoundariesSchema>;
+
+/** Parses and checks a boundaries file; throws BOUNDARIES_TOO_LARGE or BOUNDARIES_INVALID. */
+export function parseBoundaries(text: string): Boundaries {
+  if (Buffer.byteLength(text) > MAX_BOUNDARIES_BYTES)
+    throw new LoaError(
+      'BOUNDARIES_TOO_LARGE',
+      `Tệp ranh giới vượt quá ${MAX_BOUNDARIES_BYTES / 1048576} MB: hãy đơn giản hoá đường biên`,
+    );
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (cause) {
+    throw new LoaError('BOUNDARIES_INVALID', 'Tệp ranh giới không phải JSON hợp lệ', { cause });
+  }
+  const r = BoundariesSchema.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new LoaError(
+      'BOUNDARIES_INVALID',
+      `Tệp ranh giới không đúng GeoJSON (FeatureCollection gồm Polygon/MultiPolygon): ${i?.path.join('.') || '(gốc)'}: ${i?.message ?? ''}`,
+    );
+  }
+  return r.data;
+}
