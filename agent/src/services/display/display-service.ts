@@ -4,9 +4,9 @@
  * watchdog that keeps the screen alive, and screen power on a schedule. main.ts builds it when
  * the config has a `display` section and hands it the bundles as it does the player.
  */
-import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Health, RelayState, Timers } from '@loa/protocol';
 import type { Logger } from 'pino';
@@ -33,7 +33,7 @@ export interface DisplayServiceOptions {
   driver: DisplayDriver;
   power: ScreenPower;
   stateFile?: string;
-  /** The page's files (default: agent/src/kiosk beside this module). */
+  /** The page's files (default: protocol/kiosk, see defaultAssetsDir). */
   assetsDir?: string;
   /** A display alert for health and the technician page. */
   onAlert?: (code: string, message: string) => void;
@@ -41,11 +41,12 @@ export interface DisplayServiceOptions {
   qrSvg?: (url: string) => Promise<string>;
 }
 
-/** The kiosk page's own files: agent/src/kiosk (also from a compiled agent/dist). */
+/**
+ * The kiosk page's own files (index.html, kiosk.css, kiosk.js): they live in protocol/kiosk/,
+ * shared with the fleet server's live preview, which renders with the same page code.
+ */
 export function defaultAssetsDir(): string {
-  const here = fileURLToPath(new URL('../../kiosk/', import.meta.url));
-  if (existsSync(`${here}index.html`)) return here;
-  return fileURLToPath(new URL('../../../src/kiosk/', import.meta.url));
+  return dirname(createRequire(import.meta.url).resolve('@loa/protocol/kiosk/index.html'));
 }
 
 /** QR codes with the `qrcode` package (SVG, medium error correction). */
