@@ -14,7 +14,7 @@ import type { DisplayConfig } from '../../config-display.js';
 import { screenShouldBeOn } from '../../domain/display/screen-schedule.js';
 import type { PlanBundle, Slot, StationPolicy } from '../../domain/scheduler/types.js';
 import type { DisplayDriver, ScreenPower, ScreenshotOptions } from '../../drivers/display/types.js';
-import type { PlayerClock, ProgrammeSource, ProofSink } from '../playback/ports.js';
+import type { OutputGate, PlayerClock, ProgrammeSource, ProofSink } from '../playback/ports.js';
 import { DisplayLane } from './display-lane.js';
 import { createKioskApp } from './kiosk-app.js';
 import { DisplayWatchdog } from './watchdog.js';
@@ -35,6 +35,8 @@ export interface DisplayServiceOptions {
   stateFile?: string;
   /** The page's files (default: protocol/kiosk, see defaultAssetsDir). */
   assetsDir?: string;
+  /** The amplifier shared with the player: videos with sound are sequenced through it. */
+  gate?: OutputGate;
   /** A display alert for health and the technician page. */
   onAlert?: (code: string, message: string) => void;
   /** Draws a QR code (SVG) for an item's public page. */
@@ -85,6 +87,7 @@ export class DisplayService {
       ...(o.stateFile ? { stateFile: o.stateFile } : {}),
       qrSvg: o.qrSvg ?? qrcodeSvg,
       onAlert: alert,
+      ...(o.gate ? { gate: o.gate } : {}),
     });
     this.watchdog = new DisplayWatchdog({
       driver: o.driver,
