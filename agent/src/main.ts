@@ -37,6 +37,7 @@ import { stationInbox } from './services/fleet/inbox.js';
 import { Player } from './services/playback/player.js';
 import { ProofJournal } from './services/playback/proof-journal.js';
 import { TrustedClock } from './services/station/clock.js';
+import { GateShare } from './services/station/gate-share.js';
 import { relayTester } from './services/station/relay-test.js';
 import { buildHardware, type StationHardware } from './services/station/station-hardware.js';
 import { dataPaths, ensureDir, readJsonFile } from './services/system/data-dir.js';
@@ -209,10 +210,12 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       volume: config.station.volume,
       volumeWindows: config.station.volumeWindows,
     };
+    // one amplifier for the player and a noticeboard's videos with sound
+    const amplifierShare = new GateShare(hw.amplifier);
     const player = new Player({
       programme: bundles,
       audio: audio.driver,
-      gate: hw.amplifier,
+      gate: amplifierShare.lease('player'),
       proofs: journal,
       clock,
       logger: log,
@@ -270,6 +273,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         power: screen.power,
         stateFile: join(paths.root, 'display.json'),
         onAlert: (code, message) => health.reportError(code, message),
+        gate: amplifierShare.lease('display'),
       });
       await display.start();
       started('display', display, (d) => d.stop());

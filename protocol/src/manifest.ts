@@ -59,6 +59,10 @@ export const ItemSchema = z
       .max(24 * 3600_000)
       .optional(),
     category: z.string().max(64).optional(),
+    /** Issuing body printed under a bulletin on a noticeboard, e.g. "UBND xã Tân Trào". */
+    issuer: z.string().min(1).max(200).optional(),
+    /** The bulletin's own date (YYYY-MM-DD) printed under it; absent: the bundle's date. */
+    dated: z.iso.date().optional(),
     /** Public web page of the item (a noticeboard shows it as a QR code beside a bulletin). */
     link: z
       .url({ protocol: /^https?$/ })

@@ -151,6 +151,35 @@ describe('several root keys with a root threshold', () => {
       ['tin', 20_000, 'tin'],
     ]);
     expect(m.id).toBe('bang-tin-v4');
+    // the board prints the file's words: they are in the manifest, NFC
+    expect(m.items[0].text).toBe('Cúp điện từ 8:00 đến 11:00.'.normalize('NFC'));
+    // issuer, date and ticker lines for noticeboards
+    await writeFile(join(dir, 'chay.txt'), 'Tha\u0300nh phô\u0301 mất điện từ 8 giờ.');
+    const board = await loa(
+      ...['bundle', 'build', '--out', 'T', '--channel', 'bang-tin', '--version', '5', '--target', '08/02503'],
+      ...['--issuer', 'UBND xã Tân Trào', '--dated', '2026-12-07', '--ticker', 'chay.txt'],
+    );
+    expect(board.code, board.err).toBe(0);
+    const t = JSON.parse(await readFile(join(dir, 'T/manifest.json'), 'utf8'));
+    expect(t.items[0]).toMatchObject({
+      kind: 'text',
+      category: 'ticker',
+      issuer: 'UBND xã Tân Trào',
+      dated: '2026-12-07',
+      text: 'Thành phố mất điện từ 8 giờ.',
+    });
+    const badDate = await loa(
+      ...['bundle', 'build', '--out', 'U', '--channel', 'x', '--version', '1', '--target', '08'],
+      ...['--dated', '7/12/2026', 'tin.txt'],
+    );
+    expect(badDate.code).toBe(2);
+    expect(badDate.err).toContain('--dated');
+    await writeFile(join(dir, 'hong.txt'), Buffer.from([0xff, 0xfe, 0x00, 0xc3]));
+    const notText = await loa(
+      ...['bundle', 'build', '--out', 'V', '--channel', 'x', '--version', '1', '--target', '08', 'hong.txt'],
+    );
+    expect(notText.code).toBe(1);
+    expect(notText.err).toContain('TEXT_NOT_UTF8');
     const bad = await loa(
       'bundle',
       'build',

@@ -66,6 +66,8 @@ export interface ContentLike {
   mediaType?: string;
   text?: string;
   durationMs?: number;
+  issuer?: string;
+  dated?: string;
 }
 
 export function bundleIdFor(channel: string, version: number): string {
@@ -96,6 +98,8 @@ export function itemFromContent(
   const duration = d.durationMs ?? c.durationMs;
   if (duration !== undefined) item.durationMs = duration;
   if (c.category) item.category = c.category;
+  if (c.issuer) item.issuer = c.issuer;
+  if (c.dated) item.dated = c.dated;
   if (d.gainDb !== undefined) item.gainDb = d.gainDb;
   if (d.chime !== undefined) item.chime = d.chime;
   if (d.onInterrupt !== undefined) item.onInterrupt = d.onInterrupt;

@@ -217,6 +217,9 @@ export const ContentRecordSchema = z.object({
   mediaType: z.string().optional(),
   text: z.string().optional(),
   durationMs: z.number().optional(),
+  /** A bulletin's issuing body and date, printed under it on noticeboards. */
+  issuer: z.string().optional(),
+  dated: z.string().optional(),
   /** Measured integrated loudness of the stored file. */
   loudnessLufs: z.number().optional(),
   truePeakDbfs: z.number().optional(),

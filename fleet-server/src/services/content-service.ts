@@ -43,6 +43,10 @@ export const TextContentSchema = z.strictObject({
   durationMs: z.number().int().positive().max(3600_000).optional(),
   /** Show it on the unit's public page once published. */
   public: z.boolean().optional(),
+  /** Issuing body printed under the bulletin (absent: the board's own unit name). */
+  issuer: z.string().trim().min(1).max(200).optional(),
+  /** The bulletin's date, YYYY-MM-DD (absent: the programme's date). */
+  dated: z.iso.date({ error: 'ngày dạng YYYY-MM-DD' }).optional(),
 });
 export type TextContent = z.infer<typeof TextContentSchema>;
 
@@ -218,6 +222,8 @@ export class ContentService {
     if (input.category) rec.category = input.category;
     if (input.durationMs !== undefined) rec.durationMs = input.durationMs;
     if (input.public) rec.public = true;
+    if (input.issuer) rec.issuer = input.issuer.normalize('NFC');
+    if (input.dated) rec.dated = input.dated;
     await this.#d.store.content.insert(rec);
     await this.#audit(actor, 'content.create', rec, ip);
     return rec;

@@ -56,6 +56,8 @@ export function contentLike(c: ContentRecord): ContentLike {
   if (c.mediaType) out.mediaType = c.mediaType;
   if (c.text !== undefined) out.text = c.text;
   if (c.durationMs !== undefined) out.durationMs = c.durationMs;
+  if (c.issuer) out.issuer = c.issuer;
+  if (c.dated) out.dated = c.dated;
   return out;
 }
 

@@ -49,7 +49,7 @@ export const RULES: readonly { from: string; to: readonly string[]; why: string 
   // Agent floors: domain (pure) < drivers < services < http/composition.
   {
     from: 'agent/src/domain/',
-    to: ['agent/src/drivers/', 'agent/src/services/', 'agent/src/http/', 'agent/src/kiosk/'],
+    to: ['agent/src/drivers/', 'agent/src/services/', 'agent/src/http/'],
     why: 'the agent domain is pure: it knows no driver, service or page',
   },
   {

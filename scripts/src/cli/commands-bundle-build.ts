@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { BUNDLE_FORMAT, LoaError, PrioritySchema, UnitPathSchema, UtcOffsetSchema } from '@loa/protocol';
 import { buildBundleDir, kindForMediaType, mediaTypeForPath } from '@loa/protocol/fs';
@@ -114,10 +114,31 @@ export const bundleBuild: CommandSpec = {
         en: 'how long images and text stay on a noticeboard, seconds',
       },
     },
+    issuer: {
+      type: 'string',
+      value: 'TEXT',
+      help: {
+        vi: 'cơ quan ban hành in dưới bản tin văn bản, ví dụ "UBND xã Tân Trào"',
+        en: 'issuing body printed under text bulletins, e.g. "UBND xã Tân Trào"',
+      },
+    },
+    dated: {
+      type: 'string',
+      value: 'YYYY-MM-DD',
+      help: { vi: 'ngày in dưới bản tin văn bản', en: 'date printed under text bulletins' },
+    },
+    ticker: {
+      type: 'boolean',
+      help: {
+        vi: 'các tệp văn bản là dòng chữ chạy của bảng tin (không chiếm màn hình chính)',
+        en: 'text files are noticeboard ticker lines (not main-area bulletins)',
+      },
+    },
   },
   examples: [
     'loa bundle build --out bundles/sang --channel main --version 7 --target 08/02500 --schedule lich.json ban-tin-sang.mp3',
     'loa bundle build --out bundles/bao --channel canh-bao --version 1 --priority emergency --target 08 --title "Cảnh báo lũ" lu.mp3',
+    'loa bundle build --out bundles/bang-tin --channel bang-tin --version 3 --target 08/02503 --display-seconds 20 --issuer "UBND xã Tân Trào" --dated 2026-12-07 --title "Lịch tiêm chủng" lich-tiem.txt anh.png',
   ],
   async run({ values, positionals, io }) {
     const cmd = 'bundle build';
@@ -181,6 +202,25 @@ export const bundleBuild: CommandSpec = {
             : undefined,
       ),
     );
+    const issuer = str(values, 'issuer');
+    if (issuer !== undefined && (issuer.trim() === '' || issuer.length > 200))
+      throw usage(io, cmd, tr(io, { vi: '--issuer: 1–200 ký tự', en: '--issuer: 1–200 characters' }));
+    const dated = str(values, 'dated');
+    if (dated !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(dated) || Number.isNaN(Date.parse(dated))))
+      throw usage(
+        io,
+        cmd,
+        tr(io, {
+          vi: `--dated: ngày dạng YYYY-MM-DD ("${dated}")`,
+          en: `--dated: a date YYYY-MM-DD ("${dated}")`,
+        }),
+      );
+    // a text file's words go into the manifest: the board prints them (the file stays as the blob)
+    const texts = await Promise.all(
+      files.map((f, i) =>
+        kinds[i]?.kind === 'text' ? readBulletin(f, positionals[i] as string, io) : undefined,
+      ),
+    );
     const sched = await readSchedule(io, values);
     const ids = uniqueIds(files.map((f) => itemIdFromName(basename(f))));
     const title = str(values, 'title');
@@ -195,6 +235,14 @@ export const bundleBuild: CommandSpec = {
       priority,
       lang: str(values, 'lang') ?? 'vi',
       ...(durations[i] ? { durationMs: durations[i] } : {}),
+      ...(texts[i] !== undefined
+        ? {
+            text: texts[i],
+            ...(values.ticker === true ? { category: 'ticker' } : {}),
+            ...(issuer ? { issuer: issuer.trim().normalize('NFC') } : {}),
+            ...(dated ? { dated } : {}),
+          }
+        : {}),
     }));
     const schedule = sched.schedule?.map((e) =>
       typeof e === 'object' && e && !('items' in e) ? { ...e, items: ids } : e,
@@ -227,6 +275,36 @@ export const bundleBuild: CommandSpec = {
     return 0;
   },
 };
+
+/** The words of a text bulletin file: UTF-8, NFC, at most 20,000 characters. */
+async function readBulletin(path: string, shown: string, io: Io): Promise<string> {
+  const bytes = await readFile(path);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (cause) {
+    throw new LoaError(
+      'TEXT_NOT_UTF8',
+      tr(io, { vi: `${shown} không phải văn bản UTF-8`, en: `${shown} is not UTF-8 text` }),
+      { cause },
+    );
+  }
+  text = text
+    .replace(/^\uFEFF/, '')
+    .normalize('NFC')
+    .trim();
+  if (text === '')
+    throw new LoaError('TEXT_EMPTY', tr(io, { vi: `${shown} trống`, en: `${shown} is empty` }));
+  if (text.length > 20_000)
+    throw new LoaError(
+      'TEXT_TOO_LONG',
+      tr(io, {
+        vi: `${shown} dài ${text.length} ký tự, tối đa 20000`,
+        en: `${shown} has ${text.length} characters, at most 20000`,
+      }),
+    );
+  return text;
+}
 
 function usage(_io: Io, cmd: string, message: string): UsageError {
   return new UsageError(message, cmd);

@@ -9,7 +9,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { generateKeyPair, type Item, type KeyPair, type Manifest, type ScheduleEntry } from '@loa/protocol';
+import {
+  generateKeyPair,
+  type Item,
+  type KeyPair,
+  type Manifest,
+  type RelayState,
+  type ScheduleEntry,
+} from '@loa/protocol';
 import { buildBundleDir, signBundleDir } from '@loa/protocol/fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type DisplayConfig, DisplayConfigSchema } from '../../../agent/src/config-display.js';
@@ -17,6 +24,7 @@ import type { PlanBundle, Slot } from '../../../agent/src/domain/scheduler/types
 import { SimDisplayDriver, SimScreenPower } from '../../../agent/src/drivers/display/sim.js';
 import type { DisplayDriver } from '../../../agent/src/drivers/display/types.js';
 import { DisplayService } from '../../../agent/src/services/display/display-service.js';
+import type { OutputGate } from '../../../agent/src/services/playback/ports.js';
 import { ProofJournal } from '../../../agent/src/services/playback/proof-journal.js';
 import { silent } from '../services/helpers.js';
 
@@ -149,6 +157,9 @@ export async function startDisplay(
     /** The device whose key signs the proofs (default: a test key, id bang-tin-1). */
     deviceId?: string;
     deviceKey?: KeyObject;
+    /** The amplifier (a GateShare lease) for videos with sound, and its relay state for proofs. */
+    gate?: OutputGate;
+    relays?: () => RelayState;
   } = {},
 ): Promise<DisplayHarness> {
   const config = DisplayConfigSchema.parse({ port: 0, unitName: 'UBND xã Sơn Dương', ...opts.config });
@@ -172,7 +183,8 @@ export async function startDisplay(
     logger: silent,
     policy: { utcOffset: '+07:00' },
     proofs: journal,
-    relays: () => ({ amplifier: false }),
+    relays: opts.relays ?? (() => ({ amplifier: false })),
+    ...(opts.gate ? { gate: opts.gate } : {}),
     audioSlots: () => audio,
     driver: opts.driver ?? new SimDisplayDriver(),
     power: new SimScreenPower(),

@@ -123,6 +123,43 @@ describe('programme form', () => {
     );
     expect('errors' in past && past.errors.at).toEqual({ key: 'err.past' });
   });
+
+  it('a noticeboard loop has no session; display seconds go to image and text items only', () => {
+    const board = { ...ctx, displayContent: new Set(['c2']) };
+    const loop = parseProgramme(
+      { ...EMPTY_PROGRAMME, items: ['c1', 'c2'], rule: 'loop', displaySeconds: '25', targets: '08/02503' },
+      board,
+    );
+    expect('body' in loop && loop.body).toMatchObject({
+      items: [
+        { content: 'c1', priority: 'normal' },
+        { content: 'c2', priority: 'normal', durationMs: 25_000 },
+      ],
+      schedule: [],
+    });
+    // the audio item keeps its own length: durationMs would cut a recording short
+    expect('body' in loop && loop.body.items[0]).not.toHaveProperty('durationMs');
+    const daily = parseProgramme(
+      { ...EMPTY_PROGRAMME, items: ['c2'], targets: '08', displaySeconds: '' },
+      board,
+    );
+    expect('body' in daily && daily.body.items[0]).toEqual({ content: 'c2', priority: 'normal' });
+    for (const bad of ['0', '3601', '2.5', 'mười'])
+      expect(
+        (() => {
+          const r = parseProgramme(
+            { ...EMPTY_PROGRAMME, items: ['c2'], rule: 'loop', displaySeconds: bad, targets: '08' },
+            board,
+          );
+          return 'errors' in r && r.errors.displaySeconds;
+        })(),
+      ).toEqual({ key: 'err.number', params: { min: 1, max: 3600 } });
+    const unknown = parseProgramme(
+      { ...EMPTY_PROGRAMME, items: ['c1'], rule: 'sometimes', targets: '08' },
+      board,
+    );
+    expect('errors' in unknown && unknown.errors.rule).toEqual({ key: 'err.invalid' });
+  });
 });
 
 const base: Manifest = {

@@ -68,8 +68,10 @@ function frameOf(
     title: nfc(item.title),
     lang: item.lang,
     sound: item.kind === 'video' && ctx.videoSound,
-    unit: nfc(ctx.unit),
-    dateLabel: dateLabel(b ? Date.parse(b.manifest.created) : scheduledAt, ctx.utcOffset),
+    unit: nfc(item.issuer ?? ctx.unit),
+    dateLabel: item.dated
+      ? item.dated.split('-').reverse().join('/')
+      : dateLabel(b ? Date.parse(b.manifest.created) : scheduledAt, ctx.utcOffset),
     start: f.start,
     end: f.end,
     scheduledAt,

@@ -30,7 +30,7 @@ import type { PageReport as HeartbeatReport } from '../../domain/display/watchdo
 import { schedule } from '../../domain/scheduler/plan.js';
 import type { PlanBundle, Slot, StationPolicy } from '../../domain/scheduler/types.js';
 import { Emitter } from '../../events.js';
-import type { PlayerClock, ProofSink } from '../playback/ports.js';
+import type { OutputGate, PlayerClock, ProofSink } from '../playback/ports.js';
 import type { PageReport } from './kiosk-app.js';
 import { ScreenRecord } from './screen-record.js';
 
@@ -56,6 +56,11 @@ export interface DisplayLaneOptions {
   qrSvg?: (url: string) => Promise<string>;
   /** A render error or a page alert. */
   onAlert: (code: string, message: string) => void;
+  /**
+   * The amplifier, shared with the player (station/gate-share.ts): a video with sound waits for
+   * it to warm up (zones of its slot selected) and lets it go when the video leaves the screen.
+   */
+  gate?: OutputGate;
 }
 
 const HORIZON_MS = 24 * 3600_000;
@@ -103,6 +108,12 @@ export class DisplayLane extends Emitter<DisplayLaneEvents> {
   private wantedSince = 0;
   readonly record: ScreenRecord;
   private lastAlert: { code: string; message: string; at: string } | undefined;
+  /** The amplifier for a video with sound: asked for, warmed up, or refused (then muted). */
+  private amp: { held: boolean; ready: boolean; failed: boolean } = {
+    held: false,
+    ready: false,
+    failed: false,
+  };
 
   constructor(private readonly o: DisplayLaneOptions) {
     super();
@@ -128,6 +139,8 @@ export class DisplayLane extends Emitter<DisplayLaneEvents> {
     this.o.timers.clearTimeout(this.timer);
     this.o.timers.clearTimeout(this.pollTimer);
     this.subscribers.clear();
+    if (this.amp.held) this.o.gate?.idle();
+    this.amp = { held: false, ready: false, failed: false };
     await this.saveState();
     await this.record.flush();
   }
@@ -284,15 +297,62 @@ export class DisplayLane extends Emitter<DisplayLaneEvents> {
       void this.saveState();
     } else if (slot && this.onAir) this.onAir.slot = { ...slot, offsetMs: this.onAir.slot.offsetMs };
     const ctx = this.frameContext();
-    const next = slot ? frameFromSlot(slot, this.bundles, ctx) : loopFrameAt(this.bundles, now, ctx);
+    const planned = slot ? frameFromSlot(slot, this.bundles, ctx) : loopFrameAt(this.bundles, now, ctx);
+    const next = this.sequenceSound(now, slot, planned);
     if (next?.link) {
       const svg = this.qr.get(next.link);
       if (svg) next.qrSvg = svg;
     }
     if ((next?.key ?? null) !== (this.frame?.key ?? null)) this.wantedSince = now;
     this.frame = next;
+    const lead = this.o.gate && this.o.videoSound ? this.o.gate.warmupMs : 0;
     const upcoming = this.displaySlots.find((s) => s.start > now + 20)?.start ?? Number.POSITIVE_INFINITY;
-    return Math.min(upcoming, next?.end ?? Number.POSITIVE_INFINITY) - now;
+    return Math.max(20, Math.min(upcoming - lead, next?.end ?? Number.POSITIVE_INFINITY) - now);
+  }
+
+  /**
+   * A video with sound goes through the amplifier like an audio item: amplifier on (and the slot's
+   * zones) before the sound, the screen keeping what it shows meanwhile; released when no video
+   * with sound is on screen or due within the warm-up. An amplifier that cannot come up (fault,
+   * unknown zone) raises DISPLAY_AMP_FAILED and the video plays muted rather than not at all.
+   */
+  private sequenceSound(now: number, slot: Slot | undefined, next: Frame | null): Frame | null {
+    const gate = this.o.gate;
+    if (!gate) return next;
+    const soon = this.o.videoSound
+      ? this.displaySlots.find(
+          (s) => s.start > now + 20 && s.start - gate.warmupMs <= now && s.item.kind === 'video',
+        )
+      : undefined;
+    const need = next?.sound === true || soon !== undefined;
+    if (!need) {
+      if (this.amp.held) gate.idle();
+      this.amp = { held: false, ready: false, failed: false };
+      return next;
+    }
+    if (!this.amp.held) {
+      this.amp = { held: true, ready: false, failed: false };
+      const zones = (next?.sound ? slot : soon)?.zones;
+      gate.ready(zones).then(
+        () => {
+          if (!this.amp.held) return;
+          this.amp.ready = true;
+          this.evaluate();
+        },
+        (err: unknown) => {
+          if (!this.amp.held) return;
+          this.amp = { held: true, ready: true, failed: true };
+          this.alert(
+            'DISPLAY_AMP_FAILED',
+            `amplifier not ready for a video with sound: ${(err as Error).message}`,
+          );
+          this.evaluate();
+        },
+      );
+    }
+    if (!next?.sound) return next;
+    if (!this.amp.ready) return this.frame?.key === next.key ? next : this.frame;
+    return this.amp.failed ? { ...next, sound: false } : next;
   }
 
   private updateOverlay(now: number): void {

@@ -4,9 +4,9 @@
  * watchdog that keeps the screen alive, and screen power on a schedule. main.ts builds it when
  * the config has a `display` section and hands it the bundles as it does the player.
  */
-import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Health, RelayState, Timers } from '@loa/protocol';
 import type { Logger } from 'pino';
@@ -14,7 +14,7 @@ import type { DisplayConfig } from '../../config-display.js';
 import { screenShouldBeOn } from '../../domain/display/screen-schedule.js';
 import type { PlanBundle, Slot, StationPolicy } from '../../domain/scheduler/types.js';
 import type { DisplayDriver, ScreenPower, ScreenshotOptions } from '../../drivers/display/types.js';
-import type { PlayerClock, ProgrammeSource, ProofSink } from '../playback/ports.js';
+import type { OutputGate, PlayerClock, ProgrammeSource, ProofSink } from '../playback/ports.js';
 import { DisplayLane } from './display-lane.js';
 import { createKioskApp } from './kiosk-app.js';
 import { DisplayWatchdog } from './watchdog.js';
@@ -33,19 +33,22 @@ export interface DisplayServiceOptions {
   driver: DisplayDriver;
   power: ScreenPower;
   stateFile?: string;
-  /** The page's files (default: agent/src/kiosk beside this module). */
+  /** The page's files (default: protocol/kiosk, see defaultAssetsDir). */
   assetsDir?: string;
+  /** The amplifier shared with the player: videos with sound are sequenced through it. */
+  gate?: OutputGate;
   /** A display alert for health and the technician page. */
   onAlert?: (code: string, message: string) => void;
   /** Draws a QR code (SVG) for an item's public page. */
   qrSvg?: (url: string) => Promise<string>;
 }
 
-/** The kiosk page's own files: agent/src/kiosk (also from a compiled agent/dist). */
+/**
+ * The kiosk page's own files (index.html, kiosk.css, kiosk.js): they live in protocol/kiosk/,
+ * shared with the fleet server's live preview, which renders with the same page code.
+ */
 export function defaultAssetsDir(): string {
-  const here = fileURLToPath(new URL('../../kiosk/', import.meta.url));
-  if (existsSync(`${here}index.html`)) return here;
-  return fileURLToPath(new URL('../../../src/kiosk/', import.meta.url));
+  return dirname(createRequire(import.meta.url).resolve('@loa/protocol/kiosk/index.html'));
 }
 
 /** QR codes with the `qrcode` package (SVG, medium error correction). */
@@ -84,6 +87,7 @@ export class DisplayService {
       ...(o.stateFile ? { stateFile: o.stateFile } : {}),
       qrSvg: o.qrSvg ?? qrcodeSvg,
       onAlert: alert,
+      ...(o.gate ? { gate: o.gate } : {}),
     });
     this.watchdog = new DisplayWatchdog({
       driver: o.driver,

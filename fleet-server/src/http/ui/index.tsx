@@ -19,6 +19,7 @@ import type { RouteContext } from '../route-context.js';
 import type { ApiFetch } from './api-client.js';
 import { assetRoutes } from './assets.js';
 import { ui } from './context.js';
+import { registerKioskPreview } from './kiosk-preview.js';
 import { LiveHub, type LiveView } from './live.js';
 import { registerAdminPages } from './pages/admin.js';
 import { registerApprovalPages } from './pages/approvals.js';
@@ -131,6 +132,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   registerApprovalPages(app, s);
   registerEmergencyPages(app, s);
   registerReportPages(app, s);
+  registerKioskPreview(app);
 
   app.get('/', (c) => c.redirect(ui('/'), 302));
   app.get('/favicon.ico', (c) => c.redirect(ui('/assets/favicon.svg'), 301));

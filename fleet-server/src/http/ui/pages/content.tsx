@@ -32,6 +32,7 @@ export const CATEGORIES = [
   'disaster',
   'culture',
   'other',
+  'ticker',
 ] as const;
 const DEFAULT_MAX_UPLOAD = 200 * 1024 * 1024;
 
@@ -143,13 +144,69 @@ function MetaFields(props: {
   );
 }
 
+/**
+ * The board preview: the noticeboard page itself (protocol/kiosk, served at /kiosk/ by this
+ * server) in a 16:9 frame, fed by assets/bulletin-preview.js from the bulletin form as it is
+ * typed, or from a library item's preview button.
+ */
+function BoardPreview(props: { ctx: UiCtx }) {
+  const t = props.ctx.t;
+  return (
+    <Section title={t('content.preview.title')} id="board-preview">
+      <p class="muted">{t('content.preview.hint')}</p>
+      <div
+        class="board-preview"
+        style="position:relative;width:100%;max-width:960px;aspect-ratio:16/9;overflow:hidden;border:1px solid #8886"
+      >
+        <iframe
+          src="/kiosk/?preview"
+          title={t('content.preview.title')}
+          data-board-preview
+          width="1280"
+          height="720"
+          style="position:absolute;left:0;top:0;border:0;transform-origin:0 0"
+        />
+      </div>
+      <p
+        data-preview-status
+        role="status"
+        data-msg-pages={t('content.preview.pages', { n: '{n}', s: '{s}' })}
+        data-msg-toolong={t('content.preview.tooLong', { n: '{n}', s: '{s}' })}
+        data-msg-error={t('content.preview.error', { code: '{code}' })}
+      />
+    </Section>
+  );
+}
+
+function PreviewButton(props: { ctx: UiCtx; c: ContentRecord }) {
+  const { c } = props;
+  return (
+    <button
+      type="button"
+      class="secondary"
+      data-preview-item={c.kind}
+      data-title={c.title}
+      data-category={c.category ?? ''}
+      data-lang={c.lang}
+      data-issuer={c.issuer ?? ''}
+      data-dated={c.dated ?? ''}
+      data-seconds={c.durationMs ? String(Math.round(c.durationMs / 1000)) : ''}
+      data-text={c.text ?? ''}
+      data-src={c.sha256 ? `/blobs/${c.sha256}` : ''}
+      data-media-type={c.mediaType ?? ''}
+    >
+      {props.ctx.t('content.preview.show')}
+    </button>
+  );
+}
+
 function ContentPage(props: { ctx: UiCtx; vm: ContentVm }) {
   const { ctx, vm } = props;
   const t = ctx.t;
   const ue = vm.upload?.errors;
   const te = vm.text?.errors;
   return (
-    <Layout ctx={ctx} title={t('content.title')}>
+    <Layout ctx={ctx} title={t('content.title')} scripts={[ui('/assets/bulletin-preview.js')]}>
       {vm.canWrite ? (
         <div class="grid">
           <Section title={t('content.upload')} id="upload">
@@ -182,7 +239,7 @@ function ContentPage(props: { ctx: UiCtx; vm: ContentVm }) {
           </Section>
           <Section title={t('content.text')} id="text">
             <FormErrorSummary ctx={ctx} errors={te} />
-            <form method="post" action={ui('/content/text')} class="stack" novalidate>
+            <form method="post" action={ui('/content/text')} class="stack" novalidate data-bulletin-form>
               <Csrf ctx={ctx} />
               <MetaFields ctx={ctx} f={vm.text} units={vm.units} prefix="t_" />
               <Field ctx={ctx} name="t_text" label={t('content.textBody')} errors={te}>
@@ -190,6 +247,33 @@ function ContentPage(props: { ctx: UiCtx; vm: ContentVm }) {
                   {vm.text?.values.t_text ?? ''}
                 </textarea>
               </Field>
+              <Field
+                ctx={ctx}
+                name="t_issuer"
+                label={t('content.issuer')}
+                errors={te}
+                hint={t('content.issuerHint')}
+              >
+                <input
+                  {...fieldAttrs(te, 't_issuer')}
+                  value={vm.text?.values.t_issuer ?? ''}
+                  maxlength={200}
+                />
+              </Field>
+              <div class="grid">
+                <Field ctx={ctx} name="t_dated" label={t('content.dated')} errors={te}>
+                  <input {...fieldAttrs(te, 't_dated')} type="date" value={vm.text?.values.t_dated ?? ''} />
+                </Field>
+                <Field ctx={ctx} name="t_seconds" label={t('content.seconds')} errors={te}>
+                  <input
+                    {...fieldAttrs(te, 't_seconds')}
+                    type="number"
+                    min="1"
+                    max="3600"
+                    value={vm.text?.values.t_seconds ?? '20'}
+                  />
+                </Field>
+              </div>
               <div class="actions">
                 <button type="submit">{t('content.createText')}</button>
               </div>
@@ -197,6 +281,7 @@ function ContentPage(props: { ctx: UiCtx; vm: ContentVm }) {
           </Section>
         </div>
       ) : null}
+      <BoardPreview ctx={ctx} />
       <Section
         title={t(vm.archived ? 'content.archivedTitle' : 'content.title')}
         actions={
@@ -251,7 +336,11 @@ function ContentPage(props: { ctx: UiCtx; vm: ContentVm }) {
                           <track kind="captions" />
                         </audio>
                       ) : c.kind === 'text' ? (
-                        <small>{(c.text ?? '').slice(0, 140)}</small>
+                        <>
+                          <small>{(c.text ?? '').slice(0, 140)}</small> <PreviewButton ctx={ctx} c={c} />
+                        </>
+                      ) : (c.kind === 'image' || c.kind === 'video') && c.sha256 ? (
+                        <PreviewButton ctx={ctx} c={c} />
                       ) : null}
                     </td>
                     <td class="hide-sm">
@@ -416,11 +505,20 @@ export function registerContentPages(app: Hono<AppEnv>, s: UiServer): void {
       t_lang: str(f, 't_lang'),
       t_category: str(f, 't_category'),
       t_text: str(f, 't_text'),
+      t_issuer: str(f, 't_issuer'),
+      t_dated: str(f, 't_dated'),
+      t_seconds: str(f, 't_seconds'),
     };
     const errors: FieldErrors = {};
     checkMeta(g.user, values, 't_', errors);
     if (!values.t_text) errors.t_text = { key: 'err.required' };
     else if (values.t_text.length > 20_000) errors.t_text = { key: 'err.tooLong', params: { max: 20_000 } };
+    if (values.t_issuer.length > 200) errors.t_issuer = { key: 'err.tooLong', params: { max: 200 } };
+    if (values.t_dated && !/^\d{4}-\d{2}-\d{2}$/.test(values.t_dated))
+      errors.t_dated = { key: 'err.invalid' };
+    const seconds = values.t_seconds === '' ? undefined : Number(values.t_seconds);
+    if (seconds !== undefined && !(Number.isInteger(seconds) && seconds >= 1 && seconds <= 3600))
+      errors.t_seconds = { key: 'err.number', params: { min: 1, max: 3600 } };
     if (Object.keys(errors).length === 0) {
       const r = await callApi(s.api, c, 'POST', '/content/text', {
         title: values.t_title,
@@ -428,6 +526,9 @@ export function registerContentPages(app: Hono<AppEnv>, s: UiServer): void {
         lang: values.t_lang,
         category: values.t_category,
         text: values.t_text,
+        ...(values.t_issuer ? { issuer: values.t_issuer } : {}),
+        ...(values.t_dated ? { dated: values.t_dated } : {}),
+        ...(seconds !== undefined ? { durationMs: seconds * 1000 } : {}),
       });
       if (r.ok) return done(c, ui('/content'), 'common.savedOk');
       Object.assign(

@@ -136,7 +136,7 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
               </Field>
               <Field ctx={ctx} name="rule" label={t('prog.rule')} errors={e}>
                 <select {...fieldAttrs(e, 'rule')} data-rule-select>
-                  {(['daily', 'weekly', 'once'] as const).map((r) => (
+                  {(['daily', 'weekly', 'once', 'loop'] as const).map((r) => (
                     <option value={r} selected={f.rule === r}>
                       {t(`prog.rule.${r}` as MsgKey)}
                     </option>
@@ -165,7 +165,22 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                   <input {...fieldAttrs(e, 'at')} type="datetime-local" value={f.at} />
                 </Field>
               </div>
-              <div class="grid">
+              <Field
+                ctx={ctx}
+                name="displaySeconds"
+                label={t('prog.displaySeconds')}
+                errors={e}
+                hint={t('prog.displaySecondsHint')}
+              >
+                <input
+                  {...fieldAttrs(e, 'displaySeconds')}
+                  type="number"
+                  min="1"
+                  max="3600"
+                  value={f.displaySeconds ?? ''}
+                />
+              </Field>
+              <div class="grid" data-when="daily weekly once">
                 <Field ctx={ctx} name="repeat" label={t('prog.repeat')} errors={e}>
                   <input {...fieldAttrs(e, 'repeat')} type="number" min="1" max="100" value={f.repeat} />
                 </Field>
@@ -385,13 +400,18 @@ export function registerProgrammePages(app: Hono<AppEnv>, s: UiServer): void {
       priority: str(f, 'priority'),
       validDays: str(f, 'validDays'),
       description: str(f, 'description') || (picked === NEW_CHANNEL || picked === '' ? channelName : ''),
+      displaySeconds: str(f, 'displaySeconds'),
     };
     const content = await callApi<ContentRecord[]>(s.api, c, 'GET', '/content?limit=1000');
     const known = new Set(content.ok ? content.data.map((x) => x.id) : []);
+    const onScreen = new Set(
+      content.ok ? content.data.filter((x) => x.kind === 'image' || x.kind === 'text').map((x) => x.id) : [],
+    );
     const parsed = parseProgramme(form, {
       nowMs: s.deps.clock.now(),
       inScope: (u) => inScope(g.user, u),
       knownContent: known,
+      displayContent: onScreen,
     });
     let errors: FieldErrors;
     if ('body' in parsed) {

@@ -35,6 +35,8 @@ export interface ProgrammeForm {
   priority: string;
   validDays: string;
   description: string;
+  /** Noticeboards: seconds each image or text bulletin stays on screen (empty: the item's own). */
+  displaySeconds?: string;
 }
 
 export const EMPTY_PROGRAMME: ProgrammeForm = {
@@ -58,7 +60,7 @@ export const EMPTY_PROGRAMME: ProgrammeForm = {
 export interface DraftBody {
   channel: string;
   description?: string;
-  items: { content: string; priority: 'normal' | 'priority' | 'emergency' }[];
+  items: { content: string; priority: 'normal' | 'priority' | 'emergency'; durationMs?: number }[];
   schedule: {
     id: string;
     items: string[];
@@ -84,7 +86,13 @@ function int(v: string, min: number, max: number): number | undefined {
 /** Parses and checks the form; `inScope` tells whether a unit path is the operator's. */
 export function parseProgramme(
   f: ProgrammeForm,
-  ctx: { nowMs: number; inScope: (unit: string) => boolean; knownContent: ReadonlySet<string> },
+  ctx: {
+    nowMs: number;
+    inScope: (unit: string) => boolean;
+    knownContent: ReadonlySet<string>;
+    /** Image and text items (a noticeboard shows them for `displaySeconds`). */
+    displayContent?: ReadonlySet<string>;
+  },
 ): { body: DraftBody } | { errors: FieldErrors } {
   const errors: FieldErrors = {};
   if (f.channel === '') errors.channelName = { key: 'err.required' };
@@ -110,7 +118,13 @@ export function parseProgramme(
     if (!at) errors.at = { key: 'err.datetime' };
     else if (Date.parse(at) <= ctx.nowMs) errors.at = { key: 'err.past' };
     else rule = { type: 'once', at };
-  } else errors.rule = { key: 'err.invalid' };
+  } else if (f.rule !== 'loop') errors.rule = { key: 'err.invalid' };
+  // 'loop': no session; noticeboards show the items in their default loop whenever nothing is scheduled
+  const loop = f.rule === 'loop';
+  const display = (f.displaySeconds ?? '').trim();
+  const displaySeconds = display === '' ? undefined : int(display, 1, 3600);
+  if (display !== '' && displaySeconds === undefined)
+    errors.displaySeconds = { key: 'err.number', params: { min: 1, max: 3600 } };
   const repeat = int(f.repeat, 1, 100);
   if (repeat === undefined) errors.repeat = { key: 'err.number', params: { min: 1, max: 100 } };
   const gap = int(f.gap, 0, 86_400);
@@ -163,9 +177,15 @@ export function parseProgramme(
   const validDays = int(f.validDays, 1, 365);
   if (validDays === undefined) errors.validDays = { key: 'err.number', params: { min: 1, max: 365 } };
   if (f.description.length > 2000) errors.description = { key: 'err.tooLong', params: { max: 2000 } };
-  if (Object.keys(errors).length > 0 || !rule || !priority || repeat === undefined || gap === undefined)
+  if (
+    Object.keys(errors).length > 0 ||
+    (!rule && !loop) ||
+    !priority ||
+    repeat === undefined ||
+    gap === undefined
+  )
     return { errors };
-  const entry: DraftBody['schedule'][number] = {
+  const entry: DraftBody['schedule'][number] | undefined = rule && {
     id: 'session',
     items,
     rule,
@@ -176,8 +196,14 @@ export function parseProgramme(
     body: {
       channel: f.channel,
       ...(f.description ? { description: f.description } : {}),
-      items: items.map((content) => ({ content, priority })),
-      schedule: [entry],
+      items: items.map((content) => ({
+        content,
+        priority,
+        ...(displaySeconds !== undefined && ctx.displayContent?.has(content)
+          ? { durationMs: displaySeconds * 1000 }
+          : {}),
+      })),
+      schedule: entry ? [entry] : [],
       ...(quietHours.length ? { quietHours } : {}),
       targets,
       expires: new Date(ctx.nowMs + (validDays as number) * 86_400_000).toISOString(),

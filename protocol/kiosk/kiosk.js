@@ -2,9 +2,13 @@
 // each frame it actually shows (first frame painted) and every render error, and beats every
 // two seconds so the agent's watchdog can tell a live page from a frozen one. No network beyond
 // the local kiosk server; nothing here may leave the screen blank.
+// With `?preview` in its address (the fleet server's live preview in the dashboard), the same
+// code renders the ScreenState the embedding page posts to it (postMessage, same origin only),
+// and opens no event stream and reports nothing.
 
 (() => {
   const API = '/kiosk/api';
+  const PREVIEW = new URLSearchParams(location.search).has('preview');
   const MEDIA_TIMEOUT_MS = 10_000;
   const MIN_PAGE_MS = 4000;
   const WEEKDAYS = ['Chủ Nhật', 'Thứ Hai', 'Thứ Ba', 'Thứ Tư', 'Thứ Năm', 'Thứ Sáu', 'Thứ Bảy'];
@@ -25,6 +29,12 @@
   const nowMs = () => performance.timeOrigin + performance.now();
 
   function post(body) {
+    if (PREVIEW) {
+      // the dashboard shows what the board would report (pages, text too long, media errors)
+      if (window.parent !== window && body.type !== 'heartbeat')
+        window.parent.postMessage({ type: 'loa-preview-report', report: body }, location.origin);
+      return Promise.resolve();
+    }
     return fetch(`${API}/report`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -421,6 +431,23 @@
 
   tickClock();
   fontCheck().finally(() => {
+    if (PREVIEW) {
+      window.addEventListener('message', (e) => {
+        if (e.origin !== location.origin) return;
+        if (e.data?.type === 'loa-preview-hello') {
+          e.source?.postMessage({ type: 'loa-preview-ready' }, location.origin);
+          return;
+        }
+        if (e.data?.type !== 'loa-preview') return;
+        try {
+          apply(e.data.state);
+        } catch (err) {
+          document.documentElement.dataset.previewError = String(err.message);
+        }
+      });
+      if (window.parent !== window) window.parent.postMessage({ type: 'loa-preview-ready' }, location.origin);
+      return;
+    }
     const es = new EventSource(`${API}/events`);
     es.addEventListener('state', (e) => {
       try {
