@@ -99,6 +99,12 @@ function MetaFields(props: {
           ))}
         </select>
       </Field>
+      <p class="field">
+        <label>
+          <input type="checkbox" name={`${p}public`} value="true" checked={v[`${p}public`] === 'true'} />{' '}
+          {t('content.public')}
+        </label>
+      </p>
     </>
   );
 }
@@ -277,6 +283,7 @@ export function registerContentPages(app: Hono<AppEnv>, s: UiServer): void {
       unit: str(f, 'unit'),
       lang: str(f, 'lang'),
       category: str(f, 'category'),
+      public: str(f, 'public') === 'true' ? 'true' : 'false',
     };
     checkMeta(g.user, values, '', errors);
     const file = f.file;
@@ -319,6 +326,7 @@ export function registerContentPages(app: Hono<AppEnv>, s: UiServer): void {
       t_lang: str(f, 't_lang'),
       t_category: str(f, 't_category'),
       t_text: str(f, 't_text'),
+      t_public: str(f, 't_public') === 'true' ? 'true' : 'false',
     };
     const errors: FieldErrors = {};
     checkMeta(g.user, values, 't_', errors);
@@ -331,6 +339,7 @@ export function registerContentPages(app: Hono<AppEnv>, s: UiServer): void {
         lang: values.t_lang,
         category: values.t_category,
         text: values.t_text,
+        public: values.t_public === 'true',
       });
       if (r.ok) return done(c, ui('/content'), 'common.savedOk');
       Object.assign(
