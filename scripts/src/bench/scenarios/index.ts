@@ -6,6 +6,7 @@ import { fanout } from './fanout.js';
 import { hostileBodies } from './hostile-bodies.js';
 import { ingest } from './ingest.js';
 import { proofs } from './proofs.js';
+import { publicPage } from './public-page.js';
 import { registry } from './registry.js';
 import { verify } from './verify.js';
 
@@ -19,4 +20,5 @@ export const SCENARIOS: readonly Scenario[] = [
   registry,
   hostileBodies,
   display,
+  publicPage,
 ];
