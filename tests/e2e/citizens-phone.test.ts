@@ -138,23 +138,26 @@ describe('a citizen and an operator, on a phone', () => {
   it('plays a bulletin with the native controls', async () => {
     const audio = page.locator(`audio[src="/p/a/${bulletin.sha256}.ogg"]`);
     await audio.scrollIntoViewIfNeeded();
-    await audio.evaluate((a: HTMLAudioElement) => a.play());
-    await page.waitForFunction(
-      (src) => {
-        const a = document.querySelector(`audio[src="${src}"]`) as HTMLAudioElement | null;
-        return !!a && a.currentTime > 0.5 && !a.paused;
-      },
-      `/p/a/${bulletin.sha256}.ogg`,
-      { timeout: 30_000 },
-    );
-    const d = await audio.evaluate((a: HTMLAudioElement) => a.duration);
+    const sel = `audio[src="/p/a/${bulletin.sha256}.ogg"]`;
+    await page.evaluate(`document.querySelector('${sel}').play()`);
+    // polled from outside: the page's CSP (script-src 'self') forbids evaluating strings in it
+    const until = Date.now() + 30_000;
+    let playing = false;
+    while (!playing && Date.now() < until) {
+      playing = await page.evaluate<boolean>(
+        `(() => { const a = document.querySelector('${sel}'); return !!a && a.currentTime > 0.5 && !a.paused; })()`,
+      );
+      if (!playing) await page.waitForTimeout(200);
+    }
+    expect(playing).toBe(true);
+    const d = await page.evaluate<number>(`document.querySelector('${sel}').duration`);
     expect(d).toBeGreaterThan(2);
-    await audio.evaluate((a: HTMLAudioElement) => a.pause());
+    await page.evaluate(`document.querySelector('${sel}').pause()`);
     await page.screenshot({ path: join(ART, 'bulletin-playing-phone.png') });
   });
 
   it('sees an emergency banner arrive live, without reloading', async () => {
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.evaluate('window.scrollTo(0, 0)');
     expect(await page.locator('[data-emergency]').count()).toBe(0);
     await page.waitForTimeout(1500); // the live stream is open
     await c.emergency(U, 'Cảnh báo lũ quét', 'Mưa lớn, nước suối dâng nhanh. Bà con không qua ngầm tràn.');
@@ -198,7 +201,10 @@ describe('a citizen and an operator, on a phone', () => {
     await op.screenshot({ path: join(ART, 'operator-queue-phone.png'), fullPage: true });
     await row.locator('a').click();
     await op.waitForURL(new RegExp(`/ui/feedback/${feedbackId}$`));
-    expect(await op.locator('img[alt]').evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(1200);
+    await op.waitForFunction(
+      "(() => { const i = document.querySelector('main img[alt]'); return !!i && i.complete; })()",
+    );
+    expect(await op.evaluate<number>("document.querySelector('main img[alt]').naturalWidth")).toBe(1200);
     await op.fill(
       '#f-answer',
       'Xã đã cử kỹ thuật viên kiểm tra cụm loa số 2 vào chiều nay. Cảm ơn bà con đã báo.',
