@@ -22,6 +22,7 @@ export { buildFleet, FLEET_PAGE_SIZE, type FleetInputs, fleetRow } from './http/
 export * from './main.js';
 export * from './metrics.js';
 // The plugins (the demo, benchmarks and tests compose them in-process).
+export * from './plugins/citizens.js';
 export * from './plugins/content.js';
 export * from './plugins/dashboard.js';
 export * from './plugins/integrations.js';

@@ -147,9 +147,10 @@ export function citizensPlugin(options: CitizensPluginOptions): CitizensPlugin {
           void (async () => {
             const b = await deps.store.bundles.get(e.bundleId);
             const item = b?.manifest.items[0];
+            const text = b?.manifest.items.find((i) => i.kind === 'text' && i.text)?.text;
             await push.notify(e.unit, {
               title: `⚠ ${item?.title ?? 'Cảnh báo khẩn cấp'}`,
-              body: (item?.text ?? b?.manifest.description ?? '').slice(0, 300),
+              body: (text ?? b?.manifest.description ?? '').slice(0, 300),
               tag: e.bundleId,
               url: `/p/${e.unit}`,
             });

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { contentPlugin, startFleetServer } from '@loa/fleet-server';
+import { citizensPlugin, contentPlugin, type ServerPlugin, startFleetServer } from '@loa/fleet-server';
 import { generateKeyPair, publicKeyToPem, rawPublicKey } from '@loa/protocol';
 import { pino } from 'pino';
 import {
@@ -47,6 +47,8 @@ export interface BenchFleetOptions {
   emergencyClips?: number;
   /** Health history thinning (server default 300 s; 0 writes every report). */
   healthHistoryEveryS?: number;
+  /** Also run the citizens' side (public pages, feedback). */
+  citizens?: boolean;
 }
 
 function now(): number {
@@ -57,6 +59,7 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
   const o = raw as unknown as BenchFleetOptions;
   const root = generateKeyPair();
   const content = contentPlugin();
+  const extra: ServerPlugin[] = o.citizens ? [citizensPlugin({ content })] : [];
   const server = await startFleetServer({
     config: {
       httpPort: 0,
@@ -73,7 +76,7 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
       },
     },
     logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }),
-    plugins: [content],
+    plugins: [content, ...extra],
   });
   const services = content.services;
 

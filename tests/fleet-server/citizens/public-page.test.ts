@@ -238,3 +238,23 @@ describe('the public page of a commune', () => {
     expect(js.headers.get('cache-control')).toContain('immutable');
   });
 });
+
+describe('public body caps', () => {
+  it('only the feedback form takes a photo-sized body; other public POSTs stop at 64 KiB', async () => {
+    const big = 'x'.repeat(200 * 1024);
+    const rate = await fetch(`${c.h.server.url}/p/${U}/rate`, {
+      method: 'POST',
+      body: new URLSearchParams({ content: pub.id, stars: '5', pad: big }),
+    });
+    expect(rate.status).toBe(413);
+    const push = await fetch(`${c.h.server.url}/p/${U}/push/subscribe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ endpoint: 'https://push.example.com/x', pad: big }),
+    });
+    expect(push.status).toBe(413);
+    const caps = c.h.server.app.api.bodyCaps;
+    expect(caps.capFor('POST', `/p/${U}/feedback`)).toBeGreaterThan(6 * 1024 * 1024);
+    expect(caps.capFor('POST', '/p/08/feedback')).toBeGreaterThan(6 * 1024 * 1024);
+  });
+});

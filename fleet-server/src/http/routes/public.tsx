@@ -94,7 +94,13 @@ export function registerPublicRoutes({ app, api }: RouteContext, s: PublicRouteS
   let liveStreams = 0;
 
   // photo uploads: the photo cap plus the form fields; every other public POST is small
-  api.bodyCaps.set('POST', '/p/*', s.feedback.maxPhotoBytes + 64 * 1024);
+  // (unit paths have 1 to 5 segments; the other public POSTs keep the default cap)
+  for (let depth = 1; depth <= 5; depth++)
+    api.bodyCaps.set(
+      'POST',
+      `/p/${Array.from({ length: depth }, (_, i) => `:u${i}`).join('/')}/feedback`,
+      s.feedback.maxPhotoBytes + 64 * 1024,
+    );
 
   const cached = (c: C, key: string, build: () => Promise<string>, opts: { maxAge?: number } = {}) =>
     (async () => {

@@ -73,8 +73,7 @@ export class PushService {
   #checkEndpoint(raw: string): void {
     const u = new URL(raw);
     const host = u.hostname.replace(/^\[|\]$/g, '');
-    const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
-    if (this.#d.allowLoopbackHttp && loopback) return;
+    if (this.#d.allowLoopbackHttp && u.protocol === 'http:' && host === '127.0.0.1') return;
     const ipLiteral = /^[0-9.]+$/.test(host) || host.includes(':');
     if (u.protocol !== 'https:' || ipLiteral || host === 'localhost' || !host.includes('.'))
       throw new LoaError('PUSH_ENDPOINT', 'Địa chỉ nhận thông báo không hợp lệ');

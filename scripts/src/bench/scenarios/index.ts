@@ -6,6 +6,7 @@ import { fanout } from './fanout.js';
 import { hostileBodies } from './hostile-bodies.js';
 import { ingest } from './ingest.js';
 import { proofs } from './proofs.js';
+import { publicPage } from './public-page.js';
 import { registry } from './registry.js';
 import { storePostgres } from './store-postgres.js';
 import { verify } from './verify.js';
@@ -21,4 +22,5 @@ export const SCENARIOS: readonly Scenario[] = [
   storePostgres,
   hostileBodies,
   display,
+  publicPage,
 ];

@@ -2,6 +2,7 @@ import type { viCitizens } from './vi-citizens.js';
 
 /** English texts of the dashboard's citizens' feedback pages. */
 export const enCitizens: Record<keyof typeof viCitizens, string> = {
+  'content.public': "Public on the commune's page once broadcast (citizens can read and listen again)",
   'nav.feedback': 'Feedback',
   'fb.title': "Citizens' feedback",
   'fb.detail': 'Feedback {id}',

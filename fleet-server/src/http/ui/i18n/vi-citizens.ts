@@ -1,5 +1,6 @@
 /** Vietnamese texts of the dashboard's citizens' feedback pages. */
 export const viCitizens = {
+  'content.public': 'Công khai trên trang của xã khi được phát (người dân xem và nghe lại)',
   'nav.feedback': 'Phản ánh',
   'fb.title': 'Phản ánh, kiến nghị của người dân',
   'fb.detail': 'Phản ánh {id}',

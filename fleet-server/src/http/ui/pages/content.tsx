@@ -140,6 +140,12 @@ function MetaFields(props: {
           ))}
         </select>
       </Field>
+      <p class="field">
+        <label>
+          <input type="checkbox" name={`${p}public`} value="true" checked={v[`${p}public`] === 'true'} />{' '}
+          {t('content.public')}
+        </label>
+      </p>
     </>
   );
 }
@@ -463,6 +469,7 @@ export function registerContentPages(app: Hono<AppEnv>, s: UiServer): void {
       unit: str(f, 'unit'),
       lang: str(f, 'lang'),
       category: str(f, 'category'),
+      public: str(f, 'public') === 'true' ? 'true' : 'false',
     };
     checkMeta(g.user, values, '', errors);
     const file = f.file;
@@ -508,6 +515,7 @@ export function registerContentPages(app: Hono<AppEnv>, s: UiServer): void {
       t_issuer: str(f, 't_issuer'),
       t_dated: str(f, 't_dated'),
       t_seconds: str(f, 't_seconds'),
+      t_public: str(f, 't_public') === 'true' ? 'true' : 'false',
     };
     const errors: FieldErrors = {};
     checkMeta(g.user, values, 't_', errors);
@@ -529,6 +537,7 @@ export function registerContentPages(app: Hono<AppEnv>, s: UiServer): void {
         ...(values.t_issuer ? { issuer: values.t_issuer } : {}),
         ...(values.t_dated ? { dated: values.t_dated } : {}),
         ...(seconds !== undefined ? { durationMs: seconds * 1000 } : {}),
+        public: values.t_public === 'true',
       });
       if (r.ok) return done(c, ui('/content'), 'common.savedOk');
       Object.assign(

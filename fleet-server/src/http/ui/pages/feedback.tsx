@@ -230,26 +230,28 @@ function DetailPage(props: {
       ) : null}
       {open ? (
         <>
-          <Section title={t('fb.assign')}>
-            <form method="post" action={`${base}/assign`} class="filters">
-              <Csrf ctx={ctx} />
-              <div class="field">
-                <label for="f-to">{t('fb.assignee')}</label>
-                <select id="f-to" name="to">
-                  {props.staff.map((u) => (
-                    <option value={u.id} selected={u.id === (f.assignedTo ?? ctx.user?.id)}>
-                      {u.displayName || u.username}
-                    </option>
-                  ))}
-                </select>
-              </div>
-              <div class="field">
-                <label for="f-due">{t('fb.due')}</label>
-                <input id="f-due" name="due" type="date" value={f.dueAt.slice(0, 10)} />
-              </div>
-              <button type="submit">{t('fb.assign')}</button>
-            </form>
-          </Section>
+          {f.status === 'answered' ? null : (
+            <Section title={t('fb.assign')}>
+              <form method="post" action={`${base}/assign`} class="filters">
+                <Csrf ctx={ctx} />
+                <div class="field">
+                  <label for="f-to">{t('fb.assignee')}</label>
+                  <select id="f-to" name="to">
+                    {props.staff.map((u) => (
+                      <option value={u.id} selected={u.id === (f.assignedTo ?? ctx.user?.id)}>
+                        {u.displayName || u.username}
+                      </option>
+                    ))}
+                  </select>
+                </div>
+                <div class="field">
+                  <label for="f-due">{t('fb.due')}</label>
+                  <input id="f-due" name="due" type="date" value={f.dueAt.slice(0, 10)} />
+                </div>
+                <button type="submit">{t('fb.assign')}</button>
+              </form>
+            </Section>
+          )}
           <Section title={t('fb.answer')}>
             <form method="post" action={`${base}/answer`} id="fb-answer-form">
               <Csrf ctx={ctx} />
