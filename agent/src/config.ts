@@ -203,6 +203,19 @@ export const ConfigSchema = z.strictObject({
       passwordHash: z.string().max(512).optional(),
     })
     .default({ enabled: false, listen: '127.0.0.1', port: 8080 }),
+  /**
+   * Self-update (agent releases signed under the `release` role): where releases are installed
+   * (the directory the release supervisor reads) and the image's factory release. Absent: the
+   * station does not update itself.
+   */
+  update: z
+    .strictObject({
+      releasesDir: path,
+      factoryDir: path,
+      /** Starts a new release gets before the supervisor rolls it back. */
+      maxStarts: z.number().int().min(1).max(20).default(3),
+    })
+    .optional(),
   /** A noticeboard's screen (kiosk page, browser, screen power); absent: no screen. */
   display: DisplayConfigSchema.optional(),
   log: z
@@ -244,6 +257,10 @@ export function parseConfig(raw: unknown, baseDir: string): AgentConfig {
   c.device.dataDir = abs(c.device.dataDir);
   c.trust.rootKeys = c.trust.rootKeys.map(abs);
   if (c.fleet?.provisioningFile) c.fleet.provisioningFile = abs(c.fleet.provisioningFile);
+  if (c.update) {
+    c.update.releasesDir = abs(c.update.releasesDir);
+    c.update.factoryDir = abs(c.update.factoryDir);
+  }
   if (c.audio.output.type === 'wav') c.audio.output.path = abs(c.audio.output.path);
   if (c.station.emergencyChime?.file) c.station.emergencyChime.file = abs(c.station.emergencyChime.file);
   return c;

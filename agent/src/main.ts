@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { globalTimers, keyId, LoaError, systemClock } from '@loa/protocol';
+import { globalTimers, keyId, LoaError, type Status, systemClock } from '@loa/protocol';
 import { writeJsonAtomic } from '@loa/protocol/fs';
 import { type Logger, multistream, pino } from 'pino';
 import { z } from 'zod';
@@ -18,6 +18,7 @@ import type { AgentConfig } from './config.js';
 import type { ClockReading } from './domain/clock-trust.js';
 import type { AudioDriver } from './drivers/audio/types.js';
 import { createAudio, createDisplay } from './drivers/factory.js';
+import type { Listenable } from './events.js';
 import type { HttpFetch } from './http/client.js';
 import { type ActiveBundle, BundleStore } from './services/content/bundle-store.js';
 import { loadPinnedRoots, TrustStore } from './services/content/trust-store.js';
@@ -40,7 +41,9 @@ import { relayTester } from './services/station/relay-test.js';
 import { buildHardware, type StationHardware } from './services/station/station-hardware.js';
 import { dataPaths, ensureDir, readJsonFile } from './services/system/data-dir.js';
 import { LogRing } from './services/system/log-ring.js';
+import { ReleaseDir } from './services/system/release-dir.js';
 import { SdNotify } from './services/system/sd-notify.js';
+import { SelfUpdate } from './services/system/self-update.js';
 import type { TechnicianPage } from './services/system/technician-page.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -193,6 +196,39 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     });
     await bundles.start();
     started('bundles', bundles, (b) => b.stop());
+    let link: FleetLink | undefined;
+    let reportError: (code: string, message: string) => void = () => undefined;
+    const selfUpdate =
+      config.update &&
+      new SelfUpdate({
+        releases: new ReleaseDir(config.update.releasesDir, config.update.factoryDir),
+        trust: () => trust.current(),
+        device: () => {
+          const u = unit();
+          return u ? { unit: u, deviceId: deviceId(), groups: config.device.groups } : undefined;
+        },
+        clock,
+        logger: log,
+        headers: deviceHeaders,
+        report: async (s) => (await link?.reportStatus(s)) ?? false,
+        reportError: (code, message) => reportError(code, message),
+        maxStarts: config.update.maxStarts,
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      });
+    if (selfUpdate) {
+      await selfUpdate.start();
+      started('self-update', selfUpdate, (u) => u.stop());
+    }
+    // Rollout statuses of bundles and of agent releases go up the same link.
+    const statuses: Listenable<{ status: Status }> = {
+      on: (event, listener) => {
+        const offs = [bundles.on(event, listener), selfUpdate?.on(event, listener)];
+        return () => {
+          for (const off of offs) off?.();
+        };
+      },
+    };
+    const agentVersion = selfUpdate?.current().release?.agentVersion ?? AGENT_VERSION;
 
     const audio = await createAudio(config.audio, log);
     const chimeCfg = config.station.emergencyChime;
@@ -231,7 +267,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
 
     let display: DisplayService | undefined;
     const health = new HealthCollector({
-      agentVersion: AGENT_VERSION,
+      agentVersion,
       clock,
       dataDir: paths.root,
       relays: () => hw.amplifier.relays(),
@@ -248,6 +284,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       lastError: () => bundles.lastError ?? enrolment.lastError,
       display: () => display?.health(),
     });
+    reportError = (code, message) => health.reportError(code, message);
 
     // A noticeboard: the kiosk page on 127.0.0.1, its browser and screen, from the same programme.
     if (config.display) {
@@ -281,7 +318,6 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
           execFile('systemctl', ['reboot'], (err) => err && log.error({ err }, 'reboot failed'));
         else process.kill(process.pid, 'SIGTERM'); // systemd restarts the agent (Restart=always)
       });
-    let link: FleetLink | undefined;
     const commands = new CommandHandler({
       file: paths.seenCommands,
       trust: () => trust.current(),
@@ -316,12 +352,12 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         deviceId: c.deviceId,
         unit: c.unit,
         boot,
-        agentVersion: AGENT_VERSION,
+        agentVersion,
         journal,
         health: () => health.collect(),
         healthIntervalMs: (config.fleet?.healthIntervalS ?? 60) * 1000,
-        statuses: bundles,
-        inbox: stationInbox({ bundles, commands, clock }),
+        statuses,
+        inbox: stationInbox({ bundles, commands, clock, ...(selfUpdate ? { releases: selfUpdate } : {}) }),
         clock,
         logger: log,
       });

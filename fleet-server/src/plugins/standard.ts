@@ -6,6 +6,7 @@ import type { ServerPlugin } from '../server-plugin.js';
 import { type ContentServicesOptions, contentPlugin } from './content.js';
 import { type DashboardPluginOptions, dashboardPlugin } from './dashboard.js';
 import { integrationsPlugin } from './integrations.js';
+import { releasesPlugin } from './releases.js';
 
 export interface StandardPluginsOptions {
   content?: ContentServicesOptions;
@@ -14,5 +15,10 @@ export interface StandardPluginsOptions {
 
 export function standardPlugins(options: StandardPluginsOptions = {}): ServerPlugin[] {
   const content = contentPlugin(options.content);
-  return [content, integrationsPlugin({ content }), dashboardPlugin({ ...options.dashboard, content })];
+  return [
+    content,
+    integrationsPlugin({ content }),
+    releasesPlugin({ content }),
+    dashboardPlugin({ ...options.dashboard, content }),
+  ];
 }

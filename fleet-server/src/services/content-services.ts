@@ -8,7 +8,7 @@ import type { BlobStore } from './blob-store.js';
 import type { ContentService } from './content-service.js';
 import type { EmergencyService } from './emergency-service.js';
 import type { IngestService } from './ingest-service.js';
-import type { Notifier } from './notifier.js';
+import type { Notifier, Urls } from './notifier.js';
 import type { Publisher } from './publisher.js';
 import type { Signer } from './signer.js';
 import type { Transcoder } from './transcoder.js';
@@ -16,6 +16,8 @@ import type { TrustService } from './trust-service.js';
 import type { WebhookService } from './webhooks.js';
 
 export interface ContentServices {
+  /** The base URL devices use for HTTP (downloads). */
+  urls: Urls;
   blobs: BlobStore;
   transcoder: Transcoder;
   content: ContentService;

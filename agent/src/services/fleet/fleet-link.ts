@@ -21,6 +21,8 @@ import {
   NotifySchema,
   type Presence,
   parseTopic,
+  type ReleaseNotify,
+  ReleaseNotifySchema,
   type Status,
   StatusSchema,
   TimeReplySchema,
@@ -45,6 +47,8 @@ export interface FleetInbox {
   command(raw: unknown): Promise<CommandResult | undefined>;
   /** The server's time; rttMs when it answered a time request (then the sample is precise). */
   serverTime(ms: number, rttMs?: number): void;
+  /** An agent release to install (self-update). */
+  release?(n: ReleaseNotify): void;
 }
 
 export interface FleetLinkOptions {
@@ -149,6 +153,21 @@ export class FleetLink {
   publishStatus(s: Status): void {
     if (!this.connected || !StatusSchema.safeParse(s).success) return;
     this.client?.publish(deviceTopic(this.o.deviceId, 'status'), JSON.stringify(s), { qos: 1 });
+  }
+
+  /**
+   * Sends health, then a status at QoS 1 and resolves true once the broker acknowledged it
+   * (false when offline or refused): how a new agent release proves it reached the server.
+   */
+  async reportStatus(s: Status): Promise<boolean> {
+    if (!this.connected || !StatusSchema.safeParse(s).success) return false;
+    await this.sendHealth();
+    try {
+      await this.client?.publishAsync(deviceTopic(this.o.deviceId, 'status'), JSON.stringify(s), { qos: 1 });
+      return this.connected;
+    } catch {
+      return false;
+    }
   }
 
   private presence(state: 'online' | 'offline'): Presence {
@@ -325,6 +344,12 @@ export class FleetLink {
         case 'emergency':
           this.o.inbox.emergency(EmergencySchema.parse(json));
           break;
+        case 'release': {
+          const r = ReleaseNotifySchema.parse(json);
+          this.o.inbox.serverTime(Date.parse(r.serverTime));
+          this.o.inbox.release?.(r);
+          break;
+        }
         case 'time': {
           const r = TimeReplySchema.parse(json);
           const req = this.timeReq;
