@@ -68,6 +68,11 @@ export const ConfigSchema = z.strictObject({
       enrolmentToken: z.string().min(8).max(512).optional(),
       provisioningFile: path.optional(),
       healthIntervalS: z.number().int().min(5).max(3600).default(60),
+      /** The server's TLS key pin, "sha256/<base64>" (else the provisioning file's fleetTlsPin). */
+      tlsPin: z
+        .string()
+        .regex(/^sha256\/[A-Za-z0-9+/]{43}=$/, 'ghim TLS có dạng "sha256/" và 44 ký tự base64')
+        .optional(),
       /** Overrides the MQTT address the server gives at enrolment (e.g. a LAN broker). */
       mqttUrl: z
         .url({ protocol: /^(mqtts?|wss?)$/, error: 'phải là địa chỉ mqtt(s):// hoặc ws(s)://' })

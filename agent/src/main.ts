@@ -19,7 +19,7 @@ import type { ClockReading } from './domain/clock-trust.js';
 import type { AudioDriver } from './drivers/audio/types.js';
 import { createAudio, createDisplay } from './drivers/factory.js';
 import type { Listenable } from './events.js';
-import type { HttpFetch } from './http/client.js';
+import { createHttpFetch, type HttpFetch } from './http/client.js';
 import { type ActiveBundle, BundleStore } from './services/content/bundle-store.js';
 import { loadPinnedRoots, TrustStore } from './services/content/trust-store.js';
 import type { DisplayService } from './services/display/display-service.js';
@@ -41,6 +41,7 @@ import { relayTester } from './services/station/relay-test.js';
 import { buildHardware, type StationHardware } from './services/station/station-hardware.js';
 import { dataPaths, ensureDir, readJsonFile } from './services/system/data-dir.js';
 import { LogRing } from './services/system/log-ring.js';
+import { readProvisioningFile } from './services/system/provisioning.js';
 import { ReleaseDir } from './services/system/release-dir.js';
 import { SdNotify } from './services/system/sd-notify.js';
 import { SelfUpdate } from './services/system/self-update.js';
@@ -143,6 +144,13 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     const trust = new TrustStore({ file: paths.trust, pinned, clock, logger: log });
     await trust.start();
 
+    // The fleet server's TLS key pin (config, else the provisioning file): HTTPS and mqtts must match it.
+    const tlsPin =
+      config.fleet?.tlsPin ??
+      (config.fleet?.provisioningFile
+        ? (await readProvisioningFile(config.fleet.provisioningFile).catch(() => undefined))?.fleetTlsPin
+        : undefined);
+    const fetch = opts.fetch ?? (tlsPin ? createHttpFetch({ tlsPin }) : undefined);
     const enrolment = new Enrolment({
       credentialsFile: paths.credentials,
       fleetUrl: config.fleet?.url,
@@ -163,7 +171,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       // The id proofs already carry; the server keeps it when free, so the chain stays one device's.
       preferredDeviceId: config.device.id ?? provisionalId,
       ...(config.device.name ? { name: config.device.name } : {}),
-      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(fetch ? { fetch } : {}),
     });
     const creds = () => enrolment.credentials();
     const deviceId = () => creds()?.deviceId ?? config.device.id ?? provisionalId;
@@ -192,7 +200,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       clock,
       logger: log,
       headers: deviceHeaders,
-      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(fetch ? { fetch } : {}),
     });
     await bundles.start();
     started('bundles', bundles, (b) => b.stop());
@@ -213,7 +221,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         report: async (s) => (await link?.reportStatus(s)) ?? false,
         reportError: (code, message) => reportError(code, message),
         maxStarts: config.update.maxStarts,
-        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        ...(fetch ? { fetch } : {}),
       });
     if (selfUpdate) {
       await selfUpdate.start();
@@ -336,7 +344,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         headers: deviceHeaders,
         sendHealthNow: async () => link?.sendHealthNow(),
         reboot,
-        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        ...(fetch ? { fetch } : {}),
       }),
     });
     await commands.start();
@@ -357,6 +365,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         health: () => health.collect(),
         healthIntervalMs: (config.fleet?.healthIntervalS ?? 60) * 1000,
         statuses,
+        ...(tlsPin ? { tlsPin } : {}),
         inbox: stationInbox({ bundles, commands, clock, ...(selfUpdate ? { releases: selfUpdate } : {}) }),
         clock,
         logger: log,

@@ -76,6 +76,8 @@ export interface FleetLinkOptions {
   reconnectMaxMs?: number;
   /** Re-send unacknowledged proofs when no ack came for this long (default 60 s). */
   resendAfterMs?: number;
+  /** The fleet server's TLS key pin (provisioning file): an mqtts server must present it. */
+  tlsPin?: string;
   /** mqtt.js options for tests (e.g. keepalive). */
   mqttOptions?: Partial<IClientOptions>;
 }
@@ -204,7 +206,16 @@ export class FleetLink {
       ...(this.o.password ? { password: this.o.password } : {}),
       ...this.o.mqttOptions,
     };
-    const c = connectMqtt(this.o.mqttUrl, opts);
+    let c: MqttClient;
+    try {
+      c = connectMqtt(this.o.mqttUrl, opts, this.o.tlsPin);
+    } catch (err) {
+      this.log.error(
+        { err: (err as Error).message, code: (err as { code?: string }).code },
+        'mqtt link not opened',
+      );
+      return;
+    }
     this.client = c;
     c.on('connect', () => void this.onConnect(c));
     c.on('message', (topic, payload) => void this.onMessage(topic, payload));
