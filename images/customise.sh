@@ -161,7 +161,7 @@ mkdirs /etc/loa /etc/loa/root-keys /usr/lib/loa /usr/share/loa /usr/share/loa/pr
   /etc/NetworkManager/conf.d /etc/systemd/system/multi-user.target.wants /etc/systemd/system/graphical.target.wants \
   /etc/systemd/system/timers.target.wants
 for f in etc/loa/agent.base.json etc/systemd/journald.conf.d/loa.conf etc/systemd/system.conf.d/loa-watchdog.conf \
-  etc/udev/rules.d/77-loa-ec25.rules etc/NetworkManager/conf.d/loa.conf; do
+  etc/udev/rules.d/77-loa-ec25.rules etc/udev/rules.d/78-loa-usb.rules etc/NetworkManager/conf.d/loa.conf; do
   put "$here/rootfs/$f" "/$f" 644
 done
 put "$here/rootfs/usr/lib/loa/loa-configure.mjs" /usr/lib/loa/loa-configure.mjs 755
@@ -176,7 +176,8 @@ for u in $units; do
   [ "$u" = loa-kiosk.service ] && target=graphical.target.wants
   [ "$u" = loa-release-check.timer ] && target=timers.target.wants
   [ "$u" = loa-release-check.timer ] && put "$here/systemd/loa-release-check.service" \
-    /etc/systemd/system/loa-release-check.service 644
+    /etc/systemd/system/loa-release-check.service 644 &&
+    put "$here/systemd/loa-usb@.service" /etc/systemd/system/loa-usb@.service 644
   dbg "rm /etc/systemd/system/$target/$u"
   dbg_strict "symlink /etc/systemd/system/$target/$u /etc/systemd/system/$u"
 done

@@ -221,6 +221,8 @@ export const ConfigSchema = z.strictObject({
       maxStarts: z.number().int().min(1).max(20).default(3),
     })
     .optional(),
+  /** USB sticks: bundle tars under this directory (where loa-usb@.service mounts sticks) are imported. */
+  usb: z.strictObject({ dir: path, pollS: z.number().min(0.2).max(60).default(2) }).optional(),
   /** A noticeboard's screen (kiosk page, browser, screen power); absent: no screen. */
   display: DisplayConfigSchema.optional(),
   log: z
@@ -262,6 +264,7 @@ export function parseConfig(raw: unknown, baseDir: string): AgentConfig {
   c.device.dataDir = abs(c.device.dataDir);
   c.trust.rootKeys = c.trust.rootKeys.map(abs);
   if (c.fleet?.provisioningFile) c.fleet.provisioningFile = abs(c.fleet.provisioningFile);
+  if (c.usb) c.usb.dir = abs(c.usb.dir);
   if (c.update) {
     c.update.releasesDir = abs(c.update.releasesDir);
     c.update.factoryDir = abs(c.update.factoryDir);

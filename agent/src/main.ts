@@ -22,6 +22,7 @@ import type { Listenable } from './events.js';
 import { createHttpFetch, type HttpFetch } from './http/client.js';
 import { type ActiveBundle, BundleStore } from './services/content/bundle-store.js';
 import { loadPinnedRoots, TrustStore } from './services/content/trust-store.js';
+import { UsbImport } from './services/content/usb-import.js';
 import type { DisplayService } from './services/display/display-service.js';
 import { stationExecutors } from './services/fleet/command-executors.js';
 import { CommandHandler } from './services/fleet/commands.js';
@@ -291,8 +292,30 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       proofBacklog: () => journal.backlog,
       lastError: () => bundles.lastError ?? enrolment.lastError,
       display: () => display?.health(),
+      usbImport: () => {
+        const r = usb?.recent()[0];
+        if (!r) return undefined;
+        const { message: _m, ...rest } = r;
+        return { ...rest, file: rest.file.slice(-300) };
+      },
     });
     reportError = (code, message) => health.reportError(code, message);
+    const usb =
+      config.usb &&
+      new UsbImport({
+        dir: config.usb.dir,
+        bundles,
+        clock,
+        logger: log,
+        pollMs: config.usb.pollS * 1000,
+        // heard at the station: a short high tone when taken, a long low one when refused
+        signal: (ok) => void player.testTone(ok ? 1 : 2, ok ? 1320 : 330).catch(() => undefined),
+        reportError,
+      });
+    if (usb) {
+      usb.start();
+      started('usb-import', usb, (u) => u.stop());
+    }
 
     // A noticeboard: the kiosk page on 127.0.0.1, its browser and screen, from the same programme.
     if (config.display) {

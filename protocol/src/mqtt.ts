@@ -157,6 +157,18 @@ export const HealthSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  /** The latest bundle tar taken from (or refused from) a USB stick. */
+  usbImport: z
+    .strictObject({
+      file: z.string().max(300),
+      ok: z.boolean(),
+      code: z.string().max(64).optional(),
+      bundleId: IdSchema.optional(),
+      channel: ChannelSchema.optional(),
+      version: z.number().int().min(1).optional(),
+      at: InstantSchema,
+    })
+    .optional(),
   /** The latest rejection or failure, with its stable code. */
   lastError: z
     .strictObject({ code: z.string().max(64), message: z.string().max(500), at: InstantSchema })

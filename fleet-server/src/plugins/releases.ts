@@ -1,8 +1,10 @@
 /**
  * Agent releases (self-update) as a plugin: the release service on the content side's blob
- * store, trust policy and ingest (stations' statuses on the `agent` channel), and its routes.
+ * store, trust policy and ingest (stations' statuses on the `agent` channel), and its routes;
+ * with them the USB-stick export of published bundles (what a station without a link imports).
  */
 import { join } from 'node:path';
+import { registerBundleTarRoutes } from '../http/routes/bundle-tar.js';
 import { registerReleaseRoutes } from '../http/routes/releases.js';
 import type { ServerPlugin } from '../server-plugin.js';
 import { ReleaseService } from '../services/release-service.js';
@@ -26,7 +28,12 @@ export function releasesPlugin(opts: { content: ContentPlugin }): ServerPlugin {
       });
       await releases.start();
       c.ingest.addHooks({ onStatus: (deviceId, s) => releases.applyStatus(deviceId, s) });
-      return { routes: [(ctx) => registerReleaseRoutes(ctx, { releases, blobs: c.blobs })] };
+      return {
+        routes: [
+          (ctx) => registerReleaseRoutes(ctx, { releases, blobs: c.blobs }),
+          (ctx) => registerBundleTarRoutes(ctx, { blobs: c.blobs }),
+        ],
+      };
     },
   };
 }

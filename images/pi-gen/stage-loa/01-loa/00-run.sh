@@ -14,7 +14,8 @@ cp -r "${loa}/rootfs/." "${ROOTFS_DIR}/"
 chmod 755 "${ROOTFS_DIR}/usr/lib/loa/loa-configure.mjs" "${ROOTFS_DIR}/usr/lib/loa/loa-release-check"
 install -m 644 "${loa}"/profiles/*.json "${ROOTFS_DIR}/usr/share/loa/profiles/"
 install -m 644 "${loa}"/systemd/loa-agent.service "${loa}"/systemd/loa-configure.service \
-  "${loa}"/systemd/loa-release-check.service "${loa}"/systemd/loa-release-check.timer "${ROOTFS_DIR}/etc/systemd/system/"
+  "${loa}"/systemd/loa-release-check.service "${loa}"/systemd/loa-release-check.timer \
+  "${loa}"/systemd/loa-usb@.service "${ROOTFS_DIR}/etc/systemd/system/"
 if [ "${LOA_KIND:-station}" = noticeboard ]; then
   install -m 644 "${loa}/systemd/loa-kiosk.service" "${ROOTFS_DIR}/etc/systemd/system/"
 fi
