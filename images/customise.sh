@@ -158,20 +158,26 @@ mkdirs() {
 say "installing Loa's files into the root file system"
 mkdirs /etc/loa /etc/loa/root-keys /usr/lib/loa /usr/share/loa /usr/share/loa/profiles /var/lib/loa \
   /etc/systemd/journald.conf.d /etc/systemd/system.conf.d /etc/udev/rules.d /etc/NetworkManager \
-  /etc/NetworkManager/conf.d /etc/systemd/system/multi-user.target.wants /etc/systemd/system/graphical.target.wants
+  /etc/NetworkManager/conf.d /etc/systemd/system/multi-user.target.wants /etc/systemd/system/graphical.target.wants \
+  /etc/systemd/system/timers.target.wants
 for f in etc/loa/agent.base.json etc/systemd/journald.conf.d/loa.conf etc/systemd/system.conf.d/loa-watchdog.conf \
-  etc/udev/rules.d/77-loa-ec25.rules etc/NetworkManager/conf.d/loa.conf; do
+  etc/udev/rules.d/77-loa-ec25.rules etc/udev/rules.d/78-loa-usb.rules etc/NetworkManager/conf.d/loa.conf; do
   put "$here/rootfs/$f" "/$f" 644
 done
 put "$here/rootfs/usr/lib/loa/loa-configure.mjs" /usr/lib/loa/loa-configure.mjs 755
+put "$here/rootfs/usr/lib/loa/loa-release-check" /usr/lib/loa/loa-release-check 755
 put "$root_key" /etc/loa/root-keys/province-root.pub 644
 for p in "$here"/profiles/*.json; do put "$p" "/usr/share/loa/profiles/$(basename "$p")" 644; done
-units="loa-agent.service loa-configure.service"
+units="loa-agent.service loa-configure.service loa-release-check.timer"
 [ "$kind" = noticeboard ] && units="$units loa-kiosk.service"
 for u in $units; do
   put "$here/systemd/$u" "/etc/systemd/system/$u" 644
   target=multi-user.target.wants
   [ "$u" = loa-kiosk.service ] && target=graphical.target.wants
+  [ "$u" = loa-release-check.timer ] && target=timers.target.wants
+  [ "$u" = loa-release-check.timer ] && put "$here/systemd/loa-release-check.service" \
+    /etc/systemd/system/loa-release-check.service 644 &&
+    put "$here/systemd/loa-usb@.service" /etc/systemd/system/loa-usb@.service 644
   dbg "rm /etc/systemd/system/$target/$u"
   dbg_strict "symlink /etc/systemd/system/$target/$u /etc/systemd/system/$u"
 done

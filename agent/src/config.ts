@@ -68,6 +68,11 @@ export const ConfigSchema = z.strictObject({
       enrolmentToken: z.string().min(8).max(512).optional(),
       provisioningFile: path.optional(),
       healthIntervalS: z.number().int().min(5).max(3600).default(60),
+      /** The server's TLS key pin, "sha256/<base64>" (else the provisioning file's fleetTlsPin). */
+      tlsPin: z
+        .string()
+        .regex(/^sha256\/[A-Za-z0-9+/]{43}=$/, 'ghim TLS có dạng "sha256/" và 44 ký tự base64')
+        .optional(),
       /** Overrides the MQTT address the server gives at enrolment (e.g. a LAN broker). */
       mqttUrl: z
         .url({ protocol: /^(mqtts?|wss?)$/, error: 'phải là địa chỉ mqtt(s):// hoặc ws(s)://' })
@@ -203,6 +208,21 @@ export const ConfigSchema = z.strictObject({
       passwordHash: z.string().max(512).optional(),
     })
     .default({ enabled: false, listen: '127.0.0.1', port: 8080 }),
+  /**
+   * Self-update (agent releases signed under the `release` role): where releases are installed
+   * (the directory the release supervisor reads) and the image's factory release. Absent: the
+   * station does not update itself.
+   */
+  update: z
+    .strictObject({
+      releasesDir: path,
+      factoryDir: path,
+      /** Starts a new release gets before the supervisor rolls it back. */
+      maxStarts: z.number().int().min(1).max(20).default(3),
+    })
+    .optional(),
+  /** USB sticks: bundle tars under this directory (where loa-usb@.service mounts sticks) are imported. */
+  usb: z.strictObject({ dir: path, pollS: z.number().min(0.2).max(60).default(2) }).optional(),
   /** A noticeboard's screen (kiosk page, browser, screen power); absent: no screen. */
   display: DisplayConfigSchema.optional(),
   log: z
@@ -244,6 +264,11 @@ export function parseConfig(raw: unknown, baseDir: string): AgentConfig {
   c.device.dataDir = abs(c.device.dataDir);
   c.trust.rootKeys = c.trust.rootKeys.map(abs);
   if (c.fleet?.provisioningFile) c.fleet.provisioningFile = abs(c.fleet.provisioningFile);
+  if (c.usb) c.usb.dir = abs(c.usb.dir);
+  if (c.update) {
+    c.update.releasesDir = abs(c.update.releasesDir);
+    c.update.factoryDir = abs(c.update.factoryDir);
+  }
   if (c.audio.output.type === 'wav') c.audio.output.path = abs(c.audio.output.path);
   if (c.station.emergencyChime?.file) c.station.emergencyChime.file = abs(c.station.emergencyChime.file);
   return c;

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { globalTimers, keyId, LoaError, systemClock } from '@loa/protocol';
+import { globalTimers, keyId, LoaError, type Status, systemClock } from '@loa/protocol';
 import { writeJsonAtomic } from '@loa/protocol/fs';
 import { type Logger, multistream, pino } from 'pino';
 import { z } from 'zod';
@@ -18,9 +18,11 @@ import type { AgentConfig } from './config.js';
 import type { ClockReading } from './domain/clock-trust.js';
 import type { AudioDriver } from './drivers/audio/types.js';
 import { createAudio, createDisplay } from './drivers/factory.js';
-import type { HttpFetch } from './http/client.js';
+import type { Listenable } from './events.js';
+import { createHttpFetch, type HttpFetch } from './http/client.js';
 import { type ActiveBundle, BundleStore } from './services/content/bundle-store.js';
 import { loadPinnedRoots, TrustStore } from './services/content/trust-store.js';
+import { UsbImport } from './services/content/usb-import.js';
 import type { DisplayService } from './services/display/display-service.js';
 import type { ScreenshotUploader } from './services/display/screenshot-uploader.js';
 import { stationExecutors } from './services/fleet/command-executors.js';
@@ -42,7 +44,10 @@ import { relayTester } from './services/station/relay-test.js';
 import { buildHardware, type StationHardware } from './services/station/station-hardware.js';
 import { dataPaths, ensureDir, readJsonFile } from './services/system/data-dir.js';
 import { LogRing } from './services/system/log-ring.js';
+import { readProvisioningFile } from './services/system/provisioning.js';
+import { ReleaseDir } from './services/system/release-dir.js';
 import { SdNotify } from './services/system/sd-notify.js';
+import { SelfUpdate } from './services/system/self-update.js';
 import type { TechnicianPage } from './services/system/technician-page.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -142,6 +147,13 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     const trust = new TrustStore({ file: paths.trust, pinned, clock, logger: log });
     await trust.start();
 
+    // The fleet server's TLS key pin (config, else the provisioning file): HTTPS and mqtts must match it.
+    const tlsPin =
+      config.fleet?.tlsPin ??
+      (config.fleet?.provisioningFile
+        ? (await readProvisioningFile(config.fleet.provisioningFile).catch(() => undefined))?.fleetTlsPin
+        : undefined);
+    const fetch = opts.fetch ?? (tlsPin ? createHttpFetch({ tlsPin }) : undefined);
     const enrolment = new Enrolment({
       credentialsFile: paths.credentials,
       fleetUrl: config.fleet?.url,
@@ -162,7 +174,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       // The id proofs already carry; the server keeps it when free, so the chain stays one device's.
       preferredDeviceId: config.device.id ?? provisionalId,
       ...(config.device.name ? { name: config.device.name } : {}),
-      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(fetch ? { fetch } : {}),
     });
     const creds = () => enrolment.credentials();
     const deviceId = () => creds()?.deviceId ?? config.device.id ?? provisionalId;
@@ -191,10 +203,43 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       clock,
       logger: log,
       headers: deviceHeaders,
-      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(fetch ? { fetch } : {}),
     });
     await bundles.start();
     started('bundles', bundles, (b) => b.stop());
+    let link: FleetLink | undefined;
+    let reportError: (code: string, message: string) => void = () => undefined;
+    const selfUpdate =
+      config.update &&
+      new SelfUpdate({
+        releases: new ReleaseDir(config.update.releasesDir, config.update.factoryDir),
+        trust: () => trust.current(),
+        device: () => {
+          const u = unit();
+          return u ? { unit: u, deviceId: deviceId(), groups: config.device.groups } : undefined;
+        },
+        clock,
+        logger: log,
+        headers: deviceHeaders,
+        report: async (s) => (await link?.reportStatus(s)) ?? false,
+        reportError: (code, message) => reportError(code, message),
+        maxStarts: config.update.maxStarts,
+        ...(fetch ? { fetch } : {}),
+      });
+    if (selfUpdate) {
+      await selfUpdate.start();
+      started('self-update', selfUpdate, (u) => u.stop());
+    }
+    // Rollout statuses of bundles and of agent releases go up the same link.
+    const statuses: Listenable<{ status: Status }> = {
+      on: (event, listener) => {
+        const offs = [bundles.on(event, listener), selfUpdate?.on(event, listener)];
+        return () => {
+          for (const off of offs) off?.();
+        };
+      },
+    };
+    const agentVersion = selfUpdate?.current().release?.agentVersion ?? AGENT_VERSION;
 
     const audio = await createAudio(config.audio, log);
     const chimeCfg = config.station.emergencyChime;
@@ -236,7 +281,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     let display: DisplayService | undefined;
     let screenshots: ScreenshotUploader | undefined;
     const health = new HealthCollector({
-      agentVersion: AGENT_VERSION,
+      agentVersion,
       clock,
       dataDir: paths.root,
       relays: () => hw.amplifier.relays(),
@@ -252,7 +297,30 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       proofBacklog: () => journal.backlog,
       lastError: () => bundles.lastError ?? enrolment.lastError,
       display: () => display?.health(),
+      usbImport: () => {
+        const r = usb?.recent()[0];
+        if (!r) return undefined;
+        const { message: _m, ...rest } = r;
+        return { ...rest, file: rest.file.slice(-300) };
+      },
     });
+    reportError = (code, message) => health.reportError(code, message);
+    const usb =
+      config.usb &&
+      new UsbImport({
+        dir: config.usb.dir,
+        bundles,
+        clock,
+        logger: log,
+        pollMs: config.usb.pollS * 1000,
+        // heard at the station: a short high tone when taken, a long low one when refused
+        signal: (ok) => void player.testTone(ok ? 1 : 2, ok ? 1320 : 330).catch(() => undefined),
+        reportError,
+      });
+    if (usb) {
+      usb.start();
+      started('usb-import', usb, (u) => u.stop());
+    }
 
     // A noticeboard: the kiosk page on 127.0.0.1, its browser and screen, from the same programme.
     if (config.display) {
@@ -289,6 +357,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         timers: globalTimers,
         logger: log,
         ...(shots.everyS ? { everyMs: shots.everyS * 1000 } : {}),
+        ...(fetch ? { fetch } : {}),
         ...(opts.fetch ? { fetch: opts.fetch } : {}),
       });
       screenshots.start();
@@ -303,7 +372,6 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
           execFile('systemctl', ['reboot'], (err) => err && log.error({ err }, 'reboot failed'));
         else process.kill(process.pid, 'SIGTERM'); // systemd restarts the agent (Restart=always)
       });
-    let link: FleetLink | undefined;
     const commands = new CommandHandler({
       file: paths.seenCommands,
       trust: () => trust.current(),
@@ -322,7 +390,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         headers: deviceHeaders,
         sendHealthNow: async () => link?.sendHealthNow(),
         reboot,
-        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        ...(fetch ? { fetch } : {}),
         ...(screenshots
           ? { screenshot: (id: string) => (screenshots as ScreenshotUploader).takeAndUpload(id) }
           : {}),
@@ -341,12 +409,13 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         deviceId: c.deviceId,
         unit: c.unit,
         boot,
-        agentVersion: AGENT_VERSION,
+        agentVersion,
         journal,
         health: () => health.collect(),
         healthIntervalMs: (config.fleet?.healthIntervalS ?? 60) * 1000,
-        statuses: bundles,
-        inbox: stationInbox({ bundles, commands, clock }),
+        statuses,
+        ...(tlsPin ? { tlsPin } : {}),
+        inbox: stationInbox({ bundles, commands, clock, ...(selfUpdate ? { releases: selfUpdate } : {}) }),
         clock,
         logger: log,
       });

@@ -13,7 +13,7 @@ export const TOPIC_PREFIX = 'loa/v1';
 /** Device → server. */
 export const UP_KINDS = ['presence', 'health', 'proof', 'status', 'cmd-result', 'time-req'] as const;
 /** Server → device. */
-export const DOWN_KINDS = ['notify', 'cmd', 'ack', 'emergency', 'time'] as const;
+export const DOWN_KINDS = ['notify', 'cmd', 'ack', 'emergency', 'time', 'release'] as const;
 /** Server → every device of a unit subtree. */
 export const UNIT_KINDS = ['notify', 'cmd', 'emergency'] as const;
 export type UpKind = (typeof UP_KINDS)[number];
@@ -155,6 +155,18 @@ export const HealthSchema = z.strictObject({
       alert: z
         .strictObject({ code: z.string().max(64), message: z.string().max(500), at: InstantSchema })
         .optional(),
+    })
+    .optional(),
+  /** The latest bundle tar taken from (or refused from) a USB stick. */
+  usbImport: z
+    .strictObject({
+      file: z.string().max(300),
+      ok: z.boolean(),
+      code: z.string().max(64).optional(),
+      bundleId: IdSchema.optional(),
+      channel: ChannelSchema.optional(),
+      version: z.number().int().min(1).optional(),
+      at: InstantSchema,
     })
     .optional(),
   /** The latest rejection or failure, with its stable code. */

@@ -4,7 +4,11 @@ import { KeyIdSchema, SignatureSchema } from './signing.js';
 import { UnitPathSchema } from './units.js';
 
 export const TRUST_FORMAT = 1;
-export const RoleSchema = z.enum(['content', 'emergency', 'live', 'command']);
+/**
+ * Signing roles. `release` signs agent releases (self-update): a province gives it to an offline
+ * release key only, never to a content key or a server-held key (the server refuses such a policy).
+ */
+export const RoleSchema = z.enum(['content', 'emergency', 'live', 'command', 'release']);
 export type Role = z.infer<typeof RoleSchema>;
 export const ROLES: readonly Role[] = RoleSchema.options;
 

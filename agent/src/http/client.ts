@@ -12,7 +12,9 @@
  * has to be undone.
  */
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
+import type { Socket } from 'node:net';
 import { LoaError } from '@loa/protocol';
+import { connectPinned } from './tls-pin.js';
 
 export interface HttpRequestInit {
   method?: string;
@@ -98,8 +100,35 @@ async function once(
   url: URL,
   init: HttpRequestInit,
   headers: Record<string, string>,
+  tlsPin?: string,
 ): Promise<IncomingMessage> {
   const request = await requestFn(url);
+  // A pinned https connection is handed to the request only once the server's key matched.
+  const pinned: Partial<RequestOptions> =
+    tlsPin && url.protocol === 'https:'
+      ? {
+          createConnection: ((
+            opts: import('node:tls').ConnectionOptions,
+            cb: (e: Error | null, s?: Socket) => void,
+          ) => {
+            import('node:tls').then(
+              (tls) =>
+                connectPinned(
+                  tls,
+                  {
+                    host: opts.host ?? url.hostname,
+                    port: Number(opts.port ?? url.port ?? 443),
+                    servername: url.hostname,
+                  },
+                  tlsPin,
+                  cb,
+                ),
+              (e: Error) => cb(e),
+            );
+            return undefined;
+          }) as unknown as RequestOptions['createConnection'],
+        }
+      : {};
   const signal = init.signal;
   if (signal?.aborted) throw abortReason(signal);
   return new Promise<IncomingMessage>((resolve, reject) => {
@@ -114,6 +143,7 @@ async function once(
       {
         method: init.method ?? 'GET',
         headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) },
+        ...pinned,
       },
       (res) => {
         signal?.removeEventListener('abort', onAbort);
@@ -136,7 +166,17 @@ async function once(
 }
 
 /** fetch()-like GET/POST over node:http(s); see the file comment for what it keeps of fetch. */
-export const httpFetch: HttpFetch = async (href, init = {}) => {
+export const httpFetch: HttpFetch = (href, init) => request(href, init ?? {});
+
+/**
+ * An HttpFetch whose https connections must present the pinned key (see tls-pin.ts);
+ * TLS_PIN_MISMATCH otherwise.
+ */
+export function createHttpFetch(opts: { tlsPin?: string }): HttpFetch {
+  return (href, init) => request(href, init ?? {}, opts.tlsPin);
+}
+
+async function request(href: string, init: HttpRequestInit, tlsPin?: string): Promise<HttpResponse> {
   let url = new URL(href);
   let headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v;
@@ -147,6 +187,7 @@ export const httpFetch: HttpFetch = async (href, init = {}) => {
       url,
       { method, ...(body === undefined ? {} : { body }), ...(init.signal ? { signal: init.signal } : {}) },
       headers,
+      tlsPin,
     );
     const status = res.statusCode ?? 0;
     const location = res.headers.location;
@@ -168,4 +209,4 @@ export const httpFetch: HttpFetch = async (href, init = {}) => {
     }
     url = next;
   }
-};
+}

@@ -93,6 +93,7 @@ ${row('Dung lượng trống', h.diskFreeMb === undefined ? '—' : `${h.diskFre
 ${row('Đồng hồ', h.clock.trusted ? `<span class="ok">tin cậy (${esc(h.clock.source)})</span>` : `<span class="bad">chưa tin cậy: lịch thường đang tạm giữ, tin khẩn cấp vẫn phát</span>${clockWaiting ? `<br>${esc(clockWaiting)}` : ''}`)}
 ${row('Bản tin', h.bundles.map((b) => `${esc(b.channel)} v${b.version}`).join(', ') || 'chưa có')}
 ${row('Chứng từ chờ gửi', esc(h.proofBacklog ?? 0))}
+${row('USB', h.usbImport ? (h.usbImport.ok ? `<span class="ok">đã nhập ${esc(h.usbImport.channel ?? '')} v${esc(h.usbImport.version ?? '—')} từ ${esc(h.usbImport.file)}</span>` : `<span class="bad">từ chối ${esc(h.usbImport.file)}: ${esc(h.usbImport.code ?? '')}</span>`) : 'chưa cắm')}
 ${row('Lỗi gần nhất', h.lastError ? `<span class="bad">${esc(h.lastError.code)}: ${esc(h.lastError.message)}</span>` : 'không')}
 </table></section>
 <section><h2>Phát thanh</h2><table>

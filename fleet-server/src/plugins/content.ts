@@ -126,6 +126,7 @@ export async function createContentServices(
     roots: config.trustRoots,
     threshold: config.trustRootThreshold,
     now,
+    serverHeldKeys: async () => new Set((await store.signingKeys.list()).map((k) => k.keyid)),
   });
   const notifier = new Notifier({ broker, store, urls, now });
   const publisher = new Publisher({
@@ -219,6 +220,7 @@ export async function createContentServices(
   });
 
   const services: ContentServices = {
+    urls,
     blobs,
     transcoder,
     content,

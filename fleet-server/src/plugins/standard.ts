@@ -7,6 +7,7 @@ import { type CitizensPluginOptions, citizensPlugin } from './citizens.js';
 import { type ContentServicesOptions, contentPlugin } from './content.js';
 import { type DashboardPluginOptions, dashboardPlugin } from './dashboard.js';
 import { integrationsPlugin } from './integrations.js';
+import { releasesPlugin } from './releases.js';
 
 export interface StandardPluginsOptions {
   content?: ContentServicesOptions;
@@ -19,6 +20,7 @@ export function standardPlugins(options: StandardPluginsOptions = {}): ServerPlu
   return [
     content,
     integrationsPlugin({ content }),
+    releasesPlugin({ content }),
     dashboardPlugin({ ...options.dashboard, content }),
     citizensPlugin({ ...options.citizens, content }),
   ];

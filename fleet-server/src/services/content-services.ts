@@ -8,7 +8,7 @@ import type { BlobStore } from './blob-store.js';
 import type { ContentService } from './content-service.js';
 import type { EmergencyService } from './emergency-service.js';
 import type { IngestService } from './ingest-service.js';
-import type { Notifier } from './notifier.js';
+import type { Notifier, Urls } from './notifier.js';
 import type { Publisher } from './publisher.js';
 import type { ScreenshotStore } from './screenshot-store.js';
 import type { Signer } from './signer.js';
@@ -17,6 +17,8 @@ import type { TrustService } from './trust-service.js';
 import type { WebhookService } from './webhooks.js';
 
 export interface ContentServices {
+  /** The base URL devices use for HTTP (downloads). */
+  urls: Urls;
   blobs: BlobStore;
   transcoder: Transcoder;
   content: ContentService;

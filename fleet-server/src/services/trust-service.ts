@@ -27,13 +27,17 @@ export class TrustService {
   readonly #now: () => number;
   #current: TrustPolicyRecord | undefined;
   readonly #listeners = new Set<(p: TrustPolicy) => void>();
+  readonly #serverHeldKeys: (() => Promise<ReadonlySet<string>>) | undefined;
 
   constructor(opts: {
     store: Pick<Store, 'trust'>;
     roots: readonly string[];
     threshold?: number;
     now: () => number;
+    /** Key ids of the signing keys the server holds: none of them may hold the `release` role. */
+    serverHeldKeys?: () => Promise<ReadonlySet<string>>;
   }) {
+    this.#serverHeldKeys = opts.serverHeldKeys;
     this.#store = opts.store;
     this.#roots = [...opts.roots];
     this.#threshold = withDefaults(TRUST_SERVICE_DEFAULTS, opts).threshold;
@@ -92,6 +96,14 @@ export class TrustService {
       ...(installed ? { installed } : {}),
       now: new Date(this.#now()),
     });
+    // Agent releases run code on every station: their keys stay offline, never on this server.
+    const held = (await this.#serverHeldKeys?.()) ?? new Set<string>();
+    const onServer = policy.keys.find((k) => k.roles.includes('release') && held.has(k.keyid));
+    if (onServer)
+      throw new LoaError(
+        'RELEASE_KEY_ON_SERVER',
+        `Khóa ${onServer.keyid.slice(0, 12)}… do máy chủ giữ không được có vai trò "release" (khóa phát hành phần mềm phải giữ ngoại tuyến)`,
+      );
     if (installed && policy.version === installed.version) {
       // the same policy again: nothing to store
       return this.#current as TrustPolicyRecord;

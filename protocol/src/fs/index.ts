@@ -39,6 +39,12 @@ export {
 export { packBundle, readTarManifest, safeEntryPath, unpackBundle, verifyBundleTar } from './bundle-tar.js';
 export { kindForMediaType, MEDIA_TYPES, mediaTypeForPath } from './media.js';
 export {
+  packRelease,
+  RELEASE_COMPLETE_FILE,
+  type UnpackReleaseOptions,
+  unpackRelease,
+} from './release-tar.js';
+export {
   BLOCK,
   decodeHeader,
   encodeHeader,

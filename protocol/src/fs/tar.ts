@@ -37,10 +37,27 @@ function writeOctal(buf: Buffer, off: number, len: number, value: number): void 
   buf.write(`${s}\0`, off, len, 'ascii');
 }
 
-/** Encodes one ustar header block. */
+/**
+ * A name longer than 100 bytes goes into ustar's prefix field (up to 155 bytes) at a "/"
+ * boundary, as POSIX tar does; names that fit stay whole.
+ */
+function splitName(full: string): [string, string] {
+  if (Buffer.byteLength(full) <= 100) return ['', full];
+  for (let i = full.indexOf('/'); i !== -1; i = full.indexOf('/', i + 1)) {
+    const prefix = full.slice(0, i);
+    const name = full.slice(i + 1);
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(name) <= 100 && name !== '')
+      return [prefix, name];
+  }
+  throw new RangeError(`tar name too long: ${full}`);
+}
+
+/** Encodes one ustar header block (names up to 256 bytes through the prefix field). */
 export function encodeHeader(h: Omit<TarHeader, 'linkname'> & { linkname?: string }): Buffer {
   const b = Buffer.alloc(BLOCK);
-  writeString(b, 0, 100, h.name);
+  const [prefix, name] = splitName(h.name);
+  writeString(b, 0, 100, name);
+  if (prefix) writeString(b, 345, 155, prefix);
   writeOctal(b, 100, 8, h.mode);
   writeOctal(b, 108, 8, 0);
   writeOctal(b, 116, 8, 0);

@@ -4,6 +4,7 @@ import { bundleBuild } from './commands-bundle-build.js';
 import { flash } from './commands-flash.js';
 import { keygen, trustAdd, trustInit, trustShow } from './commands-keys.js';
 import { provision } from './commands-provision.js';
+import { releaseBuild, releaseSign } from './commands-release.js';
 import { trustRemove, trustRotate, trustSign } from './commands-trust-extra.js';
 import { type CommandSpec, closest, type Io, type Lang, parseCommand, tr, UsageError } from './spec.js';
 
@@ -22,6 +23,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   bundleUnpack,
   flash,
   provision,
+  releaseBuild,
+  releaseSign,
 ];
 
 /** Exit codes: 0 success, 1 rejected or failed, 2 usage error. */

@@ -7,8 +7,11 @@
  */
 import { createRequire } from 'node:module';
 import { createConnection, isIP } from 'node:net';
+import { Duplex } from 'node:stream';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import { LoaError } from '@loa/protocol';
 import { connect, type IClientOptions, MqttClient } from 'mqtt';
+import { connectPinned } from '../../http/tls-pin.js';
 
 const require = createRequire(import.meta.url);
 
@@ -35,10 +38,67 @@ function tlsStream(client: MqttClient, o: IClientOptions & { host: string; port:
   return conn;
 }
 
-/** An mqtt.js client for `url` (mqtt, mqtts, ws, wss), connecting at once like mqtt's connect(). */
-export function connectMqtt(url: string, opts: IClientOptions): MqttClient {
+/**
+ * mqtts with a pinned server key (see http/tls-pin.ts): a stream that holds every write (the
+ * CONNECT packet carries the device's password) until the server's key matched the pin; on a
+ * mismatch the client gets TLS_PIN_MISMATCH and nothing was sent.
+ */
+function pinnedStream(
+  client: MqttClient,
+  o: IClientOptions & { host: string; port: number },
+  pin: string,
+): Duplex {
+  const tls = require('node:tls') as typeof import('node:tls');
+  let socket: TLSSocket | undefined;
+  const held: [Buffer, (e?: Error | null) => void][] = [];
+  const stream = new Duplex({
+    write(chunk: Buffer, _enc, cb) {
+      if (socket) socket.write(chunk, cb);
+      else held.push([chunk, cb]);
+    },
+    read() {
+      socket?.resume();
+    },
+    final(cb) {
+      socket ? socket.end(cb) : cb();
+    },
+    destroy(err, cb) {
+      socket?.destroy();
+      cb(err);
+    },
+  });
+  connectPinned(
+    tls,
+    { host: o.host, port: o.port, ...(isIP(o.host) === 0 ? { servername: o.servername ?? o.host } : {}) },
+    pin,
+    (err, s) => {
+      if (err || !s) {
+        client.emit('error', err ?? new Error('TLS connection failed'));
+        stream.destroy();
+        return;
+      }
+      socket = s;
+      s.on('data', (d: Buffer) => {
+        if (!stream.push(d)) s.pause();
+      });
+      s.on('end', () => stream.push(null));
+      s.on('close', () => stream.destroy());
+      s.on('error', (e) => stream.destroy(e));
+      for (const [chunk, cb] of held.splice(0)) s.write(chunk, cb);
+    },
+  );
+  return stream;
+}
+
+/**
+ * An mqtt.js client for `url` (mqtt, mqtts, ws, wss), connecting at once like mqtt's connect().
+ * With `tlsPin`, an mqtts server must present the pinned key (TLS_PIN_MISMATCH otherwise).
+ */
+export function connectMqtt(url: string, opts: IClientOptions, tlsPin?: string): MqttClient {
   const u = new URL(url);
   const scheme = u.protocol.replace(/:$/, '');
+  if (tlsPin && scheme !== 'mqtts' && scheme !== 'mqtt')
+    throw new LoaError('TLS_PIN_UNSUPPORTED', `a TLS pin needs an mqtts:// address, not ${scheme}://`);
   if ((scheme !== 'mqtt' && scheme !== 'mqtts') || process.env.MQTTJS_SOCKS_PROXY) return connect(url, opts);
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost';
   const port = u.port ? Number(u.port) : scheme === 'mqtt' ? 1883 : 8883;
@@ -52,7 +112,12 @@ export function connectMqtt(url: string, opts: IClientOptions): MqttClient {
     port,
   };
   const client = new MqttClient(
-    (c) => (scheme === 'mqtt' ? createConnection({ host, port }) : tlsStream(c, o)),
+    (c) =>
+      scheme === 'mqtt'
+        ? createConnection({ host, port })
+        : tlsPin
+          ? pinnedStream(c, o, tlsPin)
+          : tlsStream(c, o),
     o,
   );
   client.on('error', () => undefined); // as connect() does: the caller adds its own listener

@@ -21,6 +21,8 @@ import {
   NotifySchema,
   type Presence,
   parseTopic,
+  type ReleaseNotify,
+  ReleaseNotifySchema,
   type Status,
   StatusSchema,
   TimeReplySchema,
@@ -45,6 +47,8 @@ export interface FleetInbox {
   command(raw: unknown): Promise<CommandResult | undefined>;
   /** The server's time; rttMs when it answered a time request (then the sample is precise). */
   serverTime(ms: number, rttMs?: number): void;
+  /** An agent release to install (self-update). */
+  release?(n: ReleaseNotify): void;
 }
 
 export interface FleetLinkOptions {
@@ -72,6 +76,8 @@ export interface FleetLinkOptions {
   reconnectMaxMs?: number;
   /** Re-send unacknowledged proofs when no ack came for this long (default 60 s). */
   resendAfterMs?: number;
+  /** The fleet server's TLS key pin (provisioning file): an mqtts server must present it. */
+  tlsPin?: string;
   /** mqtt.js options for tests (e.g. keepalive). */
   mqttOptions?: Partial<IClientOptions>;
 }
@@ -151,6 +157,21 @@ export class FleetLink {
     this.client?.publish(deviceTopic(this.o.deviceId, 'status'), JSON.stringify(s), { qos: 1 });
   }
 
+  /**
+   * Sends health, then a status at QoS 1 and resolves true once the broker acknowledged it
+   * (false when offline or refused): how a new agent release proves it reached the server.
+   */
+  async reportStatus(s: Status): Promise<boolean> {
+    if (!this.connected || !StatusSchema.safeParse(s).success) return false;
+    await this.sendHealth();
+    try {
+      await this.client?.publishAsync(deviceTopic(this.o.deviceId, 'status'), JSON.stringify(s), { qos: 1 });
+      return this.connected;
+    } catch {
+      return false;
+    }
+  }
+
   private presence(state: 'online' | 'offline'): Presence {
     return {
       state,
@@ -185,7 +206,16 @@ export class FleetLink {
       ...(this.o.password ? { password: this.o.password } : {}),
       ...this.o.mqttOptions,
     };
-    const c = connectMqtt(this.o.mqttUrl, opts);
+    let c: MqttClient;
+    try {
+      c = connectMqtt(this.o.mqttUrl, opts, this.o.tlsPin);
+    } catch (err) {
+      this.log.error(
+        { err: (err as Error).message, code: (err as { code?: string }).code },
+        'mqtt link not opened',
+      );
+      return;
+    }
     this.client = c;
     c.on('connect', () => void this.onConnect(c));
     c.on('message', (topic, payload) => void this.onMessage(topic, payload));
@@ -325,6 +355,12 @@ export class FleetLink {
         case 'emergency':
           this.o.inbox.emergency(EmergencySchema.parse(json));
           break;
+        case 'release': {
+          const r = ReleaseNotifySchema.parse(json);
+          this.o.inbox.serverTime(Date.parse(r.serverTime));
+          this.o.inbox.release?.(r);
+          break;
+        }
         case 'time': {
           const r = TimeReplySchema.parse(json);
           const req = this.timeReq;

@@ -27,6 +27,8 @@ export interface HealthSources {
   lastError: () => Health['lastError'];
   /** A noticeboard's screen (services/display). */
   display?: () => Health['display'];
+  /** The latest USB stick import (services/content/usb-import). */
+  usbImport?: () => Health['usbImport'];
 }
 
 export async function cpuTemperatureC(
@@ -110,6 +112,8 @@ export class HealthCollector {
     if (lastError) h.lastError = lastError;
     const display = this.s.display?.();
     if (display) h.display = display;
+    const usb = this.s.usbImport?.();
+    if (usb) h.usbImport = usb;
     return h;
   }
 }

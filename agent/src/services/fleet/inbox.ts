@@ -3,7 +3,7 @@
  * emergency goes to the bundle store (which verifies, installs and activates it; the player
  * follows the store), a command to the command handler, the server's time to the clock.
  */
-import type { Notify } from '@loa/protocol';
+import type { Notify, ReleaseNotify } from '@loa/protocol';
 import type { BundleStore } from '../content/bundle-store.js';
 import type { TrustedClock } from '../station/clock.js';
 import type { CommandHandler } from './commands.js';
@@ -13,17 +13,20 @@ export interface StationInboxParts {
   bundles: Pick<BundleStore, 'fetchNotified' | 'installInline'>;
   commands: Pick<CommandHandler, 'handle'>;
   clock: Pick<TrustedClock, 'reportServerTime'>;
+  /** Agent releases (self-update), when the station updates itself. */
+  releases?: { handle(n: ReleaseNotify): Promise<boolean> };
 }
 
 /**
  * Routes the fleet link's messages. A bundle that fails is already logged, reported in health
  * and answered with a 'failed' status by the store, so its rejection ends here.
  */
-export function stationInbox({ bundles, commands, clock }: StationInboxParts): FleetInbox {
+export function stationInbox({ bundles, commands, clock, releases }: StationInboxParts): FleetInbox {
   return {
     notify: (n: Notify) => void bundles.fetchNotified(n).catch(() => undefined),
     emergency: (e) => void bundles.installInline(e.manifest, e.blobBase).catch(() => undefined),
     command: (raw) => commands.handle(raw),
     serverTime: (ms, rttMs) => clock.reportServerTime(ms, rttMs),
+    ...(releases ? { release: (n: ReleaseNotify) => void releases.handle(n) } : {}),
   };
 }

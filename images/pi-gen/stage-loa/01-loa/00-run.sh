@@ -11,10 +11,11 @@ install -d -m 755 "${ROOTFS_DIR}/opt/loa" "${ROOTFS_DIR}/etc/loa/root-keys" "${R
 tar -xzf "${here}/files/loa-agent.tar.gz" -C "${ROOTFS_DIR}/opt/loa"
 install -m 644 "${here}/files/province-root.pub" "${ROOTFS_DIR}/etc/loa/root-keys/province-root.pub"
 cp -r "${loa}/rootfs/." "${ROOTFS_DIR}/"
-chmod 755 "${ROOTFS_DIR}/usr/lib/loa/loa-configure.mjs"
+chmod 755 "${ROOTFS_DIR}/usr/lib/loa/loa-configure.mjs" "${ROOTFS_DIR}/usr/lib/loa/loa-release-check"
 install -m 644 "${loa}"/profiles/*.json "${ROOTFS_DIR}/usr/share/loa/profiles/"
 install -m 644 "${loa}"/systemd/loa-agent.service "${loa}"/systemd/loa-configure.service \
-  "${ROOTFS_DIR}/etc/systemd/system/"
+  "${loa}"/systemd/loa-release-check.service "${loa}"/systemd/loa-release-check.timer \
+  "${loa}"/systemd/loa-usb@.service "${ROOTFS_DIR}/etc/systemd/system/"
 if [ "${LOA_KIND:-station}" = noticeboard ]; then
   install -m 644 "${loa}/systemd/loa-kiosk.service" "${ROOTFS_DIR}/etc/systemd/system/"
 fi
@@ -30,7 +31,7 @@ on_chroot <<'CHROOT'
 getent group loa >/dev/null || useradd --system --home-dir /var/lib/loa --shell /usr/sbin/nologin --user-group loa
 usermod -a -G gpio,dialout,audio loa
 chown -R root:root /opt/loa
-systemctl enable loa-configure.service loa-agent.service NetworkManager ModemManager systemd-timesyncd
+systemctl enable loa-configure.service loa-agent.service loa-release-check.timer NetworkManager ModemManager systemd-timesyncd
 if [ -f /etc/systemd/system/loa-kiosk.service ]; then
   getent passwd loa-kiosk >/dev/null || useradd --system --create-home --groups video,render,input --shell /usr/sbin/nologin loa-kiosk
   systemctl enable loa-kiosk.service

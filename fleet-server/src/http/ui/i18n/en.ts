@@ -279,6 +279,7 @@ export const en: Record<MsgKey, string> = {
   'prog.drafts': 'Bundles',
   'prog.version': 'Version',
   'prog.status': 'Status',
+  'prog.usbTar': 'Download for USB',
   'prog.publish': 'Publish',
   'prog.savedNotSubmitted': 'Draft {id} saved but not submitted:',
   'prog.noItems': 'No content yet: upload some on the Content page first.',

@@ -279,6 +279,7 @@ const base = {
   'prog.drafts': 'Các gói phát',
   'prog.version': 'Phiên bản',
   'prog.status': 'Trạng thái',
+  'prog.usbTar': 'Tải tệp cho USB',
   'prog.publish': 'Phát hành',
   'prog.savedNotSubmitted': 'Đã lưu bản nháp {id} nhưng chưa gửi phê duyệt được:',
   'prog.noItems': 'Chưa có nội dung: hãy tải lên ở trang Nội dung trước.',

@@ -309,6 +309,16 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                           <button type="submit">{t('prog.publish')}</button>
                         </form>
                       ) : null}
+                      {b.state === 'published' ? (
+                        <a
+                          class="button secondary"
+                          href={`/api/v1/bundles/${encodeURIComponent(b.id)}/tar`}
+                          download={`${b.channel}-v${b.version}.tar`}
+                          data-export-tar={b.id}
+                        >
+                          {t('prog.usbTar')}
+                        </a>
+                      ) : null}
                     </td>
                   </tr>
                 ))}

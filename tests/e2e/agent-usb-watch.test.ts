@@ -1,0 +1,103 @@
+/**
+ * A USB stick with no shell: a running station (sim audio, offline, trust policy from an earlier
+ * enrolment) watches its USB mount root. A tampered bundle tar dropped there is refused and
+ * reported (health usbImport + lastError, a long low tone); a good one is imported and plays,
+ * with a short high tone as the technician's confirmation.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { publicKeyToPem } from '@loa/protocol';
+import { packBundle } from '@loa/protocol/fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../agent/src/config.js';
+import type { SimAudioDriver } from '../../agent/src/drivers/audio/sim.js';
+import { startAgent } from '../../agent/src/main.js';
+import { TrustStore } from '../../agent/src/services/content/trust-store.js';
+import { ensureDir } from '../../agent/src/services/system/data-dir.js';
+import { LogRing } from '../../agent/src/services/system/log-ring.js';
+import { waitFor } from '../agent/player-harness.js';
+import { makeBundleDir, makeTrust } from '../agent/services/bundle-fixtures.js';
+import { cleanupTempDirs, silent, tempDir } from '../agent/services/helpers.js';
+
+afterAll(cleanupTempDirs);
+const fx = makeTrust();
+
+describe('USB stick import while the station runs', () => {
+  it('refuses and reports a tampered tar, imports and plays a good one', async () => {
+    const dir = await tempDir();
+    const usb = join(dir, 'run-loa-usb');
+    await mkdir(usb);
+    await writeFile(join(dir, 'root.pub'), publicKeyToPem(fx.root.publicKey));
+    const config = parseConfig(
+      {
+        device: { dataDir: 'data', unit: '08/02500' },
+        trust: { rootKeys: ['root.pub'] },
+        hardware: { gpio: { driver: 'sim' }, amplifier: { pin: 17, warmupMs: 10 } },
+        audio: { driver: 'sim', output: { type: 'null' } },
+        usb: { dir: usb, pollS: 0.2 },
+      },
+      dir,
+    );
+    await ensureDir(join(dir, 'data'));
+    await new TrustStore({
+      file: join(dir, 'data', 'trust.json'),
+      pinned: { keys: [fx.root.publicKey] },
+      clock: { now: () => Date.now() },
+      logger: silent,
+    }).install(fx.trust);
+    await makeBundleDir(dir, join(dir, 'bundle'), {
+      version: 1,
+      channel: 'canh-bao',
+      priority: 'emergency',
+      rule: null,
+      durationMs: 600,
+      signer: fx.emergency.privateKey,
+      files: [{ name: 'lu.wav', data: Buffer.alloc(3000, 7) }],
+    });
+    const good = join(dir, 'good.tar');
+    await packBundle(join(dir, 'bundle'), good);
+    const bytes = await readFile(good);
+    const tampered = Buffer.from(bytes);
+    const at = tampered.indexOf(Buffer.alloc(64, 7));
+    tampered[at + 10] = 8; // one byte of the audio changed after signing
+
+    const rt = await startAgent(config, { logger: silent, logRing: new LogRing(), env: {} });
+    try {
+      const audio = rt.audio as SimAudioDriver;
+      // a station whose clock is trusted (the confirmation tones wait for one, as all non-emergency sound)
+      rt.clock.reportServerTime(Date.now(), 5);
+      // the stick is mounted as a folder under the watched root
+      await mkdir(join(usb, 'sda1'));
+      await writeFile(join(usb, 'sda1', 'tin-sua.tar'), tampered);
+      const refused = await waitFor(async () => (await rt.health.collect()).usbImport, 20_000);
+      expect(refused).toMatchObject({ ok: false, code: 'BLOB_HASH_MISMATCH' });
+      expect((await rt.health.collect()).lastError?.code).toBe('BLOB_HASH_MISMATCH');
+      expect(rt.bundles.active()).toEqual([]);
+      await waitFor(
+        async () => audio.history.some((s) => s.input.kind === 'tone' && s.input.frequencyHz === 330),
+        20_000,
+      );
+
+      await writeFile(join(usb, 'sda1', 'tin.tar'), bytes);
+      await waitFor(async () => (await rt.health.collect()).usbImport?.ok === true, 20_000);
+      expect((await rt.health.collect()).usbImport).toMatchObject({
+        ok: true,
+        channel: 'canh-bao',
+        version: 1,
+      });
+      await waitFor(
+        async () => (await rt.journal.read(1, 100)).some((p) => p.outcome === 'completed'),
+        20_000,
+      );
+      const played = (await rt.journal.read(1, 100)).filter((p) => p.priority === 'emergency');
+      expect(played.map((p) => p.outcome)).toEqual(['started', 'completed']);
+      await waitFor(
+        async () => audio.history.some((s) => s.input.kind === 'tone' && s.input.frequencyHz === 1320),
+        20_000,
+      );
+      expect(audio.history.some((s) => s.input.kind === 'file')).toBe(true);
+    } finally {
+      await rt.stop();
+    }
+  }, 90_000);
+});
