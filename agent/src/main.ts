@@ -18,6 +18,7 @@ import type { AgentConfig } from './config.js';
 import type { ClockReading } from './domain/clock-trust.js';
 import type { AudioDriver } from './drivers/audio/types.js';
 import { createAudio, createDisplay } from './drivers/factory.js';
+import { FmCapture } from './drivers/fm/capture.js';
 import type { HttpFetch } from './http/client.js';
 import { type ActiveBundle, BundleStore } from './services/content/bundle-store.js';
 import { loadPinnedRoots, TrustStore } from './services/content/trust-store.js';
@@ -208,6 +209,8 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       volume: config.station.volume,
       volumeWindows: config.station.volumeWindows,
     };
+    // The health collector is built after the player; its alerts reach it once it exists.
+    let health: HealthCollector | undefined;
     const player = new Player({
       programme: bundles,
       audio: audio.driver,
@@ -224,13 +227,23 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         ...(relayCfg.fallback === 'none' ? {} : { fallback: { kind: 'input', input: relayCfg.fallback } }),
       },
       ...(audio.probeDurationMs ? { probeDurationMs: audio.probeDurationMs } : {}),
+      ...(hw.fm
+        ? {
+            fm: new FmCapture({
+              tuner: hw.fm,
+              logger: log,
+              ...(config.hardware.fm.frequencyMHz ? { homeMHz: config.hardware.fm.frequencyMHz } : {}),
+            }),
+          }
+        : {}),
+      onAlert: (code, message) => health?.reportError(code, message),
     });
     await player.start();
     started('player', player, (p) => p.stop());
     const readyMs = performance.now() - t0;
 
     let display: DisplayService | undefined;
-    const health = new HealthCollector({
+    health = new HealthCollector({
       agentVersion: AGENT_VERSION,
       clock,
       dataDir: paths.root,
