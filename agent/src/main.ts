@@ -18,6 +18,7 @@ import type { AgentConfig } from './config.js';
 import type { ClockReading } from './domain/clock-trust.js';
 import type { AudioDriver } from './drivers/audio/types.js';
 import { createAudio, createDisplay } from './drivers/factory.js';
+import { FmCapture } from './drivers/fm/capture.js';
 import type { Listenable } from './events.js';
 import { createHttpFetch, type HttpFetch } from './http/client.js';
 import { type ActiveBundle, BundleStore } from './services/content/bundle-store.js';
@@ -257,6 +258,8 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     };
     // one amplifier for the player and a noticeboard's videos with sound
     const amplifierShare = new GateShare(hw.amplifier);
+    // The health collector is built after the player; its alerts reach it once it exists.
+    let health: HealthCollector | undefined;
     const player = new Player({
       programme: bundles,
       audio: audio.driver,
@@ -273,6 +276,16 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         ...(relayCfg.fallback === 'none' ? {} : { fallback: { kind: 'input', input: relayCfg.fallback } }),
       },
       ...(audio.probeDurationMs ? { probeDurationMs: audio.probeDurationMs } : {}),
+      ...(hw.fm
+        ? {
+            fm: new FmCapture({
+              tuner: hw.fm,
+              logger: log,
+              ...(config.hardware.fm.frequencyMHz ? { homeMHz: config.hardware.fm.frequencyMHz } : {}),
+            }),
+          }
+        : {}),
+      onAlert: (code, message) => health?.reportError(code, message),
     });
     await player.start();
     started('player', player, (p) => p.stop());
@@ -280,7 +293,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
 
     let display: DisplayService | undefined;
     let screenshots: ScreenshotUploader | undefined;
-    const health = new HealthCollector({
+    health = new HealthCollector({
       agentVersion,
       clock,
       dataDir: paths.root,
@@ -358,7 +371,6 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         logger: log,
         ...(shots.everyS ? { everyMs: shots.everyS * 1000 } : {}),
         ...(fetch ? { fetch } : {}),
-        ...(opts.fetch ? { fetch: opts.fetch } : {}),
       });
       screenshots.start();
       started('screenshots', screenshots, (u) => u.stop());
