@@ -64,4 +64,7 @@ export const enUndo: Record<keyof typeof viUndo, string> = {
   'dev.saved': 'The device was saved.',
   'dev.err.lat': 'Latitude is a number from -90 to 90, e.g. 21.69760.',
   'dev.err.lon': 'Longitude is a number from -180 to 180, e.g. 105.39870.',
+  'tgt.enrol-token': 'Enrolment code',
+  'tgt.signing-key': 'Signing key',
+  'act.signing-key.create': 'Created a signing key',
 };

@@ -65,4 +65,7 @@ export const viUndo = {
   'dev.saved': 'Đã lưu thông tin thiết bị.',
   'dev.err.lat': 'Vĩ độ là số từ -90 đến 90, ví dụ 21.69760.',
   'dev.err.lon': 'Kinh độ là số từ -180 đến 180, ví dụ 105.39870.',
+  'tgt.enrol-token': 'Mã kết nạp',
+  'tgt.signing-key': 'Khoá ký',
+  'act.signing-key.create': 'Tạo khoá ký',
 } as const;
