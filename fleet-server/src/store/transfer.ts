@@ -28,7 +28,18 @@ export const REGISTRY_COLLECTIONS = [
   'bundles',
   'alerts',
   'webhooks',
+  'feedback',
+  'ratings',
+  'pushSubscriptions',
 ] as const satisfies readonly (keyof Store)[];
+
+/** Every keyed collection of the Store (a collection added to the ports and not listed above fails to compile here). */
+type StoreCollections = {
+  [K in keyof Store]: Store[K] extends Repository<infer _T, string> ? K : never;
+}[keyof Store];
+type NotCopied = Exclude<StoreCollections, (typeof REGISTRY_COLLECTIONS)[number]>;
+const everyCollectionCopied: [NotCopied] extends [never] ? true : NotCopied = true;
+void everyCollectionCopied;
 
 export interface TransferOptions {
   /** Days of health and proofs to move, back from `now` (the source's retention). */
