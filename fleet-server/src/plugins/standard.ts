@@ -6,6 +6,7 @@ import type { ServerPlugin } from '../server-plugin.js';
 import { type ContentServicesOptions, contentPlugin } from './content.js';
 import { type DashboardPluginOptions, dashboardPlugin } from './dashboard.js';
 import { integrationsPlugin } from './integrations.js';
+import { reportsPlugin } from './reports.js';
 
 export interface StandardPluginsOptions {
   content?: ContentServicesOptions;
@@ -14,5 +15,11 @@ export interface StandardPluginsOptions {
 
 export function standardPlugins(options: StandardPluginsOptions = {}): ServerPlugin[] {
   const content = contentPlugin(options.content);
-  return [content, integrationsPlugin({ content }), dashboardPlugin({ ...options.dashboard, content })];
+  const reports = reportsPlugin();
+  return [
+    content,
+    integrationsPlugin({ content }),
+    reports,
+    dashboardPlugin({ ...options.dashboard, content, reports }),
+  ];
 }

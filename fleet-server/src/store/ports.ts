@@ -21,6 +21,7 @@ import type {
   GroupRecord,
   HealthEntry,
   Instant,
+  PresenceEntry,
   ProofEntry,
   RolloutRecord,
   SessionRecord,
@@ -163,6 +164,17 @@ export interface ProofStream {
   query(q: StreamQuery): Promise<ProofEntry[]>;
 }
 
+/**
+ * Connection events of devices and the server's own start/alive/stop marks, in time order (uptime
+ * is measured from them). Appends are buffered like health (a second may be lost on power loss; the
+ * next start mark bounds the gap).
+ */
+export interface PresenceStream {
+  append(entry: PresenceEntry): Promise<void>;
+  /** Entries with `at` inside [from, to] (inclusive), in append order; `limit` as in StreamQuery. */
+  query(q: StreamQuery): Promise<PresenceEntry[]>;
+}
+
 /** Everything the server stores. */
 export interface Store {
   units: UnitRepository;
@@ -182,6 +194,7 @@ export interface Store {
   audit: AuditLog;
   health: HealthStream;
   proofs: ProofStream;
+  presence: PresenceStream;
   /** Opens files and rebuilds in-memory state. */
   start(): Promise<void>;
   /** Writes pending changes now (fsync'd). */

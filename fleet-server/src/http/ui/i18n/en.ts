@@ -1,4 +1,5 @@
 import { enOps } from './en-ops.js';
+import { enReports } from './en-reports.js';
 import type { MsgKey } from './vi.js';
 
 /** English: same keys as the Vietnamese table (the type checker enforces it). */
@@ -381,4 +382,5 @@ export const en: Record<MsgKey, string> = {
   'alert.acknowledged': 'Acknowledged',
   'alert.resolved': 'Resolved',
   ...enOps,
+  ...enReports,
 };

@@ -1,5 +1,6 @@
 /** Vietnamese: the default language of the dashboard. Every other table must have the same keys. */
 import { viOps } from './vi-ops.js';
+import { viReports } from './vi-reports.js';
 
 const base = {
   'app.name': 'Loa',
@@ -381,6 +382,6 @@ const base = {
   'alert.resolved': 'Đã xử lý',
 } as const;
 
-export const vi = { ...base, ...viOps } as const;
+export const vi = { ...base, ...viOps, ...viReports } as const;
 
 export type MsgKey = keyof typeof vi;
