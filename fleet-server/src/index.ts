@@ -8,6 +8,7 @@ export * from './deps.js';
 export { checkUpPayload } from './domain/acl.js';
 export { applyHealth, emptyLiveState } from './domain/ingest.js';
 export * from './domain/model.js';
+export { namedPeriod, type Period, periodOf } from './domain/reports/period.js';
 export * from './http/app.js';
 export * from './http/auth.js';
 export * from './http/error-status.js';

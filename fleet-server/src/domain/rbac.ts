@@ -22,6 +22,7 @@ export const PERMISSIONS = [
   'alert.manage',
   'trust.manage',
   'token.manage',
+  'register.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -29,8 +30,16 @@ const ROLE_PERMISSIONS: Record<UserRole, readonly Permission[]> = {
   administrator: PERMISSIONS,
   editor: ['read', 'content.write', 'bundle.compose', 'token.manage'],
   approver: ['read', 'bundle.approve', 'bundle.publish', 'emergency.send', 'token.manage'],
-  operator: ['read', 'device.command', 'device.approve', 'alert.manage', 'emergency.send', 'token.manage'],
-  technician: ['read', 'enrol.manage', 'device.approve', 'token.manage'],
+  operator: [
+    'read',
+    'device.command',
+    'device.approve',
+    'alert.manage',
+    'emergency.send',
+    'token.manage',
+    'register.manage',
+  ],
+  technician: ['read', 'enrol.manage', 'device.approve', 'token.manage', 'register.manage'],
   viewer: ['read'],
 };
 

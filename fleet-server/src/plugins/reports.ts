@@ -1,25 +1,49 @@
 /**
- * Reports as a plugin: the report service (folds of proofs and presence, pure figures) and the
- * report API. `reports.service.setFeedbackSource()` is where the citizens' feedback feature adds
- * its figures to the effectiveness report.
+ * Reports as a plugin: the report service (folds of proofs and presence, pure figures), the report
+ * API, the station register, and periodic reports (issued on request and on a schedule, archived
+ * under <data dir>/reports). `reports.service.setFeedbackSource()` is where the citizens' feedback
+ * feature adds its figures to the effectiveness report.
  */
+import { join } from 'node:path';
+import { periodicReportRoutes } from '../http/routes/periodic-reports.js';
+import { registerRegisterRoutes } from '../http/routes/register.js';
 import { reportRoutes } from '../http/routes/reports.js';
 import type { ServerPlugin } from '../server-plugin.js';
+import { PeriodicReports } from '../services/periodic-reports.js';
 import { ReportService } from '../services/report-service.js';
+
+export interface ReportsPluginOptions {
+  /** Issue the previous quarter's and year's reports early in the next (default true). */
+  schedule?: boolean;
+}
 
 export interface ReportsPlugin extends ServerPlugin {
   /** Set once started. */
   service: ReportService | undefined;
+  periodic: PeriodicReports | undefined;
 }
 
-export function reportsPlugin(): ReportsPlugin {
+export function reportsPlugin(options: ReportsPluginOptions = {}): ReportsPlugin {
   const plugin: ReportsPlugin = {
     name: 'reports',
     service: undefined,
+    periodic: undefined,
     start: async (deps) => {
       const service = new ReportService({ store: deps.store, clock: deps.clock });
+      const periodic = new PeriodicReports({
+        store: deps.store,
+        reports: service,
+        clock: deps.clock,
+        logger: deps.logger.child({ module: 'reports' }),
+        dir: join(deps.config.dataDir, 'reports'),
+      });
+      if (options.schedule !== false) periodic.start();
       plugin.service = service;
-      return { routes: [reportRoutes(service)] };
+      plugin.periodic = periodic;
+      return {
+        routes: [reportRoutes(service), periodicReportRoutes(periodic), registerRegisterRoutes],
+        stop: () => periodic.stop(),
+      };
     },
   };
   return plugin;

@@ -95,6 +95,12 @@ export function createFileStore(o: FileStoreOptions): Store {
     get alerts() {
       return registry.alerts;
     },
+    get register() {
+      return registry.register;
+    },
+    get periodicReports() {
+      return registry.periodicReports;
+    },
     get trust() {
       return registry.trust;
     },

@@ -31,6 +31,8 @@ import type {
   UserRecord,
   ZoneRecord,
 } from '../domain/model.js';
+import type { RegisterEntry } from '../domain/register.js';
+import type { PeriodicReport } from '../domain/reports/periodic.js';
 
 // ---------------------------------------------------------------- repository interfaces
 /**
@@ -190,6 +192,10 @@ export interface Store {
   bundles: BundleRepository;
   rollouts: RolloutRepository;
   alerts: Repository<AlertRecord>;
+  /** The station register (clusters and noticeboards, legacy equipment included). */
+  register: Repository<RegisterEntry>;
+  /** Periodic reports issued (their files are archived beside the store). */
+  periodicReports: Repository<PeriodicReport>;
   trust: TrustRepository;
   audit: AuditLog;
   health: HealthStream;

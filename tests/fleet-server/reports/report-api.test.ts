@@ -190,7 +190,7 @@ describe('report API', () => {
       3,
     ]);
     const essential = wb.getWorksheet('Tin thiết yếu');
-    expect(essential?.getRow(2).getCell(6).value).toBe('Cụm loa Đình');
+    expect(essential?.getRow(2).getCell(6).value).toBe('Cụm loa Đình (1)');
   });
 
   it('lists what played where and when with the signed proof behind each line, filterable', async () => {

@@ -95,6 +95,17 @@ export function formatDayVi(day: string): string {
   return m ? `${m[3]}/${m[2]}/${m[1]}` : day;
 }
 
+/** "20/11/2026 05:30" on the Vietnamese clock, from an ISO instant. */
+export function formatInstantVi(iso: string): string {
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms)) return iso;
+  const t = new Date(ms + VN_OFFSET_MS).toISOString();
+  return `${t.slice(8, 10)}/${t.slice(5, 7)}/${t.slice(0, 4)} ${t.slice(11, 16)}`;
+}
+
+/** "Quý IV năm 2026" → "quý IV năm 2026" (inside a sentence). */
+export const lowerFirst = (s: string): string => s.charAt(0).toLocaleLowerCase('vi-VN') + s.slice(1);
+
 /** UTC days that a [startMs, endMs) window touches. */
 export function utcDaysOf(startMs: number, endMs: number): string[] {
   const out: string[] = [];

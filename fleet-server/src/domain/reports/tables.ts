@@ -1,6 +1,6 @@
 /** The reports as export tables with Vietnamese headers (pure). */
 import type { EffectivenessReport } from './effectiveness.js';
-import { formatDayVi } from './period.js';
+import { formatDayVi, formatInstantVi } from './period.js';
 import type { PlayLine } from './plays.js';
 import type { Table } from './table.js';
 
@@ -74,25 +74,60 @@ export function unitsTable(rep: EffectivenessReport): Table {
   };
 }
 
+/**
+ * Essential items grouped by content (a daily bulletin is one line for the period): how many
+ * deliveries were due, how many were heard, and the stations that missed, with how often.
+ */
 export function essentialTable(rep: EffectivenessReport): Table {
+  type Group = {
+    first: string;
+    last: string;
+    title: string;
+    priority: string;
+    targeted: number;
+    reached: number;
+    missed: Map<string, number>;
+  };
+  const groups = new Map<string, Group>();
+  for (const e of rep.essential.items) {
+    const k = `${e.bundleId}|${e.entryId ?? ''}|${e.title}`;
+    const g: Group = groups.get(k) ?? {
+      first: e.at,
+      last: e.at,
+      title: e.title,
+      priority: e.priorityName,
+      targeted: 0,
+      reached: 0,
+      missed: new Map<string, number>(),
+    };
+    g.last = e.at;
+    g.targeted += e.targeted;
+    g.reached += e.reached;
+    for (const m of e.missed) g.missed.set(m.name, (g.missed.get(m.name) ?? 0) + 1);
+    groups.set(k, g);
+  }
   return {
     name: 'Tin thiết yếu',
     columns: [
-      { key: 'at', header: 'Thời điểm' },
+      { key: 'at', header: 'Thời gian' },
       { key: 'title', header: 'Nội dung' },
       { key: 'priority', header: 'Mức ưu tiên' },
-      { key: 'targeted', header: 'Số cụm nhận', kind: 'number' },
-      { key: 'reached', header: 'Đã phát', kind: 'number' },
-      { key: 'missed', header: 'Cụm không phát' },
+      { key: 'targeted', header: 'Lượt cần phát', kind: 'number' },
+      { key: 'reached', header: 'Lượt đã phát', kind: 'number' },
+      { key: 'missed', header: 'Cụm không phát (số lần)' },
     ],
-    rows: rep.essential.items.map((e) => [
-      e.at,
-      e.title,
-      e.priorityName,
-      e.targeted,
-      e.reached,
-      e.missed.map((m) => m.name).join('; ') +
-        (e.missedCount > e.missed.length ? ` (+${e.missedCount - e.missed.length})` : ''),
+    rows: [...groups.values()].map((g) => [
+      g.first === g.last
+        ? formatInstantVi(g.first)
+        : `${formatInstantVi(g.first)} – ${formatInstantVi(g.last)}`,
+      g.title,
+      g.priority,
+      g.targeted,
+      g.reached,
+      [...g.missed]
+        .sort((x, y) => y[1] - x[1])
+        .map(([n, c]) => `${n} (${c})`)
+        .join('; '),
     ]),
   };
 }
@@ -153,7 +188,7 @@ export function playsTable(lines: readonly PlayLine[]): Table {
       { key: 'hash', header: 'Mã băm bằng chứng' },
     ],
     rows: lines.map((l) => [
-      l.at,
+      formatInstantVi(l.at),
       l.unitName,
       l.deviceName,
       l.outputName,

@@ -7,17 +7,27 @@ import type { Context } from 'hono';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { ALL_UNITS, requireScope } from '../../domain/rbac.js';
-import { namedPeriod, type Period, periodOf } from '../../domain/reports/period.js';
+import { lowerFirst, namedPeriod, type Period, periodOf, vnDay } from '../../domain/reports/period.js';
+import { headerOf } from '../../domain/reports/periodic.js';
 import { type Table, toCsv } from '../../domain/reports/table.js';
-import { dailyTable, effectivenessTables, playsTable } from '../../domain/reports/tables.js';
+import {
+  airtimeTable,
+  dailyTable,
+  effectivenessTables,
+  essentialTable,
+  faultsTable,
+  playsTable,
+  unitsTable,
+} from '../../domain/reports/tables.js';
 import { toXlsx } from '../../services/report-files.js';
+import { effectivenessSections, reportPdf } from '../../services/report-pdf.js';
 import type { ReportService } from '../../services/report-service.js';
 import type { AuthUser } from '../auth.js';
 import { EffectivenessSchema, PlaysSchema } from '../report-schemas.js';
 import type { RouteContext } from '../route-context.js';
 
 const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD');
-const Format = z.enum(['json', 'csv', 'xlsx']);
+const Format = z.enum(['json', 'csv', 'xlsx', 'pdf']);
 const Common = {
   unit: z.string().max(64).optional().describe('unit path, e.g. 08/02509 (default: the caller’s own unit)'),
   from: Day.optional().describe('first day (Vietnamese calendar)'),
@@ -27,7 +37,9 @@ const Common = {
     .max(10)
     .optional()
     .describe('instead of from/to: a quarter (2026-Q4), a year (2026) or a month (2026-11)'),
-  format: Format.optional().describe('json (default), csv or xlsx; or send Accept: text/csv / the XLSX type'),
+  format: Format.optional().describe(
+    'json (default), csv, xlsx or pdf (effectiveness only); or send Accept: text/csv, the XLSX type or application/pdf',
+  ),
 };
 
 export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -35,6 +47,7 @@ export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsh
 export function pickFormat(c: Context, format: string | undefined): z.infer<typeof Format> {
   if (format) return format as z.infer<typeof Format>;
   const accept = c.req.header('accept') ?? '';
+  if (accept.includes('application/pdf')) return 'pdf';
   if (accept.includes(XLSX_TYPE)) return 'xlsx';
   if (accept.includes('text/csv')) return 'csv';
   return 'json';
@@ -117,6 +130,31 @@ export function reportRoutes(reports: ReportService) {
         });
         if (format === 'json') return rep;
         const name = `loa-hieu-qua-${slug(unit)}-${period.from}-${period.to}`;
+        if (format === 'pdf') {
+          const u = await deps.store.units.get(unit);
+          if (!u) throw new LoaError('UNIT_NOT_FOUND', `không có đơn vị ${unit}`);
+          const parent = u.parent ? await deps.store.units.get(u.parent) : undefined;
+          const tables = {
+            units: unitsTable(rep),
+            essential: essentialTable(rep),
+            airtime: airtimeTable(rep),
+            faults: faultsTable(rep),
+          };
+          const pdf = await reportPdf(
+            {
+              ...headerOf(u, parent),
+              number: '…/BC-UBND',
+              day: vnDay(deps.clock.now()),
+              title: 'BÁO CÁO',
+              subtitle: `Kết quả hoạt động thông tin cơ sở ${lowerFirst(rep.period.name)}`,
+            },
+            effectivenessSections(rep, tables),
+          );
+          return c.body(new Uint8Array(pdf), 200, {
+            'content-type': 'application/pdf',
+            'content-disposition': `attachment; filename="${name}.pdf"`,
+          });
+        }
         return fileAnswer(
           c,
           format,
@@ -159,6 +197,11 @@ export function reportRoutes(reports: ReportService) {
           ...(query.output ? { output: query.output } : {}),
         });
         const format = pickFormat(c, query.format);
+        if (format === 'pdf')
+          throw new LoaError(
+            'REPORT_FORMAT_UNSUPPORTED',
+            'danh sách lượt phát xuất được CSV hoặc Excel, không phải PDF',
+          );
         if (format === 'json')
           return { unit, from: period.from, to: period.to, truncated: r.truncated, lines: r.lines };
         return fileAnswer(

@@ -23,6 +23,8 @@ import type {
   UserRecord,
   ZoneRecord,
 } from '../../domain/model.js';
+import type { RegisterEntry } from '../../domain/register.js';
+import type { PeriodicReport } from '../../domain/reports/periodic.js';
 import type {
   ApiTokenRepository,
   BundleRepository,
@@ -52,6 +54,8 @@ export interface RegistryData {
   bundles: Record<string, BundleRecord>;
   rollouts: Record<string, RolloutRecord>;
   alerts: Record<string, AlertRecord>;
+  register: Record<string, RegisterEntry>;
+  periodicReports: Record<string, PeriodicReport>;
   trust: TrustPolicyRecord[];
 }
 
@@ -69,6 +73,8 @@ const COLLECTIONS = [
   'bundles',
   'rollouts',
   'alerts',
+  'register',
+  'periodicReports',
 ] as const;
 
 function emptyData(): RegistryData {
@@ -237,6 +243,8 @@ export class Registry {
   bundles!: Bundles;
   rollouts!: Rollouts;
   alerts!: MemCollection<AlertRecord>;
+  register!: MemCollection<RegisterEntry>;
+  periodicReports!: MemCollection<PeriodicReport>;
   trust!: Trust;
 
   constructor(
@@ -277,6 +285,8 @@ export class Registry {
     this.bundles = new Bundles(d.bundles, (r) => r.id, 'BUNDLE', ch);
     this.rollouts = new Rollouts(d.rollouts, ch);
     this.alerts = new MemCollection(d.alerts, (r) => r.id, 'ALERT', ch);
+    this.register = new MemCollection(d.register, (r) => r.id, 'REGISTER', ch);
+    this.periodicReports = new MemCollection(d.periodicReports, (r) => r.id, 'REPORT', ch);
     this.trust = new Trust(() => this.db.data, ch);
   }
 

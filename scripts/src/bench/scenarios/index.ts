@@ -7,6 +7,7 @@ import { hostileBodies } from './hostile-bodies.js';
 import { ingest } from './ingest.js';
 import { proofs } from './proofs.js';
 import { registry } from './registry.js';
+import { reports } from './reports.js';
 import { verify } from './verify.js';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -19,4 +20,5 @@ export const SCENARIOS: readonly Scenario[] = [
   registry,
   hostileBodies,
   display,
+  reports,
 ];
