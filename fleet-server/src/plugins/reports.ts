@@ -5,6 +5,7 @@
  * feature adds its figures to the effectiveness report.
  */
 import { join } from 'node:path';
+import { kpiRoutes } from '../http/routes/kpi.js';
 import { periodicReportRoutes } from '../http/routes/periodic-reports.js';
 import { registerRegisterRoutes } from '../http/routes/register.js';
 import { reportRoutes } from '../http/routes/reports.js';
@@ -41,7 +42,12 @@ export function reportsPlugin(options: ReportsPluginOptions = {}): ReportsPlugin
       plugin.service = service;
       plugin.periodic = periodic;
       return {
-        routes: [reportRoutes(service), periodicReportRoutes(periodic), registerRegisterRoutes],
+        routes: [
+          reportRoutes(service),
+          kpiRoutes(service),
+          periodicReportRoutes(periodic),
+          registerRegisterRoutes,
+        ],
         stop: () => periodic.stop(),
       };
     },

@@ -280,3 +280,84 @@ describe('report API', () => {
     expect(doc.paths['/api/v1/reports/plays']?.get.parameters.map((p) => p.name)).toContain('format');
   });
 });
+
+describe('indicators against the plan', () => {
+  let s: TestServer;
+  let official: Session;
+  const chains = new Chains();
+  const clock2 = new FakeClock(Date.parse('2026-11-23T16:00:00Z'));
+
+  beforeAll(async () => {
+    s = await startTestServer({ clock: clock2, plugins: [reportsPlugin({ schedule: false })] });
+    const { store } = s.deps;
+    await store.devices.insert(device('st1', '08/02500', 'station', 'Cụm loa Chợ'));
+    await store.devices.insert(device('nb1', '08/02500', 'noticeboard', 'Bảng tin UBND'));
+    await store.bundles.insert(BUNDLE);
+    clock2.t = Date.parse('2026-11-24T06:00:00+07:00');
+    await writeProofs(store, [chains.proof('st1', '2026-11-24')], new Date(clock2.t).toISOString());
+    clock2.t = Date.parse('2026-11-26T09:00:00+07:00');
+    official = await loginAs(s, 'tinh2', 'technician', ['08']);
+    // a legacy FM cluster due for replacement, and a noticeboard known only to the register
+    const add = (body: Record<string, unknown>) => official.json('POST', '/api/v1/register', body);
+    expect(
+      (
+        await add({
+          id: 'FM-1',
+          unit: '08/02503',
+          name: 'Cụm FM',
+          type: 'fm-cluster',
+          condition: 'poor',
+          replacement: 'planned',
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await add({
+          id: 'BT-9',
+          unit: '08/02506',
+          name: 'Bảng LED',
+          type: 'noticeboard-led',
+          condition: 'good',
+        })
+      ).status,
+    ).toBe(201);
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('gives each indicator with its period, figure, target and source; what is not measured says so', async () => {
+    const r = await official.json<{
+      period: string;
+      kpis: {
+        key: string;
+        value: number | null;
+        target: number | null;
+        met: boolean | null;
+        source: string;
+        period: string;
+      }[];
+    }>('GET', '/api/v1/reports/kpi?unit=08&from=2026-11-24&to=2026-11-25');
+    expect(r.status).toBe(200);
+    const by = Object.fromEntries(r.body.kpis.map((k) => [k.key, k]));
+    expect(by['essential-reached']).toMatchObject({
+      value: 0.5,
+      target: 1,
+      met: false,
+      period: 'Từ 24/11/2026 đến 25/11/2026',
+    });
+    expect(by['essential-reached']?.source).toContain('1/2 lượt');
+    expect(by['planned-displayed']?.value).toBe(0);
+    const communes = (await s.deps.store.units.list((u) => u.parent === '08')).length;
+    expect(by['noticeboard-coverage']?.value).toBeCloseTo(2 / communes, 9);
+    expect(by['noticeboard-coverage']?.source).toContain(`2/${communes} xã, phường`);
+    expect(by['legacy-to-replace']).toMatchObject({ value: 1, target: null, met: null });
+    expect(by['staff-trained']).toMatchObject({ value: null, met: null });
+    expect(by['staff-trained']?.source).toContain('Chưa đo');
+    const csv = await (
+      await official.request('GET', '/api/v1/reports/kpi?unit=08&from=2026-11-24&to=2026-11-25&format=csv')
+    ).text();
+    expect(csv.split('\r\n')[0]).toBe('Chỉ tiêu,Kỳ,Kết quả,Chỉ tiêu đặt ra,Đạt,Nguồn số liệu');
+  });
+});

@@ -14,4 +14,10 @@ export const enReports: Record<keyof typeof viReports, string> = {
   'rep.noObservation': 'not observed',
   'rep.exportXlsx': 'Export Excel',
   'rep.plays': 'Plays in detail',
+  'rep.kpi': "The plan's indicators",
+  'rep.kpiFigure': 'Figure',
+  'rep.kpiTarget': 'Target',
+  'rep.kpiSource': 'Source',
+  'rep.kpiMet': 'Met',
+  'rep.kpiNotMet': 'Not met',
 };

@@ -12,4 +12,10 @@ export const viReports = {
   'rep.noObservation': 'chưa quan sát được',
   'rep.exportXlsx': 'Xuất Excel',
   'rep.plays': 'Lượt phát chi tiết',
+  'rep.kpi': 'Chỉ tiêu kế hoạch',
+  'rep.kpiFigure': 'Kết quả',
+  'rep.kpiTarget': 'Chỉ tiêu',
+  'rep.kpiSource': 'Nguồn số liệu',
+  'rep.kpiMet': 'Đạt',
+  'rep.kpiNotMet': 'Chưa đạt',
 } as const;

@@ -9,6 +9,7 @@ import { isLoaError } from '@loa/protocol';
 import type { Hono } from 'hono';
 import { inScope } from '../../../domain/rbac.js';
 import type { EffectivenessReport } from '../../../domain/reports/effectiveness.js';
+import { computeKpis, type Kpi } from '../../../domain/reports/kpi.js';
 import { periodOf } from '../../../domain/reports/period.js';
 import { toCsv } from '../../../domain/reports/table.js';
 import { dailyTable } from '../../../domain/reports/tables.js';
@@ -28,6 +29,7 @@ function pct(ctx: UiCtx, a: number | null): string {
 function ReportPage(props: {
   ctx: UiCtx;
   rep: EffectivenessReport | null;
+  kpis?: Kpi[];
   from: string;
   to: string;
   unit: string;
@@ -92,7 +94,9 @@ function ReportPage(props: {
               {t('rep.played')} · {pct(ctx, tot.audio.rate)}
             </div>
             <div class="stat">
-              <b>{formatNumber(ctx.lang, tot.display.done)}</b>/{formatNumber(ctx.lang, tot.display.planned)}{' '}
+              <b>
+                {formatNumber(ctx.lang, tot.display.done)}/{formatNumber(ctx.lang, tot.display.planned)}
+              </b>
               {t('rep.displayed')} · {pct(ctx, tot.display.rate)}
             </div>
             <div class="stat">
@@ -104,6 +108,41 @@ function ReportPage(props: {
               {t('rep.uptime')}
             </div>
           </div>
+          {props.kpis && props.kpis.length > 0 ? (
+            <Section title={t('rep.kpi')}>
+              <div class="table-wrap">
+                <table id="kpi">
+                  <thead>
+                    <tr>
+                      <th />
+                      <th class="num">{t('rep.kpiFigure')}</th>
+                      <th class="num">{t('rep.kpiTarget')}</th>
+                      <th>{t('rep.kpiSource')}</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {props.kpis.map((k) => (
+                      <tr class={k.met === false ? 'bad' : undefined}>
+                        <td>{k.name}</td>
+                        <td class="num">
+                          {k.value === null
+                            ? '—'
+                            : k.kind === 'share'
+                              ? pct(ctx, k.value)
+                              : formatNumber(ctx.lang, k.value)}
+                          {k.met === null ? '' : ` · ${k.met ? t('rep.kpiMet') : t('rep.kpiNotMet')}`}
+                        </td>
+                        <td class="num">{k.target === null ? '—' : pct(ctx, k.target)}</td>
+                        <td>
+                          <small>{k.source}</small>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            </Section>
+          ) : null}
           <Section title={t('rep.perUnitDay')}>
             {rep.daily.length === 0 ? (
               <Empty>{t('common.empty')}</Empty>
@@ -302,7 +341,17 @@ export function registerReportPages(app: Hono<AppEnv>, s: UiServer): void {
     if (!p.period)
       return c.html(<ReportPage ctx={g.ctx} rep={null} from={p.from} to={p.to} unit={p.unit} error />, 400);
     const rep = await load(s, g.user, p);
-    return c.html(<ReportPage ctx={g.ctx} rep={rep} from={p.from} to={p.to} unit={p.unit} />);
+    const units = await s.deps.store.units.subtree(rep.unit);
+    const parents = new Set(units.map((u) => u.parent));
+    const kpis = computeKpis({
+      report: rep,
+      communes: units.filter((u) => !parents.has(u.path)),
+      devices: await s.deps.store.devices.inUnits([rep.unit]),
+      register: await s.deps.store.register.list(
+        (e) => e.unit === rep.unit || e.unit.startsWith(`${rep.unit}/`),
+      ),
+    });
+    return c.html(<ReportPage ctx={g.ctx} rep={rep} kpis={kpis} from={p.from} to={p.to} unit={p.unit} />);
   });
 
   app.get('/ui/reports.csv', async (c) => {
