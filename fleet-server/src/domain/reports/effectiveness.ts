@@ -159,7 +159,16 @@ export function computeEffectiveness(inp: EffectivenessInput): EffectivenessRepo
   const faultMinMs = inp.faultMinMs ?? REPORT_DEFAULTS.faultMinMs;
   const missedMax = inp.missedListMax ?? REPORT_DEFAULTS.missedListMax;
   const name = (u: string) => inp.units.get(u)?.name ?? u;
-  const groupOf = inp.groupOf ?? ((u: string) => u);
+  // the row of a device's unit, computed once per unit (unit paths are compared segment by segment)
+  const groups = new Map<string, string>();
+  const groupOf = (u: string): string => {
+    let g = groups.get(u);
+    if (g === undefined) {
+      g = inp.groupOf ? inp.groupOf(u) : u;
+      groups.set(u, g);
+    }
+    return g;
+  };
   const rows = new Map<string, UnitFigures>();
   const row = (deviceUnit: string) => {
     const g = groupOf(deviceUnit);
