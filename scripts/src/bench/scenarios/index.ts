@@ -9,6 +9,7 @@ import { proofs } from './proofs.js';
 import { publicPage } from './public-page.js';
 import { registry } from './registry.js';
 import { storePostgres } from './store-postgres.js';
+import { reports } from './reports.js';
 import { verify } from './verify.js';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -23,4 +24,5 @@ export const SCENARIOS: readonly Scenario[] = [
   hostileBodies,
   display,
   publicPage,
+  reports,
 ];
