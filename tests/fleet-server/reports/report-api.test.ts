@@ -71,6 +71,24 @@ describe('report API', () => {
     await store.alerts.insert(
       alert('a2', 'st2', 'amp-fault', '2026-11-24T10:00:00+07:00', '2026-11-24T11:00:00+07:00'),
     );
+    // citizens' feedback: two in the unit and period (one answered), one after it, one elsewhere
+    const feedback = (id: string, unit: string, createdAt: string, answeredAt?: string) =>
+      store.feedback.insert({
+        id,
+        unit,
+        topic: 'speaker',
+        text: 'Loa ở thôn 3 không nghe rõ',
+        status: answeredAt ? 'answered' : 'new',
+        createdAt,
+        dueAt: createdAt,
+        sender: 'h',
+        updatedAt: answeredAt ?? createdAt,
+        ...(answeredAt ? { answer: 'Đã sửa', answeredAt } : {}),
+      });
+    await feedback('f1', '08/02500', '2026-11-24T01:00:00.000Z', '2026-11-24T08:00:00.000Z');
+    await feedback('f2', '08/02500', '2026-11-25T13:00:00.000Z');
+    await feedback('f3', '08/02500', '2026-11-26T01:00:00.000Z');
+    await feedback('f4', '08/02503', '2026-11-24T01:00:00.000Z');
     clock.t = Date.parse('2026-11-27T09:00:00+07:00');
     admin = await loginAs(s, 'tinh', 'viewer', ['08']);
     commune = await loginAs(s, 'xa', 'viewer', ['08/02503']);
@@ -108,7 +126,7 @@ describe('report API', () => {
       { rule: 'amp-fault', name: 'Lỗi ampli', faults: 1, brief: 0, openMinutes: 60 },
       { rule: 'mains-lost', name: 'Mất điện lưới', faults: 0, brief: 1, openMinutes: 0.5 },
     ]);
-    expect(rep.feedback).toBeNull();
+    expect(rep.feedback).toMatchObject({ received: 2, answered: 1 });
   });
 
   it('measures uptime from presence intervals: st2 was offline 6 hours of the 48', async () => {
