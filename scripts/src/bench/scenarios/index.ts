@@ -5,6 +5,7 @@ import { distribution } from './distribution.js';
 import { fanout } from './fanout.js';
 import { hostileBodies } from './hostile-bodies.js';
 import { ingest } from './ingest.js';
+import { installSize } from './install-size.js';
 import { proofs } from './proofs.js';
 import { registry } from './registry.js';
 import { verify } from './verify.js';
@@ -19,4 +20,5 @@ export const SCENARIOS: readonly Scenario[] = [
   registry,
   hostileBodies,
   display,
+  installSize,
 ];
