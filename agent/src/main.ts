@@ -6,11 +6,11 @@
  *   loa-agent --hash-password < password    (prints a scrypt hash for the technician page)
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { globalTimers, keyId, LoaError, type Status, systemClock } from '@loa/protocol';
-import { writeJsonAtomic } from '@loa/protocol/fs';
+import { writeFileAtomic, writeJsonAtomic } from '@loa/protocol/fs';
 import { type Logger, multistream, pino } from 'pino';
 import { z } from 'zod';
 import { runCli } from './cli.js';
@@ -460,6 +460,25 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
           deviceLabel: () => `${deviceId()}${unit() ? ` (${unit()})` : ''}`,
           clock,
           clockWaiting: () => clock.waiting(),
+          ...(usb
+            ? {
+                importTar: async (file: File) => {
+                  const tmp = join(paths.root, `upload-${Date.now().toString(36)}.tar`);
+                  await writeFileAtomic(tmp, new Uint8Array(await file.arrayBuffer()), 0o600);
+                  try {
+                    const r = await usb.importFile(tmp, `(tải lên) ${file.name}`.slice(0, 200));
+                    return {
+                      ok: r.ok,
+                      text: r.ok
+                        ? `Đã nhập ${r.channel ?? ''} v${r.version ?? '—'} (${file.name}).`
+                        : `Từ chối ${file.name}: ${r.code}: ${r.message ?? ''}`,
+                    };
+                  } finally {
+                    await rm(tmp, { force: true });
+                  }
+                },
+              }
+            : {}),
         },
       });
       await technician.start();

@@ -5,6 +5,7 @@ import { distribution } from './distribution.js';
 import { fanout } from './fanout.js';
 import { hostileBodies } from './hostile-bodies.js';
 import { ingest } from './ingest.js';
+import { installSize } from './install-size.js';
 import { proofs } from './proofs.js';
 import { publicPage } from './public-page.js';
 import { registry } from './registry.js';
@@ -25,4 +26,5 @@ export const SCENARIOS: readonly Scenario[] = [
   display,
   publicPage,
   reports,
+  installSize,
 ];
