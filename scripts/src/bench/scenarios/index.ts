@@ -9,8 +9,8 @@ import { installSize } from './install-size.js';
 import { proofs } from './proofs.js';
 import { publicPage } from './public-page.js';
 import { registry } from './registry.js';
-import { storePostgres } from './store-postgres.js';
 import { reports } from './reports.js';
+import { storePostgres } from './store-postgres.js';
 import { verify } from './verify.js';
 
 export const SCENARIOS: readonly Scenario[] = [

@@ -1,7 +1,7 @@
 import { enCitizens } from './en-citizens.js';
 import { enOps } from './en-ops.js';
-import { enUndo } from './en-undo.js';
 import { enReports } from './en-reports.js';
+import { enUndo } from './en-undo.js';
 import type { MsgKey } from './vi.js';
 
 /** English: same keys as the Vietnamese table (the type checker enforces it). */
