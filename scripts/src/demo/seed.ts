@@ -180,6 +180,9 @@ export async function seedDemo(
     durationMs: 20_000,
   });
   content['lich-tiem'] = notice.id;
+  // the bulletins are for everyone: shown on the communes' public pages once published
+  for (const id of Object.values(content))
+    await editor.api.put(`/content/${encodeURIComponent(id)}/public`, { public: true });
 
   const tokens: DemoState['tokens'] = [];
   for (const c of DEMO_COMMUNES) {

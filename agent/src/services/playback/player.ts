@@ -124,6 +124,11 @@ export class Player {
   private cutInAt: number | undefined;
   /** Items held for an untrusted clock at the last plan (logged when it changes). */
   private clockHeld = 0;
+  /**
+   * Items stopped on air whose playback has not reported its end yet: where they stopped (the
+   * resume point) is not known until then, so they are not queued again before it.
+   */
+  private readonly finishing = new Set<string>();
 
   constructor(private readonly opts: PlayerOptions) {
     this.log = opts.logger.child({ module: 'player' });
@@ -263,6 +268,7 @@ export class Player {
         if (first?.priorityClass === 'emergency') this.cutInAt ??= now;
         this.cancelQueued();
         cur.stopReason = 'interrupted';
+        this.finishing.add(cur.slot.itemKey);
         if (first && first.start - Math.max(first.leadMs, PREFETCH_MS) <= now) {
           // Start the next decoder now: the driver stops the item on air and holds the new
           // audio until it has ended, so the cut-in does not wait for a process to start.
@@ -282,6 +288,7 @@ export class Player {
         first !== undefined &&
         next !== undefined &&
         !first.interruptedBy &&
+        !this.finishing.has(next.itemKey) &&
         next.start === first.end &&
         JSON.stringify(next.zones ?? null) === JSON.stringify(first.zones ?? null);
       if (followsOn && !this.queued) {
@@ -437,6 +444,7 @@ export class Player {
       this.tick();
     });
     void playback.result.then((r) => {
+      this.finishing.delete(slot.itemKey);
       if (this.queued === cur) this.queued = undefined;
       if (this.current === cur) {
         // The queued next item (if any) takes over the output.
