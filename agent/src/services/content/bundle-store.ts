@@ -443,6 +443,8 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
   }
 
   private async installVerified(v: VerifiedManifest, bytes: Buffer, blobBase: string): Promise<ActiveBundle> {
+    const recalled = this.recalls.blocking(v.manifest);
+    if (recalled) throw recalledError(v.manifest.id, recalled.reason);
     const blobs = manifestBlobs(v.manifest);
     const total = blobs.reduce((n, b) => n + b.size, 0);
     const base = { bundleId: v.manifest.id, channel: v.manifest.channel, version: v.manifest.version };
