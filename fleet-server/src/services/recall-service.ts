@@ -18,35 +18,20 @@ import {
   type Recall,
   type RecallBody,
   RecallNotifySchema,
-  RecallSchema,
   requiredRoles,
   targetMatches,
   unitTopic,
   verifyRecall,
 } from '@loa/protocol';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { BrokerApi } from '../broker/types.js';
 import type { BundleRecord } from '../domain/model.js';
 import { type Principal, requirePermission, requireScope } from '../domain/rbac.js';
+import { type RecallState, recallOf } from '../domain/recall.js';
 import type { Store } from '../store/ports.js';
 import type { Notifier } from './notifier.js';
 import type { Signer } from './signer.js';
 import type { TrustService } from './trust-service.js';
-
-/** What the server keeps of a recall, in the bundle's `meta.recall`. */
-export const RecallStateSchema = z.object({
-  document: RecallSchema,
-  state: z.enum(['pending', 'published']),
-  requestedBy: z.array(z.string()),
-  requestedAt: z.string(),
-  publishedAt: z.string().optional(),
-  /** Active devices the bundle targeted when the recall went out. */
-  targeted: z.array(z.string()).default([]),
-  /** Devices that signed a `withdrawn` proof for it. */
-  withdrawn: z.array(z.string()).default([]),
-});
-export type RecallState = z.infer<typeof RecallStateSchema>;
 
 export interface RecallView {
   bundleId: string;
@@ -71,11 +56,6 @@ export interface RecallDeps {
 }
 
 type Actor = Principal & { ip?: string };
-
-export function recallOf(b: BundleRecord): RecallState | undefined {
-  const r = RecallStateSchema.safeParse(b.meta?.recall);
-  return r.success ? r.data : undefined;
-}
 
 export class RecallService {
   readonly #d: RecallDeps;

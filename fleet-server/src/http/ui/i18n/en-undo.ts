@@ -64,4 +64,21 @@ export const enUndo: Record<keyof typeof viUndo, string> = {
   'dev.saved': 'The device was saved.',
   'dev.err.lat': 'Latitude is a number from -90 to 90, e.g. 21.69760.',
   'dev.err.lon': 'Longitude is a number from -180 to 180, e.g. 105.39870.',
+  'recall.withdraw': 'Withdraw programme',
+  'recall.cancelEmergency': 'Cancel alert',
+  'recall.reason': 'Reason',
+  'recall.confirm':
+    'Withdraw “{title}” from every station? Stations playing it stop at once; stations offline drop it when they return.',
+  'recall.confirmEmergency':
+    'Cancel the alert “{title}”? Every station stops at once; stations offline will not play it when they return.',
+  'recall.cosign': 'Sign the withdrawal (second person)',
+  'recall.pending': 'The withdrawal has {n} signature(s) and needs a second person. Reason:',
+  'recall.done': 'Withdrawn on {n}/{m} stations',
+  'recall.ok': 'The signed withdrawal was sent to the stations.',
+  'recall.pendingOk': 'You signed the withdrawal; one more person must sign before it is sent.',
+  'recall.failed': 'Could not withdraw',
+  'recall.back': 'Back',
+  'bstate.recalled': 'Withdrawn',
+  'act.bundle.recall': 'Withdraw a published programme',
+  'act.bundle.recall.sign': 'Sign a programme withdrawal',
 };

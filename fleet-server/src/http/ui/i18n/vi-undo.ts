@@ -65,4 +65,21 @@ export const viUndo = {
   'dev.saved': 'Đã lưu thông tin thiết bị.',
   'dev.err.lat': 'Vĩ độ là số từ -90 đến 90, ví dụ 21.69760.',
   'dev.err.lon': 'Kinh độ là số từ -180 đến 180, ví dụ 105.39870.',
+  'recall.withdraw': 'Gỡ chương trình',
+  'recall.cancelEmergency': 'Huỷ cảnh báo',
+  'recall.reason': 'Lý do gỡ',
+  'recall.confirm':
+    'Gỡ “{title}” khỏi mọi trạm? Trạm đang phát sẽ dừng ngay, trạm đang mất kết nối sẽ gỡ khi kết nối lại.',
+  'recall.confirmEmergency':
+    'Huỷ cảnh báo “{title}”? Mọi trạm dừng phát ngay, trạm đang mất kết nối sẽ không phát khi kết nối lại.',
+  'recall.cosign': 'Ký lệnh gỡ (người thứ hai)',
+  'recall.pending': 'Lệnh gỡ đã có {n} chữ ký, cần thêm chữ ký của người thứ hai. Lý do:',
+  'recall.done': 'Đã gỡ trên {n}/{m} trạm',
+  'recall.ok': 'Đã gửi lệnh gỡ có chữ ký tới các trạm.',
+  'recall.pendingOk': 'Đã ký lệnh gỡ; cần thêm một người ký nữa trước khi gửi tới các trạm.',
+  'recall.failed': 'Không gỡ được',
+  'recall.back': 'Quay lại',
+  'bstate.recalled': 'Đã gỡ',
+  'act.bundle.recall': 'Gỡ chương trình đã phát hành',
+  'act.bundle.recall.sign': 'Ký lệnh gỡ chương trình',
 } as const;

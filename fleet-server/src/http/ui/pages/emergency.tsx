@@ -21,6 +21,7 @@ import { notFoundPage } from '../refusal.js';
 import { checkFormCsrf, guard, list, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
 import { type UnitNode, UnitTreeField, unitTree } from '../unit-tree.js';
+import { mayRecall, RecallControl } from './recall.js';
 
 interface EmergencyViewData {
   bundle: BundleRecord;
@@ -152,7 +153,7 @@ function FormPage(props: {
   );
 }
 
-function ProgressPage(props: { ctx: UiCtx; v: CombinedView }) {
+function ProgressPage(props: { ctx: UiCtx; v: CombinedView; bundles?: BundleRecord[] }) {
   const { ctx, v } = props;
   const t = ctx.t;
   const p = progressParts(v.summary);
@@ -187,6 +188,15 @@ function ProgressPage(props: { ctx: UiCtx; v: CombinedView }) {
           ))}
         </div>
       </Section>
+      {props.bundles?.some((b) => b.state === 'recalled' || mayRecall(ctx, b)) ? (
+        <Section title={t('recall.cancelEmergency')}>
+          {props.bundles.map((b) => (
+            <p>
+              {b.manifest.items[0]?.title ?? b.id}: <RecallControl ctx={ctx} bundle={b} back={ctx.path} />
+            </p>
+          ))}
+        </Section>
+      ) : null}
       <div class="grid">
         <Section title={t('emg.nonResponders')}>
           <ul data-k="emg:silent">
@@ -323,7 +333,12 @@ export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
     if ('response' in g) return g.response;
     const v = await loadCombined(s, c, parseIds(c.req.param('ids')));
     if (!v) return notFoundPage(c, g.ctx);
-    return c.html(<ProgressPage ctx={g.ctx} v={v} />);
+    const bundles: BundleRecord[] = [];
+    for (const id of v.ids) {
+      const b = await callApi<BundleRecord>(s.api, c, 'GET', `/bundles/${encodeURIComponent(id)}`);
+      if (b.ok) bundles.push(b.data);
+    }
+    return c.html(<ProgressPage ctx={g.ctx} v={v} bundles={bundles} />);
   });
 
   app.post('/ui/emergency', async (c) => {
