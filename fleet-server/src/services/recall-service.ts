@@ -26,7 +26,7 @@ import {
 import type { Logger } from 'pino';
 import type { BrokerApi } from '../broker/types.js';
 import type { BundleRecord } from '../domain/model.js';
-import { type Principal, requirePermission, requireScope } from '../domain/rbac.js';
+import { can, type Principal, requirePermission, requireScope } from '../domain/rbac.js';
 import { type RecallState, recallOf } from '../domain/recall.js';
 import type { Store } from '../store/ports.js';
 import type { Notifier } from './notifier.js';
@@ -71,9 +71,15 @@ export class RecallService {
     return run;
   }
 
-  /** Who may recall a bundle: the permission to publish its priority, over all of its units. */
-  static authorise(actor: Principal, b: BundleRecord): void {
-    requirePermission(actor, b.emergency ? 'emergency.send' : 'bundle.publish');
+  /**
+   * Who may recall a bundle: the permission to publish its priority, over all of its units. A
+   * second signature on a pending recall (two-person rule) may also come from an editor or an
+   * approver, as the bundle's own signatures did.
+   */
+  static authorise(actor: Principal, b: BundleRecord, cosign = false): void {
+    if (cosign && !b.emergency && (can(actor.role, 'bundle.compose') || can(actor.role, 'bundle.approve'))) {
+      // co-signing a withdrawal, like signing the draft or approving it
+    } else requirePermission(actor, b.emergency ? 'emergency.send' : 'bundle.publish');
     for (const u of b.units) requireScope(actor, u);
   }
 
@@ -86,7 +92,8 @@ export class RecallService {
     const { store, signer, trust } = this.#d;
     const b = await store.bundles.get(bundleId);
     if (!b) throw new LoaError('BUNDLE_NOT_FOUND', `Không tìm thấy gói tin "${bundleId.slice(0, 128)}"`);
-    RecallService.authorise(actor, b);
+    const pending = recallOf(b);
+    RecallService.authorise(actor, b, pending?.state === 'pending');
     if (b.state === 'recalled') return this.#view(b);
     if (b.state !== 'published')
       throw new LoaError('BUNDLE_STATE_CONFLICT', `Chỉ gỡ được gói tin đã phát hành (đang là "${b.state}")`);
@@ -104,7 +111,6 @@ export class RecallService {
         `Khóa của bạn chưa được tỉnh ủy quyền vai trò ${missing.join(', ')} để gỡ gói tin này`,
       );
     const at = new Date(this.#d.now()).toISOString();
-    const pending = recallOf(b);
     const body: RecallBody = pending
       ? (({ signatures: _s, ...rest }) => rest)(pending.document)
       : {

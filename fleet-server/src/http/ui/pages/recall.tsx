@@ -16,10 +16,19 @@ import { type UiCtx, ui } from '../context.js';
 import { Layout } from '../layout.js';
 import { checkFormCsrf, done, guard, readForm, str, type UiServer } from '../shared.js';
 
-/** May this user recall this bundle (the permission to publish its priority)? */
-export function mayRecall(ctx: UiCtx, b: Pick<BundleRecord, 'emergency'>): boolean {
+/**
+ * May this user recall this bundle (the permission to publish its priority), or co-sign its
+ * pending recall (an editor or approver, for a programme)?
+ */
+export function mayRecall(ctx: UiCtx, b: BundleRecord): boolean {
   const role = ctx.user?.role;
-  return role !== undefined && can(role, b.emergency ? 'emergency.send' : 'bundle.publish');
+  if (role === undefined) return false;
+  if (can(role, b.emergency ? 'emergency.send' : 'bundle.publish')) return true;
+  return (
+    !b.emergency &&
+    recallOf(b)?.state === 'pending' &&
+    (can(role, 'bundle.compose') || can(role, 'bundle.approve'))
+  );
 }
 
 /** "đã gỡ trên N/M trạm", or the form that asks for the recall. */
@@ -36,6 +45,13 @@ export function RecallControl(props: { ctx: UiCtx; bundle: BundleRecord; back: s
     );
   }
   if (b.state !== 'published' || !mayRecall(ctx, b)) return null;
+  if (r?.state === 'pending' && ctx.user && r.requestedBy.includes(ctx.user.id))
+    // signed already: the second signature must come from someone else
+    return (
+      <small class="muted" data-recall-pending={b.id}>
+        {t('recall.pending', { n: r.document.signatures.length })} {r.document.reason}
+      </small>
+    );
   const label = t(b.emergency ? 'recall.cancelEmergency' : 'recall.withdraw');
   const title = b.manifest.items[0]?.title ?? b.id;
   return (
