@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MORNING } from '../../scripts/src/demo/bulletins.js';
+import { apiAsUser } from '../../scripts/src/sim/provision.js';
 import { type DemoProvince, login, startDemoProvince } from './helpers/demo-province.js';
 
 const ART = join(process.cwd(), 'tests', 'artifacts', 'dashboard');
@@ -88,5 +89,49 @@ describe('withdrawing a programme from the dashboard', () => {
       )
       .toBe('Đã gỡ trên 1/1 trạm');
     await editor.screenshot({ path: join(ART, '41-recall-done.png'), fullPage: true });
+  }, 240_000);
+
+  it('cancels a sent emergency from its progress page ("Huỷ cảnh báo")', async () => {
+    const station = p.devices[0];
+    const api = await apiAsUser(p.server, 'vanhanh', 1);
+    const sent = await api.post<{ bundle: { id: string } }>('/emergency', {
+      unit: UNIT,
+      title: 'Cảnh báo thử nghiệm',
+      text: 'Cảnh báo khẩn cấp. Nước sông đang lên nhanh. Bà con không qua ngầm tràn, di chuyển đến nơi cao.',
+      repeat: 5,
+      gapSeconds: 0,
+    });
+    const id = sent.bundle.id;
+    await expect
+      .poll(() => station?.runtime?.player.status().onAir?.bundleId, { timeout: 60_000, interval: 100 })
+      .toBe(id);
+    // the editor may not cancel an emergency: no button on the progress page
+    const editor = await pageAs('bientap');
+    await editor.goto(`${p.server.url}/ui/emergency/${id}`);
+    expect(await editor.locator(`[data-recall-button="${id}"]`).count()).toBe(0);
+
+    const operator = await pageAs('vanhanh');
+    await operator.goto(`${p.server.url}/ui/emergency/${id}`);
+    const form = operator.locator(`form:has([data-recall-button="${id}"])`);
+    await expect.poll(() => form.locator('button').textContent()).toBe('Huỷ cảnh báo');
+    await form.locator('input[name=reason]').fill('Báo nhầm');
+    await Promise.all([operator.waitForURL(/ok=recall\.ok/), form.locator('button').click()]);
+    await expect
+      .poll(() => station?.runtime?.player.status().onAir?.bundleId, { timeout: 10_000, interval: 50 })
+      .not.toBe(id);
+    await expect
+      .poll(
+        async () => {
+          await operator.goto(`${p.server.url}/ui/emergency/${id}`);
+          return operator.locator(`[data-recall="${id}"]`).textContent();
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toBe('Đã gỡ trên 1/1 trạm');
+    // the progress says it was cancelled, not that it is still playing
+    await expect
+      .poll(() => operator.locator('[data-k="emg:summary"]').textContent(), { timeout: 10_000 })
+      .toBe('Đã huỷ cảnh báo: 1/1 trạm đã dừng và gỡ');
+    await operator.screenshot({ path: join(ART, '42-emergency-cancelled.png'), fullPage: true });
   }, 240_000);
 });

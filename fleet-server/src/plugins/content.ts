@@ -187,7 +187,8 @@ export async function createContentServices(
     },
     onProof: async (deviceId, p) => {
       if (p.outcome === 'withdrawn') await recalls.applyProof(deviceId, p);
-      if (p.priority !== 'emergency') return;
+      // a station that never had the emergency proves its withdrawal without a priority
+      if (p.priority !== 'emergency' && p.outcome !== 'withdrawn') return;
       bus?.publish('emergency', { deviceId, proof: p });
       await emergency.applyProof(deviceId, p);
     },

@@ -79,6 +79,8 @@ export const enUndo: Record<keyof typeof viUndo, string> = {
   'recall.failed': 'Could not withdraw',
   'recall.back': 'Back',
   'bstate.recalled': 'Withdrawn',
+  'emg.withdrawn': 'Cancelled',
+  'emg.cancelled': 'Alert cancelled: {n}/{total} stations stopped and dropped it',
   'act.bundle.recall': 'Withdraw a published programme',
   'act.bundle.recall.sign': 'Sign a programme withdrawal',
 };

@@ -80,6 +80,8 @@ export const viUndo = {
   'recall.failed': 'Không gỡ được',
   'recall.back': 'Quay lại',
   'bstate.recalled': 'Đã gỡ',
+  'emg.withdrawn': 'Đã huỷ',
+  'emg.cancelled': 'Đã huỷ cảnh báo: {n}/{total} trạm đã dừng và gỡ',
   'act.bundle.recall': 'Gỡ chương trình đã phát hành',
   'act.bundle.recall.sign': 'Ký lệnh gỡ chương trình',
 } as const;

@@ -36,6 +36,7 @@ const STAGE_KEY: Record<EmergencyDeviceState['stage'], MsgKey> = {
   playing: 'emg.playing',
   completed: 'emg.completed',
   failed: 'emg.failed',
+  withdrawn: 'emg.withdrawn',
 };
 const STAGE_TONE: Record<EmergencyDeviceState['stage'], Tone> = {
   sent: 'muted',
@@ -43,6 +44,7 @@ const STAGE_TONE: Record<EmergencyDeviceState['stage'], Tone> = {
   playing: 'ok',
   completed: 'ok',
   failed: 'bad',
+  withdrawn: 'muted',
 };
 
 /**
@@ -64,6 +66,7 @@ export function progressParts(sum: EmergencySummary) {
 /** One line: "3/3 đang phát", "1/3 đang phát, 2 đã phát xong", or "Đã phát xong 3/3" once nothing plays. */
 export function progressSummary(t: UiCtx['t'], sum: EmergencySummary): string {
   const p = progressParts(sum);
+  if (sum.withdrawn > 0) return t('emg.cancelled', { n: sum.withdrawn, total: sum.total });
   if (p.done > 0 && p.playing === 0 && p.done + p.failed === sum.total)
     return t('emg.done', { done: p.done, total: sum.total });
   if (p.done > 0) return t('emg.summaryMixed', { playing: p.playing, total: sum.total, done: p.done });
@@ -245,7 +248,15 @@ export interface CombinedView {
 }
 
 export function combineViews(views: EmergencyViewData[]): CombinedView {
-  const summary: EmergencySummary = { total: 0, sent: 0, received: 0, playing: 0, completed: 0, failed: 0 };
+  const summary: EmergencySummary = {
+    total: 0,
+    sent: 0,
+    received: 0,
+    playing: 0,
+    completed: 0,
+    failed: 0,
+    withdrawn: 0,
+  };
   for (const v of views)
     for (const k of Object.keys(summary) as (keyof EmergencySummary)[]) summary[k] += v.summary[k];
   return {
