@@ -222,6 +222,13 @@ describe('recall of a published bundle (emergency cancel), real server and agent
     await expect(agent.bundles.installInline(manifest, `${province.server.url}/blobs`)).rejects.toMatchObject(
       { code: 'BUNDLE_RECALLED' },
     );
+    // and after a restart, before the server says anything, the station still knows
+    await agent.stop();
+    b = await station('b', tokenB);
+    expect(b.rt.bundles.recalled().map((r) => r.bundleId)).toContain(id);
+    await expect(b.rt.bundles.installInline(manifest, `${province.server.url}/blobs`)).rejects.toMatchObject({
+      code: 'BUNDLE_RECALLED',
+    });
   }, 180_000);
 
   it('refuses a forged, tampered or unsigned recall with a stable code', async () => {
