@@ -21,7 +21,11 @@ const REALTIME = [
  * Files that need PostgreSQL: their project starts one throwaway cluster for all of them
  * (tests/setup/postgres.ts) and each test takes a database of its own.
  */
-const POSTGRES = ['tests/contracts/store.test.ts', 'tests/fleet-server/store/postgres/**/*.test.ts'];
+const POSTGRES = [
+  'tests/contracts/store.test.ts',
+  'tests/fleet-server/store/postgres/**/*.test.ts',
+  'tests/fleet-server/system/cluster-two-nodes.test.ts',
+];
 
 export default defineConfig({
   resolve: {

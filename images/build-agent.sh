@@ -33,9 +33,8 @@ run cp -r "$repo/protocol/dist" "$repo/protocol/package.json" "$stage/agent/node
     require("fs").writeFileSync("package.json", JSON.stringify(p, null, 2));'
   run npm install --omit=dev --no-audit --no-fund --ignore-scripts=false
 )
-# prune what a station never reads
-run find "$stage/agent/node_modules" \( -name '*.md' -o -name '*.ts' -o -name '*.map' -o -name 'test' -o -name 'tests' \
-  -o -name 'docs' -o -name 'example' -o -name 'examples' \) -not -path '*/@loa/*' -prune -exec rm -rf {} +
+# prune what a station never reads (the same rules the install-size benchmark measures)
+run "$repo/images/prune-node-modules.sh" "$stage/agent/node_modules"
 run find "$stage/agent" -name '*.d.ts' -delete
 run du -sh "$stage/agent/node_modules"
 run tar -czf "$out" -C "$stage" agent

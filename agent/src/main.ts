@@ -6,11 +6,11 @@
  *   loa-agent --hash-password < password    (prints a scrypt hash for the technician page)
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { globalTimers, keyId, LoaError, type Status, systemClock } from '@loa/protocol';
-import { writeJsonAtomic } from '@loa/protocol/fs';
+import { writeFileAtomic, writeJsonAtomic } from '@loa/protocol/fs';
 import { type Logger, multistream, pino } from 'pino';
 import { z } from 'zod';
 import { runCli } from './cli.js';
@@ -18,6 +18,7 @@ import type { AgentConfig } from './config.js';
 import type { ClockReading } from './domain/clock-trust.js';
 import type { AudioDriver } from './drivers/audio/types.js';
 import { createAudio, createDisplay } from './drivers/factory.js';
+import { FmCapture } from './drivers/fm/capture.js';
 import type { Listenable } from './events.js';
 import { createHttpFetch, type HttpFetch } from './http/client.js';
 import { type ActiveBundle, BundleStore } from './services/content/bundle-store.js';
@@ -257,6 +258,8 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
     };
     // one amplifier for the player and a noticeboard's videos with sound
     const amplifierShare = new GateShare(hw.amplifier);
+    // The health collector is built after the player; its alerts reach it once it exists.
+    let health: HealthCollector | undefined;
     const player = new Player({
       programme: bundles,
       audio: audio.driver,
@@ -273,6 +276,16 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         ...(relayCfg.fallback === 'none' ? {} : { fallback: { kind: 'input', input: relayCfg.fallback } }),
       },
       ...(audio.probeDurationMs ? { probeDurationMs: audio.probeDurationMs } : {}),
+      ...(hw.fm
+        ? {
+            fm: new FmCapture({
+              tuner: hw.fm,
+              logger: log,
+              ...(config.hardware.fm.frequencyMHz ? { homeMHz: config.hardware.fm.frequencyMHz } : {}),
+            }),
+          }
+        : {}),
+      onAlert: (code, message) => health?.reportError(code, message),
     });
     await player.start();
     started('player', player, (p) => p.stop());
@@ -280,7 +293,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
 
     let display: DisplayService | undefined;
     let screenshots: ScreenshotUploader | undefined;
-    const health = new HealthCollector({
+    health = new HealthCollector({
       agentVersion,
       clock,
       dataDir: paths.root,
@@ -358,7 +371,6 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         logger: log,
         ...(shots.everyS ? { everyMs: shots.everyS * 1000 } : {}),
         ...(fetch ? { fetch } : {}),
-        ...(opts.fetch ? { fetch: opts.fetch } : {}),
       });
       screenshots.start();
       started('screenshots', screenshots, (u) => u.stop());
@@ -478,6 +490,25 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
           deviceLabel: () => `${deviceId()}${unit() ? ` (${unit()})` : ''}`,
           clock,
           clockWaiting: () => clock.waiting(),
+          ...(usb
+            ? {
+                importTar: async (file: File) => {
+                  const tmp = join(paths.root, `upload-${Date.now().toString(36)}.tar`);
+                  await writeFileAtomic(tmp, new Uint8Array(await file.arrayBuffer()), 0o600);
+                  try {
+                    const r = await usb.importFile(tmp, `(tải lên) ${file.name}`.slice(0, 200));
+                    return {
+                      ok: r.ok,
+                      text: r.ok
+                        ? `Đã nhập ${r.channel ?? ''} v${r.version ?? '—'} (${file.name}).`
+                        : `Từ chối ${file.name}: ${r.code}: ${r.message ?? ''}`,
+                    };
+                  } finally {
+                    await rm(tmp, { force: true });
+                  }
+                },
+              }
+            : {}),
         },
       });
       await technician.start();

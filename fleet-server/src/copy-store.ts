@@ -2,7 +2,8 @@
  * `loa-fleet-server copy-store --from <store> --to <store>`: moves everything from one store into
  * an empty one and verifies the move by counts and hashes (store/transfer.ts). A store is
  * `lowdb:<data directory>` or `postgres:<postgres://… URL>`. Blobs and keys stay in the data
- * directory, which both stores use. Run it with the server stopped.
+ * directory, which both stores use. Run it with the server stopped. Neither side drops anything
+ * while copying; history older than RETENTION_DAYS is not copied (the source would drop it too).
  */
 import { LoaError } from '@loa/protocol';
 import { createFileStore } from './store/file-store.js';
@@ -18,6 +19,9 @@ export interface CopyStoreOptions {
   out: (line: string) => void;
 }
 
+/** Retention while copying: nothing is dropped on either side (the server applies its own at start). */
+const NO_RETENTION_DAYS = 3650;
+
 function open(spec: string, o: CopyStoreOptions, clock: { day: string | undefined }): Store {
   const [kind, ...rest] = spec.split(':');
   const where = rest.join(':');
@@ -29,11 +33,11 @@ function open(spec: string, o: CopyStoreOptions, clock: { day: string | undefine
     return createFileStore({
       dataDir: where,
       now,
-      retentionDays: o.retentionDays,
+      retentionDays: NO_RETENTION_DAYS,
       registryFlushMs: 50,
       healthFsyncMs: 200,
     });
-  if (kind === 'postgres') return createPgStore({ url: where, now: o.now, retentionDays: o.retentionDays });
+  if (kind === 'postgres') return createPgStore({ url: where, now: o.now, retentionDays: NO_RETENTION_DAYS });
   throw new LoaError('CONFIG_INVALID', `kho "${spec}" không hợp lệ: lowdb:<thư mục> hoặc postgres:<URL>`);
 }
 

@@ -26,6 +26,7 @@ import { registerProcessMetrics } from './process-metrics.js';
 import type { ServerPlugin } from './server-plugin.js';
 import { AuthService } from './services/auth-service.js';
 import { LeaderLock, type Leadership, soleLeader } from './services/leader-lock.js';
+import { PresenceRecorder } from './services/presence-recorder.js';
 import { createFileStore } from './store/file-store.js';
 import { createPgStore } from './store/pg-store.js';
 import type { Store } from './store/ports.js';
@@ -156,6 +157,10 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
       await broker.stop();
     };
     stops.push(stopBroker);
+    // presence for uptime reports: stopped before the broker so the stop mark comes last
+    const presence = new PresenceRecorder({ presence: store.presence, broker, clock, logger });
+    await presence.start();
+    stops.push(() => presence.stop());
 
     const auth = new AuthService({ store, clock, config, logger, metrics });
     metrics.define(METRIC.devicesEnrolled, 'gauge', 'Active enrolled devices (updated at each scrape)');

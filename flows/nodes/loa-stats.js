@@ -1,7 +1,7 @@
 /**
- * loa stats: the server's broadcast report (per unit, day and output: scheduled vs played) for a period,
- * as JSON rows or CSV. The server has no JSON report API yet: this node reads the dashboard's CSV
- * export (/ui/reports.csv) with the API token and turns it into rows.
+ * loa stats: the server's effectiveness report for a period (GET /api/v1/reports/effectiveness):
+ * JSON rows per unit, day and output (planned vs played or displayed) with the whole report beside
+ * them in msg.report, or the report's CSV (format=csv, one row per unit, day and output).
  *   period "yesterday" (nightly), "last-month" (monthly), or msg.from / msg.to (YYYY-MM-DD).
  */
 'use strict';
@@ -104,22 +104,38 @@ module.exports = (RED) => {
           throw new LoaClientError('LOA_INPUT_INVALID', 'định dạng phải là json hoặc csv');
         const api = clientOf(RED, cfg.server);
         this.status({ fill: 'blue', shape: 'dot', text: `${from} → ${to}` });
-        const csv = await api.request(
-          'GET',
-          `/ui/reports.csv?${new URLSearchParams({ from, to, ...(unit ? { unit } : {}) })}`,
-          {
+        const qs = new URLSearchParams({ from, to, ...(unit ? { unit } : {}) });
+        let rows;
+        if (format === 'csv') {
+          qs.set('format', 'csv');
+          const csv = await api.request('GET', `/api/v1/reports/effectiveness?${qs}`, {
             headers: { accept: 'text/csv' },
-          },
-        );
-        if (typeof csv !== 'string' || csv.startsWith('<'))
-          throw new LoaClientError(
-            'LOA_REPORT_UNAVAILABLE',
-            'máy chủ không trả về báo cáo CSV (mã API có quyền xem không?)',
-          );
-        const rows = toRows(csv);
+          });
+          if (typeof csv !== 'string')
+            throw new LoaClientError('LOA_REPORT_UNAVAILABLE', 'máy chủ không trả về báo cáo CSV');
+          rows = toRows(csv);
+          msg.payload = csv;
+        } else {
+          const report = await api.request('GET', `/api/v1/reports/effectiveness?${qs}`);
+          if (!report || !Array.isArray(report.daily))
+            throw new LoaClientError(
+              'LOA_REPORT_UNAVAILABLE',
+              'máy chủ không trả về báo cáo (mã API có quyền xem không?)',
+            );
+          rows = report.daily.map((d) => ({
+            day: d.day,
+            unit: d.unit,
+            name: d.unitName,
+            output: d.outputName,
+            scheduled: d.planned,
+            played: d.done,
+            rate: d.planned ? d.done / d.planned : null,
+          }));
+          msg.report = report;
+          msg.payload = { from, to, unit: unit || null, rows, totals: report.totals };
+        }
         msg.period = { from, to, unit: unit || null };
         msg.filename = `loa-bao-cao-${from}-${to}.${format}`;
-        msg.payload = format === 'csv' ? csv : { from, to, unit: unit || null, rows };
         this.status({ fill: 'green', shape: 'dot', text: `${rows.length} dòng ${from} → ${to}` });
         send(msg);
         done();

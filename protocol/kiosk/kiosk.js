@@ -449,6 +449,13 @@
       return;
     }
     const es = new EventSource(`${API}/events`);
+    // A page left (reload, navigation) may stay in the back/forward cache with its event stream
+    // open: each such stream holds one of the browser's six connections to the kiosk server, and
+    // after a few reloads the page's reports (an overlay painted) waited seconds for a free one.
+    window.addEventListener('pagehide', () => es.close());
+    window.addEventListener('pageshow', (e) => {
+      if (e.persisted) location.reload();
+    });
     es.addEventListener('state', (e) => {
       try {
         apply(JSON.parse(e.data));

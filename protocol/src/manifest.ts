@@ -24,7 +24,7 @@ export const ChannelSchema = z
 /** The three content priorities of Circular 39/2020/TT-BTTTT, lowest to highest. */
 export const PrioritySchema = z.enum(['normal', 'priority', 'emergency']);
 export type Priority = z.infer<typeof PrioritySchema>;
-export const ItemKindSchema = z.enum(['audio', 'image', 'video', 'text', 'stream']);
+export const ItemKindSchema = z.enum(['audio', 'image', 'video', 'text', 'stream', 'fm']);
 export type ItemKind = z.infer<typeof ItemKindSchema>;
 /** BCP 47 language tag, e.g. "vi", "vi-VN", "hmn", "tay", "km". */
 export const LanguageSchema = z
@@ -37,6 +37,35 @@ export const BlobRefSchema = z.strictObject({
   mediaType: z.string().regex(/^[a-z]+\/[a-zA-Z0-9.+-]+$/, 'a media type such as audio/mpeg'),
 });
 export type BlobRef = z.infer<typeof BlobRefSchema>;
+
+/** An FM frequency in MHz, 87.0–108.0 in 10 kHz steps. */
+export const FmFrequencySchema = z
+  .number()
+  .min(87)
+  .max(108)
+  .refine(
+    (v) => Math.abs(v * 100 - Math.round(v * 100)) < 1e-6,
+    'an FM frequency is in 10 kHz steps (e.g. 98.7)',
+  );
+
+/** One step of a live item's fallback chain: the station's FM module, or a cached recording. */
+export const RelayFallbackSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('fm'), frequencyMHz: FmFrequencySchema }),
+  z.strictObject({ type: z.literal('recording'), blob: BlobRefSchema }),
+]);
+export type RelayFallback = z.infer<typeof RelayFallbackSchema>;
+
+/**
+ * How a live item (stream or FM) is relayed: the fallback chain tried in order when the source
+ * fails (after the chain: silence and an alert), how soon to give up on the source, and whether
+ * the loudness is normalised on the fly (default true).
+ */
+export const RelaySchema = z.strictObject({
+  fallback: z.array(RelayFallbackSchema).max(4).optional(),
+  failoverMs: z.number().int().min(500).max(600_000).optional(),
+  normalize: z.boolean().optional(),
+});
+export type Relay = z.infer<typeof RelaySchema>;
 
 export const ItemSchema = z
   .strictObject({
@@ -51,6 +80,14 @@ export const ItemSchema = z
     text: z.string().max(20_000).optional(),
     /** Live stream address (kind "stream"): http(s) or icecast. */
     url: z.url({ protocol: /^https?$/ }).optional(),
+    /** Live stream container (kind "stream"): mp3, aac, ogg (Vorbis/Opus) or hls; saves the station seconds of probing. */
+    format: z.enum(['mp3', 'aac', 'ogg', 'hls']).optional(),
+    /** FM item (kind "fm"): the frequency the station's FM module tunes to, and its level 0–15. */
+    fm: z
+      .strictObject({ frequencyMHz: FmFrequencySchema, level: z.number().int().min(0).max(15).optional() })
+      .optional(),
+    /** Live items (stream, fm): fallback chain, failover time, loudness normalisation. */
+    relay: RelaySchema.optional(),
     /** Duration in milliseconds: play length for audio/video, display time for image/text, cap for stream. */
     durationMs: z
       .number()
@@ -82,6 +119,10 @@ export const ItemSchema = z
       ctx.addIssue({ code: 'custom', message: 'a text item needs text or a blob', path: ['text'] });
     if (item.kind === 'stream' && !item.url)
       ctx.addIssue({ code: 'custom', message: 'a stream item needs a url', path: ['url'] });
+    if (item.kind === 'fm' && !item.fm)
+      ctx.addIssue({ code: 'custom', message: 'an fm item needs fm.frequencyMHz', path: ['fm'] });
+    if (item.relay && item.kind !== 'stream' && item.kind !== 'fm')
+      ctx.addIssue({ code: 'custom', message: 'only stream and fm items have a relay', path: ['relay'] });
   });
 export type Item = z.infer<typeof ItemSchema>;
 
@@ -167,15 +208,15 @@ function refineManifest(m: z.infer<z.ZodObject<typeof manifestShape>>, ctx: z.Re
       ctx.addIssue({ code: 'custom', message: `duplicate item id ${it.id}`, path: ['items', i] });
     ids.add(it.id);
     // One blob, one size: two items naming the same SHA-256 with different sizes are contradictory.
-    if (it.blob) {
-      const known = sizes.get(it.blob.sha256);
-      if (known !== undefined && known !== it.blob.size)
+    for (const blob of itemBlobs(it)) {
+      const known = sizes.get(blob.sha256);
+      if (known !== undefined && known !== blob.size)
         ctx.addIssue({
           code: 'custom',
-          message: `blob ${it.blob.sha256.slice(0, 12)}… is listed with two sizes`,
+          message: `blob ${blob.sha256.slice(0, 12)}… is listed with two sizes`,
           path: ['items', i, 'blob', 'size'],
         });
-      sizes.set(it.blob.sha256, it.blob.size);
+      sizes.set(blob.sha256, blob.size);
     }
   });
   const entryIds = new Set<string>();
@@ -203,16 +244,28 @@ export const ManifestSchema = z
 export type ManifestBody = z.infer<typeof ManifestBodySchema>;
 export type Manifest = z.infer<typeof ManifestSchema>;
 
-/** The signing role each item needs: emergency items need `emergency`, streams `live`, the rest `content`. */
+/** Live items (relays of a stream or of the FM module) need the `live` role. */
+export function isLiveItem(item: Pick<Item, 'kind'>): boolean {
+  return item.kind === 'stream' || item.kind === 'fm';
+}
+
+/** The signing role each item needs: emergency items need `emergency`, streams and FM `live`, the rest `content`. */
 export function roleForItem(item: Pick<Item, 'priority' | 'kind'>): 'content' | 'emergency' | 'live' {
   if (item.priority === 'emergency') return 'emergency';
-  if (item.kind === 'stream') return 'live';
+  if (isLiveItem(item)) return 'live';
   return 'content';
+}
+
+/** The blobs an item needs on the station: its content and its fallback recordings. */
+export function itemBlobs(item: Pick<Item, 'blob' | 'relay'>): BlobRef[] {
+  const out: BlobRef[] = item.blob ? [item.blob] : [];
+  for (const f of item.relay?.fallback ?? []) if (f.type === 'recording') out.push(f.blob);
+  return out;
 }
 
 /** Distinct blobs referenced by a manifest. */
 export function manifestBlobs(m: Pick<ManifestBody, 'items'>): BlobRef[] {
   const out = new Map<string, BlobRef>();
-  for (const it of m.items) if (it.blob && !out.has(it.blob.sha256)) out.set(it.blob.sha256, it.blob);
+  for (const it of m.items) for (const b of itemBlobs(it)) if (!out.has(b.sha256)) out.set(b.sha256, b);
   return [...out.values()];
 }

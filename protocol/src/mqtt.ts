@@ -124,6 +124,9 @@ export const HealthSchema = z.strictObject({
       since: InstantSchema,
       momentaryLufs: z.number().min(-200).max(20).optional(),
       peakDbfs: z.number().min(-200).max(20).optional(),
+      /** Live relays: the source on air now (stream, fm, recording, silence) and why it was taken. */
+      source: z.string().max(16).optional(),
+      sourceReason: z.string().max(200).optional(),
     })
     .nullable(),
   volume: z.number().int().min(0).max(100).optional(),

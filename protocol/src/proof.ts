@@ -58,6 +58,20 @@ const proofShape = {
   loudnessLufs: z.number().min(-200).max(20).optional(),
   peakDbfs: z.number().min(-200).max(20).optional(),
   relays: RelayStateSchema,
+  /**
+   * Live relays: every switch of source while the item played (to the fallback and back), with
+   * the instant and the reason, e.g. {to: "fm", reason: "the stream ended early"}.
+   */
+  switches: z
+    .array(
+      z.strictObject({
+        at: InstantSchema,
+        to: z.enum(['stream', 'fm', 'line', 'recording', 'silence']),
+        reason: z.string().max(200),
+      }),
+    )
+    .max(32)
+    .optional(),
   clockTrusted: z.boolean(),
   /** When the agent wrote the event (its own clock). */
   at: InstantSchema,

@@ -2,7 +2,8 @@
  * A USB stick with no shell: a running station (sim audio, offline, trust policy from an earlier
  * enrolment) watches its USB mount root. A tampered bundle tar dropped there is refused and
  * reported (health usbImport + lastError, a long low tone); a good one is imported and plays,
- * with a short high tone as the technician's confirmation.
+ * with a short high tone as the technician's confirmation. The technician page takes an upload
+ * of the same tar and reports its result.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { packBundle } from '@loa/protocol/fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../agent/src/config.js';
 import type { SimAudioDriver } from '../../agent/src/drivers/audio/sim.js';
+import { hashPassword } from '../../agent/src/http/password.js';
 import { startAgent } from '../../agent/src/main.js';
 import { TrustStore } from '../../agent/src/services/content/trust-store.js';
 import { ensureDir } from '../../agent/src/services/system/data-dir.js';
@@ -35,6 +37,12 @@ describe('USB stick import while the station runs', () => {
         hardware: { gpio: { driver: 'sim' }, amplifier: { pin: 17, warmupMs: 10 } },
         audio: { driver: 'sim', output: { type: 'null' } },
         usb: { dir: usb, pollS: 0.2 },
+        technician: {
+          enabled: true,
+          listen: '127.0.0.1',
+          port: 0,
+          passwordHash: await hashPassword('ky-thuat-vien-1'),
+        },
       },
       dir,
     );
@@ -96,6 +104,22 @@ describe('USB stick import while the station runs', () => {
         20_000,
       );
       expect(audio.history.some((s) => s.input.kind === 'file')).toBe(true);
+
+      // the technician page takes the same tar as an upload: refused when tampered, reported
+      const base = `http://127.0.0.1:${rt.technician?.port}`;
+      const login = await fetch(`${base}/login`, {
+        method: 'POST',
+        body: new URLSearchParams({ password: 'ky-thuat-vien-1' }),
+        redirect: 'manual',
+      });
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+      const form = new FormData();
+      form.set('bundle', new File([tampered], 'tin-sua.tar'));
+      const page = await fetch(`${base}/import`, { method: 'POST', body: form, headers: { cookie } });
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain('Từ chối tin-sua.tar: BLOB_HASH_MISMATCH');
+      expect((await rt.health.collect()).usbImport).toMatchObject({ ok: false, code: 'BLOB_HASH_MISMATCH' });
     } finally {
       await rt.stop();
     }

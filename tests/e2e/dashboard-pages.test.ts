@@ -304,6 +304,9 @@ describe('every page, desktop and phone', () => {
     const audit = (await page.locator('main').textContent()) ?? '';
     for (const label of ['Lưu trữ nội dung', 'Xoá nội dung', 'Thu hồi mã kết nạp', 'Thu hồi thiết bị'])
       expect(audit).toContain(label);
+    // what was undone, by name: the deleted content's title, the code as a code
+    expect(audit).toContain(`Nội dung: ${title}`);
+    expect(audit).toContain('Mã kết nạp:');
     await page.screenshot({ path: join(ART, 'undo-audit.png'), fullPage: true });
     await ctx.close();
   }, 180_000);

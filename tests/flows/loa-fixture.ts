@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { CapRecord } from '../../fleet-server/src/domain/cap/intake.js';
 import { dashboardPlugin } from '../../fleet-server/src/plugins/dashboard.js';
 import { type IntegrationsPlugin, integrationsPlugin } from '../../fleet-server/src/plugins/integrations.js';
+import { reportsPlugin } from '../../fleet-server/src/plugins/reports.js';
 import { type Harness, startHarness, type TestUser } from '../fleet-server/publish/harness.js';
 
 export const require = createRequire(import.meta.url);
@@ -34,7 +35,8 @@ export async function startLoa(opts: { offlineMinutes?: number } = {}): Promise<
     // made anew at each (re)start, after the content plugin: integrations, then the dashboard
     plugins: (content) => {
       integrations = integrationsPlugin({ content });
-      return [integrations, dashboardPlugin({ content })];
+      const reports = reportsPlugin();
+      return [integrations, reports, dashboardPlugin({ content, reports })];
     },
     alertRules: { offlineMinutes: opts.offlineMinutes ?? 1 },
   });

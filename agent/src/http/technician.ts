@@ -21,6 +21,8 @@ export interface TechnicianDeps {
   clock: Clock;
   /** While the clock is not trusted: what it waits for (sources tried), in Vietnamese. */
   clockWaiting?: () => string | undefined;
+  /** Imports an uploaded bundle tar (saved to a file first); absent: no upload form. */
+  importTar?: (file: File) => Promise<{ ok: boolean; text: string }>;
   /** The peer address of a request (from the node server); tests inject it. */
   remoteAddress: (c: Context) => string | undefined;
 }
@@ -106,7 +108,8 @@ ${row('Cửa tủ', h.inputs.door === 'open' ? '<span class="bad">mở</span>' :
 ${row('Lỗi khuếch đại', yesNo(h.inputs.ampFault, '<span class="bad">có lỗi</span>', 'bình thường'))}
 </table>
 <form method="post" action="relay-test" style="display:inline"><button>Thử rơ-le (5 giây)</button></form>
-<form method="post" action="test-tone" style="display:inline"><button>Phát âm thử 1 kHz (5 giây)</button></form></section>
+<form method="post" action="test-tone" style="display:inline"><button>Phát âm thử 1 kHz (5 giây)</button></form>
+<form method="post" action="import" enctype="multipart/form-data"><label>Nạp tệp bản tin (.tar, như trên USB) <input type="file" name="bundle" accept=".tar"></label> <button>Nạp</button></form></section>
 <section><h2>Modem 4G</h2><table>
 ${m ? `${row('Tín hiệu', m.rssiDbm === null ? '—' : `${m.rssiDbm} dBm`)}${row('Nhà mạng', esc(m.operator))}${row('Đăng ký mạng', esc(m.registration))}${row('ICCID', esc(m.iccid))}` : row('Modem', 'không có hoặc chưa đọc được')}
 </table></section>
@@ -121,6 +124,9 @@ ${proofs
   .join('')}</table></section>
 <section><h2>Nhật ký</h2><pre>${esc(logs.slice(-100).join('\n'))}</pre></section>`;
 }
+
+/** Largest bundle tar the page takes (the body is held in memory while it is parsed). */
+const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
 
 export function createTechnicianApp(deps: TechnicianDeps): Hono {
   const app = new Hono();
@@ -220,6 +226,16 @@ export function createTechnicianApp(deps: TechnicianDeps): Hono {
     } catch (e) {
       return render(c, `Thử rơ-le thất bại: ${(e as Error).message}`);
     }
+  });
+  app.post('/import', async (c) => {
+    if (!deps.importTar) return render(c, 'Trạm này không nhận tệp tải lên.');
+    const declared = Number(c.req.header('content-length') ?? '0');
+    if (declared > MAX_UPLOAD_BYTES) return render(c, `Tệp lớn hơn ${MAX_UPLOAD_BYTES / 1048576} MB.`);
+    const form = await c.req.parseBody();
+    const file = form.bundle;
+    if (!(file instanceof File) || file.size === 0) return render(c, 'Chưa chọn tệp .tar.');
+    const r = await deps.importTar(file);
+    return render(c, r.text);
   });
   app.post('/test-tone', async (c) => {
     try {

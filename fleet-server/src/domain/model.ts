@@ -414,3 +414,25 @@ export const PushSubscriptionRecordSchema = z.object({
   failedAt: Instant.optional(),
 });
 export type PushSubscriptionRecord = z.infer<typeof PushSubscriptionRecordSchema>;
+// ---------------------------------------------------------------- presence (uptime)
+/**
+ * One line of the presence stream: a device's MQTT connection opening or closing, or the server's
+ * own life (start, a periodic "alive" mark, a clean stop), so that uptime can tell a station's
+ * outage from the server's.
+ */
+export const PresenceEventSchema = z.enum([
+  'connect',
+  'disconnect',
+  'server-start',
+  'server-alive',
+  'server-stop',
+]);
+export type PresenceEvent = z.infer<typeof PresenceEventSchema>;
+export const PresenceEntrySchema = z.object({
+  /** When the server saw it. */
+  at: Instant,
+  event: PresenceEventSchema,
+  /** The device (connect/disconnect only). */
+  deviceId: z.string().optional(),
+});
+export type PresenceEntry = z.infer<typeof PresenceEntrySchema>;

@@ -23,6 +23,7 @@ export const PERMISSIONS = [
   'trust.manage',
   'token.manage',
   'feedback.manage',
+  'register.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -38,8 +39,9 @@ const ROLE_PERMISSIONS: Record<UserRole, readonly Permission[]> = {
     'emergency.send',
     'token.manage',
     'feedback.manage',
+    'register.manage',
   ],
-  technician: ['read', 'enrol.manage', 'device.approve', 'token.manage'],
+  technician: ['read', 'enrol.manage', 'device.approve', 'token.manage', 'register.manage'],
   viewer: ['read'],
 };
 

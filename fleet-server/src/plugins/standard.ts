@@ -8,6 +8,7 @@ import { type ContentServicesOptions, contentPlugin } from './content.js';
 import { type DashboardPluginOptions, dashboardPlugin } from './dashboard.js';
 import { integrationsPlugin } from './integrations.js';
 import { releasesPlugin } from './releases.js';
+import { reportsPlugin } from './reports.js';
 
 export interface StandardPluginsOptions {
   content?: ContentServicesOptions;
@@ -17,11 +18,13 @@ export interface StandardPluginsOptions {
 
 export function standardPlugins(options: StandardPluginsOptions = {}): ServerPlugin[] {
   const content = contentPlugin(options.content);
+  const reports = reportsPlugin();
   return [
     content,
     integrationsPlugin({ content }),
     releasesPlugin({ content }),
-    dashboardPlugin({ ...options.dashboard, content }),
+    reports,
+    dashboardPlugin({ ...options.dashboard, content, reports }),
     citizensPlugin({ ...options.citizens, content }),
   ];
 }

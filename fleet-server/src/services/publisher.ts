@@ -6,6 +6,7 @@
 import {
   checkSignatures,
   documentDigest,
+  itemBlobs,
   LoaError,
   type Manifest,
   ManifestSchema,
@@ -24,6 +25,7 @@ import {
   type BundleDraft,
   type ContentLike,
   composeManifest,
+  draftContentIds,
   targetUnits,
 } from '../domain/bundle-compose.js';
 import type { BundleRecord, ContentRecord, RolloutRecord } from '../domain/model.js';
@@ -124,8 +126,8 @@ export class Publisher {
   /** Content outside the actor's scope is treated as absent (CONTENT_NOT_FOUND): no reuse by id. */
   async #compose(draft: BundleDraft, version: number, actor: AuditActor, id?: string) {
     const content = new Map<string, ContentLike>();
-    for (const it of draft.items) {
-      const c = await this.#d.store.content.get(it.content);
+    for (const id of draftContentIds(draft)) {
+      const c = await this.#d.store.content.get(id);
       if (c && inScope(actor, c.unit)) content.set(c.id, contentLike(c));
     }
     return composeManifest(draft, content, { version, now: new Date(this.#d.now()), ...(id ? { id } : {}) });
@@ -321,12 +323,13 @@ export class Publisher {
     const trust = this.#d.trust.require();
     verifyManifest(b.manifest, { trust, now: new Date(this.#d.now()) });
     for (const it of b.manifest.items) {
-      if (!it.blob) continue;
-      const s = await this.#d.blobs.stat(it.blob.sha256);
-      if (!s)
-        throw new LoaError('BLOB_MISSING', `Thiếu tệp ${it.blob.sha256.slice(0, 12)}… của mục "${it.id}"`);
-      if (s.size !== it.blob.size)
-        throw new LoaError('BLOB_SIZE_MISMATCH', `Tệp của mục "${it.id}" sai kích thước`);
+      for (const blob of itemBlobs(it)) {
+        const s = await this.#d.blobs.stat(blob.sha256);
+        if (!s)
+          throw new LoaError('BLOB_MISSING', `Thiếu tệp ${blob.sha256.slice(0, 12)}… của mục "${it.id}"`);
+        if (s.size !== blob.size)
+          throw new LoaError('BLOB_SIZE_MISMATCH', `Tệp của mục "${it.id}" sai kích thước`);
+      }
     }
     const newer = await this.#d.store.bundles.list(
       (x) => x.channel === b.channel && x.state === 'published' && x.version >= b.version,

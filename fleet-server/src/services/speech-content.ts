@@ -7,6 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ContentRecord } from '../domain/model.js';
+import { expandForSpeech } from '../domain/speech-text.js';
 import type { BlobStore } from './blob-store.js';
 import type { Actor, ContentService, TextContent } from './content-service.js';
 import type { Transcoder } from './transcoder.js';
@@ -19,7 +20,9 @@ export async function speakText(
 ): Promise<ContentRecord> {
   const wav = d.blobs.tempPath('.wav');
   try {
-    await d.transcoder.synthesize(input.text, wav, input.lang.split('-')[0]);
+    // Vietnamese text is read the Vietnamese way: dates, numbers, abbreviations (speech-text.ts).
+    const lang = input.lang.split('-')[0];
+    await d.transcoder.synthesize(lang === 'vi' ? expandForSpeech(input.text) : input.text, wav, lang);
     const body = Readable.toWeb(createReadStream(wav)) as ReadableStream<Uint8Array>;
     return await d.content.upload(
       body,

@@ -1,6 +1,6 @@
 /**
  * The embedded store: lowdb registry (registry.json) + append-only segments
- * (health/, proofs/, audit/) under one data directory.
+ * (health/, proofs/, presence/, audit/) under one data directory.
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { JsonFileCollection } from './lowdb/json-file-collection.js';
 import { Registry } from './lowdb/registry.js';
 import type { Store, StoreStats } from './ports.js';
 import type { SegmentLogOptions } from './segments/segment-log.js';
-import { FileAuditLog, FileHealthStream, FileProofStream } from './segments/streams.js';
+import { FileAuditLog, FileHealthStream, FilePresenceStream, FileProofStream } from './segments/streams.js';
 
 export interface FileStoreOptions {
   dataDir: string;
@@ -44,6 +44,12 @@ export function createFileStore(o: FileStoreOptions): Store {
   });
   const health = new FileHealthStream({ ...seg('health', o.healthFsyncMs), replayDaysWithoutSnapshot: 2 });
   const proofs = new FileProofStream(seg('proofs', o.healthFsyncMs));
+  // presence feeds yearly uptime reports: kept as long as the audit log
+  const presence = new FilePresenceStream({
+    ...seg('presence', o.healthFsyncMs),
+    retentionDays: Math.max(o.retentionDays, 366),
+    replayDaysWithoutSnapshot: 1,
+  });
   // audit is kept longer than telemetry: at least a year
   const audit = new FileAuditLog(
     { ...seg('audit', o.healthFsyncMs), retentionDays: Math.max(o.retentionDays, 366) },
@@ -97,6 +103,12 @@ export function createFileStore(o: FileStoreOptions): Store {
     get alerts() {
       return registry.alerts;
     },
+    get register() {
+      return registry.register;
+    },
+    get periodicReports() {
+      return registry.periodicReports;
+    },
     get trust() {
       return registry.trust;
     },
@@ -113,22 +125,25 @@ export function createFileStore(o: FileStoreOptions): Store {
     audit,
     health,
     proofs,
+    presence,
     async start() {
       await fsp.mkdir(o.dataDir, { recursive: true, mode: 0o700 });
       await registry.start();
       await webhooks.start();
       await health.start();
       await proofs.start();
+      await presence.start();
       await audit.start();
       started = true;
     },
     async flush() {
-      await Promise.all([registry.flush(), health.flush(), proofs.flush(), audit.flush()]);
+      await Promise.all([registry.flush(), health.flush(), proofs.flush(), presence.flush(), audit.flush()]);
     },
     async stop() {
       if (!started) return;
       started = false;
       await audit.stop();
+      await presence.stop();
       await proofs.stop();
       await health.stop();
       await registry.stop();
@@ -140,7 +155,11 @@ export function createFileStore(o: FileStoreOptions): Store {
         registryBytesWritten: r.bytes,
         healthAppended: health.log.linesWritten,
         proofsAppended: proofs.log.linesWritten,
-        segmentBytesWritten: health.log.bytesWritten + proofs.log.bytesWritten + audit.log.bytesWritten,
+        segmentBytesWritten:
+          health.log.bytesWritten +
+          proofs.log.bytesWritten +
+          presence.log.bytesWritten +
+          audit.log.bytesWritten,
       };
     },
   };

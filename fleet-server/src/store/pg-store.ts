@@ -15,6 +15,8 @@ import type {
   WebhookRecord,
   ZoneRecord,
 } from '../domain/model.js';
+import type { RegisterEntry } from '../domain/register.js';
+import type { PeriodicReport } from '../domain/reports/periodic.js';
 import type { Store, StoreStats } from './ports.js';
 import { PgCollection } from './postgres/collection.js';
 import type { DayPartitionsOptions } from './postgres/day-stream.js';
@@ -31,7 +33,7 @@ import {
   PgUnits,
   PgUsers,
 } from './postgres/registry.js';
-import { PgAuditLog, PgHealthStream, PgProofStream } from './postgres/streams.js';
+import { PgAuditLog, PgHealthStream, PgPresenceStream, PgProofStream } from './postgres/streams.js';
 
 export interface PgStoreOptions {
   /** postgres://user@host:port/database */
@@ -70,6 +72,8 @@ export function createPgStore(o: PgStoreOptions): PgStore {
   const audit = new PgAuditLog(db, { ...part, retentionDays: Math.max(o.retentionDays, 366) }, () =>
     new Date(o.now()).toISOString(),
   );
+  // presence feeds yearly uptime reports: kept as long as the audit log
+  const presence = new PgPresenceStream(db, { ...part, retentionDays: Math.max(o.retentionDays, 366) });
   let timer: NodeJS.Timeout | undefined;
   let started = false;
   return {
@@ -108,7 +112,18 @@ export function createPgStore(o: PgStoreOptions): PgStore {
       entity: 'PUSH_SUBSCRIPTION',
       idOf: (r) => r.id,
     }),
+    register: new PgCollection<RegisterEntry>(db, {
+      table: 'register',
+      entity: 'REGISTER',
+      idOf: (r) => r.id,
+    }),
+    periodicReports: new PgCollection<PeriodicReport>(db, {
+      table: 'periodic_reports',
+      entity: 'REPORT',
+      idOf: (r) => r.id,
+    }),
     audit,
+    presence,
     health,
     proofs,
     async start() {
@@ -116,8 +131,9 @@ export function createPgStore(o: PgStoreOptions): PgStore {
       await health.start();
       await proofs.start();
       await audit.start();
+      await presence.start();
       timer = setInterval(() => {
-        for (const s of [health, proofs, audit]) void s.partitions.retention().catch(onError);
+        for (const s of [health, proofs, audit, presence]) void s.partitions.retention().catch(onError);
       }, o.retentionEveryMs ?? 3600_000);
       timer.unref();
       started = true;

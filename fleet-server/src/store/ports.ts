@@ -22,6 +22,7 @@ import type {
   GroupRecord,
   HealthEntry,
   Instant,
+  PresenceEntry,
   ProofEntry,
   PushSubscriptionRecord,
   RatingRecord,
@@ -34,6 +35,8 @@ import type {
   WebhookRecord,
   ZoneRecord,
 } from '../domain/model.js';
+import type { RegisterEntry } from '../domain/register.js';
+import type { PeriodicReport } from '../domain/reports/periodic.js';
 
 // ---------------------------------------------------------------- repository interfaces
 /**
@@ -172,6 +175,17 @@ export interface ProofStream {
   query(q: StreamQuery): Promise<ProofEntry[]>;
 }
 
+/**
+ * Connection events of devices and the server's own start/alive/stop marks, in time order (uptime
+ * is measured from them). Appends are buffered like health (a second may be lost on power loss; the
+ * next start mark bounds the gap).
+ */
+export interface PresenceStream {
+  append(entry: PresenceEntry): Promise<void>;
+  /** Entries with `at` inside [from, to] (inclusive), in append order; `limit` as in StreamQuery. */
+  query(q: StreamQuery): Promise<PresenceEntry[]>;
+}
+
 /** Everything the server stores. */
 export interface Store {
   units: UnitRepository;
@@ -187,6 +201,10 @@ export interface Store {
   bundles: BundleRepository;
   rollouts: RolloutRepository;
   alerts: Repository<AlertRecord>;
+  /** The station register (clusters and noticeboards, legacy equipment included). */
+  register: Repository<RegisterEntry>;
+  /** Periodic reports issued (their files are archived beside the store). */
+  periodicReports: Repository<PeriodicReport>;
   trust: TrustRepository;
   /** Outgoing webhook subscriptions (embedded: webhooks.json beside the registry). */
   webhooks: Repository<WebhookRecord>;
@@ -197,6 +215,7 @@ export interface Store {
   audit: AuditLog;
   health: HealthStream;
   proofs: ProofStream;
+  presence: PresenceStream;
   /** Opens files and rebuilds in-memory state. */
   start(): Promise<void>;
   /** Writes pending changes now (fsync'd). */

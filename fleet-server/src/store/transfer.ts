@@ -28,7 +28,20 @@ export const REGISTRY_COLLECTIONS = [
   'bundles',
   'alerts',
   'webhooks',
+  'feedback',
+  'ratings',
+  'pushSubscriptions',
+  'register',
+  'periodicReports',
 ] as const satisfies readonly (keyof Store)[];
+
+/** Every keyed collection of the Store (a collection added to the ports and not listed above fails to compile here). */
+type StoreCollections = {
+  [K in keyof Store]: Store[K] extends Repository<infer _T, string> ? K : never;
+}[keyof Store];
+type NotCopied = Exclude<StoreCollections, (typeof REGISTRY_COLLECTIONS)[number]>;
+const everyCollectionCopied: [NotCopied] extends [never] ? true : NotCopied = true;
+void everyCollectionCopied;
 
 export interface TransferOptions {
   /** Days of health and proofs to move, back from `now` (the source's retention). */
@@ -45,6 +58,8 @@ export interface Digest {
 }
 
 const DAY = 86_400_000;
+/** Presence is kept at least this long (store/file-store.ts, store/pg-store.ts). */
+const PRESENCE_DAYS = 366;
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const idOf = (r: object): string => {
   const x = r as Record<string, unknown>;
@@ -104,6 +119,14 @@ export async function copyStore(from: Store, to: Store, o: TransferOptions): Pro
     for (let i = 0; i < proofs.length; i += batch) await to.proofs.appendMany(proofs.slice(i, i + batch));
     await to.flush();
   }
+  // presence is kept a year at least (uptime reports), longer than health and proofs
+  for (const day of days({ ...o, days: Math.max(o.days, PRESENCE_DAYS) })) {
+    const presence = await streamDay((q) => from.presence.query(q), day);
+    if (presence.length === 0) continue;
+    o.onDay?.(day);
+    for (const e of presence) await to.presence.append(e);
+  }
+  await to.flush();
   const audit = await allAudit(from);
   let day = '';
   let chunk: AuditEntry[] = [];
@@ -165,6 +188,10 @@ export async function storeDigest(s: Store, o: Pick<TransferOptions, 'days' | 'n
   }
   out.health = he.done();
   out.proofs = pr.done();
+  const pe = new Hasher();
+  for (const day of days({ ...o, days: Math.max(o.days, PRESENCE_DAYS) }))
+    for (const e of await streamDay((q) => s.presence.query(q), day)) pe.add(e);
+  out.presence = pe.done();
   const au = new Hasher();
   for (const e of await allAudit(s)) au.add(e);
   out.audit = au.done();

@@ -29,7 +29,7 @@ export function mediaTypeForPath(path: string): string | undefined {
 }
 
 /** The item kind that plays a media type: audio, image, video or text. */
-export function kindForMediaType(mediaType: string): Exclude<ItemKind, 'stream'> | undefined {
+export function kindForMediaType(mediaType: string): Exclude<ItemKind, 'stream' | 'fm'> | undefined {
   const top = mediaType.split('/')[0];
   if (top === 'audio' || top === 'image' || top === 'video') return top;
   if (top === 'text') return 'text';

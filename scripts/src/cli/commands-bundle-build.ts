@@ -24,8 +24,8 @@ export const bundleBuild: CommandSpec = {
     vi: 'tạo thư mục gói nội dung chưa ký từ các tệp âm thanh, hình ảnh, video, văn bản',
     en: 'build an unsigned bundle directory from audio, image, video and text files',
   },
-  args: 'FILE...',
-  minArgs: 1,
+  args: '[FILE...]',
+  minArgs: 0,
   maxArgs: 1000,
   options: {
     out: {
@@ -106,6 +106,58 @@ export const bundleBuild: CommandSpec = {
       help: { vi: 'múi giờ của lịch (mặc định +07:00)', en: 'schedule UTC offset (default +07:00)' },
     },
     description: { type: 'string', value: 'TEXT', help: { vi: 'mô tả gói', en: 'bundle description' } },
+    stream: {
+      type: 'string',
+      multiple: true,
+      value: 'URL',
+      help: {
+        vi: 'mục tiếp sóng luồng trực tiếp (Icecast/HTTP MP3, Opus, HLS); cần khóa vai trò live',
+        en: 'live stream relay item (Icecast/HTTP MP3, Opus, HLS); needs a live-role key',
+      },
+    },
+    'stream-format': {
+      type: 'string',
+      value: 'F',
+      help: { vi: 'định dạng luồng: mp3 | aac | ogg | hls', en: 'stream container: mp3 | aac | ogg | hls' },
+    },
+    fm: {
+      type: 'string',
+      multiple: true,
+      value: 'MHZ',
+      help: {
+        vi: 'mục tiếp sóng FM qua mô-đun FM của đài, ví dụ 98.7',
+        en: "FM relay item through the station's FM module, e.g. 98.7",
+      },
+    },
+    'fm-level': {
+      type: 'string',
+      value: 'N',
+      help: { vi: 'mức âm lượng mô-đun FM 0–15', en: 'FM module level 0–15' },
+    },
+    'live-minutes': {
+      type: 'string',
+      value: 'N',
+      help: {
+        vi: 'thời lượng mục tiếp sóng, phút (hết giờ là dừng, kể cả khi nguồn còn phát)',
+        en: 'length of relay items in minutes (they end on time even if the source runs over)',
+      },
+    },
+    'fallback-fm': {
+      type: 'string',
+      value: 'MHZ',
+      help: {
+        vi: 'dự phòng khi luồng lỗi: tần số FM',
+        en: 'fallback when the stream fails: an FM frequency',
+      },
+    },
+    'fallback-file': {
+      type: 'string',
+      value: 'FILE',
+      help: {
+        vi: 'dự phòng tiếp theo: bản ghi âm lưu sẵn trên đài',
+        en: 'next fallback: a recording cached on the station',
+      },
+    },
     'display-seconds': {
       type: 'string',
       value: 'N',
@@ -139,6 +191,7 @@ export const bundleBuild: CommandSpec = {
     'loa bundle build --out bundles/sang --channel main --version 7 --target 08/02500 --schedule lich.json ban-tin-sang.mp3',
     'loa bundle build --out bundles/bao --channel canh-bao --version 1 --priority emergency --target 08 --title "Cảnh báo lũ" lu.mp3',
     'loa bundle build --out bundles/bang-tin --channel bang-tin --version 3 --target 08/02503 --display-seconds 20 --issuer "UBND xã Tân Trào" --dated 2026-12-07 --title "Lịch tiêm chủng" lich-tiem.txt anh.png',
+    'loa bundle build --out bundles/vov --channel tiep-song --version 3 --target 08/02500 --schedule lich.json --stream http://radio.example/vov1.mp3 --stream-format mp3 --live-minutes 30 --fallback-fm 96.5 --fallback-file ban-tin-du-phong.mp3',
   ],
   async run({ values, positionals, io }) {
     const cmd = 'bundle build';
@@ -247,9 +300,41 @@ export const bundleBuild: CommandSpec = {
     const schedule = sched.schedule?.map((e) =>
       typeof e === 'object' && e && !('items' in e) ? { ...e, items: ids } : e,
     );
+    const live = liveItems(io, values, cmd, priority, str(values, 'lang') ?? 'vi', title);
+    if (files.length === 0 && live.items.length === 0)
+      throw usage(
+        io,
+        cmd,
+        tr(io, {
+          vi: 'cần ít nhất một tệp, --stream hoặc --fm',
+          en: 'expected at least one file, --stream or --fm',
+        }),
+      );
+    const fallbackFile = str(values, 'fallback-file');
+    const fallbackPath = fallbackFile ? resolve(io.cwd, fallbackFile) : undefined;
+    const fallbackType = fallbackPath ? mediaTypeForPath(fallbackPath) : undefined;
+    if (fallbackPath && (!fallbackType || kindForMediaType(fallbackType) !== 'audio'))
+      throw usage(
+        io,
+        cmd,
+        tr(io, {
+          vi: `--fallback-file phải là tệp âm thanh: ${fallbackFile}`,
+          en: `--fallback-file must be an audio file: ${fallbackFile}`,
+        }),
+      );
+    if (fallbackPath && !(await stat(fallbackPath).catch(() => undefined))?.isFile())
+      throw new LoaError(
+        'FILE_UNREADABLE',
+        tr(io, { vi: `không đọc được tệp ${fallbackFile}`, en: `cannot read ${fallbackFile}` }),
+      );
+    const liveIds = new Set(live.items.map((it) => it.id));
+    const allIds = [...ids, ...live.items.map((it) => it.id)];
+    const scheduleAll = sched.schedule?.map((e) =>
+      typeof e === 'object' && e && !('items' in e) ? { ...e, items: allIds } : e,
+    );
     const out = str(values, 'out') as string;
     const manifest = await buildBundleDir(resolve(io.cwd, out), {
-      files,
+      files: fallbackPath ? [...files, fallbackPath] : files,
       manifest: (blobs) => ({
         type: 'loa-bundle',
         format: BUNDLE_FORMAT,
@@ -260,11 +345,25 @@ export const bundleBuild: CommandSpec = {
         expires: expires.toISOString(),
         utcOffset: offset,
         targets: targets.map((unit) => ({ unit })),
-        items: items.map((it, i) => ({
-          ...it,
-          blob: { sha256: blobs[i]?.sha256, size: blobs[i]?.size, mediaType: kinds[i]?.mediaType },
-        })),
-        ...(schedule ? { schedule } : {}),
+        items: [
+          ...items.map((it, i) => ({
+            ...it,
+            blob: { sha256: blobs[i]?.sha256, size: blobs[i]?.size, mediaType: kinds[i]?.mediaType },
+          })),
+          ...live.items.map((it) => {
+            const fallback: unknown[] = [];
+            if (it.kind === 'stream' && live.fallbackFm !== undefined)
+              fallback.push({ type: 'fm', frequencyMHz: live.fallbackFm });
+            const rec = fallbackPath ? blobs[files.length] : undefined;
+            if (rec)
+              fallback.push({
+                type: 'recording',
+                blob: { sha256: rec.sha256, size: rec.size, mediaType: fallbackType },
+              });
+            return fallback.length ? { ...it, relay: { fallback } } : it;
+          }),
+        ],
+        ...(scheduleAll && liveIds.size ? { schedule: scheduleAll } : schedule ? { schedule } : {}),
         ...(sched.quietHours ? { quietHours: sched.quietHours } : {}),
         ...(str(values, 'description') ? { description: str(values, 'description') } : {}),
       }),
@@ -304,6 +403,85 @@ async function readBulletin(path: string, shown: string, io: Io): Promise<string
       }),
     );
   return text;
+}
+
+interface LiveItem {
+  id: string;
+  title: string;
+  kind: 'stream' | 'fm';
+  priority: string;
+  lang: string;
+  url?: string;
+  format?: string;
+  fm?: { frequencyMHz: number; level?: number };
+  durationMs?: number;
+}
+
+function frequency(io: Io, cmd: string, opt: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d{2,3}(\.\d{1,2})?$/.test(v) || !(n >= 87 && n <= 108))
+    throw usage(
+      io,
+      cmd,
+      tr(io, {
+        vi: `--${opt} "${v}": cần tần số FM 87–108 MHz, ví dụ 98.7`,
+        en: `--${opt} "${v}": expected an FM frequency 87–108 MHz, e.g. 98.7`,
+      }),
+    );
+  return n;
+}
+
+/** Relay items from --stream and --fm, with the fallback FM of --fallback-fm. */
+function liveItems(
+  io: Io,
+  values: Values,
+  cmd: string,
+  priority: string,
+  lang: string,
+  title: string | undefined,
+): { items: LiveItem[]; fallbackFm?: number } {
+  const minutes = integer(io, values, 'live-minutes', cmd);
+  if (minutes !== undefined && (minutes < 1 || minutes > 1440))
+    throw usage(io, cmd, tr(io, { vi: '--live-minutes từ 1 đến 1440', en: '--live-minutes is 1 to 1440' }));
+  const format = str(values, 'stream-format');
+  if (format !== undefined && !['mp3', 'aac', 'ogg', 'hls'].includes(format))
+    throw usage(io, cmd, `--stream-format: mp3 | aac | ogg | hls ("${format}")`);
+  const level = integer(io, values, 'fm-level', cmd);
+  if (level !== undefined && (level < 0 || level > 15))
+    throw usage(io, cmd, tr(io, { vi: '--fm-level từ 0 đến 15', en: '--fm-level is 0 to 15' }));
+  const base = { priority, lang, ...(minutes !== undefined ? { durationMs: minutes * 60_000 } : {}) };
+  const items: LiveItem[] = [];
+  list(values, 'stream').forEach((url, i, all) => {
+    if (!/^https?:\/\/[^\s]+$/.test(url))
+      throw usage(
+        io,
+        cmd,
+        tr(io, {
+          vi: `--stream "${url}": cần địa chỉ http(s)`,
+          en: `--stream "${url}": expected an http(s) URL`,
+        }),
+      );
+    items.push({
+      ...base,
+      id: all.length > 1 ? `stream-${i + 1}` : 'stream',
+      title: title ?? `Tiếp sóng ${new URL(url).host}`,
+      kind: 'stream',
+      url,
+      ...(format ? { format } : {}),
+    });
+  });
+  for (const v of list(values, 'fm')) {
+    const mhz = frequency(io, cmd, 'fm', v);
+    items.push({
+      ...base,
+      id: `fm-${v.replace('.', '-')}`,
+      title: title ?? `Tiếp sóng FM ${mhz.toFixed(1)} MHz`,
+      kind: 'fm',
+      fm: { frequencyMHz: mhz, ...(level !== undefined ? { level } : {}) },
+    });
+  }
+  const fb = str(values, 'fallback-fm');
+  return { items, ...(fb !== undefined ? { fallbackFm: frequency(io, cmd, 'fallback-fm', fb) } : {}) };
 }
 
 function usage(_io: Io, cmd: string, message: string): UsageError {

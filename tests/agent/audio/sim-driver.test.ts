@@ -133,3 +133,82 @@ describe('simulated audio driver on virtual time', () => {
     expect(vt.now).toBeLessThan(20_000);
   });
 });
+
+describe('live relay fallback chain (virtual time)', () => {
+  test('stream down → FM without signal → cached recording → silence with an alert; switches timed and explained', async () => {
+    const vt = new VirtualTime();
+    const d = sim(vt);
+    await d.open();
+    const url = 'http://vov.example/vov1';
+    d.setStreamDown(url, true);
+    const silences: string[] = [];
+    let released = 0;
+    const r = await vt.run(
+      d.play({
+        source: {
+          kind: 'live',
+          primary: { kind: 'stream', url },
+          durationMs: 60_000,
+          relay: {
+            failoverMs: 2000,
+            reconnectDelayMs: 1000,
+            retryAfterMs: 20_000,
+            chain: [
+              {
+                kind: 'input',
+                input: 'fm',
+                prepare: () => Promise.reject(new Error('FM 96.5 MHz: no signal (RSSI 9 < 20)')),
+              },
+              // The sim "file" lasts its segment's cap: the recording plays its 20 s turn.
+              { kind: 'file', path: '/cache/du-phong.opus' },
+            ],
+            onSilence: (reason) => silences.push(reason),
+            release: async () => {
+              released++;
+            },
+          },
+        },
+      }).result,
+    );
+    expect(r.outcome).toBe('completed');
+    expect(vt.now).toBe(60_000);
+    const sw = r.relay!.switches.map((s) => `${s.to}@${s.atMs / 1000}`);
+    // Stream fails at once and at 1 s; at 2 s the FM step fails its signal check and the
+    // recording plays 2–22 s; the stream is tried again and fails; the recording again 24–44 s…
+    expect(sw[0]).toBe('recording@2');
+    expect(r.relay!.switches[0]!.reason).toContain('no signal');
+    expect(r.relay!.fallbackMs).toBeGreaterThanOrEqual(40_000);
+    expect(silences).toEqual([]);
+    expect(released).toBe(1);
+  });
+
+  test('every source failing ends in silence with an alert (the relay keeps its slot and tries again)', async () => {
+    const vt = new VirtualTime();
+    const d = sim(vt);
+    await d.open();
+    const url = 'http://vov.example/down';
+    d.setStreamDown(url, true);
+    const silences: string[] = [];
+    const r = await vt.run(
+      d.play({
+        source: {
+          kind: 'live',
+          primary: { kind: 'stream', url },
+          durationMs: 30_000,
+          relay: {
+            failoverMs: 1000,
+            reconnectDelayMs: 500,
+            retryAfterMs: 10_000,
+            chain: [{ kind: 'input', input: 'fm', prepare: () => Promise.reject(new Error('no FM module')) }],
+            onSilence: (reason) => silences.push(reason),
+          },
+        },
+      }).result,
+    );
+    expect(vt.now).toBe(30_000);
+    expect(r.outcome).toBe('failed');
+    expect(r.relay!.switches[0]).toMatchObject({ to: 'silence' });
+    expect(silences.length).toBeGreaterThanOrEqual(2);
+    expect(silences[0]).toContain('no FM module');
+  });
+});

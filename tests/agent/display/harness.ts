@@ -22,7 +22,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { type DisplayConfig, DisplayConfigSchema } from '../../../agent/src/config-display.js';
 import type { PlanBundle, Slot } from '../../../agent/src/domain/scheduler/types.js';
 import { SimDisplayDriver, SimScreenPower } from '../../../agent/src/drivers/display/sim.js';
-import type { DisplayDriver } from '../../../agent/src/drivers/display/types.js';
+import type { DisplayDriver, ScreenPower } from '../../../agent/src/drivers/display/types.js';
 import { DisplayService } from '../../../agent/src/services/display/display-service.js';
 import type { OutputGate } from '../../../agent/src/services/playback/ports.js';
 import { ProofJournal } from '../../../agent/src/services/playback/proof-journal.js';
@@ -157,6 +157,8 @@ export async function startDisplay(
     /** The device whose key signs the proofs (default: a test key, id bang-tin-1). */
     deviceId?: string;
     deviceKey?: KeyObject;
+    /** Screen power (default: the simulated one). */
+    power?: ScreenPower;
     /** The amplifier (a GateShare lease) for videos with sound, and its relay state for proofs. */
     gate?: OutputGate;
     relays?: () => RelayState;
@@ -187,7 +189,7 @@ export async function startDisplay(
     ...(opts.gate ? { gate: opts.gate } : {}),
     audioSlots: () => audio,
     driver: opts.driver ?? new SimDisplayDriver(),
-    power: new SimScreenPower(),
+    power: opts.power ?? new SimScreenPower(),
     ...(opts.stateFile ? { stateFile: opts.stateFile } : {}),
     onAlert: (code, message) => alerts.push({ code, message }),
   });

@@ -170,10 +170,10 @@ describe('agent update under power cuts', () => {
   it(
     `kill -9 at ${RANDOM_POINTS} random instants of an update: each station starts the right version`,
     async () => {
-      // the cut instants spread over the whole update: the slowest of two full runs, and more
+      // the cut instants spread over the whole update: up to the slowest of two full runs
       const runs = [await update(await freshStation()), await update(await freshStation())];
       for (const r of runs) expect(r.code).toBe(0);
-      const span = Math.max(...runs.map((r) => r.ms)) * 1.5;
+      const span = Math.max(...runs.map((r) => r.ms));
       let seed = 0x5eed;
       const random = () => {
         seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -191,6 +191,8 @@ describe('agent update under power cuts', () => {
       console.log(`power-cut loop: ${RANDOM_POINTS} cuts over ${Math.round(span)} ms`, outcomes);
       expect(outcomes.old + outcomes.new).toBe(RANDOM_POINTS);
       expect(outcomes.old).toBeGreaterThan(0);
+      // most instants cut the update itself (an update that beat its cut counts as "finished")
+      expect(outcomes.finished).toBeLessThan(RANDOM_POINTS / 2);
     },
     15 * 60_000,
   );

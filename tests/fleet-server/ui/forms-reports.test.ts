@@ -1,18 +1,12 @@
-import type { Manifest, Proof } from '@loa/protocol';
+import type { Manifest } from '@loa/protocol';
 import { describe, expect, it } from 'vitest';
-import type {
-  AlertRecord,
-  BundleRecord,
-  DeviceRecord,
-  UnitRecord,
-} from '../../../fleet-server/src/domain/model.js';
+import type { BundleRecord } from '../../../fleet-server/src/domain/model.js';
 import { combineViews, parseIds } from '../../../fleet-server/src/http/ui/pages/emergency.js';
 import { diffManifests } from '../../../fleet-server/src/http/ui/view-models/diff.js';
 import {
   EMPTY_PROGRAMME,
   parseProgramme,
 } from '../../../fleet-server/src/http/ui/view-models/programme-form.js';
-import { buildReport, dayRange, reportCsv } from '../../../fleet-server/src/http/ui/view-models/report.js';
 
 const NOW = Date.parse('2026-11-26T09:00:00+07:00');
 const ctx = { nowMs: NOW, inScope: (u: string) => u.startsWith('08'), knownContent: new Set(['c1', 'c2']) };
@@ -213,149 +207,6 @@ describe('approval diff', () => {
     );
     expect(diffManifests(undefined, base).every((c) => c.kind === 'added')).toBe(true);
     expect(diffManifests(base, base)).toEqual([]);
-  });
-});
-
-describe('effectiveness report', () => {
-  const T = '2026-11-01T00:00:00Z';
-  const unit = (path: string, name: string): UnitRecord => ({
-    path,
-    code: path.split('/').at(-1) as string,
-    name,
-    level: 'commune',
-    parent: '08',
-    createdAt: T,
-    updatedAt: T,
-  });
-  const dev = (id: string, u: string): DeviceRecord => ({
-    id,
-    unit: u,
-    kind: 'station',
-    name: id,
-    status: 'active',
-    publicKey: 'k',
-    keyId: 'k',
-    mqttPasswordHash: 'h',
-    groups: [],
-    hardware: {},
-    enrolledAt: T,
-    updatedAt: T,
-  });
-  const bundle: BundleRecord = {
-    id: 'main-v1',
-    channel: 'main',
-    version: 1,
-    state: 'published',
-    manifest: {
-      ...base,
-      items: [
-        {
-          ...(base.items[0] as Manifest['items'][number]),
-          kind: 'audio',
-          blob: { sha256: 'b'.repeat(64), size: 1000, mediaType: 'audio/ogg' },
-        },
-        { id: 'n', title: 'Thông báo', kind: 'text', priority: 'normal', lang: 'vi', text: 'y' },
-      ],
-      schedule: [{ id: 's', items: ['a', 'n'], rule: { type: 'daily', times: ['05:30'] } }],
-    },
-    units: ['08/02500'],
-    createdBy: 'e',
-    createdAt: T,
-    updatedAt: T,
-  };
-  const proof = (deviceId: string, day: string): Proof =>
-    ({
-      deviceId,
-      bundleId: 'main-v1',
-      itemId: 'a',
-      entryId: 's',
-      scheduledAt: `${day}T05:30:00+07:00`,
-      startedAt: `${day}T05:30:01+07:00`,
-      endedAt: `${day}T05:32:01+07:00`,
-      outcome: 'completed',
-    }) as Proof;
-
-  it('counts scheduled vs played per unit and day, airtime by category and language, uptime from offline alerts', () => {
-    const offline: AlertRecord = {
-      id: 'x',
-      deviceId: 'd2',
-      unit: '08/02500',
-      rule: 'offline',
-      severity: 'critical',
-      state: 'resolved',
-      message: 'mất kết nối',
-      openedAt: '2026-11-24T00:00:00+07:00',
-      resolvedAt: '2026-11-24T12:00:00+07:00',
-    };
-    const days = dayRange('2026-11-24', '2026-11-25');
-    expect(days).toEqual(['2026-11-24', '2026-11-25']);
-    const vm = buildReport({
-      days: days as string[],
-      units: new Map([['08/02500', unit('08/02500', 'Xã Sơn Dương')]]),
-      devices: [
-        dev('d1', '08/02500'),
-        dev('d2', '08/02500'),
-        { ...dev('nb', '08/02500'), kind: 'noticeboard' },
-      ],
-      bundles: [bundle],
-      proofs: [
-        proof('d1', '2026-11-24'),
-        proof('d1', '2026-11-25'),
-        proof('d2', '2026-11-25'),
-        proof('nb', '2026-11-25'),
-      ],
-      alerts: [offline],
-      nowMs: NOW,
-    });
-    // The text item of the slot is planned on the noticeboard only, the audio on the stations only.
-    const u = { unit: '08/02500', unitName: 'Xã Sơn Dương' };
-    expect(vm.rows).toEqual([
-      { day: '2026-11-24', ...u, output: 'audio', scheduled: 2, played: 1 },
-      { day: '2026-11-24', ...u, output: 'display', scheduled: 1, played: 0 },
-      { day: '2026-11-25', ...u, output: 'audio', scheduled: 2, played: 2 },
-      { day: '2026-11-25', ...u, output: 'display', scheduled: 1, played: 1 },
-    ]);
-    expect(vm.totals).toEqual({ scheduled: 6, played: 4 });
-    expect(vm.byCategory).toEqual([{ key: 'news', minutes: 8, plays: 4 }]);
-    expect(vm.byLanguage).toEqual([{ key: 'vi', minutes: 8, plays: 4 }]);
-    expect(vm.uptime[0]?.uptime).toBeCloseTo(1 - 12 / (48 * 3), 5); // three devices
-    expect(vm.alertsByRule).toEqual([{ rule: 'offline', count: 1 }]);
-    const csv = reportCsv(vm, ['Ngày', 'Đơn vị', 'Tên', 'Đầu ra', 'Theo lịch', 'Đã phát', 'Tỷ lệ'], (o) =>
-      o === 'audio' ? 'Loa' : 'Bảng tin',
-    );
-    expect(csv.startsWith('\ufeffNgày,Đơn vị,Tên,Đầu ra,Theo lịch,Đã phát,Tỷ lệ\r\n')).toBe(true);
-    expect(csv).toContain('2026-11-24,08/02500,Xã Sơn Dương,Loa,2,1,0.5000\r\n');
-    expect(csv).toContain('2026-11-25,08/02500,Xã Sơn Dương,Bảng tin,1,1,1.0000\r\n');
-  });
-
-  it('refuses reversed or too long ranges and neutralises formulas in CSV', () => {
-    expect(dayRange('2026-11-25', '2026-11-24')).toBeNull();
-    expect(dayRange('2026-01-01', '2026-12-31')).toBeNull();
-    const csv = reportCsv(
-      {
-        from: 'a',
-        to: 'b',
-        days: [],
-        rows: [
-          {
-            day: '2026-11-24',
-            unit: '08',
-            unitName: '=HYPERLINK("x")',
-            output: 'audio',
-            scheduled: 1,
-            played: 1,
-          },
-        ],
-        totals: { scheduled: 1, played: 1 },
-        byCategory: [],
-        byLanguage: [],
-        uptime: [],
-        alertsByRule: [],
-      },
-      ['d'],
-      (o) => o,
-    );
-    expect(csv).toContain(`"'=HYPERLINK(""x"")"`);
   });
 });
 

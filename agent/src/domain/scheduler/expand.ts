@@ -2,7 +2,7 @@
  * Expands the bundles' schedule rules into jobs: one job per occurrence and output lane, each a
  * sequence of steps (items × the signed repeat count, with the gap between repetitions).
  */
-import type { Item, Manifest, ScheduleEntry } from '@loa/protocol';
+import { type Item, isLiveItem, type Manifest, type ScheduleEntry } from '@loa/protocol';
 import { localDays, minutesOfDay, offsetMinutes, weekdayOf } from './local-time.js';
 import type { PlanBundle, PriorityClass, ScheduleInput, SlotOutput } from './types.js';
 
@@ -46,20 +46,20 @@ export interface Job {
 export const RANK: Record<PriorityClass, number> = { emergency: 4, live: 3, priority: 2, normal: 1, fill: 0 };
 
 export function laneOf(item: Item): SlotOutput {
-  return item.kind === 'audio' || item.kind === 'stream' ? 'audio' : 'display';
+  return item.kind === 'audio' || isLiveItem(item) ? 'audio' : 'display';
 }
 
 export function classOf(items: readonly Item[], fill: boolean): PriorityClass {
   if (items.some((i) => i.priority === 'emergency')) return 'emergency';
   if (fill) return 'fill';
-  if (items.some((i) => i.kind === 'stream')) return 'live';
+  if (items.some(isLiveItem)) return 'live';
   if (items.some((i) => i.priority === 'priority')) return 'priority';
   return 'normal';
 }
 
 export function itemDuration(item: Item, input: ScheduleInput): number {
   if (item.durationMs !== undefined) return item.durationMs;
-  if (item.kind === 'stream') return input.policy.defaultStreamMs ?? DEFAULTS.defaultStreamMs;
+  if (isLiveItem(item)) return input.policy.defaultStreamMs ?? DEFAULTS.defaultStreamMs;
   const probed = item.blob ? input.durationsMs?.get(item.blob.sha256) : undefined;
   return Math.max(1, probed ?? input.policy.defaultItemMs ?? DEFAULTS.defaultItemMs);
 }

@@ -9,6 +9,7 @@
  * maxLateMs is skipped; no slot runs past its validity.
  */
 
+import { isLiveItem } from '@loa/protocol';
 import { slotVolume } from '../volume.js';
 import { DEFAULTS, expandBundles, type Job, RANK, type Step } from './expand.js';
 import {
@@ -267,7 +268,7 @@ function planLane(ctx: LaneCtx, jobs: Job[]): void {
     if (ctx.lane === 'audio' && r.job.cls !== 'emergency') {
       const q = firstOverlap(ctx.quiet, t, end);
       if (q) {
-        if (step.item.kind === 'stream' && q.start - t - chimeMs >= MIN_TRUNCATED_MS) {
+        if (isLiveItem(step.item) && q.start - t - chimeMs >= MIN_TRUNCATED_MS) {
           end = q.start;
           truncated = true;
         } else {
@@ -278,7 +279,7 @@ function planLane(ctx: LaneCtx, jobs: Job[]): void {
       }
     }
     if (end > r.job.validUntil) {
-      if (step.item.kind === 'stream' && r.job.validUntil - t - chimeMs >= MIN_TRUNCATED_MS) {
+      if (isLiveItem(step.item) && r.job.validUntil - t - chimeMs >= MIN_TRUNCATED_MS) {
         end = r.job.validUntil;
         truncated = true;
       } else {

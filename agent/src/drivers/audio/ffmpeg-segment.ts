@@ -365,7 +365,19 @@ export class FfmpegSegment implements Segment {
         break;
       }
       case 'url':
-        cmd.input(input.url).inputOptions(['-re', '-rw_timeout', String(deps.ioTimeoutMs * 1000)]);
+        // A live stream is probed briefly (a few frames) so the relay starts without seconds of delay.
+        cmd
+          .input(input.url)
+          .inputOptions([
+            '-re',
+            '-rw_timeout',
+            String(deps.ioTimeoutMs * 1000),
+            '-probesize',
+            '16384',
+            '-analyzeduration',
+            '500000',
+            ...(input.format && input.format !== 'hls' ? ['-f', input.format] : []),
+          ]);
         break;
     }
     const silenceD = Math.max(
@@ -374,6 +386,9 @@ export class FfmpegSegment implements Segment {
     );
     // The process starts with the unmuted gain: its audio leaves only once unmuted (the gate).
     cmd.audioFilters([
+      // Live sources: dynamic normalisation with a short look-ahead (about 0.2 s), so a relay
+      // reaches the loudspeakers at an even level without a long delay.
+      ...(spec.normalize ? ['dynaudnorm=f=100:g=3:p=0.5:m=10'] : []),
       `volume=${this.gain.initial().toFixed(6)}`,
       `aresample=${SINK_RATE}`,
       `aformat=sample_fmts=s16:channel_layouts=stereo`,

@@ -4,8 +4,32 @@
  * failing or silent for failoverMs, plays the fallback (a cached file or the FM input) and later
  * tries the stream again, in the manner of Barix boxes and Liquidsoap's fallback().
  */
-import type { Segment, SegmentResult, SegmentRunner, SegmentSpec } from './segment.js';
-import type { Levels, Playback, PlayRequest, PlayResult, RelayReport, StreamRelayOptions } from './types.js';
+import type { Segment, SegmentInput, SegmentResult, SegmentRunner, SegmentSpec } from './segment.js';
+import type {
+  Levels,
+  Playback,
+  PlayRequest,
+  PlayResult,
+  RelayReport,
+  RelaySourceName,
+  RelayStep,
+  StreamRelayOptions,
+} from './types.js';
+
+const TIMER_SLACK_MS = 20;
+
+function stepName(step: RelayStep): RelaySourceName {
+  if (step.kind === 'stream') return 'stream';
+  if (step.kind === 'file') return 'recording';
+  return step.input;
+}
+
+function stepInput(step: RelayStep): SegmentInput {
+  if (step.kind === 'stream')
+    return { kind: 'url', url: step.url, ...(step.format ? { format: step.format } : {}) };
+  if (step.kind === 'file') return { kind: 'file', path: step.path, offsetMs: 0 };
+  return { kind: 'input', input: step.input };
+}
 
 export interface PlaybackDeps {
   runner: SegmentRunner;
@@ -56,6 +80,8 @@ export function validateRequest(req: PlayRequest): string | undefined {
     return 'frequencyHz must be 20..20000';
   if (s.kind === 'file' && (s.offsetMs ?? 0) < 0) return 'offsetMs must be >= 0';
   if (s.kind === 'stream' && !/^https?:\/\//.test(s.url)) return 'a stream url is http(s)';
+  if (s.kind === 'live' && s.primary.kind === 'stream' && !/^https?:\/\//.test(s.primary.url))
+    return 'a stream url is http(s)';
   return undefined;
 }
 
@@ -76,6 +102,7 @@ export class SegmentPlayback implements Playback {
   private volume: number;
   private readonly gainDb: number;
   private firstAudioAt: number | undefined;
+  private src: { name: RelaySourceName; reason?: string } | undefined;
 
   constructor(
     readonly id: number,
@@ -114,6 +141,11 @@ export class SegmentPlayback implements Playback {
   }
 
   readonly state = (): State => this.st;
+
+  /** The relay's source on air (live playbacks only). */
+  source(): { name: RelaySourceName; reason?: string } | undefined {
+    return this.st === 'ended' ? undefined : this.src;
+  }
 
   stop(): void {
     if (this.stopped) return;
@@ -199,7 +231,9 @@ export class SegmentPlayback implements Playback {
       gainDb: this.req.gainDb ?? 0,
       label: this.req.label ?? '',
     };
-    if (s.kind === 'stream') return this.relay(s.url, s.durationMs, s.relay ?? {}, base);
+    if (s.kind === 'stream')
+      return this.relay({ kind: 'stream', url: s.url }, s.durationMs, s.relay ?? {}, base);
+    if (s.kind === 'live') return this.relay(s.primary, s.durationMs, s.relay ?? {}, base);
     this.st = 'playing';
     const spec: SegmentSpec =
       s.kind === 'file'
@@ -227,7 +261,7 @@ export class SegmentPlayback implements Playback {
   }
 
   private async relay(
-    url: string,
+    primary: RelayStep,
     durationMs: number,
     o: StreamRelayOptions,
     base: { volume: number; gainDb: number; label: string },
@@ -236,71 +270,153 @@ export class SegmentPlayback implements Playback {
     const reconnectDelayMs = o.reconnectDelayMs ?? 1000;
     const silenceMs = o.silenceMs ?? 8000;
     const retryAfterMs = o.retryAfterMs ?? 60_000;
-    const report: RelayReport = { connects: 0, failures: 0, fallbackUsed: false, streamMs: 0, fallbackMs: 0 };
+    const chain: RelayStep[] = o.chain ?? (o.fallback ? [o.fallback] : []);
+    const report: RelayReport = {
+      connects: 0,
+      failures: 0,
+      fallbackUsed: false,
+      streamMs: 0,
+      fallbackMs: 0,
+      switches: [],
+    };
     const results: SegmentResult[] = [];
     let failingSince: number | undefined;
+    let giveUp = false;
     let lastError: PlayResult['error'];
-    // A relay runs for durationMs of wall time (its slot), whatever failed in between.
-    const relayStart = this.deps.now();
+    // A relay runs for durationMs of wall time from its slot's start, whatever failed in
+    // between, and ends then even if its source runs over (the segment on air is cut).
+    const relayStart = Math.max(this.startAt ?? 0, this.deps.now());
     const remaining = () => durationMs - (this.deps.now() - relayStart);
-
-    while (!this.stopped && remaining() > 50) {
-      const failingFor = failingSince === undefined ? 0 : this.deps.now() - failingSince;
-      if (failingSince !== undefined && failingFor >= failoverMs) {
-        if (!o.fallback) {
-          lastError = { code: 'AUDIO_STREAM_FAILED', message: lastError?.message ?? 'the stream failed' };
-          break;
-        }
-        this.st = 'fallback';
-        report.fallbackUsed = true;
-        const fb = o.fallback;
-        const r = await this.segment({
-          ...base,
-          input:
-            fb.kind === 'file'
-              ? { kind: 'file', path: fb.path, offsetMs: 0 }
-              : { kind: 'input', input: fb.input },
-          maxMs: Math.min(retryAfterMs, remaining()),
+    let over = false;
+    void this.deps.sleep(Math.max(0, relayStart + durationMs - this.deps.now())).then(() => {
+      if (over) return;
+      over = true;
+      this.current?.stop();
+      this.wake?.();
+    });
+    const primaryName = stepName(primary);
+    this.src = { name: primaryName };
+    const switchTo = (to: RelaySourceName, reason: string, at = this.deps.now()) => {
+      if (this.src?.name === to) return;
+      this.src = { name: to, reason };
+      if (report.switches.length < 32)
+        report.switches.push({
+          atMs: Math.max(0, Math.round(at - relayStart)),
+          to,
+          reason: reason.slice(0, 200),
         });
-        results.push(r);
-        report.fallbackMs += r.producedMs;
-        if (r.end === 'error') {
-          lastError = r.error;
-          // A broken fallback must not spin: wait before trying the stream again.
-          await this.pause(reconnectDelayMs);
+    };
+    /** Plays one step for up to maxMs; the switch is recorded when its audio comes out. */
+    const run = async (
+      step: RelayStep,
+      maxMs: number,
+      reason: string,
+    ): Promise<SegmentResult | undefined> => {
+      if (step.kind === 'input' && step.prepare) {
+        try {
+          await step.prepare();
+        } catch (e) {
+          lastError = {
+            code: 'AUDIO_INPUT_UNAVAILABLE',
+            message: `${stepName(step)}: ${e instanceof Error ? e.message : String(e)}`.slice(0, 400),
+          };
+          return undefined;
         }
-        failingSince = undefined;
-        continue;
       }
-      this.st = report.connects === 0 ? 'starting' : failingSince === undefined ? 'playing' : 'reconnecting';
-      report.connects++;
-      const segStart = this.deps.now();
+      if (this.stopped) return undefined;
+      const live = step.kind !== 'file';
       const seg = this.segment({
         ...base,
-        input: { kind: 'url', url },
-        maxMs: remaining(),
-        stopOnSilenceMs: silenceMs,
+        input: stepInput(step),
+        maxMs,
+        ...(live ? { stopOnSilenceMs: silenceMs } : {}),
+        ...(live && o.normalize ? { normalize: true } : {}),
       });
-      void this.current?.started.then(() => {
-        if (this.st !== 'ended') this.st = 'playing';
+      const current = this.current;
+      let switched = false;
+      // The switch is recorded when the source's audio comes out (not when it merely ended).
+      void current?.started.then(() => {
+        const at = current.startedAt?.();
+        if (at === undefined) return;
+        switched = true;
+        switchTo(stepName(step), reason, at);
+        if (this.st !== 'ended' && step === primary) this.st = 'playing';
       });
       const r = await seg;
       results.push(r);
-      report.streamMs += r.producedMs;
-      if (this.stopped || remaining() <= 50) break;
-      // The stream ended early, errored or went silent: a failure.
-      report.failures++;
-      if (r.error) lastError = r.error;
-      else if (r.end === 'silence')
-        lastError = { code: 'AUDIO_STREAM_FAILED', message: 'the stream went silent' };
-      else lastError = { code: 'AUDIO_STREAM_FAILED', message: 'the stream ended early' };
-      // Audio that came through resets the failure clock; then the failure starts when the
-      // audio stopped (or the silence began).
-      const audible = r.producedMs - (r.end === 'silence' ? silenceMs : 0) > 0;
-      if (audible) failingSince = r.end === 'silence' ? this.deps.now() - silenceMs : this.deps.now();
-      else failingSince ??= segStart;
-      this.st = 'reconnecting';
-      await this.pause(reconnectDelayMs);
+      if (!switched && r.producedMs > 0) switchTo(stepName(step), reason);
+      return r;
+    };
+
+    try {
+      while (!this.stopped && remaining() > 50) {
+        // Timers may fire a little early on the monotonic clock: a few ms of slack.
+        const failingFor = failingSince === undefined ? 0 : this.deps.now() - failingSince + TIMER_SLACK_MS;
+        // A stream may come back (reconnect until failoverMs); another source fails over at once.
+        if (failingSince !== undefined && (giveUp || failingFor >= failoverMs || primary.kind !== 'stream')) {
+          giveUp = false;
+          let reason = lastError?.message ?? `${primaryName} failed`;
+          let held = false;
+          for (const step of chain) {
+            if (this.stopped || remaining() <= 50) break;
+            this.st = 'fallback';
+            const r = await run(step, Math.min(retryAfterMs, remaining()), reason);
+            if (!r) {
+              reason = lastError?.message ?? reason;
+              continue;
+            }
+            report.fallbackUsed = true;
+            report.fallbackMs += r.producedMs;
+            // It ran its time (or the recording ended, or the relay was stopped): try the primary again.
+            if (r.end === 'stopped' || (r.end === 'eof' && r.producedMs > 0)) {
+              held = true;
+              break;
+            }
+            lastError = r.error ?? {
+              code: 'AUDIO_STREAM_FAILED',
+              message: `${stepName(step)} ${r.end === 'silence' ? 'went silent' : 'ended early'}`,
+            };
+            reason = lastError.message;
+          }
+          if (!held && !this.stopped && remaining() > 50) {
+            // Every source failed: silence (the station raises an alert) until the next try.
+            switchTo('silence', reason);
+            o.onSilence?.(reason);
+            // No fallback at all: the relay fails (a stream with nothing to fall back on).
+            if (chain.length === 0 && primary.kind === 'stream') break;
+            this.st = 'fallback';
+            await this.pause(Math.min(retryAfterMs, remaining()));
+          }
+          failingSince = undefined;
+          continue;
+        }
+        this.st =
+          report.connects === 0 ? 'starting' : failingSince === undefined ? 'playing' : 'reconnecting';
+        report.connects++;
+        const segStart = this.deps.now();
+        const backReason = report.switches.length ? `${primaryName} is back` : 'scheduled';
+        const r = await run(primary, remaining(), backReason);
+        if (r) report.streamMs += r.producedMs;
+        if (this.stopped || remaining() <= 50) break;
+        // The source ended early, errored or went silent: a failure.
+        report.failures++;
+        if (r?.error) lastError = r.error;
+        else if (r?.end === 'silence')
+          lastError = { code: 'AUDIO_STREAM_FAILED', message: `the ${primaryName} went silent` };
+        else if (r) lastError = { code: 'AUDIO_STREAM_FAILED', message: `the ${primaryName} ended early` };
+        // Audio that came through resets the failure clock; then the failure starts when the
+        // audio stopped (or the silence began).
+        const audible = r !== undefined && r.producedMs - (r.end === 'silence' ? silenceMs : 0) > 0;
+        if (audible) failingSince = r.end === 'silence' ? this.deps.now() - silenceMs : this.deps.now();
+        else failingSince ??= segStart;
+        this.st = 'reconnecting';
+        // No time for another try before the failover: fall back now rather than wait in silence.
+        if (this.deps.now() - failingSince + reconnectDelayMs > failoverMs) giveUp = true;
+        else await this.pause(reconnectDelayMs);
+      }
+    } finally {
+      over = true;
+      await o.release?.().catch(() => undefined);
     }
 
     const played = this.doneMs;

@@ -9,7 +9,7 @@ export type SegmentInput =
   | { kind: 'file'; path: string; offsetMs: number }
   | { kind: 'tone'; frequencyHz: number }
   | { kind: 'input'; input: InputName }
-  | { kind: 'url'; url: string };
+  | { kind: 'url'; url: string; format?: 'mp3' | 'aac' | 'ogg' | 'hls' };
 
 export interface SegmentSpec {
   input: SegmentInput;
@@ -17,6 +17,8 @@ export interface SegmentSpec {
   maxMs: number;
   volume: number;
   gainDb: number;
+  /** Normalise the loudness on the fly (live sources). */
+  normalize?: boolean;
   /** End the segment (end 'silence') once silence lasts this long (stream relays). */
   stopOnSilenceMs?: number;
   label?: string;

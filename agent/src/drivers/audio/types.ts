@@ -40,7 +40,32 @@ export type AudioSource =
   /** Line-in or the FM receiver's audio for a time. */
   | { kind: 'input'; input: InputName; durationMs: number }
   /** A live HTTP/Icecast relay with reconnect and fallback. */
-  | { kind: 'stream'; url: string; durationMs: number; relay?: StreamRelayOptions };
+  | { kind: 'stream'; url: string; durationMs: number; relay?: StreamRelayOptions }
+  /**
+   * A live relay from any primary source (a stream, or the FM module's capture after tuning),
+   * with the fallback chain of `relay.chain`. It runs for durationMs of wall time.
+   */
+  | { kind: 'live'; primary: RelayStep; durationMs: number; relay?: StreamRelayOptions };
+
+/** A live stream's container when known (skips ffmpeg's format probing). */
+export type StreamFormat = 'mp3' | 'aac' | 'ogg' | 'hls';
+
+/** Names of the sources a relay switches between (proofs and health carry them). */
+export type RelaySourceName = 'stream' | 'fm' | 'line' | 'recording' | 'silence';
+
+/** One source of a relay: its primary, or a step of its fallback chain. */
+export type RelayStep =
+  | { kind: 'stream'; url: string; format?: StreamFormat }
+  | {
+      kind: 'input';
+      input: InputName;
+      /**
+       * Called before the input is played (e.g. tune the FM module and check its signal); a
+       * rejection counts as this source failing, with the error's message as the reason.
+       */
+      prepare?: () => Promise<void>;
+    }
+  | { kind: 'file'; path: string };
 
 export interface StreamRelayOptions {
   /** Give up on the stream (switch to the fallback) after this long failing or silent. Default 10 s. */
@@ -53,6 +78,17 @@ export interface StreamRelayOptions {
   fallback?: { kind: 'file'; path: string } | { kind: 'input'; input: InputName };
   /** After a fallback has played for this long (or a fallback file ended), try the stream again. Default 60 s. */
   retryAfterMs?: number;
+  /**
+   * The fallback chain, tried in order once the primary has failed (each step that fails hands
+   * over to the next; after the last, silence). Replaces `fallback` when given.
+   */
+  chain?: RelayStep[];
+  /** Normalise the loudness of the live source on the fly (not of the fallback recording). */
+  normalize?: boolean;
+  /** Called when the relay falls silent because every source failed (for an alert). */
+  onSilence?: (reason: string) => void;
+  /** Called once when the relay ends (e.g. mute the FM module again). */
+  release?: () => Promise<void>;
 }
 
 export interface PlayRequest {
@@ -110,6 +146,8 @@ export interface RelayReport {
   /** ms of audio from the stream itself vs from the fallback. */
   streamMs: number;
   fallbackMs: number;
+  /** Every change of source, ms after the relay began, with the reason (at most 32). */
+  switches: { atMs: number; to: RelaySourceName; reason: string }[];
 }
 
 /** Live levels while playing (for health / the technician page). */
@@ -133,6 +171,8 @@ export interface Playback {
   levels(): Levels;
   /** Source being played right now: the stream or its fallback (stream relays). */
   readonly state: () => 'starting' | 'playing' | 'fallback' | 'reconnecting' | 'ended';
+  /** Live relays: the source on air now and why it was taken (undefined for other playbacks). */
+  source?(): { name: RelaySourceName; reason?: string } | undefined;
   /**
    * How long ago the audio began to come out (0 before): `started` may resolve later than that
    * (the real driver learns the instant from ffmpeg's output clock).

@@ -45,6 +45,12 @@ const COMMON_ARGS = [
   '--autoplay-policy=no-user-gesture-required',
   '--password-store=basic',
   '--remote-debugging-address=127.0.0.1',
+  // The kiosk page is the only page and must never be deprioritised: no renderer backgrounding,
+  // no background timer throttling, no occlusion tracking (under cage or headless, Chromium may
+  // take the window for hidden and slow its timers and frames, delaying an emergency overlay).
+  '--disable-renderer-backgrounding',
+  '--disable-background-timer-throttling',
+  '--disable-backgrounding-occluded-windows',
 ];
 
 interface CdpTarget {

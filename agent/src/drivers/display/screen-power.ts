@@ -27,6 +27,8 @@ export interface ScreenPowerOptions {
   output?: string;
   /** Environment for wlr-randr (WAYLAND_DISPLAY, XDG_RUNTIME_DIR of the cage session). */
   env?: NodeJS.ProcessEnv;
+  /** Where the tools are looked for (default: PATH). */
+  path?: string;
 }
 
 class CecPower implements ScreenPower {
@@ -92,11 +94,11 @@ export async function detectScreenPower(
 ): Promise<ScreenPower> {
   if (prefer === 'none') return new NoPower();
   if (prefer === 'auto' || prefer === 'cec') {
-    const cec = await findOnPath('cec-client');
+    const cec = await findOnPath('cec-client', o.path);
     if (cec) return new CecPower(cec);
   }
   if (prefer === 'auto' || prefer === 'wlr-randr') {
-    const wlr = await findOnPath('wlr-randr');
+    const wlr = await findOnPath('wlr-randr', o.path);
     if (wlr) return new WlrPower(wlr, o);
   }
   return new NoPower();

@@ -104,24 +104,30 @@ export class UsbImport {
     for (const f of [...this.seen.keys()]) if (!present.has(f)) this.seen.delete(f);
   }
 
-  private async importOne(file: string): Promise<void> {
+  /** Imports one tar now (the technician page's upload); the result is reported like a stick's. */
+  importFile(file: string, name = file): Promise<UsbImportResult> {
+    return this.importOne(file, name);
+  }
+
+  private async importOne(file: string, name = file): Promise<UsbImportResult> {
     const at = new Date(this.o.clock.now()).toISOString();
     let r: UsbImportResult;
     try {
       const b: ActiveBundle | undefined = await this.o.bundles.importPath(file);
       r = b
-        ? { file, ok: true, bundleId: b.id, channel: b.channel, version: b.version, at }
-        : { file, ok: true, message: 'đã có, không có gì mới', at };
+        ? { file: name, ok: true, bundleId: b.id, channel: b.channel, version: b.version, at }
+        : { file: name, ok: true, message: 'đã có, không có gì mới', at };
       this.log.info({ file, bundle: b?.id, version: b?.version }, 'bundle imported from USB');
     } catch (e) {
       const code = isLoaError(e) ? e.code : 'USB_IMPORT_FAILED';
       const message = (e as Error).message.slice(0, 400);
-      r = { file, ok: false, code, message, at };
+      r = { file: name, ok: false, code, message, at };
       this.log.warn({ file, code, message }, 'bundle from USB refused');
       this.o.reportError?.(code, `USB ${file.split('/').at(-1)}: ${message}`);
     }
     this.results.unshift(r);
     this.results.splice(10);
     this.o.signal?.(r.ok);
+    return r;
   }
 }

@@ -161,6 +161,11 @@ export class DisplayLane extends Emitter<DisplayLaneEvents> {
     return this.current;
   }
 
+  /** Open event streams to pages (one per page showing; more means pages left them open). */
+  streams(): number {
+    return this.subscribers.size;
+  }
+
   subscribe(listener: (s: ScreenState) => void): () => void {
     this.subscribers.add(listener);
     return () => this.subscribers.delete(listener);

@@ -147,7 +147,15 @@ export function createKioskApp(deps: KioskDeps): Hono {
       const keepAlive = setInterval(() => {
         queue = queue.then(() => stream.write(': keep-alive\n\n').then(() => undefined));
       }, deps.keepAliveMs ?? 15_000);
-      await new Promise<void>((resolve) => stream.onAbort(() => resolve()));
+      // The page went away (reload, navigation): the response's socket closes. The stream's own
+      // abort signal only fires on the next failed write, and every stream left open holds one
+      // of the browser's six connections to this host: after a few reloads the page's reports
+      // (an overlay painted) waited seconds for a free connection.
+      const outgoing = (c.env as { outgoing?: NodeJS.EventEmitter } | undefined)?.outgoing;
+      await new Promise<void>((resolve) => {
+        stream.onAbort(() => resolve());
+        outgoing?.once('close', () => resolve());
+      });
       clearInterval(keepAlive);
       unsubscribe();
     }),

@@ -5,8 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import { type Item, LoaError, type RelayState } from '@loa/protocol';
 import type { AdhocItem, Held, PlanBundle, Slot, Timeline } from '../../domain/scheduler/types.js';
-import type { Levels, PlayRequest, PlayResult, StreamRelayOptions } from '../../drivers/audio/types.js';
-import type { ProofDraft } from './ports.js';
+import type {
+  Levels,
+  PlayRequest,
+  PlayResult,
+  RelayStep,
+  StreamRelayOptions,
+} from '../../drivers/audio/types.js';
+import type { FmControl, ProofDraft } from './ports.js';
 
 /** What is on air, shaped like protocol Health.onAir. */
 export interface OnAirInfo {
@@ -16,6 +22,9 @@ export interface OnAirInfo {
   since: string;
   momentaryLufs?: number;
   peakDbfs?: number;
+  /** Live relays: the source on air (stream, fm, recording, silence) and why. */
+  source?: string;
+  sourceReason?: string;
 }
 
 export interface PlayerStatus {
@@ -50,7 +59,7 @@ export function playNowItem(
       },
     );
   }
-  if (item.kind !== 'audio' && item.kind !== 'stream') {
+  if (item.kind !== 'audio' && item.kind !== 'stream' && item.kind !== 'fm') {
     throw new LoaError('PLAYER_ITEM_NOT_AUDIO', `Mục "${itemId}" không phải âm thanh (${item.kind})`);
   }
   const a: AdhocItem = {
@@ -177,8 +186,11 @@ export function itemOutcome(
           : { done: true };
   }
   if (r.deadAir) reason = `${reason ? `${reason}; ` : ''}dead air detected`;
-  if (r.relay)
+  if (r.relay) {
     reason = `${reason ? `${reason}; ` : ''}relay connects=${r.relay.connects} failures=${r.relay.failures} fallback=${r.relay.fallbackUsed}`;
+    const sw = r.relay.switches.map((x) => `${x.to} at ${(x.atMs / 1000).toFixed(1)} s (${x.reason})`);
+    if (sw.length) reason = `${reason}; switched to ${sw.join(', ')}`;
+  }
   return reason === undefined ? { outcome, next } : { outcome, reason: reason.slice(0, 500), next };
 }
 
@@ -190,11 +202,18 @@ export function playRequest(
   slot: Slot,
   probedMs: number | undefined,
   streamRelay: StreamRelayOptions | undefined,
+  live?: LiveContext,
 ): PlayRequest {
   const base = { volume: slot.volume, gainDb: slot.gainDb, label: slot.id };
   const length = Math.max(1, slot.end - slot.start);
   if (slot.tone)
     return { ...base, source: { kind: 'tone', frequencyHz: slot.tone.frequencyHz, durationMs: length } };
+  if (
+    slot.kind === 'item' &&
+    live &&
+    (slot.item.kind === 'fm' || (slot.item.kind === 'stream' && slot.item.url))
+  )
+    return { ...base, source: liveSource(slot.item, length, streamRelay, live) };
   if (slot.kind === 'item' && slot.item.kind === 'stream' && slot.item.url) {
     const src: PlayRequest['source'] = { kind: 'stream', url: slot.item.url, durationMs: length };
     if (streamRelay) src.relay = streamRelay;
@@ -212,9 +231,65 @@ export function playRequest(
   };
 }
 
+/** What a live item's relay needs from the station: its FM module, its bundle's blobs, an alert. */
+export interface LiveContext {
+  fm?: FmControl;
+  /** The directory of the item's bundle blobs (fallback recordings). */
+  blobDir?: string;
+  onSilence?: (reason: string) => void;
+}
+
+/**
+ * A live item (stream or FM) as the audio driver plays it: its primary source and the item's
+ * fallback chain (FM via the station's module, a cached recording), or the station's configured
+ * fallback when the item names none; normalised on the fly unless the item says otherwise.
+ */
+export function liveSource(
+  item: Item,
+  durationMs: number,
+  station: StreamRelayOptions | undefined,
+  live: LiveContext,
+): PlayRequest['source'] {
+  const fm = live.fm;
+  let tuned = false;
+  const fmStep = (mhz: number, level?: number): RelayStep => ({
+    kind: 'input',
+    input: 'fm',
+    prepare: async () => {
+      if (!fm) throw new LoaError('FM_UNAVAILABLE', 'this station has no FM module');
+      tuned = true;
+      await fm.tune(mhz, level);
+    },
+  });
+  const primary: RelayStep =
+    item.kind === 'fm' && item.fm
+      ? fmStep(item.fm.frequencyMHz, item.fm.level)
+      : { kind: 'stream', url: item.url ?? '', ...(item.format ? { format: item.format } : {}) };
+  const relay: StreamRelayOptions = { ...(station ?? {}) };
+  delete relay.fallback;
+  const chain: RelayStep[] = [];
+  if (item.relay?.fallback) {
+    for (const f of item.relay.fallback) {
+      if (f.type === 'fm') chain.push(fmStep(f.frequencyMHz));
+      else if (live.blobDir)
+        chain.push({ kind: 'file', path: `${live.blobDir.replace(/\/+$/, '')}/${f.blob.sha256}` });
+    }
+  } else if (station?.fallback) {
+    chain.push(station.fallback);
+  }
+  relay.chain = chain;
+  if (item.relay?.failoverMs !== undefined) relay.failoverMs = item.relay.failoverMs;
+  relay.normalize = item.relay?.normalize ?? true;
+  if (live.onSilence) relay.onSilence = live.onSilence;
+  relay.release = async () => {
+    if (tuned && fm) await fm.release();
+  };
+  return { kind: 'live', primary, durationMs, relay };
+}
+
 /** The player's status: the slot on air (since when, its live levels), the next one, held items. */
 export function playerStatus(
-  cur: { slot: Slot; since: number; levels: Levels } | undefined,
+  cur: { slot: Slot; since: number; levels: Levels; source?: { name: string; reason?: string } } | undefined,
   plan: Timeline,
   volume: number,
   deadAir: boolean,
@@ -228,6 +303,10 @@ export function playerStatus(
       since: new Date(cur.since).toISOString(),
     };
     if (cur.slot.bundleId) onAir.bundleId = cur.slot.bundleId;
+    if (cur.source) {
+      onAir.source = cur.source.name;
+      if (cur.source.reason) onAir.sourceReason = cur.source.reason.slice(0, 200);
+    }
     if (lv.momentaryLufs !== undefined) onAir.momentaryLufs = clampDb(lv.momentaryLufs)!;
     if (lv.peakDbfs !== undefined) onAir.peakDbfs = clampDb(lv.peakDbfs)!;
   }

@@ -6,7 +6,7 @@
  * is stopped, recorded as interrupted, and resumed, restarted or skipped afterwards as its rule
  * says. Display slots (noticeboards) are planned but not played here.
  */
-import { globalTimers, LoaError, type Timers } from '@loa/protocol';
+import { globalTimers, isLiveItem, LoaError, type Timers } from '@loa/protocol';
 import type { Logger } from 'pino';
 import { schedule } from '../../domain/scheduler/plan.js';
 import type {
@@ -38,7 +38,7 @@ import {
   testToneItem,
 } from './player-items.js';
 import { PlayerState } from './player-state.js';
-import type { OutputGate, PlayerClock, ProgrammeSource, ProofDraft, ProofSink } from './ports.js';
+import type { FmControl, OutputGate, PlayerClock, ProgrammeSource, ProofDraft, ProofSink } from './ports.js';
 
 export interface PlayerOptions {
   /** The programme: the player plays what its source holds and re-plans when it changes. */
@@ -66,6 +66,10 @@ export interface PlayerOptions {
   startLatencyMs?: number | 'auto';
   /** With 'auto': the estimate to start from when none was learnt yet (config audio.outputDelayMs). */
   initialLatencyMs?: number;
+  /** The station's FM module, for FM items and FM fallbacks of live items. */
+  fm?: FmControl;
+  /** An alert for the station's health (a live relay fell silent: every source failed). */
+  onAlert?: (code: string, message: string) => void;
 }
 
 const DEFAULT_HORIZON_MS = 24 * 3600_000;
@@ -83,6 +87,8 @@ interface Current {
   volume: number;
   /** When the audio came out (undefined while the playback is held for its start). */
   since?: number;
+  /** When play() was called (a relay's switches are timed from it). */
+  requestedAt?: number;
   stopReason?: 'interrupted' | 'command' | 'gate';
   gateError?: string;
 }
@@ -102,6 +108,11 @@ export class Player {
   private queued: Current | undefined;
   /** Learned start-up latency of the output (ms), see PlayerOptions.startLatencyMs. */
   private latencyMs = 0;
+  /**
+   * Live sources (streams, FM capture) have nothing to pre-roll: their process starts this much
+   * before the slot (connect, probe, first audio), learnt from their starts like the output delay.
+   */
+  private liveLatencyMs = 1000;
   private plan: Timeline = { computedAt: 0, slots: [], held: [] };
   private timer: unknown;
   private running = false;
@@ -195,7 +206,12 @@ export class Player {
     const cur = this.current;
     const onAir =
       cur?.since !== undefined
-        ? { slot: cur.slot, since: cur.since, levels: cur.playback.levels() }
+        ? {
+            slot: cur.slot,
+            since: cur.since,
+            levels: cur.playback.levels(),
+            ...(cur.playback.source?.() ? { source: cur.playback.source()! } : {}),
+          }
         : undefined;
     return playerStatus(
       onAir,
@@ -372,12 +388,14 @@ export class Player {
   private startPlayback(slot: Slot, queue: boolean): Current {
     const req = this.request(slot);
     const fixed = this.opts.startLatencyMs;
-    const comp = typeof fixed === 'number' ? fixed : this.latencyMs;
+    const live = slot.kind === 'item' && isLiveItem(slot.item);
+    const comp = typeof fixed === 'number' ? fixed : live ? this.liveLatencyMs : this.latencyMs;
     const delay = slot.start - this.clock.now() - comp;
     if (delay > 0) req.startDelayMs = delay;
     if (queue) req.queue = true;
+    const requestedAt = this.clock.now();
     const playback = this.opts.audio.play(req);
-    const cur: Current = { slot, playback, volume: slot.volume };
+    const cur: Current = { slot, playback, volume: slot.volume, requestedAt };
     this.gate.ready(slot.zones).catch((err: unknown) => {
       if (this.current !== cur && this.queued !== cur) return;
       this.log.error({ err, slot: slot.id }, 'output not ready');
@@ -394,7 +412,11 @@ export class Player {
       // When the audio came out, which may be a little before `started` resolved.
       cur.since = this.clock.now() - playback.startLagMs();
       // Learn the output's start-up latency from held (not queued) starts.
-      if (!queue && delay > 0) {
+      if (!queue && delay > 0 && live) {
+        const latency = cur.since - slot.start + comp;
+        if (latency >= 0 && latency < 5000)
+          this.liveLatencyMs = Math.round(0.7 * this.liveLatencyMs + 0.3 * latency);
+      } else if (!queue && delay > 0) {
         const latency = cur.since - slot.start + comp;
         if (latency >= 0 && latency < 2000) {
           this.latencyMs = Math.round(0.7 * this.latencyMs + 0.3 * latency);
@@ -428,7 +450,21 @@ export class Player {
 
   private request(slot: Slot): PlayRequest {
     const probed = slot.contentSha256 ? this.durations.get(slot.contentSha256) : undefined;
-    return playRequest(slot, probed, this.opts.streamRelay);
+    const blobDir = this.bundles.find((b) => b.manifest.id === slot.bundleId)?.blobDir;
+    return playRequest(slot, probed, this.opts.streamRelay, {
+      ...(this.opts.fm ? { fm: this.opts.fm } : {}),
+      ...(blobDir ? { blobDir } : {}),
+      onSilence: (reason) => {
+        this.log.error(
+          { code: 'RELAY_SILENT', item: slot.item.id, reason },
+          'live relay silent: every source failed',
+        );
+        this.opts.onAlert?.(
+          'RELAY_SILENT',
+          `Mục tiếp sóng "${slot.item.title}" im lặng: mọi nguồn đều lỗi (${reason})`.slice(0, 300),
+        );
+      },
+    });
   }
 
   private finishSlot(slot: Slot, result: PlayResult, cur: Current): void {
@@ -459,6 +495,14 @@ export class Player {
       else this.state.clearPartial(slot.itemKey);
       const draft = slotDraft(slot, outcome, this.proofContext(), cur.since ?? now, now);
       if (reason) draft.reason = reason;
+      if (r.relay?.switches.length && cur.requestedAt !== undefined) {
+        const t0 = cur.requestedAt;
+        draft.switches = r.relay.switches.map((x) => ({
+          at: new Date(t0 + x.atMs).toISOString(),
+          to: x.to,
+          reason: x.reason,
+        }));
+      }
       const lufs = clampDb(r.loudnessLufs);
       const peak = clampDb(r.peakDbfs);
       if (lufs !== undefined) draft.loudnessLufs = lufs;

@@ -47,3 +47,13 @@ export interface ProofSink {
   /** Signs, chains and durably appends the event; resolves once it is on disk. */
   record(draft: ProofDraft): Promise<void>;
 }
+
+/**
+ * The station's FM module as live items use it (drivers/fm/capture.ts): tune (and set the
+ * module's level 0–15), checking the signal; release mutes it again. The module's audio reaches
+ * the player through the FM capture input.
+ */
+export interface FmControl {
+  tune(mhz: number, level?: number): Promise<void>;
+  release(): Promise<void>;
+}

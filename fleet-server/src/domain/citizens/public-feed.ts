@@ -137,7 +137,7 @@ export function publicFeed(
         title: e.title,
         lang: e.lang,
         category: 'emergency',
-        kind: first.kind === 'stream' ? 'audio' : first.kind,
+        kind: first.kind === 'stream' || first.kind === 'fm' ? 'audio' : first.kind,
         ...(e.text ? { text: e.text } : {}),
         ...(e.audio ? { audio: e.audio } : {}),
         publishedAt,

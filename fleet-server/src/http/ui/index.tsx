@@ -14,6 +14,7 @@ import type { Deps } from '../../deps.js';
 import { inScope } from '../../domain/rbac.js';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../../services/content-service.js';
 import type { ContentServices } from '../../services/content-services.js';
+import type { ReportService } from '../../services/report-service.js';
 import type { AppEnv } from '../auth.js';
 import type { RouteContext } from '../route-context.js';
 import type { ApiFetch } from './api-client.js';
@@ -52,6 +53,8 @@ export interface UiOptions {
   liveIntervalMs?: number;
   /** The content side's services, when the server runs them. */
   content?: ContentServices;
+  /** The report service (the report page shares its figures and folds with the report API). */
+  reports?: ReportService;
 }
 
 /** Live views by page name; extended by page modules that have live content. */
@@ -73,6 +76,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
     hub,
     tileUrl: options.tileUrl ?? '',
     ...(options.content ? { content: options.content } : {}),
+    ...(options.reports ? { reports: options.reports } : {}),
   };
   const app = new Hono<AppEnv>();
 

@@ -5,6 +5,7 @@ import type { Deps } from '../../deps.js';
 import { can, inScope, type Permission } from '../../domain/rbac.js';
 import { SESSION_COOKIE } from '../../services/auth-service.js';
 import type { ContentServices } from '../../services/content-services.js';
+import type { ReportService } from '../../services/report-service.js';
 import { type AppEnv, type AuthUser, checkCsrf } from '../auth.js';
 import type { ApiFetch } from './api-client.js';
 import { type UiCtx, ui } from './context.js';
@@ -22,6 +23,7 @@ export interface UiServer {
   tileUrl: string;
   /** The content side's services, when the server runs them. */
   content?: ContentServices;
+  reports?: ReportService;
 }
 
 export type UiContext = Context<AppEnv>;

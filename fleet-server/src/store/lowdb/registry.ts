@@ -26,6 +26,8 @@ import type {
   UserRecord,
   ZoneRecord,
 } from '../../domain/model.js';
+import type { RegisterEntry } from '../../domain/register.js';
+import type { PeriodicReport } from '../../domain/reports/periodic.js';
 import type {
   ApiTokenRepository,
   BundleRepository,
@@ -58,6 +60,8 @@ export interface RegistryData {
   feedback: Record<string, FeedbackRecord>;
   ratings: Record<string, RatingRecord>;
   pushSubscriptions: Record<string, PushSubscriptionRecord>;
+  register: Record<string, RegisterEntry>;
+  periodicReports: Record<string, PeriodicReport>;
   trust: TrustPolicyRecord[];
 }
 
@@ -78,6 +82,8 @@ const COLLECTIONS = [
   'feedback',
   'ratings',
   'pushSubscriptions',
+  'register',
+  'periodicReports',
 ] as const;
 
 function emptyData(): RegistryData {
@@ -249,6 +255,8 @@ export class Registry {
   feedback!: MemCollection<FeedbackRecord>;
   ratings!: MemCollection<RatingRecord>;
   pushSubscriptions!: MemCollection<PushSubscriptionRecord>;
+  register!: MemCollection<RegisterEntry>;
+  periodicReports!: MemCollection<PeriodicReport>;
   trust!: Trust;
 
   constructor(
@@ -292,6 +300,8 @@ export class Registry {
     this.feedback = new MemCollection(d.feedback, (r) => r.id, 'FEEDBACK', ch);
     this.ratings = new MemCollection(d.ratings, (r) => r.id, 'RATING', ch);
     this.pushSubscriptions = new MemCollection(d.pushSubscriptions, (r) => r.id, 'PUSH_SUBSCRIPTION', ch);
+    this.register = new MemCollection(d.register, (r) => r.id, 'REGISTER', ch);
+    this.periodicReports = new MemCollection(d.periodicReports, (r) => r.id, 'REPORT', ch);
     this.trust = new Trust(() => this.db.data, ch);
   }
 

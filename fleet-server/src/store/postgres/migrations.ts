@@ -189,6 +189,34 @@ export const MIGRATIONS: Migration[] = [
       ),
     ].join('\n'),
   },
+  {
+    version: 4,
+    name: 'reports: station register, periodic reports, presence stream',
+    sql: [
+      jsonTableSql(
+        'register',
+        [field('unit', 'unit', `NOT NULL ${unitRef('register', 'unit')}`)],
+        ['CREATE INDEX register_unit ON register (unit text_pattern_ops);'],
+      ),
+      jsonTableSql(
+        'periodic_reports',
+        [field('unit', 'unit', `NOT NULL ${unitRef('periodic_reports', 'unit')}`)],
+        ['CREATE INDEX periodic_reports_unit ON periodic_reports (unit text_pattern_ops);'],
+      ),
+      dayStreamSql(
+        'presence',
+        'at',
+        [
+          'id bigint GENERATED ALWAYS AS IDENTITY',
+          'device_id text',
+          'at timestamptz NOT NULL',
+          'event text NOT NULL',
+          'data jsonb NOT NULL',
+        ],
+        ['(at)', '(device_id, at)'],
+      ),
+    ].join('\n'),
+  },
 ];
 
 /** Applies the migrations the database lacks; returns the versions applied. */

@@ -8,9 +8,18 @@
  *   health may be lost on power loss, never a proof.
  * - Proofs: one transaction per appendMany, committed durably before it resolves (ack after).
  * - Audit: the sequence comes from a PostgreSQL sequence; appends are durable.
+ * - Presence: a device's connects and disconnects and the server's own life (uptime reports);
+ *   a few lines a minute, each appended durably.
  */
-import type { AuditEntry, AuditInput, HealthEntry, ProofEntry } from '../../domain/model.js';
-import type { AuditLog, AuditQuery, HealthStream, ProofStream, StreamQuery } from '../ports.js';
+import type { AuditEntry, AuditInput, HealthEntry, PresenceEntry, ProofEntry } from '../../domain/model.js';
+import type {
+  AuditLog,
+  AuditQuery,
+  HealthStream,
+  PresenceStream,
+  ProofStream,
+  StreamQuery,
+} from '../ports.js';
 import { DayPartitions, type DayPartitionsOptions, dayOf, Where } from './day-stream.js';
 import { type Db, json, likePrefix } from './db.js';
 
@@ -121,6 +130,42 @@ export class PgHealthStream implements HealthStream {
     const w = streamWhere({ ...q, bundleId: undefined }, 'received_at');
     const r = await this.db.query<{ data: HealthEntry }>(
       `SELECT data FROM health ${w.sql()} ORDER BY received_at DESC, id DESC LIMIT ${w.param(q.limit ?? 1000)}`,
+      w.values,
+    );
+    return r.rows.map((x) => x.data).reverse();
+  }
+}
+
+export class PgPresenceStream implements PresenceStream {
+  readonly partitions: DayPartitions;
+  appended = 0;
+
+  constructor(
+    private readonly db: Db,
+    o: PartitionOptions,
+  ) {
+    this.partitions = new DayPartitions(db, { ...o, table: 'presence' });
+  }
+
+  async start(): Promise<void> {
+    await this.partitions.start();
+  }
+
+  async append(entry: PresenceEntry): Promise<void> {
+    await this.partitions.ensure([dayOfIso(entry.at)]);
+    await this.db.query('INSERT INTO presence (device_id, at, event, data) VALUES ($1, $2, $3, $4)', [
+      entry.deviceId ?? null,
+      entry.at,
+      entry.event,
+      json(entry),
+    ]);
+    this.appended++;
+  }
+
+  async query(q: StreamQuery): Promise<PresenceEntry[]> {
+    const w = streamWhere({ ...q, bundleId: undefined }, 'at');
+    const r = await this.db.query<{ data: PresenceEntry }>(
+      `SELECT data FROM presence ${w.sql()} ORDER BY at DESC, id DESC LIMIT ${w.param(q.limit ?? 1000)}`,
       w.values,
     );
     return r.rows.map((x) => x.data).reverse();

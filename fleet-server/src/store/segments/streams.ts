@@ -7,9 +7,16 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@loa/protocol/fs';
 import { withDefaults } from '../../defaults.js';
-import type { AuditEntry, AuditInput, HealthEntry, ProofEntry } from '../../domain/model.js';
+import type { AuditEntry, AuditInput, HealthEntry, PresenceEntry, ProofEntry } from '../../domain/model.js';
 import { readJsonFile } from '../lowdb/durable-file.js';
-import type { AuditLog, AuditQuery, HealthStream, ProofStream, StreamQuery } from '../ports.js';
+import type {
+  AuditLog,
+  AuditQuery,
+  HealthStream,
+  PresenceStream,
+  ProofStream,
+  StreamQuery,
+} from '../ports.js';
 import { dayOf, SegmentLog, type SegmentLogOptions, type SegmentPosition } from './segment-log.js';
 
 export type StreamOptions = SegmentLogOptions & {
@@ -258,5 +265,16 @@ export class FileAuditLog extends SnapshottedStream<AuditEntry, never> implement
       }
     }
     return out;
+  }
+}
+
+/** Presence events: buffered appends (batched fsync), time-range queries; no latest state. */
+export class FilePresenceStream extends SnapshottedStream<PresenceEntry, never> implements PresenceStream {
+  protected reduce(_rec: PresenceEntry): void {}
+  append(entry: PresenceEntry): Promise<void> {
+    return this.log.append(entry, false);
+  }
+  query(q: StreamQuery): Promise<PresenceEntry[]> {
+    return this.queryLog<PresenceEntry>(q);
   }
 }

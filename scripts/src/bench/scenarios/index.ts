@@ -5,9 +5,11 @@ import { distribution } from './distribution.js';
 import { fanout } from './fanout.js';
 import { hostileBodies } from './hostile-bodies.js';
 import { ingest } from './ingest.js';
+import { installSize } from './install-size.js';
 import { proofs } from './proofs.js';
 import { publicPage } from './public-page.js';
 import { registry } from './registry.js';
+import { reports } from './reports.js';
 import { storePostgres } from './store-postgres.js';
 import { verify } from './verify.js';
 
@@ -23,4 +25,6 @@ export const SCENARIOS: readonly Scenario[] = [
   hostileBodies,
   display,
   publicPage,
+  reports,
+  installSize,
 ];

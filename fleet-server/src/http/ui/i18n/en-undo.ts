@@ -83,4 +83,7 @@ export const enUndo: Record<keyof typeof viUndo, string> = {
   'emg.cancelled': 'Alert cancelled: {n}/{total} stations stopped and dropped it',
   'act.bundle.recall': 'Withdraw a published programme',
   'act.bundle.recall.sign': 'Sign a programme withdrawal',
+  'tgt.enrol-token': 'Enrolment code',
+  'tgt.signing-key': 'Signing key',
+  'act.signing-key.create': 'Created a signing key',
 };

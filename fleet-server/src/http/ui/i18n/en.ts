@@ -1,5 +1,6 @@
 import { enCitizens } from './en-citizens.js';
 import { enOps } from './en-ops.js';
+import { enReports } from './en-reports.js';
 import { enUndo } from './en-undo.js';
 import type { MsgKey } from './vi.js';
 
@@ -252,6 +253,21 @@ export const en: Record<MsgKey, string> = {
   'prog.title': 'Programmes',
   'prog.new': 'New programme',
   'prog.channel': 'Channel',
+  'prog.live': 'Relay (live stream or FM)',
+  'prog.liveHint':
+    'Relay an upper-level station. A bundle with a relay needs a signing key with the "live" role. When the source fails the stations switch to the fallback FM, then the fallback recording, then silence with an alert.',
+  'prog.liveKind': 'Relay type',
+  'prog.liveNone': 'None',
+  'prog.liveStream': 'Live stream (Icecast/HTTP, HLS)',
+  'prog.liveFm': "FM station (the cluster's FM module)",
+  'prog.liveTitle': 'Relay title',
+  'prog.liveUrl': 'Stream address',
+  'prog.liveFormat': 'Stream format',
+  'prog.liveFormatAuto': 'Detect',
+  'prog.liveFmFreq': 'FM frequency (MHz)',
+  'prog.liveMinutes': 'Length (minutes; it stops on time)',
+  'prog.fallbackFm': 'Fallback FM (MHz)',
+  'prog.fallbackRecording': 'Fallback recording',
   'prog.items': 'Items',
   'prog.rule': 'Schedule type',
   'prog.rule.daily': 'Daily',
@@ -408,4 +424,5 @@ export const en: Record<MsgKey, string> = {
   ...enOps,
   ...enUndo,
   ...enCitizens,
+  ...enReports,
 };

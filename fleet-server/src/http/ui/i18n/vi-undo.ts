@@ -84,4 +84,7 @@ export const viUndo = {
   'emg.cancelled': 'Đã huỷ cảnh báo: {n}/{total} trạm đã dừng và gỡ',
   'act.bundle.recall': 'Gỡ chương trình đã phát hành',
   'act.bundle.recall.sign': 'Ký lệnh gỡ chương trình',
+  'tgt.enrol-token': 'Mã kết nạp',
+  'tgt.signing-key': 'Khoá ký',
+  'act.signing-key.create': 'Tạo khoá ký',
 } as const;

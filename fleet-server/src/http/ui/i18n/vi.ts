@@ -1,6 +1,7 @@
 /** Vietnamese: the default language of the dashboard. Every other table must have the same keys. */
 import { viCitizens } from './vi-citizens.js';
 import { viOps } from './vi-ops.js';
+import { viReports } from './vi-reports.js';
 import { viUndo } from './vi-undo.js';
 
 const base = {
@@ -251,6 +252,21 @@ const base = {
   'prog.title': 'Lịch phát',
   'prog.new': 'Tạo lịch phát mới',
   'prog.channel': 'Kênh',
+  'prog.live': 'Tiếp sóng (luồng trực tiếp hoặc FM)',
+  'prog.liveHint':
+    'Tiếp sóng chương trình của đài cấp trên. Gói có mục tiếp sóng cần khóa ký vai trò "live". Khi nguồn lỗi, đài chuyển sang FM dự phòng, rồi bản ghi dự phòng, cuối cùng im lặng và báo cảnh báo.',
+  'prog.liveKind': 'Loại tiếp sóng',
+  'prog.liveNone': 'Không',
+  'prog.liveStream': 'Luồng trực tiếp (Icecast/HTTP, HLS)',
+  'prog.liveFm': 'Đài FM (mô-đun FM của cụm loa)',
+  'prog.liveTitle': 'Tên mục tiếp sóng',
+  'prog.liveUrl': 'Địa chỉ luồng',
+  'prog.liveFormat': 'Định dạng luồng',
+  'prog.liveFormatAuto': 'Tự nhận',
+  'prog.liveFmFreq': 'Tần số FM (MHz)',
+  'prog.liveMinutes': 'Thời lượng (phút, hết giờ là dừng)',
+  'prog.fallbackFm': 'FM dự phòng (MHz)',
+  'prog.fallbackRecording': 'Bản ghi dự phòng',
   'prog.items': 'Nội dung phát',
   'prog.rule': 'Kiểu lịch',
   'prog.rule.daily': 'Hằng ngày',
@@ -407,6 +423,6 @@ const base = {
   'alert.resolved': 'Đã xử lý',
 } as const;
 
-export const vi = { ...base, ...viOps, ...viUndo, ...viCitizens } as const;
+export const vi = { ...base, ...viOps, ...viUndo, ...viCitizens, ...viReports } as const;
 
 export type MsgKey = keyof typeof vi;

@@ -141,6 +141,18 @@ export function registerAuditPage(app: Hono<AppEnv>, s: UiServer): void {
       const d = await s.deps.store.devices.get(id);
       if (d?.name) names.set(id, d.name);
     }
+    // Content and programmes by title: content from the entry itself (deleted content keeps its
+    // title in the log), programmes from their description.
+    for (const e of entries) {
+      const id = e.target?.id;
+      if (!id || names.has(id)) continue;
+      const title = (e.details as { title?: unknown } | undefined)?.title;
+      if (e.target?.type === 'content' && typeof title === 'string') names.set(id, title);
+      else if (e.target?.type === 'bundle') {
+        const b = await s.deps.store.bundles.get(id);
+        if (b?.manifest.description) names.set(id, b.manifest.description);
+      }
+    }
     const units = new Map((await s.deps.store.units.list()).map((u) => [u.path, u.name]));
     return c.html(
       <AuditPage

@@ -312,7 +312,7 @@ function ContentPage(props: { ctx: UiCtx; vm: ContentVm }) {
                   <th>{t('common.category')}</th>
                   <th class="num">{t('content.duration')}</th>
                   <th class="num hide-sm">{t('content.loudness')}</th>
-                  <th>{t('content.preview')}</th>
+                  <th class="hide-sm">{t('content.preview')}</th>
                   <th class="hide-sm">{t('content.created')}</th>
                   {vm.canWrite ? <th>{t('content.actions')}</th> : null}
                 </tr>
@@ -336,7 +336,7 @@ function ContentPage(props: { ctx: UiCtx; vm: ContentVm }) {
                     <td class="num hide-sm">
                       {c.loudnessLufs !== undefined ? `${c.loudnessLufs.toFixed(1)} LUFS` : '—'}
                     </td>
-                    <td>
+                    <td class="hide-sm">
                       {c.kind === 'audio' && c.sha256 ? (
                         <audio controls preload="none" src={`/blobs/${c.sha256}`}>
                           <track kind="captions" />

@@ -135,6 +135,77 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                   ))}
                 </div>
               </Field>
+              <fieldset class="stack" id="f-live">
+                <legend>{t('prog.live')}</legend>
+                <p class="muted">{t('prog.liveHint')}</p>
+                <div class="grid">
+                  <Field ctx={ctx} name="liveKind" label={t('prog.liveKind')} errors={e}>
+                    <select {...fieldAttrs(e, 'liveKind')}>
+                      {(['', 'stream', 'fm'] as const).map((k) => (
+                        <option value={k} selected={(f.live?.kind ?? '') === k}>
+                          {t(
+                            k === 'stream' ? 'prog.liveStream' : k === 'fm' ? 'prog.liveFm' : 'prog.liveNone',
+                          )}
+                        </option>
+                      ))}
+                    </select>
+                  </Field>
+                  <Field ctx={ctx} name="liveTitle" label={t('prog.liveTitle')} errors={e}>
+                    <input {...fieldAttrs(e, 'liveTitle')} value={f.live?.title ?? ''} maxlength={300} />
+                  </Field>
+                  <Field ctx={ctx} name="liveUrl" label={t('prog.liveUrl')} errors={e}>
+                    <input
+                      {...fieldAttrs(e, 'liveUrl')}
+                      value={f.live?.url ?? ''}
+                      placeholder="http://…/vov1.mp3"
+                    />
+                  </Field>
+                  <Field ctx={ctx} name="liveFormat" label={t('prog.liveFormat')} errors={e}>
+                    <select {...fieldAttrs(e, 'liveFormat')}>
+                      {['', 'mp3', 'aac', 'ogg', 'hls'].map((k) => (
+                        <option value={k} selected={(f.live?.format ?? '') === k}>
+                          {k === '' ? t('prog.liveFormatAuto') : k.toUpperCase()}
+                        </option>
+                      ))}
+                    </select>
+                  </Field>
+                  <Field ctx={ctx} name="liveFm" label={t('prog.liveFmFreq')} errors={e}>
+                    <input
+                      {...fieldAttrs(e, 'liveFm')}
+                      value={f.live?.fm ?? ''}
+                      inputmode="decimal"
+                      placeholder="98.7"
+                    />
+                  </Field>
+                  <Field ctx={ctx} name="liveMinutes" label={t('prog.liveMinutes')} errors={e}>
+                    <input
+                      {...fieldAttrs(e, 'liveMinutes')}
+                      value={f.live?.minutes ?? '30'}
+                      inputmode="numeric"
+                    />
+                  </Field>
+                  <Field ctx={ctx} name="fallbackFm" label={t('prog.fallbackFm')} errors={e}>
+                    <input
+                      {...fieldAttrs(e, 'fallbackFm')}
+                      value={f.live?.fallbackFm ?? ''}
+                      inputmode="decimal"
+                      placeholder="96.5"
+                    />
+                  </Field>
+                  <Field ctx={ctx} name="fallbackRecording" label={t('prog.fallbackRecording')} errors={e}>
+                    <select {...fieldAttrs(e, 'fallbackRecording')}>
+                      <option value="">{t('prog.liveNone')}</option>
+                      {vm.content
+                        .filter((c) => c.kind === 'audio')
+                        .map((c) => (
+                          <option value={c.id} selected={f.live?.fallbackRecording === c.id}>
+                            {c.title}
+                          </option>
+                        ))}
+                    </select>
+                  </Field>
+                </div>
+              </fieldset>
               <Field ctx={ctx} name="rule" label={t('prog.rule')} errors={e}>
                 <select {...fieldAttrs(e, 'rule')} data-rule-select>
                   {(['daily', 'weekly', 'once', 'loop'] as const).map((r) => (
@@ -413,6 +484,16 @@ export function registerProgrammePages(app: Hono<AppEnv>, s: UiServer): void {
       validDays: str(f, 'validDays'),
       description: str(f, 'description') || (picked === NEW_CHANNEL || picked === '' ? channelName : ''),
       displaySeconds: str(f, 'displaySeconds'),
+      live: {
+        kind: str(f, 'liveKind'),
+        title: str(f, 'liveTitle'),
+        url: str(f, 'liveUrl'),
+        format: str(f, 'liveFormat'),
+        fm: str(f, 'liveFm'),
+        minutes: str(f, 'liveMinutes'),
+        fallbackFm: str(f, 'fallbackFm'),
+        fallbackRecording: str(f, 'fallbackRecording'),
+      },
     };
     const content = await callApi<ContentRecord[]>(s.api, c, 'GET', '/content?limit=1000');
     const known = new Set(content.ok ? content.data.map((x) => x.id) : []);

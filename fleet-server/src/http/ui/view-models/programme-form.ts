@@ -37,6 +37,81 @@ export interface ProgrammeForm {
   description: string;
   /** Noticeboards: seconds each image or text bulletin stays on screen (empty: the item's own). */
   displaySeconds?: string;
+  /** A live relay item (stream or the stations' FM module) with its fallback chain. */
+  live?: LiveForm;
+}
+
+export interface LiveForm {
+  /** '' (none), 'stream' or 'fm'. */
+  kind: string;
+  title: string;
+  url: string;
+  format: string;
+  fm: string;
+  minutes: string;
+  fallbackFm: string;
+  /** Content id of an audio recording cached on the stations. */
+  fallbackRecording: string;
+}
+
+export type DraftLiveItem = {
+  id: string;
+  title: string;
+  priority: 'normal' | 'priority';
+  durationMs: number;
+  live:
+    | { kind: 'stream'; url: string; format?: 'mp3' | 'aac' | 'ogg' | 'hls' }
+    | { kind: 'fm'; frequencyMHz: number };
+  fallback?: { fmMHz?: number; recording?: string };
+};
+
+function mhz(v: string): number | undefined {
+  const t = v.trim().replace(',', '.');
+  if (!/^\d{2,3}(\.\d{1,2})?$/.test(t)) return undefined;
+  const n = Number(t);
+  return n >= 87 && n <= 108 ? n : undefined;
+}
+
+/** The live item of the form, or its field errors; undefined when the form has none. */
+function parseLive(
+  l: LiveForm | undefined,
+  priority: 'normal' | 'priority',
+  ctx: { knownContent: ReadonlySet<string> },
+  errors: FieldErrors,
+): DraftLiveItem | undefined {
+  if (!l || (l.kind !== 'stream' && l.kind !== 'fm')) return undefined;
+  const title = l.title.trim();
+  if (!title) errors.liveTitle = { key: 'err.required' };
+  else if (title.length > 300) errors.liveTitle = { key: 'err.tooLong', params: { max: 300 } };
+  const minutes = int(l.minutes, 1, 1440);
+  if (minutes === undefined) errors.liveMinutes = { key: 'err.number', params: { min: 1, max: 1440 } };
+  let live: DraftLiveItem['live'] | undefined;
+  if (l.kind === 'stream') {
+    const url = l.url.trim();
+    if (!/^https?:\/\/[^\s]+$/.test(url) || url.length > 2000) errors.liveUrl = { key: 'err.invalid' };
+    const format = ['mp3', 'aac', 'ogg', 'hls'].includes(l.format) ? (l.format as 'mp3') : undefined;
+    live = { kind: 'stream', url, ...(format ? { format } : {}) };
+  } else {
+    const f = mhz(l.fm);
+    if (f === undefined) errors.liveFm = { key: 'err.invalid' };
+    live = { kind: 'fm', frequencyMHz: f ?? 0 };
+  }
+  const fbFm = l.fallbackFm.trim() ? mhz(l.fallbackFm) : undefined;
+  if (l.fallbackFm.trim() && fbFm === undefined) errors.fallbackFm = { key: 'err.invalid' };
+  const rec =
+    l.fallbackRecording && ctx.knownContent.has(l.fallbackRecording) ? l.fallbackRecording : undefined;
+  const fallback = {
+    ...(fbFm !== undefined && l.kind === 'stream' ? { fmMHz: fbFm } : {}),
+    ...(rec ? { recording: rec } : {}),
+  };
+  return {
+    id: 'tiep-song',
+    title,
+    priority,
+    durationMs: (minutes ?? 1) * 60_000,
+    live,
+    ...(Object.keys(fallback).length ? { fallback } : {}),
+  };
 }
 
 export const EMPTY_PROGRAMME: ProgrammeForm = {
@@ -60,7 +135,10 @@ export const EMPTY_PROGRAMME: ProgrammeForm = {
 export interface DraftBody {
   channel: string;
   description?: string;
-  items: { content: string; priority: 'normal' | 'priority' | 'emergency'; durationMs?: number }[];
+  items: (
+    | { content: string; priority: 'normal' | 'priority' | 'emergency'; durationMs?: number }
+    | DraftLiveItem
+  )[];
   schedule: {
     id: string;
     items: string[];
@@ -98,7 +176,8 @@ export function parseProgramme(
   if (f.channel === '') errors.channelName = { key: 'err.required' };
   else if (!ChannelSchema.safeParse(f.channel).success) errors.channel = { key: 'err.invalid' };
   const items = f.items.filter((i) => ctx.knownContent.has(i));
-  if (items.length === 0) errors.items = { key: 'err.pickOne' };
+  const liveWanted = f.live?.kind === 'stream' || f.live?.kind === 'fm';
+  if (items.length === 0 && !liveWanted) errors.items = { key: 'err.pickOne' };
   const times = f.times
     .split(/[,;\s]+/)
     .map((s) => s.trim())
@@ -177,6 +256,7 @@ export function parseProgramme(
   const validDays = int(f.validDays, 1, 365);
   if (validDays === undefined) errors.validDays = { key: 'err.number', params: { min: 1, max: 365 } };
   if (f.description.length > 2000) errors.description = { key: 'err.tooLong', params: { max: 2000 } };
+  const live = parseLive(f.live, priority ?? 'normal', ctx, errors);
   if (
     Object.keys(errors).length > 0 ||
     (!rule && !loop) ||
@@ -187,7 +267,7 @@ export function parseProgramme(
     return { errors };
   const entry: DraftBody['schedule'][number] | undefined = rule && {
     id: 'session',
-    items,
+    items: live ? [...items, live.id] : items,
     rule,
     ...(repeat > 1 ? { repeat: { count: repeat, gapSeconds: gap } } : {}),
     ...(zones.length ? { zones } : {}),
@@ -196,13 +276,16 @@ export function parseProgramme(
     body: {
       channel: f.channel,
       ...(f.description ? { description: f.description } : {}),
-      items: items.map((content) => ({
-        content,
-        priority,
-        ...(displaySeconds !== undefined && ctx.displayContent?.has(content)
-          ? { durationMs: displaySeconds * 1000 }
-          : {}),
-      })),
+      items: [
+        ...items.map((content) => ({
+          content,
+          priority: priority as 'normal' | 'priority',
+          ...(displaySeconds !== undefined && ctx.displayContent?.has(content)
+            ? { durationMs: displaySeconds * 1000 }
+            : {}),
+        })),
+        ...(live ? [live] : []),
+      ],
       schedule: entry ? [entry] : [],
       ...(quietHours.length ? { quietHours } : {}),
       targets,

@@ -1,0 +1,71 @@
+/**
+ * Reports as a plugin: the report service (folds of proofs and presence, pure figures), the report
+ * API, the station register, and periodic reports (issued on request and on a schedule, archived
+ * under <data dir>/reports). The effectiveness report counts the citizens' feedback of the store
+ * (received and answered in the period, by submission time).
+ */
+import { join } from 'node:path';
+import { unitCovers } from '@loa/protocol';
+import { kpiRoutes } from '../http/routes/kpi.js';
+import { periodicReportRoutes } from '../http/routes/periodic-reports.js';
+import { registerRegisterRoutes } from '../http/routes/register.js';
+import { reportRoutes } from '../http/routes/reports.js';
+import type { ServerPlugin } from '../server-plugin.js';
+import { PeriodicReports } from '../services/periodic-reports.js';
+import { ReportService } from '../services/report-service.js';
+
+export interface ReportsPluginOptions {
+  /** Issue the previous quarter's and year's reports early in the next (default true). */
+  schedule?: boolean;
+}
+
+export interface ReportsPlugin extends ServerPlugin {
+  /** Set once started. */
+  service: ReportService | undefined;
+  periodic: PeriodicReports | undefined;
+}
+
+export function reportsPlugin(options: ReportsPluginOptions = {}): ReportsPlugin {
+  const plugin: ReportsPlugin = {
+    name: 'reports',
+    service: undefined,
+    periodic: undefined,
+    start: async (deps) => {
+      const service = new ReportService({ store: deps.store, clock: deps.clock });
+      // citizens' feedback in the unit's subtree, by submission time inside the period
+      service.setFeedbackSource(async ({ unit, startMs, endMs }) => {
+        const from = new Date(startMs).toISOString();
+        const to = new Date(endMs).toISOString();
+        const list = await deps.store.feedback.list(
+          (r) => unitCovers(unit, r.unit) && r.createdAt >= from && r.createdAt < to,
+        );
+        const answered = list.filter((r) => r.answeredAt !== undefined).length;
+        return {
+          received: list.length,
+          answered,
+          source: `Phản ánh, kiến nghị của người dân trên trang công khai: ${answered}/${list.length} đã trả lời`,
+        };
+      });
+      const periodic = new PeriodicReports({
+        store: deps.store,
+        reports: service,
+        clock: deps.clock,
+        logger: deps.logger.child({ module: 'reports' }),
+        dir: join(deps.config.dataDir, 'reports'),
+      });
+      if (options.schedule !== false) periodic.start();
+      plugin.service = service;
+      plugin.periodic = periodic;
+      return {
+        routes: [
+          reportRoutes(service),
+          kpiRoutes(service),
+          periodicReportRoutes(periodic),
+          registerRegisterRoutes,
+        ],
+        stop: () => periodic.stop(),
+      };
+    },
+  };
+  return plugin;
+}

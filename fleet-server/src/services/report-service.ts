@@ -1,0 +1,235 @@
+/**
+ * Reports over the stored streams: folds the proofs and presence of each closed window (a UTC day
+ * of the stream) once and keeps the folds, so a report reads the raw stream of today only. The
+ * figures themselves are the pure functions of domain/reports/. Feedback figures come from an
+ * optional source (the citizens' feedback feature plugs in here).
+ */
+
+import type { Clock } from '@loa/protocol';
+import { LoaError, unitCovers } from '@loa/protocol';
+import type { DeviceRecord, PresenceEntry, UnitRecord } from '../domain/model.js';
+import {
+  computeEffectiveness,
+  type EffectivenessReport,
+  type FeedbackFigures,
+} from '../domain/reports/effectiveness.js';
+import { emptyFold, foldProofs, itemIndex, type ProofFold } from '../domain/reports/fold.js';
+import { DAY_MS, type Period, utcDay, utcDaysOf, vnDay, vnDayStart } from '../domain/reports/period.js';
+import { type PlayFilter, type PlayLine, playLines } from '../domain/reports/plays.js';
+import {
+  emptyPresenceState,
+  foldPresence,
+  type PresenceFold,
+  type PresenceState,
+} from '../domain/reports/uptime.js';
+import type { Store } from '../store/ports.js';
+
+/** Where feedback figures come from (registered by the feedback feature when it is composed). */
+export type FeedbackSource = (q: {
+  unit: string;
+  startMs: number;
+  endMs: number;
+}) => Promise<FeedbackFigures | null>;
+
+export interface ReportServiceOptions {
+  store: Store;
+  clock: Clock;
+  feedback?: FeedbackSource;
+}
+
+const dayBounds = (day: string) => ({ from: `${day}T00:00:00.000Z`, to: `${day}T23:59:59.999Z` });
+const ALL = Number.MAX_SAFE_INTEGER;
+
+export class ReportService {
+  readonly #o: ReportServiceOptions;
+  /** Proof folds of closed UTC days. */
+  readonly #proofFolds = new Map<string, ProofFold>();
+  /** Presence folds of closed Vietnamese days, with the state at each day's end. */
+  readonly #presence = new Map<string, { fold: PresenceFold; state: PresenceState }>();
+  #feedback: FeedbackSource | undefined;
+  /** Windows folded from the raw stream (for benchmarks and /metrics). */
+  windowsScanned = 0;
+
+  constructor(o: ReportServiceOptions) {
+    this.#o = o;
+    this.#feedback = o.feedback;
+  }
+
+  /** The citizens' feedback feature registers its figures here. */
+  setFeedbackSource(src: FeedbackSource | undefined): void {
+    this.#feedback = src;
+  }
+
+  /** Forgets cached folds (after a bundle's categories changed, or to measure a cold run). */
+  clearCache(): void {
+    this.#proofFolds.clear();
+    this.#presence.clear();
+  }
+
+  async #proofFold(day: string, today: string, items: ReturnType<typeof itemIndex>): Promise<ProofFold> {
+    const cached = this.#proofFolds.get(day);
+    if (cached) return cached;
+    const entries = await this.#o.store.proofs.query({ ...dayBounds(day), limit: ALL });
+    this.windowsScanned++;
+    const fold = foldProofs(emptyFold(), entries, items);
+    if (day < today) this.#proofFolds.set(day, fold);
+    return fold;
+  }
+
+  /**
+   * Presence folds of the Vietnamese days from startMs to endMs (so that a period's edges are
+   * window edges), chained from the cached day before, else from the first stored event.
+   */
+  async #presenceFolds(startMs: number, endMs: number): Promise<PresenceFold[]> {
+    const now = this.#o.clock.now();
+    const today = vnDay(now);
+    const days: string[] = [];
+    for (let t = startMs; t < Math.min(endMs, now + 1); t += DAY_MS) days.push(vnDay(t));
+    if (days.length === 0) return [];
+    let state: PresenceState = emptyPresenceState();
+    const before = this.#presence.get(vnDay(startMs - DAY_MS));
+    if (before) state = before.state;
+    else {
+      const earlier = await this.#o.store.presence.query({
+        to: new Date(startMs - 1).toISOString(),
+        limit: ALL,
+      });
+      if (earlier.length > 0) {
+        const byDay = new Map<string, PresenceEntry[]>();
+        for (const e of earlier) {
+          const d = vnDay(Date.parse(e.at));
+          const list = byDay.get(d);
+          if (list) list.push(e);
+          else byDay.set(d, [e]);
+        }
+        for (
+          let t = vnDayStart(vnDay(Date.parse((earlier[0] as PresenceEntry).at)));
+          t < startMs;
+          t += DAY_MS
+        ) {
+          const d = vnDay(t);
+          state = this.#foldPresenceDay(d, byDay.get(d) ?? [], state, today).state;
+        }
+      }
+    }
+    const out: PresenceFold[] = [];
+    for (const d of days) {
+      const cached = this.#presence.get(d);
+      if (cached) {
+        out.push(cached.fold);
+        state = cached.state;
+        continue;
+      }
+      const start = vnDayStart(d);
+      const entries = await this.#o.store.presence.query({
+        from: new Date(start).toISOString(),
+        to: new Date(start + DAY_MS - 1).toISOString(),
+        limit: ALL,
+      });
+      this.windowsScanned++;
+      const r = this.#foldPresenceDay(d, entries, state, today);
+      out.push(r.fold);
+      state = r.state;
+    }
+    return out;
+  }
+
+  #foldPresenceDay(day: string, entries: PresenceEntry[], state: PresenceState, today: string) {
+    const start = vnDayStart(day);
+    const end = day === today ? Math.max(start, this.#o.clock.now()) : start + DAY_MS;
+    const r = foldPresence(state, entries, start, end);
+    if (day < today) this.#presence.set(day, r);
+    return r;
+  }
+
+  /** Devices within `unit` (and the caller's scope, checked by the route) with their units. */
+  async #scope(unit: string): Promise<{ devices: DeviceRecord[]; units: Map<string, UnitRecord> }> {
+    const [devices, units] = await Promise.all([
+      this.#o.store.devices.inUnits([unit]),
+      this.#o.store.units.subtree(unit),
+    ]);
+    const all = new Map(units.map((u) => [u.path, u]));
+    if (!all.has(unit)) {
+      const self = await this.#o.store.units.get(unit);
+      if (!self) throw new LoaError('UNIT_NOT_FOUND', `không có đơn vị ${unit}`, { details: { unit } });
+      all.set(unit, self);
+    }
+    return { devices, units: all };
+  }
+
+  async effectiveness(q: {
+    unit: string;
+    period: Period;
+    /** 'unit': one row per unit of a device; 'children': rolled up to the unit's children. */
+    groupBy?: 'unit' | 'children';
+    daily?: boolean;
+  }): Promise<EffectivenessReport> {
+    const now = this.#o.clock.now();
+    const today = utcDay(now);
+    const { devices, units } = await this.#scope(q.unit);
+    const bundles = await this.#o.store.bundles.list((b) => b.state === 'published');
+    const items = itemIndex(bundles);
+    // proofs are received after they are about: every window from the period's start to today
+    const windows = utcDaysOf(q.period.startMs, Math.max(q.period.startMs + 1, now + 1));
+    const proofs: ProofFold[] = [];
+    for (const d of windows) proofs.push(await this.#proofFold(d, today, items));
+    const presence = await this.#presenceFolds(q.period.startMs, q.period.endMs);
+    const ids = new Set(devices.map((d) => d.id));
+    const alerts = await this.#o.store.alerts.list((a) => ids.has(a.deviceId));
+    const children =
+      q.groupBy === 'children'
+        ? [...units.values()].filter((u) => u.parent === q.unit).map((u) => u.path)
+        : [];
+    const groupOf = (u: string) => children.find((c) => unitCovers(c, u)) ?? (u === q.unit ? q.unit : u);
+    const feedback = this.#feedback
+      ? await this.#feedback({ unit: q.unit, startMs: q.period.startMs, endMs: q.period.endMs })
+      : null;
+    return computeEffectiveness({
+      unit: q.unit,
+      period: q.period,
+      units,
+      devices,
+      bundles,
+      proofs,
+      presence,
+      alerts,
+      nowMs: now,
+      groupOf,
+      feedback,
+      ...(q.daily === false ? { daily: false } : {}),
+    });
+  }
+
+  async plays(
+    q: { unit: string; period: Period } & Omit<PlayFilter, 'startMs' | 'endMs' | 'deviceIds'> & {
+        deviceId?: string;
+        limit: number;
+      },
+  ): Promise<{ lines: PlayLine[]; truncated: boolean }> {
+    const { devices, units } = await this.#scope(q.unit);
+    const deviceIds = new Set(devices.filter((d) => !q.deviceId || d.id === q.deviceId).map((d) => d.id));
+    const bundles = await this.#o.store.bundles.list();
+    const entries = await this.#o.store.proofs.query({
+      from: new Date(q.period.startMs).toISOString(),
+      ...(q.deviceId ? { deviceId: q.deviceId } : {}),
+      ...(q.bundleId ? { bundleId: q.bundleId } : {}),
+      limit: ALL,
+    });
+    const lines = playLines(
+      entries,
+      {
+        startMs: q.period.startMs,
+        endMs: q.period.endMs,
+        deviceIds,
+        ...(q.bundleId ? { bundleId: q.bundleId } : {}),
+        ...(q.itemId ? { itemId: q.itemId } : {}),
+        ...(q.outcome ? { outcome: q.outcome } : {}),
+        ...(q.output ? { output: q.output } : {}),
+      },
+      new Map(devices.map((d) => [d.id, d])),
+      units,
+      itemIndex(bundles),
+    );
+    return { lines: lines.slice(0, q.limit), truncated: lines.length > q.limit };
+  }
+}

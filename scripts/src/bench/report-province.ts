@@ -1,0 +1,392 @@
+/**
+ * A generated province for the report benchmark, written through the real file store (segments
+ * per day, as a year of running would leave them): communes of stations and noticeboards, a daily
+ * programme (a priority bulletin at 05:30 and news at 17:00 for the loudspeakers, a notice for the
+ * screens), a year of proofs (2 per device and day, some missed or failed), and presence (server
+ * start/alive marks each minute, a restart a month, station outages short and long).
+ *
+ * Proof lines have the shape and size of real signed proofs: one real Ed25519 signature is made
+ * per device and reused (the report reads proofs ingest already verified; it never re-verifies).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type BundleRecord,
+  createFileStore,
+  type DeviceRecord,
+  type PresenceEntry,
+  type ProofEntry,
+  ReportService,
+  type Store,
+  type UnitRecord,
+} from '@loa/fleet-server';
+import { addSignature, generateKeyPair, type Manifest, type Proof, type ProofBody } from '@loa/protocol';
+
+export interface ProvinceSize {
+  communes: number;
+  devicesPerCommune: number;
+  days: number;
+}
+
+const DAY = 86_400_000;
+/** Deterministic pseudo-random numbers (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const vnDay = (ms: number) => new Date(ms + 7 * 3600_000).toISOString().slice(0, 10);
+
+export interface GeneratedProvince {
+  store: Store;
+  clock: { t: number; now(): number };
+  firstDay: string;
+  lastDay: string;
+  communes: string[];
+  devices: number;
+  proofs: number;
+  presence: number;
+  bytes: number;
+}
+
+export async function generateProvince(
+  dataDir: string,
+  size: ProvinceSize,
+  log: (m: string) => void,
+): Promise<GeneratedProvince> {
+  const start = Date.parse('2026-01-01T00:00:00+07:00');
+  const clock = { t: start - 3600_000, now: () => clock.t };
+  const store = createFileStore({
+    dataDir,
+    now: clock.now,
+    retentionDays: 3650,
+    registryFlushMs: 200,
+    healthFsyncMs: 1000,
+  });
+  await store.start();
+  const iso = new Date(clock.t).toISOString();
+  const units: UnitRecord[] = [
+    {
+      path: '08',
+      code: '08',
+      name: 'Tỉnh Tuyên Quang',
+      level: 'province',
+      parent: null,
+      createdAt: iso,
+      updatedAt: iso,
+    },
+  ];
+  const communes: string[] = [];
+  for (let c = 0; c < size.communes; c++) {
+    const code = String(10_000 + c * 3).padStart(5, '0');
+    communes.push(`08/${code}`);
+    units.push({
+      path: `08/${code}`,
+      code,
+      name: `Xã Số ${c + 1}`,
+      level: 'commune',
+      parent: '08',
+      createdAt: iso,
+      updatedAt: iso,
+    });
+  }
+  await store.units.putMany(units);
+  const devices: DeviceRecord[] = [];
+  for (const u of communes)
+    for (let i = 0; i < size.devicesPerCommune; i++) {
+      const board = i % 10 === 9;
+      const id = `${board ? 'bt' : 'st'}-${u.slice(3)}-${String(i).padStart(3, '0')}`;
+      devices.push({
+        id,
+        unit: u,
+        kind: board ? 'noticeboard' : 'station',
+        name: `${board ? 'Bảng tin' : 'Cụm loa'} ${i + 1}`,
+        status: 'active',
+        publicKey: 'k',
+        keyId: `k-${id}`,
+        mqttPasswordHash: 'h',
+        groups: [],
+        hardware: {},
+        enrolledAt: iso,
+        approvedAt: iso,
+        updatedAt: iso,
+      });
+    }
+  for (const d of devices) await store.devices.put(d);
+  const manifest: Manifest = {
+    type: 'loa-bundle',
+    format: 1,
+    id: 'tinh-v1',
+    channel: 'tinh',
+    version: 1,
+    created: new Date(start - DAY).toISOString(),
+    expires: new Date(start + 400 * DAY).toISOString(),
+    targets: [{ unit: '08' }],
+    items: [
+      {
+        id: 'sang',
+        title: 'Bản tin sáng',
+        kind: 'audio',
+        priority: 'priority',
+        lang: 'vi',
+        category: 'news',
+        durationMs: 900_000,
+        blob: { sha256: 'a'.repeat(64), size: 1, mediaType: 'audio/ogg' },
+      },
+      {
+        id: 'chieu',
+        title: 'Bản tin nông nghiệp',
+        kind: 'audio',
+        priority: 'normal',
+        lang: 'vi',
+        category: 'agriculture',
+        durationMs: 600_000,
+        blob: { sha256: 'b'.repeat(64), size: 1, mediaType: 'audio/ogg' },
+      },
+      {
+        id: 'tb',
+        title: 'Thông báo',
+        kind: 'text',
+        priority: 'normal',
+        lang: 'vi',
+        category: 'announcement',
+        text: 'Thông báo của UBND',
+      },
+    ],
+    schedule: [
+      { id: 's1', items: ['sang', 'tb'], rule: { type: 'daily', times: ['05:30'] } },
+      { id: 's2', items: ['chieu', 'tb'], rule: { type: 'daily', times: ['17:00'] } },
+    ],
+    signatures: [],
+  };
+  const bundle: BundleRecord = {
+    id: 'tinh-v1',
+    channel: 'tinh',
+    version: 1,
+    state: 'published',
+    manifest,
+    units: ['08'],
+    createdBy: 'bench',
+    createdAt: iso,
+    updatedAt: iso,
+    publishedAt: iso,
+  };
+  await store.bundles.put(bundle);
+
+  // one real signature per device, reused (same bytes as a signed proof)
+  const sigs = new Map<string, Proof['signatures']>();
+  const body0 = (deviceId: string): ProofBody => ({
+    type: 'loa-proof',
+    format: 1,
+    eventId: randomUUID(),
+    deviceId,
+    seq: 1,
+    prev: '0'.repeat(64),
+    relays: { amplifier: true },
+    clockTrusted: true,
+    at: iso,
+    outcome: 'completed',
+  });
+  for (const d of devices) {
+    const k = generateKeyPair();
+    sigs.set(d.id, (addSignature(body0(d.id), k.privateKey) as Proof).signatures);
+  }
+  const seq = new Map<string, number>();
+  const rand = rng(42);
+  let proofs = 0;
+  let presence = 0;
+  let carried: PresenceEntry[] = [];
+  const pres = async (entries: readonly PresenceEntry[]) => {
+    for (const e of entries) {
+      clock.t = Math.max(clock.t, Date.parse(e.at));
+      await store.presence.append(e);
+    }
+    presence += entries.length;
+  };
+  await pres([{ at: new Date(start - 3600_000).toISOString(), event: 'server-start' }]);
+  await pres(
+    devices.map((d) => ({
+      at: new Date(start - 3590_000).toISOString(),
+      event: 'connect' as const,
+      deviceId: d.id,
+    })),
+  );
+  for (let day = 0; day < size.days; day++) {
+    const d0 = start + day * DAY;
+    // presence of the day: outages (≈ 1 station in 40 a day; most short, some hours long), alive marks, a monthly restart
+    const events: PresenceEntry[] = [];
+    for (let m = 0; m < 1440; m++)
+      events.push({ at: new Date(d0 + m * 60_000).toISOString(), event: 'server-alive' });
+    for (const d of devices) {
+      if (rand() < 0.025) {
+        const t = d0 + Math.floor(rand() * DAY * 0.9);
+        const len = rand() < 0.7 ? 30_000 + rand() * 300_000 : 3600_000 + rand() * 8 * 3600_000;
+        events.push({ at: new Date(t).toISOString(), event: 'disconnect', deviceId: d.id });
+        events.push({ at: new Date(t + len).toISOString(), event: 'connect', deviceId: d.id });
+      }
+    }
+    if (day % 30 === 15) {
+      const t = d0 + 2 * 3600_000;
+      events.push({ at: new Date(t).toISOString(), event: 'server-stop' });
+      events.push({ at: new Date(t + 120_000).toISOString(), event: 'server-start' });
+      for (const d of devices)
+        events.push({ at: new Date(t + 125_000).toISOString(), event: 'connect', deviceId: d.id });
+    }
+    const all = [...carried, ...events].sort((a, b) => a.at.localeCompare(b.at));
+    const endIso = new Date(d0 + DAY).toISOString();
+    carried = all.filter((e) => e.at >= endIso);
+    const today = all.filter((e) => e.at < endIso);
+    // proofs: each slot on each device, received right after it; everything written in time order
+    let written = 0;
+    for (const [slot, item, hh] of [
+      ['s1', 'sang', '05:30'],
+      ['s2', 'chieu', '17:00'],
+    ] as const) {
+      const at = Date.parse(`${vnDay(d0)}T${hh}:00+07:00`);
+      const received = new Date(at + 901_000).toISOString();
+      const before = today.filter((e) => e.at < received);
+      await pres(before.slice(written));
+      written = before.length;
+      const entries: ProofEntry[] = [];
+      for (const d of devices) {
+        const r = rand();
+        if (r < 0.03) continue; // missed
+        const board = d.kind === 'noticeboard';
+        const n = (seq.get(d.id) ?? 0) + 1;
+        seq.set(d.id, n);
+        const failed = r > 0.995;
+        const proof: Proof = {
+          type: 'loa-proof',
+          format: 1,
+          eventId: randomUUID(),
+          deviceId: d.id,
+          seq: n,
+          prev: 'c'.repeat(64),
+          ...(board ? { kind: 'display' as const } : {}),
+          bundleId: 'tinh-v1',
+          channel: 'tinh',
+          bundleVersion: 1,
+          itemId: board ? 'tb' : item,
+          entryId: slot,
+          contentSha256: 'a'.repeat(64),
+          priority: board || item === 'chieu' ? 'normal' : 'priority',
+          scheduledAt: new Date(at).toISOString(),
+          startedAt: new Date(at + 1200).toISOString(),
+          ...(board ? {} : { endedAt: new Date(at + (item === 'sang' ? 900_000 : 600_000)).toISOString() }),
+          outcome: failed ? 'failed' : board ? 'started' : 'completed',
+          ...(board ? {} : { loudnessLufs: -16 - rand(), peakDbfs: -1.5 }),
+          relays: { amplifier: !board },
+          clockTrusted: true,
+          at: new Date(at + 900_000).toISOString(),
+          signatures: sigs.get(d.id) as Proof['signatures'],
+        };
+        entries.push({ deviceId: d.id, receivedAt: received, hash: 'd'.repeat(64), proof });
+      }
+      clock.t = Math.max(clock.t, Date.parse(received));
+      await store.proofs.appendMany(entries);
+      proofs += entries.length;
+    }
+    await pres(today.slice(written));
+    if (day % 30 === 29) log(`generated ${day + 1} days, ${proofs} proofs, ${presence} presence events`);
+  }
+  clock.t = start + size.days * DAY + 9 * 3600_000;
+  await store.flush();
+  const stats = store.stats();
+  return {
+    store,
+    clock,
+    firstDay: vnDay(start),
+    lastDay: vnDay(start + (size.days - 1) * DAY),
+    communes,
+    devices: devices.length,
+    proofs,
+    presence,
+    bytes: stats.segmentBytesWritten,
+  };
+}
+
+/** The baseline: read and parse every proof and presence line of the period, nothing else. */
+export async function rawScan(
+  store: Store,
+  firstDay: string,
+  lastDay: string,
+): Promise<{ lines: number; ms: number }> {
+  const t = performance.now();
+  let lines = 0;
+  const a = Date.parse(`${firstDay}T00:00:00+07:00`);
+  const b = Date.parse(`${lastDay}T00:00:00+07:00`) + DAY;
+  for (let d = a; d < b; d += DAY) {
+    const q = {
+      from: new Date(d).toISOString(),
+      to: new Date(d + DAY - 1).toISOString(),
+      limit: Number.MAX_SAFE_INTEGER,
+    };
+    lines += (await store.proofs.query(q)).length + (await store.presence.query(q)).length;
+  }
+  return { lines, ms: performance.now() - t };
+}
+
+export { ReportService };
+
+export interface ReportFigures {
+  rawScanMs: number;
+  rawLines: number;
+  provinceYearColdMs: number;
+  provinceYearWarmMs: number;
+  communeQuarterColdMs: number;
+  communeQuarterWarmMs: number;
+  heapMb: number;
+  check: { planned: number; played: number; uptime: number | null };
+}
+
+/** Times the reports on a generated province beside a raw scan of the same data. */
+export async function measureReports(
+  p: GeneratedProvince,
+  periodOf: (from: string, to: string) => import('@loa/fleet-server').Period,
+  log: (m: string) => void,
+): Promise<ReportFigures> {
+  const raw = await rawScan(p.store, p.firstDay, p.lastDay);
+  log(`raw scan: ${raw.lines} lines in ${Math.round(raw.ms)} ms`);
+  const whole = periodOf(p.firstDay, p.lastDay);
+  const quarterEnd = new Date(Date.parse(`${p.firstDay}T00:00:00Z`) + 89 * DAY).toISOString().slice(0, 10);
+  const quarter = periodOf(p.firstDay, quarterEnd < p.lastDay ? quarterEnd : p.lastDay);
+  const commune = p.communes[0] as string;
+  const time = async <T>(fn: () => Promise<T>) => {
+    const t = performance.now();
+    const r = await fn();
+    return { r, ms: performance.now() - t };
+  };
+  // commune-quarter on a service of its own, cold (folds the windows it needs) then warm
+  const svcQ = new ReportService({ store: p.store, clock: p.clock });
+  const cq = await time(() => svcQ.effectiveness({ unit: commune, period: quarter }));
+  const wq = await time(() => svcQ.effectiveness({ unit: commune, period: quarter }));
+  log(`commune-quarter: cold ${Math.round(cq.ms)} ms, warm ${Math.round(wq.ms)} ms`);
+  const svc = new ReportService({ store: p.store, clock: p.clock });
+  const cy = await time(() =>
+    svc.effectiveness({ unit: '08', period: whole, groupBy: 'children', daily: false }),
+  );
+  const wy = await time(() =>
+    svc.effectiveness({ unit: '08', period: whole, groupBy: 'children', daily: false }),
+  );
+  log(`province-year: cold ${Math.round(cy.ms)} ms, warm ${Math.round(wy.ms)} ms`);
+  const wq2 = await time(() => svc.effectiveness({ unit: commune, period: quarter }));
+  return {
+    rawScanMs: raw.ms,
+    rawLines: raw.lines,
+    provinceYearColdMs: cy.ms,
+    provinceYearWarmMs: wy.ms,
+    communeQuarterColdMs: cq.ms,
+    communeQuarterWarmMs: Math.min(wq.ms, wq2.ms),
+    heapMb: process.memoryUsage().heapUsed / 1048576,
+    check: {
+      planned: cy.r.totals.audio.planned,
+      played: cy.r.totals.audio.done,
+      uptime: cy.r.totals.uptime.uptime,
+    },
+  };
+}

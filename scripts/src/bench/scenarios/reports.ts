@@ -1,0 +1,90 @@
+/**
+ * Reports on a generated province: the effectiveness report of one commune over a quarter and of
+ * the province over the whole generated span, cold (folding the stream's windows) and warm (folds
+ * kept), beside a raw scan (read + parse) of the same proof and presence lines. The default run is
+ * small; `npm run bench:reports -- --full` generates 10,000 devices and a year.
+ */
+import { periodOf } from '@loa/fleet-server';
+import { figure, type Scenario } from '../harness.js';
+import { generateProvince, measureReports, type ProvinceSize } from '../report-province.js';
+import { round } from '../stats.js';
+
+export async function runReportBench(
+  dir: string,
+  size: ProvinceSize,
+  log: (m: string) => void,
+): Promise<{ figures: ReturnType<typeof figure>[]; notes: string[] }> {
+  const t0 = performance.now();
+  const p = await generateProvince(dir, size, log);
+  const genMs = performance.now() - t0;
+  try {
+    const f = await measureReports(p, periodOf, log);
+    const raw = {
+      label: 'raw scan (read + parse) of the same proofs and presence',
+      value: f.rawScanMs,
+      unit: 'ms',
+    };
+    return {
+      notes: [
+        `province: ${size.communes} communes × ${size.devicesPerCommune} devices = ${p.devices} (1 in 10 a noticeboard), ${size.days} days; ` +
+          `${p.proofs} proofs and ${p.presence} presence events (${round(p.bytes / 1048576)} MiB of segments) generated in ${round(genMs / 1000)} s.`,
+        `raw scan: ${f.rawLines} lines. Cold = a report service with nothing folded yet (it reads each closed day of the stream once and keeps its fold); warm = the folds kept.`,
+        `check: province audio planned ${f.check.planned}, played ${f.check.played} (${round((100 * f.check.played) / Math.max(1, f.check.planned))} %), uptime ${round(100 * (f.check.uptime ?? 0))} %; heap after ${round(f.heapMb)} MiB.`,
+      ],
+      figures: [
+        figure(
+          'reports.commune-quarter.warm',
+          'effectiveness, one commune × a quarter (folds kept)',
+          f.communeQuarterWarmMs,
+          'ms',
+          {
+            baseline: raw,
+            goal: { better: 'lower', limit: 1000, text: '< 1 s' },
+          },
+        ),
+        figure(
+          'reports.commune-quarter.cold',
+          'effectiveness, one commune × a quarter (cold)',
+          f.communeQuarterColdMs,
+          'ms',
+          { baseline: raw },
+        ),
+        figure(
+          'reports.province-year.warm',
+          `effectiveness, province × ${size.days} days (folds kept)`,
+          f.provinceYearWarmMs,
+          'ms',
+          {
+            baseline: raw,
+            goal: { better: 'lower', limit: 30_000, text: '< 30 s' },
+          },
+        ),
+        figure(
+          'reports.province-year.cold',
+          `effectiveness, province × ${size.days} days (cold)`,
+          f.provinceYearColdMs,
+          'ms',
+          {
+            baseline: raw,
+            goal: { better: 'lower', limit: 30_000, text: '< 30 s' },
+          },
+        ),
+        figure('reports.raw-scan', 'raw scan of the proofs and presence', f.rawScanMs, 'ms'),
+      ],
+    };
+  } finally {
+    await p.store.stop();
+  }
+}
+
+export const reports: Scenario = {
+  name: 'reports',
+  title: 'Effectiveness reports on a generated province, beside a raw scan of the same data',
+  budgetMs: { quick: 60_000, full: 240_000 },
+  async run(ctx) {
+    const size = ctx.quick
+      ? { communes: 10, devicesPerCommune: 20, days: 92 }
+      : { communes: 20, devicesPerCommune: 50, days: 183 };
+    return runReportBench(ctx.tmpDir, size, ctx.log);
+  },
+};
