@@ -376,6 +376,36 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       started('screenshots', screenshots, (u) => u.stop());
     }
 
+    // A signed recall obeyed: the player and the screen re-plan without the bundle (what is on air
+    // stops at once) and the station signs that it dropped it.
+    bundles.on('withdrawn', (w) => {
+      player.setBundles(bundles.planBundles());
+      display?.setBundles(bundles.planBundles());
+      const m = w.manifest;
+      const priority = m?.items.some((i) => i.priority === 'emergency')
+        ? 'emergency'
+        : m?.items.some((i) => i.priority === 'priority')
+          ? 'priority'
+          : m
+            ? 'normal'
+            : undefined;
+      journal
+        .record({
+          bundleId: w.recall.bundleId,
+          channel: w.recall.channel,
+          bundleVersion: w.recall.version,
+          entryId: `recall:${w.recall.id}`,
+          ...(priority ? { priority } : {}),
+          outcome: 'withdrawn',
+          reason: w.recall.reason,
+          relays: hw.amplifier.relays(),
+          clockTrusted: clock.trusted(),
+        })
+        .catch((err: unknown) =>
+          log.error({ err, code: 'PROOF_RECORD_FAILED' }, 'withdrawal proof not recorded'),
+        );
+    });
+
     const relayTest = relayTester({ gate: hw.amplifier, onAir: () => player.status().onAir !== null });
     const reboot =
       opts.reboot ??

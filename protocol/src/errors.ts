@@ -28,6 +28,9 @@ export const REASONS = {
   TAR_MALFORMED: 'the archive is damaged or not a tar file',
   COMMAND_REPLAYED: 'the command was already executed (nonce seen before)',
   PROOF_CHAIN_BROKEN: 'the proof does not follow the previous proof of this device',
+  RECALL_MALFORMED: 'the recall is not valid JSON or does not match the recall schema',
+  RECALL_MISMATCH: 'the recall does not name this bundle (id, channel and version)',
+  BUNDLE_RECALLED: 'the bundle was recalled by a signed withdrawal',
 } as const;
 
 export type ReasonCode = keyof typeof REASONS;

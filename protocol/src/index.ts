@@ -7,6 +7,7 @@ export * from './messages.js';
 export * from './mqtt.js';
 export * from './proof.js';
 export * from './provisioning.js';
+export * from './recall.js';
 export * from './release.js';
 export * from './signing.js';
 export * from './time.js';

@@ -30,6 +30,9 @@ export const REASONS_VI: Record<ReasonCode, string> = {
   TAR_MALFORMED: 'tệp nén bị hỏng hoặc không phải tệp tar',
   COMMAND_REPLAYED: 'lệnh này đã được thực hiện trước đó (phát lại lệnh cũ)',
   PROOF_CHAIN_BROKEN: 'bằng chứng phát không nối tiếp bằng chứng trước của thiết bị',
+  RECALL_MALFORMED: 'lệnh gỡ chương trình không phải JSON hợp lệ hoặc sai cấu trúc',
+  RECALL_MISMATCH: 'lệnh gỡ không khớp với gói tin này (mã, kênh, phiên bản)',
+  BUNDLE_RECALLED: 'gói tin đã bị gỡ bằng lệnh gỡ có chữ ký',
 };
 
 export type Lang = 'vi' | 'en';

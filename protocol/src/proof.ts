@@ -7,7 +7,15 @@ import { SignatureSchema } from './signing.js';
 /** The `prev` of a device's first proof. */
 export const GENESIS_PREV = '0'.repeat(64);
 
-export const ProofOutcomeSchema = z.enum(['started', 'completed', 'interrupted', 'failed', 'skipped']);
+/** `withdrawn`: the station dropped a recalled bundle (protocol/src/recall.ts). */
+export const ProofOutcomeSchema = z.enum([
+  'started',
+  'completed',
+  'interrupted',
+  'failed',
+  'skipped',
+  'withdrawn',
+]);
 export type ProofOutcome = z.infer<typeof ProofOutcomeSchema>;
 
 export const RelayStateSchema = z.strictObject({

@@ -107,6 +107,36 @@ describe('POST /api/v1/cap', () => {
     );
   });
 
+  it('a Cancel of a sent alert recalls its emergency with a signed recall', async () => {
+    const alert = fixture('vn-flood-alert.xml').replace(/0612-01/g, '0612-41');
+    const r = await post(loa.operator, alert);
+    const sent = await loa.h.api<CapRecord>(
+      loa.operator,
+      'POST',
+      `/api/v1/cap/alerts/${r.body.record.id}/send`,
+    );
+    const bundleId = sent.body.emergencies[0] as string;
+    const cancel = fixture('vn-flood-cancel.xml')
+      .replace('KTTV-TQ-2026-0612-02,', 'KTTV-TQ-2026-0612-41,')
+      .replace('0612-03', '0612-43');
+    const c = await post(loa.operator, cancel);
+    expect(c.body.outcome).toBe('cancelled');
+    expect(c.body.closed[0]).toMatchObject({ identifier: 'KTTV-TQ-2026-0612-41', state: 'cancelled' });
+    const bundle = await loa.h.server.deps.store.bundles.get(bundleId);
+    expect(bundle?.state).toBe('recalled');
+    const recall = (bundle?.meta?.recall ?? {}) as {
+      state?: string;
+      document?: { reason: string; roles: string[] };
+    };
+    expect(recall.state).toBe('published');
+    expect(recall.document).toMatchObject({
+      reason: 'Huỷ theo cảnh báo CAP KTTV-TQ-2026-0612-43',
+      roles: ['emergency'],
+    });
+    const audit = await loa.h.server.deps.store.audit.query({ action: 'bundle.recall', limit: 10 });
+    expect(audit.some((a) => a.target?.id === bundleId)).toBe(true);
+  });
+
   it('the province table: validated, administrators only, and it survives a restart with the records', async () => {
     const bad = await loa.h.api<{ error: { code: string } }>(loa.admin, 'PUT', '/api/v1/cap/config', {
       priorityRules: [{ priority: 'loud' }],

@@ -295,7 +295,7 @@ describe('example flow 2: CAP alerts', () => {
     expect(loa.capRecords().length).toBe(before);
   });
 
-  it('with the province allowing this sender, an Update is broadcast to the mapped units; a Cancel stops it', async () => {
+  it('with the province allowing this sender, an Update is broadcast to the mapped units; a Cancel recalls it', async () => {
     const cfg = await loa.h.api(loa.admin, 'PUT', '/api/v1/cap/config', {
       priorityRules: [{ riskLevelAtLeast: 3, priority: 'emergency' }],
       centroids: { '08/02600': [22.5, 105.3] },
@@ -345,13 +345,11 @@ describe('example flow 2: CAP alerts', () => {
         stopped: ['08/02500', '08/02600'],
       }),
     ]);
-    const stops = await loa.h.server.deps.store.audit.query({ action: 'command.send', limit: 100 });
-    expect(
-      stops
-        .filter((e) => e.details?.action === 'stop')
-        .map((e) => e.unit)
-        .sort(),
-    ).toEqual(['08/02500', '08/02600']);
+    // the Cancel recalls each emergency it sent (a signed recall, as the caller)
+    for (const id of ub.record.emergencies)
+      expect(await loa.h.server.deps.store.bundles.get(id)).toMatchObject({ state: 'recalled' });
+    const recalls = await loa.h.server.deps.store.audit.query({ action: 'bundle.recall', limit: 100 });
+    expect(recalls.map((e) => e.unit).sort()).toEqual(['08/02500', '08/02600']);
   }, 60_000);
 });
 

@@ -20,7 +20,9 @@ import {
   isReasonCode,
   REASONS,
   type ReasonCode,
+  type RecallBody,
   verifyManifest,
+  verifyRecall,
   verifyTrustPolicy,
 } from '../../protocol/src/index.js';
 import {
@@ -37,7 +39,8 @@ import {
   trustBody,
 } from './fixtures.js';
 
-const NOT_FROM_VERIFICATION: ReasonCode[] = ['COMMAND_REPLAYED', 'PROOF_CHAIN_BROKEN'];
+// BUNDLE_RECALLED: the agent's bundle store refuses a recalled bundle (tests/e2e/recall.test.ts)
+const NOT_FROM_VERIFICATION: ReasonCode[] = ['COMMAND_REPLAYED', 'PROOF_CHAIN_BROKEN', 'BUNDLE_RECALLED'];
 
 const w = createWorld();
 const policy = trust(w, { thresholds: {} });
@@ -65,13 +68,34 @@ async function codeOf(fn: () => unknown): Promise<string> {
   throw new Error('expected a rejection, got success');
 }
 
+/** A recall of the fixtures' bundle (main@5, 08/02500) under the content role. */
+function recallBody(over: Partial<RecallBody> = {}): RecallBody {
+  return {
+    type: 'loa-recall',
+    format: 1,
+    id: 'r-1',
+    bundleId: 'ban-tin-sang',
+    channel: 'main',
+    version: 5,
+    roles: ['content'],
+    targets: [{ unit: '08/02500' }],
+    reason: 'Gỡ do nhầm nội dung',
+    issued: iso(NOW.getTime() - 60_000),
+    expires: iso(NOW.getTime() + DAY),
+    ...over,
+  };
+}
+
 let serial = 0;
 async function freshBundle(name: string): Promise<string> {
   serial += 1;
   return makeBundle(tmp.dir, `${name}-${serial}`, [w.editor]);
 }
 
-const scenarios: Record<Exclude<ReasonCode, 'COMMAND_REPLAYED' | 'PROOF_CHAIN_BROKEN'>, () => unknown> = {
+const scenarios: Record<
+  Exclude<ReasonCode, 'COMMAND_REPLAYED' | 'PROOF_CHAIN_BROKEN' | 'BUNDLE_RECALLED'>,
+  () => unknown
+> = {
   MANIFEST_MALFORMED: () => verifyManifest('{"type": "loa-bundle", ', base),
   MANIFEST_TOO_LARGE: () =>
     verifyManifest(JSON.stringify(sign(manifestBody({ description: 'x'.repeat(1500) }), w.editor)), {
@@ -174,6 +198,12 @@ const scenarios: Record<Exclude<ReasonCode, 'COMMAND_REPLAYED' | 'PROOF_CHAIN_BR
     );
     return unpackBundle(tar, join(tmp.dir, 'unsafe-out'), base);
   },
+  RECALL_MALFORMED: () => verifyRecall({ type: 'loa-recall', bundleId: 'ban-tin-sang' }, base),
+  RECALL_MISMATCH: () =>
+    verifyRecall(sign(recallBody(), w.editor), {
+      ...base,
+      manifest: sign(manifestBody({ version: 6 }), w.editor),
+    }),
   TAR_MALFORMED: async () => {
     const dir = await freshBundle('malformed');
     const tar = join(tmp.dir, 'malformed.tar');

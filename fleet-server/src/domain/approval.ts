@@ -7,7 +7,14 @@ import { LoaError } from '@loa/protocol';
 import type { UserRole } from './model.js';
 import { type Permission, requirePermission, requireScope } from './rbac.js';
 
-export type WorkflowState = 'draft' | 'submitted' | 'approved' | 'published' | 'rejected' | 'withdrawn';
+export type WorkflowState =
+  | 'draft'
+  | 'submitted'
+  | 'approved'
+  | 'published'
+  | 'rejected'
+  | 'withdrawn'
+  | 'recalled';
 
 export interface Actor {
   id: string;

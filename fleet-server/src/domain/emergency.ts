@@ -111,7 +111,8 @@ export function composeEmergencyManifest(
   return parsed.data;
 }
 
-export type EmergencyDeviceStage = 'sent' | 'received' | 'playing' | 'completed' | 'failed';
+/** `withdrawn`: the station dropped the emergency after a recall (its cancel), with a signed proof. */
+export type EmergencyDeviceStage = 'sent' | 'received' | 'playing' | 'completed' | 'failed' | 'withdrawn';
 
 export interface EmergencyDeviceState {
   deviceId: string;
@@ -132,6 +133,7 @@ const RANK: Record<EmergencyDeviceStage, number> = {
   playing: 2,
   completed: 3,
   failed: 1,
+  withdrawn: 4,
 };
 
 export function initialEmergencyState(deviceId: string, unit: string, now: Date): EmergencyDeviceState {
@@ -197,7 +199,7 @@ export function applyEmergencyProof(
     case 'completed':
       return {
         ...cur,
-        stage: 'completed',
+        stage: cur.stage === 'withdrawn' ? 'withdrawn' : 'completed',
         receivedAt: cur.receivedAt ?? at,
         startedAt: cur.startedAt ?? startedAt,
         completedAt: p.endedAt ?? at,
@@ -205,8 +207,10 @@ export function applyEmergencyProof(
         updatedAt: at,
       };
     case 'failed':
-      if (cur.stage === 'completed') return undefined;
+      if (cur.stage === 'completed' || cur.stage === 'withdrawn') return undefined;
       return { ...cur, stage: 'failed', failedReason: p.reason ?? 'failed', updatedAt: at };
+    case 'withdrawn':
+      return { ...cur, stage: 'withdrawn', updatedAt: at };
     default:
       return undefined;
   }
@@ -215,7 +219,15 @@ export function applyEmergencyProof(
 export type EmergencySummary = Record<EmergencyDeviceStage, number> & { total: number };
 
 export function summarizeEmergency(states: Iterable<EmergencyDeviceState>): EmergencySummary {
-  const out: EmergencySummary = { total: 0, sent: 0, received: 0, playing: 0, completed: 0, failed: 0 };
+  const out: EmergencySummary = {
+    total: 0,
+    sent: 0,
+    received: 0,
+    playing: 0,
+    completed: 0,
+    failed: 0,
+    withdrawn: 0,
+  };
   for (const s of states) {
     out.total++;
     out[s.stage]++;

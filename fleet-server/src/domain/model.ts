@@ -245,6 +245,8 @@ export const BundleStateSchema = z.enum([
   'published',
   'rejected',
   'withdrawn',
+  /** Taken back after publication by a signed recall (services/recall-service.ts). */
+  'recalled',
 ]);
 export type BundleState = z.infer<typeof BundleStateSchema>;
 

@@ -1,4 +1,5 @@
 /** Zod schemas of the report API's answers (the OpenAPI document is built from them). */
+import { ProofOutcomeSchema } from '@loa/protocol';
 import { z } from 'zod';
 
 const Rate = z.number().nullable().describe('share 0..1, null when nothing was planned or observed');
@@ -128,7 +129,7 @@ export const PlayLineSchema = z.object({
   startedAt: z.string().nullable(),
   endedAt: z.string().nullable(),
   durationSeconds: z.number().nullable(),
-  outcome: z.enum(['started', 'completed', 'interrupted', 'failed', 'skipped']),
+  outcome: ProofOutcomeSchema,
   outcomeName: z.string(),
   reason: z.string().nullable(),
   loudnessLufs: z.number().nullable(),

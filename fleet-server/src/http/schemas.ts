@@ -79,7 +79,7 @@ export const EmergencyViewSchema = z.object({
     z.object({
       deviceId: z.string(),
       unit: z.string(),
-      stage: z.enum(['sent', 'received', 'playing', 'completed', 'failed']),
+      stage: z.enum(['sent', 'received', 'playing', 'completed', 'failed', 'withdrawn']),
       receivedAt: z.string().optional(),
       startedAt: z.string().optional(),
       completedAt: z.string().optional(),
@@ -95,5 +95,6 @@ export const EmergencyViewSchema = z.object({
     playing: z.number().int(),
     completed: z.number().int(),
     failed: z.number().int(),
+    withdrawn: z.number().int(),
   }),
 });

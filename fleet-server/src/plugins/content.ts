@@ -29,6 +29,7 @@ import { EmergencyService } from '../services/emergency-service.js';
 import { IngestService } from '../services/ingest-service.js';
 import { Notifier, type Urls } from '../services/notifier.js';
 import { Publisher, type PublisherOptions } from '../services/publisher.js';
+import { RecallService } from '../services/recall-service.js';
 import { ScreenshotStore, type ScreenshotStoreOptions } from '../services/screenshot-store.js';
 import { loadOrCreateMasterKey, Signer } from '../services/signer.js';
 import { Transcoder, type TranscoderOptions } from '../services/transcoder.js';
@@ -161,6 +162,7 @@ export async function createContentServices(
     ...opts.webhooks,
   });
   const emergency = new EmergencyService({ store, blobs, transcoder, signer, trust, notifier, logger, now });
+  const recalls = new RecallService({ store, broker, signer, trust, notifier, logger, now });
   const screenshots = new ScreenshotStore({ dir: join(dataDir, 'screenshots'), now, ...opts.screenshots });
 
   // clustered: a device's statuses and proofs reach the node it is connected to; the emergency
@@ -184,11 +186,14 @@ export async function createContentServices(
       await publisher.applyStatus(deviceId, s);
     },
     onProof: async (deviceId, p) => {
-      if (p.priority !== 'emergency') return;
+      if (p.outcome === 'withdrawn') await recalls.applyProof(deviceId, p);
+      // a station that never had the emergency proves its withdrawal without a priority
+      if (p.priority !== 'emergency' && p.outcome !== 'withdrawn') return;
       bus?.publish('emergency', { deviceId, proof: p });
       await emergency.applyProof(deviceId, p);
     },
     onReconnected: async (deviceId, state) => {
+      await recalls.catchUp(deviceId);
       await publisher.catchUp(deviceId, state.health?.bundles ?? []);
     },
   });
@@ -232,6 +237,7 @@ export async function createContentServices(
     alerts,
     webhooks,
     emergency,
+    recalls,
     screenshots,
     async start() {
       await blobs.start();

@@ -1,7 +1,7 @@
 /**
  * CAP 1.2 intake: parses an alert strictly, decides with the province's tables (domain/cap) what it
  * does, and acts through the existing emergency service (no second emergency path): a draft waits
- * for a person (`send`), an allowed sender's alert is sent at once, a Cancel stops what was sent.
+ * for a person (`send`), an allowed sender's alert is sent at once, a Cancel recalls what was sent.
  * Records and the province's table live in `<dataDir>/cap/` (alerts.json, config.json), written
  * atomically; operations are serialised so two pushes of one alert cannot both act.
  */
@@ -28,6 +28,8 @@ export interface CapActor {
 
 /** Stops what an emergency of a unit subtree is playing (a signed `stop` command, as the caller). */
 export type StopUnit = (unit: string) => Promise<void>;
+/** Withdraws a sent emergency with a signed recall (stations drop it, also those offline now). */
+export type RecallEmergency = (bundleId: string, reason: string) => Promise<void>;
 
 export interface CapServiceDeps {
   dir: string;
@@ -147,7 +149,7 @@ export class CapService {
   }
 
   /** Takes a CAP 1.2 document. Nothing is stored or sent when it is refused. */
-  intake(xml: string, actor: CapActor, stopUnit: StopUnit): Promise<CapResult> {
+  intake(xml: string, actor: CapActor, stopUnit: StopUnit, recall?: RecallEmergency): Promise<CapResult> {
     const alert = parseCap(xml);
     return this.#serial(async () => {
       const now = this.#d.now();
@@ -175,7 +177,13 @@ export class CapService {
         const sent = decision.targets.filter((t) => t.state === 'sent');
         for (const t of sent) for (const u of t.units) requireScope(actor, u);
         // stop first: a refused stop leaves every record as it was
-        for (const t of sent) for (const u of t.units) await stopUnit(u);
+        // a sent emergency is recalled (signed, re-sent to stations that return); the stop
+        // command remains for a record whose emergencies are not known
+        for (const t of sent) {
+          if (recall && t.emergencies.length > 0)
+            for (const b of t.emergencies) await recall(b, `Huỷ theo cảnh báo CAP ${alert.identifier}`);
+          else for (const u of t.units) await stopUnit(u);
+        }
         for (const t of decision.targets) {
           if (t.state === 'sent') t.stopped = [...t.units];
           t.state = 'cancelled';

@@ -10,6 +10,7 @@ import type { EmergencyService } from './emergency-service.js';
 import type { IngestService } from './ingest-service.js';
 import type { Notifier, Urls } from './notifier.js';
 import type { Publisher } from './publisher.js';
+import type { RecallService } from './recall-service.js';
 import type { ScreenshotStore } from './screenshot-store.js';
 import type { Signer } from './signer.js';
 import type { Transcoder } from './transcoder.js';
@@ -30,6 +31,8 @@ export interface ContentServices {
   alerts: AlertEngine;
   webhooks: WebhookService;
   emergency: EmergencyService;
+  /** Signed withdrawal of published bundles (emergency cancel). */
+  recalls: RecallService;
   /** Noticeboard screenshots, kept per device. */
   screenshots: ScreenshotStore;
   start(): Promise<void>;

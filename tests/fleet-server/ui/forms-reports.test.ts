@@ -218,7 +218,7 @@ describe('emergency to several units', () => {
     ]);
     const v = (id: string, playing: number, sent: number) => ({
       bundle: { id, manifest: { items: [{ title: 'Lũ quét' }] } } as unknown as BundleRecord,
-      summary: { total: playing + sent, sent, received: 0, playing, completed: 0, failed: 0 },
+      summary: { total: playing + sent, sent, received: 0, playing, completed: 0, failed: 0, withdrawn: 0 },
       devices: [
         ...Array.from({ length: playing }, (_, i) => ({
           deviceId: `${id}-p${i}`,
@@ -239,7 +239,15 @@ describe('emergency to several units', () => {
     const c = combineViews([v('a', 3, 0), v('b', 1, 2)]);
     expect(c.ids).toEqual(['a', 'b']);
     expect(c.title).toBe('Lũ quét');
-    expect(c.summary).toEqual({ total: 6, sent: 2, received: 0, playing: 4, completed: 0, failed: 0 });
+    expect(c.summary).toEqual({
+      total: 6,
+      sent: 2,
+      received: 0,
+      playing: 4,
+      completed: 0,
+      failed: 0,
+      withdrawn: 0,
+    });
     expect(c.devices.filter((d) => d.stage === 'sent').map((d) => d.deviceId)).toEqual(['b-s0', 'b-s1']);
   });
 });
@@ -249,17 +257,20 @@ describe('emergency progress in words', () => {
     const { progressSummary } = await import('../../../fleet-server/src/http/ui/pages/emergency.js');
     const { translator } = await import('../../../fleet-server/src/http/ui/i18n/index.js');
     const t = translator('vi');
-    const sum = (playing: number, completed: number, received = 0, failed = 0) => ({
+    const sum = (playing: number, completed: number, received = 0, failed = 0, withdrawn = 0) => ({
       total: 3,
-      sent: 3 - playing - completed - received - failed,
+      sent: 3 - playing - completed - received - failed - withdrawn,
       received,
       playing,
       completed,
       failed,
+      withdrawn,
     });
     expect(progressSummary(t, sum(3, 0))).toBe('3/3 đang phát');
     expect(progressSummary(t, sum(1, 2))).toBe('1/3 đang phát, 2 đã phát xong');
     expect(progressSummary(t, sum(0, 3))).toBe('Đã phát xong 3/3');
     expect(progressSummary(t, sum(0, 2, 0, 1))).toBe('Đã phát xong 2/3');
+    // cancelled: a recall made two stations stop and drop it, the third has not answered yet
+    expect(progressSummary(t, sum(0, 0, 0, 0, 2))).toBe('Đã huỷ cảnh báo: 2/3 trạm đã dừng và gỡ');
   });
 });

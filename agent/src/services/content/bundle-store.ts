@@ -6,6 +6,7 @@
  *   partial/<sha256>         downloads in progress (resumed with Range)
  *   manifests/<digest>.json  verified manifests
  *   current.json             the pointer: per channel the active bundle and the previous one
+ *   recalled.json            bundles withdrawn by signed recalls (recall-list.ts), refused from then on
  * Activation = manifests and blobs durable first, then current.json replaced atomically; a kill -9
  * at any moment leaves the old or the new bundle active, never a broken one.
  */
@@ -21,11 +22,14 @@ import {
   type Manifest,
   manifestBlobs,
   type Notify,
+  type Recall,
+  RecallSchema,
   type Status,
   type TrustPolicy,
   type VerifiedManifest,
   type VerifyManifestOptions,
   verifyManifest,
+  verifyRecall,
 } from '@loa/protocol';
 import {
   blobPath,
@@ -46,6 +50,7 @@ import { Emitter } from '../../events.js';
 import { type HttpFetch, type HttpResponse, httpFetch } from '../../http/client.js';
 import { ensureDir, exists, readJsonFile, SerialQueue } from '../system/data-dir.js';
 import { downloadBlob } from './blob-download.js';
+import { RecallList } from './recall-list.js';
 
 const EntrySchema = z.object({
   id: z.string(),
@@ -111,7 +116,16 @@ export type BundleStoreEvents = {
   rejected: Pick<Status, 'bundleId' | 'channel' | 'version'> & { code: string; message: string };
   /** Rollout progress of a bundle, for the fleet server. */
   status: Status;
+  /** A signed recall was obeyed: the bundle left the programme (`wasActive`: it was in it). */
+  withdrawn: Withdrawal;
 };
+
+export interface Withdrawal {
+  recall: Recall;
+  /** The recalled bundle's manifest when the station held it. */
+  manifest?: Manifest;
+  wasActive: boolean;
+}
 
 export class BundleStore extends Emitter<BundleStoreEvents> {
   private readonly o: BundleStoreOptions;
@@ -119,6 +133,7 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
   private readonly queue = new SerialQueue();
   private pointer: Pointer = { format: 1, channels: {} };
   private readonly manifests = new Map<string, Manifest>();
+  private recalls: RecallList;
   private stopCtrl = new AbortController();
   lastError: LastError | undefined;
 
@@ -126,6 +141,7 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
     super();
     this.o = o;
     this.log = o.logger.child({ module: 'bundle-store' });
+    this.recalls = new RecallList(join(o.dir, 'recalled.json'), this.log);
   }
 
   private p(...parts: string[]): string {
@@ -148,6 +164,7 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
     for (const name of await readdir(this.o.dir))
       if (name.startsWith('staging-') || name.endsWith('.tmp'))
         await rm(this.p(name), { recursive: true, force: true });
+    await this.recalls.load();
     let ptr: Pointer | undefined;
     try {
       ptr = await readJsonFile(this.p('current.json'), PointerSchema);
@@ -203,6 +220,8 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
       if (cur && cur.version >= n.version) return undefined;
       const base = { bundleId: n.bundleId, channel: n.channel, version: n.version };
       return this.guard(base, async () => {
+        const r = this.recalls.get(n.bundleId);
+        if (r) throw recalledError(r.bundleId, r.reason);
         this.status(base, 'downloading');
         const bytes = await this.fetchManifest(n.manifestUrl);
         const verified = verifyManifest(bytes, this.verifyOpts(n.channel));
@@ -272,6 +291,80 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
       this.emit('activated', b);
       return b;
     });
+  }
+
+  /** The bundles recalled on this station (technician page, tests). */
+  recalled(): { bundleId: string; channel: string; version: number; reason: string; at: string }[] {
+    return this.recalls.list().map(({ bundleId, channel, version, reason, at }) => ({
+      bundleId,
+      channel,
+      version,
+      reason,
+      at,
+    }));
+  }
+
+  /**
+   * Obeys a signed recall: verified under the trust policy (and against the recalled manifest
+   * when the station holds it), recorded durably, then the bundle leaves the pointer (its channel
+   * falls back to the previous bundle, or is emptied). Resolves undefined for a recall already
+   * obeyed; throws a LoaError with a stable code for one refused.
+   */
+  withdraw(raw: unknown): Promise<Withdrawal | undefined> {
+    return this.queue.run(async () => {
+      try {
+        const trust = this.o.trust();
+        if (!trust) throw new LoaError('TRUST_MISSING', 'Trạm chưa có chính sách tin cậy (chưa đăng ký)');
+        const named = RecallSchema.safeParse(raw);
+        const held = named.success ? this.held(named.data.bundleId) : undefined;
+        const device = this.o.device();
+        const { recall, digest } = verifyRecall(raw, {
+          trust,
+          now: new Date(this.o.clock.now()),
+          ...(device ? { device } : {}),
+          ...(held ? { manifest: held } : {}),
+        });
+        if (this.recalls.get(recall.bundleId)) return undefined;
+        await this.recalls.add(recall, digest, this.o.clock.now());
+        const next = structuredClone(this.pointer);
+        const slot = next.channels[recall.channel];
+        let wasActive = false;
+        if (slot?.current.id === recall.bundleId) {
+          wasActive = true;
+          const prev = slot.previous;
+          if (prev && !this.recalls.get(prev.id)) next.channels[recall.channel] = { current: prev };
+          else delete next.channels[recall.channel];
+        } else if (slot?.previous?.id === recall.bundleId) {
+          next.channels[recall.channel] = { current: slot.current };
+        }
+        if (slot) {
+          await writeJsonAtomic(this.p('current.json'), next, 0o644);
+          this.pointer = next;
+        }
+        this.log.warn(
+          { bundle: recall.bundleId, channel: recall.channel, version: recall.version, wasActive },
+          'bundle recalled: withdrawn from the programme',
+        );
+        const w: Withdrawal = { recall, wasActive, ...(held ? { manifest: held } : {}) };
+        this.emit('withdrawn', w);
+        await this.collect();
+        return w;
+      } catch (e) {
+        const code = isLoaError(e) ? e.code : 'RECALL_FAILED';
+        const message = (e as Error).message.slice(0, 500);
+        this.lastError = { code, message, at: new Date(this.o.clock.now()).toISOString() };
+        this.log.warn({ code, message }, 'recall refused');
+        throw e;
+      }
+    });
+  }
+
+  /** The manifest of a bundle the pointer holds (current or previous of any channel). */
+  private held(bundleId: string): Manifest | undefined {
+    for (const slot of Object.values(this.pointer.channels))
+      for (const e of [slot.current, slot.previous])
+        if (e?.id === bundleId) return this.manifests.get(e.digest);
+    return undefined;
   }
 
   private verifyOpts(channel: string): VerifyManifestOptions {
@@ -350,6 +443,8 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
   }
 
   private async installVerified(v: VerifiedManifest, bytes: Buffer, blobBase: string): Promise<ActiveBundle> {
+    const recalled = this.recalls.blocking(v.manifest);
+    if (recalled) throw recalledError(v.manifest.id, recalled.reason);
     const blobs = manifestBlobs(v.manifest);
     const total = blobs.reduce((n, b) => n + b.size, 0);
     const base = { bundleId: v.manifest.id, channel: v.manifest.channel, version: v.manifest.version };
@@ -379,6 +474,8 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
   /** Manifest durable, then the pointer replaced atomically; then unreferenced files collected. */
   private async activate(v: VerifiedManifest, bytes: Buffer): Promise<ActiveBundle> {
     const { manifest, digest } = v;
+    const recalled = this.recalls.blocking(manifest);
+    if (recalled) throw recalledError(manifest.id, recalled.reason);
     await writeFileAtomic(this.p('manifests', `${digest}.json`), bytes, 0o644);
     this.manifests.set(digest, manifest);
     const entry: Entry = {
@@ -448,4 +545,8 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
     }
     if (removed) this.log.info({ removed }, 'unreferenced bundle files collected');
   }
+}
+
+function recalledError(bundleId: string, reason: string): LoaError {
+  return new LoaError('BUNDLE_RECALLED', `Gói tin ${bundleId} đã bị gỡ: ${reason}`.slice(0, 500));
 }

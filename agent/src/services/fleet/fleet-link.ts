@@ -21,6 +21,8 @@ import {
   NotifySchema,
   type Presence,
   parseTopic,
+  type RecallNotify,
+  RecallNotifySchema,
   type ReleaseNotify,
   ReleaseNotifySchema,
   type Status,
@@ -49,6 +51,8 @@ export interface FleetInbox {
   serverTime(ms: number, rttMs?: number): void;
   /** An agent release to install (self-update). */
   release?(n: ReleaseNotify): void;
+  /** A signed recall: withdraw a bundle (for an emergency, its cancel). */
+  recall?(r: RecallNotify): void;
 }
 
 export interface FleetLinkOptions {
@@ -355,6 +359,12 @@ export class FleetLink {
         case 'emergency':
           this.o.inbox.emergency(EmergencySchema.parse(json));
           break;
+        case 'recall': {
+          const r = RecallNotifySchema.parse(json);
+          this.o.inbox.serverTime(Date.parse(r.serverTime));
+          this.o.inbox.recall?.(r);
+          break;
+        }
         case 'release': {
           const r = ReleaseNotifySchema.parse(json);
           this.o.inbox.serverTime(Date.parse(r.serverTime));

@@ -10,7 +10,7 @@ import type { CommandHandler } from './commands.js';
 import type { FleetInbox } from './fleet-link.js';
 
 export interface StationInboxParts {
-  bundles: Pick<BundleStore, 'fetchNotified' | 'installInline'>;
+  bundles: Pick<BundleStore, 'fetchNotified' | 'installInline' | 'withdraw'>;
   commands: Pick<CommandHandler, 'handle'>;
   clock: Pick<TrustedClock, 'reportServerTime'>;
   /** Agent releases (self-update), when the station updates itself. */
@@ -25,6 +25,7 @@ export function stationInbox({ bundles, commands, clock, releases }: StationInbo
   return {
     notify: (n: Notify) => void bundles.fetchNotified(n).catch(() => undefined),
     emergency: (e) => void bundles.installInline(e.manifest, e.blobBase).catch(() => undefined),
+    recall: (r) => void bundles.withdraw(r.recall).catch(() => undefined),
     command: (raw) => commands.handle(raw),
     serverTime: (ms, rttMs) => clock.reportServerTime(ms, rttMs),
     ...(releases ? { release: (n: ReleaseNotify) => void releases.handle(n) } : {}),

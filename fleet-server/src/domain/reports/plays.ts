@@ -13,6 +13,7 @@ export const OUTCOME_NAMES_VI = {
   interrupted: 'Bị ngắt',
   failed: 'Thất bại',
   skipped: 'Bỏ qua',
+  withdrawn: 'Đã gỡ',
 } as const;
 
 export interface PlayLine {

@@ -11,7 +11,9 @@ import type { ContentServices } from '../../services/content-services.js';
 import type { RouteContext } from '../route-context.js';
 
 const ListQuery = z.strictObject({
-  state: z.enum(['draft', 'submitted', 'approved', 'published', 'rejected', 'withdrawn']).optional(),
+  state: z
+    .enum(['draft', 'submitted', 'approved', 'published', 'rejected', 'withdrawn', 'recalled'])
+    .optional(),
   channel: z.string().max(64).optional(),
   emergency: z.enum(['true', 'false']).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
@@ -27,7 +29,7 @@ const bundleNotFound = (id: string) =>
 
 export function registerBundleRoutes(
   { api, deps }: RouteContext,
-  services: Pick<ContentServices, 'publisher'>,
+  services: Pick<ContentServices, 'publisher' | 'recalls'>,
 ): void {
   api.add({
     method: 'get',
@@ -118,4 +120,53 @@ export function registerBundleRoutes(
     handler: ({ params, body, user, ip }) =>
       services.publisher.addSignatures(params.id, body, { ...user, ip }),
   });
+
+  api.add({
+    method: 'post',
+    path: '/bundles/:id/recall',
+    summary: 'Withdraw a published bundle with a signed recall (for an emergency: cancel it)',
+    description:
+      'Needs the permission to publish that priority (emergency.send for an emergency, bundle.publish otherwise) ' +
+      'and a server-held key delegated the roles the bundle needed. Where the policy wants two signatures, the ' +
+      'recall stays `pending` until a second person asks too. Stations stop the bundle and sign a `withdrawn` proof.',
+    tags: ['bundles'],
+    permission: 'read',
+    body: RecallBodySchema,
+    response: RecallViewSchema,
+    errors: [403, 409, 422],
+    handler: async ({ params, body, user, ip }) => {
+      const b = await services.publisher.get(params.id);
+      if (!b.units.every((u) => inScope(user, u))) throw bundleNotFound(params.id);
+      return services.recalls.recall(params.id, body.reason, { ...user, ip });
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/bundles/:id/recall',
+    summary: 'The recall of a bundle: signatures, stations targeted and stations that dropped it',
+    tags: ['bundles'],
+    permission: 'read',
+    response: RecallViewSchema,
+    errors: [404],
+    handler: async ({ params, user }) => {
+      const b = await services.publisher.get(params.id);
+      if (!b.units.every((u) => inScope(user, u))) throw bundleNotFound(params.id);
+      const v = await services.recalls.view(params.id);
+      if (!v) throw new LoaError('RECALL_NOT_FOUND', `Gói tin "${params.id.slice(0, 128)}" chưa có lệnh gỡ`);
+      return v;
+    },
+  });
 }
+
+const RecallBodySchema = z.strictObject({ reason: z.string().min(1).max(500) });
+const RecallViewSchema = z.object({
+  bundleId: z.string(),
+  state: z.enum(['pending', 'published']),
+  reason: z.string(),
+  signatures: z.number().int(),
+  needed: z.number().int(),
+  targeted: z.number().int(),
+  withdrawn: z.number().int(),
+  publishedAt: z.string().optional(),
+});

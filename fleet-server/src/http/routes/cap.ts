@@ -2,7 +2,7 @@
  * CAP 1.2 alerts pushed by warning systems: `POST /api/v1/cap` with the CAP XML as the body (size
  * capped; a DTD, hence any entity expansion, is refused), an API token whose role may send
  * emergencies. The answer says what became of it: a draft waiting for a person, a sent emergency
- * (where the province's policy allows it), a cancellation (the emergency is stopped), a duplicate
+ * (where the province's policy allows it), a cancellation (the emergency is recalled), a duplicate
  * or an ignored test. Drafts are sent or discarded by a person; the province edits its table at
  * /cap/config. Mounted by the integrations plugin; the routes receive the CAP service.
  */
@@ -67,8 +67,8 @@ export function capRoutes(cap: CapService) {
         'Body: one CAP 1.2 <alert> (Content-Type application/xml, at most 256 KiB; a DOCTYPE is refused). ' +
         'Areas map to units by the province table (geocodes, unit centroids, names). An alert whose priority ' +
         'is emergency and whose sender and severity the auto-send policy lists is broadcast at once; any ' +
-        'other becomes a draft for a person. Update replaces the referenced alerts; Cancel stops them ' +
-        '(a signed stop command to their units, as the caller). Same sender+identifier twice: `duplicate`.',
+        'other becomes a draft for a person. Update replaces the referenced alerts; Cancel recalls the ' +
+        'emergencies they sent (a signed recall, as the caller: stations stop them and drop them, also when offline now). Same sender+identifier twice: `duplicate`.',
       tags: ['cap'],
       permission: 'emergency.send',
       response: CapResultSchema,
@@ -97,7 +97,24 @@ export function capRoutes(cap: CapService) {
             { details: { unit } },
           );
         };
-        const r = await cap.intake(xml, { ...user, ip }, stopUnit);
+        // a Cancel recalls the emergencies it cancels, through the recall API as the caller
+        const recall = async (bundleId: string, reason: string) => {
+          const res = await app.request(`/api/v1/bundles/${encodeURIComponent(bundleId)}/recall`, {
+            method: 'POST',
+            headers: forward,
+            body: JSON.stringify({ reason }),
+          });
+          if (res.ok) return;
+          const body = (await res.json().catch(() => ({}))) as {
+            error?: { code?: string; message?: string };
+          };
+          throw new LoaError(
+            body.error?.code ?? 'CAP_RECALL_FAILED',
+            `không gỡ được cảnh báo khẩn cấp ${bundleId}: ${body.error?.message ?? res.status}`,
+            { details: { bundleId } },
+          );
+        };
+        const r = await cap.intake(xml, { ...user, ip }, stopUnit, recall);
         return c.json(r, r.outcome === 'duplicate' || r.outcome === 'ignored' ? 200 : 201);
       },
     });

@@ -2,7 +2,7 @@
  * The report API: what played where and when (`/reports/plays`) and effectiveness per unit and
  * period (`/reports/effectiveness`), as JSON, CSV or XLSX (`format=` or the Accept header).
  */
-import { LoaError } from '@loa/protocol';
+import { LoaError, ProofOutcomeSchema } from '@loa/protocol';
 import type { Context } from 'hono';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
@@ -178,7 +178,7 @@ export function reportRoutes(reports: ReportService) {
         deviceId: z.string().max(128).optional(),
         bundleId: z.string().max(128).optional(),
         itemId: z.string().max(128).optional(),
-        outcome: z.enum(['started', 'completed', 'interrupted', 'failed', 'skipped']).optional(),
+        outcome: ProofOutcomeSchema.optional(),
         output: z.enum(['audio', 'display']).optional(),
         limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
       }),

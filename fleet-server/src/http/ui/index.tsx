@@ -39,6 +39,7 @@ import {
 } from './pages/fleet.js';
 import { overviewLiveView, registerOverviewPage } from './pages/overview.js';
 import { registerProgrammePages } from './pages/programmes.js';
+import { registerRecallPages } from './pages/recall.js';
 import { registerReportPages } from './pages/reports.js';
 import { errorPage, forbiddenPage } from './refusal.js';
 import { ctxOf, ensureUser, type UiServer } from './shared.js';
@@ -133,6 +134,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   registerAuditPage(app, s);
   registerContentPages(app, s);
   registerProgrammePages(app, s);
+  registerRecallPages(app, s);
   registerApprovalPages(app, s);
   registerEmergencyPages(app, s);
   registerReportPages(app, s);

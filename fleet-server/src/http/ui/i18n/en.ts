@@ -193,6 +193,7 @@ export const en: Record<MsgKey, string> = {
   'outcome.interrupted': 'Interrupted',
   'outcome.failed': 'Failed',
   'outcome.skipped': 'Skipped',
+  'outcome.withdrawn': 'Withdrawn',
 
   'rollout.notified': 'Notified',
   'rollout.downloading': 'Downloading',

@@ -192,6 +192,7 @@ const base = {
   'outcome.interrupted': 'Bị ngắt',
   'outcome.failed': 'Thất bại',
   'outcome.skipped': 'Bỏ qua',
+  'outcome.withdrawn': 'Đã gỡ',
 
   'rollout.notified': 'Đã báo',
   'rollout.downloading': 'Đang tải',

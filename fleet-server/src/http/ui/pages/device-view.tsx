@@ -15,6 +15,7 @@ const OUTCOME_TONE = {
   interrupted: 'warn',
   failed: 'bad',
   skipped: 'muted',
+  withdrawn: 'muted',
 } as const;
 const ROLLOUT_TONE = {
   notified: 'info',

@@ -21,6 +21,7 @@ import { notFoundPage } from '../refusal.js';
 import { checkFormCsrf, guard, list, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
 import { type UnitNode, UnitTreeField, unitTree } from '../unit-tree.js';
+import { mayRecall, RecallControl } from './recall.js';
 
 interface EmergencyViewData {
   bundle: BundleRecord;
@@ -35,6 +36,7 @@ const STAGE_KEY: Record<EmergencyDeviceState['stage'], MsgKey> = {
   playing: 'emg.playing',
   completed: 'emg.completed',
   failed: 'emg.failed',
+  withdrawn: 'emg.withdrawn',
 };
 const STAGE_TONE: Record<EmergencyDeviceState['stage'], Tone> = {
   sent: 'muted',
@@ -42,6 +44,7 @@ const STAGE_TONE: Record<EmergencyDeviceState['stage'], Tone> = {
   playing: 'ok',
   completed: 'ok',
   failed: 'bad',
+  withdrawn: 'muted',
 };
 
 /**
@@ -63,6 +66,7 @@ export function progressParts(sum: EmergencySummary) {
 /** One line: "3/3 đang phát", "1/3 đang phát, 2 đã phát xong", or "Đã phát xong 3/3" once nothing plays. */
 export function progressSummary(t: UiCtx['t'], sum: EmergencySummary): string {
   const p = progressParts(sum);
+  if (sum.withdrawn > 0) return t('emg.cancelled', { n: sum.withdrawn, total: sum.total });
   if (p.done > 0 && p.playing === 0 && p.done + p.failed === sum.total)
     return t('emg.done', { done: p.done, total: sum.total });
   if (p.done > 0) return t('emg.summaryMixed', { playing: p.playing, total: sum.total, done: p.done });
@@ -152,7 +156,7 @@ function FormPage(props: {
   );
 }
 
-function ProgressPage(props: { ctx: UiCtx; v: CombinedView }) {
+function ProgressPage(props: { ctx: UiCtx; v: CombinedView; bundles?: BundleRecord[] }) {
   const { ctx, v } = props;
   const t = ctx.t;
   const p = progressParts(v.summary);
@@ -187,6 +191,15 @@ function ProgressPage(props: { ctx: UiCtx; v: CombinedView }) {
           ))}
         </div>
       </Section>
+      {props.bundles?.some((b) => b.state === 'recalled' || mayRecall(ctx, b)) ? (
+        <Section title={t('recall.cancelEmergency')}>
+          {props.bundles.map((b) => (
+            <p>
+              {b.manifest.items[0]?.title ?? b.id}: <RecallControl ctx={ctx} bundle={b} back={ctx.path} />
+            </p>
+          ))}
+        </Section>
+      ) : null}
       <div class="grid">
         <Section title={t('emg.nonResponders')}>
           <ul data-k="emg:silent">
@@ -235,7 +248,15 @@ export interface CombinedView {
 }
 
 export function combineViews(views: EmergencyViewData[]): CombinedView {
-  const summary: EmergencySummary = { total: 0, sent: 0, received: 0, playing: 0, completed: 0, failed: 0 };
+  const summary: EmergencySummary = {
+    total: 0,
+    sent: 0,
+    received: 0,
+    playing: 0,
+    completed: 0,
+    failed: 0,
+    withdrawn: 0,
+  };
   for (const v of views)
     for (const k of Object.keys(summary) as (keyof EmergencySummary)[]) summary[k] += v.summary[k];
   return {
@@ -323,7 +344,12 @@ export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
     if ('response' in g) return g.response;
     const v = await loadCombined(s, c, parseIds(c.req.param('ids')));
     if (!v) return notFoundPage(c, g.ctx);
-    return c.html(<ProgressPage ctx={g.ctx} v={v} />);
+    const bundles: BundleRecord[] = [];
+    for (const id of v.ids) {
+      const b = await callApi<BundleRecord>(s.api, c, 'GET', `/bundles/${encodeURIComponent(id)}`);
+      if (b.ok) bundles.push(b.data);
+    }
+    return c.html(<ProgressPage ctx={g.ctx} v={v} bundles={bundles} />);
   });
 
   app.post('/ui/emergency', async (c) => {

@@ -25,6 +25,7 @@ import { formatDateTime } from '../time.js';
 import { type UnitNode, UnitTreeField, unitTree } from '../unit-tree.js';
 import { EMPTY_PROGRAMME, type ProgrammeForm, parseProgramme } from '../view-models/programme-form.js';
 import { describeEntry, nextOccurrences } from '../view-models/schedule-words.js';
+import { RecallControl } from './recall.js';
 
 /** The channel picker's "new channel" choice (a channel id never starts with "+"). */
 const NEW_CHANNEL = '+new';
@@ -357,7 +358,7 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                       ))}
                       {b.state === 'published' && vm.latest.get(b.channel) !== b.id ? (
                         <small class="muted">{t('prog.superseded')}</small>
-                      ) : ['rejected', 'withdrawn'].includes(b.state) ? null : (
+                      ) : ['rejected', 'withdrawn', 'recalled'].includes(b.state) ? null : (
                         <NextPlays ctx={ctx} at={nextOccurrences(b.manifest, ctx.now)} />
                       )}
                     </td>
@@ -380,6 +381,7 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                           <button type="submit">{t('prog.publish')}</button>
                         </form>
                       ) : null}
+                      <RecallControl ctx={ctx} bundle={b} back={ui('/programmes')} />
                       {b.state === 'published' ? (
                         <a
                           class="button secondary"
