@@ -244,7 +244,9 @@ export async function publishProgramme(server: FleetServer, state: DemoState): P
       { id: 'chieu', items: [EVENING.id, MORNING.id], rule: { type: 'daily', times: ['17:00'] } },
       { id: 'bang-tin', items: ['lich-tiem'], rule: { type: 'daily', times: ['06:00', '11:00', '17:30'] } },
     ],
-    quietHours: [{ start: '22:00', end: '05:00' }],
+    // No quiet hours in the demo: they hold every non-emergency item on the station (the protocol's
+    // `quietHours`), so a demo started in the evening would never play its announcement. A commune
+    // sets its own, e.g. 22:00–05:00, on its programme or in its stations' policy.
   });
 }
 
