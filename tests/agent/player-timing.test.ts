@@ -86,6 +86,47 @@ function withDir(b: PlanBundle, dir: string): PlanBundle {
   return { ...b, blobDir: join(dir, 'blobs') };
 }
 
+/**
+ * A 4 s 440 Hz item ("talk") scheduled 2 s from now, cut after `playedMs` of sound by a 1 s 880 Hz
+ * emergency ("warn"); resolves with the instant the emergency was handed to the player.
+ */
+async function cutByEmergency(
+  harness: Harness,
+  onInterrupt: 'resume' | 'skip',
+  playedMs: number,
+): Promise<{ acceptedAt: number }> {
+  const talk = await toneItem(harness.dir, 'talk', 440, 4);
+  const warn = { ...(await toneItem(harness.dir, 'warn', 880, 1)), priority: 'emergency' } as Item;
+  const T = Date.now() + 2000;
+  const normal = withDir(
+    bundle({
+      created: iso(Date.now() - 60_000),
+      items: [{ ...talk, onInterrupt } as Item],
+      schedule: [{ id: 'n', items: ['talk'], rule: { type: 'once', at: iso(T) } }],
+    }),
+    harness.dir,
+  );
+  harness.player.setBundles([normal]);
+  await waitFor(() => harness.player.status().onAir?.itemId === 'talk');
+  await playedFor(playedMs);
+  const em = withDir(
+    bundle(
+      {
+        id: 'flood',
+        channel: 'emergency',
+        created: iso(Date.now() - 60_000),
+        items: [warn],
+        schedule: [{ id: 'now', items: ['warn'], rule: { type: 'immediate' } }],
+      },
+      Date.now(),
+    ),
+    harness.dir,
+  );
+  const acceptedAt = Date.now();
+  harness.player.setBundles([normal, em]);
+  return { acceptedAt };
+}
+
 /** The WAV position (ms) of a wall-clock instant. */
 function position(audio: FfmpegAudioDriver, wallMs: number): number {
   return wallMs - (audio.outputOpenedAt() as number);
@@ -238,35 +279,7 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
       idleTailMs: 20_000,
       policy: { warmupMs: 300, volume: 100, chime: { path: chime, durationMs: 500 } },
     });
-    const talk = await toneItem(h.dir, 'talk', 440, 4);
-    const warn = { ...(await toneItem(h.dir, 'warn', 880, 1)), priority: 'emergency' } as Item;
-    const T = Date.now() + 2000;
-    const normal = withDir(
-      bundle({
-        created: iso(Date.now() - 60_000),
-        items: [{ ...talk, onInterrupt: 'skip' } as Item],
-        schedule: [{ id: 'n', items: ['talk'], rule: { type: 'once', at: iso(T) } }],
-      }),
-      h.dir,
-    );
-    h.player.setBundles([normal]);
-    await waitFor(() => h!.player.status().onAir?.itemId === 'talk');
-    await playedFor(1000);
-    const em = withDir(
-      bundle(
-        {
-          id: 'flood',
-          channel: 'emergency',
-          created: iso(Date.now() - 60_000),
-          items: [warn],
-          schedule: [{ id: 'now', items: ['warn'], rule: { type: 'immediate' } }],
-        },
-        Date.now(),
-      ),
-      h.dir,
-    );
-    const acceptedAt = Date.now();
-    h.player.setBundles([normal, em]);
+    const { acceptedAt } = await cutByEmergency(h, 'skip', 1000);
     await waitFor(async () =>
       (await h!.proofs()).some((p) => p.itemId === 'warn' && p.outcome === 'completed'),
     );
@@ -308,34 +321,7 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
   test('an item resumed after an emergency continues from where it was cut, straight after the warning', async () => {
     const { audio, path } = wavDriver('resume');
     h = await makeHarness({ audio, warmupMs: 300, idleTailMs: 20_000 });
-    const talk = await toneItem(h.dir, 'talk', 440, 4);
-    const warn = { ...(await toneItem(h.dir, 'warn', 880, 1)), priority: 'emergency' } as Item;
-    const T = Date.now() + 2000;
-    const normal = withDir(
-      bundle({
-        created: iso(Date.now() - 60_000),
-        items: [{ ...talk, onInterrupt: 'resume' } as Item],
-        schedule: [{ id: 'n', items: ['talk'], rule: { type: 'once', at: iso(T) } }],
-      }),
-      h.dir,
-    );
-    h.player.setBundles([normal]);
-    await waitFor(() => h!.player.status().onAir?.itemId === 'talk');
-    await playedFor(1200);
-    const em = withDir(
-      bundle(
-        {
-          id: 'flood',
-          channel: 'emergency',
-          created: iso(Date.now() - 60_000),
-          items: [warn],
-          schedule: [{ id: 'now', items: ['warn'], rule: { type: 'immediate' } }],
-        },
-        Date.now(),
-      ),
-      h.dir,
-    );
-    h.player.setBundles([normal, em]);
+    await cutByEmergency(h, 'resume', 1200);
     await waitFor(
       async () => (await h!.proofs()).some((p) => p.itemId === 'talk' && p.outcome === 'completed'),
       20_000,
