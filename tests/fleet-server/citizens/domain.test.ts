@@ -16,6 +16,7 @@ import {
   publicFeed,
 } from '../../../fleet-server/src/domain/citizens/public-feed.js';
 import type { BundleRecord, ContentRecord, FeedbackRecord } from '../../../fleet-server/src/domain/model.js';
+import { categoryLabel, publicT } from '../../../fleet-server/src/http/ui/pages/public/public-text.js';
 import {
   bulletinPage,
   mapPoints,
@@ -156,6 +157,16 @@ describe('public feed', () => {
     expect(later.emergencies).toHaveLength(0);
     expect(later.bulletins[0]).toMatchObject({ emergency: true, category: 'emergency' });
     expect(publicAudioAll([e], lib).has(sha('e'))).toBe(true);
+  });
+});
+
+describe('category names on the public page', () => {
+  it("names the common categories in the page language, and keeps a unit's own slug as it is", () => {
+    expect(categoryLabel(publicT('vi'), 'health')).toBe('Y tế');
+    expect(categoryLabel(publicT('en'), 'health')).toBe('Health');
+    expect(categoryLabel(publicT('vi'), 'emergency')).toBe('Khẩn cấp');
+    expect(categoryLabel(publicT('vi'), 'toString')).toBe('toString');
+    expect(categoryLabel(publicT('vi'), 'hoi-cho-xuan')).toBe('hoi-cho-xuan');
   });
 });
 

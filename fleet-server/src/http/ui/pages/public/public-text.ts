@@ -54,6 +54,15 @@ const vi = {
   footer: 'Trang công khai của hệ thống thông tin cơ sở. Không theo dõi người xem.',
   'cat.emergency': 'Khẩn cấp',
   'cat.phan-hoi': 'Trả lời phản ánh',
+  'cat.news': 'Tin tức',
+  'cat.policy': 'Chính sách, pháp luật',
+  'cat.agriculture': 'Nông nghiệp',
+  'cat.health': 'Y tế',
+  'cat.disaster': 'Phòng chống thiên tai',
+  'cat.culture': 'Văn hóa',
+  'cat.announcement': 'Thông báo',
+  'cat.ticker': 'Dòng chữ chạy',
+  'cat.other': 'Khác',
 };
 type Key = keyof typeof vi;
 
@@ -110,6 +119,15 @@ const en: Record<Key, string> = {
   footer: 'Public page of the grassroots information system. No tracking.',
   'cat.emergency': 'Emergency',
   'cat.phan-hoi': 'Answer to feedback',
+  'cat.news': 'News',
+  'cat.policy': 'Policy and law',
+  'cat.agriculture': 'Agriculture',
+  'cat.health': 'Health',
+  'cat.disaster': 'Disaster prevention',
+  'cat.culture': 'Culture',
+  'cat.announcement': 'Announcement',
+  'cat.ticker': 'Ticker line',
+  'cat.other': 'Other',
 };
 
 export type PT = (key: Key, params?: Record<string, string | number>) => string;
@@ -133,8 +151,8 @@ export function localTime(iso: string, withDate = true): string {
   return withDate ? `${d.slice(8, 10)}/${d.slice(5, 7)}/${d.slice(0, 4)} ${hm}` : hm;
 }
 
+/** A category's name in the page's language; a unit's own category (no name here) as it is. */
 export function categoryLabel(t: PT, cat: string): string {
-  if (cat === 'emergency') return t('cat.emergency');
-  if (cat === 'phan-hoi') return t('cat.phan-hoi');
-  return cat;
+  const key = `cat.${cat}`;
+  return Object.hasOwn(vi, key) ? t(key as Key) : cat;
 }
