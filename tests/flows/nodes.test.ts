@@ -233,8 +233,10 @@ describe('loa stats', () => {
     const vnDay = (ms: number) => new Date(ms + 7 * 3600_000).toISOString().slice(0, 10);
     const from = vnDay(Date.now());
     const to = vnDay(Date.now() + 86_400_000);
-    // only slots already due count: a day later on the server's clock, tomorrow's two have passed
-    loa.h.advance(86_400_000);
+    // only slots already due count: late tomorrow (Vietnam time) on the server's clock, tomorrow's
+    // two have passed, whatever the hour the test runs at
+    const ahead = Date.parse(`${to}T23:00:00+07:00`) - Date.now();
+    loa.h.advance(ahead);
     try {
       const { n, out } = await load('loa stats', { format: 'json' }, loa.viewer.token);
       let got = nextInput(out);
@@ -271,7 +273,7 @@ describe('loa stats', () => {
       expect(String(csv.payload)).toContain(`${to},08/02600,Xã Lâm Bình,Bảng tin,2,0,0.0000`);
       expect(csv.filename).toBe(`loa-bao-cao-${from}-${to}.csv`);
     } finally {
-      loa.h.advance(-86_400_000);
+      loa.h.advance(-ahead);
     }
   });
 
