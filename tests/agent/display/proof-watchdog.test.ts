@@ -188,6 +188,24 @@ describe('never black', () => {
     expect(driver.running()).toBe(false);
   }, 90_000);
 
+  it('a screenshot asked for while the browser restarts waits for the new browser', async () => {
+    const driver = new ChromiumDisplay({ mode: 'spawn', headless: true, width: 640, height: 360, logger: silent });
+    await driver.start('data:text/html,<body style="background:%23c00"><h1>Loa</h1></body>');
+    try {
+      const oldPort = driver.devtoolsPort;
+      // The watchdog's restart and a screenshot command arrive together (the old DevTools port
+      // closes under the capture): the capture comes from the new browser, not ECONNREFUSED.
+      const restarting = driver.restart();
+      const png = await driver.screenshot();
+      await restarting;
+      expect(png.subarray(1, 4).toString()).toBe('PNG');
+      expect(driver.devtoolsPort).not.toBe(oldPort);
+      expect(driver.running()).toBe(true);
+    } finally {
+      await driver.stop();
+    }
+  }, 60_000);
+
   it('after a power cut the board shows the programme where it is now, not from its start', async () => {
     const activatedAt = Date.now();
     const spec = {

@@ -103,6 +103,8 @@ export class ChromiumDisplay implements DisplayDriver {
   private url: string | undefined;
   private port: number | undefined;
   private stopped = false;
+  /** A restart under way (spawn mode): screenshots wait for it rather than reach a dead port. */
+  private relaunching: Promise<void> | undefined;
   private readonly log: Logger;
 
   constructor(private readonly o: ChromiumOptions) {
@@ -146,12 +148,34 @@ export class ChromiumDisplay implements DisplayDriver {
         return;
       }
     }
-    await this.kill();
-    if (this.stopped) return;
-    await this.launch(url);
+    const relaunch = (async () => {
+      await this.kill();
+      if (this.stopped) return;
+      await this.launch(url);
+    })();
+    this.relaunching = relaunch;
+    try {
+      await relaunch;
+    } finally {
+      if (this.relaunching === relaunch) this.relaunching = undefined;
+    }
   }
 
   async screenshot(options: ScreenshotOptions = {}): Promise<Buffer> {
+    await this.relaunching?.catch(() => undefined);
+    try {
+      return await this.capture(options);
+    } catch (err) {
+      // The watchdog restarted the browser between our look at it and the capture (its DevTools
+      // port is gone, or the page closed mid-call): wait for the new browser and try once more.
+      if (this.o.mode !== 'spawn' || (!this.relaunching && this.running())) throw err;
+      this.log.info({ err }, 'screenshot during a browser restart: retrying on the new browser');
+      await this.relaunching?.catch(() => undefined);
+      return await this.capture(options);
+    }
+  }
+
+  private async capture(options: ScreenshotOptions): Promise<Buffer> {
     const targets = await this.json<CdpTarget[]>('/json/list');
     const page = targets.find((t) => t.type === 'page' && t.webSocketDebuggerUrl);
     if (!page?.webSocketDebuggerUrl) throw new LoaError('DISPLAY_NO_PAGE', 'the browser shows no page');
@@ -170,7 +194,14 @@ export class ChromiumDisplay implements DisplayDriver {
 
   private async json<T>(path: string): Promise<T> {
     if (!this.port) throw new LoaError('DISPLAY_NOT_STARTED', 'the browser was never started');
-    const res = await fetch(`http://127.0.0.1:${this.port}${path}`);
+    const res = await fetch(`http://127.0.0.1:${this.port}${path}`).catch((err: unknown) => {
+      const cause = (err as { cause?: { code?: string } }).cause;
+      throw new LoaError(
+        'DISPLAY_CDP_FAILED',
+        `DevTools ${path}: ${cause?.code ?? (err as Error).message} on 127.0.0.1:${this.port}`,
+        { cause: err },
+      );
+    });
     if (!res.ok) throw new LoaError('DISPLAY_CDP_FAILED', `DevTools ${path}: HTTP ${res.status}`);
     return (await res.json()) as T;
   }
