@@ -490,6 +490,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
           deviceLabel: () => `${deviceId()}${unit() ? ` (${unit()})` : ''}`,
           clock,
           clockWaiting: () => clock.waiting(),
+          recalled: () => bundles.recalled(),
           ...(usb
             ? {
                 importTar: async (file: File) => {

@@ -406,6 +406,28 @@ describe.each<Kind>(['lowdb', 'postgres'])('store contract: %s', (kind) => {
     expect(prev[0]?.seq).toBe(next.seq);
   });
 
+  it("keeps a station's named loudspeaker zones in order across updates and a restart", async () => {
+    await s.devices.insert(device('a'));
+    expect((await s.devices.get('a'))?.zones).toBeUndefined();
+    const zones = [
+      { id: 'thon-1', name: 'Thôn 1' },
+      { id: 'cho', name: 'Chợ' },
+    ];
+    await s.devices.update('a', { zones, updatedAt: iso(T0 + 1000) });
+    // another change leaves the zones as they were
+    await s.devices.update('a', { name: 'Cụm loa chợ' });
+    expect((await s.devices.get('a'))?.zones).toEqual(zones);
+    await s.devices.update('a', { zones: [{ id: 'cho', name: 'Chợ Tân Trào' }] });
+    await s.stop();
+    const again = await h.open();
+    const got = await again.devices.get('a');
+    expect(got?.zones).toEqual([{ id: 'cho', name: 'Chợ Tân Trào' }]);
+    expect(got?.name).toBe('Cụm loa chợ');
+    // the zones do not disturb the unit and key-id queries
+    expect((await again.devices.inUnits(['08'])).map((d) => d.id)).toEqual(['a']);
+    expect((await again.devices.byKeyId('k-a'))?.zones).toHaveLength(1);
+  });
+
   it('keeps webhook subscriptions across a restart', async () => {
     const hook = {
       id: 'wh-1',

@@ -91,6 +91,55 @@ describe('withdrawing a programme from the dashboard', () => {
     await editor.screenshot({ path: join(ART, '41-recall-done.png'), fullPage: true });
   }, 240_000);
 
+  it('drops a pending withdrawal: its author may, an editor may not, and the station keeps the programme', async () => {
+    const station = p.devices[0];
+    const at = new Date(Date.now() + 3_600_000);
+    const id = await p.publish({
+      channel: 'giu-chuong-trinh',
+      description: 'Bản tin được giữ lại',
+      targets: [{ unit: UNIT }],
+      items: [{ content: p.state.content[MORNING.id], id: MORNING.id, title: MORNING.title }],
+      schedule: [{ id: 'loa', items: [MORNING.id], rule: { type: 'once', at: at.toISOString() } }],
+    });
+    await expect
+      .poll(() => station?.runtime?.bundles.active().some((b) => b.id === id), { timeout: 60_000 })
+      .toBe(true);
+    const approver = await pageAs('pheduyet');
+    const form = approver.locator(`form:has([data-recall-button="${id}"])`);
+    await form.locator('input[name=reason]').fill('Gỡ nhầm chương trình');
+    await Promise.all([approver.waitForURL(/ok=recall\.pendingOk/), form.locator('button').click()]);
+    // the editor may co-sign but not drop it; the API refuses an editor's drop
+    const editor = await pageAs('bientap');
+    await expect.poll(() => editor.locator(`[data-recall-button="${id}"]`).count()).toBe(1);
+    expect(await editor.locator(`[data-recall-drop="${id}"]`).count()).toBe(0);
+    const editorApi = await apiAsUser(p.server, 'bientap', 1);
+    await expect(editorApi.call('delete', `/bundles/${id}/recall`)).rejects.toMatchObject({
+      code: 'FORBIDDEN_ROLE',
+    });
+    // its author drops it
+    const drop = approver.locator(`[data-recall-drop="${id}"]`);
+    await expect.poll(() => drop.textContent()).toBe('Huỷ yêu cầu gỡ');
+    await approver.screenshot({ path: join(ART, '43-recall-drop-offered.png'), fullPage: true });
+    await Promise.all([approver.waitForURL(/ok=recall\.dropped/), drop.click()]);
+    await expect.poll(() => approver.locator('.flash').textContent()).toContain('Đã huỷ yêu cầu gỡ');
+    // the programme may be withdrawn afresh, and the station still holds it
+    await expect
+      .poll(() => approver.locator(`[data-recall-button="${id}"]`).textContent())
+      .toBe('Gỡ chương trình');
+    expect(await approver.locator(`[data-recall-pending="${id}"]`).count()).toBe(0);
+    expect(station?.runtime?.bundles.active().some((b) => b.id === id)).toBe(true);
+    expect((await p.server.deps.store.bundles.get(id))?.meta?.recall).toBeUndefined();
+    const audit = await p.server.deps.store.audit.query({ limit: 10 });
+    const entry = audit.find((a) => a.action === 'bundle.recall.drop' && a.target?.id === id);
+    expect(entry?.details).toMatchObject({ recallReason: 'Gỡ nhầm chương trình', signatures: 1 });
+    // nothing pending any more: a second drop is refused with a stable code
+    const approverApi = await apiAsUser(p.server, 'pheduyet', 1);
+    await expect(approverApi.call('delete', `/bundles/${id}/recall`)).rejects.toMatchObject({
+      code: 'RECALL_CONFLICT',
+    });
+    await approver.screenshot({ path: join(ART, '44-recall-dropped.png'), fullPage: true });
+  }, 240_000);
+
   it('cancels a sent emergency from its progress page ("Huỷ cảnh báo")', async () => {
     const station = p.devices[0];
     const api = await apiAsUser(p.server, 'vanhanh', 1);

@@ -23,8 +23,37 @@ export interface TechnicianDeps {
   clockWaiting?: () => string | undefined;
   /** Imports an uploaded bundle tar (saved to a file first); absent: no upload form. */
   importTar?: (file: File) => Promise<{ ok: boolean; text: string }>;
+  /** Bundles withdrawn from this station by a signed recall (shown as "Đã gỡ"). */
+  recalled?: () => readonly RecalledBundle[];
   /** The peer address of a request (from the node server); tests inject it. */
   remoteAddress: (c: Context) => string | undefined;
+}
+
+export interface RecalledBundle {
+  bundleId: string;
+  channel: string;
+  version: number;
+  reason: string;
+  at: string;
+}
+
+/** A proof's outcome in Vietnamese. */
+const OUTCOME: Record<Proof['outcome'], string> = {
+  started: 'Bắt đầu phát',
+  completed: 'Đã phát xong',
+  interrupted: 'Bị ngắt',
+  failed: 'Lỗi',
+  skipped: 'Bỏ qua',
+  withdrawn: 'Đã gỡ',
+};
+
+/** An instant on the Vietnamese clock (UTC+07:00 all year): "26/11/2026 12:00". */
+export function vnTime(iso: string | undefined): string {
+  const ms = iso ? Date.parse(iso) : Number.NaN;
+  if (!Number.isFinite(ms)) return '—';
+  const d = new Date(ms + 7 * 3600_000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getUTCDate())}/${p(d.getUTCMonth() + 1)}/${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
 }
 
 /** Private, loopback and link-local addresses; CGNAT (100.64/10, the 4G side) is not private. */
@@ -78,6 +107,7 @@ function statusBody(
   label: string,
   note?: string,
   clockWaiting?: string,
+  recalled: readonly RecalledBundle[] = [],
 ): string {
   const row = (k: string, v: string) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`;
   const zones = Object.entries(h.relays.zones ?? {})
@@ -113,13 +143,23 @@ ${row('Lỗi khuếch đại', yesNo(h.inputs.ampFault, '<span class="bad">có l
 <section><h2>Modem 4G</h2><table>
 ${m ? `${row('Tín hiệu', m.rssiDbm === null ? '—' : `${m.rssiDbm} dBm`)}${row('Nhà mạng', esc(m.operator))}${row('Đăng ký mạng', esc(m.registration))}${row('ICCID', esc(m.iccid))}` : row('Modem', 'không có hoặc chưa đọc được')}
 </table></section>
+<section><h2>Bản tin đã gỡ</h2>${
+    recalled.length === 0
+      ? '<p>Chưa có bản tin nào bị gỡ.</p>'
+      : `<table><tr><th>Kênh</th><th>Trạng thái</th><th>Lý do</th><th>Lúc</th></tr>${recalled
+          .map(
+            (r) =>
+              `<tr data-recalled="${esc(r.bundleId)}"><td>${esc(r.channel)} v${r.version}</td><td class="bad">Đã gỡ</td><td>${esc(r.reason)}</td><td>${esc(vnTime(r.at))}</td></tr>`,
+          )
+          .join('')}</table>`
+  }</section>
 <section><h2>Chứng từ phát gần đây</h2><table><tr><th>#</th><th>Mục</th><th>Kết quả</th><th>Bắt đầu</th><th>Độ lớn</th></tr>
 ${proofs
   .slice()
   .reverse()
   .map(
     (p) =>
-      `<tr><td>${p.seq}</td><td>${esc(p.itemId)}</td><td>${esc(p.outcome)}</td><td>${esc(p.startedAt)}</td><td>${p.loudnessLufs === undefined ? '—' : `${p.loudnessLufs} LUFS`}</td></tr>`,
+      `<tr><td>${p.seq}</td><td>${esc(p.itemId)}</td><td${p.outcome === 'withdrawn' || p.outcome === 'failed' ? ' class="bad"' : ''}>${esc(OUTCOME[p.outcome] ?? p.outcome)}</td><td>${esc(vnTime(p.startedAt ?? p.at))}</td><td>${p.loudnessLufs === undefined ? '—' : `${p.loudnessLufs} LUFS`}</td></tr>`,
   )
   .join('')}</table></section>
 <section><h2>Nhật ký</h2><pre>${esc(logs.slice(-100).join('\n'))}</pre></section>`;
@@ -213,6 +253,7 @@ export function createTechnicianApp(deps: TechnicianDeps): Hono {
           deps.deviceLabel(),
           note,
           deps.clockWaiting?.(),
+          deps.recalled?.() ?? [],
         ),
       ),
     );

@@ -55,3 +55,38 @@ export function parseBoundaries(text: string): Boundaries {
   }
   return r.data;
 }
+
+/**
+ * A province's upload is checked further than a file left in the data directory: every feature
+ * names its unit (`properties.unit`, a unit path such as "08/02500" or its commune code "02500")
+ * and that unit is one the server knows. Throws BOUNDARIES_UNIT_MISSING or BOUNDARIES_UNIT_UNKNOWN;
+ * answers the features' unit paths.
+ */
+export function checkBoundaryUnits(b: Boundaries, knownUnits: readonly string[]): string[] {
+  const byPath = new Set(knownUnits);
+  const byCode = new Map<string, string[]>();
+  for (const p of knownUnits) {
+    const code = p.split('/').pop() as string;
+    byCode.set(code, [...(byCode.get(code) ?? []), p]);
+  }
+  const out: string[] = [];
+  b.features.forEach((f, i) => {
+    const unit = f.properties?.unit?.trim();
+    const label = f.properties?.name ? `“${f.properties.name}”` : `số ${i + 1}`;
+    if (!unit)
+      throw new LoaError(
+        'BOUNDARIES_UNIT_MISSING',
+        `Vùng ${label} thiếu mã đơn vị (properties.unit, ví dụ "08/02500" hoặc "02500")`,
+      );
+    const paths = byPath.has(unit) ? [unit] : (byCode.get(unit) ?? []);
+    if (paths.length !== 1)
+      throw new LoaError(
+        'BOUNDARIES_UNIT_UNKNOWN',
+        paths.length === 0
+          ? `Vùng ${label} có mã đơn vị ${unit} không có trong danh mục đơn vị hành chính`
+          : `Vùng ${label}: mã ${unit} trùng ở nhiều đơn vị, hãy ghi đầy đủ (ví dụ ${paths[0]})`,
+      );
+    out.push(paths[0] as string);
+  });
+  return out;
+}

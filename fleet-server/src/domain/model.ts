@@ -62,6 +62,13 @@ export type DeviceKind = z.infer<typeof DeviceKindSchema>;
 export const DeviceStatusSchema = z.enum(['pending', 'active', 'revoked', 'decommissioned']);
 export type DeviceStatus = z.infer<typeof DeviceStatusSchema>;
 
+/**
+ * A station's loudspeaker zone: the id its zone relay has in the station's configuration (what a
+ * programme's `zones` names) and the name people use for the area it covers ("Thôn 1", "Chợ").
+ */
+export const DeviceZoneSchema = z.object({ id: z.string(), name: z.string() });
+export type DeviceZone = z.infer<typeof DeviceZoneSchema>;
+
 export const DeviceRecordSchema = z.object({
   /** Device id, also its MQTT client id and username. */
   id: z.string(),
@@ -78,6 +85,8 @@ export const DeviceRecordSchema = z.object({
   /** Hardware facts sent at enrolment (model, serial, modem IMEI, …). */
   hardware: JsonObject,
   location: z.object({ lat: z.number(), lon: z.number() }).optional(),
+  /** A station's loudspeaker zones by name (absent: none named yet). */
+  zones: z.array(DeviceZoneSchema).optional(),
   /** Enrolment token id used. */
   enrolmentTokenId: z.string().optional(),
   enrolledAt: Instant,

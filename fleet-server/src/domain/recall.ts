@@ -4,7 +4,8 @@
  */
 import { RecallSchema } from '@loa/protocol';
 import { z } from 'zod';
-import type { BundleRecord } from './model.js';
+import type { BundleRecord, UserRole } from './model.js';
+import { can } from './rbac.js';
 
 /** What the server keeps of a recall, in the bundle's `meta.recall`. */
 export const RecallStateSchema = z.object({
@@ -31,4 +32,18 @@ export function recallCounts(r: RecallState): { withdrawn: number; targeted: num
     withdrawn: r.withdrawn.filter((id) => r.targeted.includes(id)).length,
     targeted: r.targeted.length,
   };
+}
+
+/**
+ * Who may drop a pending recall (not yet signed by enough people): one of the people who asked
+ * for it, or someone who may approve that priority (emergency.send for an emergency).
+ */
+export function mayDropRecall(
+  actor: { id: string; role: UserRole },
+  b: BundleRecord,
+  r: RecallState,
+): boolean {
+  if (r.state !== 'pending') return false;
+  if (r.requestedBy.includes(actor.id)) return true;
+  return can(actor.role, b.emergency ? 'emergency.send' : 'bundle.approve');
 }

@@ -54,6 +54,11 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   SCREENSHOT_NOT_IMAGE: 415,
   SCREENSHOT_TYPE_MISMATCH: 415,
   SCREENSHOT_EMPTY: 422,
+  // the province's boundaries: a file that is not the map the province meant
+  BOUNDARIES_TOO_LARGE: 413,
+  BOUNDARIES_INVALID: 422,
+  BOUNDARIES_UNIT_MISSING: 422,
+  BOUNDARIES_UNIT_UNKNOWN: 422,
 };
 
 /** HTTP status of an error code: explicit table, then suffix rules, then 400 (bad input). */

@@ -1,11 +1,14 @@
 /**
  * The province's administrative boundaries for the map: `<dataDir>/boundaries.geojson`, read when
  * it changes (by mtime and size) and checked with {@link parseBoundaries}. Absent: no boundaries.
+ * An upload replaces it atomically, only once it passed every check: a refused upload leaves the
+ * file as it was.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@loa/protocol/fs';
 import type { Logger } from 'pino';
-import { type Boundaries, parseBoundaries } from '../domain/boundaries.js';
+import { type Boundaries, checkBoundaryUnits, parseBoundaries } from '../domain/boundaries.js';
 
 export const BOUNDARIES_FILE = 'boundaries.geojson';
 
@@ -38,5 +41,25 @@ export class BoundariesFile {
     }
     this.#cached = { key, value };
     return value;
+  }
+
+  /** What the map draws now: how many areas, and when the file was last replaced (null: none). */
+  async status(): Promise<{ features: number; updatedAt: string } | null> {
+    const b = await this.get();
+    if (!b) return null;
+    const st = await stat(this.path).catch(() => undefined);
+    return { features: b.features.length, updatedAt: new Date(st?.mtimeMs ?? 0).toISOString() };
+  }
+
+  /**
+   * Replaces the file with an upload after checking it (size, JSON, GeoJSON shape, known units);
+   * throws the check's LoaError and keeps the old file on a refusal. Answers what was stored.
+   */
+  async replace(text: string, knownUnits: readonly string[]): Promise<{ features: number; units: string[] }> {
+    const b = parseBoundaries(text);
+    const units = checkBoundaryUnits(b, knownUnits);
+    await writeFileAtomic(this.path, text);
+    this.#cached = undefined;
+    return { features: b.features.length, units: [...new Set(units)] };
   }
 }

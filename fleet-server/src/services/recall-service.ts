@@ -27,7 +27,7 @@ import type { Logger } from 'pino';
 import type { BrokerApi } from '../broker/types.js';
 import type { BundleRecord } from '../domain/model.js';
 import { can, type Principal, requirePermission, requireScope } from '../domain/rbac.js';
-import { type RecallState, recallOf } from '../domain/recall.js';
+import { mayDropRecall, type RecallState, recallOf } from '../domain/recall.js';
 import type { Store } from '../store/ports.js';
 import type { Notifier } from './notifier.js';
 import type { Signer } from './signer.js';
@@ -183,6 +183,49 @@ export class RecallService {
       );
     }
     return this.#view(rec);
+  }
+
+  /**
+   * Drops a pending recall (not yet signed by enough people): the person who asked for it, or
+   * someone who may approve that priority, changes their mind. Audited.
+   */
+  drop(bundleId: string, actor: Actor): Promise<void> {
+    return this.#serial(async () => {
+      const { store } = this.#d;
+      const b = await store.bundles.get(bundleId);
+      if (!b) throw new LoaError('BUNDLE_NOT_FOUND', `Không tìm thấy gói tin "${bundleId.slice(0, 128)}"`);
+      for (const u of b.units) requireScope(actor, u);
+      const r = recallOf(b);
+      if (r?.state !== 'pending')
+        throw new LoaError(
+          'RECALL_CONFLICT',
+          r
+            ? 'Lệnh gỡ đã đủ chữ ký và đã gửi tới các trạm, không huỷ được'
+            : 'Chương trình này không có yêu cầu gỡ nào đang chờ',
+        );
+      if (!mayDropRecall(actor, b, r))
+        throw new LoaError(
+          'FORBIDDEN_ROLE',
+          'Chỉ người đã yêu cầu gỡ hoặc người có quyền phê duyệt mới huỷ được yêu cầu gỡ',
+        );
+      const { recall: _r, ...meta } = b.meta ?? {};
+      await store.bundles.update(b.id, { meta, updatedAt: new Date(this.#d.now()).toISOString() });
+      await store.audit.append({
+        actor: { type: 'user', id: actor.id, name: actor.username },
+        action: 'bundle.recall.drop',
+        target: { type: 'bundle', id: b.id },
+        ...(b.units[0] ? { unit: b.units[0] } : {}),
+        ...(actor.ip ? { ip: actor.ip } : {}),
+        details: {
+          channel: b.channel,
+          version: b.version,
+          recall: r.document.id,
+          recallReason: r.document.reason,
+          signatures: r.document.signatures.length,
+          requestedBy: r.requestedBy,
+        },
+      });
+    });
   }
 
   async #publish(r: Recall): Promise<string[]> {

@@ -121,21 +121,21 @@ export async function seedDemo(
   const users: CreatedUser[] = await createUsers(server, admin, [
     {
       username: 'bientap',
-      displayName: 'Nguyễn Thị Lan (biên tập)',
+      displayName: 'Nguyễn Thị Lan',
       role: 'editor',
       scope: ['08'],
       signingRoles: ['content'],
     },
     {
       username: 'pheduyet',
-      displayName: 'Trần Văn Hùng (phê duyệt)',
+      displayName: 'Trần Văn Hùng',
       role: 'approver',
       scope: ['08'],
       signingRoles: ['content'],
     },
     {
       username: 'vanhanh',
-      displayName: 'Lê Minh Tuấn (vận hành)',
+      displayName: 'Lê Minh Tuấn',
       role: 'operator',
       scope: ['08'],
       signingRoles: ['emergency', 'command'],

@@ -32,7 +32,15 @@ function deps(addr: string) {
   return {
     passwordHash: () => hash,
     health: async () => health,
-    recentProofs: async () => [],
+    recentProofs: async () => [
+      {
+        seq: 7,
+        itemId: 'ban-tin-sang',
+        outcome: 'completed',
+        startedAt: '2026-11-26T04:59:00Z',
+        at: '2026-11-26T05:00:00Z',
+      } as never,
+    ],
     logs: () => ring.lines(),
     relayTest: async (s: number) => {
       calls.push(`relay:${s}`);
@@ -110,6 +118,9 @@ describe('technician page', () => {
     );
     expect(html).toContain('dòng 4');
     expect(html).not.toContain('dòng 1');
+    // nothing recalled yet; the proofs' outcomes and times in Vietnamese
+    expect(html).toContain('Chưa có bản tin nào bị gỡ.');
+    expect(html).toContain('<td>Đã phát xong</td><td>26/11/2026 11:59</td>');
     const r = await app.request('/relay-test', { method: 'POST', headers: { cookie } });
     expect(await r.text()).toContain('Đã thử rơ-le');
     const t = await app.request('/test-tone', {
@@ -139,5 +150,34 @@ describe('technician page', () => {
     const res = await fetch(`http://127.0.0.1:${page.port}/login`);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('Đăng nhập kỹ thuật viên');
+  });
+
+  it('lists the bundles a signed recall took off the station as "Đã gỡ", in local time', async () => {
+    const app = createTechnicianApp({
+      ...deps('10.0.0.5'),
+      recentProofs: async () => [
+        { seq: 9, itemId: 'ban-tin-sang', outcome: 'withdrawn', at: '2026-11-26T05:10:00Z' } as never,
+      ],
+      recalled: () => [
+        {
+          bundleId: 'b-cu',
+          channel: 'ban-tin-sang',
+          version: 4,
+          reason: 'Nội dung đã cũ',
+          at: '2026-11-26T05:10:00Z',
+        },
+      ],
+    });
+    const ok = await app.request('/login', {
+      method: 'POST',
+      body: new URLSearchParams({ password: 'ky-thuat-vien-1' }),
+    });
+    const cookie = (ok.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const html = await (await app.request('/', { headers: { cookie } })).text();
+    expect(html).toContain(
+      '<tr data-recalled="b-cu"><td>ban-tin-sang v4</td><td class="bad">Đã gỡ</td><td>Nội dung đã cũ</td><td>26/11/2026 12:10</td></tr>',
+    );
+    expect(html).toContain('<td class="bad">Đã gỡ</td><td>26/11/2026 12:10</td>');
+    expect(html).not.toContain('Chưa có bản tin nào bị gỡ.');
   });
 });

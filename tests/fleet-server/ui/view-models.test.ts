@@ -97,6 +97,28 @@ describe('fleet view model', () => {
     expect(vm.rows[0]?.unitName).toBe('Xã Sơn Dương');
   });
 
+  it("names the bundles a station holds by their channel's name, the slug when it has none", () => {
+    const latest = {
+      deviceId: 'a1',
+      receivedAt: T0,
+      health: {
+        bundles: [
+          { channel: 'ban-tin-sang', id: 'b1', version: 3 },
+          { channel: 'kenh-la', id: 'b2', version: 1 },
+        ],
+      },
+    } as never;
+    const vm = buildFleet(
+      {
+        ...inputs,
+        health: (id: string) => (id === 'a1' ? latest : undefined),
+        channelName: (c: string) => (c === 'ban-tin-sang' ? 'Bản tin sáng Sơn Dương' : undefined),
+      },
+      {},
+    );
+    expect(vm.rows.find((r) => r.id === 'a1')?.bundles).toBe('Bản tin sáng Sơn Dương v3, kenh-la v1');
+  });
+
   it('filters by unit subtree, state, alert and text', () => {
     expect(buildFleet(inputs, { unit: '08/02503' }).rows.map((r) => r.id)).toEqual(['b1', 'p1']);
     expect(buildFleet(inputs, { unit: '08' }).rows).toHaveLength(4);

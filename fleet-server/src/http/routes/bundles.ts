@@ -142,6 +142,25 @@ export function registerBundleRoutes(
   });
 
   api.add({
+    method: 'delete',
+    path: '/bundles/:id/recall',
+    summary: 'Drop a pending recall (not yet signed by enough people)',
+    description:
+      'Allowed to a person who asked for the recall or who may approve that priority; audited ' +
+      '(`bundle.recall.drop`). A recall already sent to the stations cannot be dropped (RECALL_CONFLICT).',
+    tags: ['bundles'],
+    permission: 'read',
+    status: 204,
+    errors: [403, 409],
+    handler: async ({ params, user, ip }) => {
+      const b = await services.publisher.get(params.id);
+      if (!b.units.every((u) => inScope(user, u))) throw bundleNotFound(params.id);
+      await services.recalls.drop(params.id, { ...user, ip });
+      return undefined;
+    },
+  });
+
+  api.add({
     method: 'get',
     path: '/bundles/:id/recall',
     summary: 'The recall of a bundle: signatures, stations targeted and stations that dropped it',

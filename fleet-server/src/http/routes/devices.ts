@@ -35,12 +35,20 @@ const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(20_000).default(1000),
   offset: z.coerce.number().int().min(0).default(0),
 });
+/** As many zones as a programme may name (the manifest's limit). */
+const MAX_ZONES = 16;
 const PatchSchema = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),
   unit: UnitPathSchema.optional(),
   groups: z.array(IdSchema).max(32).optional(),
   location: z
     .strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) })
+    .optional(),
+  /** The station's loudspeaker zones by name; ids as in its configuration (what programmes choose). */
+  zones: z
+    .array(z.strictObject({ id: IdSchema, name: z.string().trim().min(1).max(100) }))
+    .max(MAX_ZONES)
+    .refine((zs) => new Set(zs.map((x) => x.id)).size === zs.length, 'mỗi mã vùng loa chỉ một lần')
     .optional(),
 });
 const HealthQuery = z.strictObject({
@@ -130,7 +138,7 @@ export function registerDeviceRoutes({ api, deps }: RouteContext): void {
   api.add({
     method: 'patch',
     path: '/devices/:id',
-    summary: 'Rename, move to another unit in scope, set groups or location',
+    summary: 'Rename, move to another unit in scope, set groups, location or loudspeaker zone names',
     tags: ['devices'],
     permission: 'device.manage',
     body: PatchSchema,

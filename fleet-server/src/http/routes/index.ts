@@ -6,6 +6,7 @@
 import type { RouteModule } from '../route-context.js';
 import { registerAuditRoutes } from './audit.js';
 import { registerAuthRoutes } from './auth.js';
+import { registerBoundaryRoutes } from './boundaries.js';
 import { registerDeviceRoutes } from './devices.js';
 import { registerEnrolRoutes } from './enrol.js';
 import { registerSystemRoutes } from './system.js';
@@ -19,6 +20,7 @@ export const CORE_ROUTES: readonly RouteModule[] = [
   registerUserRoutes,
   registerTokenRoutes,
   registerUnitRoutes,
+  registerBoundaryRoutes,
   registerDeviceRoutes,
   registerEnrolRoutes,
   registerAuditRoutes,

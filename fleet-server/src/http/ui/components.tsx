@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx';
 import type { FieldErrors, UiCtx } from './context.js';
+import type { MsgKey } from './i18n/index.js';
 import { ageParts, formatDateTime } from './time.js';
 
 /** The translated message of a field error, or undefined. */
@@ -138,4 +139,24 @@ export function formatDuration(ms: number | undefined): string {
   const sec = s % 60;
   const mm = String(m).padStart(h > 0 ? 2 : 1, '0');
   return `${h > 0 ? `${h}:` : ''}${mm}:${String(sec).padStart(2, '0')}`;
+}
+
+/** A station's error code in words (the table of known codes), else its own message. */
+export function errorSentence(ctx: UiCtx, code: string, message: string): string {
+  const key = `errc.${code}` as MsgKey;
+  const words = ctx.t(key);
+  return words === key ? message : words;
+}
+
+/**
+ * A station's error as an operator reads it: a sentence for a known code (else the station's own
+ * message), the code in small type, the code and the raw message on hover.
+ */
+export function ErrorWords(props: { ctx: UiCtx; code: string; message: string }) {
+  const { ctx, code, message } = props;
+  return (
+    <span class="error-words" title={`${code}: ${message}`} data-error-code={code}>
+      {errorSentence(ctx, code, message)} <small class="muted">{ctx.t('error.code', { code })}</small>
+    </span>
+  );
 }

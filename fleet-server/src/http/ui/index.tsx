@@ -23,6 +23,7 @@ import { ui } from './context.js';
 import { registerKioskPreview } from './kiosk-preview.js';
 import { LiveHub, type LiveView } from './live.js';
 import { registerAdminPages } from './pages/admin.js';
+import { BOUNDARIES_FORM_LIMIT } from './pages/admin-boundaries.js';
 import { registerApprovalPages } from './pages/approvals.js';
 import { registerAuditPage } from './pages/audit.js';
 import { registerAuthPages } from './pages/auth.js';
@@ -199,5 +200,6 @@ export function registerUiRoutes(ctx: RouteContext, options: Omit<UiOptions, 'ap
   const upload = (options.content?.content.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES) + 64 * 1024;
   ctx.api.bodyCaps.set('POST', ui('/content/upload'), upload);
   ctx.api.bodyCaps.set('POST', ui('/emergency'), upload);
+  ctx.api.bodyCaps.set('POST', ui('/admin/boundaries'), BOUNDARIES_FORM_LIMIT);
   ctx.app.route('/', uiRoutes(ctx.deps, { ...options, api: (req, env) => root.fetch(req, env as never) }));
 }

@@ -2,6 +2,7 @@ import { enCitizens } from './en-citizens.js';
 import { enOps } from './en-ops.js';
 import { enReports } from './en-reports.js';
 import { enUndo } from './en-undo.js';
+import { enWords } from './en-words.js';
 import type { MsgKey } from './vi.js';
 
 /** English: same keys as the Vietnamese table (the type checker enforces it). */
@@ -125,7 +126,7 @@ export const en: Record<MsgKey, string> = {
   'fleet.lastSeen': 'Last seen',
   'fleet.alerts': 'Alerts',
   'fleet.onAir': 'On air',
-  'fleet.bundle': 'Bundle',
+  'fleet.bundle': 'Programme',
   'fleet.filterUnit': 'Unit',
   'fleet.filterState': 'State',
   'fleet.filterAlert': 'Alert',
@@ -425,4 +426,5 @@ export const en: Record<MsgKey, string> = {
   ...enUndo,
   ...enCitizens,
   ...enReports,
+  ...enWords,
 };

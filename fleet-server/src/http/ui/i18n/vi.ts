@@ -3,6 +3,7 @@ import { viCitizens } from './vi-citizens.js';
 import { viOps } from './vi-ops.js';
 import { viReports } from './vi-reports.js';
 import { viUndo } from './vi-undo.js';
+import { viWords } from './vi-words.js';
 
 const base = {
   'app.name': 'Loa',
@@ -124,7 +125,7 @@ const base = {
   'fleet.lastSeen': 'Lần cuối',
   'fleet.alerts': 'Cảnh báo',
   'fleet.onAir': 'Đang phát',
-  'fleet.bundle': 'Gói',
+  'fleet.bundle': 'Chương trình',
   'fleet.filterUnit': 'Đơn vị',
   'fleet.filterState': 'Trạng thái',
   'fleet.filterAlert': 'Cảnh báo',
@@ -423,6 +424,6 @@ const base = {
   'alert.resolved': 'Đã xử lý',
 } as const;
 
-export const vi = { ...base, ...viOps, ...viUndo, ...viCitizens, ...viReports } as const;
+export const vi = { ...base, ...viOps, ...viUndo, ...viCitizens, ...viReports, ...viWords } as const;
 
 export type MsgKey = keyof typeof vi;

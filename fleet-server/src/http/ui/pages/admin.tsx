@@ -1,8 +1,10 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Administration: users (role, unit scope), units import, audit log viewer. Actions via the API. */
-import { UnitPathSchema } from '@loa/protocol';
+import { isLoaError, UnitPathSchema } from '@loa/protocol';
 import type { Hono } from 'hono';
+import { MAX_BOUNDARIES_BYTES, parseBoundaries } from '../../../domain/boundaries.js';
 import { type UnitRecord, USER_ROLES, type UserRole } from '../../../domain/model.js';
+import { BoundariesFile } from '../../../services/boundaries-file.js';
 import type { AppEnv } from '../../auth.js';
 import { apiFieldErrors, callApi } from '../api-client.js';
 import { Csrf, Field, FormErrorSummary, fieldAttrs, Section } from '../components.js';
@@ -10,6 +12,7 @@ import { type FieldErrors, type UiCtx, ui } from '../context.js';
 import type { MsgKey } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
+import { BOUNDARIES_FORM_LIMIT, type BoundariesForm, BoundariesSection } from './admin-boundaries.js';
 
 interface PublicUser {
   id: string;
@@ -30,6 +33,7 @@ interface AdminVm {
     created?: { username: string; password: string };
   };
   unitForm?: { csv: string; errors?: FieldErrors; imported?: number };
+  boundaries: BoundariesForm;
 }
 
 function AdminPage(props: { ctx: UiCtx; vm: AdminVm }) {
@@ -197,21 +201,32 @@ function AdminPage(props: { ctx: UiCtx; vm: AdminVm }) {
           </div>
         </form>
       </Section>
+      <BoundariesSection ctx={ctx} form={vm.boundaries} />
     </Layout>
   );
 }
 
-async function loadAdmin(s: UiServer, c: UiContext): Promise<Pick<AdminVm, 'users' | 'units'>> {
+async function loadAdmin(
+  s: UiServer,
+  c: UiContext,
+  boundaries: BoundariesFile,
+): Promise<Pick<AdminVm, 'users' | 'units' | 'boundaries'>> {
   const users = await callApi<PublicUser[]>(s.api, c, 'GET', '/users');
   const units = await callApi<UnitRecord[]>(s.api, c, 'GET', '/units');
-  return { users: users.ok ? users.data : [], units: units.ok ? units.data : [] };
+  return {
+    users: users.ok ? users.data : [],
+    units: units.ok ? units.data : [],
+    boundaries: { current: await boundaries.status() },
+  };
 }
 
 export function registerAdminPages(app: Hono<AppEnv>, s: UiServer): void {
+  const boundaries = new BoundariesFile(s.deps.config.dataDir, s.deps.logger.child({ module: 'boundaries' }));
+  const load = (c: UiContext) => loadAdmin(s, c, boundaries);
   app.get('/ui/admin', async (c) => {
     const g = await guard(c, s, 'user.manage');
     if ('response' in g) return g.response;
-    return c.html(<AdminPage ctx={g.ctx} vm={await loadAdmin(s, c)} />);
+    return c.html(<AdminPage ctx={g.ctx} vm={await load(c)} />);
   });
 
   app.post('/ui/admin/users', async (c) => {
@@ -241,7 +256,7 @@ export function registerAdminPages(app: Hono<AppEnv>, s: UiServer): void {
         scope,
       });
       if (r.ok) {
-        const vm = await loadAdmin(s, c);
+        const vm = await load(c);
         return c.html(
           <AdminPage
             ctx={g.ctx}
@@ -260,7 +275,7 @@ export function registerAdminPages(app: Hono<AppEnv>, s: UiServer): void {
       else if (r.code === 'FORBIDDEN_SCOPE') errors.scope = { key: 'err.unitScope' };
       else Object.assign(errors, apiFieldErrors(r));
     }
-    const vm = await loadAdmin(s, c);
+    const vm = await load(c);
     return c.html(<AdminPage ctx={g.ctx} vm={{ ...vm, userForm: { values, errors } }} />, 400);
   });
 
@@ -273,7 +288,7 @@ export function registerAdminPages(app: Hono<AppEnv>, s: UiServer): void {
     const scope = str(f, 'scope')
       .split(/[\s,;]+/)
       .filter(Boolean);
-    const vm = await loadAdmin(s, c);
+    const vm = await load(c);
     const bad = (text: string) =>
       c.html(<AdminPage ctx={{ ...g.ctx, flash: { kind: 'error', text } }} vm={vm} />, 400);
     if (!(USER_ROLES as readonly string[]).includes(role)) return bad(g.ctx.t('err.role'));
@@ -293,7 +308,7 @@ export function registerAdminPages(app: Hono<AppEnv>, s: UiServer): void {
     checkFormCsrf(c, await readForm(c));
     const id = encodeURIComponent(c.req.param('id'));
     const action = c.req.param('action');
-    const vm = await loadAdmin(s, c);
+    const vm = await load(c);
     if (action === 'reset') {
       const r = await callApi<{ oneTimePassword: string }>(
         s.api,
@@ -355,7 +370,7 @@ export function registerAdminPages(app: Hono<AppEnv>, s: UiServer): void {
           : `${r.message}`;
       }
     }
-    const vm = await loadAdmin(s, c);
+    const vm = await load(c);
     return c.html(
       <AdminPage
         ctx={g.ctx}
@@ -363,5 +378,40 @@ export function registerAdminPages(app: Hono<AppEnv>, s: UiServer): void {
       />,
       imported !== undefined ? 200 : 400,
     );
+  });
+
+  // The province's boundaries: checked here for a readable message, then stored by the API (which
+  // checks again, audits and writes atomically). A file past the cap is refused before it is read.
+  app.post('/ui/admin/boundaries', async (c) => {
+    const g = await guard(c, s, 'unit.manage');
+    if ('response' in g) return g.response;
+    const max = Math.round(MAX_BOUNDARIES_BYTES / 1048576);
+    const page = async (form: Omit<BoundariesForm, 'current'>, status: 200 | 400 | 413 | 422) => {
+      const vm = await load(c);
+      return c.html(
+        <AdminPage ctx={g.ctx} vm={{ ...vm, boundaries: { ...vm.boundaries, ...form } }} />,
+        status,
+      );
+    };
+    if (Number(c.req.header('content-length') ?? '0') > BOUNDARIES_FORM_LIMIT)
+      return page({ errors: { geojson: { key: 'bnd.err.tooLarge', params: { max } } } }, 413);
+    const f = await readForm(c);
+    checkFormCsrf(c, f);
+    const file = f.geojson;
+    if (!(file instanceof File) || file.size === 0)
+      return page({ errors: { geojson: { key: 'bnd.err.missing' } } }, 400);
+    if (file.size > MAX_BOUNDARIES_BYTES)
+      return page({ errors: { geojson: { key: 'bnd.err.tooLarge', params: { max } } } }, 413);
+    const text = await file.text();
+    let body: unknown;
+    try {
+      body = parseBoundaries(text);
+    } catch (err) {
+      if (!isLoaError(err)) throw err;
+      return page({ errors: { geojson: `${err.message} (${err.code})` } }, 422);
+    }
+    const r = await callApi<{ features: number; units: string[] }>(s.api, c, 'PUT', '/boundaries', body);
+    if (!r.ok) return page({ errors: { geojson: `${r.message} (${r.code})` } }, r.status === 413 ? 413 : 422);
+    return page({ stored: { features: r.data.features, units: r.data.units.length } }, 200);
   });
 }

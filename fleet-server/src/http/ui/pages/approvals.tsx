@@ -7,7 +7,7 @@ import type { AppEnv, AuthUser } from '../../auth.js';
 import { callApi } from '../api-client.js';
 import { Csrf, Empty, Field, FormErrorSummary, fieldAttrs, formatDuration, Section } from '../components.js';
 import { type FieldErrors, type UiCtx, ui } from '../context.js';
-import { scopedDevices, unitMap, userNames } from '../data.js';
+import { type Signer, scopedDevices, signerNames, unitMap, userNames } from '../data.js';
 import type { MsgKey } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import { notFoundPage } from '../refusal.js';
@@ -17,13 +17,19 @@ import { type Change, type DiffWords, diffManifests } from '../view-models/diff.
 import { targetedDevices } from '../view-models/overview.js';
 import { describeEntry, nextOccurrences } from '../view-models/schedule-words.js';
 import { categoryLabel } from './content.js';
+import { zoneChoices } from './programme-zones.js';
 import { BundleState } from './programmes.js';
 
 interface Rollout {
   summary?: Record<string, number>;
 }
 
-function QueuePage(props: { ctx: UiCtx; queue: BundleRecord[]; names: ReadonlyMap<string, string> }) {
+function QueuePage(props: {
+  ctx: UiCtx;
+  queue: BundleRecord[];
+  names: ReadonlyMap<string, string>;
+  units: ReadonlyMap<string, { name: string }>;
+}) {
   const { ctx } = props;
   const t = ctx.t;
   return (
@@ -45,11 +51,19 @@ function QueuePage(props: { ctx: UiCtx; queue: BundleRecord[]; names: ReadonlyMa
               {props.queue.map((b) => (
                 <tr>
                   <td>
-                    <a href={ui(`/approvals/${encodeURIComponent(b.id)}`)}>{b.id}</a>
-                    <br />
-                    <small class="muted">{b.manifest.items.map((i) => i.title).join(' · ')}</small>
+                    <a href={ui(`/approvals/${encodeURIComponent(b.id)}`)} title={b.id}>
+                      {b.manifest.description || b.manifest.items.map((i) => i.title).join(' · ') || b.id}
+                    </a>
+                    {b.manifest.description ? (
+                      <>
+                        <br />
+                        <small class="muted">{b.manifest.items.map((i) => i.title).join(' · ')}</small>
+                      </>
+                    ) : null}
                   </td>
-                  <td>{b.units.join(', ')}</td>
+                  <td title={b.units.join(', ')}>
+                    {b.units.map((u) => props.units.get(u)?.name ?? u).join(', ')}
+                  </td>
                   <td>{props.names.get(b.submittedBy ?? b.createdBy) ?? b.submittedBy ?? b.createdBy}</td>
                   <td>{formatDateTime(b.submittedAt ?? b.updatedAt)}</td>
                 </tr>
@@ -109,6 +123,8 @@ interface Summary {
   stations: number;
   noticeboards: number;
   next: number[];
+  /** The loudspeaker zones the schedule chooses, by the names the stations were given. */
+  zones: { id: string; name: string }[];
 }
 
 function SummarySection(props: { ctx: UiCtx; b: BundleRecord; sum: Summary }) {
@@ -159,6 +175,17 @@ function SummarySection(props: { ctx: UiCtx; b: BundleRecord; sum: Summary }) {
             .map((u) => <span title={u.path}>{u.name}</span>)
             .flatMap((x, i) => (i ? [', ', x] : [x]))}
           {sum.groups.length ? <small class="muted"> ({sum.groups.join(', ')})</small> : null}
+          {sum.zones.length ? (
+            <>
+              <br />
+              <span data-k="appr:zones">
+                {t('prog.zones')}:{' '}
+                {sum.zones
+                  .map((z) => <span title={z.id}>{z.name}</span>)
+                  .flatMap((x, i) => (i ? [', ', x] : [x]))}
+              </span>
+            </>
+          ) : null}
           <br />
           <small>
             {t('tree.stations', { n: sum.stations })}
@@ -179,6 +206,16 @@ function SummarySection(props: { ctx: UiCtx; b: BundleRecord; sum: Summary }) {
   );
 }
 
+/** "Nguyễn Thị Duyệt (Người duyệt)": who holds a key and in what role; the key id stays on hover. */
+export function signerLabel(ctx: UiCtx, signer: Signer | undefined): string {
+  const t = ctx.t;
+  if (!signer) return t('sig.unknown');
+  const role = signer.role
+    ? t(`role.${signer.role}` as MsgKey)
+    : (signer.trustRoles ?? []).map((r) => label(ctx, 'trole', r)).join(', ');
+  return role ? t('sig.by', { name: signer.name, role }) : signer.name;
+}
+
 function DetailPage(props: {
   ctx: UiCtx;
   sum: Summary;
@@ -191,6 +228,7 @@ function DetailPage(props: {
   reason?: string;
   rollout?: Rollout | undefined;
   names: ReadonlyMap<string, string>;
+  signers: ReadonlyMap<string, Signer>;
   channelName: string;
 }) {
   const { ctx, b } = props;
@@ -255,8 +293,8 @@ function DetailPage(props: {
       <Section title={t('appr.signatures')}>
         <ul>
           {b.manifest.signatures.map((s) => (
-            <li>
-              <code>{s.keyid.slice(0, 16)}…</code>
+            <li title={t('sig.keyTitle', { keyid: s.keyid })} data-signer={s.keyid}>
+              {signerLabel(ctx, props.signers.get(s.keyid))}
             </li>
           ))}
         </ul>
@@ -359,6 +397,10 @@ async function detail(
     stations: targeted.filter((d) => d.kind !== 'noticeboard').length,
     noticeboards: targeted.filter((d) => d.kind === 'noticeboard').length,
     next: nextOccurrences(b.manifest, s.deps.clock.now()),
+    zones: [...new Set((b.manifest.schedule ?? []).flatMap((e) => e.zones ?? []))].map((id) => ({
+      id,
+      name: zoneChoices(targeted).find((z) => z.id === id)?.name ?? id,
+    })),
   };
   return (
     <DetailPage
@@ -378,6 +420,12 @@ async function detail(
       {...(reason !== undefined ? { reason } : {})}
       rollout={rollout?.ok ? rollout.data : undefined}
       names={await userNames(s, [b.createdBy, b.submittedBy, ...(b.approvedBy ?? [])])}
+      signers={
+        await signerNames(
+          s,
+          b.manifest.signatures.map((x) => x.keyid),
+        )
+      }
     />
   );
 }
@@ -392,7 +440,7 @@ export function registerApprovalPages(app: Hono<AppEnv>, s: UiServer): void {
       s,
       queue.map((b) => b.submittedBy ?? b.createdBy),
     );
-    return c.html(<QueuePage ctx={g.ctx} queue={queue} names={names} />);
+    return c.html(<QueuePage ctx={g.ctx} queue={queue} names={names} units={await unitMap(s, g.user)} />);
   });
 
   app.get('/ui/approvals/:id', async (c) => {

@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /** Device page: health, charts, proofs timeline, bundles/rollout, commands. */
 import type { Child } from 'hono/jsx';
-import { Ago, Badge, Csrf, Empty, formatDuration, Section } from '../components.js';
+import { Ago, Badge, Csrf, Empty, ErrorWords, formatDuration, Section } from '../components.js';
 import { type UiCtx, ui } from '../context.js';
 import type { MsgKey } from '../i18n/index.js';
 import { Layout } from '../layout.js';
@@ -117,7 +117,12 @@ function ProofTable(props: { ctx: UiCtx; rows: ProofRow[] }) {
                     <Badge tone="bad">{t('priority.emergency')}</Badge>
                   </>
                 ) : null}
-                {p.bundleId ? <small class="muted"> · {p.bundleId}</small> : null}
+                {p.bundleId && p.bundleTitle !== p.itemTitle ? (
+                  <small class="muted" title={p.bundleId}>
+                    {' '}
+                    · {p.bundleTitle ?? p.bundleId}
+                  </small>
+                ) : null}
               </td>
               <td>
                 <Badge tone={OUTCOME_TONE[p.outcome]} title={p.reason}>
@@ -238,7 +243,7 @@ export function DevicePage(props: {
                 <>
                   <dt>{t('device.lastError')}</dt>
                   <dd>
-                    <code>{h.lastError.code}</code> {h.lastError.message}
+                    <ErrorWords ctx={ctx} code={h.lastError.code} message={h.lastError.message} />
                   </dd>
                 </>
               ) : null}
@@ -338,16 +343,21 @@ export function DevicePage(props: {
               <tbody>
                 {vm.rollouts.map((r) => (
                   <tr>
-                    <td>
-                      {r.bundleId}
+                    <td title={r.bundleId} data-bundle={r.bundleId}>
+                      {r.title}
                       {r.version !== undefined ? <small class="muted"> v{r.version}</small> : null}
                     </td>
-                    <td>{r.channel}</td>
+                    <td title={r.channel}>{r.channelName}</td>
                     <td>
                       <Badge tone={ROLLOUT_TONE[r.state]} title={r.reason}>
                         {t(`rollout.${r.state}` as MsgKey)}
                       </Badge>
-                      {r.reason ? <small class="muted"> {r.reason}</small> : null}
+                      {r.reason ? (
+                        <>
+                          {' '}
+                          <ErrorWords ctx={ctx} code={r.reason} message={r.reason} />
+                        </>
+                      ) : null}
                     </td>
                     <td>{formatDateTime(r.updatedAt)}</td>
                   </tr>

@@ -168,7 +168,7 @@ export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
               ctx={ctx}
               d={vm.device}
               groups={groups}
-              values={edit?.values ?? editValues(vm.device)}
+              values={edit?.values ?? editValues(vm.device, Object.keys(vm.health?.relays.zones ?? {}))}
               errors={edit?.errors}
               tileUrl={s.tileUrl}
             />
@@ -263,7 +263,7 @@ export function registerDevicePages(app: Hono<AppEnv>, s: UiServer): void {
     const d = await s.deps.store.devices.get(id);
     if (!d || !inScope(g.user, d.unit)) return notFoundPage(c, g.ctx);
     const known = new Set((await groupsFor(s, d.unit)).map((x) => x.id));
-    const r = parseDeviceEdit(f, known);
+    const r = parseDeviceEdit(f, known, d.kind === 'station');
     if (!r.body) return page(c, g, id, undefined, 400, { values: r.values, errors: r.errors });
     const saved = await callApi(s.api, c, 'PATCH', `/devices/${encodeURIComponent(id)}`, r.body);
     if (!saved.ok)

@@ -8,7 +8,7 @@ import type { AppEnv, AuthUser } from '../../auth.js';
 import { apiFieldErrors, callApi } from '../api-client.js';
 import { Badge, Csrf, Empty, Field, FormErrorSummary, fieldAttrs, Section } from '../components.js';
 import { type FieldErrors, type UiCtx, ui } from '../context.js';
-import { scopedDevices } from '../data.js';
+import { scopedDevices, unitMap } from '../data.js';
 import { Layout } from '../layout.js';
 import { QrCode } from '../qr.js';
 import { errorPage } from '../refusal.js';
@@ -19,6 +19,8 @@ type TokenView = Omit<EnrolmentTokenRecord, 'hash'> & { usable?: boolean };
 
 interface EnrolVm {
   pending: DeviceRecord[];
+  /** Unit names by path (units in the user's scope). */
+  unitNames: ReadonlyMap<string, string>;
   tokens: TokenView[];
   canApprove: boolean;
   canReject: boolean;
@@ -64,7 +66,7 @@ function EnrolmentsPage(props: { ctx: UiCtx; vm: EnrolVm }) {
                         {d.id} · {t('enrol.keyId')} {d.keyId.slice(0, 16)}…
                       </small>
                     </td>
-                    <td>{d.unit}</td>
+                    <td title={d.unit}>{vm.unitNames.get(d.unit) ?? d.unit}</td>
                     <td>
                       <small>
                         {Object.entries(d.hardware)
@@ -120,7 +122,8 @@ function EnrolmentsPage(props: { ctx: UiCtx; vm: EnrolVm }) {
                 </code>
               </p>
               <p class="muted">
-                {vm.created.unit} · {t('admin.expires')} {formatDateTime(vm.created.expiresAt)}
+                {vm.unitNames.get(vm.created.unit) ?? vm.created.unit} · {t('admin.expires')}{' '}
+                {formatDateTime(vm.created.expiresAt)}
               </p>
             </div>
           ) : null}
@@ -141,8 +144,8 @@ function EnrolmentsPage(props: { ctx: UiCtx; vm: EnrolVm }) {
                 <tbody>
                   {vm.tokens.map((k) => (
                     <tr>
-                      <td>
-                        {k.unit}
+                      <td title={k.unit}>
+                        {vm.unitNames.get(k.unit) ?? k.unit}
                         {k.note ? <small class="muted"> · {k.note}</small> : null}
                       </td>
                       <td class="num">
@@ -215,8 +218,10 @@ async function loadEnrol(s: UiServer, c: UiContext, user: AuthUser): Promise<Enr
   );
   const canTokens = can(user.role, 'enrol.manage');
   const tokens = canTokens ? await callApi<TokenView[]>(s.api, c, 'GET', '/enrol-tokens') : undefined;
+  const units = await unitMap(s, user);
   return {
     pending,
+    unitNames: new Map([...units].map(([p, u]) => [p, u.name])),
     tokens: tokens?.ok ? tokens.data.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, 50) : [],
     canApprove: can(user.role, 'device.approve'),
     canReject: can(user.role, 'device.manage'),

@@ -97,7 +97,8 @@ export function registerFleetPages(app: Hono<AppEnv>, s: UiServer): void {
     if ('response' in g) return g.response;
     const b = await boundaries.get();
     if (!b) return c.json({ error: { code: 'BOUNDARIES_NOT_FOUND', message: 'no boundaries file' } }, 404);
-    c.header('cache-control', 'private, max-age=300');
+    // revalidated each time: a newly uploaded file shows on the next map load
+    c.header('cache-control', 'private, no-cache');
     return c.body(JSON.stringify(b), 200, { 'content-type': 'application/geo+json; charset=utf-8' });
   });
 

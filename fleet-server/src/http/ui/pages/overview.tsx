@@ -259,8 +259,8 @@ function OverviewPage(props: { ctx: UiCtx; vm: OverviewPageVm; canAck: boolean }
                       <td>
                         {r.titles.join(' · ')}
                         <br />
-                        <small class="muted">
-                          {t(`out.${r.output}`)} · {r.channel}
+                        <small class="muted" title={r.channel}>
+                          {t(`out.${r.output}`)} · {r.programme || r.channel}
                         </small>
                       </td>
                       <td class="num">{n(r.planned)}</td>

@@ -25,6 +25,7 @@ import { formatDateTime } from '../time.js';
 import { type UnitNode, UnitTreeField, unitTree } from '../unit-tree.js';
 import { EMPTY_PROGRAMME, type ProgrammeForm, parseProgramme } from '../view-models/programme-form.js';
 import { describeEntry, nextOccurrences } from '../view-models/schedule-words.js';
+import { type ZoneChoice, ZonesField, zoneChoices } from './programme-zones.js';
 import { RecallControl } from './recall.js';
 
 /** The channel picker's "new channel" choice (a channel id never starts with "+"). */
@@ -57,10 +58,19 @@ interface ProgVm {
   channels: { id: string; name: string }[];
   content: ContentRecord[];
   bundles: BundleRecord[];
+  /** The named loudspeaker zones of the stations in scope, to choose by name. */
+  zones: ZoneChoice[];
   form: ProgrammeForm;
   errors?: FieldErrors;
   canCompose: boolean;
   canPublish: boolean;
+}
+
+/** A label from the table (`kind.audio`, `lang.vi`), or the raw value when the table has none. */
+function words(ctx: UiCtx, prefix: string, v: string): string {
+  const key = `${prefix}.${v}` as MsgKey;
+  const out = ctx.t(key);
+  return out === key ? v : out;
 }
 
 export function BundleState(props: { ctx: UiCtx; state: string }) {
@@ -129,7 +139,7 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                       <input type="checkbox" name="items" value={c.id} checked={f.items.includes(c.id)} />
                       {c.title}{' '}
                       <small class="muted">
-                        ({c.kind}, {c.lang})
+                        ({words(ctx, 'kind', c.kind)}, {words(ctx, 'lang', c.lang)})
                       </small>
                     </label>
                   ))}
@@ -281,9 +291,7 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                   </textarea>
                 </Field>
               </details>
-              <Field ctx={ctx} name="zones" label={t('prog.zones')} errors={e} hint={t('prog.zonesHint')}>
-                <input {...fieldAttrs(e, 'zones')} value={f.zones} />
-              </Field>
+              <ZonesField ctx={ctx} zones={vm.zones} value={f.zones} errors={e} />
               <div class="grid">
                 <Field ctx={ctx} name="priority" label={t('prog.priority')} errors={e}>
                   <select {...fieldAttrs(e, 'priority')}>
@@ -443,6 +451,7 @@ async function loadProg(
       .sort((a, b) => a.name.localeCompare(b.name, 'vi')),
     content: content.ok ? content.data : [],
     bundles: bundles.ok ? bundles.data : [],
+    zones: zoneChoices(devices),
     form,
     canCompose: can(user.role, 'bundle.compose'),
     canPublish: can(user.role, 'bundle.publish'),
@@ -479,7 +488,7 @@ export function registerProgrammePages(app: Hono<AppEnv>, s: UiServer): void {
       quiet: str(f, 'quiet'),
       targetUnits: list(f, 'targetUnits'),
       targets: typeof f.targets === 'string' ? f.targets : '',
-      zones: str(f, 'zones'),
+      zones: list(f, 'zones').join(', '),
       priority: str(f, 'priority'),
       validDays: str(f, 'validDays'),
       description: str(f, 'description') || (picked === NEW_CHANNEL || picked === '' ? channelName : ''),

@@ -8,7 +8,7 @@
 import type { Hono } from 'hono';
 import type { BundleRecord } from '../../../domain/model.js';
 import { can } from '../../../domain/rbac.js';
-import { recallCounts, recallOf } from '../../../domain/recall.js';
+import { mayDropRecall, type RecallState, recallCounts, recallOf } from '../../../domain/recall.js';
 import type { AppEnv } from '../../auth.js';
 import { callApi } from '../api-client.js';
 import { Csrf } from '../components.js';
@@ -44,17 +44,25 @@ export function RecallControl(props: { ctx: UiCtx; bundle: BundleRecord; back: s
       </small>
     );
   }
-  if (b.state !== 'published' || !mayRecall(ctx, b)) return null;
+  if (b.state !== 'published') return null;
+  const drop =
+    r && ctx.user && mayDropRecall(ctx.user, b, r) ? <DropForm ctx={ctx} b={b} back={props.back} /> : null;
+  if (!mayRecall(ctx, b))
+    return r?.state === 'pending' && drop ? (
+      <span>
+        <PendingNote ctx={ctx} b={b} r={r} /> {drop}
+      </span>
+    ) : null;
   if (r?.state === 'pending' && ctx.user && r.requestedBy.includes(ctx.user.id))
     // signed already: the second signature must come from someone else
     return (
-      <small class="muted" data-recall-pending={b.id}>
-        {t('recall.pending', { n: r.document.signatures.length })} {r.document.reason}
-      </small>
+      <span>
+        <PendingNote ctx={ctx} b={b} r={r} /> {drop}
+      </span>
     );
   const label = t(b.emergency ? 'recall.cancelEmergency' : 'recall.withdraw');
   const title = b.manifest.items[0]?.title ?? b.id;
-  return (
+  const form = (
     <form
       method="post"
       action={ui(`/bundles/${encodeURIComponent(b.id)}/recall`)}
@@ -85,9 +93,70 @@ export function RecallControl(props: { ctx: UiCtx; bundle: BundleRecord; back: s
       </button>
     </form>
   );
+  return drop ? (
+    <span>
+      {form} {drop}
+    </span>
+  ) : (
+    form
+  );
+}
+
+function PendingNote(props: { ctx: UiCtx; b: BundleRecord; r: RecallState }) {
+  return (
+    <small class="muted" data-recall-pending={props.b.id}>
+      {props.ctx.t('recall.pending', { n: props.r.document.signatures.length })} {props.r.document.reason}
+    </small>
+  );
+}
+
+/** "Huỷ yêu cầu gỡ": drops a recall still waiting for its second signature. */
+function DropForm(props: { ctx: UiCtx; b: BundleRecord; back: string }) {
+  const { ctx, b } = props;
+  const t = ctx.t;
+  return (
+    <form
+      method="post"
+      action={ui(`/bundles/${encodeURIComponent(b.id)}/recall/drop`)}
+      class="recall-form"
+      data-confirm={t('recall.dropConfirm', {
+        title: b.manifest.description || b.manifest.items[0]?.title || b.id,
+      })}
+    >
+      <Csrf ctx={ctx} />
+      <input type="hidden" name="back" value={props.back} />
+      <button type="submit" class="secondary" data-recall-drop={b.id}>
+        {t('recall.drop')}
+      </button>
+    </form>
+  );
 }
 
 export function registerRecallPages(app: Hono<AppEnv>, s: UiServer): void {
+  app.post('/ui/bundles/:id/recall/drop', async (c) => {
+    const g = await guard(c, s);
+    if ('response' in g) return g.response;
+    const f = await readForm(c);
+    checkFormCsrf(c, f);
+    const backIn = str(f, 'back');
+    const back = backIn.startsWith('/ui/') && !backIn.startsWith('//') ? backIn : ui('/programmes');
+    const id = c.req.param('id');
+    const r = await callApi(s.api, c, 'DELETE', `/bundles/${encodeURIComponent(id)}/recall`);
+    if (r.ok) return done(c, back, 'recall.dropped');
+    const t = g.ctx.t;
+    return c.html(
+      <Layout ctx={g.ctx} title={t('recall.failed')}>
+        <p class="flash error" role="alert">
+          {t('recall.failed')}: {r.message} ({r.code})
+        </p>
+        <p>
+          <a href={back}>{t('recall.back')}</a>
+        </p>
+      </Layout>,
+      r.status as 400,
+    );
+  });
+
   app.post('/ui/bundles/:id/recall', async (c) => {
     const g = await guard(c, s);
     if ('response' in g) return g.response;

@@ -18,6 +18,8 @@ export interface ProofRow {
   itemId: string | undefined;
   itemTitle: string | undefined;
   bundleId: string | undefined;
+  /** The programme's description (or its items' titles), when the bundle is known. */
+  bundleTitle: string | undefined;
   priority: Proof['priority'];
   outcome: Proof['outcome'];
   scheduledAt: string | undefined;
@@ -29,7 +31,11 @@ export interface ProofRow {
 
 export interface RolloutRow {
   bundleId: string;
+  /** What the programme is: its description, else its items' titles, else its id. */
+  title: string;
   channel: string;
+  /** The channel by its readable name (the description of its newest known version), else its slug. */
+  channelName: string;
   version: number | undefined;
   state: RolloutRecord['state'];
   reason: string | undefined;
@@ -122,6 +128,11 @@ export function liveOutput(
   return { onAirTitle: item?.title ?? lastProof.itemId ?? '—', amplifier: lastProof.relays.amplifier };
 }
 
+/** A programme as people name it: its description, else its items' titles, else its id. */
+export function bundleTitle(b: BundleRecord): string {
+  return b.manifest.description || b.manifest.items.map((i) => i.title).join(' · ') || b.id;
+}
+
 export function buildDevice(inp: {
   device: DeviceRecord;
   unit: UnitRecord | undefined;
@@ -144,6 +155,12 @@ export function buildDevice(inp: {
         itemId: e.proof.itemId,
         itemTitle: itemTitle(inp.bundles, e.proof),
         bundleId: e.proof.bundleId,
+        bundleTitle: e.proof.bundleId
+          ? (() => {
+              const b = inp.bundles.get(e.proof.bundleId as string);
+              return b ? bundleTitle(b) : undefined;
+            })()
+          : undefined,
         priority: e.proof.priority,
         outcome: e.proof.outcome,
         scheduledAt: e.proof.scheduledAt,
@@ -154,13 +171,21 @@ export function buildDevice(inp: {
       }),
     );
   const installed = new Set((inp.latest?.health.bundles ?? []).map((b) => b.id));
+  const channelNames = new Map<string, { version: number; name: string }>();
+  for (const b of inp.bundles.values()) {
+    const cur = channelNames.get(b.channel);
+    if (b.manifest.description && (!cur || b.version > cur.version))
+      channelNames.set(b.channel, { version: b.version, name: b.manifest.description });
+  }
   const rollouts = [...inp.rollouts]
     .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt))
     .map((r): RolloutRow => {
       const b = inp.bundles.get(r.bundleId);
       return {
         bundleId: r.bundleId,
+        title: b ? bundleTitle(b) : r.bundleId,
         channel: b?.channel ?? '',
+        channelName: (b && channelNames.get(b.channel)?.name) ?? b?.channel ?? '',
         version: b?.version,
         state: r.state,
         reason: r.reason,

@@ -43,6 +43,8 @@ export interface FleetInputs {
   openAlerts: ReadonlyMap<string, AlertRecord[]>;
   /** Title of an item of a bundle, for "on air" (optional). */
   itemTitle?: (bundleId: string, itemId: string) => string | undefined;
+  /** A channel's readable name (its newest published programme's description). */
+  channelName?: (channel: string) => string | undefined;
 }
 
 export function deviceState(d: DeviceRecord, p: PresenceInfo | undefined): DeviceState {
@@ -90,7 +92,9 @@ export function fleetRow(d: DeviceRecord, inp: FleetInputs): FleetRow {
         onAir.itemId ??
         onAir.kind)
       : undefined,
-    bundles: (h?.health.bundles ?? []).map((b) => `${b.channel} v${b.version}`).join(', '),
+    bundles: (h?.health.bundles ?? [])
+      .map((b) => `${inp.channelName?.(b.channel) ?? b.channel} v${b.version}`)
+      .join(', '),
     volume: h?.health.volume,
     location: d.location,
   };

@@ -15,6 +15,8 @@ import {
 export interface ProgrammeRow {
   bundleId: string;
   channel: string;
+  /** The programme's description (what people call it), empty when it has none. */
+  programme: string;
   entryId: string;
   at: number;
   /** Stations (audio) or noticeboards (display): a slot with both is two rows. */
@@ -83,6 +85,7 @@ export function buildProgramme(
         rows.push({
           bundleId: slot.bundleId,
           channel: slot.channel,
+          programme: b.manifest.description ?? '',
           entryId: slot.entryId,
           at: slot.at,
           output,
