@@ -59,6 +59,8 @@ const GATE_EARLY_MS = 15;
 const SPARE_MAX_MS = 24 * 3600_000;
 /** ebur128 reports every 100 ms of output: ffmpeg may be this far past its last report. */
 const REPORT_MS = 100;
+/** A process still running this long after its output ended is ended (its audio is complete). */
+const LINGER_MS = 5000;
 /** Silence kept before a mute counts as done (the relays switch after it). */
 const OUTPUT_GUARD_MS = 20;
 /** At most this much audio waits in an ALSA device's buffer (ffmpeg's lead over the DAC). */
@@ -89,6 +91,8 @@ export class FfmpegSegment implements Segment {
   private capTimer: NodeJS.Timeout | undefined;
   /** The process has ended (a spare that died cannot be claimed). */
   private ended = false;
+  /** The process outlived its complete output by LINGER_MS and was ended. */
+  private lingered = false;
   /**
    * Hard cut: ffmpeg did not confirm a mute in time (starved of CPU, or stalled), so the process
    * is paused (SIGSTOP) and whatever it had written is dropped; it continues on the unmute.
@@ -543,7 +547,7 @@ export class FfmpegSegment implements Segment {
       cmd.on('error', (err: Error) => {
         if (this.stopRequested) exitResult = this.result('stopped');
         else if (this.silenceFired) exitResult = this.result('silence');
-        else if (this.capped) exitResult = this.result('eof');
+        else if (this.capped || this.lingered) exitResult = this.result('eof');
         else {
           const detail = this.parser.m.errors.at(-1);
           const killed = /killed with signal/i.test(err.message);
@@ -582,6 +586,12 @@ export class FfmpegSegment implements Segment {
         pcm.on('end', () => {
           pcmEnded = true;
           finish();
+          // Its output is complete: a process that does not exit after it is ended (no failure).
+          setTimeout(() => {
+            if (exitResult) return;
+            this.lingered = true;
+            this.terminate();
+          }, LINGER_MS).unref();
         });
         pcm.on('error', () => {
           pcmEnded = true;
