@@ -15,7 +15,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-async function rig(opts: { fm?: boolean; muteRelay?: boolean } = {}) {
+async function rig(opts: { fm?: boolean; muteRelay?: boolean; muteTakesMs?: number } = {}) {
   const gpio = new SimGpio();
   const relays = {
     amplifier: await gpio.output({ name: 'amplifier', pin: 17, activeLow: true }),
@@ -27,8 +27,19 @@ async function rig(opts: { fm?: boolean; muteRelay?: boolean } = {}) {
     ...(opts.muteRelay ? { mute: await gpio.output({ name: 'mute', pin: 25 }) } : {}),
   };
   const mutes: Array<[number, boolean]> = [];
-  const amp = new Amplifier({ relays, logger, mute: (m) => void mutes.push([Date.now() - T0, m]) });
+  let muteTakesMs = 0;
+  const amp = new Amplifier({
+    relays,
+    logger,
+    mute: (m) => {
+      mutes.push([Date.now() - T0, m]);
+      // The player's mute resolves once the output is silent: late with a starved decoder.
+      const ms = m ? muteTakesMs : 0;
+      return ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : undefined;
+    },
+  });
   await amp.start();
+  muteTakesMs = opts.muteTakesMs ?? 0;
   const since = gpio.timeline.length;
   /** Relay writes after start, as [ms since T0, name, active]. */
   const writes = () => gpio.timeline.slice(since).map((w) => [w.at - T0, w.name, w.active] as const);
@@ -124,6 +135,30 @@ describe('Amplifier service on SimGpio', () => {
       [2000, false],
       [2000, true],
       [2150, false],
+    ]);
+  });
+
+  it("a mute that takes long shortens neither the warm-up nor the relays' settling", async () => {
+    const { amp, mutes, writes } = await rig({ muteTakesMs: 600 });
+    const p = amp.ready(['cho']);
+    // Cold: the amplifier goes on once the output is silent, and warms up 2 s from then.
+    await settle(2599);
+    expect(mutes.at(-1)).toEqual([0, true]);
+    await settle(1);
+    await p;
+    expect(mutes.at(-1)).toEqual([2600, false]);
+    const q = amp.ready(['truong']);
+    await settle(750);
+    await q;
+    // The relays switch once the output is silent (600 ms), and stay muted 150 ms after that.
+    expect(writes().filter(([t]) => t >= 2600)).toEqual([
+      [3200, 'zone:cho', false],
+      [3200, 'zone:truong', true],
+    ]);
+    expect(mutes.filter(([t]) => t >= 2600)).toEqual([
+      [2600, false],
+      [2600, true],
+      [3350, false],
     ]);
   });
 

@@ -35,6 +35,8 @@ export async function makeHarness(opts: {
   policy?: StationPolicy;
   warmupMs?: number;
   idleTailMs?: number;
+  /** Muted time after a zone relay switched (default 20 ms). */
+  settleMs?: number;
   trusted?: boolean;
   player?: Partial<PlayerOptions>;
 }): Promise<Harness> {
@@ -52,7 +54,7 @@ export async function makeHarness(opts: {
     logger,
     warmupMs: opts.warmupMs ?? 300,
     idleTailMs: opts.idleTailMs ?? 600,
-    settleMs: 20,
+    settleMs: opts.settleMs ?? 20,
   });
   await amp.start();
   const keys = generateKeyPair();

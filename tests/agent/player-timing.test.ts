@@ -4,20 +4,19 @@
  * simulated GPIO and the real proof journal. Positions in the file are deterministic, so these
  * are correctness checks of where the audio lands, not of wall-clock speed.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Item } from '@loa/protocol';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import type { PlanBundle } from '../../agent/src/domain/scheduler/types.js';
 import { FfmpegAudioDriver } from '../../agent/src/drivers/audio/ffmpeg.js';
 import { Player } from '../../agent/src/services/playback/player.js';
 import { expectStartAtSlot } from '../helpers/timing.js';
 import { frequencyAt, makeTone, readWav, rmsWindows, soundRuns, type Wav } from './audio/wav-tools.js';
 import { type Harness, makeHarness, waitFor } from './player-harness.js';
 import { bundle } from './scheduler/fixtures.js';
+import { position, toneItem, withDir } from './tone-items.js';
 
 let h: Harness | undefined;
 let dir: string;
@@ -64,28 +63,6 @@ type Run = { startMs: number; endMs: number };
 const iso = (ms: number) => new Date(ms).toISOString();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
-async function toneItem(dir: string, id: string, hz: number, seconds: number): Promise<Item> {
-  const src = join(dir, `${id}.wav`);
-  await makeTone(src, hz, seconds);
-  const data = await readFile(src);
-  const sha256 = createHash('sha256').update(data).digest('hex');
-  await mkdir(join(dir, 'blobs'), { recursive: true });
-  await writeFile(join(dir, 'blobs', sha256), data);
-  return {
-    id,
-    title: `Âm ${hz} Hz`,
-    kind: 'audio',
-    priority: 'normal',
-    lang: 'vi',
-    blob: { sha256, size: data.length, mediaType: 'audio/wav' },
-    durationMs: seconds * 1000,
-  } as Item;
-}
-
-function withDir(b: PlanBundle, dir: string): PlanBundle {
-  return { ...b, blobDir: join(dir, 'blobs') };
-}
-
 /**
  * A 4 s 440 Hz item ("talk") scheduled 2 s from now, cut after `playedMs` of sound by a 1 s 880 Hz
  * emergency ("warn"); resolves with the instant the emergency was handed to the player.
@@ -125,11 +102,6 @@ async function cutByEmergency(
   const acceptedAt = Date.now();
   harness.player.setBundles([normal, em]);
   return { acceptedAt };
-}
-
-/** The WAV position (ms) of a wall-clock instant. */
-function position(audio: FfmpegAudioDriver, wallMs: number): number {
-  return wallMs - (audio.outputOpenedAt() as number);
 }
 
 function meanDb(wav: Wav, fromMs: number, toMs: number): number {

@@ -2,7 +2,7 @@
  * The real driver: real ffmpeg decoding real audio (ffmpeg sine, espeak-ng Vietnamese) into a
  * WAV sink that the test reads back, plus a local HTTP stream that stops mid-way or goes silent.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -64,7 +64,7 @@ describe('ffmpeg audio driver (real ffmpeg, WAV sink)', () => {
     await p1.started;
     const s1 = performance.now();
     const r1done = await p1.result;
-    // The error, if any, in the failure message (seen once on a starved run: to be explained).
+    // The error, if any, in the failure message.
     expect(r1done.outcome, JSON.stringify(r1done.error)).toBe('completed');
     await new Promise((r) => setTimeout(r, 700));
     const p2 = d.play({ source: { kind: 'file', path: b }, gainDb: -6 });
@@ -234,6 +234,32 @@ describe('ffmpeg audio driver (real ffmpeg, WAV sink)', () => {
     expect(r.deadAir).toBe(true);
     expect(r.relay!.fallbackUsed).toBe(true);
     expect(r.relay!.fallbackMs).toBeGreaterThan(1000);
+  });
+
+  test('a decoder whose exit is seen after its output closed (a loaded board) completes, not failed', async () => {
+    // ffmpeg, then the process lingers 400 ms after its output closed: on a starved board the
+    // exit is reaped that late, and fluent-ffmpeg took the closed output for an error
+    // ("AUDIO_DECODE_FAILED: Output stream closed") of an item that had played in full.
+    const slowExit = join(dir, 'ffmpeg-slow-exit.sh');
+    await writeFile(slowExit, '#!/bin/sh\nffmpeg "$@"\nrc=$?\nexec 1>&-\nsleep 0.4\nexit $rc\n', {
+      mode: 0o755,
+    });
+    const f = join(dir, 'tone-slow-exit.wav');
+    await makeTone(f, 440, 0.6);
+    const { d, path } = await driver('slow-exit', { ffmpegPath: slowExit });
+    const r = await d.play({ source: { kind: 'file', path: f } }).result;
+    expect(r.outcome, JSON.stringify(r.error)).toBe('completed');
+    expect(r.playedMs, JSON.stringify(r)).toBeGreaterThan(500);
+    // A decoder that really fails still fails, with its own message.
+    const bad = join(dir, 'not-audio.mp3');
+    await writeFile(bad, 'this is not audio at all'.repeat(100));
+    const failed = await d.play({ source: { kind: 'file', path: bad } }).result;
+    expect(failed.outcome).toBe('failed');
+    expect(failed.error?.code).toBe('AUDIO_DECODE_FAILED');
+    expect(failed.error?.message).not.toMatch(/Output stream closed/);
+    const wav = await closeAndRead(d, path);
+    const [run] = soundRuns(wav);
+    expect(run!.endMs - run!.startMs).toBeGreaterThan(500);
   });
 
   test('the null output is paced in real time', async () => {

@@ -12,11 +12,12 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from 'pino';
 import { FileFeed, RangeFeed } from './ffmpeg-feed.js';
-import { FfmpegLevel } from './ffmpeg-level.js';
+import { DRAIN_MS, FfmpegLevel } from './ffmpeg-level.js';
 import { FfmpegLogParser, linearGain } from './ffmpeg-log.js';
 import type { Segment, SegmentResult, SegmentSpec } from './segment.js';
 import type { AudioErrorCode, AudioOutput, CaptureInput, InputName, Levels } from './types.js';
@@ -56,6 +57,14 @@ function codeForInput(spec: SegmentSpec): AudioErrorCode {
 const GATE_EARLY_MS = 15;
 /** A spare process has no file yet and no length: it is capped by a timer once claimed. */
 const SPARE_MAX_MS = 24 * 3600_000;
+/** ebur128 reports every 100 ms of output: ffmpeg may be this far past its last report. */
+const REPORT_MS = 100;
+/** A process still running this long after its output ended is ended (its audio is complete). */
+const LINGER_MS = 5000;
+/** Silence kept before a mute counts as done (the relays switch after it). */
+const OUTPUT_GUARD_MS = 20;
+/** At most this much audio waits in an ALSA device's buffer (ffmpeg's lead over the DAC). */
+const ALSA_LEAD_MAX_MS = 2000;
 
 export class FfmpegSegment implements Segment {
   readonly done: Promise<SegmentResult>;
@@ -82,6 +91,15 @@ export class FfmpegSegment implements Segment {
   private capTimer: NodeJS.Timeout | undefined;
   /** The process has ended (a spare that died cannot be claimed). */
   private ended = false;
+  /** The process outlived its complete output by LINGER_MS and was ended. */
+  private lingered = false;
+  /**
+   * Hard cut: ffmpeg did not confirm a mute in time (starved of CPU, or stalled), so the process
+   * is paused (SIGSTOP) and whatever it had written is dropped; it continues on the unmute.
+   */
+  private cutActive = false;
+  /** The first PCM after a cut lands at the sink's clock (a sound card that ran dry). */
+  private resumePad = false;
 
   /**
    * A spare process for the next file playback: ffmpeg is started now and waits on its socket,
@@ -205,16 +223,83 @@ export class FfmpegSegment implements Segment {
    * the command goes to ffmpeg and the promise resolves when ffmpeg applied it and the audio
    * already past the filter has drained (or after a time limit, or when the process ends).
    */
-  setLevel(volume: number, gainDb: number): Promise<void> {
-    return this.gain.setLevel(linearGain(volume, gainDb));
+  async setLevel(volume: number, gainDb: number): Promise<void> {
+    await this.gain.setLevel(linearGain(volume, gainDb));
   }
 
   /**
    * The output's mute. Before the start gate opens there is nothing to mute: the gate waits for
-   * the unmute (spec.audible). Once audio is on its way, the gain goes to 0 through ffmpeg.
+   * the unmute (spec.audible). Once audio is on its way, the gain goes to 0 through ffmpeg; if
+   * ffmpeg does not confirm it in time (a decoder starved of CPU may still write audio at full
+   * gain once it runs again), the output is cut hard: the process is paused and nothing it
+   * writes reaches the output until the unmute. Resolves once the output is silent.
    */
-  setMuted(muted: boolean): Promise<void> {
-    return this.gain.setMuted(muted, this.outputOpen);
+  async setMuted(muted: boolean): Promise<void> {
+    if (!muted) {
+      this.resume();
+      await this.gain.setMuted(false, this.outputOpen);
+      return;
+    }
+    const confirmed = await this.gain.setMuted(true, this.outputOpen);
+    // Unmuted meanwhile, or nothing on its way out yet: nothing to cut.
+    if (!this.gain.mutedWanted || !this.outputOpen) return;
+    if (!confirmed) {
+      await this.cut();
+      return;
+    }
+    // Applied: the output still holds what was written ahead of it (after a stall, ffmpeg
+    // catches up and runs ahead by as much).
+    await this.drained(Math.max(0, this.parser.m.timeMs - this.playingForMs()));
+  }
+
+  /** Pauses the process and drops its output; resolves once what the device holds has played. */
+  private async cut(): Promise<void> {
+    if (this.cutActive || this.ended || this.stopRequested) return;
+    this.cutActive = true;
+    this.resumePad = true;
+    this.signal('SIGSTOP');
+    this.deps.logger.warn(
+      { label: this.spec.label },
+      'ffmpeg did not confirm the mute in time: output cut, decoder paused',
+    );
+    // What the output holds still plays: for an ALSA device, about ffmpeg's output clock's
+    // lead over the time it has been playing (ffmpeg may be a report past its last one).
+    await this.drained(this.parser.m.timeMs + REPORT_MS - this.playingForMs() + DRAIN_MS);
+  }
+
+  /**
+   * Resolves once the audio already handed to the output has played: the WAV sink knows how far
+   * its file runs ahead of its clock; for an ALSA device `alsaLeadMs` is ffmpeg's estimate.
+   */
+  private async drained(alsaLeadMs: number): Promise<void> {
+    const out = this.deps.output.type;
+    let ms = 0;
+    if (out === 'wav' && this.deps.sink) ms = await this.deps.sink.aheadMs().catch(() => 0);
+    else if (out === 'alsa') ms = Math.min(ALSA_LEAD_MAX_MS, Math.max(0, alsaLeadMs));
+    // And a margin: a relay switched right on the last sample is switched under it.
+    await sleep(ms + OUTPUT_GUARD_MS);
+  }
+
+  /** Ends a cut: the process runs again (its audio comes out once unmuted). */
+  private resume(): void {
+    if (!this.cutActive) return;
+    this.cutActive = false;
+    this.signal('SIGCONT');
+  }
+
+  private signal(sig: 'SIGSTOP' | 'SIGCONT'): void {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    try {
+      p.kill(sig);
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+
+  /** How long the output has been playing this segment's audio, ms. */
+  private playingForMs(): number {
+    return this.startedMono === undefined ? 0 : performance.now() - this.startedMono;
   }
 
   elapsedMs(): number {
@@ -273,7 +358,9 @@ export class FfmpegSegment implements Segment {
   private terminate(): void {
     const p = this.proc;
     if (p && p.exitCode === null && p.signalCode === null) {
-      p.kill('SIGTERM');
+      // A paused process (a cut) would act on SIGTERM only once continued, and could write
+      // audio then: it is killed (an ALSA device is closed and silent at once).
+      p.kill(this.cutActive ? 'SIGKILL' : 'SIGTERM');
       // ffmpeg normally exits within milliseconds of SIGTERM; make sure it does.
       const t = setTimeout(() => {
         if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
@@ -399,7 +486,6 @@ export class FfmpegSegment implements Segment {
     // stdin stays open: it carries gain commands (no -nostdin).
     cmd.outputOptions(['-nostats', '-vn', '-t', (spec.maxMs / 1000).toFixed(3)]);
 
-    let pcm: Readable | undefined;
     const out = deps.output;
     if (out.type === 'wav') {
       cmd.outputOptions([
@@ -437,11 +523,13 @@ export class FfmpegSegment implements Segment {
         this.proc = (cmd as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
         this.gain.attach(this.proc?.stdin ?? undefined);
         if (this.stopRequested) this.terminate();
+        else if (this.cutActive) this.signal('SIGSTOP');
         else if (this.outputOpen) void this.gain.sync();
       });
       cmd.on('stderr', (line: string) => {
         if (this.gain.line(line)) return;
         if (this.parser.line(line)) {
+          this.gain.flowing();
           // ebur128 reports every 100 ms of output; with -re the output runs in real time, so
           // the audio began this report's output time ago.
           if (out.type !== 'wav') this.markStarted(performance.now() - this.parser.m.timeMs);
@@ -459,7 +547,7 @@ export class FfmpegSegment implements Segment {
       cmd.on('error', (err: Error) => {
         if (this.stopRequested) exitResult = this.result('stopped');
         else if (this.silenceFired) exitResult = this.result('silence');
-        else if (this.capped) exitResult = this.result('eof');
+        else if (this.capped || this.lingered) exitResult = this.result('eof');
         else {
           const detail = this.parser.m.errors.at(-1);
           const killed = /killed with signal/i.test(err.message);
@@ -477,21 +565,33 @@ export class FfmpegSegment implements Segment {
       });
       if (out.type === 'wav') {
         const sink = deps.sink!;
-        pcm = cmd.pipe() as Readable;
+        // The process's exit decides how it ended: fluent-ffmpeg reports an output stream that
+        // closes before the exit is seen (20 ms later, as on a loaded board) as an error
+        // ("Output stream closed"), so this stream never says it closed.
+        const pcm = new PassThrough({ emitClose: false });
+        cmd.pipe(pcm, { end: true });
         let first = true;
         pcm.on('data', (chunk: Buffer) => {
           // Once stopped, what the process still writes is dropped: the output is cut at once.
-          if (this.stopRequested) return;
+          // The same during a cut (a mute ffmpeg did not confirm).
+          if (this.stopRequested || this.cutActive) return;
           if (first) {
             first = false;
             sink.beginSegment();
             this.markStarted(performance.now());
-          }
+          } else if (this.resumePad) sink.beginSegment();
+          this.resumePad = false;
           sink.write(chunk);
         });
         pcm.on('end', () => {
           pcmEnded = true;
           finish();
+          // Its output is complete: a process that does not exit after it is ended (no failure).
+          setTimeout(() => {
+            if (exitResult) return;
+            this.lingered = true;
+            this.terminate();
+          }, LINGER_MS).unref();
         });
         pcm.on('error', () => {
           pcmEnded = true;

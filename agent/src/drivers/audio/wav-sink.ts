@@ -74,6 +74,15 @@ export class WavSink {
     });
   }
 
+  /**
+   * How far the audio written so far runs ahead of the clock, ms (what a sound card would still
+   * have to play), once the queued writes are done.
+   */
+  async aheadMs(): Promise<number> {
+    await this.chain;
+    return Math.max(0, this.writtenMs() - this.clockMs());
+  }
+
   /** Waits for queued writes; throws the first write error. */
   async flush(): Promise<void> {
     await this.chain;

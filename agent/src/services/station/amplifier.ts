@@ -172,7 +172,13 @@ export class Amplifier extends Emitter<AmplifierEvents> implements OutputGate {
       const at = event.type === 'timer' ? Math.max(event.at, this.clock.now()) : this.clock.now();
       const { state, actions } = ampStep(this.state, { ...event, at }, this.config);
       this.state = state;
-      for (const action of actions) await this.execute(action);
+      for (const action of actions) {
+        if (action.type === 'timer' && action.at !== null) {
+          await this.execute({ type: 'timer', at: this.shifted(action.at, at) });
+          continue;
+        }
+        await this.execute(action);
+      }
       this.emit('change', this.state);
     };
     const next = this.chain.then(run);
@@ -181,6 +187,23 @@ export class Amplifier extends Emitter<AmplifierEvents> implements OutputGate {
       this.log.error({ err, event: event.type }, 'amplifier step failed');
     });
     return next;
+  }
+
+  /**
+   * A step's timer counts from when its relays switched, not from when it was asked: the mute
+   * before a zone switch can take most of a second (a starved decoder), and that time must not
+   * be taken from the relays' settling (or the amplifier's warm-up).
+   */
+  private shifted(due: number, stepAt: number): number {
+    const lag = Math.max(0, this.clock.now() - stepAt);
+    if (lag === 0) return due;
+    const s = this.state;
+    this.state = {
+      ...s,
+      deadline: s.deadline === due ? due + lag : s.deadline,
+      warmUntil: s.warmUntil === due ? due + lag : s.warmUntil,
+    };
+    return due + lag;
   }
 
   private async execute(action: AmpAction): Promise<void> {
