@@ -326,8 +326,10 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         clock,
         logger: log,
         pollMs: config.usb.pollS * 1000,
-        // heard at the station: a short high tone when taken, a long low one when refused
-        signal: (ok) => void player.testTone(ok ? 1 : 2, ok ? 1320 : 330).catch(() => undefined),
+        // heard at the station: a short high tone when taken, a long low one when refused; played
+        // at once even on an offline station whose clock is not trusted (a signal, not a programme)
+        signal: (ok) =>
+          void player.testTone(ok ? 1 : 2, ok ? 1320 : 330, { local: true }).catch(() => undefined),
         reportError,
       });
     if (usb) {
@@ -486,7 +488,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
           recentProofs: () => journal.recent(20),
           logs: () => ring.lines(),
           relayTest: (s) => relayTest(s),
-          testTone: (s, hz) => player.testTone(s, hz),
+          testTone: (s, hz) => player.testTone(s, hz, { local: true }),
           deviceLabel: () => `${deviceId()}${unit() ? ` (${unit()})` : ''}`,
           clock,
           clockWaiting: () => clock.waiting(),

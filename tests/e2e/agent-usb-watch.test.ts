@@ -2,8 +2,9 @@
  * A USB stick with no shell: a running station (sim audio, offline, trust policy from an earlier
  * enrolment) watches its USB mount root. A tampered bundle tar dropped there is refused and
  * reported (health usbImport + lastError, a long low tone); a good one is imported and plays,
- * with a short high tone as the technician's confirmation. The technician page takes an upload
- * of the same tar and reports its result.
+ * with a short high tone as the technician's confirmation. The station has no clock source at
+ * all (no server, no NTP): the tones play all the same, and their proofs say the clock was not
+ * trusted. The technician page takes an upload of the same tar and reports its result.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -72,8 +73,9 @@ describe('USB stick import while the station runs', () => {
     const rt = await startAgent(config, { logger: silent, logRing: new LogRing(), env: {} });
     try {
       const audio = rt.audio as SimAudioDriver;
-      // a station whose clock is trusted (the confirmation tones wait for one, as all non-emergency sound)
-      rt.clock.reportServerTime(Date.now(), 5);
+      // offline: no fleet server, no NTP, no modem time; the clock is not trusted and the
+      // confirmation tones play all the same (a signal for the technician, not a programme)
+      expect(rt.clock.trusted()).toBe(false);
       // the stick is mounted as a folder under the watched root
       await mkdir(join(usb, 'sda1'));
       await writeFile(join(usb, 'sda1', 'tin-sua.tar'), tampered);
@@ -104,6 +106,15 @@ describe('USB stick import while the station runs', () => {
         20_000,
       );
       expect(audio.history.some((s) => s.input.kind === 'file')).toBe(true);
+      // the tones' proofs say honestly that the clock was not trusted when they played
+      const tones = await waitFor(async () => {
+        const t = (await rt.journal.read(1, 100)).filter(
+          (p) => p.itemId === 'test-tone' && p.outcome === 'completed',
+        );
+        return t.length === 2 ? t : undefined;
+      }, 20_000);
+      expect(tones.map((p) => p.clockTrusted)).toEqual([false, false]);
+      expect(rt.clock.trusted()).toBe(false);
 
       // the technician page takes the same tar as an upload: refused when tampered, reported
       const base = `http://127.0.0.1:${rt.technician?.port}`;

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { schedule } from '../../../agent/src/domain/scheduler/index.js';
 import type { ScheduleInput, StationPolicy } from '../../../agent/src/domain/scheduler/types.js';
+import { testToneItem } from '../../../agent/src/services/playback/player-items.js';
 import { audioItem, bundle } from './fixtures.js';
 
 const H = 3600_000;
@@ -183,6 +184,34 @@ describe('scheduler', () => {
       }),
     );
     expect(tl.slots.map((s) => [s.item.id, s.start - now])).toEqual([['fire', 0]]);
+  });
+
+  test('a signal for the person at the station plays at once, clock untrusted or quiet hours; a remote test tone waits', () => {
+    // 2026-11-26T16:00Z is 23:00 in Vietnam: inside the quiet hours
+    const now = at('2026-11-26T16:00:00Z');
+    const quiet = { ...policy, quietHours: [{ start: '22:00', end: '05:00' }] };
+    const usbTone = testToneItem(1, 1320, now, undefined, true);
+    const remoteTone = testToneItem(5, 1000, now, 'cmd-1');
+    for (const clockTrusted of [false, true]) {
+      const tl = schedule(base({ now, clockTrusted, policy: quiet, adhoc: [usbTone, remoteTone] }));
+      expect(tl.slots.map((s) => [s.itemKey, s.tone?.frequencyHz, s.start - now])).toEqual([
+        [usbTone.key, 1320, 0],
+      ]);
+      expect(tl.held.map((h) => [h.itemKey, h.reason])).toEqual(
+        // the remote one waits for the clock, or for the end of the quiet hours (too late by then)
+        [[remoteTone.key, clockTrusted ? 'too-late' : 'clock-untrusted']],
+      );
+    }
+    // an emergency still comes first
+    const em = bundle(
+      {
+        items: [audioItem('em', 10_000, { priority: 'emergency' })],
+        schedule: [{ id: 'b', items: ['em'], rule: { type: 'immediate' } }],
+      },
+      now,
+    );
+    const tl = schedule(base({ now, clockTrusted: false, bundles: [em], adhoc: [usbTone] }));
+    expect(tl.slots.map((s) => s.item.id)).toEqual(['em', 'test-tone']);
   });
 
   test('untrusted clock: scheduled items are held, emergencies play', () => {

@@ -41,6 +41,8 @@ export interface Job {
   volume?: number;
   zones?: string[];
   repeatCount: number;
+  /** See {@link AdhocItem.local}. */
+  local?: boolean;
 }
 
 export const RANK: Record<PriorityClass, number> = { emergency: 4, live: 3, priority: 2, normal: 1, fill: 0 };
@@ -204,6 +206,7 @@ export function expandBundles(input: ScheduleInput, from: number, to: number): J
     if (a.bundleVersion !== undefined) job.bundleVersion = a.bundleVersion;
     if (a.volume !== undefined) job.volume = a.volume;
     if (a.zones) job.zones = [...a.zones];
+    if (a.local) job.local = true;
     jobs.push(job);
   }
   return jobs.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : x.lane < y.lane ? -1 : 1));

@@ -204,7 +204,7 @@ function planLane(ctx: LaneCtx, jobs: Job[]): void {
   let prevEnd = onAirRun ? now : Number.NEGATIVE_INFINITY;
   const warmup = input.policy.warmupMs ?? DEFAULTS.warmupMs;
   const allowedAt = (r: Run, at: number): 'ok' | 'clock' | 'quiet' => {
-    if (r.job.cls === 'emergency' || ctx.lane !== 'audio') return 'ok';
+    if (r.job.cls === 'emergency' || r.job.local || ctx.lane !== 'audio') return 'ok';
     if (!input.clockTrusted) return 'clock';
     return intervalAt(ctx.quiet, at) ? 'quiet' : 'ok';
   };
@@ -265,7 +265,7 @@ function planLane(ctx: LaneCtx, jobs: Job[]): void {
     const chimeMs = r.chimed ? 0 : wantsChime(ctx, step);
     let end = t + chimeMs + remaining;
     let truncated = false;
-    if (ctx.lane === 'audio' && r.job.cls !== 'emergency') {
+    if (ctx.lane === 'audio' && r.job.cls !== 'emergency' && !r.job.local) {
       const q = firstOverlap(ctx.quiet, t, end);
       if (q) {
         if (isLiveItem(step.item) && q.start - t - chimeMs >= MIN_TRUNCATED_MS) {

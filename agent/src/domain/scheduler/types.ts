@@ -109,6 +109,14 @@ export interface AdhocItem {
   entryId: string;
   volume?: number;
   zones?: string[];
+  /**
+   * A signal for the person standing at the station (a USB stick's confirmation, the technician
+   * page's test tone): it plays now or never, whether or not the clock is trusted yet and whatever
+   * the quiet hours say (a clock that is not trusted cannot tell them, and a confirmation heard
+   * hours later confirms nothing). It still yields to an emergency, and its proof still says
+   * whether the clock was trusted.
+   */
+  local?: boolean;
 }
 
 export interface Slot {

@@ -82,6 +82,7 @@ export function testToneItem(
   frequencyHz: number,
   due: number,
   commandId?: string,
+  local = false,
 ): AdhocItem {
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > 120)
     throw new LoaError('PLAYER_BAD_REQUEST', 'Thời lượng âm thử phải từ 1 đến 120 giây');
@@ -102,6 +103,7 @@ export function testToneItem(
     due,
     tone: { frequencyHz },
     entryId: commandId ?? 'test-tone',
+    ...(local ? { local: true } : {}),
   };
 }
 

@@ -188,8 +188,16 @@ export class Player {
     this.tick();
   }
 
-  async testTone(seconds: number, frequencyHz = 1000, opts: { commandId?: string } = {}): Promise<void> {
-    this.adhoc.push(testToneItem(seconds, frequencyHz, this.clock.now(), opts.commandId));
+  /**
+   * A test tone. `local`: a signal for the person at the station (USB confirmation, technician
+   * page), played at once even before the clock is trusted (see AdhocItem.local).
+   */
+  async testTone(
+    seconds: number,
+    frequencyHz = 1000,
+    opts: { commandId?: string; local?: boolean } = {},
+  ): Promise<void> {
+    this.adhoc.push(testToneItem(seconds, frequencyHz, this.clock.now(), opts.commandId, opts.local));
     this.tick();
   }
 
