@@ -25,6 +25,7 @@ const POSTGRES = [
   'tests/contracts/store.test.ts',
   'tests/fleet-server/store/postgres/**/*.test.ts',
   'tests/fleet-server/system/cluster-two-nodes.test.ts',
+  'tests/fleet-server/system/cluster-shared-state.test.ts',
 ];
 
 export default defineConfig({

@@ -6,6 +6,7 @@
 import type { Clock } from '@loa/protocol';
 import type { Logger } from 'pino';
 import type { ClusterBus } from './broker/cluster.js';
+import type { HealthShare } from './broker/cluster-shared.js';
 import type { DeviceAuthenticator } from './broker/device-auth.js';
 import type { BrokerApi } from './broker/types.js';
 import type { ServerConfig } from './config.js';
@@ -28,4 +29,6 @@ export interface Deps {
   leader: Leadership;
   /** Clustered only: server events between the nodes (presence, emergency progress). */
   cluster?: ClusterBus;
+  /** Clustered only: every device's newest health, whichever node received it. */
+  healthShare?: HealthShare;
 }

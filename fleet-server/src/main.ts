@@ -14,9 +14,11 @@ import { type Clock, systemClock } from '@loa/protocol';
 import { type Logger, pino } from 'pino';
 import { FleetBroker } from './broker/broker.js';
 import { RedisCluster } from './broker/cluster.js';
+import { type HealthShare, RedisGuessLimits, RedisHealthShare } from './broker/cluster-shared.js';
 import { DeviceAuthenticator } from './broker/device-auth.js';
 import { parseConfig, type ServerConfig, type ServerConfigInput } from './config.js';
 import type { Deps } from './deps.js';
+import { type GuessLimits, LocalGuessLimits } from './domain/rate-limit.js';
 import type { RetentionDecision } from './domain/retention.js';
 import { createApp, type LoaApp } from './http/app.js';
 import type { RouteModule } from './http/route-context.js';
@@ -114,12 +116,14 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
     await store.start();
     stops.push(() => store.stop());
 
-    const deviceAuth = new DeviceAuthenticator(store.devices, { now: () => clock.now() });
     const tls = config.tls
       ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }
       : undefined;
     let cluster: RedisCluster | undefined;
     let leader: Leadership = soleLeader;
+    // guess limits in this process, or in Redis for the whole cluster (shared below)
+    let guesses: GuessLimits = new LocalGuessLimits();
+    let healthShare: HealthShare | undefined;
     if (config.cluster) {
       const c = new RedisCluster({ url: config.cluster.redisUrl, logger });
       cluster = c;
@@ -137,7 +141,16 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
       await lock.start();
       leader = lock;
       stops.push(() => lock.stop());
+      const sharedConn = await c.connection('loa-shared');
+      stops.push(async () => sharedConn.disconnect());
+      guesses = new RedisGuessLimits(sharedConn, { logger });
+      healthShare = new RedisHealthShare(sharedConn, {
+        logger,
+        nodeId: c.nodeId,
+        listen: (channel, fn) => c.on(channel, fn),
+      });
     }
+    const deviceAuth = new DeviceAuthenticator(store.devices, { now: () => clock.now(), guesses });
     const broker = new FleetBroker({
       deviceAuth,
       metrics,
@@ -162,7 +175,7 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
     await presence.start();
     stops.push(() => presence.stop());
 
-    const auth = new AuthService({ store, clock, config, logger, metrics });
+    const auth = new AuthService({ store, clock, config, logger, metrics, guesses });
     metrics.define(METRIC.devicesEnrolled, 'gauge', 'Active enrolled devices (updated at each scrape)');
     metrics.define(
       METRIC.ingestLagSeconds,
@@ -197,6 +210,7 @@ export async function startFleetServer(options: StartOptions = {}): Promise<Flee
       deviceAuth,
       leader,
       ...(cluster ? { cluster } : {}),
+      ...(healthShare ? { healthShare } : {}),
     };
     const routes: RouteModule[] = [...CORE_ROUTES];
     for (const p of options.plugins ?? []) {

@@ -384,6 +384,20 @@ describe.each<Kind>(['lowdb', 'postgres'])('store contract: %s', (kind) => {
     expect(seqOf(await s.proofs.query({ limit: 1 }))).toEqual(['a3']);
   });
 
+  it('remembers health another node received as the latest, newer wins, without a history row', async () => {
+    const n = (e: HealthEntry | undefined) => (e?.health as { n?: number } | undefined)?.n;
+    await s.health.append(health('a', T0 + 1000, 1));
+    expect(s.health.remember(health('a', T0 + 500, 2))).toBe(false);
+    expect(n(s.health.latest('a'))).toBe(1);
+    expect(s.health.remember(health('a', T0 + 2000, 3))).toBe(true);
+    expect(s.health.remember(health('c', T0, 4))).toBe(true);
+    expect(n(s.health.latest('a'))).toBe(3);
+    expect(n(s.health.latestAll().get('c'))).toBe(4);
+    // the history holds only what this store appended
+    expect((await s.health.query({ deviceId: 'a' })).map(n)).toEqual([1]);
+    expect(await s.health.query({ deviceId: 'c' })).toEqual([]);
+  });
+
   it('rebuilds latest health and the last proof of each device on restart', async () => {
     await s.health.append(health('a', T0, 1));
     await s.health.append(health('a', T0 + 1000, 2));

@@ -10,14 +10,15 @@
  */
 
 import { withDefaults } from '../defaults.js';
-import { LoginLimiter } from '../domain/limits.js';
 import type { DeviceRecord } from '../domain/model.js';
-import { reserveGuess } from '../domain/rate-limit.js';
+import { type GuessLimits, LocalGuessLimits } from '../domain/rate-limit.js';
 import { safeEqual, sha256Hex, verifySecret } from '../security/secrets.js';
 import type { DeviceRepository } from '../store/ports.js';
 
 export interface DeviceAuthOptions {
   now?: () => number;
+  /** Where the failure counters live (default: this process; a cluster shares them). */
+  guesses?: GuessLimits;
   maxFailures?: number;
   windowMs?: number;
 }
@@ -31,8 +32,9 @@ export const DEVICE_AUTH_DEFAULTS = {
 
 export class DeviceAuthenticator {
   private readonly cache = new Map<string, string>();
-  private readonly failures: LoginLimiter;
-  private readonly addressFailures: LoginLimiter;
+  private readonly guesses: GuessLimits;
+  private readonly maxFailures: number;
+  private readonly windowMs: number;
   private readonly now: () => number;
   /** Checks refused by the failure limit without running scrypt. */
   throttled = 0;
@@ -43,8 +45,9 @@ export class DeviceAuthenticator {
   ) {
     const o = withDefaults(DEVICE_AUTH_DEFAULTS, opts);
     this.now = o.now;
-    this.failures = new LoginLimiter({ maxAttempts: o.maxFailures, windowMs: o.windowMs });
-    this.addressFailures = new LoginLimiter({ maxAttempts: o.maxFailures * 5, windowMs: o.windowMs });
+    this.guesses = opts.guesses ?? new LocalGuessLimits();
+    this.maxFailures = o.maxFailures;
+    this.windowMs = o.windowMs;
   }
 
   /**
@@ -67,13 +70,33 @@ export class DeviceAuthenticator {
     if (cached !== undefined && safeEqual(cached, digest)) return d;
     const now = this.now();
     // counted before scrypt is awaited, so parallel wrong CONNECTs meet the limit too
-    const ticket = reserveGuess(
-      [
-        { key: `${deviceId}|${remote}`, limiter: this.failures, clearOnSuccess: true },
-        { key: remote, limiter: this.addressFailures, clearOnSuccess: false },
-      ],
-      now,
-    );
+    const { maxFailures, windowMs } = this;
+    let ticket: Awaited<ReturnType<GuessLimits['reserve']>>;
+    try {
+      ticket = await this.guesses.reserve(
+        [
+          {
+            limit: 'device-pair',
+            key: `${deviceId}|${remote}`,
+            maxAttempts: maxFailures,
+            windowMs,
+            clearOnSuccess: true,
+          },
+          {
+            limit: 'device-address',
+            key: remote,
+            maxAttempts: maxFailures * 5,
+            windowMs,
+            clearOnSuccess: false,
+          },
+        ],
+        now,
+      );
+    } catch {
+      // the shared counters cannot be reached: refuse rather than check without a limit
+      this.throttled++;
+      return null;
+    }
     if ('retryAfterMs' in ticket) {
       this.throttled++;
       return null;

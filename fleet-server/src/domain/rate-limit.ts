@@ -5,9 +5,11 @@
  *   - `SampledLog`: decides which of many similar events get their own audit entry (the first of
  *     each key per window, and at most `maxPerWindow` in all), so failed logins under made-up
  *     user names cannot grow the audit log without bound;
+ *   - `GuessLimits`: where the counters live (`LocalGuessLimits` in this process; a cluster
+ *     shares them through Redis);
  *   - `DeviceRates`: the MQTT message bucket of a device, kept across its connections.
  */
-import { type LoginLimiter, TokenBucket, type TokenBucketOptions } from './limits.js';
+import { LoginLimiter, TokenBucket, type TokenBucketOptions } from './limits.js';
 
 export interface GuessWindow {
   /** The key this window counts under (e.g. "ip|user", "ip|*", "*|user"). */
@@ -46,6 +48,54 @@ export function reserveGuess(windows: GuessWindow[], now: number): GuessTicket |
       settled = true; // the reserved attempt already counts as the failure
     },
   };
+}
+
+/** One window of a guess limit, named so that every node of a cluster counts it in one place. */
+export interface GuessWindowSpec {
+  /** Which limit (e.g. "login-pair", "device-address"): keys of different limits never mix. */
+  limit: string;
+  /** The key this window counts under. */
+  key: string;
+  /** Failures allowed within the window before further attempts are refused. */
+  maxAttempts: number;
+  windowMs: number;
+  /** On success: clear the key (true) or only give back the reserved attempt (false). */
+  clearOnSuccess: boolean;
+}
+
+/**
+ * Where guess counters live: in this process (`LocalGuessLimits`, the embedded default) or shared
+ * by the nodes of a cluster (broker/cluster-shared.ts), so that guesses spread over several
+ * nodes meet one limit. `reserve` has the semantics of `reserveGuess`, all windows at once.
+ */
+export interface GuessLimits {
+  reserve(windows: GuessWindowSpec[], now: number): Promise<GuessTicket | { retryAfterMs: number }>;
+}
+
+/** Guess counters in this process: one `LoginLimiter` per named limit. */
+export class LocalGuessLimits implements GuessLimits {
+  private readonly limiters = new Map<string, LoginLimiter>();
+
+  private limiter(w: GuessWindowSpec): LoginLimiter {
+    const id = `${w.limit}\0${w.maxAttempts}\0${w.windowMs}`;
+    let l = this.limiters.get(id);
+    if (!l) {
+      l = new LoginLimiter({ maxAttempts: w.maxAttempts, windowMs: w.windowMs });
+      this.limiters.set(id, l);
+    }
+    return l;
+  }
+
+  reserveNow(windows: GuessWindowSpec[], now: number): GuessTicket | { retryAfterMs: number } {
+    return reserveGuess(
+      windows.map((w) => ({ key: w.key, limiter: this.limiter(w), clearOnSuccess: w.clearOnSuccess })),
+      now,
+    );
+  }
+
+  reserve(windows: GuessWindowSpec[], now: number): Promise<GuessTicket | { retryAfterMs: number }> {
+    return Promise.resolve(this.reserveNow(windows, now));
+  }
 }
 
 export interface SampledLogOptions {

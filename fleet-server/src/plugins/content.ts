@@ -141,7 +141,7 @@ export async function createContentServices(
     ...(opts.publisher ? { options: opts.publisher } : {}),
   });
   const ingest = new IngestService(
-    { store, broker, metrics, logger, now },
+    { store, broker, metrics, logger, now, ...(deps.healthShare ? { healthShare: deps.healthShare } : {}) },
     { healthHistoryEveryS: deps.config.healthHistoryEveryS },
   );
   const alerts = new AlertEngine(

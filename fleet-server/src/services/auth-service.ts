@@ -6,9 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { type Clock, LoaError } from '@loa/protocol';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
-import { LoginLimiter } from '../domain/limits.js';
 import type { ApiTokenRecord, SessionRecord, UserRecord, UserRole } from '../domain/model.js';
-import { reserveGuess, SampledLog } from '../domain/rate-limit.js';
+import {
+  type GuessLimits,
+  type GuessTicket,
+  type GuessWindowSpec,
+  LocalGuessLimits,
+  SampledLog,
+} from '../domain/rate-limit.js';
 import { ALL_UNITS } from '../domain/rbac.js';
 import { validatePassword } from '../domain/users.js';
 import { METRIC, type Metrics } from '../metrics.js';
@@ -47,12 +52,8 @@ async function endOtherSessions(
 let dummyHash: Promise<string> | undefined;
 
 export class AuthService {
-  private readonly limiter: LoginLimiter;
-  private readonly accountLimiter: LoginLimiter;
-  /** Failures from one address over every user name. */
-  private readonly addressLimiter: LoginLimiter;
-  /** Wrong current passwords on the password-change route, per user. */
-  private readonly passwordLimiter: LoginLimiter;
+  /** Guess counters: in this process, or shared by a cluster's nodes (d.guesses). */
+  private readonly guesses: GuessLimits;
   /** Failed logins under unknown user names: sampled into the audit log, counted in the metric. */
   private readonly unknownAudit: SampledLog;
   constructor(
@@ -62,25 +63,42 @@ export class AuthService {
       config: ServerConfig;
       logger: Logger;
       metrics: Metrics;
+      guesses?: GuessLimits;
     },
   ) {
-    this.limiter = new LoginLimiter({
-      maxAttempts: d.config.loginMaxAttempts,
-      windowMs: d.config.loginWindowMs,
-    });
-    this.accountLimiter = new LoginLimiter({
-      maxAttempts: d.config.loginMaxAttempts * 10,
-      windowMs: d.config.loginWindowMs,
-    });
-    this.addressLimiter = new LoginLimiter({
-      maxAttempts: d.config.loginMaxAttempts * 4,
-      windowMs: d.config.loginWindowMs,
-    });
-    this.passwordLimiter = new LoginLimiter({
-      maxAttempts: d.config.loginMaxAttempts,
-      windowMs: d.config.loginWindowMs,
-    });
+    this.guesses = d.guesses ?? new LocalGuessLimits();
     this.unknownAudit = new SampledLog({ windowMs: d.config.loginWindowMs, maxPerWindow: 100 });
+  }
+
+  /** A guess window of `limit`, allowing `factor` × the configured login attempts. */
+  private window(limit: string, key: string, factor: number, clearOnSuccess: boolean): GuessWindowSpec {
+    return {
+      limit,
+      key,
+      maxAttempts: this.d.config.loginMaxAttempts * factor,
+      windowMs: this.d.config.loginWindowMs,
+      clearOnSuccess,
+    };
+  }
+
+  /**
+   * Reserves a guess; shared counters that cannot be reached refuse the attempt
+   * (AUTH_LIMITS_UNAVAILABLE, HTTP 503) rather than let it through unlimited.
+   */
+  private async reserve(windows: GuessWindowSpec[]): Promise<GuessTicket> {
+    let t: GuessTicket | { retryAfterMs: number };
+    try {
+      t = await this.guesses.reserve(windows, this.d.clock.now());
+    } catch (e) {
+      this.d.logger.error({ err: e }, 'guess limits unreachable');
+      throw new LoaError(
+        'AUTH_LIMITS_UNAVAILABLE',
+        'tạm thời chưa kiểm tra được đăng nhập, vui lòng thử lại sau ít phút',
+        { cause: e },
+      );
+    }
+    if ('retryAfterMs' in t) throw this.rateLimited(t.retryAfterMs);
+    return t;
   }
 
   private rateLimited(wait: number): LoaError {
@@ -123,15 +141,11 @@ export class AuthService {
     // the attempt is counted before the hash is awaited: parallel guesses meet the limit too.
     // Windows: this address and name; this address over all names; this name from every address
     // (a distributed guess of one account meets a wider limit).
-    const ticket = reserveGuess(
-      [
-        { key: `${ip}|${username}`, limiter: this.limiter, clearOnSuccess: true },
-        { key: `${ip}|*`, limiter: this.addressLimiter, clearOnSuccess: false },
-        { key: `*|${username}`, limiter: this.accountLimiter, clearOnSuccess: true },
-      ],
-      now,
-    );
-    if ('retryAfterMs' in ticket) throw this.rateLimited(ticket.retryAfterMs);
+    const ticket = await this.reserve([
+      this.window('login-pair', `${ip}|${username}`, 1, true),
+      this.window('login-address', ip, 4, false),
+      this.window('login-account', username, 10, true),
+    ]);
     const user = await this.d.store.users.byUsername(username);
     dummyHash ??= hashSecret('not-a-password');
     const ok = user
@@ -236,11 +250,7 @@ export class AuthService {
    * the user's other sessions (`keepSessionId`, the caller's own, stays open).
    */
   async changePassword(userId: string, current: string, next: string, keepSessionId?: string): Promise<void> {
-    const ticket = reserveGuess(
-      [{ key: userId, limiter: this.passwordLimiter, clearOnSuccess: true }],
-      this.d.clock.now(),
-    );
-    if ('retryAfterMs' in ticket) throw this.rateLimited(ticket.retryAfterMs);
+    const ticket = await this.reserve([this.window('password-change', userId, 1, true)]);
     const u = await this.d.store.users.get(userId);
     if (!u) throw new LoaError('USER_NOT_FOUND', 'không tìm thấy người dùng');
     if (!(await verifySecret(current, u.passwordHash))) {

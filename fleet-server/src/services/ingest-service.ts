@@ -19,6 +19,7 @@ import {
   type Status,
 } from '@loa/protocol';
 import type { Logger } from 'pino';
+import type { HealthShare } from '../broker/cluster-shared.js';
 import type { BrokerApi, DeviceMessage, PresenceInfo } from '../broker/types.js';
 import { withDefaults } from '../defaults.js';
 import {
@@ -29,7 +30,7 @@ import {
   emptyLiveState,
   keepInHistory,
 } from '../domain/ingest.js';
-import type { ProofEntry } from '../domain/model.js';
+import type { HealthEntry, ProofEntry } from '../domain/model.js';
 import { type ChainState, type ChainVerdict, checkProofAsync } from '../domain/proof-chain.js';
 import { METRIC, type Metrics } from '../metrics.js';
 import type { Store } from '../store/ports.js';
@@ -103,8 +104,18 @@ export const INGEST_DEFAULTS = {
   healthHistoryEveryS: 0,
 };
 
+export interface IngestDeps {
+  store: Store;
+  broker: BrokerApi;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => number;
+  /** Clustered: every device's newest health, shared with the other nodes. */
+  healthShare?: HealthShare;
+}
+
 export class IngestService {
-  readonly #d: { store: Store; broker: BrokerApi; metrics: Metrics; logger: Logger; now: () => number };
+  readonly #d: IngestDeps;
   readonly #hooks: IngestHooks[] = [];
   readonly #listeners = new Set<(e: IngestEvent) => void>();
   readonly #live = new Map<string, DeviceLiveState>();
@@ -124,10 +135,7 @@ export class IngestService {
   readonly #lastKept = new Map<string, { atMs: number; health: Health }>();
   readonly #healthEveryMs: number;
 
-  constructor(
-    d: { store: Store; broker: BrokerApi; metrics: Metrics; logger: Logger; now: () => number },
-    opts: { healthHistoryEveryS?: number } = {},
-  ) {
+  constructor(d: IngestDeps, opts: { healthHistoryEveryS?: number } = {}) {
     this.#d = { ...d, logger: d.logger.child({ module: 'ingest' }) };
     this.#batcher = new ProofBatcher(d.store);
     this.#healthEveryMs = withDefaults(INGEST_DEFAULTS, opts).healthHistoryEveryS * 1000;
@@ -166,6 +174,12 @@ export class IngestService {
       'counter',
       'Health reports not written to the history (nothing notable changed within the interval)',
     );
+    const share = this.#d.healthShare;
+    if (share) {
+      // what the other nodes received (newer than this node's own store wins)
+      for (const e of await share.all()) store.health.remember(e);
+      this.#unsub.push(share.on((e) => void this.#remoteHealth(e)));
+    }
     for (const d of await store.devices.list((x) => x.status === 'active' || x.status === 'pending')) {
       let s = emptyLiveState(d.id, d.unit, now);
       const h = store.health.latest(d.id);
@@ -271,6 +285,7 @@ export class IngestService {
         health: h,
       });
     } else this.#d.metrics.inc('loa_health_history_skipped_total');
+    this.#d.healthShare?.put({ deviceId, receivedAt: new Date(receivedAt).toISOString(), health: h });
     let s = applyHealth(this.#state(deviceId, dev.unit), h, now);
     let reconnected = this.#reconnected.delete(deviceId);
     if (!s.online && this.#d.broker.presence(deviceId)?.connected) {
@@ -286,6 +301,27 @@ export class IngestService {
     if (reconnected) {
       const state = s;
       await this.#runHooks((k) => k.onReconnected?.(deviceId, state));
+    }
+  }
+
+  /**
+   * A health report another node of the cluster received: the newest health and the live state
+   * take it (when newer than what is held); its history and hooks (alert rules) were handled by
+   * that node.
+   */
+  async #remoteHealth(e: HealthEntry): Promise<void> {
+    try {
+      const dev = await this.#device(e.deviceId);
+      if (!dev) return;
+      this.#d.store.health.remember(e);
+      const at = Date.parse(e.receivedAt);
+      const cur = this.#state(e.deviceId, dev.unit);
+      if (cur.healthAtMs !== undefined && cur.healthAtMs > at) return;
+      const s = applyHealth(cur, e.health, at);
+      this.#live.set(e.deviceId, s);
+      this.#emit({ type: 'health', deviceId: e.deviceId, health: e.health, state: s });
+    } catch (err) {
+      this.#d.logger.warn({ err, deviceId: e.deviceId }, 'health from another node not applied');
     }
   }
 

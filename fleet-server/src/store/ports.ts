@@ -162,6 +162,12 @@ export interface HealthStream {
   append(entry: HealthEntry): Promise<void>;
   latest(deviceId: string): HealthEntry | undefined;
   latestAll(): ReadonlyMap<string, HealthEntry>;
+  /**
+   * Takes a device's newest health learnt from another node of a cluster into `latest` (when it
+   * is newer than the one held), without appending it to the history (the node that received it
+   * did). False when the held one is newer.
+   */
+  remember(entry: HealthEntry): boolean;
   query(q: StreamQuery): Promise<HealthEntry[]>;
 }
 

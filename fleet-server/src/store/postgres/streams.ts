@@ -124,6 +124,13 @@ export class PgHealthStream implements HealthStream {
   latestAll(): ReadonlyMap<string, HealthEntry> {
     return this.latestMap;
   }
+  /** In memory only: `health_latest` is shared and the receiving node upserted it. */
+  remember(entry: HealthEntry): boolean {
+    const prev = this.latestMap.get(entry.deviceId);
+    if (prev && prev.receivedAt > entry.receivedAt) return false;
+    this.latestMap.set(entry.deviceId, entry);
+    return true;
+  }
 
   async query(q: StreamQuery): Promise<HealthEntry[]> {
     await this.flush();

@@ -175,6 +175,13 @@ export class FileHealthStream extends SnapshottedStream<HealthEntry, HealthEntry
   latestAll(): ReadonlyMap<string, HealthEntry> {
     return this.latestMap;
   }
+  remember(entry: HealthEntry): boolean {
+    const prev = this.latestMap.get(entry.deviceId);
+    if (prev && prev.receivedAt > entry.receivedAt) return false;
+    this.latestMap.set(entry.deviceId, entry);
+    this.touch();
+    return true;
+  }
   query(q: StreamQuery): Promise<HealthEntry[]> {
     return this.queryLog<HealthEntry>(q);
   }
