@@ -14,6 +14,7 @@ import type {
   DeviceRecord,
   EnrolmentTokenRecord,
   HealthEntry,
+  LexiconEntryRecord,
   ProofEntry,
   RolloutRecord,
   TrustPolicyRecord,
@@ -148,6 +149,17 @@ const proof = (deviceId: string, at: number, seq: number, bundleId = 'b1'): Proo
   receivedAt: iso(at),
   hash: `h-${deviceId}-${seq}`,
   proof: { seq, eventId: `e-${deviceId}-${seq}`, bundleId, deviceId } as never,
+});
+
+const lexEntry = (id: string, from: string, to: string, unitPath = '08'): LexiconEntryRecord => ({
+  id,
+  unit: unitPath,
+  lang: 'vi',
+  from,
+  to,
+  key: `${unitPath}|vi|${from}`,
+  createdBy: 'u1',
+  createdAt: iso(T0),
 });
 
 async function withUnits(s: Store): Promise<void> {
@@ -461,6 +473,29 @@ describe.each<Kind>(['lowdb', 'postgres'])('store contract: %s', (kind) => {
     expect(await again.webhooks.list()).toEqual([hook]);
   });
 
+  it('keeps pronunciation entries across a restart, edits in place and refuses a taken id', async () => {
+    const ubnd = lexEntry('lx-1', 'UBND', 'Ủy ban nhân dân');
+    const place = lexEntry('lx-2', 'Tân Trào', 'Tân Trào', '08/02500');
+    await s.lexicon.insert(ubnd);
+    await s.lexicon.insert(place);
+    await expect(s.lexicon.insert({ ...ubnd, key: '08|vi|other' })).rejects.toMatchObject({
+      code: 'LEXICON_EXISTS',
+    });
+    const edited = await s.lexicon.update('lx-1', {
+      to: 'Ủy ban nhân dân tỉnh',
+      updatedBy: 'u2',
+      updatedAt: iso(T0 + 1000),
+    });
+    expect(edited.to).toBe('Ủy ban nhân dân tỉnh');
+    await expect(s.lexicon.update('lx-9', { to: 'x' })).rejects.toMatchObject({ code: 'LEXICON_NOT_FOUND' });
+    await s.lexicon.insert(lexEntry('lx-3', 'HĐND', 'Hội đồng nhân dân'));
+    expect(await s.lexicon.delete('lx-3')).toBe(true);
+    await s.stop();
+    const again = await h.open();
+    expect(await again.lexicon.list()).toEqual([edited, place]);
+    expect((await again.lexicon.list((e) => e.unit === '08/02500')).map((e) => e.from)).toEqual(['Tân Trào']);
+  });
+
   it('drops history past retention, but not on a clock that jumped', async () => {
     // two weeks of daily proofs and health, the clock stepping a day at a time, 5 days kept
     await s.stop();
@@ -530,6 +565,15 @@ describe('store contract: constraints only PostgreSQL enforces', () => {
     expect((await s.units.subtree('12')).length).toBe(2);
     expect(await s.devices.count()).toBe(1);
     expect(await s.users.count()).toBe(1);
+    // the lexicon: one entry per unit, language and written form; only known units
+    await s.lexicon.insert(lexEntry('lx-1', 'UBND', 'Ủy ban nhân dân'));
+    await expect(s.lexicon.insert(lexEntry('lx-2', 'UBND', 'U bê en đê'))).rejects.toMatchObject({
+      code: 'LEXICON_EXISTS',
+    });
+    await expect(s.lexicon.insert(lexEntry('lx-3', 'UBND', 'x', '77'))).rejects.toMatchObject({
+      code: 'UNIT_NOT_FOUND',
+    });
+    expect((await s.lexicon.list()).map((e) => e.to)).toEqual(['Ủy ban nhân dân']);
   });
 
   it('consumes a token once per use across two processes sharing the database', async () => {

@@ -445,3 +445,22 @@ export const PresenceEntrySchema = z.object({
   deviceId: z.string().optional(),
 });
 export type PresenceEntry = z.infer<typeof PresenceEntrySchema>;
+// ---------------------------------------------------------------- pronunciation lexicon
+/**
+ * An editor's pronunciation entry: `from` (as written, matched as a whole word, case-sensitive)
+ * is read as `to` in spoken bulletins of `unit` and its subtree, in language `lang`, on top of
+ * the built-in lexicon (domain/speech-text.ts). `key` is the duplicate key (domain/lexicon.ts).
+ */
+export const LexiconEntryRecordSchema = z.object({
+  id: z.string(),
+  unit: z.string(),
+  lang: z.string(),
+  from: z.string(),
+  to: z.string(),
+  key: z.string(),
+  createdBy: z.string(),
+  createdAt: Instant,
+  updatedBy: z.string().optional(),
+  updatedAt: Instant.optional(),
+});
+export type LexiconEntryRecord = z.infer<typeof LexiconEntryRecordSchema>;

@@ -77,10 +77,30 @@ export function numberToWords(n: number): string {
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
+/**
+ * Lexicon entries applied in one pass (a spoken form is never read again by another entry): the
+ * longest written form first, the first of equal written forms wins (editors' entries are listed
+ * before the built-in ones). Whole words only where the written form starts or ends with a letter
+ * or digit.
+ */
+export function applyLexicon(text: string, lexicon: readonly LexiconEntry[]): string {
+  const byFrom = new Map<string, string>();
+  for (const e of lexicon) if (e.from && !byFrom.has(e.from)) byFrom.set(e.from, e.to);
+  if (byFrom.size === 0) return text;
+  const alts = [...byFrom.keys()]
+    .sort((a, b) => b.length - a.length)
+    .map((from) => {
+      const word = /^[\p{L}\p{N}]/u.test(from) ? '(?<![\\p{L}\\p{N}])' : '';
+      const tail = /[\p{L}\p{N}]$/u.test(from) ? '(?![\\p{L}\\p{N}])' : '';
+      return `${word}${escapeRe(from)}${tail}`;
+    });
+  const re = new RegExp(alts.join('|'), 'gu');
+  return text.replace(re, (m) => ` ${byFrom.get(m) ?? m} `);
+}
+
 /** The text with dates, times, numbers and lexicon entries written as they are spoken. */
 export function expandForSpeech(text: string, lexicon: readonly LexiconEntry[] = []): string {
-  let out = text;
-  const entries = [...lexicon, ...DEFAULT_VI_LEXICON].sort((a, b) => b.from.length - a.from.length);
+  let out = text.normalize('NFC');
   // Dates and times before numbers; the lexicon before numbers too ("m3/s").
   // "ngày 15/12/2026" and "15/12/2026" both read "ngày mười lăm tháng …" (one "ngày").
   out = out.replace(/(?:ngày\s+)?\b(\d{1,2})\/(\d{1,2})\/(\d{4})\b/g, (m, d, mo, y) => {
@@ -98,11 +118,7 @@ export function expandForSpeech(text: string, lexicon: readonly LexiconEntry[] =
       ? `${numberToWords(Number(h))} giờ`
       : `${numberToWords(Number(h))} giờ ${numberToWords(Number(mi))} phút`,
   );
-  for (const e of entries) {
-    const word = /^[\p{L}\p{N}]/u.test(e.from) ? '(?<![\\p{L}\\p{N}])' : '';
-    const tail = /[\p{L}\p{N}]$/u.test(e.from) ? '(?![\\p{L}\\p{N}])' : '';
-    out = out.replace(new RegExp(`${word}${escapeRe(e.from)}${tail}`, 'gu'), ` ${e.to} `);
-  }
+  out = applyLexicon(out, [...lexicon.map(nfc), ...DEFAULT_VI_LEXICON]);
   // Decimal numbers with a comma ("2,5") and grouped thousands ("1.200").
   out = out.replace(/\b\d{1,3}(?:\.\d{3})+\b/g, (m) => m.replace(/\./g, ''));
   out = out.replace(
@@ -110,8 +126,23 @@ export function expandForSpeech(text: string, lexicon: readonly LexiconEntry[] =
     (_m, a, b) => `${numberToWords(Number(a))} phẩy ${numberToWords(Number(b))}`,
   );
   out = out.replace(/\b\d{1,12}\b/g, (m) => numberToWords(Number(m)));
-  return out
+  return tidy(out);
+}
+
+const nfc = (e: LexiconEntry): LexiconEntry => ({ from: e.from.normalize('NFC'), to: e.to.normalize('NFC') });
+
+const tidy = (s: string) =>
+  s
     .replace(/[ \t]{2,}/g, ' ')
     .replace(/ ([,.;:!?])/g, '$1')
     .trim();
+
+/**
+ * The spoken form of a text in `lang`: Vietnamese gets dates, numbers and the built-in lexicon
+ * as well; other languages (ethnic-minority languages, whose numbers espeak-ng cannot say the
+ * Vietnamese way) get the editors' entries alone.
+ */
+export function spokenForm(text: string, lang: string, lexicon: readonly LexiconEntry[] = []): string {
+  if (lang.split('-')[0] === 'vi') return expandForSpeech(text, lexicon);
+  return tidy(applyLexicon(text.normalize('NFC'), lexicon.map(nfc)));
 }

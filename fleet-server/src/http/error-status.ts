@@ -50,6 +50,14 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   CAP_AREA_UNKNOWN: 422,
   CAP_REFERENCE_UNKNOWN: 422,
   TTS_FAILED: 422,
+  TTS_VOICE: 422,
+  TTS_NO_VOICE: 422,
+  TTS_RATE: 422,
+  // recordings made in the browser, and the pronunciation lexicon
+  RECORDING_TOO_SHORT: 422,
+  RECORDING_TOO_LONG: 422,
+  RECORDING_SILENT: 422,
+  LEXICON_DUPLICATE: 409,
   // noticeboard screenshots: a picture that is not one
   SCREENSHOT_NOT_IMAGE: 415,
   SCREENSHOT_TYPE_MISMATCH: 415,

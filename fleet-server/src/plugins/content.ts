@@ -17,23 +17,29 @@ import { registerCommandRoutes } from '../http/routes/commands.js';
 import { registerContentRoutes } from '../http/routes/content.js';
 import { registerEmergencyRoutes } from '../http/routes/emergency.js';
 import { registerIngestRoutes } from '../http/routes/ingest.js';
+import { registerLexiconRoutes } from '../http/routes/lexicon.js';
 import { registerRolloutRoutes } from '../http/routes/rollouts.js';
 import { registerScreenshotRoutes } from '../http/routes/screenshots.js';
+import { registerSpeechRoutes } from '../http/routes/speech.js';
 import { registerTrustRoutes } from '../http/routes/trust.js';
 import type { ServerPlugin } from '../server-plugin.js';
 import { AlertEngine, type AlertEngineOptions } from '../services/alert-engine.js';
 import { BlobStore } from '../services/blob-store.js';
-import { ContentService } from '../services/content-service.js';
+import { ContentService, type RecordingLimits } from '../services/content-service.js';
 import type { ContentServices } from '../services/content-services.js';
 import { EmergencyService } from '../services/emergency-service.js';
 import { IngestService } from '../services/ingest-service.js';
+import { LexiconService } from '../services/lexicon-service.js';
 import { Notifier, type Urls } from '../services/notifier.js';
 import { Publisher, type PublisherOptions } from '../services/publisher.js';
 import { RecallService } from '../services/recall-service.js';
 import { ScreenshotStore, type ScreenshotStoreOptions } from '../services/screenshot-store.js';
 import { loadOrCreateMasterKey, Signer } from '../services/signer.js';
+import { SpeechService } from '../services/speech-service.js';
 import { Transcoder, type TranscoderOptions } from '../services/transcoder.js';
 import { TrustService } from '../services/trust-service.js';
+import { EspeakNgEngine } from '../services/tts/espeak-ng.js';
+import type { TtsEngine } from '../services/tts/types.js';
 import { WebhookService } from '../services/webhooks.js';
 
 export type { ContentServices } from '../services/content-services.js';
@@ -45,6 +51,10 @@ export interface ContentServicesOptions {
   baseUrl?: () => string;
   maxUploadBytes?: number;
   transcoder?: TranscoderOptions;
+  /** The text-to-speech engine (default: Debian's espeak-ng with its Vietnamese voices). */
+  tts?: TtsEngine;
+  /** Limits of recordings made in the browser. */
+  recording?: Partial<RecordingLimits>;
   publisher?: PublisherOptions;
   alerts?: AlertEngineOptions;
   webhooks?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
@@ -66,6 +76,8 @@ export function contentRoutes(s: ContentServices): RouteModule[] {
     (ctx) => registerBlobRoutes(ctx, s),
     (ctx) => registerCommandRoutes(ctx, s),
     (ctx) => registerScreenshotRoutes(ctx, s.screenshots),
+    (ctx) => registerSpeechRoutes(ctx, s),
+    (ctx) => registerLexiconRoutes(ctx, s),
   ];
 }
 
@@ -120,6 +132,7 @@ export async function createContentServices(
     logger: log,
     now,
     ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
+    ...(opts.recording ? { recording: opts.recording } : {}),
   });
   const signer = new Signer({ store, masterKey, now });
   const trust = new TrustService({
@@ -161,7 +174,25 @@ export async function createContentServices(
     now,
     ...opts.webhooks,
   });
-  const emergency = new EmergencyService({ store, blobs, transcoder, signer, trust, notifier, logger, now });
+  const lexicon = new LexiconService({ store, now });
+  const speech = new SpeechService({
+    engine: opts.tts ?? new EspeakNgEngine(),
+    lexicon,
+    blobs,
+    transcoder,
+    content,
+  });
+  const emergency = new EmergencyService({
+    store,
+    blobs,
+    transcoder,
+    speech,
+    signer,
+    trust,
+    notifier,
+    logger,
+    now,
+  });
   const recalls = new RecallService({ store, broker, signer, trust, notifier, logger, now });
   const screenshots = new ScreenshotStore({ dir: join(dataDir, 'screenshots'), now, ...opts.screenshots });
 
@@ -239,6 +270,8 @@ export async function createContentServices(
     emergency,
     recalls,
     screenshots,
+    lexicon,
+    speech,
     async start() {
       await blobs.start();
       await trust.start();

@@ -2,8 +2,7 @@
  * The integrations side of the server as a plugin, composed after the content plugin whose
  * services it uses: CAP 1.2 intake (`/api/v1/cap…`, acting through the existing emergency
  * service), one JSON event stream for flows (`/api/v1/events`: presence, alerts, proofs,
- * emergency progress, CAP intake), and text bulletins spoken by the server
- * (`/api/v1/content/speech`). Once started, the plugin holds its CAP service (`plugin.cap`) for
+ * emergency progress, CAP intake). Once started, the plugin holds its CAP service (`plugin.cap`) for
  * in-process callers (tests).
  */
 import { join } from 'node:path';
@@ -11,11 +10,9 @@ import { LoaError } from '@loa/protocol';
 import type { Deps } from '../deps.js';
 import { capRoutes } from '../http/routes/cap.js';
 import { type EventSourceFn, eventRoutes, type StreamEvent } from '../http/routes/events.js';
-import { speechRoutes } from '../http/routes/speech.js';
 import type { ServerPlugin } from '../server-plugin.js';
 import { CapService } from '../services/cap-service.js';
 import type { ContentServices } from '../services/content-services.js';
-import { speakText } from '../services/speech-content.js';
 import type { ContentPlugin } from './content.js';
 
 /**
@@ -130,11 +127,7 @@ export function integrationsPlugin(options: IntegrationsPluginOptions): Integrat
       const stream = streamSources(deps, content, cap);
       return {
         stop: async () => stream.stop(),
-        routes: [
-          capRoutes(cap),
-          eventRoutes(stream.sources, unitOf),
-          speechRoutes((input, actor, ip) => speakText(content, input, actor, ip)),
-        ],
+        routes: [capRoutes(cap), eventRoutes(stream.sources, unitOf)],
       };
     },
   };

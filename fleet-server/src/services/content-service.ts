@@ -7,12 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { IdSchema, LanguageSchema, LoaError, UnitPathSchema } from '@loa/protocol';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { withDefaults } from '../defaults.js';
 import { bundlesUsing } from '../domain/content-use.js';
 import type { ContentKind, ContentRecord } from '../domain/model.js';
 import type { Store } from '../store/ports.js';
 import type { BlobStore } from './blob-store.js';
 import { sniffFile } from './media-sniff.js';
-import { STATION_AUDIO, type Transcoder } from './transcoder.js';
+import { type AudioLevels, STATION_AUDIO, type Transcoder } from './transcoder.js';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 
@@ -30,6 +31,11 @@ export const UploadMetaSchema = z.strictObject({
   kind: z.enum(['audio', 'image', 'video']).optional(),
   /** Show it on the unit's public page once published ("true"/"false"). */
   public: z.enum(['true', 'false']).optional(),
+  /**
+   * "recording": made in the browser from the microphone; held to the recording limits (not
+   * too short, not too long, not silent) before it is transcoded.
+   */
+  source: z.enum(['recording']).optional(),
 });
 export type UploadMeta = z.infer<typeof UploadMetaSchema>;
 
@@ -76,6 +82,22 @@ export function checkFileName(name: string): string {
 const ATTACHED_PICTURE = new Set(['mjpeg', 'png', 'bmp', 'gif', 'webp']);
 const IMAGE_CODECS = new Set(['png', 'mjpeg', 'webp']);
 
+/** Limits of a recording made in the browser (the page stops at `maxMs` itself). */
+export const RECORDING_DEFAULTS = {
+  /** Shorter than this is a slip of the button. */
+  minMs: 1500,
+  /** Longest recording (10 minutes: a morning announcement, not a programme). */
+  maxMs: 10 * 60_000,
+  /** A peak below this (dBFS) is a muted or unplugged microphone. */
+  silentPeakDb: -45,
+};
+export type RecordingLimits = typeof RECORDING_DEFAULTS;
+
+export interface UploadOptions {
+  /** Merged into the stored record's `meta` (how the audio was made: TTS voice, …). */
+  meta?: Record<string, unknown>;
+}
+
 export interface Actor {
   id: string;
   username: string;
@@ -84,6 +106,7 @@ export interface Actor {
 export class ContentService {
   readonly #d: { store: Store; blobs: BlobStore; transcoder: Transcoder; logger: Logger; now: () => number };
   readonly maxUploadBytes: number;
+  readonly recording: RecordingLimits;
 
   constructor(d: {
     store: Store;
@@ -92,9 +115,39 @@ export class ContentService {
     logger: Logger;
     now: () => number;
     maxUploadBytes?: number;
+    recording?: Partial<RecordingLimits>;
   }) {
     this.#d = d;
     this.maxUploadBytes = d.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+    this.recording = withDefaults(RECORDING_DEFAULTS, d.recording);
+  }
+
+  /**
+   * A recording's length and level, refused with RECORDING_TOO_SHORT, RECORDING_TOO_LONG or
+   * RECORDING_SILENT (measured with ffmpeg's volumedetect on what was uploaded).
+   */
+  async #checkRecording(path: string): Promise<AudioLevels> {
+    const lv = await this.#d.transcoder.levels(path);
+    const lim = this.recording;
+    if (lv.durationMs < lim.minMs)
+      throw new LoaError(
+        'RECORDING_TOO_SHORT',
+        `Bản ghi quá ngắn (${(lv.durationMs / 1000).toFixed(1)} giây): hãy ghi ít nhất ${Math.ceil(lim.minMs / 1000)} giây`,
+        { details: { durationMs: lv.durationMs, minMs: lim.minMs } },
+      );
+    if (lv.durationMs > lim.maxMs + 1000)
+      throw new LoaError(
+        'RECORDING_TOO_LONG',
+        `Bản ghi dài quá ${Math.round(lim.maxMs / 60_000)} phút: hãy chia thành nhiều bản tin`,
+        { details: { durationMs: lv.durationMs, maxMs: lim.maxMs } },
+      );
+    if (lv.maxDb < lim.silentPeakDb)
+      throw new LoaError(
+        'RECORDING_SILENT',
+        'Bản ghi gần như im lặng: hãy kiểm tra micrô (đã cắm, chưa tắt tiếng) rồi ghi lại',
+        { details: { meanDb: lv.meanDb, maxDb: lv.maxDb, thresholdDb: lim.silentPeakDb } },
+      );
+    return lv;
   }
 
   #newId(): string {
@@ -111,6 +164,7 @@ export class ContentService {
     meta: UploadMeta,
     actor: Actor,
     ip?: string,
+    opts: UploadOptions = {},
   ): Promise<ContentRecord> {
     const name = meta.name === undefined ? undefined : checkFileName(meta.name);
     const { blobs, transcoder } = this.#d;
@@ -141,6 +195,11 @@ export class ContentService {
       } else if (video) kind = 'video';
       else if (audio) kind = 'audio';
       else throw new LoaError('MEDIA_UNSUPPORTED', 'Tệp không chứa âm thanh hay hình ảnh dùng được');
+      if (meta.source === 'recording' && kind !== 'audio')
+        throw new LoaError('CONTENT_KIND_MISMATCH', `Bản ghi âm phải là âm thanh, không phải ${kind}`, {
+          details: { expected: 'audio', actual: kind },
+        });
+      const recorded = meta.source === 'recording' ? await this.#checkRecording(staged.path) : undefined;
       if (meta.kind && meta.kind !== kind)
         throw new LoaError('CONTENT_KIND_MISMATCH', `Tệp là ${kind}, không phải ${meta.kind}`, {
           details: { expected: meta.kind, actual: kind },
@@ -182,6 +241,16 @@ export class ContentService {
             bitrate: STATION_AUDIO.bitrate,
             targetLufs: transcoder.targetLufs,
           },
+          ...(recorded
+            ? {
+                recording: {
+                  durationMs: recorded.durationMs,
+                  meanDb: recorded.meanDb,
+                  maxDb: recorded.maxDb,
+                },
+              }
+            : {}),
+          ...opts.meta,
         };
       } else if (kind === 'video') {
         if (!probe.formatName.split(',').includes('mp4'))

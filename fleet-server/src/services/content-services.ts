@@ -8,11 +8,13 @@ import type { BlobStore } from './blob-store.js';
 import type { ContentService } from './content-service.js';
 import type { EmergencyService } from './emergency-service.js';
 import type { IngestService } from './ingest-service.js';
+import type { LexiconService } from './lexicon-service.js';
 import type { Notifier, Urls } from './notifier.js';
 import type { Publisher } from './publisher.js';
 import type { RecallService } from './recall-service.js';
 import type { ScreenshotStore } from './screenshot-store.js';
 import type { Signer } from './signer.js';
+import type { SpeechService } from './speech-service.js';
 import type { Transcoder } from './transcoder.js';
 import type { TrustService } from './trust-service.js';
 import type { WebhookService } from './webhooks.js';
@@ -35,6 +37,10 @@ export interface ContentServices {
   recalls: RecallService;
   /** Noticeboard screenshots, kept per device. */
   screenshots: ScreenshotStore;
+  /** The editors' pronunciation lexicon. */
+  lexicon: LexiconService;
+  /** Spoken bulletins (TTS engine, voices, lexicon, preview). */
+  speech: SpeechService;
   start(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 /**
- * Emergency broadcasts: one request → (text-to-speech with espeak-ng `vi`, transcoded to the
+ * Emergency broadcasts: one request → (text-to-speech through the speech service, transcoded to the
  * station format, or an uploaded audio item) → a signed emergency bundle (priority emergency,
  * rule immediate, repeated) published inline on the unit subtree's emergency topic → live
  * per-device tracking from statuses and proofs (JSON view and an event stream for SSE).
@@ -25,6 +25,7 @@ import type { BlobStore } from './blob-store.js';
 import type { Notifier } from './notifier.js';
 import { contentLike } from './publisher.js';
 import type { Signer } from './signer.js';
+import type { SpeechService } from './speech-service.js';
 import { STATION_AUDIO, type Transcoder } from './transcoder.js';
 import type { TrustService } from './trust-service.js';
 
@@ -49,6 +50,8 @@ export interface EmergencyDeps {
   store: Store;
   blobs: BlobStore;
   transcoder: Transcoder;
+  /** Speaks the text the way bulletins of the unit are spoken (voice, lexicon). */
+  speech: Pick<SpeechService, 'speak'>;
   signer: Signer;
   trust: TrustService;
   notifier: Notifier;
@@ -90,7 +93,7 @@ export class EmergencyService {
     const wav = blobs.tempPath('.wav');
     const out = blobs.tempPath(`.${STATION_AUDIO.extension}`);
     try {
-      await transcoder.synthesize(req.text as string, wav, req.lang.split('-')[0]);
+      const how = await this.#d.speech.speak(req.text as string, { unit: req.unit, lang: req.lang }, wav);
       const r = await transcoder.transcodeAudio(wav, out);
       const stored = await blobs.importFile(out);
       const rec: ContentRecord = {
@@ -108,7 +111,7 @@ export class EmergencyService {
         truePeakDbfs: r.truePeakDbfs,
         createdBy: actor.id,
         createdAt: new Date(this.#d.now()).toISOString(),
-        meta: { tts: { engine: 'espeak-ng', voice: req.lang } },
+        meta: { tts: how },
       };
       await this.#d.store.content.insert(rec);
       return rec;

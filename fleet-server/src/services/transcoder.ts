@@ -1,5 +1,5 @@
 /**
- * Media processing with Debian's ffmpeg/ffprobe and espeak-ng.
+ * Media processing with Debian's ffmpeg/ffprobe (speech synthesis is the TTS port's: services/tts/).
  *
  * Station audio format (one for every station): Opus in Ogg, 48 kHz, mono, 48 kbit/s VBR
  * (`audio/ogg`), loudness-normalised with two-pass loudnorm to -16 LUFS integrated, true peak
@@ -7,6 +7,7 @@
  * ebur128 and recorded. Opus keeps speech clear at low bit rates (4G data) and every agent
  * decodes it with the same ffmpeg.
  */
+import { readFile } from 'node:fs/promises';
 import { LoaError } from '@loa/protocol';
 import { withDefaults } from '../defaults.js';
 import { framesIn, INPUT_GUARD, imageDecodeArgs } from './media-intake.js';
@@ -24,7 +25,6 @@ export const STATION_AUDIO = {
 export interface TranscoderOptions {
   ffmpeg?: string;
   ffprobe?: string;
-  espeak?: string;
   targetLufs?: number;
   truePeakDb?: number;
   lra?: number;
@@ -38,7 +38,6 @@ export interface TranscoderOptions {
 export const TRANSCODER_DEFAULTS = {
   ffmpeg: 'ffmpeg',
   ffprobe: 'ffprobe',
-  espeak: 'espeak-ng',
   targetLufs: -16,
   truePeakDb: -1.5,
   lra: 11,
@@ -66,6 +65,14 @@ export interface Loudness {
   truePeakDbfs: number;
 }
 
+export interface AudioLevels {
+  /** Mean and peak level, dBFS (volumedetect). */
+  meanDb: number;
+  maxDb: number;
+  /** Decoded length. */
+  durationMs: number;
+}
+
 export interface AudioResult extends Loudness {
   durationMs: number;
   /** Loudness of the input before normalisation. */
@@ -88,7 +95,6 @@ const num = (v: unknown): number | undefined => {
 export class Transcoder {
   readonly #ffmpeg: string;
   readonly #ffprobe: string;
-  readonly #espeak: string;
   readonly #target: number;
   readonly #tp: number;
   readonly #lra: number;
@@ -99,7 +105,6 @@ export class Transcoder {
     const o = withDefaults(TRANSCODER_DEFAULTS, opts);
     this.#ffmpeg = o.ffmpeg;
     this.#ffprobe = o.ffprobe;
-    this.#espeak = o.espeak;
     this.#target = o.targetLufs;
     this.#tp = o.truePeakDb;
     this.#lra = o.lra;
@@ -283,17 +288,84 @@ export class Transcoder {
       });
   }
 
-  /** Speaks `text` into a WAV file with espeak-ng (voice `vi` by default). */
-  async synthesize(text: string, output: string, voice = 'vi'): Promise<void> {
-    if (!/^[a-z]{2,3}(-[a-z0-9]+)*$/i.test(voice))
-      throw new LoaError('TTS_VOICE', `voice "${voice}" is not valid`);
-    const r = await runProcess(this.#espeak, ['-v', voice, '-s', '150', '-w', output, '--', text], {
-      timeoutMs: 120_000,
-    });
+  /**
+   * Levels of an audio file measured with volumedetect: mean and peak (dBFS) and the decoded
+   * length. MEDIA_UNDECODABLE when ffmpeg cannot decode it.
+   */
+  async levels(path: string): Promise<AudioLevels> {
+    const r = await runProcess(
+      this.#ffmpeg,
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-nostats',
+        ...INPUT_GUARD,
+        '-i',
+        path,
+        '-vn',
+        '-ac',
+        '1',
+        '-ar',
+        '48000',
+        '-af',
+        'volumedetect',
+        '-f',
+        'null',
+        '-',
+      ],
+      { timeoutMs: this.#timeoutMs },
+    );
     if (r.code !== 0)
-      throw new LoaError('TTS_FAILED', 'Không tạo được giọng đọc tự động', {
+      throw new LoaError('MEDIA_UNDECODABLE', 'Không giải mã được tệp âm thanh', {
         details: { tool: tail(r.stderr) },
       });
+    const samples = num(/n_samples:\s*(\d+)/.exec(r.stderr)?.[1]) ?? 0;
+    // digital silence: volumedetect prints -91 dB (no sample above the 16-bit floor)
+    const mean = num(/mean_volume:\s*(-?[\d.]+|-inf) dB/.exec(r.stderr)?.[1]) ?? -91;
+    const max = num(/max_volume:\s*(-?[\d.]+|-inf) dB/.exec(r.stderr)?.[1]) ?? -91;
+    return { meanDb: mean, maxDb: max, durationMs: Math.round((samples / 48_000) * 1000) };
+  }
+
+  /**
+   * A quick listening copy (Opus in Ogg, 32 kbit/s, one-pass loudnorm) for previews that are
+   * played in the browser and never stored.
+   */
+  async encodePreview(input: string, output: string): Promise<{ bytes: Buffer; durationMs: number }> {
+    const r = await runProcess(
+      this.#ffmpeg,
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-nostats',
+        '-loglevel',
+        'error',
+        '-y',
+        ...INPUT_GUARD,
+        '-i',
+        input,
+        '-vn',
+        '-map_metadata',
+        '-1',
+        '-af',
+        `loudnorm=I=${this.#target}:TP=${this.#tp}:LRA=${this.#lra},aresample=${STATION_AUDIO.sampleRate}`,
+        '-ac',
+        '1',
+        '-c:a',
+        'libopus',
+        '-b:a',
+        '32k',
+        '-f',
+        'ogg',
+        output,
+      ],
+      { timeoutMs: this.#timeoutMs },
+    );
+    if (r.code !== 0)
+      throw new LoaError('TRANSCODE_FAILED', 'Không tạo được bản nghe thử', {
+        details: { tool: tail(r.stderr) },
+      });
+    const probe = await this.probe(output);
+    return { bytes: await readFile(output), durationMs: probe.durationMs ?? 0 };
   }
 }
 

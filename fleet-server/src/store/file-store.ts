@@ -109,6 +109,9 @@ export function createFileStore(o: FileStoreOptions): Store {
     get periodicReports() {
       return registry.periodicReports;
     },
+    get lexicon() {
+      return registry.lexicon;
+    },
     get trust() {
       return registry.trust;
     },

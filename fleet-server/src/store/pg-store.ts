@@ -9,6 +9,7 @@ import type {
   ContentRecord,
   FeedbackRecord,
   GroupRecord,
+  LexiconEntryRecord,
   PushSubscriptionRecord,
   RatingRecord,
   SigningKeyRecord,
@@ -120,6 +121,11 @@ export function createPgStore(o: PgStoreOptions): PgStore {
     periodicReports: new PgCollection<PeriodicReport>(db, {
       table: 'periodic_reports',
       entity: 'REPORT',
+      idOf: (r) => r.id,
+    }),
+    lexicon: new PgCollection<LexiconEntryRecord>(db, {
+      table: 'lexicon',
+      entity: 'LEXICON',
       idOf: (r) => r.id,
     }),
     audit,

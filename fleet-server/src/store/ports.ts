@@ -22,6 +22,7 @@ import type {
   GroupRecord,
   HealthEntry,
   Instant,
+  LexiconEntryRecord,
   PresenceEntry,
   ProofEntry,
   PushSubscriptionRecord,
@@ -218,6 +219,8 @@ export interface Store {
   feedback: Repository<FeedbackRecord>;
   ratings: Repository<RatingRecord>;
   pushSubscriptions: Repository<PushSubscriptionRecord>;
+  /** Editors' pronunciation entries for spoken bulletins (domain/lexicon.ts). */
+  lexicon: Repository<LexiconEntryRecord>;
   audit: AuditLog;
   health: HealthStream;
   proofs: ProofStream;

@@ -28,6 +28,7 @@ import { type FleetServer, startFleetServer } from '../../../fleet-server/src/ma
 import { type ContentPlugin, contentPlugin } from '../../../fleet-server/src/plugins/content.js';
 import { DEVICE_SCRYPT, hashSecret } from '../../../fleet-server/src/security/secrets.js';
 import type { ServerPlugin } from '../../../fleet-server/src/server-plugin.js';
+import type { RecordingLimits } from '../../../fleet-server/src/services/content-service.js';
 import type { ContentServices } from '../../../fleet-server/src/services/content-services.js';
 
 export const run = promisify(execFile);
@@ -98,6 +99,8 @@ export function delegated(pub: string, roles: Role[], scope: string[], name?: st
 export async function startHarness(
   opts: {
     maxUploadBytes?: number;
+    /** Limits of recordings made in the browser. */
+    recording?: Partial<RecordingLimits>;
     twoPerson?: boolean;
     alertRules?: { offlineMinutes?: number };
     /** Plugins composed after the content plugin, made anew at each (re)start. */
@@ -116,6 +119,7 @@ export async function startHarness(
       alerts: { tickMs: 0, ...(opts.alertRules ? { rules: opts.alertRules } : {}) },
       webhooks: { baseDelayMs: 50, maxDelayMs: 200, attempts: 4 },
       ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
+      ...(opts.recording ? { recording: opts.recording } : {}),
       ...(opts.twoPerson !== undefined ? { publisher: { twoPerson: opts.twoPerson } } : {}),
     });
     return startFleetServer({

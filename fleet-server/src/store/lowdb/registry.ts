@@ -16,6 +16,7 @@ import type {
   EnrolmentTokenRecord,
   FeedbackRecord,
   GroupRecord,
+  LexiconEntryRecord,
   PushSubscriptionRecord,
   RatingRecord,
   RolloutRecord,
@@ -62,6 +63,7 @@ export interface RegistryData {
   pushSubscriptions: Record<string, PushSubscriptionRecord>;
   register: Record<string, RegisterEntry>;
   periodicReports: Record<string, PeriodicReport>;
+  lexicon: Record<string, LexiconEntryRecord>;
   trust: TrustPolicyRecord[];
 }
 
@@ -84,6 +86,7 @@ const COLLECTIONS = [
   'pushSubscriptions',
   'register',
   'periodicReports',
+  'lexicon',
 ] as const;
 
 function emptyData(): RegistryData {
@@ -257,6 +260,7 @@ export class Registry {
   pushSubscriptions!: MemCollection<PushSubscriptionRecord>;
   register!: MemCollection<RegisterEntry>;
   periodicReports!: MemCollection<PeriodicReport>;
+  lexicon!: MemCollection<LexiconEntryRecord>;
   trust!: Trust;
 
   constructor(
@@ -302,6 +306,7 @@ export class Registry {
     this.pushSubscriptions = new MemCollection(d.pushSubscriptions, (r) => r.id, 'PUSH_SUBSCRIPTION', ch);
     this.register = new MemCollection(d.register, (r) => r.id, 'REGISTER', ch);
     this.periodicReports = new MemCollection(d.periodicReports, (r) => r.id, 'REPORT', ch);
+    this.lexicon = new MemCollection(d.lexicon, (r) => r.id, 'LEXICON', ch);
     this.trust = new Trust(() => this.db.data, ch);
   }
 

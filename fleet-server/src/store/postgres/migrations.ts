@@ -217,6 +217,19 @@ export const MIGRATIONS: Migration[] = [
       ),
     ].join('\n'),
   },
+  {
+    version: 5,
+    name: 'pronunciation lexicon',
+    sql: jsonTableSql(
+      'lexicon',
+      [
+        field('unit', 'unit', `NOT NULL ${unitRef('lexicon', 'unit')}`),
+        // one entry per unit, language and written form (domain/lexicon.ts lexiconKey)
+        field('key', 'key', 'NOT NULL CONSTRAINT lexicon_key_unique UNIQUE'),
+      ],
+      ['CREATE INDEX lexicon_unit ON lexicon (unit text_pattern_ops);'],
+    ),
+  },
 ];
 
 /** Applies the migrations the database lacks; returns the versions applied. */

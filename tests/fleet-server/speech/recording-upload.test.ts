@@ -1,0 +1,138 @@
+/**
+ * Recordings made in the browser arrive through the ordinary upload path marked
+ * `source=recording` (Opus in WebM, as MediaRecorder makes them; here encoded by real ffmpeg) and
+ * are held to the recording limits, measured server-side with ffmpeg: too short, too long and
+ * silent recordings are refused with stable codes and nothing is stored; a good one is stored
+ * transcoded and normalised, with its measured levels.
+ */
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ContentRecord } from '../../../fleet-server/src/domain/model.js';
+import { type Harness, startHarness, type TestUser } from '../publish/harness.js';
+import { measureAudio } from './audio-measure.js';
+
+const run = promisify(execFile);
+type Err = { error: { code: string; message: string } };
+
+/** `seconds` of `source` (an ffmpeg lavfi graph) as Opus in WebM, like a browser recording. */
+async function webm(path: string, source: string, seconds: number): Promise<Buffer> {
+  await run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    source,
+    '-t',
+    String(seconds),
+    '-ac',
+    '1',
+    '-c:a',
+    'libopus',
+    '-b:a',
+    '64k',
+    '-f',
+    'webm',
+    path,
+  ]);
+  return readFile(path);
+}
+
+describe('recordings from the browser', () => {
+  let h: Harness;
+  let editor: TestUser;
+
+  beforeAll(async () => {
+    h = await startHarness({ recording: { maxMs: 8000 } });
+    editor = await h.user('bientap.ghiam', 'editor', ['08/02500']);
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  const upload = <T = ContentRecord | Err>(bytes: Uint8Array, meta: Record<string, string> = {}) =>
+    h.api<T>(
+      editor,
+      'POST',
+      `/api/v1/content/upload?${new URLSearchParams({
+        unit: '08/02500',
+        title: 'Thông báo sáng',
+        name: 'ghi-am.webm',
+        kind: 'audio',
+        source: 'recording',
+        ...meta,
+      })}`,
+      bytes,
+      { 'content-type': 'audio/webm' },
+    );
+
+  async function nothingStored(): Promise<void> {
+    expect(await h.server.deps.store.content.count()).toBe(0);
+    expect((await readdir(h.svc.blobs.dir)).filter((n) => n !== '.tmp')).toEqual([]);
+    expect(await readdir(join(h.svc.blobs.dir, '.tmp'))).toEqual([]);
+  }
+
+  it('refuses a recording that is too short, too long or silent, storing nothing', async () => {
+    const tone = (f: number) => `sine=frequency=${f}:sample_rate=48000`;
+    const cases: [string, number, string, RegExp][] = [
+      [tone(1000), 0.8, 'RECORDING_TOO_SHORT', /quá ngắn/],
+      [tone(1000), 11, 'RECORDING_TOO_LONG', /dài quá/],
+      ['anullsrc=r=48000:cl=mono', 3, 'RECORDING_SILENT', /im lặng.*micrô/],
+      // a microphone left muted still hisses a little: far below speech, refused too
+      ['anoisesrc=r=48000:a=0.002:c=white', 3, 'RECORDING_SILENT', /im lặng/],
+    ];
+    for (const [source, seconds, code, message] of cases) {
+      const bytes = await webm(join(h.dir, `${code}.webm`), source, seconds);
+      const r = await upload<Err>(bytes);
+      expect([r.status, r.body.error.code], code).toEqual([422, code]);
+      expect(r.body.error.message).toMatch(message);
+    }
+    await nothingStored();
+  });
+
+  it('stores a good recording transcoded to the station format, normalised, with its measured levels', async () => {
+    // speech-like: a 300 Hz tone whose loudness swells and fades three times a second
+    const bytes = await webm(
+      join(h.dir, 'good.webm'),
+      'sine=frequency=300:sample_rate=48000,volume=2*(0.6+0.4*sin(2*PI*3*t)):eval=frame',
+      4,
+    );
+    const r = await upload<ContentRecord>(bytes);
+    expect(r.status, JSON.stringify(r.body).slice(0, 300)).toBe(201);
+    expect(r.body).toMatchObject({ kind: 'audio', mediaType: 'audio/ogg', originalName: 'ghi-am.webm' });
+    const rec = r.body.meta?.recording as { durationMs: number; maxDb: number; meanDb: number };
+    expect(Math.abs(rec.durationMs - 4000)).toBeLessThan(100);
+    // the levels the server recorded are those ffmpeg measures on the file the browser sent
+    const sent = await measureAudio(join(h.dir, 'good.webm'));
+    expect(Math.abs(rec.maxDb - sent.maxDb)).toBeLessThan(0.5);
+    expect(Math.abs(rec.meanDb - sent.meanDb)).toBeLessThan(0.5);
+    expect(rec.maxDb).toBeGreaterThan(-15);
+    expect(rec.meanDb).toBeLessThan(rec.maxDb);
+    const m = await measureAudio(h.svc.blobs.path(r.body.sha256 as string));
+    expect(Math.abs(m.durationMs - 4000)).toBeLessThan(150);
+    expect(Math.abs(m.lufs - -16)).toBeLessThan(1.5);
+    expect(Math.abs(m.lufs - (r.body.loudnessLufs ?? 0))).toBeLessThan(0.5);
+    // an image is not a recording
+    await run('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=red:s=32x32',
+      '-frames:v',
+      '1',
+      join(h.dir, 'red.png'),
+    ]);
+    const img = await upload<Err>(await readFile(join(h.dir, 'red.png')), { kind: 'image', name: 'red.png' });
+    expect([img.status, img.body.error.code]).toEqual([422, 'CONTENT_KIND_MISMATCH']);
+    expect(await h.server.deps.store.content.count()).toBe(1);
+  });
+});
