@@ -10,9 +10,11 @@ import { kpiRoutes } from '../http/routes/kpi.js';
 import { periodicReportRoutes } from '../http/routes/periodic-reports.js';
 import { registerRegisterRoutes } from '../http/routes/register.js';
 import { reportRoutes } from '../http/routes/reports.js';
+import { staffRoutes } from '../http/routes/staff.js';
 import type { ServerPlugin } from '../server-plugin.js';
 import { PeriodicReports } from '../services/periodic-reports.js';
 import { ReportService } from '../services/report-service.js';
+import { StaffRegister } from '../services/staff-register.js';
 
 export interface ReportsPluginOptions {
   /** Issue the previous quarter's and year's reports early in the next (default true). */
@@ -23,6 +25,7 @@ export interface ReportsPlugin extends ServerPlugin {
   /** Set once started. */
   service: ReportService | undefined;
   periodic: PeriodicReports | undefined;
+  staff: StaffRegister | undefined;
 }
 
 export function reportsPlugin(options: ReportsPluginOptions = {}): ReportsPlugin {
@@ -30,6 +33,7 @@ export function reportsPlugin(options: ReportsPluginOptions = {}): ReportsPlugin
     name: 'reports',
     service: undefined,
     periodic: undefined,
+    staff: undefined,
     start: async (deps) => {
       const service = new ReportService({ store: deps.store, clock: deps.clock });
       // citizens' feedback in the unit's subtree, by submission time inside the period
@@ -56,12 +60,15 @@ export function reportsPlugin(options: ReportsPluginOptions = {}): ReportsPlugin
       if (options.schedule !== false) periodic.start();
       plugin.service = service;
       plugin.periodic = periodic;
+      const staff = new StaffRegister({ store: deps.store, clock: deps.clock });
+      plugin.staff = staff;
       return {
         routes: [
           reportRoutes(service),
           kpiRoutes(service),
           periodicReportRoutes(periodic),
           registerRegisterRoutes,
+          staffRoutes(staff, service),
         ],
         stop: () => periodic.stop(),
       };

@@ -109,6 +109,18 @@ export function createFileStore(o: FileStoreOptions): Store {
     get periodicReports() {
       return registry.periodicReports;
     },
+    get staff() {
+      return registry.staff;
+    },
+    get trainingCourses() {
+      return registry.trainingCourses;
+    },
+    get trainingAttendance() {
+      return registry.trainingAttendance;
+    },
+    get documents() {
+      return registry.documents;
+    },
     get trust() {
       return registry.trust;
     },

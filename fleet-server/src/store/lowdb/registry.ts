@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { anyUnitCovers, LoaError, unitCovers } from '@loa/protocol';
 import { Low } from 'lowdb';
+import type { DocumentRecord } from '../../domain/documents.js';
 import type {
   AlertRecord,
   ApiTokenRecord,
@@ -28,6 +29,7 @@ import type {
 } from '../../domain/model.js';
 import type { RegisterEntry } from '../../domain/register.js';
 import type { PeriodicReport } from '../../domain/reports/periodic.js';
+import type { AttendanceRecord, CourseRecord, StaffRecord } from '../../domain/staff.js';
 import type {
   ApiTokenRepository,
   BundleRepository,
@@ -62,6 +64,10 @@ export interface RegistryData {
   pushSubscriptions: Record<string, PushSubscriptionRecord>;
   register: Record<string, RegisterEntry>;
   periodicReports: Record<string, PeriodicReport>;
+  staff: Record<string, StaffRecord>;
+  trainingCourses: Record<string, CourseRecord>;
+  trainingAttendance: Record<string, AttendanceRecord>;
+  documents: Record<string, DocumentRecord>;
   trust: TrustPolicyRecord[];
 }
 
@@ -84,6 +90,10 @@ const COLLECTIONS = [
   'pushSubscriptions',
   'register',
   'periodicReports',
+  'staff',
+  'trainingCourses',
+  'trainingAttendance',
+  'documents',
 ] as const;
 
 function emptyData(): RegistryData {
@@ -257,6 +267,10 @@ export class Registry {
   pushSubscriptions!: MemCollection<PushSubscriptionRecord>;
   register!: MemCollection<RegisterEntry>;
   periodicReports!: MemCollection<PeriodicReport>;
+  staff!: MemCollection<StaffRecord>;
+  trainingCourses!: MemCollection<CourseRecord>;
+  trainingAttendance!: MemCollection<AttendanceRecord>;
+  documents!: MemCollection<DocumentRecord>;
   trust!: Trust;
 
   constructor(
@@ -302,6 +316,10 @@ export class Registry {
     this.pushSubscriptions = new MemCollection(d.pushSubscriptions, (r) => r.id, 'PUSH_SUBSCRIPTION', ch);
     this.register = new MemCollection(d.register, (r) => r.id, 'REGISTER', ch);
     this.periodicReports = new MemCollection(d.periodicReports, (r) => r.id, 'REPORT', ch);
+    this.staff = new MemCollection(d.staff, (r) => r.id, 'STAFF', ch);
+    this.trainingCourses = new MemCollection(d.trainingCourses, (r) => r.id, 'COURSE', ch);
+    this.trainingAttendance = new MemCollection(d.trainingAttendance, (r) => r.id, 'ATTENDANCE', ch);
+    this.documents = new MemCollection(d.documents, (r) => r.id, 'DOCUMENT', ch);
     this.trust = new Trust(() => this.db.data, ch);
   }
 
