@@ -496,6 +496,85 @@ describe.each<Kind>(['lowdb', 'postgres'])('store contract: %s', (kind) => {
     expect((await again.lexicon.list((e) => e.unit === '08/02500')).map((e) => e.from)).toEqual(['Tân Trào']);
   });
 
+  it('keeps the staff and training register and the document library across a restart, by unit', async () => {
+    const stamps = { createdAt: iso(T0), updatedAt: iso(T0) };
+    const an = {
+      id: 'CB-01',
+      unit: '08/02500',
+      name: 'Nguyễn Văn An',
+      position: 'Phụ trách đài',
+      phone: '0912 345 678',
+      ...stamps,
+    };
+    await s.staff.insert(an);
+    await s.staff.insert({ ...an, id: 'CB-02', unit: '08/02503', name: 'Lê Thị Ba' });
+    await expect(s.staff.insert(an)).rejects.toMatchObject({ code: 'STAFF_EXISTS' });
+    const course = {
+      id: 'TQ-1',
+      unit: '08',
+      title: 'Bồi dưỡng vận hành đài IP',
+      date: '2026-10-05',
+      organiser: 'Sở VHTTDL',
+      hours: 24,
+      topics: ['Vận hành'],
+      ...stamps,
+    };
+    await s.trainingCourses.insert(course);
+    await expect(s.trainingCourses.insert(course)).rejects.toMatchObject({ code: 'COURSE_EXISTS' });
+    const line = {
+      id: 'TQ-1~CB-01',
+      courseId: 'TQ-1',
+      staffId: 'CB-01',
+      unit: '08/02500',
+      completed: true,
+      certificateNo: 'CC-1',
+      ...stamps,
+    };
+    await s.trainingAttendance.put(line);
+    await s.trainingAttendance.put({
+      ...line,
+      id: 'TQ-1~CB-02',
+      staffId: 'CB-02',
+      unit: '08/02503',
+      completed: false,
+    });
+    const doc = {
+      id: 'd1',
+      unit: '08',
+      title: 'Nghị định về hoạt động thông tin cơ sở',
+      number: '49/2024/NĐ-CP',
+      issuer: 'Chính phủ',
+      issuedOn: '2024-05-10',
+      kind: 'legal' as const,
+      name: 'nd-49-2024.pdf',
+      file: { sha256: 'a'.repeat(64), bytes: 1234, type: 'application/pdf', ext: 'pdf' },
+      uploadedBy: 'u1',
+      ...stamps,
+    };
+    await s.documents.insert(doc);
+    await expect(s.documents.insert(doc)).rejects.toMatchObject({ code: 'DOCUMENT_EXISTS' });
+    await expect(s.staff.update('none', { name: 'x' })).rejects.toMatchObject({ code: 'STAFF_NOT_FOUND' });
+    const moved = await s.trainingAttendance.update('TQ-1~CB-02', { completed: true });
+    expect(moved.completed).toBe(true);
+    await s.stop();
+    const again = await h.open();
+    expect(
+      (await again.staff.list((x) => x.unit.startsWith('08/02500'))).map((x) => [x.id, x.phone]),
+    ).toEqual([['CB-01', '0912 345 678']]);
+    expect(await again.trainingCourses.get('TQ-1')).toEqual(course);
+    expect(
+      (await again.trainingAttendance.list((a) => a.courseId === 'TQ-1'))
+        .map((a) => [a.staffId, a.completed])
+        .sort(),
+    ).toEqual([
+      ['CB-01', true],
+      ['CB-02', true],
+    ]);
+    expect(await again.documents.get('d1')).toEqual(doc);
+    expect(await again.trainingAttendance.delete('TQ-1~CB-02')).toBe(true);
+    expect(await again.trainingAttendance.count()).toBe(1);
+  });
+
   it('drops history past retention, but not on a clock that jumped', async () => {
     // two weeks of daily proofs and health, the clock stepping a day at a time, 5 days kept
     await s.stop();
@@ -574,6 +653,14 @@ describe('store contract: constraints only PostgreSQL enforces', () => {
       code: 'UNIT_NOT_FOUND',
     });
     expect((await s.lexicon.list()).map((e) => e.to)).toEqual(['Ủy ban nhân dân']);
+    // the staff register and the library refer to units too
+    const stamps = { createdAt: iso(T0), updatedAt: iso(T0) };
+    await expect(
+      s.staff.insert({ id: 'x', unit: '77', name: 'A', position: 'B', ...stamps }),
+    ).rejects.toMatchObject({ code: 'UNIT_NOT_FOUND' });
+    await s.staff.insert({ id: 'x', unit: '08/02503', name: 'A', position: 'B', ...stamps });
+    await expect(s.units.delete('08/02503')).rejects.toMatchObject({ code: 'UNIT_CONFLICT' });
+    expect(await s.staff.count()).toBe(1);
   });
 
   it('consumes a token once per use across two processes sharing the database', async () => {

@@ -24,12 +24,18 @@ export const PERMISSIONS = [
   'token.manage',
   'feedback.manage',
   'register.manage',
+  /** The staff and training register (staff, courses, attendance, certificates). */
+  'staff.manage',
+  /** Reading staff phone numbers (personal data; every read is audited). */
+  'staff.contact',
+  /** Uploading and removing documents in the document library. */
+  'document.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const ROLE_PERMISSIONS: Record<UserRole, readonly Permission[]> = {
   administrator: PERMISSIONS,
-  editor: ['read', 'content.write', 'bundle.compose', 'token.manage', 'feedback.manage'],
+  editor: ['read', 'content.write', 'bundle.compose', 'token.manage', 'feedback.manage', 'document.manage'],
   approver: ['read', 'bundle.approve', 'bundle.publish', 'emergency.send', 'token.manage'],
   operator: [
     'read',
@@ -40,6 +46,9 @@ const ROLE_PERMISSIONS: Record<UserRole, readonly Permission[]> = {
     'token.manage',
     'feedback.manage',
     'register.manage',
+    'staff.manage',
+    'staff.contact',
+    'document.manage',
   ],
   technician: ['read', 'enrol.manage', 'device.approve', 'token.manage', 'register.manage'],
   viewer: ['read'],

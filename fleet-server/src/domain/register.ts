@@ -6,6 +6,9 @@
  */
 import { z } from 'zod';
 import { Instant } from './model.js';
+import { fold, type ImportError } from './sheet.js';
+
+export type { ImportError };
 
 export const REGISTER_TYPES = {
   'ip-station': 'Cụm loa IP/4G',
@@ -100,23 +103,6 @@ export const REGISTER_COLUMNS = [
   ['Tổng chi phí sửa chữa (đồng)', 'repairCost'],
   ['Ghi chú', 'notes'],
 ] as const;
-
-export interface ImportError {
-  /** Spreadsheet line (1 is the header). */
-  line: number;
-  field: string;
-  message: string;
-}
-
-const fold = (s: string) =>
-  s
-    .normalize('NFD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .replace(/đ/g, 'd')
-    .replace(/Đ/g, 'D')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, ' ')
-    .trim();
 
 /** A code from its code or its Vietnamese name (with or without diacritics). */
 function codeOf<T extends Record<string, string>>(table: T, v: string): keyof T | undefined {

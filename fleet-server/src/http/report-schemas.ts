@@ -106,6 +106,22 @@ export const EffectivenessSchema = z.object({
     .describe(
       "citizens' feedback received and answered in the period, when the feedback feature is composed",
     ),
+  training: z
+    .object({
+      day: z.string().describe("the day staff are counted on (the period's last day, or today)"),
+      staff: z.number().int().describe('grassroots information staff at work that day'),
+      trained: z.number().int().describe('of them, those who completed at least one training course'),
+      share: z.number().nullable(),
+      coursesInPeriod: z.number().int(),
+      attendanceInPeriod: z.number().int(),
+      hoursInPeriod: z.number(),
+      untrained: z.array(
+        z.object({ id: z.string(), name: z.string(), unit: z.string(), position: z.string() }),
+      ),
+      source: z.string(),
+    })
+    .nullable()
+    .describe('staff trained (the staff and training register); null when the unit keeps no staff register'),
 });
 
 export const PlayLineSchema = z.object({

@@ -5,14 +5,23 @@
  * (received and answered in the period, by submission time).
  */
 import { join } from 'node:path';
-import { unitCovers } from '@loa/protocol';
+import { isLoaError, LoaError, unitCovers } from '@loa/protocol';
+import { Hono } from 'hono';
+import type { AppEnv } from '../http/auth.js';
 import { kpiRoutes } from '../http/routes/kpi.js';
 import { periodicReportRoutes } from '../http/routes/periodic-reports.js';
 import { registerRegisterRoutes } from '../http/routes/register.js';
 import { reportRoutes } from '../http/routes/reports.js';
+import { staffRoutes } from '../http/routes/staff.js';
+import { ui } from '../http/ui/context.js';
+import { LiveHub } from '../http/ui/live.js';
+import { registerStaffPages, STAFF_IMPORT_MAX_BYTES } from '../http/ui/pages/staff.js';
+import { errorPage, forbiddenPage } from '../http/ui/refusal.js';
+import { ctxOf, type UiServer } from '../http/ui/shared.js';
 import type { ServerPlugin } from '../server-plugin.js';
 import { PeriodicReports } from '../services/periodic-reports.js';
 import { ReportService } from '../services/report-service.js';
+import { StaffRegister } from '../services/staff-register.js';
 
 export interface ReportsPluginOptions {
   /** Issue the previous quarter's and year's reports early in the next (default true). */
@@ -23,6 +32,7 @@ export interface ReportsPlugin extends ServerPlugin {
   /** Set once started. */
   service: ReportService | undefined;
   periodic: PeriodicReports | undefined;
+  staff: StaffRegister | undefined;
 }
 
 export function reportsPlugin(options: ReportsPluginOptions = {}): ReportsPlugin {
@@ -30,6 +40,7 @@ export function reportsPlugin(options: ReportsPluginOptions = {}): ReportsPlugin
     name: 'reports',
     service: undefined,
     periodic: undefined,
+    staff: undefined,
     start: async (deps) => {
       const service = new ReportService({ store: deps.store, clock: deps.clock });
       // citizens' feedback in the unit's subtree, by submission time inside the period
@@ -56,12 +67,39 @@ export function reportsPlugin(options: ReportsPluginOptions = {}): ReportsPlugin
       if (options.schedule !== false) periodic.start();
       plugin.service = service;
       plugin.periodic = periodic;
+      const staff = new StaffRegister({ store: deps.store, clock: deps.clock });
+      plugin.staff = staff;
+
+      // the dashboard's staff and training pages, with their own error pages
+      const uiServer: UiServer = {
+        deps,
+        api: () => Promise.reject(new LoaError('NOT_AVAILABLE', 'no in-process API here')),
+        hub: new LiveHub({}),
+        tileUrl: '',
+        reports: service,
+      };
+      const pages = new Hono<AppEnv>();
+      pages.onError((err, c) => {
+        const ctx = ctxOf(c, uiServer);
+        if (isLoaError(err) && err.code === 'CSRF_INVALID') return errorPage(c, ctx, ctx.t('err.csrf'), 403);
+        if (isLoaError(err) && (err.code === 'FORBIDDEN_ROLE' || err.code === 'FORBIDDEN_SCOPE'))
+          return forbiddenPage(c, ctx);
+        if (isLoaError(err)) return errorPage(c, ctx, err.message, 400);
+        deps.logger.error({ err, path: c.req.path }, 'staff page failed');
+        return errorPage(c, ctx, ctx.t('err.server', { code: 'INTERNAL' }), 500);
+      });
+      registerStaffPages(pages, uiServer, staff, service);
       return {
         routes: [
           reportRoutes(service),
           kpiRoutes(service),
           periodicReportRoutes(periodic),
           registerRegisterRoutes,
+          staffRoutes(staff, service),
+          (ctx) => {
+            ctx.api.bodyCaps.set('POST', ui('/staff/import'), STAFF_IMPORT_MAX_BYTES + 64 * 1024);
+            ctx.app.route('/', pages);
+          },
         ],
         stop: () => periodic.stop(),
       };

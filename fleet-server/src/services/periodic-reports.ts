@@ -25,6 +25,8 @@ import {
   effectivenessTables,
   essentialTable,
   faultsTable,
+  kpiPrintTable,
+  trainingTable,
   unitsTable,
 } from '../domain/reports/tables.js';
 import type { Store } from '../store/ports.js';
@@ -77,11 +79,15 @@ export class PeriodicReports {
     const number = reportNumber(seq);
     const id = `${unit.replace(/\//g, '-')}-${periodName}-${day.slice(0, 4)}-${String(seq).padStart(2, '0')}`;
     const header = headerOf(u, parent);
+    const kpis = await this.#o.reports.kpis(rep);
+    const training = trainingTable(rep);
     const tables = {
       units: unitsTable(rep),
       essential: essentialTable(rep),
       airtime: airtimeTable(rep),
       faults: faultsTable(rep),
+      kpi: kpiPrintTable(kpis),
+      ...(training ? { training } : {}),
     };
     const pdf = await reportPdf(
       {
@@ -93,7 +99,7 @@ export class PeriodicReports {
       },
       effectivenessSections(rep, tables),
     );
-    const xlsx = await toXlsx(effectivenessTables(rep), {
+    const xlsx = await toXlsx(effectivenessTables(rep, kpis), {
       title: `Báo cáo ${rep.unitName} ${rep.period.name}`,
     });
     const csv = Buffer.from(toCsv(dailyTable(rep)), 'utf8');
@@ -128,6 +134,7 @@ export class PeriodicReports {
         essentialShare: rep.totals.essential.share,
         uptime: rep.totals.uptime.uptime,
         faults: rep.totals.faults,
+        staffTrained: rep.training?.share ?? null,
       },
     };
     await store.periodicReports.insert(record);

@@ -223,6 +223,11 @@ export function effectivenessSections(rep: EffectivenessReport, tables: Record<s
               `Tiếp nhận ${rep.feedback.received} phản ánh, kiến nghị của người dân; đã trả lời ${rep.feedback.answered}.`,
             ]
           : []),
+        ...(rep.training
+          ? [
+              `Có ${rep.training.trained}/${rep.training.staff} cán bộ làm công tác thông tin cơ sở đã được bồi dưỡng (${pct(rep.training.share)}); trong kỳ tổ chức ${rep.training.coursesInPeriod} khóa bồi dưỡng với ${rep.training.attendanceInPeriod} lượt cán bộ hoàn thành.`,
+            ]
+          : []),
       ],
       ...(tables.units ? { table: tables.units, columns: [1, 2, 3, 6, 9, 10, 11, 13] } : {}),
     },
@@ -240,5 +245,24 @@ export function effectivenessSections(rep: EffectivenessReport, tables: Record<s
       paragraphs: rep.faults.length === 0 ? ['Không ghi nhận sự cố.'] : [],
       ...(tables.faults ? { table: tables.faults } : {}),
     },
+    ...(tables.kpi
+      ? [
+          {
+            heading: 'V. CHỈ TIÊU KẾ HOẠCH',
+            paragraphs: [
+              'Kết quả so với chỉ tiêu của kế hoạch; mỗi số liệu ghi rõ nguồn (chỉ tiêu hệ thống chưa đo được để trống).',
+            ],
+            table: tables.kpi,
+          },
+        ]
+      : []),
+    ...(tables.training && tables.training.rows.length > 0
+      ? [
+          {
+            heading: 'VI. CÁN BỘ CHƯA ĐƯỢC BỒI DƯỠNG',
+            table: tables.training,
+          },
+        ]
+      : []),
   ];
 }

@@ -6,7 +6,7 @@
  */
 
 import type { Clock } from '@loa/protocol';
-import { LoaError, unitCovers } from '@loa/protocol';
+import { anyUnitCovers, LoaError, unitCovers } from '@loa/protocol';
 import type { DeviceRecord, PresenceEntry, UnitRecord } from '../domain/model.js';
 import {
   computeEffectiveness,
@@ -14,6 +14,7 @@ import {
   type FeedbackFigures,
 } from '../domain/reports/effectiveness.js';
 import { emptyFold, foldProofs, itemIndex, type ProofFold } from '../domain/reports/fold.js';
+import { computeKpis, type Kpi } from '../domain/reports/kpi.js';
 import { DAY_MS, type Period, utcDay, utcDaysOf, vnDay, vnDayStart } from '../domain/reports/period.js';
 import { type PlayFilter, type PlayLine, playLines } from '../domain/reports/plays.js';
 import {
@@ -22,6 +23,7 @@ import {
   type PresenceFold,
   type PresenceState,
 } from '../domain/reports/uptime.js';
+import { type TrainingFigures, trainingFigures } from '../domain/staff.js';
 import type { Store } from '../store/ports.js';
 
 /** Where feedback figures come from (registered by the feedback feature when it is composed). */
@@ -184,7 +186,9 @@ export class ReportService {
     const feedback = this.#feedback
       ? await this.#feedback({ unit: q.unit, startMs: q.period.startMs, endMs: q.period.endMs })
       : null;
+    const training = await this.training(q.unit, q.period);
     return computeEffectiveness({
+      training,
       unit: q.unit,
       period: q.period,
       units,
@@ -197,6 +201,44 @@ export class ReportService {
       groupOf,
       feedback,
       ...(q.daily === false ? { daily: false } : {}),
+    });
+  }
+
+  /** The plan's indicators for a report's unit and period (figure, target, source). */
+  async kpis(report: EffectivenessReport): Promise<Kpi[]> {
+    const { store } = this.#o;
+    const units = await store.units.subtree(report.unit);
+    const parents = new Set(units.map((u) => u.parent));
+    return computeKpis({
+      report,
+      communes: units.filter((u) => !parents.has(u.path)),
+      devices: await store.devices.inUnits([report.unit]),
+      register: await store.register.list((e) => anyUnitCovers([report.unit], e.unit)),
+    });
+  }
+
+  /**
+   * Staff trained in `unit`'s subtree, measured on the period's last day (today while it runs);
+   * null when the unit has no staff register.
+   */
+  async training(unit: string, period: Period): Promise<TrainingFigures | null> {
+    const { store, clock } = this.#o;
+    const inUnit = (r: { unit: string }) => unitCovers(unit, r.unit);
+    const staff = await store.staff.list(inUnit);
+    if (staff.length === 0) return null;
+    const ids = new Set(staff.map((s) => s.id));
+    const attendance = await store.trainingAttendance.list((a) => ids.has(a.staffId));
+    const courseIds = new Set(attendance.map((a) => a.courseId));
+    // courses held by the unit or above it count in the period; those its staff attended count as training
+    const courses = await store.trainingCourses.list(
+      (c) => courseIds.has(c.id) || unitCovers(c.unit, unit) || inUnit(c),
+    );
+    return trainingFigures({
+      staff,
+      courses,
+      attendance,
+      from: period.from,
+      day: vnDay(Math.min(period.endMs - 1, clock.now())),
     });
   }
 

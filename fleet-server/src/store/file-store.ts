@@ -112,6 +112,18 @@ export function createFileStore(o: FileStoreOptions): Store {
     get lexicon() {
       return registry.lexicon;
     },
+    get staff() {
+      return registry.staff;
+    },
+    get trainingCourses() {
+      return registry.trainingCourses;
+    },
+    get trainingAttendance() {
+      return registry.trainingAttendance;
+    },
+    get documents() {
+      return registry.documents;
+    },
     get trust() {
       return registry.trust;
     },

@@ -4,6 +4,8 @@
  * (store/postgres/streams.ts), schema migrations applied at start under an advisory lock.
  * Same ports as the embedded store (file-store.ts); the contract suite runs against both.
  */
+
+import type { DocumentRecord } from '../domain/documents.js';
 import type {
   AlertRecord,
   ContentRecord,
@@ -18,6 +20,7 @@ import type {
 } from '../domain/model.js';
 import type { RegisterEntry } from '../domain/register.js';
 import type { PeriodicReport } from '../domain/reports/periodic.js';
+import type { AttendanceRecord, CourseRecord, StaffRecord } from '../domain/staff.js';
 import type { Store, StoreStats } from './ports.js';
 import { PgCollection } from './postgres/collection.js';
 import type { DayPartitionsOptions } from './postgres/day-stream.js';
@@ -126,6 +129,22 @@ export function createPgStore(o: PgStoreOptions): PgStore {
     lexicon: new PgCollection<LexiconEntryRecord>(db, {
       table: 'lexicon',
       entity: 'LEXICON',
+      idOf: (r) => r.id,
+    }),
+    staff: new PgCollection<StaffRecord>(db, { table: 'staff', entity: 'STAFF', idOf: (r) => r.id }),
+    trainingCourses: new PgCollection<CourseRecord>(db, {
+      table: 'training_courses',
+      entity: 'COURSE',
+      idOf: (r) => r.id,
+    }),
+    trainingAttendance: new PgCollection<AttendanceRecord>(db, {
+      table: 'training_attendance',
+      entity: 'ATTENDANCE',
+      idOf: (r) => r.id,
+    }),
+    documents: new PgCollection<DocumentRecord>(db, {
+      table: 'documents',
+      entity: 'DOCUMENT',
       idOf: (r) => r.id,
     }),
     audit,

@@ -9,6 +9,8 @@
  * Rules for callers: validate input before calling a write method (nothing half-written);
  * never put per-message data (health, proofs, presence) in the registry.
  */
+
+import type { DocumentRecord } from '../domain/documents.js';
 import type {
   AlertRecord,
   ApiTokenRecord,
@@ -38,6 +40,7 @@ import type {
 } from '../domain/model.js';
 import type { RegisterEntry } from '../domain/register.js';
 import type { PeriodicReport } from '../domain/reports/periodic.js';
+import type { AttendanceRecord, CourseRecord, StaffRecord } from '../domain/staff.js';
 
 // ---------------------------------------------------------------- repository interfaces
 /**
@@ -212,6 +215,13 @@ export interface Store {
   register: Repository<RegisterEntry>;
   /** Periodic reports issued (their files are archived beside the store). */
   periodicReports: Repository<PeriodicReport>;
+  /** Grassroots information staff per unit (phone numbers are personal data). */
+  staff: Repository<StaffRecord>;
+  /** Training courses and who attended them (with certificates). */
+  trainingCourses: Repository<CourseRecord>;
+  trainingAttendance: Repository<AttendanceRecord>;
+  /** The document library's records (their files are kept beside the store). */
+  documents: Repository<DocumentRecord>;
   trust: TrustRepository;
   /** Outgoing webhook subscriptions (embedded: webhooks.json beside the registry). */
   webhooks: Repository<WebhookRecord>;

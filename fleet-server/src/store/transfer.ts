@@ -34,6 +34,10 @@ export const REGISTRY_COLLECTIONS = [
   'register',
   'periodicReports',
   'lexicon',
+  'staff',
+  'trainingCourses',
+  'trainingAttendance',
+  'documents',
 ] as const satisfies readonly (keyof Store)[];
 
 /** Every keyed collection of the Store (a collection added to the ports and not listed above fails to compile here). */

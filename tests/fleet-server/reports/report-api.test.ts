@@ -176,6 +176,7 @@ describe('report API', () => {
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load(await res.arrayBuffer());
     expect(wb.worksheets.map((w) => w.name)).toEqual([
+      'Chỉ tiêu',
       'Theo đơn vị',
       'Theo ngày',
       'Tin thiết yếu',

@@ -1,5 +1,6 @@
 /** The shapes of the effectiveness report and its inputs (see effectiveness.ts). */
 import type { AlertRecord, BundleRecord, DeviceRecord, UnitRecord } from '../model.js';
+import type { TrainingFigures } from '../staff.js';
 import type { ProofFold } from './fold.js';
 import type { Period } from './period.js';
 import type { Output } from './plan.js';
@@ -103,6 +104,8 @@ export interface EffectivenessReport {
   airtime: { byCategory: AirtimeRow[]; byLanguage: AirtimeRow[] };
   faults: FaultRow[];
   feedback: FeedbackFigures | null;
+  /** Staff trained (the staff and training register), when the store holds one. */
+  training: TrainingFigures | null;
 }
 
 export interface EffectivenessInput {
@@ -119,6 +122,7 @@ export interface EffectivenessInput {
   /** The row a device's unit is counted in (default: its own unit). */
   groupOf?: (deviceUnit: string) => string;
   feedback?: FeedbackFigures | null;
+  training?: TrainingFigures | null;
   faultMinMs?: number;
   missedListMax?: number;
   /** Leave out the per-day rows (long periods). */

@@ -372,6 +372,7 @@ export function computeEffectiveness(inp: EffectivenessInput): EffectivenessRepo
       .map((f) => ({ ...f, openMinutes: round(f.openMinutes) }))
       .sort((a, b) => b.faults - a.faults || b.brief - a.brief),
     feedback: inp.feedback ?? null,
+    training: inp.training ?? null,
   };
 }
 

@@ -110,10 +110,12 @@ export function computeKpis(inp: {
     row({
       key: 'staff-trained',
       name: 'Cán bộ làm công tác thông tin cơ sở được bồi dưỡng',
-      value: null,
+      value: r.training?.share ?? null,
       target: t.staffTrainedTarget,
       kind: 'share',
-      source: 'Chưa đo: sổ cán bộ và bồi dưỡng chưa có trên hệ thống',
+      source: r.training
+        ? r.training.source
+        : 'Chưa đo: đơn vị chưa ghi sổ cán bộ làm công tác thông tin cơ sở',
     }),
   ];
 }

@@ -38,6 +38,8 @@ export const PeriodicReportSchema = z.object({
     essentialShare: z.number().nullable(),
     uptime: z.number().nullable(),
     faults: z.number().int(),
+    /** Share of staff trained (absent in reports issued before the staff register). */
+    staffTrained: z.number().nullable().optional(),
   }),
 });
 export type PeriodicReport = z.infer<typeof PeriodicReportSchema>;

@@ -1,5 +1,6 @@
 /** The reports as export tables with Vietnamese headers (pure). */
 import type { EffectivenessReport } from './effectiveness.js';
+import type { Kpi } from './kpi.js';
 import { formatDayVi, formatInstantVi } from './period.js';
 import type { PlayLine } from './plays.js';
 import type { Table } from './table.js';
@@ -161,13 +162,84 @@ export function faultsTable(rep: EffectivenessReport): Table {
   };
 }
 
-export const effectivenessTables = (rep: EffectivenessReport): Table[] => [
-  unitsTable(rep),
-  dailyTable(rep),
-  essentialTable(rep),
-  airtimeTable(rep),
-  faultsTable(rep),
-];
+/** The plan's indicators: figure, target, met, source. */
+export function kpiTable(kpis: readonly Kpi[]): Table {
+  return {
+    name: 'Chỉ tiêu',
+    columns: [
+      { key: 'name', header: 'Chỉ tiêu' },
+      { key: 'period', header: 'Kỳ' },
+      { key: 'value', header: 'Kết quả', kind: 'number' },
+      { key: 'target', header: 'Chỉ tiêu đặt ra', kind: 'number' },
+      { key: 'met', header: 'Đạt' },
+      { key: 'source', header: 'Nguồn số liệu' },
+    ],
+    rows: kpis.map((k) => [
+      k.name,
+      k.period,
+      r4(k.value),
+      k.target,
+      k.met === null ? '—' : k.met ? 'Đạt' : 'Chưa đạt',
+      k.source,
+    ]),
+  };
+}
+
+/** The indicators as printed (shares as "95,0%", counts as numbers), for the PDF report. */
+export function kpiPrintTable(kpis: readonly Kpi[]): Table {
+  const show = (k: Kpi, v: number | null) =>
+    v === null
+      ? 'chưa đo'
+      : k.kind === 'share'
+        ? `${(v * 100).toFixed(1).replace('.', ',')}%`
+        : v.toLocaleString('vi-VN');
+  return {
+    name: 'Chỉ tiêu',
+    columns: [
+      { key: 'name', header: 'Chỉ tiêu' },
+      { key: 'value', header: 'Kết quả' },
+      { key: 'target', header: 'Chỉ tiêu đặt ra' },
+      { key: 'met', header: 'Đánh giá' },
+      { key: 'source', header: 'Nguồn số liệu' },
+    ],
+    rows: kpis.map((k) => [
+      k.name,
+      show(k, k.value),
+      k.target === null ? '—' : show(k, k.target),
+      k.met === null ? '—' : k.met ? 'Đạt' : 'Chưa đạt',
+      k.source,
+    ]),
+  };
+}
+
+/** Staff still to train (the training indicator's list), when the unit keeps a staff register. */
+export function trainingTable(rep: EffectivenessReport): Table | undefined {
+  const t = rep.training;
+  if (!t) return undefined;
+  return {
+    name: 'Cán bộ chưa bồi dưỡng',
+    columns: [
+      { key: 'unit', header: 'Mã đơn vị' },
+      { key: 'id', header: 'Mã cán bộ' },
+      { key: 'name', header: 'Họ và tên' },
+      { key: 'position', header: 'Chức danh' },
+    ],
+    rows: t.untrained.map((s) => [s.unit, s.id, s.name, s.position]),
+  };
+}
+
+export const effectivenessTables = (rep: EffectivenessReport, kpis?: readonly Kpi[]): Table[] => {
+  const training = trainingTable(rep);
+  return [
+    ...(kpis ? [kpiTable(kpis)] : []),
+    unitsTable(rep),
+    dailyTable(rep),
+    essentialTable(rep),
+    airtimeTable(rep),
+    faultsTable(rep),
+    ...(training ? [training] : []),
+  ];
+};
 
 export function playsTable(lines: readonly PlayLine[]): Table {
   return {

@@ -1,8 +1,6 @@
 /** The plan's indicators of a unit for a period: figure, target and source of each (JSON, CSV, XLSX). */
-import { anyUnitCovers } from '@loa/protocol';
 import { z } from 'zod';
-import { computeKpis } from '../../domain/reports/kpi.js';
-import type { Table } from '../../domain/reports/table.js';
+import { kpiTable } from '../../domain/reports/tables.js';
 import type { ReportService } from '../../services/report-service.js';
 import type { RouteContext } from '../route-context.js';
 import { fileAnswer, pickFormat, reportPeriod, reportUnit } from './reports.js';
@@ -45,37 +43,17 @@ export function kpiRoutes(reports: ReportService) {
         const unit = await reportUnit(deps, user, query.unit);
         const period = reportPeriod(query, deps.clock.now());
         const report = await reports.effectiveness({ unit, period, daily: false });
-        const units = await deps.store.units.subtree(unit);
-        const parents = new Set(units.map((u) => u.parent));
-        const kpis = computeKpis({
-          report,
-          communes: units.filter((u) => !parents.has(u.path)),
-          devices: await deps.store.devices.inUnits([unit]),
-          register: await deps.store.register.list((e) => anyUnitCovers([unit], e.unit)),
-        });
+        const kpis = await reports.kpis(report);
         const format = pickFormat(c, query.format);
         if (format === 'json' || format === 'pdf')
           return { unit, unitName: report.unitName, period: report.period.name, kpis };
-        const table: Table = {
-          name: 'Chỉ tiêu',
-          columns: [
-            { key: 'name', header: 'Chỉ tiêu' },
-            { key: 'period', header: 'Kỳ' },
-            { key: 'value', header: 'Kết quả', kind: 'number' },
-            { key: 'target', header: 'Chỉ tiêu đặt ra', kind: 'number' },
-            { key: 'met', header: 'Đạt' },
-            { key: 'source', header: 'Nguồn số liệu' },
-          ],
-          rows: kpis.map((k) => [
-            k.name,
-            k.period,
-            k.value === null ? null : Math.round(k.value * 10_000) / 10_000,
-            k.target,
-            k.met === null ? '—' : k.met ? 'Đạt' : 'Chưa đạt',
-            k.source,
-          ]),
-        };
-        return fileAnswer(c, format, [table], `loa-chi-tieu-${unit.replace(/\//g, '-')}`, 'Chỉ tiêu');
+        return fileAnswer(
+          c,
+          format,
+          [kpiTable(kpis)],
+          `loa-chi-tieu-${unit.replace(/\//g, '-')}`,
+          'Chỉ tiêu',
+        );
       },
     });
   };

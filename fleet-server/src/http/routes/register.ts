@@ -20,46 +20,11 @@ import {
   repairCost,
 } from '../../domain/register.js';
 import type { Table } from '../../domain/reports/table.js';
-import { readXlsxRows } from '../../services/report-files.js';
 import type { RouteContext } from '../route-context.js';
-import { fileAnswer, pickFormat, XLSX_TYPE } from './reports.js';
+import { fileAnswer, pickFormat } from './reports.js';
+import { readUploadedSheet } from './sheet-upload.js';
 
 const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
-
-/** RFC 4180 CSV → rows (a BOM is dropped). */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  const s = text.replace(/^\ufeff/, '');
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i] as string;
-    if (quoted) {
-      if (ch === '"' && s[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && s[i + 1] === '\n') i++;
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-    } else cell += ch;
-  }
-  if (cell !== '' || row.length) {
-    row.push(cell);
-    rows.push(row);
-  }
-  // a neutralised formula cell ('=…) reads back as written
-  return rows.map((r) => r.map((c) => (/^'[=+\-@]/.test(c) ? c.slice(1) : c)));
-}
 
 export function registerTable(entries: readonly RegisterEntry[]): Table {
   return {
@@ -252,18 +217,7 @@ export function registerRegisterRoutes({ api, deps }: RouteContext): void {
     response: z.object({ imported: z.number().int(), created: z.number().int(), replaced: z.number().int() }),
     errors: [413, 415],
     handler: async ({ c, user, audit }) => {
-      const type = (c.req.header('content-type') ?? '').toLowerCase();
-      const buf = Buffer.from(await c.req.arrayBuffer());
-      if (buf.length > MAX_IMPORT_BYTES) throw new LoaError('PAYLOAD_TOO_LARGE', 'tệp quá lớn (tối đa 5 MB)');
-      let rows: string[][];
-      if (type.startsWith(XLSX_TYPE)) {
-        try {
-          rows = await readXlsxRows(buf);
-        } catch (cause) {
-          throw new LoaError('REGISTER_FILE_UNREADABLE', 'không đọc được tệp Excel', { cause });
-        }
-      } else if (type.startsWith('text/csv')) rows = parseCsv(buf.toString('utf8'));
-      else throw new LoaError('UNSUPPORTED_MEDIA_TYPE', 'tệp phải là CSV (text/csv) hoặc Excel (.xlsx)');
+      const rows = await readUploadedSheet(c, MAX_IMPORT_BYTES, 'REGISTER');
       const units = new Set((await store.units.list()).map((u) => u.path));
       const devices = new Map((await store.devices.list()).map((d) => [d.id, d.unit]));
       const existing = new Map((await store.register.list()).map((e) => [e.id, e]));

@@ -16,7 +16,9 @@ import {
   effectivenessTables,
   essentialTable,
   faultsTable,
+  kpiPrintTable,
   playsTable,
+  trainingTable,
   unitsTable,
 } from '../../domain/reports/tables.js';
 import { toXlsx } from '../../services/report-files.js';
@@ -134,11 +136,14 @@ export function reportRoutes(reports: ReportService) {
           const u = await deps.store.units.get(unit);
           if (!u) throw new LoaError('UNIT_NOT_FOUND', `không có đơn vị ${unit}`);
           const parent = u.parent ? await deps.store.units.get(u.parent) : undefined;
+          const training = trainingTable(rep);
           const tables = {
             units: unitsTable(rep),
             essential: essentialTable(rep),
             airtime: airtimeTable(rep),
             faults: faultsTable(rep),
+            kpi: kpiPrintTable(await reports.kpis(rep)),
+            ...(training ? { training } : {}),
           };
           const pdf = await reportPdf(
             {
@@ -158,7 +163,7 @@ export function reportRoutes(reports: ReportService) {
         return fileAnswer(
           c,
           format,
-          format === 'csv' ? [dailyTable(rep)] : effectivenessTables(rep),
+          format === 'csv' ? [dailyTable(rep)] : effectivenessTables(rep, await reports.kpis(rep)),
           name,
           `Báo cáo hiệu quả ${rep.unitName} ${rep.period.name}`,
         );

@@ -23,6 +23,8 @@ const NAV: readonly NavItem[] = [
   { href: ui('/emergency'), key: 'nav.emergency', perm: 'emergency.send' },
   { href: ui('/feedback'), key: 'nav.feedback', perm: 'feedback.manage' },
   { href: ui('/reports'), key: 'nav.reports' },
+  { href: ui('/staff'), key: 'nav.staff' },
+  { href: ui('/documents'), key: 'nav.documents' },
   { href: ui('/admin'), key: 'nav.admin', perm: 'user.manage' },
 ];
 

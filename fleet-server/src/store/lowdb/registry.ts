@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { anyUnitCovers, LoaError, unitCovers } from '@loa/protocol';
 import { Low } from 'lowdb';
+import type { DocumentRecord } from '../../domain/documents.js';
 import type {
   AlertRecord,
   ApiTokenRecord,
@@ -29,6 +30,7 @@ import type {
 } from '../../domain/model.js';
 import type { RegisterEntry } from '../../domain/register.js';
 import type { PeriodicReport } from '../../domain/reports/periodic.js';
+import type { AttendanceRecord, CourseRecord, StaffRecord } from '../../domain/staff.js';
 import type {
   ApiTokenRepository,
   BundleRepository,
@@ -64,6 +66,10 @@ export interface RegistryData {
   register: Record<string, RegisterEntry>;
   periodicReports: Record<string, PeriodicReport>;
   lexicon: Record<string, LexiconEntryRecord>;
+  staff: Record<string, StaffRecord>;
+  trainingCourses: Record<string, CourseRecord>;
+  trainingAttendance: Record<string, AttendanceRecord>;
+  documents: Record<string, DocumentRecord>;
   trust: TrustPolicyRecord[];
 }
 
@@ -87,6 +93,10 @@ const COLLECTIONS = [
   'register',
   'periodicReports',
   'lexicon',
+  'staff',
+  'trainingCourses',
+  'trainingAttendance',
+  'documents',
 ] as const;
 
 function emptyData(): RegistryData {
@@ -261,6 +271,10 @@ export class Registry {
   register!: MemCollection<RegisterEntry>;
   periodicReports!: MemCollection<PeriodicReport>;
   lexicon!: MemCollection<LexiconEntryRecord>;
+  staff!: MemCollection<StaffRecord>;
+  trainingCourses!: MemCollection<CourseRecord>;
+  trainingAttendance!: MemCollection<AttendanceRecord>;
+  documents!: MemCollection<DocumentRecord>;
   trust!: Trust;
 
   constructor(
@@ -307,6 +321,10 @@ export class Registry {
     this.register = new MemCollection(d.register, (r) => r.id, 'REGISTER', ch);
     this.periodicReports = new MemCollection(d.periodicReports, (r) => r.id, 'REPORT', ch);
     this.lexicon = new MemCollection(d.lexicon, (r) => r.id, 'LEXICON', ch);
+    this.staff = new MemCollection(d.staff, (r) => r.id, 'STAFF', ch);
+    this.trainingCourses = new MemCollection(d.trainingCourses, (r) => r.id, 'COURSE', ch);
+    this.trainingAttendance = new MemCollection(d.trainingAttendance, (r) => r.id, 'ATTENDANCE', ch);
+    this.documents = new MemCollection(d.documents, (r) => r.id, 'DOCUMENT', ch);
     this.trust = new Trust(() => this.db.data, ch);
   }
 

@@ -230,6 +230,40 @@ export const MIGRATIONS: Migration[] = [
       ['CREATE INDEX lexicon_unit ON lexicon (unit text_pattern_ops);'],
     ),
   },
+  {
+    version: 6,
+    name: 'staff and training register, document library',
+    sql: [
+      jsonTableSql(
+        'staff',
+        [field('unit', 'unit', `NOT NULL ${unitRef('staff', 'unit')}`)],
+        ['CREATE INDEX staff_unit ON staff (unit text_pattern_ops);'],
+      ),
+      jsonTableSql(
+        'training_courses',
+        [field('unit', 'unit', `NOT NULL ${unitRef('training_courses', 'unit')}`)],
+        ['CREATE INDEX training_courses_unit ON training_courses (unit text_pattern_ops);'],
+      ),
+      jsonTableSql(
+        'training_attendance',
+        [
+          field('unit', 'unit', `NOT NULL ${unitRef('training_attendance', 'unit')}`),
+          field('course_id', 'courseId', 'NOT NULL'),
+          field('staff_id', 'staffId', 'NOT NULL'),
+        ],
+        [
+          'CREATE INDEX training_attendance_unit ON training_attendance (unit text_pattern_ops);',
+          'CREATE INDEX training_attendance_course ON training_attendance (course_id);',
+          'CREATE INDEX training_attendance_staff ON training_attendance (staff_id);',
+        ],
+      ),
+      jsonTableSql(
+        'documents',
+        [field('unit', 'unit', `NOT NULL ${unitRef('documents', 'unit')}`)],
+        ['CREATE INDEX documents_unit ON documents (unit text_pattern_ops);'],
+      ),
+    ].join('\n'),
+  },
 ];
 
 /** Applies the migrations the database lacks; returns the versions applied. */

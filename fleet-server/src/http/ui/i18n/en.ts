@@ -1,6 +1,7 @@
 import { enCitizens } from './en-citizens.js';
 import { enOps } from './en-ops.js';
 import { enReports } from './en-reports.js';
+import { enStaff } from './en-staff.js';
 import { enUndo } from './en-undo.js';
 import { enWords } from './en-words.js';
 import type { MsgKey } from './vi.js';
@@ -427,4 +428,5 @@ export const en: Record<MsgKey, string> = {
   ...enCitizens,
   ...enReports,
   ...enWords,
+  ...enStaff,
 };

@@ -2,6 +2,7 @@
 import { viCitizens } from './vi-citizens.js';
 import { viOps } from './vi-ops.js';
 import { viReports } from './vi-reports.js';
+import { viStaff } from './vi-staff.js';
 import { viUndo } from './vi-undo.js';
 import { viWords } from './vi-words.js';
 
@@ -424,6 +425,14 @@ const base = {
   'alert.resolved': 'Đã xử lý',
 } as const;
 
-export const vi = { ...base, ...viOps, ...viUndo, ...viCitizens, ...viReports, ...viWords } as const;
+export const vi = {
+  ...base,
+  ...viOps,
+  ...viUndo,
+  ...viCitizens,
+  ...viReports,
+  ...viWords,
+  ...viStaff,
+} as const;
 
 export type MsgKey = keyof typeof vi;
