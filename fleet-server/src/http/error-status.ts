@@ -54,6 +54,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   SCREENSHOT_NOT_IMAGE: 415,
   SCREENSHOT_TYPE_MISMATCH: 415,
   SCREENSHOT_EMPTY: 422,
+  // the document library: a file that is not a document
+  DOCUMENT_TYPE_REFUSED: 415,
+  DOCUMENT_EMPTY: 422,
 };
 
 /** HTTP status of an error code: explicit table, then suffix rules, then 400 (bad input). */
