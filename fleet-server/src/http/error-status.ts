@@ -67,6 +67,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   BOUNDARIES_INVALID: 422,
   BOUNDARIES_UNIT_MISSING: 422,
   BOUNDARIES_UNIT_UNKNOWN: 422,
+  // the document library: a file that is not a document
+  DOCUMENT_TYPE_REFUSED: 415,
+  DOCUMENT_EMPTY: 422,
 };
 
 /** HTTP status of an error code: explicit table, then suffix rules, then 400 (bad input). */

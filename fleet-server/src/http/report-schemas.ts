@@ -161,5 +161,9 @@ export const PlaysSchema = z.object({
   from: z.string(),
   to: z.string(),
   truncated: z.boolean(),
+  next: z
+    .string()
+    .nullable()
+    .describe('pass as `cursor` for the next page (it resumes where this one ended); null on the last page'),
   lines: z.array(PlayLineSchema),
 });

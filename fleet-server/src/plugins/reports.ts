@@ -1,6 +1,7 @@
 /**
  * Reports as a plugin: the report service (folds of proofs and presence, pure figures), the report
- * API, the station register, and periodic reports (issued on request and on a schedule, archived
+ * API, the station register, the staff and training register and the document library (API and
+ * dashboard pages), and periodic reports (issued on request and on a schedule, archived
  * under <data dir>/reports). The effectiveness report counts the citizens' feedback of the store
  * (received and answered in the period, by submission time).
  */
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { isLoaError, LoaError, unitCovers } from '@loa/protocol';
 import { Hono } from 'hono';
 import type { AppEnv } from '../http/auth.js';
+import { documentRoutes } from '../http/routes/documents.js';
 import { kpiRoutes } from '../http/routes/kpi.js';
 import { periodicReportRoutes } from '../http/routes/periodic-reports.js';
 import { registerRegisterRoutes } from '../http/routes/register.js';
@@ -15,10 +17,12 @@ import { reportRoutes } from '../http/routes/reports.js';
 import { staffRoutes } from '../http/routes/staff.js';
 import { ui } from '../http/ui/context.js';
 import { LiveHub } from '../http/ui/live.js';
+import { registerDocumentPages } from '../http/ui/pages/documents.js';
 import { registerStaffPages, STAFF_IMPORT_MAX_BYTES } from '../http/ui/pages/staff.js';
 import { errorPage, forbiddenPage } from '../http/ui/refusal.js';
 import { ctxOf, type UiServer } from '../http/ui/shared.js';
 import type { ServerPlugin } from '../server-plugin.js';
+import { DocumentLibrary } from '../services/document-library.js';
 import { PeriodicReports } from '../services/periodic-reports.js';
 import { ReportService } from '../services/report-service.js';
 import { StaffRegister } from '../services/staff-register.js';
@@ -26,6 +30,8 @@ import { StaffRegister } from '../services/staff-register.js';
 export interface ReportsPluginOptions {
   /** Issue the previous quarter's and year's reports early in the next (default true). */
   schedule?: boolean;
+  /** Largest file the document library takes (default DOCUMENT_DEFAULTS.maxBytes). */
+  documentMaxBytes?: number;
 }
 
 export interface ReportsPlugin extends ServerPlugin {
@@ -33,6 +39,7 @@ export interface ReportsPlugin extends ServerPlugin {
   service: ReportService | undefined;
   periodic: PeriodicReports | undefined;
   staff: StaffRegister | undefined;
+  documents: DocumentLibrary | undefined;
 }
 
 export function reportsPlugin(options: ReportsPluginOptions = {}): ReportsPlugin {
@@ -41,6 +48,7 @@ export function reportsPlugin(options: ReportsPluginOptions = {}): ReportsPlugin
     service: undefined,
     periodic: undefined,
     staff: undefined,
+    documents: undefined,
     start: async (deps) => {
       const service = new ReportService({ store: deps.store, clock: deps.clock });
       // citizens' feedback in the unit's subtree, by submission time inside the period
@@ -89,6 +97,14 @@ export function reportsPlugin(options: ReportsPluginOptions = {}): ReportsPlugin
         return errorPage(c, ctx, ctx.t('err.server', { code: 'INTERNAL' }), 500);
       });
       registerStaffPages(pages, uiServer, staff, service);
+      const documents = new DocumentLibrary({
+        store: deps.store,
+        clock: deps.clock,
+        dir: join(deps.config.dataDir, 'documents'),
+        ...(options.documentMaxBytes !== undefined ? { maxBytes: options.documentMaxBytes } : {}),
+      });
+      plugin.documents = documents;
+      registerDocumentPages(pages, uiServer, documents);
       return {
         routes: [
           reportRoutes(service),
@@ -96,8 +112,10 @@ export function reportsPlugin(options: ReportsPluginOptions = {}): ReportsPlugin
           periodicReportRoutes(periodic),
           registerRegisterRoutes,
           staffRoutes(staff, service),
+          documentRoutes(documents),
           (ctx) => {
             ctx.api.bodyCaps.set('POST', ui('/staff/import'), STAFF_IMPORT_MAX_BYTES + 64 * 1024);
+            ctx.api.bodyCaps.set('POST', ui('/documents'), documents.maxBytes + 64 * 1024);
             ctx.app.route('/', pages);
           },
         ],

@@ -7,13 +7,14 @@
 
 import type { Clock } from '@loa/protocol';
 import { anyUnitCovers, LoaError, unitCovers } from '@loa/protocol';
-import type { DeviceRecord, PresenceEntry, UnitRecord } from '../domain/model.js';
+import { withDefaults } from '../defaults.js';
+import type { DeviceRecord, PresenceEntry, ProofEntry, UnitRecord } from '../domain/model.js';
 import {
   computeEffectiveness,
   type EffectivenessReport,
   type FeedbackFigures,
 } from '../domain/reports/effectiveness.js';
-import { emptyFold, foldProofs, itemIndex, type ProofFold } from '../domain/reports/fold.js';
+import { emptyFold, foldBytes, foldProofs, itemIndex, type ProofFold } from '../domain/reports/fold.js';
 import { computeKpis, type Kpi } from '../domain/reports/kpi.js';
 import { DAY_MS, type Period, utcDay, utcDaysOf, vnDay, vnDayStart } from '../domain/reports/period.js';
 import { type PlayFilter, type PlayLine, playLines } from '../domain/reports/plays.js';
@@ -22,9 +23,11 @@ import {
   foldPresence,
   type PresenceFold,
   type PresenceState,
+  presenceFoldBytes,
 } from '../domain/reports/uptime.js';
 import { type TrainingFigures, trainingFigures } from '../domain/staff.js';
 import type { Store } from '../store/ports.js';
+import { LruCache } from './lru-cache.js';
 
 /** Where feedback figures come from (registered by the feedback feature when it is composed). */
 export type FeedbackSource = (q: {
@@ -33,21 +36,35 @@ export type FeedbackSource = (q: {
   endMs: number;
 }) => Promise<FeedbackFigures | null>;
 
+export const REPORT_SERVICE_DEFAULTS = {
+  /**
+   * Bound of the folds kept (estimated heap bytes, proofs and presence together; least recently
+   * used go first, never those the running report uses). The report benchmark prints what a
+   * generated province's folds take: a report over more windows than fit refolds the rest.
+   */
+  cacheMaxBytes: 256 * 1024 * 1024,
+};
+
 export interface ReportServiceOptions {
   store: Store;
   clock: Clock;
   feedback?: FeedbackSource;
+  cacheMaxBytes?: number;
 }
 
 const dayBounds = (day: string) => ({ from: `${day}T00:00:00.000Z`, to: `${day}T23:59:59.999Z` });
 const ALL = Number.MAX_SAFE_INTEGER;
+type PresenceDay = { fold: PresenceFold; state: PresenceState };
+/** Proofs read per step while listing plays. */
+const PLAYS_BATCH = 2000;
 
 export class ReportService {
   readonly #o: ReportServiceOptions;
-  /** Proof folds of closed UTC days. */
-  readonly #proofFolds = new Map<string, ProofFold>();
-  /** Presence folds of closed Vietnamese days, with the state at each day's end. */
-  readonly #presence = new Map<string, { fold: PresenceFold; state: PresenceState }>();
+  /**
+   * Folds of closed windows, in one cache bounded by their estimated size: proof folds of UTC days
+   * (`p:<day>`) and presence folds of Vietnamese days with the state at each day's end (`s:<day>`).
+   */
+  readonly #folds: LruCache<string, ProofFold | PresenceDay>;
   #feedback: FeedbackSource | undefined;
   /** Windows folded from the raw stream (for benchmarks and /metrics). */
   windowsScanned = 0;
@@ -55,6 +72,15 @@ export class ReportService {
   constructor(o: ReportServiceOptions) {
     this.#o = o;
     this.#feedback = o.feedback;
+    this.#folds = new LruCache(withDefaults(REPORT_SERVICE_DEFAULTS, o).cacheMaxBytes, (v) =>
+      'proofs' in v ? foldBytes(v) : presenceFoldBytes(v),
+    );
+  }
+
+  /** What the fold caches hold (estimated bytes) and how many folds they dropped. */
+  cacheStats(): { entries: number; bytes: number; evictions: number; refused: number } {
+    const c = this.#folds;
+    return { entries: c.size, bytes: c.bytes, evictions: c.evictions, refused: c.refused };
   }
 
   /** The citizens' feedback feature registers its figures here. */
@@ -64,17 +90,16 @@ export class ReportService {
 
   /** Forgets cached folds (after a bundle's categories changed, or to measure a cold run). */
   clearCache(): void {
-    this.#proofFolds.clear();
-    this.#presence.clear();
+    this.#folds.clear();
   }
 
   async #proofFold(day: string, today: string, items: ReturnType<typeof itemIndex>): Promise<ProofFold> {
-    const cached = this.#proofFolds.get(day);
+    const cached = this.#folds.get(`p:${day}`) as ProofFold | undefined;
     if (cached) return cached;
     const entries = await this.#o.store.proofs.query({ ...dayBounds(day), limit: ALL });
     this.windowsScanned++;
     const fold = foldProofs(emptyFold(), entries, items);
-    if (day < today) this.#proofFolds.set(day, fold);
+    if (day < today) this.#folds.set(`p:${day}`, fold);
     return fold;
   }
 
@@ -89,7 +114,7 @@ export class ReportService {
     for (let t = startMs; t < Math.min(endMs, now + 1); t += DAY_MS) days.push(vnDay(t));
     if (days.length === 0) return [];
     let state: PresenceState = emptyPresenceState();
-    const before = this.#presence.get(vnDay(startMs - DAY_MS));
+    const before = this.#folds.get(`s:${vnDay(startMs - DAY_MS)}`) as PresenceDay | undefined;
     if (before) state = before.state;
     else {
       const earlier = await this.#o.store.presence.query({
@@ -116,7 +141,7 @@ export class ReportService {
     }
     const out: PresenceFold[] = [];
     for (const d of days) {
-      const cached = this.#presence.get(d);
+      const cached = this.#folds.get(`s:${d}`) as PresenceDay | undefined;
       if (cached) {
         out.push(cached.fold);
         state = cached.state;
@@ -140,7 +165,7 @@ export class ReportService {
     const start = vnDayStart(day);
     const end = day === today ? Math.max(start, this.#o.clock.now()) : start + DAY_MS;
     const r = foldPresence(state, entries, start, end);
-    if (day < today) this.#presence.set(day, r);
+    if (day < today) this.#folds.set(`s:${day}`, r);
     return r;
   }
 
@@ -166,6 +191,8 @@ export class ReportService {
     groupBy?: 'unit' | 'children';
     daily?: boolean;
   }): Promise<EffectivenessReport> {
+    // the windows this report reads keep each other in the cache
+    this.#folds.newEpoch();
     const now = this.#o.clock.now();
     const today = utcDay(now);
     const { devices, units } = await this.#scope(q.unit);
@@ -242,36 +269,67 @@ export class ReportService {
     });
   }
 
+  /**
+   * What played where and when, one line per proof about the period, in stored order. A page
+   * starts where the previous one ended (`cursor`, the `next` of that page), so each page reads the
+   * stream from there on, not from the period's start.
+   */
   async plays(
     q: { unit: string; period: Period } & Omit<PlayFilter, 'startMs' | 'endMs' | 'deviceIds'> & {
         deviceId?: string;
         limit: number;
+        cursor?: string;
       },
-  ): Promise<{ lines: PlayLine[]; truncated: boolean }> {
+  ): Promise<{ lines: PlayLine[]; truncated: boolean; next: string | null }> {
     const { devices, units } = await this.#scope(q.unit);
     const deviceIds = new Set(devices.filter((d) => !q.deviceId || d.id === q.deviceId).map((d) => d.id));
     const bundles = await this.#o.store.bundles.list();
-    const entries = await this.#o.store.proofs.query({
+    const filter: PlayFilter = {
+      startMs: q.period.startMs,
+      endMs: q.period.endMs,
+      deviceIds,
+      ...(q.bundleId ? { bundleId: q.bundleId } : {}),
+      ...(q.itemId ? { itemId: q.itemId } : {}),
+      ...(q.outcome ? { outcome: q.outcome } : {}),
+      ...(q.output ? { output: q.output } : {}),
+    };
+    const byId = new Map(devices.map((d) => [d.id, d]));
+    const items = itemIndex(bundles);
+    const lineOf = (e: ProofEntry) => playLines([e], filter, byId, units, items)[0];
+    // proofs are received after what they are about: from the period's start to the end of the stream
+    const base = {
       from: new Date(q.period.startMs).toISOString(),
       ...(q.deviceId ? { deviceId: q.deviceId } : {}),
       ...(q.bundleId ? { bundleId: q.bundleId } : {}),
-      limit: ALL,
-    });
-    const lines = playLines(
-      entries,
-      {
-        startMs: q.period.startMs,
-        endMs: q.period.endMs,
-        deviceIds,
-        ...(q.bundleId ? { bundleId: q.bundleId } : {}),
-        ...(q.itemId ? { itemId: q.itemId } : {}),
-        ...(q.outcome ? { outcome: q.outcome } : {}),
-        ...(q.output ? { output: q.output } : {}),
-      },
-      new Map(devices.map((d) => [d.id, d])),
-      units,
-      itemIndex(bundles),
-    );
-    return { lines: lines.slice(0, q.limit), truncated: lines.length > q.limit };
+    };
+    const lines: PlayLine[] = [];
+    let after = q.cursor;
+    // where the page holding the last line kept began, and that line's index in it
+    let full: { start: string | undefined; index: number } | undefined;
+    for (;;) {
+      const start = after;
+      const page = await this.#o.store.proofs.page({
+        ...base,
+        ...(start !== undefined ? { after: start } : {}),
+        limit: PLAYS_BATCH,
+      });
+      for (let i = 0; i < page.entries.length; i++) {
+        const line = lineOf(page.entries[i] as ProofEntry);
+        if (!line) continue;
+        if (full) {
+          // one more line follows the page: the next page resumes right after the last line kept
+          const exact = await this.#o.store.proofs.page({
+            ...base,
+            ...(full.start !== undefined ? { after: full.start } : {}),
+            limit: full.index + 1,
+          });
+          return { lines, truncated: true, next: exact.next };
+        }
+        lines.push(line);
+        if (lines.length === q.limit) full = { start, index: i };
+      }
+      if (page.next === null) return { lines, truncated: false, next: null };
+      after = page.next;
+    }
   }
 }

@@ -175,6 +175,20 @@ export interface HealthStream {
   query(q: StreamQuery): Promise<HealthEntry[]>;
 }
 
+/** A page of a stream in stored order, resumable where it ended. */
+export interface StreamPage<T> {
+  entries: T[];
+  /** Opaque position after the last entry (pass as `after` for the next page); null at the end. */
+  next: string | null;
+}
+
+export interface PageQuery extends Omit<StreamQuery, 'limit'> {
+  /** A `next` of an earlier page of the same stream: continue after it. */
+  after?: string;
+  /** At most this many entries (default 1000). */
+  limit?: number;
+}
+
 export interface ProofStream {
   /** Durable append: resolves only once the entry is fsync'd (ack after this). */
   append(entry: ProofEntry): Promise<void>;
@@ -183,6 +197,12 @@ export interface ProofStream {
   /** The newest stored proof of a device (seq and hash continue the chain). */
   last(deviceId: string): { seq: number; hash: string; eventId: string } | undefined;
   query(q: StreamQuery): Promise<ProofEntry[]>;
+  /**
+   * The oldest matching proofs first (stored order), from `q.from` or after the cursor `q.after`,
+   * reading only what the page needs; `next` is null once nothing matching follows. A malformed
+   * cursor fails with STREAM_CURSOR_INVALID.
+   */
+  page(q: PageQuery): Promise<StreamPage<ProofEntry>>;
 }
 
 /**

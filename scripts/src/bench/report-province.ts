@@ -9,12 +9,15 @@
  * per device and reused (the report reads proofs ingest already verified; it never re-verifies).
  */
 import { randomUUID } from 'node:crypto';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import {
   type BundleRecord,
   createFileStore,
   type DeviceRecord,
   type PresenceEntry,
   type ProofEntry,
+  REPORT_SERVICE_DEFAULTS,
   ReportService,
   type Store,
   type UnitRecord,
@@ -342,6 +345,28 @@ export interface ReportFigures {
   communeQuarterWarmMs: number;
   heapMb: number;
   check: { planned: number; played: number; uptime: number | null };
+  /** The province report on a service with its fold cache unbounded (baseline) and bounded. */
+  cache: { unbounded: CacheRun; bounded: CacheRun; boundBytes: number };
+  /** Plays of the province over the quarter, page after page: with the cursor, and as before (from the period's start). */
+  plays: { pages: number; pageLines: number; lines: number; cursorMs: number; fromStartMs: number };
+}
+
+export interface CacheRun {
+  /** Heap retained by the service after a cold and a warm province report (after a full GC). */
+  heapMb: number;
+  /** What the cache says it holds (its own estimate). */
+  estimatedMb: number;
+  entries: number;
+  evictions: number;
+  refused: number;
+  coldMs: number;
+  warmMs: number;
+}
+
+/** A full garbage collection (the flag is set at run time: no --expose-gc needed on the command line). */
+function fullGc(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
 }
 
 /** Times the reports on a generated province beside a raw scan of the same data. */
@@ -375,14 +400,88 @@ export async function measureReports(
   );
   log(`province-year: cold ${Math.round(cy.ms)} ms, warm ${Math.round(wy.ms)} ms`);
   const wq2 = await time(() => svc.effectiveness({ unit: commune, period: quarter }));
+  const heapMb = process.memoryUsage().heapUsed / 1048576;
+  // the fold cache: the same province report on a service with the cache unbounded, then bounded
+  const gc = fullGc();
+  const cacheRun = async (cacheMaxBytes: number): Promise<CacheRun> => {
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const one = new ReportService({ store: p.store, clock: p.clock, cacheMaxBytes });
+    const q = { unit: '08', period: whole, groupBy: 'children' as const, daily: false };
+    const cold = await time(() => one.effectiveness(q));
+    const warm = await time(() => one.effectiveness(q));
+    gc();
+    const heap = (process.memoryUsage().heapUsed - before) / 1048576;
+    const st = one.cacheStats();
+    return {
+      heapMb: heap,
+      estimatedMb: st.bytes / 1048576,
+      entries: st.entries,
+      evictions: st.evictions,
+      refused: st.refused,
+      coldMs: cold.ms,
+      warmMs: warm.ms,
+    };
+  };
+  svc.clearCache();
+  svcQ.clearCache();
+  const unbounded = await cacheRun(Number.POSITIVE_INFINITY);
+  log(
+    `cache unbounded: ${Math.round(unbounded.heapMb)} MiB of heap (estimated ${Math.round(unbounded.estimatedMb)} MiB)`,
+  );
+  const boundBytes = REPORT_SERVICE_DEFAULTS.cacheMaxBytes;
+  const bounded = await cacheRun(boundBytes);
+  log(
+    `cache bounded: ${Math.round(bounded.heapMb)} MiB of heap (estimated ${Math.round(bounded.estimatedMb)} MiB)`,
+  );
+  // plays, page after page: each page resumes at the cursor (now), or reads the proofs from the
+  // period's start and keeps the page's slice (what every page cost before the cursor)
+  const pages = 5;
+  const pageLines = 1000;
+  const walk = await time(async () => {
+    let cursor: string | undefined;
+    let lines = 0;
+    for (let i = 0; i < pages; i++) {
+      const r = await svc.plays({
+        unit: '08',
+        period: quarter,
+        limit: pageLines,
+        ...(cursor ? { cursor } : {}),
+      });
+      lines += r.lines.length;
+      if (!r.next) break;
+      cursor = r.next;
+    }
+    return lines;
+  });
+  const fromStart = await time(async () => {
+    let lines = 0;
+    for (let i = 0; i < pages; i++) {
+      const all = await p.store.proofs.query({
+        from: new Date(quarter.startMs).toISOString(),
+        limit: Number.MAX_SAFE_INTEGER,
+      });
+      const about = all.filter((e) => {
+        const t = Date.parse(e.proof.scheduledAt ?? e.proof.startedAt ?? e.proof.at);
+        return t >= quarter.startMs && t < quarter.endMs;
+      });
+      lines += about.slice(i * pageLines, (i + 1) * pageLines).length;
+    }
+    return lines;
+  });
+  log(
+    `plays, ${pages} pages of ${pageLines}: cursor ${Math.round(walk.ms)} ms, from the start ${Math.round(fromStart.ms)} ms`,
+  );
   return {
+    plays: { pages, pageLines, lines: walk.r, cursorMs: walk.ms, fromStartMs: fromStart.ms },
     rawScanMs: raw.ms,
     rawLines: raw.lines,
     provinceYearColdMs: cy.ms,
     provinceYearWarmMs: wy.ms,
     communeQuarterColdMs: cq.ms,
     communeQuarterWarmMs: Math.min(wq.ms, wq2.ms),
-    heapMb: process.memoryUsage().heapUsed / 1048576,
+    heapMb,
+    cache: { unbounded, bounded, boundBytes },
     check: {
       planned: cy.r.totals.audio.planned,
       played: cy.r.totals.audio.done,

@@ -29,7 +29,10 @@ try {
   for (const f of r.figures)
     process.stdout.write(
       `${f.label}: ${round(f.value)} ${f.unit}` +
-        (f.baseline ? ` (raw scan ${round(f.baseline.value)} ms, ×${round(f.ratio ?? 0)})` : '') +
+        (f.baseline
+          ? ` (${f.baseline.label.startsWith('raw scan') ? 'raw scan' : f.baseline.label} ${round(f.baseline.value)} ${f.baseline.unit ?? f.unit}, ×${round(f.ratio ?? 0)})`
+          : '') +
+        (f.note ? ` [${f.note}]` : '') +
         (f.goal ? ` goal ${f.goal.text}: ${f.met ? 'met' : 'NOT met'}` : '') +
         '\n',
     );

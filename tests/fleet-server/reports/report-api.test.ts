@@ -129,6 +129,23 @@ describe('report API', () => {
     expect(rep.feedback).toMatchObject({ received: 2, answered: 1 });
   });
 
+  it('gives the same figures with a fold cache too small to keep anything (every fold refolded)', async () => {
+    const { ReportService } = await import('../../../fleet-server/src/services/report-service.js');
+    const { periodOf } = await import('../../../fleet-server/src/domain/reports/period.js');
+    const period = periodOf('2026-11-24', '2026-11-25');
+    const q = { unit: '08', period, groupBy: 'children' as const };
+    const roomy = new ReportService({ store: s.deps.store, clock });
+    const tiny = new ReportService({ store: s.deps.store, clock, cacheMaxBytes: 1 });
+    const a = await roomy.effectiveness(q);
+    await roomy.effectiveness(q);
+    const b = await tiny.effectiveness(q);
+    const b2 = await tiny.effectiveness(q);
+    expect(b).toEqual(a);
+    expect(b2).toEqual(a);
+    expect(tiny.cacheStats().entries).toBe(0);
+    expect(roomy.cacheStats().entries).toBeGreaterThan(0);
+  });
+
   it('measures uptime from presence intervals: st2 was offline 6 hours of the 48', async () => {
     const r = await admin.json<EffectivenessReport>('GET', q);
     const u = r.body.totals.uptime;
@@ -242,6 +259,30 @@ describe('report API', () => {
       '/api/v1/reports/plays?unit=08/02500&from=2026-11-24&to=2026-11-25&output=display',
     );
     expect(shown.body.lines.map((l: { deviceName: string }) => l.deviceName)).toEqual(['Bảng tin UBND']);
+    // pages of one line, each resuming where the last ended, give the same lines in the same order
+    const paged: string[] = [];
+    let cursor = '';
+    for (let i = 0; i < 10; i++) {
+      const p = await admin.json<Plays & { next: string | null; truncated: boolean }>(
+        'GET',
+        `/api/v1/reports/plays?unit=08/02500&from=2026-11-24&to=2026-11-25&limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      paged.push(...p.body.lines.map((l) => l.eventId));
+      expect(p.body.truncated).toBe(p.body.next !== null);
+      if (p.body.next === null) break;
+      cursor = p.body.next;
+    }
+    expect(paged).toEqual(lines.map((l) => l.eventId));
+    const whole = await admin.json<{ next: string | null; truncated: boolean }>(
+      'GET',
+      '/api/v1/reports/plays?unit=08/02500&from=2026-11-24&to=2026-11-25&limit=4',
+    );
+    expect([whole.body.truncated, whole.body.next]).toEqual([false, null]);
+    const bad = await admin.json<{ error: { code: string } }>(
+      'GET',
+      '/api/v1/reports/plays?unit=08/02500&from=2026-11-24&to=2026-11-25&cursor=bm90LWEtY3Vyc29y',
+    );
+    expect([bad.status, bad.body.error.code]).toEqual([400, 'STREAM_CURSOR_INVALID']);
     const bytes = Buffer.from(
       await (
         await admin.request(

@@ -63,6 +63,56 @@ describe('staff and training register API', () => {
     expect(reads[0]?.details).toMatchObject({ phones: 2 });
   });
 
+  it('exports XLSX that reads back cell by cell and imports again unchanged (replacing by code)', async () => {
+    const res = await op.request('GET', '/api/v1/staff?unit=08/02500&format=xlsx');
+    expect(res.headers.get('content-type')).toContain('spreadsheetml');
+    const buf = Buffer.from(await res.arrayBuffer());
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(buf as unknown as ArrayBuffer);
+    const ws = wb.getWorksheet('Cán bộ');
+    expect(ws?.getRow(1).values).toEqual([
+      undefined,
+      'Mã',
+      'Đơn vị',
+      'Họ và tên',
+      'Chức danh',
+      'Điện thoại',
+      'Ngày nhận nhiệm vụ',
+      'Ngày thôi việc',
+      'Ghi chú',
+      'Đã bồi dưỡng',
+      'Số khóa đã hoàn thành',
+    ]);
+    expect(ws?.getRow(4).values).toEqual([
+      undefined,
+      'CB-02',
+      '08/02500',
+      'Trần Thị Bình',
+      'Công chức Văn hóa - Xã hội',
+      '0987.654.321',
+      '2024-08-15',
+      undefined,
+      'Kiêm nhiệm, bán thời gian',
+      'Chưa',
+      0,
+    ]);
+    const before = await s.deps.store.staff.list();
+    const again = await fetch(`${s.url}/api/v1/staff/import`, {
+      method: 'POST',
+      headers: {
+        cookie: op.cookie,
+        'x-csrf-token': op.csrf,
+        'content-type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+      },
+      body: buf,
+    });
+    expect(await again.json()).toEqual({ imported: 3, created: 0, replaced: 3 });
+    const after = await s.deps.store.staff.list();
+    const fields = (l: typeof before) =>
+      l.map(({ createdAt, updatedAt, ...f }) => f).sort((a, b) => a.id.localeCompare(b.id));
+    expect(fields(after)).toEqual(fields(before));
+  });
+
   it('refuses a spreadsheet with bad rows: every line named, nothing stored', async () => {
     const before = await s.deps.store.staff.list();
     const r = await importCsv(

@@ -110,8 +110,8 @@ describe('staff and training pages', () => {
     expect(text).not.toContain('0912');
     expect(text).toContain('chỉ hiện với vai trò Vận hành');
     expect(await page.locator('#staff-add').count()).toBe(0);
-    const wide = await page.evaluate(
-      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    const wide = await page.evaluate<number>(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
     );
     expect(wide).toBeLessThanOrEqual(0);
     await page.screenshot({ path: join(ART, 'staff-390.png'), fullPage: true });

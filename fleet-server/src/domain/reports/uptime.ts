@@ -206,3 +206,12 @@ export function uptimeOf(
     };
   });
 }
+
+/** Approximate heap bytes of a day's presence fold and the state after it (cache bounding). */
+export function presenceFoldBytes(r: { fold: PresenceFold; state: PresenceState }): number {
+  let n = 200 + r.fold.serverUp.length * 48;
+  for (const [id, d] of Object.entries(r.fold.devices)) n += 160 + id.length + d.grace.length * 48;
+  n += (Object.keys(r.state.connected).length + Object.keys(r.state.disconnectedAt).length) * 56;
+  for (const id of r.state.heardSinceStart) n += 32 + id.length;
+  return n;
+}

@@ -175,7 +175,7 @@ export function reportRoutes(reports: ReportService) {
       path: '/reports/plays',
       summary: 'What played where and when: one line per signed proof, per station and item',
       description:
-        'Each line carries the event id and hash of the signed proof behind it. Filters: deviceId, bundleId, itemId, outcome, output. CSV and XLSX give the same lines with Vietnamese headers.',
+        "Each line carries the event id and hash of the signed proof behind it. Filters: deviceId, bundleId, itemId, outcome, output. Pages of `limit` lines: pass the answer's `next` as `cursor` for the next page (CSV and XLSX answers carry it in the X-Loa-Next-Cursor header); each page reads on from where the last one ended. CSV and XLSX give the same lines with Vietnamese headers.",
       tags: ['reports'],
       permission: 'read',
       query: z.strictObject({
@@ -186,6 +186,7 @@ export function reportRoutes(reports: ReportService) {
         outcome: ProofOutcomeSchema.optional(),
         output: z.enum(['audio', 'display']).optional(),
         limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+        cursor: z.string().max(200).optional(),
       }),
       response: PlaysSchema,
       handler: async ({ c, query, user }) => {
@@ -195,6 +196,7 @@ export function reportRoutes(reports: ReportService) {
           unit,
           period,
           limit: query.limit,
+          ...(query.cursor ? { cursor: query.cursor } : {}),
           ...(query.deviceId ? { deviceId: query.deviceId } : {}),
           ...(query.bundleId ? { bundleId: query.bundleId } : {}),
           ...(query.itemId ? { itemId: query.itemId } : {}),
@@ -208,7 +210,15 @@ export function reportRoutes(reports: ReportService) {
             'danh sách lượt phát xuất được CSV hoặc Excel, không phải PDF',
           );
         if (format === 'json')
-          return { unit, from: period.from, to: period.to, truncated: r.truncated, lines: r.lines };
+          return {
+            unit,
+            from: period.from,
+            to: period.to,
+            truncated: r.truncated,
+            next: r.next,
+            lines: r.lines,
+          };
+        if (r.next) c.header('x-loa-next-cursor', r.next);
         return fileAnswer(
           c,
           format,

@@ -12,12 +12,15 @@
  *   a few lines a minute, each appended durably.
  */
 import type { AuditEntry, AuditInput, HealthEntry, PresenceEntry, ProofEntry } from '../../domain/model.js';
+import { decodeKeyCursor, encodeKeyCursor } from '../cursor.js';
 import type {
   AuditLog,
   AuditQuery,
   HealthStream,
+  PageQuery,
   PresenceStream,
   ProofStream,
+  StreamPage,
   StreamQuery,
 } from '../ports.js';
 import { DayPartitions, type DayPartitionsOptions, dayOf, Where } from './day-stream.js';
@@ -260,6 +263,26 @@ export class PgProofStream implements ProofStream {
       w.values,
     );
     return r.rows.map((x) => x.data).reverse();
+  }
+
+  /** Keyset paging on (received_at, id): each page reads from the index where the last one ended. */
+  async page(q: PageQuery): Promise<StreamPage<ProofEntry>> {
+    const limit = q.limit ?? 1000;
+    const w = streamWhere(q, 'received_at');
+    if (q.after !== undefined) {
+      const c = decodeKeyCursor(q.after);
+      w.add('(received_at, id) > (?::timestamptz, ?::bigint)', c.t, c.i);
+    }
+    const r = await this.db.query<{ data: ProofEntry; id: string; at: string }>(
+      `SELECT data, id::text AS id, to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at FROM proofs ${w.sql()} ORDER BY received_at, id LIMIT ${w.param(limit + 1)}`,
+      w.values,
+    );
+    const rows = r.rows.slice(0, limit);
+    const last = rows.at(-1);
+    return {
+      entries: rows.map((x) => x.data),
+      next: r.rows.length > limit && last ? encodeKeyCursor({ t: last.at, i: last.id }) : null,
+    };
   }
 }
 

@@ -8,13 +8,16 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '@loa/protocol/fs';
 import { withDefaults } from '../../defaults.js';
 import type { AuditEntry, AuditInput, HealthEntry, PresenceEntry, ProofEntry } from '../../domain/model.js';
+import { decodeSegmentCursor, encodeSegmentCursor } from '../cursor.js';
 import { readJsonFile } from '../lowdb/durable-file.js';
 import type {
   AuditLog,
   AuditQuery,
   HealthStream,
+  PageQuery,
   PresenceStream,
   ProofStream,
+  StreamPage,
   StreamQuery,
 } from '../ports.js';
 import { dayOf, SegmentLog, type SegmentLogOptions, type SegmentPosition } from './segment-log.js';
@@ -210,6 +213,41 @@ export class FileProofStream extends SnapshottedStream<ProofEntry, ProofLast> im
   }
   query(q: StreamQuery): Promise<ProofEntry[]> {
     return this.queryLog<ProofEntry>(q);
+  }
+
+  async page(q: PageQuery): Promise<StreamPage<ProofEntry>> {
+    const limit = q.limit ?? 1000;
+    const from = q.after === undefined ? undefined : decodeSegmentCursor(q.after);
+    const entries: ProofEntry[] = [];
+    let last: SegmentPosition | undefined;
+    let more = false;
+    const needles = [
+      ...(q.deviceId ? [`"deviceId":${JSON.stringify(q.deviceId)}`] : []),
+      ...(q.bundleId ? [`"bundleId":${JSON.stringify(q.bundleId)}`] : []),
+    ];
+    await this.log.scan(
+      (rec, pos) => {
+        const r = rec as ProofEntry;
+        if (q.deviceId && r.deviceId !== q.deviceId) return undefined;
+        if (q.bundleId && r.proof?.bundleId !== q.bundleId) return undefined;
+        if (q.from && r.receivedAt < q.from) return undefined;
+        if (q.to && r.receivedAt > q.to) return undefined;
+        if (entries.length === limit) {
+          more = true;
+          return false;
+        }
+        entries.push(r);
+        last = pos;
+        return undefined;
+      },
+      {
+        ...(from ? { from } : {}),
+        ...(q.from ? { fromDay: q.from.slice(0, 10) } : {}),
+        ...(q.to ? { toDay: q.to.slice(0, 10) } : {}),
+        ...(needles.length > 0 ? { filter: (line: string) => needles.every((n) => line.includes(n)) } : {}),
+      },
+    );
+    return { entries, next: more && last ? encodeSegmentCursor(last) : null };
   }
 }
 

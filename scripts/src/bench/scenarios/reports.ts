@@ -70,6 +70,47 @@ export async function runReportBench(
           },
         ),
         figure('reports.raw-scan', 'raw scan of the proofs and presence', f.rawScanMs, 'ms'),
+        figure(
+          'reports.cache.heap',
+          `heap kept by the fold cache after the province report, bounded at ${round(f.cache.boundBytes / 1048576)} MiB`,
+          f.cache.bounded.heapMb,
+          'MiB',
+          {
+            baseline: {
+              label: 'the same with the cache unbounded',
+              value: f.cache.unbounded.heapMb,
+              unit: 'MiB',
+            },
+            note: `estimate ${round(f.cache.bounded.estimatedMb)} MiB (unbounded: ${round(f.cache.unbounded.estimatedMb)} MiB); ${f.cache.bounded.entries} folds kept, ${f.cache.bounded.evictions} dropped, ${f.cache.bounded.refused} not kept`,
+          },
+        ),
+        figure(
+          'reports.plays.pages',
+          `plays of the province over a quarter, ${f.plays.pages} pages of ${f.plays.pageLines} lines, each resuming at its cursor`,
+          f.plays.cursorMs,
+          'ms',
+          {
+            baseline: {
+              label: 'the same pages each read from the period’s start (before the cursor)',
+              value: f.plays.fromStartMs,
+              unit: 'ms',
+            },
+            note: `${f.plays.lines} lines`,
+          },
+        ),
+        figure(
+          'reports.cache.province-warm',
+          `effectiveness, province × ${size.days} days, second run on the bounded cache`,
+          f.cache.bounded.warmMs,
+          'ms',
+          {
+            baseline: {
+              label: 'the same with the cache unbounded',
+              value: f.cache.unbounded.warmMs,
+              unit: 'ms',
+            },
+          },
+        ),
       ],
     };
   } finally {

@@ -1,0 +1,217 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+/**
+ * The document library in the dashboard: search (no diacritics needed) and filter by kind, the
+ * documents of the reader's units and those above them with their download, and an upload form
+ * for roles holding document.manage (a refused file says why, with the form kept).
+ */
+import { isLoaError } from '@loa/protocol';
+import type { Hono } from 'hono';
+import { DOCUMENT_KINDS, type DocumentRecord } from '../../../domain/documents.js';
+import { can, inScope } from '../../../domain/rbac.js';
+import type { DocumentActor, DocumentLibrary } from '../../../services/document-library.js';
+import type { AppEnv, AuthUser } from '../../auth.js';
+import { Csrf, Empty, Section } from '../components.js';
+import { type UiCtx, ui } from '../context.js';
+import { Layout } from '../layout.js';
+import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
+
+const actor = (u: AuthUser, ip?: string): DocumentActor => ({
+  id: u.id,
+  username: u.username,
+  role: u.role,
+  scope: u.scope,
+  ip,
+  via: 'session',
+});
+const dayVi = (d: string) => d.split('-').reverse().join('/');
+const size = (n: number) =>
+  n >= 1048576
+    ? `${(n / 1048576).toFixed(1).replace('.', ',')} MB`
+    : `${Math.max(1, Math.round(n / 1024))} KB`;
+
+function LibraryPage(props: {
+  ctx: UiCtx;
+  q: string;
+  kind: string;
+  docs: DocumentRecord[];
+  units: [string, string][];
+  /** Names of every unit (a document may come from a unit above the reader's). */
+  names: Map<string, string>;
+  manage: boolean;
+  maxMb: number;
+}) {
+  const { ctx, names } = props;
+  const t = ctx.t;
+  return (
+    <Layout ctx={ctx} title={t('dl.title')}>
+      <form method="get" action={ui('/documents')} class="filters">
+        <div class="field">
+          <label for="f-q">{t('dl.search')}</label>
+          <input id="f-q" name="q" value={props.q} />
+        </div>
+        <div class="field">
+          <label for="f-kind">{t('dl.kind')}</label>
+          <select id="f-kind" name="kind">
+            <option value="">{t('common.all')}</option>
+            {Object.entries(DOCUMENT_KINDS).map(([k, name]) => (
+              <option value={k} selected={props.kind === k}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit">{t('common.filter')}</button>
+      </form>
+      <Section title={t('dl.title')} id="library">
+        {props.docs.length === 0 ? (
+          <Empty>{t('dl.none')}</Empty>
+        ) : (
+          <ul id="documents" class="doc-list">
+            {props.docs.map((d) => (
+              <li data-id={d.id}>
+                <strong class="doc-title">{d.title}</strong>
+                <span class="doc-meta">
+                  {[d.number, d.issuer, dayVi(d.issuedOn)].filter(Boolean).join(' · ')}
+                </span>
+                <small class="doc-meta">
+                  {DOCUMENT_KINDS[d.kind]} · {names.get(d.unit) ?? d.unit}
+                  {d.description ? ` · ${d.description}` : ''}
+                </small>
+                <span>
+                  <a href={`/api/v1/documents/${encodeURIComponent(d.id)}/file`} download={d.name}>
+                    {t('dl.download')} {d.file.ext.toUpperCase()}
+                  </a>{' '}
+                  <small>({size(d.file.bytes)})</small>
+                </span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </Section>
+      {props.manage ? (
+        <Section title={t('dl.upload')} id="document-upload">
+          <form method="post" action={ui('/documents')} enctype="multipart/form-data" class="stack">
+            <Csrf ctx={ctx} />
+            <p class="hint">{t('dl.uploadHint', { mb: props.maxMb })}</p>
+            <div class="field">
+              <label for="d-unit">{t('common.unit')}</label>
+              <select id="d-unit" name="unit">
+                {props.units.map(([path, name]) => (
+                  <option value={path}>{name}</option>
+                ))}
+              </select>
+            </div>
+            <div class="field">
+              <label for="d-title">{t('dl.docTitle')}</label>
+              <input id="d-title" name="title" required maxlength={300} />
+            </div>
+            <div class="field">
+              <label for="d-number">{t('dl.number')}</label>
+              <input id="d-number" name="number" maxlength={100} />
+            </div>
+            <div class="field">
+              <label for="d-issuer">{t('dl.issuer')}</label>
+              <input id="d-issuer" name="issuer" required maxlength={300} />
+            </div>
+            <div class="field">
+              <label for="d-issued">{t('dl.issuedOn')}</label>
+              <input id="d-issued" name="issuedOn" type="date" required />
+            </div>
+            <div class="field">
+              <label for="d-kind">{t('dl.kind')}</label>
+              <select id="d-kind" name="kind">
+                {Object.entries(DOCUMENT_KINDS).map(([k, name]) => (
+                  <option value={k}>{name}</option>
+                ))}
+              </select>
+            </div>
+            <div class="field">
+              <label for="d-desc">{t('dl.description')}</label>
+              <input id="d-desc" name="description" maxlength={2000} />
+            </div>
+            <div class="field">
+              <label for="d-file">{t('dl.file')}</label>
+              <input
+                id="d-file"
+                name="file"
+                type="file"
+                required
+                accept=".pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx,.odt,.ods,.odp"
+              />
+            </div>
+            <button type="submit">{t('dl.uploadDo')}</button>
+          </form>
+        </Section>
+      ) : null}
+    </Layout>
+  );
+}
+
+export function registerDocumentPages(app: Hono<AppEnv>, s: UiServer, library: DocumentLibrary): void {
+  const page = async (
+    c: UiContext,
+    g: { user: AuthUser; ctx: UiCtx },
+    status: 200 | 400 | 413 | 415 = 200,
+  ) => {
+    const q = c.req.query('q') ?? '';
+    const kind = c.req.query('kind') ?? '';
+    const all = await s.deps.store.units.list();
+    const units = all
+      .filter((u) => inScope(g.user, u.path))
+      .sort((a, b) => a.path.localeCompare(b.path))
+      .map((u): [string, string] => [u.path, `${u.name} (${u.path})`]);
+    const docs = await library.list(actor(g.user, c.get('ip')), {
+      ...(q ? { q } : {}),
+      ...(kind in DOCUMENT_KINDS ? { kind } : {}),
+    });
+    return c.html(
+      <LibraryPage
+        ctx={g.ctx}
+        q={q}
+        kind={kind}
+        docs={docs}
+        units={units}
+        names={new Map(all.map((u) => [u.path, u.name]))}
+        manage={can(g.user.role, 'document.manage')}
+        maxMb={Math.round(library.maxBytes / 1048576)}
+      />,
+      status,
+    );
+  };
+
+  app.get(ui('/documents'), async (c) => {
+    const g = await guard(c, s);
+    if ('response' in g) return g.response;
+    return page(c, g);
+  });
+
+  app.post(ui('/documents'), async (c) => {
+    const g = await guard(c, s, 'document.manage');
+    if ('response' in g) return g.response;
+    const f = await readForm(c);
+    checkFormCsrf(c, f);
+    const file = f.file;
+    try {
+      const data = file instanceof File ? Buffer.from(await file.arrayBuffer()) : Buffer.alloc(0);
+      const meta = Object.fromEntries(
+        ['unit', 'title', 'number', 'issuer', 'issuedOn', 'kind', 'description']
+          .map((k) => [k, str(f, k)])
+          .filter(([, v]) => v !== ''),
+      );
+      const rec = await library.upload(
+        actor(g.user, c.get('ip')),
+        { ...meta, name: file instanceof File ? file.name : '' },
+        data,
+      );
+      return done(c, ui('/documents'), 'dl.uploaded', rec.title);
+    } catch (e) {
+      if (!isLoaError(e) || !e.code.startsWith('DOCUMENT_')) throw e;
+      g.ctx.flash = { kind: 'error', text: e.message };
+      return page(
+        c,
+        g,
+        e.code === 'DOCUMENT_TOO_LARGE' ? 413 : e.code === 'DOCUMENT_TYPE_REFUSED' ? 415 : 400,
+      );
+    }
+  });
+}
