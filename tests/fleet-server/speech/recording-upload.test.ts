@@ -93,7 +93,7 @@ describe('recordings from the browser', () => {
       expect(r.body.error.message).toMatch(message);
     }
     await nothingStored();
-  });
+  }, 120_000);
 
   it('stores a good recording transcoded to the station format, normalised, with its measured levels', async () => {
     // speech-like: a 300 Hz tone whose loudness swells and fades three times a second
@@ -134,5 +134,5 @@ describe('recordings from the browser', () => {
     const img = await upload<Err>(await readFile(join(h.dir, 'red.png')), { kind: 'image', name: 'red.png' });
     expect([img.status, img.body.error.code]).toEqual([422, 'CONTENT_KIND_MISMATCH']);
     expect(await h.server.deps.store.content.count()).toBe(1);
-  });
+  }, 120_000);
 });

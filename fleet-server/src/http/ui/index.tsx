@@ -37,6 +37,7 @@ import {
   parsePaging,
   registerFleetPages,
 } from './pages/fleet.js';
+import { registerLexiconPages } from './pages/lexicon.js';
 import { overviewLiveView, registerOverviewPage } from './pages/overview.js';
 import { registerProgrammePages } from './pages/programmes.js';
 import { registerRecallPages } from './pages/recall.js';
@@ -132,6 +133,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   registerEnrolmentPages(app, s);
   registerAdminPages(app, s);
   registerAuditPage(app, s);
+  registerLexiconPages(app, s);
   registerContentPages(app, s);
   registerProgrammePages(app, s);
   registerRecallPages(app, s);
