@@ -141,6 +141,12 @@ export class ContentService {
         `Bản ghi dài quá ${Math.round(lim.maxMs / 60_000)} phút: hãy chia thành nhiều bản tin`,
         { details: { durationMs: lv.durationMs, maxMs: lim.maxMs } },
       );
+    if (lv.maxDb >= lim.silentPeakDb && lv.speech.endMs - lv.speech.startMs < lim.minMs)
+      throw new LoaError(
+        'RECORDING_TOO_SHORT',
+        `Bản ghi chỉ có ${((lv.speech.endMs - lv.speech.startMs) / 1000).toFixed(1)} giây tiếng nói: hãy ghi ít nhất ${Math.ceil(lim.minMs / 1000)} giây`,
+        { details: { speech: lv.speech, minMs: lim.minMs } },
+      );
     if (lv.maxDb < lim.silentPeakDb)
       throw new LoaError(
         'RECORDING_SILENT',
@@ -221,7 +227,12 @@ export class ContentService {
       if (kind === 'audio') {
         const out = blobs.tempPath(`.${STATION_AUDIO.extension}`);
         extra.push(out);
-        const r = await transcoder.transcodeAudio(staged.path, out);
+        // a recording loses its silent head and tail (the wait after pressing the button)
+        const trim =
+          recorded && (recorded.speech.startMs > 0 || recorded.speech.endMs < recorded.durationMs)
+            ? recorded.speech
+            : undefined;
+        const r = await transcoder.transcodeAudio(staged.path, out, trim ? { trim } : {});
         file = out;
         rec.mediaType = STATION_AUDIO.mediaType;
         rec.durationMs = r.durationMs;
@@ -247,6 +258,7 @@ export class ContentService {
                   durationMs: recorded.durationMs,
                   meanDb: recorded.meanDb,
                   maxDb: recorded.maxDb,
+                  kept: recorded.speech,
                 },
               }
             : {}),

@@ -71,6 +71,8 @@ export interface AudioLevels {
   maxDb: number;
   /** Decoded length. */
   durationMs: number;
+  /** Between the silent head and tail (the whole file when there is none). */
+  speech: { startMs: number; endMs: number };
 }
 
 export interface AudioResult extends Loudness {
@@ -156,9 +158,17 @@ export class Transcoder {
 
   /**
    * Transcodes any audio ffmpeg decodes into the station format at `output`, normalised with
-   * two-pass loudnorm, and measures the result.
+   * two-pass loudnorm, and measures the result. `trim` keeps only that span of the input (a
+   * recording's silent head and tail cut off).
    */
-  async transcodeAudio(input: string, output: string): Promise<AudioResult> {
+  async transcodeAudio(
+    input: string,
+    output: string,
+    opts: { trim?: { startMs: number; endMs: number } } = {},
+  ): Promise<AudioResult> {
+    const cut = opts.trim
+      ? `atrim=start=${(opts.trim.startMs / 1000).toFixed(3)}:end=${(opts.trim.endMs / 1000).toFixed(3)},asetpts=PTS-STARTPTS,`
+      : '';
     const filter = `loudnorm=I=${this.#target}:TP=${this.#tp}:LRA=${this.#lra}`;
     const pass1 = await runProcess(
       this.#ffmpeg,
@@ -171,7 +181,7 @@ export class Transcoder {
         input,
         '-vn',
         '-af',
-        `${filter}:print_format=json`,
+        `${cut}${filter}:print_format=json`,
         '-f',
         'null',
         '-',
@@ -216,7 +226,7 @@ export class Transcoder {
         '-map_metadata',
         '-1',
         '-af',
-        `${filter}:${measured},aresample=${STATION_AUDIO.sampleRate}`,
+        `${cut}${filter}:${measured},aresample=${STATION_AUDIO.sampleRate}`,
         '-ac',
         String(STATION_AUDIO.channels),
         '-c:a',
@@ -289,10 +299,12 @@ export class Transcoder {
   }
 
   /**
-   * Levels of an audio file measured with volumedetect: mean and peak (dBFS) and the decoded
-   * length. MEDIA_UNDECODABLE when ffmpeg cannot decode it.
+   * Levels of an audio file measured with volumedetect: mean and peak (dBFS), the decoded length
+   * and, from silencedetect, the span between its silent head and tail (below `silenceDb` for at
+   * least 0.3 s; `PAD_MS` of the silence kept on each side). MEDIA_UNDECODABLE when ffmpeg cannot
+   * decode it.
    */
-  async levels(path: string): Promise<AudioLevels> {
+  async levels(path: string, silenceDb = -50): Promise<AudioLevels> {
     const r = await runProcess(
       this.#ffmpeg,
       [
@@ -308,7 +320,7 @@ export class Transcoder {
         '-ar',
         '48000',
         '-af',
-        'volumedetect',
+        `silencedetect=noise=${silenceDb}dB:d=0.3,volumedetect`,
         '-f',
         'null',
         '-',
@@ -323,7 +335,8 @@ export class Transcoder {
     // digital silence: volumedetect prints -91 dB (no sample above the 16-bit floor)
     const mean = num(/mean_volume:\s*(-?[\d.]+|-inf) dB/.exec(r.stderr)?.[1]) ?? -91;
     const max = num(/max_volume:\s*(-?[\d.]+|-inf) dB/.exec(r.stderr)?.[1]) ?? -91;
-    return { meanDb: mean, maxDb: max, durationMs: Math.round((samples / 48_000) * 1000) };
+    const durationMs = Math.round((samples / 48_000) * 1000);
+    return { meanDb: mean, maxDb: max, durationMs, speech: speechSpan(r.stderr, durationMs) };
   }
 
   /**
@@ -367,6 +380,39 @@ export class Transcoder {
     const probe = await this.probe(output);
     return { bytes: await readFile(output), durationMs: probe.durationMs ?? 0 };
   }
+}
+
+/** Silence kept before and after the speech when a recording's head and tail are cut. */
+const PAD_MS = 250;
+
+/**
+ * The span of a file between a silence at its very start and one running to its end, from
+ * silencedetect's lines ("silence_start: 0.0075", "silence_end: 1.92 | …"; timestamps may start
+ * a few milliseconds late, after an Opus pre-skip).
+ */
+export function speechSpan(stderr: string, durationMs: number): { startMs: number; endMs: number } {
+  const events = [...stderr.matchAll(/silence_(start|end): (-?[\d.]+)/g)].map((m) => ({
+    kind: m[1] as 'start' | 'end',
+    ms: Math.max(0, Math.round(Number.parseFloat(m[2] ?? '0') * 1000)),
+  }));
+  let startMs = 0;
+  let endMs = durationMs;
+  const first = events[0];
+  const second = events[1];
+  if (first?.kind === 'start' && first.ms <= 50 && second?.kind === 'end') {
+    // silence from start to end: nothing to cut (the level check refuses such a file)
+    if (second.ms >= durationMs - 100) return { startMs: 0, endMs: durationMs };
+    startMs = second.ms;
+  }
+  // the tail: the last silence that starts after the speech and runs to the end (silencedetect
+  // closes it at the end of the stream, or leaves it open)
+  const lastStart = events.map((e) => e.kind).lastIndexOf('start');
+  const tail = events[lastStart];
+  const closing = events[lastStart + 1];
+  if (tail && tail.ms > startMs && (!closing || closing.ms >= durationMs - 100)) endMs = tail.ms;
+  startMs = Math.max(0, startMs - PAD_MS);
+  endMs = Math.min(durationMs, endMs + PAD_MS);
+  return endMs > startMs ? { startMs, endMs } : { startMs: 0, endMs: durationMs };
 }
 
 /** Extracts loudnorm's JSON block from ffmpeg's stderr. */

@@ -85,6 +85,13 @@ describe('recordings from the browser', () => {
       ['anullsrc=r=48000:cl=mono', 3, 'RECORDING_SILENT', /im lặng.*micrô/],
       // a microphone left muted still hisses a little: far below speech, refused too
       ['anoisesrc=r=48000:a=0.002:c=white', 3, 'RECORDING_SILENT', /im lặng/],
+      // four seconds of which half a second is a voice: the button pressed by mistake
+      [
+        'sine=frequency=440:sample_rate=48000:duration=0.5,adelay=2000,apad=pad_dur=1.5',
+        4,
+        'RECORDING_TOO_SHORT',
+        /tiếng nói/,
+      ],
     ];
     for (const [source, seconds, code, message] of cases) {
       const bytes = await webm(join(h.dir, `${code}.webm`), source, seconds);
@@ -93,7 +100,7 @@ describe('recordings from the browser', () => {
       expect(r.body.error.message).toMatch(message);
     }
     await nothingStored();
-  });
+  }, 120_000);
 
   it('stores a good recording transcoded to the station format, normalised, with its measured levels', async () => {
     // speech-like: a 300 Hz tone whose loudness swells and fades three times a second
@@ -134,5 +141,35 @@ describe('recordings from the browser', () => {
     const img = await upload<Err>(await readFile(join(h.dir, 'red.png')), { kind: 'image', name: 'red.png' });
     expect([img.status, img.body.error.code]).toEqual([422, 'CONTENT_KIND_MISMATCH']);
     expect(await h.server.deps.store.content.count()).toBe(1);
-  });
+  }, 120_000);
+
+  it('cuts the silent head and tail of a recording (the wait after pressing the button), not its pauses', async () => {
+    // 2 s of silence, 1.5 s of tone, a 1 s pause, 1.5 s of tone, then 2.5 s of silence
+    const tone = 'sine=frequency=440:sample_rate=48000:duration=1.5';
+    const src = `${tone}[a];${tone}[b];[a]apad=pad_dur=1[a1];[a1][b]concat=n=2:v=0:a=1,adelay=2000,apad=pad_dur=2.5`;
+    const bytes = await webm(join(h.dir, 'padded.webm'), src, 8.5);
+    const r = await upload<ContentRecord>(bytes, { title: 'Có khoảng lặng' });
+    expect(r.status, JSON.stringify(r.body).slice(0, 300)).toBe(201);
+    const rec = r.body.meta?.recording as { durationMs: number; kept: { startMs: number; endMs: number } };
+    expect(Math.abs(rec.durationMs - 8500)).toBeLessThan(100);
+    // kept: from 0.25 s before the speech to 0.25 s after it
+    expect(Math.abs(rec.kept.startMs - 1750)).toBeLessThan(100);
+    expect(Math.abs(rec.kept.endMs - 6250)).toBeLessThan(100);
+    const m = await measureAudio(h.svc.blobs.path(r.body.sha256 as string));
+    expect(Math.abs(m.durationMs - 4500)).toBeLessThan(150);
+    // the pause in the middle stays: a quiet second inside the stored audio
+    const quiet = await run('ffmpeg', [
+      '-hide_banner',
+      '-nostats',
+      '-i',
+      h.svc.blobs.path(r.body.sha256 as string),
+      '-af',
+      'silencedetect=noise=-50dB:d=0.5',
+      '-f',
+      'null',
+      '-',
+    ]);
+    const starts = [...quiet.stderr.matchAll(/silence_start: ([\d.]+)/g)].map((x) => Number(x[1]));
+    expect(starts.some((t) => t > 1.5 && t < 2)).toBe(true);
+  }, 120_000);
 });

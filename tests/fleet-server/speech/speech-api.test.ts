@@ -48,7 +48,7 @@ describe('spoken bulletins and the pronunciation lexicon', () => {
       ['vi-vn-x-south', 'Miền Nam'],
     ]);
     expect(r.body.rate).toEqual({ min: 80, max: 260, default: 150 });
-  });
+  }, 120_000);
 
   it('refuses bad lexicon entries with stable codes and keeps what was stored', async () => {
     const ok = await add<LexiconEntryRecord>(commune, { from: 'HTX', to: 'hợp tác xã' });
@@ -83,7 +83,7 @@ describe('spoken bulletins and the pronunciation lexicon', () => {
       ['HTX', 'hợp tác xã'],
       ['Tân Trào', 'Tân Trào'],
     ]);
-  });
+  }, 120_000);
 
   it('edits and removes entries, refusing an edit into a duplicate, every change audited', async () => {
     const a = (await add<LexiconEntryRecord>(commune, { from: 'BQL', to: 'ban quản lý' })).body;
@@ -118,7 +118,7 @@ describe('spoken bulletins and the pronunciation lexicon', () => {
     );
     const update = audit.find((e) => e.action === 'lexicon.update');
     expect(update?.details).toMatchObject({ to: 'ban quản lý dự án', before: { to: 'ban quản lý' } });
-  });
+  }, 120_000);
 
   it('previews the spoken form with the unit’s entries over its province’s, and a clip that decodes', async () => {
     // the province reads "TX" one way; the commune knows it means its own town
@@ -169,7 +169,7 @@ describe('spoken bulletins and the pronunciation lexicon', () => {
     expect(asViewer.body.error.code).toBe('FORBIDDEN_ROLE');
     // a preview stores nothing
     expect(await h.server.deps.store.content.count()).toBe(0);
-  });
+  }, 120_000);
 
   it('stores a spoken bulletin in the station format, its spoken form read as the words', async () => {
     const r = await h.api<ContentRecord & Err>(commune, 'POST', '/api/v1/content/speech', {
@@ -211,5 +211,31 @@ describe('spoken bulletins and the pronunciation lexicon', () => {
     });
     expect(bad.body.error.code).toBe('TTS_VOICE');
     expect(await h.server.deps.store.content.count()).toBe(1);
-  });
+  }, 120_000);
+
+  it('speaks an emergency with the same lexicon and numbers as the bulletins of its unit', async () => {
+    const operator = await h.user('vanhanh.khancap', 'operator', ['08/02500']);
+    const k = await h.api<{ publicKey: string }>(operator, 'POST', '/api/v1/signing-keys/me');
+    await h.installTrust([{ pub: k.body.publicKey, roles: ['emergency'], scope: ['08/02500'] }]);
+    const r = await h.api<{ bundle: { manifest: { items: { kind: string; content?: string }[] } } } & Err>(
+      operator,
+      'POST',
+      '/api/v1/emergency',
+      {
+        unit: '08/02500',
+        title: 'Cảnh báo lũ',
+        text: 'HTX thôn Tân Trào sơ tán trước 17:30, nước lên 2,5 m.',
+      },
+    );
+    expect(r.status, JSON.stringify(r.body).slice(0, 300)).toBe(201);
+    const audio = (await h.server.deps.store.content.list((c) => c.category === 'emergency'))[0];
+    expect(audio?.meta?.tts).toMatchObject({
+      engine: 'espeak-ng',
+      voice: 'vi',
+      spoken: 'hợp tác xã thôn Tân Trào sơ tán trước mười bảy giờ ba mươi phút, nước lên hai phẩy năm m.',
+    });
+    const m = await measureAudio(h.svc.blobs.path(audio?.sha256 as string));
+    expect(m.durationMs).toBeGreaterThan(3000);
+    expect(m.maxDb).toBeGreaterThan(-10);
+  }, 120_000);
 });

@@ -38,6 +38,7 @@ import {
   parsePaging,
   registerFleetPages,
 } from './pages/fleet.js';
+import { registerLexiconPages } from './pages/lexicon.js';
 import { overviewLiveView, registerOverviewPage } from './pages/overview.js';
 import { registerProgrammePages } from './pages/programmes.js';
 import { registerRecallPages } from './pages/recall.js';
@@ -133,6 +134,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   registerEnrolmentPages(app, s);
   registerAdminPages(app, s);
   registerAuditPage(app, s);
+  registerLexiconPages(app, s);
   registerContentPages(app, s);
   registerProgrammePages(app, s);
   registerRecallPages(app, s);

@@ -2,6 +2,7 @@ import { enCitizens } from './en-citizens.js';
 import { enOps } from './en-ops.js';
 import { enReports } from './en-reports.js';
 import { enStaff } from './en-staff.js';
+import { enSpeech } from './en-speech.js';
 import { enUndo } from './en-undo.js';
 import { enWords } from './en-words.js';
 import type { MsgKey } from './vi.js';
@@ -425,6 +426,7 @@ export const en: Record<MsgKey, string> = {
   'alert.resolved': 'Resolved',
   ...enOps,
   ...enUndo,
+  ...enSpeech,
   ...enCitizens,
   ...enReports,
   ...enWords,

@@ -3,6 +3,7 @@ import { viCitizens } from './vi-citizens.js';
 import { viOps } from './vi-ops.js';
 import { viReports } from './vi-reports.js';
 import { viStaff } from './vi-staff.js';
+import { viSpeech } from './vi-speech.js';
 import { viUndo } from './vi-undo.js';
 import { viWords } from './vi-words.js';
 
@@ -433,6 +434,7 @@ export const vi = {
   ...viReports,
   ...viWords,
   ...viStaff,
+  ...viSpeech,
 } as const;
 
 export type MsgKey = keyof typeof vi;

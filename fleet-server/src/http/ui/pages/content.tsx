@@ -1,5 +1,8 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-/** Content library: list with audio preview, upload with a progress bar, text bulletins. */
+/**
+ * Content library: list with audio preview, upload with a progress bar, text bulletins, and the
+ * spoken content (recording in the browser, text read aloud: content-speech.tsx).
+ */
 import { LanguageSchema, UnitPathSchema } from '@loa/protocol';
 import type { Hono } from 'hono';
 import type { ContentRecord } from '../../../domain/model.js';
@@ -22,6 +25,14 @@ import type { MsgKey } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
+import {
+  RecordSection,
+  registerSpeechPages,
+  SpeakSection,
+  type SpeakState,
+  type SpeechInfo,
+  type VoiceOption,
+} from './content-speech.js';
 
 export const CATEGORIES = [
   'news',
@@ -50,6 +61,8 @@ interface ContentVm {
   units: { path: string; name: string }[];
   upload?: FormState;
   text?: FormState;
+  speech: SpeechInfo;
+  speak?: SpeakState;
 }
 
 /** A label from the table (`kind.audio`, `lang.vi`), or the raw value when there is none. */
@@ -212,7 +225,11 @@ function ContentPage(props: { ctx: UiCtx; vm: ContentVm }) {
   const ue = vm.upload?.errors;
   const te = vm.text?.errors;
   return (
-    <Layout ctx={ctx} title={t('content.title')} scripts={[ui('/assets/bulletin-preview.js')]}>
+    <Layout
+      ctx={ctx}
+      title={t('content.title')}
+      scripts={[ui('/assets/bulletin-preview.js'), ui('/assets/recorder.js'), ui('/assets/speak.js')]}
+    >
       {vm.canWrite ? (
         <div class="grid">
           <Section title={t('content.upload')} id="upload">
@@ -285,6 +302,18 @@ function ContentPage(props: { ctx: UiCtx; vm: ContentVm }) {
               </div>
             </form>
           </Section>
+        </div>
+      ) : null}
+      {vm.canWrite ? (
+        <div class="grid">
+          <RecordSection ctx={ctx} units={vm.units} categories={CATEGORIES} info={vm.speech} />
+          <SpeakSection
+            ctx={ctx}
+            units={vm.units}
+            categories={CATEGORIES}
+            info={vm.speech}
+            state={vm.speak}
+          />
         </div>
       ) : null}
       <BoardPreview ctx={ctx} />
@@ -384,15 +413,25 @@ async function loadContent(s: UiServer, c: UiContext, user: AuthUser, archived =
     `/content?limit=500&archived=${archived ? 'true' : 'false'}`,
   );
   const items = r.ok ? r.data : [];
+  const canWrite = can(user.role, 'content.write');
+  const voices = canWrite
+    ? await callApi<{ voices: VoiceOption[] }>(s.api, c, 'GET', '/speech/voices')
+    : undefined;
+  const limits = s.content?.content.recording;
   return {
     items,
     names: await userNames(
       s,
       items.map((i) => i.createdBy),
     ),
-    canWrite: can(user.role, 'content.write'),
+    canWrite,
     archived,
     units: await unitsFor(s, user),
+    speech: {
+      voices: voices?.ok ? voices.data.voices : [],
+      recMinS: (limits?.minMs ?? 1500) / 1000,
+      recMaxS: (limits?.maxMs ?? 600_000) / 1000,
+    },
   };
 }
 
@@ -443,6 +482,11 @@ export function registerContentPages(app: Hono<AppEnv>, s: UiServer): void {
       return c.html(<ContentPage ctx={ctx} vm={vm} />, r.status === 409 ? 409 : 400);
     });
   }
+
+  registerSpeechPages(app, s, async (c, g, state, status) => {
+    const vm = await loadContent(s, c, g.user);
+    return c.html(<ContentPage ctx={g.ctx} vm={{ ...vm, speak: state }} />, status);
+  });
 
   app.post('/ui/content/upload', async (c) => {
     const g = await guard(c, s, 'content.write');
