@@ -109,6 +109,9 @@ export function createFileStore(o: FileStoreOptions): Store {
     get periodicReports() {
       return registry.periodicReports;
     },
+    get choices() {
+      return registry.choices;
+    },
     get trust() {
       return registry.trust;
     },

@@ -6,6 +6,7 @@
  */
 import type {
   AlertRecord,
+  ChoicesRecord,
   ContentRecord,
   FeedbackRecord,
   GroupRecord,
@@ -95,6 +96,7 @@ export function createPgStore(o: PgStoreOptions): PgStore {
     bundles: new PgBundles(db),
     rollouts: new PgRollouts(db),
     alerts: new PgCollection<AlertRecord>(db, { table: 'alerts', entity: 'ALERT', idOf: (r) => r.id }),
+    choices: new PgCollection<ChoicesRecord>(db, { table: 'choices', entity: 'CHOICES', idOf: (r) => r.id }),
     trust: new PgTrust(db),
     webhooks: new PgCollection<WebhookRecord>(db, {
       table: 'webhooks',

@@ -15,6 +15,7 @@ import type {
   AuditEntry,
   AuditInput,
   BundleRecord,
+  ChoicesRecord,
   ContentRecord,
   DeviceRecord,
   EnrolmentTokenRecord,
@@ -212,6 +213,8 @@ export interface Store {
   feedback: Repository<FeedbackRecord>;
   ratings: Repository<RatingRecord>;
   pushSubscriptions: Repository<PushSubscriptionRecord>;
+  /** Units' programme choices (opt-outs of upper-level content, quiet hours), keyed by unit path. */
+  choices: Repository<ChoicesRecord>;
   audit: AuditLog;
   health: HealthStream;
   proofs: ProofStream;

@@ -11,6 +11,7 @@ import type {
   AlertRecord,
   ApiTokenRecord,
   BundleRecord,
+  ChoicesRecord,
   ContentRecord,
   DeviceRecord,
   EnrolmentTokenRecord,
@@ -62,6 +63,7 @@ export interface RegistryData {
   pushSubscriptions: Record<string, PushSubscriptionRecord>;
   register: Record<string, RegisterEntry>;
   periodicReports: Record<string, PeriodicReport>;
+  choices: Record<string, ChoicesRecord>;
   trust: TrustPolicyRecord[];
 }
 
@@ -84,6 +86,7 @@ const COLLECTIONS = [
   'pushSubscriptions',
   'register',
   'periodicReports',
+  'choices',
 ] as const;
 
 function emptyData(): RegistryData {
@@ -257,6 +260,7 @@ export class Registry {
   pushSubscriptions!: MemCollection<PushSubscriptionRecord>;
   register!: MemCollection<RegisterEntry>;
   periodicReports!: MemCollection<PeriodicReport>;
+  choices!: MemCollection<ChoicesRecord>;
   trust!: Trust;
 
   constructor(
@@ -298,6 +302,7 @@ export class Registry {
     this.rollouts = new Rollouts(d.rollouts, ch);
     this.alerts = new MemCollection(d.alerts, (r) => r.id, 'ALERT', ch);
     this.feedback = new MemCollection(d.feedback, (r) => r.id, 'FEEDBACK', ch);
+    this.choices = new MemCollection(d.choices, (r) => r.id, 'CHOICES', ch);
     this.ratings = new MemCollection(d.ratings, (r) => r.id, 'RATING', ch);
     this.pushSubscriptions = new MemCollection(d.pushSubscriptions, (r) => r.id, 'PUSH_SUBSCRIPTION', ch);
     this.register = new MemCollection(d.register, (r) => r.id, 'REGISTER', ch);
