@@ -13,6 +13,7 @@ import { registerAlertRoutes } from '../http/routes/alerts.js';
 import { registerApprovalRoutes } from '../http/routes/approvals.js';
 import { registerBlobRoutes } from '../http/routes/blobs.js';
 import { registerBundleRoutes } from '../http/routes/bundles.js';
+import { registerChoicesRoutes } from '../http/routes/choices.js';
 import { registerCommandRoutes } from '../http/routes/commands.js';
 import { registerContentRoutes } from '../http/routes/content.js';
 import { registerEmergencyRoutes } from '../http/routes/emergency.js';
@@ -23,6 +24,7 @@ import { registerTrustRoutes } from '../http/routes/trust.js';
 import type { ServerPlugin } from '../server-plugin.js';
 import { AlertEngine, type AlertEngineOptions } from '../services/alert-engine.js';
 import { BlobStore } from '../services/blob-store.js';
+import { ChoicesService } from '../services/choices-service.js';
 import { ContentService } from '../services/content-service.js';
 import type { ContentServices } from '../services/content-services.js';
 import { EmergencyService } from '../services/emergency-service.js';
@@ -65,6 +67,7 @@ export function contentRoutes(s: ContentServices): RouteModule[] {
     (ctx) => registerIngestRoutes(ctx, s),
     (ctx) => registerBlobRoutes(ctx, s),
     (ctx) => registerCommandRoutes(ctx, s),
+    (ctx) => registerChoicesRoutes(ctx, s),
     (ctx) => registerScreenshotRoutes(ctx, s.screenshots),
   ];
 }
@@ -163,6 +166,7 @@ export async function createContentServices(
   });
   const emergency = new EmergencyService({ store, blobs, transcoder, signer, trust, notifier, logger, now });
   const recalls = new RecallService({ store, broker, signer, trust, notifier, logger, now });
+  const choices = new ChoicesService({ store, broker, signer, trust, logger, now });
   const screenshots = new ScreenshotStore({ dir: join(dataDir, 'screenshots'), now, ...opts.screenshots });
 
   // clustered: a device's statuses and proofs reach the node it is connected to; the emergency
@@ -194,6 +198,7 @@ export async function createContentServices(
     },
     onReconnected: async (deviceId, state) => {
       await recalls.catchUp(deviceId);
+      await choices.catchUp(deviceId);
       await publisher.catchUp(deviceId, state.health?.bundles ?? []);
     },
   });
@@ -238,6 +243,7 @@ export async function createContentServices(
     webhooks,
     emergency,
     recalls,
+    choices,
     screenshots,
     async start() {
       await blobs.start();
