@@ -21,8 +21,9 @@ import {
 import type { Logger } from 'pino';
 import type { BrokerApi } from '../broker/types.js';
 import { type ChoicesInput, checkChoicesInput, choicesBody, sameChoices } from '../domain/choices.js';
-import type { ChoicesRecord } from '../domain/model.js';
-import { type Principal, requireScope } from '../domain/rbac.js';
+import type { BundleRecord, ChoicesRecord } from '../domain/model.js';
+import { type ProgrammeTimeline, programmeTimeline, reachesUnit } from '../domain/programme-timeline.js';
+import { can, type Principal, requirePermission, requireScope } from '../domain/rbac.js';
 import type { Store } from '../store/ports.js';
 import type { Signer } from './signer.js';
 import type { TrustService } from './trust-service.js';
@@ -111,6 +112,30 @@ export class ChoicesService {
     return out;
   }
 
+  /**
+   * What the unit's stations will play on a local day (YYYY-MM-DD): the newest published bundle of
+   * each channel that reaches the unit, with the choices of the unit and the units above applied.
+   */
+  async timeline(unit: string, day: string, actor: Pick<Principal, 'scope'>): Promise<ProgrammeTimeline> {
+    requireScope(actor, unit);
+    await this.#unit(unit);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
+      throw new LoaError('DAY_INVALID', `Ngày "${day.slice(0, 20)}" không hợp lệ (cần YYYY-MM-DD)`);
+    const newest = new Map<string, BundleRecord>();
+    for (const b of await this.#d.store.bundles.list(
+      (x) => x.state === 'published' && x.emergency !== true && reachesUnit(x.manifest, unit),
+    )) {
+      const cur = newest.get(b.channel);
+      if (!cur || b.version > cur.version) newest.set(b.channel, b);
+    }
+    return programmeTimeline({
+      unit,
+      day,
+      manifests: [...newest.values()].map((b) => b.manifest),
+      choices: await this.applying(unit),
+    });
+  }
+
   /** Sets (or co-signs) a unit's choices. */
   set(unit: string, input: ChoicesInput, actor: Actor): Promise<ChoicesView> {
     return this.#serial(() => this.#set(unit, input, actor));
@@ -121,16 +146,19 @@ export class ChoicesService {
     requireScope(actor, unit);
     await this.#unit(unit);
     checkChoicesInput(input);
+    const rec = await store.choices.get(unit);
+    const pending = rec?.pending && sameChoices(rec.pending.document, input) ? rec.pending : undefined;
+    // co-signing choices another person asked for, like co-signing a programme: an editor may too
+    if (!(pending && (can(actor.role, 'bundle.compose') || can(actor.role, 'bundle.approve'))))
+      requirePermission(actor, 'bundle.publish');
     const policy = trust.require();
     const key = await signer.active(actor.id);
     if (!key) throw new LoaError('SIGNING_KEY_NOT_FOUND', 'Bạn chưa có khóa ký trên máy chủ');
     const delegated = policy.keys.find((k) => k.keyid === key.keyid);
     if (!delegated?.roles.includes('content'))
       throw new LoaError('ROLE_NOT_AUTHORISED', 'Khóa của bạn chưa được tỉnh ủy quyền vai trò content');
-    const rec = await store.choices.get(unit);
     const now = new Date(this.#d.now());
     const at = now.toISOString();
-    const pending = rec?.pending && sameChoices(rec.pending.document, input) ? rec.pending : undefined;
     const version =
       Math.max(rec?.current?.version ?? 0, rec?.pending?.document.version ?? 0) + (pending ? 0 : 1);
     const body = pending

@@ -37,6 +37,31 @@ export const ChoicesViewSchema = z.object({
     .optional(),
 });
 
+const TimelineRowSchema = z.object({
+  start: z.number(),
+  end: z.number(),
+  bundleId: z.string(),
+  channel: z.string(),
+  programme: z.string(),
+  entryId: z.string(),
+  itemId: z.string(),
+  title: z.string(),
+  kind: z.string(),
+  priority: z.enum(['normal', 'priority', 'emergency']),
+  source: z.enum(['upper', 'own']),
+  from: z.string(),
+  state: z.enum(['plays', 'opted-out', 'quiet']),
+  optedOutBy: z.object({ unit: z.string(), version: z.number() }).optional(),
+});
+export const TimelineSchema = z.object({
+  unit: z.string(),
+  day: z.string(),
+  dayStart: z.number(),
+  dayEnd: z.number(),
+  rows: z.array(TimelineRowSchema),
+  quiet: z.array(z.object({ start: z.string(), end: z.string(), unit: z.string() })),
+});
+
 export function registerChoicesRoutes({ api }: RouteContext, s: { choices: ChoicesService }): void {
   api.add({
     method: 'get',
@@ -49,6 +74,20 @@ export function registerChoicesRoutes({ api }: RouteContext, s: { choices: Choic
   });
 
   api.add({
+    method: 'get',
+    path: `/units/${UNIT_PARAM}/timeline`,
+    summary: "What a unit's stations will play on a day (?day=YYYY-MM-DD, Vietnam time)",
+    description:
+      'Upper-level items it carries, its own items, items its choices opt out of (with the choice), and items ' +
+      'held by its quiet hours.',
+    tags: ['units'],
+    permission: 'read',
+    query: z.object({ day: z.string().max(20) }),
+    response: TimelineSchema,
+    handler: ({ params, query, user }) => s.choices.timeline(params.path, query.day, user),
+  });
+
+  api.add({
     method: 'put',
     path: `/units/${UNIT_PARAM}/choices`,
     summary: "Sets (or co-signs) a unit's programme choices",
@@ -58,7 +97,8 @@ export function registerChoicesRoutes({ api }: RouteContext, s: { choices: Choic
       "unit's stations. Only normal items of upper-level bundles can be opted out of; quiet hours never hold " +
       'an emergency.',
     tags: ['units'],
-    permission: 'bundle.publish',
+    // bundle.publish, or bundle.compose/approve to co-sign pending choices (checked by the service)
+    permission: 'read',
     body: ChoicesInputSchema,
     response: ChoicesViewSchema,
     errors: [404, 422],

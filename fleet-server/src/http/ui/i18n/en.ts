@@ -1,6 +1,7 @@
 import { enCitizens } from './en-citizens.js';
 import { enOps } from './en-ops.js';
 import { enReports } from './en-reports.js';
+import { enTimeline } from './en-timeline.js';
 import { enUndo } from './en-undo.js';
 import type { MsgKey } from './vi.js';
 
@@ -425,4 +426,5 @@ export const en: Record<MsgKey, string> = {
   ...enUndo,
   ...enCitizens,
   ...enReports,
+  ...enTimeline,
 };

@@ -2,6 +2,7 @@
 import { viCitizens } from './vi-citizens.js';
 import { viOps } from './vi-ops.js';
 import { viReports } from './vi-reports.js';
+import { viTimeline } from './vi-timeline.js';
 import { viUndo } from './vi-undo.js';
 
 const base = {
@@ -423,6 +424,6 @@ const base = {
   'alert.resolved': 'Đã xử lý',
 } as const;
 
-export const vi = { ...base, ...viOps, ...viUndo, ...viCitizens, ...viReports } as const;
+export const vi = { ...base, ...viOps, ...viUndo, ...viCitizens, ...viReports, ...viTimeline } as const;
 
 export type MsgKey = keyof typeof vi;
