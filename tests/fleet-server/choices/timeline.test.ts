@@ -80,16 +80,14 @@ describe('programme timeline of a commune', () => {
     expect(new Date(tl.dayStart).toISOString()).toBe('2026-12-07T17:00:00.000Z');
     expect(
       tl.rows.map((r) => [new Date(r.start).toISOString().slice(11, 16), r.itemId, r.source, r.state]),
-    ).toEqual(
-      [
-        // 06:00 local: the refused normal item takes no air time, the priority item keeps its place
-        ['23:00', 'sang-1', 'upper', 'opted-out'],
-        ['23:00', 'sang-2', 'upper', 'plays'],
-        ['23:00', 'sang-xa', 'own', 'plays'],
-        // 22:30 local: inside the commune's quiet hours
-        ['15:30', 'dem-1', 'upper', 'quiet'],
-      ].sort((a, b) => (a[0] as string).localeCompare(b[0] as string)),
-    );
+    ).toEqual([
+      // 06:00 local: the refused normal item takes no air time, the priority item keeps its place
+      ['23:00', 'sang-1', 'upper', 'opted-out'],
+      ['23:00', 'sang-2', 'upper', 'plays'],
+      ['23:00', 'sang-xa', 'own', 'plays'],
+      // 22:30 local: inside the commune's quiet hours
+      ['15:30', 'dem-1', 'upper', 'quiet'],
+    ]);
     expect(tl.rows.find((r) => r.itemId === 'sang-1')?.optedOutBy).toEqual({ unit: '08/02500', version: 4 });
     expect(tl.quiet).toEqual([{ start: '22:00', end: '05:00', unit: '08/02500' }]);
   });
