@@ -31,6 +31,7 @@ export const REASONS = {
   RECALL_MALFORMED: 'the recall is not valid JSON or does not match the recall schema',
   RECALL_MISMATCH: 'the recall does not name this bundle (id, channel and version)',
   BUNDLE_RECALLED: 'the bundle was recalled by a signed withdrawal',
+  CHOICES_MALFORMED: 'the programme choices are not valid JSON or do not match the choices schema',
 } as const;
 
 export type ReasonCode = keyof typeof REASONS;

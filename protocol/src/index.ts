@@ -1,4 +1,5 @@
 export * from './canonical-json.js';
+export * from './choices.js';
 export * from './command.js';
 export * from './errors.js';
 export * from './keys.js';

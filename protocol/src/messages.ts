@@ -33,6 +33,7 @@ export const REASONS_VI: Record<ReasonCode, string> = {
   RECALL_MALFORMED: 'lệnh gỡ chương trình không phải JSON hợp lệ hoặc sai cấu trúc',
   RECALL_MISMATCH: 'lệnh gỡ không khớp với gói tin này (mã, kênh, phiên bản)',
   BUNDLE_RECALLED: 'gói tin đã bị gỡ bằng lệnh gỡ có chữ ký',
+  CHOICES_MALFORMED: 'lựa chọn chương trình của xã không hợp lệ hoặc sai cấu trúc',
 };
 
 export type Lang = 'vi' | 'en';

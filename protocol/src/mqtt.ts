@@ -13,9 +13,18 @@ export const TOPIC_PREFIX = 'loa/v1';
 /** Device → server. */
 export const UP_KINDS = ['presence', 'health', 'proof', 'status', 'cmd-result', 'time-req'] as const;
 /** Server → device. */
-export const DOWN_KINDS = ['notify', 'cmd', 'ack', 'emergency', 'time', 'release', 'recall'] as const;
+export const DOWN_KINDS = [
+  'notify',
+  'cmd',
+  'ack',
+  'emergency',
+  'time',
+  'release',
+  'recall',
+  'choices',
+] as const;
 /** Server → every device of a unit subtree. */
-export const UNIT_KINDS = ['notify', 'cmd', 'emergency', 'recall'] as const;
+export const UNIT_KINDS = ['notify', 'cmd', 'emergency', 'recall', 'choices'] as const;
 export type UpKind = (typeof UP_KINDS)[number];
 export type DownKind = (typeof DOWN_KINDS)[number];
 export type UnitKind = (typeof UNIT_KINDS)[number];

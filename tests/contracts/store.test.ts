@@ -617,6 +617,33 @@ describe.each<Kind>(['lowdb', 'postgres'])('store contract: %s', (kind) => {
     expect(await again.trainingAttendance.count()).toBe(1);
   });
 
+  it("keeps a unit's programme choices across a restart, one record per unit", async () => {
+    const doc = {
+      type: 'loa-choices' as const,
+      format: 1,
+      unit: '08/02500',
+      version: 1,
+      issued: iso(T0),
+      optOut: [{ channel: 'tinh-thoi-su', entries: ['sang'] }],
+      quietHours: [{ start: '21:00', end: '06:00' }],
+      signatures: [{ keyid: 'a'.repeat(64), sig: 'c2ln' }],
+    };
+    const rec = { id: '08/02500', unit: '08/02500', current: doc, publishedAt: iso(T0), updatedAt: iso(T0) };
+    await s.choices.insert(rec);
+    await expect(s.choices.insert(rec)).rejects.toMatchObject({ code: 'CHOICES_EXISTS' });
+    const next = { ...doc, version: 2, optOut: [] };
+    const pending = { document: next, requestedBy: ['u1'], at: iso(T0 + 1000) };
+    await s.choices.update('08/02500', { pending, updatedAt: iso(T0 + 1000) });
+    await s.choices.put({ id: '08/02503', unit: '08/02503', updatedAt: iso(T0) });
+    await s.stop();
+    const again = await h.open();
+    expect(await again.choices.get('08/02500')).toEqual({ ...rec, pending, updatedAt: iso(T0 + 1000) });
+    expect((await again.choices.list()).map((r) => r.id).sort()).toEqual(['08/02500', '08/02503']);
+    await expect(again.choices.update('09', { updatedAt: iso(T0) })).rejects.toMatchObject({
+      code: 'CHOICES_NOT_FOUND',
+    });
+  });
+
   it('drops history past retention, but not on a clock that jumped', async () => {
     // two weeks of daily proofs and health, the clock stepping a day at a time, 5 days kept
     await s.stop();

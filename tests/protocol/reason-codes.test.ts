@@ -21,6 +21,7 @@ import {
   REASONS,
   type ReasonCode,
   type RecallBody,
+  verifyChoices,
   verifyManifest,
   verifyRecall,
   verifyTrustPolicy,
@@ -199,6 +200,7 @@ const scenarios: Record<
     return unpackBundle(tar, join(tmp.dir, 'unsafe-out'), base);
   },
   RECALL_MALFORMED: () => verifyRecall({ type: 'loa-recall', bundleId: 'ban-tin-sang' }, base),
+  CHOICES_MALFORMED: () => verifyChoices({ type: 'loa-choices', unit: '08/02500', optOut: [{}] }, base),
   RECALL_MISMATCH: () =>
     verifyRecall(sign(recallBody(), w.editor), {
       ...base,

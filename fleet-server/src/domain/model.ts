@@ -9,6 +9,7 @@
  * schemas describe; they are not run on every read.
  */
 import {
+  ChoicesSchema,
   HealthSchema,
   InstantSchema,
   ManifestSchema,
@@ -323,6 +324,23 @@ export const TrustPolicyRecordSchema = z.object({
   uploadedBy: z.string(),
 });
 export type TrustPolicyRecord = z.infer<typeof TrustPolicyRecordSchema>;
+
+// ---------------------------------------------------------------- programme choices
+/**
+ * A unit's programme choices (protocol `loa-choices`): the document stations apply (`current`,
+ * signed with the policy's threshold) and one waiting for more signatures (`pending`), keyed by
+ * the unit path.
+ */
+export const ChoicesRecordSchema = z.object({
+  id: z.string(),
+  unit: z.string(),
+  current: ChoicesSchema.optional(),
+  publishedAt: Instant.optional(),
+  publishedBy: z.array(z.string()).optional(),
+  pending: z.object({ document: ChoicesSchema, requestedBy: z.array(z.string()), at: Instant }).optional(),
+  updatedAt: Instant,
+});
+export type ChoicesRecord = z.infer<typeof ChoicesRecordSchema>;
 
 // ---------------------------------------------------------------- webhook subscriptions
 /** An outgoing webhook subscription (services/webhooks.ts owns the input schema and delivery). */

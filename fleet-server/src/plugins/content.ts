@@ -13,6 +13,7 @@ import { registerAlertRoutes } from '../http/routes/alerts.js';
 import { registerApprovalRoutes } from '../http/routes/approvals.js';
 import { registerBlobRoutes } from '../http/routes/blobs.js';
 import { registerBundleRoutes } from '../http/routes/bundles.js';
+import { registerChoicesRoutes } from '../http/routes/choices.js';
 import { registerCommandRoutes } from '../http/routes/commands.js';
 import { registerContentRoutes } from '../http/routes/content.js';
 import { registerEmergencyRoutes } from '../http/routes/emergency.js';
@@ -25,6 +26,7 @@ import { registerTrustRoutes } from '../http/routes/trust.js';
 import type { ServerPlugin } from '../server-plugin.js';
 import { AlertEngine, type AlertEngineOptions } from '../services/alert-engine.js';
 import { BlobStore } from '../services/blob-store.js';
+import { ChoicesService } from '../services/choices-service.js';
 import { ContentService, type RecordingLimits } from '../services/content-service.js';
 import type { ContentServices } from '../services/content-services.js';
 import { EmergencyService } from '../services/emergency-service.js';
@@ -75,6 +77,7 @@ export function contentRoutes(s: ContentServices): RouteModule[] {
     (ctx) => registerIngestRoutes(ctx, s),
     (ctx) => registerBlobRoutes(ctx, s),
     (ctx) => registerCommandRoutes(ctx, s),
+    (ctx) => registerChoicesRoutes(ctx, s),
     (ctx) => registerScreenshotRoutes(ctx, s.screenshots),
     (ctx) => registerSpeechRoutes(ctx, s),
     (ctx) => registerLexiconRoutes(ctx, s),
@@ -194,6 +197,7 @@ export async function createContentServices(
     now,
   });
   const recalls = new RecallService({ store, broker, signer, trust, notifier, logger, now });
+  const choices = new ChoicesService({ store, broker, signer, trust, logger, now });
   const screenshots = new ScreenshotStore({ dir: join(dataDir, 'screenshots'), now, ...opts.screenshots });
 
   // clustered: a device's statuses and proofs reach the node it is connected to; the emergency
@@ -225,6 +229,7 @@ export async function createContentServices(
     },
     onReconnected: async (deviceId, state) => {
       await recalls.catchUp(deviceId);
+      await choices.catchUp(deviceId);
       await publisher.catchUp(deviceId, state.health?.bundles ?? []);
     },
   });
@@ -269,6 +274,7 @@ export async function createContentServices(
     webhooks,
     emergency,
     recalls,
+    choices,
     screenshots,
     lexicon,
     speech,

@@ -5,6 +5,7 @@
  */
 import type { AlertEngine } from './alert-engine.js';
 import type { BlobStore } from './blob-store.js';
+import type { ChoicesService } from './choices-service.js';
 import type { ContentService } from './content-service.js';
 import type { EmergencyService } from './emergency-service.js';
 import type { IngestService } from './ingest-service.js';
@@ -35,6 +36,8 @@ export interface ContentServices {
   emergency: EmergencyService;
   /** Signed withdrawal of published bundles (emergency cancel). */
   recalls: RecallService;
+  /** Units' programme choices (commune opt-outs, central quiet hours). */
+  choices: ChoicesService;
   /** Noticeboard screenshots, kept per device. */
   screenshots: ScreenshotStore;
   /** The editors' pronunciation lexicon. */

@@ -124,6 +124,9 @@ export function createFileStore(o: FileStoreOptions): Store {
     get documents() {
       return registry.documents;
     },
+    get choices() {
+      return registry.choices;
+    },
     get trust() {
       return registry.trust;
     },

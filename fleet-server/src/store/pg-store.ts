@@ -8,6 +8,7 @@
 import type { DocumentRecord } from '../domain/documents.js';
 import type {
   AlertRecord,
+  ChoicesRecord,
   ContentRecord,
   FeedbackRecord,
   GroupRecord,
@@ -99,6 +100,7 @@ export function createPgStore(o: PgStoreOptions): PgStore {
     bundles: new PgBundles(db),
     rollouts: new PgRollouts(db),
     alerts: new PgCollection<AlertRecord>(db, { table: 'alerts', entity: 'ALERT', idOf: (r) => r.id }),
+    choices: new PgCollection<ChoicesRecord>(db, { table: 'choices', entity: 'CHOICES', idOf: (r) => r.id }),
     trust: new PgTrust(db),
     webhooks: new PgCollection<WebhookRecord>(db, {
       table: 'webhooks',

@@ -17,6 +17,7 @@ import type {
   AuditEntry,
   AuditInput,
   BundleRecord,
+  ChoicesRecord,
   ContentRecord,
   DeviceRecord,
   EnrolmentTokenRecord,
@@ -251,6 +252,8 @@ export interface Store {
   pushSubscriptions: Repository<PushSubscriptionRecord>;
   /** Editors' pronunciation entries for spoken bulletins (domain/lexicon.ts). */
   lexicon: Repository<LexiconEntryRecord>;
+  /** Units' programme choices (opt-outs of upper-level content, quiet hours), keyed by unit path. */
+  choices: Repository<ChoicesRecord>;
   audit: AuditLog;
   health: HealthStream;
   proofs: ProofStream;

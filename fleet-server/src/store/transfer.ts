@@ -38,6 +38,7 @@ export const REGISTRY_COLLECTIONS = [
   'trainingCourses',
   'trainingAttendance',
   'documents',
+  'choices',
 ] as const satisfies readonly (keyof Store)[];
 
 /** Every keyed collection of the Store (a collection added to the ports and not listed above fails to compile here). */

@@ -29,6 +29,8 @@ export function bundle(
     notBefore?: string;
     quietHours?: { start: string; end: string }[];
     utcOffset?: string;
+    /** Default: the province 08. */
+    targets?: { unit: string }[];
   },
   activatedAt = Date.parse(opts.created ?? '2026-11-01T00:00:00Z'),
 ): PlanBundle {
@@ -43,7 +45,7 @@ export function bundle(
     ...(opts.notBefore ? { notBefore: opts.notBefore } : {}),
     ...(opts.quietHours ? { quietHours: opts.quietHours } : {}),
     ...(opts.utcOffset ? { utcOffset: opts.utcOffset } : {}),
-    targets: [{ unit: '08' }],
+    targets: opts.targets ?? [{ unit: '08' }],
     items: opts.items,
     schedule: opts.schedule,
     signatures: [],

@@ -2,7 +2,7 @@
  * Expands the bundles' schedule rules into jobs: one job per occurrence and output lane, each a
  * sequence of steps (items × the signed repeat count, with the gap between repetitions).
  */
-import { type Item, isLiveItem, type Manifest, type ScheduleEntry } from '@loa/protocol';
+import { type Item, isLiveItem, type Manifest, optedOutBy, type ScheduleEntry } from '@loa/protocol';
 import { localDays, minutesOfDay, offsetMinutes, weekdayOf } from './local-time.js';
 import type { PlanBundle, PriorityClass, ScheduleInput, SlotOutput } from './types.js';
 
@@ -103,8 +103,27 @@ function blobFile(b: PlanBundle, sha: string): string {
   return `${b.blobDir.replace(/\/+$/, '')}/${sha}`;
 }
 
-/** All jobs of the active bundles due in [from, to], sorted by key. */
-export function expandBundles(input: ScheduleInput, from: number, to: number): Job[] {
+/** An item a commune's choices keep off this station (see `optedOutBy` in protocol). */
+export interface OptedOutStep {
+  itemKey: string;
+  item: Item;
+  bundleId: string;
+  entryId: string;
+  due: number;
+  cls: PriorityClass;
+}
+
+/**
+ * All jobs of the active bundles due in [from, to], sorted by key. Items that the commune's
+ * choices opt out of are left out of the jobs and listed in `optedOut` when it is given.
+ */
+export function expandBundles(
+  input: ScheduleInput,
+  from: number,
+  to: number,
+  optedOut?: OptedOutStep[],
+): Job[] {
+  const choices = input.choices ?? [];
   const jobs: Job[] = [];
   const bundles = [...input.bundles].sort(
     (a, b) =>
@@ -137,10 +156,22 @@ export function expandBundles(input: ScheduleInput, from: number, to: number): J
           const laneItems = entryItems.filter((i) => laneOf(i) === lane);
           if (laneItems.length === 0) continue;
           const steps: Step[] = [];
+          const cls = classOf(laneItems, e.fill === true);
           for (let rep = 0; rep < count; rep++) {
             e.items.forEach((id, idx) => {
               const item = items.get(id);
               if (!item || laneOf(item) !== lane) return;
+              if (choices.length > 0 && optedOutBy(choices, m, e.id, item)) {
+                optedOut?.push({
+                  itemKey: `${key}/r${rep}/i${idx}`,
+                  item,
+                  bundleId: m.id,
+                  entryId: e.id,
+                  due,
+                  cls,
+                });
+                return;
+              }
               const first = steps.length === 0 || steps.at(-1)?.rep !== rep;
               const step: Step = {
                 itemKey: `${key}/r${rep}/i${idx}`,
@@ -157,10 +188,11 @@ export function expandBundles(input: ScheduleInput, from: number, to: number): J
               steps.push(step);
             });
           }
+          if (steps.length === 0) continue;
           const job: Job = {
             key,
             lane,
-            cls: classOf(laneItems, e.fill === true),
+            cls,
             due,
             validFrom,
             validUntil,

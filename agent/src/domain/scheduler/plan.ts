@@ -11,7 +11,7 @@
 
 import { isLiveItem } from '@loa/protocol';
 import { slotVolume } from '../volume.js';
-import { DEFAULTS, expandBundles, type Job, RANK, type Step } from './expand.js';
+import { DEFAULTS, expandBundles, type Job, type OptedOutStep, RANK, type Step } from './expand.js';
 import {
   DAY_MS,
   dailyWindows,
@@ -51,6 +51,8 @@ function quietIntervals(input: ScheduleInput, from: number, to: number): Interva
   const lists: Interval[] = [];
   const station = input.policy.quietHours ?? [];
   if (station.length) lists.push(...dailyWindows(station, offsetMinutes(input.policy.utcOffset), from, to));
+  for (const c of input.choices ?? [])
+    if (c.quietHours.length) lists.push(...dailyWindows(c.quietHours, offsetMinutes(c.utcOffset), from, to));
   for (const b of input.bundles) {
     const q = b.manifest.quietHours ?? [];
     if (q.length) lists.push(...dailyWindows(q, offsetMinutes(b.manifest.utcOffset), from, to));
@@ -335,10 +337,22 @@ export function schedule(input: ScheduleInput): Timeline {
   const maxLate = input.policy.maxLateMs ?? DEFAULTS.maxLateMs;
   const from = input.now - 2 * maxLate;
   const to = input.now + input.horizonMs;
-  const jobs = expandBundles(input, from, to);
+  const optedOut: OptedOutStep[] = [];
+  const jobs = expandBundles(input, from, to, optedOut);
   const quiet = quietIntervals(input, from - DAY_MS, to + 2 * DAY_MS);
   const slots: Slot[] = [];
-  const held: Held[] = [];
+  // Opted-out items are final once due (the player records them as skipped, once); later ones are
+  // listed so the station can say what it will leave out.
+  const held: Held[] = optedOut.map((o) => ({
+    itemKey: o.itemKey,
+    bundleId: o.bundleId,
+    entryId: o.entryId,
+    itemId: o.item.id,
+    priorityClass: o.cls,
+    scheduledAt: o.due,
+    reason: 'opted-out' as const,
+    final: o.due <= input.now,
+  }));
   for (const lane of ['audio', 'display'] as const) {
     planLane(
       { input, lane, quiet, maxLate, to, slots, held },

@@ -2,7 +2,7 @@
  * Inputs and outputs of the scheduler: a pure function of (bundles, station policy, now, state)
  * that expands the bundles' schedule rules into a deterministic timeline of slots.
  */
-import type { Item, Manifest, QuietHours } from '@loa/protocol';
+import type { Choices, Item, Manifest, QuietHours } from '@loa/protocol';
 
 /** Priority classes, highest first. */
 export const PRIORITY_CLASSES = ['emergency', 'live', 'priority', 'normal', 'fill'] as const;
@@ -89,7 +89,16 @@ export interface ScheduleInput {
   volumeOverride?: number;
   /** Items not from a schedule: play-now commands and test tones. */
   adhoc?: readonly AdhocItem[];
+  /**
+   * The verified programme choices of the station's unit and its ancestors (protocol `loa-choices`):
+   * normal items of upper-level bundles they opt out of are not planned (held as 'opted-out'), and
+   * their quiet hours are added to the station's.
+   */
+  choices?: readonly StationChoices[];
 }
+
+/** What the scheduler takes of a verified choices document. */
+export type StationChoices = Pick<Choices, 'unit' | 'version' | 'optOut' | 'quietHours' | 'utcOffset'>;
 
 /** An item to play outside the bundles' schedules (command play-now, test tone). */
 export interface AdhocItem {
@@ -156,7 +165,13 @@ export interface Slot {
   interruptedBy?: string;
 }
 
-export type HoldReason = 'quiet-hours' | 'clock-untrusted' | 'too-late' | 'not-yet-valid' | 'expired';
+export type HoldReason =
+  | 'quiet-hours'
+  | 'clock-untrusted'
+  | 'too-late'
+  | 'not-yet-valid'
+  | 'expired'
+  | 'opted-out';
 
 /** An item that is due (or soon) but will not play, and why. */
 export interface Held {

@@ -7,12 +7,14 @@
  *   manifests/<digest>.json  verified manifests
  *   current.json             the pointer: per channel the active bundle and the previous one
  *   recalled.json            bundles withdrawn by signed recalls (recall-list.ts), refused from then on
+ *   choices.json             the programme choices of the station's units (choices-list.ts)
  * Activation = manifests and blobs durable first, then current.json replaced atomically; a kill -9
  * at any moment leaves the old or the new bundle active, never a broken one.
  */
 import { copyFile, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type Choices,
   type Clock,
   type DeviceIdentity,
   documentDigest,
@@ -26,8 +28,10 @@ import {
   RecallSchema,
   type Status,
   type TrustPolicy,
+  unitCovers,
   type VerifiedManifest,
   type VerifyManifestOptions,
+  verifyChoices,
   verifyManifest,
   verifyRecall,
 } from '@loa/protocol';
@@ -50,6 +54,7 @@ import { Emitter } from '../../events.js';
 import { type HttpFetch, type HttpResponse, httpFetch } from '../../http/client.js';
 import { ensureDir, exists, readJsonFile, SerialQueue } from '../system/data-dir.js';
 import { downloadBlob } from './blob-download.js';
+import { ChoicesList } from './choices-list.js';
 import { RecallList } from './recall-list.js';
 
 const EntrySchema = z.object({
@@ -118,6 +123,8 @@ export type BundleStoreEvents = {
   status: Status;
   /** A signed recall was obeyed: the bundle left the programme (`wasActive`: it was in it). */
   withdrawn: Withdrawal;
+  /** A newer programme choices document of one of the station's units was applied. */
+  choices: Choices;
 };
 
 export interface Withdrawal {
@@ -134,6 +141,7 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
   private pointer: Pointer = { format: 1, channels: {} };
   private readonly manifests = new Map<string, Manifest>();
   private recalls: RecallList;
+  private readonly choicesList: ChoicesList;
   private stopCtrl = new AbortController();
   lastError: LastError | undefined;
 
@@ -142,6 +150,7 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
     this.o = o;
     this.log = o.logger.child({ module: 'bundle-store' });
     this.recalls = new RecallList(join(o.dir, 'recalled.json'), this.log);
+    this.choicesList = new ChoicesList(join(o.dir, 'choices.json'), this.log);
   }
 
   private p(...parts: string[]): string {
@@ -165,6 +174,7 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
       if (name.startsWith('staging-') || name.endsWith('.tmp'))
         await rm(this.p(name), { recursive: true, force: true });
     await this.recalls.load();
+    await this.choicesList.load();
     let ptr: Pointer | undefined;
     try {
       ptr = await readJsonFile(this.p('current.json'), PointerSchema);
@@ -203,6 +213,52 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
       blobDir,
       activatedAt: Date.parse(b.activatedAt),
     }));
+  }
+
+  /** The programme choices the scheduler applies (those of units that cover this station). */
+  choices(): Choices[] {
+    const unit = this.o.device()?.unit;
+    return this.choicesList.documents().filter((c) => unit === undefined || unitCovers(c.unit, unit));
+  }
+
+  /**
+   * Applies a signed programme choices document (protocol/src/choices.ts): verified under the
+   * trust policy (content role, scope over its unit, the unit one of the station's, a newer
+   * version than the one held), recorded durably, then the player re-plans. Resolves false for
+   * a version already held; throws a LoaError with a stable code for one refused.
+   */
+  applyChoices(raw: unknown): Promise<boolean> {
+    return this.queue.run(async () => {
+      try {
+        const trust = this.o.trust();
+        if (!trust) throw new LoaError('TRUST_MISSING', 'Trạm chưa có chính sách tin cậy (chưa đăng ký)');
+        const device = this.o.device();
+        const unit = (raw as { unit?: unknown } | null)?.unit;
+        const installed = typeof unit === 'string' ? this.choicesList.version(unit) : undefined;
+        if (installed !== undefined && (raw as { version?: unknown }).version === installed) return false;
+        const { choices, digest } = verifyChoices(raw, {
+          trust,
+          now: new Date(this.o.clock.now()),
+          ...(device ? { deviceUnit: device.unit } : {}),
+          ...(installed !== undefined ? { installedVersion: installed } : {}),
+        });
+        await this.choicesList.put(choices, digest, this.o.clock.now(), (u) =>
+          device ? unitCovers(u, device.unit) : true,
+        );
+        this.log.info(
+          { unit: choices.unit, version: choices.version, optOut: choices.optOut.length },
+          'programme choices applied',
+        );
+        this.emit('choices', choices);
+        return true;
+      } catch (e) {
+        const code = isLoaError(e) ? e.code : 'CHOICES_FAILED';
+        const message = (e as Error).message.slice(0, 500);
+        this.lastError = { code, message, at: new Date(this.o.clock.now()).toISOString() };
+        this.log.warn({ code, message }, 'programme choices refused');
+        throw e;
+      }
+    });
   }
 
   /** The active bundle of each channel. */

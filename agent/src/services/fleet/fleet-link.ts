@@ -9,6 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import {
   AckSchema,
+  type ChoicesNotify,
+  ChoicesNotifySchema,
   type Clock,
   type CommandResult,
   deviceSubscriptions,
@@ -53,6 +55,8 @@ export interface FleetInbox {
   release?(n: ReleaseNotify): void;
   /** A signed recall: withdraw a bundle (for an emergency, its cancel). */
   recall?(r: RecallNotify): void;
+  /** A commune's signed programme choices (opt-outs, quiet hours) to apply. */
+  choices?(c: ChoicesNotify): void;
 }
 
 export interface FleetLinkOptions {
@@ -363,6 +367,12 @@ export class FleetLink {
           const r = RecallNotifySchema.parse(json);
           this.o.inbox.serverTime(Date.parse(r.serverTime));
           this.o.inbox.recall?.(r);
+          break;
+        }
+        case 'choices': {
+          const c = ChoicesNotifySchema.parse(json);
+          this.o.inbox.serverTime(Date.parse(c.serverTime));
+          this.o.inbox.choices?.(c);
           break;
         }
         case 'release': {

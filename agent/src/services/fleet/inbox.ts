@@ -10,7 +10,7 @@ import type { CommandHandler } from './commands.js';
 import type { FleetInbox } from './fleet-link.js';
 
 export interface StationInboxParts {
-  bundles: Pick<BundleStore, 'fetchNotified' | 'installInline' | 'withdraw'>;
+  bundles: Pick<BundleStore, 'fetchNotified' | 'installInline' | 'withdraw' | 'applyChoices'>;
   commands: Pick<CommandHandler, 'handle'>;
   clock: Pick<TrustedClock, 'reportServerTime'>;
   /** Agent releases (self-update), when the station updates itself. */
@@ -26,6 +26,7 @@ export function stationInbox({ bundles, commands, clock, releases }: StationInbo
     notify: (n: Notify) => void bundles.fetchNotified(n).catch(() => undefined),
     emergency: (e) => void bundles.installInline(e.manifest, e.blobBase).catch(() => undefined),
     recall: (r) => void bundles.withdraw(r.recall).catch(() => undefined),
+    choices: (c) => void bundles.applyChoices(c.choices).catch(() => undefined),
     command: (raw) => commands.handle(raw),
     serverTime: (ms, rttMs) => clock.reportServerTime(ms, rttMs),
     ...(releases ? { release: (n: ReleaseNotify) => void releases.handle(n) } : {}),

@@ -14,6 +14,7 @@ import type {
   Held,
   PlanBundle,
   Slot,
+  StationChoices,
   StationPolicy,
   Timeline,
 } from '../../domain/scheduler/types.js';
@@ -101,6 +102,7 @@ export class Player {
   private readonly clock: PlayerClock;
   private readonly state: PlayerState;
   private bundles: readonly PlanBundle[] = [];
+  private choices: readonly StationChoices[] = [];
   private adhoc: AdhocItem[] = [];
   private volumeOverride: number | undefined;
   private durations = new Map<string, number>();
@@ -150,8 +152,10 @@ export class Player {
     this.running = true;
     const programme = this.opts.programme;
     if (programme) {
+      this.choices = programme.choices?.() ?? [];
       this.setBundles(programme.planBundles());
       this.unsubscribe.push(programme.on('activated', () => this.setBundles(programme.planBundles())));
+      this.unsubscribe.push(programme.on('choices', () => this.setChoices(programme.choices?.() ?? [])));
     }
     const onClock = this.clock.on?.('change', () => this.tick());
     if (onClock) this.unsubscribe.push(onClock);
@@ -180,6 +184,12 @@ export class Player {
   setBundles(bundles: readonly PlanBundle[]): void {
     this.bundles = [...bundles];
     this.probeDurations();
+    this.tick();
+  }
+
+  /** The programme choices of the station's units (a commune's opt-outs and quiet hours). */
+  setChoices(choices: readonly StationChoices[]): void {
+    this.choices = [...choices];
     this.tick();
   }
 
@@ -339,6 +349,7 @@ export class Player {
       partial: this.state.partial,
       durationsMs: this.durations,
       adhoc: this.adhoc,
+      choices: this.choices,
       ...(this.volumeOverride !== undefined ? { volumeOverride: this.volumeOverride } : {}),
       ...(cur && cur.since !== undefined && cur.slot.kind === 'item'
         ? {

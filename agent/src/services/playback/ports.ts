@@ -4,15 +4,17 @@
  * station/amplifier.ts) and a proof sink (proof-journal.ts).
  */
 import type { Clock, ProofBody, RelayState } from '@loa/protocol';
-import type { PlanBundle } from '../../domain/scheduler/types.js';
+import type { PlanBundle, StationChoices } from '../../domain/scheduler/types.js';
 import type { Listenable } from '../../events.js';
 
 /**
  * Where the programme comes from (content/bundle-store.ts): the active bundles as the planner
  * takes them, and 'activated' whenever one changes.
  */
-export interface ProgrammeSource extends Listenable<{ activated: unknown }> {
+export interface ProgrammeSource extends Listenable<{ activated: unknown; choices: unknown }> {
   planBundles(): readonly PlanBundle[];
+  /** The programme choices of the station's units (commune opt-outs, central quiet hours). */
+  choices?(): readonly StationChoices[];
 }
 
 /** The time the player runs on (station/clock.ts TrustedClock implements it). */

@@ -43,6 +43,7 @@ import { overviewLiveView, registerOverviewPage } from './pages/overview.js';
 import { registerProgrammePages } from './pages/programmes.js';
 import { registerRecallPages } from './pages/recall.js';
 import { registerReportPages } from './pages/reports.js';
+import { registerTimelinePages } from './pages/timeline.js';
 import { errorPage, forbiddenPage } from './refusal.js';
 import { ctxOf, ensureUser, type UiServer } from './shared.js';
 
@@ -141,6 +142,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   registerApprovalPages(app, s);
   registerEmergencyPages(app, s);
   registerReportPages(app, s);
+  registerTimelinePages(app, s);
   registerKioskPreview(app);
 
   app.get('/', (c) => c.redirect(ui('/'), 302));

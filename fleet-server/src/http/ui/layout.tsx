@@ -19,6 +19,7 @@ const NAV: readonly NavItem[] = [
   { href: ui('/enrolments'), key: 'nav.enrolments', roles: ['administrator', 'operator', 'technician'] },
   { href: ui('/content'), key: 'nav.content', roles: ['administrator', 'editor', 'approver'] },
   { href: ui('/programmes'), key: 'nav.programmes', roles: ['administrator', 'editor', 'approver'] },
+  { href: ui('/timeline'), key: 'nav.timeline' },
   { href: ui('/approvals'), key: 'nav.approvals', perm: 'bundle.approve' },
   { href: ui('/emergency'), key: 'nav.emergency', perm: 'emergency.send' },
   { href: ui('/feedback'), key: 'nav.feedback', perm: 'feedback.manage' },

@@ -12,6 +12,7 @@ import type {
   AlertRecord,
   ApiTokenRecord,
   BundleRecord,
+  ChoicesRecord,
   ContentRecord,
   DeviceRecord,
   EnrolmentTokenRecord,
@@ -70,6 +71,7 @@ export interface RegistryData {
   trainingCourses: Record<string, CourseRecord>;
   trainingAttendance: Record<string, AttendanceRecord>;
   documents: Record<string, DocumentRecord>;
+  choices: Record<string, ChoicesRecord>;
   trust: TrustPolicyRecord[];
 }
 
@@ -97,6 +99,7 @@ const COLLECTIONS = [
   'trainingCourses',
   'trainingAttendance',
   'documents',
+  'choices',
 ] as const;
 
 function emptyData(): RegistryData {
@@ -275,6 +278,7 @@ export class Registry {
   trainingCourses!: MemCollection<CourseRecord>;
   trainingAttendance!: MemCollection<AttendanceRecord>;
   documents!: MemCollection<DocumentRecord>;
+  choices!: MemCollection<ChoicesRecord>;
   trust!: Trust;
 
   constructor(
@@ -316,6 +320,7 @@ export class Registry {
     this.rollouts = new Rollouts(d.rollouts, ch);
     this.alerts = new MemCollection(d.alerts, (r) => r.id, 'ALERT', ch);
     this.feedback = new MemCollection(d.feedback, (r) => r.id, 'FEEDBACK', ch);
+    this.choices = new MemCollection(d.choices, (r) => r.id, 'CHOICES', ch);
     this.ratings = new MemCollection(d.ratings, (r) => r.id, 'RATING', ch);
     this.pushSubscriptions = new MemCollection(d.pushSubscriptions, (r) => r.id, 'PUSH_SUBSCRIPTION', ch);
     this.register = new MemCollection(d.register, (r) => r.id, 'REGISTER', ch);

@@ -264,6 +264,11 @@ export const MIGRATIONS: Migration[] = [
       ),
     ].join('\n'),
   },
+  {
+    version: 7,
+    name: 'programme choices per unit',
+    sql: jsonTableSql('choices', [field('unit', 'unit', `NOT NULL ${unitRef('choices', 'unit')}`)]),
+  },
 ];
 
 /** Applies the migrations the database lacks; returns the versions applied. */

@@ -1,8 +1,9 @@
 import { enCitizens } from './en-citizens.js';
 import { enOps } from './en-ops.js';
 import { enReports } from './en-reports.js';
-import { enStaff } from './en-staff.js';
 import { enSpeech } from './en-speech.js';
+import { enStaff } from './en-staff.js';
+import { enTimeline } from './en-timeline.js';
 import { enUndo } from './en-undo.js';
 import { enWords } from './en-words.js';
 import type { MsgKey } from './vi.js';
@@ -431,4 +432,5 @@ export const en: Record<MsgKey, string> = {
   ...enReports,
   ...enWords,
   ...enStaff,
+  ...enTimeline,
 };

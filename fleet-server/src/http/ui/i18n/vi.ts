@@ -2,8 +2,9 @@
 import { viCitizens } from './vi-citizens.js';
 import { viOps } from './vi-ops.js';
 import { viReports } from './vi-reports.js';
-import { viStaff } from './vi-staff.js';
 import { viSpeech } from './vi-speech.js';
+import { viStaff } from './vi-staff.js';
+import { viTimeline } from './vi-timeline.js';
 import { viUndo } from './vi-undo.js';
 import { viWords } from './vi-words.js';
 
@@ -435,6 +436,7 @@ export const vi = {
   ...viWords,
   ...viStaff,
   ...viSpeech,
+  ...viTimeline,
 } as const;
 
 export type MsgKey = keyof typeof vi;

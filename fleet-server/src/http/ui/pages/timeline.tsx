@@ -1,0 +1,271 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+/**
+ * "Lịch phát trong ngày": for a commune and a day, what its stations will play and when (the
+ * upper-level items it carries, its own, the ones it refused struck through, quiet hours shaded),
+ * and, for those who may publish, the commune's choices: which upper-level normal slots it does
+ * not carry and its quiet hours (signed through the API as the person).
+ */
+import type { OptOut } from '@loa/protocol';
+import type { Hono } from 'hono';
+import type { UnitRecord } from '../../../domain/model.js';
+import type { ProgrammeTimeline } from '../../../domain/programme-timeline.js';
+import { can } from '../../../domain/rbac.js';
+import type { ChoicesView } from '../../../services/choices-service.js';
+import type { AppEnv } from '../../auth.js';
+import { callApi } from '../api-client.js';
+import { Badge, Csrf, Empty, Section } from '../components.js';
+import { type UiCtx, ui } from '../context.js';
+import { Layout } from '../layout.js';
+import { checkFormCsrf, done, guard, list, readForm, str, type UiServer } from '../shared.js';
+import { formatDay, vnDay } from '../time.js';
+import { choicesFromForm, type TimelineView, timelineView } from '../view-models/timeline.js';
+
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+const UNIT_RE = /^[0-9]{2,5}(\/[0-9]{2,5}){0,4}$/;
+
+/** The unit shown first: the deepest unit of the person's scope, else the first commune. */
+function defaultUnit(units: readonly UnitRecord[], scope: readonly string[]): string | undefined {
+  const own = scope.filter((s) => units.some((u) => u.path === s)).sort((a, b) => b.length - a.length)[0];
+  if (own && own.includes('/')) return own;
+  return units.find((u) => u.path.includes('/'))?.path ?? own ?? units[0]?.path;
+}
+
+function DayBar(props: { ctx: UiCtx; view: TimelineView }) {
+  const t = props.ctx.t;
+  return (
+    <figure class="tl-bar-wrap">
+      <div class="tl-bar" role="img" aria-label={t('tl.bar')}>
+        {props.view.bands.map((b) => (
+          <span
+            class={`tl-band ${b.state}`}
+            style={`left:${b.left.toFixed(2)}%;width:${b.width.toFixed(2)}%`}
+            title={b.label}
+          />
+        ))}
+      </div>
+      <div class="tl-hours" aria-hidden="true">
+        {[0, 6, 12, 18, 24].map((h) => (
+          <span style={`left:${(h / 24) * 100}%`}>{h}h</span>
+        ))}
+      </div>
+      <figcaption class="tl-legend">
+        <span class="tl-key plays">{t('tl.legend.plays')}</span>
+        <span class="tl-key opted-out">{t('tl.legend.opted')}</span>
+        <span class="tl-key quiet">{t('tl.legend.quiet')}</span>
+      </figcaption>
+    </figure>
+  );
+}
+
+function Rows(props: { ctx: UiCtx; view: TimelineView }) {
+  const t = props.ctx.t;
+  if (props.view.rows.length === 0) return <Empty>{t('tl.empty')}</Empty>;
+  return (
+    <ol class="tl-rows">
+      {props.view.rows.map((r) => (
+        <li class={`tl-row ${r.row.state}`} data-state={r.row.state} data-item={r.row.itemId}>
+          <span class="tl-time">{r.time}</span>
+          <span class="tl-what">
+            {r.row.state === 'opted-out' ? <s>{r.row.title}</s> : <strong>{r.row.title}</strong>}
+            <small class="muted">
+              {' '}
+              · {r.row.programme} ·{' '}
+              {r.row.source === 'own' ? t('tl.own') : t('tl.from', { name: r.fromName })}
+            </small>
+            {r.row.priority !== 'normal' ? (
+              <Badge tone={r.row.priority === 'emergency' ? 'bad' : 'warn'}>
+                {t(r.row.priority === 'emergency' ? 'tl.prio.emergency' : 'tl.prio.priority')}
+              </Badge>
+            ) : null}
+            {r.row.state === 'opted-out' ? (
+              <small class="tl-why">{t('tl.optedOut', { name: r.refusedBy ?? '' })}</small>
+            ) : r.row.state === 'quiet' ? (
+              <small class="tl-why">{t('tl.quiet')}</small>
+            ) : null}
+          </span>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function ChoicesForm(props: {
+  ctx: UiCtx;
+  unit: string;
+  day: string;
+  view: TimelineView;
+  choices: ChoicesView | undefined;
+}) {
+  const { ctx, view } = props;
+  const t = ctx.t;
+  const quiet = [...view.quiet, { start: '', end: '' }, { start: '', end: '' }].slice(
+    0,
+    Math.max(2, view.quiet.length),
+  );
+  const p = props.choices?.pending;
+  return (
+    <form method="post" action={ui('/timeline/choices')} class="tl-choices">
+      <Csrf ctx={ctx} />
+      <input type="hidden" name="unit" value={props.unit} />
+      <input type="hidden" name="day" value={props.day} />
+      <input type="hidden" name="kept" value={JSON.stringify(view.kept)} />
+      <p class="muted">{t('tl.choicesHelp')}</p>
+      {props.choices?.current ? (
+        <p class="muted">{t('tl.version', { v: props.choices.current.version })}</p>
+      ) : null}
+      {p ? <p class="flash">{t('tl.pending', { n: p.signatures, m: p.needed })}</p> : null}
+      {view.slots.length === 0 ? <p class="muted">{t('tl.noSlots')}</p> : null}
+      <ul class="tl-slots">
+        {view.slots.map((s) => (
+          <li>
+            <label>
+              <input type="checkbox" name="refuse" value={s.key} checked={s.refused} />{' '}
+              <span>
+                {t('tl.refuse')}: <strong>{s.programme}</strong>
+                {s.titles.length ? ` – ${s.titles.join(', ')}` : ''}{' '}
+                <small class="muted">
+                  {s.times.length ? t('tl.at', { times: s.times.join(', ') }) : t('tl.notToday')}
+                </small>
+              </span>
+            </label>
+          </li>
+        ))}
+      </ul>
+      {view.kept.length ? <p class="muted">{t('tl.kept', { n: view.kept.length })}</p> : null}
+      <fieldset class="tl-quiet">
+        <legend>{t('tl.quietHours')}</legend>
+        {quiet.map((q, i) => (
+          <div class="tl-quiet-row">
+            <label>
+              {t('tl.quietFrom')} <input type="time" name={`qs${i}`} value={q.start} />
+            </label>
+            <label>
+              {t('tl.quietTo')} <input type="time" name={`qe${i}`} value={q.end} />
+            </label>
+          </div>
+        ))}
+      </fieldset>
+      <button type="submit">{t('tl.save')}</button>
+    </form>
+  );
+}
+
+export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
+  app.get('/ui/timeline', async (c) => {
+    const g = await guard(c, s);
+    if ('response' in g) return g.response;
+    const { ctx, user } = g;
+    const t = ctx.t;
+    const units = await callApi<UnitRecord[]>(s.api, c, 'GET', '/units');
+    const all = units.ok ? units.data : [];
+    const names = new Map(all.map((u) => [u.path, u.name] as const));
+    const q = c.req.query();
+    const unit = q.unit && UNIT_RE.test(q.unit) ? q.unit : defaultUnit(all, user.scope);
+    const day = q.day && DAY_RE.test(q.day) ? q.day : vnDay(ctx.now);
+    let tl: ProgrammeTimeline | undefined;
+    let choices: ChoicesView | undefined;
+    let error: string | undefined;
+    if (unit) {
+      const [a, b] = await Promise.all([
+        callApi<ProgrammeTimeline>(s.api, c, 'GET', `/units/${unit}/timeline?day=${day}`),
+        callApi<ChoicesView>(s.api, c, 'GET', `/units/${unit}/choices`),
+      ]);
+      if (a.ok) tl = a.data;
+      else error = `${a.message} (${a.code})`;
+      if (b.ok) choices = b.data;
+    }
+    // the form shows the choices waiting for a second signature, so a co-signer signs the same
+    const view = tl ? timelineView(tl, names, choices?.pending ?? choices?.current) : undefined;
+    // publishers choose; an editor or approver may co-sign choices waiting for a second signature
+    const mayChoose =
+      unit !== undefined &&
+      unit.includes('/') &&
+      (can(user.role, 'bundle.publish') ||
+        (choices?.pending !== undefined &&
+          (can(user.role, 'bundle.compose') || can(user.role, 'bundle.approve'))));
+    return c.html(
+      <Layout
+        ctx={ctx}
+        title={`${t('tl.title')}${unit ? ` · ${names.get(unit) ?? unit}` : ''} · ${formatDay(day)}`}
+      >
+        <form method="get" action={ui('/timeline')} class="filters tl-filters">
+          <label>
+            {t('tl.unit')}{' '}
+            <select name="unit">
+              {all.map((u) => (
+                <option value={u.path} selected={u.path === unit}>
+                  {'\u00a0'.repeat(2 * (u.path.split('/').length - 1))}
+                  {u.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t('tl.day')} <input type="date" name="day" value={day} required />
+          </label>
+          <button type="submit">{t('tl.show')}</button>
+        </form>
+        {error ? (
+          <p class="flash error" role="alert">
+            {error}
+          </p>
+        ) : null}
+        {view ? (
+          <>
+            <p class="tl-summary">
+              {t('tl.summary', {
+                plays: view.counts.plays,
+                opted: view.counts.optedOut,
+                quiet: view.counts.quiet,
+              })}
+            </p>
+            <DayBar ctx={ctx} view={view} />
+            <Rows ctx={ctx} view={view} />
+            {mayChoose ? (
+              <Section title={t('tl.choices')} id="choices">
+                <ChoicesForm ctx={ctx} unit={unit as string} day={day} view={view} choices={choices} />
+              </Section>
+            ) : null}
+          </>
+        ) : null}
+      </Layout>,
+    );
+  });
+
+  app.post('/ui/timeline/choices', async (c) => {
+    const g = await guard(c, s);
+    if ('response' in g) return g.response;
+    const f = await readForm(c);
+    checkFormCsrf(c, f);
+    const unit = str(f, 'unit');
+    const day = str(f, 'day');
+    const back = `${ui('/timeline')}?unit=${encodeURIComponent(unit)}&day=${encodeURIComponent(DAY_RE.test(day) ? day : vnDay(g.ctx.now))}`;
+    let kept: OptOut[] = [];
+    try {
+      const parsed = JSON.parse(str(f, 'kept') || '[]');
+      if (Array.isArray(parsed)) kept = parsed as OptOut[];
+    } catch {
+      kept = [];
+    }
+    const quiet = [0, 1, 2, 3]
+      .map((i) => ({ start: str(f, `qs${i}`), end: str(f, `qe${i}`) }))
+      .filter((q) => q.start !== '' || q.end !== '');
+    const body = choicesFromForm(list(f, 'refuse'), kept, quiet);
+    const r = UNIT_RE.test(unit)
+      ? await callApi<ChoicesView>(s.api, c, 'PUT', `/units/${unit}/choices`, body)
+      : ({ ok: false, status: 400, code: 'UNIT_INVALID', message: unit } as const);
+    if (r.ok) return done(c, back, r.data.pending ? 'tl.savedPending' : 'tl.saved');
+    const t = g.ctx.t;
+    return c.html(
+      <Layout ctx={g.ctx} title={t('tl.failed')}>
+        <p class="flash error" role="alert">
+          {t('tl.failed')}: {r.message} ({r.code})
+        </p>
+        <p>
+          <a href={back}>{t('tl.back')}</a>
+        </p>
+      </Layout>,
+      r.status as 400,
+    );
+  });
+}

@@ -1,0 +1,126 @@
+/**
+ * A commune refuses a provincial slot, in headless Chromium against the demo's province with a real
+ * agent (simulated hardware, real ffmpeg): the approver ticks "Không nhận" for the province's
+ * morning slot on the day plan, the editor co-signs (content needs two signatures in the demo),
+ * the station applies the signed choices; at its time the refused item does not play (a signed
+ * `skipped` proof says "opted-out") while the province's other slot plays, and the day plan shows
+ * the refused item struck through with the reason. Screenshots at 1280 and 390 px.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Proof } from '@loa/protocol';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MORNING, SOON } from '../../scripts/src/demo/bulletins.js';
+import { apiAsUser } from '../../scripts/src/sim/provision.js';
+import { type DemoProvince, login, startDemoProvince } from './helpers/demo-province.js';
+
+const ART = join(process.cwd(), 'tests', 'artifacts', 'dashboard');
+const UNIT = '08/02500';
+let p: DemoProvince;
+
+beforeAll(async () => {
+  await mkdir(ART, { recursive: true });
+  p = await startDemoProvince({ devices: [{ unit: UNIT, kind: 'station', index: 1 }], healthIntervalS: 5 });
+}, 180_000);
+
+afterAll(async () => {
+  await p?.close();
+});
+
+async function pageAs(username: string, width = 1280): Promise<Page> {
+  const ctx = await p.chrome.newContext({ viewport: { width, height: 900 }, locale: 'vi-VN' });
+  const page = await ctx.newPage();
+  await login(page, p.server.url, username, p.password(username));
+  return page;
+}
+
+/** The local (Vietnam) day of an instant. */
+const vnDay = (ms: number) => new Date(ms + 7 * 3600_000).toISOString().slice(0, 10);
+
+describe("a commune's choices, from the day plan to the station", () => {
+  it('refuses a provincial slot: the station skips it with a proof, the day plan strikes it through', async () => {
+    const station = p.devices[0];
+    // the province's relay slot and its noon bulletin, a little ahead (the demo has no quiet hours)
+    const sang = new Date(Date.now() + 100_000);
+    const trua = new Date(sang.getTime() + 40_000);
+    const day = vnDay(sang.getTime());
+    const id = await p.publish({
+      channel: 'tinh-thoi-su',
+      description: 'Thời sự tỉnh Tuyên Quang',
+      targets: [{ unit: '08' }],
+      items: [
+        { content: p.state.content[MORNING.id], id: 'thoi-su-sang', title: 'Thời sự buổi sáng của tỉnh' },
+        { content: p.state.content[SOON.id], id: 'tin-trua', title: 'Tin vắn buổi trưa' },
+      ],
+      schedule: [
+        { id: 'sang', items: ['thoi-su-sang'], rule: { type: 'once', at: sang.toISOString() } },
+        { id: 'trua', items: ['tin-trua'], rule: { type: 'once', at: trua.toISOString() } },
+      ],
+    });
+    await expect
+      .poll(() => station?.runtime?.bundles.active().some((b) => b.id === id), { timeout: 60_000 })
+      .toBe(true);
+
+    // the approver refuses the morning slot on the day plan
+    const approver = await pageAs('pheduyet');
+    await approver.goto(`${p.server.url}/ui/timeline?unit=${UNIT}&day=${day}`);
+    const refuse = approver.locator('input[name=refuse][value="tinh-thoi-su|sang"]');
+    await expect.poll(() => refuse.count()).toBe(1);
+    expect(await approver.locator('input[name=refuse][value="tinh-thoi-su|trua"]').isChecked()).toBe(false);
+    await refuse.check();
+    await Promise.all([
+      approver.waitForURL(/ok=tl\.savedPending/),
+      approver.locator('.tl-choices button').click(),
+    ]);
+    await expect.poll(() => approver.locator('.flash').first().textContent()).toContain('chờ người thứ hai');
+    // one signature of two: nothing reached the station yet
+    expect(station?.runtime?.bundles.choices()).toEqual([]);
+
+    // the editor co-signs the same choices from the same page
+    const editor = await pageAs('bientap');
+    await editor.goto(`${p.server.url}/ui/timeline?unit=${UNIT}&day=${day}`);
+    await expect.poll(() => editor.locator('.tl-choices').count()).toBe(1);
+    expect(await editor.locator('input[name=refuse][value="tinh-thoi-su|sang"]').isChecked()).toBe(true);
+    await Promise.all([editor.waitForURL(/ok=tl\.saved(&|$)/), editor.locator('.tl-choices button').click()]);
+    await expect
+      .poll(() => station?.runtime?.bundles.choices().map((c) => [c.unit, c.version, c.signatures.length]), {
+        timeout: 30_000,
+      })
+      .toEqual([[UNIT, 1, 2]]);
+
+    // at its time the refused item is skipped with a signed proof; the other slot plays
+    const api = await apiAsUser(p.server, 'pheduyet', 1);
+    const deviceId = station?.deviceId as string;
+    const proofs = async () =>
+      (await api.get<{ proof: Proof }[]>(`/devices/${deviceId}/proofs?limit=1000`))
+        .map((e) => e.proof)
+        .filter((x) => x.bundleId === id);
+    await expect
+      .poll(async () => (await proofs()).map((x) => `${x.itemId}:${x.outcome}`).sort(), {
+        timeout: 240_000,
+        interval: 1000,
+      })
+      .toEqual(['thoi-su-sang:skipped', 'tin-trua:completed', 'tin-trua:started']);
+    const skipped = (await proofs()).find((x) => x.outcome === 'skipped');
+    expect(skipped?.reason).toBe('not played: opted-out');
+
+    // the day plan: struck through, with the reason, in Vietnamese and names, at 1280 and 390 px
+    for (const width of [1280, 390]) {
+      const page = width === 1280 ? approver : await pageAs('pheduyet', width);
+      await page.goto(`${p.server.url}/ui/timeline?unit=${UNIT}&day=${day}`);
+      const row = page.locator('.tl-row[data-item="thoi-su-sang"]');
+      expect(await row.getAttribute('data-state')).toBe('opted-out');
+      expect(await row.locator('s').textContent()).toBe('Thời sự buổi sáng của tỉnh');
+      expect(await row.textContent()).toContain('Không phát: Thị trấn Sơn Dương đã chọn không nhận');
+      expect(await row.textContent()).toContain('Từ Tỉnh Tuyên Quang');
+      expect(await page.locator('.tl-row[data-item="tin-trua"]').getAttribute('data-state')).toBe('plays');
+      // nothing wider than the screen
+      const overflow = (await page.evaluate(
+        'document.documentElement.scrollWidth - window.innerWidth',
+      )) as number;
+      expect(overflow).toBeLessThanOrEqual(0);
+      await page.screenshot({ path: join(ART, `50-timeline-${width}.png`), fullPage: true });
+    }
+  }, 420_000);
+});
