@@ -107,4 +107,7 @@ export const enWords: Record<keyof typeof viWords, string> = {
   'act.bundle.recall.drop': 'Drop a programme withdrawal request',
   'act.boundaries.upload': 'Upload administrative boundaries',
   'tgt.boundaries': 'Administrative boundaries',
+  'level.province': 'Province',
+  'level.district': 'District (former)',
+  'level.commune': 'Commune',
 };

@@ -109,4 +109,8 @@ export const viWords = {
   'act.bundle.recall.drop': 'Huỷ yêu cầu gỡ chương trình',
   'act.boundaries.upload': 'Tải lên ranh giới hành chính',
   'tgt.boundaries': 'Ranh giới hành chính',
+  // administrative levels (data, not hard-coded: an unknown level shows as stored)
+  'level.province': 'Tỉnh, thành phố',
+  'level.district': 'Huyện (cũ)',
+  'level.commune': 'Xã, phường, thị trấn',
 } as const;

@@ -36,6 +36,13 @@ interface AdminVm {
   boundaries: BoundariesForm;
 }
 
+/** A unit's level in words ("Xã"), the stored value for a level the table does not know. */
+function levelWords(ctx: UiCtx, level: string): string {
+  const key = `level.${level}` as MsgKey;
+  const out = ctx.t(key);
+  return out === key ? level : out;
+}
+
 function AdminPage(props: { ctx: UiCtx; vm: AdminVm }) {
   const { ctx, vm } = props;
   const t = ctx.t;
@@ -179,7 +186,7 @@ function AdminPage(props: { ctx: UiCtx; vm: AdminVm }) {
                   <td>
                     {u.name} {u.demo ? <small class="muted">(demo)</small> : null}
                   </td>
-                  <td>{u.level}</td>
+                  <td>{levelWords(ctx, u.level)}</td>
                 </tr>
               ))}
             </tbody>
