@@ -12,7 +12,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { FfmpegAudioDriver } from '../../agent/src/drivers/audio/ffmpeg.js';
 import { Player } from '../../agent/src/services/playback/player.js';
-import { expectStartAtSlot } from '../helpers/timing.js';
+import { expectStartAtSlot, LATE_MS } from '../helpers/timing.js';
 import { frequencyAt, makeTone, readWav, rmsWindows, soundRuns, type Wav } from './audio/wav-tools.js';
 import { type Harness, makeHarness, waitFor } from './player-harness.js';
 import { bundle } from './scheduler/fixtures.js';
@@ -329,8 +329,10 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
     // Resumed where it was cut: nothing repeated, nothing lost (the cut itself may lose a few ms).
     expect(Math.abs(heard - 4000)).toBeLessThanOrEqual(120);
     // It follows the warning (pre-rolled while the warning plays, not started after it ends:
-    // ~40 ms on a loaded machine, 160–230 ms before the pre-roll; the bound is for a starved run).
-    expect(gap).toBeLessThan(1000);
+    // ~40 ms on a loaded machine, 160–230 ms before the pre-roll, logged above). The bound only
+    // catches a resume that waits for something (a retry, the next planning round): a starved
+    // run (load 30 on 2 cores) took 1.8 s to get the resumed decoder going.
+    expect(gap).toBeLessThan(3000);
     expect(proofs.map((p) => `${p.itemId}:${p.outcome}`)).toEqual([
       'talk:started',
       'talk:interrupted',
@@ -363,7 +365,8 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
             {
               id: 'emergency',
               items: ['warn'],
-              rule: { type: 'once', at: iso(at + 6000) },
+              // Clear of the programme's repeats even when they start seconds late (a starved run).
+              rule: { type: 'once', at: iso(at + 10_000) },
               repeat: { count: 3, gapSeconds: GAP_S },
             },
           ],
@@ -392,8 +395,11 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
     // The sound detector works on 10 ms windows and a tone fades out below its threshold a little
     // before it ends (1980–2000 ms measured for a 2 s gap); the gap is a lower bound (the player may start
     // a little late under load, never early).
-    for (const s of silences) expect(s).toBeGreaterThanOrEqual(GAP_S * 1000 - 50);
-    for (const s of silences) expect(s).toBeLessThan(GAP_S * 1000 + 1000);
+    // At a load of 30 on 2 cores the sink runs up to ~150 ms ahead of its clock when an item ends
+    // (ffmpeg catching up after a stall), which shortens the silence seen in the file by as
+    // much; a repeat that starts late is bounded as a slot is (tests/helpers/timing.ts).
+    for (const s of silences) expect(s).toBeGreaterThanOrEqual(GAP_S * 1000 - 200);
+    for (const s of silences) expect(s).toBeLessThanOrEqual(GAP_S * 1000 + LATE_MS);
     expect(proofs.filter((p) => p.outcome === 'completed').map((p) => p.itemId)).toEqual([
       'beep',
       'beep',
@@ -404,6 +410,7 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
   }, 60_000);
 
   test('after a restart the first item starts on time: the output delay learnt before is kept', async () => {
+    const KEPT_MS = 400;
     const boot1 = wavDriver('first-boot');
     h = await makeHarness({ audio: boot1.audio, warmupMs: 300, idleTailMs: 20_000 });
     const stateFile = join(h.dir, 'player-state.json');
@@ -426,7 +433,7 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
     h.player.setBundles([plan('a', first)]);
     await waitFor(
       async () => (await h!.proofs()).filter((p) => p.outcome === 'completed').length === 3,
-      30_000,
+      45_000,
     );
     const learnt = await waitFor(async () => {
       const s = JSON.parse(await readFile(stateFile, 'utf8').catch(() => '{}')) as { outputDelayMs?: number };
@@ -437,8 +444,15 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
     // says 400 ms. The first item after the restart starts that much ahead of its slot (on that
     // board, on time), instead of coming out late by it while the player learns it again.
     const state = JSON.parse(await readFile(stateFile, 'utf8')) as Record<string, unknown>;
-    await writeFile(stateFile, JSON.stringify({ ...state, outputDelayMs: 400 }));
+    await writeFile(stateFile, JSON.stringify({ ...state, outputDelayMs: KEPT_MS }));
     const boot2 = wavDriver('after-restart');
+    // What the player asks of the driver: when each playback's audio is to come out (wall ms).
+    const holds: number[] = [];
+    const realPlay = boot2.audio.play.bind(boot2.audio);
+    boot2.audio.play = (req) => {
+      holds.push(Date.now() + (req.startDelayMs ?? 0));
+      return realPlay(req);
+    };
     const again = new Player({
       audio: boot2.audio,
       gate: h.amp,
@@ -453,7 +467,7 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
     again.setBundles([plan('b', [second])]);
     await waitFor(
       async () => (await h!.proofs()).filter((p) => p.outcome === 'completed').length === 4,
-      30_000,
+      45_000,
     );
     await again.stop();
     const runs2 = soundRuns(await readWav(boot2.path), -40, 5, 60);
@@ -464,11 +478,16 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
     const lateAfterRestart = runs2[0]!.startMs - position(boot2.audio, second);
     console.info(
       `output delay learnt ${learnt} ms; first item's sound vs its slot: ${Math.round(lateFirstBoot)} ms on the first boot (nothing learnt), ` +
-        `${Math.round(lateAfterRestart)} ms after a restart with 400 ms kept`,
+        `${Math.round(lateAfterRestart)} ms after a restart with ${KEPT_MS} ms kept`,
     );
-    // Ahead of the slot by the kept 400 ms less this sink's own delay (tens of ms; ~120 ms under
-    // load); a player that ignored it would be late by that delay instead.
-    expect(lateAfterRestart).toBeLessThan(-150);
-    expect(lateAfterRestart).toBeGreaterThanOrEqual(-420);
-  }, 60_000);
+    // The player asked for the audio the kept delay ahead of the slot (its own decision, exact
+    // within a few ms; a player that ignored the kept delay would ask for the slot itself).
+    expect(holds).toHaveLength(1);
+    expect(second - holds[0]!).toBeGreaterThanOrEqual(KEPT_MS - 50);
+    expect(second - holds[0]!).toBeLessThanOrEqual(KEPT_MS + 5);
+    // And the sound came out held to that instant: never before it, and not a missed start. How
+    // much ahead of the slot it landed depends on this sink's own delay (tens of ms idle; at a
+    // load of 30 on 2 cores, more than the 400 ms kept), so it is logged above, not bounded.
+    expectStartAtSlot(lateAfterRestart + KEPT_MS, 'first item after the restart, against its hold');
+  }, 120_000);
 });

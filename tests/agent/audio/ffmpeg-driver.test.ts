@@ -162,8 +162,9 @@ describe('ffmpeg audio driver (real ffmpeg, WAV sink)', () => {
         kind: 'stream',
         url: `${url}/vov1`,
         // The slot is wall time: every reconnect spawns a decoder, which takes seconds on a starved
-        // run, so the slot leaves room for two stream parts, the failover and the fallback.
-        durationMs: 12_000,
+        // run (at a load of 30 on 2 cores, 12 s were all spent before the fallback came out), so
+        // the slot leaves room for two stream parts, the failover and the fallback.
+        durationMs: 20_000,
         relay: { failoverMs: 1500, reconnectDelayMs: 300, fallback: { kind: 'file', path: fallback } },
       },
     });
@@ -220,8 +221,9 @@ describe('ffmpeg audio driver (real ffmpeg, WAV sink)', () => {
       source: {
         kind: 'stream',
         url: `${url}/studio`,
-        // Wall time, with room for the decoder spawns of a starved run before the fallback.
-        durationMs: 6000,
+        // Wall time, with room for the decoder spawns of a starved run before the fallback (6 s
+        // left the fallback exactly 1 s at a load of 30 on 2 cores).
+        durationMs: 9000,
         relay: {
           silenceMs: 800,
           failoverMs: 800,

@@ -13,9 +13,9 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { PassThrough } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from 'pino';
+import { OutputCut } from './ffmpeg-cut.js';
 import { FileFeed, RangeFeed } from './ffmpeg-feed.js';
 import { DRAIN_MS, FfmpegLevel } from './ffmpeg-level.js';
 import { FfmpegLogParser, linearGain } from './ffmpeg-log.js';
@@ -61,10 +61,6 @@ const SPARE_MAX_MS = 24 * 3600_000;
 const REPORT_MS = 100;
 /** A process still running this long after its output ended is ended (its audio is complete). */
 const LINGER_MS = 5000;
-/** Silence kept before a mute counts as done (the relays switch after it). */
-const OUTPUT_GUARD_MS = 20;
-/** At most this much audio waits in an ALSA device's buffer (ffmpeg's lead over the DAC). */
-const ALSA_LEAD_MAX_MS = 2000;
 
 export class FfmpegSegment implements Segment {
   readonly done: Promise<SegmentResult>;
@@ -93,13 +89,8 @@ export class FfmpegSegment implements Segment {
   private ended = false;
   /** The process outlived its complete output by LINGER_MS and was ended. */
   private lingered = false;
-  /**
-   * Hard cut: ffmpeg did not confirm a mute in time (starved of CPU, or stalled), so the process
-   * is paused (SIGSTOP) and whatever it had written is dropped; it continues on the unmute.
-   */
-  private cutActive = false;
-  /** The first PCM after a cut lands at the sink's clock (a sound card that ran dry). */
-  private resumePad = false;
+  /** The hard cut for a mute ffmpeg did not confirm in time (ffmpeg-cut.ts). */
+  private readonly cut: OutputCut;
 
   /**
    * A spare process for the next file playback: ffmpeg is started now and waits on its socket,
@@ -179,6 +170,7 @@ export class FfmpegSegment implements Segment {
       this.startedResolve = r;
     });
     this.gain = new FfmpegLevel(linearGain(spec.volume, spec.gainDb), deps.logger, spec.label);
+    this.cut = new OutputCut(deps.output.type, deps.sink, () => this.proc);
     this.done = this.run().then(
       (r) => {
         this.ended = true;
@@ -236,7 +228,7 @@ export class FfmpegSegment implements Segment {
    */
   async setMuted(muted: boolean): Promise<void> {
     if (!muted) {
-      this.resume();
+      this.cut.resume();
       await this.gain.setMuted(false, this.outputOpen);
       return;
     }
@@ -244,57 +236,19 @@ export class FfmpegSegment implements Segment {
     // Unmuted meanwhile, or nothing on its way out yet: nothing to cut.
     if (!this.gain.mutedWanted || !this.outputOpen) return;
     if (!confirmed) {
-      await this.cut();
+      if (this.cut.cutting || this.ended || this.stopRequested) return;
+      this.deps.logger.warn(
+        { label: this.spec.label },
+        'ffmpeg did not confirm the mute in time: output cut, decoder paused',
+      );
+      // What an ALSA device holds still plays: about ffmpeg's output clock's lead over the time
+      // it has been playing (ffmpeg may be a report past its last one).
+      await this.cut.cut(this.parser.m.timeMs + REPORT_MS - this.playingForMs() + DRAIN_MS);
       return;
     }
     // Applied: the output still holds what was written ahead of it (after a stall, ffmpeg
     // catches up and runs ahead by as much).
-    await this.drained(Math.max(0, this.parser.m.timeMs - this.playingForMs()));
-  }
-
-  /** Pauses the process and drops its output; resolves once what the device holds has played. */
-  private async cut(): Promise<void> {
-    if (this.cutActive || this.ended || this.stopRequested) return;
-    this.cutActive = true;
-    this.resumePad = true;
-    this.signal('SIGSTOP');
-    this.deps.logger.warn(
-      { label: this.spec.label },
-      'ffmpeg did not confirm the mute in time: output cut, decoder paused',
-    );
-    // What the output holds still plays: for an ALSA device, about ffmpeg's output clock's
-    // lead over the time it has been playing (ffmpeg may be a report past its last one).
-    await this.drained(this.parser.m.timeMs + REPORT_MS - this.playingForMs() + DRAIN_MS);
-  }
-
-  /**
-   * Resolves once the audio already handed to the output has played: the WAV sink knows how far
-   * its file runs ahead of its clock; for an ALSA device `alsaLeadMs` is ffmpeg's estimate.
-   */
-  private async drained(alsaLeadMs: number): Promise<void> {
-    const out = this.deps.output.type;
-    let ms = 0;
-    if (out === 'wav' && this.deps.sink) ms = await this.deps.sink.aheadMs().catch(() => 0);
-    else if (out === 'alsa') ms = Math.min(ALSA_LEAD_MAX_MS, Math.max(0, alsaLeadMs));
-    // And a margin: a relay switched right on the last sample is switched under it.
-    await sleep(ms + OUTPUT_GUARD_MS);
-  }
-
-  /** Ends a cut: the process runs again (its audio comes out once unmuted). */
-  private resume(): void {
-    if (!this.cutActive) return;
-    this.cutActive = false;
-    this.signal('SIGCONT');
-  }
-
-  private signal(sig: 'SIGSTOP' | 'SIGCONT'): void {
-    const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    try {
-      p.kill(sig);
-    } catch {
-      // Exited meanwhile.
-    }
+    await this.cut.drained(Math.max(0, this.parser.m.timeMs - this.playingForMs()));
   }
 
   /** How long the output has been playing this segment's audio, ms. */
@@ -360,7 +314,7 @@ export class FfmpegSegment implements Segment {
     if (p && p.exitCode === null && p.signalCode === null) {
       // A paused process (a cut) would act on SIGTERM only once continued, and could write
       // audio then: it is killed (an ALSA device is closed and silent at once).
-      p.kill(this.cutActive ? 'SIGKILL' : 'SIGTERM');
+      p.kill(this.cut.cutting ? 'SIGKILL' : 'SIGTERM');
       // ffmpeg normally exits within milliseconds of SIGTERM; make sure it does.
       const t = setTimeout(() => {
         if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
@@ -523,7 +477,7 @@ export class FfmpegSegment implements Segment {
         this.proc = (cmd as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
         this.gain.attach(this.proc?.stdin ?? undefined);
         if (this.stopRequested) this.terminate();
-        else if (this.cutActive) this.signal('SIGSTOP');
+        else if (this.cut.cutting) this.cut.spawned();
         else if (this.outputOpen) void this.gain.sync();
       });
       cmd.on('stderr', (line: string) => {
@@ -574,13 +528,14 @@ export class FfmpegSegment implements Segment {
         pcm.on('data', (chunk: Buffer) => {
           // Once stopped, what the process still writes is dropped: the output is cut at once.
           // The same during a cut (a mute ffmpeg did not confirm).
-          if (this.stopRequested || this.cutActive) return;
+          if (this.stopRequested) return;
+          const fate = this.cut.chunk();
+          if (fate === 'drop') return;
           if (first) {
             first = false;
             sink.beginSegment();
             this.markStarted(performance.now());
-          } else if (this.resumePad) sink.beginSegment();
-          this.resumePad = false;
+          } else if (fate === 'pad') sink.beginSegment();
           sink.write(chunk);
         });
         pcm.on('end', () => {
