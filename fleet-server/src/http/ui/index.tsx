@@ -40,6 +40,7 @@ import {
 import { overviewLiveView, registerOverviewPage } from './pages/overview.js';
 import { registerProgrammePages } from './pages/programmes.js';
 import { registerRecallPages } from './pages/recall.js';
+import { registerReleasePages } from './pages/releases.js';
 import { registerReportPages } from './pages/reports.js';
 import { errorPage, forbiddenPage } from './refusal.js';
 import { ctxOf, ensureUser, type UiServer } from './shared.js';
@@ -138,6 +139,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   registerApprovalPages(app, s);
   registerEmergencyPages(app, s);
   registerReportPages(app, s);
+  registerReleasePages(app, s);
   registerKioskPreview(app);
 
   app.get('/', (c) => c.redirect(ui('/'), 302));

@@ -23,6 +23,7 @@ const NAV: readonly NavItem[] = [
   { href: ui('/emergency'), key: 'nav.emergency', perm: 'emergency.send' },
   { href: ui('/feedback'), key: 'nav.feedback', perm: 'feedback.manage' },
   { href: ui('/reports'), key: 'nav.reports' },
+  { href: ui('/releases'), key: 'nav.releases', roles: ['administrator', 'operator', 'technician'] },
   { href: ui('/admin'), key: 'nav.admin', perm: 'user.manage' },
 ];
 

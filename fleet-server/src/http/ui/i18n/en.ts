@@ -1,5 +1,6 @@
 import { enCitizens } from './en-citizens.js';
 import { enOps } from './en-ops.js';
+import { enReleases } from './en-releases.js';
 import { enReports } from './en-reports.js';
 import { enUndo } from './en-undo.js';
 import type { MsgKey } from './vi.js';
@@ -423,6 +424,7 @@ export const en: Record<MsgKey, string> = {
   'alert.resolved': 'Resolved',
   ...enOps,
   ...enUndo,
+  ...enReleases,
   ...enCitizens,
   ...enReports,
 };

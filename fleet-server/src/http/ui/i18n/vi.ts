@@ -1,6 +1,7 @@
 /** Vietnamese: the default language of the dashboard. Every other table must have the same keys. */
 import { viCitizens } from './vi-citizens.js';
 import { viOps } from './vi-ops.js';
+import { viReleases } from './vi-releases.js';
 import { viReports } from './vi-reports.js';
 import { viUndo } from './vi-undo.js';
 
@@ -423,6 +424,6 @@ const base = {
   'alert.resolved': 'Đã xử lý',
 } as const;
 
-export const vi = { ...base, ...viOps, ...viUndo, ...viCitizens, ...viReports } as const;
+export const vi = { ...base, ...viOps, ...viUndo, ...viCitizens, ...viReports, ...viReleases } as const;
 
 export type MsgKey = keyof typeof vi;
