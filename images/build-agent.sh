@@ -20,7 +20,7 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 run npx --prefix "$repo" tsc -b "$repo/agent"
 run mkdir -p "$stage/agent/node_modules/@loa"
-run cp -r "$repo/agent/dist" "$repo/agent/bin" "$repo/agent/package.json" "$repo/agent/README.md" "$stage/agent/"
+run cp -r "$repo/agent/dist" "$repo/agent/assets" "$repo/agent/bin" "$repo/agent/package.json" "$repo/agent/README.md" "$stage/agent/"
 run mkdir -p "$stage/agent/node_modules/@loa/protocol"
 run cp -r "$repo/protocol/dist" "$repo/protocol/package.json" "$stage/agent/node_modules/@loa/protocol/"
 # the agent's own dependencies, production only; @loa/protocol is already in place

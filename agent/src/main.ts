@@ -493,6 +493,18 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
           clock,
           clockWaiting: () => clock.waiting(),
           recalled: () => bundles.recalled(),
+          enrolment: {
+            state: () => {
+              const c = creds();
+              return c
+                ? { deviceId: c.deviceId, unit: c.unit, status: c.status, fleetUrl: c.fleetUrl }
+                : undefined;
+            },
+            enrol: async (url, token) => {
+              const c = await enrolment.enrolWith(url, token);
+              return { deviceId: c.deviceId, unit: c.unit, status: c.status, fleetUrl: c.fleetUrl };
+            },
+          },
           ...(usb
             ? {
                 importTar: async (file: File) => {

@@ -2,6 +2,8 @@
  * Technician page (hono, LAN only): status, relay test, test tone, modem signal, recent proofs
  * and logs, in Vietnamese. Password from provisioning (scrypt hash), session cookie. Requests
  * from non-private addresses are refused (the 4G side is never trusted, CGNAT included).
+ * A station that is not enrolled yet enrols from here: the dashboard's enrolment QR code read by
+ * the phone's or laptop's camera through the page (technician-enrol.ts), or the code typed.
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -9,6 +11,13 @@ import type { Clock, Health, Proof } from '@loa/protocol';
 import { type Context, Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { verifyPassword } from './password.js';
+import {
+  enrolSection,
+  type PageNote,
+  submitEnrolment,
+  type TechnicianEnrolDeps,
+  technicianAsset,
+} from './technician-enrol.js';
 
 export interface TechnicianDeps {
   passwordHash: () => string | undefined;
@@ -25,6 +34,8 @@ export interface TechnicianDeps {
   importTar?: (file: File) => Promise<{ ok: boolean; text: string }>;
   /** Bundles withdrawn from this station by a signed recall (shown as "Đã gỡ"). */
   recalled?: () => readonly RecalledBundle[];
+  /** Enrolment from the page (the dashboard's QR code or typed); absent: no enrolment section. */
+  enrolment?: TechnicianEnrolDeps;
   /** The peer address of a request (from the node server); tests inject it. */
   remoteAddress: (c: Context) => string | undefined;
 }
@@ -94,7 +105,10 @@ main{padding:16px;max-width:1000px;margin:auto}section{background:#fff;border-ra
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #e5e7eb;padding:4px 6px;text-align:left;font-size:14px}
 .ok{color:#15803d}.bad{color:#b91c1c}button{padding:8px 14px;margin:4px;border:0;border-radius:6px;background:#1d4ed8;color:#fff;font-size:15px}
 pre{white-space:pre-wrap;font-size:12px;max-height:320px;overflow:auto;background:#111827;color:#e5e7eb;padding:8px;border-radius:6px}
-input{padding:8px;font-size:15px}</style></head><body><header><strong>Loa</strong> · ${esc(title)}</header><main>${body}</main></body></html>`;
+input{padding:8px;font-size:15px;max-width:100%;box-sizing:border-box}input[type=url],input[name=code]{width:28em}
+.muted{color:#4b5563;font-size:14px}.filebtn{display:inline-block;padding:8px 14px;margin:4px;border-radius:6px;background:#1d4ed8;color:#fff;font-size:15px}
+.filebtn input{display:block;max-width:14em;font-size:12px;padding:4px 0 0}button:disabled{background:#9ca3af}
+video{display:block;width:100%;max-width:480px;margin:8px 0;border-radius:6px;background:#000}video[hidden]{display:none}</style></head><body><header><strong>Loa</strong> · ${esc(title)}</header><main>${body}</main></body></html>`;
 }
 
 const yesNo = (v: boolean | null | undefined, yes: string, no: string) =>
@@ -105,16 +119,17 @@ function statusBody(
   proofs: Proof[],
   logs: readonly string[],
   label: string,
-  note?: string,
+  note?: PageNote,
   clockWaiting?: string,
   recalled: readonly RecalledBundle[] = [],
+  enrol = '',
 ): string {
   const row = (k: string, v: string) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`;
   const zones = Object.entries(h.relays.zones ?? {})
     .map(([z, on]) => `${esc(z)}: ${on ? 'bật' : 'tắt'}`)
     .join(', ');
   const m = h.modem;
-  return `${note ? `<section class="ok">${esc(note)}</section>` : ''}
+  return `${note ? `<section id="note" class="${note.ok ? 'ok' : 'bad'}">${esc(note.text)}</section>` : ''}${enrol}
 <section><h2>Trạng thái trạm</h2><table>
 ${row('Trạm', esc(label))}
 ${row('Phiên bản', esc(h.agentVersion))}
@@ -242,7 +257,11 @@ export function createTechnicianApp(deps: TechnicianDeps): Hono {
     await next();
   });
 
-  const render = async (c: Context, note?: string) =>
+  const render = async (
+    c: Context,
+    note?: string | PageNote,
+    enrolValues?: { server?: string; code?: string },
+  ) =>
     c.html(
       page(
         'Trạm loa',
@@ -251,39 +270,53 @@ export function createTechnicianApp(deps: TechnicianDeps): Hono {
           await deps.recentProofs(),
           deps.logs(),
           deps.deviceLabel(),
-          note,
+          typeof note === 'string' ? { text: note, ok: true } : note,
           deps.clockWaiting?.(),
           deps.recalled?.() ?? [],
+          deps.enrolment ? enrolSection(deps.enrolment.state(), enrolValues) : '',
         ),
       ),
     );
 
   app.get('/', (c) => render(c));
+  app.get('/assets/:name', async (c) => {
+    const body = await technicianAsset(c.req.param('name'));
+    if (body === undefined) return c.text('Không có tệp này.', 404);
+    c.header('content-type', 'text/javascript; charset=utf-8');
+    return c.body(body);
+  });
+  app.post('/enrol', async (c) => {
+    if (!deps.enrolment) return render(c, { text: 'Trạm này không đăng ký từ trang kỹ thuật.', ok: false });
+    const r = await submitEnrolment(deps.enrolment, await c.req.parseBody());
+    return render(c, r.note, r.values);
+  });
   app.get('/api/status', async (c) => c.json(await deps.health()));
   app.post('/relay-test', async (c) => {
     try {
       await deps.relayTest(5);
       return render(c, 'Đã thử rơ-le: khuếch đại bật rồi tắt.');
     } catch (e) {
-      return render(c, `Thử rơ-le thất bại: ${(e as Error).message}`);
+      return render(c, { text: `Thử rơ-le thất bại: ${(e as Error).message}`, ok: false });
     }
   });
   app.post('/import', async (c) => {
-    if (!deps.importTar) return render(c, 'Trạm này không nhận tệp tải lên.');
+    if (!deps.importTar) return render(c, { text: 'Trạm này không nhận tệp tải lên.', ok: false });
     const declared = Number(c.req.header('content-length') ?? '0');
-    if (declared > MAX_UPLOAD_BYTES) return render(c, `Tệp lớn hơn ${MAX_UPLOAD_BYTES / 1048576} MB.`);
+    if (declared > MAX_UPLOAD_BYTES)
+      return render(c, { text: `Tệp lớn hơn ${MAX_UPLOAD_BYTES / 1048576} MB.`, ok: false });
     const form = await c.req.parseBody();
     const file = form.bundle;
-    if (!(file instanceof File) || file.size === 0) return render(c, 'Chưa chọn tệp .tar.');
+    if (!(file instanceof File) || file.size === 0)
+      return render(c, { text: 'Chưa chọn tệp .tar.', ok: false });
     const r = await deps.importTar(file);
-    return render(c, r.text);
+    return render(c, { text: r.text, ok: r.ok });
   });
   app.post('/test-tone', async (c) => {
     try {
       await deps.testTone(5, 1000);
       return render(c, 'Đã phát âm thử 1 kHz.');
     } catch (e) {
-      return render(c, `Phát âm thử thất bại: ${(e as Error).message}`);
+      return render(c, { text: `Phát âm thử thất bại: ${(e as Error).message}`, ok: false });
     }
   });
   return app;

@@ -18,9 +18,12 @@ export interface StageRecord {
 }
 
 export interface HaltRecord {
-  deviceId: string;
+  /** The station whose failure halted the rollout; absent when a person halted it. */
+  deviceId?: string;
   reason: string;
   at: string;
+  /** Who halted it by hand (user id). */
+  by?: string;
 }
 
 /** Throws ROLLOUT_HALTED or ROLLOUT_STAGE_ORDER when `stage` may not start now. */
@@ -33,7 +36,9 @@ export function checkStageAllowed(
   if (halted)
     throw new LoaError(
       'ROLLOUT_HALTED',
-      `Đợt triển khai đã dừng: trạm ${halted.deviceId} báo lỗi ${halted.reason}`,
+      halted.deviceId
+        ? `Đợt triển khai đã dừng: trạm ${halted.deviceId} báo lỗi ${halted.reason}`
+        : `Đợt triển khai đã bị dừng: ${halted.reason}`,
       { details: { ...halted } },
     );
   const idx = RELEASE_STAGES.indexOf(stage);

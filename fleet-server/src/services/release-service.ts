@@ -63,7 +63,14 @@ const FileSchema = z.object({
           by: z.string(),
         }),
       ),
-      halted: z.object({ deviceId: z.string(), reason: z.string(), at: z.string() }).optional(),
+      halted: z
+        .object({
+          deviceId: z.string().optional(),
+          reason: z.string(),
+          at: z.string(),
+          by: z.string().optional(),
+        })
+        .optional(),
     }),
   ),
 });
@@ -231,6 +238,20 @@ export class ReleaseService {
     await this.#save();
     this.#d.logger.info({ release: id, stage: st.stage, devices: devices.length }, 'release stage sent');
     return st;
+  }
+
+  /**
+   * Halts a rollout by hand (a person saw something wrong): no further stage starts; stations
+   * already sent the release keep it (each goes back by itself if it does not become ready).
+   */
+  async halt(id: string, reason: string, by: string): Promise<HaltRecord> {
+    const rec = this.get(id);
+    if (rec.halted)
+      throw new LoaError('ROLLOUT_HALTED', 'Đợt triển khai đã dừng rồi', { details: { ...rec.halted } });
+    rec.halted = { reason, at: this.#iso(), by };
+    await this.#save();
+    this.#d.logger.warn({ release: id, by, reason }, 'release rollout halted by hand');
+    return rec.halted;
   }
 
   /** May this device download this release's artifact? (it was sent the release) */

@@ -1,7 +1,8 @@
-import type { Health } from '@loa/protocol';
+import { type Health, LoaError } from '@loa/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../../agent/src/http/password.js';
 import { createTechnicianApp, isPrivateAddress } from '../../../agent/src/http/technician.js';
+import { type EnrolState, normaliseServer } from '../../../agent/src/http/technician-enrol.js';
 import { waitingText } from '../../../agent/src/services/station/clock.js';
 import { LogRing } from '../../../agent/src/services/system/log-ring.js';
 import { TechnicianPage } from '../../../agent/src/services/system/technician-page.js';
@@ -179,5 +180,70 @@ describe('technician page', () => {
     );
     expect(html).toContain('<td class="bad">Đã gỡ</td><td>26/11/2026 12:10</td>');
     expect(html).not.toContain('Chưa có bản tin nào bị gỡ.');
+  });
+
+  it('enrols from the page: the form checked before anything is sent, server refusals in Vietnamese', async () => {
+    const sent: string[] = [];
+    let enrolled: EnrolState | undefined;
+    const app = createTechnicianApp({
+      ...deps('192.168.1.20'),
+      enrolment: {
+        state: () => enrolled,
+        enrol: async (url, token) => {
+          sent.push(`${url} ${token}`);
+          if (token.endsWith('het-han'))
+            throw new LoaError('ENROL_TOKEN_EXPIRED', 'mã đăng ký thiết bị đã hết hạn');
+          enrolled = { deviceId: 'st-1', unit: '08/02500', status: 'pending', fleetUrl: url };
+          return enrolled;
+        },
+      },
+    });
+    const ok = await app.request('/login', {
+      method: 'POST',
+      body: new URLSearchParams({ password: 'ky-thuat-vien-1' }),
+    });
+    const cookie = (ok.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const html = await (await app.request('/', { headers: { cookie } })).text();
+    expect(html).toContain('Trạm chưa đăng ký');
+    expect(html).toContain('capture="environment"');
+    expect(html).toContain('<script src="assets/jsqr.js">');
+    // the decoder and the page's script come from the station itself
+    const jsqr = await app.request('/assets/jsqr.js', { headers: { cookie } });
+    expect(jsqr.headers.get('content-type')).toContain('text/javascript');
+    expect(await jsqr.text()).toContain('jsQR');
+    expect(await (await app.request('/assets/enrol-scan.js', { headers: { cookie } })).text()).toContain(
+      'getUserMedia',
+    );
+    expect((await app.request('/assets/..%2Fpassword.js', { headers: { cookie } })).status).toBe(404);
+    const post = async (server: string, code: string) =>
+      (
+        await app.request('/enrol', {
+          method: 'POST',
+          headers: { cookie },
+          body: new URLSearchParams({ server, code }),
+        })
+      ).text();
+    expect(await post('ftp://loa.example', 'loaenr_abcdefghijkl')).toContain('Địa chỉ máy chủ không đúng');
+    expect(await post('https://loa.example', 'abc')).toContain('bắt đầu bằng «loaenr_»');
+    expect(sent).toEqual([]);
+    const expired = await post('https://loa.example/api/v1/enrol', 'loaenr_abcdefgh-het-han');
+    expect(expired).toContain('Mã đăng ký đã hết hạn');
+    expect(expired).toContain('value="loaenr_abcdefgh-het-han"'); // the form keeps what was sent
+    const done = await post('https://loa.example/', 'loaenr_abcdefghijkl');
+    expect(sent).toEqual([
+      'https://loa.example loaenr_abcdefgh-het-han',
+      'https://loa.example loaenr_abcdefghijkl',
+    ]);
+    expect(done).toContain('chờ quản trị viên duyệt');
+    expect(done).not.toContain('id="enrol-form"');
+  });
+
+  it('reads the server address as typed or as the QR code carries it', () => {
+    expect(normaliseServer('https://loa.tuyenquang.gov.vn/api/v1/enrol')).toBe(
+      'https://loa.tuyenquang.gov.vn',
+    );
+    expect(normaliseServer(' http://10.0.0.2:8080/loa/ ')).toBe('http://10.0.0.2:8080/loa');
+    for (const bad of ['', 'loa.example', 'javascript:alert(1)', 'https://u:p@loa.example', 'https://x/?a=1'])
+      expect(normaliseServer(bad), bad).toBeUndefined();
   });
 });

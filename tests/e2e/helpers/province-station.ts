@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { contentPlugin, type FleetServer, startFleetServer } from '@loa/fleet-server';
 import {
   addSignature,
+  type Clock,
   type KeyPair,
   newTrustPolicy,
   publicKeyFromRaw,
@@ -55,6 +56,8 @@ export async function startProvince(opts: {
   commune: string;
   logger: Logger;
   onServer: (s: FleetServer) => void;
+  /** The server's clock (default the system's). */
+  clock?: Clock;
 }): Promise<Province> {
   const { root, commune } = opts;
   const server = await startFleetServer({
@@ -67,6 +70,7 @@ export async function startProvince(opts: {
     },
     logger: opts.logger,
     plugins: [contentPlugin()],
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   opts.onServer(server);
   const bootstrap = server.bootstrap;

@@ -128,6 +128,7 @@ export class Enrolment extends Emitter<{ enrolled: Credentials }> {
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
   private stopped = true;
+  private running: Promise<Credentials> | undefined;
   private readonly log: Logger;
   lastError: { code: string; message: string; at: string } | undefined;
 
@@ -166,15 +167,46 @@ export class Enrolment extends Emitter<{ enrolled: Credentials }> {
     clearTimeout(this.timer);
   }
 
+  /**
+   * Enrols now with the server address and token a technician gave on the station's page (the
+   * dashboard's enrolment QR code, or typed). Refused (ENROL_ALREADY) once the station is enrolled:
+   * a station never changes identity from its LAN page. A round trip already running (the
+   * provisioning file's token) is waited for first.
+   */
+  async enrolWith(fleetUrl: string, token: string): Promise<Credentials> {
+    await this.running?.catch(() => undefined);
+    if (this.creds)
+      throw new LoaError(
+        'ENROL_ALREADY',
+        `Trạm đã đăng ký (mã trạm ${this.creds.deviceId}, đơn vị ${this.creds.unit})`,
+      );
+    clearTimeout(this.timer);
+    this.failures = 0;
+    try {
+      const c = await this.enrol({ url: fleetUrl, token });
+      this.lastError = undefined;
+      return c;
+    } catch (e) {
+      this.noteError(e);
+      throw e;
+    }
+  }
+
+  private noteError(e: unknown): string {
+    const code = e instanceof LoaError ? e.code : 'ENROL_FAILED';
+    this.lastError = {
+      code,
+      message: (e as Error).message,
+      at: new Date(this.o.clock.now()).toISOString(),
+    };
+    return code;
+  }
+
   private attempt(): void {
+    if (this.creds) return;
     this.enrol().catch((e: unknown) => {
-      const code = e instanceof LoaError ? e.code : 'ENROL_FAILED';
-      this.lastError = {
-        code,
-        message: (e as Error).message,
-        at: new Date(this.o.clock.now()).toISOString(),
-      };
-      if (this.stopped) return;
+      const code = this.noteError(e);
+      if (this.stopped || this.creds) return;
       if (code.startsWith('ENROL_TOKEN_') || code === 'DEVICE_KEY_IN_USE') {
         this.log.error({ code }, 'enrolment refused; a technician must provide a new token');
         return;
@@ -197,9 +229,23 @@ export class Enrolment extends Emitter<{ enrolled: Credentials }> {
     return { ...(url ? { url } : {}), ...(token ? { token } : {}), ...(facts ? { facts } : {}) };
   }
 
-  /** One enrolment round trip. Errors: ENROL_* from the server, ENROL_UNREACHABLE, ENROL_BAD_ANSWER. */
-  async enrol(): Promise<Credentials> {
-    const { url, token, facts } = await this.tokenAndUrl();
+  /**
+   * One enrolment round trip, with the provisioning file's (or config's) server and token unless
+   * `given`. Errors: ENROL_* from the server, ENROL_UNREACHABLE, ENROL_BAD_ANSWER.
+   */
+  enrol(given?: { url: string; token: string }): Promise<Credentials> {
+    const run = this.enrolOnce(given);
+    this.running = run;
+    return run.finally(() => {
+      if (this.running === run) this.running = undefined;
+    });
+  }
+
+  private async enrolOnce(given?: { url: string; token: string }): Promise<Credentials> {
+    const found = await this.tokenAndUrl();
+    const facts = found.facts;
+    const url = given?.url ?? found.url;
+    const token = given?.token ?? found.token;
     if (!url || !token) throw new LoaError('ENROL_NO_TOKEN', 'Không có địa chỉ máy chủ hoặc mã đăng ký');
     const endpoint = `${url.replace(/\/+$/, '')}/api/v1/enrol`;
     const body = {
@@ -249,8 +295,10 @@ export class Enrolment extends Emitter<{ enrolled: Credentials }> {
     };
     await writeJsonAtomic(this.o.credentialsFile, creds, 0o600);
     this.creds = creds;
-    // Forget the token: rewrite the provisioning file without it (crash-safe, on FAT too).
+    // Forget the token: rewrite the provisioning file without it (crash-safe, on FAT too); a stale
+    // one is dropped too when the technician enrolled with another.
     if (this.o.provisioningFile && facts?.token) await forgetEnrolmentToken(this.o.provisioningFile);
+    clearTimeout(this.timer);
     this.log.info({ deviceId: a.deviceId, unit: a.unit, status: a.status }, 'enrolled');
     this.emit('enrolled', creds);
     return creds;

@@ -5,6 +5,7 @@
  *   GET  /api/v1/releases                 releases, newest first, with their rollout counts
  *   GET  /api/v1/releases/:id/rollout     per-station progress, stages, halt
  *   POST /api/v1/releases/:id/stages      next stage: canary stations, one unit, all
+ *   POST /api/v1/releases/:id/halt        halt the rollout by hand, with a reason
  *   GET  /api/v1/fleet/versions           agent versions across the fleet (caller's scope)
  *   GET  /releases/:id/artifact           (device, Basic auth) the artifact, to stations sent it
  */
@@ -26,12 +27,18 @@ const StageSchema = z.object({
   at: z.string(),
   by: z.string(),
 });
+const HaltSchema = z.object({
+  deviceId: z.string().optional(),
+  reason: z.string(),
+  at: z.string(),
+  by: z.string().optional(),
+});
 const ReleaseRecordSchema = z.object({
   release: ReleaseSchema,
   uploadedAt: z.string(),
   uploadedBy: z.string(),
   stages: z.array(StageSchema.omit({ count: true }).extend({ devices: z.array(z.string()) })),
-  halted: z.object({ deviceId: z.string(), reason: z.string(), at: z.string() }).optional(),
+  halted: HaltSchema.optional(),
 });
 
 export function registerReleaseRoutes(
@@ -129,6 +136,23 @@ export function registerReleaseRoutes(
         { stage: st.stage, devices: st.devices.length },
       );
       return st;
+    },
+  });
+
+  api.add({
+    method: 'post',
+    path: '/releases/:id/halt',
+    summary: 'Halt a rollout by hand: no further stage starts (stations already sent it keep it)',
+    tags: ['releases'],
+    permission: 'trust.manage',
+    body: z.object({ reason: z.string().trim().min(3).max(500) }),
+    status: 201,
+    response: HaltSchema,
+    errors: [409],
+    handler: async ({ params, body, user, audit }) => {
+      const h = await svc.halt(params.id, body.reason, user.id);
+      await audit('release.halt', { type: 'release', id: params.id }, { reason: body.reason });
+      return h;
     },
   });
 

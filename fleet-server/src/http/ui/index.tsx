@@ -42,6 +42,7 @@ import { registerLexiconPages } from './pages/lexicon.js';
 import { overviewLiveView, registerOverviewPage } from './pages/overview.js';
 import { registerProgrammePages } from './pages/programmes.js';
 import { registerRecallPages } from './pages/recall.js';
+import { registerReleasePages } from './pages/releases.js';
 import { registerReportPages } from './pages/reports.js';
 import { registerTimelinePages } from './pages/timeline.js';
 import { errorPage, forbiddenPage } from './refusal.js';
@@ -143,6 +144,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   registerEmergencyPages(app, s);
   registerReportPages(app, s);
   registerTimelinePages(app, s);
+  registerReleasePages(app, s);
   registerKioskPreview(app);
 
   app.get('/', (c) => c.redirect(ui('/'), 302));

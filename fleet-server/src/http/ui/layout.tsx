@@ -26,6 +26,7 @@ const NAV: readonly NavItem[] = [
   { href: ui('/reports'), key: 'nav.reports' },
   { href: ui('/staff'), key: 'nav.staff' },
   { href: ui('/documents'), key: 'nav.documents' },
+  { href: ui('/releases'), key: 'nav.releases', roles: ['administrator', 'operator', 'technician'] },
   { href: ui('/admin'), key: 'nav.admin', perm: 'user.manage' },
 ];
 

@@ -1,5 +1,6 @@
 import { enCitizens } from './en-citizens.js';
 import { enOps } from './en-ops.js';
+import { enReleases } from './en-releases.js';
 import { enReports } from './en-reports.js';
 import { enSpeech } from './en-speech.js';
 import { enStaff } from './en-staff.js';
@@ -428,6 +429,7 @@ export const en: Record<MsgKey, string> = {
   ...enOps,
   ...enUndo,
   ...enSpeech,
+  ...enReleases,
   ...enCitizens,
   ...enReports,
   ...enWords,

@@ -1,6 +1,7 @@
 /** Vietnamese: the default language of the dashboard. Every other table must have the same keys. */
 import { viCitizens } from './vi-citizens.js';
 import { viOps } from './vi-ops.js';
+import { viReleases } from './vi-releases.js';
 import { viReports } from './vi-reports.js';
 import { viSpeech } from './vi-speech.js';
 import { viStaff } from './vi-staff.js';
@@ -437,6 +438,7 @@ export const vi = {
   ...viStaff,
   ...viSpeech,
   ...viTimeline,
+  ...viReleases,
 } as const;
 
 export type MsgKey = keyof typeof vi;
