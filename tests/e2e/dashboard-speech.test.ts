@@ -119,6 +119,7 @@ describe('spoken content in the dashboard', () => {
     ]);
     browsers.push(chrome);
     const page = await chrome.newPage({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
+    page.setDefaultTimeout(120_000);
     await login(page, s.url, 'xa.sonduong');
     await page.goto(`${s.url}/ui/content`);
     const rec = page.locator('[data-recorder]');
@@ -193,6 +194,7 @@ describe('spoken content in the dashboard', () => {
     ]);
     browsers.push(silent);
     const page = await silent.newPage({ viewport: { width: 390, height: 844 }, locale: 'vi-VN' });
+    page.setDefaultTimeout(120_000);
     await login(page, s.url, 'xa.sonduong');
     await page.goto(`${s.url}/ui/content#record`);
     const rec = page.locator('[data-recorder]');
@@ -216,6 +218,7 @@ describe('spoken content in the dashboard', () => {
     const refused = await launch(['--use-fake-device-for-media-stream']);
     browsers.push(refused);
     const p2 = await refused.newPage({ viewport: { width: 390, height: 844 }, locale: 'vi-VN' });
+    p2.setDefaultTimeout(120_000);
     await login(p2, s.url, 'xa.sonduong');
     await p2.goto(`${s.url}/ui/content#record`);
     await p2.click('[data-rec-start]');
@@ -230,6 +233,7 @@ describe('spoken content in the dashboard', () => {
     const none = await launch(['--use-fake-ui-for-media-stream']);
     browsers.push(none);
     const p3 = await none.newPage({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
+    p3.setDefaultTimeout(120_000);
     await login(p3, s.url, 'xa.sonduong');
     await p3.goto(`${s.url}/ui/content#record`);
     await p3.click('[data-rec-start]');
@@ -250,6 +254,7 @@ describe('spoken content in the dashboard', () => {
       // the province's editor and the commune's: each adds a reading; the commune's wins at home
       const ctx = await chrome.newContext({ viewport: { width, height }, locale: 'vi-VN' });
       const page = await ctx.newPage();
+      page.setDefaultTimeout(120_000);
       await login(page, s.url, width === 1280 ? 'xa.sonduong' : 'tinh.bientap');
       await page.goto(`${s.url}/ui/content/lexicon`);
       if (width === 1280) {
@@ -299,6 +304,7 @@ describe('spoken content in the dashboard', () => {
     ] as const) {
       const ctx = await chrome.newContext({ viewport: { width, height }, locale: 'vi-VN' });
       const page = await ctx.newPage();
+      page.setDefaultTimeout(120_000);
       await login(page, s.url, 'xa.sonduong');
       await page.goto(`${s.url}/ui/content#speak`);
       await page.fill('#f-s_title', 'Họp HTX cuối năm');
