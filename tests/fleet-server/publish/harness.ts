@@ -100,6 +100,8 @@ export async function startHarness(
     maxUploadBytes?: number;
     twoPerson?: boolean;
     alertRules?: { offlineMinutes?: number };
+    /** Emergency escalation timings (re-send, alert). */
+    escalation?: { resendAfterMs: number; alertAfterMs: number };
     /** Plugins composed after the content plugin, made anew at each (re)start. */
     plugins?: (content: ContentPlugin) => ServerPlugin[];
   } = {},
@@ -116,6 +118,7 @@ export async function startHarness(
       alerts: { tickMs: 0, ...(opts.alertRules ? { rules: opts.alertRules } : {}) },
       webhooks: { baseDelayMs: 50, maxDelayMs: 200, attempts: 4 },
       ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
+      ...(opts.escalation ? { escalation: opts.escalation } : {}),
       ...(opts.twoPerson !== undefined ? { publisher: { twoPerson: opts.twoPerson } } : {}),
     });
     return startFleetServer({
