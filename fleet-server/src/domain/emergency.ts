@@ -234,3 +234,53 @@ export function summarizeEmergency(states: Iterable<EmergencyDeviceState>): Emer
   }
   return out;
 }
+
+/** When stations that never confirmed an emergency are re-sent it, and when the operator is told. */
+export interface EscalationPolicy {
+  /** Re-send it on each unconfirmed station's own topic this long after sending. */
+  resendAfterMs: number;
+  /** Alert the operator on duty (webhook `emergency.unconfirmed`) this long after sending. */
+  alertAfterMs: number;
+}
+
+export const DEFAULT_ESCALATION: EscalationPolicy = { resendAfterMs: 30_000, alertAfterMs: 90_000 };
+
+/** What is due for an emergency at `now`: stations to re-send to, stations to report (never confirmed). */
+export function escalationDue(
+  states: Iterable<EmergencyDeviceState>,
+  sentAt: number,
+  now: number,
+  done: { resent: boolean; alerted: boolean },
+  policy: EscalationPolicy = DEFAULT_ESCALATION,
+): { resend: string[]; alert: string[]; next?: number } {
+  // "sent" (nothing heard) and "failed" (refused it) are unconfirmed; a withdrawn one was cancelled
+  const unconfirmed = [...states]
+    .filter((s) => s.stage === 'sent' || s.stage === 'failed')
+    .map((s) => s.deviceId);
+  const resend = !done.resent && now >= sentAt + policy.resendAfterMs ? unconfirmed : [];
+  const alert = !done.alerted && now >= sentAt + policy.alertAfterMs ? unconfirmed : [];
+  const left = [
+    ...(done.resent || resend.length || now >= sentAt + policy.resendAfterMs
+      ? []
+      : [sentAt + policy.resendAfterMs]),
+    ...(done.alerted || alert.length || now >= sentAt + policy.alertAfterMs
+      ? []
+      : [sentAt + policy.alertAfterMs]),
+  ];
+  const out: { resend: string[]; alert: string[]; next?: number } = { resend, alert };
+  if (left.length) out.next = Math.min(...left);
+  return out;
+}
+
+/** Repeat or extend an emergency in progress: what changes from the original request. */
+export const EmergencyRepeatSchema = z.strictObject({
+  repeat: z.number().int().min(1).max(20).optional(),
+  gapSeconds: z.number().int().min(0).max(3600).optional(),
+  validMinutes: z
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 60)
+    .optional(),
+});
+export type EmergencyRepeat = z.infer<typeof EmergencyRepeatSchema>;

@@ -32,6 +32,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   ROLLOUT_STAGE_ORDER: 409,
   VERSION_ROLLBACK: 409,
   VERSION_CONFLICT: 409,
+  EMERGENCY_CANCELLED: 409,
+  EMERGENCY_NOT_REPEATABLE: 422,
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
   // content: media the server cannot take, or content that does not fit its use

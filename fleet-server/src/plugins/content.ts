@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { LoaError, type Proof, type Status } from '@loa/protocol';
 import type { Deps } from '../deps.js';
+import type { EscalationPolicy } from '../domain/emergency.js';
 import type { RouteModule } from '../http/route-context.js';
 import { registerAlertRoutes } from '../http/routes/alerts.js';
 import { registerApprovalRoutes } from '../http/routes/approvals.js';
@@ -60,6 +61,8 @@ export interface ContentServicesOptions {
   publisher?: PublisherOptions;
   alerts?: AlertEngineOptions;
   webhooks?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+  /** Escalation of stations that do not confirm an emergency (re-send, then alert). */
+  escalation?: EscalationPolicy;
   /** Noticeboard screenshots: size cap and how many are kept per device. */
   screenshots?: Pick<ScreenshotStoreOptions, 'maxBytes' | 'keep'>;
 }
@@ -195,6 +198,7 @@ export async function createContentServices(
     notifier,
     logger,
     now,
+    ...(opts.escalation ? { escalation: opts.escalation } : {}),
   });
   const recalls = new RecallService({ store, broker, signer, trust, notifier, logger, now });
   const choices = new ChoicesService({ store, broker, signer, trust, logger, now });
@@ -241,6 +245,7 @@ export async function createContentServices(
     webhooks.emit(`alert.${e.type}`, e.alert, [e.alert.unit]);
   });
   emergency.on((e) => {
+    if (e.type === 'emergency.unconfirmed') webhooks.emit('emergency.unconfirmed', e, [e.unit]);
     if (e.type !== 'emergency.sent') return;
     metrics.inc('loa_emergencies_sent_total');
     webhooks.emit('emergency.sent', e, [e.unit]);

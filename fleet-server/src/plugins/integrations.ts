@@ -40,14 +40,16 @@ export function streamSources(
       content.emergency.on((e) =>
         e.type === 'emergency.sent'
           ? emit({ type: e.type, bundleId: e.bundleId, unit: e.unit, summary: e.summary })
-          : emit({
-              type: e.type,
-              bundleId: e.bundleId,
-              unit: e.device.unit,
-              deviceId: e.device.deviceId,
-              device: e.device,
-              summary: e.summary,
-            }),
+          : e.type === 'emergency.unconfirmed'
+            ? emit({ type: e.type, bundleId: e.bundleId, unit: e.unit, title: e.title, devices: e.devices })
+            : emit({
+                type: e.type,
+                bundleId: e.bundleId,
+                unit: e.device.unit,
+                deviceId: e.device.deviceId,
+                device: e.device,
+                summary: e.summary,
+              }),
       ),
   ];
   const local: EventSourceFn[] = [

@@ -5,16 +5,29 @@
  * per-device tracking from statuses and proofs (JSON view and an event stream for SSE).
  */
 import { randomBytes } from 'node:crypto';
-import { LoaError, type Manifest, type Proof, type Status, verifyManifest } from '@loa/protocol';
+import {
+  globalTimers,
+  LoaError,
+  type Manifest,
+  type Proof,
+  type Status,
+  type Timers,
+  verifyManifest,
+} from '@loa/protocol';
 import type { Logger } from 'pino';
 import {
   applyEmergencyProof,
   applyEmergencyStatus,
   composeEmergencyManifest,
+  DEFAULT_ESCALATION,
   EMERGENCY_CHANNEL,
   type EmergencyDeviceState,
+  type EmergencyRepeat,
   type EmergencyRequest,
+  EmergencyRequestSchema,
   type EmergencySummary,
+  type EscalationPolicy,
+  escalationDue,
   initialEmergencyState,
   summarizeEmergency,
 } from '../domain/emergency.js';
@@ -37,7 +50,15 @@ export interface EmergencyView {
 
 export type EmergencyEvent =
   | { type: 'emergency.sent'; bundleId: string; unit: string; summary: EmergencySummary }
-  | { type: 'emergency.device'; bundleId: string; device: EmergencyDeviceState; summary: EmergencySummary };
+  | { type: 'emergency.device'; bundleId: string; device: EmergencyDeviceState; summary: EmergencySummary }
+  /** Stations that never confirmed it, after the re-send: the operator on duty is told (webhook). */
+  | {
+      type: 'emergency.unconfirmed';
+      bundleId: string;
+      unit: string;
+      title: string;
+      devices: { id: string; name: string; unit: string }[];
+    };
 
 interface Actor {
   id: string;
@@ -57,9 +78,14 @@ export interface EmergencyDeps {
   notifier: Notifier;
   logger: Logger;
   now: () => number;
+  /** Escalation of stations that do not confirm (default: re-send at 30 s, alert at 90 s). */
+  escalation?: EscalationPolicy;
+  timers?: Timers;
 }
 
 export class EmergencyService {
+  /** bundleId → escalation progress of a recent emergency. */
+  readonly #escalations = new Map<string, { resent: boolean; alerted: boolean; timer?: unknown }>();
   readonly #d: EmergencyDeps;
   /** bundleId → deviceId → state (recent emergencies, in memory). */
   readonly #tracking = new Map<string, Map<string, EmergencyDeviceState>>();
@@ -187,10 +213,111 @@ export class EmergencyService {
     const states = new Map(devices.map((d) => [d.id, initialEmergencyState(d.id, d.unit, now)] as const));
     this.#track(bundle.id, states);
     await notifier.sendEmergency(manifest);
+    this.#escalate(bundle.id, now.getTime());
     const summary = summarizeEmergency(states.values());
     this.#d.logger.info({ bundle: bundle.id, unit: req.unit, devices: devices.length }, 'emergency sent');
     this.#emit({ type: 'emergency.sent', bundleId: bundle.id, unit: req.unit, summary });
     return { bundle, devices: [...states.values()], summary };
+  }
+
+  /**
+   * Escalation of the stations that have not confirmed (nothing heard, or refused): at
+   * `resendAfterMs` the emergency is sent again on each one's own topic; at `alertAfterMs` the
+   * stations still unconfirmed are named to the operator on duty (event `emergency.unconfirmed`,
+   * a webhook, the audit log). A cancelled emergency is not escalated.
+   */
+  #escalate(bundleId: string, sentAt: number): void {
+    const timers = this.#d.timers ?? globalTimers;
+    const e = this.#escalations.get(bundleId) ?? { resent: false, alerted: false };
+    this.#escalations.set(bundleId, e);
+    while (this.#escalations.size > 50) {
+      const [oldest, old] = this.#escalations.entries().next().value as [string, { timer?: unknown }];
+      timers.clearTimeout(old.timer);
+      this.#escalations.delete(oldest);
+    }
+    const states = this.#tracking.get(bundleId);
+    if (!states) return;
+    const now = this.#d.now();
+    const due = escalationDue(states.values(), sentAt, now, e, this.#d.escalation ?? DEFAULT_ESCALATION);
+    if (due.resend.length) e.resent = true;
+    if (due.alert.length) e.alerted = true;
+    if (due.resend.length || due.alert.length)
+      void this.#escalateNow(bundleId, due.resend, due.alert).catch((err) =>
+        this.#d.logger.error({ err, bundle: bundleId }, 'emergency escalation failed'),
+      );
+    if (due.next !== undefined)
+      e.timer = timers.setTimeout(() => this.#escalate(bundleId, sentAt), Math.max(0, due.next - now));
+  }
+
+  async #escalateNow(bundleId: string, resend: string[], alert: string[]): Promise<void> {
+    const { store, notifier } = this.#d;
+    const b = await store.bundles.get(bundleId);
+    if (!b?.emergency || b.state !== 'published') return;
+    for (const id of resend) await notifier.sendEmergencyTo(id, b.manifest);
+    if (resend.length)
+      this.#d.logger.warn(
+        { bundle: bundleId, devices: resend.length },
+        'emergency re-sent to unconfirmed stations',
+      );
+    if (alert.length === 0) return;
+    const devices = [];
+    for (const id of alert) {
+      const d = await store.devices.get(id);
+      devices.push({ id, name: d?.name ?? id, unit: d?.unit ?? b.units[0] ?? '' });
+    }
+    const unit = b.units[0] ?? '';
+    await store.audit.append({
+      actor: { type: 'system', id: 'emergency' },
+      action: 'emergency.unconfirmed',
+      target: { type: 'bundle', id: bundleId },
+      unit,
+      details: {
+        devices: devices
+          .map((d) => d.name)
+          .join(', ')
+          .slice(0, 2000),
+        count: devices.length,
+      },
+    });
+    this.#d.logger.warn({ bundle: bundleId, devices: devices.length }, 'emergency unconfirmed by stations');
+    this.#emit({
+      type: 'emergency.unconfirmed',
+      bundleId,
+      unit,
+      title: b.manifest.description ?? bundleId,
+      devices,
+    });
+  }
+
+  /**
+   * Repeats (sends again) or extends (more repeats, a longer validity) an emergency in progress:
+   * a new emergency bundle from the original request with the changes, signed by the person like
+   * the original. A cancelled emergency cannot be repeated.
+   */
+  async repeat(bundleId: string, change: EmergencyRepeat, actor: Actor): Promise<EmergencyView> {
+    const b = await this.#d.store.bundles.get(bundleId);
+    if (!b?.emergency) throw new LoaError('EMERGENCY_NOT_FOUND', 'Không tìm thấy bản tin khẩn cấp');
+    for (const u of b.units) requireScope(actor, u);
+    if (b.state === 'recalled')
+      throw new LoaError('EMERGENCY_CANCELLED', 'Bản tin khẩn cấp này đã bị huỷ, không phát lại được');
+    const original = EmergencyRequestSchema.safeParse(b.meta?.request);
+    if (!original.success)
+      throw new LoaError('EMERGENCY_NOT_REPEATABLE', 'Không đọc được yêu cầu gốc của bản tin khẩn cấp này');
+    // the audio the original played (uploaded or synthesised) is played again, not spoken anew
+    const audio = b.manifest.items.find((i) => i.id === 'alert-audio');
+    const content = audio?.blob
+      ? (await this.#d.store.content.list((c) => c.sha256 === audio.blob?.sha256 && c.kind === 'audio'))[0]
+      : undefined;
+    const req = {
+      ...original.data,
+      ...change,
+      ...(content ? { content: content.id } : {}),
+    };
+    const view = await this.send(req, actor);
+    await this.#d.store.bundles.update(view.bundle.id, {
+      meta: { ...(view.bundle.meta ?? {}), repeatOf: bundleId },
+    });
+    return view;
   }
 
   async view(bundleId: string): Promise<EmergencyView> {

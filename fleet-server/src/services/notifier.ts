@@ -85,6 +85,16 @@ export class Notifier {
     });
   }
 
+  /** Sends one device an emergency again on its own topic (escalation of an unconfirmed station). */
+  async sendEmergencyTo(deviceId: string, m: Manifest): Promise<void> {
+    const msg: Emergency = EmergencySchema.parse({
+      manifest: m,
+      blobBase: blobBase(this.#d.urls),
+      serverTime: new Date(this.#d.now()).toISOString(),
+    });
+    await this.#d.broker.publish(deviceTopic(deviceId, 'emergency'), msg, { qos: 1 });
+  }
+
   /** Publishes an emergency (inline manifest, QoS 1) on the unit broadcast topics. */
   async sendEmergency(m: Manifest): Promise<string[]> {
     const msg: Emergency = EmergencySchema.parse({

@@ -2,7 +2,8 @@
  * Outgoing webhooks: JSON POSTs signed with HMAC-SHA256, retried with exponential backoff.
  *
  * Each delivery carries:
- *   X-Loa-Event: alert.opened | alert.resolved | alert.acknowledged | emergency.sent | bundle.published
+ *   X-Loa-Event: alert.opened | alert.resolved | alert.acknowledged | emergency.sent | emergency.unconfirmed |
+ *                bundle.published
  *   X-Loa-Delivery: a UUID (the same on every retry, for the receiver's dedup)
  *   X-Loa-Timestamp: seconds since the epoch
  *   X-Loa-Signature: sha256=<hex HMAC-SHA256(secret, `${timestamp}.${body}`)>
@@ -22,6 +23,7 @@ export const WEBHOOK_EVENTS = [
   'alert.resolved',
   'alert.acknowledged',
   'emergency.sent',
+  'emergency.unconfirmed',
   'bundle.published',
   'feedback.answered',
 ] as const;

@@ -103,6 +103,8 @@ export async function startHarness(
     recording?: Partial<RecordingLimits>;
     twoPerson?: boolean;
     alertRules?: { offlineMinutes?: number };
+    /** Emergency escalation timings (re-send, alert). */
+    escalation?: { resendAfterMs: number; alertAfterMs: number };
     /** Plugins composed after the content plugin, made anew at each (re)start. */
     plugins?: (content: ContentPlugin) => ServerPlugin[];
   } = {},
@@ -120,6 +122,7 @@ export async function startHarness(
       webhooks: { baseDelayMs: 50, maxDelayMs: 200, attempts: 4 },
       ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
       ...(opts.recording ? { recording: opts.recording } : {}),
+      ...(opts.escalation ? { escalation: opts.escalation } : {}),
       ...(opts.twoPerson !== undefined ? { publisher: { twoPerson: opts.twoPerson } } : {}),
     });
     return startFleetServer({

@@ -4,7 +4,7 @@
  */
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import { EmergencyRequestSchema } from '../../domain/emergency.js';
+import { EmergencyRepeatSchema, EmergencyRequestSchema } from '../../domain/emergency.js';
 import { BundleRecordSchema } from '../../domain/model.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
 import type { ContentServices } from '../../services/content-services.js';
@@ -40,6 +40,22 @@ export function registerEmergencyRoutes(
     response: EmergencyViewSchema,
     errors: [422],
     handler: ({ body, user, ip }) => services.emergency.send(body, { ...user, ip }),
+  });
+
+  api.add({
+    method: 'post',
+    path: '/emergency/:id/repeat',
+    summary: 'Repeat (send again) or extend (more repeats, longer validity) an emergency in progress',
+    description:
+      "A new emergency bundle from the original request with the changes, playing the original's audio, signed " +
+      'with my key like the original. A cancelled emergency cannot be repeated (EMERGENCY_CANCELLED).',
+    tags: ['emergency'],
+    permission: 'emergency.send',
+    body: EmergencyRepeatSchema,
+    status: 201,
+    response: EmergencyViewSchema,
+    errors: [404, 409, 422],
+    handler: ({ params, body, user, ip }) => services.emergency.repeat(params.id, body, { ...user, ip }),
   });
 
   api.add({
