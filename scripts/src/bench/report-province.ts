@@ -374,6 +374,8 @@ export async function measureReports(
   p: GeneratedProvince,
   periodOf: (from: string, to: string) => import('@loa/fleet-server').Period,
   log: (m: string) => void,
+  /** The bounded run's cache bound (default: the report service's default). */
+  cacheMaxBytes?: number,
 ): Promise<ReportFigures> {
   const raw = await rawScan(p.store, p.firstDay, p.lastDay);
   log(`raw scan: ${raw.lines} lines in ${Math.round(raw.ms)} ms`);
@@ -429,7 +431,7 @@ export async function measureReports(
   log(
     `cache unbounded: ${Math.round(unbounded.heapMb)} MiB of heap (estimated ${Math.round(unbounded.estimatedMb)} MiB)`,
   );
-  const boundBytes = REPORT_SERVICE_DEFAULTS.cacheMaxBytes;
+  const boundBytes = cacheMaxBytes ?? REPORT_SERVICE_DEFAULTS.cacheMaxBytes;
   const bounded = await cacheRun(boundBytes);
   log(
     `cache bounded: ${Math.round(bounded.heapMb)} MiB of heap (estimated ${Math.round(bounded.estimatedMb)} MiB)`,

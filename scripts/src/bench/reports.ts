@@ -11,11 +11,15 @@ import { runReportBench } from './scenarios/reports.js';
 import { round } from './stats.js';
 
 const { values } = parseArgs({
-  options: { full: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  options: {
+    full: { type: 'boolean' },
+    'cache-mib': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
 });
 if (values.help) {
   process.stdout.write(
-    'Usage: npm run bench:reports -- [--full]\n  --full  10,000 devices and a year (several minutes, ~6 GB of segments)\n',
+    "Usage: npm run bench:reports -- [--full] [--cache-mib N]\n  --full         10,000 devices and a year (several minutes, ~6 GB of segments)\n  --cache-mib N  bound of the fold cache in the bounded run (default: the report service's)\n",
   );
   process.exit(0);
 }
@@ -24,7 +28,14 @@ const size = values.full
   : { communes: 20, devicesPerCommune: 50, days: 183 };
 const dir = mkdtempSync(join(tmpdir(), 'loa-bench-reports-'));
 try {
-  const r = await runReportBench(dir, size, (m) => process.stdout.write(`  ${m}\n`));
+  const mib = values['cache-mib'] === undefined ? undefined : Number(values['cache-mib']);
+  if (mib !== undefined && !(mib > 0)) throw new Error('--cache-mib takes a positive number');
+  const r = await runReportBench(
+    dir,
+    size,
+    (m) => process.stdout.write(`  ${m}\n`),
+    mib === undefined ? undefined : mib * 1048576,
+  );
   for (const n of r.notes) process.stdout.write(`${n}\n`);
   for (const f of r.figures)
     process.stdout.write(

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,19 @@ import { dashboardPlugin } from '../../../fleet-server/src/plugins/dashboard.js'
 import { reportsPlugin } from '../../../fleet-server/src/plugins/reports.js';
 import { createUser, FakeClock, PASSWORD, startTestServer, type TestServer } from '../app/harness.js';
 import { docx, pdf } from './office-files.js';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** Serious or critical accessibility violations on the page (axe-core), by rule and element. */
+async function axe(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const r = await page.evaluate<{ id: string; impact: string | null; nodes: { target: string[] }[] }[]>(
+    "axe.run(document, { resultTypes: ['violations'] }).then((x) => x.violations)",
+  );
+  return r
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
 
 const ART = join(process.cwd(), 'tests', 'artifacts', 'documents');
 
@@ -100,6 +114,7 @@ describe('document library page', () => {
     ]);
     expect(await page.locator('#documents li').count()).toBe(2);
     await page.screenshot({ path: join(ART, 'library-1280.png'), fullPage: true });
+    expect(await axe(page)).toEqual([]);
     await page.close();
 
     const phone = await login('xa.xem', 390);
@@ -120,6 +135,7 @@ describe('document library page', () => {
     );
     expect(wide).toBeLessThanOrEqual(0);
     await phone.screenshot({ path: join(ART, 'library-390.png'), fullPage: true });
+    expect(await axe(phone)).toEqual([]);
     await phone.close();
   }, 120_000);
 });

@@ -1,10 +1,24 @@
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardPlugin } from '../../../fleet-server/src/plugins/dashboard.js';
 import { reportsPlugin } from '../../../fleet-server/src/plugins/reports.js';
 import { createUser, FakeClock, PASSWORD, startTestServer, type TestServer } from '../app/harness.js';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** Serious or critical accessibility violations on the page (axe-core), by rule and element. */
+async function axe(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const r = await page.evaluate<{ id: string; impact: string | null; nodes: { target: string[] }[] }[]>(
+    "axe.run(document, { resultTypes: ['violations'] }).then((x) => x.violations)",
+  );
+  return r
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
 
 const ART = join(process.cwd(), 'tests', 'artifacts', 'staff');
 
@@ -92,10 +106,12 @@ describe('staff and training pages', () => {
       expect.stringMatching(/^Nguyễn Văn An.*Hoàn thành khóa họcCC-07\/202603\/11\/2026$/),
     ]);
     await page.screenshot({ path: join(ART, 'course-1280.png'), fullPage: true });
+    expect(await axe(page)).toEqual([]);
     await page.goto(`${s.url}/ui/staff?unit=08/02500`);
     expect(await page.locator('#training-kpi').textContent()).toContain('Đã bồi dưỡng 1/2 cán bộ');
     expect(await page.locator('#staff tbody tr').first().textContent()).toContain('Đã bồi dưỡng');
     await page.screenshot({ path: join(ART, 'staff-1280.png'), fullPage: true });
+    expect(await axe(page)).toEqual([]);
     // the report page's indicators carry the same figure
     await page.goto(`${s.url}/ui/reports?from=2026-10-01&to=2026-12-10&unit=08/02500`);
     const kpi = await page.locator('#kpi tbody tr').allTextContents();
@@ -115,6 +131,7 @@ describe('staff and training pages', () => {
     );
     expect(wide).toBeLessThanOrEqual(0);
     await page.screenshot({ path: join(ART, 'staff-390.png'), fullPage: true });
+    expect(await axe(page)).toEqual([]);
     await page.close();
   }, 60_000);
 });

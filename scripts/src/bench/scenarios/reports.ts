@@ -13,12 +13,13 @@ export async function runReportBench(
   dir: string,
   size: ProvinceSize,
   log: (m: string) => void,
+  cacheMaxBytes?: number,
 ): Promise<{ figures: ReturnType<typeof figure>[]; notes: string[] }> {
   const t0 = performance.now();
   const p = await generateProvince(dir, size, log);
   const genMs = performance.now() - t0;
   try {
-    const f = await measureReports(p, periodOf, log);
+    const f = await measureReports(p, periodOf, log, cacheMaxBytes);
     const raw = {
       label: 'raw scan (read + parse) of the same proofs and presence',
       value: f.rawScanMs,

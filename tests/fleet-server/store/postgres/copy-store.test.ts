@@ -172,7 +172,7 @@ describe('moving between stores', () => {
     expect(again.proofs.last('d3')?.seq).toBe(42);
     expect((await again.audit.append({ actor: { type: 'system', id: 's' }, action: 'x' })).seq).toBe(43);
     await again.stop();
-  });
+  }, 120_000); // three stores opened and copied: well past 30 s on a loaded 2-core machine
 
   it('restores a pg_dump into an empty database with the same digest', async () => {
     await copyStoreCommand({
@@ -203,5 +203,5 @@ describe('moving between stores', () => {
     } finally {
       await empty.drop();
     }
-  });
+  }, 120_000); // three stores opened and copied: well past 30 s on a loaded 2-core machine
 });
