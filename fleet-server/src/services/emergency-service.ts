@@ -5,7 +5,17 @@
  * per-device tracking from statuses and proofs (JSON view and an event stream for SSE).
  */
 import { randomBytes } from 'node:crypto';
-import { LoaError, type Manifest, type Proof, type Status, verifyManifest } from '@loa/protocol';
+import { readFile } from 'node:fs/promises';
+import {
+  EMERGENCY_INLINE_MAX_BYTES,
+  type InlineBlob,
+  LoaError,
+  type Manifest,
+  manifestBlobs,
+  type Proof,
+  type Status,
+  verifyManifest,
+} from '@loa/protocol';
 import type { Logger } from 'pino';
 import {
   applyEmergencyProof,
@@ -91,7 +101,8 @@ export class EmergencyService {
     const out = blobs.tempPath(`.${STATION_AUDIO.extension}`);
     try {
       await transcoder.synthesize(req.text as string, wav, req.lang.split('-')[0]);
-      const r = await transcoder.transcodeAudio(wav, out);
+      // speech-grade, so that a short alert travels inside the emergency message
+      const r = await transcoder.transcodeAudio(wav, out, { speech: true });
       const stored = await blobs.importFile(out);
       const rec: ContentRecord = {
         id: `c-${randomBytes(8).toString('hex')}`,
@@ -183,11 +194,27 @@ export class EmergencyService {
     const devices = await notifier.targetedDevices(manifest.targets);
     const states = new Map(devices.map((d) => [d.id, initialEmergencyState(d.id, d.unit, now)] as const));
     this.#track(bundle.id, states);
-    await notifier.sendEmergency(manifest);
+    await notifier.sendEmergency(manifest, await this.#inlineAudio(manifest));
     const summary = summarizeEmergency(states.values());
     this.#d.logger.info({ bundle: bundle.id, unit: req.unit, devices: devices.length }, 'emergency sent');
     this.#emit({ type: 'emergency.sent', bundleId: bundle.id, unit: req.unit, summary });
     return { bundle, devices: [...states.values()], summary };
+  }
+
+  /**
+   * The manifest's blobs to carry in the message: all of them when together they fit in
+   * EMERGENCY_INLINE_MAX_BYTES (a short spoken alert), none otherwise (stations download them).
+   */
+  async #inlineAudio(manifest: Manifest): Promise<InlineBlob[]> {
+    const refs = manifestBlobs(manifest);
+    const total = refs.reduce((n, b) => n + b.size, 0);
+    if (refs.length === 0 || total > EMERGENCY_INLINE_MAX_BYTES) return [];
+    const out: InlineBlob[] = [];
+    for (const b of refs) {
+      const data = await readFile(this.#d.blobs.path(b.sha256));
+      out.push({ sha256: b.sha256, data: data.toString('base64') });
+    }
+    return out;
   }
 
   async view(bundleId: string): Promise<EmergencyView> {

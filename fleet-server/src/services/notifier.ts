@@ -7,6 +7,7 @@ import {
   deviceTopic,
   type Emergency,
   EmergencySchema,
+  type InlineBlob,
   type Manifest,
   type Notify,
   NotifySchema,
@@ -85,12 +86,16 @@ export class Notifier {
     });
   }
 
-  /** Publishes an emergency (inline manifest, QoS 1) on the unit broadcast topics. */
-  async sendEmergency(m: Manifest): Promise<string[]> {
+  /**
+   * Publishes an emergency (inline manifest, QoS 1) on the unit broadcast topics, with the blobs
+   * given in `inline` carried in the message (short spoken audio).
+   */
+  async sendEmergency(m: Manifest, inline: readonly InlineBlob[] = []): Promise<string[]> {
     const msg: Emergency = EmergencySchema.parse({
       manifest: m,
       blobBase: blobBase(this.#d.urls),
       serverTime: new Date(this.#d.now()).toISOString(),
+      ...(inline.length > 0 ? { inline } : {}),
     });
     const topics = await this.topicsFor(m.targets, 'emergency');
     await Promise.all(topics.map((t) => this.#d.broker.publish(t, msg, { qos: 1 })));

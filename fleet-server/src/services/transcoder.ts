@@ -21,6 +21,12 @@ export const STATION_AUDIO = {
   extension: 'ogg',
 } as const;
 
+/**
+ * Spoken emergencies: the same container and codec at a speech bitrate, so a short alert fits in
+ * the emergency message itself (EMERGENCY_INLINE_MAX_BYTES: about 30 s at 16 kbit/s).
+ */
+export const SPEECH_AUDIO = { ...STATION_AUDIO, bitrate: '16k', application: 'voip' } as const;
+
 export interface TranscoderOptions {
   ffmpeg?: string;
   ffprobe?: string;
@@ -151,9 +157,12 @@ export class Transcoder {
 
   /**
    * Transcodes any audio ffmpeg decodes into the station format at `output`, normalised with
-   * two-pass loudnorm, and measures the result.
+   * two-pass loudnorm, and measures the result. `speech`: at the speech bitrate (SPEECH_AUDIO).
    */
-  async transcodeAudio(input: string, output: string): Promise<AudioResult> {
+  async transcodeAudio(input: string, output: string, opts: { speech?: boolean } = {}): Promise<AudioResult> {
+    const codec = opts.speech
+      ? ['-b:a', SPEECH_AUDIO.bitrate, '-application', SPEECH_AUDIO.application]
+      : ['-b:a', STATION_AUDIO.bitrate];
     const filter = `loudnorm=I=${this.#target}:TP=${this.#tp}:LRA=${this.#lra}`;
     const pass1 = await runProcess(
       this.#ffmpeg,
@@ -216,8 +225,7 @@ export class Transcoder {
         String(STATION_AUDIO.channels),
         '-c:a',
         'libopus',
-        '-b:a',
-        STATION_AUDIO.bitrate,
+        ...codec,
         '-vbr',
         'on',
         '-f',

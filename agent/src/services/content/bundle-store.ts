@@ -10,12 +10,15 @@
  * Activation = manifests and blobs durable first, then current.json replaced atomically; a kill -9
  * at any moment leaves the old or the new bundle active, never a broken one.
  */
+import { createHash } from 'node:crypto';
 import { copyFile, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type BlobRef,
   type Clock,
   type DeviceIdentity,
   documentDigest,
+  type InlineBlob,
   isLoaError,
   LoaError,
   MAX_MANIFEST_BYTES,
@@ -230,16 +233,44 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
     });
   }
 
-  /** Installs a manifest received inline (emergency), fetching its blobs from `blobBase`. */
-  installInline(manifest: Manifest, blobBase: string): Promise<ActiveBundle | undefined> {
+  /**
+   * Installs a manifest received inline (emergency). Blobs the message carries (`inline`, short
+   * spoken audio) are taken from it once the signed manifest is verified and each one's size and
+   * SHA-256 match the manifest's entry; the others, and any inline copy that does not match, are
+   * fetched from `blobBase`.
+   */
+  installInline(
+    manifest: Manifest,
+    blobBase: string,
+    inline: readonly InlineBlob[] = [],
+  ): Promise<ActiveBundle | undefined> {
     return this.queue.run(async () => {
       const base = { bundleId: manifest.id, channel: manifest.channel, version: manifest.version };
       return this.guard(base, async () => {
         const bytes = Buffer.from(JSON.stringify(manifest));
         const verified = verifyManifest(manifest, this.verifyOpts(manifest.channel));
-        return this.installVerified(verified, bytes, blobBase);
+        const carried = new Map(inline.map((b) => [b.sha256, b.data] as const));
+        return this.installVerified(verified, bytes, blobBase, carried);
       });
     });
+  }
+
+  /**
+   * Writes a blob carried in a message when it is the one the verified manifest names (size and
+   * SHA-256); false (and a warning with INLINE_BLOB_MISMATCH) when it is not, so it is downloaded.
+   */
+  private async takeInline(b: BlobRef, base64: string): Promise<boolean> {
+    const data = Buffer.from(base64, 'base64');
+    const digest = createHash('sha256').update(data).digest('hex');
+    if (data.length !== b.size || digest !== b.sha256) {
+      this.log.warn(
+        { code: 'INLINE_BLOB_MISMATCH', sha256: b.sha256, size: data.length, expected: b.size },
+        'audio carried in the message does not match the signed manifest; downloading it',
+      );
+      return false;
+    }
+    await writeFileAtomic(this.blobFile(b.sha256), data, 0o644);
+    return true;
   }
 
   /** Imports a bundle directory or a bundle .tar (USB stick). */
@@ -442,7 +473,12 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
     return Buffer.concat(chunks);
   }
 
-  private async installVerified(v: VerifiedManifest, bytes: Buffer, blobBase: string): Promise<ActiveBundle> {
+  private async installVerified(
+    v: VerifiedManifest,
+    bytes: Buffer,
+    blobBase: string,
+    carried: ReadonlyMap<string, string> = new Map(),
+  ): Promise<ActiveBundle> {
     const recalled = this.recalls.blocking(v.manifest);
     if (recalled) throw recalledError(v.manifest.id, recalled.reason);
     const blobs = manifestBlobs(v.manifest);
@@ -451,6 +487,11 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
     let done = 0;
     for (const b of blobs) {
       if (await exists(this.blobFile(b.sha256))) {
+        done += b.size;
+        continue;
+      }
+      const inline = carried.get(b.sha256);
+      if (inline !== undefined && (await this.takeInline(b, inline))) {
         done += b.size;
         continue;
       }
