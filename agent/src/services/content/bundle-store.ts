@@ -137,6 +137,12 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
   private pointer: Pointer = { format: 1, channels: {} };
   private readonly manifests = new Map<string, Manifest>();
   private recalls: RecallList;
+  /**
+   * Bundles named by a valid recall that has arrived and waits its turn in the queue: a bundle
+   * installed meanwhile (an emergency whose audio came inside the message, delivered just before
+   * its recall after the station was offline) is refused at activation, so it never starts.
+   */
+  private readonly recallsArriving = new Set<string>();
   private stopCtrl = new AbortController();
   lastError: LastError | undefined;
 
@@ -342,6 +348,7 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
    * obeyed; throws a LoaError with a stable code for one refused.
    */
   withdraw(raw: unknown): Promise<Withdrawal | undefined> {
+    const arriving = this.noteArrivingRecall(raw);
     return this.queue.run(async () => {
       try {
         const trust = this.o.trust();
@@ -386,6 +393,8 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
         this.lastError = { code, message, at: new Date(this.o.clock.now()).toISOString() };
         this.log.warn({ code, message }, 'recall refused');
         throw e;
+      } finally {
+        if (arriving) this.recallsArriving.delete(arriving);
       }
     });
   }
@@ -512,12 +521,40 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
     return this.activate(v, bytes);
   }
 
+  /**
+   * Checks a recall as it arrives (before it waits in the queue) and, when it is valid, marks its
+   * bundle so that no install still in progress activates it. The id marked, or undefined.
+   */
+  private noteArrivingRecall(raw: unknown): string | undefined {
+    try {
+      const trust = this.o.trust();
+      if (!trust) return undefined;
+      const named = RecallSchema.safeParse(raw);
+      const held = named.success ? this.held(named.data.bundleId) : undefined;
+      const device = this.o.device();
+      const { recall } = verifyRecall(raw, {
+        trust,
+        now: new Date(this.o.clock.now()),
+        ...(device ? { device } : {}),
+        ...(held ? { manifest: held } : {}),
+      });
+      if (this.recallsArriving.has(recall.bundleId)) return undefined;
+      this.recallsArriving.add(recall.bundleId);
+      return recall.bundleId;
+    } catch {
+      return undefined; // refused in its turn, with its code
+    }
+  }
+
   /** Manifest durable, then the pointer replaced atomically; then unreferenced files collected. */
   private async activate(v: VerifiedManifest, bytes: Buffer): Promise<ActiveBundle> {
     const { manifest, digest } = v;
     const recalled = this.recalls.blocking(manifest);
     if (recalled) throw recalledError(manifest.id, recalled.reason);
+    if (this.recallsArriving.has(manifest.id)) throw recalledError(manifest.id, 'recall received');
     await writeFileAtomic(this.p('manifests', `${digest}.json`), bytes, 0o644);
+    // a recall may have arrived while the manifest was written
+    if (this.recallsArriving.has(manifest.id)) throw recalledError(manifest.id, 'recall received');
     this.manifests.set(digest, manifest);
     const entry: Entry = {
       id: manifest.id,
