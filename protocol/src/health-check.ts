@@ -39,8 +39,6 @@ const str = (v: unknown, max: number) => typeof v === 'string' && v.length <= ma
 const instant = (v: unknown) => typeof v === 'string' && INSTANT.test(v);
 const id = (v: unknown) => typeof v === 'string' && ID.test(v);
 const oneOf = (v: unknown, values: readonly string[]) => typeof v === 'string' && values.includes(v);
-/** Optional: absent (undefined) or passing `check`. */
-const opt = (v: unknown, check: (x: unknown) => boolean) => v === undefined || check(v);
 
 /** Every own enumerable key of `o` is one of `keys` (a strict object). */
 function onlyKeys(o: Obj, keys: ReadonlySet<string>): boolean {
@@ -81,9 +79,9 @@ function modem(v: unknown): boolean {
     (v.rssiDbm === null || numIn(v.rssiDbm, -150, 0)) &&
     (v.operator === null || str(v.operator, 64)) &&
     oneOf(v.registration, REGISTRATION) &&
-    opt(v.tech, (x) => str(x, 16)) &&
-    opt(v.iccid, (x) => str(x, 24)) &&
-    opt(v.failures, (x) => int(x, 0))
+    (v.tech === undefined || str(v.tech, 16)) &&
+    (v.iccid === undefined || str(v.iccid, 24)) &&
+    (v.failures === undefined || int(v.failures, 0))
   );
 }
 
@@ -108,8 +106,8 @@ function relays(v: unknown): boolean {
     isObj(v) &&
     onlyKeys(v, RELAY_KEYS) &&
     typeof v.amplifier === 'boolean' &&
-    opt(v.zones, zones) &&
-    opt(v.input, (x) => oneOf(x, RELAY_INPUTS))
+    (v.zones === undefined || zones(v.zones)) &&
+    (v.input === undefined || oneOf(v.input, RELAY_INPUTS))
   );
 }
 
@@ -118,14 +116,14 @@ function onAir(v: unknown): boolean {
   return (
     isObj(v) &&
     onlyKeys(v, ON_AIR_KEYS) &&
-    opt(v.bundleId, id) &&
-    opt(v.itemId, id) &&
+    (v.bundleId === undefined || id(v.bundleId)) &&
+    (v.itemId === undefined || id(v.itemId)) &&
     str(v.kind, 16) &&
     instant(v.since) &&
-    opt(v.momentaryLufs, (x) => numIn(x, -200, 20)) &&
-    opt(v.peakDbfs, (x) => numIn(x, -200, 20)) &&
-    opt(v.source, (x) => str(x, 16)) &&
-    opt(v.sourceReason, (x) => str(x, 200))
+    (v.momentaryLufs === undefined || numIn(v.momentaryLufs, -200, 20)) &&
+    (v.peakDbfs === undefined || numIn(v.peakDbfs, -200, 20)) &&
+    (v.source === undefined || str(v.source, 16)) &&
+    (v.sourceReason === undefined || str(v.sourceReason, 200))
   );
 }
 
@@ -153,7 +151,7 @@ function clock(v: unknown): boolean {
     onlyKeys(v, CLOCK_KEYS) &&
     typeof v.trusted === 'boolean' &&
     oneOf(v.source, CLOCK_SOURCES) &&
-    opt(v.lastTrusted, instant)
+    (v.lastTrusted === undefined || instant(v.lastTrusted))
   );
 }
 
@@ -168,8 +166,8 @@ function display(v: unknown): boolean {
     s === null ||
     (isObj(s) &&
       onlyKeys(s, ON_SCREEN_KEYS) &&
-      opt(s.bundleId, id) &&
-      opt(s.itemId, id) &&
+      (s.bundleId === undefined || id(s.bundleId)) &&
+      (s.itemId === undefined || id(s.itemId)) &&
       str(s.kind, 16) &&
       instant(s.since));
   return (
@@ -178,7 +176,7 @@ function display(v: unknown): boolean {
     int(v.restarts, 0) &&
     oneOf(v.screen, SCREEN) &&
     oneOf(v.powerControl, POWER) &&
-    opt(v.alert, alert)
+    (v.alert === undefined || alert(v.alert))
   );
 }
 
@@ -188,10 +186,10 @@ function usbImport(v: unknown): boolean {
     onlyKeys(v, USB_KEYS) &&
     str(v.file, 300) &&
     typeof v.ok === 'boolean' &&
-    opt(v.code, (x) => str(x, 64)) &&
-    opt(v.bundleId, id) &&
-    opt(v.channel, (x) => typeof x === 'string' && CHANNEL.test(x)) &&
-    opt(v.version, (x) => int(x, 1)) &&
+    (v.code === undefined || str(v.code, 64)) &&
+    (v.bundleId === undefined || id(v.bundleId)) &&
+    (v.channel === undefined || (typeof v.channel === 'string' && CHANNEL.test(v.channel))) &&
+    (v.version === undefined || int(v.version, 1)) &&
     instant(v.at)
   );
 }
@@ -205,24 +203,25 @@ export function isHealth(v: unknown): v is Health {
     int(v.seq, 0) &&
     str(v.agentVersion, 64) &&
     numMin(v.uptimeS, 0) &&
-    opt(v.cpuTempC, (x) => numIn(x, -50, 150)) &&
-    opt(v.load1, (x) => numMin(x, 0)) &&
-    opt(v.memUsedMb, (x) => numMin(x, 0)) &&
-    opt(v.memTotalMb, (x) => numMin(x, 0)) &&
-    opt(v.diskFreeMb, (x) => numMin(x, 0)) &&
-    opt(v.modem, modem) &&
+    (v.cpuTempC === undefined || numIn(v.cpuTempC, -50, 150)) &&
+    (v.load1 === undefined || numMin(v.load1, 0)) &&
+    (v.memUsedMb === undefined || numMin(v.memUsedMb, 0)) &&
+    (v.memTotalMb === undefined || numMin(v.memTotalMb, 0)) &&
+    (v.diskFreeMb === undefined || numMin(v.diskFreeMb, 0)) &&
+    (v.modem === undefined || modem(v.modem)) &&
     inputs(v.inputs) &&
     relays(v.relays) &&
     onAir(v.onAir) &&
-    opt(v.volume, (x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0 && x <= 100) &&
+    (v.volume === undefined ||
+      (typeof v.volume === 'number' && Number.isSafeInteger(v.volume) && v.volume >= 0 && v.volume <= 100)) &&
     bundles(v.bundles) &&
-    opt(v.trustVersion, (x) => int(x, 0)) &&
+    (v.trustVersion === undefined || int(v.trustVersion, 0)) &&
     clock(v.clock) &&
-    opt(v.proofBacklog, (x) => int(x, 0)) &&
-    opt(v.deadAir, (x) => typeof x === 'boolean') &&
-    opt(v.display, display) &&
-    opt(v.usbImport, usbImport) &&
-    opt(v.lastError, alert)
+    (v.proofBacklog === undefined || int(v.proofBacklog, 0)) &&
+    (v.deadAir === undefined || typeof v.deadAir === 'boolean') &&
+    (v.display === undefined || display(v.display)) &&
+    (v.usbImport === undefined || usbImport(v.usbImport)) &&
+    (v.lastError === undefined || alert(v.lastError))
   );
 }
 
