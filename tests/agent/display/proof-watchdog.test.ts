@@ -189,7 +189,13 @@ describe('never black', () => {
   }, 90_000);
 
   it('a screenshot asked for while the browser restarts waits for the new browser', async () => {
-    const driver = new ChromiumDisplay({ mode: 'spawn', headless: true, width: 640, height: 360, logger: silent });
+    const driver = new ChromiumDisplay({
+      mode: 'spawn',
+      headless: true,
+      width: 640,
+      height: 360,
+      logger: silent,
+    });
     await driver.start('data:text/html,<body style="background:%23c00"><h1>Loa</h1></body>');
     try {
       const oldPort = driver.devtoolsPort;
