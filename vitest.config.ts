@@ -15,6 +15,7 @@ const REALTIME = [
   'tests/contracts/audio.test.ts',
   'tests/e2e/agent-playback.test.ts',
   'tests/e2e/server-agent.test.ts',
+  'tests/e2e/emergency-inline.test.ts',
 ];
 
 /**

@@ -2,6 +2,7 @@ export * from './canonical-json.js';
 export * from './choices.js';
 export * from './command.js';
 export * from './errors.js';
+export * from './health-check.js';
 export * from './keys.js';
 export * from './manifest.js';
 export * from './messages.js';

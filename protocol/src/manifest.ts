@@ -14,12 +14,15 @@ export const LocalTimeSchema = z
   .string()
   .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'a time of day is HH:MM, 00:00 to 23:59');
 export const UtcOffsetSchema = z.string().regex(/^[+-](0[0-9]|1[0-4]):[0-5][0-9]$/, 'a UTC offset is ±HH:MM');
+/** The patterns of ids and channels (also used by hand-written checks on hot paths). */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const CHANNEL_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const IdSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'an id is letters, digits, ".", "_" or "-" (at most 128)');
+  .regex(ID_PATTERN, 'an id is letters, digits, ".", "_" or "-" (at most 128)');
 export const ChannelSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a channel is lowercase letters, digits, ".", "_" or "-"');
+  .regex(CHANNEL_PATTERN, 'a channel is lowercase letters, digits, ".", "_" or "-"');
 
 /** The three content priorities of Circular 39/2020/TT-BTTTT, lowest to highest. */
 export const PrioritySchema = z.enum(['normal', 'priority', 'emergency']);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CommandSchema } from './command.js';
-import { ChannelSchema, IdSchema, InstantSchema, ManifestSchema } from './manifest.js';
+import { ChannelSchema, IdSchema, InstantSchema, ManifestSchema, Sha256Schema } from './manifest.js';
 import { RelayStateSchema } from './proof.js';
 import { UnitPathSchema, unitAncestry } from './units.js';
 
@@ -224,11 +224,41 @@ export const NotifySchema = z.strictObject({
 });
 export type Notify = z.infer<typeof NotifySchema>;
 
+/**
+ * Largest audio carried inside an emergency message (decoded bytes, every blob together): short
+ * spoken alerts (speech-grade Opus, about 30 s at 16 kbit/s) reach a station in the message
+ * itself, without an HTTP download over a weak 4G link. Longer audio keeps the download path.
+ */
+export const EMERGENCY_INLINE_MAX_BYTES = 64 * 1024;
+const INLINE_MAX_BASE64 = Math.ceil(EMERGENCY_INLINE_MAX_BYTES / 3) * 4;
+
+/**
+ * A blob of the manifest carried in the message. Trusted only through the signed manifest: the
+ * station checks its size and SHA-256 against the manifest's entry before writing it.
+ */
+export const InlineBlobSchema = z.strictObject({
+  sha256: Sha256Schema,
+  /** The blob's bytes, base64. */
+  data: z
+    .string()
+    .max(INLINE_MAX_BASE64)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64'),
+});
+export type InlineBlob = z.infer<typeof InlineBlobSchema>;
+
 /** Server → unit subtree: an emergency bundle inline, so stations start without a round trip. */
 export const EmergencySchema = z.strictObject({
   manifest: ManifestSchema,
   blobBase: z.string().max(2000),
   serverTime: InstantSchema,
+  /** Short audio of the manifest in the message itself (at most EMERGENCY_INLINE_MAX_BYTES). */
+  inline: z
+    .array(InlineBlobSchema)
+    .max(8)
+    .refine((list) => list.reduce((n, b) => n + b.data.length, 0) <= INLINE_MAX_BASE64, {
+      message: `inline audio over ${EMERGENCY_INLINE_MAX_BYTES} bytes`,
+    })
+    .optional(),
 });
 export type Emergency = z.infer<typeof EmergencySchema>;
 

@@ -266,6 +266,12 @@ export class FleetBroker implements BrokerApi {
     this.share({ deviceId: device.id, connected: true });
   }
 
+  private refusePublish(deviceId: string, packet: PublishPacket, reason: string, message: string): Error {
+    this.o.metrics.inc(METRIC.mqttRejected, 1, { reason });
+    this.log.info({ device: deviceId, topic: packet.topic.slice(0, 200), reason }, 'publish refused');
+    return new Error(message);
+  }
+
   private authorizePublish(client: Client | null, packet: PublishPacket): Error | null {
     const m = this.o.metrics;
     const state = client ? this.clients.get(client) : undefined;
@@ -273,20 +279,16 @@ export class FleetBroker implements BrokerApi {
       // a last will published after its client is gone: only a non-stale presence is allowed
       return this.checkOrphanWill(packet);
     }
-    const deny = (reason: string, message: string) => {
-      m.inc(METRIC.mqttRejected, 1, { reason });
-      this.log.info({ device: state.deviceId, topic: packet.topic.slice(0, 200), reason }, 'publish refused');
-      return new Error(message);
-    };
     if (state.rate.bucket.take(this.o.clock.now())) state.rate.violations = 0;
     else if (++state.rate.violations > this.o.limits.maxViolations) {
       m.inc(METRIC.mqttRateLimited);
-      return deny('rate-limit', 'message rate limit exceeded');
+      return this.refusePublish(state.deviceId, packet, 'rate-limit', 'message rate limit exceeded');
     }
     const acl = authorizeDevicePublish(state, packet.topic, this.ownTopics);
-    if (!acl.ok) return deny(acl.code, acl.reason);
+    if (!acl.ok) return this.refusePublish(state.deviceId, packet, acl.code, acl.reason);
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    if (payload.length > this.maxPayload) return deny('payload-too-large', 'payload too large');
+    if (payload.length > this.maxPayload)
+      return this.refusePublish(state.deviceId, packet, 'payload-too-large', 'payload too large');
     const kind = acl.value;
     const check = checkUpPayload(kind, payload, this.maxPayload);
     if (

@@ -4,10 +4,10 @@
  */
 import {
   type Health,
-  HealthSchema,
   MAX_DEVICE_PAYLOAD,
   type Proof,
   ProofSchema,
+  parseHealth,
   type Status,
   StatusSchema,
 } from '@loa/protocol';
@@ -41,7 +41,7 @@ export function parseUplink(kind: string, payload: Buffer | string): ParsedUplin
   }
   switch (kind) {
     case 'health': {
-      const r = HealthSchema.safeParse(json);
+      const r = parseHealth(json);
       return r.success
         ? { ok: true, kind, value: r.data }
         : { ok: false, code: 'PAYLOAD_MALFORMED', message: describe(r.error) };

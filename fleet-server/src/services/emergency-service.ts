@@ -5,10 +5,14 @@
  * per-device tracking from statuses and proofs (JSON view and an event stream for SSE).
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import {
+  EMERGENCY_INLINE_MAX_BYTES,
   globalTimers,
+  type InlineBlob,
   LoaError,
   type Manifest,
+  manifestBlobs,
   type Proof,
   type Status,
   type Timers,
@@ -120,7 +124,8 @@ export class EmergencyService {
     const out = blobs.tempPath(`.${STATION_AUDIO.extension}`);
     try {
       const how = await this.#d.speech.speak(req.text as string, { unit: req.unit, lang: req.lang }, wav);
-      const r = await transcoder.transcodeAudio(wav, out);
+      // speech-grade, so that a short alert travels inside the emergency message
+      const r = await transcoder.transcodeAudio(wav, out, { speech: true });
       const stored = await blobs.importFile(out);
       const rec: ContentRecord = {
         id: `c-${randomBytes(8).toString('hex')}`,
@@ -212,7 +217,7 @@ export class EmergencyService {
     const devices = await notifier.targetedDevices(manifest.targets);
     const states = new Map(devices.map((d) => [d.id, initialEmergencyState(d.id, d.unit, now)] as const));
     this.#track(bundle.id, states);
-    await notifier.sendEmergency(manifest);
+    await notifier.sendEmergency(manifest, await this.#inlineAudio(manifest));
     this.#escalate(bundle.id, now.getTime());
     const summary = summarizeEmergency(states.values());
     this.#d.logger.info({ bundle: bundle.id, unit: req.unit, devices: devices.length }, 'emergency sent');
@@ -253,7 +258,8 @@ export class EmergencyService {
     const { store, notifier } = this.#d;
     const b = await store.bundles.get(bundleId);
     if (!b?.emergency || b.state !== 'published') return;
-    for (const id of resend) await notifier.sendEmergencyTo(id, b.manifest);
+    const inline = resend.length ? await this.#inlineAudio(b.manifest) : [];
+    for (const id of resend) await notifier.sendEmergencyTo(id, b.manifest, inline);
     if (resend.length)
       this.#d.logger.warn(
         { bundle: bundleId, devices: resend.length },
@@ -318,6 +324,22 @@ export class EmergencyService {
       meta: { ...(view.bundle.meta ?? {}), repeatOf: bundleId },
     });
     return view;
+  }
+
+  /**
+   * The manifest's blobs to carry in the message: all of them when together they fit in
+   * EMERGENCY_INLINE_MAX_BYTES (a short spoken alert), none otherwise (stations download them).
+   */
+  async #inlineAudio(manifest: Manifest): Promise<InlineBlob[]> {
+    const refs = manifestBlobs(manifest);
+    const total = refs.reduce((n, b) => n + b.size, 0);
+    if (refs.length === 0 || total > EMERGENCY_INLINE_MAX_BYTES) return [];
+    const out: InlineBlob[] = [];
+    for (const b of refs) {
+      const data = await readFile(this.#d.blobs.path(b.sha256));
+      out.push({ sha256: b.sha256, data: data.toString('base64') });
+    }
+    return out;
   }
 
   async view(bundleId: string): Promise<EmergencyView> {

@@ -7,6 +7,7 @@ import {
   deviceTopic,
   type Emergency,
   EmergencySchema,
+  type InlineBlob,
   type Manifest,
   type Notify,
   NotifySchema,
@@ -86,21 +87,26 @@ export class Notifier {
   }
 
   /** Sends one device an emergency again on its own topic (escalation of an unconfirmed station). */
-  async sendEmergencyTo(deviceId: string, m: Manifest): Promise<void> {
+  async sendEmergencyTo(deviceId: string, m: Manifest, inline: readonly InlineBlob[] = []): Promise<void> {
     const msg: Emergency = EmergencySchema.parse({
       manifest: m,
       blobBase: blobBase(this.#d.urls),
       serverTime: new Date(this.#d.now()).toISOString(),
+      ...(inline.length > 0 ? { inline } : {}),
     });
     await this.#d.broker.publish(deviceTopic(deviceId, 'emergency'), msg, { qos: 1 });
   }
 
-  /** Publishes an emergency (inline manifest, QoS 1) on the unit broadcast topics. */
-  async sendEmergency(m: Manifest): Promise<string[]> {
+  /**
+   * Publishes an emergency (inline manifest, QoS 1) on the unit broadcast topics, with the blobs
+   * given in `inline` carried in the message (short spoken audio).
+   */
+  async sendEmergency(m: Manifest, inline: readonly InlineBlob[] = []): Promise<string[]> {
     const msg: Emergency = EmergencySchema.parse({
       manifest: m,
       blobBase: blobBase(this.#d.urls),
       serverTime: new Date(this.#d.now()).toISOString(),
+      ...(inline.length > 0 ? { inline } : {}),
     });
     const topics = await this.topicsFor(m.targets, 'emergency');
     await Promise.all(topics.map((t) => this.#d.broker.publish(t, msg, { qos: 1 })));

@@ -22,6 +22,12 @@ export const STATION_AUDIO = {
   extension: 'ogg',
 } as const;
 
+/**
+ * Spoken emergencies: the same container and codec at a speech bitrate, so a short alert fits in
+ * the emergency message itself (EMERGENCY_INLINE_MAX_BYTES: about 30 s at 16 kbit/s).
+ */
+export const SPEECH_AUDIO = { ...STATION_AUDIO, bitrate: '16k', application: 'voip' } as const;
+
 export interface TranscoderOptions {
   ffmpeg?: string;
   ffprobe?: string;
@@ -159,16 +165,19 @@ export class Transcoder {
   /**
    * Transcodes any audio ffmpeg decodes into the station format at `output`, normalised with
    * two-pass loudnorm, and measures the result. `trim` keeps only that span of the input (a
-   * recording's silent head and tail cut off).
+   * recording's silent head and tail cut off); `speech`: at the speech bitrate (SPEECH_AUDIO).
    */
   async transcodeAudio(
     input: string,
     output: string,
-    opts: { trim?: { startMs: number; endMs: number } } = {},
+    opts: { trim?: { startMs: number; endMs: number }; speech?: boolean } = {},
   ): Promise<AudioResult> {
     const cut = opts.trim
       ? `atrim=start=${(opts.trim.startMs / 1000).toFixed(3)}:end=${(opts.trim.endMs / 1000).toFixed(3)},asetpts=PTS-STARTPTS,`
       : '';
+    const codec = opts.speech
+      ? ['-b:a', SPEECH_AUDIO.bitrate, '-application', SPEECH_AUDIO.application]
+      : ['-b:a', STATION_AUDIO.bitrate];
     const filter = `loudnorm=I=${this.#target}:TP=${this.#tp}:LRA=${this.#lra}`;
     const pass1 = await runProcess(
       this.#ffmpeg,
@@ -231,8 +240,7 @@ export class Transcoder {
         String(STATION_AUDIO.channels),
         '-c:a',
         'libopus',
-        '-b:a',
-        STATION_AUDIO.bitrate,
+        ...codec,
         '-vbr',
         'on',
         '-f',

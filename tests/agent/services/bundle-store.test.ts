@@ -219,6 +219,57 @@ describe('BundleStore', () => {
     await s.stop();
   });
 
+  it("takes an emergency's audio from the message itself, checked against the signed manifest", async () => {
+    server = await startBlobServer();
+    const speech = audio(20_000);
+    const m = await makeBundleDir(work, join(work, 'em'), {
+      version: 1,
+      channel: 'emergency',
+      id: 'lu-quet-1',
+      priority: 'emergency',
+      rule: { type: 'immediate' },
+      signer: fx.emergency.privateKey,
+      files: [{ name: 'canh-bao.ogg', data: speech }],
+    });
+    server.bundles.set('em', join(work, 'em'));
+    const blob = m.items[0]?.blob as { sha256: string; size: number };
+    const s = store(join(work, 'store'));
+    await s.start();
+    // carried inline: installed without a single request to the blob server
+    const b = await s.installInline(m, `${server.url}/b/em/blobs`, [
+      { sha256: blob.sha256, data: speech.toString('base64') },
+    ]);
+    expect(b?.manifest.id).toBe('lu-quet-1');
+    expect(server.requests).toBe(0);
+    await verifyBlobFile(join(work, 'store', 'blobs', blob.sha256), blob);
+    await s.stop();
+
+    // a copy that is not the manifest's blob (changed on the way) is not written: downloaded instead
+    const s2 = store(join(work, 'store2'));
+    await s2.start();
+    const forged = Buffer.from(speech);
+    forged[100] = (forged[100] as number) ^ 0xff;
+    const b2 = await s2.installInline(m, `${server.url}/b/em/blobs`, [
+      { sha256: blob.sha256, data: forged.toString('base64') },
+    ]);
+    expect(b2?.manifest.id).toBe('lu-quet-1');
+    expect(server.requests).toBeGreaterThan(0);
+    await verifyBlobFile(join(work, 'store2', 'blobs', blob.sha256), blob);
+    await s2.stop();
+
+    // and with no blob server to fall back on, a forged copy never becomes playable audio
+    const s3 = store(join(work, 'store3'), { attempts: 1 });
+    await s3.start();
+    await expect(
+      s3.installInline(m, 'http://127.0.0.1:9/blobs', [
+        { sha256: blob.sha256, data: forged.toString('base64') },
+      ]),
+    ).rejects.toThrow();
+    expect(s3.active()).toEqual([]);
+    expect(await readdir(join(work, 'store3', 'blobs'))).not.toContain(blob.sha256);
+    await s3.stop();
+  });
+
   it('falls back to the previous bundle when the active one is damaged on disk', async () => {
     const s = store(join(work, 'store'));
     await s.start();

@@ -2,13 +2,14 @@
  * Emergency: text → espeak-ng Vietnamese speech → Opus → signed emergency bundle published inline
  * on the unit's emergency topic; stations verify it; live per-device tracking as JSON and SSE.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   addSignature,
   deviceSubscriptions,
   deviceTopic,
+  EMERGENCY_INLINE_MAX_BYTES,
   type Emergency,
   GENESIS_PREV,
   type ProofBody,
@@ -131,6 +132,13 @@ describe('emergency broadcast', () => {
       repeat: { count: 2, gapSeconds: 10 },
     });
     expect(v.manifest.items.find((i) => i.kind === 'text')?.text).toContain('sông Lô');
+    // the short spoken alert travels in the message itself: the signed manifest's blob, whole
+    const blob = v.manifest.items[0]?.blob as { sha256: string; size: number };
+    expect(blob.size).toBeLessThanOrEqual(EMERGENCY_INLINE_MAX_BYTES);
+    expect(msg1.inline?.map((b) => b.sha256)).toEqual([blob.sha256]);
+    const carried = Buffer.from(msg1.inline?.[0]?.data ?? '', 'base64');
+    expect(carried.length).toBe(blob.size);
+    expect(createHash('sha256').update(carried).digest('hex')).toBe(blob.sha256);
   });
 
   it('the spoken audio is real speech in the station format, normalised', async () => {
@@ -294,4 +302,61 @@ describe('emergency broadcast', () => {
     expect(r.body.bundle.manifest.items.map((i) => i.blob?.sha256)).toEqual([ok.body.sha256]);
     expect(r.body.bundle.version).toBe(view.bundle.version + 1);
   });
+
+  it('carries audio up to the inline cap in the message; longer audio keeps the download path', async () => {
+    const editor = await h.user('bientap.dai', 'editor', ['08/02500']);
+    const c1 = await h.connect(d1, deviceSubscriptions(d1.id, d1.unit));
+    const topic = unitTopic('08/02500', 'emergency');
+    const send = async (file: string, title: string) => {
+      const up = await h.api<ContentRecord>(
+        editor,
+        'POST',
+        `/api/v1/content/upload?${new URLSearchParams({ unit: '08/02500', title })}`,
+        await readFile(file),
+        { 'content-type': 'application/octet-stream' },
+      );
+      expect(up.status).toBe(201);
+      const got = nextMessage<Emergency>(c1, topic);
+      const r = await h.api<EmergencyView>(operator, 'POST', '/api/v1/emergency', {
+        unit: '08/02500',
+        title,
+        content: up.body.id,
+        repeat: 1,
+      });
+      expect(r.status).toBe(201);
+      return { content: up.body, msg: await got };
+    };
+    // a two-second siren: inline
+    const short = join(h.dir, 'coi-ngan.wav');
+    await makeSine(short, 2, 660, 0.3);
+    const a = await send(short, 'Còi ngắn');
+    expect(a.content.size).toBeLessThanOrEqual(EMERGENCY_INLINE_MAX_BYTES);
+    expect(a.msg.inline?.map((b) => b.sha256)).toEqual([a.content.sha256]);
+    // forty seconds of noise at the station bitrate: far over the cap, so stations download it
+    const long = join(h.dir, 'dai.wav');
+    await run('ffmpeg', [
+      '-hide_banner',
+      '-nostats',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'anoisesrc=d=40:c=pink:a=0.3',
+      '-ac',
+      '1',
+      long,
+    ]);
+    const b = await send(long, 'Bản tin dài');
+    expect(b.content.size).toBeGreaterThan(EMERGENCY_INLINE_MAX_BYTES);
+    expect(b.msg.inline).toBeUndefined();
+    expect(b.msg.manifest.items[0]?.blob?.sha256).toBe(b.content.sha256);
+    const res = await fetch(`${b.msg.blobBase}/${b.content.sha256}`, {
+      headers: { authorization: d1.basic },
+    });
+    expect(res.status).toBe(200);
+    expect((await res.arrayBuffer()).byteLength).toBe(b.content.size);
+    c1.end(true);
+  }, 120_000);
 });

@@ -11,13 +11,16 @@
  * Activation = manifests and blobs durable first, then current.json replaced atomically; a kill -9
  * at any moment leaves the old or the new bundle active, never a broken one.
  */
+import { createHash } from 'node:crypto';
 import { copyFile, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type BlobRef,
   type Choices,
   type Clock,
   type DeviceIdentity,
   documentDigest,
+  type InlineBlob,
   isLoaError,
   LoaError,
   MAX_MANIFEST_BYTES,
@@ -142,6 +145,12 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
   private readonly manifests = new Map<string, Manifest>();
   private recalls: RecallList;
   private readonly choicesList: ChoicesList;
+  /**
+   * Bundles named by a valid recall that has arrived and waits its turn in the queue: a bundle
+   * installed meanwhile (an emergency whose audio came inside the message, delivered just before
+   * its recall after the station was offline) is refused at activation, so it never starts.
+   */
+  private readonly recallsArriving = new Set<string>();
   private stopCtrl = new AbortController();
   lastError: LastError | undefined;
 
@@ -286,16 +295,44 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
     });
   }
 
-  /** Installs a manifest received inline (emergency), fetching its blobs from `blobBase`. */
-  installInline(manifest: Manifest, blobBase: string): Promise<ActiveBundle | undefined> {
+  /**
+   * Installs a manifest received inline (emergency). Blobs the message carries (`inline`, short
+   * spoken audio) are taken from it once the signed manifest is verified and each one's size and
+   * SHA-256 match the manifest's entry; the others, and any inline copy that does not match, are
+   * fetched from `blobBase`.
+   */
+  installInline(
+    manifest: Manifest,
+    blobBase: string,
+    inline: readonly InlineBlob[] = [],
+  ): Promise<ActiveBundle | undefined> {
     return this.queue.run(async () => {
       const base = { bundleId: manifest.id, channel: manifest.channel, version: manifest.version };
       return this.guard(base, async () => {
         const bytes = Buffer.from(JSON.stringify(manifest));
         const verified = verifyManifest(manifest, this.verifyOpts(manifest.channel));
-        return this.installVerified(verified, bytes, blobBase);
+        const carried = new Map(inline.map((b) => [b.sha256, b.data] as const));
+        return this.installVerified(verified, bytes, blobBase, carried);
       });
     });
+  }
+
+  /**
+   * Writes a blob carried in a message when it is the one the verified manifest names (size and
+   * SHA-256); false (and a warning with INLINE_BLOB_MISMATCH) when it is not, so it is downloaded.
+   */
+  private async takeInline(b: BlobRef, base64: string): Promise<boolean> {
+    const data = Buffer.from(base64, 'base64');
+    const digest = createHash('sha256').update(data).digest('hex');
+    if (data.length !== b.size || digest !== b.sha256) {
+      this.log.warn(
+        { code: 'INLINE_BLOB_MISMATCH', sha256: b.sha256, size: data.length, expected: b.size },
+        'audio carried in the message does not match the signed manifest; downloading it',
+      );
+      return false;
+    }
+    await writeFileAtomic(this.blobFile(b.sha256), data, 0o644);
+    return true;
   }
 
   /** Imports a bundle directory or a bundle .tar (USB stick). */
@@ -367,6 +404,7 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
    * obeyed; throws a LoaError with a stable code for one refused.
    */
   withdraw(raw: unknown): Promise<Withdrawal | undefined> {
+    const arriving = this.noteArrivingRecall(raw);
     return this.queue.run(async () => {
       try {
         const trust = this.o.trust();
@@ -411,6 +449,8 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
         this.lastError = { code, message, at: new Date(this.o.clock.now()).toISOString() };
         this.log.warn({ code, message }, 'recall refused');
         throw e;
+      } finally {
+        if (arriving) this.recallsArriving.delete(arriving);
       }
     });
   }
@@ -498,7 +538,12 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
     return Buffer.concat(chunks);
   }
 
-  private async installVerified(v: VerifiedManifest, bytes: Buffer, blobBase: string): Promise<ActiveBundle> {
+  private async installVerified(
+    v: VerifiedManifest,
+    bytes: Buffer,
+    blobBase: string,
+    carried: ReadonlyMap<string, string> = new Map(),
+  ): Promise<ActiveBundle> {
     const recalled = this.recalls.blocking(v.manifest);
     if (recalled) throw recalledError(v.manifest.id, recalled.reason);
     const blobs = manifestBlobs(v.manifest);
@@ -507,6 +552,11 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
     let done = 0;
     for (const b of blobs) {
       if (await exists(this.blobFile(b.sha256))) {
+        done += b.size;
+        continue;
+      }
+      const inline = carried.get(b.sha256);
+      if (inline !== undefined && (await this.takeInline(b, inline))) {
         done += b.size;
         continue;
       }
@@ -527,12 +577,40 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
     return this.activate(v, bytes);
   }
 
+  /**
+   * Checks a recall as it arrives (before it waits in the queue) and, when it is valid, marks its
+   * bundle so that no install still in progress activates it. The id marked, or undefined.
+   */
+  private noteArrivingRecall(raw: unknown): string | undefined {
+    try {
+      const trust = this.o.trust();
+      if (!trust) return undefined;
+      const named = RecallSchema.safeParse(raw);
+      const held = named.success ? this.held(named.data.bundleId) : undefined;
+      const device = this.o.device();
+      const { recall } = verifyRecall(raw, {
+        trust,
+        now: new Date(this.o.clock.now()),
+        ...(device ? { device } : {}),
+        ...(held ? { manifest: held } : {}),
+      });
+      if (this.recallsArriving.has(recall.bundleId)) return undefined;
+      this.recallsArriving.add(recall.bundleId);
+      return recall.bundleId;
+    } catch {
+      return undefined; // refused in its turn, with its code
+    }
+  }
+
   /** Manifest durable, then the pointer replaced atomically; then unreferenced files collected. */
   private async activate(v: VerifiedManifest, bytes: Buffer): Promise<ActiveBundle> {
     const { manifest, digest } = v;
     const recalled = this.recalls.blocking(manifest);
     if (recalled) throw recalledError(manifest.id, recalled.reason);
+    if (this.recallsArriving.has(manifest.id)) throw recalledError(manifest.id, 'recall received');
     await writeFileAtomic(this.p('manifests', `${digest}.json`), bytes, 0o644);
+    // a recall may have arrived while the manifest was written
+    if (this.recallsArriving.has(manifest.id)) throw recalledError(manifest.id, 'recall received');
     this.manifests.set(digest, manifest);
     const entry: Entry = {
       id: manifest.id,

@@ -24,7 +24,7 @@ export interface StationInboxParts {
 export function stationInbox({ bundles, commands, clock, releases }: StationInboxParts): FleetInbox {
   return {
     notify: (n: Notify) => void bundles.fetchNotified(n).catch(() => undefined),
-    emergency: (e) => void bundles.installInline(e.manifest, e.blobBase).catch(() => undefined),
+    emergency: (e) => void bundles.installInline(e.manifest, e.blobBase, e.inline).catch(() => undefined),
     recall: (r) => void bundles.withdraw(r.recall).catch(() => undefined),
     choices: (c) => void bundles.applyChoices(c.choices).catch(() => undefined),
     command: (raw) => commands.handle(raw),
