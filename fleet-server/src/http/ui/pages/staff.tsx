@@ -58,6 +58,7 @@ function StaffPage(props: {
   const names = new Map(props.units);
   const showPhones = props.staff.some((s) => !s.phoneHidden);
   const exportQs = unit ? `unit=${encodeURIComponent(unit)}&` : '';
+  const today = new Date(ctx.now + 7 * 3600_000).toISOString().slice(0, 10);
   return (
     <Layout ctx={ctx} title={t('st.title')}>
       <form method="get" action={ui('/staff')} class="filters">
@@ -135,12 +136,13 @@ function StaffPage(props: {
             <table id="staff">
               <thead>
                 <tr>
-                  <th>{t('st.name')}</th>
+                  <th>
+                    {t('st.name')} · {t('st.training')}
+                  </th>
                   <th>{t('st.position')}</th>
                   <th>{t('common.unit')}</th>
                   {showPhones ? <th>{t('st.phone')}</th> : null}
                   <th>{t('st.hiredOn')}</th>
-                  <th>{t('st.training')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -149,14 +151,8 @@ function StaffPage(props: {
                     <td>
                       {s.name}
                       <br />
-                      <small>{s.id}</small>
-                    </td>
-                    <td>{s.position}</td>
-                    <td>{names.get(s.unit) ?? s.unit}</td>
-                    {showPhones ? <td>{s.phone ?? ''}</td> : null}
-                    <td>{dayVi(s.hiredOn)}</td>
-                    <td>
-                      {s.leftOn && s.leftOn <= new Date(ctx.now + 7 * 3600_000).toISOString().slice(0, 10) ? (
+                      <small>{s.id}</small>{' '}
+                      {s.leftOn && s.leftOn <= today ? (
                         <Badge tone="muted">{t('st.left')}</Badge>
                       ) : (
                         <Badge tone={s.trained ? 'ok' : 'warn'}>
@@ -164,6 +160,10 @@ function StaffPage(props: {
                         </Badge>
                       )}
                     </td>
+                    <td>{s.position}</td>
+                    <td>{names.get(s.unit) ?? s.unit}</td>
+                    {showPhones ? <td>{s.phone ?? ''}</td> : null}
+                    <td>{dayVi(s.hiredOn)}</td>
                   </tr>
                 ))}
               </tbody>
