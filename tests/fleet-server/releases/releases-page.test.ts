@@ -193,10 +193,12 @@ describe('station updates page', () => {
         { timeout: 30_000 },
       )
       .toBe(true);
+    // the station's reason in words, not its code
     expect(await card.locator('[data-halted]').textContent()).toContain(
-      'Trạm Cụm loa a3 báo lỗi UPDATE_ROLLED_BACK',
+      'Trạm Cụm loa a3: Bản cập nhật phần mềm lỗi nên trạm đã quay lại bản cũ.',
     );
     expect(await card.locator('[data-failed]').textContent()).toContain('Cụm loa a3');
+    expect(await card.locator('[data-failed]').textContent()).toContain('quay lại bản cũ');
     expect(await card.locator('[data-failed]').textContent()).toContain('Thị trấn Sơn Dương');
     expect(await card.locator('[data-stage-form]').count()).toBe(0);
 

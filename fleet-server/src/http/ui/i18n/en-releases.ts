@@ -18,7 +18,7 @@ export const enReleases: Record<keyof typeof viReleases, string> = {
   'rel.notStarted': 'Not rolled out yet.',
   'rel.counts': 'Sent to {sent} · ready {ready} · updating {wait} · failed {failed}',
   'rel.halted': 'Rollout halted',
-  'rel.haltedByStation': 'Station {station} reported {reason} ({at}).',
+  'rel.haltedByStation': 'Station {station}: {reason} ({at})',
   'rel.haltedByPerson': '{by} halted it at {at}: {reason}',
   'rel.failed': 'Stations that failed or went back',
   'rel.waiting': 'Waiting to be ready',

@@ -17,7 +17,7 @@ export const viReleases = {
   'rel.notStarted': 'Chưa triển khai.',
   'rel.counts': 'Đã gửi {sent} trạm · sẵn sàng {ready} · đang cập nhật {wait} · lỗi {failed}',
   'rel.halted': 'Đã dừng triển khai',
-  'rel.haltedByStation': 'Trạm {station} báo lỗi {reason} ({at}).',
+  'rel.haltedByStation': 'Trạm {station}: {reason} ({at})',
   'rel.haltedByPerson': '{by} dừng lúc {at}: {reason}',
   'rel.failed': 'Trạm lỗi hoặc đã quay lại bản cũ',
   'rel.waiting': 'Đang chờ sẵn sàng',

@@ -10,7 +10,7 @@ import type { Hono } from 'hono';
 import { can } from '../../../domain/rbac.js';
 import type { AppEnv } from '../../auth.js';
 import { callApi } from '../api-client.js';
-import { Badge, Csrf, Empty, Section } from '../components.js';
+import { Badge, Csrf, Empty, ErrorWords, errorSentence, Section } from '../components.js';
 import type { UiCtx } from '../context.js';
 import { ui } from '../context.js';
 import { scopedDevices, unitMap, userNames } from '../data.js';
@@ -144,7 +144,9 @@ function ReleaseCard(props: { ctx: UiCtx; row: ReleaseRow; canManage: boolean })
           {row.halted.station
             ? t('rel.haltedByStation', {
                 station: row.halted.station,
-                reason: row.halted.reason,
+                reason: isCode(row.halted.reason)
+                  ? errorSentence(ctx, row.halted.reason, row.halted.reason)
+                  : row.halted.reason,
                 at: formatDateTime(row.halted.at),
               })
             : t('rel.haltedByPerson', {
@@ -175,7 +177,11 @@ function ReleaseCard(props: { ctx: UiCtx; row: ReleaseRow; canManage: boolean })
             {row.failed.map((f) => (
               <li>
                 <strong>{f.name}</strong> {f.unit ? <small class="muted">({f.unit})</small> : null}:{' '}
-                <code>{f.reason ?? '—'}</code>
+                {f.reason && isCode(f.reason) ? (
+                  <ErrorWords ctx={ctx} code={f.reason} message={f.reason} />
+                ) : (
+                  (f.reason ?? '—')
+                )}
               </li>
             ))}
           </ul>
@@ -348,4 +354,9 @@ export function registerReleasePages(app: Hono<AppEnv>, s: UiServer): void {
     if (!r.ok) return errorPage(c, g.ctx, `${r.message} (${r.code})`, r.status === 409 ? 409 : 400);
     return done(c, ui('/releases'), 'rel.haltedOk');
   });
+}
+
+/** A station's reason that is an error code (UPDATE_ROLLED_BACK), said in words on the page. */
+function isCode(reason: string): boolean {
+  return /^[A-Z][A-Z0-9_]{2,}$/.test(reason);
 }
