@@ -123,4 +123,38 @@ describe("a commune's choices, from the day plan to the station", () => {
       await page.screenshot({ path: join(ART, `50-timeline-${width}.png`), fullPage: true });
     }
   }, 420_000);
+
+  it('repeats an emergency in progress from its page ("Phát lại"), signed like the original', async () => {
+    const station = p.devices[0];
+    const api = await apiAsUser(p.server, 'vanhanh', 1);
+    const sent = await api.post<{ bundle: { id: string; version: number } }>('/emergency', {
+      unit: UNIT,
+      title: 'Cảnh báo lũ',
+      text: 'Cảnh báo khẩn cấp. Nước sông đang lên nhanh. Bà con không qua ngầm tràn.',
+      repeat: 1,
+      gapSeconds: 0,
+    });
+    for (const width of [1280, 390]) {
+      const page = await pageAs('vanhanh', width);
+      await page.goto(`${p.server.url}/ui/emergency/${sent.bundle.id}`);
+      const form = page.locator('form.emg-repeat');
+      await expect.poll(() => form.locator('button').textContent()).toBe('Phát lại');
+      await page.screenshot({ path: join(ART, `51-emergency-repeat-${width}.png`), fullPage: true });
+      if (width === 390) break;
+      await form.locator('input[name=repeat]').fill('2');
+      await Promise.all([page.waitForURL(/ok=emgx\.sent/), form.locator('button').click()]);
+      expect(page.url()).toContain(`/ui/emergency/emergency-v${sent.bundle.version + 1}`);
+      await expect.poll(() => page.locator('.flash').first().textContent()).toContain('Đã phát lại cảnh báo');
+    }
+    // the station receives and verifies the repeat like the original
+    await expect
+      .poll(
+        () =>
+          station?.runtime?.bundles.active().some((b) => b.id === `emergency-v${sent.bundle.version + 1}`),
+        {
+          timeout: 60_000,
+        },
+      )
+      .toBe(true);
+  }, 180_000);
 });

@@ -30,6 +30,7 @@ import { registerAuthPages } from './pages/auth.js';
 import { registerContentPages } from './pages/content.js';
 import { deviceLiveView, registerDevicePages } from './pages/device.js';
 import { emergencyLiveView, parseIds, registerEmergencyPages } from './pages/emergency.js';
+import { registerEmergencyRepeatPages } from './pages/emergency-repeat.js';
 import { registerEnrolmentPages } from './pages/enrolments.js';
 import {
   fleetLiveView,
@@ -141,6 +142,7 @@ export function uiRoutes(deps: Deps, options: UiOptions): Hono<AppEnv> {
   registerProgrammePages(app, s);
   registerRecallPages(app, s);
   registerApprovalPages(app, s);
+  registerEmergencyRepeatPages(app, s);
   registerEmergencyPages(app, s);
   registerReportPages(app, s);
   registerTimelinePages(app, s);

@@ -37,4 +37,13 @@ export const enTimeline: Record<keyof typeof viTimeline, string> = {
   'tl.version': 'Version {v} in force',
   'tl.failed': 'The choices were not saved',
   'tl.back': "Back to the day's programme",
+  'emgx.title': 'Repeat or extend',
+  'emgx.repeat': 'Number of plays',
+  'emgx.valid': 'Valid for',
+  'emgx.hours': '{n} hours',
+  'emgx.send': 'Send again',
+  'emgx.help': 'Sends this alert to the stations again, signed with your key like the first time.',
+  'emgx.sent': 'The alert was sent again.',
+  'emgx.failed': 'The alert was not sent again',
+  'emgx.back': 'Back to the alert',
 };

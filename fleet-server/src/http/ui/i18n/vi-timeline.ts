@@ -1,4 +1,4 @@
-/** Vietnamese texts of the programme timeline page and a commune's programme choices. */
+/** Vietnamese texts of the programme timeline page, a commune's programme choices, repeating an emergency. */
 export const viTimeline = {
   'nav.timeline': 'Lịch trong ngày',
   'tl.title': 'Lịch phát trong ngày',
@@ -35,4 +35,13 @@ export const viTimeline = {
   'tl.version': 'Đang áp dụng phiên bản {v}',
   'tl.failed': 'Không lưu được lựa chọn',
   'tl.back': 'Quay lại lịch trong ngày',
+  'emgx.title': 'Phát lại hoặc kéo dài',
+  'emgx.repeat': 'Số lần phát',
+  'emgx.valid': 'Hiệu lực',
+  'emgx.hours': '{n} giờ',
+  'emgx.send': 'Phát lại',
+  'emgx.help': 'Gửi lại cảnh báo này tới các cụm loa, ký bằng khóa của bạn như lần đầu.',
+  'emgx.sent': 'Đã phát lại cảnh báo.',
+  'emgx.failed': 'Không phát lại được',
+  'emgx.back': 'Quay lại cảnh báo',
 } as const;

@@ -21,6 +21,7 @@ import { notFoundPage } from '../refusal.js';
 import { checkFormCsrf, guard, list, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
 import { type UnitNode, UnitTreeField, unitTree } from '../unit-tree.js';
+import { RepeatControl } from './emergency-repeat.js';
 import { mayRecall, RecallControl } from './recall.js';
 
 interface EmergencyViewData {
@@ -197,6 +198,13 @@ function ProgressPage(props: { ctx: UiCtx; v: CombinedView; bundles?: BundleReco
             <p>
               {b.manifest.items[0]?.title ?? b.id}: <RecallControl ctx={ctx} bundle={b} back={ctx.path} />
             </p>
+          ))}
+        </Section>
+      ) : null}
+      {props.bundles?.some((b) => b.state === 'published') ? (
+        <Section title={t('emgx.title')}>
+          {props.bundles.map((b) => (
+            <RepeatControl ctx={ctx} bundle={b} />
           ))}
         </Section>
       ) : null}
