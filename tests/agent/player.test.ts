@@ -225,6 +225,30 @@ describe('player', () => {
     await expect(h.player.testTone(0)).rejects.toMatchObject({ code: 'PLAYER_BAD_REQUEST' });
   });
 
+  test('commands given within one millisecond play in the order they came, whatever their ids', async () => {
+    const audio = new SimAudioDriver();
+    h = await makeHarness({ audio });
+    const b = await withBlobs(
+      bundle({
+        created: created(),
+        items: [audioItem('long', 5000), audioItem('jingle', 300)],
+        schedule: [],
+      }),
+      h.dir,
+    );
+    h.player.setBundles([b]);
+    await h.player.playNow('main', 'long');
+    await waitFor(() => h!.player.status().onAir?.itemId === 'long');
+    // Both commands wait behind the item on air. The planner breaks a tie of due times by key, and
+    // these ids sort the other way round from the order the commands came in.
+    void h.player.testTone(1, 1000, { commandId: 'ffffffff-0000-4000-8000-000000000001' });
+    void h.player.playNow('main', 'jingle', { commandId: '00000000-0000-4000-8000-000000000002' });
+    h.player.stopCurrent();
+    await waitFor(async () => (await h!.proofs()).filter((p) => p.outcome === 'completed').length === 2);
+    const done = (await h.proofs()).filter((p) => p.outcome === 'completed').map((p) => p.itemId);
+    expect(done).toEqual(['test-tone', 'jingle']);
+  });
+
   test('an item held past maxLateMs is recorded as skipped; a restart does not replay what was done', async () => {
     const audio = new SimAudioDriver();
     h = await makeHarness({ audio, policy: { warmupMs: 300, maxLateMs: 1000 } });

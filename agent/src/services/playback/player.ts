@@ -104,6 +104,7 @@ export class Player {
   private bundles: readonly PlanBundle[] = [];
   private choices: readonly StationChoices[] = [];
   private adhoc: AdhocItem[] = [];
+  private lastAdhocDue = Number.NEGATIVE_INFINITY;
   private volumeOverride: number | undefined;
   private durations = new Map<string, number>();
   private current: Current | undefined;
@@ -194,7 +195,7 @@ export class Player {
   }
 
   async playNow(channel: string, itemId: string, opts: { commandId?: string } = {}): Promise<void> {
-    this.adhoc.push(playNowItem(this.bundles, channel, itemId, this.clock.now(), opts.commandId));
+    this.adhoc.push(playNowItem(this.bundles, channel, itemId, this.adhocDue(), opts.commandId));
     this.tick();
   }
 
@@ -207,8 +208,19 @@ export class Player {
     frequencyHz = 1000,
     opts: { commandId?: string; local?: boolean } = {},
   ): Promise<void> {
-    this.adhoc.push(testToneItem(seconds, frequencyHz, this.clock.now(), opts.commandId, opts.local));
+    this.adhoc.push(testToneItem(seconds, frequencyHz, this.adhocDue(), opts.commandId, opts.local));
     this.tick();
+  }
+
+  /**
+   * The due time of a new command's item: now, but never at or before the previous command's, so
+   * commands of the same class given within one millisecond play in the order they came (the
+   * planner breaks ties of equal due time by key, which for commands is a random id).
+   */
+  private adhocDue(): number {
+    const due = Math.max(this.clock.now(), this.lastAdhocDue + 1);
+    this.lastAdhocDue = due;
+    return due;
   }
 
   stopCurrent(): void {
