@@ -13,6 +13,9 @@ const repo = fileURLToPath(new URL('../..', import.meta.url));
 const entry = join(repo, 'scripts/src/cli/main.ts');
 const tsx = pathToFileURL(join(repo, 'node_modules/tsx/dist/loader.mjs')).href;
 const T = 120_000;
+/** A test spawns about ten CLI processes in turn (each loads TypeScript through tsx): on a loaded
+ * machine that is minutes, so the test's cap is well above one process's. */
+const TEST_T = 600_000;
 
 function loa(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -133,7 +136,7 @@ describe('loa bundle build: relay items', () => {
       );
       expect(ok.stdout, ok.stderr).toContain('OK tiep-song-v1 v1');
     },
-    T,
+    TEST_T,
   );
 
   it(
@@ -165,6 +168,6 @@ describe('loa bundle build: relay items', () => {
       expect(none.code).toBe(2);
       expect(none.stderr).toContain('--stream');
     },
-    T,
+    TEST_T,
   );
 });

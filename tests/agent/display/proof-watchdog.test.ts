@@ -6,7 +6,7 @@
  *     DevTools) when the page stops beating and when the browser process dies, with an alert;
  *   - after a power cut the board shows the programme where it is now, not from the start.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChromiumDisplay, cdpCall } from '../../../agent/src/drivers/display/chromium.js';
@@ -155,6 +155,7 @@ describe('never black', () => {
     const png = await h.display.screenshot();
     expect(png.subarray(1, 4).toString()).toBe('PNG');
     expect(png.length).toBeGreaterThan(10_000);
+    await mkdir(ART, { recursive: true });
     await writeFile(join(ART, 'devtools-screenshot.png'), png);
     // The page goes away (a renderer hang looks the same from here): no more heartbeats.
     const targets = (await (await fetch(`http://127.0.0.1:${driver.devtoolsPort}/json/list`)).json()) as {
