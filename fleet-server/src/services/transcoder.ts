@@ -120,6 +120,64 @@ export class Transcoder {
     this.#maxDurationMs = o.maxDurationMs;
   }
 
+  /**
+   * ffmpeg decoding `input`'s audio through `filter` into nothing, for what the filter prints on
+   * stderr (loudnorm, ebur128, volumedetect, silencedetect); `before` goes ahead of the filter.
+   */
+  #analyse(input: string, filter: string, before: readonly string[] = []) {
+    return runProcess(
+      this.#ffmpeg,
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-nostats',
+        ...INPUT_GUARD,
+        '-i',
+        input,
+        '-vn',
+        ...before,
+        '-af',
+        filter,
+        '-f',
+        'null',
+        '-',
+      ],
+      { timeoutMs: this.#timeoutMs },
+    );
+  }
+
+  /** ffmpeg encoding `input`'s audio through `filter` into mono Opus in Ogg at `output`, without metadata. */
+  #encodeOpus(input: string, output: string, filter: string, codec: readonly string[]) {
+    return runProcess(
+      this.#ffmpeg,
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-nostats',
+        '-loglevel',
+        'error',
+        '-y',
+        ...INPUT_GUARD,
+        '-i',
+        input,
+        '-vn',
+        '-map_metadata',
+        '-1',
+        '-af',
+        filter,
+        '-ac',
+        String(STATION_AUDIO.channels),
+        '-c:a',
+        'libopus',
+        ...codec,
+        '-f',
+        'ogg',
+        output,
+      ],
+      { timeoutMs: this.#timeoutMs },
+    );
+  }
+
   get targetLufs(): number {
     return this.#target;
   }
@@ -179,24 +237,7 @@ export class Transcoder {
       ? ['-b:a', SPEECH_AUDIO.bitrate, '-application', SPEECH_AUDIO.application]
       : ['-b:a', STATION_AUDIO.bitrate];
     const filter = `loudnorm=I=${this.#target}:TP=${this.#tp}:LRA=${this.#lra}`;
-    const pass1 = await runProcess(
-      this.#ffmpeg,
-      [
-        '-hide_banner',
-        '-nostdin',
-        '-nostats',
-        ...INPUT_GUARD,
-        '-i',
-        input,
-        '-vn',
-        '-af',
-        `${cut}${filter}:print_format=json`,
-        '-f',
-        'null',
-        '-',
-      ],
-      { timeoutMs: this.#timeoutMs },
-    );
+    const pass1 = await this.#analyse(input, `${cut}${filter}:print_format=json`);
     if (pass1.code !== 0)
       throw new LoaError(
         'MEDIA_UNDECODABLE',
@@ -219,35 +260,11 @@ export class Transcoder {
       `offset=${num(stats.target_offset) ?? 0}`,
       'linear=true',
     ].join(':');
-    const pass2 = await runProcess(
-      this.#ffmpeg,
-      [
-        '-hide_banner',
-        '-nostdin',
-        '-nostats',
-        '-loglevel',
-        'error',
-        '-y',
-        ...INPUT_GUARD,
-        '-i',
-        input,
-        '-vn',
-        '-map_metadata',
-        '-1',
-        '-af',
-        `${cut}${filter}:${measured},aresample=${STATION_AUDIO.sampleRate}`,
-        '-ac',
-        String(STATION_AUDIO.channels),
-        '-c:a',
-        'libopus',
-        ...codec,
-        '-vbr',
-        'on',
-        '-f',
-        'ogg',
-        output,
-      ],
-      { timeoutMs: this.#timeoutMs },
+    const pass2 = await this.#encodeOpus(
+      input,
+      output,
+      `${cut}${filter}:${measured},aresample=${STATION_AUDIO.sampleRate}`,
+      [...codec, '-vbr', 'on'],
     );
     if (pass2.code !== 0)
       throw new LoaError('TRANSCODE_FAILED', 'Chuyển đổi âm thanh thất bại', {
@@ -268,24 +285,7 @@ export class Transcoder {
 
   /** Integrated loudness (EBU R128) and true peak of a file, measured with ebur128. */
   async measure(path: string): Promise<Loudness> {
-    const r = await runProcess(
-      this.#ffmpeg,
-      [
-        '-hide_banner',
-        '-nostdin',
-        '-nostats',
-        ...INPUT_GUARD,
-        '-i',
-        path,
-        '-vn',
-        '-af',
-        'ebur128=peak=true',
-        '-f',
-        'null',
-        '-',
-      ],
-      { timeoutMs: this.#timeoutMs },
-    );
+    const r = await this.#analyse(path, 'ebur128=peak=true');
     if (r.code !== 0)
       throw new LoaError('MEDIA_UNDECODABLE', 'Không đo được độ lớn âm thanh', {
         details: { tool: tail(r.stderr) },
@@ -313,28 +313,12 @@ export class Transcoder {
    * decode it.
    */
   async levels(path: string, silenceDb = -50): Promise<AudioLevels> {
-    const r = await runProcess(
-      this.#ffmpeg,
-      [
-        '-hide_banner',
-        '-nostdin',
-        '-nostats',
-        ...INPUT_GUARD,
-        '-i',
-        path,
-        '-vn',
-        '-ac',
-        '1',
-        '-ar',
-        '48000',
-        '-af',
-        `silencedetect=noise=${silenceDb}dB:d=0.3,volumedetect`,
-        '-f',
-        'null',
-        '-',
-      ],
-      { timeoutMs: this.#timeoutMs },
-    );
+    const r = await this.#analyse(path, `silencedetect=noise=${silenceDb}dB:d=0.3,volumedetect`, [
+      '-ac',
+      '1',
+      '-ar',
+      '48000',
+    ]);
     if (r.code !== 0)
       throw new LoaError('MEDIA_UNDECODABLE', 'Không giải mã được tệp âm thanh', {
         details: { tool: tail(r.stderr) },
@@ -352,34 +336,11 @@ export class Transcoder {
    * played in the browser and never stored.
    */
   async encodePreview(input: string, output: string): Promise<{ bytes: Buffer; durationMs: number }> {
-    const r = await runProcess(
-      this.#ffmpeg,
-      [
-        '-hide_banner',
-        '-nostdin',
-        '-nostats',
-        '-loglevel',
-        'error',
-        '-y',
-        ...INPUT_GUARD,
-        '-i',
-        input,
-        '-vn',
-        '-map_metadata',
-        '-1',
-        '-af',
-        `loudnorm=I=${this.#target}:TP=${this.#tp}:LRA=${this.#lra},aresample=${STATION_AUDIO.sampleRate}`,
-        '-ac',
-        '1',
-        '-c:a',
-        'libopus',
-        '-b:a',
-        '32k',
-        '-f',
-        'ogg',
-        output,
-      ],
-      { timeoutMs: this.#timeoutMs },
+    const r = await this.#encodeOpus(
+      input,
+      output,
+      `loudnorm=I=${this.#target}:TP=${this.#tp}:LRA=${this.#lra},aresample=${STATION_AUDIO.sampleRate}`,
+      ['-b:a', '32k'],
     );
     if (r.code !== 0)
       throw new LoaError('TRANSCODE_FAILED', 'Không tạo được bản nghe thử', {

@@ -112,11 +112,16 @@ function readState(
 /** Seconds between the demo boards' periodic screenshots. */
 const DEMO_SCREENSHOT_S = 120;
 
-/** A demo noticeboard's screen: headless Chromium on its kiosk page when Debian's is installed. */
+/**
+ * A demo noticeboard's screen: headless Chromium on its kiosk page when Debian's is installed. It
+ * has no physical screen to switch on and off, so no screen-power control (a machine with
+ * cec-client or wlr-randr installed must not have the demo try them).
+ */
 function demoDisplay(unitName: string, chromium = existsSync('/usr/bin/chromium')) {
   return {
     port: 0,
     unitName,
+    screen: { power: 'none' as const },
     browser: chromium ? { driver: 'chromium', headless: true, width: 1280, height: 720 } : { driver: 'sim' },
     screenshots: { format: 'jpeg', quality: 75, ...(chromium ? { everyS: DEMO_SCREENSHOT_S } : {}) },
   };

@@ -7,6 +7,12 @@ import {
   loopFrameAt,
   tickerLines,
 } from '../../../agent/src/domain/display/frames.js';
+import {
+  mayTryPower,
+  POWER_RETRY_START,
+  powerFailed,
+  powerSucceeded,
+} from '../../../agent/src/domain/display/power-retry.js';
 import { screenShouldBeOn } from '../../../agent/src/domain/display/screen-schedule.js';
 import { watchdogVerdict } from '../../../agent/src/domain/display/watchdog-rules.js';
 import type { PlanBundle, Slot } from '../../../agent/src/domain/scheduler/types.js';
@@ -216,5 +222,30 @@ describe('screen hours', () => {
     expect(screenShouldBeOn({ on: '13:00', off: '22:00' }, T, '+07:00', true)).toBe(true);
     expect(screenShouldBeOn({ on: '22:00', off: '13:00' }, T, '+07:00', false)).toBe(true);
     expect(screenShouldBeOn({ on: '22:00', off: '11:00' }, T, '+07:00', false)).toBe(false);
+  });
+});
+
+describe('screen power retries', () => {
+  it('says the first failure once, then tries after pauses doubling up to the limit, and says the recovery', () => {
+    const HOUR = 3_600_000;
+    let s = POWER_RETRY_START;
+    let now = 1_000_000;
+    const said: boolean[] = [];
+    const pauses: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      expect(mayTryPower(s, now)).toBe(true);
+      const r = powerFailed(s, now, HOUR);
+      said.push(r.say);
+      pauses.push(r.pauseMs / 60_000);
+      s = r.state;
+      // a minute later (the schedule's next check) it is not tried again unless the pause was a minute
+      expect(mayTryPower(s, now + 59_999)).toBe(false);
+      now = s.retryAt;
+    }
+    expect(said).toEqual([true, false, false, false, false, false, false, false, false]);
+    expect(pauses).toEqual([1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    const back = powerSucceeded(s);
+    expect(back).toEqual({ state: POWER_RETRY_START, say: true });
+    expect(powerSucceeded(POWER_RETRY_START).say).toBe(false);
   });
 });

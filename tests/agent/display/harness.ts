@@ -18,6 +18,7 @@ import {
   type ScheduleEntry,
 } from '@loa/protocol';
 import { buildBundleDir, signBundleDir } from '@loa/protocol/fs';
+import type { Logger } from 'pino';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type DisplayConfig, DisplayConfigSchema } from '../../../agent/src/config-display.js';
 import type { PlanBundle, Slot } from '../../../agent/src/domain/scheduler/types.js';
@@ -159,6 +160,8 @@ export async function startDisplay(
     deviceKey?: KeyObject;
     /** Screen power (default: the simulated one). */
     power?: ScreenPower;
+    /** The display service's logger (default: silent). */
+    logger?: Logger;
     /** The amplifier (a GateShare lease) for videos with sound, and its relay state for proofs. */
     gate?: OutputGate;
     relays?: () => RelayState;
@@ -182,7 +185,7 @@ export async function startDisplay(
       setTimeout: (fn, ms) => setTimeout(fn, ms),
       clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
     },
-    logger: silent,
+    logger: opts.logger ?? silent,
     policy: { utcOffset: '+07:00' },
     proofs: journal,
     relays: opts.relays ?? (() => ({ amplifier: false })),

@@ -8,6 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectScreenPower } from '../../../agent/src/drivers/display/screen-power.js';
 import { startDisplay } from './harness.js';
@@ -51,6 +52,41 @@ describe('screen power', () => {
         .poll(() => h.alerts.map((a) => a.code), { timeout: 30_000, interval: 100 })
         .toContain('SCREEN_POWER_FAILED');
       expect(h.display.health()).toMatchObject({ powerControl: 'cec', screen: 'unknown' });
+    } finally {
+      await h.stop();
+    }
+  }, 60_000);
+
+  it('a control that keeps failing is said once, in words without a stack, and not retried every minute', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino(
+      { level: 'debug' },
+      { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+    );
+    const cec = await detectScreenPower('cec');
+    let tries = 0;
+    // the real cec-client control, counted
+    const power = {
+      control: cec.control,
+      state: () => cec.state(),
+      set: (on: boolean) => {
+        tries++;
+        return cec.set(on);
+      },
+    };
+    const h = await startDisplay(work, {
+      power,
+      logger,
+      config: { screen: { power: 'cec', hours: { on: '00:00', off: '23:59' } } },
+    });
+    try {
+      await expect.poll(() => h.alerts.length, { timeout: 30_000, interval: 100 }).toBe(1);
+      const warned = lines.filter((l) => l.level === 40);
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toMatchObject({ control: 'cec', reason: expect.stringContaining('cec-client') });
+      expect(String(warned[0]?.msg)).toContain('screen power unavailable');
+      expect(JSON.stringify(warned[0])).not.toContain('stack');
+      expect(tries).toBe(1);
     } finally {
       await h.stop();
     }

@@ -11,6 +11,12 @@ import { type ServerType, serve } from '@hono/node-server';
 import type { Health, RelayState, Timers } from '@loa/protocol';
 import type { Logger } from 'pino';
 import type { DisplayConfig } from '../../config-display.js';
+import {
+  mayTryPower,
+  POWER_RETRY_START,
+  powerFailed,
+  powerSucceeded,
+} from '../../domain/display/power-retry.js';
 import { screenShouldBeOn } from '../../domain/display/screen-schedule.js';
 import type { PlanBundle, Slot, StationPolicy } from '../../domain/scheduler/types.js';
 import type { DisplayDriver, ScreenPower, ScreenshotOptions } from '../../drivers/display/types.js';
@@ -18,6 +24,9 @@ import type { OutputGate, PlayerClock, ProgrammeSource, ProofSink } from '../pla
 import { DisplayLane } from './display-lane.js';
 import { createKioskApp } from './kiosk-app.js';
 import { DisplayWatchdog } from './watchdog.js';
+
+/** The longest pause between two tries of a screen-power control that keeps failing. */
+const POWER_RETRY_MAX_MS = 3_600_000;
 
 export interface DisplayServiceOptions {
   config: DisplayConfig;
@@ -62,6 +71,9 @@ export class DisplayService {
   readonly watchdog: DisplayWatchdog;
   private server: ServerType | undefined;
   private powerTimer: unknown;
+  /** Failed switches in a row and when the next may be tried; whether one is under way. */
+  private powerRetry = POWER_RETRY_START;
+  private powerBusy = false;
   private readonly log: Logger;
   private started = false;
   private offProgramme: (() => void) | undefined;
@@ -197,7 +209,12 @@ export class DisplayService {
     return undefined;
   }
 
-  /** Screen on or off by the configured hours (on during an emergency); checked every minute. */
+  /**
+   * Screen on or off by the configured hours (on during an emergency); checked every minute. A
+   * control that fails (no CEC adapter, a broken HDMI-CEC link) is said once, as one warning and one
+   * SCREEN_POWER_FAILED alert, and then tried again after a pause that doubles up to an hour, in
+   * silence, until it works again (said once too).
+   */
   private applyPower(): void {
     this.o.timers.clearTimeout(this.powerTimer);
     const on = screenShouldBeOn(
@@ -207,11 +224,42 @@ export class DisplayService {
       this.lane.emergencyUp(),
     );
     const want = on ? 'on' : 'off';
-    if (this.o.power.state() !== want)
-      this.o.power.set(on).catch((err: unknown) => {
-        this.log.warn({ err }, 'screen power not switched');
-        this.o.onAlert?.('SCREEN_POWER_FAILED', (err as Error).message);
-      });
+    if (
+      this.o.power.state() !== want &&
+      !this.powerBusy &&
+      mayTryPower(this.powerRetry, this.o.clock.now())
+    ) {
+      this.powerBusy = true;
+      const control = this.o.power.control;
+      this.o.power.set(on).then(
+        () => {
+          this.powerBusy = false;
+          const r = powerSucceeded(this.powerRetry);
+          if (r.say)
+            this.log.info({ control, failures: this.powerRetry.failures }, 'screen power switches again');
+          this.powerRetry = r.state;
+        },
+        (err: unknown) => {
+          this.powerBusy = false;
+          const r = powerFailed(this.powerRetry, this.o.clock.now(), POWER_RETRY_MAX_MS);
+          this.powerRetry = r.state;
+          const reason = err instanceof Error ? err.message : String(err);
+          const pauseMin = Math.round(r.pauseMs / 60_000);
+          if (r.say) {
+            // the reason in words, no stack: this is the board's hardware, not a bug
+            this.log.warn(
+              { control, reason },
+              `screen power unavailable, the screen stays as it is; tried again in ${pauseMin} min, then less and less often (at most hourly) without further warnings`,
+            );
+            this.o.onAlert?.('SCREEN_POWER_FAILED', reason);
+          } else
+            this.log.debug(
+              { control, reason, failures: r.state.failures, pauseMin },
+              'screen power still unavailable',
+            );
+        },
+      );
+    }
     this.powerTimer = this.o.timers.setTimeout(() => this.applyPower(), 60_000);
   }
 }

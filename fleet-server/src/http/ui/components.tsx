@@ -18,10 +18,12 @@ export function Field(props: {
   label: string;
   errors?: FieldErrors | undefined;
   hint?: string;
+  /** The control's id when it is not `f-<name>` (two forms on one page). */
+  id?: string;
   children: Child;
 }) {
   const err = errorText(props.ctx, props.errors, props.name);
-  const id = `f-${props.name}`;
+  const id = props.id ?? `f-${props.name}`;
   return (
     <div class={err ? 'field invalid' : 'field'}>
       <label for={id}>{props.label}</label>
@@ -44,8 +46,8 @@ export function Field(props: {
 export function fieldAttrs(
   errors: FieldErrors | undefined,
   name: string,
+  id = `f-${name}`,
 ): { id: string; name: string; 'aria-invalid'?: 'true'; 'aria-describedby'?: string } {
-  const id = `f-${name}`;
   const bad = errors?.[name] !== undefined;
   return bad ? { id, name, 'aria-invalid': 'true', 'aria-describedby': `${id}-error` } : { id, name };
 }

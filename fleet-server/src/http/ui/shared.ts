@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { Deps } from '../../deps.js';
-import { can, inScope, type Permission } from '../../domain/rbac.js';
+import { can, inScope, type Permission, type Principal } from '../../domain/rbac.js';
 import { SESSION_COOKIE } from '../../services/auth-service.js';
 import type { ContentServices } from '../../services/content-services.js';
 import type { ReportService } from '../../services/report-service.js';
@@ -132,4 +132,12 @@ export function done(c: UiContext, path: string, okKey: MsgKey, id?: string): Re
     `${path}${sep}ok=${encodeURIComponent(okKey)}${id ? `&id=${encodeURIComponent(id)}` : ''}`,
     303,
   );
+}
+
+/** The signed-in operator as the services' actor (audited with the address and `session`). */
+export function sessionActor(
+  u: AuthUser,
+  ip?: string,
+): Principal & { ip?: string | undefined; via: 'session' } {
+  return { id: u.id, username: u.username, role: u.role, scope: u.scope, ip, via: 'session' };
 }

@@ -8,12 +8,13 @@ import { Empty } from '../components.js';
 import { type UiCtx, ui } from '../context.js';
 import type { MsgKey } from '../i18n/index.js';
 import { viOps } from '../i18n/vi-ops.js';
+import { viStaff } from '../i18n/vi-staff.js';
 import { Layout } from '../layout.js';
 import { guard, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
 
 /** Known actions (those with a Vietnamese name), for the filter. */
-const ACTIONS = Object.keys(viOps)
+const ACTIONS = Object.keys({ ...viOps, ...viStaff })
   .filter((k) => k.startsWith('act.'))
   .map((k) => k.slice(4));
 

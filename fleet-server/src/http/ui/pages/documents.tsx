@@ -8,21 +8,24 @@ import { isLoaError } from '@loa/protocol';
 import type { Hono } from 'hono';
 import { DOCUMENT_KINDS, type DocumentRecord } from '../../../domain/documents.js';
 import { can, inScope } from '../../../domain/rbac.js';
-import type { DocumentActor, DocumentLibrary } from '../../../services/document-library.js';
+import type { DocumentLibrary } from '../../../services/document-library.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
-import { Csrf, Empty, Section } from '../components.js';
+import { Csrf, Empty, FormErrorSummary, Section } from '../components.js';
 import { type UiCtx, ui } from '../context.js';
+import { type FormState, Input, Select, UnitSelect } from '../form-inputs.js';
 import { Layout } from '../layout.js';
-import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
+import {
+  checkFormCsrf,
+  done,
+  guard,
+  readForm,
+  sessionActor,
+  str,
+  type UiContext,
+  type UiServer,
+} from '../shared.js';
 
-const actor = (u: AuthUser, ip?: string): DocumentActor => ({
-  id: u.id,
-  username: u.username,
-  role: u.role,
-  scope: u.scope,
-  ip,
-  via: 'session',
-});
+const actor = sessionActor;
 const dayVi = (d: string) => d.split('-').reverse().join('/');
 const size = (n: number) =>
   n >= 1048576
@@ -39,27 +42,26 @@ function LibraryPage(props: {
   names: Map<string, string>;
   manage: boolean;
   maxMb: number;
+  /** The upload form as typed, after a refusal. */
+  upload?: FormState | undefined;
 }) {
   const { ctx, names } = props;
   const t = ctx.t;
+  const kinds = Object.entries(DOCUMENT_KINDS);
+  const up = props.upload ?? { values: {}, errors: {} };
   return (
     <Layout ctx={ctx} title={t('dl.title')}>
       <form method="get" action={ui('/documents')} class="filters">
-        <div class="field">
-          <label for="f-q">{t('dl.search')}</label>
-          <input id="f-q" name="q" value={props.q} />
-        </div>
-        <div class="field">
-          <label for="f-kind">{t('dl.kind')}</label>
-          <select id="f-kind" name="kind">
-            <option value="">{t('common.all')}</option>
-            {Object.entries(DOCUMENT_KINDS).map(([k, name]) => (
-              <option value={k} selected={props.kind === k}>
-                {name}
-              </option>
-            ))}
-          </select>
-        </div>
+        <Input ctx={ctx} id="f-q" name="q" label={t('dl.search')} value={props.q} />
+        <Select
+          ctx={ctx}
+          id="f-kind"
+          name="kind"
+          label={t('dl.kind')}
+          options={kinds}
+          value={props.kind}
+          empty={t('common.all')}
+        />
         <button type="submit">{t('common.filter')}</button>
       </form>
       <Section title={t('dl.title')} id="library">
@@ -93,52 +95,55 @@ function LibraryPage(props: {
           <form method="post" action={ui('/documents')} enctype="multipart/form-data" class="stack">
             <Csrf ctx={ctx} />
             <p class="hint">{t('dl.uploadHint', { mb: props.maxMb })}</p>
-            <div class="field">
-              <label for="d-unit">{t('common.unit')}</label>
-              <select id="d-unit" name="unit">
-                {props.units.map(([path, name]) => (
-                  <option value={path}>{name}</option>
-                ))}
-              </select>
-            </div>
-            <div class="field">
-              <label for="d-title">{t('dl.docTitle')}</label>
-              <input id="d-title" name="title" required maxlength={300} />
-            </div>
-            <div class="field">
-              <label for="d-number">{t('dl.number')}</label>
-              <input id="d-number" name="number" maxlength={100} />
-            </div>
-            <div class="field">
-              <label for="d-issuer">{t('dl.issuer')}</label>
-              <input id="d-issuer" name="issuer" required maxlength={300} />
-            </div>
-            <div class="field">
-              <label for="d-issued">{t('dl.issuedOn')}</label>
-              <input id="d-issued" name="issuedOn" type="date" required />
-            </div>
-            <div class="field">
-              <label for="d-kind">{t('dl.kind')}</label>
-              <select id="d-kind" name="kind">
-                {Object.entries(DOCUMENT_KINDS).map(([k, name]) => (
-                  <option value={k}>{name}</option>
-                ))}
-              </select>
-            </div>
-            <div class="field">
-              <label for="d-desc">{t('dl.description')}</label>
-              <input id="d-desc" name="description" maxlength={2000} />
-            </div>
-            <div class="field">
-              <label for="d-file">{t('dl.file')}</label>
-              <input
-                id="d-file"
-                name="file"
-                type="file"
-                required
-                accept=".pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx,.odt,.ods,.odp"
-              />
-            </div>
+            <FormErrorSummary ctx={ctx} errors={up.errors} />
+            <UnitSelect ctx={ctx} id="d-unit" units={props.units} form={up} />
+            <Input
+              ctx={ctx}
+              id="d-title"
+              name="title"
+              label={t('dl.docTitle')}
+              form={up}
+              required
+              maxlength={300}
+            />
+            <Input ctx={ctx} id="d-number" name="number" label={t('dl.number')} form={up} maxlength={100} />
+            <Input
+              ctx={ctx}
+              id="d-issuer"
+              name="issuer"
+              label={t('dl.issuer')}
+              form={up}
+              required
+              maxlength={300}
+            />
+            <Input
+              ctx={ctx}
+              id="d-issued"
+              name="issuedOn"
+              type="date"
+              label={t('dl.issuedOn')}
+              form={up}
+              required
+            />
+            <Select ctx={ctx} id="d-kind" name="kind" label={t('dl.kind')} options={kinds} form={up} />
+            <Input
+              ctx={ctx}
+              id="d-desc"
+              name="description"
+              label={t('dl.description')}
+              form={up}
+              maxlength={2000}
+            />
+            <Input
+              ctx={ctx}
+              id="d-file"
+              name="file"
+              type="file"
+              label={t('dl.file')}
+              form={up}
+              required
+              accept=".pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx,.odt,.ods,.odp"
+            />
             <button type="submit">{t('dl.uploadDo')}</button>
           </form>
         </Section>
@@ -152,6 +157,7 @@ export function registerDocumentPages(app: Hono<AppEnv>, s: UiServer, library: D
     c: UiContext,
     g: { user: AuthUser; ctx: UiCtx },
     status: 200 | 400 | 413 | 415 = 200,
+    upload?: FormState,
   ) => {
     const q = c.req.query('q') ?? '';
     const kind = c.req.query('kind') ?? '';
@@ -174,6 +180,7 @@ export function registerDocumentPages(app: Hono<AppEnv>, s: UiServer, library: D
         names={new Map(all.map((u) => [u.path, u.name]))}
         manage={can(g.user.role, 'document.manage')}
         maxMb={Math.round(library.maxBytes / 1048576)}
+        upload={upload}
       />,
       status,
     );
@@ -191,13 +198,12 @@ export function registerDocumentPages(app: Hono<AppEnv>, s: UiServer, library: D
     const f = await readForm(c);
     checkFormCsrf(c, f);
     const file = f.file;
+    const values = Object.fromEntries(
+      ['unit', 'title', 'number', 'issuer', 'issuedOn', 'kind', 'description'].map((k) => [k, str(f, k)]),
+    );
     try {
       const data = file instanceof File ? Buffer.from(await file.arrayBuffer()) : Buffer.alloc(0);
-      const meta = Object.fromEntries(
-        ['unit', 'title', 'number', 'issuer', 'issuedOn', 'kind', 'description']
-          .map((k) => [k, str(f, k)])
-          .filter(([, v]) => v !== ''),
-      );
+      const meta = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== ''));
       const rec = await library.upload(
         actor(g.user, c.get('ip')),
         { ...meta, name: file instanceof File ? file.name : '' },
@@ -211,6 +217,7 @@ export function registerDocumentPages(app: Hono<AppEnv>, s: UiServer, library: D
         c,
         g,
         e.code === 'DOCUMENT_TOO_LARGE' ? 413 : e.code === 'DOCUMENT_TYPE_REFUSED' ? 415 : 400,
+        { values, errors: {} },
       );
     }
   });

@@ -2,8 +2,10 @@
 /**
  * Staff and training in the dashboard: the staff of the units in the reader's scope with the
  * training indicator, import from a spreadsheet (errors per line, nothing imported on error),
- * export, adding staff and courses, and one course's attendance with certificates. Phone numbers
- * only for roles holding staff.contact (the service audits their reading).
+ * export, adding, changing and removing staff (removal asks first and is audited), and adding
+ * courses (a course's own page is in staff-course.tsx). Every change goes through the register,
+ * which checks the unit scope. Phone numbers only for roles holding staff.contact (the service
+ * audits their reading).
  */
 import { isLoaError, LoaError } from '@loa/protocol';
 import type { Hono } from 'hono';
@@ -13,10 +15,11 @@ import { type ImportError, parseCsv } from '../../../domain/sheet.js';
 import type { TrainingFigures } from '../../../domain/staff.js';
 import { readXlsxRows } from '../../../services/report-files.js';
 import type { ReportService } from '../../../services/report-service.js';
-import type { CourseView, StaffActor, StaffRegister, StaffView } from '../../../services/staff-register.js';
+import type { CourseView, StaffRegister, StaffView } from '../../../services/staff-register.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
-import { Badge, Csrf, Empty, Section } from '../components.js';
+import { Badge, Csrf, Empty, errorSentence, Section } from '../components.js';
 import { type UiCtx, ui } from '../context.js';
+import { type FormState, Input, refusedForm, Select } from '../form-inputs.js';
 import { Layout } from '../layout.js';
 import {
   checkFormCsrf,
@@ -28,19 +31,27 @@ import {
   type UiContext,
   type UiServer,
 } from '../shared.js';
+import { registerCoursePages } from './staff-course.js';
+import {
+  staffActor as actor,
+  COURSE_KEYS,
+  CourseForm,
+  courseInput,
+  DeleteButton,
+  dayVi,
+  fieldOfCode,
+  optional,
+  postedValues,
+  RowActions,
+  STAFF_KEYS,
+  StaffForm,
+  staffValues,
+  type Units,
+} from './staff-forms.js';
 
 export const STAFF_IMPORT_MAX_BYTES = 5 * 1024 * 1024;
 
-const actor = (u: AuthUser, ip?: string): StaffActor => ({
-  id: u.id,
-  username: u.username,
-  role: u.role,
-  scope: u.scope,
-  ip,
-  via: 'session',
-});
 const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1).replace('.', ',')}%`);
-const dayVi = (d: string | undefined) => (d ? d.split('-').reverse().join('/') : '');
 
 function StaffPage(props: {
   ctx: UiCtx;
@@ -51,7 +62,11 @@ function StaffPage(props: {
   courses: CourseView[];
   training: TrainingFigures | null;
   manage: boolean;
+  /** May change records of this unit (staff.manage and the unit in scope). */
+  mayChange: (unit: string) => boolean;
   importErrors?: ImportError[];
+  addStaff?: FormState | undefined;
+  addCourse?: FormState | undefined;
 }) {
   const { ctx, unit } = props;
   const t = ctx.t;
@@ -62,20 +77,15 @@ function StaffPage(props: {
   return (
     <Layout ctx={ctx} title={t('st.title')}>
       <form method="get" action={ui('/staff')} class="filters">
-        <div class="field">
-          <label for="f-unit">{t('common.unit')}</label>
-          <select id="f-unit" name="unit">
-            {props.units.map(([path, name]) => (
-              <option value={path} selected={unit === path}>
-                {name}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="f-q">{t('st.search')}</label>
-          <input id="f-q" name="q" value={props.q} />
-        </div>
+        <Select
+          ctx={ctx}
+          id="f-unit"
+          name="unit"
+          label={t('common.unit')}
+          options={props.units}
+          value={unit}
+        />
+        <Input ctx={ctx} id="f-q" name="q" label={t('st.search')} value={props.q} />
         <button type="submit">{t('common.filter')}</button>
         <a class="button secondary" href={`/api/v1/staff?${exportQs}format=xlsx`}>
           {t('st.exportXlsx')}
@@ -133,7 +143,7 @@ function StaffPage(props: {
           <Empty>{t('st.none')}</Empty>
         ) : (
           <div class="table-wrap">
-            <table id="staff">
+            <table id="staff" class="register">
               <thead>
                 <tr>
                   <th>
@@ -143,6 +153,7 @@ function StaffPage(props: {
                   <th>{t('common.unit')}</th>
                   {showPhones ? <th>{t('st.phone')}</th> : null}
                   <th>{t('st.hiredOn')}</th>
+                  {props.manage ? <th>{t('common.actions')}</th> : null}
                 </tr>
               </thead>
               <tbody>
@@ -160,10 +171,23 @@ function StaffPage(props: {
                         </Badge>
                       )}
                     </td>
-                    <td>{s.position}</td>
-                    <td>{names.get(s.unit) ?? s.unit}</td>
-                    {showPhones ? <td>{s.phone ?? ''}</td> : null}
-                    <td>{dayVi(s.hiredOn)}</td>
+                    <td data-label={t('st.position')}>{s.position}</td>
+                    <td data-label={t('common.unit')}>{names.get(s.unit) ?? s.unit}</td>
+                    {showPhones ? <td data-label={t('st.phone')}>{s.phone ?? ''}</td> : null}
+                    <td data-label={t('st.hiredOn')}>{dayVi(s.hiredOn)}</td>
+                    {props.manage ? (
+                      <td>
+                        {props.mayChange(s.unit) ? (
+                          <RowActions
+                            ctx={ctx}
+                            edit={ui(`/staff/people/${encodeURIComponent(s.id)}`)}
+                            del={ui(`/staff/people/${encodeURIComponent(s.id)}/delete`)}
+                            confirm={t('st.deleteConfirm', { name: s.name, id: s.id })}
+                            what={s.name}
+                          />
+                        ) : null}
+                      </td>
+                    ) : null}
                   </tr>
                 ))}
               </tbody>
@@ -177,7 +201,7 @@ function StaffPage(props: {
           <Empty>{t('st.coursesNone')}</Empty>
         ) : (
           <div class="table-wrap">
-            <table id="courses">
+            <table id="courses" class="register">
               <thead>
                 <tr>
                   <th>{t('st.courseTitle')}</th>
@@ -199,13 +223,15 @@ function StaffPage(props: {
                         </>
                       ) : null}
                     </td>
-                    <td>
+                    <td data-label={t('st.courseDate')}>
                       {dayVi(c.date)}
                       {c.endDate && c.endDate !== c.date ? ` – ${dayVi(c.endDate)}` : ''}
                     </td>
-                    <td>{c.organiser}</td>
-                    <td class="num">{String(c.hours).replace('.', ',')}</td>
-                    <td class="num">
+                    <td data-label={t('st.organiser')}>{c.organiser}</td>
+                    <td class="num" data-label={t('st.hours')}>
+                      {String(c.hours).replace('.', ',')}
+                    </td>
+                    <td class="num" data-label={t('st.completedOf')}>
                       {c.completed}/{c.attendees}
                     </td>
                   </tr>
@@ -219,213 +245,49 @@ function StaffPage(props: {
       {props.manage ? (
         <div class="grid-2">
           <Section title={t('st.add')} id="staff-add">
-            <form method="post" action={ui('/staff')} class="stack">
-              <Csrf ctx={ctx} />
-              <input type="hidden" name="back" value={unit} />
-              <div class="field">
-                <label for="s-unit">{t('common.unit')}</label>
-                <select id="s-unit" name="unit">
-                  {props.units.map(([path, name]) => (
-                    <option value={path} selected={unit === path}>
-                      {name}
-                    </option>
-                  ))}
-                </select>
-              </div>
-              <div class="field">
-                <label for="s-id">{t('st.code')}</label>
-                <input id="s-id" name="id" required maxlength={64} />
-              </div>
-              <div class="field">
-                <label for="s-name">{t('st.name')}</label>
-                <input id="s-name" name="name" required maxlength={200} />
-              </div>
-              <div class="field">
-                <label for="s-position">{t('st.position')}</label>
-                <input id="s-position" name="position" required maxlength={200} />
-              </div>
-              <div class="field">
-                <label for="s-phone">{t('st.phone')}</label>
-                <input id="s-phone" name="phone" type="tel" maxlength={20} />
-              </div>
-              <div class="field">
-                <label for="s-hired">{t('st.hiredOn')}</label>
-                <input id="s-hired" name="hiredOn" type="date" />
-              </div>
-              <button type="submit">{t('st.add')}</button>
-            </form>
+            <StaffForm
+              ctx={ctx}
+              action={ui('/staff')}
+              units={props.units}
+              form={props.addStaff ?? { values: { unit }, errors: {} }}
+              p="s-"
+              edit={false}
+              back={unit}
+            />
           </Section>
           <Section title={t('st.import')} id="staff-import">
             <form method="post" action={ui('/staff/import')} enctype="multipart/form-data" class="stack">
               <Csrf ctx={ctx} />
               <input type="hidden" name="back" value={unit} />
               <p class="hint">{t('st.importHint')}</p>
-              <div class="field">
-                <label for="s-file">{t('st.importFile')}</label>
-                <input id="s-file" name="file" type="file" accept=".csv,.xlsx" required />
-              </div>
+              <Input
+                ctx={ctx}
+                id="s-file"
+                name="file"
+                type="file"
+                label={t('st.importFile')}
+                accept=".csv,.xlsx"
+                required
+              />
               <button type="submit">{t('st.importDo')}</button>
             </form>
           </Section>
           <Section title={t('st.addCourse')} id="course-add">
-            <form method="post" action={ui('/staff/courses')} class="stack">
-              <Csrf ctx={ctx} />
-              <input type="hidden" name="back" value={unit} />
-              <div class="field">
-                <label for="c-unit">{t('common.unit')}</label>
-                <select id="c-unit" name="unit">
-                  {props.units.map(([path, name]) => (
-                    <option value={path} selected={unit === path}>
-                      {name}
-                    </option>
-                  ))}
-                </select>
-              </div>
-              <div class="field">
-                <label for="c-id">{t('st.courseCode')}</label>
-                <input id="c-id" name="id" required maxlength={64} />
-              </div>
-              <div class="field">
-                <label for="c-title">{t('st.courseTitle')}</label>
-                <input id="c-title" name="title" required maxlength={300} />
-              </div>
-              <div class="field">
-                <label for="c-date">{t('st.courseDate')}</label>
-                <input id="c-date" name="date" type="date" required />
-              </div>
-              <div class="field">
-                <label for="c-end">{t('st.courseEnd')}</label>
-                <input id="c-end" name="endDate" type="date" />
-              </div>
-              <div class="field">
-                <label for="c-org">{t('st.organiser')}</label>
-                <input id="c-org" name="organiser" required maxlength={300} />
-              </div>
-              <div class="field">
-                <label for="c-hours">{t('st.hours')}</label>
-                <input id="c-hours" name="hours" type="number" min="0.5" step="0.5" required />
-              </div>
-              <div class="field">
-                <label for="c-topics">{t('st.topics')}</label>
-                <input id="c-topics" name="topics" aria-describedby="c-topics-hint" />
-                <small class="hint" id="c-topics-hint">
-                  {t('st.topicsHint')}
-                </small>
-              </div>
-              <button type="submit">{t('st.addCourse')}</button>
-            </form>
+            <CourseForm
+              ctx={ctx}
+              action={ui('/staff/courses')}
+              units={props.units}
+              form={props.addCourse ?? { values: { unit }, errors: {} }}
+              p="c-"
+              edit={false}
+              back={unit}
+            />
           </Section>
         </div>
       ) : null}
     </Layout>
   );
 }
-
-function CoursePage(props: {
-  ctx: UiCtx;
-  course: CourseView;
-  lines: Awaited<ReturnType<StaffRegister['attendance']>>;
-  staff: StaffView[];
-  names: Map<string, string>;
-  manage: boolean;
-}) {
-  const { ctx, course: c } = props;
-  const t = ctx.t;
-  return (
-    <Layout ctx={ctx} title={c.title}>
-      <p>
-        <a href={ui('/staff')}>← {t('st.title')}</a>
-      </p>
-      <dl class="facts" id="course-facts">
-        <dt>{t('st.courseCode')}</dt>
-        <dd>{c.id}</dd>
-        <dt>{t('st.courseDate')}</dt>
-        <dd>
-          {dayVi(c.date)}
-          {c.endDate && c.endDate !== c.date ? ` – ${dayVi(c.endDate)}` : ''}
-        </dd>
-        <dt>{t('st.organiser')}</dt>
-        <dd>{c.organiser}</dd>
-        <dt>{t('st.hours')}</dt>
-        <dd>{String(c.hours).replace('.', ',')}</dd>
-        <dt>{t('st.topics')}</dt>
-        <dd>{c.topics.join('; ') || '—'}</dd>
-      </dl>
-      <Section title={t('st.attendance')} id="attendance">
-        {props.lines.length === 0 ? (
-          <Empty>{t('st.attendanceNone')}</Empty>
-        ) : (
-          <div class="table-wrap">
-            <table id="attendance-table">
-              <thead>
-                <tr>
-                  <th>{t('st.name')}</th>
-                  <th>{t('common.unit')}</th>
-                  <th>{t('st.completedOf')}</th>
-                  <th>{t('st.certificate')}</th>
-                  <th>{t('st.certificateDate')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.lines.map((a) => (
-                  <tr data-id={a.staffId}>
-                    <td>{a.name}</td>
-                    <td>{props.names.get(a.unit) ?? a.unit}</td>
-                    <td>
-                      <Badge tone={a.completed ? 'ok' : 'warn'}>
-                        {t(a.completed ? 'st.completed' : 'st.notCompleted')}
-                      </Badge>
-                    </td>
-                    <td>{a.certificateNo ?? ''}</td>
-                    <td>{dayVi(a.certificateDate)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-      </Section>
-      {props.manage && props.staff.length > 0 ? (
-        <Section title={t('st.record')} id="attendance-add">
-          <form
-            method="post"
-            action={ui(`/staff/courses/${encodeURIComponent(c.id)}/attendance`)}
-            class="stack"
-          >
-            <Csrf ctx={ctx} />
-            <div class="field">
-              <label for="a-staff">{t('st.pick')}</label>
-              <select id="a-staff" name="staffId" required>
-                {props.staff.map((s) => (
-                  <option value={s.id}>
-                    {s.name} · {props.names.get(s.unit) ?? s.unit}
-                  </option>
-                ))}
-              </select>
-            </div>
-            <label class="check">
-              <input type="checkbox" name="completed" value="1" checked /> {t('st.completed')}
-            </label>
-            <div class="field">
-              <label for="a-cert">{t('st.certificate')}</label>
-              <input id="a-cert" name="certificateNo" maxlength={100} />
-            </div>
-            <div class="field">
-              <label for="a-date">{t('st.certificateDate')}</label>
-              <input id="a-date" name="certificateDate" type="date" />
-            </div>
-            <button type="submit">{t('st.record')}</button>
-          </form>
-        </Section>
-      ) : null}
-    </Layout>
-  );
-}
-
-const opt = (f: FormFields, k: string) => {
-  const v = str(f, k);
-  return v === '' ? {} : { [k]: v };
-};
 
 /** The spreadsheet of an import form: XLSX by its bytes, else CSV text. */
 async function formRows(f: FormFields): Promise<string[][]> {
@@ -445,6 +307,46 @@ async function formRows(f: FormFields): Promise<string[][]> {
   return parseCsv(buf.toString('utf8'));
 }
 
+function StaffEditPage(props: { ctx: UiCtx; staff: StaffView; units: Units; form: FormState }) {
+  const { ctx, staff } = props;
+  const t = ctx.t;
+  return (
+    <Layout ctx={ctx} title={`${t('st.edit')}: ${staff.name}`}>
+      <p>
+        <a href={ui(`/staff?unit=${encodeURIComponent(staff.unit)}`)}>← {t('st.title')}</a>
+      </p>
+      <div class="grid-2">
+        <Section title={`${t('st.edit')} · ${staff.id}`} id="staff-edit">
+          <StaffForm
+            ctx={ctx}
+            action={ui(`/staff/people/${encodeURIComponent(staff.id)}`)}
+            units={props.units}
+            form={props.form}
+            p="e-"
+            edit
+          />
+        </Section>
+        <Section title={t('st.delete')} id="staff-delete">
+          <p class="hint">{t('st.deleteHint')}</p>
+          <DeleteButton
+            ctx={ctx}
+            action={ui(`/staff/people/${encodeURIComponent(staff.id)}/delete`)}
+            confirm={t('st.deleteConfirm', { name: staff.name, id: staff.id })}
+            label={t('st.delete')}
+            what={staff.name}
+          />
+        </Section>
+      </div>
+    </Layout>
+  );
+}
+
+/** A record that is not there (or not in the reader's scope) is the dashboard's 404. */
+const notFound = (e: unknown): undefined => {
+  if (isLoaError(e) && e.code.endsWith('_NOT_FOUND')) return undefined;
+  throw e;
+};
+
 export function registerStaffPages(
   app: Hono<AppEnv>,
   s: UiServer,
@@ -456,15 +358,22 @@ export function registerStaffPages(
       .filter((u) => inScope(user, u.path))
       .sort((a, b) => a.path.localeCompare(b.path))
       .map((u) => [u.path, `${u.name} (${u.path})`]);
+  const mayChange = (user: AuthUser) => (unit: string) =>
+    can(user.role, 'staff.manage') && inScope(user, unit);
 
   const page = async (
     c: UiContext,
     g: { user: AuthUser; ctx: UiCtx },
-    importErrors?: ImportError[],
-    back?: string,
+    o: {
+      importErrors?: ImportError[];
+      back?: string;
+      addStaff?: FormState;
+      addCourse?: FormState;
+      status?: 404;
+    } = {},
   ) => {
     const units = await unitsOf(g.user);
-    const want = back ?? c.req.query('unit') ?? '';
+    const want = o.back ?? c.req.query('unit') ?? '';
     const own = g.user.scope.filter((x) => x !== '*');
     const unit = units.some(([p]) => p === want) ? want : (own[0] ?? units[0]?.[0] ?? '');
     const q = c.req.query('q') ?? '';
@@ -475,6 +384,7 @@ export function registerStaffPages(
     const staff = unit ? await register.listStaff(a, { unit, ...(q ? { q } : {}) }) : [];
     const courses = unit ? await register.listCourses(a, { unit }) : [];
     const training = unit ? await reports.training(unit, periodOf(year, day)) : null;
+    const refused = o.importErrors || o.addStaff || o.addCourse;
     return c.html(
       <StaffPage
         ctx={g.ctx}
@@ -485,9 +395,12 @@ export function registerStaffPages(
         courses={courses}
         training={training}
         manage={can(g.user.role, 'staff.manage')}
-        {...(importErrors ? { importErrors } : {})}
+        mayChange={mayChange(g.user)}
+        {...(o.importErrors ? { importErrors: o.importErrors } : {})}
+        addStaff={o.addStaff}
+        addCourse={o.addCourse}
       />,
-      importErrors ? 400 : 200,
+      o.status ?? (refused ? 400 : 200),
     );
   };
 
@@ -502,15 +415,76 @@ export function registerStaffPages(
     if ('response' in g) return g.response;
     const f = await readForm(c);
     checkFormCsrf(c, f);
-    const rec = await register.createStaff(actor(g.user, c.get('ip')), {
-      id: str(f, 'id'),
-      unit: str(f, 'unit'),
-      name: str(f, 'name'),
-      position: str(f, 'position'),
-      ...opt(f, 'phone'),
-      ...opt(f, 'hiredOn'),
-    });
-    return done(c, ui(`/staff?unit=${encodeURIComponent(rec.unit)}`), 'st.created', rec.id);
+    const v = postedValues(f, STAFF_KEYS);
+    try {
+      const rec = await register.createStaff(actor(g.user, c.get('ip')), {
+        id: v.id ?? '',
+        unit: v.unit ?? '',
+        name: v.name ?? '',
+        position: v.position ?? '',
+        ...(v.phone ? { phone: v.phone } : {}),
+        ...(v.hiredOn ? { hiredOn: v.hiredOn } : {}),
+      });
+      return done(c, ui(`/staff?unit=${encodeURIComponent(rec.unit)}`), 'st.created', rec.id);
+    } catch (e) {
+      const addStaff = refusedForm(g.ctx, e, v, 'st.err.staff', fieldOfCode);
+      return page(c, g, { back: str(f, 'back'), addStaff });
+    }
+  });
+
+  app.get(ui('/staff/people/:id'), async (c) => {
+    const g = await guard(c, s, 'staff.manage');
+    if ('response' in g) return g.response;
+    const staff = await register
+      .getStaff(actor(g.user, c.get('ip')), c.req.param('id') ?? '')
+      .catch(notFound);
+    if (!staff) return c.notFound();
+    const form = { values: staffValues(staff), errors: {} };
+    return c.html(<StaffEditPage ctx={g.ctx} staff={staff} units={await unitsOf(g.user)} form={form} />);
+  });
+
+  app.post(ui('/staff/people/:id'), async (c) => {
+    const g = await guard(c, s, 'staff.manage');
+    if ('response' in g) return g.response;
+    const f = await readForm(c);
+    checkFormCsrf(c, f);
+    const id = c.req.param('id') ?? '';
+    const a = actor(g.user, c.get('ip'));
+    const v: Record<string, string> = { ...postedValues(f, STAFF_KEYS), id };
+    try {
+      const rec = await register.updateStaff(a, id, {
+        unit: v.unit ?? '',
+        name: v.name ?? '',
+        position: v.position ?? '',
+        ...optional(v, ['phone', 'hiredOn', 'leftOn', 'notes']),
+      });
+      return done(c, ui(`/staff?unit=${encodeURIComponent(rec.unit)}`), 'st.saved', rec.name);
+    } catch (e) {
+      const form = refusedForm(g.ctx, e, v, 'st.err.staff', fieldOfCode);
+      const staff = await register.getStaff(a, id).catch(notFound);
+      if (!staff) return c.notFound();
+      return c.html(
+        <StaffEditPage ctx={g.ctx} staff={staff} units={await unitsOf(g.user)} form={form} />,
+        400,
+      );
+    }
+  });
+
+  app.post(ui('/staff/people/:id/delete'), async (c) => {
+    const g = await guard(c, s, 'staff.manage');
+    if ('response' in g) return g.response;
+    checkFormCsrf(c, await readForm(c));
+    const a = actor(g.user, c.get('ip'));
+    const id = c.req.param('id') ?? '';
+    try {
+      const old = await register.getStaff(a, id);
+      await register.removeStaff(a, id);
+      return done(c, ui(`/staff?unit=${encodeURIComponent(old.unit)}`), 'st.deleted', old.name);
+    } catch (e) {
+      if (!isLoaError(e) || e.code !== 'STAFF_NOT_FOUND') throw e;
+      g.ctx.flash = { kind: 'error', text: errorSentence(g.ctx, e.code, e.message) };
+      return page(c, g, { status: 404 });
+    }
   });
 
   app.post(ui('/staff/import'), async (c) => {
@@ -524,7 +498,7 @@ export function registerStaffPages(
       return done(c, ui(`/staff?unit=${encodeURIComponent(back)}`), 'st.imported', String(r.imported));
     } catch (e) {
       if (isLoaError(e) && e.code === 'STAFF_IMPORT_INVALID')
-        return page(c, g, (e.details as { errors: ImportError[] }).errors, back);
+        return page(c, g, { importErrors: (e.details as { errors: ImportError[] }).errors, back });
       throw e;
     }
   });
@@ -534,56 +508,18 @@ export function registerStaffPages(
     if ('response' in g) return g.response;
     const f = await readForm(c);
     checkFormCsrf(c, f);
-    const hours = Number(str(f, 'hours').replace(',', '.'));
-    const rec = await register.createCourse(actor(g.user, c.get('ip')), {
-      id: str(f, 'id'),
-      unit: str(f, 'unit'),
-      title: str(f, 'title'),
-      date: str(f, 'date'),
-      ...opt(f, 'endDate'),
-      organiser: str(f, 'organiser'),
-      hours: Number.isFinite(hours) ? hours : 0,
-      topics: str(f, 'topics')
-        .split(';')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    });
-    return done(c, ui(`/staff/courses/${encodeURIComponent(rec.id)}`), 'st.courseCreated', rec.id);
+    const v = postedValues(f, COURSE_KEYS);
+    try {
+      const rec = await register.createCourse(actor(g.user, c.get('ip')), {
+        ...courseInput(v),
+        id: v.id ?? '',
+      });
+      return done(c, ui(`/staff/courses/${encodeURIComponent(rec.id)}`), 'st.courseCreated', rec.id);
+    } catch (e) {
+      const addCourse = refusedForm(g.ctx, e, v, 'st.err.course', fieldOfCode);
+      return page(c, g, { back: str(f, 'back'), addCourse });
+    }
   });
 
-  app.get(ui('/staff/courses/:id'), async (c) => {
-    const g = await guard(c, s);
-    if ('response' in g) return g.response;
-    const a = actor(g.user, c.get('ip'));
-    const id = c.req.param('id') ?? '';
-    const course = (await register.listCourses(a)).find((x) => x.id === id);
-    if (!course) return c.notFound();
-    const manage = can(g.user.role, 'staff.manage');
-    return c.html(
-      <CoursePage
-        ctx={g.ctx}
-        course={course}
-        lines={await register.attendance(a, id)}
-        // the picker needs names only: read without phone numbers (nothing personal to audit)
-        staff={manage ? (await register.listStaff({ ...a, role: 'viewer' })).filter((x) => !x.leftOn) : []}
-        names={new Map((await unitsOf(g.user)).map(([p, n]) => [p, n]))}
-        manage={manage}
-      />,
-    );
-  });
-
-  app.post(ui('/staff/courses/:id/attendance'), async (c) => {
-    const g = await guard(c, s, 'staff.manage');
-    if ('response' in g) return g.response;
-    const f = await readForm(c);
-    checkFormCsrf(c, f);
-    const id = c.req.param('id') ?? '';
-    const staffId = str(f, 'staffId');
-    await register.recordAttendance(actor(g.user, c.get('ip')), id, staffId, {
-      completed: str(f, 'completed') === '1',
-      ...opt(f, 'certificateNo'),
-      ...opt(f, 'certificateDate'),
-    });
-    return done(c, ui(`/staff/courses/${encodeURIComponent(id)}`), 'st.recorded', staffId);
-  });
+  registerCoursePages(app, s, register, unitsOf);
 }
