@@ -40,8 +40,11 @@ export default defineConfig({
   },
   test: {
     globals: false,
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // A cap for a test that hangs, not a speed bound: real ffmpeg, Chromium and child processes on
+    // a loaded 2-core machine take several times their quiet-machine time (a 2 s upload and
+    // transcode took over 30 s at load 39), and a cap they can reach fails a sound test.
+    testTimeout: 90_000,
+    hookTimeout: 90_000,
     // One process per file (native addons, child processes, process-wide listeners), as many
     // files at a time as there are cores: vitest's default (cores − 1) runs one file at a time on
     // a 2-core machine, while most files spend their time waiting on sockets, timers and child
