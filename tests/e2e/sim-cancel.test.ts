@@ -239,6 +239,8 @@ describe('an emergency cancelled 3 s into playing, 50 simulated stations and a r
       )
       .toBe(SIMULATED + 1);
     console.info(`[sim-cancel] ${playingAtCancel}/${SIMULATED} simulated stations on air at the cancel`);
+    // the simulator's own summary says the same: nothing on air, one recall obeyed per running station
+    expect(fleet?.summary()).toMatchObject({ running: SIMULATED, onAir: 0, withdrawn: SIMULATED });
 
     // each one's withdrawn proof reaches the server, signed with the station's own key
     const devices = [
