@@ -8,3 +8,5 @@ export { SimDisplayDriver, SimScreenPower } from './drivers/display/sim.js';
 export { AGENT_VERSION, type AgentRuntime, type StartOptions, startAgent } from './main.js';
 export { DisplayService } from './services/display/display-service.js';
 export { ProofJournal } from './services/playback/proof-journal.js';
+// Where a station keeps its files (the simulator reads a station's own public key from them).
+export { type DataPaths, dataPaths } from './services/system/data-dir.js';

@@ -163,6 +163,8 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
   /** bundleId → emergency "started" proofs: when the audio started (agent) and when the server got it. */
   const starts = new Map<string, { deviceId: string; startedAt: number; receivedAt: number }[]>();
   const playing = new Map<string, Map<string, number>>();
+  /** bundleId → signed "withdrawn" proofs (a recall obeyed): when the agent stopped it, when the server got it. */
+  const withdrawn = new Map<string, { deviceId: string; at: number; receivedAt: number }[]>();
   services.ingest.on((e) => {
     counts[e.type] = (counts[e.type] ?? 0) + 1;
     if (e.type === 'proof' && e.proof.outcome === 'started' && e.proof.bundleId) {
@@ -173,6 +175,11 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
         startedAt: Date.parse(e.proof.startedAt ?? e.proof.at),
         receivedAt: now(),
       });
+    }
+    if (e.type === 'proof' && e.proof.outcome === 'withdrawn' && e.proof.bundleId) {
+      const list = withdrawn.get(e.proof.bundleId) ?? [];
+      withdrawn.set(e.proof.bundleId, list);
+      list.push({ deviceId: e.deviceId, at: Date.parse(e.proof.at), receivedAt: now() });
     }
     if (e.type === 'status' && e.status.state === 'playing') {
       const m = playing.get(e.status.bundleId) ?? new Map<string, number>();
@@ -237,6 +244,7 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
           startedAt: e.proof.startedAt,
         }));
       if (what === 'emergencyStarts') return starts.get(String(arg)) ?? [];
+      if (what === 'withdrawn') return withdrawn.get(String(arg)) ?? [];
       if (what === 'emergencyReceived')
         return (await services.emergency.view(String(arg))).devices.flatMap((d) =>
           d.receivedAt ? [Date.parse(d.receivedAt)] : [],

@@ -23,6 +23,10 @@ export interface FleetSummary {
   enrolled: number;
   connected: number;
   ampFaults: number;
+  /** Devices playing something now (their player's own status). */
+  onAir: number;
+  /** Signed recalls obeyed (bundles withdrawn), summed over the devices running now. */
+  withdrawn: number;
   powerCuts: number;
   outages: number;
   startFailures: number;
@@ -106,6 +110,8 @@ export class SimFleet {
     let enrolled = 0;
     let connected = 0;
     let ampFaults = 0;
+    let onAir = 0;
+    let withdrawn = 0;
     let maxClockOffsetMs = 0;
     for (const st of this.stations) {
       maxClockOffsetMs = Math.max(maxClockOffsetMs, Math.abs(st.clockOffsetMs()));
@@ -114,6 +120,8 @@ export class SimFleet {
       if (st.deviceId) enrolled++;
       if (st.runtime?.link()?.connected) connected++;
       if (st.spec.ampFault) ampFaults++;
+      if (st.onAir() !== undefined) onAir++;
+      withdrawn += st.recalled().length;
     }
     return {
       devices: this.stations.length,
@@ -122,6 +130,8 @@ export class SimFleet {
       enrolled,
       connected,
       ampFaults,
+      onAir,
+      withdrawn,
       maxClockOffsetMs: Math.round(maxClockOffsetMs),
       ...this.counters,
     };

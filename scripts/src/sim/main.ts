@@ -45,7 +45,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       `[sim] ${new Date().toISOString()} devices ${s.devices}: running ${s.running}, enrolled ${s.enrolled}, ` +
         `connected ${s.connected}, power-cut ${s.powerCut} (cuts ${s.powerCuts}, cell outages ${s.outages}), ` +
-        `faulty amplifiers ${s.ampFaults}, largest board clock offset ${s.maxClockOffsetMs} ms, start failures ${s.startFailures}\n`,
+        `faulty amplifiers ${s.ampFaults}, on air ${s.onAir}, recalls obeyed ${s.withdrawn}, largest board clock offset ${s.maxClockOffsetMs} ms, start failures ${s.startFailures}\n`,
     );
   };
   let stopping: Promise<void> | undefined;

@@ -4,11 +4,20 @@
  * mqtt.js fleet link) with simulated GPIO, modem and audio timing, its traffic through its own
  * link proxy (4G latency/loss), and fault switches: power cut, faulty amplifier. A noticeboard
  * given a `display` section also runs its screen: the kiosk page and a headless Chromium.
+ *
+ * A signed recall (an emergency's cancel) goes through the agent's own path: the bundle store
+ * verifies it against the trust policy (protocol's verifyRecall), keeps it on disk so the bundle
+ * is refused from then on, the player drops what is on air, and the proof journal signs a
+ * `withdrawn` proof with the station key. onAir(), recalled() and publicKey() let the simulator,
+ * tests and benchmarks observe that from outside.
  */
-import { mkdirSync } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentRuntime } from '@loa/agent';
-import { parseConfig, startAgent } from '@loa/agent';
+import { dataPaths, parseConfig, startAgent } from '@loa/agent';
+import { privateKeyFromPem } from '@loa/protocol';
 import type { Logger } from 'pino';
 import { type LinkProfile, LinkProxy } from './link-proxy.js';
 
@@ -75,6 +84,25 @@ export class SimStation {
 
   get deviceId(): string | undefined {
     return this.runtime?.enrolment.credentials()?.deviceId;
+  }
+
+  /** The bundle on air now, as the station's player reports it (undefined when silent or off). */
+  onAir(): string | undefined {
+    return this.runtime?.player.status().onAir?.bundleId;
+  }
+
+  /** Bundles this station withdrew by a signed recall (kept on its disk across restarts). */
+  recalled(): string[] {
+    return this.runtime?.bundles.recalled().map((r) => r.bundleId) ?? [];
+  }
+
+  /** The station's own public key (its device key file), with which it signs its proofs. */
+  publicKey(): KeyObject {
+    const pem = readFileSync(
+      dataPaths(this.runtime?.config.device.dataDir ?? this.spec.dataDir).deviceKey,
+      'utf8',
+    );
+    return createPublicKey(privateKeyFromPem(pem));
   }
 
   private async proxies(): Promise<void> {

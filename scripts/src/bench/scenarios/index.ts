@@ -1,5 +1,6 @@
 import type { Scenario } from '../harness.js';
 import { agent } from './agent.js';
+import { cancel } from './cancel.js';
 import { display } from './display.js';
 import { distribution } from './distribution.js';
 import { fanout } from './fanout.js';
@@ -15,6 +16,7 @@ import { verify } from './verify.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   fanout,
+  cancel,
   ingest,
   proofs,
   distribution,
