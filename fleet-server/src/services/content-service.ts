@@ -13,7 +13,7 @@ import type { ContentKind, ContentRecord } from '../domain/model.js';
 import type { Store } from '../store/ports.js';
 import type { BlobStore } from './blob-store.js';
 import { sniffFile } from './media-sniff.js';
-import { type AudioLevels, STATION_AUDIO, type Transcoder } from './transcoder.js';
+import { type AudioLevels, SPEECH_AUDIO, STATION_AUDIO, type Transcoder } from './transcoder.js';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 
@@ -36,6 +36,11 @@ export const UploadMetaSchema = z.strictObject({
    * too short, not too long, not silent) before it is transcoded.
    */
   source: z.enum(['recording']).optional(),
+  /**
+   * Audio encoding: the station format (default), or "speech": the same Opus at the speech
+   * bitrate (SPEECH_AUDIO), so that a short recorded alert travels inside the emergency message.
+   */
+  profile: z.enum(['station', 'speech']).optional(),
 });
 export type UploadMeta = z.infer<typeof UploadMetaSchema>;
 
@@ -232,7 +237,11 @@ export class ContentService {
           recorded && (recorded.speech.startMs > 0 || recorded.speech.endMs < recorded.durationMs)
             ? recorded.speech
             : undefined;
-        const r = await transcoder.transcodeAudio(staged.path, out, trim ? { trim } : {});
+        const speech = meta.profile === 'speech';
+        const r = await transcoder.transcodeAudio(staged.path, out, {
+          ...(trim ? { trim } : {}),
+          ...(speech ? { speech } : {}),
+        });
         file = out;
         rec.mediaType = STATION_AUDIO.mediaType;
         rec.durationMs = r.durationMs;
@@ -249,7 +258,7 @@ export class ContentService {
             codec: STATION_AUDIO.codec,
             sampleRate: STATION_AUDIO.sampleRate,
             channels: 1,
-            bitrate: STATION_AUDIO.bitrate,
+            bitrate: speech ? SPEECH_AUDIO.bitrate : STATION_AUDIO.bitrate,
             targetLufs: transcoder.targetLufs,
           },
           ...(recorded

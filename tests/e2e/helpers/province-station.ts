@@ -12,7 +12,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { contentPlugin, type FleetServer, startFleetServer } from '@loa/fleet-server';
+import { contentPlugin, type FleetServer, type ServerPlugin, startFleetServer } from '@loa/fleet-server';
 import {
   addSignature,
   type Clock,
@@ -47,6 +47,8 @@ export interface Province {
   token: string;
   /** Version of the uploaded trust policy. */
   trustVersion: number;
+  /** Each user's password (to sign in to the dashboard), by username. */
+  passwords: Record<string, string>;
 }
 
 /** Starts the server and provisions it; the caller stops `server` (also when this throws later). */
@@ -58,6 +60,8 @@ export async function startProvince(opts: {
   onServer: (s: FleetServer) => void;
   /** The server's clock (default the system's). */
   clock?: Clock;
+  /** The server's plugins (default the content plugin alone; the dashboard needs standardPlugins()). */
+  plugins?: ServerPlugin[];
 }): Promise<Province> {
   const { root, commune } = opts;
   const server = await startFleetServer({
@@ -69,7 +73,7 @@ export async function startProvince(opts: {
       trustRoots: [rawPublicKey(root.publicKey).toString('base64')],
     },
     logger: opts.logger,
-    plugins: [contentPlugin()],
+    plugins: opts.plugins ?? [contentPlugin()],
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
   opts.onServer(server);
@@ -147,6 +151,7 @@ export async function startProvince(opts: {
       technician,
       token,
       trustVersion: policy.version,
+      passwords: Object.fromEntries(users.map((u) => [u.username, u.password])),
     };
   });
   return { server, ...result };

@@ -3,12 +3,15 @@
  * `source=recording` (Opus in WebM, as MediaRecorder makes them; here encoded by real ffmpeg) and
  * are held to the recording limits, measured server-side with ffmpeg: too short, too long and
  * silent recordings are refused with stable codes and nothing is stored; a good one is stored
- * transcoded and normalised, with its measured levels.
+ * transcoded and normalised, with its measured levels. An emergency's recording goes up through
+ * the emergency API (for those who send emergencies, who may not write content), in the speech
+ * profile, so that a short alert is small enough to ride inside the emergency message.
  */
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { EMERGENCY_INLINE_MAX_BYTES } from '@loa/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContentRecord } from '../../../fleet-server/src/domain/model.js';
 import { type Harness, startHarness, type TestUser } from '../publish/harness.js';
@@ -171,5 +174,45 @@ describe('recordings from the browser', () => {
     ]);
     const starts = [...quiet.stderr.matchAll(/silence_start: ([\d.]+)/g)].map((x) => Number(x[1]));
     expect(starts.some((t) => t > 1.5 && t < 2)).toBe(true);
+  }, 120_000);
+
+  it("stores an emergency's recording for the operator on duty, speech-grade and small enough to send inline", async () => {
+    const operator = await h.user('tructban.ghiam', 'operator', ['08/02500']);
+    const speechLike = 'sine=frequency=300:sample_rate=48000,volume=2*(0.6+0.4*sin(2*PI*3*t)):eval=frame';
+    const bytes = await webm(join(h.dir, 'alert.webm'), `${speechLike},adelay=1500,apad=pad_dur=1`, 7.5);
+    const q = new URLSearchParams({
+      unit: '08/02500',
+      title: 'Cảnh báo lũ',
+      name: 'ghi-am.webm',
+      source: 'recording',
+      profile: 'speech',
+    });
+    const path = `/api/v1/emergency/audio?${q}`;
+    // an editor writes content but does not send emergencies; the operator may not write content
+    const editorTry = await h.api<Err>(editor, 'POST', path, bytes, { 'content-type': 'audio/webm' });
+    expect(editorTry.status).toBe(403);
+    const opContent = await h.api<Err>(operator, 'POST', `/api/v1/content/upload?${q}`, bytes, {
+      'content-type': 'audio/webm',
+    });
+    expect(opContent.status).toBe(403);
+    const r = await h.api<ContentRecord>(operator, 'POST', path, bytes, { 'content-type': 'audio/webm' });
+    expect(r.status, JSON.stringify(r.body).slice(0, 300)).toBe(201);
+    expect(r.body).toMatchObject({
+      kind: 'audio',
+      category: 'emergency',
+      mediaType: 'audio/ogg',
+      unit: '08/02500',
+    });
+    expect(r.body.meta?.transcode).toMatchObject({ bitrate: '16k' });
+    // trimmed: about 6 s kept of 7.5, and at 16 kbit/s well inside the inline cap
+    const m = await measureAudio(h.svc.blobs.path(r.body.sha256 as string));
+    expect(m.durationMs).toBeGreaterThan(5500);
+    expect(m.durationMs).toBeLessThan(7000);
+    expect(Math.abs(m.lufs - -16)).toBeLessThan(1.5);
+    expect(r.body.size).toBeLessThan(EMERGENCY_INLINE_MAX_BYTES);
+    // held to the recording limits like any recording
+    const silent = await webm(join(h.dir, 'alert-silent.webm'), 'anullsrc=r=48000:cl=mono', 3);
+    const refused = await h.api<Err>(operator, 'POST', path, silent, { 'content-type': 'audio/webm' });
+    expect([refused.status, refused.body.error.code]).toEqual([422, 'RECORDING_SILENT']);
   }, 120_000);
 });

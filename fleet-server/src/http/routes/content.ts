@@ -67,7 +67,10 @@ export function registerContentRoutes(
     summary: 'Upload an audio, image (PNG/JPEG/WebP) or MP4 video file as the raw request body',
     description:
       'The kind is recognised from the bytes. Audio is transcoded to Opus/Ogg 48 kHz mono and ' +
-      'normalised to -16 LUFS (two-pass loudnorm); the measured loudness of the result is recorded. ' +
+      'normalised to -16 LUFS (two-pass loudnorm); the measured loudness of the result is recorded ' +
+      '(`profile=speech`: the speech bitrate, so a short emergency fits inside its MQTT message). ' +
+      '`source=recording` (made in the browser) is refused when too short, too long or silent, and ' +
+      'loses its silent head and tail. ' +
       'Metadata goes in the query string; `name` must be a plain file name (no "/" or "..").',
     tags: ['content'],
     permission: 'content.write',

@@ -1,12 +1,15 @@
 /**
- * Emergency broadcasts: one request publishes a signed emergency bundle to a unit subtree;
- * per-device tracking as JSON and as a server-sent event stream.
+ * Emergency broadcasts: the alert's audio (uploaded or recorded in the browser) stored by the one
+ * who sends it; one request publishes a signed emergency bundle to a unit subtree; per-device
+ * tracking as JSON and as a server-sent event stream.
  */
+import { LoaError } from '@loa/protocol';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { EmergencyRepeatSchema, EmergencyRequestSchema } from '../../domain/emergency.js';
-import { BundleRecordSchema } from '../../domain/model.js';
+import { BundleRecordSchema, ContentRecordSchema } from '../../domain/model.js';
 import { inScope, requireScope } from '../../domain/rbac.js';
+import { UploadMetaSchema } from '../../services/content-service.js';
 import type { ContentServices } from '../../services/content-services.js';
 import type { EmergencyEvent } from '../../services/emergency-service.js';
 import type { RouteContext } from '../route-context.js';
@@ -23,8 +26,52 @@ const EmergencyEventSchema = z.union([
 
 export function registerEmergencyRoutes(
   { api }: RouteContext,
-  services: Pick<ContentServices, 'emergency'>,
+  services: Pick<ContentServices, 'emergency' | 'content'>,
 ): void {
+  api.add({
+    method: 'post',
+    path: '/emergency/audio',
+    summary: "Store an emergency's audio (an uploaded file or a browser recording) as the raw request body",
+    description:
+      'For those who may send emergencies (operators, approvers) and may not write content: the audio is ' +
+      'stored as an audio item of category "emergency", to be sent with POST /emergency {content}. Like ' +
+      '/content/upload: `source=recording` is held to the recording limits (too short, too long, silent) and ' +
+      'loses its silent head and tail; `profile=speech` encodes it at the speech bitrate, so a short alert ' +
+      'travels inside the emergency message instead of being downloaded.',
+    tags: ['emergency'],
+    permission: 'emergency.send',
+    query: UploadMetaSchema.pick({
+      title: true,
+      unit: true,
+      lang: true,
+      name: true,
+      source: true,
+      profile: true,
+    }),
+    status: 201,
+    maxBodyBytes: services.content.maxUploadBytes + 64 * 1024,
+    response: ContentRecordSchema,
+    responseType: 'application/json',
+    errors: [413, 415, 422],
+    handler: async ({ c, query, user, ip }) => {
+      requireScope(user, query.unit);
+      const svc = services.content;
+      const declared = Number(c.req.header('content-length') ?? '0');
+      if (declared > svc.maxUploadBytes)
+        throw new LoaError(
+          'UPLOAD_TOO_LARGE',
+          `Tệp vượt quá giới hạn ${Math.round(svc.maxUploadBytes / 1048576)} MB`,
+        );
+      const rec = await svc.upload(
+        c.req.raw.body,
+        { ...query, kind: 'audio', category: 'emergency' },
+        user,
+        ip,
+      );
+      return c.json(rec, 201);
+    },
+  });
+
   api.add({
     method: 'post',
     path: '/emergency',

@@ -1,11 +1,15 @@
-// The content page's recorder ("Ghi âm"): records the microphone with MediaRecorder (Opus in
-// WebM where the browser has it), shows the level and the elapsed time, stops itself at the
-// limit, lets the operator listen back, record again or save. Saving uploads the recording as the
-// raw body of the upload API (`source=recording`): the server measures its length and level with
-// ffmpeg, refuses a silent or too short one with a clear message, transcodes and normalises it.
+// The browser recorder ("Ghi âm", ui/recorder.tsx): records the microphone with MediaRecorder
+// (Opus in WebM where the browser has it), shows the level and the elapsed time, stops itself at
+// the limit, lets the operator listen back and record again. Then, as the page wants it:
+// - a save form (`data-rec-form`, the content page): saving uploads the recording as the raw body
+//   of the upload API (`source=recording`);
+// - a file input (`data-rec-file`, the emergency page): the recording is placed in it and the
+//   page's own form sends it; that form cannot be sent while a recording is running.
+// Either way the server measures its length and level with ffmpeg, refuses a silent or too short
+// one with a clear message, cuts the silent head and tail, transcodes and normalises it.
 // Every message comes from the page (data-msg-*), in the page's language.
 
-const root = document.querySelector('[data-recorder]');
+const roots = document.querySelectorAll('[data-recorder]');
 
 function setup(root) {
   const $ = (sel) => root.querySelector(sel);
@@ -18,6 +22,7 @@ function setup(root) {
   const audio = $('[data-rec-audio]');
   const form = $('[data-rec-form]');
   const again = $('[data-rec-again]');
+  const fileInput = $('[data-rec-file]');
   const minS = Number(root.dataset.minS) || 1.5;
   const maxS = Number(root.dataset.maxS) || 600;
   const msg = (name, params = {}) =>
@@ -81,8 +86,24 @@ function setup(root) {
     }
   }
 
+  /** The recording as a file in the page's form (a recording that is not kept leaves it empty). */
+  function attach(b) {
+    if (!fileInput) return;
+    fileInput.value = '';
+    if (!b) return;
+    try {
+      const dt = new DataTransfer();
+      dt.items.add(new File([b], `ghi-am.${extOf(b)}`, { type: b.type }));
+      fileInput.files = dt.files;
+    } catch {
+      root.dataset.state = 'unsupported';
+      say(msg('Unsupported'), true);
+    }
+  }
+
   async function start() {
     blob = null;
+    attach(null);
     review.hidden = true;
     capped = false;
     if (!window.isSecureContext || !navigator.mediaDevices?.getUserMedia || !window.MediaRecorder) {
@@ -159,7 +180,8 @@ function setup(root) {
     // a hint only: the server measures the level and refuses a silent recording itself
     if (peak > 0 && peak < 0.01) notes.push(msg('Quiet'));
     say(notes.join(' '));
-    form.elements.r_title.focus();
+    attach(blob);
+    if (form) form.elements.r_title.focus();
   }
 
   async function save(ev) {
@@ -171,7 +193,7 @@ function setup(root) {
       f.r_title.reportValidity();
       return;
     }
-    const ext = blob.type.includes('ogg') ? 'ogg' : blob.type.includes('mp4') ? 'm4a' : 'webm';
+    const ext = extOf(blob);
     const q = new URLSearchParams({
       title: f.r_title.value.trim(),
       unit: f.r_unit.value,
@@ -213,12 +235,23 @@ function setup(root) {
 
   startBtn.addEventListener('click', start);
   stopBtn.addEventListener('click', stop);
-  again.addEventListener('click', () => {
+  again?.addEventListener('click', () => {
     review.hidden = true;
     start();
   });
-  form.addEventListener('submit', save);
+  form?.addEventListener('submit', save);
+  // the page's own form (emergency) waits for the recording to be stopped and listened to
+  root.closest('form')?.addEventListener('submit', (ev) => {
+    if (root.dataset.state !== 'recording') return;
+    ev.preventDefault();
+    say(msg('Stopfirst'), true);
+    stopBtn.focus();
+  });
   root.dataset.state = 'ready';
 }
 
-if (root) setup(root);
+function extOf(b) {
+  return b.type.includes('ogg') ? 'ogg' : b.type.includes('mp4') ? 'm4a' : 'webm';
+}
+
+for (const root of roots) setup(root);

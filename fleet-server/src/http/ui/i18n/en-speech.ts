@@ -24,6 +24,13 @@ export const enSpeech = {
   'rec.capped': 'Stopped at the {m}-minute limit. Listen and save, or split it into several bulletins.',
   'rec.quiet': 'The microphone picked up very little: check it before saving.',
   'rec.failed': 'Not saved: {msg}',
+  'rec.stopFirst': 'Still recording: press “Stop” first, listen, then send.',
+  'rec.emgTitle': 'Record the alert',
+  'rec.emgHint':
+    'Press “Start recording”, read the alert into the microphone, press “Stop”. The silence before and after is cut and the loudness normalised.',
+  'rec.emgReview': 'Recorded {s}. Listen below, confirm, then press “Broadcast now”.',
+  'rec.emgOneAudio':
+    'Use one audio source: the recording or an uploaded file (clear the file, or press “Record again”).',
   'content.recorded': 'Recording saved and loudness normalised.',
   'tts.title': 'Read a text aloud',
   'tts.hint':

@@ -89,7 +89,7 @@ export const en: Record<MsgKey, string> = {
   'err.loginLimited': 'Too many failed logins. Please try again in a few minutes.',
   'err.formHasErrors': 'The form has errors; please fix the marked fields.',
   'err.quiet': 'Quiet hours are HH:MM-HH:MM, e.g. 22:00-05:00.',
-  'err.textOrFile': 'Please upload audio or type a text.',
+  'err.textOrFile': 'Please record, upload audio or type a text.',
   'err.gap': 'The gap is a number of seconds from 0 to 86400.',
 
   'login.title': 'Log in',

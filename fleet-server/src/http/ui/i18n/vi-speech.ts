@@ -23,6 +23,13 @@ export const viSpeech = {
   'rec.capped': 'Đã dừng ở giới hạn {m} phút. Nghe lại rồi lưu, hoặc chia thành nhiều bản tin.',
   'rec.quiet': 'Micrô thu được rất nhỏ: kiểm tra micrô trước khi lưu.',
   'rec.failed': 'Không lưu được: {msg}',
+  'rec.stopFirst': 'Đang ghi âm: bấm “Dừng” trước, nghe lại, rồi mới phát.',
+  'rec.emgTitle': 'Ghi âm lời cảnh báo',
+  'rec.emgHint':
+    'Bấm “Bắt đầu ghi”, đọc lời cảnh báo vào micrô, bấm “Dừng”. Khoảng lặng đầu và cuối được cắt, âm lượng được chuẩn hoá.',
+  'rec.emgReview': 'Đã ghi {s}. Nghe lại bên dưới, xác nhận rồi bấm “Phát khẩn cấp ngay”.',
+  'rec.emgOneAudio':
+    'Chỉ dùng một nguồn âm thanh: bản ghi âm hoặc tệp tải lên (bỏ chọn tệp, hoặc bấm “Ghi lại” để huỷ).',
   'content.recorded': 'Đã lưu bản ghi âm và chuẩn hóa âm lượng.',
   'tts.title': 'Đọc văn bản',
   'tts.hint':

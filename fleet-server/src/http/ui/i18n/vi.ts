@@ -88,7 +88,7 @@ const base = {
   'err.loginLimited': 'Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau ít phút.',
   'err.formHasErrors': 'Biểu mẫu có lỗi, vui lòng sửa các trường được đánh dấu.',
   'err.quiet': 'Giờ yên tĩnh phải có dạng HH:MM-HH:MM, ví dụ 22:00-05:00.',
-  'err.textOrFile': 'Vui lòng tải lên âm thanh hoặc nhập nội dung văn bản.',
+  'err.textOrFile': 'Vui lòng ghi âm, tải lên âm thanh hoặc nhập nội dung văn bản.',
   'err.gap': 'Khoảng nghỉ là số giây từ 0 đến 86400.',
 
   'login.title': 'Đăng nhập',

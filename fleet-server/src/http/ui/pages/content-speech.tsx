@@ -1,9 +1,9 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /**
  * The content page's spoken content: "Ghi âm" (recording from the microphone in the browser:
- * assets/recorder.js, uploaded through the upload API as a recording) and "Đọc văn bản" (a text
- * read by the server's TTS with a voice and a speed, "Nghe thử" first: the spoken form and a
- * short clip, then saved as an audio item). The text form works without JavaScript; the
+ * the shared recorder of ../recorder.tsx, driven by assets/recorder.js, uploaded through the
+ * upload API as a recording) and "Đọc văn bản" (a text read by the server's TTS with a voice and
+ * a speed, "Nghe thử" first: the spoken form and a short clip, then saved as an audio item). The text form works without JavaScript; the
  * recorder needs it (MediaRecorder).
  */
 import { LanguageSchema, UnitPathSchema } from '@loa/protocol';
@@ -14,6 +14,7 @@ import { apiFieldErrors, callApi } from '../api-client.js';
 import { Csrf, Field, FormErrorSummary, fieldAttrs, Section } from '../components.js';
 import { type FieldErrors, type UiCtx, ui } from '../context.js';
 import type { MsgKey } from '../i18n/index.js';
+import { Recorder, type RecorderLimits } from '../recorder.js';
 import {
   checkFormCsrf,
   done,
@@ -31,11 +32,8 @@ export interface VoiceOption {
   label: string;
 }
 
-export interface SpeechInfo {
+export interface SpeechInfo extends RecorderLimits {
   voices: VoiceOption[];
-  /** Recording limits (seconds). */
-  recMinS: number;
-  recMaxS: number;
 }
 
 export interface SpeakState {
@@ -93,7 +91,7 @@ function CategorySelect(props: {
   );
 }
 
-/** "Ghi âm": the recorder (assets/recorder.js reads its data-msg-* texts and limits). */
+/** "Ghi âm": the shared recorder, with the content page's save form once a recording is made. */
 export function RecordSection(props: {
   ctx: UiCtx;
   units: Units;
@@ -102,80 +100,34 @@ export function RecordSection(props: {
 }) {
   const { ctx, info } = props;
   const t = ctx.t;
-  const m = Math.round(info.recMaxS / 60);
   return (
     <Section title={t('rec.title')} id="record">
-      <div
-        data-recorder
-        data-min-s={String(info.recMinS)}
-        data-max-s={String(info.recMaxS)}
-        data-msg-recording={t('rec.recording')}
-        data-msg-review={t('rec.review', { s: '{s}' })}
-        data-msg-saving={t('rec.saving')}
-        data-msg-unsupported={t('rec.unsupported')}
-        data-msg-nomic={t('rec.noMic')}
-        data-msg-denied={t('rec.denied')}
-        data-msg-busy={t('rec.busy')}
-        data-msg-micerror={t('rec.micError', { name: '{name}' })}
-        data-msg-tooshort={t('rec.tooShort', { s: String(info.recMinS) })}
-        data-msg-capped={t('rec.capped', { m })}
-        data-msg-quiet={t('rec.quiet')}
-        data-msg-failed={t('rec.failed', { msg: '{msg}' })}
-        data-done={ui('/content?ok=content.recorded')}
+      <Recorder
+        ctx={ctx}
+        limits={info}
+        hint="rec.hint"
+        review="rec.review"
+        done={ui('/content?ok=content.recorded')}
       >
-        <p class="muted">{t('rec.hint')}</p>
-        <noscript>
-          <p class="flash error">{t('rec.noscript')}</p>
-        </noscript>
-        <div class="rec-controls">
-          <button type="button" data-rec-start>
-            <span aria-hidden="true">● </span>
-            {t('rec.start')}
-          </button>
-          <button type="button" class="danger" data-rec-stop hidden>
-            <span aria-hidden="true">■ </span>
-            {t('rec.stop')}
-          </button>
-          <span class="rec-time">
-            <strong data-rec-time>0:00</strong> <small class="muted">({t('rec.max', { m })})</small>
-          </span>
-        </div>
-        <meter
-          class="rec-level"
-          data-rec-level
-          min={0}
-          max={1}
-          low={0.1}
-          high={0.85}
-          optimum={0.5}
-          value={0}
-          aria-label={t('rec.level')}
-        />
-        <p class="rec-status" data-rec-status role="status" aria-live="polite" />
-        <div data-rec-review hidden>
-          <audio controls data-rec-audio>
-            <track kind="captions" />
-          </audio>
-          <form class="stack" data-rec-form novalidate>
-            <Field ctx={ctx} name="r_title" label={t('content.titleField')}>
-              <input id="f-r_title" name="r_title" maxlength={300} required />
-            </Field>
-            <UnitSelect ctx={ctx} name="r_unit" units={props.units} />
-            <Field ctx={ctx} name="r_lang" label={t('common.language')} hint="vi, hmn, tay, dao, km…">
-              <input id="f-r_lang" name="r_lang" value="vi" />
-            </Field>
-            <CategorySelect ctx={ctx} name="r_category" categories={props.categories} />
-            <div class="actions">
-              <button type="submit" data-rec-save>
-                {t('rec.save')}
-              </button>
-              <button type="button" class="secondary" data-rec-again>
-                {t('rec.again')}
-              </button>
-            </div>
-          </form>
-        </div>
-      </div>
+        <form class="stack" data-rec-form novalidate>
+          <Field ctx={ctx} name="r_title" label={t('content.titleField')}>
+            <input id="f-r_title" name="r_title" maxlength={300} required />
+          </Field>
+          <UnitSelect ctx={ctx} name="r_unit" units={props.units} />
+          <Field ctx={ctx} name="r_lang" label={t('common.language')} hint="vi, hmn, tay, dao, km…">
+            <input id="f-r_lang" name="r_lang" value="vi" />
+          </Field>
+          <CategorySelect ctx={ctx} name="r_category" categories={props.categories} />
+          <div class="actions">
+            <button type="submit" data-rec-save>
+              {t('rec.save')}
+            </button>
+            <button type="button" class="secondary" data-rec-again>
+              {t('rec.again')}
+            </button>
+          </div>
+        </form>
+      </Recorder>
     </Section>
   );
 }

@@ -23,6 +23,7 @@ import { type FieldErrors, type UiCtx, ui } from '../context.js';
 import { userNames } from '../data.js';
 import type { MsgKey } from '../i18n/index.js';
 import { Layout } from '../layout.js';
+import { recorderLimits } from '../recorder.js';
 import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
 import {
@@ -429,8 +430,7 @@ async function loadContent(s: UiServer, c: UiContext, user: AuthUser, archived =
     units: await unitsFor(s, user),
     speech: {
       voices: voices?.ok ? voices.data.voices : [],
-      recMinS: (limits?.minMs ?? 1500) / 1000,
-      recMaxS: (limits?.maxMs ?? 600_000) / 1000,
+      ...recorderLimits(limits),
     },
   };
 }

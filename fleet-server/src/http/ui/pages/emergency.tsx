@@ -1,8 +1,12 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 /**
- * Emergency broadcast: choose the unit, upload audio or type text, confirm twice (a checkbox and a
- * typed phrase, checked on the server), then live progress notified → verified → playing and the
- * devices that did not respond.
+ * Emergency broadcast: choose the unit, record the alert in the browser (the shared recorder),
+ * upload audio or type text, confirm twice (a checkbox and a typed phrase, checked on the server),
+ * then live progress notified → verified → playing and the devices that did not respond.
+ *
+ * A recording goes up as `source=recording` (held to the recording limits, its silent head and
+ * tail cut, normalised) in the speech profile, so that a short alert travels inside the signed
+ * emergency message as a spoken one does; a longer one is downloaded like any emergency audio.
  */
 import { UnitPathSchema } from '@loa/protocol';
 import type { Hono } from 'hono';
@@ -11,12 +15,23 @@ import type { BundleRecord, ContentRecord } from '../../../domain/model.js';
 import { inScope } from '../../../domain/rbac.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { apiFieldErrors, callApi } from '../api-client.js';
-import { Bar, Csrf, Empty, Field, FormErrorSummary, fieldAttrs, Section, type Tone } from '../components.js';
+import {
+  Bar,
+  Csrf,
+  Empty,
+  errorText,
+  Field,
+  FormErrorSummary,
+  fieldAttrs,
+  Section,
+  type Tone,
+} from '../components.js';
 import { type FieldErrors, type UiCtx, ui } from '../context.js';
 import { scopedDevices, unitMap } from '../data.js';
 import type { MsgKey } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import type { LiveView, UpdateSet } from '../live.js';
+import { Recorder, type RecorderLimits, recorderLimits } from '../recorder.js';
 import { notFoundPage } from '../refusal.js';
 import { checkFormCsrf, guard, list, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
@@ -74,10 +89,35 @@ export function progressSummary(t: UiCtx['t'], sum: EmergencySummary): string {
   return t('emg.summary', { playing: p.playing, total: sum.total });
 }
 
+/** "Ghi âm lời cảnh báo": the shared recorder, which puts its recording in the form's hidden file input. */
+function RecordField(props: { ctx: UiCtx; limits: RecorderLimits; errors?: FieldErrors | undefined }) {
+  const { ctx } = props;
+  const err = errorText(ctx, props.errors, 'recording');
+  return (
+    <fieldset class={err ? 'field rec-field invalid' : 'field rec-field'} id="record">
+      <legend>{ctx.t('rec.emgTitle')}</legend>
+      <Recorder ctx={ctx} limits={props.limits} hint="rec.emgHint" review="rec.emgReview">
+        <input type="file" name="recording" accept="audio/*" data-rec-file hidden tabindex={-1} />
+        <div class="actions">
+          <button type="button" class="secondary" data-rec-again>
+            {ctx.t('rec.again')}
+          </button>
+        </div>
+      </Recorder>
+      {err ? (
+        <p class="error" id="f-recording-error" data-error-for="recording" role="alert">
+          {err}
+        </p>
+      ) : null}
+    </fieldset>
+  );
+}
+
 function FormPage(props: {
   ctx: UiCtx;
   tree: UnitNode[];
   recent: BundleRecord[];
+  limits: RecorderLimits;
   values?: Record<string, string>;
   errors?: FieldErrors;
 }) {
@@ -86,7 +126,7 @@ function FormPage(props: {
   const e = props.errors;
   const v = props.values ?? {};
   return (
-    <Layout ctx={ctx} title={t('emg.title')}>
+    <Layout ctx={ctx} title={t('emg.title')} scripts={[ui('/assets/recorder.js')]}>
       <p class="warning-box">{t('emg.warning')}</p>
       <Section title={t('emg.title')}>
         <FormErrorSummary ctx={ctx} errors={e} />
@@ -103,6 +143,7 @@ function FormPage(props: {
           <Field ctx={ctx} name="title" label={t('emg.titleField')} errors={e}>
             <input {...fieldAttrs(e, 'title')} value={v.title ?? ''} maxlength={300} />
           </Field>
+          <RecordField ctx={ctx} limits={props.limits} errors={e} />
           <Field ctx={ctx} name="file" label={t('emg.audio')} errors={e}>
             <input {...fieldAttrs(e, 'file')} type="file" accept="audio/*" />
           </Field>
@@ -337,7 +378,11 @@ export function emergencyLiveView(s: UiServer, c: UiContext, ctx: UiCtx, ids: st
 async function formData(s: UiServer, c: UiContext, user: AuthUser) {
   const [units, devices] = await Promise.all([unitMap(s, user), scopedDevices(s, user)]);
   const recent = await callApi<BundleRecord[]>(s.api, c, 'GET', '/emergency');
-  return { tree: unitTree(units.values(), devices), recent: recent.ok ? recent.data.slice(0, 10) : [] };
+  return {
+    tree: unitTree(units.values(), devices),
+    recent: recent.ok ? recent.data.slice(0, 10) : [],
+    limits: recorderLimits(s.content?.content.recording),
+  };
 }
 
 export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
@@ -374,13 +419,16 @@ export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
       repeat: str(f, 'repeat'),
       confirm1: str(f, 'confirm1'),
     };
-    const file = f.file instanceof File && f.file.size > 0 ? f.file : undefined;
+    const upload = f.file instanceof File && f.file.size > 0 ? f.file : undefined;
+    const recording = f.recording instanceof File && f.recording.size > 0 ? f.recording : undefined;
+    const file = recording ?? upload;
     const errors: FieldErrors = {};
     if (units.length === 0) errors.unit = { key: 'err.pickOne' };
     else if (units.some((u) => !UnitPathSchema.safeParse(u).success)) errors.unit = { key: 'err.unit' };
     else if (units.some((u) => !inScope(g.user, u))) errors.unit = { key: 'err.unitScope' };
     if (!values.title) errors.title = { key: 'err.required' };
     if (!file && !values.text) errors.text = { key: 'err.textOrFile' };
+    if (recording && upload) errors.file = { key: 'rec.emgOneAudio' };
     const repeat = Number(values.repeat);
     if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20)
       errors.repeat = { key: 'err.number', params: { min: 1, max: 20 } };
@@ -394,21 +442,21 @@ export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
           title: values.title,
           unit: units[0] as string,
           lang: 'vi',
-          category: 'disaster',
-          kind: 'audio',
           name: file.name.replace(/[/\\]/g, '_').slice(0, 255) || 'khan-cap',
+          // a recording: held to the recording limits, trimmed, normalised, speech-grade (inline)
+          ...(recording ? { source: 'recording', profile: 'speech' } : {}),
         });
-        const up = await callApi<ContentRecord>(s.api, c, 'POST', `/content/upload?${qs}`, undefined, {
+        const up = await callApi<ContentRecord>(s.api, c, 'POST', `/emergency/audio?${qs}`, undefined, {
           raw: file.stream(),
           contentType: file.type || 'application/octet-stream',
           headers: { 'content-length': String(file.size) },
         });
         if (up.ok) content = up.data.id;
-        else errors.file = up.message;
+        else errors[recording ? 'recording' : 'file'] = up.message;
       }
       // One emergency per chosen unit subtree (the API takes one unit); sent one after the other.
       const sent: string[] = [];
-      for (const unit of errors.file ? [] : units) {
+      for (const unit of errors.file || errors.recording ? [] : units) {
         const r = await callApi<EmergencyViewData>(s.api, c, 'POST', '/emergency', {
           unit,
           title: values.title,
