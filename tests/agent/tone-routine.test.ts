@@ -193,7 +193,7 @@ describe('test tone routine through the player', () => {
     const page = await (await app.request('/', { headers: { cookie } })).text();
     expect(page).toContain('Máy phát FM (đài truyền thanh không dây)');
     expect(page).toContain('−18,0 dBFS (≈ 0,0 dBu)');
-    expect(page).toContain('±13,3 kHz');
+    expect(page).toContain('±13,3 kHz</strong> (17,8 % độ di tần tối đa)');
     expect(page).toContain('tắt tiền nhấn trên máy phát');
     const started = await app.request('/tone-routine', {
       method: 'POST',

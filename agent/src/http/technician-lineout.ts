@@ -46,6 +46,7 @@ const ENTITIES: Record<string, string> = {
 };
 const esc = (v: unknown) => String(v ?? '—').replace(/[&<>"']/g, (ch) => ENTITIES[ch] as string);
 const khz = (v: number) => `${(Math.round(v * 10) / 10).toFixed(1).replace('.', ',')} kHz`;
+const pct = (v: number) => `${(Math.round(v * 1000) / 10).toFixed(1).replace('.', ',')} %`;
 const hz = (v: number) => (v >= 1000 ? `${String(v / 1000).replace('.', ',')} kHz` : `${v} Hz`);
 const CHANNEL: Record<ToneStep['channel'], string> = {
   both: 'hai kênh',
@@ -76,7 +77,7 @@ export function lineOutSection(d: TechnicianLineOutDeps | undefined, started?: r
       : 'không giới hạn';
   const fm = p.kind === 'fm-exciter';
   const advice = fm
-    ? `Phát âm chuẩn rồi chỉnh mức vào của máy phát cho đồng hồ độ di tần chỉ <strong>±${esc(khz(alignmentDeviationKHz(p)))}</strong>: khi đó mức giới hạn đỉnh (${esc(viDb(p.peakLimitDbfs, 'dBFS'))}) ứng với ±75 kHz (100 %) và máy phát không bao giờ bị điều chế quá mức.${p.preEmphasisUs > 0 ? ` Trạm đã tiền nhấn ${p.preEmphasisUs} µs: <strong>tắt tiền nhấn trên máy phát</strong>.` : ' Trạm không tiền nhấn: bật tiền nhấn 50 µs trên máy phát.'}`
+    ? `Phát âm chuẩn rồi chỉnh mức vào của máy phát cho đồng hồ độ di tần chỉ <strong>±${esc(khz(alignmentDeviationKHz(p)))}</strong> (${esc(pct(alignmentDeviationKHz(p) / FM_MAX_DEVIATION_KHZ))} độ di tần tối đa): khi đó mức giới hạn đỉnh (${esc(viDb(p.peakLimitDbfs, 'dBFS'))}) ứng với độ di tần tối đa (±75 kHz, 100 %) và máy phát không bao giờ bị điều chế quá mức.${p.preEmphasisUs > 0 ? ` Trạm đã tiền nhấn ${p.preEmphasisUs} µs: <strong>tắt tiền nhấn trên máy phát</strong>.` : ' Trạm không tiền nhấn: bật tiền nhấn 50 µs trên máy phát.'}`
     : p.kind === 'wired-line'
       ? 'Phát âm chuẩn rồi chỉnh núm mức vào của âm ly cho đồng hồ (hoặc đèn) chỉ mức danh định; mức giới hạn đỉnh là mức lớn nhất trạm đưa ra, âm ly không bị quá tải nếu đặt đúng.'
       : 'Trạm phát thẳng ra âm ly và loa của trạm.';
