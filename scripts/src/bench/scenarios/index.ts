@@ -6,6 +6,7 @@ import { fanout } from './fanout.js';
 import { hostileBodies } from './hostile-bodies.js';
 import { ingest } from './ingest.js';
 import { installSize } from './install-size.js';
+import { lineOut } from './line-out.js';
 import { proofs } from './proofs.js';
 import { publicPage } from './public-page.js';
 import { registry } from './registry.js';
@@ -27,4 +28,5 @@ export const SCENARIOS: readonly Scenario[] = [
   publicPage,
   reports,
   installSize,
+  lineOut,
 ];
