@@ -3,7 +3,7 @@
  * GPIO), the real proof journal, and either the simulated driver (sequencing, emergencies) or
  * real ffmpeg into a WAV sink (the level at the line output, whatever the station volume).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -15,10 +15,13 @@ import { FfmpegAudioDriver } from '../../agent/src/drivers/audio/ffmpeg.js';
 import { SimAudioDriver } from '../../agent/src/drivers/audio/sim.js';
 import { hashPassword } from '../../agent/src/http/password.js';
 import { createTechnicianApp } from '../../agent/src/http/technician.js';
+import { localPageUrl } from '../../agent/src/http/technician-client.js';
 import { toneRoutineRunner } from '../../agent/src/services/station/tone-routine.js';
+import { TechnicianPage } from '../../agent/src/services/system/technician-page.js';
 import { readWav, soundRuns } from './audio/wav-tools.js';
 import { type Harness, makeHarness, waitFor } from './player-harness.js';
 import { bundle } from './scheduler/fixtures.js';
+import { spawnTs } from './services/helpers.js';
 import { toneItem, withDir } from './tone-items.js';
 
 let h: Harness | undefined;
@@ -228,6 +231,73 @@ describe('test tone routine through the player', () => {
     ).text();
     expect(bad).toContain('TONE_ROUTINE_INVALID');
   }, 90_000);
+
+  test('loa-agent --test-tone: the routine through the running page from the station’s shell, refused during an emergency', async () => {
+    const audio = new SimAudioDriver();
+    h = await makeHarness({ audio });
+    const player = h.player;
+    const profile = OUTPUT_PROFILE_DEFAULTS['wired-line'];
+    const page = new TechnicianPage({
+      listen: '127.0.0.1',
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      deps: {
+        passwordHash: () => hash,
+        health: async () => ({}) as never,
+        recentProofs: async () => [],
+        logs: () => [],
+        relayTest: async () => undefined,
+        testTone: async () => undefined,
+        deviceLabel: () => 'loa-test-01',
+        clock: { now: () => Date.now() },
+        lineOut: { profile, run: toneRoutineRunner({ player, profile, rate: RATE }) },
+      },
+    });
+    await page.start();
+    onTestFinished(() => page.stop());
+    const cfg = join(h.dir, 'agent.json');
+    await writeFile(
+      cfg,
+      JSON.stringify({
+        device: { dataDir: 'data' },
+        trust: { rootKeys: ['root.pub.pem'] },
+        hardware: { amplifier: { pin: 17 } },
+        technician: { enabled: true, listen: '0.0.0.0', port: page.port },
+      }),
+    );
+    expect(localPageUrl('0.0.0.0', 8080)).toBe('http://127.0.0.1:8080');
+    const cli = (args: string[], password: string) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawnTs('agent/src/main.ts', ['--config', cfg, ...args]);
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        child.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+        });
+        child.on('exit', (code) => resolve({ code, out, err }));
+        child.stdin.end(`${password}\n`);
+      });
+    const ok = await cli(['--test-tone', '3', '--sweep'], 'ky-thuat-vien-1');
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toContain('Đường ra: Âm ly truyền thanh hữu tuyến');
+    expect(ok.out).toContain('Âm chuẩn 1 kHz, −18,0 dBFS: 1 kHz, hai kênh, −18,0 dBFS');
+    expect(ok.out).toContain('Quét 200 Hz');
+    expect(ok.out).not.toContain('Quét 100 Hz');
+    await waitFor(() => player.status().onAir?.itemId === 'test-tone', 30_000);
+    player.stopCurrent();
+    const wrong = await cli(['--test-tone', '3'], 'sai-mat-khau');
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toContain('TECHNICIAN_LOGIN_FAILED');
+    // A long emergency: it is still on air when the command (a new process) asks.
+    player.setBundles([await emergency(h.dir, 60)]);
+    await waitFor(() => player.status().onAir?.itemId === 'warn', 30_000);
+    const refused = await cli(['--test-tone', '3'], 'ky-thuat-vien-1');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('EMERGENCY_ON_AIR: Đang phát tin khẩn cấp');
+  }, 120_000);
 });
 
 const hash = await hashPassword('ky-thuat-vien-1');

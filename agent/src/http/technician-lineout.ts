@@ -67,6 +67,24 @@ export function stepsTable(profile: OutputProfile, steps: readonly ToneStep[]): 
   return `<table><tr><th>Lúc</th><th>Bước</th><th>Tần số</th><th>Kênh</th><th>Mức ở đường ra</th></tr>${rows}</table>`;
 }
 
+/** The routine as plain lines (the command line): when, what, which channel, what level. */
+export function stepsText(profile: OutputProfile, steps: readonly ToneStep[]): string[] {
+  let at = 0;
+  const lines = [`Đường ra: ${PROFILE_NAME[profile.kind]}`];
+  if (profile.kind === 'fm-exciter')
+    lines.push(
+      `Chỉnh máy phát cho âm chuẩn đạt độ di tần ±${khz(alignmentDeviationKHz(profile))} (${pct(alignmentDeviationKHz(profile) / FM_MAX_DEVIATION_KHZ)} độ di tần tối đa).`,
+    );
+  for (const s of steps) {
+    const from = at;
+    at += s.durationMs;
+    lines.push(
+      `${(from / 1000).toFixed(0).padStart(4)}–${(at / 1000).toFixed(0)} s  ${s.label}: ${hz(s.frequencyHz)}, ${CHANNEL[s.channel]}, ${outputLevelText(profile, s.outputDbfs)}`,
+    );
+  }
+  return lines;
+}
+
 export function lineOutSection(d: TechnicianLineOutDeps | undefined, started?: readonly ToneStep[]): string {
   if (!d) return '';
   const p = d.profile;

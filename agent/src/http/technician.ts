@@ -318,6 +318,23 @@ export function createTechnicianApp(deps: TechnicianDeps): Hono {
     const r = await deps.importTar(file);
     return render(c, { text: r.text, ok: r.ok });
   });
+  // The same routine for `loa-agent --test-tone` (a technician on the station's shell): JSON.
+  app.post('/api/tone-routine', async (c) => {
+    if (!deps.lineOut)
+      return c.json({ code: 'TONE_ROUTINE_UNAVAILABLE', message: 'Trạm này không có chuỗi âm thử.' }, 404);
+    const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+    try {
+      const steps = await deps.lineOut.run({
+        referenceS: Number(body?.referenceS ?? 10),
+        leftRight: body?.leftRight === true,
+        sweep: body?.sweep === true,
+      });
+      return c.json({ profile: deps.lineOut.profile, steps });
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? 'TONE_ROUTINE_FAILED';
+      return c.json({ code, message: (e as Error).message }, code === 'EMERGENCY_ON_AIR' ? 409 : 400);
+    }
+  });
   app.post('/tone-routine', async (c) => {
     if (!deps.lineOut) return render(c, { text: 'Trạm này không có chuỗi âm thử.', ok: false });
     const r = await submitToneRoutine(deps.lineOut, await c.req.parseBody());
