@@ -9,6 +9,8 @@ import { type Logger, pino } from 'pino';
 import { type AgentConfig, loadConfig } from './config.js';
 import { safeStateFromRaw } from './drivers/factory.js';
 import { hashPassword } from './http/password.js';
+import { localPageUrl, runToneRoutineOnStation } from './http/technician-client.js';
+import { stepsText } from './http/technician-lineout.js';
 
 export interface CliDeps {
   start: (config: AgentConfig) => Promise<{ stop(): Promise<void> }>;
@@ -23,6 +25,8 @@ const USAGE = `Cách dùng: loa-agent --config TỆP.json
   --config, -c TỆP     tệp cấu hình (xem agent/config.example.json)
   --import ĐƯỜNG_DẪN   nhập gói bản tin từ thư mục hoặc tệp .tar (USB) rồi thoát; dừng dịch vụ trước
   --hash-password      đọc mật khẩu từ đầu vào chuẩn, in chuỗi băm scrypt cho trang kỹ thuật viên
+  --test-tone GIÂY     phát chuỗi âm thử đường ra qua dịch vụ đang chạy: âm chuẩn 1 kHz trong GIÂY giây
+                       (mật khẩu trang kỹ thuật đọc từ đầu vào chuẩn); thêm --left-right, --sweep
   --help, -h           hướng dẫn này`;
 
 /** Command line entry. Returns the exit code. */
@@ -33,6 +37,9 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
         config: { type: 'string'; short: 'c' };
         'hash-password': { type: 'boolean' };
         import: { type: 'string' };
+        'test-tone': { type: 'string' };
+        'left-right': { type: 'boolean' };
+        sweep: { type: 'boolean' };
         help: { type: 'boolean'; short: 'h' };
       };
     }>
@@ -44,6 +51,9 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
         config: { type: 'string', short: 'c' },
         'hash-password': { type: 'boolean' },
         import: { type: 'string' },
+        'test-tone': { type: 'string' },
+        'left-right': { type: 'boolean' },
+        sweep: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -56,11 +66,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     return 0;
   }
   if (args.values['hash-password']) {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    const pw = Buffer.concat(chunks)
-      .toString('utf8')
-      .replace(/\r?\n$/, '');
+    const pw = await readStdin();
     if (pw.length < 8) {
       process.stderr.write('Mật khẩu phải có ít nhất 8 ký tự.\n');
       return 2;
@@ -84,6 +90,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     await safeStateFromRaw(raw, bootLog);
     return isLoaError(e) && e.code === 'CONFIG_UNREADABLE' ? 66 : 78; // EX_NOINPUT / EX_CONFIG
   }
+  if (args.values['test-tone'] !== undefined) return testTone(config, args.values);
   if (args.values.import) {
     try {
       const b = await deps.importBundle(config, args.values.import, bootLog);
@@ -137,4 +144,38 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     return 0;
   }
   return exited;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+/** `--test-tone SECONDS`: the routine through the running agent's technician page. */
+async function testTone(
+  config: AgentConfig,
+  v: { 'test-tone'?: string; 'left-right'?: boolean; sweep?: boolean },
+): Promise<number> {
+  const referenceS = Number(v['test-tone']);
+  if (!config.technician.enabled) {
+    process.stderr.write('Trang kỹ thuật đang tắt (technician.enabled): không phát âm thử được.\n');
+    return 1;
+  }
+  try {
+    const r = await runToneRoutineOnStation({
+      baseUrl: localPageUrl(config.technician.listen, config.technician.port),
+      password: await readStdin(),
+      options: { referenceS, leftRight: v['left-right'] === true, sweep: v.sweep === true },
+    });
+    process.stdout.write(`Đang phát chuỗi âm thử:\n${stepsText(r.profile, r.steps).join('\n')}\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(
+      `Không phát được âm thử: ${isLoaError(e) ? `${e.code}: ` : ''}${(e as Error).message}\n`,
+    );
+    return 1;
+  }
 }

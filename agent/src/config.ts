@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { LoaError } from '@loa/protocol';
 import { z } from 'zod';
 import { DisplayConfigSchema } from './config-display.js';
+import { OUTPUT_PROFILE_DEFAULTS, OutputProfileSchema } from './config-output.js';
 
 const pin = z
   .number({ error: 'phải là số nguyên 0–27' })
@@ -154,12 +155,19 @@ export const ConfigSchema = z.strictObject({
           fallback: z.enum(['fm', 'line', 'none']).default('none'),
         })
         .default({ failoverS: 10, silenceS: 8, fallback: 'none' }),
+      /**
+       * What the line output feeds: "loudspeaker" (default, no processing), "fm-exciter" (FM
+       * transmitter: pre-emphasis, 15 kHz low-pass, limiter) or "wired-line" (old wired
+       * amplifier: 150 Hz–7 kHz, limiter). See config-output.ts and docs/legacy-output.md.
+       */
+      profile: OutputProfileSchema.default({ ...OUTPUT_PROFILE_DEFAULTS.loudspeaker }),
     })
     .default({
       driver: 'sim',
       output: { type: 'null' },
       inputs: {},
       streamRelay: { failoverS: 10, silenceS: 8, fallback: 'none' },
+      profile: { ...OUTPUT_PROFILE_DEFAULTS.loudspeaker },
     }),
   station: z
     .strictObject({

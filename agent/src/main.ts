@@ -17,6 +17,7 @@ import { runCli } from './cli.js';
 import type { AgentConfig } from './config.js';
 import type { ClockReading } from './domain/clock-trust.js';
 import type { AudioDriver } from './drivers/audio/types.js';
+import { SINK_RATE } from './drivers/audio/wav-sink.js';
 import { createAudio, createDisplay } from './drivers/factory.js';
 import { FmCapture } from './drivers/fm/capture.js';
 import type { Listenable } from './events.js';
@@ -43,6 +44,7 @@ import { TrustedClock } from './services/station/clock.js';
 import { GateShare } from './services/station/gate-share.js';
 import { relayTester } from './services/station/relay-test.js';
 import { buildHardware, type StationHardware } from './services/station/station-hardware.js';
+import { toneRoutineRunner } from './services/station/tone-routine.js';
 import { dataPaths, ensureDir, readJsonFile } from './services/system/data-dir.js';
 import { LogRing } from './services/system/log-ring.js';
 import { readProvisioningFile } from './services/system/provisioning.js';
@@ -489,6 +491,10 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
           logs: () => ring.lines(),
           relayTest: (s) => relayTest(s),
           testTone: (s, hz) => player.testTone(s, hz, { local: true }),
+          lineOut: {
+            profile: config.audio.profile,
+            run: toneRoutineRunner({ player, profile: config.audio.profile, rate: SINK_RATE }),
+          },
           deviceLabel: () => `${deviceId()}${unit() ? ` (${unit()})` : ''}`,
           clock,
           clockWaiting: () => clock.waiting(),

@@ -71,6 +71,12 @@ export const ProvisioningFileSchema = z.strictObject({
   location: LocationSchema.optional(),
   profile: ProfileIdSchema,
   network: NetworkSchema.default({}),
+  /**
+   * What the station's line output feeds, when not its own amplifier: an old commune's FM
+   * exciter or wired amplifier (the agent's `audio.profile` with that profile's defaults; see
+   * agent/docs/legacy-output.md). Absent: the hardware profile's setting (a loudspeaker).
+   */
+  lineOut: z.enum(['loudspeaker', 'fm-exciter', 'wired-line']).optional(),
   /** Plain technician-page password: the agent hashes it and removes it on first start. */
   technicianPassword: z.string().min(8).max(200).optional(),
   technicianPasswordHash: z.string().max(512).optional(),

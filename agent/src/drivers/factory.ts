@@ -8,8 +8,10 @@ import type { Clock } from '@loa/protocol';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config.js';
 import type { DisplayConfig } from '../config-display.js';
+import { outputChain } from '../domain/output-profile.js';
 import { SimAudioDriver } from './audio/sim.js';
 import type { AudioDriver } from './audio/types.js';
+import { SINK_RATE } from './audio/wav-sink.js';
 import { SimDisplayDriver, SimScreenPower } from './display/sim.js';
 import type { DisplayDriver, ScreenPower } from './display/types.js';
 import { createRda5807Tuner } from './fm/rda5807.js';
@@ -86,7 +88,12 @@ export async function createAudio(
   if (audio.driver === 'sim') return { driver: new SimAudioDriver() };
   const ffmpeg = await import('./audio/ffmpeg.js');
   return {
-    driver: new ffmpeg.FfmpegAudioDriver({ output: audio.output, inputs: audio.inputs, logger }),
+    driver: new ffmpeg.FfmpegAudioDriver({
+      output: audio.output,
+      inputs: audio.inputs,
+      logger,
+      outputChain: outputChain(audio.profile, SINK_RATE),
+    }),
     probeDurationMs: (p) => ffmpeg.probeDurationMs(p),
   };
 }

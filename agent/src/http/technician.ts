@@ -18,6 +18,7 @@ import {
   type TechnicianEnrolDeps,
   technicianAsset,
 } from './technician-enrol.js';
+import { lineOutSection, submitToneRoutine, type TechnicianLineOutDeps } from './technician-lineout.js';
 
 export interface TechnicianDeps {
   passwordHash: () => string | undefined;
@@ -34,6 +35,8 @@ export interface TechnicianDeps {
   importTar?: (file: File) => Promise<{ ok: boolean; text: string }>;
   /** Bundles withdrawn from this station by a signed recall (shown as "Đã gỡ"). */
   recalled?: () => readonly RecalledBundle[];
+  /** The line output's profile and the test tone routine; absent: no line output section. */
+  lineOut?: TechnicianLineOutDeps;
   /** Enrolment from the page (the dashboard's QR code or typed); absent: no enrolment section. */
   enrolment?: TechnicianEnrolDeps;
   /** The peer address of a request (from the node server); tests inject it. */
@@ -123,6 +126,7 @@ function statusBody(
   clockWaiting?: string,
   recalled: readonly RecalledBundle[] = [],
   enrol = '',
+  lineOut = '',
 ): string {
   const row = (k: string, v: string) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`;
   const zones = Object.entries(h.relays.zones ?? {})
@@ -155,6 +159,7 @@ ${row('Lỗi khuếch đại', yesNo(h.inputs.ampFault, '<span class="bad">có l
 <form method="post" action="relay-test" style="display:inline"><button>Thử rơ-le (5 giây)</button></form>
 <form method="post" action="test-tone" style="display:inline"><button>Phát âm thử 1 kHz (5 giây)</button></form>
 <form method="post" action="import" enctype="multipart/form-data"><label>Nạp tệp bản tin (.tar, như trên USB) <input type="file" name="bundle" accept=".tar"></label> <button>Nạp</button></form></section>
+${lineOut}
 <section><h2>Modem 4G</h2><table>
 ${m ? `${row('Tín hiệu', m.rssiDbm === null ? '—' : `${m.rssiDbm} dBm`)}${row('Nhà mạng', esc(m.operator))}${row('Đăng ký mạng', esc(m.registration))}${row('ICCID', esc(m.iccid))}` : row('Modem', 'không có hoặc chưa đọc được')}
 </table></section>
@@ -261,6 +266,7 @@ export function createTechnicianApp(deps: TechnicianDeps): Hono {
     c: Context,
     note?: string | PageNote,
     enrolValues?: { server?: string; code?: string },
+    toneSteps?: Parameters<typeof lineOutSection>[1],
   ) =>
     c.html(
       page(
@@ -274,6 +280,7 @@ export function createTechnicianApp(deps: TechnicianDeps): Hono {
           deps.clockWaiting?.(),
           deps.recalled?.() ?? [],
           deps.enrolment ? enrolSection(deps.enrolment.state(), enrolValues) : '',
+          lineOutSection(deps.lineOut, toneSteps),
         ),
       ),
     );
@@ -310,6 +317,28 @@ export function createTechnicianApp(deps: TechnicianDeps): Hono {
       return render(c, { text: 'Chưa chọn tệp .tar.', ok: false });
     const r = await deps.importTar(file);
     return render(c, { text: r.text, ok: r.ok });
+  });
+  // The same routine for `loa-agent --test-tone` (a technician on the station's shell): JSON.
+  app.post('/api/tone-routine', async (c) => {
+    if (!deps.lineOut)
+      return c.json({ code: 'TONE_ROUTINE_UNAVAILABLE', message: 'Trạm này không có chuỗi âm thử.' }, 404);
+    const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+    try {
+      const steps = await deps.lineOut.run({
+        referenceS: Number(body?.referenceS ?? 10),
+        leftRight: body?.leftRight === true,
+        sweep: body?.sweep === true,
+      });
+      return c.json({ profile: deps.lineOut.profile, steps });
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? 'TONE_ROUTINE_FAILED';
+      return c.json({ code, message: (e as Error).message }, code === 'EMERGENCY_ON_AIR' ? 409 : 400);
+    }
+  });
+  app.post('/tone-routine', async (c) => {
+    if (!deps.lineOut) return render(c, { text: 'Trạm này không có chuỗi âm thử.', ok: false });
+    const r = await submitToneRoutine(deps.lineOut, await c.req.parseBody());
+    return render(c, r.note, undefined, r.steps);
   });
   app.post('/test-tone', async (c) => {
     try {

@@ -8,11 +8,11 @@ const run = promisify(execFile);
 export interface Wav {
   rate: number;
   channels: number;
-  /** First channel, as floats -1..1. */
+  /** First channel (or the one asked for), as floats -1..1. */
   samples: Float32Array;
 }
 
-export async function readWav(path: string): Promise<Wav> {
+export async function readWav(path: string, channel = 0): Promise<Wav> {
   const buf = await readFile(path);
   if (buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE')
     throw new Error('not a WAV');
@@ -29,7 +29,8 @@ export async function readWav(path: string): Promise<Wav> {
       const end = Math.min(buf.length, off + 8 + size);
       const frames = Math.floor((end - off - 8) / (2 * channels));
       const samples = new Float32Array(frames);
-      for (let i = 0; i < frames; i++) samples[i] = buf.readInt16LE(off + 8 + i * 2 * channels) / 32768;
+      const at = off + 8 + 2 * Math.min(channel, channels - 1);
+      for (let i = 0; i < frames; i++) samples[i] = buf.readInt16LE(at + i * 2 * channels) / 32768;
       return { rate, channels, samples };
     }
     off += 8 + size + (size % 2);

@@ -4,7 +4,7 @@
  */
 import { type Item, isLiveItem, type Manifest, optedOutBy, type ScheduleEntry } from '@loa/protocol';
 import { localDays, minutesOfDay, offsetMinutes, weekdayOf } from './local-time.js';
-import type { PlanBundle, PriorityClass, ScheduleInput, SlotOutput } from './types.js';
+import type { PlanBundle, PriorityClass, ScheduleInput, SlotOutput, ToneSpec } from './types.js';
 
 export const DEFAULTS = {
   defaultItemMs: 60_000,
@@ -23,7 +23,7 @@ export interface Step {
   durationMs: number;
   file?: string;
   sha?: string;
-  tone?: { frequencyHz: number };
+  tone?: ToneSpec;
 }
 
 export interface Job {

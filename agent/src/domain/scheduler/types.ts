@@ -3,6 +3,17 @@
  * that expands the bundles' schedule rules into a deterministic timeline of slots.
  */
 import type { Choices, Item, Manifest, QuietHours } from '@loa/protocol';
+import type { ToneStep } from '../output-profile.js';
+
+/**
+ * A test tone instead of a file: a plain tone (at the station's volume), or a technician's
+ * routine of tones (`steps`) played at unity gain, so the line output carries the levels the
+ * technician was told.
+ */
+export interface ToneSpec {
+  frequencyHz: number;
+  steps?: readonly ToneStep[];
+}
 
 /** Priority classes, highest first. */
 export const PRIORITY_CLASSES = ['emergency', 'live', 'priority', 'normal', 'fill'] as const;
@@ -49,7 +60,7 @@ export interface StationPolicy {
    * Attention chime before emergencies (and items with chime: true): an audio file, or a tone the
    * player generates; it takes durationMs. Absent: no chime slot.
    */
-  chime?: { path?: string; tone?: { frequencyHz: number }; durationMs: number };
+  chime?: { path?: string; tone?: ToneSpec; durationMs: number };
   /** Amplifier warm-up: slots carry this lead so audio starts on time. Default 2000. */
   warmupMs?: number;
 }
@@ -110,7 +121,7 @@ export interface AdhocItem {
   /** Audio file (play-now of a bundle item). */
   file?: string;
   /** A test tone instead of a file. */
-  tone?: { frequencyHz: number };
+  tone?: ToneSpec;
   bundleId?: string;
   channel?: string;
   bundleVersion?: number;
@@ -160,7 +171,7 @@ export interface Slot {
   repeatIndex: number;
   repeatCount: number;
   /** A test tone instead of a file. */
-  tone?: { frequencyHz: number };
+  tone?: ToneSpec;
   /** Set on a slot that the next higher-priority slot cuts short. */
   interruptedBy?: string;
 }

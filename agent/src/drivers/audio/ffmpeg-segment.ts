@@ -19,6 +19,7 @@ import { OutputCut } from './ffmpeg-cut.js';
 import { FileFeed, RangeFeed } from './ffmpeg-feed.js';
 import { DRAIN_MS, FfmpegLevel } from './ffmpeg-level.js';
 import { FfmpegLogParser, linearGain } from './ffmpeg-log.js';
+import { toneGraph } from './ffmpeg-output.js';
 import type { Segment, SegmentResult, SegmentSpec } from './segment.js';
 import type { AudioErrorCode, AudioOutput, CaptureInput, InputName, Levels } from './types.js';
 import { SINK_CHANNELS, SINK_RATE, type WavSink } from './wav-sink.js';
@@ -34,6 +35,8 @@ export interface FfmpegSegmentDeps {
   silenceDetectMs: number;
   /** Stalled network reads fail after this long, ms. */
   ioTimeoutMs: number;
+  /** The output profile's filters (ffmpeg-output.ts), after the resampler; empty: none. */
+  outputFilters?: readonly string[];
   ffmpegPath?: string;
 }
 
@@ -396,8 +399,13 @@ export class FfmpegSegment implements Segment {
         break;
       }
       case 'tone':
+        // A routine: tones at set levels and channels; a plain tone: the sine at its own level.
         cmd
-          .input(`sine=frequency=${input.frequencyHz}:sample_rate=${SINK_RATE}`)
+          .input(
+            input.steps
+              ? toneGraph(input.steps, SINK_RATE)
+              : `sine=frequency=${input.frequencyHz}:sample_rate=${SINK_RATE}`,
+          )
           .inputOptions(['-re', '-f', 'lavfi']);
         break;
       case 'input': {
@@ -432,6 +440,8 @@ export class FfmpegSegment implements Segment {
       ...(spec.normalize ? ['dynaudnorm=f=100:g=3:p=0.5:m=10'] : []),
       `volume=${this.gain.initial().toFixed(6)}`,
       `aresample=${SINK_RATE}`,
+      // The output profile (FM exciter, wired line): band limits, pre-emphasis, limiter.
+      ...(deps.outputFilters ?? []),
       `aformat=sample_fmts=s16:channel_layouts=stereo`,
       'ebur128=peak=sample',
       'astats=metadata=0:measure_overall=Peak_level:measure_perchannel=none',

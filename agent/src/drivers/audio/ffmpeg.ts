@@ -7,6 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LoaError } from '@loa/protocol';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from 'pino';
+import type { OutputStage } from '../../domain/output-profile.js';
+import { outputFilters } from './ffmpeg-output.js';
 import { FfmpegSegment } from './ffmpeg-segment.js';
 import { OutputMute, SegmentPlayback } from './playback.js';
 import type {
@@ -28,6 +30,12 @@ export interface FfmpegAudioOptions extends MeasureOptions {
   ffmpegPath?: string;
   /** Network reads that stall this long fail (streams). Default 5000 ms. */
   ioTimeoutMs?: number;
+  /**
+   * The output profile's processing (domain/output-profile.ts `outputChain` at 48 kHz): band
+   * limits, pre-emphasis and the limiter for an FM exciter or a wired line. Absent or empty:
+   * none (a loudspeaker station).
+   */
+  outputChain?: readonly OutputStage[];
 }
 
 export class FfmpegAudioDriver implements AudioDriver {
@@ -37,8 +45,11 @@ export class FfmpegAudioDriver implements AudioDriver {
   private nextId = 1;
   private readonly log: Logger;
 
+  private readonly filters: string[];
+
   constructor(private readonly opts: FfmpegAudioOptions) {
     this.log = opts.logger.child({ module: 'audio' });
+    this.filters = outputFilters(opts.outputChain ?? []);
   }
 
   async open(): Promise<void> {
@@ -158,6 +169,7 @@ export class FfmpegAudioDriver implements AudioDriver {
       silenceDb: this.opts.silenceDb ?? -50,
       silenceDetectMs: Math.min(this.opts.deadAirMs ?? 5000, 2000),
       ioTimeoutMs: this.opts.ioTimeoutMs ?? 5000,
+      ...(this.filters.length ? { outputFilters: this.filters } : {}),
       ...(this.sink ? { sink: this.sink } : {}),
       ...(this.opts.ffmpegPath ? { ffmpegPath: this.opts.ffmpegPath } : {}),
     };

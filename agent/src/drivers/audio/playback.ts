@@ -78,6 +78,15 @@ export function validateRequest(req: PlayRequest): string | undefined {
   if ('durationMs' in s && s.durationMs !== undefined && !(s.durationMs > 0)) return 'durationMs must be > 0';
   if (s.kind === 'tone' && !(s.frequencyHz >= 20 && s.frequencyHz <= 20_000))
     return 'frequencyHz must be 20..20000';
+  if (s.kind === 'tone' && s.steps) {
+    if (s.steps.length === 0 || s.steps.length > 32) return 'a tone routine has 1..32 steps';
+    for (const t of s.steps) {
+      if (!(t.frequencyHz >= 20 && t.frequencyHz <= 20_000)) return 'frequencyHz must be 20..20000';
+      if (!(t.durationMs > 0)) return 'durationMs must be > 0';
+      if (!(t.levelDbfs >= -90 && t.levelDbfs <= 0)) return 'a tone level is -90..0 dBFS';
+      if (!['both', 'left', 'right'].includes(t.channel)) return 'a tone channel is both, left or right';
+    }
+  }
   if (s.kind === 'file' && (s.offsetMs ?? 0) < 0) return 'offsetMs must be >= 0';
   if (s.kind === 'stream' && !/^https?:\/\//.test(s.url)) return 'a stream url is http(s)';
   if (s.kind === 'live' && s.primary.kind === 'stream' && !/^https?:\/\//.test(s.primary.url))
@@ -244,7 +253,11 @@ export class SegmentPlayback implements Playback {
             maxMs: s.durationMs !== undefined ? Math.max(1, s.durationMs - (s.offsetMs ?? 0)) : 24 * 3600_000,
           }
         : s.kind === 'tone'
-          ? { ...base, input: { kind: 'tone', frequencyHz: s.frequencyHz }, maxMs: s.durationMs }
+          ? {
+              ...base,
+              input: { kind: 'tone', frequencyHz: s.frequencyHz, ...(s.steps ? { steps: s.steps } : {}) },
+              maxMs: s.durationMs,
+            }
           : { ...base, input: { kind: 'input', input: s.input }, maxMs: s.durationMs };
     const r = await this.segment(spec);
     const offset = s.kind === 'file' ? (s.offsetMs ?? 0) : 0;

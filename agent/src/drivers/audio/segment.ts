@@ -3,11 +3,12 @@
  * driver, a timer in the simulator). Playbacks are built from segments: a file or a tone is one
  * segment; a stream relay is a sequence of stream and fallback segments.
  */
-import type { AudioErrorCode, InputName, Levels } from './types.js';
+import type { AudioErrorCode, InputName, Levels, ToneSourceStep } from './types.js';
 
 export type SegmentInput =
   | { kind: 'file'; path: string; offsetMs: number }
-  | { kind: 'tone'; frequencyHz: number }
+  /** A plain tone (the sine at its default level), or a routine of tones at set levels. */
+  | { kind: 'tone'; frequencyHz: number; steps?: ToneSourceStep[] }
   | { kind: 'input'; input: InputName }
   | { kind: 'url'; url: string; format?: 'mp3' | 'aac' | 'ogg' | 'hls' };
 

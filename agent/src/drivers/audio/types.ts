@@ -6,6 +6,15 @@
  * A playback never rejects: its `result` resolves with outcome completed | stopped | failed.
  */
 
+/** One tone of a test tone routine (domain/output-profile.ts plans them). */
+export interface ToneSourceStep {
+  frequencyHz: number;
+  durationMs: number;
+  /** Peak level at the source, dBFS (before the output profile's chain). */
+  levelDbfs: number;
+  channel: 'both' | 'left' | 'right';
+}
+
 /** Where the audio goes. */
 export type AudioOutput =
   /** An ALSA playback device on a station, e.g. "default" or "hw:0,0". */
@@ -35,8 +44,11 @@ export type AudioSource =
    * the item's full length when known (play stops there; the simulator needs it for timing).
    */
   | { kind: 'file'; path: string; offsetMs?: number; durationMs?: number }
-  /** A sine test tone. */
-  | { kind: 'tone'; frequencyHz: number; durationMs: number }
+  /**
+   * A sine test tone (at the sine's default level, −18 dBFS), or a routine of tones at set
+   * levels and channels (`steps`, played back to back; durationMs is then their sum).
+   */
+  | { kind: 'tone'; frequencyHz: number; durationMs: number; steps?: ToneSourceStep[] }
   /** Line-in or the FM receiver's audio for a time. */
   | { kind: 'input'; input: InputName; durationMs: number }
   /** A live HTTP/Icecast relay with reconnect and fallback. */

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Item, LoaError, type RelayState } from '@loa/protocol';
+import type { ToneStep } from '../../domain/output-profile.js';
 import type { AdhocItem, Held, PlanBundle, Slot, Timeline } from '../../domain/scheduler/types.js';
 import type {
   Levels,
@@ -102,6 +103,42 @@ export function testToneItem(
     priorityClass: 'priority',
     due,
     tone: { frequencyHz },
+    entryId: commandId ?? 'test-tone',
+    ...(local ? { local: true } : {}),
+  };
+}
+
+/** The longest test tone routine (ms): a technician's line-up, not a programme. */
+export const TONE_ROUTINE_MAX_MS = 10 * 60_000;
+
+/**
+ * A technician's test tone routine (domain/output-profile.ts `toneRoutine`) as one item: its
+ * steps play back to back at unity gain (the station volume does not apply), so the line output
+ * carries the levels the technician was told.
+ */
+export function toneRoutineItem(
+  steps: readonly ToneStep[],
+  due: number,
+  commandId?: string,
+  local = false,
+): AdhocItem {
+  const total = steps.reduce((a, t) => a + t.durationMs, 0);
+  if (steps.length === 0 || steps.length > 32 || !(total > 0) || total > TONE_ROUTINE_MAX_MS)
+    throw new LoaError('PLAYER_BAD_REQUEST', 'Chuỗi âm thử phải có 1–32 bước, tổng tối đa 10 phút');
+  const item = {
+    id: 'test-tone',
+    title: 'Âm thử đường ra',
+    kind: 'audio',
+    priority: 'priority',
+    lang: 'vi',
+    durationMs: total,
+  } as Item;
+  return {
+    key: `cmd/${commandId ?? randomUUID()}`,
+    item,
+    priorityClass: 'priority',
+    due,
+    tone: { frequencyHz: steps[0]!.frequencyHz, steps: steps.map((t) => ({ ...t })) },
     entryId: commandId ?? 'test-tone',
     ...(local ? { local: true } : {}),
   };
@@ -208,6 +245,24 @@ export function playRequest(
 ): PlayRequest {
   const base = { volume: slot.volume, gainDb: slot.gainDb, label: slot.id };
   const length = Math.max(1, slot.end - slot.start);
+  if (slot.tone?.steps)
+    // A routine: unity gain, each step at its own level and channel.
+    return {
+      volume: 100,
+      gainDb: 0,
+      label: slot.id,
+      source: {
+        kind: 'tone',
+        frequencyHz: slot.tone.frequencyHz,
+        durationMs: length,
+        steps: slot.tone.steps.map((t) => ({
+          frequencyHz: t.frequencyHz,
+          durationMs: t.durationMs,
+          levelDbfs: t.levelDbfs,
+          channel: t.channel,
+        })),
+      },
+    };
   if (slot.tone)
     return { ...base, source: { kind: 'tone', frequencyHz: slot.tone.frequencyHz, durationMs: length } };
   if (

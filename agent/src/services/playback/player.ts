@@ -8,6 +8,7 @@
  */
 import { globalTimers, isLiveItem, LoaError, type Timers } from '@loa/protocol';
 import type { Logger } from 'pino';
+import type { ToneStep } from '../../domain/output-profile.js';
 import { schedule } from '../../domain/scheduler/plan.js';
 import type {
   AdhocItem,
@@ -37,6 +38,7 @@ import {
   skippedDraft,
   slotDraft,
   testToneItem,
+  toneRoutineItem,
 } from './player-items.js';
 import { PlayerState } from './player-state.js';
 import type { FmControl, OutputGate, PlayerClock, ProgrammeSource, ProofDraft, ProofSink } from './ports.js';
@@ -223,6 +225,26 @@ export class Player {
     return due;
   }
 
+  /**
+   * A technician's test tone routine (steps from domain/output-profile.ts `toneRoutine`): one
+   * item, with the amplifier and relays sequenced as for any item; it yields to an emergency
+   * that comes meanwhile. Refused (EMERGENCY_ON_AIR) while an emergency plays.
+   */
+  async testToneRoutine(
+    steps: readonly ToneStep[],
+    opts: { commandId?: string; local?: boolean } = {},
+  ): Promise<void> {
+    if (this.emergencyOnAir())
+      throw new LoaError('EMERGENCY_ON_AIR', 'Đang phát tin khẩn cấp: không phát âm thử lúc này');
+    this.adhoc.push(toneRoutineItem(steps, this.adhocDue(), opts.commandId, opts.local));
+    this.tick();
+  }
+
+  /** An emergency (or its chime) is on air, or about to start. */
+  emergencyOnAir(): boolean {
+    return this.current?.slot.priorityClass === 'emergency';
+  }
+
   stopCurrent(): void {
     const cur = this.current;
     if (!cur) return;
@@ -286,7 +308,8 @@ export class Player {
             first.kind === cur.slot.kind &&
             // Started ahead of its slot to absorb the output delay, it is planned at its slot.
             first.start <= Math.max(now, cur.slot.start) + 50;
-      if (continues && first && first.volume !== cur.volume) {
+      // A technician's tone routine plays at unity gain whatever the volume.
+      if (continues && first && first.volume !== cur.volume && !cur.slot.tone?.steps) {
         // A volume command or a volume window: the item on air follows at once.
         cur.volume = first.volume;
         this.log.info({ slot: cur.slot.id, volume: first.volume }, 'volume changed on air');

@@ -7,6 +7,7 @@ import { fanout } from './fanout.js';
 import { hostileBodies } from './hostile-bodies.js';
 import { ingest } from './ingest.js';
 import { installSize } from './install-size.js';
+import { lineOut } from './line-out.js';
 import { proofs } from './proofs.js';
 import { publicPage } from './public-page.js';
 import { registry } from './registry.js';
@@ -29,4 +30,5 @@ export const SCENARIOS: readonly Scenario[] = [
   publicPage,
   reports,
   installSize,
+  lineOut,
 ];

@@ -69,6 +69,12 @@ if (existsSync(provPath)) {
   const profile = readJson(profilePath, 'hardware profile');
   config = merge(base, profile.agent ?? {});
   config = merge(config, { device: { name: prov.label } });
+  // A station that feeds an old commune's FM exciter or wired amplifier from its line output.
+  if (prov.lineOut !== undefined) {
+    if (!['loudspeaker', 'fm-exciter', 'wired-line'].includes(prov.lineOut))
+      fail(`${provPath}: lineOut must be "loudspeaker", "fm-exciter" or "wired-line"`);
+    config = merge(config, { audio: { profile: prov.lineOut } });
+  }
   const apn = prov.network?.apn;
   if (apn?.name)
     connections.push({
