@@ -200,7 +200,24 @@ function ChoicesForm(props: {
           </li>
         ))}
       </ul>
-      {view.kept.length ? <p class="muted">{t('tl.kept', { n: view.kept.length })}</p> : null}
+      {view.kept.length ? (
+        <div class="muted tl-kept">
+          <p>{t('tl.kept', { n: view.kept.length })}</p>
+          <ul>
+            {view.kept.map((o) => (
+              <li>
+                {[
+                  o.channel ? t('tl.kept.channel', { channel: o.channel }) : t('tl.kept.anyChannel'),
+                  o.categories ? t('tl.kept.categories', { categories: o.categories.join(', ') }) : null,
+                  o.entries ? t('tl.kept.entries', { entries: o.entries.join(', ') }) : null,
+                ]
+                  .filter((x) => x !== null)
+                  .join(' · ')}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       <fieldset class="tl-quiet">
         <legend>{t('tl.quietHours')}</legend>
         {quiet.map((q, i) => (
@@ -242,7 +259,11 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
       devices = listed.ok
         ? listed.data.devices
             .filter((d) => d.status !== 'decommissioned')
-            .sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name, 'vi'))
+            .sort(
+              (a, b) =>
+                Number(a.kind === 'noticeboard') - Number(b.kind === 'noticeboard') ||
+                a.name.localeCompare(b.name, 'vi'),
+            )
         : [];
       // a station of another unit (the unit was changed on the form) is not asked for
       const station = devices.find((d) => d.id === q.station)?.id;
@@ -324,7 +345,15 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
             {view.lanes.map((lane) => (
               <Lane ctx={ctx} lane={lane} />
             ))}
-            {mayChoose ? (
+            {mayChoose && station ? (
+              // the choices are the commune's, for all its devices: changed on the commune's plan
+              <p class="muted tl-choices-elsewhere">
+                {t('tl.choicesOnUnit')}{' '}
+                <a href={`${ui('/timeline')}?unit=${encodeURIComponent(unit as string)}&day=${day}#choices`}>
+                  {t('tl.choicesOnUnitLink')}
+                </a>
+              </p>
+            ) : mayChoose ? (
               <Section title={t('tl.choices')} id="choices">
                 <ChoicesForm ctx={ctx} unit={unit as string} day={day} view={view} choices={choices} />
               </Section>
