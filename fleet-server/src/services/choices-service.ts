@@ -15,6 +15,7 @@ import {
   LoaError,
   thresholdFor,
   unitAncestry,
+  unitCovers,
   unitTopic,
   verifyChoices,
 } from '@loa/protocol';
@@ -22,7 +23,12 @@ import type { Logger } from 'pino';
 import type { BrokerApi } from '../broker/types.js';
 import { type ChoicesInput, checkChoicesInput, choicesBody, sameChoices } from '../domain/choices.js';
 import type { BundleRecord, ChoicesRecord } from '../domain/model.js';
-import { type ProgrammeTimeline, programmeTimeline, reachesUnit } from '../domain/programme-timeline.js';
+import {
+  type ProgrammeTimeline,
+  programmeTimeline,
+  reachesUnit,
+  type TimelineStation,
+} from '../domain/programme-timeline.js';
 import { can, type Principal, requirePermission, requireScope } from '../domain/rbac.js';
 import type { Store } from '../store/ports.js';
 import type { Signer } from './signer.js';
@@ -115,24 +121,44 @@ export class ChoicesService {
   /**
    * What the unit's stations will play on a local day (YYYY-MM-DD): the newest published bundle of
    * each channel that reaches the unit, with the choices of the unit and the units above applied.
+   * Given a station of the unit (its device id), the day of that station alone: the bundles that
+   * target it, on its output (loudspeakers or screen), with the choices of its own unit.
    */
-  async timeline(unit: string, day: string, actor: Pick<Principal, 'scope'>): Promise<ProgrammeTimeline> {
+  async timeline(
+    unit: string,
+    day: string,
+    actor: Pick<Principal, 'scope'>,
+    stationId?: string,
+  ): Promise<ProgrammeTimeline> {
     requireScope(actor, unit);
     await this.#unit(unit);
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
       throw new LoaError('DAY_INVALID', `Ngày "${day.slice(0, 20)}" không hợp lệ (cần YYYY-MM-DD)`);
+    let station: TimelineStation | undefined;
+    let at = unit;
+    if (stationId !== undefined) {
+      const d = await this.#d.store.devices.get(stationId);
+      if (!d || !unitCovers(unit, d.unit) || d.status === 'decommissioned')
+        throw new LoaError(
+          'DEVICE_NOT_FOUND',
+          `Không có thiết bị ${stationId.slice(0, 64)} trong đơn vị ${unit.slice(0, 64)}`,
+        );
+      station = { id: d.id, kind: d.kind, groups: d.groups };
+      at = d.unit;
+    }
     const newest = new Map<string, BundleRecord>();
     for (const b of await this.#d.store.bundles.list(
-      (x) => x.state === 'published' && x.emergency !== true && reachesUnit(x.manifest, unit),
+      (x) => x.state === 'published' && x.emergency !== true && reachesUnit(x.manifest, at),
     )) {
       const cur = newest.get(b.channel);
       if (!cur || b.version > cur.version) newest.set(b.channel, b);
     }
     return programmeTimeline({
-      unit,
+      unit: at,
       day,
       manifests: [...newest.values()].map((b) => b.manifest),
-      choices: await this.applying(unit),
+      choices: await this.applying(at),
+      ...(station ? { station } : {}),
     });
   }
 

@@ -5,7 +5,8 @@
  */
 import type { Item } from '@loa/protocol';
 import { offsetMinutes } from '../scheduler/local-time.js';
-import type { PlanBundle, Slot } from '../scheduler/types.js';
+import type { PlanBundle, Slot, StationChoices } from '../scheduler/types.js';
+import { boardOptedOutBy } from './board-choices.js';
 import type { EmergencyOverlay, Frame, FrameKind, TickerLine } from './types.js';
 
 export interface FrameContext {
@@ -117,13 +118,22 @@ interface LoopEntry {
   ms: number;
 }
 
-/** The default loop: every screen item of the live bundles (no emergencies), in a stable order. */
-export function loopEntries(bundles: readonly PlanBundle[], now: number, ctx: FrameContext): LoopEntry[] {
+/**
+ * The default loop: every screen item of the live bundles (no emergencies), in a stable order,
+ * but those the commune's choices refuse on every occasion (board-choices.ts).
+ */
+export function loopEntries(
+  bundles: readonly PlanBundle[],
+  now: number,
+  ctx: FrameContext,
+  choices: readonly StationChoices[] = [],
+): LoopEntry[] {
   const out: LoopEntry[] = [];
   for (const b of sorted(bundles)) {
     if (!live(b, now)) continue;
     for (const item of b.manifest.items) {
       if (!isScreenItem(item) || item.priority === 'emergency') continue;
+      if (boardOptedOutBy(choices, b.manifest, item)) continue;
       out.push({ bundle: b, item, ms: item.durationMs ?? ctx.defaultItemMs });
     }
   }
@@ -134,8 +144,13 @@ export function loopEntries(bundles: readonly PlanBundle[], now: number, ctx: Fr
  * The loop's frame at `now`: the loop runs on the wall clock from the epoch, so every restart
  * (a browser restart, a power cut) lands on the item the programme is at.
  */
-export function loopFrameAt(bundles: readonly PlanBundle[], now: number, ctx: FrameContext): Frame | null {
-  const entries = loopEntries(bundles, now, ctx);
+export function loopFrameAt(
+  bundles: readonly PlanBundle[],
+  now: number,
+  ctx: FrameContext,
+  choices: readonly StationChoices[] = [],
+): Frame | null {
+  const entries = loopEntries(bundles, now, ctx, choices);
   const total = entries.reduce((s, e) => s + e.ms, 0);
   if (entries.length === 0 || total <= 0) return null;
   const only = entries.length === 1 ? entries[0] : undefined;
@@ -175,13 +190,21 @@ export function loopFrameAt(bundles: readonly PlanBundle[], now: number, ctx: Fr
   return null;
 }
 
-/** Ticker lines: the text items with category "ticker" of the live bundles. */
-export function tickerLines(bundles: readonly PlanBundle[], now: number): TickerLine[] {
+/**
+ * Ticker lines: the text items with category "ticker" of the live bundles, but those the
+ * commune's choices refuse on every occasion.
+ */
+export function tickerLines(
+  bundles: readonly PlanBundle[],
+  now: number,
+  choices: readonly StationChoices[] = [],
+): TickerLine[] {
   const out: TickerLine[] = [];
   for (const b of sorted(bundles)) {
     if (!live(b, now)) continue;
     for (const item of b.manifest.items) {
       if (!isTickerItem(item)) continue;
+      if (boardOptedOutBy(choices, b.manifest, item)) continue;
       const text = nfc((item.text ?? item.title).replace(/\s+/g, ' ').trim());
       if (text)
         out.push({ key: `${b.manifest.id}/${item.id}`, bundleId: b.manifest.id, itemId: item.id, text });

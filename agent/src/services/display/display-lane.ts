@@ -28,7 +28,7 @@ import type {
 } from '../../domain/display/types.js';
 import type { PageReport as HeartbeatReport } from '../../domain/display/watchdog-rules.js';
 import { schedule } from '../../domain/scheduler/plan.js';
-import type { PlanBundle, Slot, StationPolicy } from '../../domain/scheduler/types.js';
+import type { PlanBundle, Slot, StationChoices, StationPolicy } from '../../domain/scheduler/types.js';
 import { Emitter } from '../../events.js';
 import type { OutputGate, PlayerClock, ProofSink } from '../playback/ports.js';
 import type { PageReport } from './kiosk-app.js';
@@ -90,6 +90,8 @@ export interface DisplayLaneEvents extends Record<string, unknown> {
 export class DisplayLane extends Emitter<DisplayLaneEvents> {
   private bundles: PlanBundle[] = [];
   private planBundles: PlanBundle[] = [];
+  /** The commune's choices (opt-outs, quiet hours): the board leaves out what the loudspeakers do. */
+  private choices: StationChoices[] = [];
   private readonly done = new Map<string, number>();
   private readonly partial = new Map<string, number>();
   private onAir: OnAirDisplay | undefined;
@@ -149,6 +151,15 @@ export class DisplayLane extends Emitter<DisplayLaneEvents> {
     this.bundles = [...bundles];
     this.planBundles = this.bundles.map(withoutTickerEntries);
     this.drawQrCodes();
+    this.evaluate();
+  }
+
+  /**
+   * The programme choices of the station's units: items they opt out of stay off the screen, at
+   * their time (held by the scheduler as on the loudspeakers) and in the loop and the ticker.
+   */
+  setChoices(choices: readonly StationChoices[]): void {
+    this.choices = [...choices];
     this.evaluate();
   }
 
@@ -270,6 +281,7 @@ export class DisplayLane extends Emitter<DisplayLaneEvents> {
       clockTrusted: this.o.clock.trusted(),
       done: this.done,
       partial: this.partial,
+      choices: this.choices,
       ...(cur
         ? {
             onAir: {
@@ -302,7 +314,9 @@ export class DisplayLane extends Emitter<DisplayLaneEvents> {
       void this.saveState();
     } else if (slot && this.onAir) this.onAir.slot = { ...slot, offsetMs: this.onAir.slot.offsetMs };
     const ctx = this.frameContext();
-    const planned = slot ? frameFromSlot(slot, this.bundles, ctx) : loopFrameAt(this.bundles, now, ctx);
+    const planned = slot
+      ? frameFromSlot(slot, this.bundles, ctx)
+      : loopFrameAt(this.bundles, now, ctx, this.choices);
     const next = this.sequenceSound(now, slot, planned);
     if (next?.link) {
       const svg = this.qr.get(next.link);
@@ -388,7 +402,7 @@ export class DisplayLane extends Emitter<DisplayLaneEvents> {
       utcOffset: this.o.policy.utcOffset ?? '+07:00',
       clockSkewMs: Math.round(this.o.clock.now() - Date.now()),
       frame: this.frame,
-      ticker: tickerLines(this.bundles, this.o.clock.now()),
+      ticker: tickerLines(this.bundles, this.o.clock.now(), this.choices),
       tickerSpeed: this.o.tickerSpeed,
       emergency: this.overlay,
       minFontPx: this.o.minFontPx,

@@ -133,8 +133,15 @@ export class DisplayService {
   async start(): Promise<void> {
     const programme = this.o.programme;
     if (programme) {
+      this.lane.setChoices(programme.choices?.() ?? []);
       this.setBundles(programme.planBundles());
-      this.offProgramme = programme.on('activated', () => this.setBundles(programme.planBundles()));
+      const offActivated = programme.on('activated', () => this.setBundles(programme.planBundles()));
+      // a commune's choices changed: what it refuses leaves the screen as it leaves the loudspeakers
+      const offChoices = programme.on('choices', () => this.lane.setChoices(programme.choices?.() ?? []));
+      this.offProgramme = () => {
+        offActivated();
+        offChoices();
+      };
     }
     await this.lane.start();
     const app = createKioskApp({

@@ -47,6 +47,9 @@ const TimelineRowSchema = z.object({
   itemId: z.string(),
   title: z.string(),
   kind: z.string(),
+  output: z.enum(['audio', 'display']),
+  lengthKnown: z.boolean(),
+  startEstimated: z.boolean(),
   priority: z.enum(['normal', 'priority', 'emergency']),
   source: z.enum(['upper', 'own']),
   from: z.string(),
@@ -59,6 +62,9 @@ export const TimelineSchema = z.object({
   dayStart: z.number(),
   dayEnd: z.number(),
   rows: z.array(TimelineRowSchema),
+  station: z
+    .object({ id: z.string(), kind: z.enum(['station', 'noticeboard']), groups: z.array(z.string()) })
+    .optional(),
   quiet: z.array(z.object({ start: z.string(), end: z.string(), unit: z.string() })),
 });
 
@@ -79,12 +85,14 @@ export function registerChoicesRoutes({ api }: RouteContext, s: { choices: Choic
     summary: "What a unit's stations will play on a day (?day=YYYY-MM-DD, Vietnam time)",
     description:
       'Upper-level items it carries, its own items, items its choices opt out of (with the choice), and items ' +
-      'held by its quiet hours.',
+      'held by its quiet hours, each with its output: the loudspeakers (audio, stream, FM) or the noticeboards ' +
+      "(text, image, video). With ?station=<device id> (a device of the unit): that station's day alone, the " +
+      'bundles that target it on the output it has.',
     tags: ['units'],
     permission: 'read',
-    query: z.object({ day: z.string().max(20) }),
+    query: z.object({ day: z.string().max(20), station: z.string().min(1).max(128).optional() }),
     response: TimelineSchema,
-    handler: ({ params, query, user }) => s.choices.timeline(params.path, query.day, user),
+    handler: ({ params, query, user }) => s.choices.timeline(params.path, query.day, user, query.station),
   });
 
   api.add({

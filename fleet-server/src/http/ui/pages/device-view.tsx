@@ -175,7 +175,13 @@ export function DevicePage(props: {
       <p>
         <StateBadge ctx={ctx} state={vm.state} k={`dev:${d.id}:state`} /> <span class="muted">{d.id}</span> ·{' '}
         {vm.unitName} <small class="muted">({d.unit})</small> ·{' '}
-        {t(d.kind === 'noticeboard' ? 'fleet.kind.noticeboard' : 'fleet.kind.station')}
+        {t(d.kind === 'noticeboard' ? 'fleet.kind.noticeboard' : 'fleet.kind.station')} ·{' '}
+        <a
+          class="tl-device-link"
+          href={`${ui('/timeline')}?unit=${encodeURIComponent(d.unit)}&station=${encodeURIComponent(d.id)}`}
+        >
+          {t('tl.deviceLink')}
+        </a>
       </p>
       {vm.alerts.length > 0 ? (
         <p class="flash error">

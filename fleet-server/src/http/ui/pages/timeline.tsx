@@ -7,7 +7,7 @@
  */
 import type { OptOut } from '@loa/protocol';
 import type { Hono } from 'hono';
-import type { UnitRecord } from '../../../domain/model.js';
+import type { DeviceRecord, UnitRecord } from '../../../domain/model.js';
 import type { ProgrammeTimeline } from '../../../domain/programme-timeline.js';
 import { can } from '../../../domain/rbac.js';
 import type { ChoicesView } from '../../../services/choices-service.js';
@@ -18,10 +18,19 @@ import { type UiCtx, ui } from '../context.js';
 import { Layout } from '../layout.js';
 import { checkFormCsrf, done, guard, list, readForm, str, type UiServer } from '../shared.js';
 import { formatDay, vnDay } from '../time.js';
-import { choicesFromForm, type TimelineView, timelineView } from '../view-models/timeline.js';
+import {
+  choicesFromForm,
+  type LaneFilter,
+  type LaneView,
+  type LengthParts,
+  type TimelineRowView,
+  type TimelineView,
+  timelineView,
+} from '../view-models/timeline.js';
 
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 const UNIT_RE = /^[0-9]{2,5}(\/[0-9]{2,5}){0,4}$/;
+const LANES: readonly LaneFilter[] = ['all', 'audio', 'display'];
 
 /** The unit shown first: the deepest unit of the person's scope, else the first commune. */
 function defaultUnit(units: readonly UnitRecord[], scope: readonly string[]): string | undefined {
@@ -30,12 +39,13 @@ function defaultUnit(units: readonly UnitRecord[], scope: readonly string[]): st
   return units.find((u) => u.path.includes('/'))?.path ?? own ?? units[0]?.path;
 }
 
-function DayBar(props: { ctx: UiCtx; view: TimelineView }) {
+function DayBar(props: { ctx: UiCtx; lane: LaneView }) {
   const t = props.ctx.t;
+  const { lane } = props;
   return (
     <figure class="tl-bar-wrap">
-      <div class="tl-bar" role="img" aria-label={t('tl.bar')}>
-        {props.view.bands.map((b) => (
+      <div class="tl-bar" role="img" aria-label={`${t(`tl.lane.${lane.output}`)}: ${t('tl.bar')}`}>
+        {lane.bands.map((b) => (
           <span
             class={`tl-band ${b.state}`}
             style={`left:${b.left.toFixed(2)}%;width:${b.width.toFixed(2)}%`}
@@ -49,7 +59,9 @@ function DayBar(props: { ctx: UiCtx; view: TimelineView }) {
         ))}
       </div>
       <figcaption class="tl-legend">
-        <span class="tl-key plays">{t('tl.legend.plays')}</span>
+        <span class="tl-key plays">
+          {t(lane.output === 'display' ? 'tl.legend.shows' : 'tl.legend.plays')}
+        </span>
         <span class="tl-key opted-out">{t('tl.legend.opted')}</span>
         <span class="tl-key quiet">{t('tl.legend.quiet')}</span>
       </figcaption>
@@ -57,35 +69,86 @@ function DayBar(props: { ctx: UiCtx; view: TimelineView }) {
   );
 }
 
-function Rows(props: { ctx: UiCtx; view: TimelineView }) {
-  const t = props.ctx.t;
-  if (props.view.rows.length === 0) return <Empty>{t('tl.empty')}</Empty>;
+/** "1 giờ 5 phút", "14 giây": the parts that are not zero. */
+function lengthWords(ctx: UiCtx, l: LengthParts): string {
+  const parts: string[] = [];
+  if (l.h) parts.push(ctx.t('tl.len.h', { n: l.h }));
+  if (l.min) parts.push(ctx.t('tl.len.min', { n: l.min }));
+  if (l.s || parts.length === 0) parts.push(ctx.t('tl.len.s', { n: l.s }));
+  return parts.join(' ');
+}
+
+function Row(props: { ctx: UiCtx; r: TimelineRowView }) {
+  const { ctx, r } = props;
+  const t = ctx.t;
+  const out = r.row.output;
+  const length = r.length
+    ? t(out === 'display' ? 'tl.len.display' : 'tl.len.audio', { len: lengthWords(ctx, r.length) })
+    : t(out === 'display' ? 'tl.len.displayUnknown' : 'tl.len.audioUnknown');
   return (
-    <ol class="tl-rows">
-      {props.view.rows.map((r) => (
-        <li class={`tl-row ${r.row.state}`} data-state={r.row.state} data-item={r.row.itemId}>
-          <span class="tl-time">{r.time}</span>
-          <span class="tl-what">
-            {r.row.state === 'opted-out' ? <s>{r.row.title}</s> : <strong>{r.row.title}</strong>}
-            <small class="muted">
-              {' '}
-              · {r.row.programme} ·{' '}
-              {r.row.source === 'own' ? t('tl.own') : t('tl.from', { name: r.fromName })}
-            </small>
-            {r.row.priority !== 'normal' ? (
-              <Badge tone={r.row.priority === 'emergency' ? 'bad' : 'warn'}>
-                {t(r.row.priority === 'emergency' ? 'tl.prio.emergency' : 'tl.prio.priority')}
-              </Badge>
-            ) : null}
-            {r.row.state === 'opted-out' ? (
-              <small class="tl-why">{t('tl.optedOut', { name: r.refusedBy ?? '' })}</small>
-            ) : r.row.state === 'quiet' ? (
-              <small class="tl-why">{t('tl.quiet')}</small>
-            ) : null}
-          </span>
-        </li>
-      ))}
-    </ol>
+    <li
+      class={`tl-row ${r.row.state}`}
+      data-state={r.row.state}
+      data-item={r.row.itemId}
+      data-output={out}
+      data-length={r.row.lengthKnown ? 'known' : 'unknown'}
+    >
+      <span class="tl-time" title={r.row.startEstimated ? t('tl.approxHelp') : undefined}>
+        {r.row.startEstimated ? t('tl.approx', { time: r.time }) : r.time}
+      </span>
+      <span class="tl-what">
+        <span class={`tl-out ${out}`}>{t(`tl.out.${out}`)}</span>{' '}
+        {r.row.state === 'opted-out' ? <s>{r.row.title}</s> : <strong>{r.row.title}</strong>}
+        {r.row.priority !== 'normal' ? (
+          <>
+            {' '}
+            <Badge tone={r.row.priority === 'emergency' ? 'bad' : 'warn'}>
+              {t(r.row.priority === 'emergency' ? 'tl.prio.emergency' : 'tl.prio.priority')}
+            </Badge>
+          </>
+        ) : null}
+        <small class="tl-len">{length}</small>
+        <small class="muted tl-src">
+          {r.row.programme} · {r.row.source === 'own' ? t('tl.own') : t('tl.from', { name: r.fromName })}
+        </small>
+        {r.row.state === 'opted-out' ? (
+          <small class="tl-why">
+            {t(out === 'display' ? 'tl.optedOut.display' : 'tl.optedOut', { name: r.refusedBy ?? '' })}
+          </small>
+        ) : r.row.state === 'quiet' ? (
+          <small class="tl-why">{t(out === 'display' ? 'tl.quiet.display' : 'tl.quiet')}</small>
+        ) : null}
+      </span>
+    </li>
+  );
+}
+
+/** One output's day: its summary, its 24-hour bar and its rows. */
+function Lane(props: { ctx: UiCtx; lane: LaneView }) {
+  const t = props.ctx.t;
+  const { lane } = props;
+  return (
+    <section class={`tl-lane ${lane.output}`} data-lane={lane.output}>
+      <h2>{t(`tl.lane.${lane.output}`)}</h2>
+      <p class="tl-summary">
+        {t(`tl.summary.${lane.output}`, {
+          plays: lane.counts.plays,
+          opted: lane.counts.optedOut,
+          quiet: lane.counts.quiet,
+        })}
+      </p>
+      <DayBar ctx={props.ctx} lane={lane} />
+      {lane.rows.length === 0 ? (
+        <Empty>{t(`tl.laneEmpty.${lane.output}`)}</Empty>
+      ) : (
+        <ol class="tl-rows">
+          {lane.rows.map((r) => (
+            <Row ctx={props.ctx} r={r} />
+          ))}
+        </ol>
+      )}
+      {lane.output === 'display' ? <p class="muted">{t('tl.loopNote')}</p> : null}
+    </section>
   );
 }
 
@@ -121,7 +184,13 @@ function ChoicesForm(props: {
             <label>
               <input type="checkbox" name="refuse" value={s.key} checked={s.refused} />{' '}
               <span>
-                {t('tl.refuse')}: <strong>{s.programme}</strong>
+                {t('tl.refuse')}:{' '}
+                {s.outputs.map((o) => (
+                  <>
+                    <span class={`tl-out ${o}`}>{t(`tl.out.${o}`)}</span>{' '}
+                  </>
+                ))}
+                <strong>{s.programme}</strong>
                 {s.titles.length ? ` – ${s.titles.join(', ')}` : ''}{' '}
                 <small class="muted">
                   {s.times.length ? t('tl.at', { times: s.times.join(', ') }) : t('tl.notToday')}
@@ -131,7 +200,24 @@ function ChoicesForm(props: {
           </li>
         ))}
       </ul>
-      {view.kept.length ? <p class="muted">{t('tl.kept', { n: view.kept.length })}</p> : null}
+      {view.kept.length ? (
+        <div class="muted tl-kept">
+          <p>{t('tl.kept', { n: view.kept.length })}</p>
+          <ul>
+            {view.kept.map((o) => (
+              <li>
+                {[
+                  o.channel ? t('tl.kept.channel', { channel: o.channel }) : t('tl.kept.anyChannel'),
+                  o.categories ? t('tl.kept.categories', { categories: o.categories.join(', ') }) : null,
+                  o.entries ? t('tl.kept.entries', { entries: o.entries.join(', ') }) : null,
+                ]
+                  .filter((x) => x !== null)
+                  .join(' · ')}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       <fieldset class="tl-quiet">
         <legend>{t('tl.quietHours')}</legend>
         {quiet.map((q, i) => (
@@ -162,12 +248,32 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
     const q = c.req.query();
     const unit = q.unit && UNIT_RE.test(q.unit) ? q.unit : defaultUnit(all, user.scope);
     const day = q.day && DAY_RE.test(q.day) ? q.day : vnDay(ctx.now);
+    const lanes = LANES.find((l) => l === q.lanes) ?? 'all';
     let tl: ProgrammeTimeline | undefined;
     let choices: ChoicesView | undefined;
+    let devices: DeviceRecord[] = [];
     let error: string | undefined;
     if (unit) {
+      const listed = await callApi<{ devices: DeviceRecord[] }>(s.api, c, 'GET', `/devices?unit=${unit}`);
+      // loudspeaker stations first, then the boards, each by name
+      devices = listed.ok
+        ? listed.data.devices
+            .filter((d) => d.status !== 'decommissioned')
+            .sort(
+              (a, b) =>
+                Number(a.kind === 'noticeboard') - Number(b.kind === 'noticeboard') ||
+                a.name.localeCompare(b.name, 'vi'),
+            )
+        : [];
+      // a station of another unit (the unit was changed on the form) is not asked for
+      const station = devices.find((d) => d.id === q.station)?.id;
       const [a, b] = await Promise.all([
-        callApi<ProgrammeTimeline>(s.api, c, 'GET', `/units/${unit}/timeline?day=${day}`),
+        callApi<ProgrammeTimeline>(
+          s.api,
+          c,
+          'GET',
+          `/units/${unit}/timeline?day=${day}${station ? `&station=${encodeURIComponent(station)}` : ''}`,
+        ),
         callApi<ChoicesView>(s.api, c, 'GET', `/units/${unit}/choices`),
       ]);
       if (a.ok) tl = a.data;
@@ -175,7 +281,8 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
       if (b.ok) choices = b.data;
     }
     // the form shows the choices waiting for a second signature, so a co-signer signs the same
-    const view = tl ? timelineView(tl, names, choices?.pending ?? choices?.current) : undefined;
+    const view = tl ? timelineView(tl, names, choices?.pending ?? choices?.current, lanes) : undefined;
+    const station = tl?.station ? devices.find((d) => d.id === tl?.station?.id) : undefined;
     // publishers choose; an editor or approver may co-sign choices waiting for a second signature
     const mayChoose =
       unit !== undefined &&
@@ -186,7 +293,7 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
     return c.html(
       <Layout
         ctx={ctx}
-        title={`${t('tl.title')}${unit ? ` · ${names.get(unit) ?? unit}` : ''} · ${formatDay(day)}`}
+        title={`${t('tl.title')}${unit ? ` · ${station?.name ?? names.get(unit) ?? unit}` : ''} · ${formatDay(day)}`}
       >
         <form method="get" action={ui('/timeline')} class="filters tl-filters">
           <label>
@@ -196,6 +303,27 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
                 <option value={u.path} selected={u.path === unit}>
                   {'\u00a0'.repeat(2 * (u.path.split('/').length - 1))}
                   {u.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t('tl.station')}{' '}
+            <select name="station">
+              <option value="">{t('tl.station.all')}</option>
+              {devices.map((d) => (
+                <option value={d.id} selected={d.id === station?.id}>
+                  {d.name} ({t(d.kind === 'noticeboard' ? 'tl.out.display' : 'tl.out.audio')})
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t('tl.lanes')}{' '}
+            <select name="lanes" disabled={station !== undefined}>
+              {LANES.map((l) => (
+                <option value={l} selected={l === lanes}>
+                  {t(`tl.filter.${l}`)}
                 </option>
               ))}
             </select>
@@ -212,16 +340,20 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
         ) : null}
         {view ? (
           <>
-            <p class="tl-summary">
-              {t('tl.summary', {
-                plays: view.counts.plays,
-                opted: view.counts.optedOut,
-                quiet: view.counts.quiet,
-              })}
-            </p>
-            <DayBar ctx={ctx} view={view} />
-            <Rows ctx={ctx} view={view} />
-            {mayChoose ? (
+            {station ? <p class="tl-station">{t('tl.stationOf', { name: station.name })}</p> : null}
+            {view.rows.length === 0 ? <Empty>{t('tl.empty')}</Empty> : null}
+            {view.lanes.map((lane) => (
+              <Lane ctx={ctx} lane={lane} />
+            ))}
+            {mayChoose && station ? (
+              // the choices are the commune's, for all its devices: changed on the commune's plan
+              <p class="muted tl-choices-elsewhere">
+                {t('tl.choicesOnUnit')}{' '}
+                <a href={`${ui('/timeline')}?unit=${encodeURIComponent(unit as string)}&day=${day}#choices`}>
+                  {t('tl.choicesOnUnitLink')}
+                </a>
+              </p>
+            ) : mayChoose ? (
               <Section title={t('tl.choices')} id="choices">
                 <ChoicesForm ctx={ctx} unit={unit as string} day={day} view={view} choices={choices} />
               </Section>

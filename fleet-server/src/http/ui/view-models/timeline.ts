@@ -1,15 +1,32 @@
 /**
- * The programme timeline page's view model (pure): a commune's day as rows with times, names and
- * why an item will not play, bands for a 24-hour bar, and the choices form (which upper-level
- * slots the commune carries, its quiet hours) read from and written to the choices API.
+ * The programme timeline page's view model (pure): a commune's (or one station's) day as two lanes,
+ * the loudspeakers and the noticeboards, each with rows (times, length, names, why an item will
+ * not play) and bands for a 24-hour bar; and the choices form (which upper-level slots the
+ * commune carries, its quiet hours) read from and written to the choices API.
  */
 import type { OptOut } from '@loa/protocol';
-import type { ProgrammeTimeline, TimelineRow } from '../../../domain/programme-timeline.js';
+import type { ProgrammeTimeline, TimelineOutput, TimelineRow } from '../../../domain/programme-timeline.js';
 import { formatTime } from '../time.js';
+
+/** Which lanes the page shows. */
+export type LaneFilter = 'all' | TimelineOutput;
+
+/** A length in words' parts: hours, minutes, seconds (zeros left out by the page). */
+export interface LengthParts {
+  h: number;
+  min: number;
+  s: number;
+}
 
 export interface TimelineRowView {
   row: TimelineRow;
+  /**
+   * The start, and the end when the length is known ("05:30:00–05:30:14", "06:00–06:05": seconds
+   * only where a time is not on the minute); the start alone when it is not.
+   */
   time: string;
+  /** The item's length (known lengths only). */
+  length?: LengthParts;
   /** The name of the unit the item comes from (province, the commune). */
   fromName: string;
   /** The name of the unit whose choice refused it. */
@@ -17,6 +34,7 @@ export interface TimelineRowView {
 }
 
 export interface Band {
+  output?: TimelineOutput;
   left: number;
   width: number;
   state: TimelineRow['state'] | 'quiet-window';
@@ -31,13 +49,25 @@ export interface SlotChoice {
   programme: string;
   /** The titles of the slot's items on that day. */
   titles: string[];
+  /** Where its items come out: refusing the slot keeps them off the loudspeakers, the boards or both. */
+  outputs: TimelineOutput[];
   times: string[];
   refused: boolean;
+}
+
+export interface LaneView {
+  output: TimelineOutput;
+  rows: TimelineRowView[];
+  /** The lane's items and the unit's quiet windows, for its 24-hour bar. */
+  bands: Band[];
+  counts: { plays: number; optedOut: number; quiet: number };
 }
 
 export interface TimelineView {
   rows: TimelineRowView[];
   bands: Band[];
+  /** The lanes the filter keeps (loudspeakers first), each even when empty. */
+  lanes: LaneView[];
   slots: SlotChoice[];
   /** Opt-outs the form does not show (channel-wide or by category), kept as they are. */
   kept: OptOut[];
@@ -66,6 +96,36 @@ function quietBands(q: { start: string; end: string }): { from: number; to: numb
       ];
 }
 
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** Local (Vietnam) "HH:MM", or "HH:MM:SS" when `seconds`. */
+function clock(ms: number, seconds: boolean): string {
+  if (!seconds) return formatTime(ms);
+  const s = Math.floor(((((ms + 7 * 3600_000) % 86_400_000) + 86_400_000) % 86_400_000) / 1000);
+  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
+}
+
+/** A row's time: its start and real end; seconds shown where either is not on the minute. */
+export function rowTime(row: Pick<TimelineRow, 'start' | 'end' | 'lengthKnown'>): string {
+  if (!row.lengthKnown) return clock(row.start, row.start % 60_000 !== 0);
+  const seconds = row.start % 60_000 !== 0 || row.end % 60_000 !== 0;
+  return `${clock(row.start, seconds)}–${clock(row.end, seconds)}`;
+}
+
+/** A length in hours, minutes and seconds (rounded to the second, at least one second). */
+export function lengthParts(ms: number): LengthParts {
+  const s = Math.max(1, Math.round(ms / 1000));
+  return { h: Math.floor(s / 3600), min: Math.floor(s / 60) % 60, s: s % 60 };
+}
+
+function counts(rows: readonly TimelineRowView[]): LaneView['counts'] {
+  return {
+    plays: rows.filter((r) => r.row.state === 'plays').length,
+    optedOut: rows.filter((r) => r.row.state === 'opted-out').length,
+    quiet: rows.filter((r) => r.row.state === 'quiet').length,
+  };
+}
+
 export function slotKey(channel: string, entryId: string): string {
   return `${channel}|${entryId}`;
 }
@@ -74,35 +134,47 @@ export function timelineView(
   tl: ProgrammeTimeline,
   names: ReadonlyMap<string, string>,
   current: { optOut: OptOut[]; quietHours: { start: string; end: string }[] } | undefined,
+  filter: LaneFilter = 'all',
 ): TimelineView {
   const name = (u: string) => names.get(u) ?? u;
   const rows = tl.rows.map((row) => {
-    const v: TimelineRowView = {
-      row,
-      time: `${formatTime(row.start)}–${formatTime(row.end)}`,
-      fromName: name(row.from),
-    };
+    const v: TimelineRowView = { row, time: rowTime(row), fromName: name(row.from) };
+    if (row.lengthKnown) v.length = lengthParts(row.end - row.start);
     if (row.optedOutBy) v.refusedBy = name(row.optedOutBy.unit);
     return v;
   });
-  const bands: Band[] = [];
+  const quietWindows: Band[] = [];
   for (const q of tl.quiet)
     for (const b of quietBands(q))
-      bands.push({
+      quietWindows.push({
         left: (b.from / 1440) * 100,
         width: ((b.to - b.from) / 1440) * 100,
         state: 'quiet-window',
         label: `${q.start}–${q.end}`,
       });
+  const bands: Band[] = [...quietWindows];
   for (const r of rows) {
     const left = pct(r.row.start, tl);
     bands.push({
+      output: r.row.output,
       left,
       width: Math.max(0.4, pct(r.row.end, tl) - left),
       state: r.row.state,
       label: `${r.time} ${r.row.title}`,
     });
   }
+  // one station has one output; otherwise the filter's, loudspeakers first
+  const station = tl.station ? (tl.station.kind === 'noticeboard' ? 'display' : 'audio') : undefined;
+  const outputs: TimelineOutput[] = station ? [station] : filter === 'all' ? ['audio', 'display'] : [filter];
+  const lanes = outputs.map((output): LaneView => {
+    const laneRows = rows.filter((r) => r.row.output === output);
+    return {
+      output,
+      rows: laneRows,
+      bands: [...quietWindows, ...bands.filter((b) => b.output === output)],
+      counts: counts(laneRows),
+    };
+  });
   const optOut = current?.optOut ?? [];
   const refused = (channel: string, entryId: string) =>
     optOut.some((o) => o.channel === channel && !o.categories && (o.entries?.includes(entryId) ?? false));
@@ -116,9 +188,11 @@ export function timelineView(
       entryId: r.entryId,
       programme: r.programme,
       titles: [],
+      outputs: [],
       times: [],
       refused: refused(r.channel, r.entryId),
     };
+    if (!s.outputs.includes(r.output)) s.outputs = [...s.outputs, r.output].sort();
     const at = formatTime(r.start);
     if (!s.times.includes(at)) s.times.push(at);
     if (!s.titles.includes(r.title)) s.titles.push(r.title);
@@ -136,6 +210,7 @@ export function timelineView(
             entryId: e,
             programme: o.channel,
             titles: [],
+            outputs: [],
             times: [],
             refused: true,
           });
@@ -143,14 +218,11 @@ export function timelineView(
   return {
     rows,
     bands,
+    lanes,
     slots: [...slots.values()].sort((a, b) => (a.times[0] ?? '99').localeCompare(b.times[0] ?? '99')),
     kept: optOut.filter((o) => !(o.channel && o.entries && !o.categories)),
     quiet: current?.quietHours ?? [],
-    counts: {
-      plays: tl.rows.filter((r) => r.state === 'plays').length,
-      optedOut: tl.rows.filter((r) => r.state === 'opted-out').length,
-      quiet: tl.rows.filter((r) => r.state === 'quiet').length,
-    },
+    counts: counts(rows),
   };
 }
 
