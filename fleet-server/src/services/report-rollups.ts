@@ -12,7 +12,7 @@
  * The watermark is written after the rollups it covers: a crash in between leaves windows merged
  * and not yet counted, and a part lists the windows merged into it, so the next catch-up skips them.
  */
-import type { Clock } from '@loa/protocol';
+import { type Clock, globalTimers, type Timers } from '@loa/protocol';
 import type { PresenceEntry } from '../domain/model.js';
 import {
   type DeviceDayProofs,
@@ -146,6 +146,46 @@ export class ReportRollups {
       if (x !== undefined) out.add(x);
     }
     return [...out].sort();
+  }
+
+  #keeper: { timers: Timers; timer: unknown; stopped: boolean } | null = null;
+
+  /**
+   * Keeps the rollups up to date in the background: a catch-up a minute after start (rollups of the
+   * days stored before, or missing), then one whenever a day has closed (checked every `everyMs`),
+   * so that the first report of the morning reads yesterday from its rollups.
+   */
+  startKeeping(o: { onError: (err: unknown) => void; timers?: Timers; everyMs?: number }): void {
+    const timers = o.timers ?? globalTimers;
+    const keeper = { timers, timer: undefined as unknown, stopped: false };
+    this.#keeper = keeper;
+    let done = '';
+    const tick = () => {
+      if (keeper.stopped) return;
+      const today = utcDay(this.#o.clock.now());
+      const next = () => {
+        if (keeper.stopped) return;
+        keeper.timer = timers.setTimeout(tick, o.everyMs ?? 10 * 60_000);
+        (keeper.timer as { unref?: () => void } | undefined)?.unref?.();
+      };
+      if (today === done) return next();
+      this.catchUp()
+        .then(() => {
+          done = today;
+        })
+        .catch(o.onError)
+        .finally(next);
+    };
+    keeper.timer = timers.setTimeout(tick, 60_000);
+    (keeper.timer as { unref?: () => void } | undefined)?.unref?.();
+  }
+
+  async stopKeeping(): Promise<void> {
+    const k = this.#keeper;
+    if (!k) return;
+    k.stopped = true;
+    k.timers.clearTimeout(k.timer);
+    await this.#running?.catch(() => {});
   }
 
   /** Starts a report: the parts it reads keep each other in the cache. */

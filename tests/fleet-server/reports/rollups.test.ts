@@ -353,4 +353,37 @@ describe('report rollups', () => {
       clock.t = NOW;
     }
   });
+
+  it('keeps the rollups in the background: built a minute after start, then again once a day has closed', async () => {
+    await fsp.rm(join(dir, 'rollups'), { recursive: true, force: true });
+    const pending: { fn: () => void; ms: number }[] = [];
+    const timers = {
+      setTimeout: (fn: () => void, ms: number) => {
+        pending.push({ fn, ms });
+        return pending.length;
+      },
+      clearTimeout: () => {},
+    };
+    const svc = new ReportService({ store, clock });
+    const errors: unknown[] = [];
+    svc.rollups.startKeeping({ timers, everyMs: 600_000, onError: (e) => errors.push(e) });
+    expect(pending.map((p) => p.ms)).toEqual([60_000]);
+    pending.shift()?.fn();
+    await expect.poll(() => pending.length, { timeout: 30_000 }).toBe(1);
+    expect(svc.rollups.proofsThrough).toBe('2026-12-09');
+    expect(pending[0]?.ms).toBe(600_000);
+    // the same day: nothing to do; the next day: the 10th is merged
+    pending.shift()?.fn();
+    await expect.poll(() => pending.length, { timeout: 30_000 }).toBe(1);
+    clock.t = NOW + DAY;
+    try {
+      pending.shift()?.fn();
+      await expect.poll(() => svc.rollups.proofsThrough, { timeout: 30_000 }).toBe('2026-12-10');
+      await expect.poll(() => pending.length, { timeout: 30_000 }).toBe(1);
+    } finally {
+      clock.t = NOW;
+      await svc.rollups.stopKeeping();
+    }
+    expect(errors).toEqual([]);
+  });
 });
