@@ -662,10 +662,9 @@ describe.each<Kind>(['lowdb', 'postgres'])('store contract: %s', (kind) => {
     const all = await again.rollups.read('proofs', '2026-12-01');
     expect(all).toEqual({ found: true, parts, damaged: [] });
     // the air map's keys in the order written (a report adds airtime up in that order)
-    expect(Object.keys(((all.parts['08/02500'] as (typeof parts)['08/02500']).d.st1?.[2] ?? {}) as object)).toEqual([
-      'news|vi',
-      '|',
-    ]);
+    expect(
+      Object.keys(((all.parts['08/02500'] as (typeof parts)['08/02500']).d.st1?.[2] ?? {}) as object),
+    ).toEqual(['news|vi', '|']);
     expect(await again.rollups.read('proofs', '2026-12-01', ['08/02503', 'nowhere'])).toEqual({
       found: true,
       parts: { '08/02503': { v: 1, d: {} } },

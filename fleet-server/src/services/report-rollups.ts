@@ -253,9 +253,12 @@ export class ReportRollups {
   }
 
   async #placeDevices(ids: Iterable<string>): Promise<boolean> {
+    const placement = this.#placement as Placement;
+    const unplaced = [...ids].filter((id) => placement[id] === undefined);
+    if (unplaced.length === 0) return false;
     const devices = await this.#o.store.devices.list();
     const unit = new Map(devices.map((d) => [d.id, d.unit]));
-    return place(this.#placement as Placement, ids, (id) => unit.get(id));
+    return place(placement, unplaced, (id) => unit.get(id));
   }
 
   async #items(): Promise<ItemIndex> {
@@ -380,6 +383,7 @@ export class ReportRollups {
       this.#presenceFrom = first;
     } else {
       first = vnDay(vnDayStart(this.#presenceThrough) + DAY_MS);
+      if (first >= today) return; // nothing has closed since
       state = await this.stateAfter(this.#presenceThrough);
     }
     for (let day = first; day < today; day = vnDay(vnDayStart(day) + DAY_MS)) {
@@ -486,12 +490,14 @@ export class ReportRollups {
 
   /** Raw presence folds of the days after the watermark up to `endMs` (today's up to now). */
   async openPresence(fromDay: string, endMs: number): Promise<PresenceFold[]> {
-    let state =
-      this.#presenceThrough === null ? emptyPresenceState() : await this.stateAfter(this.#presenceThrough);
     const out: PresenceFold[] = [];
     const now = this.#o.clock.now();
     const first =
       this.#presenceThrough === null ? fromDay : vnDay(vnDayStart(this.#presenceThrough) + DAY_MS);
+    // a period that ends before the watermark has no open day (and needs no state)
+    if (vnDayStart(first) >= Math.min(endMs, now + 1)) return out;
+    let state =
+      this.#presenceThrough === null ? emptyPresenceState() : await this.stateAfter(this.#presenceThrough);
     for (let t = vnDayStart(first); t < Math.min(endMs, now + 1); t += DAY_MS) {
       const r = await this.#foldPresenceDay(vnDay(t), state);
       state = r.state;

@@ -169,7 +169,7 @@ describe('report rollups', () => {
     // proofs of each day, received that morning; some missed, failed, or sent days late
     for (let t = Date.parse(`${FIRST}T00:00:00+07:00`); t < NOW; t += DAY) {
       const day = vnDay(t);
-      const batch = [];
+      const batch: ReturnType<Chains['proof']>[] = [];
       for (const id of ['st1', 'st2', 'st3', 'nb1', 'st4', 'A', 'B']) {
         const r = rand();
         if (r < 0.1) continue;
