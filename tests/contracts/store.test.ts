@@ -644,6 +644,49 @@ describe.each<Kind>(['lowdb', 'postgres'])('store contract: %s', (kind) => {
     });
   });
 
+  it('keeps report rollups whole across a restart: parts read by name, key order kept, replaced whole, cleared by kind', async () => {
+    expect(await s.rollups.read('proofs', '2026-12-01')).toEqual({ found: false, parts: {}, damaged: [] });
+    const parts = {
+      '08/02500': {
+        v: 1,
+        d: { st1: [['b|s|1'], [], { 'news|vi': [900_000, 1], '|': [1, 1] }, 1, 0, 0, 0, []] },
+      },
+      '08/02503': { v: 1, d: {} },
+      '~server': { v: 1, serverUp: [[1, 2]] },
+    };
+    await s.rollups.write('proofs', '2026-12-01', parts);
+    await s.rollups.write('proofs', '2026-11-30', {});
+    await s.rollups.write('presence', '2026-12-01', { '~server': { v: 1 } });
+    await s.stop();
+    const again = await h.open();
+    const all = await again.rollups.read('proofs', '2026-12-01');
+    expect(all).toEqual({ found: true, parts, damaged: [] });
+    // the air map's keys in the order written (a report adds airtime up in that order)
+    expect(
+      Object.keys(((all.parts['08/02500'] as (typeof parts)['08/02500']).d.st1?.[2] ?? {}) as object),
+    ).toEqual(['news|vi', '|']);
+    expect(await again.rollups.read('proofs', '2026-12-01', ['08/02503', 'nowhere'])).toEqual({
+      found: true,
+      parts: { '08/02503': { v: 1, d: {} } },
+      damaged: [],
+    });
+    expect(await again.rollups.read('proofs', '2026-11-30')).toEqual({ found: true, parts: {}, damaged: [] });
+    expect(await again.rollups.keys('proofs')).toEqual(['2026-11-30', '2026-12-01']);
+    await again.rollups.write('proofs', '2026-12-01', { '08/02509': { v: 1 } });
+    expect((await again.rollups.read('proofs', '2026-12-01')).parts).toEqual({ '08/02509': { v: 1 } });
+    await again.rollups.clear('proofs');
+    expect(await again.rollups.keys('proofs')).toEqual([]);
+    expect(await again.rollups.keys('presence')).toEqual(['2026-12-01']);
+  });
+
+  it('gives the instant of the oldest presence entry', async () => {
+    expect(await s.presence.firstAt()).toBeUndefined();
+    await s.presence.append({ at: iso(T0 - 5000), event: 'server-start' });
+    await s.presence.append({ at: iso(T0), event: 'connect', deviceId: 'a' });
+    await s.flush();
+    expect(await s.presence.firstAt()).toBe(iso(T0 - 5000));
+  });
+
   it('drops history past retention, but not on a clock that jumped', async () => {
     // two weeks of daily proofs and health, the clock stepping a day at a time, 5 days kept
     await s.stop();

@@ -73,6 +73,10 @@ export function reportsPlugin(options: ReportsPluginOptions = {}): ReportsPlugin
         dir: join(deps.config.dataDir, 'reports'),
       });
       if (options.schedule !== false) periodic.start();
+      // the report rollups, brought up to date as each day closes
+      service.rollups.startKeeping({
+        onError: (err) => deps.logger.error({ err }, 'report rollups failed'),
+      });
       plugin.service = service;
       plugin.periodic = periodic;
       const staff = new StaffRegister({ store: deps.store, clock: deps.clock });
@@ -119,7 +123,10 @@ export function reportsPlugin(options: ReportsPluginOptions = {}): ReportsPlugin
             ctx.app.route('/', pages);
           },
         ],
-        stop: () => periodic.stop(),
+        stop: async () => {
+          await service.rollups.stopKeeping();
+          await periodic.stop();
+        },
       };
     },
   };

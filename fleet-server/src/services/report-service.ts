@@ -11,10 +11,12 @@ import { withDefaults } from '../defaults.js';
 import type { DeviceRecord, PresenceEntry, ProofEntry, UnitRecord } from '../domain/model.js';
 import {
   computeEffectiveness,
+  EffectivenessBuilder,
+  type EffectivenessInput,
   type EffectivenessReport,
   type FeedbackFigures,
 } from '../domain/reports/effectiveness.js';
-import { emptyFold, foldBytes, foldProofs, itemIndex, type ProofFold } from '../domain/reports/fold.js';
+import { foldBytes, itemIndex, type ProofFold } from '../domain/reports/fold.js';
 import { computeKpis, type Kpi } from '../domain/reports/kpi.js';
 import { DAY_MS, type Period, utcDay, utcDaysOf, vnDay, vnDayStart } from '../domain/reports/period.js';
 import { type PlayFilter, type PlayLine, playLines } from '../domain/reports/plays.js';
@@ -28,6 +30,7 @@ import {
 import { type TrainingFigures, trainingFigures } from '../domain/staff.js';
 import type { Store } from '../store/ports.js';
 import { LruCache } from './lru-cache.js';
+import { ReportRollups, type RollupBuildStats } from './report-rollups.js';
 
 /** Where feedback figures come from (registered by the feedback feature when it is composed). */
 export type FeedbackSource = (q: {
@@ -50,9 +53,15 @@ export interface ReportServiceOptions {
   clock: Clock;
   feedback?: FeedbackSource;
   cacheMaxBytes?: number;
+  /**
+   * Where the effectiveness report reads proofs and presence: the stored rollups (default; raw lines
+   * only after their watermark), or folds of the raw streams ('raw': what the rollups are checked
+   * against, and the benchmark's baseline).
+   */
+  source?: 'rollups' | 'raw';
+  onRollupDamage?: (what: { kind: string; key: string; parts: string[] }) => void;
 }
 
-const dayBounds = (day: string) => ({ from: `${day}T00:00:00.000Z`, to: `${day}T23:59:59.999Z` });
 const ALL = Number.MAX_SAFE_INTEGER;
 type PresenceDay = { fold: PresenceFold; state: PresenceState };
 /** Proofs read per step while listing plays. */
@@ -68,13 +77,25 @@ export class ReportService {
   #feedback: FeedbackSource | undefined;
   /** Windows folded from the raw stream (for benchmarks and /metrics). */
   windowsScanned = 0;
+  /** The stored rollups the effectiveness report reads. */
+  readonly rollups: ReportRollups;
 
   constructor(o: ReportServiceOptions) {
     this.#o = o;
     this.#feedback = o.feedback;
-    this.#folds = new LruCache(withDefaults(REPORT_SERVICE_DEFAULTS, o).cacheMaxBytes, (v) =>
-      'proofs' in v ? foldBytes(v) : presenceFoldBytes(v),
-    );
+    const cacheMaxBytes = withDefaults(REPORT_SERVICE_DEFAULTS, o).cacheMaxBytes;
+    this.#folds = new LruCache(cacheMaxBytes, (v) => ('proofs' in v ? foldBytes(v) : presenceFoldBytes(v)));
+    this.rollups = new ReportRollups({
+      store: o.store,
+      clock: o.clock,
+      cacheMaxBytes: Number.isFinite(cacheMaxBytes) ? cacheMaxBytes : Number.MAX_SAFE_INTEGER,
+      ...(o.onRollupDamage ? { onDamage: o.onRollupDamage } : {}),
+    });
+  }
+
+  /** Brings the rollups up to the last closed day (the reports plugin runs it after each midnight). */
+  catchUpRollups(): Promise<RollupBuildStats> {
+    return this.rollups.catchUp();
   }
 
   /** What the fold caches hold (estimated bytes) and how many folds they dropped. */
@@ -88,17 +109,17 @@ export class ReportService {
     this.#feedback = src;
   }
 
-  /** Forgets cached folds (after a bundle's categories changed, or to measure a cold run). */
+  /** Forgets cached folds and rollup parts (to measure a cold run). */
   clearCache(): void {
     this.#folds.clear();
+    this.rollups.cache.clear();
   }
 
   async #proofFold(day: string, today: string, items: ReturnType<typeof itemIndex>): Promise<ProofFold> {
     const cached = this.#folds.get(`p:${day}`) as ProofFold | undefined;
     if (cached) return cached;
-    const entries = await this.#o.store.proofs.query({ ...dayBounds(day), limit: ALL });
+    const fold = await this.rollups.foldWindow(day, items);
     this.windowsScanned++;
-    const fold = foldProofs(emptyFold(), entries, items);
     if (day < today) this.#folds.set(`p:${day}`, fold);
     return fold;
   }
@@ -191,18 +212,11 @@ export class ReportService {
     groupBy?: 'unit' | 'children';
     daily?: boolean;
   }): Promise<EffectivenessReport> {
-    // the windows this report reads keep each other in the cache
-    this.#folds.newEpoch();
     const now = this.#o.clock.now();
-    const today = utcDay(now);
     const { devices, units } = await this.#scope(q.unit);
-    const bundles = await this.#o.store.bundles.list((b) => b.state === 'published');
+    // every bundle: a played item keeps its category and language when its bundle is withdrawn
+    const bundles = await this.#o.store.bundles.list();
     const items = itemIndex(bundles);
-    // proofs are received after they are about: every window from the period's start to today
-    const windows = utcDaysOf(q.period.startMs, Math.max(q.period.startMs + 1, now + 1));
-    const proofs: ProofFold[] = [];
-    for (const d of windows) proofs.push(await this.#proofFold(d, today, items));
-    const presence = await this.#presenceFolds(q.period.startMs, q.period.endMs);
     const ids = new Set(devices.map((d) => d.id));
     const alerts = await this.#o.store.alerts.list((a) => ids.has(a.deviceId));
     const children =
@@ -214,21 +228,89 @@ export class ReportService {
       ? await this.#feedback({ unit: q.unit, startMs: q.period.startMs, endMs: q.period.endMs })
       : null;
     const training = await this.training(q.unit, q.period);
-    return computeEffectiveness({
+    const input: Omit<EffectivenessInput, 'proofs' | 'presence'> = {
       training,
       unit: q.unit,
       period: q.period,
       units,
       devices,
       bundles,
-      proofs,
-      presence,
       alerts,
       nowMs: now,
       groupOf,
       feedback,
       ...(q.daily === false ? { daily: false } : {}),
-    });
+    };
+    if (this.#o.source === 'raw') {
+      // the windows this report reads keep each other in the cache
+      this.#folds.newEpoch();
+      const today = utcDay(now);
+      // proofs are received after they are about: every window from the period's start to today
+      const windows = utcDaysOf(q.period.startMs, Math.max(q.period.startMs + 1, now + 1));
+      const proofs: ProofFold[] = [];
+      for (const d of windows) proofs.push(await this.#proofFold(d, today, items));
+      const presence = await this.#presenceFolds(q.period.startMs, q.period.endMs);
+      return computeEffectiveness({ ...input, proofs, presence });
+    }
+    return this.#fromRollups(input, items, [...ids]);
+  }
+
+  /**
+   * The report from the rollups of whole days, day by day (one day in memory at a time), and the raw
+   * lines after the rollups' watermark (today's).
+   */
+  async #fromRollups(
+    input: Omit<EffectivenessInput, 'proofs' | 'presence'>,
+    items: ReturnType<typeof itemIndex>,
+    deviceIds: string[],
+  ): Promise<EffectivenessReport> {
+    const r = this.rollups;
+    await r.catchUp();
+    r.beginReport();
+    const { period, nowMs: now } = input;
+    const builder = new EffectivenessBuilder(input);
+    const parts = r.partsOf(deviceIds);
+    // the windows after the watermark, from the raw stream (proofs are received after they are about)
+    const open: ProofFold[] = [];
+    const startWindow = utcDay(period.startMs);
+    const after =
+      r.proofsThrough === null ? startWindow : utcDay(Date.parse(`${r.proofsThrough}T00:00:00Z`) + DAY_MS);
+    for (const w of utcDaysOf(period.startMs, Math.max(period.startMs + 1, now + 1)))
+      if (w >= after) {
+        open.push(await r.foldWindow(w, items));
+        this.windowsScanned++;
+      }
+    const endMs = Math.min(period.endMs, now + 1);
+    const rolledPresence = r.presenceThrough;
+    const openPresence = new Map<string, PresenceFold>();
+    for (const f of await r.openPresence(vnDay(period.startMs), period.endMs))
+      openPresence.set(vnDay(f.startMs), f);
+    const load = (day: string) => {
+      const presence =
+        vnDayStart(day) >= endMs
+          ? Promise.resolve(undefined)
+          : rolledPresence !== null && day <= rolledPresence
+            ? r.presenceDay(day, parts)
+            : Promise.resolve(openPresence.get(day));
+      return Promise.all([r.proofDay(day, parts), presence]);
+    };
+    // the next days are read while one is added up
+    const ahead: ReturnType<typeof load>[] = [];
+    const days = period.days;
+    for (let i = 0; i < days.length; i++) {
+      while (ahead.length < 3 && i + ahead.length < days.length)
+        ahead.push(load(days[i + ahead.length] as string));
+      const [rolled, presence] = await (ahead.shift() as ReturnType<typeof load>);
+      const day = days[i] as string;
+      const dayParts = [rolled];
+      for (const f of open) {
+        const x = f.days[day];
+        if (x) dayParts.push(x);
+      }
+      builder.addProofs(day, dayParts);
+      if (presence) builder.addPresence(presence);
+    }
+    return builder.finish();
   }
 
   /** The plan's indicators for a report's unit and period (figure, target, source). */

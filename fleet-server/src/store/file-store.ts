@@ -1,12 +1,13 @@
 /**
  * The embedded store: lowdb registry (registry.json) + append-only segments
- * (health/, proofs/, presence/, audit/) under one data directory.
+ * (health/, proofs/, presence/, audit/) and report rollups (rollups/) under one data directory.
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { WebhookRecord } from '../domain/model.js';
 import { JsonFileCollection } from './lowdb/json-file-collection.js';
 import { Registry } from './lowdb/registry.js';
+import { RollupFiles } from './lowdb/rollup-files.js';
 import type { Store, StoreStats } from './ports.js';
 import type { SegmentLogOptions } from './segments/segment-log.js';
 import { FileAuditLog, FileHealthStream, FilePresenceStream, FileProofStream } from './segments/streams.js';
@@ -61,6 +62,7 @@ export function createFileStore(o: FileStoreOptions): Store {
     'WEBHOOK',
     (r) => r.id,
   );
+  const rollups = new RollupFiles(join(o.dataDir, 'rollups'));
   let started = false;
 
   const store: Store = {
@@ -144,6 +146,7 @@ export function createFileStore(o: FileStoreOptions): Store {
     health,
     proofs,
     presence,
+    rollups,
     async start() {
       await fsp.mkdir(o.dataDir, { recursive: true, mode: 0o700 });
       await registry.start();

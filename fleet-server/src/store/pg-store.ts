@@ -38,6 +38,7 @@ import {
   PgUnits,
   PgUsers,
 } from './postgres/registry.js';
+import { PgRollups } from './postgres/rollups.js';
 import { PgAuditLog, PgHealthStream, PgPresenceStream, PgProofStream } from './postgres/streams.js';
 
 export interface PgStoreOptions {
@@ -153,6 +154,7 @@ export function createPgStore(o: PgStoreOptions): PgStore {
     presence,
     health,
     proofs,
+    rollups: new PgRollups(db),
     async start() {
       await migrate(db);
       await health.start();

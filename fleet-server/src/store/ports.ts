@@ -215,6 +215,37 @@ export interface PresenceStream {
   append(entry: PresenceEntry): Promise<void>;
   /** Entries with `at` inside [from, to] (inclusive), in append order; `limit` as in StreamQuery. */
   query(q: StreamQuery): Promise<PresenceEntry[]>;
+  /** The instant of the oldest stored entry (where a rebuild of the uptime rollups starts). */
+  firstAt(): Promise<Instant | undefined>;
+}
+
+/**
+ * What a stored rollup read gives: the parts asked for (every part when none were named), and the
+ * parts whose stored bytes are damaged (unreadable or not matching their checksum; `*` when the
+ * whole rollup is). Rollups are derived data: a caller rebuilds what is missing or damaged from the
+ * raw streams.
+ */
+export interface RollupRead {
+  found: boolean;
+  parts: Record<string, unknown>;
+  damaged: string[];
+}
+
+/**
+ * Report rollups (per day, split in parts, e.g. one per unit): small JSON documents derived from
+ * the proof and presence streams, so that a report reads a day's figures instead of its raw lines.
+ * A rollup is replaced whole, atomically and durably (embedded: one file per day written through
+ * `writeFileAtomic`, with an index of its parts; PostgreSQL: rows of `report_rollups` in one
+ * transaction).
+ */
+export interface RollupStore {
+  read(kind: string, key: string, parts?: readonly string[]): Promise<RollupRead>;
+  /** Replaces the rollup (kind, key) with these parts. */
+  write(kind: string, key: string, parts: Readonly<Record<string, unknown>>): Promise<void>;
+  /** The keys of a kind's rollups, sorted. */
+  keys(kind: string): Promise<string[]>;
+  /** Removes every rollup of a kind (a rebuild from scratch). */
+  clear(kind: string): Promise<void>;
 }
 
 /** Everything the server stores. */
@@ -258,6 +289,8 @@ export interface Store {
   health: HealthStream;
   proofs: ProofStream;
   presence: PresenceStream;
+  /** Report rollups derived from the streams (rebuilt from them when missing or damaged). */
+  rollups: RollupStore;
   /** Opens files and rebuilds in-memory state. */
   start(): Promise<void>;
   /** Writes pending changes now (fsync'd). */

@@ -1,14 +1,19 @@
 /**
- * A generated province for the report benchmark, written through the real file store (segments
- * per day, as a year of running would leave them): communes of stations and noticeboards, a daily
- * programme (a priority bulletin at 05:30 and news at 17:00 for the loudspeakers, a notice for the
- * screens), a year of proofs (2 per device and day, some missed or failed), and presence (server
- * start/alive marks each minute, a restart a month, station outages short and long).
+ * A generated province for the report benchmark, in the real file store's formats: the registry
+ * (units, devices, the bundle) through the store, and the proof and presence streams as the
+ * segment files a year of running leaves (one NDJSON file per UTC day, the lines the segment log
+ * writes: `JSON.stringify` of each entry), written directly so that a year of 10,000 devices takes
+ * minutes: communes of stations and noticeboards, a daily programme (a priority bulletin at 05:30
+ * and news at 17:00 for the loudspeakers, a notice for the screens), proofs (2 per device and day,
+ * some missed or failed), and presence (server start/alive marks each minute, a restart a month,
+ * station outages short and long).
  *
  * Proof lines have the shape and size of real signed proofs: one real Ed25519 signature is made
  * per device and reused (the report reads proofs ingest already verified; it never re-verifies).
  */
 import { randomUUID } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import {
@@ -64,6 +69,8 @@ export async function generateProvince(
 ): Promise<GeneratedProvince> {
   const start = Date.parse('2026-01-01T00:00:00+07:00');
   const clock = { t: start - 3600_000, now: () => clock.t };
+  // the store's own segment files are those of the day after the generated span (the streams' past days are written below)
+  const end = start + size.days * DAY + 9 * 3600_000;
   const store = createFileStore({
     dataDir,
     now: clock.now,
@@ -71,8 +78,9 @@ export async function generateProvince(
     registryFlushMs: 200,
     healthFsyncMs: 1000,
   });
-  await store.start();
   const iso = new Date(clock.t).toISOString();
+  clock.t = end;
+  await store.start();
   const units: UnitRecord[] = [
     {
       path: '08',
@@ -121,6 +129,7 @@ export async function generateProvince(
       });
     }
   for (const d of devices) await store.devices.put(d);
+  await store.flush();
   const manifest: Manifest = {
     type: 'loa-bundle',
     format: 1,
@@ -203,12 +212,36 @@ export async function generateProvince(
   const rand = rng(42);
   let proofs = 0;
   let presence = 0;
+  let bytes = 0;
+  // lines of a stream per UTC day, appended to that day's segment file as the day is left
+  const out = (stream: string) => {
+    let day = '';
+    let lines: string[] = [];
+    const flush = async () => {
+      if (lines.length === 0) return;
+      const text = lines.join('');
+      bytes += Buffer.byteLength(text);
+      await fsp.appendFile(join(dataDir, stream, `${day}.ndjson`), text);
+      lines = [];
+    };
+    return {
+      async add(atIso: string, entry: unknown) {
+        const d = atIso.slice(0, 10);
+        if (d !== day) {
+          await flush();
+          day = d;
+        }
+        lines.push(`${JSON.stringify(entry)}\n`);
+        if (lines.length >= 20_000) await flush();
+      },
+      flush,
+    };
+  };
+  const proofOut = out('proofs');
+  const presenceOut = out('presence');
   let carried: PresenceEntry[] = [];
   const pres = async (entries: readonly PresenceEntry[]) => {
-    for (const e of entries) {
-      clock.t = Math.max(clock.t, Date.parse(e.at));
-      await store.presence.append(e);
-    }
+    for (const e of entries) await presenceOut.add(e.at, e);
     presence += entries.length;
   };
   await pres([{ at: new Date(start - 3600_000).toISOString(), event: 'server-start' }]);
@@ -255,7 +288,6 @@ export async function generateProvince(
       const before = today.filter((e) => e.at < received);
       await pres(before.slice(written));
       written = before.length;
-      const entries: ProofEntry[] = [];
       for (const d of devices) {
         const r = rand();
         if (r < 0.03) continue; // missed
@@ -288,18 +320,17 @@ export async function generateProvince(
           at: new Date(at + 900_000).toISOString(),
           signatures: sigs.get(d.id) as Proof['signatures'],
         };
-        entries.push({ deviceId: d.id, receivedAt: received, hash: 'd'.repeat(64), proof });
+        const entry: ProofEntry = { deviceId: d.id, receivedAt: received, hash: 'd'.repeat(64), proof };
+        await proofOut.add(received, entry);
+        proofs++;
       }
-      clock.t = Math.max(clock.t, Date.parse(received));
-      await store.proofs.appendMany(entries);
-      proofs += entries.length;
     }
     await pres(today.slice(written));
     if (day % 30 === 29) log(`generated ${day + 1} days, ${proofs} proofs, ${presence} presence events`);
   }
-  clock.t = start + size.days * DAY + 9 * 3600_000;
-  await store.flush();
-  const stats = store.stats();
+  await proofOut.flush();
+  await presenceOut.flush();
+  clock.t = end;
   return {
     store,
     clock,
@@ -309,11 +340,14 @@ export async function generateProvince(
     devices: devices.length,
     proofs,
     presence,
-    bytes: stats.segmentBytesWritten,
+    bytes,
   };
 }
 
-/** The baseline: read and parse every proof and presence line of the period, nothing else. */
+/**
+ * The baseline: read and parse every proof and presence line of the period, nothing else (one query
+ * per UTC day, the days of the segment files: each line is read once).
+ */
 export async function rawScan(
   store: Store,
   firstDay: string,
@@ -321,8 +355,9 @@ export async function rawScan(
 ): Promise<{ lines: number; ms: number }> {
   const t = performance.now();
   let lines = 0;
-  const a = Date.parse(`${firstDay}T00:00:00+07:00`);
-  const b = Date.parse(`${lastDay}T00:00:00+07:00`) + DAY;
+  // the Vietnamese days run from 17:00 UTC the day before
+  const a = Date.parse(`${firstDay}T00:00:00Z`) - DAY;
+  const b = Date.parse(`${lastDay}T00:00:00Z`) + DAY;
   for (let d = a; d < b; d += DAY) {
     const q = {
       from: new Date(d).toISOString(),
@@ -339,16 +374,25 @@ export { ReportService };
 export interface ReportFigures {
   rawScanMs: number;
   rawLines: number;
-  provinceYearColdMs: number;
-  provinceYearWarmMs: number;
-  communeQuarterColdMs: number;
-  communeQuarterWarmMs: number;
+  /** Rollups built from the raw streams up to the day before the last (from scratch), then the last day as it closed. */
+  rollupScratchMs: number;
+  rollupIngestDayMs: number;
+  rollupBytes: number;
+  rollupFiles: number;
+  /** Medians over the repeats: first call on a new report service (nothing in memory), then the same call again. */
+  communeQuarterFirstMs: number;
+  communeQuarterCachedMs: number;
+  provinceYearFirstMs: number;
+  provinceYearCachedMs: number;
+  repeats: { commune: number; province: number };
+  /** The same commune-quarter report from the raw streams (before the rollups), cold; only where run. */
+  communeQuarterRawSourceMs: number | null;
   heapMb: number;
   check: { planned: number; played: number; uptime: number | null };
-  /** The province report on a service with its fold cache unbounded (baseline) and bounded. */
-  cache: { unbounded: CacheRun; bounded: CacheRun; boundBytes: number };
+  /** The province report from the raw streams on its fold cache unbounded (baseline) and bounded; only where run. */
+  cache: { unbounded: CacheRun; bounded: CacheRun; boundBytes: number } | null;
   /** Plays of the province over the quarter, page after page: with the cursor, and as before (from the period's start). */
-  plays: { pages: number; pageLines: number; lines: number; cursorMs: number; fromStartMs: number };
+  plays: { pages: number; pageLines: number; lines: number; cursorMs: number; fromStartMs: number } | null;
 }
 
 export interface CacheRun {
@@ -369,46 +413,145 @@ function fullGc(): () => void {
   return vm.runInNewContext('gc') as () => void;
 }
 
+const median = (xs: number[]) => {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 ? (a[m] as number) : ((a[m - 1] as number) + (a[m] as number)) / 2;
+};
+
+async function dirBytes(dir: string): Promise<{ bytes: number; files: number }> {
+  let bytes = 0;
+  let files = 0;
+  for (const e of await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) {
+      const r = await dirBytes(path);
+      bytes += r.bytes;
+      files += r.files;
+    } else {
+      bytes += (await fsp.stat(path)).size;
+      files++;
+    }
+  }
+  return { bytes, files };
+}
+
 /** Times the reports on a generated province beside a raw scan of the same data. */
 export async function measureReports(
   p: GeneratedProvince,
+  dataDir: string,
   periodOf: (from: string, to: string) => import('@loa/fleet-server').Period,
   log: (m: string) => void,
-  /** The bounded run's cache bound (default: the report service's default). */
-  cacheMaxBytes?: number,
+  opts: {
+    /** Also run the measurements of the raw-stream path's fold cache and plays paging. */
+    extras: boolean;
+    /** Also time the commune-quarter report from the raw streams (the path the rollups replace). */
+    rawSource: boolean;
+    repeats: { commune: number; province: number };
+    cacheMaxBytes?: number;
+  },
 ): Promise<ReportFigures> {
   const raw = await rawScan(p.store, p.firstDay, p.lastDay);
   log(`raw scan: ${raw.lines} lines in ${Math.round(raw.ms)} ms`);
-  const whole = periodOf(p.firstDay, p.lastDay);
-  const quarterEnd = new Date(Date.parse(`${p.firstDay}T00:00:00Z`) + 89 * DAY).toISOString().slice(0, 10);
-  const quarter = periodOf(p.firstDay, quarterEnd < p.lastDay ? quarterEnd : p.lastDay);
-  const commune = p.communes[0] as string;
   const time = async <T>(fn: () => Promise<T>) => {
     const t = performance.now();
     const r = await fn();
     return { r, ms: performance.now() - t };
   };
-  // commune-quarter on a service of its own, cold (folds the windows it needs) then warm
-  const svcQ = new ReportService({ store: p.store, clock: p.clock });
-  const cq = await time(() => svcQ.effectiveness({ unit: commune, period: quarter }));
-  const wq = await time(() => svcQ.effectiveness({ unit: commune, period: quarter }));
-  log(`commune-quarter: cold ${Math.round(cq.ms)} ms, warm ${Math.round(wq.ms)} ms`);
-  const svc = new ReportService({ store: p.store, clock: p.clock });
-  const cy = await time(() =>
-    svc.effectiveness({ unit: '08', period: whole, groupBy: 'children', daily: false }),
+  // rollups: from scratch up to the day before the last, then the last day as it closes (what a running server does each night)
+  const end = p.clock.t;
+  const builder = new ReportService({ store: p.store, clock: p.clock });
+  p.clock.t = end - DAY;
+  const scratch = await time(() => builder.rollups.rebuild());
+  p.clock.t = end;
+  const ingest = await time(() => builder.catchUpRollups());
+  const rolled = await dirBytes(join(dataDir, 'rollups'));
+  log(
+    `rollups: from scratch ${Math.round(scratch.ms)} ms (${scratch.r.proofWindows} windows, ${scratch.r.presenceDays} days), ` +
+      `the last day as it closed ${Math.round(ingest.ms)} ms; ${rolled.files} files, ${Math.round(rolled.bytes / 1048576)} MiB`,
   );
-  const wy = await time(() =>
-    svc.effectiveness({ unit: '08', period: whole, groupBy: 'children', daily: false }),
-  );
-  log(`province-year: cold ${Math.round(cy.ms)} ms, warm ${Math.round(wy.ms)} ms`);
-  const wq2 = await time(() => svc.effectiveness({ unit: commune, period: quarter }));
+  const whole = periodOf(p.firstDay, p.lastDay);
+  const quarterEnd = new Date(Date.parse(`${p.firstDay}T00:00:00Z`) + 89 * DAY).toISOString().slice(0, 10);
+  const quarter = periodOf(p.firstDay, quarterEnd < p.lastDay ? quarterEnd : p.lastDay);
+  const commune = p.communes[0] as string;
+  const cq = { unit: commune, period: quarter };
+  const py = { unit: '08', period: whole, groupBy: 'children' as const, daily: false };
+  // first calls: a new report service each time (nothing of the rollups in memory)
+  const firstQ: number[] = [];
+  let svcQ = new ReportService({ store: p.store, clock: p.clock });
+  for (let i = 0; i < opts.repeats.commune; i++) {
+    svcQ = new ReportService({ store: p.store, clock: p.clock });
+    firstQ.push((await time(() => svcQ.effectiveness(cq))).ms);
+  }
+  const cachedQ: number[] = [];
+  for (let i = 0; i < opts.repeats.commune; i++) cachedQ.push((await time(() => svcQ.effectiveness(cq))).ms);
+  log(`commune-quarter: first ${Math.round(median(firstQ))} ms, cached ${Math.round(median(cachedQ))} ms`);
+  const firstY: number[] = [];
+  let svcY = new ReportService({ store: p.store, clock: p.clock });
+  let year: Awaited<ReturnType<ReportService['effectiveness']>> | null = null;
+  for (let i = 0; i < opts.repeats.province; i++) {
+    svcY = new ReportService({ store: p.store, clock: p.clock });
+    const r = await time(() => svcY.effectiveness(py));
+    year = r.r;
+    firstY.push(r.ms);
+  }
+  const cachedY: number[] = [];
+  for (let i = 0; i < opts.repeats.province; i++) cachedY.push((await time(() => svcY.effectiveness(py))).ms);
+  log(`province-year: first ${Math.round(median(firstY))} ms, cached ${Math.round(median(cachedY))} ms`);
   const heapMb = process.memoryUsage().heapUsed / 1048576;
+  const y = year as NonNullable<typeof year>;
+  const base = {
+    rawScanMs: raw.ms,
+    rawLines: raw.lines,
+    rollupScratchMs: scratch.ms,
+    rollupIngestDayMs: ingest.ms,
+    rollupBytes: rolled.bytes,
+    rollupFiles: rolled.files,
+    communeQuarterFirstMs: median(firstQ),
+    communeQuarterCachedMs: median(cachedQ),
+    provinceYearFirstMs: median(firstY),
+    provinceYearCachedMs: median(cachedY),
+    repeats: opts.repeats,
+    heapMb,
+    check: { planned: y.totals.audio.planned, played: y.totals.audio.done, uptime: y.totals.uptime.uptime },
+  };
+  if (!opts.rawSource && !opts.extras)
+    return { ...base, communeQuarterRawSourceMs: null, cache: null, plays: null };
+  // the same commune-quarter from the raw streams (the report before the rollups), cold
+  const rawSvc = new ReportService({ store: p.store, clock: p.clock, source: 'raw' });
+  const rq = await time(() => rawSvc.effectiveness(cq));
+  const fromRollups = await new ReportService({ store: p.store, clock: p.clock }).effectiveness(cq);
+  if (JSON.stringify(rq.r) !== JSON.stringify(fromRollups))
+    throw new Error('the commune report from the rollups differs from the one from the raw streams');
+  log(`commune-quarter from the raw streams: ${Math.round(rq.ms)} ms (same figures)`);
+  if (!opts.extras) return { ...base, communeQuarterRawSourceMs: rq.ms, cache: null, plays: null };
+  return {
+    ...base,
+    communeQuarterRawSourceMs: rq.ms,
+    ...(await legacyExtras(p, quarter, whole, log, opts.cacheMaxBytes)),
+  };
+}
+
+/** The fold cache of the raw-stream path and the plays pages (measured at the default size). */
+async function legacyExtras(
+  p: GeneratedProvince,
+  quarter: import('@loa/fleet-server').Period,
+  whole: import('@loa/fleet-server').Period,
+  log: (m: string) => void,
+  cacheMaxBytes: number | undefined,
+): Promise<Pick<ReportFigures, 'cache' | 'plays'>> {
+  const time = async <T>(fn: () => Promise<T>) => {
+    const t = performance.now();
+    const r = await fn();
+    return { r, ms: performance.now() - t };
+  };
+  const svc = new ReportService({ store: p.store, clock: p.clock });
   // the fold cache: the same province report on a service with the cache unbounded, then bounded
   const gc = fullGc();
   const cacheRun = async (cacheMaxBytes: number): Promise<CacheRun> => {
     gc();
     const before = process.memoryUsage().heapUsed;
-    const one = new ReportService({ store: p.store, clock: p.clock, cacheMaxBytes });
+    const one = new ReportService({ store: p.store, clock: p.clock, cacheMaxBytes, source: 'raw' });
     const q = { unit: '08', period: whole, groupBy: 'children' as const, daily: false };
     const cold = await time(() => one.effectiveness(q));
     const warm = await time(() => one.effectiveness(q));
@@ -425,8 +568,6 @@ export async function measureReports(
       warmMs: warm.ms,
     };
   };
-  svc.clearCache();
-  svcQ.clearCache();
   const unbounded = await cacheRun(Number.POSITIVE_INFINITY);
   log(
     `cache unbounded: ${Math.round(unbounded.heapMb)} MiB of heap (estimated ${Math.round(unbounded.estimatedMb)} MiB)`,
@@ -476,18 +617,6 @@ export async function measureReports(
   );
   return {
     plays: { pages, pageLines, lines: walk.r, cursorMs: walk.ms, fromStartMs: fromStart.ms },
-    rawScanMs: raw.ms,
-    rawLines: raw.lines,
-    provinceYearColdMs: cy.ms,
-    provinceYearWarmMs: wy.ms,
-    communeQuarterColdMs: cq.ms,
-    communeQuarterWarmMs: Math.min(wq.ms, wq2.ms),
-    heapMb,
     cache: { unbounded, bounded, boundBytes },
-    check: {
-      planned: cy.r.totals.audio.planned,
-      played: cy.r.totals.audio.done,
-      uptime: cy.r.totals.uptime.uptime,
-    },
   };
 }

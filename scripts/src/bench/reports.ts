@@ -13,29 +13,44 @@ import { round } from './stats.js';
 const { values } = parseArgs({
   options: {
     full: { type: 'boolean' },
+    communes: { type: 'string' },
+    devices: { type: 'string' },
+    days: { type: 'string' },
+    'raw-source': { type: 'boolean' },
     'cache-mib': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   process.stdout.write(
-    "Usage: npm run bench:reports -- [--full] [--cache-mib N]\n  --full         10,000 devices and a year (several minutes, ~6 GB of segments)\n  --cache-mib N  bound of the fold cache in the bounded run (default: the report service's)\n",
+    "Usage: npm run bench:reports -- [--full] [--cache-mib N]\n  --full         10,000 devices and a year (~7 GB of segments; an hour or more on a loaded machine)\n  --communes N --devices N --days N   another size (devices per commune)\n  --raw-source   also time the commune-quarter report from the raw streams (default except --full)\n  --cache-mib N  bound of the fold cache in the bounded run (default: the report service's)\n",
   );
   process.exit(0);
 }
-const size = values.full
+const base = values.full
   ? { communes: 100, devicesPerCommune: 100, days: 365 }
   : { communes: 20, devicesPerCommune: 50, days: 183 };
+const num = (v: string | undefined, d: number) => {
+  if (v === undefined) return d;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`not a positive whole number: ${v}`);
+  return n;
+};
+const size = {
+  communes: num(values.communes, base.communes),
+  devicesPerCommune: num(values.devices, base.devicesPerCommune),
+  days: num(values.days, base.days),
+};
 const dir = mkdtempSync(join(tmpdir(), 'loa-bench-reports-'));
 try {
   const mib = values['cache-mib'] === undefined ? undefined : Number(values['cache-mib']);
   if (mib !== undefined && !(mib > 0)) throw new Error('--cache-mib takes a positive number');
-  const r = await runReportBench(
-    dir,
-    size,
-    (m) => process.stdout.write(`  ${m}\n`),
-    mib === undefined ? undefined : mib * 1048576,
-  );
+  const r = await runReportBench(dir, size, (m) => process.stdout.write(`  ${m}\n`), {
+    // the raw-stream path's own figures (fold cache, plays from the start) take hours at the full size
+    extras: !values.full && values.communes === undefined && values.days === undefined,
+    rawSource: values['raw-source'] === true || !values.full,
+    ...(mib === undefined ? {} : { cacheMaxBytes: mib * 1048576 }),
+  });
   for (const n of r.notes) process.stdout.write(`${n}\n`);
   for (const f of r.figures)
     process.stdout.write(

@@ -134,8 +134,9 @@ describe('report API', () => {
     const { periodOf } = await import('../../../fleet-server/src/domain/reports/period.js');
     const period = periodOf('2026-11-24', '2026-11-25');
     const q = { unit: '08', period, groupBy: 'children' as const };
-    const roomy = new ReportService({ store: s.deps.store, clock });
-    const tiny = new ReportService({ store: s.deps.store, clock, cacheMaxBytes: 1 });
+    // the raw-stream path keeps folds; the rollup path keeps read rollup parts: both bounded
+    const roomy = new ReportService({ store: s.deps.store, clock, source: 'raw' });
+    const tiny = new ReportService({ store: s.deps.store, clock, cacheMaxBytes: 1, source: 'raw' });
     const a = await roomy.effectiveness(q);
     await roomy.effectiveness(q);
     const b = await tiny.effectiveness(q);
@@ -144,6 +145,14 @@ describe('report API', () => {
     expect(b2).toEqual(a);
     expect(tiny.cacheStats().entries).toBe(0);
     expect(roomy.cacheStats().entries).toBeGreaterThan(0);
+    const rolled = new ReportService({ store: s.deps.store, clock });
+    const rolledTiny = new ReportService({ store: s.deps.store, clock, cacheMaxBytes: 1 });
+    expect(await rolled.effectiveness(q)).toEqual(a);
+    expect(await rolled.effectiveness(q)).toEqual(a);
+    expect(await rolledTiny.effectiveness(q)).toEqual(a);
+    expect(await rolledTiny.effectiveness(q)).toEqual(a);
+    expect(rolledTiny.rollups.cache.size).toBe(0);
+    expect(rolled.rollups.cacheHits).toBeGreaterThan(0);
   });
 
   it('measures uptime from presence intervals: st2 was offline 6 hours of the 48', async () => {

@@ -108,6 +108,9 @@ export interface EffectivenessReport {
   training: TrainingFigures | null;
 }
 
+/** What a report adds up day by day (`EffectivenessBuilder`): everything but proofs and presence. */
+export type EffectivenessDayInput = Omit<EffectivenessInput, 'proofs' | 'presence'>;
+
 export interface EffectivenessInput {
   unit: string;
   period: Period;

@@ -167,44 +167,72 @@ function overlap(iv: readonly [number, number][], a: number, b: number): number 
 }
 
 /**
- * Per device uptime over [startMs, endMs) from the folds of the windows inside it. A device counts
- * from `since` (its approval or enrolment) when that is later than the start.
+ * Per device uptime over [startMs, endMs), added up fold by fold (one day at a time, so a long
+ * period never holds every fold). A device counts from `since` (its approval or enrolment) when
+ * that is later than the start. Every sum is of whole milliseconds: the order of the folds does not
+ * change the result.
  */
+export class UptimeAccumulator {
+  readonly #devices: { id: string; from: number }[];
+  /** Per device: [server-up overlap − grace overlap, online, outages, outage ms, longest]. */
+  readonly #acc: Float64Array;
+
+  constructor(
+    devices: readonly { id: string; since: number }[],
+    private readonly startMs: number,
+    private readonly endMs: number,
+  ) {
+    this.#devices = devices.map((d) => ({ id: d.id, from: Math.max(startMs, d.since) }));
+    this.#acc = new Float64Array(devices.length * 5);
+  }
+
+  add(f: PresenceFold): void {
+    if (!(f.endMs > this.startMs && f.startMs < this.endMs)) return;
+    const acc = this.#acc;
+    const end = this.endMs;
+    for (let i = 0; i < this.#devices.length; i++) {
+      const d = this.#devices[i] as { id: string; from: number };
+      const o = i * 5;
+      acc[o] = (acc[o] as number) + overlap(f.serverUp, d.from, end);
+      const x = f.devices[d.id];
+      if (!x) continue;
+      acc[o] = (acc[o] as number) - overlap(x.grace, d.from, end);
+      acc[o + 1] = (acc[o + 1] as number) + x.onlineMs;
+      acc[o + 2] = (acc[o + 2] as number) + x.outages;
+      acc[o + 3] = (acc[o + 3] as number) + x.outageMs;
+      acc[o + 4] = Math.max(acc[o + 4] as number, x.longestOutageMs);
+    }
+  }
+
+  result(): DeviceUptime[] {
+    const acc = this.#acc;
+    return this.#devices.map((d, i) => {
+      const o = i * 5;
+      const knownMs = acc[o] as number;
+      const onlineMs = Math.min(acc[o + 1] as number, Math.max(0, knownMs));
+      return {
+        deviceId: d.id,
+        knownMs: Math.max(0, knownMs),
+        onlineMs,
+        uptime: knownMs > 0 ? onlineMs / knownMs : null,
+        outages: acc[o + 2] as number,
+        outageMs: acc[o + 3] as number,
+        longestOutageMs: acc[o + 4] as number,
+      };
+    });
+  }
+}
+
+/** Per device uptime over [startMs, endMs) from the folds of the windows inside it. */
 export function uptimeOf(
   folds: readonly PresenceFold[],
   devices: readonly { id: string; since: number }[],
   startMs: number,
   endMs: number,
 ): DeviceUptime[] {
-  const inRange = folds.filter((f) => f.endMs > startMs && f.startMs < endMs);
-  const serverUp = inRange.flatMap((f) => f.serverUp);
-  return devices.map((d) => {
-    const a = Math.max(startMs, d.since);
-    let knownMs = overlap(serverUp, a, endMs);
-    let onlineMs = 0;
-    let outages = 0;
-    let outageMs = 0;
-    let longest = 0;
-    for (const f of inRange) {
-      const x = f.devices[d.id];
-      if (!x) continue;
-      onlineMs += x.onlineMs;
-      knownMs -= overlap(x.grace, a, endMs);
-      outages += x.outages;
-      outageMs += x.outageMs;
-      longest = Math.max(longest, x.longestOutageMs);
-    }
-    onlineMs = Math.min(onlineMs, Math.max(0, knownMs));
-    return {
-      deviceId: d.id,
-      knownMs: Math.max(0, knownMs),
-      onlineMs,
-      uptime: knownMs > 0 ? onlineMs / knownMs : null,
-      outages,
-      outageMs,
-      longestOutageMs: longest,
-    };
-  });
+  const acc = new UptimeAccumulator(devices, startMs, endMs);
+  for (const f of folds) acc.add(f);
+  return acc.result();
 }
 
 /** Approximate heap bytes of a day's presence fold and the state after it (cache bounding). */

@@ -269,6 +269,18 @@ export const MIGRATIONS: Migration[] = [
     name: 'programme choices per unit',
     sql: jsonTableSql('choices', [field('unit', 'unit', `NOT NULL ${unitRef('choices', 'unit')}`)]),
   },
+  {
+    version: 8,
+    name: 'report rollups',
+    // the parts' JSON is kept as text: its key order is part of what a report adds up in order
+    sql: `CREATE TABLE report_rollups (
+  kind text NOT NULL,
+  key text NOT NULL,
+  part text NOT NULL,
+  data text NOT NULL,
+  PRIMARY KEY (kind, key, part)
+);`,
+  },
 ];
 
 /** Applies the migrations the database lacks; returns the versions applied. */

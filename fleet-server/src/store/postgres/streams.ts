@@ -180,6 +180,11 @@ export class PgPresenceStream implements PresenceStream {
     );
     return r.rows.map((x) => x.data).reverse();
   }
+
+  async firstAt(): Promise<string | undefined> {
+    const r = await this.db.query<{ at: Date | null }>('SELECT min(at) AS at FROM presence');
+    return r.rows[0]?.at ? r.rows[0].at.toISOString() : undefined;
+  }
 }
 
 type ProofLast = { seq: number; hash: string; eventId: string };

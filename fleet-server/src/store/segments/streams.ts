@@ -322,4 +322,12 @@ export class FilePresenceStream extends SnapshottedStream<PresenceEntry, never> 
   query(q: StreamQuery): Promise<PresenceEntry[]> {
     return this.queryLog<PresenceEntry>(q);
   }
+  async firstAt(): Promise<string | undefined> {
+    let first: string | undefined;
+    await this.log.scan((rec) => {
+      first = (rec as PresenceEntry).at;
+      return false;
+    });
+    return first;
+  }
 }
