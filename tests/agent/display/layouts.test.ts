@@ -38,7 +38,7 @@ beforeAll(async () => {
   work = await tempDir('loa-display-');
   media = await makeMedia(join(work, 'media'));
   browser = await launchChromium();
-}, 60_000);
+}, 180_000); // ffmpeg makes the media and Chromium starts: minutes on a loaded machine
 
 afterAll(async () => {
   for (const h of running.splice(0)) await h.stop();
