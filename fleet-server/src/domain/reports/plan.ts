@@ -5,7 +5,7 @@
  * scheduledAt in that slot's minute.
  */
 import type { Item, Manifest, Proof, QuietHours, ScheduleEntry, Weekday } from '@loa/protocol';
-import { unitCovers } from '@loa/protocol';
+import { isLiveItem, unitCovers } from '@loa/protocol';
 import type { BundleRecord, DeviceKind, DeviceRecord } from '../model.js';
 
 /**
@@ -15,8 +15,9 @@ import type { BundleRecord, DeviceKind, DeviceRecord } from '../model.js';
  */
 export type Output = 'audio' | 'display';
 export const OUTPUTS: readonly Output[] = ['audio', 'display'];
+/** As the station's scheduler puts it (agent `laneOf`): audio and live relays (stream, FM) sound. */
 export const outputOfItem = (item: Pick<Item, 'kind'>): Output =>
-  item.kind === 'audio' || item.kind === 'stream' ? 'audio' : 'display';
+  item.kind === 'audio' || isLiveItem(item) ? 'audio' : 'display';
 export const outputOfDevice = (kind: DeviceKind): Output => (kind === 'noticeboard' ? 'display' : 'audio');
 
 /** The entry's items by output (an entry may hold audio for stations and text for noticeboards). */
