@@ -5,6 +5,7 @@ import { distribution } from './distribution.js';
 import { fanout } from './fanout.js';
 import { hostileBodies } from './hostile-bodies.js';
 import { ingest } from './ingest.js';
+import { ingestCluster } from './ingest-cluster.js';
 import { installSize } from './install-size.js';
 import { proofs } from './proofs.js';
 import { publicPage } from './public-page.js';
@@ -16,6 +17,7 @@ import { verify } from './verify.js';
 export const SCENARIOS: readonly Scenario[] = [
   fanout,
   ingest,
+  ingestCluster,
   proofs,
   distribution,
   verify,
