@@ -15,6 +15,7 @@ function proofCostProfile(): string {
   const chain = proofChain('bench-0002', key, 300, new Date());
   const texts = chain.map((p) => JSON.stringify(p));
   const t = (fn: () => void) => {
+    fn(); // warm-up: the first pass measures the JIT, not the step
     const s = performance.now();
     fn();
     return ((performance.now() - s) * 1000) / chain.length;
