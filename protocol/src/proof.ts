@@ -84,6 +84,76 @@ export const ProofSchema = z.strictObject({
 export type ProofBody = z.infer<typeof ProofBodySchema>;
 export type Proof = z.infer<typeof ProofSchema>;
 
+/** At most this many proofs travel in one `d/{id}/proof` message (a batch). */
+export const PROOF_BATCH_MAX = 64;
+
+/**
+ * Several signed proofs of one device in one MQTT message, in increasing `seq` order. Each proof
+ * keeps its own signature and chain link: the server judges each one exactly as if it had come
+ * alone, in the batch's order, writes the accepted ones in one durable append and sends one
+ * cumulative ack. The whole message stays within the device payload limit (64 KiB).
+ */
+export const ProofBatchSchema = z
+  .strictObject({
+    type: z.literal('loa-proof-batch'),
+    format: z.literal(1),
+    proofs: z.array(ProofSchema).min(1).max(PROOF_BATCH_MAX),
+  })
+  .refine((b) => b.proofs.every((p, i) => i === 0 || p.seq > (b.proofs[i - 1] as Proof).seq), {
+    message: 'proofs of a batch must be in increasing seq order',
+    path: ['proofs'],
+  });
+export type ProofBatch = z.infer<typeof ProofBatchSchema>;
+
+/** What a device publishes on `d/{id}/proof`: one signed proof (every agent) or a batch. */
+export const ProofUplinkSchema = z.union([ProofSchema, ProofBatchSchema]);
+export type ProofUplink = z.infer<typeof ProofUplinkSchema>;
+
+/**
+ * Largest `d/{id}/proof` message an agent builds (bytes of JSON): under the broker's 64 KiB device
+ * payload limit with room to spare.
+ */
+export const PROOF_MESSAGE_MAX_BYTES = 48 * 1024;
+
+/**
+ * Packs proofs (in seq order) into the payloads of `d/{id}/proof` messages: as many as fit in
+ * `maxBytes` and PROOF_BATCH_MAX per batch; a message that would carry one proof carries it in the
+ * single-proof form, which every server version reads.
+ */
+export function packProofMessages(
+  proofs: readonly Proof[],
+  maxBytes = PROOF_MESSAGE_MAX_BYTES,
+): { payload: string; lastSeq: number }[] {
+  const out: { payload: string; lastSeq: number }[] = [];
+  // `{"type":"loa-proof-batch","format":1,"proofs":[` … `]}`
+  const envelope = 48;
+  let group: string[] = [];
+  let bytes = envelope;
+  let lastSeq = 0;
+  const close = () => {
+    if (group.length === 1) out.push({ payload: group[0] as string, lastSeq });
+    else if (group.length > 1)
+      out.push({ payload: `{"type":"loa-proof-batch","format":1,"proofs":[${group.join(',')}]}`, lastSeq });
+    group = [];
+    bytes = envelope;
+  };
+  for (const p of proofs) {
+    const text = JSON.stringify(p);
+    const size = Buffer.byteLength(text) + 1;
+    if (group.length > 0 && (bytes + size > maxBytes || group.length >= PROOF_BATCH_MAX)) close();
+    group.push(text);
+    bytes += size;
+    lastSeq = p.seq;
+  }
+  close();
+  return out;
+}
+
+/** The proofs an uplink carries, in order. */
+export function proofsOf(u: ProofUplink): Proof[] {
+  return u.type === 'loa-proof-batch' ? u.proofs : [u];
+}
+
 /** The hash that the next proof's `prev` must carry: SHA-256 of this signed proof's canonical JSON. */
 export function proofHash(proof: Proof): string {
   return createHash('sha256').update(canonicalBytes(proof)).digest('hex');

@@ -15,7 +15,9 @@ import {
   MAX_DEVICE_PAYLOAD,
   MAX_TOPIC_LEVELS,
   type Presence,
+  type ProofUplink,
   presenceNewer,
+  proofsOf,
   type TimeReply,
   type TimeRequest,
   type UpKind,
@@ -103,8 +105,34 @@ function authError(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
+/**
+ * aedes with one shortcut: a device uplink that the publish hook has consumed (health, proofs,
+ * statuses, command results, time requests, and every payload dropped as invalid) is not routed.
+ * No MQTT client may subscribe to a device's uplink topics (domain/acl.ts), so routing would
+ * only match nothing, and in a cluster it would carry every message through Redis to every node.
+ * Presence is still routed: it is retained (the persistence keeps it for every node).
+ */
+class FleetAedes extends Aedes {
+  /** Packets accepted by the publish hook and handled already. */
+  readonly consumed = new WeakSet<object>();
+
+  // aedes calls publish(packet, client, done) for a client's packet, publish(packet, done) otherwise
+  override publish(
+    packet: PublishPacket,
+    ...rest: [done: (error?: Error) => void] | [client: Client | null, done: (error?: Error) => void]
+  ): void {
+    if (this.consumed.has(packet)) {
+      const done = rest[rest.length - 1];
+      // after the current stack unwinds, as aedes's own path does (a QoS 0 flood must not recurse)
+      if (typeof done === 'function') process.nextTick(done);
+      return;
+    }
+    (super.publish as (...a: unknown[]) => void).call(this, packet, ...rest);
+  }
+}
+
 export class FleetBroker implements BrokerApi {
-  readonly aedes: Aedes;
+  readonly aedes: FleetAedes;
   private server: NetServer | undefined;
   /** Set when stop() begins: publishes after that fail at once with BROKER_STOPPED. */
   private stopping = false;
@@ -128,7 +156,7 @@ export class FleetBroker implements BrokerApi {
     this.log = o.logger.child({ module: 'broker' });
     this.maxPayload = o.limits.maxPayload ?? MAX_DEVICE_PAYLOAD;
     this.rates = new DeviceRates(o.limits);
-    this.aedes = new Aedes({
+    this.aedes = new FleetAedes({
       drainTimeout: o.limits.drainTimeoutMs,
       connectTimeout: o.limits.connectTimeoutMs,
       maxTopicLevels: MAX_TOPIC_LEVELS + 1,
@@ -293,11 +321,12 @@ export class FleetBroker implements BrokerApi {
     const check = checkUpPayload(kind, payload, this.maxPayload);
     if (
       !check.ok ||
-      (kind === 'proof' && (check.value as { deviceId: string }).deviceId !== state.deviceId)
+      (kind === 'proof' && proofsOf(check.value as ProofUplink).some((p) => p.deviceId !== state.deviceId))
     ) {
-      // accepted at the MQTT level (so a QoS 1 sender does not resend it forever), never retained
-      // nor dispatched; counted for the operators
+      // accepted at the MQTT level (so a QoS 1 sender does not resend it forever), never retained,
+      // routed nor dispatched; counted for the operators
       packet.retain = false;
+      this.aedes.consumed.add(packet);
       m.inc(METRIC.mqttInvalid, 1, { kind });
       this.log.info(
         { device: state.deviceId, kind, reason: check.ok ? 'proof for another device' : check.reason },
@@ -305,9 +334,12 @@ export class FleetBroker implements BrokerApi {
       );
       return null;
     }
-    // only presence is meant to be retained: anything else would pile up in broker memory
-    if (kind !== 'presence') packet.retain = false;
-    if (kind === 'presence' && !this.acceptPresence(state.deviceId, check.value as Presence)) {
+    // only presence is meant to be retained (anything else would pile up in broker memory) and
+    // routed; every other uplink is handled here and goes no further
+    if (kind !== 'presence') {
+      packet.retain = false;
+      this.aedes.consumed.add(packet);
+    } else if (!this.acceptPresence(state.deviceId, check.value as Presence)) {
       packet.retain = false;
       return null;
     }
@@ -316,12 +348,22 @@ export class FleetBroker implements BrokerApi {
       this.answerTime(state.deviceId, check.value as TimeRequest);
       return null;
     }
-    this.dispatch({
-      deviceId: state.deviceId,
-      kind,
-      payload: check.value,
-      receivedAt: this.o.clock.now(),
-    } as DeviceMessage);
+    this.dispatch(
+      (kind === 'health'
+        ? {
+            deviceId: state.deviceId,
+            kind,
+            payload: check.value,
+            receivedAt: this.o.clock.now(),
+            json: check.text,
+          }
+        : {
+            deviceId: state.deviceId,
+            kind,
+            payload: check.value,
+            receivedAt: this.o.clock.now(),
+          }) as DeviceMessage,
+    );
     return null;
   }
 

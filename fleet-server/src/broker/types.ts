@@ -2,13 +2,15 @@
  * What the rest of the server sees of the embedded broker: an in-process publish path and a hook
  * for validated device messages (ingest subscribes here).
  */
-import type { CommandResult, Health, Presence, Proof, Status, UpKind } from '@loa/protocol';
+import type { CommandResult, Health, Presence, ProofUplink, Status, UpKind } from '@loa/protocol';
 
 /** A device message that passed the ACL, the limits and its payload schema. */
 export type DeviceMessage =
   | { deviceId: string; kind: 'presence'; payload: Presence; receivedAt: number }
-  | { deviceId: string; kind: 'health'; payload: Health; receivedAt: number }
-  | { deviceId: string; kind: 'proof'; payload: Proof; receivedAt: number }
+  /** `json`: the report's text as received (validated; the store may write it as it came). */
+  | { deviceId: string; kind: 'health'; payload: Health; receivedAt: number; json?: string }
+  /** One signed proof, or a batch of them (protocol/README.md, section 10). */
+  | { deviceId: string; kind: 'proof'; payload: ProofUplink; receivedAt: number }
   | { deviceId: string; kind: 'status'; payload: Status; receivedAt: number }
   | { deviceId: string; kind: 'cmd-result'; payload: CommandResult; receivedAt: number };
 

@@ -13,7 +13,7 @@ import {
   MAX_DEVICE_PAYLOAD,
   MAX_TOPIC_LEVELS,
   PresenceSchema,
-  ProofSchema,
+  ProofUplinkSchema,
   parseHealth,
   parseTopic,
   StatusSchema,
@@ -120,14 +120,15 @@ export function authorizeDeviceSubscribe(who: DeviceIdentity, topic: string): Ac
 const UP_SCHEMAS = {
   presence: PresenceSchema,
   health: HealthSchema,
-  proof: ProofSchema,
+  proof: ProofUplinkSchema,
   status: StatusSchema,
   'cmd-result': CommandResultSchema,
   'time-req': TimeRequestSchema,
 } as const;
 
 export type PayloadCheck =
-  | { ok: true; value: unknown }
+  /** `text`: the payload as decoded and parsed (JSON equal in meaning to `value`). */
+  | { ok: true; value: unknown; text: string }
   | { ok: false; code: 'PAYLOAD_TOO_LARGE' | 'PAYLOAD_MALFORMED'; reason: string };
 
 /** Parses and validates a device payload for its UP kind (size, JSON, schema). */
@@ -143,8 +144,11 @@ export function checkUpPayload(
       reason: `payload of ${payload.length} bytes exceeds ${maxBytes}`,
     };
   let json: unknown;
+  const text = (
+    Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length)
+  ).toString('utf8');
   try {
-    json = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     return { ok: false, code: 'PAYLOAD_MALFORMED', reason: 'payload is not JSON' };
   }
@@ -159,5 +163,5 @@ export function checkUpPayload(
         .map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`)
         .join('; '),
     };
-  return { ok: true, value: r.data };
+  return { ok: true, value: r.data, text };
 }

@@ -21,6 +21,8 @@ import { requireScope } from '../domain/rbac.js';
 import { METRIC, type Metrics } from '../metrics.js';
 import type { Store } from '../store/ports.js';
 
+const DONE: Promise<void> = Promise.resolve();
+
 export type AlertEvent = { type: 'opened' | 'resolved' | 'acknowledged'; alert: AlertRecord };
 
 export interface AlertEngineOptions {
@@ -123,6 +125,14 @@ export class AlertEngine {
 
   /** Re-evaluates one device; writes only when an alert opens or resolves. Serialised per device. */
   evaluate(state: DeviceLiveState): Promise<void> {
+    // the common case (every health report of a healthy station): nothing open, nothing to open,
+    // nothing queued for the device; decided at once, without a queue entry
+    if (
+      !this.#pending.has(state.deviceId) &&
+      !this.#active.get(state.deviceId)?.length &&
+      evaluateAlerts(state, this.#d.now(), this.rules).length === 0
+    )
+      return DONE;
     const prev = this.#pending.get(state.deviceId) ?? Promise.resolve();
     const run = prev
       .then(() => this.#evaluate(state))

@@ -15,6 +15,7 @@ import {
   keyId,
   LoaError,
   type Proof,
+  proofsOf,
   publicKeyFromRaw,
   type Status,
 } from '@loa/protocol';
@@ -31,7 +32,7 @@ import {
   keepInHistory,
 } from '../domain/ingest.js';
 import type { HealthEntry, ProofEntry } from '../domain/model.js';
-import { type ChainState, type ChainVerdict, checkProofAsync } from '../domain/proof-chain.js';
+import { type ChainState, type ChainVerdict, checkProofsAsync } from '../domain/proof-chain.js';
 import { METRIC, type Metrics } from '../metrics.js';
 import type { Store } from '../store/ports.js';
 
@@ -70,15 +71,16 @@ interface DeviceInfo {
 /** At most this many proofs of one device share an ack. */
 const ACK_EVERY = 32;
 
-/** Groups durable appends of many devices into one fsync. */
+/** Groups durable appends of many devices into one write and one fsync. */
 class ProofBatcher {
-  #queue: { entry: ProofEntry; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #queue: { entries: ProofEntry[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
   #scheduled = false;
   constructor(private readonly store: Pick<Store, 'proofs'>) {}
 
-  append(entry: ProofEntry): Promise<void> {
+  /** Appends the entries (one device's accepted proofs of one message) durably. */
+  append(entries: ProofEntry[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ entry, resolve, reject });
+      this.#queue.push({ entries, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => void this.#flush());
@@ -91,7 +93,7 @@ class ProofBatcher {
     this.#queue = [];
     this.#scheduled = false;
     try {
-      await this.store.proofs.appendMany(batch.map((b) => b.entry));
+      await this.store.proofs.appendMany(batch.flatMap((b) => b.entries));
       for (const b of batch) b.resolve();
     } catch (e) {
       for (const b of batch) b.reject(e);
@@ -124,7 +126,7 @@ export class IngestService {
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #batcher: ProofBatcher;
   readonly #unsub: (() => void)[] = [];
-  /** Proofs received per device and not yet handled (the ones queued behind the current one). */
+  /** Proof messages received per device and not yet handled (queued behind the current one). */
   readonly #pendingProofs = new Map<string, number>();
   /** Acks owed per device: held back while more of its proofs wait, then sent once (cumulative). */
   readonly #owedAcks = new Map<string, { upToSeq: number; count: number }>();
@@ -240,7 +242,9 @@ export class IngestService {
   async #runHooks(fn: (h: IngestHooks) => void | Promise<void> | undefined): Promise<void> {
     for (const h of this.#hooks) {
       try {
-        await fn(h);
+        const r = fn(h);
+        // a hook without this callback (or a synchronous one) costs no extra turn
+        if (r !== undefined) await r;
       } catch (err) {
         this.#d.logger.warn({ err }, 'ingest hook failed');
       }
@@ -252,10 +256,10 @@ export class IngestService {
     try {
       switch (m.kind) {
         case 'proof':
-          await this.ingestProof(m.deviceId, m.payload);
+          await this.ingestProofs(m.deviceId, proofsOf(m.payload));
           break;
         case 'health':
-          await this.ingestHealth(m.deviceId, m.payload, m.receivedAt);
+          await this.ingestHealth(m.deviceId, m.payload, m.receivedAt, m.json);
           break;
         case 'status':
           await this.ingestStatus(m.deviceId, m.payload);
@@ -268,8 +272,13 @@ export class IngestService {
     }
   }
 
-  async ingestHealth(deviceId: string, h: Health, receivedAt = this.#d.now()): Promise<void> {
-    const dev = await this.#device(deviceId);
+  /**
+   * A health report (validated by the broker). `json` is its text as received: the history
+   * stores it as it came rather than serialising the report again.
+   */
+  async ingestHealth(deviceId: string, h: Health, receivedAt = this.#d.now(), json?: string): Promise<void> {
+    // the device's key is cached after its first message: no extra await on the hot path
+    const dev = this.#devices.get(deviceId) ?? (await this.#device(deviceId));
     if (!dev) return;
     const now = this.#d.now();
     let last = this.#lastKept.get(deviceId);
@@ -277,15 +286,12 @@ export class IngestService {
       const stored = this.#d.store.health.latest(deviceId);
       if (stored) last = { atMs: Date.parse(stored.receivedAt), health: stored.health };
     }
+    const entry: HealthEntry = { deviceId, receivedAt: new Date(receivedAt).toISOString(), health: h };
     if (keepInHistory(last, h, receivedAt, this.#healthEveryMs)) {
       if (this.#healthEveryMs > 0) this.#lastKept.set(deviceId, { atMs: receivedAt, health: h });
-      await this.#d.store.health.append({
-        deviceId,
-        receivedAt: new Date(receivedAt).toISOString(),
-        health: h,
-      });
+      await this.#d.store.health.append(entry, json);
     } else this.#d.metrics.inc('loa_health_history_skipped_total');
-    this.#d.healthShare?.put({ deviceId, receivedAt: new Date(receivedAt).toISOString(), health: h });
+    this.#d.healthShare?.put(entry);
     let s = applyHealth(this.#state(deviceId, dev.unit), h, now);
     let reconnected = this.#reconnected.delete(deviceId);
     if (!s.online && this.#d.broker.presence(deviceId)?.connected) {
@@ -370,11 +376,22 @@ export class IngestService {
   }
 
   /** Verifies, chains, stores (durably) and acks one proof; per device strictly in order. */
-  ingestProof(deviceId: string, proof: Proof): Promise<ProofResult> {
+  async ingestProof(deviceId: string, proof: Proof): Promise<ProofResult> {
+    const [r] = await this.ingestProofs(deviceId, [proof]);
+    return r as ProofResult;
+  }
+
+  /**
+   * Several proofs of one device (a batch message, the HTTP upload): each is judged as if it had
+   * come alone, in the given order (a bad one is refused, the others stand on their own); the
+   * accepted ones are stored in one durable append, then one cumulative ack covers them.
+   * Messages of one device are handled strictly in order.
+   */
+  ingestProofs(deviceId: string, proofs: readonly Proof[]): Promise<ProofResult[]> {
     this.#pendingProofs.set(deviceId, (this.#pendingProofs.get(deviceId) ?? 0) + 1);
     return this.#serial(deviceId, async () => {
       try {
-        return await this.#proof(deviceId, proof);
+        return await this.#proofs(deviceId, proofs);
       } finally {
         const left = (this.#pendingProofs.get(deviceId) ?? 1) - 1;
         if (left > 0) this.#pendingProofs.set(deviceId, left);
@@ -407,54 +424,77 @@ export class IngestService {
     void this.#ack(deviceId, owed.upToSeq);
   }
 
-  async #proof(deviceId: string, proof: Proof): Promise<ProofResult> {
+  async #proofs(deviceId: string, proofs: readonly Proof[]): Promise<ProofResult[]> {
     const { store, metrics } = this.#d;
     const dev = await this.#device(deviceId);
     if (!dev) {
-      metrics.inc('loa_proofs_rejected_total');
-      return { verdict: 'reject', code: 'DEVICE_UNKNOWN' };
+      metrics.inc('loa_proofs_rejected_total', proofs.length);
+      return proofs.map(() => ({ verdict: 'reject', code: 'DEVICE_UNKNOWN' }));
     }
     let chain = this.#chains.get(deviceId);
     if (!chain) {
       const last = store.proofs.last(deviceId);
       if (last) chain = { seq: last.seq, hash: last.hash };
     }
-    // the signature is checked in the thread pool; this device's chain cannot move meanwhile
-    // (its proofs are handled one at a time)
-    const v = await checkProofAsync(proof, deviceId, dev.key, () => chain, dev.keyid);
+    // the signatures are checked in the thread pool; this device's chain cannot move meanwhile
+    // (its messages are handled one at a time)
+    const verdicts = await checkProofsAsync(proofs, deviceId, dev.key, () => chain, dev.keyid);
     const now = this.#d.now();
-    if (v.kind === 'reject') {
-      metrics.inc('loa_proofs_rejected_total');
-      const s = this.#state(deviceId, dev.unit);
-      const next = { ...s, proofsRejected: s.proofsRejected + 1 };
-      this.#live.set(deviceId, next);
-      this.#d.logger.warn({ deviceId, seq: proof.seq, code: v.code }, v.message);
-      this.#emit({ type: 'proof-rejected', deviceId, code: v.code, message: v.message, seq: proof.seq });
-      await this.#runHooks((k) => k.onState?.(next));
-      return { verdict: 'reject', code: v.code };
+    const receivedAt = new Date(now).toISOString();
+    const entries: ProofEntry[] = [];
+    verdicts.forEach((v, i) => {
+      if (v.kind === 'accept')
+        entries.push({ deviceId, receivedAt, hash: v.hash, proof: proofs[i] as Proof });
+    });
+    // one durable write for the accepted proofs of the message, before anything is acked
+    if (entries.length > 0) await this.#batcher.append(entries);
+    const results: ProofResult[] = [];
+    const accepted: { proof: Proof; gap?: { from: number; to: number } }[] = [];
+    let s = this.#state(deviceId, dev.unit);
+    let cur = chain;
+    let ackUpTo: number | undefined;
+    for (const [i, v] of verdicts.entries()) {
+      const proof = proofs[i] as Proof;
+      if (v.kind === 'reject') {
+        metrics.inc('loa_proofs_rejected_total');
+        s = { ...s, proofsRejected: s.proofsRejected + 1 };
+        this.#d.logger.warn({ deviceId, seq: proof.seq, code: v.code }, v.message);
+        this.#emit({ type: 'proof-rejected', deviceId, code: v.code, message: v.message, seq: proof.seq });
+        results.push({ verdict: 'reject', code: v.code });
+        continue;
+      }
+      if (v.kind === 'duplicate') {
+        metrics.inc('loa_proofs_duplicate_total');
+        const upTo = cur?.seq ?? v.seq;
+        ackUpTo = Math.max(ackUpTo ?? 0, upTo);
+        results.push({ verdict: 'duplicate', ackUpToSeq: upTo });
+        continue;
+      }
+      cur = v.state;
+      metrics.inc('loa_proofs_accepted_total');
+      s = applyProof(s, proof, now);
+      if (v.gap) {
+        metrics.inc('loa_proof_gaps_total', v.gap.to - v.gap.from + 1);
+        s = { ...s, proofGaps: s.proofGaps + (v.gap.to - v.gap.from + 1) };
+        this.#d.logger.warn({ deviceId, gap: v.gap }, 'proof gap: seqs never arrived');
+      }
+      ackUpTo = Math.max(ackUpTo ?? 0, v.state.seq);
+      accepted.push({ proof, ...(v.gap ? { gap: v.gap } : {}) });
+      results.push({ verdict: 'accept', ackUpToSeq: v.state.seq });
     }
-    if (v.kind === 'duplicate') {
-      metrics.inc('loa_proofs_duplicate_total');
-      const upTo = chain?.seq ?? v.seq;
-      this.#owe(deviceId, upTo);
-      return { verdict: 'duplicate', ackUpToSeq: upTo };
-    }
-    await this.#batcher.append({ deviceId, receivedAt: new Date(now).toISOString(), hash: v.hash, proof });
-    this.#chains.set(deviceId, v.state);
-    metrics.inc('loa_proofs_accepted_total');
-    let s = applyProof(this.#state(deviceId, dev.unit), proof, now);
-    if (v.gap) {
-      metrics.inc('loa_proof_gaps_total', v.gap.to - v.gap.from + 1);
-      s = { ...s, proofGaps: s.proofGaps + (v.gap.to - v.gap.from + 1) };
-      this.#d.logger.warn({ deviceId, gap: v.gap }, 'proof gap: seqs never arrived');
-    }
+    if (cur) this.#chains.set(deviceId, cur);
     this.#live.set(deviceId, s);
-    // durable already; the ack is not awaited so a slow broker does not hold this device's next proof
-    this.#owe(deviceId, v.state.seq);
-    this.#emit({ type: 'proof', deviceId, proof, ...(v.gap ? { gap: v.gap } : {}) });
-    await this.#runHooks((k) => k.onProof?.(deviceId, proof));
-    await this.#runHooks((k) => k.onState?.(s));
-    return { verdict: 'accept', ackUpToSeq: v.state.seq };
+    // durable already; the ack is not awaited so a slow broker does not hold this device's next message
+    if (ackUpTo !== undefined) this.#owe(deviceId, ackUpTo);
+    for (const a of accepted) {
+      this.#emit({ type: 'proof', deviceId, proof: a.proof, ...(a.gap ? { gap: a.gap } : {}) });
+      await this.#runHooks((k) => k.onProof?.(deviceId, a.proof));
+    }
+    if (accepted.length > 0 || results.some((r) => r.verdict === 'reject')) {
+      const state = s;
+      await this.#runHooks((k) => k.onState?.(state));
+    }
+    return results;
   }
 
   async #ack(deviceId: string, upToSeq: number): Promise<void> {

@@ -163,8 +163,13 @@ export interface StreamQuery {
  * segments after it).
  */
 export interface HealthStream {
-  /** Buffered append (batched fsync): health may lose the last second on power loss. */
-  append(entry: HealthEntry): Promise<void>;
+  /**
+   * Buffered append (batched fsync): health may lose the last second on power loss (a device
+   * sends health at QoS 0: nothing acknowledges it as stored). `healthJson`, when given, is the
+   * report exactly as received (JSON text equal in meaning to `entry.health`, already validated):
+   * a store may write it as it came instead of serialising the report again.
+   */
+  append(entry: HealthEntry, healthJson?: string): Promise<void>;
   latest(deviceId: string): HealthEntry | undefined;
   latestAll(): ReadonlyMap<string, HealthEntry>;
   /**

@@ -49,6 +49,14 @@ export interface BenchFleetOptions {
   healthHistoryEveryS?: number;
   /** Also run the citizens' side (public pages, feedback). */
   citizens?: boolean;
+  /** The PostgreSQL store at this URL (default: the embedded store in dataDir). */
+  databaseUrl?: string;
+  /** A node of a cluster: MQTT state, presence and shared health in the Redis at this URL. */
+  redisUrl?: string;
+  /** The signing master key (hex), the same on every node of a cluster. */
+  masterKeyHex?: string;
+  /** Another node of a cluster whose first node set everything up: no bootstrap, no tokens. */
+  join?: boolean;
 }
 
 function now(): number {
@@ -58,7 +66,7 @@ function now(): number {
 export async function startBenchFleet(raw: Record<string, unknown>): Promise<BenchFleet> {
   const o = raw as unknown as BenchFleetOptions;
   const root = generateKeyPair();
-  const content = contentPlugin();
+  const content = contentPlugin(o.masterKeyHex ? { masterKey: Buffer.from(o.masterKeyHex, 'hex') } : {});
   const extra: ServerPlugin[] = o.citizens ? [citizensPlugin({ content })] : [];
   const server = await startFleetServer({
     config: {
@@ -68,6 +76,8 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
       dataDir: o.dataDir,
       trustRoots: [rawPublicKey(root.publicKey).toString('base64')],
       ...(o.healthHistoryEveryS !== undefined ? { healthHistoryEveryS: o.healthHistoryEveryS } : {}),
+      ...(o.databaseUrl ? { store: 'postgres' as const, databaseUrl: o.databaseUrl } : {}),
+      ...(o.redisUrl ? { cluster: { kind: 'redis' as const, redisUrl: o.redisUrl } } : {}),
       broker: {
         ratePerSecond: o.ratePerSecond ?? 20,
         burst: o.burst ?? 100,
@@ -79,6 +89,21 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
     plugins: [content, ...extra],
   });
   const services = content.services;
+  const stats = () => ({
+    store: server.deps.store.stats(),
+    online: server.broker.onlineCount(),
+  });
+  if (o.join)
+    return {
+      httpPort: server.httpPort,
+      mqttPort: server.mqttPort,
+      info: { url: server.url, mqttUrl: server.mqttUrl },
+      stop: () => server.stop(),
+      async query(what) {
+        if (what === 'stats') return { ...stats(), counts: {} };
+        throw new Error(`unknown query ${what}`);
+      },
+    };
 
   if (!server.bootstrap) throw new Error('the benchmark needs a fresh data directory');
   const { result: setup } = await asBootstrapAdmin(server, server.bootstrap, async (admin) => {

@@ -8,8 +8,11 @@ import {
   generateKeyPair,
   type Health,
   type Notify,
+  PROOF_MESSAGE_MAX_BYTES,
   type Presence,
   type Proof,
+  type ProofUplink,
+  proofsOf,
   unitTopic,
 } from '@loa/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -107,6 +110,11 @@ async function setup(opts: { boot?: number } = {}) {
   return { journal, link, executed, notifies, commands };
 }
 
+/** The proofs an observed d/{id}/proof message carries (one, or a batch). */
+const proofsIn = (m: { json: unknown }): Proof[] => proofsOf(m.json as ProofUplink);
+const carries = (seq: number) => (m: { topic: string; json: unknown }) =>
+  m.topic.endsWith('/proof') && proofsIn(m).some((p) => p.seq === seq);
+
 const draft = { outcome: 'completed' as const, itemId: 'x', relays: { amplifier: true }, clockTrusted: true };
 
 function command(
@@ -139,11 +147,14 @@ describe('FleetLink with a real aedes broker', () => {
     );
     expect(online.json).toMatchObject({ boot: 3, conn: 1, agentVersion: '0.1.0' });
     await obs.waitFor((m) => m.topic.endsWith('/health'));
-    await obs.waitFor<Proof>((m) => m.topic.endsWith('/proof') && m.json.seq === 3);
-    // A proof recorded while connected goes out at once.
+    // the backlog of three goes in one batch message
+    const backlog = await obs.waitFor(carries(3));
+    expect(proofsIn(backlog).map((p) => p.seq)).toEqual([1, 2, 3]);
+    // A proof recorded while connected goes out at once (alone: the single-proof form).
     await journal.record(draft);
-    await obs.waitFor<Proof>((m) => m.topic.endsWith('/proof') && m.json.seq === 4);
-    const proofs = obs.messages.filter((m) => m.topic.endsWith('/proof')).map((m) => m.json as Proof);
+    const alone = await obs.waitFor<Proof>(carries(4));
+    expect(alone.json).toMatchObject({ type: 'loa-proof', seq: 4 });
+    const proofs = obs.messages.filter((m) => m.topic.endsWith('/proof')).flatMap(proofsIn);
     assertChain(proofs.slice(0, 4), deviceKey.publicKey);
     await obs.client.publishAsync(
       deviceTopic('dev-1', 'ack'),
@@ -164,7 +175,7 @@ describe('FleetLink with a real aedes broker', () => {
     link.start();
     await obs.waitFor<Presence>((m) => m.json.state === 'online' && m.json.conn === 1);
     await journal.record(draft);
-    await obs.waitFor<Proof>((m) => m.topic.endsWith('/proof') && m.json.seq === 1);
+    await obs.waitFor(carries(1));
     // Drop only the device's connection (not the observer's).
     const b = broker as BrokerFixture;
     const before = obs.messages.length;
@@ -174,10 +185,8 @@ describe('FleetLink with a real aedes broker', () => {
     expect(will.json).toMatchObject({ boot: 3, conn: 1 });
     await obs.waitFor<Presence>((m) => m.json.state === 'online' && m.json.conn === 2);
     // Not acknowledged, so proof 1 comes again (duplicates are safe).
-    const again = await obs.waitFor<Proof>(
-      (m) => m.topic.endsWith('/proof') && m.json.seq === 1 && obs.messages.indexOf(m as never) >= before,
-    );
-    expect(again.json.seq).toBe(1);
+    const again = await obs.waitFor((m) => carries(1)(m) && obs.messages.indexOf(m as never) >= before);
+    expect(proofsIn(again)[0]?.seq).toBe(1);
     await obs.client.endAsync();
   });
 
@@ -344,10 +353,14 @@ describe('FleetLink without a broker for a while', () => {
       await new Promise<void>((r) => b.close(() => r()));
     });
     const obs = await observer(`mqtt://127.0.0.1:${port}`, ['loa/v1/d/dev-off/proof']);
-    const got = await obs.waitFor<Proof>((m) => m.json.seq === 120, 30_000);
-    expect(got.json.deviceId).toBe('dev-off');
-    const seqs = new Set(obs.messages.map((m) => (m.json as Proof).seq));
+    const got = await obs.waitFor(carries(120), 30_000);
+    expect(proofsIn(got).every((p) => p.deviceId === 'dev-off')).toBe(true);
+    const seqs = new Set(obs.messages.flatMap(proofsIn).map((p) => p.seq));
     for (let s = 1; s <= 120; s++) expect(seqs.has(s)).toBe(true);
+    // the backlog travelled packed: a few messages, each under the size cap
+    expect(obs.messages.length).toBeLessThan(20);
+    for (const m of obs.messages)
+      expect(Buffer.byteLength(JSON.stringify(m.json))).toBeLessThanOrEqual(PROOF_MESSAGE_MAX_BYTES);
     await obs.client.endAsync();
   }, 60_000);
 });

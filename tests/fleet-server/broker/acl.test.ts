@@ -95,7 +95,11 @@ describe('broker ACL (pure)', () => {
     });
     expect(checkUpPayload('presence', Buffer.from('{"state":"online"}'))).toMatchObject({ ok: false });
     const p = { state: 'online', boot: 1, conn: 2, at: '2026-11-26T05:30:00+07:00' };
-    expect(checkUpPayload('presence', Buffer.from(JSON.stringify(p)))).toEqual({ ok: true, value: p });
+    expect(checkUpPayload('presence', Buffer.from(JSON.stringify(p)))).toEqual({
+      ok: true,
+      value: p,
+      text: JSON.stringify(p),
+    });
   });
 });
 

@@ -286,6 +286,42 @@ describe('broker policy with real aedes and mqtt.js', () => {
     await closed(c);
   });
 
+  it('routes only presence: health, proofs and dropped payloads go to ingest (or nowhere), never to subscribers', async () => {
+    const routed: string[] = [];
+    const deliver = (p: { topic: string }, cb: () => void) => {
+      routed.push(p.topic);
+      cb();
+    };
+    const filter = `loa/v1/d/${a.deviceId}/+`;
+    await new Promise<void>((r) => s.broker.aedes.subscribe(filter, deliver, r));
+    try {
+      const n = messages.length;
+      const c = await connectDevice(s.mqttUrl, a.deviceId, a.password);
+      await c.publishAsync(deviceTopic(a.deviceId, 'health'), JSON.stringify(health(7)), { qos: 1 });
+      await c.publishAsync(deviceTopic(a.deviceId, 'health'), JSON.stringify(health(8)), { qos: 0 });
+      await c.publishAsync(deviceTopic(a.deviceId, 'health'), '{not json', { qos: 1 });
+      await c.publishAsync(deviceTopic(a.deviceId, 'presence'), JSON.stringify(presence('online', 9, 1)), {
+        qos: 1,
+        retain: true,
+      });
+      await expect.poll(() => routed, { timeout: 30_000 }).toContain(deviceTopic(a.deviceId, 'presence'));
+      await expect
+        .poll(() => messages.slice(n).filter((m) => m.kind === 'health').length, { timeout: 30_000 })
+        .toBe(2);
+      const got = messages.slice(n).filter((m) => m.kind === 'health');
+      // the text as received travels with the report (the history writes it as it came)
+      expect(got.map((m) => (m.kind === 'health' ? JSON.parse(m.json ?? '') : null))).toEqual(
+        got.map((m) => m.payload),
+      );
+      expect(routed.filter((t) => t !== deviceTopic(a.deviceId, 'presence'))).toEqual([]);
+      expect(c.connected).toBe(true);
+      c.end(true);
+      await closed(c);
+    } finally {
+      await new Promise<void>((r) => s.broker.aedes.unsubscribe(filter, deliver, r));
+    }
+  });
+
   it('serves MQTT over WebSocket at /mqtt on the HTTP port with the same policy', async () => {
     const url = `${s.url.replace('http', 'ws')}/mqtt`;
     const c = await connectDevice(url, b.deviceId, b.password);

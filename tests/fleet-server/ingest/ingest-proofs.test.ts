@@ -11,13 +11,16 @@ import {
   GENESIS_PREV,
   generateKeyPair,
   type KeyPair,
+  PROOF_BATCH_MAX,
   type Proof,
   type ProofBody,
+  packProofMessages,
   proofHash,
 } from '@loa/protocol';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestEvent } from '../../../fleet-server/src/services/ingest-service.js';
+import type { FileProofStream } from '../../../fleet-server/src/store/segments/streams.js';
 import {
   eventually,
   type Harness,
@@ -228,5 +231,109 @@ describe('proof ingest', () => {
     } finally {
       client.off('message', onAck);
     }
+  });
+
+  /** Proofs chained from the stored tip of `dev` (the earlier tests left it somewhere). */
+  const fromTip = (n: number, sign: (seq: number) => KeyPair = () => dev.keys): Proof[] => {
+    const tip = h.server.deps.store.proofs.last(dev.id);
+    if (!tip) throw new Error('the earlier tests stored proofs');
+    let prev = tip.hash;
+    const out: Proof[] = [];
+    for (let seq = tip.seq + 1; seq <= tip.seq + n; seq++) {
+      const p = makeProof(dev.id, sign(seq), seq, prev);
+      out.push(p);
+      prev = proofHash(p); // the chain a real device holds, whatever was signed with
+    }
+    return out;
+  };
+  const batch = (proofs: Proof[]) => JSON.stringify({ type: 'loa-proof-batch', format: 1, proofs });
+
+  it('accepts a batch of proofs in one message: stored in one append, one ack; a re-sent batch is re-acked only', async () => {
+    const proofs = fromTip(12);
+    const first = proofs[0] as Proof;
+    const last = proofs.at(-1) as Proof;
+    const appendedBefore = h.server.deps.store.stats().proofsAppended;
+    const log = (h.server.deps.store.proofs as FileProofStream).log;
+    const fsyncsBefore = log.fsyncs;
+    const acks: number[] = [];
+    const onAck = (topic: string, payload: Buffer) => {
+      if (topic === deviceTopic(dev.id, 'ack')) acks.push((JSON.parse(payload.toString()) as Ack).upToSeq);
+    };
+    client.on('message', onAck);
+    try {
+      const ack = nextMessage<Ack>(client, deviceTopic(dev.id, 'ack'), (a) => a.upToSeq === last.seq);
+      await client.publishAsync(deviceTopic(dev.id, 'proof'), batch(proofs), { qos: 1 });
+      await ack;
+      expect(h.server.deps.store.proofs.last(dev.id)?.seq).toBe(last.seq);
+      expect(h.server.deps.store.stats().proofsAppended - appendedBefore).toBe(12);
+      expect(log.fsyncs - fsyncsBefore).toBe(1); // the twelve went to disk in one durable write
+      const rows = (await stored()).filter((r) => r.proof.seq >= first.seq);
+      expect(rows.map((r) => r.proof.seq)).toEqual(proofs.map((p) => p.seq));
+      expect(rows.map((r) => r.hash)).toEqual(proofs.map((p) => proofHash(p)));
+      const dupBefore = h.server.deps.metrics.get('loa_proofs_duplicate_total');
+      const again = nextMessage<Ack>(client, deviceTopic(dev.id, 'ack'), (a) => a.upToSeq === last.seq);
+      await client.publishAsync(deviceTopic(dev.id, 'proof'), batch(proofs), { qos: 1 });
+      await again;
+      expect(h.server.deps.metrics.get('loa_proofs_duplicate_total') - dupBefore).toBe(12);
+      expect(h.server.deps.store.stats().proofsAppended - appendedBefore).toBe(12);
+      // one ack per message, not one per proof
+      expect(acks).toEqual([last.seq, last.seq]);
+    } finally {
+      client.off('message', onAck);
+    }
+  });
+
+  it('refuses only the proof with a bad signature in a batch; the others are stored', async () => {
+    const rogue = generateKeyPair();
+    const tipSeq = h.server.deps.store.proofs.last(dev.id)?.seq ?? 0;
+    const proofs = fromTip(4, (seq) => (seq === tipSeq + 2 ? rogue : dev.keys));
+    const [p1, forged, p3, p4] = proofs as [Proof, Proof, Proof, Proof];
+    const rejected = nextEvent(h, (e) => e.type === 'proof-rejected' && e.seq === forged.seq);
+    const gapSeen = nextEvent(h, (e) => e.type === 'proof' && e.proof.seq === p3.seq);
+    const ack = nextMessage<Ack>(client, deviceTopic(dev.id, 'ack'), (a) => a.upToSeq === p4.seq);
+    await client.publishAsync(deviceTopic(dev.id, 'proof'), batch(proofs), { qos: 1 });
+    expect(await rejected).toMatchObject({ code: 'PROOF_SIGNATURE_INVALID' });
+    // the refused proof left the chain at p1: p3 (which links to it) comes as after a gap
+    const g = await gapSeen;
+    expect(g.type === 'proof' && g.gap).toEqual({ from: forged.seq, to: forged.seq });
+    await ack;
+    const seqs = (await stored()).map((r) => r.proof.seq);
+    expect(seqs).toEqual(expect.arrayContaining([p1.seq, p3.seq, p4.seq]));
+    expect(seqs).not.toContain(forged.seq);
+  });
+
+  it("drops a whole batch that is out of order, too long or carries another device's proof", async () => {
+    const invalid = () => h.server.deps.metrics.get('loa_mqtt_invalid_payloads_total', { kind: 'proof' });
+    const before = invalid();
+    const tip = h.server.deps.store.proofs.last(dev.id)?.seq;
+    const [a, b] = fromTip(2) as [Proof, Proof];
+    const foreign = makeProof(other.id, other.keys, 1, GENESIS_PREV);
+    await client.publishAsync(deviceTopic(dev.id, 'proof'), batch([b, a]), { qos: 1 });
+    await client.publishAsync(deviceTopic(dev.id, 'proof'), batch([a, foreign]), { qos: 1 });
+    await client.publishAsync(
+      deviceTopic(dev.id, 'proof'),
+      batch(Array.from({ length: PROOF_BATCH_MAX + 1 }, () => a)),
+      { qos: 1 },
+    );
+    await client.publishAsync(deviceTopic(dev.id, 'proof'), batch([]), { qos: 1 });
+    await eventually(() => (invalid() - before === 4 ? true : undefined));
+    expect(client.connected).toBe(true);
+    expect(h.server.deps.store.proofs.last(dev.id)?.seq).toBe(tip);
+    expect(await stored(other.id)).toHaveLength(0);
+  });
+
+  it('takes what the agent packs: batches under the size cap, a lone proof in the single form', async () => {
+    const proofs = fromTip(40);
+    const messages = packProofMessages(proofs, 8 * 1024);
+    expect(messages.length).toBeGreaterThan(1);
+    for (const m of messages) expect(Buffer.byteLength(m.payload)).toBeLessThanOrEqual(8 * 1024);
+    const lone = packProofMessages(proofs.slice(0, 1));
+    expect(JSON.parse(lone[0]?.payload ?? '')).toMatchObject({ type: 'loa-proof', seq: proofs[0]?.seq });
+    const last = proofs.at(-1) as Proof;
+    const ack = nextMessage<Ack>(client, deviceTopic(dev.id, 'ack'), (a) => a.upToSeq === last.seq);
+    for (const m of messages) await client.publishAsync(deviceTopic(dev.id, 'proof'), m.payload, { qos: 1 });
+    await ack;
+    expect(messages.at(-1)?.lastSeq).toBe(last.seq);
+    expect(h.server.deps.store.proofs.last(dev.id)?.seq).toBe(last.seq);
   });
 });

@@ -110,6 +110,50 @@ describe('append-only segments', () => {
     await h.stop();
   });
 
+  it('writes a health report as its device sent it; a report with line breaks is serialised again', async () => {
+    const h = new FileHealthStream({ dir, now, retentionDays: 30, fsyncMs: 10, snapshotMs: 3_600_000 });
+    await h.start();
+    const receivedAt = new Date(t).toISOString();
+    const compact = '{"seq":1,"volume":0.50,"agentVersion":"0.1.0"}';
+    const pretty = '{\n  "seq": 2,\n  "agentVersion": "0.1.0"\n}';
+    await h.append({ deviceId: 'a', receivedAt, health: JSON.parse(compact) }, compact);
+    await h.append({ deviceId: 'a', receivedAt, health: JSON.parse(pretty) }, pretty);
+    await h.append({ deviceId: 'a', receivedAt, health: { seq: 3 } as never });
+    await h.log.flush();
+    const lines = readFileSync(join(dir, '2026-11-26.ndjson'), 'utf8').split('\n');
+    expect(lines).toEqual([
+      `{"deviceId":"a","receivedAt":"${receivedAt}","health":${compact}}`,
+      `{"deviceId":"a","receivedAt":"${receivedAt}","health":{"seq":2,"agentVersion":"0.1.0"}}`,
+      `{"deviceId":"a","receivedAt":"${receivedAt}","health":{"seq":3}}`,
+      '',
+    ]);
+    expect((await h.query({ deviceId: 'a' })).map((e) => e.health)).toEqual([
+      { seq: 1, volume: 0.5, agentVersion: '0.1.0' },
+      { seq: 2, agentVersion: '0.1.0' },
+      { seq: 3 },
+    ]);
+    expect(h.log.linesWritten).toBe(3);
+    await h.stop();
+  });
+
+  it('buffered appends of one write share a promise; durable ones resolve after their fsync', async () => {
+    const log = new SegmentLog({ dir, now, retentionDays: 30, fsyncMs: 1000 });
+    await log.start();
+    // the first append starts a write at once; the next ones wait for the following write together
+    const first = log.append({ n: 1 }, false);
+    const second = log.append({ n: 2 }, false);
+    const third = log.append({ n: 3 }, false);
+    expect(third).toBe(second);
+    await Promise.all([first, second]);
+    expect(log.fsyncs).toBe(0); // buffered: written, fsync'd later in the background
+    await log.appendMany([{ n: 4 }, { n: 5 }], true);
+    expect(log.fsyncs).toBe(1);
+    expect(log.linesWritten).toBe(5);
+    const lines = readFileSync(join(dir, '2026-11-26.ndjson'), 'utf8').trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l).n)).toEqual([1, 2, 3, 4, 5]);
+    await log.stop();
+  });
+
   it('audit log assigns increasing sequence numbers across restarts and filters by unit scope', async () => {
     const iso = () => new Date(t).toISOString();
     const a = new FileAuditLog({ dir, now, retentionDays: 30, fsyncMs: 0 }, iso);

@@ -22,6 +22,7 @@ import {
   type Notify,
   NotifySchema,
   type Presence,
+  packProofMessages,
   parseTopic,
   type RecallNotify,
   RecallNotifySchema,
@@ -287,7 +288,10 @@ export class FleetLink {
     );
   }
 
-  /** Sends unsent proofs in order, in batches read from disk, each acknowledged by the broker. */
+  /**
+   * Sends unsent proofs in order, read from disk in batches and packed several to a message
+   * (protocol/README.md, section 10), each message acknowledged by the broker.
+   */
   private async flush(): Promise<void> {
     if (this.flushing) return;
     this.flushing = true;
@@ -297,9 +301,10 @@ export class FleetLink {
         const batch = await this.o.journal.read(from, PROOF_BATCH);
         if (batch.length === 0) break;
         const c = this.client;
-        for (const p of batch) {
-          await c.publishAsync(deviceTopic(this.o.deviceId, 'proof'), JSON.stringify(p), { qos: 1 });
-          this.sentUpTo = p.seq;
+        // several proofs per message (each still signed and chained on its own), under the size cap
+        for (const m of packProofMessages(batch)) {
+          await c.publishAsync(deviceTopic(this.o.deviceId, 'proof'), m.payload, { qos: 1 });
+          this.sentUpTo = m.lastSeq;
         }
       }
     } catch (err) {

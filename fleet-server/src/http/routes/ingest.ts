@@ -14,7 +14,7 @@ import { authenticateDevice } from '../auth.js';
 import type { RouteContext } from '../route-context.js';
 import { DeviceLiveStateSchema, OkSchema } from '../schemas.js';
 
-const ProofBatchSchema = z.strictObject({ proofs: z.array(ProofSchema).min(1).max(500) });
+const ProofUploadSchema = z.strictObject({ proofs: z.array(ProofSchema).min(1).max(500) });
 /** Per proof: accepted, duplicate, gap…, and the seq acknowledged (the device drops up to it). */
 const ProofBatchResultSchema = z.object({
   results: z.array(
@@ -48,14 +48,13 @@ export function registerIngestRoutes(
     summary: 'Device: upload signed proofs over HTTP (same verification, chain and dedup as MQTT)',
     tags: ['ingest'],
     auth: 'public',
-    body: ProofBatchSchema,
+    body: ProofUploadSchema,
     maxBodyBytes: 4 * 1024 * 1024,
     response: ProofBatchResultSchema,
     handler: async ({ c, body }) => {
       const d = await device(c);
       const ingest = services.ingest;
-      const results: ProofResult[] = [];
-      for (const p of body.proofs) results.push(await ingest.ingestProof(d.id, p));
+      const results: ProofResult[] = await ingest.ingestProofs(d.id, body.proofs);
       const acked = results.map((r) => r.ackUpToSeq ?? 0);
       return { results, ackUpToSeq: Math.max(0, ...acked) };
     },

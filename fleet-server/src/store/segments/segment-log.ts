@@ -3,7 +3,9 @@
  *
  * - Group commit: appends queue up and go to disk in one write; a durable append resolves only
  *   after fdatasync of the batch that holds it (one fsync serves every waiter of the batch).
- *   Buffered appends resolve after the write; the file is fsync'd every `fsyncMs`.
+ *   Buffered appends resolve after the write (those of one write share a promise); the file is
+ *   fsync'd every `fsyncMs`. A log holds one kind of append (the health and presence logs are
+ *   buffered, the proof and audit logs durable): within a write, buffered lines go first.
  * - A torn last line (power cut during a write) is cut off when the segment is reopened; it was
  *   never acknowledged durably because its fsync never completed.
  * - Retention: segments older than `retentionDays` are deleted on start and at each rotation.
@@ -43,10 +45,32 @@ export interface SegmentLogOptions {
 }
 
 interface Pending {
+  /** One or more lines, each ending with a line break. */
   line: string;
+  /** How many lines `line` holds. */
+  count: number;
   durable: boolean;
   resolve: () => void;
   reject: (e: unknown) => void;
+}
+
+/**
+ * Buffered appends waiting for the same write share one promise (health arrives by the thousand
+ * per second; a promise and its closures per line cost more than the line's part of the write).
+ */
+class SharedWait {
+  readonly promise: Promise<void>;
+  resolve!: () => void;
+  reject!: (e: unknown) => void;
+  constructor() {
+    this.promise = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // a caller that drops the promise must not turn a failed write into an unhandled rejection
+    // (the failure reaches onError too)
+    this.promise.catch(() => undefined);
+  }
 }
 
 const FILE_RE = /^(\d{4}-\d{2}-\d{2})\.ndjson$/;
@@ -60,6 +84,9 @@ export class SegmentLog {
   private day = '';
   private size = 0;
   private queue: Pending[] = [];
+  /** Buffered lines waiting for the next write, and the promise they share. */
+  private buffered: string[] = [];
+  private bufferedWait: SharedWait | undefined;
   private pumping: Promise<void> | undefined;
   private unsynced = false;
   private timer: NodeJS.Timeout | undefined;
@@ -95,34 +122,67 @@ export class SegmentLog {
   }
 
   append(record: unknown, durable: boolean): Promise<void> {
+    return this.appendLine(JSON.stringify(record), durable);
+  }
+
+  /**
+   * Appends one record already serialised as a JSON text of one line (no line break inside:
+   * the caller checks). Buffered appends of one batch share a promise.
+   */
+  appendLine(json: string, durable: boolean): Promise<void> {
     if (this.closed) return Promise.reject(new Error('segment log is closed'));
-    const line = `${JSON.stringify(record)}\n`;
+    const line = `${json}\n`;
+    if (!durable) {
+      this.buffered.push(line);
+      this.bufferedWait ??= new SharedWait();
+      const p = this.bufferedWait.promise;
+      this.kick();
+      return p;
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ line, durable, resolve, reject });
+      this.queue.push({ line, count: 1, durable, resolve, reject });
       this.kick();
     });
   }
 
+  /** Appends several records in one piece (one waiter for all of them). */
   appendMany(records: readonly unknown[], durable: boolean): Promise<void> {
-    return Promise.all(records.map((r) => this.append(r, durable))).then(() => undefined);
+    if (this.closed) return Promise.reject(new Error('segment log is closed'));
+    if (records.length === 0) return Promise.resolve();
+    let line = '';
+    for (const r of records) line += `${JSON.stringify(r)}\n`;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ line, count: records.length, durable, resolve, reject });
+      this.kick();
+    });
   }
 
   private kick(): void {
     if (this.pumping) return;
     this.pumping = this.pump().finally(() => {
       this.pumping = undefined;
-      if (this.queue.length) this.kick();
+      if (this.queue.length || this.buffered.length) this.kick();
     });
   }
 
   private async pump(): Promise<void> {
-    while (this.queue.length) {
+    while (this.queue.length || this.buffered.length) {
       const batch = this.queue;
       this.queue = [];
+      const lines = this.buffered;
+      const wait = this.bufferedWait;
+      this.buffered = [];
+      this.bufferedWait = undefined;
       try {
         const now = this.opts.now();
         if (dayOf(now) !== this.day) await this.rotate(now);
-        const buf = Buffer.from(batch.map((p) => p.line).join(''));
+        let text = lines.join('');
+        let count = lines.length;
+        for (const p of batch) {
+          text += p.line;
+          count += p.count;
+        }
+        const buf = Buffer.from(text);
         const fh = this.fh as FileHandle;
         // a failed write (ENOSPC) may have left a fragment past `size`: cut it before writing on
         if (this.needsTruncate) {
@@ -136,10 +196,11 @@ export class SegmentLog {
         }
         this.size += buf.length;
         this.bytesWritten += buf.length;
-        this.linesWritten += batch.length;
+        this.linesWritten += count;
         this.unsynced = true;
         if (batch.some((p) => p.durable) || this.opts.fsyncMs === 0) await this.syncNow();
         for (const p of batch) p.resolve();
+        wait?.resolve();
       } catch (e) {
         // nothing of this batch is acknowledged; the next write starts at `size` again (explicit
         // offsets: the file is not in append mode) and cuts any fragment first
@@ -151,6 +212,7 @@ export class SegmentLog {
           () => undefined,
         );
         for (const p of batch) p.reject(e);
+        wait?.reject(e);
         this.opts.onError?.(e);
       }
     }

@@ -167,9 +167,16 @@ export class FileHealthStream extends SnapshottedStream<HealthEntry, HealthEntry
     const prev = this.latestMap.get(rec.deviceId);
     if (!prev || prev.receivedAt <= rec.receivedAt) this.latestMap.set(rec.deviceId, rec);
   }
-  append(entry: HealthEntry): Promise<void> {
+  append(entry: HealthEntry, healthJson?: string): Promise<void> {
     this.reduce(entry);
     this.touch();
+    // the report's own text when it holds no line break (NDJSON: one record per line; a line
+    // break outside strings is whitespace, a device may send pretty-printed JSON): no re-serialising
+    if (healthJson !== undefined && !/[\n\r]/.test(healthJson))
+      return this.log.appendLine(
+        `{"deviceId":${JSON.stringify(entry.deviceId)},"receivedAt":${JSON.stringify(entry.receivedAt)},"health":${healthJson}}`,
+        false,
+      );
     return this.log.append(entry, false);
   }
   latest(deviceId: string): HealthEntry | undefined {

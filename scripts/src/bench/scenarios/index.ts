@@ -6,6 +6,7 @@ import { distribution } from './distribution.js';
 import { fanout } from './fanout.js';
 import { hostileBodies } from './hostile-bodies.js';
 import { ingest } from './ingest.js';
+import { ingestCluster } from './ingest-cluster.js';
 import { installSize } from './install-size.js';
 import { lineOut } from './line-out.js';
 import { proofs } from './proofs.js';
@@ -19,6 +20,7 @@ export const SCENARIOS: readonly Scenario[] = [
   fanout,
   cancel,
   ingest,
+  ingestCluster,
   proofs,
   distribution,
   verify,

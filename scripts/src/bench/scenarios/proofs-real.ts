@@ -1,9 +1,12 @@
 /**
  * Proof ingest through the real server: enrolled devices publish chains of proofs signed with
  * their own keys (QoS 1); the server checks signature and chain, stores durably (fsync) and acks.
- * Throughput counts proofs acknowledged (the ack is sent only once stored).
+ * Throughput counts proofs acknowledged (the ack is sent only once stored). `batched`: the
+ * messages the agent sends with a backlog (packProofMessages: many proofs per message, each
+ * signed and chained on its own); otherwise one proof per message (older agents).
  */
-import { AckSchema, deviceTopic, type Proof } from '@loa/protocol';
+import { join } from 'node:path';
+import { AckSchema, deviceTopic, type Proof, packProofMessages } from '@loa/protocol';
 import { startChild } from '../child.js';
 import { connectDevices, enrolMany } from '../devices.js';
 import type { BenchContext } from '../harness.js';
@@ -14,12 +17,18 @@ import { proofChain } from './samples.js';
 
 export async function realProofIngest(
   ctx: BenchContext,
-  opts: { devices: number; perDevice: number },
+  opts: { devices: number; perDevice: number; batched: boolean },
 ): Promise<{ perSecond: number; perCpuSecond: number; notes: string[]; details: Record<string, unknown> }> {
   const child = await startChild(
     {
       kind: 'fleet',
-      options: { dataDir: ctx.tmpDir, devices: opts.devices, ratePerSecond: 100_000, burst: 100_000 },
+      options: {
+        // a fresh server per run (the two runs of the scenario share its temp directory)
+        dataDir: join(ctx.tmpDir, opts.batched ? 'batched' : 'single'),
+        devices: opts.devices,
+        ratePerSecond: 100_000,
+        burst: 100_000,
+      },
     },
     120_000,
   );
@@ -30,7 +39,10 @@ export async function realProofIngest(
       `signing ${opts.devices * opts.perDevice} proofs (${opts.devices} chains) before the clock starts`,
     );
     const chains: Proof[][] = devices.map((d) => proofChain(d.deviceId, d.key, opts.perDevice, new Date()));
-    const payloads = chains.map((c) => c.map((p) => JSON.stringify(p)));
+    const payloads = chains.map((c) =>
+      opts.batched ? packProofMessages(c).map((m) => m.payload) : c.map((p) => JSON.stringify(p)),
+    );
+    const messages = payloads.reduce((n, p) => n + p.length, 0);
     const clients = await connectDevices(devices);
     const acked = new Array<number>(devices.length).fill(0);
     await Promise.all(
@@ -74,7 +86,7 @@ export async function realProofIngest(
       perSecond: done / seconds,
       perCpuSecond: done / Math.max(prof.cpuMs / 1000, 1e-6),
       notes: [
-        `${opts.devices} enrolled devices × ${opts.perDevice} chained proofs each (${total}); ${done} acknowledged as stored in ${round(seconds)} s.`,
+        `${opts.batched ? 'batched' : 'one proof per message'}: ${opts.devices} enrolled devices × ${opts.perDevice} chained proofs each (${total}) in ${messages} messages; ${done} acknowledged as stored in ${round(seconds)} s.`,
         `server during proof ingest: ${Math.round(prof.cpuPercent)} % of a core, RSS peak ${Math.round(prof.rssPeakMb)} MB; ` +
           `load generator (this process): ${Math.round(gen.cpuPercent)} % of a core.`,
       ],
