@@ -131,6 +131,7 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
       );
 
     const clipIds: string[] = [];
+    const clipDurationsMs: number[] = [];
     const places = ['Sơn Dương', 'Hồng Lạc', 'Tân Trào', 'Minh Thanh', 'Kháng Nhật', 'Hợp Thành'];
     for (let k = 0; k < (o.emergencyClips ?? 0); k++) {
       const dir = join(o.dataDir, 'bench-src');
@@ -149,20 +150,25 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
         lang: 'vi',
         name: `canh-bao-${k}.wav`,
       });
-      const rec = await admin.call<{ id: string }>('post', `/content/upload?${q}`, undefined, {
-        raw: readFileSync(wav),
-        contentType: 'audio/wav',
-      });
+      const rec = await admin.call<{ id: string; durationMs?: number }>(
+        'post',
+        `/content/upload?${q}`,
+        undefined,
+        { raw: readFileSync(wav), contentType: 'audio/wav' },
+      );
       clipIds.push(rec.id);
+      clipDurationsMs.push(rec.durationMs ?? 0);
     }
-    return { operator, editor, approver, tokens, clipIds };
+    return { operator, editor, approver, tokens, clipIds, clipDurationsMs };
   });
-  const { operator, editor, approver, tokens, clipIds } = setup;
+  const { operator, editor, approver, tokens, clipIds, clipDurationsMs } = setup;
 
   const counts: Record<string, number> = {};
   /** bundleId → emergency "started" proofs: when the audio started (agent) and when the server got it. */
   const starts = new Map<string, { deviceId: string; startedAt: number; receivedAt: number }[]>();
   const playing = new Map<string, Map<string, number>>();
+  /** bundleId → deviceId → state → when the device says it reached it (its own clock, `at`). */
+  const stateTimes = new Map<string, Map<string, Record<string, number>>>();
   services.ingest.on((e) => {
     counts[e.type] = (counts[e.type] ?? 0) + 1;
     if (e.type === 'proof' && e.proof.outcome === 'started' && e.proof.bundleId) {
@@ -173,6 +179,13 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
         startedAt: Date.parse(e.proof.startedAt ?? e.proof.at),
         receivedAt: now(),
       });
+    }
+    if (e.type === 'status') {
+      const byDevice = stateTimes.get(e.status.bundleId) ?? new Map<string, Record<string, number>>();
+      stateTimes.set(e.status.bundleId, byDevice);
+      const t = byDevice.get(e.deviceId) ?? {};
+      byDevice.set(e.deviceId, t);
+      t[e.status.state] ??= Date.parse(e.status.at);
     }
     if (e.type === 'status' && e.status.state === 'playing') {
       const m = playing.get(e.status.bundleId) ?? new Map<string, number>();
@@ -193,6 +206,7 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
       editorToken: editor.api.token,
       approverToken: approver.api.token,
       clipIds,
+      clipDurationsMs,
     },
     stop: () => server.stop(),
     async query(what, arg) {
@@ -237,6 +251,10 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
           startedAt: e.proof.startedAt,
         }));
       if (what === 'emergencyStarts') return starts.get(String(arg)) ?? [];
+      if (what === 'statusTimes') {
+        const { bundleId, deviceId } = arg as { bundleId: string; deviceId: string };
+        return stateTimes.get(bundleId)?.get(deviceId) ?? {};
+      }
       if (what === 'emergencyReceived')
         return (await services.emergency.view(String(arg))).devices.flatMap((d) =>
           d.receivedAt ? [Date.parse(d.receivedAt)] : [],
