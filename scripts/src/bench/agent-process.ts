@@ -51,7 +51,15 @@ export const COMPILED = [
 /** The development entry (npm run agent): TypeScript sources through tsx. */
 export const DEV_TSX = ['--conditions=@loa/source', '--import', 'tsx', 'agent/src/main.ts'];
 
-export function spawnAgent(entry: string[], cfgPath: string, opts: { cpu?: number } = {}): AgentProc {
+export function spawnAgent(
+  entry: string[],
+  cfgPath: string,
+  opts: {
+    cpu?: number;
+    /** Every JSON log line the agent writes (pino: `time` in epoch ms, `msg`). */
+    onLog?: (line: Record<string, unknown>) => void;
+  } = {},
+): AgentProc {
   const spawnedAt = performance.now();
   const args = [...entry, '--config', cfgPath];
   // pinned to one core (util-linux taskset): a Pi-class board's CPU, not the machine's
@@ -80,6 +88,7 @@ export function spawnAgent(entry: string[], cfgPath: string, opts: { cpu?: numbe
       keep(line);
       try {
         const j = JSON.parse(line) as { msg?: string; readyMs?: number };
+        opts.onLog?.(j);
         if (j.msg === 'agent started' && ready === undefined)
           ready = { readyMs: j.readyMs ?? Number.NaN, wallMs: performance.now() - spawnedAt };
         if (j.msg === 'fleet link up') linkUp = true;

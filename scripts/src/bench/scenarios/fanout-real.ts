@@ -139,7 +139,16 @@ export async function emergencyFanout(
     const cfgPath = join(ctx.tmpDir, 'agent.json');
     const token = info.tokens[Math.floor(opts.devices / 500)] as string;
     writeFileSync(cfgPath, JSON.stringify(agentConfig(agentDir, info.url, token, rootPem, { warmupMs: 0 })));
-    agentProc = spawnAgent(COMPILED, cfgPath, { cpu: AGENT_CPU });
+    /** What the agent logged, by message: when (its clock) and the bundle id when it names one. */
+    const agentLog: { msg: string; time: number; id?: string }[] = [];
+    const milestones = new Set(['bundle active', 'on air', 'emergency cut in']);
+    agentProc = spawnAgent(COMPILED, cfgPath, {
+      cpu: AGENT_CPU,
+      onLog: (j) => {
+        if (typeof j.msg === 'string' && milestones.has(j.msg) && typeof j.time === 'number')
+          agentLog.push({ msg: j.msg, time: j.time, ...(typeof j.id === 'string' ? { id: j.id } : {}) });
+      },
+    });
     await waitReady(agentProc, async () => 1, 1);
     const agentId = (
       JSON.parse(readFileSync(join(agentDir, 'credentials.json'), 'utf8')) as { deviceId: string }
@@ -157,6 +166,9 @@ export async function emergencyFanout(
       profile: {},
     };
     const requestMs: number[] = [];
+    /** Per counted round, ms after the request: the agent's bundle active (durable), on air. */
+    const agentActiveMs: number[] = [];
+    const agentOnAirMs: number[] = [];
     const perRound: string[] = [];
     const server = new ProcessSampler(fleetChild.pid);
     const self = new ProcessSampler('self');
@@ -219,6 +231,10 @@ export async function emergencyFanout(
         run.messageBytes.push(bytes);
         if (started !== undefined) run.agentMs.push(started - sentAt);
         if (states.verified !== undefined) run.agentVerifiedMs.push(states.verified - sentAt);
+        const active = agentLog.find((l) => l.msg === 'bundle active' && l.id === id);
+        if (active) agentActiveMs.push(active.time - sentAt);
+        const onAir = agentLog.find((l) => l.msg === 'on air' && l.time >= sentAt);
+        if (onAir) agentOnAirMs.push(onAir.time - sentAt);
       }
       perRound.push(
         `round ${r}${counted ? '' : ' (warm-up, not counted)'}: ${st.arrived}/${st.expected} stations audio ready` +
@@ -238,14 +254,16 @@ export async function emergencyFanout(
       `${opts.rounds} emergencies counted, operator POST /api/v1/emergency with an uploaded spoken clip carried inline ` +
         `(message ${Math.min(...run.messageBytes)}–${Math.max(...run.messageBytes)} B; raw rounds use the same size).`,
       `profile: request answered (signed, stored durably, audited, published) ${q(requestMs)}; ` +
-        `the pinned agent's "verified" status (its clock: received, manifest verified, inline audio checked and written) ${q(run.agentVerifiedMs)}.`,
+        `the pinned agent (its clock): "verified" status (received, manifest verified, inline audio checked and written durably) ${q(run.agentVerifiedMs)}, ` +
+        `bundle active (manifest and pointer written durably) ${q(agentActiveMs)}, "on air" logged ${q(agentOnAirMs)}, ` +
+        `start in its signed proof ${q(run.agentMs)}.`,
       `server ${Math.round(sp.cpuPercent)} % of a core (RSS peak ${Math.round(sp.rssPeakMb)} MB); ` +
         `this process (${opts.workers} workers with ${2 * opts.devices} clients) ${Math.round(gp.cpuPercent)} % (RSS peak ${Math.round(gp.rssPeakMb)} MB).`,
       `agent: compiled build (node ${COMPILED.join(' ')}), real ffmpeg audio driver into a null sink, pinned with taskset -c ${AGENT_CPU}; ` +
         'amplifier warm-up 0 here: a cold amplifier adds its configured warm-up (hardware.amplifier.warmupMs, default 2 s) ' +
         'on top, a warm one (within its idle tail) nothing.',
     );
-    run.profile = { server: sp, self: gp, requestMs };
+    run.profile = { server: sp, self: gp, requestMs, agentActiveMs, agentOnAirMs };
     return run;
   } finally {
     await agentProc?.stop();

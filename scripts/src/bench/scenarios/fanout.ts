@@ -16,7 +16,7 @@ export const fanout: Scenario = {
   name: 'fanout',
   title:
     'Emergency fan-out to 1,000 stations (100 in quick): request → audio ready; one pinned agent → playing',
-  budgetMs: { quick: 90_000, full: 420_000 },
+  budgetMs: { quick: 150_000, full: 480_000 },
   async run(ctx) {
     const devices = ctx.quick ? 100 : 1000;
     const rounds = ctx.quick ? 3 : 20;
