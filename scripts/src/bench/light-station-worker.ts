@@ -17,9 +17,11 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import {
+  deviceTopic,
   EmergencySchema,
   manifestBlobs,
   parseTopic,
+  type Status,
   type TrustPolicy,
   verifyManifest,
   verifyTrustPolicy,
@@ -104,10 +106,10 @@ async function audioReady(
   policy: TrustPolicy,
   auth: string | undefined,
   lastId: { id?: string },
-): Promise<boolean> {
+): Promise<Status | undefined> {
   const msg = EmergencySchema.parse(JSON.parse(payload.toString('utf8')));
   // a re-send of the emergency already handled (escalation, QoS 1 redelivery)
-  if (msg.manifest.id === lastId.id) return false;
+  if (msg.manifest.id === lastId.id) return undefined;
   const v = verifyManifest(msg.manifest, { trust: policy, now: new Date() });
   const carried = new Map((msg.inline ?? []).map((b) => [b.sha256, b.data] as const));
   for (const b of manifestBlobs(v.manifest)) {
@@ -125,7 +127,14 @@ async function audioReady(
       throw new BlobMismatch(`blob ${b.sha256} does not match the signed manifest`);
   }
   lastId.id = msg.manifest.id;
-  return true;
+  const m = v.manifest;
+  return {
+    bundleId: m.id,
+    channel: m.channel,
+    version: m.version,
+    state: 'verified',
+    at: new Date().toISOString(),
+  };
 }
 
 async function connect(req: Extract<WorkerRequest, { type: 'connect' }>): Promise<number> {
@@ -160,8 +169,12 @@ async function connect(req: Extract<WorkerRequest, { type: 'connect' }>): Promis
             if (parseTopic(topic)?.kind !== 'emergency') return;
             if (counters) Atomics.store(counters, LAST_BYTES_SLOT, payload.length);
             audioReady(payload, policy as TrustPolicy, auth, lastId).then(
-              (ok) => {
-                if (ok) arrived('station', spec.index, now());
+              (status) => {
+                if (!status) return;
+                arrived('station', spec.index, now());
+                // as a station confirms it (the server re-sends to the stations that do not)
+                if (spec.username !== undefined)
+                  c.publish(deviceTopic(spec.username, 'status'), JSON.stringify(status), { qos: 1 });
               },
               (e: unknown) => refused('station', spec.index, e),
             );

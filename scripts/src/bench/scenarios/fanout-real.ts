@@ -50,6 +50,9 @@ export interface FanoutRun {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 
+/** Spoken clips made (espeak-ng, uploaded and transcoded by the server) and used in turn. */
+const CLIPS = 5;
+
 /** The core a station's agent is pinned to (the last one, away from most of the load). */
 const AGENT_CPU = 1;
 
@@ -69,13 +72,14 @@ export async function emergencyFanout(
       options: {
         dataDir: join(ctx.tmpDir, 'server'),
         devices: opts.devices + 1,
-        // one different spoken clip per round, as every alert in the field; one more to warm up
-        emergencyClips: opts.rounds + 1,
+        // different spoken clips in turn, as alerts in the field: more of them than the two
+        // bundles a station keeps, so every round's audio is new to the agent
+        emergencyClips: Math.min(opts.rounds + 1, CLIPS),
         ratePerSecond: 200,
         burst: 1000,
       },
     },
-    180_000,
+    600_000,
   );
   const info = fleetChild.ready.info as {
     url: string;

@@ -20,8 +20,7 @@ export const fanout: Scenario = {
   async run(ctx) {
     const devices = ctx.quick ? 100 : 1000;
     const rounds = ctx.quick ? 3 : 20;
-    const workers =
-      Number(process.env.LOA_BENCH_FANOUT_WORKERS) || Math.min(4, Math.max(2, availableParallelism()));
+    const workers = Number(process.env.LOA_BENCH_FANOUT_WORKERS) || Math.max(4, availableParallelism());
     const run = await emergencyFanout(ctx, { devices, rounds, workers });
     const s = summarize(run.stationMs);
     const raw = summarize(run.rawMs);
