@@ -461,7 +461,13 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         healthIntervalMs: (config.fleet?.healthIntervalS ?? 60) * 1000,
         statuses,
         ...(tlsPin ? { tlsPin } : {}),
-        inbox: stationInbox({ bundles, commands, clock, ...(selfUpdate ? { releases: selfUpdate } : {}) }),
+        inbox: stationInbox({
+          bundles,
+          commands,
+          clock,
+          player,
+          ...(selfUpdate ? { releases: selfUpdate } : {}),
+        }),
         clock,
         logger: log,
       });

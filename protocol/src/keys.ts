@@ -65,11 +65,30 @@ export function rawPublicKey(key: KeyObject): Buffer {
   return der.subarray(der.length - 32);
 }
 
+/**
+ * Public keys made from the base64 of trust policies, by that text: making a KeyObject costs more
+ * than the Ed25519 verification it serves, and every manifest check looks its signers up again.
+ * KeyObjects are immutable; the cache is bounded (a policy names a few dozen keys).
+ */
+const PUBLIC_KEYS = new Map<string, KeyObject>();
+const PUBLIC_KEYS_MAX = 256;
+
 /** A public key from its raw 32 bytes (base64 in documents). */
 export function publicKeyFromRaw(raw: Buffer | string): KeyObject {
+  const cached = typeof raw === 'string' ? PUBLIC_KEYS.get(raw) : undefined;
+  if (cached) return cached;
   const bytes = typeof raw === 'string' ? Buffer.from(raw, 'base64') : raw;
   if (bytes.length !== 32) throw new LoaError('KEY_INVALID', 'an Ed25519 public key has 32 bytes');
-  return createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, bytes]), format: 'der', type: 'spki' });
+  const key = createPublicKey({
+    key: Buffer.concat([SPKI_ED25519_PREFIX, bytes]),
+    format: 'der',
+    type: 'spki',
+  });
+  if (typeof raw === 'string') {
+    if (PUBLIC_KEYS.size >= PUBLIC_KEYS_MAX) PUBLIC_KEYS.clear();
+    PUBLIC_KEYS.set(raw, key);
+  }
+  return key;
 }
 
 /** Key id: lowercase hex SHA-256 of the raw 32-byte public key. */

@@ -1,6 +1,7 @@
 /**
  * Entry of a benchmark child process: hosts one system under test (raw aedes, a plain static
- * HTTP server, the real fleet server, or one real agent that must have a CPU of its own) so the load generator in the parent and the server do
+ * HTTP server, the real fleet server, one real agent that must have a CPU of its own, or one plain
+ * MQTT subscriber) so the load generator in the parent and the server do
  * not share an event loop, and the server's CPU and RSS can be read from /proc.
  * Protocol over IPC: parent sends {type:'start', spec}; child answers {type:'ready', ...} or
  * {type:'error', message}; parent sends {type:'stop'} and the child closes and exits.
@@ -110,6 +111,28 @@ async function startStation(
   return [{ type: 'ready', info: { deviceId: station.deviceId } }, stop];
 }
 
+/**
+ * One plain mqtt.js client subscribed to `topic` (QoS 1), noting when each message arrived
+ * (absolute ms, performance.timeOrigin + performance.now()) and its size: the raw receive time
+ * of a process of its own, beside a real agent's.
+ */
+async function startSubscriber(url: string, topic: string): Promise<[ChildReady, Stopper]> {
+  const { connectAsync } = await import('mqtt');
+  const client = await connectAsync(url, { clientId: `bench-sub-${process.pid}`, reconnectPeriod: 0 });
+  let arrivals: { at: number; bytes: number }[] = [];
+  client.on('message', (_t, payload) =>
+    arrivals.push({ at: performance.timeOrigin + performance.now(), bytes: payload.length }),
+  );
+  await client.subscribeAsync(topic, { qos: 1 });
+  querier = async (what) => {
+    if (what !== 'arrivals') throw new Error(`unknown query ${what}`);
+    const out = arrivals;
+    arrivals = [];
+    return out;
+  };
+  return [{ type: 'ready' }, () => client.endAsync(true)];
+}
+
 let stopper: Stopper | undefined;
 
 process.on(
@@ -132,7 +155,9 @@ process.on(
             ? startStatic(spec.dir)
             : spec.kind === 'station'
               ? startStation(spec.spec)
-              : startFleet(spec.options);
+              : spec.kind === 'subscriber'
+                ? startSubscriber(spec.url, spec.topic)
+                : startFleet(spec.options);
       started.then(
         ([ready, stop]) => {
           stopper = stop;

@@ -7,6 +7,8 @@ export type ChildSpec =
   | { kind: 'aedes' }
   | { kind: 'static'; dir: string }
   | { kind: 'fleet'; options: Record<string, unknown> }
+  /** One plain mqtt.js subscriber; query 'arrivals' gives (and forgets) its arrival times. */
+  | { kind: 'subscriber'; url: string; topic: string }
   /** One real agent (SimStation) in its own process; URLs as strings (IPC carries JSON). */
   | { kind: 'station'; spec: Record<string, unknown> & { server: string; mqtt: string } };
 

@@ -11,6 +11,8 @@ export interface BenchDevice {
   unit: string;
   key: KeyPair;
   mqtt: { url: string; username: string; password: string; clientId: string };
+  /** The trust policy the server handed over at enrolment (to verify against the pinned root). */
+  trust?: unknown;
 }
 
 export async function enrolMany(
@@ -39,8 +41,13 @@ export async function enrolMany(
         }),
       });
       if (!res.ok) throw new Error(`enrol ${i}: HTTP ${res.status} ${await res.text()}`);
-      const a = (await res.json()) as { deviceId: string; unit: string; mqtt: BenchDevice['mqtt'] };
-      out.push({ deviceId: a.deviceId, unit: a.unit, key, mqtt: a.mqtt });
+      const a = (await res.json()) as {
+        deviceId: string;
+        unit: string;
+        mqtt: BenchDevice['mqtt'];
+        trust?: unknown;
+      };
+      out.push({ deviceId: a.deviceId, unit: a.unit, key, mqtt: a.mqtt, trust: a.trust });
       if (progress && out.length % every === 0) progress(out.length);
     }
   };

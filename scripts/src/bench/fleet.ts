@@ -156,6 +156,7 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
       );
 
     const clipIds: string[] = [];
+    const clipDurationsMs: number[] = [];
     const places = ['Sơn Dương', 'Hồng Lạc', 'Tân Trào', 'Minh Thanh', 'Kháng Nhật', 'Hợp Thành'];
     for (let k = 0; k < (o.emergencyClips ?? 0); k++) {
       const dir = join(o.dataDir, 'bench-src');
@@ -174,15 +175,18 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
         lang: 'vi',
         name: `canh-bao-${k}.wav`,
       });
-      const rec = await admin.call<{ id: string }>('post', `/content/upload?${q}`, undefined, {
-        raw: readFileSync(wav),
-        contentType: 'audio/wav',
-      });
+      const rec = await admin.call<{ id: string; durationMs?: number }>(
+        'post',
+        `/content/upload?${q}`,
+        undefined,
+        { raw: readFileSync(wav), contentType: 'audio/wav' },
+      );
       clipIds.push(rec.id);
+      clipDurationsMs.push(rec.durationMs ?? 0);
     }
-    return { operator, editor, approver, tokens, clipIds };
+    return { operator, editor, approver, tokens, clipIds, clipDurationsMs };
   });
-  const { operator, editor, approver, tokens, clipIds } = setup;
+  const { operator, editor, approver, tokens, clipIds, clipDurationsMs } = setup;
 
   const counts: Record<string, number> = {};
   /** bundleId → emergency "started" proofs: when the audio started (agent) and when the server got it. */
@@ -190,6 +194,8 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
   const playing = new Map<string, Map<string, number>>();
   /** bundleId → signed "withdrawn" proofs (a recall obeyed): when the agent stopped it, when the server got it. */
   const withdrawn = new Map<string, { deviceId: string; at: number; receivedAt: number }[]>();
+  /** bundleId → deviceId → state → when the device says it reached it (its own clock, `at`). */
+  const stateTimes = new Map<string, Map<string, Record<string, number>>>();
   services.ingest.on((e) => {
     counts[e.type] = (counts[e.type] ?? 0) + 1;
     if (e.type === 'proof' && e.proof.outcome === 'started' && e.proof.bundleId) {
@@ -205,6 +211,13 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
       const list = withdrawn.get(e.proof.bundleId) ?? [];
       withdrawn.set(e.proof.bundleId, list);
       list.push({ deviceId: e.deviceId, at: Date.parse(e.proof.at), receivedAt: now() });
+    }
+    if (e.type === 'status') {
+      const byDevice = stateTimes.get(e.status.bundleId) ?? new Map<string, Record<string, number>>();
+      stateTimes.set(e.status.bundleId, byDevice);
+      const t = byDevice.get(e.deviceId) ?? {};
+      byDevice.set(e.deviceId, t);
+      t[e.status.state] ??= Date.parse(e.status.at);
     }
     if (e.type === 'status' && e.status.state === 'playing') {
       const m = playing.get(e.status.bundleId) ?? new Map<string, number>();
@@ -225,6 +238,7 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
       editorToken: editor.api.token,
       approverToken: approver.api.token,
       clipIds,
+      clipDurationsMs,
     },
     stop: () => server.stop(),
     async query(what, arg) {
@@ -270,6 +284,10 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
         }));
       if (what === 'emergencyStarts') return starts.get(String(arg)) ?? [];
       if (what === 'withdrawn') return withdrawn.get(String(arg)) ?? [];
+      if (what === 'statusTimes') {
+        const { bundleId, deviceId } = arg as { bundleId: string; deviceId: string };
+        return stateTimes.get(bundleId)?.get(deviceId) ?? {};
+      }
       if (what === 'emergencyReceived')
         return (await services.emergency.view(String(arg))).devices.flatMap((d) =>
           d.receivedAt ? [Date.parse(d.receivedAt)] : [],

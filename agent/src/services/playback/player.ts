@@ -77,6 +77,11 @@ export interface PlayerOptions {
 
 const DEFAULT_HORIZON_MS = 24 * 3600_000;
 const IDLE_TICK_MS = 60_000;
+/**
+ * How long a decoder started for an arriving emergency waits to be claimed: the checks and
+ * durable writes take well under this even on an SD card; a refused emergency frees it then.
+ */
+const EMERGENCY_SPARE_MS = 10_000;
 
 /** Decoders start this long before their slot and hold the audio until it (prefetch). */
 const PREFETCH_MS = 1000;
@@ -129,6 +134,8 @@ export class Player {
   private cutInAt: number | undefined;
   /** Items held for an untrusted clock at the last plan (logged when it changes). */
   private clockHeld = 0;
+  /** Lets go of a decoder started for an arriving emergency that nothing claimed. */
+  private expectTimer: unknown;
   /**
    * Items stopped on air whose playback has not reported its end yet: where they stopped (the
    * resume point) is not known until then, so they are not queued again before it.
@@ -170,6 +177,7 @@ export class Player {
     this.gate.setMuteHandler?.(undefined);
     for (const u of this.unsubscribe.splice(0)) u();
     this.timers.clearTimeout(this.timer);
+    this.timers.clearTimeout(this.expectTimer);
     this.cancelQueued();
     const cur = this.current;
     if (cur) {
@@ -243,6 +251,23 @@ export class Player {
   /** An emergency (or its chime) is on air, or about to start. */
   emergencyOnAir(): boolean {
     return this.current?.slot.priorityClass === 'emergency';
+  }
+
+  /**
+   * An emergency message has arrived and is being checked (signature, audio, durable writes):
+   * a decoder is started now, waiting at the level an emergency plays at, so the first sound
+   * does not also wait for a process to start once the bundle is active. Nothing plays from it
+   * unless the verified emergency claims it; with nothing on air it is let go after
+   * EMERGENCY_SPARE_MS (a refused message leaves no process behind).
+   */
+  expectEmergency(): void {
+    if (!this.running || !this.opts.audio.prepare) return;
+    this.prepareLevel();
+    this.timers.clearTimeout(this.expectTimer);
+    this.expectTimer = this.timers.setTimeout(() => {
+      this.expectTimer = undefined;
+      if (!this.current && !this.queued) this.opts.audio.prepare?.(undefined);
+    }, EMERGENCY_SPARE_MS);
   }
 
   stopCurrent(): void {
@@ -595,8 +620,13 @@ export class Player {
    * now (its chime, or the item itself), so the cut-in does not wait for a process to start.
    */
   private prepareSpare(): void {
+    if (this.current) this.prepareLevel();
+  }
+
+  /** Keeps a decoder waiting at the level an emergency would play at now. */
+  private prepareLevel(): void {
     const prepare = this.opts.audio.prepare;
-    if (!prepare || !this.current) return;
+    if (!prepare) return;
     const volume = slotVolume({
       policy: this.opts.policy,
       at: this.clock.now(),

@@ -1,5 +1,5 @@
 /**
- * Fan-out latency: one publisher, N subscribers, p50/p99 from publish to delivery. Clients and
+ * Fan-out latency (the cancel scenario's baseline): one publisher, N subscribers, p50/p99 from publish to delivery. Clients and
  * timestamps live in this process (performance.now()), the broker in another.
  */
 import type { MqttClient } from 'mqtt';

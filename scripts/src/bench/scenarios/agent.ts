@@ -10,19 +10,15 @@
  * development entry (TypeScript through tsx) gives its idle RSS on a separate line: tsx's
  * loader thread and esbuild service process are counted there, which no station carries.
  */
-import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { FleetApi } from '../../sim/fleet-api.js';
+import { agentConfig, buildAgent, COMPILED, DEV_TSX, spawnAgent, waitReady } from '../agent-process.js';
 import { startChild } from '../child.js';
 import { figure, type Scenario } from '../harness.js';
 import { descendants, ProcessSampler, readProcess, readProcessTree } from '../proc-sampler.js';
 import { median, round } from '../stats.js';
-
-const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../../..');
 
 interface ProofRow {
   outcome: string;
@@ -70,109 +66,6 @@ async function sampleIdle(pid: number, windowMs: number, everyMs = 500): Promise
     rssMinMb: Math.min(...own),
     treeRssMedianMb: median(tree),
     maxDescendants,
-  };
-}
-
-interface AgentProc {
-  proc: ChildProcessByStdio<null, Readable, Readable>;
-  exited: Promise<void>;
-  /** readyMs from the agent's "agent started" line, and the wall time from spawn to it. */
-  ready(): { readyMs: number; wallMs: number } | undefined;
-  /** The agent logged "fleet link up" (connected; it publishes its first health right then). */
-  linkUp(): boolean;
-  /** The last lines it wrote (stdout and stderr), for a failure's note. */
-  tail(): string;
-  stop(): Promise<void>;
-}
-
-/**
- * The compiled build with the flags images/systemd/loa-agent.service gives it on a station (keep
- * the two in step); LOA_BENCH_AGENT_FLAGS replaces them to try others, e.g. "--lite-mode".
- */
-const COMPILED = [
-  ...(process.env.LOA_BENCH_AGENT_FLAGS?.split(' ').filter(Boolean) ?? [
-    '--max-semi-space-size=1',
-    '--single-threaded',
-  ]),
-  'agent/bin/loa-agent.js',
-];
-/** The development entry (npm run agent): TypeScript sources through tsx. */
-const DEV_TSX = ['--conditions=@loa/source', '--import', 'tsx', 'agent/src/main.ts'];
-
-function spawnAgent(entry: string[], cfgPath: string): AgentProc {
-  const spawnedAt = performance.now();
-  const proc = spawn(process.execPath, [...entry, '--config', cfgPath], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NOTIFY_SOCKET: '' },
-  });
-  let ready: { readyMs: number; wallMs: number } | undefined;
-  let linkUp = false;
-  let buf = '';
-  const lines: string[] = [];
-  const keep = (l: string) => {
-    lines.push(l.slice(0, 300));
-    if (lines.length > 8) lines.shift();
-  };
-  proc.stdout.on('data', (c: Buffer) => {
-    buf += c.toString();
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      keep(line);
-      try {
-        const j = JSON.parse(line) as { msg?: string; readyMs?: number };
-        if (j.msg === 'agent started' && ready === undefined)
-          ready = { readyMs: j.readyMs ?? Number.NaN, wallMs: performance.now() - spawnedAt };
-        if (j.msg === 'fleet link up') linkUp = true;
-      } catch {
-        // not a log line
-      }
-    }
-  });
-  proc.stderr.on('data', (c: Buffer) => keep(c.toString()));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  return {
-    proc,
-    exited,
-    ready: () => ready,
-    linkUp: () => linkUp,
-    tail: () => lines.join('\n'),
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGTERM');
-      await Promise.race([exited, sleep(20_000)]);
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    },
-  };
-}
-
-/**
- * Waits until the agent logged "agent started" and "fleet link up" and the server counts
- * `want` devices online (enrolled, connected, first health on its way).
- */
-async function waitReady(a: AgentProc, online: () => Promise<number>, want: number): Promise<void> {
-  const end = performance.now() + 90_000;
-  while ((a.ready() === undefined || !a.linkUp() || (await online()) < want) && performance.now() < end)
-    await sleep(100);
-  if (a.ready() === undefined) throw new Error(`the agent did not log "agent started"; last:\n${a.tail()}`);
-  if (!a.linkUp()) throw new Error(`the agent did not log "fleet link up"; last:\n${a.tail()}`);
-}
-
-function agentConfig(dataDir: string, url: string, token: string, rootPem: string) {
-  return {
-    device: { dataDir, name: 'bench agent' },
-    fleet: { url, enrolmentToken: token, healthIntervalS: 60 },
-    trust: { rootKeys: [rootPem] },
-    hardware: {
-      gpio: { driver: 'sim' },
-      amplifier: { pin: 17, warmupMs: 1000, idleTailMs: 5000 },
-      inputs: { mains: { pin: 5, activeLow: true } },
-      modem: { driver: 'sim', path: '/dev/ttyUSB2', powerPin: 24 },
-    },
-    audio: { driver: 'real', output: { type: 'null' } },
-    technician: { enabled: false },
-    log: { level: 'info' },
   };
 }
 
@@ -232,15 +125,8 @@ export const agent: Scenario = {
     const cfgPath = join(ctx.tmpDir, 'agent.json');
     writeFileSync(cfgPath, JSON.stringify(agentConfig(dataDir, info.url, info.tokens[0] as string, rootPem)));
     // The station runs the compiled build: build it (incremental, quick when up to date).
-    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    try {
-      execFileSync(process.execPath, [tsc, '-b', 'agent'], { cwd: repoRoot, stdio: 'pipe' });
-    } catch (err) {
-      // tsc still emits; a type error elsewhere in the tree must not hide the agent's figures
-      notes.push(
-        `tsc -b agent reported errors: ${String((err as { stdout?: Buffer }).stdout ?? err).slice(0, 300)}`,
-      );
-    }
+    const tscErrors = buildAgent();
+    if (tscErrors) notes.push(`tsc -b agent reported errors: ${tscErrors}`);
     const online = async () => (await child.query<{ online: number }>('stats')).online;
     const agentProc = spawnAgent(COMPILED, cfgPath);
     const proc = agentProc.proc;

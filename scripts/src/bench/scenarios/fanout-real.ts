@@ -1,173 +1,289 @@
 /**
- * Emergency fan-out through the real system: N simulated stations (the real agent: fleet link,
- * manifest verification against the trust policy, blob download and hash check, scheduler,
- * player on simulated audio timing, signed proof) enrolled with the real server. The operator
- * POSTs /api/v1/emergency with an uploaded clip; latency per device = the audio start the agent
- * signs in its "started" proof − the moment the request was sent (same machine clock).
+ * Emergency fan-out through the real fleet server, beside raw aedes in the same run.
+ *
+ * Light stations (light-stations.ts): N devices enrolled through POST /api/v1/enrol, each an
+ * mqtt.js client with its own credentials and a station's subscriptions, spread over worker
+ * threads. Each verifies the signed emergency against the trust policy it got at enrolment
+ * (checked against the pinned root) and the audio's size and SHA-256 (carried in the message, or
+ * fetched over HTTP), then notes "audio ready". Latency = that instant − the moment the operator's
+ * POST /api/v1/emergency was sent (one clock: every thread of this process).
+ *
+ * Baseline: the same workers hold N more plain clients on a raw aedes broker (its own process);
+ * a message of the same size is published to them in the same run, one raw round before each
+ * real one. p99 of the real path ÷ p99 of raw delivery is the figure the goal is judged on.
+ *
+ * The real agent (compiled build, real ffmpeg audio driver into a null sink) runs in a process of
+ * its own pinned to one core with taskset, as a Pi-class board: request → playing is the start
+ * instant of its signed "started" proof − the request; its baseline is one plain mqtt.js
+ * subscriber in a process of its own pinned to the same core, receiving the raw message.
  */
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deviceSubscriptions } from '@loa/protocol';
+import { connectAsync, type MqttClient } from 'mqtt';
 import { FleetApi } from '../../sim/fleet-api.js';
+import { agentConfig, buildAgent, COMPILED, spawnAgent, waitReady } from '../agent-process.js';
 import { type BenchChild, startChild } from '../child.js';
+import { enrolMany } from '../devices.js';
 import type { BenchContext } from '../harness.js';
+import { LightStationPool } from '../light-stations.js';
 import { ProcessSampler } from '../proc-sampler.js';
-import { benchStationFleet, benchStationSpec } from '../stations.js';
 import { percentile, round } from '../stats.js';
 
-export interface RealFanout {
-  latenciesMs: number[];
-  /** The same path for the one agent that runs in a process of its own (a station's own CPU). */
-  isolatedMs: number[];
+export interface FanoutRun {
+  /** Request → audio ready, every light station of every round. */
+  stationMs: number[];
+  /** Raw aedes publish → arrival, the same workers, the same message size. */
+  rawMs: number[];
+  /** Request → playing (its signed proof's start), the pinned agent, per round. */
+  agentMs: number[];
+  /** Request → the pinned agent's "verified" status (its clock), per round. */
+  agentVerifiedMs: number[];
+  /** Raw aedes publish → arrival at one plain subscriber pinned to the agent's core. */
+  agentRawMs: number[];
+  messageBytes: number[];
   notes: string[];
-  profile?: Record<string, unknown>;
+  profile: Record<string, unknown>;
 }
 
-interface Start {
-  deviceId: string;
-  startedAt: number;
-  receivedAt: number;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const now = () => performance.timeOrigin + performance.now();
+
+/** Spoken clips made (espeak-ng, uploaded and transcoded by the server) and used in turn. */
+const CLIPS = 5;
+
+/** The core a station's agent is pinned to (the last one, away from most of the load). */
+const AGENT_CPU = 1;
+
+function pin(pid: number, cpu: number): void {
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
 }
 
-export async function realEmergencyFanout(
+export async function emergencyFanout(
   ctx: BenchContext,
-  opts: { devices: number; messages: number },
-): Promise<RealFanout> {
-  const child = await startChild(
+  opts: { devices: number; rounds: number; workers: number },
+): Promise<FanoutRun> {
+  const notes: string[] = [];
+  const t0 = performance.now();
+  const fleetChild = await startChild(
     {
       kind: 'fleet',
       options: {
         dataDir: join(ctx.tmpDir, 'server'),
-        // one more for the agent in its own process
         devices: opts.devices + 1,
-        emergencyClips: opts.messages,
+        // different spoken clips in turn, as alerts in the field: more of them than the two
+        // bundles a station keeps, so every round's audio is new to the agent
+        emergencyClips: Math.min(opts.rounds + 1, CLIPS),
         ratePerSecond: 200,
         burst: 1000,
       },
     },
-    180_000,
+    600_000,
   );
-  const info = child.ready.info as {
+  const info = fleetChild.ready.info as {
     url: string;
-    mqttUrl: string;
     tokens: string[];
     rootPublicKeyPem: string;
     operatorToken: string;
     clipIds: string[];
+    clipDurationsMs: number[];
   };
-  const rootPem = join(ctx.tmpDir, 'root.pub.pem');
-  writeFileSync(rootPem, info.rootPublicKeyPem);
-  const where = { url: info.url, mqttUrl: info.mqttUrl, dir: join(ctx.tmpDir, 'sim'), rootPem };
-  const fleet = benchStationFleet({
-    ...where,
-    count: opts.devices,
-    token: (i) => info.tokens[Math.floor(i / 500)] ?? '',
-    extra: { warmupMs: 0 },
-    startConcurrency: 16,
-    seed: 1,
-  });
-  const notes: string[] = [];
-  /** One more agent in a process of its own (a station has its own CPU). */
-  let iso: BenchChild | undefined;
+  let aedes: BenchChild | undefined;
+  let sub: BenchChild | undefined;
+  let pool: LightStationPool | undefined;
+  let pub: MqttClient | undefined;
+  let agentProc: ReturnType<typeof spawnAgent> | undefined;
   try {
-    const t0 = performance.now();
-    ctx.log(`starting ${opts.devices} real agents (enrolment, trust, MQTT link) in this process`);
-    await fleet.start();
-    const end = performance.now() + 180_000;
-    while (fleet.summary().connected < opts.devices && performance.now() < end)
-      await new Promise((r) => setTimeout(r, 200));
-    iso = await startChild(
-      {
-        kind: 'station',
-        spec: {
-          ...benchStationSpec(where, 'tram-own-cpu', info.tokens[Math.floor(opts.devices / 500)] ?? '', {
-            warmupMs: 0,
-          }),
-          server: info.url,
-          mqtt: info.mqttUrl,
-        },
+    aedes = await startChild({ kind: 'aedes' });
+    const rawUrl = `mqtt://127.0.0.1:${aedes.ready.mqttPort}`;
+    ctx.log(`enrolling ${opts.devices} light stations through POST /api/v1/enrol`);
+    const devices = await enrolMany(info.url, info.tokens, opts.devices);
+    const trust = devices[0]?.trust;
+    if (!trust) throw new Error('enrolment gave no trust policy');
+    pool = new LightStationPool(opts.workers, opts.devices);
+    ctx.log(
+      `connecting ${opts.devices} station clients and ${opts.devices} raw clients in ${opts.workers} workers`,
+    );
+    await pool.connect(
+      'station',
+      opts.devices,
+      (i) => {
+        const d = devices[i] as (typeof devices)[number];
+        return {
+          url: d.mqtt.url,
+          clientId: d.mqtt.clientId,
+          username: d.mqtt.username,
+          password: d.mqtt.password,
+          subscriptions: deviceSubscriptions(d.deviceId, d.unit),
+        };
       },
-      90_000,
+      { policy: trust, rootPems: [info.rootPublicKeyPem] },
     );
-    const connected = fleet.summary().connected;
+    await pool.connect('raw', opts.devices, (i) => ({
+      url: rawUrl,
+      clientId: `raw-${i}`,
+      subscriptions: ['bench/fanout'],
+    }));
+    pub = await connectAsync(rawUrl, { clientId: 'bench-raw-publisher', reconnectPeriod: 0 });
+    sub = await startChild({ kind: 'subscriber', url: rawUrl, topic: 'bench/fanout' });
+    pin(sub.pid, AGENT_CPU);
     notes.push(
-      `${connected}/${opts.devices} agents enrolled and connected in ${round((performance.now() - t0) / 1000)} s, ` +
-        'plus one more agent in a process of its own (as a station has its own CPU).',
+      `${opts.devices} light stations enrolled and connected with their own credentials and a station's subscriptions, ` +
+        `${opts.devices} raw clients beside them, in ${opts.workers} worker threads (${Math.ceil(opts.devices / opts.workers)} + ` +
+        `${Math.ceil(opts.devices / opts.workers)} clients each), in ${round((performance.now() - t0) / 1000)} s.`,
     );
-    const isoId = (iso.ready.info as { deviceId: string }).deviceId;
-    const isolated: number[] = [];
+
+    // the real agent, pinned to one core; warm-up 0 so that the software path is what is timed
+    const tscErrors = buildAgent();
+    if (tscErrors) notes.push(`tsc -b agent reported errors: ${tscErrors}`);
+    const rootPem = join(ctx.tmpDir, 'root.pub.pem');
+    writeFileSync(rootPem, info.rootPublicKeyPem);
+    const agentDir = join(ctx.tmpDir, 'agent');
+    const cfgPath = join(ctx.tmpDir, 'agent.json');
+    const token = info.tokens[Math.floor(opts.devices / 500)] as string;
+    writeFileSync(cfgPath, JSON.stringify(agentConfig(agentDir, info.url, token, rootPem, { warmupMs: 0 })));
+    /** What the agent logged, by message: when (its clock) and the bundle id when it names one. */
+    const agentLog: { msg: string; time: number; id?: string }[] = [];
+    const milestones = new Set(['bundle active', 'on air', 'emergency cut in']);
+    agentProc = spawnAgent(COMPILED, cfgPath, {
+      cpu: AGENT_CPU,
+      onLog: (j) => {
+        if (typeof j.msg === 'string' && milestones.has(j.msg) && typeof j.time === 'number')
+          agentLog.push({ msg: j.msg, time: j.time, ...(typeof j.id === 'string' ? { id: j.id } : {}) });
+      },
+    });
+    await waitReady(agentProc, async () => 1, 1);
+    const agentId = (
+      JSON.parse(readFileSync(join(agentDir, 'credentials.json'), 'utf8')) as { deviceId: string }
+    ).deviceId;
+
     const operator = new FleetApi(info.url, info.operatorToken);
-    const latencies: number[] = [];
-    const serverSeen: number[] = [];
+    const run: FanoutRun = {
+      stationMs: [],
+      rawMs: [],
+      agentMs: [],
+      agentVerifiedMs: [],
+      agentRawMs: [],
+      messageBytes: [],
+      notes,
+      profile: {},
+    };
     const requestMs: number[] = [];
-    const receivedMs: number[] = [];
-    const server = new ProcessSampler(child.pid);
+    /** Per counted round, ms after the request: the agent's bundle active (durable), on air. */
+    const agentActiveMs: number[] = [];
+    const agentOnAirMs: number[] = [];
+    const perRound: string[] = [];
+    const server = new ProcessSampler(fleetChild.pid);
     const self = new ProcessSampler('self');
-    server.start();
-    self.start();
-    let rounds = 0;
-    for (let r = 0; r < opts.messages; r++) {
-      const sentAt = performance.timeOrigin + performance.now();
+    let bytes = 0;
+    // round 0 warms up (JIT, caches, the agent's first decoder) and is not counted
+    for (let r = 0; r <= opts.rounds; r++) {
+      if (r === 1) {
+        server.start();
+        self.start();
+      }
+      const counted = r > 0;
+      // raw round: a message of the size of the last real one, to the same workers
+      if (bytes > 0) {
+        pool.arm('raw');
+        await sub.query('arrivals');
+        const rawAt = now();
+        await pub.publishAsync('bench/fanout', Buffer.alloc(bytes, 0x61), { qos: 1 });
+        const raw = await pool.collect('raw', 30_000);
+        const alone = await waitArrivals(sub);
+        if (counted) {
+          for (const t of raw.times) run.rawMs.push(t - rawAt);
+          for (const a of alone) run.agentRawMs.push(a.at - rawAt);
+        }
+        if (raw.arrived < raw.expected)
+          perRound.push(`round ${r}: raw ${raw.arrived}/${raw.expected} delivered`);
+        await sleep(100);
+      }
+      // real round: the operator's request through the real server
+      pool.arm('station');
+      const sentAt = now();
       const res = await operator.post<{ bundle: { id: string } }>('/emergency', {
         unit: '08',
         title: `Cảnh báo lũ quét ${r + 1}`,
-        // a different clip each round, as every alert in the field: every station downloads it
         content: info.clipIds[r % info.clipIds.length],
         repeat: 1,
         gapSeconds: 0,
         validMinutes: 30,
       });
+      const answeredAt = now();
+      const st = await pool.collect('station', 60_000);
+      bytes = pool.lastMessageBytes();
       const id = res.bundle.id;
-      requestMs.push(performance.timeOrigin + performance.now() - sentAt);
-      let starts: Start[] = [];
-      const until = performance.now() + 60_000;
-      while (performance.now() < until) {
-        starts = await child.query<Start[]>('emergencyStarts', id);
-        if (starts.length >= connected + 1) break;
-        await new Promise((r2) => setTimeout(r2, 50));
+      let started: number | undefined;
+      const until = performance.now() + 30_000;
+      while (started === undefined && performance.now() < until) {
+        const starts = await fleetChild.query<{ deviceId: string; startedAt: number }[]>(
+          'emergencyStarts',
+          id,
+        );
+        started = starts.find((s) => s.deviceId === agentId)?.startedAt;
+        if (started === undefined) await sleep(50);
       }
-      rounds++;
-      for (const t of await child.query<number[]>('emergencyReceived', id)) receivedMs.push(t - sentAt);
-      for (const s of starts) {
-        if (s.deviceId === isoId) {
-          isolated.push(s.startedAt - sentAt);
-          continue;
-        }
-        latencies.push(s.startedAt - sentAt);
-        serverSeen.push(s.receivedAt - sentAt);
+      const states = await fleetChild.query<Record<string, number>>('statusTimes', {
+        bundleId: id,
+        deviceId: agentId,
+      });
+      if (counted) {
+        requestMs.push(answeredAt - sentAt);
+        for (const t of st.times) run.stationMs.push(t - sentAt);
+        run.messageBytes.push(bytes);
+        if (started !== undefined) run.agentMs.push(started - sentAt);
+        if (states.verified !== undefined) run.agentVerifiedMs.push(states.verified - sentAt);
+        const active = agentLog.find((l) => l.msg === 'bundle active' && l.id === id);
+        if (active) agentActiveMs.push(active.time - sentAt);
+        const onAir = agentLog.find((l) => l.msg === 'on air' && l.time >= sentAt);
+        if (onAir) agentOnAirMs.push(onAir.time - sentAt);
       }
-      const iso0 = starts.find((s) => s.deviceId === isoId);
-      const isoStarted = iso0 !== undefined;
-      notes.push(
-        `round ${r + 1}: ${starts.length - (isoStarted ? 1 : 0)}/${connected} agents started playing` +
-          `${iso0 ? `, and the agent with its own process (${round(iso0.startedAt - sentAt)} ms after the request)` : '; the agent with its own process did NOT'}.`,
+      perRound.push(
+        `round ${r}${counted ? '' : ' (warm-up, not counted)'}: ${st.arrived}/${st.expected} stations audio ready` +
+          `${st.refused ? `, ${st.refused} refused` : ''}, p99 ${round(percentile(st.times, 99) - sentAt)} ms; ` +
+          `agent ${started !== undefined ? `playing at ${round(started - sentAt)} ms` : 'did NOT report playing'}; message ${bytes} B.`,
       );
-      // let the clip (a few seconds of speech) finish before the next alert interrupts it
-      await new Promise((r2) => setTimeout(r2, 6000));
+      // let the clip finish before the next alert (an emergency cuts into whatever plays)
+      const clipMs = info.clipDurationsMs[r % info.clipDurationsMs.length] ?? 5000;
+      await sleep(Math.max(0, sentAt + clipMs + 1000 - now()));
     }
     const sp = server.stop();
     const gp = self.stop();
-    notes.push(
-      `${rounds} emergencies, operator POST /api/v1/emergency with an uploaded clip (no text-to-speech in the path); ` +
-        'amplifier warm-up set to 0 (a cold amplifier adds its warm-up, 1–2 s, on top).',
-      `server ${Math.round(sp.cpuPercent)} % of a core (RSS peak ${Math.round(sp.rssPeakMb)} MB); the ${connected} agents in one process ` +
-        `${Math.round(gp.cpuPercent)} % (RSS peak ${Math.round(gp.rssPeakMb)} MB, ${round(gp.rssPeakMb / Math.max(1, connected))} MB per agent).`,
-    );
+    for (const r of pool.refusals) notes.push(`stations refused (${r.set}): ${r.code} — ${r.message}`);
     const q = (xs: number[]) => `p50 ${round(percentile(xs, 50))} ms, p99 ${round(percentile(xs, 99))} ms`;
     notes.push(
-      `profile (ms after the request was sent): operator request answered (signed, stored, published) ${q(requestMs)}; ` +
-        `agent reported the bundle verified — manifest checked, audio blob downloaded and hashed — (server clock, status message) ${q(receivedMs)}; ` +
-        `audio started (agent's signed proof; between the two: activation with fsyncs, re-planning, output gate) ${q(latencies)}; ` +
-        `server received that proof ${q(serverSeen)}. All agents share one event loop on a loaded 2-core machine.`,
+      ...perRound,
+      `${opts.rounds} emergencies counted, operator POST /api/v1/emergency with an uploaded spoken clip carried inline ` +
+        `(message ${Math.min(...run.messageBytes)}–${Math.max(...run.messageBytes)} B; raw rounds use the same size).`,
+      `profile: request answered (signed, stored durably, audited, published) ${q(requestMs)}; ` +
+        `the pinned agent (its clock): "verified" status (received, manifest verified, inline audio checked and written durably) ${q(run.agentVerifiedMs)}, ` +
+        `bundle active (manifest and pointer written durably) ${q(agentActiveMs)}, "on air" logged ${q(agentOnAirMs)}, ` +
+        `start in its signed proof ${q(run.agentMs)}.`,
+      `server ${Math.round(sp.cpuPercent)} % of a core (RSS peak ${Math.round(sp.rssPeakMb)} MB); ` +
+        `this process (${opts.workers} workers with ${2 * opts.devices} clients) ${Math.round(gp.cpuPercent)} % (RSS peak ${Math.round(gp.rssPeakMb)} MB).`,
+      `agent: compiled build (node ${COMPILED.join(' ')}), real ffmpeg audio driver into a null sink, pinned with taskset -c ${AGENT_CPU}; ` +
+        'amplifier warm-up 0 here: a cold amplifier adds its configured warm-up (hardware.amplifier.warmupMs, default 2 s) ' +
+        'on top, a warm one (within its idle tail) nothing.',
     );
-    return {
-      latenciesMs: latencies,
-      isolatedMs: isolated,
-      notes,
-      profile: { server: sp, agents: gp, requestMs, receivedMs, serverSeenMs: serverSeen },
-    };
+    run.profile = { server: sp, self: gp, requestMs, agentActiveMs, agentOnAirMs };
+    return run;
   } finally {
-    if (iso) await iso.stop();
-    await fleet.stop();
-    await child.stop();
+    await agentProc?.stop();
+    await pool?.close();
+    await pub?.endAsync(true).catch(() => undefined);
+    await sub?.stop();
+    await aedes?.stop();
+    await fleetChild.stop();
+  }
+}
+
+async function waitArrivals(sub: BenchChild): Promise<{ at: number; bytes: number }[]> {
+  const end = performance.now() + 10_000;
+  for (;;) {
+    const got = await sub.query<{ at: number; bytes: number }[]>('arrivals');
+    if (got.length > 0 || performance.now() > end) return got;
+    await sleep(5);
   }
 }
