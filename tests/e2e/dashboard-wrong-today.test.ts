@@ -139,7 +139,7 @@ describe('dashboard on the demo province', () => {
       await page.fill('#f-confirm2', phrase);
     };
     await fill('phat khan cap');
-    await page.click('form button.danger');
+    await page.click('form button[type="submit"].danger');
     await expect
       .poll(() => page.locator('[data-error-for="confirm2"]').textContent(), { timeout: 10_000 })
       .toBe('Vui lòng gõ đúng cụm từ xác nhận.');
@@ -163,7 +163,7 @@ describe('dashboard on the demo province', () => {
     await page.fill('#f-confirm2', 'PHAT KHAN CAP');
     await Promise.all([
       page.waitForURL(/\/ui\/emergency\/[^/]+$/, { timeout: 60_000 }),
-      page.click('form button.danger'),
+      page.click('form button[type="submit"].danger'),
     ]);
     // The loudspeaker station finishes; the summary says so (a noticeboard reports only when it
     // has a display output).

@@ -344,7 +344,7 @@ describe('dashboard in Chromium', () => {
     await page.fill('#f-text', 'Nước sông Lô đang lên nhanh. Bà con khẩn trương di chuyển lên vùng cao.');
     // Only one confirmation: refused, nothing sent.
     await page.check('#f-confirm1');
-    await page.click('form button.danger');
+    await page.click('form button[type="submit"].danger');
     await expect
       .poll(() => page.locator('[data-error-for="confirm2"]').textContent(), { timeout: 10_000 })
       .toBe('Vui lòng gõ đúng cụm từ xác nhận.');
@@ -356,7 +356,7 @@ describe('dashboard in Chromium', () => {
     await page.fill('#f-confirm2', 'PHAT KHAN CAP');
     await Promise.all([
       page.waitForURL(/\/ui\/emergency\/[^/]+$/, { timeout: 60_000 }),
-      page.click('form button.danger'),
+      page.click('form button[type="submit"].danger'),
     ]);
     const emergencyIds = async () =>
       (await h.server.deps.store.bundles.list((b) => b.emergency === true)).map((b) => b.manifest.id);
