@@ -32,12 +32,15 @@ import {
   type PresenceServerPart,
   type PresenceStatePart,
   type ProofPart,
+  type ProofSum,
   place,
   presenceFoldOf,
   presenceParts,
   ROLLUP_FORMAT,
   SERVER_PART,
   STATE_PART,
+  SUM_PART,
+  sumOfParts,
 } from '../domain/reports/rollup.js';
 import {
   emptyPresenceState,
@@ -311,7 +314,7 @@ export class ReportRollups {
       });
       for (const [w, f] of folds) mergeWindow(days, w, f, this.#placement as Placement);
       await inParallel(touched, async (day) => {
-        await this.#write(PROOFS, day, days.get(day) as Record<string, ProofPart>);
+        await this.#writeProofDay(day, days.get(day) as Record<string, ProofPart>);
         stats.rollupsWritten++;
       });
       this.#proofsThrough = chunk[chunk.length - 1] as string;
@@ -320,11 +323,20 @@ export class ReportRollups {
     }
   }
 
-  /** Every part of an event day's rollup as stored, refolded from the raw windows when damaged. */
+  /** An event day's proof rollup: its parts and, in `SUM_PART`, their totals. */
+  async #writeProofDay(day: string, parts: Record<string, ProofPart>): Promise<void> {
+    const { [SUM_PART]: _old, ...devices } = parts;
+    await this.#write(PROOFS, day, { ...devices, [SUM_PART]: sumOfParts(devices) });
+  }
+
+  /** Every part of an event day's rollup as stored (not the totals), refolded from the raw windows when damaged. */
   async #storedProofDay(day: string, items: ItemIndex): Promise<Record<string, ProofPart>> {
     const r = await this.#o.store.rollups.read(PROOFS, day);
     const bad = r.damaged.length > 0 || Object.values(r.parts).some((p) => !isCurrent(p));
-    if (!bad) return r.parts as Record<string, ProofPart>;
+    if (!bad) {
+      const { [SUM_PART]: _sum, ...parts } = r.parts;
+      return parts as Record<string, ProofPart>;
+    }
     this.#o.onDamage?.({ kind: PROOFS, key: day, parts: r.damaged });
     return this.#refoldProofDay(day, items);
   }
@@ -359,13 +371,46 @@ export class ReportRollups {
       if (r.damaged.length > 0 || !Object.values(r.parts).every(isCurrent)) {
         this.#o.onDamage?.({ kind: PROOFS, key: day, parts: r.damaged });
         got = await this.#refoldProofDay(day, await this.#items());
-        await this.#write(PROOFS, day, got);
+        await this.#writeProofDay(day, got);
         await this.#saveMeta();
       }
       const list = parts.map((p) => got[p]).filter((x): x is ProofPart => x !== undefined);
       let devices = 0;
       for (const p of list) devices += Object.keys(p.d).length;
       return { value: dayOfParts(list), bytes: 200 + devices * 400 };
+    });
+  }
+
+  /**
+   * The totals of every part of an event day (one small read; a damaged rollup is refolded from the
+   * raw windows and written again; a rollup written before the totals existed gives them from its
+   * parts).
+   */
+  async proofSum(day: string): Promise<ProofSum['u']> {
+    return this.#cached(`u|${day}`, async () => {
+      const { rollups } = this.#o.store;
+      const r = await rollups.read(PROOFS, day, [SUM_PART]);
+      let sum = r.parts[SUM_PART] as ProofSum | undefined;
+      if (r.damaged.length > 0 || (sum !== undefined && !isCurrent(sum))) {
+        this.#o.onDamage?.({ kind: PROOFS, key: day, parts: r.damaged });
+        const got = await this.#refoldProofDay(day, await this.#items());
+        await this.#writeProofDay(day, got);
+        await this.#saveMeta();
+        sum = sumOfParts(got);
+      } else if (sum === undefined && r.found) {
+        const all = await rollups.read(PROOFS, day);
+        if (all.damaged.length > 0 || !Object.values(all.parts).every(isCurrent)) {
+          this.#o.onDamage?.({ kind: PROOFS, key: day, parts: all.damaged });
+          const got = await this.#refoldProofDay(day, await this.#items());
+          await this.#writeProofDay(day, got);
+          await this.#saveMeta();
+          sum = sumOfParts(got);
+        } else sum = sumOfParts(all.parts as Record<string, ProofPart>);
+      }
+      const u = sum?.u ?? {};
+      let n = 0;
+      for (const s of Object.values(u)) n += s.ids.length;
+      return { value: u, bytes: 200 + n * 120 };
     });
   }
 

@@ -20,6 +20,7 @@ import { foldBytes, itemIndex, type ProofFold } from '../domain/reports/fold.js'
 import { computeKpis, type Kpi } from '../domain/reports/kpi.js';
 import { DAY_MS, type Period, utcDay, utcDaysOf, vnDay, vnDayStart } from '../domain/reports/period.js';
 import { type PlayFilter, type PlayLine, playLines } from '../domain/reports/plays.js';
+import type { PartSum } from '../domain/reports/rollup.js';
 import {
   emptyPresenceState,
   foldPresence,
@@ -59,6 +60,11 @@ export interface ReportServiceOptions {
    * against, and the benchmark's baseline).
    */
   source?: 'rollups' | 'raw';
+  /**
+   * Whether a report adds a rollup part's day from its totals where it can (default), or always
+   * from its devices' figures (the benchmark's baseline).
+   */
+  partTotals?: boolean;
   onRollupDamage?: (what: { kind: string; key: string; parts: string[] }) => void;
 }
 
@@ -77,6 +83,9 @@ export class ReportService {
   #feedback: FeedbackSource | undefined;
   /** Windows folded from the raw stream (for benchmarks and /metrics). */
   windowsScanned = 0;
+  /** Rollup parts of a day added from their totals, and those read device by device. */
+  partTotalsUsed = 0;
+  partDevicesRead = 0;
   /** The stored rollups the effectiveness report reads. */
   readonly rollups: ReportRollups;
 
@@ -285,6 +294,22 @@ export class ReportService {
     const openPresence = new Map<string, PresenceFold>();
     for (const f of await r.openPresence(vnDay(period.startMs), period.endMs))
       openPresence.set(vnDay(f.startMs), f);
+    // a part's totals where the report can use them as they are, else its devices' figures
+    const totals = this.#o.partTotals !== false;
+    const proofsOf = async (day: string) => {
+      const sums = await r.proofSum(day);
+      const use: PartSum[] = [];
+      const devices: string[] = [];
+      for (const p of parts) {
+        const s = sums[p];
+        if (!s) continue;
+        if (totals && builder.sumUsable(s)) use.push(s);
+        else devices.push(p);
+      }
+      this.partTotalsUsed += use.length;
+      this.partDevicesRead += devices.length;
+      return { sums: use, devices: await r.proofDay(day, devices) };
+    };
     const load = (day: string) => {
       const presence =
         vnDayStart(day) >= endMs
@@ -292,7 +317,7 @@ export class ReportService {
           : rolledPresence !== null && day <= rolledPresence
             ? r.presenceDay(day, parts)
             : Promise.resolve(openPresence.get(day));
-      return Promise.all([r.proofDay(day, parts), presence]);
+      return Promise.all([proofsOf(day), presence]);
     };
     // the next days are read while one is added up
     const ahead: ReturnType<typeof load>[] = [];
@@ -302,12 +327,12 @@ export class ReportService {
         ahead.push(load(days[i + ahead.length] as string));
       const [rolled, presence] = await (ahead.shift() as ReturnType<typeof load>);
       const day = days[i] as string;
-      const dayParts = [rolled];
+      const dayParts = [rolled.devices];
       for (const f of open) {
         const x = f.days[day];
         if (x) dayParts.push(x);
       }
-      builder.addProofs(day, dayParts);
+      builder.addProofs(day, dayParts, rolled.sums);
       if (presence) builder.addPresence(presence);
     }
     return builder.finish();

@@ -384,6 +384,8 @@ export interface ReportFigures {
   communeQuarterCachedMs: number;
   provinceYearFirstMs: number;
   provinceYearCachedMs: number;
+  /** The province report's first call reading every device's figures (no part totals). */
+  provinceYearDevicesMs: number;
   repeats: { commune: number; province: number };
   /** The same commune-quarter report from the raw streams (before the rollups), cold; only where run. */
   communeQuarterRawSourceMs: number | null;
@@ -498,6 +500,16 @@ export async function measureReports(
   const cachedY: number[] = [];
   for (let i = 0; i < opts.repeats.province; i++) cachedY.push((await time(() => svcY.effectiveness(py))).ms);
   log(`province-year: first ${Math.round(median(firstY))} ms, cached ${Math.round(median(cachedY))} ms`);
+  // the same first call reading every device's figures of every day (the report before the part totals)
+  const devicesY: number[] = [];
+  for (let i = 0; i < opts.repeats.province; i++) {
+    const svc = new ReportService({ store: p.store, clock: p.clock, partTotals: false });
+    const r = await time(() => svc.effectiveness(py));
+    if (JSON.stringify(r.r) !== JSON.stringify(year))
+      throw new Error('the province report from the part totals differs from the one from the devices');
+    devicesY.push(r.ms);
+  }
+  log(`province-year from every device's figures: first ${Math.round(median(devicesY))} ms (same figures)`);
   const heapMb = process.memoryUsage().heapUsed / 1048576;
   const y = year as NonNullable<typeof year>;
   const base = {
@@ -511,6 +523,7 @@ export async function measureReports(
     communeQuarterCachedMs: median(cachedQ),
     provinceYearFirstMs: median(firstY),
     provinceYearCachedMs: median(cachedY),
+    provinceYearDevicesMs: median(devicesY),
     repeats: opts.repeats,
     heapMb,
     check: { planned: y.totals.audio.planned, played: y.totals.audio.done, uptime: y.totals.uptime.uptime },

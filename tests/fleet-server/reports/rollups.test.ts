@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BundleRecord, PresenceEntry, UnitRecord } from '../../../fleet-server/src/domain/model.js';
 import type { EffectivenessReport } from '../../../fleet-server/src/domain/reports/effectiveness.js';
 import { type Period, periodOf } from '../../../fleet-server/src/domain/reports/period.js';
+import { SUM_PART } from '../../../fleet-server/src/domain/reports/rollup.js';
 import { ReportService } from '../../../fleet-server/src/services/report-service.js';
 import { createFileStore } from '../../../fleet-server/src/store/file-store.js';
 import type { Store } from '../../../fleet-server/src/store/ports.js';
@@ -241,6 +242,9 @@ describe('report rollups', () => {
     // the rollups were built up to yesterday's window and day; today came from the raw lines
     expect(rolled.rollups.proofsThrough).toBe('2026-12-09');
     expect(rolled.rollups.presenceThrough).toBe('2026-12-09');
+    // each commune's day was added from its totals, none device by device
+    expect(rolled.partTotalsUsed).toBeGreaterThan(50);
+    expect(rolled.partDevicesRead).toBe(0);
     // something was there to compare: planned, played, failures, late proofs, the emergency, uptime
     const whole = await rolled.effectiveness({ unit: '08', period: periods[0]?.[1] as Period });
     expect(whole.totals.audio.planned).toBeGreaterThan(100);
@@ -289,8 +293,12 @@ describe('report rollups', () => {
     await store.devices.update('st3', { unit: '08/02500' });
     try {
       const raw = await reports(new ReportService({ store, clock, source: 'raw' }), p);
-      const rolled = await reports(new ReportService({ store, clock }), p);
+      const svc = new ReportService({ store, clock });
+      const rolled = await reports(svc, p);
       expect(rolled).toEqual(raw);
+      // the totals of st3's first commune no longer hold for one row: its devices were read instead
+      expect(svc.partDevicesRead).toBeGreaterThan(0);
+      expect(svc.partTotalsUsed).toBeGreaterThan(0);
       // st3's proofs were rolled up with its first commune; they now count in Tân Trào
       expect(rolled.commune.totals.completedPlays).toBeGreaterThan(before.totals.completedPlays);
       expect(rolled.commune.totals.stations).toBe(before.totals.stations + 1);
@@ -301,11 +309,17 @@ describe('report rollups', () => {
 
   it('refolds a damaged rollup from the raw lines, and rebuilds them all when they are gone', async () => {
     const raw = await reports(new ReportService({ store, clock, source: 'raw' }), periods[0]?.[1] as Period);
-    // flip bytes inside a proof day and a presence day
-    for (const f of ['proofs/2026-11-24.roll', 'presence/2026-11-26.roll']) {
+    // flip bytes inside a proof day (a commune's part and the day's totals) and a presence day
+    for (const [f, part] of [
+      ['proofs/2026-11-24.roll', '08/02500'],
+      ['proofs/2026-11-24.roll', SUM_PART],
+      ['presence/2026-11-26.roll', null],
+    ] as const) {
       const path = join(dir, 'rollups', f);
       const buf = await fsp.readFile(path);
-      const i = buf.indexOf(10) + 20;
+      const nl = buf.indexOf(10);
+      const head = JSON.parse(buf.subarray(0, nl).toString()) as { parts: Record<string, [number]> };
+      const i = nl + 1 + (part ? (head.parts[part]?.[0] as number) : 0) + 20;
       buf[i] = (buf[i] as number) ^ 0x20;
       await fsp.writeFile(path, buf);
     }
@@ -327,6 +341,22 @@ describe('report rollups', () => {
     const fresh = new ReportService({ store, clock });
     expect(await reports(fresh, periods[0]?.[1] as Period)).toEqual(raw);
     expect((await store.rollups.keys('proofs')).length).toBeGreaterThan(15);
+  });
+
+  it('gives the same figures from rollups written before the day totals (totals from the parts)', async () => {
+    const p = periodOf(FIRST, LAST);
+    const raw = await reports(new ReportService({ store, clock, source: 'raw' }), p);
+    await new ReportService({ store, clock }).catchUpRollups();
+    for (const day of await store.rollups.keys('proofs')) {
+      const r = await store.rollups.read('proofs', day);
+      expect(r.parts[SUM_PART]).toBeDefined();
+      const { [SUM_PART]: _sum, ...parts } = r.parts;
+      await store.rollups.write('proofs', day, parts);
+    }
+    const svc = new ReportService({ store, clock });
+    expect(await reports(svc, p)).toEqual(raw);
+    expect(svc.partTotalsUsed).toBeGreaterThan(0);
+    expect(svc.rollups.damagedRebuilt).toBe(0);
   });
 
   it('merges the next day as it closes, and a second report is read from memory', async () => {

@@ -24,6 +24,7 @@ import type { DeviceDayProofs } from './fold.js';
 import { alertName, categoryName, languageName, OUTPUT_NAMES_VI, PRIORITY_NAMES_VI } from './labels.js';
 import { periodName, vnDay, vnDayStart } from './period.js';
 import { itemsByOutput, type Output, outputOfDevice, slotKey, slotsForDay, targetedDevices } from './plan.js';
+import type { PartSum } from './rollup.js';
 import { type PresenceFold, UptimeAccumulator } from './uptime.js';
 
 export * from './effectiveness-types.js';
@@ -132,10 +133,34 @@ export class EffectivenessBuilder {
     if (presence) this.addPresence(presence);
   }
 
-  /** The proofs about one day (days in order). */
-  addProofs(day: string, parts: readonly Record<string, DeviceDayProofs>[]): void {
-    this.#planned(day, parts);
+  /**
+   * The proofs about one day (days in order): device figures, and the totals of rollup parts the
+   * report can use as they are (`sumUsable`; a device is in one of them or in the device figures).
+   */
+  addProofs(
+    day: string,
+    parts: readonly Record<string, DeviceDayProofs>[],
+    sums: readonly PartSum[] = [],
+  ): void {
+    this.#planned(day, parts, sums);
     this.#inScope(parts);
+    this.#inSums(sums);
+  }
+
+  /**
+   * Whether a part's totals give this report's figures: every device of the part is in scope and
+   * counted in the same row (else its device figures are needed).
+   */
+  sumUsable(s: PartSum): boolean {
+    let row: string | undefined;
+    for (const id of s.ids) {
+      const d = this.#byId.get(id);
+      if (!d) return false;
+      const g = this.#groupOf(d.unit);
+      if (row === undefined) row = g;
+      else if (g !== row) return false;
+    }
+    return true;
   }
 
   /** A presence fold (any order; the part inside the period counts). */
@@ -144,11 +169,27 @@ export class EffectivenessBuilder {
   }
 
   // ---------------------------------------------------------------- planned vs played, essential
-  #planned(day: string, parts: readonly Record<string, DeviceDayProofs>[]): void {
+  #planned(day: string, parts: readonly Record<string, DeviceDayProofs>[], sums: readonly PartSum[]): void {
     const { nowMs } = this.#inp;
     const dayStart = vnDayStart(day);
     if (dayStart >= nowMs) return;
+    // per output and slot key, the devices of the parts' totals that played (displayed) it
+    const heard = { audio: new Map<string, Set<string>>(), display: new Map<string, Set<string>>() };
+    for (const s of sums)
+      for (const [o, m] of [
+        ['audio', s.pl],
+        ['display', s.dp],
+      ] as const)
+        for (const [k, idx] of Object.entries(m)) {
+          let set = heard[o].get(k);
+          if (!set) {
+            set = new Set();
+            heard[o].set(k, set);
+          }
+          for (const n of idx) set.add(s.ids[n] as string);
+        }
     const playedOn = (id: string, k: string, output: Output) =>
+      heard[output].get(k)?.has(id) === true ||
       parts.some((p) => {
         const x = p[id];
         return x ? (output === 'display' ? x.displayed : x.played).includes(k) : false;
@@ -234,39 +275,57 @@ export class EffectivenessBuilder {
   }
 
   // ---------------------------------------------------------------- emergencies heard, airtime and plays
-  #inScope(parts: readonly Record<string, DeviceDayProofs>[]): void {
-    if (parts.length === 0) return;
-    const add = (m: AirAcc, key: string, nm: string, ms: number, n: number) => {
+  #air(k: string, ms: number, n: number): void {
+    const add = (m: AirAcc, key: string, nm: () => string) => {
       let r = m.get(key);
       if (!r) {
-        r = { key, name: nm, ms: 0, plays: 0 };
+        r = { key, name: nm(), ms: 0, plays: 0 };
         m.set(key, r);
       }
       r.ms += ms;
       r.plays += n;
     };
+    const [c = '', l = ''] = k.split('|');
+    add(this.#cat, c, () => categoryName(c || undefined));
+    add(this.#lang, l, () => languageName(l || undefined));
+  }
+
+  #heard(bundleId: string, deviceId: string): void {
+    let s = this.#heardEmergency.get(bundleId);
+    if (!s) {
+      s = new Set();
+      this.#heardEmergency.set(bundleId, s);
+    }
+    s.add(deviceId);
+  }
+
+  #inScope(parts: readonly Record<string, DeviceDayProofs>[]): void {
+    if (parts.length === 0) return;
     for (const d of this.#inp.devices)
       for (const p of parts) {
         const x = p[d.id];
         if (!x) continue;
-        for (const b of x.emergency) {
-          let s = this.#heardEmergency.get(b);
-          if (!s) {
-            s = new Set();
-            this.#heardEmergency.set(b, s);
-          }
-          s.add(d.id);
-        }
+        for (const b of x.emergency) this.#heard(b, d.id);
         const r = this.#row(d.unit);
         r.completedPlays += x.completed;
         r.failedPlays += x.failed;
         r.interruptedPlays += x.interrupted;
-        for (const [k, [ms, n]] of Object.entries(x.air)) {
-          const [c = '', l = ''] = k.split('|');
-          add(this.#cat, c, categoryName(c || undefined), ms, n);
-          add(this.#lang, l, languageName(l || undefined), ms, n);
-        }
+        for (const [k, [ms, n]] of Object.entries(x.air)) this.#air(k, ms, n);
       }
+  }
+
+  /** The totals of parts whose devices are all in scope and in one row (`sumUsable`). */
+  #inSums(sums: readonly PartSum[]): void {
+    for (const s of sums) {
+      const first = s.ids[0];
+      if (first === undefined) continue;
+      const r = this.#row((this.#byId.get(first) as DeviceRecord).unit);
+      r.completedPlays += s.c;
+      r.failedPlays += s.f;
+      r.interruptedPlays += s.i;
+      for (const [k, [ms, n]] of Object.entries(s.air)) this.#air(k, ms, n);
+      for (const [b, idx] of Object.entries(s.em)) for (const n of idx) this.#heard(b, s.ids[n] as string);
+    }
   }
 
   finish(): EffectivenessReport {
@@ -393,7 +452,7 @@ export class EffectivenessBuilder {
     const airSort = (m: AirAcc): AirtimeRow[] =>
       [...m.values()]
         .map((r) => ({ key: r.key, name: r.name, minutes: round(r.ms / 60_000), plays: r.plays }))
-        .sort((a, b) => b.minutes - a.minutes);
+        .sort((a, b) => b.minutes - a.minutes || a.key.localeCompare(b.key));
     return {
       unit: inp.unit,
       unitName: this.#name(inp.unit),

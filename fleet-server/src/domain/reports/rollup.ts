@@ -158,6 +158,67 @@ export function dayOfParts(parts: Iterable<ProofPart>): Record<string, DeviceDay
   return out;
 }
 
+// ---------------------------------------------------------------- unit totals
+/**
+ * The part holding the totals of every other part of an event day's proof rollup (`ProofSum`), so
+ * that a report over many units reads one small part per day instead of every device's figures.
+ */
+export const SUM_PART = '~sum';
+
+/**
+ * A part's totals for a day: its devices (`ids`), plays completed, failed and interrupted, airtime
+ * by "category|lang", and per slot key (or emergency bundle) the devices, as indexes into `ids`,
+ * that played, displayed (or heard) it. A report can use them when every device of the part is in
+ * its scope and counted in one row (else it reads the part's device figures).
+ */
+export interface PartSum {
+  ids: string[];
+  c: number;
+  f: number;
+  i: number;
+  air: Record<string, [number, number]>;
+  pl: Record<string, number[]>;
+  dp: Record<string, number[]>;
+  em: Record<string, number[]>;
+}
+
+export interface ProofSum {
+  v: number;
+  u: Record<string, PartSum>;
+}
+
+/** The totals of a day's parts (any `SUM_PART` among them is left out). */
+export function sumOfParts(parts: Readonly<Record<string, ProofPart>>): ProofSum {
+  const u: Record<string, PartSum> = {};
+  const push = (m: Record<string, number[]>, k: string, n: number) => {
+    const l = m[k];
+    if (l) l.push(n);
+    else m[k] = [n];
+  };
+  for (const [name, p] of Object.entries(parts)) {
+    if (name === SUM_PART) continue;
+    const s: PartSum = { ids: [], c: 0, f: 0, i: 0, air: {}, pl: {}, dp: {}, em: {} };
+    for (const [id, x] of Object.entries(p.d)) {
+      const n = s.ids.push(id) - 1;
+      s.c += x[3];
+      s.f += x[4];
+      s.i += x[5];
+      for (const [k, [ms, plays]] of Object.entries(x[2])) {
+        const a = s.air[k];
+        if (a) {
+          a[0] += ms;
+          a[1] += plays;
+        } else s.air[k] = [ms, plays];
+      }
+      for (const k of x[0]) push(s.pl, k, n);
+      for (const k of x[1]) push(s.dp, k, n);
+      for (const b of x[7]) push(s.em, b, n);
+    }
+    u[name] = s;
+  }
+  return { v: ROLLUP_FORMAT, u };
+}
+
 // ---------------------------------------------------------------- presence
 
 export interface PresenceServerPart {

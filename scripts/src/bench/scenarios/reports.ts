@@ -77,6 +77,13 @@ export async function runReportBench(
         },
       ),
       figure(
+        'reports.province-year.devices',
+        `effectiveness, province × ${size.days} days, first call reading every device's figures (before the part totals)`,
+        f.provinceYearDevicesMs,
+        'ms',
+        { baseline: raw },
+      ),
+      figure(
         'reports.province-year.cached',
         `effectiveness, province × ${size.days} days, the same call again`,
         f.provinceYearCachedMs,
