@@ -9,6 +9,7 @@ import type { OptOut } from '@loa/protocol';
 import type { Hono } from 'hono';
 import type { DeviceRecord, UnitRecord } from '../../../domain/model.js';
 import type { ProgrammeTimeline } from '../../../domain/programme-timeline.js';
+import type { ProgrammeWeek } from '../../../domain/programme-week.js';
 import { can } from '../../../domain/rbac.js';
 import type { ChoicesView } from '../../../services/choices-service.js';
 import type { AppEnv } from '../../auth.js';
@@ -27,6 +28,8 @@ import {
   type TimelineView,
   timelineView,
 } from '../view-models/timeline.js';
+import { weekView } from '../view-models/timeline-week.js';
+import { WeekSection } from './timeline-week.js';
 
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 const UNIT_RE = /^[0-9]{2,5}(\/[0-9]{2,5}){0,4}$/;
@@ -70,7 +73,7 @@ function DayBar(props: { ctx: UiCtx; lane: LaneView }) {
 }
 
 /** "1 giờ 5 phút", "14 giây": the parts that are not zero. */
-function lengthWords(ctx: UiCtx, l: LengthParts): string {
+export function lengthWords(ctx: UiCtx, l: LengthParts): string {
   const parts: string[] = [];
   if (l.h) parts.push(ctx.t('tl.len.h', { n: l.h }));
   if (l.min) parts.push(ctx.t('tl.len.min', { n: l.min }));
@@ -249,7 +252,9 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
     const unit = q.unit && UNIT_RE.test(q.unit) ? q.unit : defaultUnit(all, user.scope);
     const day = q.day && DAY_RE.test(q.day) ? q.day : vnDay(ctx.now);
     const lanes = LANES.find((l) => l === q.lanes) ?? 'all';
+    const mode: 'day' | 'week' = q.view === 'week' ? 'week' : 'day';
     let tl: ProgrammeTimeline | undefined;
+    let week: ProgrammeWeek | undefined;
     let choices: ChoicesView | undefined;
     let devices: DeviceRecord[] = [];
     let error: string | undefined;
@@ -267,22 +272,35 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
         : [];
       // a station of another unit (the unit was changed on the form) is not asked for
       const station = devices.find((d) => d.id === q.station)?.id;
-      const [a, b] = await Promise.all([
-        callApi<ProgrammeTimeline>(
-          s.api,
-          c,
-          'GET',
-          `/units/${unit}/timeline?day=${day}${station ? `&station=${encodeURIComponent(station)}` : ''}`,
-        ),
-        callApi<ChoicesView>(s.api, c, 'GET', `/units/${unit}/choices`),
-      ]);
-      if (a.ok) tl = a.data;
-      else error = `${a.message} (${a.code})`;
-      if (b.ok) choices = b.data;
+      const at = station ? `&station=${encodeURIComponent(station)}` : '';
+      if (mode === 'week') {
+        const w = await callApi<ProgrammeWeek>(s.api, c, 'GET', `/units/${unit}/timeline?week=${day}${at}`);
+        if (w.ok) week = w.data;
+        else error = `${w.message} (${w.code})`;
+      } else {
+        const [a, b] = await Promise.all([
+          callApi<ProgrammeTimeline>(s.api, c, 'GET', `/units/${unit}/timeline?day=${day}${at}`),
+          callApi<ChoicesView>(s.api, c, 'GET', `/units/${unit}/choices`),
+        ]);
+        if (a.ok) tl = a.data;
+        else error = `${a.message} (${a.code})`;
+        if (b.ok) choices = b.data;
+      }
     }
     // the form shows the choices waiting for a second signature, so a co-signer signs the same
     const view = tl ? timelineView(tl, names, choices?.pending ?? choices?.current, lanes) : undefined;
-    const station = tl?.station ? devices.find((d) => d.id === tl?.station?.id) : undefined;
+    const wv = week ? weekView(week, names, lanes) : undefined;
+    const picked = tl?.station ?? week?.station;
+    const station = picked ? devices.find((d) => d.id === picked.id) : undefined;
+    /** The page for another day or week, the rest of the selection kept. */
+    const href = (v: 'day' | 'week', d: string) =>
+      `${ui('/timeline')}?${new URLSearchParams({
+        ...(unit ? { unit } : {}),
+        ...(station ? { station: station.id } : {}),
+        ...(lanes !== 'all' ? { lanes } : {}),
+        ...(v === 'week' ? { view: 'week' } : {}),
+        day: d,
+      }).toString()}`;
     // publishers choose; an editor or approver may co-sign choices waiting for a second signature
     const mayChoose =
       unit !== undefined &&
@@ -293,8 +311,16 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
     return c.html(
       <Layout
         ctx={ctx}
-        title={`${t('tl.title')}${unit ? ` · ${station?.name ?? names.get(unit) ?? unit}` : ''} · ${formatDay(day)}`}
+        title={`${t(mode === 'week' ? 'tlw.title' : 'tl.title')}${unit ? ` · ${station?.name ?? names.get(unit) ?? unit}` : ''} · ${wv ? `${formatDay(wv.week)}–${formatDay(wv.end)}` : formatDay(day)}`}
       >
+        <nav class="tlw-toggle" aria-label={t('tlw.toggle')}>
+          <a href={href('day', day)} aria-current={mode === 'day' ? 'page' : undefined}>
+            {t('tlw.view.day')}
+          </a>
+          <a href={href('week', day)} aria-current={mode === 'week' ? 'page' : undefined}>
+            {t('tlw.view.week')}
+          </a>
+        </nav>
         <form method="get" action={ui('/timeline')} class="filters tl-filters">
           <label>
             {t('tl.unit')}{' '}
@@ -329,14 +355,37 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
             </select>
           </label>
           <label>
-            {t('tl.day')} <input type="date" name="day" value={day} required />
+            {t(mode === 'week' ? 'tlw.dayInWeek' : 'tl.day')}{' '}
+            <input type="date" name="day" value={day} required />
           </label>
+          {mode === 'week' ? <input type="hidden" name="view" value="week" /> : null}
           <button type="submit">{t('tl.show')}</button>
         </form>
         {error ? (
           <p class="flash error" role="alert">
             {error}
           </p>
+        ) : null}
+        {wv ? (
+          <>
+            {station ? <p class="tl-station">{t('tlw.stationOf', { name: station.name })}</p> : null}
+            <nav class="tlw-weeks" aria-label={t('tlw.weeks')}>
+              <a href={href('week', wv.prev)} rel="prev">
+                ← {t('tlw.prev')}
+              </a>
+              <strong>{t('tlw.range', { from: formatDay(wv.week), to: formatDay(wv.end) })}</strong>
+              <a href={href('week', wv.next)} rel="next">
+                {t('tlw.next')} →
+              </a>
+            </nav>
+            <WeekSection
+              ctx={ctx}
+              view={wv}
+              dayHref={(d) => href('day', d)}
+              words={(l) => lengthWords(ctx, l)}
+              today={vnDay(ctx.now)}
+            />
+          </>
         ) : null}
         {view ? (
           <>
