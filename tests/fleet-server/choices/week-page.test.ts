@@ -120,6 +120,7 @@ describe('programme page, week view', () => {
     await store.devices.insert(device('loa-cho', UNIT, 'station', 'Cụm loa Chợ'));
     await store.devices.insert(device('bang-tin', UNIT, 'noticeboard', 'Bảng tin UBND'));
     await createUser(s, 'xa.sonduong', 'viewer', [UNIT]);
+    await createUser(s, 'xa.pheduyet', 'approver', [UNIT]);
     chrome = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -130,10 +131,10 @@ describe('programme page, week view', () => {
     await s?.close();
   });
 
-  const login = async (width: number): Promise<Page> => {
+  const login = async (width: number, username = 'xa.sonduong'): Promise<Page> => {
     const page = await chrome.newPage({ viewport: { width, height: 900 }, locale: 'vi-VN' });
     await page.goto(`${s.url}/ui/login`);
-    await page.fill('#f-username', 'xa.sonduong');
+    await page.fill('#f-username', username);
     await page.fill('#f-password', PASSWORD);
     await Promise.all([page.waitForURL(/\/ui\/$/), page.click('button[type=submit]')]);
     return page;
@@ -233,4 +234,15 @@ describe('programme page, week view', () => {
     expect((await api('week=2026-02-30')).body).toMatchObject({ error: { code: 'DAY_INVALID' } });
     await page.close();
   }, 120_000);
+
+  it("keeps the commune's choices on the day view, not on the week", async () => {
+    const page = await login(1280, 'xa.pheduyet');
+    await page.goto(`${s.url}/ui/timeline?unit=${UNIT}&day=2026-12-09`);
+    expect(await page.locator('input[name=refuse][value="tinh-thoi-su|sang"]').isChecked()).toBe(true);
+    expect(await page.locator('.tl-quiet input[name=qs0]').inputValue()).toBe('22:00');
+    await page.goto(`${s.url}/ui/timeline?unit=${UNIT}&day=2026-12-09&view=week`);
+    expect(await page.locator('.tl-choices').count()).toBe(0);
+    expect(await page.locator('.tlw-lane').count()).toBe(2);
+    await page.close();
+  }, 60_000);
 });
