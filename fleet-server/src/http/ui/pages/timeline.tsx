@@ -230,10 +230,18 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
         title={`${t(mode === 'week' ? 'tlw.title' : 'tl.title')}${unit ? ` · ${station?.name ?? names.get(unit) ?? unit}` : ''} · ${wv ? `${formatDay(wv.week)}–${formatDay(wv.end)}` : formatDay(day)}`}
       >
         <nav class="tlw-toggle" aria-label={t('tlw.toggle')}>
-          <a href={href('day', day)} aria-current={mode === 'day' ? 'page' : undefined}>
+          <a
+            href={href('day', day)}
+            class={mode === 'day' ? 'tlw-on' : undefined}
+            aria-current={mode === 'day' ? 'page' : undefined}
+          >
             {t('tlw.view.day')}
           </a>
-          <a href={href('week', day)} aria-current={mode === 'week' ? 'page' : undefined}>
+          <a
+            href={href('week', day)}
+            class={mode === 'week' ? 'tlw-on' : undefined}
+            aria-current={mode === 'week' ? 'page' : undefined}
+          >
             {t('tlw.view.week')}
           </a>
         </nav>
