@@ -29,6 +29,7 @@ import {
   reachesUnit,
   type TimelineStation,
 } from '../domain/programme-timeline.js';
+import { isDay, type ProgrammeWeek, programmeWeek } from '../domain/programme-week.js';
 import { can, type Principal, requirePermission, requireScope } from '../domain/rbac.js';
 import type { Store } from '../store/ports.js';
 import type { Signer } from './signer.js';
@@ -130,10 +131,36 @@ export class ChoicesService {
     actor: Pick<Principal, 'scope'>,
     stationId?: string,
   ): Promise<ProgrammeTimeline> {
+    if (!isDay(day))
+      throw new LoaError('DAY_INVALID', `Ngày "${day.slice(0, 20)}" không hợp lệ (cần YYYY-MM-DD)`);
+    const plan = await this.#dayPlan(unit, actor, stationId);
+    return plan(day);
+  }
+
+  /**
+   * The week (Monday to Sunday, Vietnam time) holding `week` (any day of it; absent: this week),
+   * each day the same day plan as `timeline`, counted per output.
+   */
+  async week(
+    unit: string,
+    week: string | undefined,
+    actor: Pick<Principal, 'scope'>,
+    stationId?: string,
+  ): Promise<ProgrammeWeek> {
+    if (week !== undefined && !isDay(week))
+      throw new LoaError('DAY_INVALID', `Ngày "${week.slice(0, 20)}" không hợp lệ (cần YYYY-MM-DD)`);
+    const plan = await this.#dayPlan(unit, actor, stationId);
+    return programmeWeek({ unit, ...(week ? { week } : {}), clock: { now: this.#d.now }, dayPlan: plan });
+  }
+
+  /** The day computation for a unit (or one station of it), on the bundles and choices as they are now. */
+  async #dayPlan(
+    unit: string,
+    actor: Pick<Principal, 'scope'>,
+    stationId?: string,
+  ): Promise<(day: string) => ProgrammeTimeline> {
     requireScope(actor, unit);
     await this.#unit(unit);
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
-      throw new LoaError('DAY_INVALID', `Ngày "${day.slice(0, 20)}" không hợp lệ (cần YYYY-MM-DD)`);
     let station: TimelineStation | undefined;
     let at = unit;
     if (stationId !== undefined) {
@@ -153,13 +180,9 @@ export class ChoicesService {
       const cur = newest.get(b.channel);
       if (!cur || b.version > cur.version) newest.set(b.channel, b);
     }
-    return programmeTimeline({
-      unit: at,
-      day,
-      manifests: [...newest.values()].map((b) => b.manifest),
-      choices: await this.applying(at),
-      ...(station ? { station } : {}),
-    });
+    const manifests = [...newest.values()].map((b) => b.manifest);
+    const choices = await this.applying(at);
+    return (day) => programmeTimeline({ unit: at, day, manifests, choices, ...(station ? { station } : {}) });
   }
 
   /** Sets (or co-signs) a unit's choices. */

@@ -68,6 +68,31 @@ export const TimelineSchema = z.object({
   quiet: z.array(z.object({ start: z.string(), end: z.string(), unit: z.string() })),
 });
 
+const WeekOutputDaySchema = z.object({
+  plays: z.number(),
+  heldTotal: z.number(),
+  held: z.object({
+    quiet: z.number(),
+    optedOut: z.array(z.object({ unit: z.string(), n: z.number() })),
+  }),
+  first: z.number().optional(),
+  last: z.number().optional(),
+  airtimeMs: z.number(),
+  airtimeEstimated: z.boolean(),
+});
+export const WeekSchema = z.object({
+  unit: z.string(),
+  week: z.string(),
+  days: z.array(
+    z.object({
+      day: z.string(),
+      outputs: z.object({ audio: WeekOutputDaySchema, display: WeekOutputDaySchema }),
+    }),
+  ),
+  station: TimelineSchema.shape.station,
+  quiet: TimelineSchema.shape.quiet,
+});
+
 export function registerChoicesRoutes({ api }: RouteContext, s: { choices: ChoicesService }): void {
   api.add({
     method: 'get',
@@ -82,17 +107,30 @@ export function registerChoicesRoutes({ api }: RouteContext, s: { choices: Choic
   api.add({
     method: 'get',
     path: `/units/${UNIT_PARAM}/timeline`,
-    summary: "What a unit's stations will play on a day (?day=YYYY-MM-DD, Vietnam time)",
+    summary:
+      "What a unit's stations will play on a day (?day=YYYY-MM-DD) or a week (?week=YYYY-MM-DD), Vietnam time",
     description:
       'Upper-level items it carries, its own items, items its choices opt out of (with the choice), and items ' +
       'held by its quiet hours, each with its output: the loudspeakers (audio, stream, FM) or the noticeboards ' +
       "(text, image, video). With ?station=<device id> (a device of the unit): that station's day alone, the " +
-      'bundles that target it on the output it has.',
+      'bundles that target it on the output it has. With ?week=<any day of the week> (or ?view=week, with or ' +
+      'without ?day): the week from Monday to Sunday (Vietnam calendar) holding it, absent: this week; each day ' +
+      'counted per output from the same day plan: items that will play, items held (quiet hours, opted out by ' +
+      'which unit), the first start and the last end, and the total air time.',
     tags: ['units'],
     permission: 'read',
-    query: z.object({ day: z.string().max(20), station: z.string().min(1).max(128).optional() }),
-    response: TimelineSchema,
-    handler: ({ params, query, user }) => s.choices.timeline(params.path, query.day, user, query.station),
+    query: z.object({
+      day: z.string().max(20).optional(),
+      week: z.string().max(20).optional(),
+      view: z.enum(['day', 'week']).optional(),
+      station: z.string().min(1).max(128).optional(),
+    }),
+    response: z.union([TimelineSchema, WeekSchema]),
+    errors: [404],
+    handler: ({ params, query, user }) =>
+      query.week !== undefined || query.view === 'week'
+        ? s.choices.week(params.path, query.week ?? query.day, user, query.station)
+        : s.choices.timeline(params.path, query.day ?? '', user, query.station),
   });
 
   api.add({

@@ -9,11 +9,12 @@ import type { OptOut } from '@loa/protocol';
 import type { Hono } from 'hono';
 import type { DeviceRecord, UnitRecord } from '../../../domain/model.js';
 import type { ProgrammeTimeline } from '../../../domain/programme-timeline.js';
+import type { ProgrammeWeek } from '../../../domain/programme-week.js';
 import { can } from '../../../domain/rbac.js';
 import type { ChoicesView } from '../../../services/choices-service.js';
 import type { AppEnv } from '../../auth.js';
 import { callApi } from '../api-client.js';
-import { Badge, Csrf, Empty, Section } from '../components.js';
+import { Badge, Empty, Section } from '../components.js';
 import { type UiCtx, ui } from '../context.js';
 import { Layout } from '../layout.js';
 import { checkFormCsrf, done, guard, list, readForm, str, type UiServer } from '../shared.js';
@@ -24,9 +25,11 @@ import {
   type LaneView,
   type LengthParts,
   type TimelineRowView,
-  type TimelineView,
   timelineView,
 } from '../view-models/timeline.js';
+import { weekView } from '../view-models/timeline-week.js';
+import { ChoicesForm } from './timeline-choices.js';
+import { WeekSection } from './timeline-week.js';
 
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 const UNIT_RE = /^[0-9]{2,5}(\/[0-9]{2,5}){0,4}$/;
@@ -70,7 +73,7 @@ function DayBar(props: { ctx: UiCtx; lane: LaneView }) {
 }
 
 /** "1 giờ 5 phút", "14 giây": the parts that are not zero. */
-function lengthWords(ctx: UiCtx, l: LengthParts): string {
+export function lengthWords(ctx: UiCtx, l: LengthParts): string {
   const parts: string[] = [];
   if (l.h) parts.push(ctx.t('tl.len.h', { n: l.h }));
   if (l.min) parts.push(ctx.t('tl.len.min', { n: l.min }));
@@ -152,90 +155,6 @@ function Lane(props: { ctx: UiCtx; lane: LaneView }) {
   );
 }
 
-function ChoicesForm(props: {
-  ctx: UiCtx;
-  unit: string;
-  day: string;
-  view: TimelineView;
-  choices: ChoicesView | undefined;
-}) {
-  const { ctx, view } = props;
-  const t = ctx.t;
-  const quiet = [...view.quiet, { start: '', end: '' }, { start: '', end: '' }].slice(
-    0,
-    Math.max(2, view.quiet.length),
-  );
-  const p = props.choices?.pending;
-  return (
-    <form method="post" action={ui('/timeline/choices')} class="tl-choices">
-      <Csrf ctx={ctx} />
-      <input type="hidden" name="unit" value={props.unit} />
-      <input type="hidden" name="day" value={props.day} />
-      <input type="hidden" name="kept" value={JSON.stringify(view.kept)} />
-      <p class="muted">{t('tl.choicesHelp')}</p>
-      {props.choices?.current ? (
-        <p class="muted">{t('tl.version', { v: props.choices.current.version })}</p>
-      ) : null}
-      {p ? <p class="flash">{t('tl.pending', { n: p.signatures, m: p.needed })}</p> : null}
-      {view.slots.length === 0 ? <p class="muted">{t('tl.noSlots')}</p> : null}
-      <ul class="tl-slots">
-        {view.slots.map((s) => (
-          <li>
-            <label>
-              <input type="checkbox" name="refuse" value={s.key} checked={s.refused} />{' '}
-              <span>
-                {t('tl.refuse')}:{' '}
-                {s.outputs.map((o) => (
-                  <>
-                    <span class={`tl-out ${o}`}>{t(`tl.out.${o}`)}</span>{' '}
-                  </>
-                ))}
-                <strong>{s.programme}</strong>
-                {s.titles.length ? ` – ${s.titles.join(', ')}` : ''}{' '}
-                <small class="muted">
-                  {s.times.length ? t('tl.at', { times: s.times.join(', ') }) : t('tl.notToday')}
-                </small>
-              </span>
-            </label>
-          </li>
-        ))}
-      </ul>
-      {view.kept.length ? (
-        <div class="muted tl-kept">
-          <p>{t('tl.kept', { n: view.kept.length })}</p>
-          <ul>
-            {view.kept.map((o) => (
-              <li>
-                {[
-                  o.channel ? t('tl.kept.channel', { channel: o.channel }) : t('tl.kept.anyChannel'),
-                  o.categories ? t('tl.kept.categories', { categories: o.categories.join(', ') }) : null,
-                  o.entries ? t('tl.kept.entries', { entries: o.entries.join(', ') }) : null,
-                ]
-                  .filter((x) => x !== null)
-                  .join(' · ')}
-              </li>
-            ))}
-          </ul>
-        </div>
-      ) : null}
-      <fieldset class="tl-quiet">
-        <legend>{t('tl.quietHours')}</legend>
-        {quiet.map((q, i) => (
-          <div class="tl-quiet-row">
-            <label>
-              {t('tl.quietFrom')} <input type="time" name={`qs${i}`} value={q.start} />
-            </label>
-            <label>
-              {t('tl.quietTo')} <input type="time" name={`qe${i}`} value={q.end} />
-            </label>
-          </div>
-        ))}
-      </fieldset>
-      <button type="submit">{t('tl.save')}</button>
-    </form>
-  );
-}
-
 export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
   app.get('/ui/timeline', async (c) => {
     const g = await guard(c, s);
@@ -249,7 +168,9 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
     const unit = q.unit && UNIT_RE.test(q.unit) ? q.unit : defaultUnit(all, user.scope);
     const day = q.day && DAY_RE.test(q.day) ? q.day : vnDay(ctx.now);
     const lanes = LANES.find((l) => l === q.lanes) ?? 'all';
+    const mode: 'day' | 'week' = q.view === 'week' ? 'week' : 'day';
     let tl: ProgrammeTimeline | undefined;
+    let week: ProgrammeWeek | undefined;
     let choices: ChoicesView | undefined;
     let devices: DeviceRecord[] = [];
     let error: string | undefined;
@@ -267,22 +188,35 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
         : [];
       // a station of another unit (the unit was changed on the form) is not asked for
       const station = devices.find((d) => d.id === q.station)?.id;
-      const [a, b] = await Promise.all([
-        callApi<ProgrammeTimeline>(
-          s.api,
-          c,
-          'GET',
-          `/units/${unit}/timeline?day=${day}${station ? `&station=${encodeURIComponent(station)}` : ''}`,
-        ),
-        callApi<ChoicesView>(s.api, c, 'GET', `/units/${unit}/choices`),
-      ]);
-      if (a.ok) tl = a.data;
-      else error = `${a.message} (${a.code})`;
-      if (b.ok) choices = b.data;
+      const at = station ? `&station=${encodeURIComponent(station)}` : '';
+      if (mode === 'week') {
+        const w = await callApi<ProgrammeWeek>(s.api, c, 'GET', `/units/${unit}/timeline?week=${day}${at}`);
+        if (w.ok) week = w.data;
+        else error = `${w.message} (${w.code})`;
+      } else {
+        const [a, b] = await Promise.all([
+          callApi<ProgrammeTimeline>(s.api, c, 'GET', `/units/${unit}/timeline?day=${day}${at}`),
+          callApi<ChoicesView>(s.api, c, 'GET', `/units/${unit}/choices`),
+        ]);
+        if (a.ok) tl = a.data;
+        else error = `${a.message} (${a.code})`;
+        if (b.ok) choices = b.data;
+      }
     }
     // the form shows the choices waiting for a second signature, so a co-signer signs the same
     const view = tl ? timelineView(tl, names, choices?.pending ?? choices?.current, lanes) : undefined;
-    const station = tl?.station ? devices.find((d) => d.id === tl?.station?.id) : undefined;
+    const wv = week ? weekView(week, names, lanes) : undefined;
+    const picked = tl?.station ?? week?.station;
+    const station = picked ? devices.find((d) => d.id === picked.id) : undefined;
+    /** The page for another day or week, the rest of the selection kept. */
+    const href = (v: 'day' | 'week', d: string) =>
+      `${ui('/timeline')}?${new URLSearchParams({
+        ...(unit ? { unit } : {}),
+        ...(station ? { station: station.id } : {}),
+        ...(lanes !== 'all' ? { lanes } : {}),
+        ...(v === 'week' ? { view: 'week' } : {}),
+        day: d,
+      }).toString()}`;
     // publishers choose; an editor or approver may co-sign choices waiting for a second signature
     const mayChoose =
       unit !== undefined &&
@@ -293,8 +227,24 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
     return c.html(
       <Layout
         ctx={ctx}
-        title={`${t('tl.title')}${unit ? ` · ${station?.name ?? names.get(unit) ?? unit}` : ''} · ${formatDay(day)}`}
+        title={`${t(mode === 'week' ? 'tlw.title' : 'tl.title')}${unit ? ` · ${station?.name ?? names.get(unit) ?? unit}` : ''} · ${wv ? `${formatDay(wv.week)}–${formatDay(wv.end)}` : formatDay(day)}`}
       >
+        <nav class="tlw-toggle" aria-label={t('tlw.toggle')}>
+          <a
+            href={href('day', day)}
+            class={mode === 'day' ? 'tlw-on' : undefined}
+            aria-current={mode === 'day' ? 'page' : undefined}
+          >
+            {t('tlw.view.day')}
+          </a>
+          <a
+            href={href('week', day)}
+            class={mode === 'week' ? 'tlw-on' : undefined}
+            aria-current={mode === 'week' ? 'page' : undefined}
+          >
+            {t('tlw.view.week')}
+          </a>
+        </nav>
         <form method="get" action={ui('/timeline')} class="filters tl-filters">
           <label>
             {t('tl.unit')}{' '}
@@ -329,14 +279,37 @@ export function registerTimelinePages(app: Hono<AppEnv>, s: UiServer): void {
             </select>
           </label>
           <label>
-            {t('tl.day')} <input type="date" name="day" value={day} required />
+            {t(mode === 'week' ? 'tlw.dayInWeek' : 'tl.day')}{' '}
+            <input type="date" name="day" value={day} required />
           </label>
+          {mode === 'week' ? <input type="hidden" name="view" value="week" /> : null}
           <button type="submit">{t('tl.show')}</button>
         </form>
         {error ? (
           <p class="flash error" role="alert">
             {error}
           </p>
+        ) : null}
+        {wv ? (
+          <>
+            {station ? <p class="tl-station">{t('tlw.stationOf', { name: station.name })}</p> : null}
+            <nav class="tlw-weeks" aria-label={t('tlw.weeks')}>
+              <a href={href('week', wv.prev)} rel="prev">
+                ← {t('tlw.prev')}
+              </a>
+              <strong>{t('tlw.range', { from: formatDay(wv.week), to: formatDay(wv.end) })}</strong>
+              <a href={href('week', wv.next)} rel="next">
+                {t('tlw.next')} →
+              </a>
+            </nav>
+            <WeekSection
+              ctx={ctx}
+              view={wv}
+              dayHref={(d) => href('day', d)}
+              words={(l) => lengthWords(ctx, l)}
+              today={vnDay(ctx.now)}
+            />
+          </>
         ) : null}
         {view ? (
           <>
