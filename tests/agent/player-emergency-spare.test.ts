@@ -31,12 +31,16 @@ function decoders(): number[] {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-async function harness(): Promise<{ h: Harness; audio: FfmpegAudioDriver }> {
+async function harness(volume?: number): Promise<{ h: Harness; audio: FfmpegAudioDriver }> {
   const audio = new FfmpegAudioDriver({
     output: { type: 'null' },
     logger: pino({ level: process.env.LOA_TEST_LOG ?? 'silent' }),
   });
-  h = await makeHarness({ audio, warmupMs: 0 });
+  h = await makeHarness({
+    audio,
+    warmupMs: 0,
+    ...(volume !== undefined ? { policy: { warmupMs: 0, volume } } : {}),
+  });
   return { h, audio };
 }
 
@@ -67,6 +71,38 @@ describe('player: a decoder started for an arriving emergency', () => {
         timeout: 30_000,
       })
       .toBe('canh-bao');
+  });
+
+  test('runs at the level the emergency itself asks for (its entry volume, its item gain)', {
+    timeout: 90_000,
+  }, async () => {
+    // the station's level is 70
+    const { h, audio } = await harness(70);
+    // the operator's emergency: volume 100 (the station's level is lower), a quieter clip
+    const item = {
+      ...(await toneItem(h.dir, 'canh-bao-to', 440, 2)),
+      priority: 'emergency' as const,
+      gainDb: -4,
+    };
+    const manifest = bundle({
+      id: 'em-2',
+      channel: 'emergency',
+      created: iso(Date.now() - 1000),
+      items: [item],
+      schedule: [{ id: 'now', items: ['canh-bao-to'], rule: { type: 'immediate' }, volume: 100 }],
+    });
+    // as the message arrives, before it is verified
+    h.player.expectEmergency(manifest.manifest);
+    await expect.poll(() => decoders().length, { timeout: 30_000 }).toBe(1);
+    const [spare] = decoders();
+    h.player.setBundles([withDir(manifest, h.dir)]);
+    await expect.poll(() => h.player.status().onAir?.itemId, { timeout: 30_000 }).toBe('canh-bao-to');
+    expect(audio.currentPid()).toBe(spare);
+    await expect
+      .poll(async () => (await h.proofs()).find((p) => p.outcome === 'completed')?.itemId, {
+        timeout: 30_000,
+      })
+      .toBe('canh-bao-to');
   });
 
   test('is let go when no emergency follows', { timeout: 90_000 }, async () => {

@@ -333,14 +333,12 @@ describe('player timing on the real driver (ffmpeg → WAV sink)', () => {
     // catches a resume that waits for something (a retry, the next planning round): a starved
     // run (load 30 on 2 cores) took 1.8 s to get the resumed decoder going.
     expect(gap).toBeLessThan(3000);
-    expect(proofs.map((p) => `${p.itemId}:${p.outcome}`)).toEqual([
-      'talk:started',
-      'talk:interrupted',
-      'warn:started',
-      'warn:completed',
-      'talk:started',
-      'talk:completed',
-    ]);
+    // The cut item's end is recorded once its decoder has exited, which on a loaded machine may
+    // come after the warning's first sound: those two proofs may come in either order.
+    const seq = proofs.map((p) => `${p.itemId}:${p.outcome}`);
+    expect(seq[0]).toBe('talk:started');
+    expect(seq.slice(1, 3).sort()).toEqual(['talk:interrupted', 'warn:started']);
+    expect(seq.slice(3)).toEqual(['warn:completed', 'talk:started', 'talk:completed']);
   }, 60_000);
 
   test('the gap between repeats is silence in the WAV, for a programme and for an emergency', async () => {

@@ -242,6 +242,11 @@ describe('BundleStore', () => {
     expect(b?.manifest.id).toBe('lu-quet-1');
     expect(server.requests).toBe(0);
     await verifyBlobFile(join(work, 'store', 'blobs', blob.sha256), blob);
+    // the same message delivered again (QoS 1 redelivery): not activated a second time
+    const activatedAt = s.active()[0]?.activatedAt;
+    expect(await s.installInline(m, `${server.url}/b/em/blobs`)).toBeUndefined();
+    expect(s.active()).toHaveLength(1);
+    expect(s.active()[0]?.activatedAt).toBe(activatedAt);
     await s.stop();
 
     // a copy that is not the manifest's blob (changed on the way) is not written: downloaded instead

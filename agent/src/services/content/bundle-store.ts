@@ -299,7 +299,8 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
    * Installs a manifest received inline (emergency). Blobs the message carries (`inline`, short
    * spoken audio) are taken from it once the signed manifest is verified and each one's size and
    * SHA-256 match the manifest's entry; the others, and any inline copy that does not match, are
-   * fetched from `blobBase`.
+   * fetched from `blobBase`. The very manifest already active (a message delivered twice, as a
+   * QoS 1 redelivery) is not activated again: that would start the emergency on air over.
    */
   installInline(
     manifest: Manifest,
@@ -311,6 +312,7 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
       return this.guard(base, async () => {
         const bytes = Buffer.from(JSON.stringify(manifest));
         const verified = verifyManifest(manifest, this.verifyOpts(manifest.channel));
+        if (this.pointer.channels[manifest.channel]?.current.digest === verified.digest) return undefined;
         const carried = new Map(inline.map((b) => [b.sha256, b.data] as const));
         return this.installVerified(verified, bytes, blobBase, carried);
       });

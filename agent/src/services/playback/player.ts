@@ -6,7 +6,7 @@
  * is stopped, recorded as interrupted, and resumed, restarted or skipped afterwards as its rule
  * says. Display slots (noticeboards) are planned but not played here.
  */
-import { globalTimers, isLiveItem, LoaError, type Timers } from '@loa/protocol';
+import { globalTimers, isLiveItem, LoaError, type Manifest, type Timers } from '@loa/protocol';
 import type { Logger } from 'pino';
 import type { ToneStep } from '../../domain/output-profile.js';
 import { schedule } from '../../domain/scheduler/plan.js';
@@ -255,14 +255,16 @@ export class Player {
 
   /**
    * An emergency message has arrived and is being checked (signature, audio, durable writes):
-   * a decoder is started now, waiting at the level an emergency plays at, so the first sound
-   * does not also wait for a process to start once the bundle is active. Nothing plays from it
-   * unless the verified emergency claims it; with nothing on air it is let go after
-   * EMERGENCY_SPARE_MS (a refused message leaves no process behind).
+   * a decoder is started now, waiting at the level its first sound will play at (the entry's
+   * volume and the item's gain, as the message says; a chime plays at gain 0), so the first
+   * sound does not also wait for a process to start once the bundle is active. Nothing plays
+   * from it unless the verified emergency claims it, and only at the level the verified plan
+   * gives (the driver compares them); with nothing on air it is let go after EMERGENCY_SPARE_MS
+   * (a refused message leaves no process behind).
    */
-  expectEmergency(): void {
+  expectEmergency(manifest?: Pick<Manifest, 'items' | 'schedule'>): void {
     if (!this.running || !this.opts.audio.prepare) return;
-    this.prepareLevel();
+    this.prepareLevel(manifest ? emergencyLevelHint(manifest, this.opts.policy.chime !== undefined) : {});
     this.timers.clearTimeout(this.expectTimer);
     this.expectTimer = this.timers.setTimeout(() => {
       this.expectTimer = undefined;
@@ -623,17 +625,21 @@ export class Player {
     if (this.current) this.prepareLevel();
   }
 
-  /** Keeps a decoder waiting at the level an emergency would play at now. */
-  private prepareLevel(): void {
+  /**
+   * Keeps a decoder waiting at the level an emergency would play at now: the station's level
+   * (or an arriving emergency's entry volume) with the emergency floor, and the item's gain.
+   */
+  private prepareLevel(hint: { entryVolume?: number; gainDb?: number } = {}): void {
     const prepare = this.opts.audio.prepare;
     if (!prepare) return;
     const volume = slotVolume({
       policy: this.opts.policy,
       at: this.clock.now(),
+      ...(hint.entryVolume !== undefined ? { entryVolume: hint.entryVolume } : {}),
       ...(this.volumeOverride !== undefined ? { override: this.volumeOverride } : {}),
       emergency: true,
     });
-    prepare.call(this.opts.audio, { volume, gainDb: 0 });
+    prepare.call(this.opts.audio, { volume, gainDb: hint.gainDb ?? 0 });
   }
 
   private record(draft: ProofDraft): void {
@@ -672,4 +678,18 @@ export class Player {
       }
     }
   }
+}
+
+/**
+ * The level an emergency's first sound plays at, as its (not yet verified) manifest says: the
+ * first immediate entry's volume, and its first item's gain unless a chime comes first.
+ */
+export function emergencyLevelHint(
+  manifest: Pick<Manifest, 'items' | 'schedule'>,
+  chime: boolean,
+): { entryVolume?: number; gainDb?: number } {
+  const entry = manifest.schedule?.find((e) => e.rule.type === 'immediate') ?? manifest.schedule?.[0];
+  const item = manifest.items.find((i) => i.id === entry?.items[0]) ?? manifest.items[0];
+  const gainDb = chime && item?.chime !== false ? 0 : (item?.gainDb ?? 0);
+  return { ...(entry?.volume !== undefined ? { entryVolume: entry.volume } : {}), gainDb };
 }

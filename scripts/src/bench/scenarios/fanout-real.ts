@@ -18,7 +18,7 @@
  * subscriber in a process of its own pinned to the same core, receiving the raw message.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deviceSubscriptions } from '@loa/protocol';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -145,10 +145,13 @@ export async function emergencyFanout(
     writeFileSync(cfgPath, JSON.stringify(agentConfig(agentDir, info.url, token, rootPem, { warmupMs: 0 })));
     /** What the agent logged, by message: when (its clock) and the bundle id when it names one. */
     const agentLog: { msg: string; time: number; id?: string }[] = [];
+    const agentLogFile = process.env.LOA_BENCH_AGENT_LOG;
     const milestones = new Set(['bundle active', 'on air', 'emergency cut in']);
     agentProc = spawnAgent(COMPILED, cfgPath, {
       cpu: AGENT_CPU,
       onLog: (j) => {
+        // every line the agent logged, for a look at where its time goes (LOA_BENCH_AGENT_LOG=file)
+        if (agentLogFile) appendFileSync(agentLogFile, `${JSON.stringify(j)}\n`);
         if (typeof j.msg === 'string' && milestones.has(j.msg) && typeof j.time === 'number')
           agentLog.push({ msg: j.msg, time: j.time, ...(typeof j.id === 'string' ? { id: j.id } : {}) });
       },
