@@ -63,6 +63,13 @@ export interface BundleSpec {
   signer: KeyObject;
 }
 
+/**
+ * The default daily slot: twelve hours from when the test file loaded, in Vietnam's time (UTC+7),
+ * so a test that does not ask for a slot never has its item start while it runs (a fixed 05:30
+ * started at 22:30 UTC and turned the amplifier on in the middle of a test).
+ */
+const FAR_FROM_NOW = new Date(Date.now() + 12 * 3_600_000 + 7 * 3_600_000).toISOString().slice(11, 16);
+
 /** Builds and signs a bundle directory; returns its manifest. */
 export async function makeBundleDir(work: string, out: string, spec: BundleSpec): Promise<Manifest> {
   const srcDir = join(work, `src-${Math.random().toString(36).slice(2)}`);
@@ -100,7 +107,7 @@ export async function makeBundleDir(work: string, out: string, spec: BundleSpec)
               {
                 id: 'sang',
                 items: blobs.map((_, i) => `item-${i}`),
-                rule: spec.rule ?? { type: 'daily', times: ['05:30'] },
+                rule: spec.rule ?? { type: 'daily', times: [FAR_FROM_NOW] },
               },
             ],
           }),
