@@ -11,6 +11,7 @@ import { inScope, requireScope } from '../../domain/rbac.js';
 import { TextContentSchema, UploadMetaSchema } from '../../services/content-service.js';
 import type { ContentServices } from '../../services/content-services.js';
 import type { RouteContext } from '../route-context.js';
+import { storeUploadedBody, uploadBodyCap } from './content-upload.js';
 
 const ListQuery = z.strictObject({
   kind: z.enum(['audio', 'image', 'video', 'text']).optional(),
@@ -76,22 +77,13 @@ export function registerContentRoutes(
     permission: 'content.write',
     query: UploadMetaSchema,
     status: 201,
-    // the upload's own limit (UPLOAD_TOO_LARGE) answers first; the body cap is the backstop
-    maxBodyBytes: services.content.maxUploadBytes + 64 * 1024,
+    maxBodyBytes: uploadBodyCap(services.content),
     response: ContentRecordSchema,
     responseType: 'application/json',
     errors: [413, 415, 422],
     handler: async ({ c, query, user, ip }) => {
       requireScope(user, query.unit);
-      const svc = services.content;
-      const declared = Number(c.req.header('content-length') ?? '0');
-      if (declared > svc.maxUploadBytes)
-        throw new LoaError(
-          'UPLOAD_TOO_LARGE',
-          `Tệp vượt quá giới hạn ${Math.round(svc.maxUploadBytes / 1048576)} MB`,
-        );
-      const rec = await svc.upload(c.req.raw.body, query, user, ip);
-      return c.json(rec, 201);
+      return c.json(await storeUploadedBody(c, services.content, query, user, ip), 201);
     },
   });
 

@@ -3,7 +3,6 @@
  * who sends it; one request publishes a signed emergency bundle to a unit subtree; per-device
  * tracking as JSON and as a server-sent event stream.
  */
-import { LoaError } from '@loa/protocol';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { EmergencyRepeatSchema, EmergencyRequestSchema } from '../../domain/emergency.js';
@@ -14,6 +13,7 @@ import type { ContentServices } from '../../services/content-services.js';
 import type { EmergencyEvent } from '../../services/emergency-service.js';
 import type { RouteContext } from '../route-context.js';
 import { EmergencyViewSchema } from '../schemas.js';
+import { storeUploadedBody, uploadBodyCap } from './content-upload.js';
 
 /**
  * The data of the tracking stream's events: "snapshot" first ({summary, devices}), then one
@@ -49,26 +49,14 @@ export function registerEmergencyRoutes(
       profile: true,
     }),
     status: 201,
-    maxBodyBytes: services.content.maxUploadBytes + 64 * 1024,
+    maxBodyBytes: uploadBodyCap(services.content),
     response: ContentRecordSchema,
     responseType: 'application/json',
     errors: [413, 415, 422],
     handler: async ({ c, query, user, ip }) => {
       requireScope(user, query.unit);
-      const svc = services.content;
-      const declared = Number(c.req.header('content-length') ?? '0');
-      if (declared > svc.maxUploadBytes)
-        throw new LoaError(
-          'UPLOAD_TOO_LARGE',
-          `Tệp vượt quá giới hạn ${Math.round(svc.maxUploadBytes / 1048576)} MB`,
-        );
-      const rec = await svc.upload(
-        c.req.raw.body,
-        { ...query, kind: 'audio', category: 'emergency' },
-        user,
-        ip,
-      );
-      return c.json(rec, 201);
+      const meta = { ...query, kind: 'audio' as const, category: 'emergency' as const };
+      return c.json(await storeUploadedBody(c, services.content, meta, user, ip), 201);
     },
   });
 
