@@ -7,7 +7,7 @@
  */
 import { isLoaError } from '@loa/protocol';
 import type { Hono } from 'hono';
-import { can, inScope } from '../../../domain/rbac.js';
+import { can } from '../../../domain/rbac.js';
 import type { CourseView, StaffRegister, StaffView } from '../../../services/staff-register.js';
 import type { AppEnv, AuthUser } from '../../auth.js';
 import { Badge, Empty, errorSentence, Section } from '../components.js';
@@ -16,6 +16,7 @@ import { type FormState, refusedForm } from '../form-inputs.js';
 import { Layout } from '../layout.js';
 import { checkFormCsrf, done, guard, readForm, type UiContext, type UiServer } from '../shared.js';
 import {
+  ActionsCell,
   ATTENDANCE_KEYS,
   AttendanceForm,
   staffActor as actor,
@@ -24,11 +25,11 @@ import {
   CourseForm,
   courseInput,
   courseValues,
-  DeleteButton,
   dayVi,
+  EditAndDelete,
   fieldOfCode,
   postedValues,
-  RowActions,
+  staffChanger,
   type Units,
 } from './staff-forms.js';
 
@@ -99,23 +100,15 @@ function CoursePage(props: {
                     </td>
                     <td data-label={t('st.certificate')}>{a.certificateNo ?? ''}</td>
                     <td data-label={t('st.certificateDate')}>{dayVi(a.certificateDate)}</td>
-                    {props.manage ? (
-                      <td>
-                        {props.mayChange(a.unit) ? (
-                          <RowActions
-                            ctx={ctx}
-                            edit={ui(
-                              `/staff/courses/${cid}?edit=${encodeURIComponent(a.staffId)}#attendance-add`,
-                            )}
-                            del={ui(
-                              `/staff/courses/${cid}/attendance/${encodeURIComponent(a.staffId)}/delete`,
-                            )}
-                            confirm={t('st.attDeleteConfirm', { name: a.name, title: c.title })}
-                            what={a.name}
-                          />
-                        ) : null}
-                      </td>
-                    ) : null}
+                    <ActionsCell
+                      ctx={ctx}
+                      manage={props.manage}
+                      may={props.mayChange(a.unit)}
+                      edit={ui(`/staff/courses/${cid}?edit=${encodeURIComponent(a.staffId)}#attendance-add`)}
+                      del={ui(`/staff/courses/${cid}/attendance/${encodeURIComponent(a.staffId)}/delete`)}
+                      confirm={t('st.attDeleteConfirm', { name: a.name, title: c.title })}
+                      what={a.name}
+                    />
                   </tr>
                 ))}
               </tbody>
@@ -136,28 +129,27 @@ function CoursePage(props: {
         </Section>
       ) : null}
       {props.mayChange(c.unit) ? (
-        <div class="grid-2">
-          <Section title={t('st.courseEdit')} id="course-edit">
-            <CourseForm
-              ctx={ctx}
-              action={ui(`/staff/courses/${cid}`)}
-              units={props.units}
-              form={props.courseForm}
-              p="ce-"
-              edit
-            />
-          </Section>
-          <Section title={t('st.courseDelete')} id="course-delete">
-            <p class="hint">{t('st.courseDeleteHint')}</p>
-            <DeleteButton
-              ctx={ctx}
-              action={ui(`/staff/courses/${cid}/delete`)}
-              confirm={t('st.courseDeleteConfirm', { title: c.title, n: c.attendees })}
-              label={t('st.courseDelete')}
-              what={c.title}
-            />
-          </Section>
-        </div>
+        <EditAndDelete
+          ctx={ctx}
+          edit={{ title: t('st.courseEdit'), id: 'course-edit' }}
+          del={{
+            title: t('st.courseDelete'),
+            id: 'course-delete',
+            hint: t('st.courseDeleteHint'),
+            action: ui(`/staff/courses/${cid}/delete`),
+            confirm: t('st.courseDeleteConfirm', { title: c.title, n: c.attendees }),
+            what: c.title,
+          }}
+        >
+          <CourseForm
+            ctx={ctx}
+            action={ui(`/staff/courses/${cid}`)}
+            units={props.units}
+            form={props.courseForm}
+            p="ce-"
+            edit
+          />
+        </EditAndDelete>
       ) : null}
     </Layout>
   );
@@ -169,9 +161,6 @@ export function registerCoursePages(
   register: StaffRegister,
   unitsOf: (user: AuthUser) => Promise<[string, string][]>,
 ): void {
-  const mayChange = (user: AuthUser) => (unit: string) =>
-    can(user.role, 'staff.manage') && inScope(user, unit);
-
   /** The course page, or the dashboard's 404 when the course is not visible to the reader. */
   const page = async (
     c: UiContext,
@@ -200,7 +189,7 @@ export function registerCoursePages(
         units={units}
         names={new Map(units)}
         manage={manage}
-        mayChange={mayChange(g.user)}
+        mayChange={staffChanger(g.user)}
         courseForm={o.courseForm ?? { values: courseValues(course), errors: {} }}
         attendanceForm={o.attendanceForm ?? { values: line ? attendanceValues(line) : {}, errors: {} }}
         editing={line ? editing : undefined}

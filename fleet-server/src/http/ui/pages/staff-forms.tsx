@@ -5,9 +5,10 @@
  * asks first. The values come back after a refusal with the error under its field.
  */
 import type { Child } from 'hono/jsx';
+import { can, inScope, type Principal } from '../../../domain/rbac.js';
 import type { AttendanceRecord, CourseRecord, StaffRecord } from '../../../domain/staff.js';
 import type { StaffView } from '../../../services/staff-register.js';
-import { Csrf, FormErrorSummary } from '../components.js';
+import { Csrf, FormErrorSummary, Section } from '../components.js';
 import type { UiCtx } from '../context.js';
 import { Check, type FormState, Input, Select, UnitSelect } from '../form-inputs.js';
 import { type FormFields, sessionActor, str } from '../shared.js';
@@ -15,6 +16,12 @@ import { type FormFields, sessionActor, str } from '../shared.js';
 export type Units = readonly (readonly [string, string])[];
 
 export const staffActor = sessionActor;
+
+/** Whether the user may change the register's records of a unit: staff.manage, and the unit in scope. */
+export const staffChanger =
+  (user: Pick<Principal, 'role' | 'scope'>) =>
+  (unit: string): boolean =>
+    can(user.role, 'staff.manage') && inScope(user, unit);
 export const dayVi = (d: string | undefined) => (d ? d.split('-').reverse().join('/') : '');
 
 /** Where a refusal of the staff or course form is shown, by its code. */
@@ -290,8 +297,54 @@ export function AttendanceForm(props: {
   );
 }
 
+interface RowActionsProps {
+  ctx: UiCtx;
+  edit: string;
+  del: string;
+  confirm: string;
+  what: string;
+}
+
+/**
+ * A row's last cell: there when the reader manages the register (`manage`), with the row's edit
+ * link and delete button when the row's unit is theirs to change (`may`).
+ */
+export function ActionsCell(props: RowActionsProps & { manage: boolean; may: boolean }) {
+  if (!props.manage) return null;
+  return <td>{props.may ? <RowActions {...props} /> : null}</td>;
+}
+
+/** A record's own page: the form that changes it beside the removal (which asks first). */
+export function EditAndDelete(props: {
+  ctx: UiCtx;
+  /** The form's section title and id. */
+  edit: { title: string; id: string };
+  /** The removal's section title (also its button's label), id and hint; its form's action and question. */
+  del: { title: string; id: string; hint: string; action: string; confirm: string; what: string };
+  children: Child;
+}) {
+  const { del } = props;
+  return (
+    <div class="grid-2">
+      <Section title={props.edit.title} id={props.edit.id}>
+        {props.children}
+      </Section>
+      <Section title={del.title} id={del.id}>
+        <p class="hint">{del.hint}</p>
+        <DeleteButton
+          ctx={props.ctx}
+          action={del.action}
+          confirm={del.confirm}
+          label={del.title}
+          what={del.what}
+        />
+      </Section>
+    </div>
+  );
+}
+
 /** A row's edit link and delete button (which asks first). */
-export function RowActions(props: { ctx: UiCtx; edit: string; del: string; confirm: string; what: string }) {
+export function RowActions(props: RowActionsProps) {
   const t = props.ctx.t;
   return (
     <div class="row-actions">

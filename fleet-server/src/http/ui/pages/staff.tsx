@@ -31,20 +31,22 @@ import {
   type UiContext,
   type UiServer,
 } from '../shared.js';
+import { unitOptions } from '../unit-labels.js';
 import { registerCoursePages } from './staff-course.js';
 import {
+  ActionsCell,
   staffActor as actor,
   COURSE_KEYS,
   CourseForm,
   courseInput,
-  DeleteButton,
   dayVi,
+  EditAndDelete,
   fieldOfCode,
   optional,
   postedValues,
-  RowActions,
   STAFF_KEYS,
   StaffForm,
+  staffChanger,
   staffValues,
   type Units,
 } from './staff-forms.js';
@@ -175,19 +177,15 @@ function StaffPage(props: {
                     <td data-label={t('common.unit')}>{names.get(s.unit) ?? s.unit}</td>
                     {showPhones ? <td data-label={t('st.phone')}>{s.phone ?? ''}</td> : null}
                     <td data-label={t('st.hiredOn')}>{dayVi(s.hiredOn)}</td>
-                    {props.manage ? (
-                      <td>
-                        {props.mayChange(s.unit) ? (
-                          <RowActions
-                            ctx={ctx}
-                            edit={ui(`/staff/people/${encodeURIComponent(s.id)}`)}
-                            del={ui(`/staff/people/${encodeURIComponent(s.id)}/delete`)}
-                            confirm={t('st.deleteConfirm', { name: s.name, id: s.id })}
-                            what={s.name}
-                          />
-                        ) : null}
-                      </td>
-                    ) : null}
+                    <ActionsCell
+                      ctx={ctx}
+                      manage={props.manage}
+                      may={props.mayChange(s.unit)}
+                      edit={ui(`/staff/people/${encodeURIComponent(s.id)}`)}
+                      del={ui(`/staff/people/${encodeURIComponent(s.id)}/delete`)}
+                      confirm={t('st.deleteConfirm', { name: s.name, id: s.id })}
+                      what={s.name}
+                    />
                   </tr>
                 ))}
               </tbody>
@@ -315,28 +313,27 @@ function StaffEditPage(props: { ctx: UiCtx; staff: StaffView; units: Units; form
       <p>
         <a href={ui(`/staff?unit=${encodeURIComponent(staff.unit)}`)}>← {t('st.title')}</a>
       </p>
-      <div class="grid-2">
-        <Section title={`${t('st.edit')} · ${staff.id}`} id="staff-edit">
-          <StaffForm
-            ctx={ctx}
-            action={ui(`/staff/people/${encodeURIComponent(staff.id)}`)}
-            units={props.units}
-            form={props.form}
-            p="e-"
-            edit
-          />
-        </Section>
-        <Section title={t('st.delete')} id="staff-delete">
-          <p class="hint">{t('st.deleteHint')}</p>
-          <DeleteButton
-            ctx={ctx}
-            action={ui(`/staff/people/${encodeURIComponent(staff.id)}/delete`)}
-            confirm={t('st.deleteConfirm', { name: staff.name, id: staff.id })}
-            label={t('st.delete')}
-            what={staff.name}
-          />
-        </Section>
-      </div>
+      <EditAndDelete
+        ctx={ctx}
+        edit={{ title: `${t('st.edit')} · ${staff.id}`, id: 'staff-edit' }}
+        del={{
+          title: t('st.delete'),
+          id: 'staff-delete',
+          hint: t('st.deleteHint'),
+          action: ui(`/staff/people/${encodeURIComponent(staff.id)}/delete`),
+          confirm: t('st.deleteConfirm', { name: staff.name, id: staff.id }),
+          what: staff.name,
+        }}
+      >
+        <StaffForm
+          ctx={ctx}
+          action={ui(`/staff/people/${encodeURIComponent(staff.id)}`)}
+          units={props.units}
+          form={props.form}
+          p="e-"
+          edit
+        />
+      </EditAndDelete>
     </Layout>
   );
 }
@@ -353,13 +350,13 @@ export function registerStaffPages(
   register: StaffRegister,
   reports: ReportService,
 ): void {
-  const unitsOf = async (user: AuthUser): Promise<[string, string][]> =>
-    (await s.deps.store.units.list())
-      .filter((u) => inScope(user, u.path))
-      .sort((a, b) => a.path.localeCompare(b.path))
-      .map((u) => [u.path, `${u.name} (${u.path})`]);
-  const mayChange = (user: AuthUser) => (unit: string) =>
-    can(user.role, 'staff.manage') && inScope(user, unit);
+  const unitsOf = async (user: AuthUser): Promise<[string, string][]> => {
+    const all = await s.deps.store.units.list();
+    return unitOptions(
+      all.filter((u) => inScope(user, u.path)),
+      all,
+    );
+  };
 
   const page = async (
     c: UiContext,
@@ -395,7 +392,7 @@ export function registerStaffPages(
         courses={courses}
         training={training}
         manage={can(g.user.role, 'staff.manage')}
-        mayChange={mayChange(g.user)}
+        mayChange={staffChanger(g.user)}
         {...(o.importErrors ? { importErrors: o.importErrors } : {})}
         addStaff={o.addStaff}
         addCourse={o.addCourse}
