@@ -1,25 +1,12 @@
 import { mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardPlugin } from '../../../fleet-server/src/plugins/dashboard.js';
 import { reportsPlugin } from '../../../fleet-server/src/plugins/reports.js';
-import { createUser, FakeClock, PASSWORD, startTestServer, type TestServer } from '../app/harness.js';
+import { createUser, FakeClock, startTestServer, type TestServer } from '../app/harness.js';
+import { axe, launchChromium, loggedInPage } from '../ui/browser-pages.js';
 import { docx, pdf } from './office-files.js';
-
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-/** Serious or critical accessibility violations on the page (axe-core), by rule and element. */
-async function axe(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  const r = await page.evaluate<{ id: string; impact: string | null; nodes: { target: string[] }[] }[]>(
-    "axe.run(document, { resultTypes: ['violations'] }).then((x) => x.violations)",
-  );
-  return r
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 const ART = join(process.cwd(), 'tests', 'artifacts', 'documents');
 
@@ -29,18 +16,8 @@ describe('document library page', () => {
   let s: TestServer;
   let chrome: Browser;
 
-  const login = async (username: string, width: number): Promise<Page> => {
-    const page = await chrome.newPage({
-      viewport: { width, height: 900 },
-      locale: 'vi-VN',
-      acceptDownloads: true,
-    });
-    await page.goto(`${s.url}/ui/login`);
-    await page.fill('#f-username', username);
-    await page.fill('#f-password', PASSWORD);
-    await Promise.all([page.waitForURL(/\/ui\/$/), page.click('button[type=submit]')]);
-    return page;
-  };
+  const login = (username: string, width: number): Promise<Page> =>
+    loggedInPage(chrome, s.url, username, width, { acceptDownloads: true });
 
   beforeAll(async () => {
     await mkdir(ART, { recursive: true });
@@ -48,10 +25,7 @@ describe('document library page', () => {
     s = await startTestServer({ clock, plugins: [reports, dashboardPlugin({ reports })] });
     await createUser(s, 'tinh.bientap', 'editor', ['08']);
     await createUser(s, 'xa.xem', 'viewer', ['08/02500']);
-    chrome = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    chrome = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await chrome?.close();

@@ -1,24 +1,11 @@
 import { mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardPlugin } from '../../../fleet-server/src/plugins/dashboard.js';
 import { reportsPlugin } from '../../../fleet-server/src/plugins/reports.js';
-import { createUser, FakeClock, PASSWORD, startTestServer, type TestServer } from '../app/harness.js';
-
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-/** Serious or critical accessibility violations on the page (axe-core), by rule and element. */
-async function axe(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  const r = await page.evaluate<{ id: string; impact: string | null; nodes: { target: string[] }[] }[]>(
-    "axe.run(document, { resultTypes: ['violations'] }).then((x) => x.violations)",
-  );
-  return r
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
+import { createUser, FakeClock, startTestServer, type TestServer } from '../app/harness.js';
+import { axe, launchChromium, loggedInPage } from '../ui/browser-pages.js';
 
 const ART = join(process.cwd(), 'tests', 'artifacts', 'staff');
 /** Screenshots to look at by hand (desktop and phone) after a run. */
@@ -30,14 +17,8 @@ describe('staff and training pages', () => {
   let s: TestServer;
   let chrome: Browser;
 
-  const login = async (username: string, width: number): Promise<Page> => {
-    const page = await chrome.newPage({ viewport: { width, height: 900 }, locale: 'vi-VN' });
-    await page.goto(`${s.url}/ui/login`);
-    await page.fill('#f-username', username);
-    await page.fill('#f-password', PASSWORD);
-    await Promise.all([page.waitForURL(/\/ui\/$/), page.click('button[type=submit]')]);
-    return page;
-  };
+  const login = (username: string, width: number): Promise<Page> =>
+    loggedInPage(chrome, s.url, username, width);
 
   beforeAll(async () => {
     await mkdir(ART, { recursive: true });
@@ -48,10 +29,7 @@ describe('staff and training pages', () => {
     await createUser(s, 'xem.sonduong', 'viewer', ['08/02500']);
     await createUser(s, 'vanhanh.xakhac', 'operator', ['08/02503']);
     await createUser(s, 'quantri.tinh', 'administrator', ['08']);
-    chrome = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    chrome = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await chrome?.close();
@@ -88,6 +66,13 @@ describe('staff and training pages', () => {
       ),
       expect.stringMatching(/^Trần Thị BìnhCB-02 Chưa bồi dưỡng.*15\/08\/2024SửaXoá$/),
     ]);
+    // units by their names, never by their codes (in the table and in the pickers)
+    expect(await page.locator('#staff td[data-label="Đơn vị"]').allTextContents()).toEqual([
+      'Thị trấn Sơn Dương',
+      'Thị trấn Sơn Dương',
+    ]);
+    expect(await page.locator('#f-unit option:checked').textContent()).toBe('Thị trấn Sơn Dương');
+    expect(await page.locator('main').textContent()).not.toMatch(/\(0\d(\/\d{5})?\)/);
     // a course, then CB-01's attendance with a certificate
     await page.fill('#c-id', 'SD-2026-01');
     await page.fill('#c-title', 'Tập huấn vận hành cụm loa IP');
