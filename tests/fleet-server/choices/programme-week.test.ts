@@ -3,58 +3,13 @@
  * per output, with a fixed clock (Vietnam's day changes at 17:00 UTC) over a week that crosses the
  * commune's quiet hours and one of its opt-outs every day.
  */
-import type { Choices, Manifest } from '@loa/protocol';
 import { describe, expect, it } from 'vitest';
 import { programmeTimeline } from '../../../fleet-server/src/domain/programme-timeline.js';
 import { mondayOf, programmeWeek } from '../../../fleet-server/src/domain/programme-week.js';
 import { weekView } from '../../../fleet-server/src/http/ui/view-models/timeline-week.js';
+import { communeChoices, manifest, provinceDaily } from './plan-fixtures.js';
 
-const SHA = 'a'.repeat(64);
-function manifest(
-  id: string,
-  unit: string,
-  items: [string, 'normal' | 'priority'][],
-  schedule: Manifest['schedule'],
-): Manifest {
-  return {
-    type: 'loa-bundle',
-    format: 1,
-    id,
-    channel: id,
-    version: 1,
-    created: '2026-12-01T00:00:00Z',
-    expires: '2027-01-01T00:00:00Z',
-    utcOffset: '+07:00',
-    description: `Chương trình ${id}`,
-    targets: [{ unit }],
-    items: items.map(([iid, priority]) => ({
-      id: iid,
-      title: `Bản tin ${iid}`,
-      kind: 'audio' as const,
-      priority,
-      lang: 'vi',
-      blob: { sha256: SHA, size: 10, mediaType: 'audio/ogg' },
-      durationMs: 5 * 60_000,
-    })),
-    schedule,
-    signatures: [],
-  };
-}
-
-// the province every day: 06:00 (a normal item the commune refuses, a priority one) and 22:30 (quiet)
-const province = manifest(
-  'tinh',
-  '08',
-  [
-    ['sang-1', 'normal'],
-    ['sang-2', 'priority'],
-    ['dem-1', 'normal'],
-  ],
-  [
-    { id: 'sang', items: ['sang-1', 'sang-2'], rule: { type: 'daily', times: ['06:00'] } },
-    { id: 'dem', items: ['dem-1'], rule: { type: 'daily', times: ['22:30'] } },
-  ],
-);
+const province = provinceDaily;
 // the commune's own notice, once, on Wednesday 09/12 at 10:00 local
 const own = manifest(
   'xa',
@@ -62,16 +17,7 @@ const own = manifest(
   [['hop-dan', 'normal']],
   [{ id: 'hop', items: ['hop-dan'], rule: { type: 'once', at: '2026-12-09T10:00:00+07:00' } }],
 );
-const choices = {
-  type: 'loa-choices',
-  format: 1,
-  unit: '08/02500',
-  version: 4,
-  issued: '2026-12-01T00:00:00Z',
-  optOut: [{ channel: 'tinh', entries: ['sang'] }],
-  quietHours: [{ start: '22:00', end: '05:00' }],
-  signatures: [],
-} satisfies Choices;
+const choices = communeChoices([{ channel: 'tinh', entries: ['sang'] }]);
 
 const dayPlan = (day: string) =>
   programmeTimeline({ unit: '08/02500', day, manifests: [province, own], choices: [choices] });

@@ -11,67 +11,11 @@ import {
   rowTime,
   timelineView,
 } from '../../../fleet-server/src/http/ui/view-models/timeline.js';
+import { communeChoices, manifest, provinceDaily, SHA } from './plan-fixtures.js';
 
-const SHA = 'a'.repeat(64);
-function manifest(
-  id: string,
-  unit: string,
-  items: [string, 'normal' | 'priority' | 'emergency'][],
-  times: Record<string, string[]>,
-): Manifest {
-  return {
-    type: 'loa-bundle',
-    format: 1,
-    id,
-    channel: id,
-    version: 1,
-    created: '2026-12-01T00:00:00Z',
-    expires: '2027-01-01T00:00:00Z',
-    utcOffset: '+07:00',
-    description: `Chương trình ${id}`,
-    targets: [{ unit }],
-    items: items.map(([iid, priority]) => ({
-      id: iid,
-      title: `Bản tin ${iid}`,
-      kind: 'audio' as const,
-      priority,
-      lang: 'vi',
-      blob: { sha256: SHA, size: 10, mediaType: 'audio/ogg' },
-      durationMs: 5 * 60_000,
-    })),
-    schedule: Object.entries(times).map(([entry, t]) => ({
-      id: entry,
-      items: items.map(([iid]) => iid).filter((iid) => iid.startsWith(entry)),
-      rule: { type: 'daily' as const, times: t },
-    })),
-    signatures: [],
-  };
-}
-
-const province = manifest(
-  'tinh',
-  '08',
-  [
-    ['sang-1', 'normal'],
-    ['sang-2', 'priority'],
-    ['dem-1', 'normal'],
-  ],
-  {
-    sang: ['06:00'],
-    dem: ['22:30'],
-  },
-);
+const province = provinceDaily;
 const own = manifest('xa', '08/02500', [['sang-xa', 'normal']], { sang: ['06:00'] });
-const choices = {
-  type: 'loa-choices',
-  format: 1,
-  unit: '08/02500',
-  version: 4,
-  issued: '2026-12-01T00:00:00Z',
-  optOut: [{ channel: 'tinh', entries: ['sang'] }, { categories: ['quang-cao'] }],
-  quietHours: [{ start: '22:00', end: '05:00' }],
-  signatures: [],
-} satisfies Choices;
+const choices = communeChoices([{ channel: 'tinh', entries: ['sang'] }, { categories: ['quang-cao'] }]);
 
 describe('programme timeline of a commune', () => {
   const tl = programmeTimeline({
