@@ -1,5 +1,5 @@
 /**
- * The programme page's week ("Tuần") as a commune's official sees it in headless Chromium: the
+ * The programme page's week ("Cả tuần") as a commune's official sees it in headless Chromium: the
  * seven days from Monday with what plays, what is held and why (quiet hours, the commune's opt-out),
  * times and air time per output, links to each day and to the weeks around, the station picker
  * kept; at 1280 and 390 px with nothing wider than the screen. The same week from the API.
@@ -7,13 +7,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Choices, Manifest } from '@loa/protocol';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BundleRecord } from '../../../fleet-server/src/domain/model.js';
 import { contentPlugin } from '../../../fleet-server/src/plugins/content.js';
 import { dashboardPlugin } from '../../../fleet-server/src/plugins/dashboard.js';
-import { createUser, FakeClock, PASSWORD, startTestServer, type TestServer } from '../app/harness.js';
+import { createUser, FakeClock, startTestServer, type TestServer } from '../app/harness.js';
 import { device } from '../reports/fixture.js';
+import { launchChromium, loggedInPage } from '../ui/browser-pages.js';
 
 const SHOTS = '/tmp/week-shots';
 const UNIT = '08/02500';
@@ -121,34 +122,31 @@ describe('programme page, week view', () => {
     await store.devices.insert(device('bang-tin', UNIT, 'noticeboard', 'Bảng tin UBND'));
     await createUser(s, 'xa.sonduong', 'viewer', [UNIT]);
     await createUser(s, 'xa.pheduyet', 'approver', [UNIT]);
-    chrome = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    chrome = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await chrome?.close();
     await s?.close();
   });
 
-  const login = async (width: number, username = 'xa.sonduong'): Promise<Page> => {
-    const page = await chrome.newPage({ viewport: { width, height: 900 }, locale: 'vi-VN' });
-    await page.goto(`${s.url}/ui/login`);
-    await page.fill('#f-username', username);
-    await page.fill('#f-password', PASSWORD);
-    await Promise.all([page.waitForURL(/\/ui\/$/), page.click('button[type=submit]')]);
-    return page;
-  };
+  const login = (width: number, username = 'xa.sonduong'): Promise<Page> =>
+    loggedInPage(chrome, s.url, username, width);
 
   it('shows the week per output with reasons, times and air time; days and weeks link on', async () => {
     for (const width of [1280, 390]) {
       const page = await login(width);
-      // from the day view, the "Tuần" toggle: this week in Vietnam, Monday first
-      await page.goto(`${s.url}/ui/timeline?unit=${UNIT}`);
+      // the menu's "Lịch ngày, tuần" (not the programmes' "Lịch phát"), then the "Cả tuần" toggle: this week in Vietnam, Monday first
+      await page.goto(`${s.url}/ui/`);
+      await Promise.all([
+        page.waitForURL(/\/ui\/timeline/),
+        page.locator('nav.main-nav a', { hasText: 'Lịch ngày, tuần' }).click(),
+      ]);
+      expect(await page.locator('.tlw-toggle a').allTextContents()).toEqual(['Trong ngày', 'Cả tuần']);
       await Promise.all([
         page.waitForURL(/view=week/),
-        page.locator('.tlw-toggle a', { hasText: 'Tuần' }).click(),
+        page.locator('.tlw-toggle a', { hasText: 'Cả tuần' }).click(),
       ]);
+      expect(await page.locator('nav.main-nav a[aria-current="page"]').textContent()).toBe('Lịch ngày, tuần');
       expect(await page.locator('.tlw-weeks strong').textContent()).toBe('Tuần từ 07/12/2026 đến 13/12/2026');
       const loa = page.locator('.tlw-lane[data-lane="audio"]');
       expect(await loa.locator('h2').textContent()).toBe('Loa truyền thanh');

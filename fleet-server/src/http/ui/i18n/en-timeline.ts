@@ -2,7 +2,7 @@ import type { viTimeline } from './vi-timeline.js';
 
 /** English for {@link viTimeline} (same keys, enforced by the type checker). */
 export const enTimeline: Record<keyof typeof viTimeline, string> = {
-  'nav.timeline': 'Day plan',
+  'nav.timeline': 'Day and week plan',
   'tl.title': "The day's programme",
   'tl.unit': 'Commune',
   'tl.day': 'Day',
@@ -75,8 +75,8 @@ export const enTimeline: Record<keyof typeof viTimeline, string> = {
   'tl.back': "Back to the day's programme",
   'tlw.title': "The week's programme",
   'tlw.toggle': 'View by day or by week',
-  'tlw.view.day': 'Day',
-  'tlw.view.week': 'Week',
+  'tlw.view.day': 'One day',
+  'tlw.view.week': 'Whole week',
   'tlw.dayInWeek': 'A day of the week',
   'tlw.weeks': 'Weeks',
   'tlw.prev': 'Previous week',

@@ -1,6 +1,6 @@
 /** Vietnamese texts of the programme timeline page, a commune's programme choices, repeating an emergency. */
 export const viTimeline = {
-  'nav.timeline': 'Lịch trong ngày',
+  'nav.timeline': 'Lịch ngày, tuần',
   'tl.title': 'Lịch phát trong ngày',
   'tl.unit': 'Xã, phường',
   'tl.day': 'Ngày',
@@ -72,8 +72,8 @@ export const viTimeline = {
   'tl.back': 'Quay lại lịch trong ngày',
   'tlw.title': 'Lịch phát trong tuần',
   'tlw.toggle': 'Xem theo ngày hoặc theo tuần',
-  'tlw.view.day': 'Ngày',
-  'tlw.view.week': 'Tuần',
+  'tlw.view.day': 'Trong ngày',
+  'tlw.view.week': 'Cả tuần',
   'tlw.dayInWeek': 'Một ngày trong tuần',
   'tlw.weeks': 'Các tuần',
   'tlw.prev': 'Tuần trước',
