@@ -258,7 +258,7 @@ describe('recording in the browser, to the station (headless Chromium, real serv
     await ap.goto(`${province.server.url}/ui/approvals`);
     await ap.locator('#queue a').first().click();
     await Promise.all([ap.waitForURL(/ok=appr.approved/), ap.click('form[action$="/approve"] button')]);
-    await Promise.all([ap.waitForURL(/ok=common.savedOk/), ap.click('form[action$="/publish"] button')]);
+    await Promise.all([ap.waitForURL(/ok=prog.publishedOk/), ap.click('form[action$="/publish"] button')]);
     const bundle = await province.approver.get<{
       state: string;
       manifest: { id: string; signatures: unknown[] };

@@ -177,7 +177,7 @@ describe('every page, desktop and phone', () => {
       .toContain('đã qua');
     // 09:00 local two days ahead: never inside the demo's quiet hours, whatever time the test runs.
     await ed.fill('#f-at', `${local(Date.now() + 2 * 86_400_000).slice(0, 10)}T09:00`);
-    await Promise.all([ed.waitForURL(/ok=common.savedOk/), ed.click('button[value=submit]')]);
+    await Promise.all([ed.waitForURL(/ok=prog.submittedOk/), ed.click('button[value=submit]')]);
     const row = ed.locator('#bundle-list tr', { hasText: 'Thông báo Tân Trào' });
     expect(await row.textContent()).toContain('Lần phát tới');
     expect(await row.textContent()).toContain('Xã Tân Trào');

@@ -281,7 +281,7 @@ describe("a station's loudspeaker zones", () => {
     await cho.locator('input').check();
     await editor.locator('#f-zones').scrollIntoViewIfNeeded();
     await editor.screenshot({ path: join(ART, 'programme-zones-desktop.png') });
-    await Promise.all([editor.waitForURL(/ok=common.savedOk/), editor.click('button[value=submit]')]);
+    await Promise.all([editor.waitForURL(/ok=prog.submittedOk/), editor.click('button[value=submit]')]);
     const submitted = await p.server.deps.store.bundles.list(
       (b) => b.state === 'submitted' && b.channel === 'thong-bao-cho-tan-trao',
     );

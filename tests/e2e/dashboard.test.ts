@@ -258,7 +258,7 @@ describe('dashboard in Chromium', () => {
     await ed.fill('#f-quiet', '');
     await ed.fill('#f-repeat', '2');
     await ed.fill('#f-gap', '60');
-    await Promise.all([ed.waitForURL(/ok=common.savedOk/), ed.click('button[value=submit]')]);
+    await Promise.all([ed.waitForURL(/ok=prog.submittedOk/), ed.click('button[value=submit]')]);
     await expect
       .poll(() => ed.locator('#bundle-list').textContent(), { timeout: 10_000 })
       .toContain('Chờ duyệt');
@@ -277,7 +277,7 @@ describe('dashboard in Chromium', () => {
       .toContain('Bản tin sáng: tiêm phòng gia súc');
     await shot(ap, '07-approval-diff');
     await Promise.all([ap.waitForURL(/ok=appr.approved/), ap.click('form[action$="/approve"] button')]);
-    await Promise.all([ap.waitForURL(/ok=common.savedOk/), ap.click('form[action$="/publish"] button')]);
+    await Promise.all([ap.waitForURL(/ok=prog.publishedOk/), ap.click('form[action$="/publish"] button')]);
     await expect
       .poll(() => ap.locator('#bundle-list').textContent(), { timeout: 10_000 })
       .toContain('Đã phát hành');
@@ -353,7 +353,7 @@ describe('dashboard in Chromium', () => {
     expect(before).toBe(0);
     await page.fill('#f-text', 'Nước sông Lô đang lên nhanh. Bà con khẩn trương di chuyển lên vùng cao.');
     await page.check('#f-confirm1');
-    await page.fill('#f-confirm2', 'PHAT KHAN CAP');
+    await page.fill('#f-confirm2', 'PHÁT KHẨN CẤP');
     await Promise.all([
       page.waitForURL(/\/ui\/emergency\/[^/]+$/, { timeout: 60_000 }),
       page.click('form button[type="submit"].danger'),

@@ -94,12 +94,15 @@ describe("the editor's daily job", () => {
       await u.type('#f-channel', 'son-duong', true);
       await u.type('#f-targets', '08/02503', true);
     }
-    await Promise.all([page.waitForURL(/ok=common.savedOk/), u.click('button[value=submit]')]);
+    await Promise.all([page.waitForURL(/ok=prog.submittedOk/), u.click('button[value=submit]')]);
     const submitted = await p.server.deps.store.bundles.list(
       (b) => b.state === 'submitted' && b.channel === 'son-duong',
     );
     expect(submitted).toHaveLength(1);
     expect(submitted[0]?.manifest.targets).toEqual([{ unit: '08/02503' }]);
+    // the page says what happened to it (sent for approval, not merely saved), by its name
+    expect(await page.locator('.flash.ok').textContent()).toMatch(/^Đã gửi “.+” để phê duyệt/);
+    expect(await page.locator('.flash.ok').textContent()).not.toContain(submitted[0]?.id ?? '-');
     const result = { ui: picker ? 'choose' : 'type', clicks: u.clicks, typed: u.typed, codesTyped: u.codes };
     await writeFile(join(ART, `editor-daily-job-${result.ui}.json`), `${JSON.stringify(result, null, 2)}\n`);
     console.log(`editor daily job: ${JSON.stringify(result)}`);

@@ -273,4 +273,18 @@ describe('emergency progress in words', () => {
     // cancelled: a recall made two stations stop and drop it, the third has not answered yet
     expect(progressSummary(t, sum(0, 0, 0, 0, 2))).toBe('Đã huỷ cảnh báo: 2/3 trạm đã dừng và gỡ');
   });
+
+  it('keeps counting what stations had heard and finished once a cancel made them drop it', async () => {
+    const { progressParts } = await import('../../../fleet-server/src/http/ui/pages/emergency.js');
+    const at = '2026-12-08T00:00:00.000Z';
+    const base = { unit: '08/02506', plays: 1, updatedAt: at };
+    const devices = [
+      { ...base, deviceId: 'a', stage: 'withdrawn' as const, receivedAt: at, startedAt: at, completedAt: at },
+      { ...base, deviceId: 'b', stage: 'withdrawn' as const, receivedAt: at, startedAt: at },
+      { ...base, deviceId: 'c', stage: 'withdrawn' as const, plays: 0 },
+      { ...base, deviceId: 'd', stage: 'completed' as const, receivedAt: at, startedAt: at, completedAt: at },
+    ];
+    const sum = { total: 4, sent: 0, received: 0, playing: 0, completed: 1, failed: 0, withdrawn: 3 };
+    expect(progressParts(sum, devices)).toEqual({ notified: 4, verified: 3, playing: 0, done: 2, failed: 0 });
+  });
 });

@@ -7,3 +7,20 @@
 export function fold(s: string): string {
   return s.normalize('NFD').replace(/\p{M}/gu, '').replace(/[đĐ]/g, 'd').toLowerCase();
 }
+
+/**
+ * Whether a typed confirmation is the phrase: capitals as written, the Vietnamese marks optional
+ * ("PHÁT KHẨN CẤP" typed with an input method is "PHAT KHAN CAP"), spaces around and between words
+ * not counted. A word typed by mistake or in lower case is not the phrase.
+ */
+export function isPhrase(typed: string, phrase: string): boolean {
+  const bare = (x: string) =>
+    x
+      .normalize('NFD')
+      .replace(/\p{M}/gu, '')
+      .replace(/Đ/g, 'D')
+      .replace(/đ/g, 'd')
+      .trim()
+      .replace(/\s+/g, ' ');
+  return bare(typed) === bare(phrase);
+}

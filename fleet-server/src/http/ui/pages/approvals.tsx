@@ -13,6 +13,7 @@ import { Layout } from '../layout.js';
 import { notFoundPage } from '../refusal.js';
 import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
+import { bundleTitle } from '../view-models/device.js';
 import { type Change, type DiffWords, diffManifests } from '../view-models/diff.js';
 import { targetedDevices } from '../view-models/overview.js';
 import { describeEntry, nextOccurrences } from '../view-models/schedule-words.js';
@@ -462,7 +463,7 @@ export function registerApprovalPages(app: Hono<AppEnv>, s: UiServer): void {
     if (action === 'reject' && !reason) errors.reason = { key: 'err.required' };
     else if (reason.length > 1000) errors.reason = { key: 'err.tooLong', params: { max: 1000 } };
     else {
-      const r = await callApi(
+      const r = await callApi<BundleRecord>(
         s.api,
         c,
         'POST',
@@ -474,7 +475,7 @@ export function registerApprovalPages(app: Hono<AppEnv>, s: UiServer): void {
           c,
           ui(`/approvals/${encodeURIComponent(id)}`),
           action === 'approve' ? 'appr.approved' : 'appr.rejected',
-          id,
+          bundleTitle(r.data),
         );
       if (r.issues.some((i) => i.path[0] === 'reason')) errors.reason = r.issues[0]?.message ?? r.message;
       else errors._form = `${r.message} (${r.code})`;

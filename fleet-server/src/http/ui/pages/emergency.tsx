@@ -34,7 +34,9 @@ import type { LiveView, UpdateSet } from '../live.js';
 import { Recorder, type RecorderLimits, recorderLimits } from '../recorder.js';
 import { notFoundPage } from '../refusal.js';
 import { checkFormCsrf, guard, list, readForm, str, type UiContext, type UiServer } from '../shared.js';
+import { isPhrase } from '../text.js';
 import { formatDateTime } from '../time.js';
+import { unitLabels } from '../unit-labels.js';
 import { type UnitNode, UnitTreeField, unitTree } from '../unit-tree.js';
 import { RepeatControl } from './emergency-repeat.js';
 import { mayRecall, RecallControl } from './recall.js';
@@ -66,15 +68,17 @@ const STAGE_TONE: Record<EmergencyDeviceState['stage'], Tone> = {
 /**
  * The funnel as operators read it: how many stations got at least that far (a station that is
  * playing was also notified and verified), so the numbers only grow as the alert spreads; then
- * how many are playing now and how many have finished.
+ * how many are playing now and how many have finished. A station that dropped the alert on its
+ * cancel still counts where it had got to (verified, finished) before: a cancel does not unsay it.
  */
-export function progressParts(sum: EmergencySummary) {
+export function progressParts(sum: EmergencySummary, devices: readonly EmergencyDeviceState[] = []) {
   const reached = sum.playing + sum.completed;
+  const withdrawn = devices.filter((d) => d.stage === 'withdrawn');
   return {
     notified: sum.total,
-    verified: sum.received + reached,
+    verified: sum.received + reached + withdrawn.filter((d) => d.receivedAt).length,
     playing: sum.playing,
-    done: sum.completed,
+    done: sum.completed + withdrawn.filter((d) => d.completedAt).length,
     failed: sum.failed,
   };
 }
@@ -117,6 +121,8 @@ function FormPage(props: {
   ctx: UiCtx;
   tree: UnitNode[];
   recent: BundleRecord[];
+  /** What operators read for each unit (names, never codes). */
+  unitNames: ReadonlyMap<string, string>;
   limits: RecorderLimits;
   values?: Record<string, string>;
   errors?: FieldErrors;
@@ -187,7 +193,8 @@ function FormPage(props: {
                   {b.manifest.items[0]?.title ?? b.id}
                 </a>{' '}
                 <small class="muted">
-                  {b.units.join(', ')} · {formatDateTime(b.publishedAt ?? b.createdAt)}
+                  {b.units.map((u) => props.unitNames.get(u) ?? u).join(', ')} ·{' '}
+                  {formatDateTime(b.publishedAt ?? b.createdAt)}
                 </small>
               </li>
             ))}
@@ -201,7 +208,7 @@ function FormPage(props: {
 function ProgressPage(props: { ctx: UiCtx; v: CombinedView; bundles?: BundleRecord[] }) {
   const { ctx, v } = props;
   const t = ctx.t;
-  const p = progressParts(v.summary);
+  const p = progressParts(v.summary, v.devices);
   const ids = v.ids.map(encodeURIComponent).join(',');
   const silent = v.devices.filter((d) => d.stage === 'sent');
   return (
@@ -350,7 +357,7 @@ export function emergencyLiveView(s: UiServer, c: UiContext, ctx: UiCtx, ids: st
     render: async () => {
       const v = await loadCombined(s, c, ids);
       if (!v) return {};
-      const p = progressParts(v.summary);
+      const p = progressParts(v.summary, v.devices);
       const set: UpdateSet = {
         'emg:summary': { t: progressSummary(ctx.t, v.summary) },
         'emg:notified': { t: String(p.notified) },
@@ -381,6 +388,7 @@ async function formData(s: UiServer, c: UiContext, user: AuthUser) {
   return {
     tree: unitTree(units.values(), devices),
     recent: recent.ok ? recent.data.slice(0, 10) : [],
+    unitNames: unitLabels(await s.deps.store.units.list()),
     limits: recorderLimits(s.content?.content.recording),
   };
 }
@@ -433,8 +441,8 @@ export function registerEmergencyPages(app: Hono<AppEnv>, s: UiServer): void {
     if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20)
       errors.repeat = { key: 'err.number', params: { min: 1, max: 20 } };
     if (values.confirm1 !== 'yes') errors.confirm1 = { key: 'err.required' };
-    // Exactly the phrase, capitals included: a word typed by mistake must never send an emergency.
-    if (str(f, 'confirm2') !== t('emg.phrase')) errors.confirm2 = { key: 'err.confirm' };
+    // The phrase, capitals included (its marks optional): a word typed by mistake must never send an emergency.
+    if (!isPhrase(str(f, 'confirm2'), t('emg.phrase'))) errors.confirm2 = { key: 'err.confirm' };
     if (Object.keys(errors).length === 0) {
       let content: string | undefined;
       if (file) {

@@ -23,6 +23,7 @@ import { checkFormCsrf, done, guard, list, readForm, str, type UiContext, type U
 import { fold } from '../text.js';
 import { formatDateTime } from '../time.js';
 import { type UnitNode, UnitTreeField, unitTree } from '../unit-tree.js';
+import { bundleTitle } from '../view-models/device.js';
 import { EMPTY_PROGRAMME, type ProgrammeForm, parseProgramme } from '../view-models/programme-form.js';
 import { describeEntry, nextOccurrences } from '../view-models/schedule-words.js';
 import { type ZoneChoice, ZonesField, zoneChoices } from './programme-zones.js';
@@ -523,7 +524,7 @@ export function registerProgrammePages(app: Hono<AppEnv>, s: UiServer): void {
         const sub = await callApi(s.api, c, 'POST', `/bundles/${encodeURIComponent(r.data.id)}/submit`, {
           sign: true,
         });
-        if (sub.ok) return done(c, ui('/programmes'), 'common.savedOk');
+        if (sub.ok) return done(c, ui('/programmes'), 'prog.submittedOk', bundleTitle(r.data));
         errors = {
           _form: `${g.ctx.t('prog.savedNotSubmitted', { id: r.data.id })} ${sub.message} (${sub.code})`,
         };
@@ -541,7 +542,7 @@ export function registerProgrammePages(app: Hono<AppEnv>, s: UiServer): void {
     if ('response' in g) return g.response;
     checkFormCsrf(c, await readForm(c));
     const id = encodeURIComponent(c.req.param('id'));
-    const r = await callApi(
+    const r = await callApi<BundleRecord>(
       s.api,
       c,
       'POST',
@@ -552,6 +553,7 @@ export function registerProgrammePages(app: Hono<AppEnv>, s: UiServer): void {
       const vm = await loadProg(s, c, g.user, EMPTY_PROGRAMME, { _form: `${r.message} (${r.code})` });
       return c.html(<ProgrammesPage ctx={g.ctx} vm={vm} />, r.status as 400);
     }
-    return done(c, ui('/programmes'), 'common.savedOk');
+    const ok = action === 'submit' ? 'prog.submittedOk' : 'prog.publishedOk';
+    return done(c, ui('/programmes'), ok, bundleTitle(r.data));
   });
 }
