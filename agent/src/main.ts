@@ -204,6 +204,8 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         return u ? { unit: u, deviceId: deviceId(), groups: config.device.groups } : undefined;
       },
       clock,
+      clockTrusted: () => clock.trusted(),
+      signedTime: (ms, what) => clock.noteSignedTime(ms, what),
       logger: log,
       headers: deviceHeaders,
       ...(fetch ? { fetch } : {}),
@@ -598,6 +600,9 @@ export async function importBundle(
         ? { unit, deviceId: creds?.deviceId ?? config.device.id ?? '', groups: config.device.groups }
         : undefined,
     clock,
+    // The import only verifies and installs; the running agent decides when it plays. The system
+    // clock of a station offline after a power cut may be years behind: not a reason to refuse.
+    clockTrusted: () => false,
     logger,
     lock: 'exclusive',
   });
