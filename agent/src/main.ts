@@ -507,6 +507,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
           clock,
           clockWaiting: () => clock.waiting(),
           recalled: () => bundles.recalled(),
+          held: () => player.status().held,
           enrolment: {
             state: () => {
               const c = creds();
