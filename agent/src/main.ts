@@ -476,6 +476,13 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       link.start();
       started('fleet-link', link, (l) => l.stop());
     };
+    // The modem registering again means the network is back: the link retries at once.
+    let registered = false;
+    hw.modem?.on('status', (st) => {
+      const now = st.registration === 'home' || st.registration === 'roaming';
+      if (now && !registered) link?.retryNow('modem registered');
+      registered = now;
+    });
     enrolment.on('enrolled', startLink);
     await enrolment.start();
     started('enrolment', enrolment, (e) => e.stop());
