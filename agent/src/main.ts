@@ -204,6 +204,8 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
         return u ? { unit: u, deviceId: deviceId(), groups: config.device.groups } : undefined;
       },
       clock,
+      clockTrusted: () => clock.trusted(),
+      signedTime: (ms, what) => clock.noteSignedTime(ms, what),
       logger: log,
       headers: deviceHeaders,
       ...(fetch ? { fetch } : {}),
@@ -474,6 +476,13 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       link.start();
       started('fleet-link', link, (l) => l.stop());
     };
+    // The modem registering again means the network is back: the link retries at once.
+    let registered = false;
+    hw.modem?.on('status', (st) => {
+      const now = st.registration === 'home' || st.registration === 'roaming';
+      if (now && !registered) link?.retryNow('modem registered');
+      registered = now;
+    });
     enrolment.on('enrolled', startLink);
     await enrolment.start();
     started('enrolment', enrolment, (e) => e.stop());
@@ -505,6 +514,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
           clock,
           clockWaiting: () => clock.waiting(),
           recalled: () => bundles.recalled(),
+          held: () => player.status().held,
           enrolment: {
             state: () => {
               const c = creds();
@@ -598,6 +608,9 @@ export async function importBundle(
         ? { unit, deviceId: creds?.deviceId ?? config.device.id ?? '', groups: config.device.groups }
         : undefined,
     clock,
+    // The import only verifies and installs; the running agent decides when it plays. The system
+    // clock of a station offline after a power cut may be years behind: not a reason to refuse.
+    clockTrusted: () => false,
     logger,
     lock: 'exclusive',
   });

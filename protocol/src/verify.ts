@@ -178,6 +178,12 @@ export interface VerifyManifestOptions {
   installed?: InstalledBundle;
   maxBytes?: number;
   clockSkewMs?: number;
+  /**
+   * false: `now` comes from a clock nobody can trust yet (a station offline after a power cut, its
+   * system clock years behind). "Not valid yet" is then not checked, since such a clock cannot
+   * tell it; the signature, expiry, version and target still are. Default true.
+   */
+  clockTrusted?: boolean;
 }
 
 export interface VerifiedManifest {
@@ -276,7 +282,10 @@ export function verifyManifest(raw: unknown, opts: VerifyManifestOptions): Verif
 
   const now = opts.now.getTime();
   const skew = opts.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
-  if (manifest.notBefore ? Date.parse(manifest.notBefore) > now : Date.parse(manifest.created) - skew > now)
+  if (
+    opts.clockTrusted !== false &&
+    (manifest.notBefore ? Date.parse(manifest.notBefore) > now : Date.parse(manifest.created) - skew > now)
+  )
     throw new VerifyError(
       'NOT_YET_VALID',
       `the bundle is valid from ${manifest.notBefore ?? manifest.created}`,

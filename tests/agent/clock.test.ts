@@ -9,6 +9,7 @@ import {
   applySample,
   type ClockReading,
   clockState,
+  raiseFloor,
   trustedNow,
 } from '../../agent/src/domain/clock-trust.js';
 import { createQuectelModem } from '../../agent/src/drivers/modem/quectel.js';
@@ -121,6 +122,29 @@ describe('clock trust rules', () => {
       lastTrusted: new Date(T).toISOString(),
     });
   });
+
+  test('while untrusted, time runs on from the floor with the monotonic clock; a signed creation time raises it; a source replaces it', () => {
+    const boot = { wallMs: Date.UTC(2022, 2, 1), monoMs: 1000 };
+    const state = { lastTrustedMs: T, floor: { ms: T, monoMs: 1000 } };
+    // the system clock is years behind: the agent's time does not stand still at the floor
+    expect(agentNow(state, boot)).toBe(T);
+    expect(agentNow(state, { wallMs: boot.wallMs + 3000, monoMs: 4000 })).toBe(T + 3000);
+    // a bundle signed later than the floor moves it up (never down)
+    const signed = T + 86_400_000;
+    const raised = raiseFloor(state, signed, { wallMs: boot.wallMs + 3000, monoMs: 4000 });
+    expect(agentNow(raised, { wallMs: boot.wallMs + 5000, monoMs: 6000 })).toBe(signed + 2000);
+    expect(raiseFloor(raised, T, { wallMs: boot.wallMs, monoMs: 6000 })).toBe(raised);
+    expect(clockState(raised).trusted).toBe(false);
+    // a trusted source decides from then on, even behind the signed creation time
+    const v = applySample(
+      raised,
+      { source: 'modem', timeMs: signed - 3600_000 },
+      { wallMs: 0, monoMs: 7000 },
+    );
+    expect(v.accepted).toBe(true);
+    expect(agentNow(v.state, { wallMs: 0, monoMs: 8000 })).toBe(signed - 3600_000 + 1000);
+    expect(raiseFloor(v.state, signed, { wallMs: 0, monoMs: 8000 })).toBe(v.state);
+  });
 });
 
 describe('TrustedClock service', () => {
@@ -186,6 +210,13 @@ describe('TrustedClock service', () => {
       lastTrusted: new Date(T + 5000).toISOString(),
     });
     expect(c2.now()).toBe(T + 5000);
+    // the offline minutes pass on the monotonic clock, not on the system clock that is stuck in 1970
+    reading = { wallMs: Date.UTC(1970, 0, 1), monoMs: 40_000 };
+    expect(c2.now()).toBe(T + 45_000);
+    // a verified bundle signed later moves the untrusted clock up to its creation, not to trust
+    c2.noteSignedTime(T + 50_000, 'b-canh-bao-1');
+    expect(c2.now()).toBe(T + 50_000);
+    expect(c2.trusted()).toBe(false);
     let changed = 0;
     c2.on('change', () => changed++);
     c2.reportServerTime(T + 60_000, 200);

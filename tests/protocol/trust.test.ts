@@ -220,6 +220,24 @@ describe('thresholds, roles and scope', () => {
     expect(codeOf(() => verifyManifest(sign(exact, w.editor), { trust: policy, now: NOW }))).toBe('EXPIRED');
   });
 
+  it('a clock that is not trusted cannot call a bundle "not valid yet"; expiry, signatures and target still hold', () => {
+    const policy = trust(w);
+    const yearsBehind = new Date(NOW.getTime() - 4 * 365 * DAY);
+    const m = sign(manifestBody(), w.editor);
+    expect(codeOf(() => verifyManifest(m, { trust: policy, now: yearsBehind }))).toBe('NOT_YET_VALID');
+    const opts = { trust: policy, now: yearsBehind, clockTrusted: false };
+    expect(verifyManifest(m, opts).manifest.version).toBe(5);
+    const expired = sign(
+      manifestBody({
+        created: new Date(yearsBehind.getTime() - 2 * DAY).toISOString(),
+        expires: yearsBehind.toISOString(),
+      }),
+      w.editor,
+    );
+    expect(codeOf(() => verifyManifest(expired, opts))).toBe('EXPIRED');
+    expect(codeOf(() => verifyManifest(sign(manifestBody(), w.stranger), opts))).toBe('KEY_UNKNOWN');
+  });
+
   it('accepts the same version with the same content (re-install) and rejects an unknown-digest same version', () => {
     const m = sign(manifestBody(), w.editor);
     const v = verifyManifest(m, { trust: trust(w), now: NOW });

@@ -57,6 +57,15 @@ export interface ClockTrustState {
   lastTrustedMs?: number;
   /** The source whose anchor set lastTrustedMs (persisted with it). */
   lastTrustedSource?: TimeSource;
+  /**
+   * While untrusted: a lower bound on the true time that runs on with the monotonic clock (not
+   * persisted). It starts at the persisted last trusted time and is raised by the creation time
+   * of a verified signed document (a bundle brought on a USB stick was signed no earlier than
+   * it says). Without it the agent's time would stand still at lastTrustedMs whenever the system
+   * clock is behind it (a board without an RTC after a power cut), and every proof and slot of the
+   * offline hours would carry the same instant.
+   */
+  floor?: { ms: number; monoMs: number };
 }
 
 export interface ClockTrustRules {
@@ -112,11 +121,26 @@ export function trustedNow(state: ClockTrustState, reading: ClockReading): numbe
 
 /**
  * The time the agent runs on: the trusted time when there is one, otherwise the system clock,
- * but never earlier than the persisted last trusted time.
+ * but never earlier than the persisted last trusted time, nor, while untrusted, than the floor
+ * advanced by the monotonic time since it was set.
  */
 export function agentNow(state: ClockTrustState, reading: ClockReading): number {
-  const t = trustedNow(state, reading) ?? reading.wallMs;
-  return state.lastTrustedMs !== undefined ? Math.max(t, state.lastTrustedMs) : t;
+  const trusted = trustedNow(state, reading);
+  let t = trusted ?? reading.wallMs;
+  if (state.lastTrustedMs !== undefined) t = Math.max(t, state.lastTrustedMs);
+  if (trusted === undefined && state.floor)
+    t = Math.max(t, state.floor.ms + Math.max(0, reading.monoMs - state.floor.monoMs));
+  return t;
+}
+
+/**
+ * Raises the untrusted floor to `ms` (the persisted last trusted time at start, or a verified
+ * signed document's creation time); never lowers it, and changes nothing once trusted.
+ */
+export function raiseFloor(state: ClockTrustState, ms: number, reading: ClockReading): ClockTrustState {
+  if (state.anchor || !Number.isFinite(ms)) return state;
+  if (agentNow(state, reading) >= ms) return state;
+  return { ...state, floor: { ms, monoMs: reading.monoMs } };
 }
 
 /** Applies a sample from a source. */

@@ -35,6 +35,8 @@ export interface TechnicianDeps {
   importTar?: (file: File) => Promise<{ ok: boolean; text: string }>;
   /** Bundles withdrawn from this station by a signed recall (shown as "Đã gỡ"). */
   recalled?: () => readonly RecalledBundle[];
+  /** Items of the programme that are due (or soon) but held, and why (the player's plan). */
+  held?: () => readonly HeldItem[];
   /** The line output's profile and the test tone routine; absent: no line output section. */
   lineOut?: TechnicianLineOutDeps;
   /** Enrolment from the page (the dashboard's QR code or typed); absent: no enrolment section. */
@@ -50,6 +52,34 @@ export interface RecalledBundle {
   reason: string;
   at: string;
 }
+
+/** An item the player holds: which, when it was due (its signed schedule) and why. */
+export interface HeldItem {
+  itemId: string;
+  bundleId?: string;
+  scheduledAt: number;
+  reason: 'quiet-hours' | 'clock-untrusted' | 'too-late' | 'not-yet-valid' | 'expired' | 'opted-out';
+}
+
+/** Why an item is held, in Vietnamese. */
+const HELD_REASON: Record<HeldItem['reason'], string> = {
+  'clock-untrusted': 'chờ đồng hồ tin cậy',
+  'quiet-hours': 'giờ yên tĩnh',
+  'too-late': 'quá giờ, bỏ qua',
+  'not-yet-valid': 'chưa đến thời gian hiệu lực',
+  expired: 'đã hết hạn',
+  'opted-out': 'xã không nhận mục này',
+};
+
+/** The modem's network registration in Vietnamese. */
+const REGISTRATION: Record<string, string> = {
+  home: 'đã đăng ký mạng',
+  roaming: 'đã đăng ký (chuyển vùng)',
+  searching: 'đang tìm mạng',
+  denied: 'bị mạng từ chối',
+  'not-registered': 'chưa đăng ký mạng',
+  unknown: 'không rõ',
+};
 
 /** A proof's outcome in Vietnamese. */
 const OUTCOME: Record<Proof['outcome'], string> = {
@@ -114,6 +144,18 @@ input{padding:8px;font-size:15px;max-width:100%;box-sizing:border-box}input[type
 video{display:block;width:100%;max-width:480px;margin:8px 0;border-radius:6px;background:#000}video[hidden]{display:none}</style></head><body><header><strong>Loa</strong> · ${esc(title)}</header><main>${body}</main></body></html>`;
 }
 
+/** The held items, at most five, each with its due time (Vietnam) and reason; "không" when none. */
+function heldText(held: readonly HeldItem[]): string {
+  if (held.length === 0) return 'không';
+  const rows = held
+    .slice(0, 5)
+    .map(
+      (h) =>
+        `<span data-held="${esc(h.itemId)}">${esc(h.itemId)}${h.bundleId ? ` (${esc(h.bundleId)})` : ''}, lúc ${esc(vnTime(new Date(h.scheduledAt).toISOString()))}: <span class="bad">${esc(HELD_REASON[h.reason] ?? h.reason)}</span></span>`,
+    );
+  return `${held.length} mục<br>${rows.join('<br>')}${held.length > 5 ? `<br>… và ${held.length - 5} mục khác` : ''}`;
+}
+
 const yesNo = (v: boolean | null | undefined, yes: string, no: string) =>
   v === null || v === undefined ? '—' : v ? yes : no;
 
@@ -127,6 +169,7 @@ function statusBody(
   recalled: readonly RecalledBundle[] = [],
   enrol = '',
   lineOut = '',
+  held: readonly HeldItem[] = [],
 ): string {
   const row = (k: string, v: string) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`;
   const zones = Object.entries(h.relays.zones ?? {})
@@ -143,6 +186,7 @@ ${row('Tải / bộ nhớ', `${h.load1 ?? '—'} · ${h.memUsedMb ?? '—'}/${h.
 ${row('Dung lượng trống', h.diskFreeMb === undefined ? '—' : `${h.diskFreeMb} MB`)}
 ${row('Đồng hồ', h.clock.trusted ? `<span class="ok">tin cậy (${esc(h.clock.source)})</span>` : `<span class="bad">chưa tin cậy: lịch thường đang tạm giữ, tin khẩn cấp vẫn phát</span>${clockWaiting ? `<br>${esc(clockWaiting)}` : ''}`)}
 ${row('Bản tin', h.bundles.map((b) => `${esc(b.channel)} v${b.version}`).join(', ') || 'chưa có')}
+${row('Đang tạm giữ', heldText(held))}
 ${row('Chứng từ chờ gửi', esc(h.proofBacklog ?? 0))}
 ${row('USB', h.usbImport ? (h.usbImport.ok ? `<span class="ok">đã nhập ${esc(h.usbImport.channel ?? '')} v${esc(h.usbImport.version ?? '—')} từ ${esc(h.usbImport.file)}</span>` : `<span class="bad">từ chối ${esc(h.usbImport.file)}: ${esc(h.usbImport.code ?? '')}</span>`) : 'chưa cắm')}
 ${row('Lỗi gần nhất', h.lastError ? `<span class="bad">${esc(h.lastError.code)}: ${esc(h.lastError.message)}</span>` : 'không')}
@@ -161,7 +205,7 @@ ${row('Lỗi khuếch đại', yesNo(h.inputs.ampFault, '<span class="bad">có l
 <form method="post" action="import" enctype="multipart/form-data"><label>Nạp tệp bản tin (.tar, như trên USB) <input type="file" name="bundle" accept=".tar"></label> <button>Nạp</button></form></section>
 ${lineOut}
 <section><h2>Modem 4G</h2><table>
-${m ? `${row('Tín hiệu', m.rssiDbm === null ? '—' : `${m.rssiDbm} dBm`)}${row('Nhà mạng', esc(m.operator))}${row('Đăng ký mạng', esc(m.registration))}${row('ICCID', esc(m.iccid))}` : row('Modem', 'không có hoặc chưa đọc được')}
+${m ? `${row('Tín hiệu', m.rssiDbm === null ? '—' : `${m.rssiDbm} dBm`)}${row('Nhà mạng', esc(m.operator))}${row('Đăng ký mạng', esc(REGISTRATION[m.registration] ?? m.registration))}${row('ICCID', esc(m.iccid))}` : row('Modem', 'không có hoặc chưa đọc được')}
 </table></section>
 <section><h2>Bản tin đã gỡ</h2>${
     recalled.length === 0
@@ -179,7 +223,7 @@ ${proofs
   .reverse()
   .map(
     (p) =>
-      `<tr><td>${p.seq}</td><td>${esc(p.itemId)}</td><td${p.outcome === 'withdrawn' || p.outcome === 'failed' ? ' class="bad"' : ''}>${esc(OUTCOME[p.outcome] ?? p.outcome)}</td><td>${esc(vnTime(p.startedAt ?? p.at))}</td><td>${p.loudnessLufs === undefined ? '—' : `${p.loudnessLufs} LUFS`}</td></tr>`,
+      `<tr><td>${p.seq}</td><td>${esc(p.itemId)}</td><td${p.outcome === 'withdrawn' || p.outcome === 'failed' ? ' class="bad"' : ''}>${esc(OUTCOME[p.outcome] ?? p.outcome)}</td><td>${esc(vnTime(p.startedAt ?? p.at))}${p.clockTrusted === false ? ' <span class="bad">(đồng hồ chưa tin cậy)</span>' : ''}</td><td>${p.loudnessLufs === undefined ? '—' : `${p.loudnessLufs} LUFS`}</td></tr>`,
   )
   .join('')}</table></section>
 <section><h2>Nhật ký</h2><pre>${esc(logs.slice(-100).join('\n'))}</pre></section>`;
@@ -281,6 +325,7 @@ export function createTechnicianApp(deps: TechnicianDeps): Hono {
           deps.recalled?.() ?? [],
           deps.enrolment ? enrolSection(deps.enrolment.state(), enrolValues) : '',
           lineOutSection(deps.lineOut, toneSteps),
+          deps.held?.() ?? [],
         ),
       ),
     );

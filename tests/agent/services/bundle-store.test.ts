@@ -219,6 +219,46 @@ describe('BundleStore', () => {
     await s.stop();
   });
 
+  it('a station whose clock is years behind and not trusted imports a USB bundle and learns its signing time', async () => {
+    const m = await makeBundleDir(work, join(work, 'em'), {
+      version: 1,
+      channel: 'canh-bao',
+      priority: 'emergency',
+      rule: null,
+      signer: fx.emergency.privateKey,
+      files: [{ name: 'lu.wav', data: audio(2000) }],
+    });
+    await packBundle(join(work, 'em'), join(work, 'em.tar'));
+    const behind = Date.parse('2022-03-01T08:00:00Z');
+    // the clock's word alone: refused as not valid yet (what a trusted clock must say)
+    const strict = store(join(work, 'strict'), { clock: { now: () => behind } });
+    await strict.start();
+    await expect(strict.importPath(join(work, 'em.tar'))).rejects.toMatchObject({ code: 'NOT_YET_VALID' });
+    await strict.stop();
+    // untrusted: imported; the clock hears the creation time before the bundle is activated
+    let clockMs = behind;
+    const heard: [number, string][] = [];
+    const s = store(join(work, 'store'), {
+      clock: { now: () => clockMs },
+      clockTrusted: () => false,
+      signedTime: (ms, what) => {
+        heard.push([ms, what]);
+        clockMs = Math.max(clockMs, ms);
+      },
+    });
+    await s.start();
+    const active = await s.importPath(join(work, 'em.tar'));
+    expect(heard).toEqual([[Date.parse(m.created), m.id]]);
+    expect(Date.parse(active?.activatedAt ?? '')).toBe(Date.parse(m.created));
+    await s.stop();
+    // at the next start the held bundles' creation times are heard again (the floor is not persisted)
+    heard.length = 0;
+    clockMs = behind;
+    await s.start();
+    expect(heard).toEqual([[Date.parse(m.created), m.id]]);
+    await s.stop();
+  });
+
   it("takes an emergency's audio from the message itself, checked against the signed manifest", async () => {
     server = await startBlobServer();
     const speech = audio(20_000);

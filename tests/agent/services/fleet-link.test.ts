@@ -15,6 +15,7 @@ import {
   proofsOf,
   unitTopic,
 } from '@loa/protocol';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandHandler } from '../../../agent/src/services/fleet/commands.js';
 import { FleetLink } from '../../../agent/src/services/fleet/fleet-link.js';
@@ -361,6 +362,68 @@ describe('FleetLink without a broker for a while', () => {
     expect(obs.messages.length).toBeLessThan(20);
     for (const m of obs.messages)
       expect(Buffer.byteLength(JSON.stringify(m.json))).toBeLessThanOrEqual(PROOF_MESSAGE_MAX_BYTES);
+    await obs.client.endAsync();
+  }, 60_000);
+
+  it('retries at once when told the network is back, not after its grown backoff', async () => {
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const dir = await tempDir();
+    const journal = new ProofJournal({
+      dir: join(dir, 'journal'),
+      privateKey: deviceKey.privateKey,
+      deviceId: () => 'dev-back',
+      clock,
+      logger: silent,
+    });
+    await journal.start();
+    const logged: string[] = [];
+    const link = new FleetLink({
+      mqttUrl: `mqtt://127.0.0.1:${port}`,
+      deviceId: 'dev-back',
+      unit: '08/02500',
+      boot: 1,
+      agentVersion: '0.1.0',
+      journal,
+      health,
+      healthIntervalMs: 200,
+      inbox: {
+        notify: () => undefined,
+        emergency: () => undefined,
+        command: async () => undefined,
+        serverTime: () => undefined,
+      },
+      clock,
+      logger: pino({ level: 'warn' }, { write: (l: string) => void logged.push(l) }),
+      // hours offline: the next try is an hour away
+      reconnectMinMs: 3_600_000,
+      reconnectMaxMs: 3_600_000,
+    });
+    cleanups.push(async () => {
+      await link.stop();
+      await journal.stop();
+    });
+    link.start();
+    await journal.record(draft);
+    // the first try is refused (nothing listens yet); the next is an hour away
+    await expect.poll(() => logged.some((l) => l.includes('mqtt error')), { timeout: 30_000 }).toBe(true);
+    const { Aedes } = await import('aedes');
+    const b = await Aedes.createBroker();
+    const srv = createServer((s) => b.handle(s));
+    await new Promise<void>((r) => srv.listen(port, '127.0.0.1', r));
+    cleanups.push(async () => {
+      await link.stop();
+      await new Promise<void>((r) => srv.close(() => r()));
+      await new Promise<void>((r) => b.close(() => r()));
+    });
+    const obs = await observer(`mqtt://127.0.0.1:${port}`, ['loa/v1/d/dev-back/proof']);
+    expect(link.connected).toBe(false);
+    link.retryNow('modem registered');
+    await obs.waitFor(carries(1), 30_000);
+    expect(link.connected).toBe(true);
     await obs.client.endAsync();
   }, 60_000);
 });

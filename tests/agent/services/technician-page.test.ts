@@ -132,6 +132,56 @@ describe('technician page', () => {
     expect(calls).toEqual(['relay:5']);
   });
 
+  it('offline: lists what is held and why, marks proof times taken on an untrusted clock, and says the modem searches', async () => {
+    const app = createTechnicianApp({
+      ...deps('192.168.1.20'),
+      health: async () => ({ ...health, modem: { rssiDbm: -97, operator: null, registration: 'searching' } }),
+      recentProofs: async () =>
+        [
+          {
+            seq: 2,
+            itemId: 'lu',
+            outcome: 'completed',
+            startedAt: '2026-11-26T04:59:00Z',
+            at: '2026-11-26T05:00:00Z',
+            clockTrusted: false,
+          },
+        ] as never,
+      held: () => [
+        {
+          itemId: 'ban-tin-sang',
+          bundleId: 'xa-02500-v7',
+          scheduledAt: Date.parse('2026-11-26T00:30:00Z'),
+          reason: 'clock-untrusted',
+        },
+        { itemId: 'nhac', scheduledAt: Date.parse('2026-11-26T15:30:00Z'), reason: 'quiet-hours' },
+      ],
+    });
+    const ok = await app.request('/login', {
+      method: 'POST',
+      body: new URLSearchParams({ password: 'ky-thuat-vien-1' }),
+    });
+    const cookie = (ok.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const html = await (await app.request('/', { headers: { cookie } })).text();
+    expect(html).toContain('<th>Đang tạm giữ</th><td>2 mục<br>');
+    expect(html).toContain(
+      'ban-tin-sang (xa-02500-v7), lúc 26/11/2026 07:30: <span class="bad">chờ đồng hồ tin cậy</span>',
+    );
+    expect(html).toContain('nhac, lúc 26/11/2026 22:30: <span class="bad">giờ yên tĩnh</span>');
+    expect(html).toContain('26/11/2026 11:59 <span class="bad">(đồng hồ chưa tin cậy)</span>');
+    expect(html).toContain('<td>đang tìm mạng</td>');
+    // nothing held: said so
+    const none = createTechnicianApp({ ...deps('192.168.1.20'), held: () => [] });
+    const ok2 = await none.request('/login', {
+      method: 'POST',
+      body: new URLSearchParams({ password: 'ky-thuat-vien-1' }),
+    });
+    const cookie2 = (ok2.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    expect(await (await none.request('/', { headers: { cookie: cookie2 } })).text()).toContain(
+      '<th>Đang tạm giữ</th><td>không</td>',
+    );
+  });
+
   it('locks logins after repeated failures', async () => {
     const app = createTechnicianApp(deps('10.1.1.1'));
     for (let i = 0; i < 5; i++)

@@ -100,6 +100,13 @@ export interface BundleStoreOptions {
    * 'exclusive' (the --import command) refuses with BUNDLE_STORE_BUSY while the owner runs.
    */
   lock?: 'take' | 'exclusive';
+  /**
+   * Whether the clock is trusted (default: always). While it is not, a bundle is not refused as
+   * "not valid yet" (an offline station's clock may be years behind), and `signedTime` hears each
+   * verified bundle's creation time, so the untrusted clock is never earlier than it.
+   */
+  clockTrusted?: () => boolean;
+  signedTime?: (ms: number, what: string) => void;
 }
 
 function processAlive(pid: number): boolean {
@@ -204,6 +211,7 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
     }
     this.pointer = next;
     if (changed) await writeJsonAtomic(this.p('current.json'), next, 0o644);
+    for (const b of this.active()) this.o.signedTime?.(Date.parse(b.manifest.created), b.id);
     this.log.info({ channels: this.active().map((b) => `${b.channel}@${b.version}`) }, 'bundle store ready');
   }
 
@@ -473,6 +481,7 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
     return {
       trust,
       now: new Date(this.o.clock.now()),
+      ...(this.o.clockTrusted && !this.o.clockTrusted() ? { clockTrusted: false } : {}),
       ...(device ? { device } : {}),
       ...(cur ? { installed: { version: cur.version, digest: cur.digest } } : {}),
     };
@@ -614,6 +623,9 @@ export class BundleStore extends Emitter<BundleStoreEvents> {
     // a recall may have arrived while the manifest was written
     if (this.recallsArriving.has(manifest.id)) throw recalledError(manifest.id, 'recall received');
     this.manifests.set(digest, manifest);
+    // Verified and signed at `created`: an untrusted clock behind it moves up to it first, so the
+    // bundle's activation (an emergency's "now") falls inside its validity.
+    this.o.signedTime?.(Date.parse(manifest.created), manifest.id);
     const entry: Entry = {
       id: manifest.id,
       version: manifest.version,

@@ -237,6 +237,19 @@ export class FleetLink {
     });
   }
 
+  /**
+   * The network is back (the modem registered again): retry at once with the backoff started
+   * afresh, instead of waiting out a delay grown over hours offline (up to reconnectMaxMs).
+   */
+  retryNow(reason: string): void {
+    if (this.stopped || !this.reconnectTimer) return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.failures = 0;
+    this.log.info({ reason }, 'fleet link: retrying now');
+    this.open();
+  }
+
   private scheduleReconnect(old: MqttClient): void {
     if (this.stopped || this.reconnectTimer) return;
     old.removeAllListeners();

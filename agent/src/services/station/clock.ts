@@ -18,6 +18,7 @@ import {
   type ClockTrustState,
   checkpoint,
   clockState,
+  raiseFloor,
   type TimeSample,
   trustedNow,
 } from '../../domain/clock-trust.js';
@@ -148,6 +149,9 @@ export class TrustedClock extends Emitter<TrustedClockEvents> {
         this.log.warn({ code: 'CLOCK_STATE_CORRUPT', err: e }, 'clock.json unreadable; starting without it');
     }
     const r = this.read();
+    // Until a source is trusted, time runs on from the last trusted instant (not stands still).
+    if (this.ts.lastTrustedMs !== undefined)
+      this.ts = { ...this.ts, floor: { ms: this.ts.lastTrustedMs, monoMs: r.monoMs } };
     if (this.ts.lastTrustedMs !== undefined && r.wallMs < this.ts.lastTrustedMs)
       this.log.warn(
         {
@@ -217,6 +221,23 @@ export class TrustedClock extends Emitter<TrustedClockEvents> {
         ? this.sample({ source: 'server', timeMs, uncertaintyMs: UNKNOWN_DELAY_MS })
         : this.sample({ source: 'server', timeMs: timeMs + rttMs / 2, uncertaintyMs: rttMs / 2 });
     this.note('server', ok || this.trusted() ? 'answered' : 'rejected');
+  }
+
+  /**
+   * The creation time of a verified signed document (a bundle): while the clock is untrusted, the
+   * agent's time is not earlier than it (the document was signed no earlier than it says). It
+   * does not make the clock trusted: normal items still wait for a time source.
+   */
+  noteSignedTime(ms: number, what: string): void {
+    const r = this.read();
+    const next = raiseFloor(this.ts, ms, r);
+    if (next === this.ts) return;
+    const from = agentNow(this.ts, r);
+    this.ts = next;
+    this.log.info(
+      { what, from: new Date(from).toISOString(), to: new Date(ms).toISOString() },
+      'untrusted clock moved forward to the creation time of a signed document',
+    );
   }
 
   /** What each source said last (for the log, health and the technician page). */
