@@ -95,8 +95,12 @@ describe('USB stick import while the station runs', () => {
         channel: 'canh-bao',
         version: 1,
       });
+      // the emergency's own end (the refusal tone before it may have completed already)
       await waitFor(
-        async () => (await rt.journal.read(1, 100)).some((p) => p.outcome === 'completed'),
+        async () =>
+          (await rt.journal.read(1, 100)).some(
+            (p) => p.outcome === 'completed' && p.priority === 'emergency',
+          ),
         20_000,
       );
       const played = (await rt.journal.read(1, 100)).filter((p) => p.priority === 'emergency');

@@ -10,6 +10,7 @@
  * - the real agent (startAgent) with simulated GPIO and modem and real ffmpeg into a WAV file,
  *   enrolling with that token from its provisioning file.
  */
+import type { KeyObject } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { contentPlugin, type FleetServer, type ServerPlugin, startFleetServer } from '@loa/fleet-server';
@@ -62,13 +63,18 @@ export async function startProvince(opts: {
   clock?: Clock;
   /** The server's plugins (default the content plugin alone; the dashboard needs standardPlugins()). */
   plugins?: ServerPlugin[];
+  /** Fixed ports (a test that stops the server and starts it again); default any free port. */
+  httpPort?: number;
+  mqttPort?: number;
+  /** Keys held offline, added to the policy as `loa trust add` does (e.g. for `loa bundle sign`). */
+  offlineKeys?: { publicKey: KeyObject; roles: Role[]; name: string }[];
 }): Promise<Province> {
   const { root, commune } = opts;
   const server = await startFleetServer({
     config: {
       dataDir: opts.dataDir,
-      httpPort: 0,
-      mqttPort: 0,
+      httpPort: opts.httpPort ?? 0,
+      mqttPort: opts.mqttPort ?? 0,
       host: '127.0.0.1',
       trustRoots: [rawPublicKey(root.publicKey).toString('base64')],
     },
@@ -136,6 +142,8 @@ export async function startProvince(opts: {
         created,
       );
     });
+    for (const k of opts.offlineKeys ?? [])
+      policy = withDelegatedKey(policy, { ...k, scope: [commune] }, created);
     await admin.put('/trust', addSignature({ ...policy, signatures: [] }, root.privateKey));
     const api = (name: string) => {
       const u = users.find((x) => x.username === name);
