@@ -63,7 +63,7 @@ describe('a missing tool at run time', () => {
       const err = await run(
         join(bin, 'node'),
         ['--conditions=@loa/source', '--import', 'tsx', 'scripts/src/demo/start.ts', '--data-dir', data],
-        { cwd: repo, env: { PATH: bin, HOME: bin }, timeout: 60_000 },
+        { cwd: repo, env: { PATH: bin, HOME: bin }, timeout: 180_000 },
       ).then(
         () => undefined,
         (e: { code: number; stdout: string; stderr: string }) => e,
@@ -77,7 +77,7 @@ describe('a missing tool at run time', () => {
     } finally {
       await rm(bin, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 180_000);
 
   it('the fleet server names the package of a tool it cannot find (TOOL_UNAVAILABLE)', async () => {
     await expect(runProcess('loa-no-such-tool', [], { timeoutMs: 5000 })).rejects.toMatchObject({
