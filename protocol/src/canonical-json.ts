@@ -12,7 +12,56 @@
  * comparator already orders strings by UTF-16 code units, and well-formedness is checked natively.
  */
 export function canonicalize(value: unknown): string {
-  return write(value, []);
+  return inOrder(value, 0) ? JSON.stringify(value) : write(value, []);
+}
+
+/**
+ * Deepest nesting the in-order walk follows (deeper values take the general path, which finds
+ * a cycle).
+ */
+const IN_ORDER_DEPTH = 64;
+
+/**
+ * True when `v` is plain JSON data already in canonical order, so that `JSON.stringify(v)` is its
+ * canonical form: `null`, booleans, finite numbers, well-formed strings, arrays, and plain objects
+ * (no `toJSON`, no `undefined` member) whose member names are in strictly increasing UTF-16 order
+ * at every level. A canonical text parses back to such a value (a device that sends its documents
+ * canonically, as the agent sends proofs, is checked and hashed without re-serialising). Anything
+ * else, or a doubt, is false: the general path decides (and refuses what canonical JSON cannot hold).
+ */
+function inOrder(v: unknown, depth: number): boolean {
+  if (v === null) return true;
+  switch (typeof v) {
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v);
+    case 'string':
+      return isWellFormed.call(v);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (depth >= IN_ORDER_DEPTH) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!inOrder(v[i], depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const rec = v as Record<string, unknown>;
+  if (typeof rec.toJSON === 'function') return false;
+  let prev: string | undefined;
+  for (const k in rec) {
+    if (!Object.hasOwn(rec, k)) return false;
+    // strictly increasing by UTF-16 code units (`<` on strings), and each name well-formed
+    if ((prev !== undefined && !(prev < k)) || !isWellFormed.call(k)) return false;
+    const x = rec[k];
+    if (x === undefined || !inOrder(x, depth + 1)) return false;
+    prev = k;
+  }
+  return true;
 }
 
 /** The objects on the path from the root to the current value (a cycle is an object seen on it). */
@@ -86,6 +135,10 @@ function writeString(s: string): string {
  */
 export function canonicalizeWithout(obj: object, member: string): { without: string; full: string } {
   const rec = obj as Record<string, unknown>;
+  if (inOrder(obj, 0)) {
+    const { [member]: _left, ...rest } = rec;
+    return { without: JSON.stringify(rest), full: JSON.stringify(obj) };
+  }
   const path: Path = [obj];
   let without = '{';
   let full = '{';

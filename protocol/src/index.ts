@@ -8,6 +8,7 @@ export * from './manifest.js';
 export * from './messages.js';
 export * from './mqtt.js';
 export * from './proof.js';
+export * from './proof-check.js';
 export * from './provisioning.js';
 export * from './recall.js';
 export * from './release.js';

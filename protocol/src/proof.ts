@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalBytes, canonicalizeWithout } from './canonical-json.js';
+import { canonicalBytes, canonicalize, canonicalizeWithout } from './canonical-json.js';
 import { IdSchema, InstantSchema, Sha256Schema } from './manifest.js';
 import { SignatureSchema } from './signing.js';
 
@@ -118,7 +118,8 @@ export const PROOF_MESSAGE_MAX_BYTES = 48 * 1024;
 /**
  * Packs proofs (in seq order) into the payloads of `d/{id}/proof` messages: as many as fit in
  * `maxBytes` and PROOF_BATCH_MAX per batch; a message that would carry one proof carries it in the
- * single-proof form, which every server version reads.
+ * single-proof form, which every server version reads. Each proof is written in its canonical form
+ * (section 2, signatures included): a server then hashes and verifies it without re-serialising.
  */
 export function packProofMessages(
   proofs: readonly Proof[],
@@ -138,7 +139,7 @@ export function packProofMessages(
     bytes = envelope;
   };
   for (const p of proofs) {
-    const text = JSON.stringify(p);
+    const text = canonicalize(p);
     const size = Buffer.byteLength(text) + 1;
     if (group.length > 0 && (bytes + size > maxBytes || group.length >= PROOF_BATCH_MAX)) close();
     group.push(text);
@@ -160,13 +161,15 @@ export function proofHash(proof: Proof): string {
 }
 
 /**
- * A proof's signing bytes and its hash (proofHash) from one canonicalisation: the server needs
- * both for every proof it ingests.
+ * A proof's signing bytes, its hash (proofHash) and its canonical text (signatures included) from
+ * one canonicalisation: the server needs all three for every proof it ingests (it stores the
+ * canonical text). A proof received in canonical form is not serialised again (see canonicalize).
  */
-export function proofDigests(proof: Proof): { signingBytes: Buffer; hash: string } {
+export function proofDigests(proof: Proof): { signingBytes: Buffer; hash: string; canonical: string } {
   const { without, full } = canonicalizeWithout(proof, 'signatures');
   return {
     signingBytes: Buffer.from(without, 'utf8'),
     hash: createHash('sha256').update(full, 'utf8').digest('hex'),
+    canonical: full,
   };
 }

@@ -234,3 +234,72 @@ describe('canonicalizeWithout (signing bytes and full form in one pass)', () => 
     expect(() => canonicalizeWithout(cyc, 'signatures')).toThrow(/cycle/);
   });
 });
+
+/** An independent JCS writer for the comparison below (sorts every object's members itself). */
+function reference(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map((x) => reference(x === undefined ? null : x)).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const rec = v as Record<string, unknown>;
+    const parts = Object.keys(rec)
+      .sort()
+      .filter((k) => rec[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${reference(rec[k])}`);
+    return `{${parts.join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** The same JSON value with every object's members inserted in sorted order. */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') {
+    const rec = v as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(rec)
+        .sort()
+        .map((k) => [k, sortKeys(rec[k])]),
+    );
+  }
+  return v;
+}
+
+describe('values already in canonical order (a canonical text parsed back)', () => {
+  it('give the same text as the general path, with or without a member left out', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.string({ maxLength: 4 }), (v, member) => {
+        const sorted = sortKeys(v);
+        expect(canonicalize(sorted)).toBe(reference(v));
+        const parsed = JSON.parse(reference(v)) as unknown;
+        expect(canonicalize(parsed)).toBe(reference(v));
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+          const { [member]: _gone, ...rest } = parsed as Record<string, unknown>;
+          const r = canonicalizeWithout(parsed, member);
+          expect(r.full).toBe(reference(parsed));
+          expect(r.without).toBe(reference(rest));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('keep the rules where JSON.stringify alone would differ', () => {
+    // array-index names come first in an object whatever their order: UTF-16 order still wins
+    expect(canonicalize(JSON.parse('{"10":1,"9":2}'))).toBe('{"10":1,"9":2}');
+    expect(canonicalize(JSON.parse('{"9":2,"a":1}'))).toBe('{"9":2,"a":1}');
+    // lone surrogates are refused in values and names, in order or not
+    expect(() => canonicalize(JSON.parse('{"a":"\\ud800"}'))).toThrow(TypeError);
+    expect(() => canonicalize(JSON.parse('{"\\udc00":1}'))).toThrow(TypeError);
+    expect(() => canonicalizeWithout(JSON.parse('{"a":"\\ud800","b":1}'), 'b')).toThrow(TypeError);
+    // what JSON.stringify would write as null or leave out is refused or skipped as before
+    expect(() => canonicalize({ a: Number.NaN })).toThrow(TypeError);
+    expect(() => canonicalize({ a: () => 1 })).toThrow(TypeError);
+    expect(canonicalize({ a: undefined, b: 1 })).toBe('{"b":1}');
+    expect(canonicalize({ a: new Date(0) })).toBe('{"a":"1970-01-01T00:00:00.000Z"}');
+    expect(canonicalize({ a: { toJSON: () => 'x' } })).toBe('{"a":"x"}');
+    const bare = Object.assign(Object.create(null) as object, { a: 1, b: [true, null] });
+    expect(canonicalize(bare)).toBe('{"a":1,"b":[true,null]}');
+    const cyc: Record<string, unknown> = { a: 1 };
+    cyc.b = cyc;
+    expect(() => canonicalize(cyc)).toThrow(/cycle/);
+  });
+});

@@ -15,6 +15,7 @@ import {
   PresenceSchema,
   ProofUplinkSchema,
   parseHealth,
+  parseProofUplink,
   parseTopic,
   StatusSchema,
   TimeRequestSchema,
@@ -152,8 +153,14 @@ export function checkUpPayload(
   } catch {
     return { ok: false, code: 'PAYLOAD_MALFORMED', reason: 'payload is not JSON' };
   }
-  // health is most of the uplink traffic: its hand-written check (same answers as the schema)
-  const r = kind === 'health' ? parseHealth(json) : UP_SCHEMAS[kind].safeParse(json);
+  // health is most of the uplink traffic, proofs the dearest per message: their hand-written
+  // checks (same answers as the schemas)
+  const r =
+    kind === 'health'
+      ? parseHealth(json)
+      : kind === 'proof'
+        ? parseProofUplink(json)
+        : UP_SCHEMAS[kind].safeParse(json);
   if (!r.success)
     return {
       ok: false,

@@ -46,7 +46,8 @@ export type ProofRejectCode =
 export const MAX_PROOF_SEQ_JUMP = 100_000;
 
 export type ChainVerdict =
-  | { kind: 'accept'; state: ChainState; hash: string; gap?: ProofGap }
+  /** `canonical`: the proof's canonical text (signatures included), as stored (checkProofsAsync). */
+  | { kind: 'accept'; state: ChainState; hash: string; gap?: ProofGap; canonical?: string }
   | { kind: 'duplicate'; seq: number }
   | { kind: 'reject'; code: ProofRejectCode; message: string };
 
@@ -132,43 +133,63 @@ export async function checkProofsAsync(
   keyid?: string,
 ): Promise<ChainVerdict[]> {
   const id = keyid ?? keyId(devicePublicKey);
-  const checked: { mismatch?: ChainVerdict; signed: boolean; hash: string }[] = [];
+  const checked: Checked[] = [];
   if (proofs.length === 1) {
     const proof = proofs[0] as Proof;
     const mismatch = deviceMismatch(proof, topicDeviceId);
-    if (mismatch) checked.push({ mismatch, signed: false, hash: '' });
+    if (mismatch) checked.push({ mismatch, signed: false, hash: '', canonical: '' });
     else {
-      const { signingBytes, hash } = proofDigests(proof);
+      const { signingBytes, hash, canonical } = proofDigests(proof);
       const mine = proof.signatures.filter((s) => s.keyid === id);
       const results = await Promise.all(
         mine.map((s) => verifyBytesAsync(devicePublicKey, signingBytes, Buffer.from(s.sig, 'base64'))),
       );
-      checked.push({ signed: results.length > 0 && results.some((ok) => ok), hash });
+      checked.push({ signed: results.length > 0 && results.some((ok) => ok), hash, canonical });
     }
   } else {
-    for (const [i, proof] of proofs.entries()) {
+    for (let i = 0; i < proofs.length; i++) {
       if (i > 0 && i % VERIFY_IN_PLACE === 0) await new Promise((r) => setImmediate(r));
+      const proof = proofs[i] as Proof;
       const mismatch = deviceMismatch(proof, topicDeviceId);
       if (mismatch) {
-        checked.push({ mismatch, signed: false, hash: '' });
+        checked.push({ mismatch, signed: false, hash: '', canonical: '' });
         continue;
       }
-      const { signingBytes, hash } = proofDigests(proof);
+      const { signingBytes, hash, canonical } = proofDigests(proof);
       // same rule as proofSignedBy: the device's own signature valid
-      const signed = proof.signatures.some(
-        (s) => s.keyid === id && verifyBytes(devicePublicKey, signingBytes, Buffer.from(s.sig, 'base64')),
-      );
-      checked.push({ signed, hash });
+      let signed = false;
+      for (const s of proof.signatures)
+        if (s.keyid === id && verifyBytes(devicePublicKey, signingBytes, Buffer.from(s.sig, 'base64'))) {
+          signed = true;
+          break;
+        }
+      checked.push({ signed, hash, canonical });
     }
   }
   let cur = state();
-  return proofs.map((proof, i) => {
-    const c = checked[i] as { mismatch?: ChainVerdict; signed: boolean; hash: string };
-    if (c.mismatch) return c.mismatch;
-    const v = chainVerdict(proof, topicDeviceId, c.signed, c.hash, cur);
-    if (v.kind === 'accept') cur = v.state;
-    return v;
-  });
+  const out: ChainVerdict[] = [];
+  for (let i = 0; i < proofs.length; i++) {
+    const c = checked[i] as Checked;
+    if (c.mismatch) {
+      out.push(c.mismatch);
+      continue;
+    }
+    const v = chainVerdict(proofs[i] as Proof, topicDeviceId, c.signed, c.hash, cur);
+    if (v.kind === 'accept') {
+      cur = v.state;
+      v.canonical = c.canonical;
+    }
+    out.push(v);
+  }
+  return out;
+}
+
+/** One proof of a batch after its signature check, before the chain walk. */
+interface Checked {
+  mismatch?: ChainVerdict;
+  signed: boolean;
+  hash: string;
+  canonical: string;
 }
 
 function deviceMismatch(proof: Proof, topicDeviceId: string): ChainVerdict | undefined {

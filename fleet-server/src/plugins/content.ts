@@ -224,12 +224,15 @@ export async function createContentServices(
       await emergency.applyStatus(deviceId, s);
       await publisher.applyStatus(deviceId, s);
     },
-    onProof: async (deviceId, p) => {
-      if (p.outcome === 'withdrawn') await recalls.applyProof(deviceId, p);
-      // a station that never had the emergency proves its withdrawal without a priority
+    // synchronous for an ordinary proof (most of them): no promise, no turn of the ingest queue
+    onProof: (deviceId, p) => {
       if (p.priority !== 'emergency' && p.outcome !== 'withdrawn') return;
-      bus?.publish('emergency', { deviceId, proof: p });
-      await emergency.applyProof(deviceId, p);
+      return (async () => {
+        if (p.outcome === 'withdrawn') await recalls.applyProof(deviceId, p);
+        // a station that never had the emergency proves its withdrawal without a priority
+        bus?.publish('emergency', { deviceId, proof: p });
+        await emergency.applyProof(deviceId, p);
+      })();
     },
     onReconnected: async (deviceId, state) => {
       await recalls.catchUp(deviceId);

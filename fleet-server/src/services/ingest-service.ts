@@ -10,6 +10,7 @@
 import type { KeyObject } from 'node:crypto';
 import {
   type Ack,
+  canonicalize,
   deviceTopic,
   type Health,
   keyId,
@@ -73,14 +74,22 @@ const ACK_EVERY = 32;
 
 /** Groups durable appends of many devices into one write and one fsync. */
 class ProofBatcher {
-  #queue: { entries: ProofEntry[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #queue: {
+    entries: ProofEntry[];
+    texts: string[];
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  }[] = [];
   #scheduled = false;
   constructor(private readonly store: Pick<Store, 'proofs'>) {}
 
-  /** Appends the entries (one device's accepted proofs of one message) durably. */
-  append(entries: ProofEntry[]): Promise<void> {
+  /**
+   * Appends the entries (one device's accepted proofs of one message) durably; `texts[i]` is the
+   * canonical text of `entries[i].proof`.
+   */
+  append(entries: ProofEntry[], texts: string[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ entries, resolve, reject });
+      this.#queue.push({ entries, texts, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => void this.#flush());
@@ -93,7 +102,14 @@ class ProofBatcher {
     this.#queue = [];
     this.#scheduled = false;
     try {
-      await this.store.proofs.appendMany(batch.flatMap((b) => b.entries));
+      if (batch.length === 1) {
+        const only = batch[0] as (typeof batch)[number];
+        await this.store.proofs.appendMany(only.entries, only.texts);
+      } else
+        await this.store.proofs.appendMany(
+          batch.flatMap((b) => b.entries),
+          batch.flatMap((b) => b.texts),
+        );
       for (const b of batch) b.resolve();
     } catch (e) {
       for (const b of batch) b.reject(e);
@@ -239,11 +255,38 @@ export class IngestService {
     return s;
   }
 
-  async #runHooks(fn: (h: IngestHooks) => void | Promise<void> | undefined): Promise<void> {
-    for (const h of this.#hooks) {
+  /**
+   * Runs a callback of every hook in order. A hook without this callback, or one that answers
+   * synchronously, costs no promise and no extra turn: undefined is returned when every hook
+   * answered synchronously, otherwise a promise of the rest.
+   */
+  #runHooks(fn: (h: IngestHooks) => void | Promise<void> | undefined): Promise<void> | undefined {
+    const hooks = this.#hooks;
+    for (let i = 0; i < hooks.length; i++) {
       try {
-        const r = fn(h);
-        // a hook without this callback (or a synchronous one) costs no extra turn
+        const r = fn(hooks[i] as IngestHooks);
+        if (r !== undefined) return this.#finishHooks(r, i + 1, fn);
+      } catch (err) {
+        this.#d.logger.warn({ err }, 'ingest hook failed');
+      }
+    }
+    return undefined;
+  }
+
+  async #finishHooks(
+    pending: Promise<void>,
+    from: number,
+    fn: (h: IngestHooks) => void | Promise<void> | undefined,
+  ): Promise<void> {
+    try {
+      await pending;
+    } catch (err) {
+      this.#d.logger.warn({ err }, 'ingest hook failed');
+    }
+    const hooks = this.#hooks;
+    for (let i = from; i < hooks.length; i++) {
+      try {
+        const r = fn(hooks[i] as IngestHooks);
         if (r !== undefined) await r;
       } catch (err) {
         this.#d.logger.warn({ err }, 'ingest hook failed');
@@ -426,7 +469,8 @@ export class IngestService {
 
   async #proofs(deviceId: string, proofs: readonly Proof[]): Promise<ProofResult[]> {
     const { store, metrics } = this.#d;
-    const dev = await this.#device(deviceId);
+    // the device's key is cached after its first message: no extra await on the hot path
+    const dev = this.#devices.get(deviceId) ?? (await this.#device(deviceId));
     if (!dev) {
       metrics.inc('loa_proofs_rejected_total', proofs.length);
       return proofs.map(() => ({ verdict: 'reject', code: 'DEVICE_UNKNOWN' }));
@@ -442,20 +486,29 @@ export class IngestService {
     const now = this.#d.now();
     const receivedAt = new Date(now).toISOString();
     const entries: ProofEntry[] = [];
-    verdicts.forEach((v, i) => {
-      if (v.kind === 'accept')
-        entries.push({ deviceId, receivedAt, hash: v.hash, proof: proofs[i] as Proof });
-    });
+    const texts: string[] = [];
+    for (let i = 0; i < verdicts.length; i++) {
+      const v = verdicts[i] as ChainVerdict;
+      if (v.kind !== 'accept') continue;
+      const proof = proofs[i] as Proof;
+      entries.push({ deviceId, receivedAt, hash: v.hash, proof });
+      texts.push(v.canonical ?? canonicalize(proof));
+    }
     // one durable write for the accepted proofs of the message, before anything is acked
-    if (entries.length > 0) await this.#batcher.append(entries);
+    if (entries.length > 0) await this.#batcher.append(entries, texts);
     const results: ProofResult[] = [];
     const accepted: { proof: Proof; gap?: { from: number; to: number } }[] = [];
     let s = this.#state(deviceId, dev.unit);
     let cur = chain;
     let ackUpTo: number | undefined;
-    for (const [i, v] of verdicts.entries()) {
+    let rejected = false;
+    let acceptedCount = 0;
+    let duplicates = 0;
+    for (let i = 0; i < verdicts.length; i++) {
+      const v = verdicts[i] as ChainVerdict;
       const proof = proofs[i] as Proof;
       if (v.kind === 'reject') {
+        rejected = true;
         metrics.inc('loa_proofs_rejected_total');
         s = { ...s, proofsRejected: s.proofsRejected + 1 };
         this.#d.logger.warn({ deviceId, seq: proof.seq, code: v.code }, v.message);
@@ -464,35 +517,46 @@ export class IngestService {
         continue;
       }
       if (v.kind === 'duplicate') {
-        metrics.inc('loa_proofs_duplicate_total');
+        duplicates++;
         const upTo = cur?.seq ?? v.seq;
         ackUpTo = Math.max(ackUpTo ?? 0, upTo);
         results.push({ verdict: 'duplicate', ackUpToSeq: upTo });
         continue;
       }
       cur = v.state;
-      metrics.inc('loa_proofs_accepted_total');
-      s = applyProof(s, proof, now);
+      acceptedCount++;
       if (v.gap) {
         metrics.inc('loa_proof_gaps_total', v.gap.to - v.gap.from + 1);
         s = { ...s, proofGaps: s.proofGaps + (v.gap.to - v.gap.from + 1) };
         this.#d.logger.warn({ deviceId, gap: v.gap }, 'proof gap: seqs never arrived');
       }
       ackUpTo = Math.max(ackUpTo ?? 0, v.state.seq);
-      accepted.push({ proof, ...(v.gap ? { gap: v.gap } : {}) });
+      accepted.push(v.gap ? { proof, gap: v.gap } : { proof });
       results.push({ verdict: 'accept', ackUpToSeq: v.state.seq });
     }
+    if (acceptedCount > 0) {
+      metrics.inc('loa_proofs_accepted_total', acceptedCount);
+      // in order; a refusal or a gap above touched other fields of the live state
+      for (const a of accepted) s = applyProof(s, a.proof, now);
+    }
+    if (duplicates > 0) metrics.inc('loa_proofs_duplicate_total', duplicates);
     if (cur) this.#chains.set(deviceId, cur);
     this.#live.set(deviceId, s);
     // durable already; the ack is not awaited so a slow broker does not hold this device's next message
     if (ackUpTo !== undefined) this.#owe(deviceId, ackUpTo);
     for (const a of accepted) {
-      this.#emit({ type: 'proof', deviceId, proof: a.proof, ...(a.gap ? { gap: a.gap } : {}) });
-      await this.#runHooks((k) => k.onProof?.(deviceId, a.proof));
+      this.#emit(
+        a.gap
+          ? { type: 'proof', deviceId, proof: a.proof, gap: a.gap }
+          : { type: 'proof', deviceId, proof: a.proof },
+      );
+      const r = this.#runHooks((k) => k.onProof?.(deviceId, a.proof));
+      if (r) await r;
     }
-    if (accepted.length > 0 || results.some((r) => r.verdict === 'reject')) {
+    if (acceptedCount > 0 || rejected) {
       const state = s;
-      await this.#runHooks((k) => k.onState?.(state));
+      const r = this.#runHooks((k) => k.onState?.(state));
+      if (r) await r;
     }
     return results;
   }

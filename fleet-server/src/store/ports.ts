@@ -198,8 +198,12 @@ export interface PageQuery extends Omit<StreamQuery, 'limit'> {
 export interface ProofStream {
   /** Durable append: resolves only once the entry is fsync'd (ack after this). */
   append(entry: ProofEntry): Promise<void>;
-  /** Durable append of many entries with one fsync. */
-  appendMany(entries: ProofEntry[]): Promise<void>;
+  /**
+   * Durable append of many entries with one fsync. `proofTexts[i]`, when given, is the canonical
+   * JSON text of `entries[i].proof` (what its hash covers): a store that keeps text may write it
+   * as it is instead of serialising the proof again.
+   */
+  appendMany(entries: ProofEntry[], proofTexts?: readonly (string | undefined)[]): Promise<void>;
   /** The newest stored proof of a device (seq and hash continue the chain). */
   last(deviceId: string): { seq: number; hash: string; eventId: string } | undefined;
   query(q: StreamQuery): Promise<ProofEntry[]>;

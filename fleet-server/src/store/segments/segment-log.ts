@@ -147,12 +147,22 @@ export class SegmentLog {
 
   /** Appends several records in one piece (one waiter for all of them). */
   appendMany(records: readonly unknown[], durable: boolean): Promise<void> {
+    const lines: string[] = [];
+    for (const r of records) lines.push(JSON.stringify(r));
+    return this.appendLines(lines, durable);
+  }
+
+  /**
+   * Appends several records already serialised, each a JSON text of one line (no line break
+   * inside: the caller checks), in one piece (one waiter for all of them).
+   */
+  appendLines(jsons: readonly string[], durable: boolean): Promise<void> {
     if (this.closed) return Promise.reject(new Error('segment log is closed'));
-    if (records.length === 0) return Promise.resolve();
+    if (jsons.length === 0) return Promise.resolve();
     let line = '';
-    for (const r of records) line += `${JSON.stringify(r)}\n`;
+    for (const j of jsons) line += `${j}\n`;
     return new Promise((resolve, reject) => {
-      this.queue.push({ line, count: records.length, durable, resolve, reject });
+      this.queue.push({ line, count: jsons.length, durable, resolve, reject });
       this.kick();
     });
   }

@@ -210,8 +210,19 @@ export class FileProofStream extends SnapshottedStream<ProofEntry, ProofLast> im
     this.reduce(entry);
     this.touch();
   }
-  async appendMany(entries: ProofEntry[]): Promise<void> {
-    await this.log.appendMany(entries, true);
+  async appendMany(entries: ProofEntry[], proofTexts?: readonly (string | undefined)[]): Promise<void> {
+    const lines: string[] = [];
+    for (const [i, e] of entries.entries()) {
+      const text = proofTexts?.[i];
+      // the proof's canonical text as it was hashed (one line: canonical JSON escapes line
+      // breaks; checked all the same) rather than serialising it again
+      lines.push(
+        text !== undefined && !/[\n\r]/.test(text)
+          ? `{"deviceId":${JSON.stringify(e.deviceId)},"receivedAt":${JSON.stringify(e.receivedAt)},"hash":${JSON.stringify(e.hash)},"proof":${text}}`
+          : JSON.stringify(e),
+      );
+    }
+    await this.log.appendLines(lines, true);
     for (const e of entries) this.reduce(e);
     this.touch();
   }
