@@ -1,6 +1,6 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import type { z } from 'zod';
-import { canonicalBytes } from './canonical-json.js';
+import { canonicalize } from './canonical-json.js';
 import { VerifyError } from './errors.js';
 import { keyId, publicKeyFromRaw } from './keys.js';
 import {
@@ -49,6 +49,24 @@ function parseInput(
 function assertCanonical(doc: object, malformed: 'MANIFEST_MALFORMED' | 'TRUST_MALFORMED'): void {
   try {
     signingBytes(doc);
+  } catch (cause) {
+    throw new VerifyError(malformed, (cause as Error).message, { cause });
+  }
+}
+
+/** The canonical JSON of a document; one that has none (a lone surrogate) is malformed. */
+function canonicalOf(doc: object, malformed: 'MANIFEST_MALFORMED' | 'TRUST_MALFORMED'): string {
+  try {
+    return canonicalize(doc);
+  } catch (cause) {
+    throw new VerifyError(malformed, (cause as Error).message, { cause });
+  }
+}
+
+/** A document's signing bytes; one that has no canonical form (a lone surrogate) is malformed. */
+function signingBytesOf(doc: object, malformed: 'MANIFEST_MALFORMED' | 'TRUST_MALFORMED'): Buffer {
+  try {
+    return signingBytes(doc);
   } catch (cause) {
     throw new VerifyError(malformed, (cause as Error).message, { cause });
   }
@@ -215,12 +233,18 @@ export function checkRoleSignatures(
   trust: TrustPolicy,
   roles: readonly Role[],
   units: readonly string[],
+  /** The document's signing bytes when the caller has them already. */
+  precomputed?: Buffer,
 ): string[] {
   const byId = new Map(trust.keys.map((k) => [k.keyid, k] as const));
-  const sigs = checkSignatures(doc, (id) => {
-    const k = byId.get(id);
-    return k ? publicKeyFromRaw(k.publicKey) : undefined;
-  });
+  const sigs = checkSignatures(
+    doc,
+    (id) => {
+      const k = byId.get(id);
+      return k ? publicKeyFromRaw(k.publicKey) : undefined;
+    },
+    precomputed,
+  );
   if (sigs.invalid.length > 0)
     throw new VerifyError(
       'SIGNATURE_INVALID',
@@ -265,8 +289,8 @@ export function checkRoleSignatures(
 export function verifyManifest(raw: unknown, opts: VerifyManifestOptions): VerifiedManifest {
   const doc = parseInput(raw, opts.maxBytes ?? MAX_MANIFEST_BYTES, 'MANIFEST_MALFORMED');
   if (doc === raw && typeof doc === 'object' && doc !== null) {
-    assertCanonical(doc, 'MANIFEST_MALFORMED');
-    const size = canonicalBytes(doc).length;
+    // one pass gives its size and shows it has a canonical form (no lone surrogate)
+    const size = Buffer.byteLength(canonicalOf(doc, 'MANIFEST_MALFORMED'));
     if (size > (opts.maxBytes ?? MAX_MANIFEST_BYTES))
       throw new VerifyError('MANIFEST_TOO_LARGE', `the manifest is ${size} bytes`);
   }
@@ -274,11 +298,12 @@ export function verifyManifest(raw: unknown, opts: VerifyManifestOptions): Verif
   const parsed = ManifestSchema.safeParse(doc);
   if (!parsed.success) throw new VerifyError('MANIFEST_MALFORMED', describeIssues(parsed.error));
   const manifest = parsed.data;
-  assertCanonical(manifest, 'MANIFEST_MALFORMED');
+  // the signed bytes of what was parsed, made once: the signatures and the digest use them
+  const signed = signingBytesOf(manifest, 'MANIFEST_MALFORMED');
   if (manifest.format !== BUNDLE_FORMAT) throw new VerifyError('FORMAT_UNSUPPORTED');
 
   const units = manifest.targets.map((t) => t.unit);
-  const signers = checkRoleSignatures(manifest, opts.trust, requiredRoles(manifest), units);
+  const signers = checkRoleSignatures(manifest, opts.trust, requiredRoles(manifest), units, signed);
 
   const now = opts.now.getTime();
   const skew = opts.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
@@ -293,7 +318,7 @@ export function verifyManifest(raw: unknown, opts: VerifyManifestOptions): Verif
   if (Date.parse(manifest.expires) <= now)
     throw new VerifyError('EXPIRED', `the bundle expired at ${manifest.expires}`);
 
-  const digest = documentDigest(manifest);
+  const digest = createHash('sha256').update(signed).digest('hex');
   if (opts.installed) {
     if (manifest.version < opts.installed.version)
       throw new VerifyError(

@@ -93,6 +93,12 @@ export class EmergencyService {
   readonly #d: EmergencyDeps;
   /** bundleId → deviceId → state (recent emergencies, in memory). */
   readonly #tracking = new Map<string, Map<string, EmergencyDeviceState>>();
+  /**
+   * bundleId → the counts by stage of its tracking, kept as each device changes: every station's
+   * confirmation would otherwise count all the targeted stations again (a thousand statuses of a
+   * thousand stations each).
+   */
+  readonly #summaries = new Map<string, EmergencySummary>();
   /** Rebuilds in progress (after a restart), so concurrent views and hooks share one. */
   readonly #rebuilding = new Map<string, Promise<Map<string, EmergencyDeviceState> | undefined>>();
   readonly #listeners = new Set<(e: EmergencyEvent) => void>();
@@ -206,14 +212,22 @@ export class EmergencyService {
       meta: { request: req },
     };
     await store.bundles.insert(bundle);
-    await store.audit.append({
-      actor: { type: 'user', id: actor.id, name: actor.username },
-      action: 'emergency.send',
-      target: { type: 'bundle', id: bundle.id },
-      unit: req.unit,
-      ...(actor.ip ? { ip: actor.ip } : {}),
-      details: { title: req.title, repeat: req.repeat, content: audio?.id },
-    });
+    // Stored durably, and audited, before any station hears of it: a server that crashes after
+    // the publish must come back knowing this emergency (its version, so that the next one is
+    // newer and not refused by the stations that played this one as a conflicting version; its
+    // tracking, escalation and cancel; who sent it). The registry coalesces its writes, so its
+    // write is asked for now, beside the audit's: the two fsyncs overlap instead of queueing.
+    await Promise.all([
+      store.flush(),
+      store.audit.append({
+        actor: { type: 'user', id: actor.id, name: actor.username },
+        action: 'emergency.send',
+        target: { type: 'bundle', id: bundle.id },
+        unit: req.unit,
+        ...(actor.ip ? { ip: actor.ip } : {}),
+        details: { title: req.title, repeat: req.repeat, content: audio?.id },
+      }),
+    ]);
     const devices = await notifier.targetedDevices(manifest.targets);
     const states = new Map(devices.map((d) => [d.id, initialEmergencyState(d.id, d.unit, now)] as const));
     this.#track(bundle.id, states);
@@ -351,7 +365,12 @@ export class EmergencyService {
 
   #track(bundleId: string, states: Map<string, EmergencyDeviceState>): void {
     this.#tracking.set(bundleId, states);
-    while (this.#tracking.size > 50) this.#tracking.delete(this.#tracking.keys().next().value as string);
+    this.#summaries.set(bundleId, summarizeEmergency(states.values()));
+    while (this.#tracking.size > 50) {
+      const oldest = this.#tracking.keys().next().value as string;
+      this.#tracking.delete(oldest);
+      this.#summaries.delete(oldest);
+    }
   }
 
   /** The live tracking of an emergency, rebuilt from the stored proofs when it is not in memory. */
@@ -409,12 +428,15 @@ export class EmergencyService {
     const next = fn(cur);
     if (!next) return;
     states.set(deviceId, next);
-    this.#emit({
-      type: 'emergency.device',
-      bundleId,
-      device: next,
-      summary: summarizeEmergency(states.values()),
-    });
+    let summary = this.#summaries.get(bundleId);
+    if (!summary) {
+      summary = summarizeEmergency(states.values());
+      this.#summaries.set(bundleId, summary);
+    } else if (next.stage !== cur.stage) {
+      summary[cur.stage]--;
+      summary[next.stage]++;
+    }
+    this.#emit({ type: 'emergency.device', bundleId, device: next, summary: { ...summary } });
   }
 
   /** Ingest hook: a status report (verified/active = received, playing = started). */

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { citizensPlugin, contentPlugin, type ServerPlugin, startFleetServer } from '@loa/fleet-server';
-import { generateKeyPair, publicKeyToPem, rawPublicKey } from '@loa/protocol';
+import { generateKeyPair, parseTopic, publicKeyToPem, rawPublicKey } from '@loa/protocol';
 import { pino } from 'pino';
 import {
   asBootstrapAdmin,
@@ -57,6 +57,18 @@ export interface BenchFleetOptions {
   masterKeyHex?: string;
   /** Another node of a cluster whose first node set everything up: no bootstrap, no tokens. */
   join?: boolean;
+}
+
+/** The bundle id an emergency message names (a parsed message or its JSON bytes). */
+function emergencyId(payload: unknown): string | undefined {
+  try {
+    const m = (
+      Buffer.isBuffer(payload) || typeof payload === 'string' ? JSON.parse(String(payload)) : payload
+    ) as { manifest?: { id?: unknown } };
+    return typeof m?.manifest?.id === 'string' ? m.manifest.id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function now(): number {
@@ -189,6 +201,22 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
   const { operator, editor, approver, tokens, clipIds, clipDurationsMs } = setup;
 
   const counts: Record<string, number> = {};
+  /**
+   * bundleId → when the server began publishing its emergency message to the broker and when the
+   * broker's publish finished (the first publish of it: the broadcast, not an escalation re-send).
+   */
+  const published = new Map<string, { startAt: number; doneAt?: number }>();
+  const broker = server.broker;
+  const publish = broker.publish.bind(broker);
+  broker.publish = (topic, payload, options) => {
+    const id = parseTopic(topic)?.kind === 'emergency' ? emergencyId(payload) : undefined;
+    if (id === undefined || published.has(id)) return publish(topic, payload, options);
+    const rec: { startAt: number; doneAt?: number } = { startAt: now() };
+    published.set(id, rec);
+    return publish(topic, payload, options).then(() => {
+      rec.doneAt = now();
+    });
+  };
   /** bundleId → emergency "started" proofs: when the audio started (agent) and when the server got it. */
   const starts = new Map<string, { deviceId: string; startedAt: number; receivedAt: number }[]>();
   const playing = new Map<string, Map<string, number>>();
@@ -282,6 +310,7 @@ export async function startBenchFleet(raw: Record<string, unknown>): Promise<Ben
           scheduledAt: e.proof.scheduledAt,
           startedAt: e.proof.startedAt,
         }));
+      if (what === 'emergencyPublished') return published.get(String(arg)) ?? null;
       if (what === 'emergencyStarts') return starts.get(String(arg)) ?? [];
       if (what === 'withdrawn') return withdrawn.get(String(arg)) ?? [];
       if (what === 'statusTimes') {

@@ -50,6 +50,10 @@ export type WorkerRequest =
   | {
       type: 'init';
       times: Record<LightSet, SharedArrayBuffer>;
+      /** Per station client: when its emergency message arrived (before any check). */
+      received: SharedArrayBuffer;
+      /** Per station client: how long its own checks took (ms), from their start to audio ready. */
+      checks: SharedArrayBuffer;
       counters: SharedArrayBuffer;
     }
   | {
@@ -69,6 +73,28 @@ export type WorkerReply =
   | { type: 'refused'; set: LightSet; code: string; message: string };
 
 let times: Record<LightSet, Float64Array> | undefined;
+let received: Float64Array | undefined;
+let checks: Float64Array | undefined;
+
+/**
+ * The stations' checks waiting in this thread, run one per turn of the event loop: between two
+ * checks the loop reads the sockets again, so a station's message is taken in (and its arrival
+ * noted) when it comes, not after the checks of every station that was ahead of it in the thread.
+ * In the field each station has a CPU of its own; here a few hundred share one thread.
+ */
+const pending: (() => void)[] = [];
+let draining = false;
+function runLater(fn: () => void): void {
+  pending.push(fn);
+  if (draining) return;
+  draining = true;
+  setImmediate(drain);
+}
+function drain(): void {
+  pending.shift()?.();
+  if (pending.length > 0) setImmediate(drain);
+  else draining = false;
+}
 let counters: Int32Array | undefined;
 const clients: MqttClient[] = [];
 const reportedCodes = new Set<string>();
@@ -166,18 +192,25 @@ async function connect(req: Extract<WorkerRequest, { type: 'connect' }>): Promis
         if (req.set === 'raw') c.on('message', () => arrived('raw', spec.index, now()));
         else
           c.on('message', (topic, payload) => {
+            const at = now();
             if (parseTopic(topic)?.kind !== 'emergency') return;
+            if (received && received[spec.index] === 0) received[spec.index] = at;
             if (counters) Atomics.store(counters, LAST_BYTES_SLOT, payload.length);
-            audioReady(payload, policy as TrustPolicy, auth, lastId).then(
-              (status) => {
-                if (!status) return;
-                arrived('station', spec.index, now());
-                // as a station confirms it (the server re-sends to the stations that do not)
-                if (spec.username !== undefined)
-                  c.publish(deviceTopic(spec.username, 'status'), JSON.stringify(status), { qos: 1 });
-              },
-              (e: unknown) => refused('station', spec.index, e),
-            );
+            runLater(() => {
+              const start = now();
+              audioReady(payload, policy as TrustPolicy, auth, lastId).then(
+                (status) => {
+                  if (!status) return;
+                  const ready = now();
+                  if (checks && times?.station[spec.index] === 0) checks[spec.index] = ready - start;
+                  arrived('station', spec.index, ready);
+                  // as a station confirms it (the server re-sends to the stations that do not)
+                  if (spec.username !== undefined)
+                    c.publish(deviceTopic(spec.username, 'status'), JSON.stringify(status), { qos: 1 });
+                },
+                (e: unknown) => refused('station', spec.index, e),
+              );
+            });
           });
         await c.subscribeAsync(spec.subscriptions, { qos: 1 });
         return c;
@@ -194,6 +227,8 @@ parentPort?.on('message', (req: WorkerRequest) => {
       raw: new Float64Array(req.times.raw),
       station: new Float64Array(req.times.station),
     };
+    received = new Float64Array(req.received);
+    checks = new Float64Array(req.checks);
     counters = new Int32Array(req.counters);
     return;
   }

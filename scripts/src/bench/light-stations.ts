@@ -41,6 +41,10 @@ function startWorker(): Worker {
 export interface RoundResult {
   /** Per client that had it: absolute arrival (raw) or audio-ready (station) time, ms. */
   times: number[];
+  /** Station set: per client that had it ready, when its message arrived (before the checks). */
+  received: number[];
+  /** Station set: per client that had it ready, how long its own checks took (ms). */
+  checks: number[];
   arrived: number;
   refused: number;
   expected: number;
@@ -49,6 +53,8 @@ export interface RoundResult {
 export class LightStationPool {
   readonly #workers: Worker[] = [];
   readonly #times: Record<LightSet, Float64Array>;
+  readonly #received: Float64Array;
+  readonly #checks: Float64Array;
   readonly #counters: Int32Array;
   readonly #capacity: number;
   readonly #counts: Record<LightSet, number> = { raw: 0, station: 0 };
@@ -63,6 +69,10 @@ export class LightStationPool {
       raw: new SharedArrayBuffer(capacity * 8),
       station: new SharedArrayBuffer(capacity * 8),
     };
+    const receivedBuf = new SharedArrayBuffer(capacity * 8);
+    this.#received = new Float64Array(receivedBuf);
+    const checksBuf = new SharedArrayBuffer(capacity * 8);
+    this.#checks = new Float64Array(checksBuf);
     const counterBuf = new SharedArrayBuffer(COUNTER_SLOTS * 4);
     this.#times = { raw: new Float64Array(timeBufs.raw), station: new Float64Array(timeBufs.station) };
     this.#counters = new Int32Array(counterBuf);
@@ -81,7 +91,13 @@ export class LightStationPool {
       worker.on('error', (e) => {
         for (const p of this.#pending[w]?.splice(0) ?? []) p.reject(e);
       });
-      worker.postMessage({ type: 'init', times: timeBufs, counters: counterBuf } satisfies WorkerRequest);
+      worker.postMessage({
+        type: 'init',
+        times: timeBufs,
+        received: receivedBuf,
+        checks: checksBuf,
+        counters: counterBuf,
+      } satisfies WorkerRequest);
       this.#workers.push(worker);
     }
   }
@@ -125,6 +141,10 @@ export class LightStationPool {
   /** Forgets the last round of a set: every client records its next arrival. */
   arm(set: LightSet): void {
     this.#times[set].fill(0, 0, this.#counts[set]);
+    if (set === 'station') {
+      this.#received.fill(0, 0, this.#counts[set]);
+      this.#checks.fill(0, 0, this.#counts[set]);
+    }
     const base = SETS.indexOf(set) * COUNTERS_PER_SET;
     for (let k = 0; k < COUNTERS_PER_SET; k++) Atomics.store(this.#counters, base + k, 0);
   }
@@ -148,12 +168,22 @@ export class LightStationPool {
       await new Promise((r) => setTimeout(r, 5));
     const base = SETS.indexOf(set) * COUNTERS_PER_SET;
     const times: number[] = [];
+    const received: number[] = [];
+    const checks: number[] = [];
     for (let i = 0; i < expected; i++) {
       const t = this.#times[set][i] as number;
-      if (t > 0) times.push(t);
+      if (t > 0) {
+        times.push(t);
+        if (set === 'station') {
+          received.push(this.#received[i] as number);
+          checks.push(this.#checks[i] as number);
+        }
+      }
     }
     return {
       times,
+      received,
+      checks,
       arrived: Atomics.load(this.#counters, base),
       refused: Atomics.load(this.#counters, base + 1),
       expected,

@@ -32,8 +32,14 @@ import { ProcessSampler } from '../proc-sampler.js';
 import { percentile, round } from '../stats.js';
 
 export interface FanoutRun {
-  /** Request → audio ready, every light station of every round. */
+  /**
+   * Request → audio ready of every light station of every round, each as on a CPU of its own:
+   * when its message arrived + how long its own checks took (not the checks of the other stations
+   * that share its worker thread).
+   */
   stationMs: number[];
+  /** Request → audio ready as seen in the shared worker threads (after the checks queued ahead). */
+  sharedMs: number[];
   /** Raw aedes publish → arrival, the same workers, the same message size. */
   rawMs: number[];
   /** Request → playing (its signed proof's start), the pinned agent, per round. */
@@ -164,6 +170,7 @@ export async function emergencyFanout(
     const operator = new FleetApi(info.url, info.operatorToken);
     const run: FanoutRun = {
       stationMs: [],
+      sharedMs: [],
       rawMs: [],
       agentMs: [],
       agentVerifiedMs: [],
@@ -177,6 +184,28 @@ export async function emergencyFanout(
     const agentActiveMs: number[] = [];
     const agentOnAirMs: number[] = [];
     const perRound: string[] = [];
+    /**
+     * Per counted round, where request → audio ready goes (ms): the request until the server
+     * begins publishing; that publish until the message reached the median / last station client;
+     * each client's own checks (arrival → ready, p50 and p99 over the clients); and the raw
+     * round's publish until the median / last raw client had it.
+     */
+    const split = {
+      toPublish: [] as number[],
+      publishCall: [] as number[],
+      deliverP50: [] as number[],
+      deliverLast: [] as number[],
+      checkP50: [] as number[],
+      checkP99: [] as number[],
+      waitP50: [] as number[],
+      waitP99: [] as number[],
+      readyP99: [] as number[],
+      sharedP99: [] as number[],
+      rawP50: [] as number[],
+      rawLast: [] as number[],
+      rawP99: [] as number[],
+    };
+    let rawRound: number[] = [];
     const server = new ProcessSampler(fleetChild.pid);
     const self = new ProcessSampler('self');
     let bytes = 0;
@@ -195,6 +224,7 @@ export async function emergencyFanout(
         await pub.publishAsync('bench/fanout', Buffer.alloc(bytes, 0x61), { qos: 1 });
         const raw = await pool.collect('raw', 30_000);
         const alone = await waitArrivals(sub);
+        rawRound = raw.times.map((t) => t - rawAt);
         if (counted) {
           for (const t of raw.times) run.rawMs.push(t - rawAt);
           for (const a of alone) run.agentRawMs.push(a.at - rawAt);
@@ -232,9 +262,36 @@ export async function emergencyFanout(
         bundleId: id,
         deviceId: agentId,
       });
+      const pubAt = await fleetChild.query<{ startAt: number; doneAt?: number } | null>(
+        'emergencyPublished',
+        id,
+      );
+      const own = st.received.map((t, i) => t + (st.checks[i] as number) - sentAt);
+      // arrival → ready in the shared thread, less the station's own checks: waiting for the others'
+      const waits = st.times.map((t, i) => t - (st.received[i] as number) - (st.checks[i] as number));
+      const checks = st.checks;
+      const delivered = st.received.map((t) => t - (pubAt?.startAt ?? Number.NaN));
+      const lastOf = (xs: number[]) => (xs.length ? Math.max(...xs) : Number.NaN);
+      const row = {
+        toPublish: (pubAt?.startAt ?? Number.NaN) - sentAt,
+        publishCall: (pubAt?.doneAt ?? Number.NaN) - (pubAt?.startAt ?? Number.NaN),
+        deliverP50: percentile(delivered, 50),
+        deliverLast: lastOf(delivered),
+        checkP50: percentile(checks, 50),
+        checkP99: percentile(checks, 99),
+        waitP50: percentile(waits, 50),
+        waitP99: percentile(waits, 99),
+        readyP99: percentile(own, 99),
+        sharedP99: percentile(st.times, 99) - sentAt,
+        rawP50: percentile(rawRound, 50),
+        rawLast: lastOf(rawRound),
+        rawP99: percentile(rawRound, 99),
+      };
       if (counted) {
+        for (const k of Object.keys(split) as (keyof typeof split)[]) split[k].push(row[k]);
         requestMs.push(answeredAt - sentAt);
-        for (const t of st.times) run.stationMs.push(t - sentAt);
+        run.stationMs.push(...own);
+        for (const t of st.times) run.sharedMs.push(t - sentAt);
         run.messageBytes.push(bytes);
         if (started !== undefined) run.agentMs.push(started - sentAt);
         if (states.verified !== undefined) run.agentVerifiedMs.push(states.verified - sentAt);
@@ -245,8 +302,14 @@ export async function emergencyFanout(
       }
       perRound.push(
         `round ${r}${counted ? '' : ' (warm-up, not counted)'}: ${st.arrived}/${st.expected} stations audio ready` +
-          `${st.refused ? `, ${st.refused} refused` : ''}, p99 ${round(percentile(st.times, 99) - sentAt)} ms; ` +
-          `agent ${started !== undefined ? `playing at ${round(started - sentAt)} ms` : 'did NOT report playing'}; message ${bytes} B.`,
+          `${st.refused ? `, ${st.refused} refused` : ''}, p99 ${round(row.readyP99)} ms on their own CPU ` +
+          `(${round(row.sharedP99)} ms in the shared threads); ` +
+          `agent ${started !== undefined ? `playing at ${round(started - sentAt)} ms` : 'did NOT report playing'}; message ${bytes} B; ` +
+          `split: request → publish starts ${round(row.toPublish)} ms (publish call ${round(row.publishCall)}), ` +
+          `publish → delivered p50 ${round(row.deliverP50)} / last ${round(row.deliverLast)}, ` +
+          `station checks p50 ${round(row.checkP50)} / p99 ${round(row.checkP99)}, ` +
+          `waiting for other stations' checks in the thread p50 ${round(row.waitP50)} / p99 ${round(row.waitP99)}; ` +
+          `raw publish → delivered p50 ${round(row.rawP50)} / p99 ${round(row.rawP99)} / last ${round(row.rawLast)}.`,
       );
       // let the clip finish before the next alert (an emergency cuts into whatever plays)
       const clipMs = info.clipDurationsMs[r % info.clipDurationsMs.length] ?? 5000;
@@ -270,7 +333,17 @@ export async function emergencyFanout(
         'amplifier warm-up 0 here: a cold amplifier adds its configured warm-up (hardware.amplifier.warmupMs, default 2 s) ' +
         'on top, a warm one (within its idle tail) nothing.',
     );
-    run.profile = { server: sp, self: gp, requestMs, agentActiveMs, agentOnAirMs };
+    const med = (xs: number[]) => round(percentile(xs, 50));
+    notes.push(
+      `split (medians over the counted rounds): request → server publish starts ${med(split.toPublish)} ms ` +
+        `(the publish call itself ${med(split.publishCall)} ms); publish → delivered to the median station client ${med(split.deliverP50)} ms, ` +
+        `to the last ${med(split.deliverLast)} ms; each station's own checks p50 ${med(split.checkP50)} ms, ` +
+        `p99 ${med(split.checkP99)} ms; waiting in the shared thread for other stations' checks p50 ${med(split.waitP50)} ms, ` +
+        `p99 ${med(split.waitP99)} ms; request → ready p99 ${med(split.readyP99)} ms on each station's own CPU, ` +
+        `${med(split.sharedP99)} ms in the shared threads. ` +
+        `Raw aedes publish → delivered: median client ${med(split.rawP50)} ms, p99 ${med(split.rawP99)} ms, last ${med(split.rawLast)} ms.`,
+    );
+    run.profile = { server: sp, self: gp, requestMs, agentActiveMs, agentOnAirMs, split };
     return run;
   } finally {
     await agentProc?.stop();

@@ -23,6 +23,7 @@ export const fanout: Scenario = {
     const workers = Number(process.env.LOA_BENCH_FANOUT_WORKERS) || Math.max(4, availableParallelism());
     const run = await emergencyFanout(ctx, { devices, rounds, workers });
     const s = summarize(run.stationMs);
+    const shared = summarize(run.sharedMs);
     const raw = summarize(run.rawMs);
     const agent = summarize(run.agentMs);
     const agentRaw = summarize(run.agentRawMs);
@@ -34,13 +35,21 @@ export const fanout: Scenario = {
     return {
       notes,
       figures: [
-        figure('fanout.p50', 'request → audio ready (light stations) p50', s.p50, 'ms', {
+        figure('fanout.p50', 'request → audio ready (light stations, each on its own CPU) p50', s.p50, 'ms', {
           baseline: { label: 'raw aedes p50', value: raw.p50, unit: 'ms' },
         }),
-        figure('fanout.p99', 'request → audio ready (light stations) p99', s.p99, 'ms', {
+        figure('fanout.p99', 'request → audio ready (light stations, each on its own CPU) p99', s.p99, 'ms', {
           baseline: { label: 'raw aedes p99', value: raw.p99, unit: 'ms' },
           goal: { better: 'lower', ratio: 1.5, text: '≤ 1.5× raw aedes' },
+          note: 'arrival + the station’s own checks; the checks of the other stations in its thread are not counted',
         }),
+        figure(
+          'fanout.shared.p99',
+          `request → audio ready as seen in the shared worker threads (${Math.ceil(devices / workers)} stations a thread, checks one after another) p99`,
+          shared.p99,
+          'ms',
+          { baseline: { label: 'raw aedes p99', value: raw.p99, unit: 'ms' } },
+        ),
         figure('fanout.raw.p50', 'raw aedes fan-out, same size, same workers p50', raw.p50, 'ms'),
         figure('fanout.raw.p90', 'raw aedes fan-out p90', raw.p90, 'ms'),
         figure('fanout.raw.p99', 'raw aedes fan-out p99', raw.p99, 'ms'),
@@ -58,6 +67,7 @@ export const fanout: Scenario = {
       ],
       details: {
         stations: s,
+        shared,
         raw,
         agent,
         agentRaw,
