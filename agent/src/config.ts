@@ -150,9 +150,9 @@ export const ConfigSchema = z.strictObject({
       /**
        * Keep one ffmpeg process started and waiting at all times (idle included), so an
        * emergency's chime or audio goes into a running process instead of waiting for one to
-       * start (0.1–0.5 s on a small board). It waits blocked on its input: no CPU, about 19 MB
-       * RSS (measured in docs/audio-and-schedule.md). Off: one waits only while something plays
-       * and from an emergency message's arrival.
+       * start (0.1–0.5 s on a small board). It waits blocked on its input: no CPU, 47 MB RSS of
+       * which 9 MB its own (docs/audio-and-schedule.md). Off: one waits only while something
+       * plays and from an emergency message's arrival.
        */
       warmDecoder: z.boolean().default(true),
       /** Live relays: switch to the fallback after this long failing or silent. */
