@@ -125,6 +125,7 @@ export class FfmpegAudioDriver implements AudioDriver {
           const spare = this.spare;
           const claimed = spare?.claim(spec) === true;
           if (claimed) {
+            this.log.info({ id, label: req.label }, 'urgent playback took the waiting decoder');
             this.spare = undefined;
             this.spareClaims++;
             this.spareRetryMs = SPARE_RETRY_MS;
