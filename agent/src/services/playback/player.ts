@@ -501,7 +501,16 @@ export class Player {
         if (learnt !== undefined) this.state.setOutputDelay(learnt);
       }
       this.log.info(
-        { slot: slot.id, item: slot.item.id, class: slot.priorityClass, lateMs: cur.since - slot.start },
+        {
+          slot: slot.id,
+          item: slot.item.id,
+          class: slot.priorityClass,
+          lateMs: cur.since - slot.start,
+          // the start on the station's clock, in its proof; beside the log line's own time
+          // (the system clock) it shows how far the two differ
+          startedAt: Math.round(cur.since),
+          clockNow: Math.round(this.clock.now()),
+        },
         'on air',
       );
       if (slot.kind === 'item') this.proofRecorder.started(slot, cur.since);
