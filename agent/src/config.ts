@@ -147,6 +147,14 @@ export const ConfigSchema = z.strictObject({
        * first boot then starts on time too. Measure it once per board model.
        */
       outputDelayMs: ms(2000).optional(),
+      /**
+       * Keep one ffmpeg process started and waiting at all times (idle included), so an
+       * emergency's chime or audio goes into a running process instead of waiting for one to
+       * start (0.1–0.5 s on a small board). It waits blocked on its input: no CPU, 47 MB RSS of
+       * which 9 MB its own (docs/audio-and-schedule.md). Off: one waits only while something
+       * plays and from an emergency message's arrival.
+       */
+      warmDecoder: z.boolean().default(true),
       /** Live relays: switch to the fallback after this long failing or silent. */
       streamRelay: z
         .strictObject({
@@ -166,6 +174,7 @@ export const ConfigSchema = z.strictObject({
       driver: 'sim',
       output: { type: 'null' },
       inputs: {},
+      warmDecoder: true,
       streamRelay: { failoverS: 10, silenceS: 8, fallback: 'none' },
       profile: { ...OUTPUT_PROFILE_DEFAULTS.loudspeaker },
     }),

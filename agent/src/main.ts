@@ -274,6 +274,7 @@ export async function startAgent(config: AgentConfig, opts: StartOptions = {}): 
       policy: { ...policy, ...(chime ? { chime } : {}) },
       stateFile: paths.player,
       ...(config.audio.outputDelayMs !== undefined ? { initialLatencyMs: config.audio.outputDelayMs } : {}),
+      warmDecoder: config.audio.warmDecoder,
       streamRelay: {
         failoverMs: relayCfg.failoverS * 1000,
         silenceMs: relayCfg.silenceS * 1000,

@@ -143,7 +143,12 @@ export function agentConfig(
       inputs: { mains: { pin: 5, activeLow: true } },
       modem: { driver: 'sim', path: '/dev/ttyUSB2', powerPin: 24 },
     },
-    audio: { driver: 'real', output: { type: 'null' } },
+    // LOA_BENCH_AGENT_WARM=0: no decoder kept waiting while idle (audio.warmDecoder off)
+    audio: {
+      driver: 'real',
+      output: { type: 'null' },
+      ...(process.env.LOA_BENCH_AGENT_WARM === '0' ? { warmDecoder: false } : {}),
+    },
     technician: { enabled: false },
     log: { level: 'info' },
   };

@@ -32,6 +32,8 @@ export class FileFeed {
   private conn: Socket | undefined;
   private closed = false;
   private path: string | undefined;
+  /** The whole input in memory (a generated tone): written at the start instant, then the end. */
+  private data: Buffer | undefined;
   private head: Promise<Buffer> | undefined;
   private headReady!: () => void;
   private readonly headKnown = new Promise<void>((r) => {
@@ -44,10 +46,18 @@ export class FileFeed {
    * the start instant only writes to the socket (no file-system round trip on the critical path).
    */
   prefetch(path: string): void {
-    if (this.path !== undefined) return;
+    if (this.path !== undefined || this.data !== undefined) return;
     this.path = path;
     this.head = readHead(path, HEAD_BYTES);
     this.head.catch(() => undefined);
+    this.headReady();
+  }
+
+  /** Bytes to feed instead of a file (known later for a spare process, as a file's path). */
+  provide(data: Buffer): void {
+    if (this.path !== undefined || this.data !== undefined) return;
+    this.data = data;
+    this.head = Promise.resolve(data);
     this.headReady();
   }
 
@@ -82,10 +92,10 @@ export class FileFeed {
     void Promise.all([gate, head, this.connected])
       .then(([, buf, sock]) => {
         const path = this.path;
-        if (this.closed || path === undefined) return;
+        if (this.closed || (path === undefined && this.data === undefined)) return;
         beforeWrite();
         sock.write(buf);
-        if (buf.length < HEAD_BYTES) {
+        if (path === undefined || buf.length < HEAD_BYTES) {
           sock.end();
           return;
         }

@@ -60,6 +60,15 @@ export class FfmpegLevel {
     return this.level;
   }
 
+  /**
+   * The process will build its filter graph with this gain (a waiting decoder reads it from its
+   * level file on its first audio): it becomes the gain applied, without a command.
+   */
+  startWith(level: number): void {
+    this.level = level;
+    if (this.applied !== undefined) this.applied = level;
+  }
+
   /** The process is running: commands go to its stdin (a change made meanwhile is sent). */
   attach(stdin: Writable | undefined): void {
     this.stdin = stdin;

@@ -9,7 +9,7 @@
  * next frame: volume changes and the amplifier's mute act on the playing item.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { PassThrough } from 'node:stream';
@@ -21,6 +21,7 @@ import { DRAIN_MS, FfmpegLevel } from './ffmpeg-level.js';
 import { FfmpegLogParser, linearGain } from './ffmpeg-log.js';
 import { toneGraph } from './ffmpeg-output.js';
 import type { Segment, SegmentResult, SegmentSpec } from './segment.js';
+import { toneWav } from './tone-wav.js';
 import type { AudioErrorCode, AudioOutput, CaptureInput, InputName, Levels } from './types.js';
 import { SINK_CHANNELS, SINK_RATE, type WavSink } from './wav-sink.js';
 
@@ -60,6 +61,19 @@ function codeForInput(spec: SegmentSpec): AudioErrorCode {
 const GATE_EARLY_MS = 15;
 /** A spare process has no file yet and no length: it is capped by a timer once claimed. */
 const SPARE_MAX_MS = 24 * 3600_000;
+/** The spare's volume filter, the target of the gain its level file sets. */
+const SPARE_VOLUME = 'volume@loa';
+
+/**
+ * A spare's gain, read by its `asendcmd` filter when ffmpeg builds the filter graph (on the
+ * first decoded audio): the command applies from the first frame (t = 0). Written whole
+ * (temporary file, rename), never read half-written; not durable (it matters for one process).
+ */
+function writeLevelFile(path: string, gain: number): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, `0 ${SPARE_VOLUME} volume ${gain.toFixed(6)};\n`);
+  renameSync(tmp, path);
+}
 /** ebur128 reports every 100 ms of output: ffmpeg may be this far past its last report. */
 const REPORT_MS = 100;
 /** A process still running this long after its output ended is ended (its audio is complete). */
@@ -83,8 +97,11 @@ export class FfmpegSegment implements Segment {
   private readonly gain: FfmpegLevel;
   /** The start gate has opened: audio is on its way out. */
   private outputOpen = false;
-  /** A spare: started without a file, waiting for claim(). */
-  private spareLevel: number | undefined;
+  /**
+   * A spare: started without a file and without a level, waiting for claim(); its gain comes
+   * from this file (written at the claim), read when ffmpeg builds its filter graph.
+   */
+  private levelFile: string | undefined;
   private claimResolve: ((hold: Promise<unknown>) => void) | undefined;
   private capped = false;
   private capTimer: NodeJS.Timeout | undefined;
@@ -96,14 +113,16 @@ export class FfmpegSegment implements Segment {
   private readonly cut: OutputCut;
 
   /**
-   * A spare process for the next file playback: ffmpeg is started now and waits on its socket,
+   * A spare process for the next urgent playback: ffmpeg is started now and waits on its socket,
    * so a playback that claims it (an emergency cutting in) does not wait for a process to start.
+   * It waits silent (gain 0 in `levelFile`, written now: throws if it cannot be); the claim
+   * writes the playback's gain there before the first byte goes in.
    */
-  static spare(
-    deps: FfmpegSegmentDeps,
-    level: { volume: number; gainDb: number },
-    audible: () => Promise<void>,
-  ): FfmpegSegment {
+  static spare(deps: FfmpegSegmentDeps, audible: () => Promise<void>, levelFile: string): FfmpegSegment {
+    // The path goes into the filter graph as it is: nothing in it may need escaping.
+    if (!/^[\w./-]+$/.test(levelFile))
+      throw new Error(`level file path not usable in a filter: ${levelFile}`);
+    writeLevelFile(levelFile, 0);
     let resolveClaim!: (hold: Promise<unknown>) => void;
     const claimed = new Promise<unknown>((r) => {
       resolveClaim = r;
@@ -112,42 +131,62 @@ export class FfmpegSegment implements Segment {
       {
         input: { kind: 'file', path: '', offsetMs: 0 },
         maxMs: SPARE_MAX_MS,
-        volume: level.volume,
-        gainDb: level.gainDb,
+        volume: 0,
+        gainDb: 0,
         label: 'spare',
         after: claimed,
         audible,
       },
       deps,
-      true,
+      levelFile,
     );
     seg.claimResolve = resolveClaim;
     return seg;
   }
 
-  /** The spare runs at this level (volume 0..100 and gain). */
-  runsAt(volume: number, gainDb: number): boolean {
-    return this.spareLevel !== undefined && Math.abs(this.spareLevel - linearGain(volume, gainDb)) < 1e-9;
-  }
-
   /**
-   * Takes over a file playback's spec if this is an unclaimed spare at the same level and the
-   * file exists; false otherwise (the caller starts a process of its own).
+   * Takes over an urgent playback's spec (a file from its start, or a plain tone, fed as WAV
+   * bytes) if this is an unclaimed spare: its level file gets the playback's gain, which the
+   * process takes from its first frame. False otherwise (the caller starts a process of its own).
    */
   claim(spec: SegmentSpec): boolean {
     const input = spec.input;
     const resolve = this.claimResolve;
-    if (!resolve || this.stopRequested || this.ended || input.kind !== 'file' || input.offsetMs !== 0)
+    const levelFile = this.levelFile;
+    if (!resolve || !levelFile || this.stopRequested || this.ended || spec.urgent !== true) return false;
+    let tone: Buffer | undefined;
+    if (input.kind === 'file') {
+      if (input.offsetMs !== 0 || !existsSync(input.path)) return false;
+    } else if (input.kind === 'tone' && !input.steps) {
+      tone = toneWav(input.frequencyHz, spec.maxMs, SINK_RATE);
+    } else return false;
+    const gain = linearGain(spec.volume, spec.gainDb);
+    try {
+      writeLevelFile(levelFile, gain);
+    } catch (err) {
+      this.deps.logger.warn(
+        { err, label: spec.label },
+        'level file not written: the waiting decoder is not used',
+      );
       return false;
-    if (!this.runsAt(spec.volume, spec.gainDb) || !existsSync(input.path)) return false;
+    }
+    this.gain.startWith(gain);
     this.claimResolve = undefined;
-    Object.assign(this.spec, { input, maxMs: spec.maxMs, label: spec.label });
+    Object.assign(this.spec, {
+      maxMs: spec.maxMs,
+      volume: spec.volume,
+      gainDb: spec.gainDb,
+      ...(spec.label !== undefined ? { label: spec.label } : {}),
+      ...(input.kind === 'file' ? { input } : {}),
+    });
     if (spec.stopOnSilenceMs !== undefined) this.spec.stopOnSilenceMs = spec.stopOnSilenceMs;
-    this.feed?.prefetch(input.path);
+    if (tone) this.feed?.provide(tone);
+    else if (input.kind === 'file') this.feed?.prefetch(input.path);
     const hold = spec.startAt === undefined ? 0 : spec.startAt - performance.now();
     resolve(Promise.all([this.delay(hold), spec.after?.catch(() => undefined)]));
-    if (spec.maxMs < SPARE_MAX_MS) {
-      // ffmpeg runs with the spare's -t: cap the output at the playback's length here.
+    if (spec.maxMs < SPARE_MAX_MS && !tone) {
+      // ffmpeg runs with the spare's -t: cap the output at the playback's length here (a tone's
+      // bytes are exactly its length).
       void this.started.then(() => {
         if (this.stopRequested) return;
         const left = spec.maxMs - (performance.now() - (this.startedMono ?? performance.now()));
@@ -166,9 +205,9 @@ export class FfmpegSegment implements Segment {
   constructor(
     private readonly spec: SegmentSpec,
     private readonly deps: FfmpegSegmentDeps,
-    spare = false,
+    levelFile?: string,
   ) {
-    if (spare) this.spareLevel = linearGain(spec.volume, spec.gainDb);
+    if (levelFile !== undefined) this.levelFile = levelFile;
     this.started = new Promise<void>((r) => {
       this.startedResolve = r;
     });
@@ -340,7 +379,7 @@ export class FfmpegSegment implements Segment {
   private async run(): Promise<SegmentResult> {
     const { spec, deps } = this;
     const input = spec.input;
-    if (input.kind === 'file' && this.spareLevel === undefined) {
+    if (input.kind === 'file' && this.levelFile === undefined) {
       try {
         await stat(input.path);
       } catch (cause) {
@@ -387,7 +426,7 @@ export class FfmpegSegment implements Segment {
         const feed = new FileFeed();
         this.feed = feed;
         // A spare learns its file when claimed.
-        if (this.spareLevel === undefined) feed.prefetch(input.path);
+        if (this.levelFile === undefined) feed.prefetch(input.path);
         const url = await feed.listen();
         if (this.stopRequested) {
           feed.close();
@@ -438,7 +477,10 @@ export class FfmpegSegment implements Segment {
       // Live sources: dynamic normalisation with a short look-ahead (about 0.2 s), so a relay
       // reaches the loudspeakers at an even level without a long delay.
       ...(spec.normalize ? ['dynaudnorm=f=100:g=3:p=0.5:m=10'] : []),
-      `volume=${this.gain.initial().toFixed(6)}`,
+      // A spare takes its gain from its level file from the first frame (timestamps from 0, so
+      // the command at t = 0 comes before any audio).
+      ...(this.levelFile !== undefined ? ['asetpts=PTS-STARTPTS', `asendcmd=f=${this.levelFile}`] : []),
+      `${this.levelFile !== undefined ? SPARE_VOLUME : 'volume'}=${this.gain.initial().toFixed(6)}`,
       `aresample=${SINK_RATE}`,
       // The output profile (FM exciter, wired line): band limits, pre-emphasis, limiter.
       ...(deps.outputFilters ?? []),

@@ -2,6 +2,9 @@
  * The real audio driver: Debian's ffmpeg through fluent-ffmpeg (archived upstream, so it stays
  * behind this one driver). One output, one playback at a time: play() stops the previous one.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LoaError } from '@loa/protocol';
@@ -36,7 +39,18 @@ export interface FfmpegAudioOptions extends MeasureOptions {
    * none (a loudspeaker station).
    */
   outputChain?: readonly OutputStage[];
+  /**
+   * Where the waiting decoder's level files go (a few bytes each, rewritten at every claim);
+   * default: a new directory under the OS temporary directory, removed at close().
+   */
+  runDir?: string;
 }
+
+/** A waiting decoder that died is replaced after this long, doubling up to SPARE_RETRY_MAX_MS. */
+const SPARE_RETRY_MS = 1000;
+const SPARE_RETRY_MAX_MS = 60_000;
+/** A waiting decoder that lived this long resets the retry delay. */
+const SPARE_HEALTHY_MS = 60_000;
 
 export class FfmpegAudioDriver implements AudioDriver {
   private sink: WavSink | undefined;
@@ -79,17 +93,20 @@ export class FfmpegAudioDriver implements AudioDriver {
     this.opened = true;
     this.openedAt = Date.now();
     this.log.info({ output: this.opts.output.type }, 'audio output open');
+    this.keepSpare();
   }
 
   async close(): Promise<void> {
     const spare = this.spare;
-    this.prepare(undefined);
+    this.prepare(false);
     const all = [...this.active];
     for (const p of all) p.stop();
     await Promise.all([...all.map((p) => p.result), spare?.done]);
     await this.sink?.close();
     this.sink = undefined;
     this.opened = false;
+    if (this.ownRunDir) rmSync(this.ownRunDir, { recursive: true, force: true });
+    this.ownRunDir = undefined;
   }
 
   play(req: PlayRequest): Playback {
@@ -104,14 +121,21 @@ export class FfmpegAudioDriver implements AudioDriver {
       req,
       {
         runner: (spec) => {
-          // A spare process at the same level takes the file at once (no process start-up).
+          // An emergency's sound takes the waiting process at once (no process start-up).
           const spare = this.spare;
           const claimed = spare?.claim(spec) === true;
-          if (claimed) this.spare = undefined;
+          if (claimed) {
+            this.log.info({ id, label: req.label }, 'urgent playback took the waiting decoder');
+            this.spare = undefined;
+            this.spareClaims++;
+            this.spareRetryMs = SPARE_RETRY_MS;
+          }
           const seg = claimed && spare ? spare : new FfmpegSegment(spec, deps);
           // The segment on air is the one whose audio came out last (a queued one waits).
           void seg.started.then(() => {
             this.lastSegment = seg;
+            // Replaced once the audio is out (not while the emergency starts).
+            if (claimed) this.keepSpare();
           });
           return seg;
         },
@@ -144,21 +168,74 @@ export class FfmpegAudioDriver implements AudioDriver {
   }
 
   /**
-   * Keeps one ffmpeg process started and waiting at this level (volume and gain), so that the
-   * next file playback at that level (an emergency's chime cutting in) starts without waiting
-   * for a process; undefined ends it. The player keeps one while something is on air.
+   * Keeps (true) one ffmpeg process started and waiting for input, so that the next urgent
+   * playback (an emergency's chime or audio cutting in) starts without waiting for a process, at
+   * the level it asks (written to the process's level file when it takes it). One that is taken
+   * is replaced once its audio is out; one that dies is replaced after 1 s, doubling up to a
+   * minute while they keep dying. false ends it.
    */
-  prepare(level: { volume: number; gainDb: number } | undefined): void {
+  prepare(keep: boolean): void {
+    this.keep = keep;
+    if (keep) {
+      this.keepSpare();
+      return;
+    }
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     const cur = this.spare;
-    if (cur && level && cur.runsAt(level.volume, level.gainDb)) return;
     this.spare = undefined;
     cur?.stop();
-    if (!level || !this.opened) return;
-    const spare = FfmpegSegment.spare(this.segmentDeps(), level, this.mute.audible);
+  }
+
+  /** The waiting process (tests kill it), and how many playbacks took one. */
+  spareInfo(): { pid: number | undefined; claims: number } {
+    return { pid: this.spare?.pid, claims: this.spareClaims };
+  }
+
+  private keepSpare(): void {
+    if (!this.keep || !this.opened || this.spare || this.retryTimer !== undefined) return;
+    const file = join(this.runDir(), `spare-${this.nextSpare++}.cmd`);
+    let spare: FfmpegSegment;
+    try {
+      spare = FfmpegSegment.spare(this.segmentDeps(), this.mute.audible, file);
+    } catch (err) {
+      this.log.warn(
+        { err, code: 'AUDIO_SPARE_FAILED' },
+        'no waiting decoder: its level file cannot be written',
+      );
+      this.retrySpare();
+      return;
+    }
     this.spare = spare;
-    void spare.done.then(() => {
-      if (this.spare === spare) this.spare = undefined;
+    const bornAt = performance.now();
+    void spare.done.then((r) => {
+      rmSync(file, { force: true });
+      if (this.spare !== spare) return; // taken by a playback, or let go
+      this.spare = undefined;
+      if (performance.now() - bornAt >= SPARE_HEALTHY_MS) this.spareRetryMs = SPARE_RETRY_MS;
+      this.log.warn(
+        { code: 'AUDIO_SPARE_DIED', error: r.error, retryMs: this.spareRetryMs },
+        'the waiting decoder ended: starting another',
+      );
+      this.retrySpare();
     });
+  }
+
+  private retrySpare(): void {
+    if (!this.keep) return;
+    const wait = this.spareRetryMs;
+    this.spareRetryMs = Math.min(SPARE_RETRY_MAX_MS, wait * 2);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.keepSpare();
+    }, wait);
+    this.retryTimer.unref();
+  }
+
+  private runDir(): string {
+    if (this.opts.runDir) return this.opts.runDir;
+    this.ownRunDir ??= mkdtempSync(join(tmpdir(), 'loa-audio-'));
+    return this.ownRunDir;
   }
 
   private segmentDeps() {
@@ -190,6 +267,13 @@ export class FfmpegAudioDriver implements AudioDriver {
   private openedAt: number | undefined;
   private readonly mute = new OutputMute();
   private spare: FfmpegSegment | undefined;
+  /** A waiting decoder is wanted (prepare(true)). */
+  private keep = false;
+  private nextSpare = 1;
+  private spareClaims = 0;
+  private spareRetryMs = SPARE_RETRY_MS;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private ownRunDir: string | undefined;
 }
 
 /** Length of an audio file in ms (ffprobe through fluent-ffmpeg); undefined when unknown. */

@@ -244,10 +244,13 @@ export class SegmentPlayback implements Playback {
       return this.relay({ kind: 'stream', url: s.url }, s.durationMs, s.relay ?? {}, base);
     if (s.kind === 'live') return this.relay(s.primary, s.durationMs, s.relay ?? {}, base);
     this.st = 'playing';
+    // An emergency's file or tone may take the driver's waiting decoder.
+    const urgent = this.req.urgent === true && s.kind !== 'input' ? { urgent: true } : {};
     const spec: SegmentSpec =
       s.kind === 'file'
         ? {
             ...base,
+            ...urgent,
             input: { kind: 'file', path: s.path, offsetMs: s.offsetMs ?? 0 },
             // durationMs is the item's full length: play from the offset to it.
             maxMs: s.durationMs !== undefined ? Math.max(1, s.durationMs - (s.offsetMs ?? 0)) : 24 * 3600_000,
@@ -255,6 +258,7 @@ export class SegmentPlayback implements Playback {
         : s.kind === 'tone'
           ? {
               ...base,
+              ...urgent,
               input: { kind: 'tone', frequencyHz: s.frequencyHz, ...(s.steps ? { steps: s.steps } : {}) },
               maxMs: s.durationMs,
             }

@@ -29,6 +29,8 @@ export interface SegmentSpec {
   after?: Promise<unknown>;
   /** Resolves when the output is not muted: audio is held until then (real driver). */
   audible?: () => Promise<void>;
+  /** An emergency's sound: it may take the driver's waiting decoder (PlayRequest.urgent). */
+  urgent?: boolean;
 }
 
 export interface SegmentResult {

@@ -122,6 +122,12 @@ export interface PlayRequest {
    * follows when the previous one ends (back-to-back items without a start-up gap).
    */
   queue?: boolean;
+  /**
+   * An emergency's sound (its chime or its audio): a file from its start, or a plain tone, may
+   * take the decoder the driver keeps waiting (`AudioDriver.prepare`), at this request's level.
+   * Other playbacks never take it.
+   */
+  urgent?: boolean;
 }
 
 /** Stable error codes a failed playback carries. */
@@ -210,10 +216,11 @@ export interface AudioDriver {
    */
   setMuted(muted: boolean): Promise<void>;
   /**
-   * Optional: keep a decoder started and waiting at this level (volume 0..100, gain dB) so the
-   * next file playback at that level starts without a process start-up; undefined releases it.
+   * Optional: keep (true) one decoder started and waiting for input, so the next urgent playback
+   * (an emergency's file or tone, at whatever level it asks) starts without a process start-up;
+   * one that is taken or dies is replaced while kept. false lets it go.
    */
-  prepare?(level: { volume: number; gainDb: number } | undefined): void;
+  prepare?(keep: boolean): void;
 }
 
 /** Loudness/peak/dead-air thresholds. */

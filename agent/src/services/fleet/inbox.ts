@@ -28,7 +28,7 @@ export function stationInbox({ bundles, commands, clock, releases, player }: Sta
   return {
     notify: (n: Notify) => void bundles.fetchNotified(n).catch(() => undefined),
     emergency: (e) => {
-      player?.expectEmergency(e.manifest);
+      player?.expectEmergency();
       void bundles.installInline(e.manifest, e.blobBase, e.inline).catch(() => undefined);
     },
     recall: (r) => void bundles.withdraw(r.recall).catch(() => undefined),

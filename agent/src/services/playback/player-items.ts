@@ -3,7 +3,7 @@
  * from slots and playback results.
  */
 import { randomUUID } from 'node:crypto';
-import { type Item, LoaError, type RelayState } from '@loa/protocol';
+import { type Item, LoaError } from '@loa/protocol';
 import type { ToneStep } from '../../domain/output-profile.js';
 import type { AdhocItem, Held, PlanBundle, Slot, Timeline } from '../../domain/scheduler/types.js';
 import type {
@@ -13,7 +13,7 @@ import type {
   RelayStep,
   StreamRelayOptions,
 } from '../../drivers/audio/types.js';
-import type { FmControl, ProofDraft } from './ports.js';
+import type { FmControl } from './ports.js';
 
 /** What is on air, shaped like protocol Health.onAir. */
 export interface OnAirInfo {
@@ -144,51 +144,6 @@ export function toneRoutineItem(
   };
 }
 
-export interface ProofContext {
-  relays: RelayState;
-  clockTrusted: boolean;
-}
-
-export function slotDraft(
-  slot: Slot,
-  outcome: ProofDraft['outcome'],
-  ctx: ProofContext,
-  startedAt: number,
-  endedAt?: number,
-): ProofDraft {
-  const d: ProofDraft = {
-    outcome,
-    itemId: slot.item.id,
-    entryId: slot.entryId,
-    priority: slot.priorityClass,
-    scheduledAt: new Date(slot.scheduledAt).toISOString(),
-    startedAt: new Date(startedAt).toISOString(),
-    relays: ctx.relays,
-    clockTrusted: ctx.clockTrusted,
-  };
-  if (endedAt !== undefined) d.endedAt = new Date(endedAt).toISOString();
-  if (slot.bundleId) d.bundleId = slot.bundleId;
-  if (slot.channel) d.channel = slot.channel;
-  if (slot.bundleVersion) d.bundleVersion = slot.bundleVersion;
-  if (slot.contentSha256) d.contentSha256 = slot.contentSha256;
-  return d;
-}
-
-export function skippedDraft(h: Held, ctx: ProofContext): ProofDraft {
-  const d: ProofDraft = {
-    outcome: 'skipped',
-    itemId: h.itemId,
-    entryId: h.entryId,
-    priority: h.priorityClass,
-    scheduledAt: new Date(h.scheduledAt).toISOString(),
-    reason: h.reason === 'too-late' ? 'too late: held past maxLateMs' : `not played: ${h.reason}`,
-    relays: ctx.relays,
-    clockTrusted: ctx.clockTrusted,
-  };
-  if (h.bundleId) d.bundleId = h.bundleId;
-  return d;
-}
-
 export type AfterItem = { done: true } | { done: false; resumeAt?: number };
 
 /**
@@ -243,7 +198,13 @@ export function playRequest(
   streamRelay: StreamRelayOptions | undefined,
   live?: LiveContext,
 ): PlayRequest {
-  const base = { volume: slot.volume, gainDb: slot.gainDb, label: slot.id };
+  const base = {
+    volume: slot.volume,
+    gainDb: slot.gainDb,
+    label: slot.id,
+    // An emergency's chime and audio may take the decoder kept waiting for them.
+    ...(slot.priorityClass === 'emergency' ? { urgent: true } : {}),
+  };
   const length = Math.max(1, slot.end - slot.start);
   if (slot.tone?.steps)
     // A routine: unity gain, each step at its own level and channel.

@@ -6,7 +6,7 @@
  * is stopped, recorded as interrupted, and resumed, restarted or skipped afterwards as its rule
  * says. Display slots (noticeboards) are planned but not played here.
  */
-import { globalTimers, isLiveItem, LoaError, type Manifest, type Timers } from '@loa/protocol';
+import { globalTimers, isLiveItem, LoaError, type Timers } from '@loa/protocol';
 import type { Logger } from 'pino';
 import type { ToneStep } from '../../domain/output-profile.js';
 import { schedule } from '../../domain/scheduler/plan.js';
@@ -19,7 +19,7 @@ import type {
   StationPolicy,
   Timeline,
 } from '../../domain/scheduler/types.js';
-import { nextVolumeChange, slotVolume } from '../../domain/volume.js';
+import { nextVolumeChange } from '../../domain/volume.js';
 import type {
   AudioDriver,
   Playback,
@@ -27,21 +27,21 @@ import type {
   PlayResult,
   StreamRelayOptions,
 } from '../../drivers/audio/types.js';
+import { DurationProbe } from './player-durations.js';
 import {
-  clampDb,
   itemOutcome,
   type PlayerStatus,
-  type ProofContext,
   playerStatus,
   playNowItem,
   playRequest,
-  skippedDraft,
-  slotDraft,
   testToneItem,
   toneRoutineItem,
 } from './player-items.js';
+import { StartLatency } from './player-latency.js';
+import { PlayerProofs } from './player-proofs.js';
+import { EmergencyDecoder } from './player-spare.js';
 import { PlayerState } from './player-state.js';
-import type { FmControl, OutputGate, PlayerClock, ProgrammeSource, ProofDraft, ProofSink } from './ports.js';
+import type { FmControl, OutputGate, PlayerClock, ProgrammeSource, ProofSink } from './ports.js';
 
 export interface PlayerOptions {
   /** The programme: the player plays what its source holds and re-plans when it changes. */
@@ -73,15 +73,15 @@ export interface PlayerOptions {
   fm?: FmControl;
   /** An alert for the station's health (a live relay fell silent: every source failed). */
   onAlert?: (code: string, message: string) => void;
+  /**
+   * Keep a decoder waiting for an emergency at all times, idle included (config
+   * audio.warmDecoder), not only while something plays and from an emergency's arrival.
+   */
+  warmDecoder?: boolean;
 }
 
 const DEFAULT_HORIZON_MS = 24 * 3600_000;
 const IDLE_TICK_MS = 60_000;
-/**
- * How long a decoder started for an arriving emergency waits to be claimed: the checks and
- * durable writes take well under this even on an SD card; a refused emergency frees it then.
- */
-const EMERGENCY_SPARE_MS = 10_000;
 
 /** Decoders start this long before their slot and hold the audio until it (prefetch). */
 const PREFETCH_MS = 1000;
@@ -105,7 +105,7 @@ export class Player {
   private readonly log: Logger;
   private readonly timers: Timers;
   private readonly gate: OutputGate;
-  private readonly proofs: ProofSink;
+  private readonly proofRecorder: PlayerProofs;
   private readonly clock: PlayerClock;
   private readonly state: PlayerState;
   private bundles: readonly PlanBundle[] = [];
@@ -113,29 +113,22 @@ export class Player {
   private adhoc: AdhocItem[] = [];
   private lastAdhocDue = Number.NEGATIVE_INFINITY;
   private volumeOverride: number | undefined;
-  private durations = new Map<string, number>();
+  private readonly durations: DurationProbe;
   private current: Current | undefined;
   private queued: Current | undefined;
-  /** Learned start-up latency of the output (ms), see PlayerOptions.startLatencyMs. */
-  private latencyMs = 0;
-  /**
-   * Live sources (streams, FM capture) have nothing to pre-roll: their process starts this much
-   * before the slot (connect, probe, first audio), learnt from their starts like the output delay.
-   */
-  private liveLatencyMs = 1000;
+  /** Start-up latency of the output, see PlayerOptions.startLatencyMs (set at start()). */
+  private latency = new StartLatency(undefined, 0);
   private plan: Timeline = { computedAt: 0, slots: [], held: [] };
   private timer: unknown;
   private running = false;
   private lastDeadAir = false;
   private readonly unsubscribe: (() => void)[] = [];
-  private probing = new Set<string>();
-  private recording = new Set<Promise<void>>();
   /** When an emergency was planned to cut into the item on air (for the cut-in log). */
   private cutInAt: number | undefined;
   /** Items held for an untrusted clock at the last plan (logged when it changes). */
   private clockHeld = 0;
-  /** Lets go of a decoder started for an arriving emergency that nothing claimed. */
-  private expectTimer: unknown;
+  /** The decoder kept waiting for an emergency's first sound. */
+  private readonly spare: EmergencyDecoder;
   /**
    * Items stopped on air whose playback has not reported its end yet: where they stopped (the
    * resume point) is not known until then, so they are not queued again before it.
@@ -146,17 +139,33 @@ export class Player {
     this.log = opts.logger.child({ module: 'player' });
     this.timers = opts.timers ?? globalTimers;
     this.gate = opts.gate;
-    this.proofs = opts.proofs;
     this.clock = opts.clock;
     this.state = new PlayerState(opts.stateFile);
+    this.proofRecorder = new PlayerProofs(opts.proofs, this.log, () => ({
+      relays: this.gate.relays(),
+      clockTrusted: this.clock.trusted(),
+    }));
+    this.durations = new DurationProbe(opts.probeDurationMs, this.log, () => {
+      if (!this.current) this.tick();
+    });
+    this.spare = new EmergencyDecoder(
+      opts.audio,
+      this.timers,
+      opts.warmDecoder === true,
+      () => this.current !== undefined || this.queued !== undefined,
+    );
   }
 
   async start(): Promise<void> {
     const loaded = await this.state.load();
     if (loaded === 'corrupt')
       this.log.warn({ code: 'PLAYER_STATE_CORRUPT' }, 'player state unreadable; starting afresh');
-    this.latencyMs = this.state.outputDelayMs ?? this.opts.initialLatencyMs ?? 0;
+    this.latency = new StartLatency(
+      this.opts.startLatencyMs,
+      this.state.outputDelayMs ?? this.opts.initialLatencyMs ?? 0,
+    );
     await this.opts.audio.open();
+    this.spare.start();
     // Zone and input relays switch while the audio on air is muted (not only between items).
     this.gate.setMuteHandler?.((muted) => this.opts.audio.setMuted(muted));
     this.running = true;
@@ -177,7 +186,7 @@ export class Player {
     this.gate.setMuteHandler?.(undefined);
     for (const u of this.unsubscribe.splice(0)) u();
     this.timers.clearTimeout(this.timer);
-    this.timers.clearTimeout(this.expectTimer);
+    this.spare.stop();
     this.cancelQueued();
     const cur = this.current;
     if (cur) {
@@ -187,14 +196,14 @@ export class Player {
       // finishSlot() runs from the result handler; wait for it to record the proof.
       await new Promise((r) => setImmediate(r));
     }
-    await Promise.all([...this.recording]);
+    await this.proofRecorder.flush();
     await this.opts.audio.close();
     await this.state.save().catch((err: unknown) => this.log.error({ err }, 'player state not saved'));
   }
 
   setBundles(bundles: readonly PlanBundle[]): void {
     this.bundles = [...bundles];
-    this.probeDurations();
+    this.durations.update(this.bundles);
     this.tick();
   }
 
@@ -255,21 +264,14 @@ export class Player {
 
   /**
    * An emergency message has arrived and is being checked (signature, audio, durable writes):
-   * a decoder is started now, waiting at the level its first sound will play at (the entry's
-   * volume and the item's gain, as the message says; a chime plays at gain 0), so the first
+   * a decoder waits for its first sound from now (on a warm station, it already does), so that
    * sound does not also wait for a process to start once the bundle is active. Nothing plays
-   * from it unless the verified emergency claims it, and only at the level the verified plan
-   * gives (the driver compares them); with nothing on air it is let go after EMERGENCY_SPARE_MS
-   * (a refused message leaves no process behind).
+   * from it unless the verified emergency takes it, at the level the verified plan gives; on a
+   * station that is not kept warm it is let go after a while if nothing plays.
    */
-  expectEmergency(manifest?: Pick<Manifest, 'items' | 'schedule'>): void {
-    if (!this.running || !this.opts.audio.prepare) return;
-    this.prepareLevel(manifest ? emergencyLevelHint(manifest, this.opts.policy.chime !== undefined) : {});
-    this.timers.clearTimeout(this.expectTimer);
-    this.expectTimer = this.timers.setTimeout(() => {
-      this.expectTimer = undefined;
-      if (!this.current && !this.queued) this.opts.audio.prepare?.(undefined);
-    }, EMERGENCY_SPARE_MS);
+  expectEmergency(): void {
+    if (!this.running) return;
+    this.spare.expect();
   }
 
   stopCurrent(): void {
@@ -341,7 +343,6 @@ export class Player {
         cur.volume = first.volume;
         this.log.info({ slot: cur.slot.id, volume: first.volume }, 'volume changed on air');
         void cur.playback.setVolume(first.volume);
-        this.prepareSpare();
       }
       if (!continues) {
         this.log.info({ slot: cur.slot.id, next: first?.id }, 'interrupting the item on air');
@@ -409,7 +410,7 @@ export class Player {
       readyAt: cur || amplifierOn ? now : now + this.gate.warmupMs,
       done: this.state.done,
       partial: this.state.partial,
-      durationsMs: this.durations,
+      durationsMs: this.durations.durations,
       adhoc: this.adhoc,
       choices: this.choices,
       ...(this.volumeOverride !== undefined ? { volumeOverride: this.volumeOverride } : {}),
@@ -444,12 +445,8 @@ export class Player {
   private skip(h: Held, now: number): void {
     this.state.markDone(h.itemKey, now);
     this.adhoc = this.adhoc.filter((a) => a.key !== h.itemKey);
-    this.record(skippedDraft(h, this.proofContext()));
+    this.proofRecorder.skipped(h);
     void this.saveState();
-  }
-
-  private proofContext(): ProofContext {
-    return { relays: this.gate.relays(), clockTrusted: this.clock.trusted() };
   }
 
   /**
@@ -475,9 +472,8 @@ export class Player {
    */
   private startPlayback(slot: Slot, queue: boolean): Current {
     const req = this.request(slot);
-    const fixed = this.opts.startLatencyMs;
     const live = slot.kind === 'item' && isLiveItem(slot.item);
-    const comp = typeof fixed === 'number' ? fixed : live ? this.liveLatencyMs : this.latencyMs;
+    const comp = this.latency.lead(live);
     const delay = slot.start - this.clock.now() - comp;
     if (delay > 0) req.startDelayMs = delay;
     if (queue) req.queue = true;
@@ -500,28 +496,30 @@ export class Player {
       // When the audio came out, which may be a little before `started` resolved.
       cur.since = this.clock.now() - playback.startLagMs();
       // Learn the output's start-up latency from held (not queued) starts.
-      if (!queue && delay > 0 && live) {
-        const latency = cur.since - slot.start + comp;
-        if (latency >= 0 && latency < 5000)
-          this.liveLatencyMs = Math.round(0.7 * this.liveLatencyMs + 0.3 * latency);
-      } else if (!queue && delay > 0) {
-        const latency = cur.since - slot.start + comp;
-        if (latency >= 0 && latency < 2000) {
-          this.latencyMs = Math.round(0.7 * this.latencyMs + 0.3 * latency);
-          this.state.setOutputDelay(this.latencyMs);
-        }
+      if (!queue && delay > 0) {
+        const learnt = this.latency.learn(live, comp, cur.since - slot.start);
+        if (learnt !== undefined) this.state.setOutputDelay(learnt);
       }
       this.log.info(
-        { slot: slot.id, item: slot.item.id, class: slot.priorityClass, lateMs: cur.since - slot.start },
+        {
+          slot: slot.id,
+          item: slot.item.id,
+          class: slot.priorityClass,
+          lateMs: cur.since - slot.start,
+          // the start on the station's clock, in its proof; beside the log line's own time
+          // (the system clock) it shows how far the two differ
+          startedAt: Math.round(cur.since),
+          clockNow: Math.round(this.clock.now()),
+        },
         'on air',
       );
-      if (slot.kind === 'item') this.record(slotDraft(slot, 'started', this.proofContext(), cur.since));
+      if (slot.kind === 'item') this.proofRecorder.started(slot, cur.since);
       if (this.cutInAt !== undefined && slot.priorityClass === 'emergency') {
         // From the plan that let the emergency in to its first sound (chime or item).
         this.log.info({ slot: slot.id, cutInMs: Math.round(cur.since - this.cutInAt) }, 'emergency cut in');
         this.cutInAt = undefined;
       }
-      this.prepareSpare();
+      this.spare.onAir();
       this.tick();
     });
     void playback.result.then((r) => {
@@ -538,7 +536,7 @@ export class Player {
   }
 
   private request(slot: Slot): PlayRequest {
-    const probed = slot.contentSha256 ? this.durations.get(slot.contentSha256) : undefined;
+    const probed = slot.contentSha256 ? this.durations.durations.get(slot.contentSha256) : undefined;
     const blobDir = this.bundles.find((b) => b.manifest.id === slot.bundleId)?.blobDir;
     return playRequest(slot, probed, this.opts.streamRelay, {
       ...(this.opts.fm ? { fm: this.opts.fm } : {}),
@@ -582,21 +580,11 @@ export class Player {
       if (next.done) this.state.markDone(slot.itemKey, now);
       else if (next.resumeAt !== undefined) this.state.setPartial(slot.itemKey, next.resumeAt);
       else this.state.clearPartial(slot.itemKey);
-      const draft = slotDraft(slot, outcome, this.proofContext(), cur.since ?? now, now);
-      if (reason) draft.reason = reason;
-      if (r.relay?.switches.length && cur.requestedAt !== undefined) {
-        const t0 = cur.requestedAt;
-        draft.switches = r.relay.switches.map((x) => ({
-          at: new Date(t0 + x.atMs).toISOString(),
-          to: x.to,
-          reason: x.reason,
-        }));
-      }
-      const lufs = clampDb(r.loudnessLufs);
-      const peak = clampDb(r.peakDbfs);
-      if (lufs !== undefined) draft.loudnessLufs = lufs;
-      if (peak !== undefined) draft.peakDbfs = peak;
-      this.record(draft);
+      this.proofRecorder.ended(slot, outcome, reason, r, {
+        since: cur.since ?? now,
+        now,
+        requestedAt: cur.requestedAt,
+      });
     }
     if (this.state.done.has(slot.itemKey)) this.adhoc = this.adhoc.filter((a) => a.key !== slot.itemKey);
     this.state.prune(now);
@@ -604,7 +592,7 @@ export class Player {
     // The next item may already be on its way (an interruption): keep the output then.
     if (!this.current) {
       this.gate.idle();
-      this.opts.audio.prepare?.(undefined);
+      this.spare.release();
     }
     this.tick();
   }
@@ -617,79 +605,7 @@ export class Player {
     }
   }
 
-  /**
-   * While something is on air, keeps a decoder waiting at the level an emergency would play at
-   * now (its chime, or the item itself), so the cut-in does not wait for a process to start.
-   */
-  private prepareSpare(): void {
-    if (this.current) this.prepareLevel();
-  }
-
-  /**
-   * Keeps a decoder waiting at the level an emergency would play at now: the station's level
-   * (or an arriving emergency's entry volume) with the emergency floor, and the item's gain.
-   */
-  private prepareLevel(hint: { entryVolume?: number; gainDb?: number } = {}): void {
-    const prepare = this.opts.audio.prepare;
-    if (!prepare) return;
-    const volume = slotVolume({
-      policy: this.opts.policy,
-      at: this.clock.now(),
-      ...(hint.entryVolume !== undefined ? { entryVolume: hint.entryVolume } : {}),
-      ...(this.volumeOverride !== undefined ? { override: this.volumeOverride } : {}),
-      emergency: true,
-    });
-    prepare.call(this.opts.audio, { volume, gainDb: hint.gainDb ?? 0 });
-  }
-
-  private record(draft: ProofDraft): void {
-    const p = this.proofs.record(draft).catch((err: unknown) => {
-      this.log.error(
-        { err, code: 'PROOF_RECORD_FAILED', outcome: draft.outcome, item: draft.itemId },
-        'proof not recorded',
-      );
-    });
-    this.recording.add(p);
-    void p.finally(() => this.recording.delete(p));
-  }
-
   private async saveState(): Promise<void> {
     await this.state.save().catch((err: unknown) => this.log.error({ err }, 'player state not saved'));
   }
-
-  private probeDurations(): void {
-    const probe = this.opts.probeDurationMs;
-    if (!probe) return;
-    for (const b of this.bundles) {
-      for (const it of b.manifest.items) {
-        if (it.kind !== 'audio' || it.durationMs !== undefined || !it.blob) continue;
-        const sha = it.blob.sha256;
-        if (this.durations.has(sha) || this.probing.has(sha)) continue;
-        this.probing.add(sha);
-        probe(`${b.blobDir.replace(/\/+$/, '')}/${sha}`)
-          .then((ms) => {
-            if (ms !== undefined && ms > 0) {
-              this.durations.set(sha, ms);
-              if (!this.current) this.tick();
-            }
-          })
-          .catch((err: unknown) => this.log.warn({ err, sha }, 'duration probe failed'))
-          .finally(() => this.probing.delete(sha));
-      }
-    }
-  }
-}
-
-/**
- * The level an emergency's first sound plays at, as its (not yet verified) manifest says: the
- * first immediate entry's volume, and its first item's gain unless a chime comes first.
- */
-export function emergencyLevelHint(
-  manifest: Pick<Manifest, 'items' | 'schedule'>,
-  chime: boolean,
-): { entryVolume?: number; gainDb?: number } {
-  const entry = manifest.schedule?.find((e) => e.rule.type === 'immediate') ?? manifest.schedule?.[0];
-  const item = manifest.items.find((i) => i.id === entry?.items[0]) ?? manifest.items[0];
-  const gainDb = chime && item?.chime !== false ? 0 : (item?.gainDb ?? 0);
-  return { ...(entry?.volume !== undefined ? { entryVolume: entry.volume } : {}), gainDb };
 }
