@@ -23,8 +23,16 @@ import {
 import type { DeviceDayProofs } from './fold.js';
 import { alertName, categoryName, languageName, OUTPUT_NAMES_VI, PRIORITY_NAMES_VI } from './labels.js';
 import { periodName, vnDay, vnDayStart } from './period.js';
-import { itemsByOutput, type Output, outputOfDevice, slotKey, slotsForDay, targetedDevices } from './plan.js';
-import type { PartSum } from './rollup.js';
+import {
+  itemsByOutput,
+  OUTPUTS,
+  type Output,
+  outputOfDevice,
+  slotKey,
+  slotsForDay,
+  targetedDevices,
+} from './plan.js';
+import type { PartSum, PresencePartSum } from './rollup.js';
 import { type PresenceFold, UptimeAccumulator } from './uptime.js';
 
 export * from './effectiveness-types.js';
@@ -53,7 +61,15 @@ function emptyFigures(unit: string, unitName: string): UnitFigures {
 
 type Row = UnitFigures;
 type AirAcc = Map<string, { key: string; name: string; ms: number; plays: number }>;
-type Scheduled = { b: BundleRecord; devs: DeviceRecord[] };
+/**
+ * A published programme and the devices it targets; per output, each targeted device's row and how
+ * many of them each row has (a slot is planned per row at once; only those that played are looked up).
+ */
+type Scheduled = {
+  b: BundleRecord;
+  devs: DeviceRecord[];
+  by: Record<Output, { member: Map<string, string>; rows: Map<string, number> }>;
+};
 
 /** Adds up an effectiveness report one Vietnamese day at a time (in order), then `finish()`. */
 export class EffectivenessBuilder {
@@ -64,6 +80,10 @@ export class EffectivenessBuilder {
   readonly #rows = new Map<string, Row>();
   readonly #byId: Map<string, DeviceRecord>;
   readonly #active: DeviceRecord[];
+  readonly #activeById: Map<string, DeviceRecord>;
+  /** The row of each device in scope, and of each one whose presence totals count (active, from the start). */
+  readonly #rowOf = new Map<string, string>();
+  readonly #presenceRowOf = new Map<string, string>();
   readonly #endMs: number;
   readonly #published: BundleRecord[];
   readonly #scheduled: Scheduled[];
@@ -81,6 +101,7 @@ export class EffectivenessBuilder {
     this.#missedMax = inp.missedListMax ?? REPORT_DEFAULTS.missedListMax;
     this.#byId = new Map(inp.devices.map((d) => [d.id, d]));
     this.#active = inp.devices.filter((d) => d.status === 'active');
+    this.#activeById = new Map(this.#active.map((d) => [d.id, d]));
     for (const d of this.#active) {
       const r = this.#row(d.unit);
       if (d.kind === 'noticeboard') r.noticeboards++;
@@ -90,7 +111,20 @@ export class EffectivenessBuilder {
     this.#published = inp.bundles.filter((b) => b.state === 'published');
     this.#scheduled = this.#published
       .filter((b) => !b.emergency)
-      .map((b) => ({ b, devs: targetedDevices(b, this.#active) }))
+      .map((b) => {
+        const devs = targetedDevices(b, this.#active);
+        const by = {
+          audio: { member: new Map<string, string>(), rows: new Map<string, number>() },
+          display: { member: new Map<string, string>(), rows: new Map<string, number>() },
+        };
+        for (const d of devs) {
+          const t = by[outputOfDevice(d.kind)];
+          const g = this.#groupOf(d.unit);
+          t.member.set(d.id, g);
+          t.rows.set(g, (t.rows.get(g) ?? 0) + 1);
+        }
+        return { b, devs, by };
+      })
       .filter((x) => x.devs.length > 0);
     const since = (d: DeviceRecord) => Date.parse(d.approvedAt ?? d.enrolledAt);
     this.#uptime = new UptimeAccumulator(
@@ -98,6 +132,9 @@ export class EffectivenessBuilder {
       inp.period.startMs,
       this.#endMs,
     );
+    for (const d of inp.devices) this.#rowOf.set(d.id, this.#groupOf(d.unit));
+    for (const d of this.#active)
+      if (!this.#uptime.countsLate(d.id)) this.#presenceRowOf.set(d.id, this.#groupOf(d.unit));
   }
 
   #name(u: string): string {
@@ -152,49 +189,121 @@ export class EffectivenessBuilder {
    * counted in the same row (else its device figures are needed).
    */
   sumUsable(s: PartSum): boolean {
+    return this.#oneRow(s.ids, this.#rowOf);
+  }
+
+  /** Whether every one of these devices has a row in `rows`, the same one. */
+  #oneRow(ids: readonly string[], rows: ReadonlyMap<string, string>): boolean {
     let row: string | undefined;
-    for (const id of s.ids) {
-      const d = this.#byId.get(id);
-      if (!d) return false;
-      const g = this.#groupOf(d.unit);
+    for (const id of ids) {
+      const g = rows.get(id);
+      if (g === undefined) return false;
       if (row === undefined) row = g;
       else if (g !== row) return false;
     }
     return true;
   }
 
-  /** A presence fold (any order; the part inside the period counts). */
-  addPresence(f: PresenceFold): void {
+  /**
+   * A presence fold (any order; the part inside the period counts), and the presence totals of rollup
+   * parts the report can use as they are (`presenceSumUsable`; their devices are not in the fold).
+   */
+  addPresence(f: PresenceFold, sums: readonly PresencePartSum[] = []): void {
     this.#uptime.add(f);
+    for (const s of sums) {
+      const first = s.ids[0];
+      if (first === undefined) continue;
+      this.#uptime.addTotals(this.#groupOf((this.#byId.get(first) as DeviceRecord).unit), {
+        graceMs: s.g,
+        onlineMs: s.on,
+        outages: s.o,
+        outageMs: s.om,
+        longestOutageMs: s.lo,
+      });
+    }
+  }
+
+  /**
+   * Whether a part's presence totals of a whole day inside the period give this report's figures:
+   * every device of the part is counted (active, in scope) in the same row, from the period's start.
+   * The caller also reads device by device, over the whole period, the parts of `presenceExact`.
+   */
+  presenceSumUsable(s: PresencePartSum): boolean {
+    return this.#oneRow(s.ids, this.#presenceRowOf);
+  }
+
+  /**
+   * The devices whose uptime may be clamped over the period, which must be read device by device on
+   * every day: those counted from later than the period's start, those exceeding in the given folds
+   * (days not rolled up), and those a rollup names (`clamped`).
+   */
+  presenceExact(folds: readonly PresenceFold[], clamped: Iterable<string>): Set<string> {
+    const out = new Set<string>();
+    for (const d of this.#active) if (this.#uptime.countsLate(d.id)) out.add(d.id);
+    for (const f of folds) for (const id of this.#uptime.exceeding(f)) out.add(id);
+    for (const id of clamped) if (this.#activeById.has(id)) out.add(id);
+    return out;
   }
 
   // ---------------------------------------------------------------- planned vs played, essential
+  #dailyRow(day: string, g: string, output: Output): DailyRow {
+    const dk = `${day}|${g}|${output}`;
+    let dr = this.#daily.get(dk);
+    if (!dr) {
+      dr = {
+        day,
+        unit: g,
+        unitName: this.#name(g),
+        output,
+        outputName: OUTPUT_NAMES_VI[output],
+        planned: 0,
+        done: 0,
+      };
+      this.#daily.set(dk, dr);
+    }
+    return dr;
+  }
+
+  /**
+   * Planned slots of the day per row and output, and those done: the devices that played (displayed)
+   * a slot are looked up among those it targets, from the totals' lists (a device is in one of them
+   * at most) and from the device figures (a device may be in several: counted once).
+   */
   #planned(day: string, parts: readonly Record<string, DeviceDayProofs>[], sums: readonly PartSum[]): void {
     const { nowMs } = this.#inp;
     const dayStart = vnDayStart(day);
     if (dayStart >= nowMs) return;
-    // per output and slot key, the devices of the parts' totals that played (displayed) it
-    const heard = { audio: new Map<string, Set<string>>(), display: new Map<string, Set<string>>() };
-    for (const s of sums)
-      for (const [o, m] of [
-        ['audio', s.pl],
-        ['display', s.dp],
-      ] as const)
-        for (const [k, idx] of Object.entries(m)) {
-          let set = heard[o].get(k);
-          if (!set) {
-            set = new Set();
-            heard[o].set(k, set);
-          }
-          for (const n of idx) set.add(s.ids[n] as string);
+    // per output and slot key, the devices of the device figures that played (displayed) it
+    const fromParts = { audio: new Map<string, Set<string>>(), display: new Map<string, Set<string>>() };
+    const note = (m: Map<string, Set<string>>, k: string, id: string) => {
+      let set = m.get(k);
+      if (!set) {
+        set = new Set();
+        m.set(k, set);
+      }
+      set.add(id);
+    };
+    for (const p of parts)
+      for (const id in p) {
+        const x = p[id] as DeviceDayProofs;
+        for (const k of x.played) note(fromParts.audio, k, id);
+        for (const k of x.displayed) note(fromParts.display, k, id);
+      }
+    const listOf = (o: Output) => (o === 'audio' ? 'pl' : 'dp');
+    /** The devices that played (displayed) a slot, each once. */
+    const each = (k: string, o: Output, fn: (id: string) => void) => {
+      const more = fromParts[o].get(k);
+      for (const s of sums) {
+        const idx = s[listOf(o)][k];
+        if (!idx) continue;
+        for (const n of idx) {
+          const id = s.ids[n] as string;
+          if (!more?.has(id)) fn(id);
         }
-    const playedOn = (id: string, k: string, output: Output) =>
-      heard[output].get(k)?.has(id) === true ||
-      parts.some((p) => {
-        const x = p[id];
-        return x ? (output === 'display' ? x.displayed : x.played).includes(k) : false;
-      });
-    for (const { b, devs } of this.#scheduled) {
+      }
+      if (more) for (const id of more) fn(id);
+    };
+    for (const { b, devs, by } of this.#scheduled) {
       for (const slot of slotsForDay(b.manifest, dayStart)) {
         if (slot.at > nowMs) continue; // not due yet
         const outputs = itemsByOutput(b.manifest, slot.itemIds);
@@ -213,45 +322,49 @@ export class EffectivenessBuilder {
         const essential = essentialBy.audio !== 'normal' || essentialBy.display !== 'normal';
         let targeted = 0;
         let reached = 0;
-        const missed: EssentialItem['missed'] = [];
-        for (const d of devs) {
-          const output = outputOfDevice(d.kind);
-          if (!outputs.has(output)) continue; // a text bulletin is not planned on a loudspeaker
-          const r = this.#row(d.unit);
-          const ok = playedOn(d.id, k, output);
-          const fig = output === 'audio' ? r.audio : r.display;
-          fig.planned++;
-          if (ok) fig.done++;
-          if (this.#inp.daily !== false) {
-            const g = this.#groupOf(d.unit);
-            const dk = `${day}|${g}|${output}`;
-            let dr = this.#daily.get(dk);
-            if (!dr) {
-              dr = {
-                day,
-                unit: g,
-                unitName: this.#name(g),
-                output,
-                outputName: OUTPUT_NAMES_VI[output],
-                planned: 0,
-                done: 0,
-              };
-              this.#daily.set(dk, dr);
+        for (const output of OUTPUTS) {
+          // a text bulletin is not planned on a loudspeaker
+          if (!outputs.has(output)) continue;
+          const t = by[output];
+          if (t.member.size === 0) continue;
+          const done = new Map<string, number>();
+          each(k, output, (id) => {
+            const g = t.member.get(id);
+            if (g !== undefined) done.set(g, (done.get(g) ?? 0) + 1);
+          });
+          for (const [g, n] of t.rows) {
+            const r = this.#rows.get(g) as Row;
+            const ok = done.get(g) ?? 0;
+            const fig = output === 'audio' ? r.audio : r.display;
+            fig.planned += n;
+            fig.done += ok;
+            if (this.#inp.daily !== false) {
+              const dr = this.#dailyRow(day, g, output);
+              dr.planned += n;
+              dr.done += ok;
             }
-            dr.planned++;
-            if (ok) dr.done++;
-          }
-          if (essentialBy[output] !== 'normal') {
-            targeted++;
-            r.essential.targeted++;
-            if (ok) {
-              reached++;
-              r.essential.reached++;
-            } else if (missed.length < this.#missedMax)
-              missed.push({ deviceId: d.id, name: d.name, unit: d.unit });
+            if (essentialBy[output] !== 'normal') {
+              targeted += n;
+              reached += ok;
+              r.essential.targeted += n;
+              r.essential.reached += ok;
+            }
           }
         }
         if (essential && targeted > 0) {
+          const missed: EssentialItem['missed'] = [];
+          if (reached < targeted && this.#missedMax > 0) {
+            // the stations that missed it, in the order of the targeted devices
+            const played = { audio: new Set<string>(), display: new Set<string>() };
+            for (const o of OUTPUTS)
+              if (outputs.has(o) && essentialBy[o] !== 'normal') each(k, o, (id) => played[o].add(id));
+            for (const d of devs) {
+              const o = outputOfDevice(d.kind);
+              if (!outputs.has(o) || essentialBy[o] === 'normal' || played[o].has(d.id)) continue;
+              missed.push({ deviceId: d.id, name: d.name, unit: d.unit });
+              if (missed.length >= this.#missedMax) break;
+            }
+          }
           const priority =
             essentialBy.audio === 'emergency' || essentialBy.display === 'emergency'
               ? 'emergency'
@@ -300,11 +413,11 @@ export class EffectivenessBuilder {
   }
 
   #inScope(parts: readonly Record<string, DeviceDayProofs>[]): void {
-    if (parts.length === 0) return;
-    for (const d of this.#inp.devices)
-      for (const p of parts) {
-        const x = p[d.id];
-        if (!x) continue;
+    for (const p of parts)
+      for (const id in p) {
+        const d = this.#byId.get(id);
+        if (!d) continue;
+        const x = p[id] as DeviceDayProofs;
         for (const b of x.emergency) this.#heard(b, d.id);
         const r = this.#row(d.unit);
         r.completedPlays += x.completed;
@@ -365,13 +478,37 @@ export class EffectivenessBuilder {
     }
 
     // ---------------------------------------------------------------- uptime
+    // whole milliseconds per row (devices one by one and parts' totals add up alike), then hours
+    const upMs = new Map<string, { known: number; online: number; outages: number; longest: number }>();
+    const upOf = (g: string) => {
+      let x = upMs.get(g);
+      if (!x) {
+        x = { known: 0, online: 0, outages: 0, longest: 0 };
+        upMs.set(g, x);
+      }
+      return x;
+    };
     for (const u of this.#uptime.result()) {
       const d = this.#byId.get(u.deviceId) as DeviceRecord;
-      const r = this.#row(d.unit).uptime;
-      r.knownHours += u.knownMs / 3600_000;
-      r.onlineHours += u.onlineMs / 3600_000;
-      r.outages += u.outages;
-      r.longestOutageMinutes = Math.max(r.longestOutageMinutes, u.longestOutageMs / 60_000);
+      const x = upOf(this.#groupOf(d.unit));
+      x.known += u.knownMs;
+      x.online += u.onlineMs;
+      x.outages += u.outages;
+      x.longest = Math.max(x.longest, u.longestOutageMs);
+    }
+    for (const [g, x] of upMs) {
+      const t = this.#uptime.groupTotals(g);
+      if (t) {
+        x.known -= t.graceMs;
+        x.online += t.onlineMs;
+        x.outages += t.outages;
+        x.longest = Math.max(x.longest, t.longestOutageMs);
+      }
+      const r = (this.#rows.get(g) as Row).uptime;
+      r.knownHours = x.known / 3600_000;
+      r.onlineHours = x.online / 3600_000;
+      r.outages = x.outages;
+      r.longestOutageMinutes = x.longest / 60_000;
     }
 
     // ---------------------------------------------------------------- faults and dead air
