@@ -22,16 +22,9 @@ import {
 } from './effectiveness-types.js';
 import type { DeviceDayProofs } from './fold.js';
 import { alertName, categoryName, languageName, OUTPUT_NAMES_VI, PRIORITY_NAMES_VI } from './labels.js';
-import { periodName, vnDay, vnDayStart } from './period.js';
-import {
-  itemsByOutput,
-  OUTPUTS,
-  type Output,
-  outputOfDevice,
-  slotKey,
-  slotsForDay,
-  targetedDevices,
-} from './plan.js';
+import { periodName, vnDay } from './period.js';
+import { type Output, outputOfDevice, targetedDevices } from './plan.js';
+import { addPlanned, type PlannedSink, type ScheduledTarget, scheduledTargets } from './planned-figures.js';
 import type { PartSum, PresencePartSum } from './rollup.js';
 import { type PresenceFold, UptimeAccumulator } from './uptime.js';
 
@@ -61,15 +54,6 @@ function emptyFigures(unit: string, unitName: string): UnitFigures {
 
 type Row = UnitFigures;
 type AirAcc = Map<string, { key: string; name: string; ms: number; plays: number }>;
-/**
- * A published programme and the devices it targets; per output, each targeted device's row and how
- * many of them each row has (a slot is planned per row at once; only those that played are looked up).
- */
-type Scheduled = {
-  b: BundleRecord;
-  devs: DeviceRecord[];
-  by: Record<Output, { member: Map<string, string>; rows: Map<string, number> }>;
-};
 
 /** Adds up an effectiveness report one Vietnamese day at a time (in order), then `finish()`. */
 export class EffectivenessBuilder {
@@ -86,7 +70,8 @@ export class EffectivenessBuilder {
   readonly #presenceRowOf = new Map<string, string>();
   readonly #endMs: number;
   readonly #published: BundleRecord[];
-  readonly #scheduled: Scheduled[];
+  readonly #scheduled: ScheduledTarget[];
+  readonly #plannedSink: PlannedSink;
   readonly #daily = new Map<string, DailyRow>();
   readonly #essentialItems: EssentialItem[] = [];
   readonly #heardEmergency = new Map<string, Set<string>>();
@@ -109,23 +94,18 @@ export class EffectivenessBuilder {
     }
     this.#endMs = Math.min(inp.period.endMs, inp.nowMs);
     this.#published = inp.bundles.filter((b) => b.state === 'published');
-    this.#scheduled = this.#published
-      .filter((b) => !b.emergency)
-      .map((b) => {
-        const devs = targetedDevices(b, this.#active);
-        const by = {
-          audio: { member: new Map<string, string>(), rows: new Map<string, number>() },
-          display: { member: new Map<string, string>(), rows: new Map<string, number>() },
-        };
-        for (const d of devs) {
-          const t = by[outputOfDevice(d.kind)];
-          const g = this.#groupOf(d.unit);
-          t.member.set(d.id, g);
-          t.rows.set(g, (t.rows.get(g) ?? 0) + 1);
-        }
-        return { b, devs, by };
-      })
-      .filter((x) => x.devs.length > 0);
+    this.#scheduled = scheduledTargets(
+      this.#published.filter((b) => !b.emergency),
+      this.#active,
+      (u) => this.#groupOf(u),
+    );
+    this.#plannedSink = {
+      nowMs: inp.nowMs,
+      missedMax: this.#missedMax,
+      row: (g) => this.#rows.get(g) as Row,
+      daily: inp.daily === false ? null : (day, g, output) => this.#dailyRow(day, g, output),
+      essential: (item) => this.#essentialItems.push(item),
+    };
     const since = (d: DeviceRecord) => Date.parse(d.approvedAt ?? d.enrolledAt);
     this.#uptime = new UptimeAccumulator(
       this.#active.map((d) => ({ id: d.id, since: since(d) })),
@@ -179,7 +159,7 @@ export class EffectivenessBuilder {
     parts: readonly Record<string, DeviceDayProofs>[],
     sums: readonly PartSum[] = [],
   ): void {
-    this.#planned(day, parts, sums);
+    addPlanned(this.#plannedSink, this.#scheduled, day, parts, sums);
     this.#inScope(parts);
     this.#inSums(sums);
   }
@@ -262,129 +242,6 @@ export class EffectivenessBuilder {
       this.#daily.set(dk, dr);
     }
     return dr;
-  }
-
-  /**
-   * Planned slots of the day per row and output, and those done: the devices that played (displayed)
-   * a slot are looked up among those it targets, from the totals' lists (a device is in one of them
-   * at most) and from the device figures (a device may be in several: counted once).
-   */
-  #planned(day: string, parts: readonly Record<string, DeviceDayProofs>[], sums: readonly PartSum[]): void {
-    const { nowMs } = this.#inp;
-    const dayStart = vnDayStart(day);
-    if (dayStart >= nowMs) return;
-    // per output and slot key, the devices of the device figures that played (displayed) it
-    const fromParts = { audio: new Map<string, Set<string>>(), display: new Map<string, Set<string>>() };
-    const note = (m: Map<string, Set<string>>, k: string, id: string) => {
-      let set = m.get(k);
-      if (!set) {
-        set = new Set();
-        m.set(k, set);
-      }
-      set.add(id);
-    };
-    for (const p of parts)
-      for (const id in p) {
-        const x = p[id] as DeviceDayProofs;
-        for (const k of x.played) note(fromParts.audio, k, id);
-        for (const k of x.displayed) note(fromParts.display, k, id);
-      }
-    const listOf = (o: Output) => (o === 'audio' ? 'pl' : 'dp');
-    /** The devices that played (displayed) a slot, each once. */
-    const each = (k: string, o: Output, fn: (id: string) => void) => {
-      const more = fromParts[o].get(k);
-      for (const s of sums) {
-        const idx = s[listOf(o)][k];
-        if (!idx) continue;
-        for (const n of idx) {
-          const id = s.ids[n] as string;
-          if (!more?.has(id)) fn(id);
-        }
-      }
-      if (more) for (const id of more) fn(id);
-    };
-    for (const { b, devs, by } of this.#scheduled) {
-      for (const slot of slotsForDay(b.manifest, dayStart)) {
-        if (slot.at > nowMs) continue; // not due yet
-        const outputs = itemsByOutput(b.manifest, slot.itemIds);
-        const k = slotKey(slot.bundleId, slot.entryId, slot.at);
-        // essential per output: a priority bulletin on the horns, a normal notice on the screens
-        const prioOf = (o: Output) => {
-          let p: 'normal' | 'priority' | 'emergency' = 'normal';
-          for (const id of outputs.get(o) ?? []) {
-            const it = b.manifest.items.find((i) => i.id === id);
-            if (it?.priority === 'emergency') p = 'emergency';
-            else if (it?.priority === 'priority' && p === 'normal') p = 'priority';
-          }
-          return p;
-        };
-        const essentialBy = { audio: prioOf('audio'), display: prioOf('display') };
-        const essential = essentialBy.audio !== 'normal' || essentialBy.display !== 'normal';
-        let targeted = 0;
-        let reached = 0;
-        for (const output of OUTPUTS) {
-          // a text bulletin is not planned on a loudspeaker
-          if (!outputs.has(output)) continue;
-          const t = by[output];
-          if (t.member.size === 0) continue;
-          const done = new Map<string, number>();
-          each(k, output, (id) => {
-            const g = t.member.get(id);
-            if (g !== undefined) done.set(g, (done.get(g) ?? 0) + 1);
-          });
-          for (const [g, n] of t.rows) {
-            const r = this.#rows.get(g) as Row;
-            const ok = done.get(g) ?? 0;
-            const fig = output === 'audio' ? r.audio : r.display;
-            fig.planned += n;
-            fig.done += ok;
-            if (this.#inp.daily !== false) {
-              const dr = this.#dailyRow(day, g, output);
-              dr.planned += n;
-              dr.done += ok;
-            }
-            if (essentialBy[output] !== 'normal') {
-              targeted += n;
-              reached += ok;
-              r.essential.targeted += n;
-              r.essential.reached += ok;
-            }
-          }
-        }
-        if (essential && targeted > 0) {
-          const missed: EssentialItem['missed'] = [];
-          if (reached < targeted && this.#missedMax > 0) {
-            // the stations that missed it, in the order of the targeted devices
-            const played = { audio: new Set<string>(), display: new Set<string>() };
-            for (const o of OUTPUTS)
-              if (outputs.has(o) && essentialBy[o] !== 'normal') each(k, o, (id) => played[o].add(id));
-            for (const d of devs) {
-              const o = outputOfDevice(d.kind);
-              if (!outputs.has(o) || essentialBy[o] === 'normal' || played[o].has(d.id)) continue;
-              missed.push({ deviceId: d.id, name: d.name, unit: d.unit });
-              if (missed.length >= this.#missedMax) break;
-            }
-          }
-          const priority =
-            essentialBy.audio === 'emergency' || essentialBy.display === 'emergency'
-              ? 'emergency'
-              : 'priority';
-          const first = b.manifest.items.find((i) => slot.itemIds.includes(i.id) && i.priority !== 'normal');
-          this.#essentialItems.push({
-            bundleId: b.id,
-            entryId: slot.entryId,
-            title: first?.title ?? b.manifest.channel,
-            priority,
-            priorityName: PRIORITY_NAMES_VI[priority],
-            at: new Date(slot.at).toISOString(),
-            targeted,
-            reached,
-            missedCount: targeted - reached,
-            missed,
-          });
-        }
-      }
-    }
   }
 
   // ---------------------------------------------------------------- emergencies heard, airtime and plays
