@@ -156,6 +156,18 @@ export class ReportRollups {
     return [...out].sort();
   }
 
+  /** The share of the placed devices that these parts hold (0 when none is placed). */
+  shareOf(parts: readonly string[]): number {
+    const want = new Set(parts);
+    let n = 0;
+    let all = 0;
+    for (const x of Object.values(this.#placement ?? {})) {
+      all++;
+      if (want.has(x)) n++;
+    }
+    return all === 0 ? 0 : n / all;
+  }
+
   #keeper: { timers: Timers; timer: unknown; stopped: boolean } | null = null;
 
   /**

@@ -69,6 +69,8 @@ export interface ReportServiceOptions {
 }
 
 const ALL = Number.MAX_SAFE_INTEGER;
+/** The share of the devices above which a report reads the days' presence totals. */
+const PRESENCE_TOTALS_SHARE = 0.25;
 type PresenceDay = { fold: PresenceFold; state: PresenceState };
 /** Proofs read per step while listing plays. */
 const PLAYS_BATCH = 2000;
@@ -316,8 +318,11 @@ export class ReportService {
     const rolled = (day: string) => rolledPresence !== null && day <= rolledPresence;
     // presence: a part's totals for a whole day, except the parts of devices whose uptime may be
     // clamped over the period, read device by device on every day (so the clamp is the same)
+    // a day's presence totals hold every unit's device list: worth reading for a report over a
+    // good share of the devices (a province, a large district), not for a commune's
+    const presenceTotals = totals && r.shareOf(parts) >= PRESENCE_TOTALS_SHARE;
     let exactParts = new Set<string>();
-    if (totals) {
+    if (presenceTotals) {
       const clamped: string[] = [];
       for (const day of period.days) {
         if (!rolled(day) || vnDayStart(day) >= endMs) continue;
@@ -334,7 +339,7 @@ export class ReportService {
         const fold = openPresence.get(day);
         return fold ? { fold, sums: [] } : undefined;
       }
-      if (!totals) return { fold: await r.presenceDay(day, parts), sums: [] };
+      if (!presenceTotals) return { fold: await r.presenceDay(day, parts), sums: [] };
       const sums = await r.presenceSum(day);
       const use: PresencePartSum[] = [];
       const devices: string[] = [];
