@@ -24,23 +24,28 @@ import {
 } from '../domain/reports/fold.js';
 import { DAY_MS, utcDay, vnDay, vnDayStart } from '../domain/reports/period.js';
 import {
+  CLAMP_PART,
   dayOfParts,
   isCurrent,
   mergeWindow,
   type Placement,
+  type PresenceClamp,
   type PresencePart,
   type PresenceServerPart,
   type PresenceStatePart,
+  type PresenceSum,
   type ProofPart,
   type ProofSum,
   place,
   presenceFoldOf,
   presenceParts,
+  presenceSumOf,
   ROLLUP_FORMAT,
   SERVER_PART,
   STATE_PART,
   SUM_PART,
   sumOfParts,
+  UNPLACED_PART,
 } from '../domain/reports/rollup.js';
 import {
   emptyPresenceState,
@@ -149,6 +154,18 @@ export class ReportRollups {
       if (x !== undefined) out.add(x);
     }
     return [...out].sort();
+  }
+
+  /** The share of the placed devices that these parts hold (0 when none is placed). */
+  shareOf(parts: readonly string[]): number {
+    const want = new Set(parts);
+    let n = 0;
+    let all = 0;
+    for (const x of Object.values(this.#placement ?? {})) {
+      all++;
+      if (want.has(x)) n++;
+    }
+    return all === 0 ? 0 : n / all;
   }
 
   #keeper: { timers: Timers; timer: unknown; stopped: boolean } | null = null;
@@ -505,6 +522,15 @@ export class ReportRollups {
     return out as { fold: PresenceFold; state: PresenceState };
   }
 
+  /** A day's fold keeping the devices of these parts only (a repaired day holds them all). */
+  #onlyParts(fold: PresenceFold, parts: readonly string[]): PresenceFold {
+    const want = new Set(parts);
+    const p = this.#placement ?? {};
+    const devices: PresenceFold['devices'] = {};
+    for (const [id, x] of Object.entries(fold.devices)) if (want.has(p[id] ?? UNPLACED_PART)) devices[id] = x;
+    return { ...fold, devices };
+  }
+
   /** A rolled-up day's presence fold for these parts (repaired from the raw stream when damaged). */
   async presenceDay(day: string, parts: readonly string[]): Promise<PresenceFold> {
     return this.#cached(`s|${day}|${parts.join(',')}`, async () => {
@@ -528,8 +554,54 @@ export class ReportRollups {
             server,
             parts.map((p) => r.parts[p]).filter((x): x is PresencePart => x !== undefined),
           )
-        : (await this.#repairPresence(day)).fold;
+        : this.#onlyParts((await this.#repairPresence(day)).fold, parts);
       return { value: fold, bytes: 200 + Object.keys(fold.devices).length * 200 + fold.serverUp.length * 48 };
+    });
+  }
+
+  /**
+   * A rolled-up day's presence totals per part (`SUM_PART`) or its clamp list (`CLAMP_PART`);
+   * repaired from the raw stream when damaged, computed from the device parts for a rollup written
+   * before them.
+   */
+  async #presenceMeta<T extends PresenceSum | PresenceClamp>(day: string, name: string): Promise<T['u']> {
+    if (this.#presenceFrom === null || day < this.#presenceFrom) return {};
+    const { rollups } = this.#o.store;
+    const r = await rollups.read(PRESENCE, day, [name]);
+    const got = r.parts[name] as T | undefined;
+    if (r.found && r.damaged.length === 0 && got !== undefined && isCurrent(got)) return got.u;
+    if (r.found && r.damaged.length === 0 && got === undefined) {
+      // written before the totals: from the device parts (repaired when one is damaged)
+      const all = await rollups.read(PRESENCE, day);
+      const server = all.parts[SERVER_PART] as PresenceServerPart | undefined;
+      if (all.damaged.length === 0 && server && Object.values(all.parts).every(isCurrent)) {
+        const x = presenceSumOf(server, all.parts);
+        return (name === SUM_PART ? x.sum.u : x.clamp.u) as T['u'];
+      }
+    }
+    await this.#repairPresence(day);
+    const again = await rollups.read(PRESENCE, day, [name]);
+    const fixed = again.parts[name] as T | undefined;
+    return fixed && isCurrent(fixed) ? fixed.u : {};
+  }
+
+  /** A rolled-up day's presence totals of every part (`PresencePartSum`). */
+  async presenceSum(day: string): Promise<PresenceSum['u']> {
+    return this.#cached(`t|${day}`, async () => {
+      const u = await this.#presenceMeta<PresenceSum>(day, SUM_PART);
+      let n = 0;
+      for (const x of Object.values(u)) n += x.ids.length;
+      return { value: u, bytes: 200 + n * 60 };
+    });
+  }
+
+  /** Per part, the devices of a rolled-up day whose uptime may be clamped (read device by device). */
+  async presenceClamp(day: string): Promise<PresenceClamp['u']> {
+    return this.#cached(`c|${day}`, async () => {
+      const u = await this.#presenceMeta<PresenceClamp>(day, CLAMP_PART);
+      let n = 0;
+      for (const x of Object.values(u)) n += x.length;
+      return { value: u, bytes: 200 + n * 60 };
     });
   }
 

@@ -20,7 +20,7 @@ import { foldBytes, itemIndex, type ProofFold } from '../domain/reports/fold.js'
 import { computeKpis, type Kpi } from '../domain/reports/kpi.js';
 import { DAY_MS, type Period, utcDay, utcDaysOf, vnDay, vnDayStart } from '../domain/reports/period.js';
 import { type PlayFilter, type PlayLine, playLines } from '../domain/reports/plays.js';
-import type { PartSum } from '../domain/reports/rollup.js';
+import type { PartSum, PresencePartSum } from '../domain/reports/rollup.js';
 import {
   emptyPresenceState,
   foldPresence,
@@ -69,6 +69,8 @@ export interface ReportServiceOptions {
 }
 
 const ALL = Number.MAX_SAFE_INTEGER;
+/** The share of the devices above which a report reads the days' presence totals. */
+const PRESENCE_TOTALS_SHARE = 0.25;
 type PresenceDay = { fold: PresenceFold; state: PresenceState };
 /** Proofs read per step while listing plays. */
 const PLAYS_BATCH = 2000;
@@ -86,6 +88,9 @@ export class ReportService {
   /** Rollup parts of a day added from their totals, and those read device by device. */
   partTotalsUsed = 0;
   partDevicesRead = 0;
+  /** The same for presence: parts of a day added from their totals, and read device by device. */
+  presenceTotalsUsed = 0;
+  presenceDevicesRead = 0;
   /** The stored rollups the effectiveness report reads. */
   readonly rollups: ReportRollups;
 
@@ -310,30 +315,60 @@ export class ReportService {
       this.partDevicesRead += devices.length;
       return { sums: use, devices: await r.proofDay(day, devices) };
     };
-    const load = (day: string) => {
-      const presence =
-        vnDayStart(day) >= endMs
-          ? Promise.resolve(undefined)
-          : rolledPresence !== null && day <= rolledPresence
-            ? r.presenceDay(day, parts)
-            : Promise.resolve(openPresence.get(day));
-      return Promise.all([proofsOf(day), presence]);
+    const rolled = (day: string) => rolledPresence !== null && day <= rolledPresence;
+    // presence: a part's totals for a whole day, except the parts of devices whose uptime may be
+    // clamped over the period, read device by device on every day (so the clamp is the same)
+    // a day's presence totals hold every unit's device list: worth reading for a report over a
+    // good share of the devices (a province, a large district), not for a commune's
+    const presenceTotals = totals && r.shareOf(parts) >= PRESENCE_TOTALS_SHARE;
+    let exactParts = new Set<string>();
+    if (presenceTotals) {
+      const clamped: string[] = [];
+      for (const day of period.days) {
+        if (!rolled(day) || vnDayStart(day) >= endMs) continue;
+        const c = await r.presenceClamp(day);
+        for (const p of parts) for (const id of c[p] ?? []) clamped.push(id);
+      }
+      exactParts = new Set(r.partsOf(builder.presenceExact([...openPresence.values()], clamped)));
+    }
+    const presenceOf = async (
+      day: string,
+    ): Promise<{ fold: PresenceFold; sums: PresencePartSum[] } | undefined> => {
+      if (vnDayStart(day) >= endMs) return undefined;
+      if (!rolled(day)) {
+        const fold = openPresence.get(day);
+        return fold ? { fold, sums: [] } : undefined;
+      }
+      if (!presenceTotals) return { fold: await r.presenceDay(day, parts), sums: [] };
+      const sums = await r.presenceSum(day);
+      const use: PresencePartSum[] = [];
+      const devices: string[] = [];
+      for (const p of parts) {
+        const s = sums[p];
+        if (!s) continue;
+        if (!exactParts.has(p) && builder.presenceSumUsable(s)) use.push(s);
+        else devices.push(p);
+      }
+      this.presenceTotalsUsed += use.length;
+      this.presenceDevicesRead += devices.length;
+      return { fold: await r.presenceDay(day, devices), sums: use };
     };
+    const load = (day: string) => Promise.all([proofsOf(day), presenceOf(day)]);
     // the next days are read while one is added up
     const ahead: ReturnType<typeof load>[] = [];
     const days = period.days;
     for (let i = 0; i < days.length; i++) {
       while (ahead.length < 3 && i + ahead.length < days.length)
         ahead.push(load(days[i + ahead.length] as string));
-      const [rolled, presence] = await (ahead.shift() as ReturnType<typeof load>);
+      const [proofs, presence] = await (ahead.shift() as ReturnType<typeof load>);
       const day = days[i] as string;
-      const dayParts = [rolled.devices];
+      const dayParts = [proofs.devices];
       for (const f of open) {
         const x = f.days[day];
         if (x) dayParts.push(x);
       }
-      builder.addProofs(day, dayParts, rolled.sums);
-      if (presence) builder.addPresence(presence);
+      builder.addProofs(day, dayParts, proofs.sums);
+      if (presence) builder.addPresence(presence.fold, presence.sums);
     }
     return builder.finish();
   }

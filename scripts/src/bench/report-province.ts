@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -331,9 +332,7 @@ export async function generateProvince(
   await proofOut.flush();
   await presenceOut.flush();
   clock.t = end;
-  return {
-    store,
-    clock,
+  const made = {
     firstDay: vnDay(start),
     lastDay: vnDay(start + (size.days - 1) * DAY),
     communes,
@@ -342,6 +341,42 @@ export async function generateProvince(
     presence,
     bytes,
   };
+  await store.flush();
+  await fsp.writeFile(join(dataDir, GENERATED_FILE), JSON.stringify({ size, endMs: end, ...made }));
+  return { store, clock, ...made };
+}
+
+/** What the generator leaves in its directory besides the store's files, to open it again. */
+const GENERATED_FILE = 'generated-province.json';
+
+/**
+ * A province generated before into `dataDir` with this size, opened again (null when the directory
+ * holds no province of that size): a large province is generated once and measured many times.
+ */
+export async function openProvince(dataDir: string, size: ProvinceSize): Promise<GeneratedProvince | null> {
+  const text = await fsp.readFile(join(dataDir, GENERATED_FILE), 'utf8').catch(() => null);
+  if (text === null) return null;
+  const g = JSON.parse(text) as Omit<GeneratedProvince, 'store' | 'clock'> & {
+    size: ProvinceSize;
+    endMs: number;
+  };
+  if (
+    g.size.communes !== size.communes ||
+    g.size.devicesPerCommune !== size.devicesPerCommune ||
+    g.size.days !== size.days
+  )
+    return null;
+  const clock = { t: g.endMs, now: () => clock.t };
+  const store = createFileStore({
+    dataDir,
+    now: clock.now,
+    retentionDays: 3650,
+    registryFlushMs: 200,
+    healthFsyncMs: 1000,
+  });
+  await store.start();
+  const { size: _size, endMs: _end, ...rest } = g;
+  return { store, clock, ...rest };
 }
 
 /**
@@ -386,6 +421,15 @@ export interface ReportFigures {
   provinceYearCachedMs: number;
   /** The province report's first call reading every device's figures (no part totals). */
   provinceYearDevicesMs: number;
+  /** CPU time of the benchmark's process (user + system, all its threads) of the same steps. */
+  cpu: {
+    rawScanMs: number;
+    rollupScratchMs: number;
+    provinceYearFirstMs: number;
+    provinceYearDevicesMs: number;
+  };
+  /** The 1-minute load average seen between the steps (lowest, highest). */
+  loadRange: [number, number];
   repeats: { commune: number; province: number };
   /** The same commune-quarter report from the raw streams (before the rollups), cold; only where run. */
   communeQuarterRawSourceMs: number | null;
@@ -453,12 +497,26 @@ export async function measureReports(
     cacheMaxBytes?: number;
   },
 ): Promise<ReportFigures> {
+  // CPU time of this process beside wall time (on a shared machine the wall time is mostly queueing)
+  const cpuNow = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const load = () => loadavg()[0] as number;
+  const loads: number[] = [load()];
+  const rawCpu0 = cpuNow();
   const raw = await rawScan(p.store, p.firstDay, p.lastDay);
-  log(`raw scan: ${raw.lines} lines in ${Math.round(raw.ms)} ms`);
+  const rawCpuMs = cpuNow() - rawCpu0;
+  loads.push(load());
+  log(
+    `raw scan: ${raw.lines} lines in ${Math.round(raw.ms)} ms (CPU ${Math.round(rawCpuMs)} ms, load ${loads.at(-1)?.toFixed(1)})`,
+  );
   const time = async <T>(fn: () => Promise<T>) => {
     const t = performance.now();
+    const c = cpuNow();
     const r = await fn();
-    return { r, ms: performance.now() - t };
+    loads.push(load());
+    return { r, ms: performance.now() - t, cpuMs: cpuNow() - c };
   };
   // rollups: from scratch up to the day before the last, then the last day as it closes (what a running server does each night)
   const end = p.clock.t;
@@ -469,7 +527,7 @@ export async function measureReports(
   const ingest = await time(() => builder.catchUpRollups());
   const rolled = await dirBytes(join(dataDir, 'rollups'));
   log(
-    `rollups: from scratch ${Math.round(scratch.ms)} ms (${scratch.r.proofWindows} windows, ${scratch.r.presenceDays} days), ` +
+    `rollups: from scratch ${Math.round(scratch.ms)} ms (CPU ${Math.round(scratch.cpuMs)} ms, load ${loads.at(-1)?.toFixed(1)}; ${scratch.r.proofWindows} windows, ${scratch.r.presenceDays} days), ` +
       `the last day as it closed ${Math.round(ingest.ms)} ms; ${rolled.files} files, ${Math.round(rolled.bytes / 1048576)} MiB`,
   );
   const whole = periodOf(p.firstDay, p.lastDay);
@@ -489,6 +547,7 @@ export async function measureReports(
   for (let i = 0; i < opts.repeats.commune; i++) cachedQ.push((await time(() => svcQ.effectiveness(cq))).ms);
   log(`commune-quarter: first ${Math.round(median(firstQ))} ms, cached ${Math.round(median(cachedQ))} ms`);
   const firstY: number[] = [];
+  const firstYCpu: number[] = [];
   let svcY = new ReportService({ store: p.store, clock: p.clock });
   let year: Awaited<ReturnType<ReportService['effectiveness']>> | null = null;
   for (let i = 0; i < opts.repeats.province; i++) {
@@ -496,20 +555,27 @@ export async function measureReports(
     const r = await time(() => svcY.effectiveness(py));
     year = r.r;
     firstY.push(r.ms);
+    firstYCpu.push(r.cpuMs);
   }
   const cachedY: number[] = [];
   for (let i = 0; i < opts.repeats.province; i++) cachedY.push((await time(() => svcY.effectiveness(py))).ms);
-  log(`province-year: first ${Math.round(median(firstY))} ms, cached ${Math.round(median(cachedY))} ms`);
+  log(
+    `province-year: first ${Math.round(median(firstY))} ms (CPU ${Math.round(median(firstYCpu))} ms, load ${loads.at(-1)?.toFixed(1)}), cached ${Math.round(median(cachedY))} ms`,
+  );
   // the same first call reading every device's figures of every day (the report before the part totals)
   const devicesY: number[] = [];
+  const devicesYCpu: number[] = [];
   for (let i = 0; i < opts.repeats.province; i++) {
     const svc = new ReportService({ store: p.store, clock: p.clock, partTotals: false });
     const r = await time(() => svc.effectiveness(py));
     if (JSON.stringify(r.r) !== JSON.stringify(year))
       throw new Error('the province report from the part totals differs from the one from the devices');
     devicesY.push(r.ms);
+    devicesYCpu.push(r.cpuMs);
   }
-  log(`province-year from every device's figures: first ${Math.round(median(devicesY))} ms (same figures)`);
+  log(
+    `province-year from every device's figures: first ${Math.round(median(devicesY))} ms (CPU ${Math.round(median(devicesYCpu))} ms, load ${loads.at(-1)?.toFixed(1)}; same figures)`,
+  );
   const heapMb = process.memoryUsage().heapUsed / 1048576;
   const y = year as NonNullable<typeof year>;
   const base = {
@@ -524,6 +590,13 @@ export async function measureReports(
     provinceYearFirstMs: median(firstY),
     provinceYearCachedMs: median(cachedY),
     provinceYearDevicesMs: median(devicesY),
+    cpu: {
+      rawScanMs: rawCpuMs,
+      rollupScratchMs: scratch.cpuMs,
+      provinceYearFirstMs: median(firstYCpu),
+      provinceYearDevicesMs: median(devicesYCpu),
+    },
+    loadRange: [Math.min(...loads), Math.max(...loads)] as [number, number],
     repeats: opts.repeats,
     heapMb,
     check: { planned: y.totals.audio.planned, played: y.totals.audio.done, uptime: y.totals.uptime.uptime },

@@ -3,10 +3,11 @@
  * devices × 183 days; `--full`: 100 communes × 100 devices (10,000) × 365 days. Writes nothing
  * outside a temporary directory, which it removes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { generateProvince, openProvince } from './report-province.js';
 import { runReportBench } from './scenarios/reports.js';
 import { round } from './stats.js';
 
@@ -18,12 +19,14 @@ const { values } = parseArgs({
     days: { type: 'string' },
     'raw-source': { type: 'boolean' },
     'cache-mib': { type: 'string' },
+    data: { type: 'string' },
+    'generate-only': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   process.stdout.write(
-    "Usage: npm run bench:reports -- [--full] [--cache-mib N]\n  --full         10,000 devices and a year (~7 GB of segments; an hour or more on a loaded machine)\n  --communes N --devices N --days N   another size (devices per commune)\n  --raw-source   also time the commune-quarter report from the raw streams (default except --full)\n  --cache-mib N  bound of the fold cache in the bounded run (default: the report service's)\n",
+    "Usage: npm run bench:reports -- [--full] [--cache-mib N]\n  --full         10,000 devices and a year (~7 GB of segments; an hour or more on a loaded machine)\n  --communes N --devices N --days N   another size (devices per commune)\n  --raw-source   also time the commune-quarter report from the raw streams (default except --full)\n  --cache-mib N  bound of the fold cache in the bounded run (default: the report service's)\n  --data DIR     generate into DIR and keep it; a later run with the same size reuses it (removed by hand)\n  --generate-only  with --data: generate (or check) the province, measure nothing\n",
   );
   process.exit(0);
 }
@@ -41,7 +44,21 @@ const size = {
   devicesPerCommune: num(values.devices, base.devicesPerCommune),
   days: num(values.days, base.days),
 };
-const dir = mkdtempSync(join(tmpdir(), 'loa-bench-reports-'));
+const kept = values.data;
+const dir = kept ?? mkdtempSync(join(tmpdir(), 'loa-bench-reports-'));
+if (kept !== undefined) mkdirSync(kept, { recursive: true });
+if (values['generate-only']) {
+  if (kept === undefined) throw new Error('--generate-only needs --data DIR');
+  const t = performance.now();
+  const p =
+    (await openProvince(kept, size)) ??
+    (await generateProvince(kept, size, (m) => process.stdout.write(`  ${m}\n`)));
+  await p.store.stop();
+  process.stdout.write(
+    `province in ${kept}: ${p.devices} devices, ${p.proofs} proofs, ${p.presence} presence events, ${round(p.bytes / 1048576)} MiB (${round((performance.now() - t) / 1000)} s)\n`,
+  );
+  process.exit(0);
+}
 try {
   const mib = values['cache-mib'] === undefined ? undefined : Number(values['cache-mib']);
   if (mib !== undefined && !(mib > 0)) throw new Error('--cache-mib takes a positive number');
@@ -50,6 +67,7 @@ try {
     extras: !values.full && values.communes === undefined && values.days === undefined,
     rawSource: values['raw-source'] === true || !values.full,
     ...(mib === undefined ? {} : { cacheMaxBytes: mib * 1048576 }),
+    reuse: kept !== undefined,
   });
   for (const n of r.notes) process.stdout.write(`${n}\n`);
   for (const f of r.figures)
@@ -63,5 +81,5 @@ try {
         '\n',
     );
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (kept === undefined) rmSync(dir, { recursive: true, force: true });
 }

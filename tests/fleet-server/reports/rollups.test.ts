@@ -307,6 +307,37 @@ describe('report rollups', () => {
     }
   });
 
+  it('reads device by device, over the whole period, the commune of a device approved during it (its uptime clamped)', async () => {
+    // st4 was connected from the start; approved on the 25th, it is observed from then on only, so
+    // its online time over the span exceeds its observed time and is clamped
+    const device4 = await store.devices.get('st4');
+    await store.devices.update('st4', { approvedAt: '2026-11-25T12:00:00+07:00' });
+    try {
+      for (const [, p] of periods.slice(0, 2)) {
+        const raw = await reports(new ReportService({ store, clock, source: 'raw' }), p);
+        const svc = new ReportService({ store, clock });
+        const rolled = await reports(svc, p);
+        expect(rolled).toEqual(raw);
+        // st4's commune device by device, the others from their totals
+        expect(svc.presenceDevicesRead).toBeGreaterThan(0);
+        expect(svc.presenceTotalsUsed).toBeGreaterThan(0);
+        // the device figures and the totals agree without st4's approval in the period
+        const fromDevices = await reports(new ReportService({ store, clock, partTotals: false }), p);
+        expect(rolled).toEqual(fromDevices);
+      }
+      const minh = (
+        await new ReportService({ store, clock }).effectiveness({
+          unit: '08',
+          period: periods[0]?.[1] as Period,
+          groupBy: 'children',
+        })
+      ).units.find((u) => u.unit === '08/02503');
+      expect(minh?.uptime.uptime).toBeLessThanOrEqual(1);
+    } finally {
+      await store.devices.update('st4', { approvedAt: device4?.approvedAt ?? T0 });
+    }
+  });
+
   it('refolds a damaged rollup from the raw lines, and rebuilds them all when they are gone', async () => {
     const raw = await reports(new ReportService({ store, clock, source: 'raw' }), periods[0]?.[1] as Period);
     // flip bytes inside a proof day (a commune's part and the day's totals) and a presence day

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { PresenceEntry } from '../../../fleet-server/src/domain/model.js';
 import {
+  CLAMP_PART,
+  type PresenceClamp,
+  type PresenceSum,
+  presenceParts,
+  SUM_PART,
+} from '../../../fleet-server/src/domain/reports/rollup.js';
+import {
+  type DeviceUptimeFold,
   emptyPresenceState,
   foldPresence,
   uptimeOf,
@@ -106,5 +114,28 @@ describe('uptime from presence intervals', () => {
     // A was observed 4 h (less its 1 s grace), online 3 h less 1 s
     expect(u[0]?.knownMs).toBe(4 * H - 1000);
     expect(u[0]?.onlineMs).toBe(3 * H - 1000);
+  });
+});
+
+describe('presence totals of a rollup part', () => {
+  it('adds up a day per part and names the devices whose online time exceeds what could be observed', () => {
+    const { fold, state } = foldPresence(emptyPresenceState(), DAY1, D1, D1 + 24 * H);
+    // C is not in the hand-checked day: it is given 22 h online in a day the server was up 21 h
+    fold.devices.C = { onlineMs: 22 * H, grace: [], outages: 0, outageMs: 0, longestOutageMs: 0 };
+    const parts = presenceParts(fold, state, { A: '08/02500', B: '08/02500', C: '08/02503' });
+    const sum = parts[SUM_PART] as PresenceSum;
+    const a = fold.devices.A as DeviceUptimeFold;
+    const b = fold.devices.B as DeviceUptimeFold;
+    const graceOf = (d: DeviceUptimeFold) => d.grace.reduce((n, [x, y]) => n + (y - x), 0);
+    expect(sum.u['08/02500']).toEqual({
+      ids: ['A', 'B'],
+      g: graceOf(a) + graceOf(b),
+      on: a.onlineMs + b.onlineMs,
+      o: a.outages + b.outages,
+      om: a.outageMs + b.outageMs,
+      lo: Math.max(a.longestOutageMs, b.longestOutageMs),
+    });
+    // A (75,555 s observed, 75,535 s online) and B stay within the server's 21 h less their grace
+    expect((parts[CLAMP_PART] as PresenceClamp).u).toEqual({ '08/02503': ['C'] });
   });
 });

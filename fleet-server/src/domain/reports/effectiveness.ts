@@ -22,9 +22,10 @@ import {
 } from './effectiveness-types.js';
 import type { DeviceDayProofs } from './fold.js';
 import { alertName, categoryName, languageName, OUTPUT_NAMES_VI, PRIORITY_NAMES_VI } from './labels.js';
-import { periodName, vnDay, vnDayStart } from './period.js';
-import { itemsByOutput, type Output, outputOfDevice, slotKey, slotsForDay, targetedDevices } from './plan.js';
-import type { PartSum } from './rollup.js';
+import { periodName, vnDay } from './period.js';
+import { type Output, outputOfDevice, targetedDevices } from './plan.js';
+import { addPlanned, type PlannedSink, type ScheduledTarget, scheduledTargets } from './planned-figures.js';
+import type { PartSum, PresencePartSum } from './rollup.js';
 import { type PresenceFold, UptimeAccumulator } from './uptime.js';
 
 export * from './effectiveness-types.js';
@@ -53,7 +54,6 @@ function emptyFigures(unit: string, unitName: string): UnitFigures {
 
 type Row = UnitFigures;
 type AirAcc = Map<string, { key: string; name: string; ms: number; plays: number }>;
-type Scheduled = { b: BundleRecord; devs: DeviceRecord[] };
 
 /** Adds up an effectiveness report one Vietnamese day at a time (in order), then `finish()`. */
 export class EffectivenessBuilder {
@@ -64,9 +64,14 @@ export class EffectivenessBuilder {
   readonly #rows = new Map<string, Row>();
   readonly #byId: Map<string, DeviceRecord>;
   readonly #active: DeviceRecord[];
+  readonly #activeById: Map<string, DeviceRecord>;
+  /** The row of each device in scope, and of each one whose presence totals count (active, from the start). */
+  readonly #rowOf = new Map<string, string>();
+  readonly #presenceRowOf = new Map<string, string>();
   readonly #endMs: number;
   readonly #published: BundleRecord[];
-  readonly #scheduled: Scheduled[];
+  readonly #scheduled: ScheduledTarget[];
+  readonly #plannedSink: PlannedSink;
   readonly #daily = new Map<string, DailyRow>();
   readonly #essentialItems: EssentialItem[] = [];
   readonly #heardEmergency = new Map<string, Set<string>>();
@@ -81,6 +86,7 @@ export class EffectivenessBuilder {
     this.#missedMax = inp.missedListMax ?? REPORT_DEFAULTS.missedListMax;
     this.#byId = new Map(inp.devices.map((d) => [d.id, d]));
     this.#active = inp.devices.filter((d) => d.status === 'active');
+    this.#activeById = new Map(this.#active.map((d) => [d.id, d]));
     for (const d of this.#active) {
       const r = this.#row(d.unit);
       if (d.kind === 'noticeboard') r.noticeboards++;
@@ -88,16 +94,27 @@ export class EffectivenessBuilder {
     }
     this.#endMs = Math.min(inp.period.endMs, inp.nowMs);
     this.#published = inp.bundles.filter((b) => b.state === 'published');
-    this.#scheduled = this.#published
-      .filter((b) => !b.emergency)
-      .map((b) => ({ b, devs: targetedDevices(b, this.#active) }))
-      .filter((x) => x.devs.length > 0);
+    this.#scheduled = scheduledTargets(
+      this.#published.filter((b) => !b.emergency),
+      this.#active,
+      (u) => this.#groupOf(u),
+    );
+    this.#plannedSink = {
+      nowMs: inp.nowMs,
+      missedMax: this.#missedMax,
+      row: (g) => this.#rows.get(g) as Row,
+      daily: inp.daily === false ? null : (day, g, output) => this.#dailyRow(day, g, output),
+      essential: (item) => this.#essentialItems.push(item),
+    };
     const since = (d: DeviceRecord) => Date.parse(d.approvedAt ?? d.enrolledAt);
     this.#uptime = new UptimeAccumulator(
       this.#active.map((d) => ({ id: d.id, since: since(d) })),
       inp.period.startMs,
       this.#endMs,
     );
+    for (const d of inp.devices) this.#rowOf.set(d.id, this.#groupOf(d.unit));
+    for (const d of this.#active)
+      if (!this.#uptime.countsLate(d.id)) this.#presenceRowOf.set(d.id, this.#groupOf(d.unit));
   }
 
   #name(u: string): string {
@@ -142,7 +159,7 @@ export class EffectivenessBuilder {
     parts: readonly Record<string, DeviceDayProofs>[],
     sums: readonly PartSum[] = [],
   ): void {
-    this.#planned(day, parts, sums);
+    addPlanned(this.#plannedSink, this.#scheduled, day, parts, sums);
     this.#inScope(parts);
     this.#inSums(sums);
   }
@@ -152,126 +169,79 @@ export class EffectivenessBuilder {
    * counted in the same row (else its device figures are needed).
    */
   sumUsable(s: PartSum): boolean {
+    return this.#oneRow(s.ids, this.#rowOf);
+  }
+
+  /** Whether every one of these devices has a row in `rows`, the same one. */
+  #oneRow(ids: readonly string[], rows: ReadonlyMap<string, string>): boolean {
     let row: string | undefined;
-    for (const id of s.ids) {
-      const d = this.#byId.get(id);
-      if (!d) return false;
-      const g = this.#groupOf(d.unit);
+    for (const id of ids) {
+      const g = rows.get(id);
+      if (g === undefined) return false;
       if (row === undefined) row = g;
       else if (g !== row) return false;
     }
     return true;
   }
 
-  /** A presence fold (any order; the part inside the period counts). */
-  addPresence(f: PresenceFold): void {
+  /**
+   * A presence fold (any order; the part inside the period counts), and the presence totals of rollup
+   * parts the report can use as they are (`presenceSumUsable`; their devices are not in the fold).
+   */
+  addPresence(f: PresenceFold, sums: readonly PresencePartSum[] = []): void {
     this.#uptime.add(f);
+    for (const s of sums) {
+      const first = s.ids[0];
+      if (first === undefined) continue;
+      this.#uptime.addTotals(this.#groupOf((this.#byId.get(first) as DeviceRecord).unit), {
+        graceMs: s.g,
+        onlineMs: s.on,
+        outages: s.o,
+        outageMs: s.om,
+        longestOutageMs: s.lo,
+      });
+    }
+  }
+
+  /**
+   * Whether a part's presence totals of a whole day inside the period give this report's figures:
+   * every device of the part is counted (active, in scope) in the same row, from the period's start.
+   * The caller also reads device by device, over the whole period, the parts of `presenceExact`.
+   */
+  presenceSumUsable(s: PresencePartSum): boolean {
+    return this.#oneRow(s.ids, this.#presenceRowOf);
+  }
+
+  /**
+   * The devices whose uptime may be clamped over the period, which must be read device by device on
+   * every day: those counted from later than the period's start, those exceeding in the given folds
+   * (days not rolled up), and those a rollup names (`clamped`).
+   */
+  presenceExact(folds: readonly PresenceFold[], clamped: Iterable<string>): Set<string> {
+    const out = new Set<string>();
+    for (const d of this.#active) if (this.#uptime.countsLate(d.id)) out.add(d.id);
+    for (const f of folds) for (const id of this.#uptime.exceeding(f)) out.add(id);
+    for (const id of clamped) if (this.#activeById.has(id)) out.add(id);
+    return out;
   }
 
   // ---------------------------------------------------------------- planned vs played, essential
-  #planned(day: string, parts: readonly Record<string, DeviceDayProofs>[], sums: readonly PartSum[]): void {
-    const { nowMs } = this.#inp;
-    const dayStart = vnDayStart(day);
-    if (dayStart >= nowMs) return;
-    // per output and slot key, the devices of the parts' totals that played (displayed) it
-    const heard = { audio: new Map<string, Set<string>>(), display: new Map<string, Set<string>>() };
-    for (const s of sums)
-      for (const [o, m] of [
-        ['audio', s.pl],
-        ['display', s.dp],
-      ] as const)
-        for (const [k, idx] of Object.entries(m)) {
-          let set = heard[o].get(k);
-          if (!set) {
-            set = new Set();
-            heard[o].set(k, set);
-          }
-          for (const n of idx) set.add(s.ids[n] as string);
-        }
-    const playedOn = (id: string, k: string, output: Output) =>
-      heard[output].get(k)?.has(id) === true ||
-      parts.some((p) => {
-        const x = p[id];
-        return x ? (output === 'display' ? x.displayed : x.played).includes(k) : false;
-      });
-    for (const { b, devs } of this.#scheduled) {
-      for (const slot of slotsForDay(b.manifest, dayStart)) {
-        if (slot.at > nowMs) continue; // not due yet
-        const outputs = itemsByOutput(b.manifest, slot.itemIds);
-        const k = slotKey(slot.bundleId, slot.entryId, slot.at);
-        // essential per output: a priority bulletin on the horns, a normal notice on the screens
-        const prioOf = (o: Output) => {
-          let p: 'normal' | 'priority' | 'emergency' = 'normal';
-          for (const id of outputs.get(o) ?? []) {
-            const it = b.manifest.items.find((i) => i.id === id);
-            if (it?.priority === 'emergency') p = 'emergency';
-            else if (it?.priority === 'priority' && p === 'normal') p = 'priority';
-          }
-          return p;
-        };
-        const essentialBy = { audio: prioOf('audio'), display: prioOf('display') };
-        const essential = essentialBy.audio !== 'normal' || essentialBy.display !== 'normal';
-        let targeted = 0;
-        let reached = 0;
-        const missed: EssentialItem['missed'] = [];
-        for (const d of devs) {
-          const output = outputOfDevice(d.kind);
-          if (!outputs.has(output)) continue; // a text bulletin is not planned on a loudspeaker
-          const r = this.#row(d.unit);
-          const ok = playedOn(d.id, k, output);
-          const fig = output === 'audio' ? r.audio : r.display;
-          fig.planned++;
-          if (ok) fig.done++;
-          if (this.#inp.daily !== false) {
-            const g = this.#groupOf(d.unit);
-            const dk = `${day}|${g}|${output}`;
-            let dr = this.#daily.get(dk);
-            if (!dr) {
-              dr = {
-                day,
-                unit: g,
-                unitName: this.#name(g),
-                output,
-                outputName: OUTPUT_NAMES_VI[output],
-                planned: 0,
-                done: 0,
-              };
-              this.#daily.set(dk, dr);
-            }
-            dr.planned++;
-            if (ok) dr.done++;
-          }
-          if (essentialBy[output] !== 'normal') {
-            targeted++;
-            r.essential.targeted++;
-            if (ok) {
-              reached++;
-              r.essential.reached++;
-            } else if (missed.length < this.#missedMax)
-              missed.push({ deviceId: d.id, name: d.name, unit: d.unit });
-          }
-        }
-        if (essential && targeted > 0) {
-          const priority =
-            essentialBy.audio === 'emergency' || essentialBy.display === 'emergency'
-              ? 'emergency'
-              : 'priority';
-          const first = b.manifest.items.find((i) => slot.itemIds.includes(i.id) && i.priority !== 'normal');
-          this.#essentialItems.push({
-            bundleId: b.id,
-            entryId: slot.entryId,
-            title: first?.title ?? b.manifest.channel,
-            priority,
-            priorityName: PRIORITY_NAMES_VI[priority],
-            at: new Date(slot.at).toISOString(),
-            targeted,
-            reached,
-            missedCount: targeted - reached,
-            missed,
-          });
-        }
-      }
+  #dailyRow(day: string, g: string, output: Output): DailyRow {
+    const dk = `${day}|${g}|${output}`;
+    let dr = this.#daily.get(dk);
+    if (!dr) {
+      dr = {
+        day,
+        unit: g,
+        unitName: this.#name(g),
+        output,
+        outputName: OUTPUT_NAMES_VI[output],
+        planned: 0,
+        done: 0,
+      };
+      this.#daily.set(dk, dr);
     }
+    return dr;
   }
 
   // ---------------------------------------------------------------- emergencies heard, airtime and plays
@@ -300,11 +270,11 @@ export class EffectivenessBuilder {
   }
 
   #inScope(parts: readonly Record<string, DeviceDayProofs>[]): void {
-    if (parts.length === 0) return;
-    for (const d of this.#inp.devices)
-      for (const p of parts) {
-        const x = p[d.id];
-        if (!x) continue;
+    for (const p of parts)
+      for (const id in p) {
+        const d = this.#byId.get(id);
+        if (!d) continue;
+        const x = p[id] as DeviceDayProofs;
         for (const b of x.emergency) this.#heard(b, d.id);
         const r = this.#row(d.unit);
         r.completedPlays += x.completed;
@@ -365,13 +335,37 @@ export class EffectivenessBuilder {
     }
 
     // ---------------------------------------------------------------- uptime
+    // whole milliseconds per row (devices one by one and parts' totals add up alike), then hours
+    const upMs = new Map<string, { known: number; online: number; outages: number; longest: number }>();
+    const upOf = (g: string) => {
+      let x = upMs.get(g);
+      if (!x) {
+        x = { known: 0, online: 0, outages: 0, longest: 0 };
+        upMs.set(g, x);
+      }
+      return x;
+    };
     for (const u of this.#uptime.result()) {
       const d = this.#byId.get(u.deviceId) as DeviceRecord;
-      const r = this.#row(d.unit).uptime;
-      r.knownHours += u.knownMs / 3600_000;
-      r.onlineHours += u.onlineMs / 3600_000;
-      r.outages += u.outages;
-      r.longestOutageMinutes = Math.max(r.longestOutageMinutes, u.longestOutageMs / 60_000);
+      const x = upOf(this.#groupOf(d.unit));
+      x.known += u.knownMs;
+      x.online += u.onlineMs;
+      x.outages += u.outages;
+      x.longest = Math.max(x.longest, u.longestOutageMs);
+    }
+    for (const [g, x] of upMs) {
+      const t = this.#uptime.groupTotals(g);
+      if (t) {
+        x.known -= t.graceMs;
+        x.online += t.onlineMs;
+        x.outages += t.outages;
+        x.longest = Math.max(x.longest, t.longestOutageMs);
+      }
+      const r = (this.#rows.get(g) as Row).uptime;
+      r.knownHours = x.known / 3600_000;
+      r.onlineHours = x.online / 3600_000;
+      r.outages = x.outages;
+      r.longestOutageMinutes = x.longest / 60_000;
     }
 
     // ---------------------------------------------------------------- faults and dead air

@@ -13,7 +13,7 @@
  * Merging is exact: slot keys and emergency bundles are sets, counts and milliseconds integers.
  */
 import type { DeviceDayProofs, ProofFold } from './fold.js';
-import type { DeviceUptimeFold, PresenceFold, PresenceState } from './uptime.js';
+import { type DeviceUptimeFold, exceedsDay, type PresenceFold, type PresenceState } from './uptime.js';
 
 export const ROLLUP_FORMAT = 1;
 export const SERVER_PART = '~server';
@@ -243,12 +243,80 @@ export interface PresenceStatePart {
   s: PresenceState;
 }
 
+/**
+ * A part's presence totals for a day: its devices (`ids`), reconnect grace (`g`), online time
+ * (`on`), outages (`o`), their length (`om`) and the longest (`lo`), in ms. A report adds them for
+ * a day inside its period when every device of the part is counted in one row from the period's
+ * start, and none of them may have its uptime clamped (`CLAMP_PART`).
+ */
+export interface PresencePartSum {
+  ids: string[];
+  g: number;
+  on: number;
+  o: number;
+  om: number;
+  lo: number;
+}
+
+export interface PresenceSum {
+  v: number;
+  u: Record<string, PresencePartSum>;
+}
+
+/**
+ * The part of a presence rollup naming, per part, the devices whose online time that day exceeds
+ * the time they could be observed (their uptime may be clamped over a period): a report reads such
+ * a part device by device over its whole period. Small: no device in an ordinary day.
+ */
+export const CLAMP_PART = '~clamp';
+
+export interface PresenceClamp {
+  v: number;
+  u: Record<string, string[]>;
+}
+
+/** The parts of a presence rollup that are not a unit's devices. */
+const PRESENCE_META = new Set([SERVER_PART, STATE_PART, SUM_PART, CLAMP_PART]);
+
+/** The presence totals and clamp list of a day's device parts (the other parts are left out). */
+export function presenceSumOf(
+  server: Pick<PresenceServerPart, 'serverUp'>,
+  parts: Readonly<Record<string, unknown>>,
+): { sum: PresenceSum; clamp: PresenceClamp } {
+  let up = 0;
+  for (const [a, b] of server.serverUp) up += Math.max(0, b - a);
+  const sum: PresenceSum = { v: ROLLUP_FORMAT, u: {} };
+  const clamp: PresenceClamp = { v: ROLLUP_FORMAT, u: {} };
+  for (const [name, value] of Object.entries(parts)) {
+    if (PRESENCE_META.has(name)) continue;
+    const s: PresencePartSum = { ids: [], g: 0, on: 0, o: 0, om: 0, lo: 0 };
+    for (const [id, x] of Object.entries((value as PresencePart).d)) {
+      s.ids.push(id);
+      for (const [a, b] of x[1]) s.g += Math.max(0, b - a);
+      s.on += x[0];
+      s.o += x[2];
+      s.om += x[3];
+      s.lo = Math.max(s.lo, x[4]);
+      if (exceedsDay({ onlineMs: x[0], grace: x[1] }, up)) {
+        const list = clamp.u[name] ?? [];
+        list.push(id);
+        clamp.u[name] = list;
+      }
+    }
+    sum.u[name] = s;
+  }
+  return { sum, clamp };
+}
+
 export function presenceParts(
   fold: PresenceFold,
   state: PresenceState,
   placement: Placement,
-): Record<string, PresenceServerPart | PresenceStatePart | PresencePart> {
-  const out: Record<string, PresenceServerPart | PresenceStatePart | PresencePart> = {
+): Record<string, PresenceServerPart | PresenceStatePart | PresencePart | PresenceSum | PresenceClamp> {
+  const out: Record<
+    string,
+    PresenceServerPart | PresenceStatePart | PresencePart | PresenceSum | PresenceClamp
+  > = {
     [SERVER_PART]: {
       v: ROLLUP_FORMAT,
       startMs: fold.startMs,
@@ -267,6 +335,9 @@ export function presenceParts(
     }
     part.d[id] = [d.onlineMs, d.grace, d.outages, d.outageMs, d.longestOutageMs];
   }
+  const { sum, clamp } = presenceSumOf(fold, out);
+  out[SUM_PART] = sum;
+  out[CLAMP_PART] = clamp;
   return out;
 }
 

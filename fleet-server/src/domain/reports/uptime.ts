@@ -167,15 +167,42 @@ function overlap(iv: readonly [number, number][], a: number, b: number): number 
 }
 
 /**
+ * What a group of devices adds up over some days, given as totals (a rollup part's day): reconnect
+ * grace, online time, outages and their length, the longest. Exact where no device of the group
+ * has its uptime clamped over the period (online beyond the time it could be observed): see
+ * `UptimeAccumulator.exceeding`.
+ */
+export interface UptimeTotals {
+  graceMs: number;
+  onlineMs: number;
+  outages: number;
+  outageMs: number;
+  longestOutageMs: number;
+}
+
+/**
  * Per device uptime over [startMs, endMs), added up fold by fold (one day at a time, so a long
  * period never holds every fold). A device counts from `since` (its approval or enrolment) when
  * that is later than the start. Every sum is of whole milliseconds: the order of the folds does not
  * change the result.
+ *
+ * The server's time up is kept once per distinct start instant (most devices share the period's
+ * start), a fold's devices per device. Devices of a day may instead come as totals of their group
+ * (`addTotals`), kept per group: a device's own figures are then partial, which changes nothing
+ * where its uptime is never clamped (its known time ≥ its online time on every day, so over any
+ * days): the caller reads device by device every day of the devices where it may be (`exceeding`,
+ * and those counted from a later instant than the start).
  */
 export class UptimeAccumulator {
   readonly #devices: { id: string; from: number }[];
-  /** Per device: [server-up overlap − grace overlap, online, outages, outage ms, longest]. */
+  readonly #index = new Map<string, number>();
+  /** Per device: [grace overlap, online, outages, outage ms, longest]. */
   readonly #acc: Float64Array;
+  /** Distinct start instants, the server's time up seen from each, and each device's. */
+  readonly #froms: number[] = [];
+  readonly #server: number[] = [];
+  readonly #fromOf: Int32Array;
+  readonly #totals = new Map<string, UptimeTotals>();
 
   constructor(
     devices: readonly { id: string; since: number }[],
@@ -184,19 +211,49 @@ export class UptimeAccumulator {
   ) {
     this.#devices = devices.map((d) => ({ id: d.id, from: Math.max(startMs, d.since) }));
     this.#acc = new Float64Array(devices.length * 5);
+    this.#fromOf = new Int32Array(devices.length);
+    const at = new Map<number, number>();
+    this.#devices.forEach((d, i) => {
+      this.#index.set(d.id, i);
+      let k = at.get(d.from);
+      if (k === undefined) {
+        k = this.#froms.push(d.from) - 1;
+        this.#server.push(0);
+        at.set(d.from, k);
+      }
+      this.#fromOf[i] = k;
+    });
   }
 
+  #inside(f: Pick<PresenceFold, 'startMs' | 'endMs'>): boolean {
+    return f.endMs > this.startMs && f.startMs < this.endMs;
+  }
+
+  /** A fold: the server's time up, and its devices' figures. */
   add(f: PresenceFold): void {
-    if (!(f.endMs > this.startMs && f.startMs < this.endMs)) return;
+    this.addServer(f);
+    this.addDevices(f);
+  }
+
+  /** A fold's server time up (once per day, whichever way its devices come). */
+  addServer(f: Pick<PresenceFold, 'startMs' | 'endMs' | 'serverUp'>): void {
+    if (!this.#inside(f)) return;
+    for (let k = 0; k < this.#froms.length; k++)
+      this.#server[k] =
+        (this.#server[k] as number) + overlap(f.serverUp, this.#froms[k] as number, this.endMs);
+  }
+
+  /** A fold's devices' figures (devices not counted here are left out). */
+  addDevices(f: PresenceFold): void {
+    if (!this.#inside(f)) return;
     const acc = this.#acc;
     const end = this.endMs;
-    for (let i = 0; i < this.#devices.length; i++) {
-      const d = this.#devices[i] as { id: string; from: number };
+    for (const id in f.devices) {
+      const i = this.#index.get(id);
+      if (i === undefined) continue;
+      const x = f.devices[id] as DeviceUptimeFold;
       const o = i * 5;
-      acc[o] = (acc[o] as number) + overlap(f.serverUp, d.from, end);
-      const x = f.devices[d.id];
-      if (!x) continue;
-      acc[o] = (acc[o] as number) - overlap(x.grace, d.from, end);
+      acc[o] = (acc[o] as number) + overlap(x.grace, (this.#devices[i] as { from: number }).from, end);
       acc[o + 1] = (acc[o + 1] as number) + x.onlineMs;
       acc[o + 2] = (acc[o + 2] as number) + x.outages;
       acc[o + 3] = (acc[o + 3] as number) + x.outageMs;
@@ -204,11 +261,57 @@ export class UptimeAccumulator {
     }
   }
 
+  /**
+   * A group's totals for a day whose devices all count from the period's start or before, and which
+   * lies inside the period (the caller checks both): added to the group's figures (`groupResult`).
+   */
+  addTotals(group: string, t: UptimeTotals): void {
+    const g = this.#totals.get(group);
+    if (!g) {
+      this.#totals.set(group, { ...t });
+      return;
+    }
+    g.graceMs += t.graceMs;
+    g.onlineMs += t.onlineMs;
+    g.outages += t.outages;
+    g.outageMs += t.outageMs;
+    g.longestOutageMs = Math.max(g.longestOutageMs, t.longestOutageMs);
+  }
+
+  /** The totals added for a group. */
+  groupTotals(group: string): UptimeTotals | undefined {
+    return this.#totals.get(group);
+  }
+
+  /** Whether a device counts from a later instant than the period's start (enrolled or approved during it). */
+  countsLate(id: string): boolean {
+    const i = this.#index.get(id);
+    return i !== undefined && (this.#devices[i] as { from: number }).from > this.startMs;
+  }
+
+  /**
+   * The devices of a fold whose online time exceeds the time they could be observed in it (their
+   * uptime may be clamped over the period: such a device must be read device by device).
+   */
+  exceeding(f: PresenceFold): string[] {
+    if (!this.#inside(f)) return [];
+    const out: string[] = [];
+    for (const id in f.devices) {
+      const i = this.#index.get(id);
+      if (i === undefined) continue;
+      const from = (this.#devices[i] as { from: number }).from;
+      const x = f.devices[id] as DeviceUptimeFold;
+      const known = overlap(f.serverUp, from, this.endMs) - overlap(x.grace, from, this.endMs);
+      if (x.onlineMs > known) out.push(id);
+    }
+    return out;
+  }
+
   result(): DeviceUptime[] {
     const acc = this.#acc;
     return this.#devices.map((d, i) => {
       const o = i * 5;
-      const knownMs = acc[o] as number;
+      const knownMs = (this.#server[this.#fromOf[i] as number] as number) - (acc[o] as number);
       const onlineMs = Math.min(acc[o + 1] as number, Math.max(0, knownMs));
       return {
         deviceId: d.id,
@@ -221,6 +324,13 @@ export class UptimeAccumulator {
       };
     });
   }
+}
+
+/** Whether a day's device figures would have a device's uptime clamped (online beyond observed). */
+export function exceedsDay(x: Pick<DeviceUptimeFold, 'onlineMs' | 'grace'>, serverUpMs: number): boolean {
+  let grace = 0;
+  for (const [a, b] of x.grace) grace += Math.max(0, b - a);
+  return x.onlineMs > serverUpMs - grace;
 }
 
 /** Per device uptime over [startMs, endMs) from the folds of the windows inside it. */

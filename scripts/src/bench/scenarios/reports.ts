@@ -6,22 +6,25 @@
  * default run is 1,000 devices × 183 days (and also times the raw-stream path it replaces);
  * `npm run bench:reports -- --full` generates 10,000 devices and a year.
  */
+import { availableParallelism } from 'node:os';
 import { periodOf } from '@loa/fleet-server';
 import { figure, type Scenario } from '../harness.js';
-import { generateProvince, measureReports, type ProvinceSize } from '../report-province.js';
+import { generateProvince, measureReports, openProvince, type ProvinceSize } from '../report-province.js';
 import { round } from '../stats.js';
 
 export async function runReportBench(
   dir: string,
   size: ProvinceSize,
   log: (m: string) => void,
-  opts: { extras: boolean; rawSource?: boolean; cacheMaxBytes?: number } = { extras: true },
+  opts: { extras: boolean; rawSource?: boolean; cacheMaxBytes?: number; reuse?: boolean } = { extras: true },
 ): Promise<{ figures: ReturnType<typeof figure>[]; notes: string[] }> {
   const t0 = performance.now();
-  const p = await generateProvince(dir, size, log);
+  const kept = opts.reuse ? await openProvince(dir, size) : null;
+  if (kept) log(`opened the province generated before in ${dir}`);
+  const p = kept ?? (await generateProvince(dir, size, log));
   const genMs = performance.now() - t0;
   log(
-    `generated in ${round(genMs / 1000)} s: ${p.proofs} proofs, ${p.presence} presence events, ${round(p.bytes / 1048576)} MiB`,
+    `${kept ? 'opened' : 'generated'} in ${round(genMs / 1000)} s: ${p.proofs} proofs, ${p.presence} presence events, ${round(p.bytes / 1048576)} MiB`,
   );
   try {
     const repeats =
@@ -41,9 +44,12 @@ export async function runReportBench(
     };
     const notes = [
       `province: ${size.communes} communes × ${size.devicesPerCommune} devices = ${p.devices} (1 in 10 a noticeboard), ${size.days} days; ` +
-        `${p.proofs} proofs and ${p.presence} presence events (${round(p.bytes / 1048576)} MiB of segments) generated in ${round(genMs / 1000)} s.`,
+        `${p.proofs} proofs and ${p.presence} presence events (${round(p.bytes / 1048576)} MiB of segments) ${kept ? 'generated before, opened' : 'generated'} in ${round(genMs / 1000)} s.`,
       `raw scan: ${f.rawLines} lines. Rollups: ${f.rollupFiles} files, ${round(f.rollupBytes / 1048576)} MiB. ` +
         `First call = a new report service (nothing in memory; rollups built), median of ${f.repeats.commune} (commune) and ${f.repeats.province} (province) runs; cached = the same call again on that service.`,
+      `CPU time (process, user + system): raw scan ${round(f.cpu.rawScanMs)} ms, rollups from scratch ${round(f.cpu.rollupScratchMs)} ms, ` +
+        `province first call ${round(f.cpu.provinceYearFirstMs)} ms (from every device's figures ${round(f.cpu.provinceYearDevicesMs)} ms); ` +
+        `load average (1 min) ${round(f.loadRange[0])}–${round(f.loadRange[1])} on ${availableParallelism()} cores.`,
       `check: province audio planned ${f.check.planned}, played ${f.check.played} (${round((100 * f.check.played) / Math.max(1, f.check.planned))} %), uptime ${round(100 * (f.check.uptime ?? 0))} %; heap after ${round(f.heapMb)} MiB.`,
     ];
     const figures = [
