@@ -289,7 +289,7 @@ export function nextMessage<T = unknown>(
   c: MqttClient,
   topic: string,
   pred: (m: T) => boolean = () => true,
-  timeoutMs = 20_000,
+  timeoutMs = 60_000,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
