@@ -267,7 +267,11 @@ describe('dashboard in Chromium', () => {
     // The approver (a second person) approves with the second signature and publishes.
     const apCtx = await chrome.newContext({ viewport: { width: 1280, height: 900 } });
     const ap = await apCtx.newPage();
-    ap.on('dialog', (d) => void d.accept());
+    const asked: string[] = [];
+    ap.on('dialog', (d) => {
+      asked.push(d.message());
+      void d.accept();
+    });
     await loginPage(ap, 'approver', PW.approver);
     await ap.goto(`${h.server.url}/ui/approvals`);
     await shot(ap, '06-approvals');
@@ -278,6 +282,13 @@ describe('dashboard in Chromium', () => {
     await shot(ap, '07-approval-diff');
     await Promise.all([ap.waitForURL(/ok=appr.approved/), ap.click('form[action$="/approve"] button')]);
     await Promise.all([ap.waitForURL(/ok=prog.publishedOk/), ap.click('form[action$="/publish"] button')]);
+    // asked and told by the programme's name, never its id
+    const ids = (await h.server.deps.store.bundles.list()).map((b) => b.id);
+    expect(asked).toHaveLength(1);
+    const name = /^Phát hành “(.+)”\?$/.exec(asked[0] ?? '')?.[1] ?? '';
+    expect(name).not.toBe('');
+    expect(ids).not.toContain(name);
+    expect(await ap.locator('.flash.ok').textContent()).toContain(`Đã phát hành “${name}”`);
     await expect
       .poll(() => ap.locator('#bundle-list').textContent(), { timeout: 10_000 })
       .toContain('Đã phát hành');

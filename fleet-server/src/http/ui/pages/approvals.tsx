@@ -353,7 +353,7 @@ function DetailPage(props: {
         <form
           method="post"
           action={ui(`/bundles/${encodeURIComponent(b.id)}/publish`)}
-          data-confirm={`${t('prog.publish')} ${b.id}?`}
+          data-confirm={`${t('prog.publish')} “${bundleTitle(b)}”?`}
         >
           <Csrf ctx={ctx} />
           <button type="submit" id="publish">

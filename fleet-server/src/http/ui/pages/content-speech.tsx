@@ -25,6 +25,7 @@ import {
   type UiContext,
   type UiServer,
 } from '../shared.js';
+import { unitLabels } from '../unit-labels.js';
 
 export interface VoiceOption {
   id: string;
@@ -58,12 +59,13 @@ function UnitSelect(props: {
   value?: string | undefined;
   errors?: FieldErrors | undefined;
 }) {
+  const labels = unitLabels(props.units);
   return (
     <Field ctx={props.ctx} name={props.name} label={props.ctx.t('common.unit')} errors={props.errors}>
       <select {...fieldAttrs(props.errors, props.name)}>
         {props.units.map((u) => (
           <option value={u.path} selected={props.value === u.path}>
-            {`${u.name} (${u.path})`}
+            {labels.get(u.path) ?? u.name}
           </option>
         ))}
       </select>

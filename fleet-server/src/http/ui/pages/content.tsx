@@ -26,6 +26,7 @@ import { Layout } from '../layout.js';
 import { recorderLimits } from '../recorder.js';
 import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
+import { unitLabels } from '../unit-labels.js';
 import {
   RecordSection,
   registerSpeechPages,
@@ -122,6 +123,7 @@ function MetaFields(props: {
   const e = f?.errors;
   const v = f?.values ?? {};
   const p = props.prefix;
+  const labels = unitLabels(props.units);
   return (
     <>
       <Field ctx={ctx} name={`${p}title`} label={t('content.titleField')} errors={e}>
@@ -131,7 +133,7 @@ function MetaFields(props: {
         <select {...fieldAttrs(e, `${p}unit`)}>
           {props.units.map((u) => (
             <option value={u.path} selected={v[`${p}unit`] === u.path}>
-              {`${u.name} (${u.path})`}
+              {labels.get(u.path) ?? u.name}
             </option>
           ))}
         </select>

@@ -174,8 +174,7 @@ export function DevicePage(props: {
     >
       <p>
         <StateBadge ctx={ctx} state={vm.state} k={`dev:${d.id}:state`} /> <span class="muted">{d.id}</span> ·{' '}
-        {vm.unitName} <small class="muted">({d.unit})</small> ·{' '}
-        {t(d.kind === 'noticeboard' ? 'fleet.kind.noticeboard' : 'fleet.kind.station')} ·{' '}
+        {vm.unitName} · {t(d.kind === 'noticeboard' ? 'fleet.kind.noticeboard' : 'fleet.kind.station')} ·{' '}
         <a
           class="tl-device-link"
           href={`${ui('/timeline')}?unit=${encodeURIComponent(d.unit)}&station=${encodeURIComponent(d.id)}`}

@@ -24,6 +24,7 @@ import {
   type UiContext,
   type UiServer,
 } from '../shared.js';
+import { unitOptions } from '../unit-labels.js';
 
 const actor = sessionActor;
 const dayVi = (d: string) => d.split('-').reverse().join('/');
@@ -162,10 +163,10 @@ export function registerDocumentPages(app: Hono<AppEnv>, s: UiServer, library: D
     const q = c.req.query('q') ?? '';
     const kind = c.req.query('kind') ?? '';
     const all = await s.deps.store.units.list();
-    const units = all
-      .filter((u) => inScope(g.user, u.path))
-      .sort((a, b) => a.path.localeCompare(b.path))
-      .map((u): [string, string] => [u.path, `${u.name} (${u.path})`]);
+    const units = unitOptions(
+      all.filter((u) => inScope(g.user, u.path)),
+      all,
+    );
     const docs = await library.list(actor(g.user, c.get('ip')), {
       ...(q ? { q } : {}),
       ...(kind in DOCUMENT_KINDS ? { kind } : {}),

@@ -14,6 +14,7 @@ import { QrCode } from '../qr.js';
 import { errorPage } from '../refusal.js';
 import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
 import { formatDateTime } from '../time.js';
+import { unitOptions } from '../unit-labels.js';
 
 type TokenView = Omit<EnrolmentTokenRecord, 'hash'> & { usable?: boolean };
 
@@ -21,6 +22,8 @@ interface EnrolVm {
   pending: DeviceRecord[];
   /** Unit names by path (units in the user's scope). */
   unitNames: ReadonlyMap<string, string>;
+  /** The units in scope for the new code's picker, by name in the hierarchy's order. */
+  unitChoices: [string, string][];
   tokens: TokenView[];
   canApprove: boolean;
   canReject: boolean;
@@ -181,8 +184,15 @@ function EnrolmentsPage(props: { ctx: UiCtx; vm: EnrolVm }) {
           <FormErrorSummary ctx={ctx} errors={fe} />
           <form method="post" action={ui('/enrolments/tokens')} class="stack" novalidate>
             <Csrf ctx={ctx} />
-            <Field ctx={ctx} name="unit" label={t('common.unit')} errors={fe} hint="08/02500">
-              <input {...fieldAttrs(fe, 'unit')} value={v.unit ?? ''} />
+            <Field ctx={ctx} name="unit" label={t('common.unit')} errors={fe}>
+              <select {...fieldAttrs(fe, 'unit')}>
+                <option value="">—</option>
+                {vm.unitChoices.map(([path, label]) => (
+                  <option value={path} selected={v.unit === path}>
+                    {label}
+                  </option>
+                ))}
+              </select>
             </Field>
             <Field ctx={ctx} name="maxUses" label={t('admin.uses')} errors={fe}>
               <input
@@ -222,6 +232,7 @@ async function loadEnrol(s: UiServer, c: UiContext, user: AuthUser): Promise<Enr
   return {
     pending,
     unitNames: new Map([...units].map(([p, u]) => [p, u.name])),
+    unitChoices: unitOptions([...units.values()], await s.deps.store.units.list()),
     tokens: tokens?.ok ? tokens.data.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, 50) : [],
     canApprove: can(user.role, 'device.approve'),
     canReject: can(user.role, 'device.manage'),

@@ -73,7 +73,7 @@ export function rowUpdates(ctx: UiCtx, r: FleetRow): Record<string, LiveUpdate> 
 function rowHtml(ctx: UiCtx, r: FleetRow, kinds: { station: string; noticeboard: string }) {
   const alerts = r.alerts > 0 ? String(r.alerts) : '';
   const seen = r.lastSeen === undefined ? '' : formatDateTime(r.lastSeen, true);
-  return html`<tr><td><a href="/ui/devices/${encodeURIComponent(r.id)}">${r.name || r.id}</a><br><small class="muted">${r.id}</small></td><td>${r.unitName}<br><small class="muted">${r.unit}</small></td><td class="hide-sm">${kinds[r.kind]}</td><td><span class="badge ${STATE_TONE[r.state]}" data-k="d:${r.id}:s">${stateLabel(ctx, r.state)}</span></td><td data-k="d:${r.id}:seen" title="${seen}">${ageText(ctx, r.lastSeen)}</td><td><span class="${alerts ? 'badge bad' : ''}" data-k="d:${r.id}:a" title="${r.alertRules.map((a) => alertLabel(ctx, a)).join(', ')}">${alerts}</span></td><td class="hide-sm" data-k="d:${r.id}:air">${r.onAir ?? ''}</td><td class="hide-sm">${r.bundles}</td></tr>`;
+  return html`<tr><td><a href="/ui/devices/${encodeURIComponent(r.id)}" title="${r.id}">${r.name || r.id}</a></td><td>${r.unitName}</td><td class="hide-sm">${kinds[r.kind]}</td><td><span class="badge ${STATE_TONE[r.state]}" data-k="d:${r.id}:s">${stateLabel(ctx, r.state)}</span></td><td data-k="d:${r.id}:seen" title="${seen}">${ageText(ctx, r.lastSeen)}</td><td><span class="${alerts ? 'badge bad' : ''}" data-k="d:${r.id}:a" title="${r.alertRules.map((a) => alertLabel(ctx, a)).join(', ')}">${alerts}</span></td><td class="hide-sm" data-k="d:${r.id}:air">${r.onAir ?? ''}</td><td class="hide-sm">${r.bundles}</td></tr>`;
 }
 
 function Pager(props: { vm: FleetVm; qs: URLSearchParams }) {
@@ -137,7 +137,7 @@ export function FleetPage(props: { ctx: UiCtx; vm: FleetVm; tileUrl: string; liv
             <option value="">{t('common.all')}</option>
             {vm.units.map((u) => (
               <option value={u.path} selected={u.path === f.unit}>
-                {`${'\u00a0\u00a0'.repeat(u.depth)}${u.name} (${u.path})`}
+                {`${'\u00a0\u00a0'.repeat(u.depth)}${u.name}`}
               </option>
             ))}
           </select>

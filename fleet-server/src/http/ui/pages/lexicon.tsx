@@ -14,6 +14,7 @@ import { type FieldErrors, type UiCtx, ui } from '../context.js';
 import type { MsgKey } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import { checkFormCsrf, done, guard, readForm, str, type UiContext, type UiServer } from '../shared.js';
+import { unitLabels } from '../unit-labels.js';
 
 interface LexiconVm {
   entries: LexiconEntryRecord[];
@@ -107,6 +108,7 @@ function LexiconPage(props: { ctx: UiCtx; vm: LexiconVm }) {
   const t = ctx.t;
   const e = vm.add?.errors;
   const v = vm.add?.values ?? {};
+  const labels = unitLabels(vm.units);
   return (
     <Layout ctx={ctx} title={t('lex.title')}>
       <p>
@@ -131,7 +133,7 @@ function LexiconPage(props: { ctx: UiCtx; vm: LexiconVm }) {
                 <select {...fieldAttrs(e, 'a_unit')}>
                   {vm.units.map((u) => (
                     <option value={u.path} selected={v.a_unit === u.path}>
-                      {`${u.name} (${u.path})`}
+                      {labels.get(u.path) ?? u.name}
                     </option>
                   ))}
                 </select>

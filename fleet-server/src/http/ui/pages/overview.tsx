@@ -149,8 +149,6 @@ function OverviewPage(props: { ctx: UiCtx; vm: OverviewPageVm; canAck: boolean }
                   <tr>
                     <td>
                       <a href={ui(`/fleet?unit=${encodeURIComponent(u.path)}`)}>{u.name}</a>
-                      <br />
-                      <small class="muted">{u.path}</small>
                     </td>
                     <td class="num" data-k={`ov:u:${u.path}:on`}>
                       {n(u.online)}

@@ -384,7 +384,7 @@ function ProgrammesPage(props: { ctx: UiCtx; vm: ProgVm }) {
                         <form
                           method="post"
                           action={ui(`/bundles/${encodeURIComponent(b.id)}/publish`)}
-                          data-confirm={`${t('prog.publish')} ${b.id}?`}
+                          data-confirm={`${t('prog.publish')} “${bundleTitle(b)}”?`}
                         >
                           <Csrf ctx={ctx} />
                           <button type="submit">{t('prog.publish')}</button>

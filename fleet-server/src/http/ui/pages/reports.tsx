@@ -21,6 +21,7 @@ import { formatNumber } from '../i18n/index.js';
 import { Layout } from '../layout.js';
 import { guard, type UiServer } from '../shared.js';
 import { formatDay, vnDay } from '../time.js';
+import { unitOptions } from '../unit-labels.js';
 
 function pct(ctx: UiCtx, a: number | null): string {
   return a === null ? '—' : `${formatNumber(ctx.lang, a * 100, 1)}%`;
@@ -33,6 +34,8 @@ function ReportPage(props: {
   from: string;
   to: string;
   unit: string;
+  /** The units in the reader's scope by name, for the unit picker. */
+  units: readonly (readonly [string, string])[];
   error?: boolean;
 }) {
   const { ctx, rep } = props;
@@ -61,7 +64,14 @@ function ReportPage(props: {
         </div>
         <div class="field">
           <label for="f-unit">{t('common.unit')}</label>
-          <input id="f-unit" name="unit" value={props.unit} placeholder="08/02500" />
+          <select id="f-unit" name="unit">
+            <option value="">{t('common.all')}</option>
+            {props.units.map(([path, label]) => (
+              <option value={path} selected={path === props.unit}>
+                {label}
+              </option>
+            ))}
+          </select>
         </div>
         <button type="submit">{t('common.filter')}</button>
         <a class="button secondary" href={ui(`/reports.csv?${qs}`)}>
@@ -166,9 +176,7 @@ function ReportPage(props: {
                     {rep.daily.map((r) => (
                       <tr>
                         <td>{formatDay(r.day)}</td>
-                        <td>
-                          {r.unitName} <small class="muted">{r.unit}</small>
-                        </td>
+                        <td>{r.unitName}</td>
                         <td>{t(`out.${r.output}`)}</td>
                         <td class="num">{r.planned}</td>
                         <td class="num">{r.done}</td>
@@ -338,8 +346,16 @@ export function registerReportPages(app: Hono<AppEnv>, s: UiServer): void {
     const g = await guard(c, s);
     if ('response' in g) return g.response;
     const p = params(s, c.req.query(), g.user);
+    const all = await s.deps.store.units.list();
+    const picker = unitOptions(
+      all.filter((u) => inScope(g.user, u.path)),
+      all,
+    );
     if (!p.period)
-      return c.html(<ReportPage ctx={g.ctx} rep={null} from={p.from} to={p.to} unit={p.unit} error />, 400);
+      return c.html(
+        <ReportPage ctx={g.ctx} rep={null} from={p.from} to={p.to} unit={p.unit} units={picker} error />,
+        400,
+      );
     const rep = await load(s, g.user, p);
     const units = await s.deps.store.units.subtree(rep.unit);
     const parents = new Set(units.map((u) => u.parent));
@@ -351,7 +367,9 @@ export function registerReportPages(app: Hono<AppEnv>, s: UiServer): void {
         (e) => e.unit === rep.unit || e.unit.startsWith(`${rep.unit}/`),
       ),
     });
-    return c.html(<ReportPage ctx={g.ctx} rep={rep} kpis={kpis} from={p.from} to={p.to} unit={p.unit} />);
+    return c.html(
+      <ReportPage ctx={g.ctx} rep={rep} kpis={kpis} from={p.from} to={p.to} unit={p.unit} units={picker} />,
+    );
   });
 
   app.get('/ui/reports.csv', async (c) => {
