@@ -1,6 +1,7 @@
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EffectivenessReport } from '../../../fleet-server/src/domain/reports/effectiveness.js';
+import { categoryName } from '../../../fleet-server/src/domain/reports/labels.js';
 import type { PlayLine } from '../../../fleet-server/src/domain/reports/plays.js';
 import { reportsPlugin } from '../../../fleet-server/src/plugins/reports.js';
 import { FakeClock, loginAs, type Session, startTestServer, type TestServer } from '../app/harness.js';
@@ -255,6 +256,7 @@ describe('report API', () => {
     expect(first.deviceName).toBe('Cụm loa Chợ');
     expect(first.title).toBe('Bản tin nông nghiệp');
     expect(first.categoryName).toBe('Nông nghiệp');
+    expect(categoryName('emergency')).toBe('Tin khẩn cấp');
     expect(first.outcomeName).toBe('Phát xong');
     expect(first.loudnessLufs).toBe(-16.5);
     expect(first.hash).toMatch(/^[0-9a-f]{64}$/);
@@ -418,6 +420,9 @@ describe('indicators against the plan', () => {
     });
     expect(by['essential-reached']?.source).toContain('1/2 lượt');
     expect(by['planned-displayed']?.value).toBe(0);
+    // hours written as Vietnamese numbers (decimal comma), never 7.45
+    expect(by.uptime?.source).toMatch(/: [\d.]+(,\d+)?\/[\d.]+(,\d+)? giờ quan sát/);
+    expect(by.uptime?.source).not.toMatch(/\d\.\d{1,2}\//);
     const communes = (await s.deps.store.units.list((u) => u.parent === '08')).length;
     expect(by['noticeboard-coverage']?.value).toBeCloseTo(2 / communes, 9);
     expect(by['noticeboard-coverage']?.source).toContain(`2/${communes} xã, phường`);

@@ -89,7 +89,7 @@ export function computeKpis(inp: {
       value: r.totals.uptime.uptime,
       target: t.uptimeTarget,
       kind: 'share',
-      source: `Kết nối của thiết bị với máy chủ: ${r.totals.uptime.onlineHours}/${r.totals.uptime.knownHours} giờ quan sát; chỉ tiêu do tỉnh đặt`,
+      source: `Kết nối của thiết bị với máy chủ: ${r.totals.uptime.onlineHours.toLocaleString('vi-VN')}/${r.totals.uptime.knownHours.toLocaleString('vi-VN')} giờ quan sát; chỉ tiêu do tỉnh đặt`,
     }),
     row({
       key: 'noticeboard-coverage',

@@ -10,6 +10,7 @@ export const CATEGORY_NAMES_VI: Readonly<Record<string, string>> = {
   disaster: 'Phòng chống thiên tai',
   culture: 'Văn hóa',
   announcement: 'Thông báo',
+  emergency: 'Tin khẩn cấp',
   other: 'Khác',
 };
 
