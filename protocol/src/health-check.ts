@@ -9,49 +9,17 @@
  * refusal ask zod (`parseHealth`), which is the cold path.
  */
 import type { z } from 'zod';
-import { CHANNEL_PATTERN, ID_PATTERN, InstantSchema } from './manifest.js';
+import { id, instant, int, isObj, num, numIn, oneOf, onlyKeys, relays, str } from './check-primitives.js';
+import { CHANNEL_PATTERN } from './manifest.js';
 import { type Health, HealthSchema } from './mqtt.js';
 
-/** The ISO instant pattern zod checks `InstantSchema` with (read once, so both use the same). */
-function instantPattern(): RegExp {
-  const p = (InstantSchema as unknown as { _zod?: { pattern?: unknown } })._zod?.pattern;
-  if (!(p instanceof RegExp)) throw new Error('health check: InstantSchema has no pattern');
-  return p;
-}
-
-const INSTANT = instantPattern();
-const ID = ID_PATTERN;
 const CHANNEL = CHANNEL_PATTERN;
-
-type Obj = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isPlain = (v: unknown): v is Obj => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-};
-const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const numMin = (v: unknown, min: number) => num(v) && v >= min;
-const numIn = (v: unknown, min: number, max: number) => num(v) && v >= min && v <= max;
-const int = (v: unknown, min: number) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
-const str = (v: unknown, max: number) => typeof v === 'string' && v.length <= max;
-const instant = (v: unknown) => typeof v === 'string' && INSTANT.test(v);
-const id = (v: unknown) => typeof v === 'string' && ID.test(v);
-const oneOf = (v: unknown, values: readonly string[]) => typeof v === 'string' && values.includes(v);
-
-/** Every own enumerable key of `o` is one of `keys` (a strict object). */
-function onlyKeys(o: Obj, keys: ReadonlySet<string>): boolean {
-  for (const k in o) if (Object.hasOwn(o, k) && !keys.has(k)) return false;
-  return true;
-}
 
 const HEALTH_KEYS = new Set(Object.keys(HealthSchema.shape));
 const MODEM_KEYS = new Set(['rssiDbm', 'operator', 'registration', 'tech', 'iccid', 'failures']);
 const REGISTRATION = ['home', 'roaming', 'searching', 'denied', 'unknown', 'not-registered'];
 const INPUT_KEYS = new Set(['mains', 'door', 'ampFault']);
-const RELAY_KEYS = new Set(['amplifier', 'zones', 'input']);
-const RELAY_INPUTS = ['player', 'fm', 'line'];
 const ON_AIR_KEYS = new Set([
   'bundleId',
   'itemId',
@@ -92,22 +60,6 @@ function inputs(v: unknown): boolean {
     (v.mains === null || typeof v.mains === 'boolean') &&
     (v.door === null || v.door === 'open' || v.door === 'closed') &&
     (v.ampFault === null || typeof v.ampFault === 'boolean')
-  );
-}
-
-function zones(v: unknown): boolean {
-  if (!isPlain(v)) return false;
-  for (const k in v) if (Object.hasOwn(v, k) && typeof v[k] !== 'boolean') return false;
-  return true;
-}
-
-function relays(v: unknown): boolean {
-  return (
-    isObj(v) &&
-    onlyKeys(v, RELAY_KEYS) &&
-    typeof v.amplifier === 'boolean' &&
-    (v.zones === undefined || zones(v.zones)) &&
-    (v.input === undefined || oneOf(v.input, RELAY_INPUTS))
   );
 }
 

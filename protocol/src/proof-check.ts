@@ -10,47 +10,27 @@
  * the reason of a refusal ask zod (`parseProofUplink`), which is the cold path.
  */
 import type { z } from 'zod';
-import { ID_PATTERN, InstantSchema } from './manifest.js';
+import {
+  id,
+  instant,
+  int,
+  isObj,
+  numIn,
+  oneOf,
+  onlyKeys,
+  patternOf,
+  relays,
+  str,
+} from './check-primitives.js';
 import { PROOF_BATCH_MAX, type Proof, ProofSchema, type ProofUplink, ProofUplinkSchema } from './proof.js';
 
-/** The pattern a zod string format checks with (read once, so both use the same). */
-function patternOf(schema: unknown, what: string): RegExp {
-  const p = (schema as { _zod?: { pattern?: unknown } })._zod?.pattern;
-  if (!(p instanceof RegExp)) throw new Error(`proof check: ${what} has no pattern`);
-  return p;
-}
-
-const INSTANT = patternOf(InstantSchema, 'InstantSchema');
 const UUID = patternOf(ProofSchema.shape.eventId, 'eventId');
 const SHA256 = /^[0-9a-f]{64}$/;
 const KEYID = /^[0-9a-f]{64}$/;
 const SIG = /^[A-Za-z0-9+/]{86}==$/;
-
-type Obj = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isPlain = (v: unknown): v is Obj => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-};
-const numIn = (v: unknown, min: number, max: number) =>
-  typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
-const int = (v: unknown, min: number) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
-const str = (v: unknown, max: number) => typeof v === 'string' && v.length <= max;
-const instant = (v: unknown) => typeof v === 'string' && INSTANT.test(v);
-const id = (v: unknown) => typeof v === 'string' && ID_PATTERN.test(v);
 const sha = (v: unknown) => typeof v === 'string' && SHA256.test(v);
-const oneOf = (v: unknown, values: readonly string[]) => typeof v === 'string' && values.includes(v);
-
-function onlyKeys(o: Obj, keys: ReadonlySet<string>): boolean {
-  for (const k in o) if (Object.hasOwn(o, k) && !keys.has(k)) return false;
-  return true;
-}
 
 const PROOF_KEYS = new Set(Object.keys(ProofSchema.shape));
-const RELAY_KEYS = new Set(['amplifier', 'zones', 'input']);
-const RELAY_INPUTS = ['player', 'fm', 'line'];
 const SWITCH_KEYS = new Set(['at', 'to', 'reason']);
 const SWITCH_TO = ['stream', 'fm', 'line', 'recording', 'silence'];
 const SIGNATURE_KEYS = new Set(['keyid', 'sig']);
@@ -58,22 +38,6 @@ const KINDS = ['play', 'display'];
 const PRIORITIES = ['normal', 'priority', 'emergency', 'live', 'fill'];
 const OUTCOMES = ['started', 'completed', 'interrupted', 'failed', 'skipped', 'withdrawn'];
 const BATCH_KEYS = new Set(['type', 'format', 'proofs']);
-
-function zones(v: unknown): boolean {
-  if (!isPlain(v)) return false;
-  for (const k in v) if (Object.hasOwn(v, k) && typeof v[k] !== 'boolean') return false;
-  return true;
-}
-
-function relays(v: unknown): boolean {
-  return (
-    isObj(v) &&
-    onlyKeys(v, RELAY_KEYS) &&
-    typeof v.amplifier === 'boolean' &&
-    (v.zones === undefined || zones(v.zones)) &&
-    (v.input === undefined || oneOf(v.input, RELAY_INPUTS))
-  );
-}
 
 function switches(v: unknown): boolean {
   if (!Array.isArray(v) || v.length > 32) return false;
