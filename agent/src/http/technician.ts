@@ -64,7 +64,7 @@ export interface HeldItem {
 /** Why an item is held, in Vietnamese. */
 const HELD_REASON: Record<HeldItem['reason'], string> = {
   'clock-untrusted': 'chờ đồng hồ tin cậy',
-  'quiet-hours': 'giờ yên tĩnh',
+  'quiet-hours': 'giờ yên lặng',
   'too-late': 'quá giờ, bỏ qua',
   'not-yet-valid': 'chưa đến thời gian hiệu lực',
   expired: 'đã hết hạn',

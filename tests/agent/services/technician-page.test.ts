@@ -167,7 +167,7 @@ describe('technician page', () => {
     expect(html).toContain(
       'ban-tin-sang (xa-02500-v7), lúc 26/11/2026 07:30: <span class="bad">chờ đồng hồ tin cậy</span>',
     );
-    expect(html).toContain('nhac, lúc 26/11/2026 22:30: <span class="bad">giờ yên tĩnh</span>');
+    expect(html).toContain('nhac, lúc 26/11/2026 22:30: <span class="bad">giờ yên lặng</span>');
     expect(html).toContain('26/11/2026 11:59 <span class="bad">(đồng hồ chưa tin cậy)</span>');
     expect(html).toContain('<td>đang tìm mạng</td>');
     // nothing held: said so

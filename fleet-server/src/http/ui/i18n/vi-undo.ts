@@ -6,7 +6,7 @@ export const viUndo = {
   'diff.item': 'Mục phát',
   'diff.schedule': 'Lịch phát',
   'diff.target': 'Nơi phát',
-  'diff.quiet': 'Giờ yên tĩnh',
+  'diff.quiet': 'Giờ yên lặng',
   'diff.validity': 'Hiệu lực đến',
   'diff.prev': 'So với phiên bản {v} đang phát (xuất bản {at}).',
   'diff.groups': 'nhóm {groups}',

@@ -87,7 +87,7 @@ const base = {
   'err.loginFailed': 'Tên đăng nhập hoặc mật khẩu không đúng.',
   'err.loginLimited': 'Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau ít phút.',
   'err.formHasErrors': 'Biểu mẫu có lỗi, vui lòng sửa các trường được đánh dấu.',
-  'err.quiet': 'Giờ yên tĩnh phải có dạng HH:MM-HH:MM, ví dụ 22:00-05:00.',
+  'err.quiet': 'Giờ yên lặng phải có dạng HH:MM-HH:MM, ví dụ 22:00-05:00.',
   'err.textOrFile': 'Vui lòng ghi âm, tải lên âm thanh hoặc nhập nội dung văn bản.',
   'err.gap': 'Khoảng nghỉ là số giây từ 0 đến 86400.',
 
@@ -287,7 +287,7 @@ const base = {
   'prog.at': 'Thời điểm',
   'prog.repeat': 'Số lần lặp',
   'prog.gap': 'Khoảng nghỉ giữa các lần (giây)',
-  'prog.quiet': 'Giờ yên tĩnh',
+  'prog.quiet': 'Giờ yên lặng',
   'prog.quietHint': 'Ví dụ 22:00-05:00; chỉ tin khẩn cấp được phát trong giờ này.',
   'prog.targets': 'Đơn vị nhận',
   'prog.targetsHint':
