@@ -61,10 +61,18 @@ describe('a bulletin written in the dashboard reaches the board', () => {
       // the preview is the board page: the bulletin as a board lays it out
       const preview = page.frameLocator('iframe[data-board-preview]');
       await expect.poll(() => preview.locator('.bulletin h1').textContent(), { timeout: 15_000 }).toBe(TITLE);
-      expect(await preview.locator('.bulletin .b-body').textContent()).toBe(BODY);
-      expect(await preview.locator('.bulletin .b-unit').textContent()).toBe(ISSUER);
-      expect(await preview.locator('.bulletin .b-date').textContent()).toBe('Ngày 08/12/2026');
-      expect(await preview.locator('#unit').textContent()).toBe('Xã Tân Trào');
+      await expect
+        .poll(() => preview.locator('.bulletin .b-body').textContent(), { timeout: 15_000 })
+        .toBe(BODY);
+      await expect
+        .poll(() => preview.locator('.bulletin .b-unit').textContent(), { timeout: 15_000 })
+        .toBe(ISSUER);
+      await expect
+        .poll(() => preview.locator('.bulletin .b-date').textContent(), { timeout: 15_000 })
+        .toBe('Ngày 08/12/2026');
+      await expect
+        .poll(() => preview.locator('#unit').textContent(), { timeout: 15_000 })
+        .toBe('Xã Tân Trào');
       // fitted, not clipped: the body's box holds all its text
       const clipped = await preview
         .locator('.bulletin .b-body')
