@@ -6,7 +6,9 @@ export const BUNDLE_FORMAT = 1;
 /** A manifest larger than this is rejected before parsing (MANIFEST_TOO_LARGE). */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
 
-export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 is 64 lowercase hex characters');
+/** A SHA-256 as the protocol writes it: 64 lowercase hex characters. */
+export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+export const Sha256Schema = z.string().regex(SHA256_PATTERN, 'a SHA-256 is 64 lowercase hex characters');
 /** An ISO 8601 instant with an explicit offset, e.g. 2026-11-26T05:30:00+07:00 or ...Z. */
 export const InstantSchema = z.iso.datetime({ offset: true });
 /** A local wall-clock time "HH:MM" (24 h) in the bundle's UTC offset. */

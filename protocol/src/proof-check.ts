@@ -22,21 +22,31 @@ import {
   relays,
   str,
 } from './check-primitives.js';
-import { PROOF_BATCH_MAX, type Proof, ProofSchema, type ProofUplink, ProofUplinkSchema } from './proof.js';
+import { SHA256_PATTERN } from './manifest.js';
+import {
+  PROOF_BATCH_MAX,
+  type Proof,
+  ProofKindSchema,
+  ProofOutcomeSchema,
+  ProofSchema,
+  type ProofUplink,
+  ProofUplinkSchema,
+} from './proof.js';
+import { KEYID_PATTERN, SIGNATURE_PATTERN } from './signing.js';
 
 const UUID = patternOf(ProofSchema.shape.eventId, 'eventId');
-const SHA256 = /^[0-9a-f]{64}$/;
-const KEYID = /^[0-9a-f]{64}$/;
-const SIG = /^[A-Za-z0-9+/]{86}==$/;
+const SHA256 = SHA256_PATTERN;
+const KEYID = KEYID_PATTERN;
+const SIG = SIGNATURE_PATTERN;
 const sha = (v: unknown) => typeof v === 'string' && SHA256.test(v);
 
 const PROOF_KEYS = new Set(Object.keys(ProofSchema.shape));
 const SWITCH_KEYS = new Set(['at', 'to', 'reason']);
 const SWITCH_TO = ['stream', 'fm', 'line', 'recording', 'silence'];
 const SIGNATURE_KEYS = new Set(['keyid', 'sig']);
-const KINDS = ['play', 'display'];
-const PRIORITIES = ['normal', 'priority', 'emergency', 'live', 'fill'];
-const OUTCOMES = ['started', 'completed', 'interrupted', 'failed', 'skipped', 'withdrawn'];
+const KINDS: readonly string[] = ProofKindSchema.options;
+const PRIORITIES: readonly string[] = ProofSchema.shape.priority.unwrap().options;
+const OUTCOMES: readonly string[] = ProofOutcomeSchema.options;
 const BATCH_KEYS = new Set(['type', 'format', 'proofs']);
 
 function switches(v: unknown): boolean {

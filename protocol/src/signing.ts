@@ -3,10 +3,13 @@ import { z } from 'zod';
 import { canonicalBytes } from './canonical-json.js';
 import { keyId, signBytes, verifyBytes } from './keys.js';
 
-export const KeyIdSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a key id is 64 lowercase hex characters');
+/** A key id (SHA-256 of the raw public key, hex) and an Ed25519 signature in base64. */
+export const KEYID_PATTERN = /^[0-9a-f]{64}$/;
+export const SIGNATURE_PATTERN = /^[A-Za-z0-9+/]{86}==$/;
+export const KeyIdSchema = z.string().regex(KEYID_PATTERN, 'a key id is 64 lowercase hex characters');
 export const SignatureSchema = z.object({
   keyid: KeyIdSchema,
-  sig: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'an Ed25519 signature is 64 bytes in base64'),
+  sig: z.string().regex(SIGNATURE_PATTERN, 'an Ed25519 signature is 64 bytes in base64'),
 });
 export type Signature = z.infer<typeof SignatureSchema>;
 

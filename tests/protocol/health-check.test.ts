@@ -7,26 +7,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HealthSchema, isHealth, parseHealth } from '../../protocol/src/index.js';
+import { id, instant, num, str } from './arbitraries.js';
 import { mutate, mutation } from './schema-mutations.js';
 
-const instant = fc
-  .date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true })
-  .chain((d) =>
-    fc.constantFrom(
-      d.toISOString(),
-      d.toISOString().replace('Z', '+07:00'),
-      d.toISOString().replace(/\.\d+Z$/, 'Z'),
-    ),
-  );
-const idChars = fc.constantFrom(...'abcXYZ019._-'.split(''));
-const id = fc
-  .tuple(fc.constantFrom('a', 'Z', '7'), fc.array(idChars, { maxLength: 20 }))
-  .map(([h, t]) => h + t.join(''));
 const channel = fc
   .tuple(fc.constantFrom('a', 'z', '0'), fc.array(fc.constantFrom(...'ab9._-'.split('')), { maxLength: 10 }))
   .map(([h, t]) => h + t.join(''));
-const str = (max: number) => fc.string({ maxLength: max });
-const num = (min: number, max: number) => fc.double({ min, max, noNaN: true });
 const nat = (max = 1_000_000) => fc.integer({ min: 0, max });
 
 const modem = fc.record(

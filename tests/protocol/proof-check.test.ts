@@ -13,25 +13,11 @@ import {
   ProofUplinkSchema,
   parseProofUplink,
 } from '../../protocol/src/index.js';
+import { id, instant, num, str } from './arbitraries.js';
 import { junk, mutate, mutationFrom } from './schema-mutations.js';
 
-const instant = fc
-  .date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true })
-  .chain((d) =>
-    fc.constantFrom(
-      d.toISOString(),
-      d.toISOString().replace('Z', '+07:00'),
-      d.toISOString().replace(/\.\d+Z$/, 'Z'),
-    ),
-  );
-const idChars = fc.constantFrom(...'abcXYZ019._-'.split(''));
-const id = fc
-  .tuple(fc.constantFrom('a', 'Z', '7'), fc.array(idChars, { maxLength: 20 }))
-  .map(([h, t]) => h + t.join(''));
 const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
 const sig = fc.stringMatching(/^[A-Za-z0-9+/]{86}==$/);
-const str = (max: number) => fc.string({ maxLength: max });
-const num = (min: number, max: number) => fc.double({ min, max, noNaN: true });
 
 const proof = fc.record(
   {

@@ -502,7 +502,6 @@ export class IngestService {
     let cur = chain;
     let ackUpTo: number | undefined;
     let rejected = false;
-    let acceptedCount = 0;
     let duplicates = 0;
     for (let i = 0; i < verdicts.length; i++) {
       const v = verdicts[i] as ChainVerdict;
@@ -524,7 +523,6 @@ export class IngestService {
         continue;
       }
       cur = v.state;
-      acceptedCount++;
       if (v.gap) {
         metrics.inc('loa_proof_gaps_total', v.gap.to - v.gap.from + 1);
         s = { ...s, proofGaps: s.proofGaps + (v.gap.to - v.gap.from + 1) };
@@ -534,8 +532,8 @@ export class IngestService {
       accepted.push(v.gap ? { proof, gap: v.gap } : { proof });
       results.push({ verdict: 'accept', ackUpToSeq: v.state.seq });
     }
-    if (acceptedCount > 0) {
-      metrics.inc('loa_proofs_accepted_total', acceptedCount);
+    if (accepted.length > 0) {
+      metrics.inc('loa_proofs_accepted_total', accepted.length);
       // in order; a refusal or a gap above touched other fields of the live state
       for (const a of accepted) s = applyProof(s, a.proof, now);
     }
@@ -553,7 +551,7 @@ export class IngestService {
       const r = this.#runHooks((k) => k.onProof?.(deviceId, a.proof));
       if (r) await r;
     }
-    if (acceptedCount > 0 || rejected) {
+    if (accepted.length > 0 || rejected) {
       const state = s;
       const r = this.#runHooks((k) => k.onState?.(state));
       if (r) await r;

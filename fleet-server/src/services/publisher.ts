@@ -351,6 +351,9 @@ export class Publisher {
     await this.#d.store.rollouts.putMany(
       devices.map((d) => ({ bundleId: b.id, deviceId: d.id, state: 'notified', updatedAt: at })),
     );
+    // the published record is on disk before any station hears of it (the registry coalesces its
+    // writes): a server that crashes after the notify comes back knowing this version
+    await this.#d.store.flush();
     const topics = await this.#d.notifier.notifyBundle(rec.manifest);
     await this.#retireRollouts(b.channel, b.version);
     this.#d.logger.info({ bundle: b.id, devices: devices.length, topics: topics.length }, 'bundle published');

@@ -229,6 +229,8 @@ export class RecallService {
   }
 
   async #publish(r: Recall): Promise<string[]> {
+    // the recall's record is on disk before any station hears of it (the registry coalesces writes)
+    await this.#d.store.flush();
     const msg = this.#message(r);
     const topics = new Set<string>();
     for (const t of r.targets) {

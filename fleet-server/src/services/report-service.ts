@@ -324,11 +324,9 @@ export class ReportService {
     let exactParts = new Set<string>();
     if (presenceTotals) {
       const clamped: string[] = [];
-      for (const day of period.days) {
-        if (!rolled(day) || vnDayStart(day) >= endMs) continue;
-        const c = await r.presenceClamp(day);
+      const days = period.days.filter((day) => rolled(day) && vnDayStart(day) < endMs);
+      for (const c of await Promise.all(days.map((day) => r.presenceClamp(day))))
         for (const p of parts) for (const id of c[p] ?? []) clamped.push(id);
-      }
       exactParts = new Set(r.partsOf(builder.presenceExact([...openPresence.values()], clamped)));
     }
     const presenceOf = async (

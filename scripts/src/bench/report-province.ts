@@ -63,6 +63,11 @@ export interface GeneratedProvince {
   bytes: number;
 }
 
+/** The generated province's store: a retention long enough that nothing generated is pruned. */
+function provinceStore(dataDir: string, now: () => number) {
+  return createFileStore({ dataDir, now, retentionDays: 3650, registryFlushMs: 200, healthFsyncMs: 1000 });
+}
+
 export async function generateProvince(
   dataDir: string,
   size: ProvinceSize,
@@ -72,13 +77,14 @@ export async function generateProvince(
   const clock = { t: start - 3600_000, now: () => clock.t };
   // the store's own segment files are those of the day after the generated span (the streams' past days are written below)
   const end = start + size.days * DAY + 9 * 3600_000;
-  const store = createFileStore({
-    dataDir,
-    now: clock.now,
-    retentionDays: 3650,
-    registryFlushMs: 200,
-    healthFsyncMs: 1000,
-  });
+  // the streams are appended to: over files left by another size or an interrupted run, every
+  // line would be there twice
+  const present = await fsp.readdir(dataDir).catch(() => []);
+  if (present.length > 0)
+    throw new Error(
+      `${dataDir} is not empty and holds no province of this size (another size, or a generation that did not finish): remove it or choose an empty directory`,
+    );
+  const store = provinceStore(dataDir, clock.now);
   const iso = new Date(clock.t).toISOString();
   clock.t = end;
   await store.start();
@@ -367,13 +373,7 @@ export async function openProvince(dataDir: string, size: ProvinceSize): Promise
   )
     return null;
   const clock = { t: g.endMs, now: () => clock.t };
-  const store = createFileStore({
-    dataDir,
-    now: clock.now,
-    retentionDays: 3650,
-    registryFlushMs: 200,
-    healthFsyncMs: 1000,
-  });
+  const store = provinceStore(dataDir, clock.now);
   await store.start();
   const { size: _size, endMs: _end, ...rest } = g;
   return { store, clock, ...rest };

@@ -39,11 +39,6 @@ export interface FfmpegAudioOptions extends MeasureOptions {
    * none (a loudspeaker station).
    */
   outputChain?: readonly OutputStage[];
-  /**
-   * Where the waiting decoder's level files go (a few bytes each, rewritten at every claim);
-   * default: a new directory under the OS temporary directory, removed at close().
-   */
-  runDir?: string;
 }
 
 /** A waiting decoder that died is replaced after this long, doubling up to SPARE_RETRY_MAX_MS. */
@@ -232,8 +227,8 @@ export class FfmpegAudioDriver implements AudioDriver {
     this.retryTimer.unref();
   }
 
+  /** Where the waiting decoder's level files go: a directory of its own, removed at close(). */
   private runDir(): string {
-    if (this.opts.runDir) return this.opts.runDir;
     this.ownRunDir ??= mkdtempSync(join(tmpdir(), 'loa-audio-'));
     return this.ownRunDir;
   }

@@ -8,7 +8,17 @@
 const AMPLITUDE = 4095;
 const HEADER_BYTES = 44;
 
+/** The last tone made: a station's chime is the same every time, and a 30 s one is 2.9 MB. */
+let last: { key: string; wav: Buffer } | undefined;
+
+/** The tone's WAV bytes, made once per frequency, duration and rate (never written to after). */
 export function toneWav(frequencyHz: number, durationMs: number, sampleRate: number): Buffer {
+  const key = `${frequencyHz}:${durationMs}:${sampleRate}`;
+  if (last?.key !== key) last = { key, wav: makeToneWav(frequencyHz, durationMs, sampleRate) };
+  return last.wav;
+}
+
+function makeToneWav(frequencyHz: number, durationMs: number, sampleRate: number): Buffer {
   const samples = Math.max(0, Math.round((durationMs * sampleRate) / 1000));
   const dataBytes = samples * 2;
   const buf = Buffer.alloc(HEADER_BYTES + dataBytes);

@@ -1,6 +1,6 @@
 /**
- * Pure helpers of the player: ad-hoc items for commands (play-now, test tone) and proof drafts
- * from slots and playback results.
+ * Pure helpers of the player: ad-hoc items for commands (play-now, test tone) and what a slot
+ * plays (the proof drafts are in player-proofs.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { type Item, LoaError } from '@loa/protocol';

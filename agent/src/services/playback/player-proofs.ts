@@ -12,12 +12,12 @@ import type { PlayResult } from '../../drivers/audio/types.js';
 import { clampDb } from './player-items.js';
 import type { ProofDraft, ProofSink } from './ports.js';
 
-export interface ProofContext {
+interface ProofContext {
   relays: RelayState;
   clockTrusted: boolean;
 }
 
-export function slotDraft(
+function slotDraft(
   slot: Slot,
   outcome: ProofDraft['outcome'],
   ctx: ProofContext,
@@ -42,7 +42,7 @@ export function slotDraft(
   return d;
 }
 
-export function skippedDraft(h: Held, ctx: ProofContext): ProofDraft {
+function skippedDraft(h: Held, ctx: ProofContext): ProofDraft {
   const d: ProofDraft = {
     outcome: 'skipped',
     itemId: h.itemId,

@@ -13,7 +13,7 @@ import type { AudioDriver } from '../../drivers/audio/types.js';
  * How long a decoder started for an arriving emergency waits to be claimed: the checks and
  * durable writes take well under this even on an SD card; a refused emergency frees it then.
  */
-export const EMERGENCY_SPARE_MS = 10_000;
+const EMERGENCY_SPARE_MS = 10_000;
 
 export class EmergencyDecoder {
   private expectTimer: unknown;

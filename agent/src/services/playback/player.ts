@@ -508,8 +508,8 @@ export class Player {
           lateMs: cur.since - slot.start,
           // the start on the station's clock, in its proof; beside the log line's own time
           // (the system clock) it shows how far the two differ
-          startedAt: Math.round(cur.since),
-          clockNow: Math.round(this.clock.now()),
+          startedAt: new Date(cur.since).toISOString(),
+          clockNow: new Date(this.clock.now()).toISOString(),
         },
         'on air',
       );

@@ -5,7 +5,12 @@
  * search typed on a keyboard without a Vietnamese input method still finds the place.
  */
 export function fold(s: string): string {
-  return s.normalize('NFD').replace(/\p{M}/gu, '').replace(/[đĐ]/g, 'd').toLowerCase();
+  return stripMarks(s).toLowerCase();
+}
+
+/** Without Vietnamese marks, case kept ("Đồng" → "Dong"). */
+function stripMarks(s: string): string {
+  return s.normalize('NFD').replace(/\p{M}/gu, '').replace(/Đ/g, 'D').replace(/đ/g, 'd');
 }
 
 /**
@@ -14,13 +19,6 @@ export function fold(s: string): string {
  * not counted. A word typed by mistake or in lower case is not the phrase.
  */
 export function isPhrase(typed: string, phrase: string): boolean {
-  const bare = (x: string) =>
-    x
-      .normalize('NFD')
-      .replace(/\p{M}/gu, '')
-      .replace(/Đ/g, 'D')
-      .replace(/đ/g, 'd')
-      .trim()
-      .replace(/\s+/g, ' ');
+  const bare = (x: string) => stripMarks(x).trim().replace(/\s+/g, ' ');
   return bare(typed) === bare(phrase);
 }

@@ -305,7 +305,7 @@ export const en: Record<MsgKey, string> = {
   'prog.publish': 'Publish',
   'prog.submittedOk': '“{id}” sent for approval: it waits for an approver to sign.',
   'prog.publishedOk': '“{id}” published: the stations and boards receive it and play it on schedule.',
-  'prog.savedNotSubmitted': 'Draft {id} saved but not submitted:',
+  'prog.savedNotSubmitted': 'Draft “{title}” saved but not submitted:',
   'prog.noItems': 'No content yet: upload some on the Content page first.',
   'prog.day.mon': 'Monday',
   'prog.day.tue': 'Tuesday',

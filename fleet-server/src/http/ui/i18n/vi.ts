@@ -305,7 +305,7 @@ const base = {
   'prog.publish': 'Phát hành',
   'prog.submittedOk': 'Đã gửi “{id}” để phê duyệt: chương trình chờ người phê duyệt ký.',
   'prog.publishedOk': 'Đã phát hành “{id}”: các cụm loa, bảng tin nhận và phát theo lịch.',
-  'prog.savedNotSubmitted': 'Đã lưu bản nháp {id} nhưng chưa gửi phê duyệt được:',
+  'prog.savedNotSubmitted': 'Đã lưu bản nháp “{title}” nhưng chưa gửi phê duyệt được:',
   'prog.noItems': 'Chưa có nội dung: hãy tải lên ở trang Nội dung trước.',
   'prog.day.mon': 'Thứ Hai',
   'prog.day.tue': 'Thứ Ba',

@@ -526,7 +526,7 @@ export function registerProgrammePages(app: Hono<AppEnv>, s: UiServer): void {
         });
         if (sub.ok) return done(c, ui('/programmes'), 'prog.submittedOk', bundleTitle(r.data));
         errors = {
-          _form: `${g.ctx.t('prog.savedNotSubmitted', { id: r.data.id })} ${sub.message} (${sub.code})`,
+          _form: `${g.ctx.t('prog.savedNotSubmitted', { title: bundleTitle(r.data) })} ${sub.message} (${sub.code})`,
         };
       } else
         errors = apiFieldErrors(r, (p) =>
